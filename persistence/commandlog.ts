@@ -1,0 +1,106 @@
+/**
+ * The command log (DESIGN.md §1): every change to the dataset, as normalized
+ * effect records, in order. The log *is* a RESP byte stream, exactly what
+ * Redis writes to the AOF and sends to replicas (with SELECT where the
+ * database changes), so byte offset N in the log is master_repl_offset N.
+ *
+ * Records are staged during an event-loop turn and handed to the log's
+ * followers (AOF writer, replication backlog, replicas) together by flush():
+ * one write, and under `appendfsync always` one fsync, per turn.
+ */
+
+/** A follower of the log: AOF, backlog, replica streams, tests. */
+export interface LogFollower {
+  /** `chunk` holds log bytes [start, start + chunk.length). It must not be kept without copying. */
+  onLogData(chunk: Buffer, start: number): void;
+}
+
+const STAGING_SIZE = 64 * 1024;
+
+export class CommandLog {
+  /** Bytes appended so far: the replication offset of the next byte. */
+  offset = 0;
+  /** Offset of the first staged (not yet flushed) byte. */
+  private flushedOffset = 0;
+  private staging: Buffer = Buffer.allocUnsafe(STAGING_SIZE);
+  private stagingLen = 0;
+  /** Database the log stream is positioned on (-1: unknown, emit SELECT). */
+  private selectedDb = -1;
+  private readonly followers: LogFollower[] = [];
+
+  follow(f: LogFollower): void {
+    this.followers.push(f);
+  }
+
+  unfollow(f: LogFollower): void {
+    const i = this.followers.indexOf(f);
+    if (i >= 0) this.followers.splice(i, 1);
+  }
+
+  /** True when records are staged and not yet handed to followers. */
+  get hasPending(): boolean {
+    return this.stagingLen > 0;
+  }
+
+  /** Forget the current database so the next record starts with SELECT (new AOF file, new replica). */
+  resetSelectedDb(): void {
+    this.selectedDb = -1;
+  }
+
+  /** Append one effect record executed against database `db`. */
+  append(db: number, argv: readonly string[]): void {
+    if (db !== this.selectedDb) {
+      this.encode(['SELECT', String(db)]);
+      this.selectedDb = db;
+    }
+    this.encode(argv);
+  }
+
+  /** Append records that must apply atomically: MULTI, records, EXEC. */
+  appendAtomic(records: readonly { db: number; argv: readonly string[] }[]): void {
+    if (records.length === 0) return;
+    if (records.length === 1) {
+      this.append(records[0]!.db, records[0]!.argv);
+      return;
+    }
+    this.append(records[0]!.db, ['MULTI']);
+    for (const r of records) this.append(r.db, r.argv);
+    this.append(this.selectedDb, ['EXEC']);
+  }
+
+  private ensure(n: number): void {
+    if (this.stagingLen + n <= this.staging.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.staging.length * 2, this.stagingLen + n));
+    this.staging.copy(next, 0, 0, this.stagingLen);
+    this.staging = next;
+  }
+
+  private encode(argv: readonly string[]): void {
+    let size = 16;
+    for (let i = 0; i < argv.length; i++) size += argv[i]!.length + 16;
+    this.ensure(size);
+    const buf = this.staging;
+    let p = this.stagingLen;
+    p += buf.latin1Write('*' + argv.length + '\r\n', p);
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      p += buf.latin1Write('$' + a.length + '\r\n', p);
+      p += buf.latin1Write(a, p);
+      buf[p++] = 13;
+      buf[p++] = 10;
+    }
+    this.offset += p - this.stagingLen;
+    this.stagingLen = p;
+  }
+
+  /** Hand staged records to the followers. */
+  flush(): void {
+    if (this.stagingLen === 0) return;
+    const chunk = this.staging.subarray(0, this.stagingLen);
+    const start = this.flushedOffset;
+    this.flushedOffset = this.offset;
+    for (const f of this.followers) f.onLogData(chunk, start);
+    this.stagingLen = 0;
+    if (this.staging.length > 4 * STAGING_SIZE) this.staging = Buffer.allocUnsafe(STAGING_SIZE);
+  }
+}

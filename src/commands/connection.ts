@@ -1,0 +1,468 @@
+/**
+ * Connection commands: PING ECHO QUIT RESET AUTH HELLO SELECT and CLIENT.
+ */
+
+import type { CommandImpl } from './table.js';
+import type { Client } from '../server/client.js';
+import { ERR, argDbIndex, eq, replyHelp } from './util.js';
+import { parseLong } from '../util/numbers.js';
+
+function ping(c: Client, argv: string[]): void {
+  if (argv.length > 2) {
+    c.reply.error(`ERR wrong number of arguments for 'ping' command`);
+    return;
+  }
+  if (argv.length === 1) c.reply.simple('PONG');
+  else c.reply.bulk(argv[1]!);
+}
+
+/** AUTH against the default user (requirepass); true on success. */
+function checkPassword(c: Client, user: string, password: string): boolean {
+  const required = c.server.config.str('requirepass');
+  if (user === 'default' && (required === '' || password === required)) {
+    c.setAuthenticated('default');
+    return true;
+  }
+  return false;
+}
+
+function auth(c: Client, argv: string[]): void {
+  if (argv.length > 3) {
+    c.reply.error(ERR.SYNTAX);
+    return;
+  }
+  const user = argv.length === 3 ? argv[1]! : 'default';
+  const password = argv[argv.length - 1]!;
+  if (argv.length === 2 && c.server.config.str('requirepass') === '') {
+    c.reply.error(
+      'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+    );
+    return;
+  }
+  if (checkPassword(c, user, password)) c.reply.ok();
+  else c.reply.error('WRONGPASS invalid username-password pair or user is disabled.');
+}
+
+/** Redis' validateClientName: printable ASCII without spaces. */
+function validName(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const ch = name.charCodeAt(i);
+    if (ch < 33 || ch > 126) return false;
+  }
+  return true;
+}
+
+const BAD_NAME = 'ERR Client names cannot contain spaces, newlines or special characters.';
+
+function hello(c: Client, argv: string[]): void {
+  let ver = 0;
+  let next = 1;
+  if (argv.length >= 2) {
+    const v = parseLong(argv[next++]!);
+    if (v === null) {
+      c.reply.error('ERR Protocol version is not an integer or out of range');
+      return;
+    }
+    if (v < 2 || v > 3) {
+      c.reply.error('NOPROTO unsupported protocol version');
+      return;
+    }
+    ver = v;
+  }
+  let user: string | null = null;
+  let password: string | null = null;
+  let name: string | null = null;
+  for (let j = next; j < argv.length; j++) {
+    const moreArgs = argv.length - 1 - j;
+    const opt = argv[j]!;
+    if (eq(opt, 'auth') && moreArgs >= 2) {
+      user = argv[j + 1]!;
+      password = argv[j + 2]!;
+      j += 2;
+    } else if (eq(opt, 'setname') && moreArgs >= 1) {
+      name = argv[j + 1]!;
+      if (!validName(name)) {
+        c.reply.error(BAD_NAME);
+        return;
+      }
+      j++;
+    } else {
+      c.reply.error(`ERR Syntax error in HELLO option '${opt}'`);
+      return;
+    }
+  }
+  if (user !== null && password !== null && !checkPassword(c, user, password)) {
+    c.reply.error('WRONGPASS invalid username-password pair or user is disabled.');
+    return;
+  }
+  if (!c.authenticated) {
+    c.reply.error(
+      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+    );
+    return;
+  }
+  if (name !== null) c.name = name;
+  if (ver !== 0) c.reply.resp = ver as 2 | 3;
+  const r = c.reply;
+  r.map(7);
+  r.bulk('server');
+  r.bulk('redis');
+  r.bulk('version');
+  r.bulk(c.server.redisVersion);
+  r.bulk('proto');
+  r.integer(r.resp);
+  r.bulk('id');
+  r.integer(c.id);
+  r.bulk('mode');
+  r.bulk('standalone');
+  r.bulk('role');
+  r.bulk(c.engine.isReplica ? 'replica' : 'master');
+  r.bulk('modules');
+  r.array(0);
+}
+
+function reset(c: Client): void {
+  c.server.resetClient(c);
+  c.reply.simple('RESET');
+}
+
+function select(c: Client, argv: string[]): void {
+  const id = argDbIndex(c, argv[1]!);
+  if (id === null) return;
+  c.select(id);
+  c.reply.ok();
+}
+
+// ---- CLIENT ------------------------------------------------------------------------
+
+/** The flags field of CLIENT LIST. */
+function clientFlags(c: Client): string {
+  let f = '';
+  if (c.monitor) f += 'O';
+  else if (c.kind === 'replica') f += 'S';
+  if (c.kind === 'master') f += 'M';
+  if (c.kind === 'pubsub') f += 'P';
+  if (c.multi !== null) f += 'x';
+  if (c.casDirty) f += 'd';
+  if (c.closeAfterReply) f += 'c';
+  if (c.addr.startsWith('/')) f += 'U';
+  if (c.noEvict) f += 'e';
+  if (c.noTouch) f += 'T';
+  return f === '' ? 'N' : f;
+}
+
+/** One CLIENT LIST / CLIENT INFO line, with Redis 7.2's fields. */
+export function clientInfoLine(c: Client): string {
+  const now = Math.floor(Date.now() / 1000);
+  const qbuf = c.parser.pendingBytes;
+  const omem = c.socket === null ? 0 : c.socket.writableLength;
+  const cmd = c.current ?? null;
+  const lastCmd = cmd !== null ? cmd.name : c.lastCommand;
+  return (
+    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name}` +
+    ` age=${now - Math.floor(c.createdAt / 1000)} idle=${now - Math.floor(c.lastInteraction / 1000)}` +
+    ` flags=${clientFlags(c)} db=${c.db.id} sub=0 psub=0 ssub=0 multi=${c.multi === null ? -1 : c.multi.length}` +
+    ` qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${omem}` +
+    ` tot-mem=${qbuf + omem} events=r cmd=${lastCmd} user=${c.user} redir=-1 resp=${c.reply.resp}` +
+    ` lib-name=${c.libName} lib-ver=${c.libVer}`
+  );
+}
+
+function clientKindOf(c: Client): string {
+  return c.kind === 'replica' ? 'replica' : c.kind;
+}
+
+function parseClientType(t: string): string | null {
+  const v = t.toLowerCase();
+  if (v === 'normal' || v === 'master' || v === 'pubsub') return v;
+  if (v === 'replica' || v === 'slave') return 'replica';
+  return null;
+}
+
+function clientList(c: Client, argv: string[]): void {
+  let clients = [...c.server.clients.values()];
+  if (argv.length === 4 && eq(argv[2]!, 'type')) {
+    const t = parseClientType(argv[3]!);
+    if (t === null) {
+      c.reply.error(`ERR Unknown client type '${argv[3]}'`);
+      return;
+    }
+    clients = clients.filter((x) => clientKindOf(x) === t);
+  } else if (argv.length > 3 && eq(argv[2]!, 'id')) {
+    const ids = new Set<number>();
+    for (const raw of argv.slice(3)) {
+      const id = parseLong(raw);
+      if (id === null || id <= 0) {
+        c.reply.error('ERR Invalid client ID');
+        return;
+      }
+      ids.add(id);
+    }
+    clients = clients.filter((x) => ids.has(x.id));
+  } else if (argv.length !== 2) {
+    c.reply.error(ERR.SYNTAX);
+    return;
+  }
+  c.reply.verbatim(clients.map((x) => clientInfoLine(x) + '\n').join(''));
+}
+
+interface KillFilter {
+  id?: number;
+  type?: string;
+  addr?: string;
+  laddr?: string;
+  user?: string;
+  skipMe: boolean;
+}
+
+function clientKill(c: Client, argv: string[]): void {
+  const server = c.server;
+  if (argv.length === 3) {
+    // Old form: CLIENT KILL addr:port
+    const target = [...server.clients.values()].find((x) => x.addr === argv[2]);
+    if (target === undefined) {
+      c.reply.error('ERR No such client');
+      return;
+    }
+    c.reply.ok();
+    killClient(c, target);
+    return;
+  }
+  if (argv.length % 2 !== 0) {
+    c.reply.error(ERR.SYNTAX);
+    return;
+  }
+  const f: KillFilter = { skipMe: true };
+  for (let i = 2; i < argv.length; i += 2) {
+    const opt = argv[i]!.toLowerCase();
+    const val = argv[i + 1]!;
+    if (opt === 'id') {
+      const id = parseLong(val);
+      if (id === null || id <= 0) {
+        c.reply.error('ERR client-id should be greater than 0');
+        return;
+      }
+      f.id = id;
+    } else if (opt === 'type') {
+      const t = parseClientType(val);
+      if (t === null) {
+        c.reply.error(`ERR Unknown client type '${val}'`);
+        return;
+      }
+      f.type = t;
+    } else if (opt === 'addr') f.addr = val;
+    else if (opt === 'laddr') f.laddr = val;
+    else if (opt === 'user') {
+      if (val !== 'default') {
+        c.reply.error(`ERR No such user '${val}'`);
+        return;
+      }
+      f.user = val;
+    } else if (opt === 'skipme') {
+      if (eq(val, 'yes')) f.skipMe = true;
+      else if (eq(val, 'no')) f.skipMe = false;
+      else {
+        c.reply.error(ERR.SYNTAX);
+        return;
+      }
+    } else {
+      c.reply.error(ERR.SYNTAX);
+      return;
+    }
+  }
+  let killed = 0;
+  const victims: Client[] = [];
+  for (const x of server.clients.values()) {
+    if (f.id !== undefined && x.id !== f.id) continue;
+    if (f.type !== undefined && clientKindOf(x) !== f.type) continue;
+    if (f.addr !== undefined && x.addr !== f.addr) continue;
+    if (f.laddr !== undefined && x.laddr !== f.laddr) continue;
+    if (f.user !== undefined && x.user !== f.user) continue;
+    if (x === c && f.skipMe) continue;
+    victims.push(x);
+    killed++;
+  }
+  c.reply.integer(killed);
+  for (const v of victims) killClient(c, v);
+}
+
+function killClient(self: Client, victim: Client): void {
+  if (victim === self) victim.closeAfterReply = true;
+  else {
+    victim.flush();
+    victim.close();
+  }
+}
+
+function clientPause(c: Client, argv: string[]): void {
+  const ms = parseLong(argv[2]!);
+  if (ms === null) {
+    c.reply.error('ERR timeout is not an integer or out of range');
+    return;
+  }
+  if (ms < 0) {
+    c.reply.error('ERR timeout is negative');
+    return;
+  }
+  let mode: 'all' | 'write' = 'all';
+  if (argv.length === 4) {
+    if (eq(argv[3]!, 'all')) mode = 'all';
+    else if (eq(argv[3]!, 'write')) mode = 'write';
+    else {
+      c.reply.error('ERR CLIENT PAUSE mode must be WRITE or ALL');
+      return;
+    }
+  } else if (argv.length > 4) {
+    c.reply.error(ERR.SYNTAX);
+    return;
+  }
+  c.server.pauseClients(mode, ms);
+  c.reply.ok();
+}
+
+function onOff(c: Client, arg: string, set: (on: boolean) => void): void {
+  if (eq(arg, 'on')) set(true);
+  else if (eq(arg, 'off')) set(false);
+  else {
+    c.reply.error(ERR.SYNTAX);
+    return;
+  }
+  c.reply.ok();
+}
+
+const CLIENT_HELP = [
+  'CACHING (YES|NO)',
+  '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
+  'GETREDIR',
+  '    Return the client ID we are redirecting to when tracking is enabled.',
+  'GETNAME',
+  '    Return the name of the current connection.',
+  'ID',
+  '    Return the ID of the current connection.',
+  'INFO',
+  '    Return information about the current client connection.',
+  'KILL <ip:port>',
+  '    Kill connection made from <ip:port>.',
+  'KILL <option> <value> [<option> <value> [...]]',
+  '    Kill connections. Options are:',
+  '    * ADDR (<ip:port>|<unixsocket>:0)',
+  '      Kill connections made from the specified address',
+  '    * LADDR (<ip:port>|<unixsocket>:0)',
+  '      Kill connections made to specified local address',
+  '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+  '      Kill connections by type.',
+  '    * USER <username>',
+  '      Kill connections authenticated by <username>.',
+  '    * SKIPME (YES|NO)',
+  '      Skip killing current connection (default: yes).',
+  '    * ID <client-id>',
+  '      Kill connections by client id.',
+  'LIST [options ...]',
+  '    Return information about client connections. Options:',
+  '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+  '      Return clients of specified type.',
+  'UNPAUSE',
+  '    Stop the current client pause, resuming traffic.',
+  'PAUSE <timeout> [WRITE|ALL]',
+  '    Suspend all, or just write, clients for <timeout> milliseconds.',
+  'REPLY (ON|OFF|SKIP)',
+  '    Control the replies sent to the current connection.',
+  'SETNAME <name>',
+  '    Assign the name <name> to the current connection.',
+  'SETINFO <option> <value>',
+  '    Set client meta attr. Options are:',
+  '    * LIB-NAME: the client lib name.',
+  '    * LIB-VER: the client lib version.',
+  'NO-EVICT (ON|OFF)',
+  '    Protect current client connection from eviction.',
+  'NO-TOUCH (ON|OFF)',
+  "    Will not touch LRU/LFU stats when this mode is on.",
+];
+
+const clientCommands: CommandImpl[] = [
+  { name: 'client|id', run: (c) => c.reply.integer(c.id) },
+  {
+    name: 'client|getname',
+    run: (c) => (c.name === '' ? c.reply.nullBulk() : c.reply.bulk(c.name)),
+  },
+  {
+    name: 'client|setname',
+    run(c, argv) {
+      if (!validName(argv[2]!)) {
+        c.reply.error(BAD_NAME);
+        return;
+      }
+      c.name = argv[2]!;
+      c.reply.ok();
+    },
+  },
+  { name: 'client|list', run: clientList },
+  { name: 'client|info', run: (c) => c.reply.verbatim(clientInfoLine(c) + '\n') },
+  { name: 'client|kill', run: clientKill },
+  { name: 'client|pause', run: clientPause },
+  {
+    name: 'client|unpause',
+    run(c) {
+      c.server.unpauseClients();
+      c.reply.ok();
+    },
+  },
+  {
+    name: 'client|reply',
+    run(c, argv) {
+      const mode = argv[2]!.toLowerCase();
+      if (mode === 'on') {
+        c.replyOff = false;
+        c.replySkip = false;
+        c.reply.muted = false;
+        c.reply.ok();
+      } else if (mode === 'off') {
+        c.replyOff = true;
+      } else if (mode === 'skip') {
+        if (!c.replyOff) c.replySkipNext = true;
+      } else {
+        c.reply.error(ERR.SYNTAX);
+      }
+    },
+  },
+  { name: 'client|no-evict', run: (c, argv) => onOff(c, argv[2]!, (on) => (c.noEvict = on)) },
+  { name: 'client|no-touch', run: (c, argv) => onOff(c, argv[2]!, (on) => (c.noTouch = on)) },
+  {
+    name: 'client|setinfo',
+    run(c, argv) {
+      const attr = argv[2]!;
+      const value = argv[3]!;
+      const which = attr.toLowerCase();
+      if (which !== 'lib-name' && which !== 'lib-ver') {
+        c.reply.error(`ERR Unrecognized option '${attr}'`);
+        return;
+      }
+      if (!validName(value)) {
+        c.reply.error(`ERR ${attr} cannot contain spaces, newlines or special characters.`);
+        return;
+      }
+      if (which === 'lib-name') c.libName = value;
+      else c.libVer = value;
+      c.reply.ok();
+    },
+  },
+  { name: 'client|help', run: (c) => replyHelp(c, 'CLIENT', CLIENT_HELP) },
+];
+
+export const connectionCommands: CommandImpl[] = [
+  { name: 'ping', run: ping },
+  { name: 'echo', run: (c, argv) => c.reply.bulk(argv[1]!) },
+  {
+    name: 'quit',
+    run(c) {
+      c.reply.ok();
+      c.closeAfterReply = true;
+    },
+  },
+  { name: 'reset', run: reset },
+  { name: 'auth', run: auth },
+  { name: 'hello', run: hello },
+  { name: 'select', run: select },
+  ...clientCommands,
+];
+

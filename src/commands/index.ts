@@ -1,0 +1,18 @@
+/** Every command family's implementations, for the command table. */
+
+import type { CommandImpl } from './table.js';
+import { connectionCommands } from './connection.js';
+import { introspectionCommands } from './introspection.js';
+import { keyCommands } from './keys.js';
+import { serverCommands } from './server.js';
+import { stringCommands } from './strings.js';
+import { transactionCommands } from './transactions.js';
+
+export const allCommands: CommandImpl[] = [
+  ...connectionCommands,
+  ...introspectionCommands,
+  ...keyCommands,
+  ...serverCommands,
+  ...stringCommands,
+  ...transactionCommands,
+];

@@ -1,0 +1,303 @@
+/**
+ * Server commands: INFO, CONFIG, DBSIZE, FLUSHDB/FLUSHALL, SWAPDB, TIME,
+ * LASTSAVE, SHUTDOWN, MONITOR, DEBUG.
+ */
+
+import type { CommandImpl } from './table.js';
+import type { Client } from '../server/client.js';
+import { ERR, argDbIndex, argNonNegative, eq, replyHelp } from './util.js';
+import { infoString } from '../server/info.js';
+import { ConfigError } from '../config.js';
+import { rewriteConfigFile } from '../server/config-rewrite.js';
+import { encodingOf, typeOf } from '../types/value.js';
+import { parseDouble } from '../util/numbers.js';
+
+function flushArgs(c: Client, argv: string[]): boolean {
+  if (argv.length > 2) {
+    c.reply.error(ERR.SYNTAX);
+    return false;
+  }
+  if (argv.length === 2 && !eq(argv[1]!, 'sync') && !eq(argv[1]!, 'async')) {
+    c.reply.error(ERR.SYNTAX);
+    return false;
+  }
+  return true;
+}
+
+function flushdb(c: Client, argv: string[]): void {
+  if (!flushArgs(c, argv)) return;
+  const removed = c.engine.flush(c.db);
+  c.engine.emit(c.db.id, argv, Math.max(1, removed));
+  c.reply.ok();
+}
+
+function flushall(c: Client, argv: string[]): void {
+  if (!flushArgs(c, argv)) return;
+  const removed = c.engine.flush(null);
+  c.engine.emit(c.db.id, argv, Math.max(1, removed));
+  c.reply.ok();
+}
+
+function swapdb(c: Client, argv: string[]): void {
+  const a = argDbIndex(c, argv[1]!, ERR.DB_RANGE, 'ERR invalid first DB index');
+  if (a === null) return;
+  const b = argDbIndex(c, argv[2]!, ERR.DB_RANGE, 'ERR invalid second DB index');
+  if (b === null) return;
+  if (a !== b) {
+    const engine = c.engine;
+    engine.swapDbs(engine.dbs[a]!, engine.dbs[b]!);
+    engine.emit(c.db.id, argv);
+  }
+  c.reply.ok();
+}
+
+function configGet(c: Client, argv: string[]): void {
+  const pairs = c.server.config.match(argv.slice(2));
+  c.reply.map(pairs.length);
+  for (const [k, v] of pairs) {
+    c.reply.bulk(k);
+    c.reply.bulk(v);
+  }
+}
+
+function configSet(c: Client, argv: string[]): void {
+  if (argv.length % 2 !== 0) {
+    c.reply.error(`ERR wrong number of arguments for 'config|set' command`);
+    return;
+  }
+  const pairs: [string, string][] = [];
+  for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i]!, argv[i + 1]!]);
+  const protectedSetting = c.server.config.str('enable-protected-configs');
+  const protectedAllowed = protectedSetting === 'yes' || (protectedSetting === 'local' && c.server.isLocal(c));
+  try {
+    c.server.config.setMany(pairs, { startup: false, protectedAllowed });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    c.reply.error(e.message);
+    return;
+  }
+  c.reply.ok();
+}
+
+function configRewrite(c: Client): void {
+  const file = c.server.config.file;
+  if (file === '') {
+    c.reply.error('ERR The server is running without a config file');
+    return;
+  }
+  try {
+    rewriteConfigFile(c.server.config, file);
+  } catch (e) {
+    c.server.logger.warn({ err: e }, 'CONFIG REWRITE failed');
+    c.reply.error(`ERR Rewriting config file: ${(e as Error).message}`);
+    return;
+  }
+  c.server.logger.info('CONFIG REWRITE executed with success.');
+  c.reply.ok();
+}
+
+const CONFIG_HELP = [
+  'GET <pattern>',
+  '    Return parameters matching the glob-like <pattern> and their values.',
+  'SET <directive> <value>',
+  '    Set the configuration <directive> to <value>.',
+  'RESETSTAT',
+  '    Reset statistics reported by the INFO command.',
+  'REWRITE',
+  '    Rewrite the configuration file.',
+];
+
+/** Block the event loop for `ms` (DEBUG SLEEP is meant to stall the server). */
+function sleepSync(ms: number): void {
+  if (ms <= 0) return;
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function debugPopulate(c: Client, argv: string[]): void {
+  const count = argNonNegative(c, argv[2]!);
+  if (count === null) return;
+  const prefix = argv.length >= 4 ? argv[3]! : 'key';
+  let size = 0;
+  if (argv.length >= 5) {
+    const n = argNonNegative(c, argv[4]!);
+    if (n === null) return;
+    size = n;
+  }
+  const engine = c.engine;
+  const db = c.db;
+  for (let j = 0; j < count; j++) {
+    const key = `${prefix}:${j}`;
+    if (engine.lookupWrite(db, key) !== undefined) continue;
+    let value = `value:${j}`;
+    if (size > 0) value = value.length >= size ? value.slice(0, size) : value + '\0'.repeat(size - value.length);
+    db.set(key, value);
+    engine.modified(db, key);
+    // Vireo logs every change: populated keys reach the AOF and replicas too.
+    engine.emit(db.id, ['SET', key, value]);
+  }
+  c.reply.ok();
+}
+
+function debugObject(c: Client, argv: string[]): void {
+  const v = c.engine.lookupWrite(c.db, argv[2]!);
+  if (v === undefined) {
+    c.reply.error(ERR.NO_SUCH_KEY);
+    return;
+  }
+  const ser = typeOf(v) === 'string' ? String(v).length : 0;
+  c.reply.simple(`Value at:0x0 refcount:1 encoding:${encodingOf(v)} serializedlength:${ser} lru:0 lru_seconds_idle:0`);
+}
+
+/** DEBUG PROTOCOL <type>: sample replies of each RESP type (client test aid). */
+function debugProtocol(c: Client, argv: string[]): void {
+  const r = c.reply;
+  switch (argv[2]!.toLowerCase()) {
+    case 'string': return r.bulk('Hello World');
+    case 'integer': return r.integer(12345);
+    case 'double': return r.double(3.141);
+    case 'bignum': return r.bigNumber('1234567999999999999999999999999999999');
+    case 'null': return r.nullBulk();
+    case 'array':
+      r.array(3);
+      for (let j = 0; j < 3; j++) r.integer(j);
+      return;
+    case 'set':
+      r.set(3);
+      for (let j = 0; j < 3; j++) r.integer(j);
+      return;
+    case 'map':
+      r.map(3);
+      for (let j = 0; j < 3; j++) {
+        r.integer(j);
+        r.bool(j === 1);
+      }
+      return;
+    case 'true': return r.bool(true);
+    case 'false': return r.bool(false);
+    case 'verbatim': return r.verbatim('This is a verbatim\nstring');
+    default:
+      r.error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
+  }
+}
+
+function debug(c: Client, argv: string[]): void {
+  const sub = argv[1]!.toLowerCase();
+  if (sub === 'help') {
+    replyHelp(c, 'DEBUG', [
+      'LOG <message>',
+      '    Write <message> to the server log.',
+      'OBJECT <key>',
+      '    Show low level info about the <key> and associated value.',
+      'POPULATE <count> [<prefix>] [<size>]',
+      '    Create <count> string keys named key:<num>. If <prefix> is specified then',
+      '    it is used instead of the \'key\' prefix. These are not propagated to',
+      '    replicas in Redis; Vireo logs them like any other write.',
+      'PROTOCOL <type>',
+      '    Reply with a test value of the specified type.',
+      'SET-ACTIVE-EXPIRE <0|1>',
+      '    Setting it to 0 disables expiring keys in background when they are not',
+      '    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the',
+      '    default.',
+      'SLEEP <seconds>',
+      '    Stop the server for <seconds>. Decimals allowed.',
+    ]);
+    return;
+  }
+  if (sub === 'sleep' && argv.length === 3) {
+    const secs = parseDouble(argv[2]!);
+    if (secs === null) {
+      c.reply.error(ERR.NOT_FLOAT);
+      return;
+    }
+    sleepSync(secs * 1000);
+    c.reply.ok();
+  } else if (sub === 'set-active-expire' && argv.length === 3) {
+    c.server.activeExpireEnabled = argv[2] !== '0';
+    c.reply.ok();
+  } else if (sub === 'populate' && argv.length >= 3 && argv.length <= 5) {
+    debugPopulate(c, argv);
+  } else if (sub === 'object' && argv.length === 3) {
+    debugObject(c, argv);
+  } else if (sub === 'protocol' && argv.length === 3) {
+    debugProtocol(c, argv);
+  } else if (sub === 'log' && argv.length === 3) {
+    c.server.logger.warn(`DEBUG LOG: ${argv[2]}`);
+    c.reply.ok();
+  } else {
+    c.reply.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1]}'. Try DEBUG HELP.`);
+  }
+}
+
+function shutdown(c: Client, argv: string[]): void {
+  let save: boolean | null = null;
+  let abort = false;
+  for (let i = 1; i < argv.length; i++) {
+    const opt = argv[i]!.toLowerCase();
+    if (opt === 'nosave') save = false;
+    else if (opt === 'save') save = true;
+    else if (opt === 'now' || opt === 'force') continue;
+    else if (opt === 'abort') abort = true;
+    else {
+      c.reply.error(ERR.SYNTAX);
+      return;
+    }
+  }
+  if (abort) {
+    if (argv.length !== 2) {
+      c.reply.error(ERR.SYNTAX);
+      return;
+    }
+    c.reply.error('ERR No shutdown in progress.');
+    return;
+  }
+  if (save === true) {
+    c.server.logger.warn('SHUTDOWN SAVE requested, but this build has no RDB writer');
+    c.reply.error('ERR Errors trying to SHUTDOWN. Check logs.');
+    return;
+  }
+  c.server.logger.warn('User requested shutdown...');
+  void c.server.shutdown();
+}
+
+export const serverCommands: CommandImpl[] = [
+  {
+    name: 'info',
+    run: (c, argv) => c.reply.verbatim(infoString(c.server, argv.slice(1))),
+  },
+  { name: 'config|get', run: configGet },
+  { name: 'config|set', run: configSet },
+  {
+    name: 'config|resetstat',
+    run(c) {
+      c.server.resetStats();
+      c.reply.ok();
+    },
+  },
+  { name: 'config|rewrite', run: configRewrite },
+  { name: 'config|help', run: (c) => replyHelp(c, 'CONFIG', CONFIG_HELP) },
+  { name: 'dbsize', run: (c) => c.reply.integer(c.db.size) },
+  { name: 'flushdb', run: flushdb },
+  { name: 'flushall', run: flushall },
+  { name: 'swapdb', run: swapdb },
+  {
+    name: 'time',
+    run(c) {
+      const us = BigInt(Date.now()) * 1000n + BigInt(Math.floor((performance.now() % 1) * 1000));
+      c.reply.array(2);
+      c.reply.bulk((us / 1000000n).toString());
+      c.reply.bulk((us % 1000000n).toString());
+    },
+  },
+  { name: 'lastsave', run: (c) => c.reply.integer(c.server.lastSave) },
+  { name: 'shutdown', run: shutdown },
+  {
+    name: 'monitor',
+    run(c) {
+      if (c.monitor || c.kind === 'replica') return;
+      c.monitor = true;
+      c.server.monitors.add(c);
+      c.reply.ok();
+    },
+  },
+  { name: 'debug', run: debug },
+];

@@ -1,0 +1,646 @@
+/**
+ * String commands (Redis' t_string.c). Effects are normalized as Redis
+ * propagates them: relative expiries become PXAT/PEXPIREAT, GETSET becomes
+ * SET, GETDEL becomes DEL, INCRBYFLOAT becomes SET ... KEEPTTL.
+ */
+
+import type { CommandImpl } from './table.js';
+import type { Client } from '../server/client.js';
+import { ERR, argLong, eq } from './util.js';
+import { NOTIFY } from '../engine/engine.js';
+import type { Value } from '../types/value.js';
+import { MutableString, encodeString, isStringValue, stringLength, stringOf } from '../types/string.js';
+import { parseInteger, formatInteger, INT64_MAX, INT64_MIN } from '../util/numbers.js';
+import { parseLongDouble, addLongDouble, formatLongDoubleHuman } from '../util/longdouble.js';
+
+type StringValue = string | number | bigint | MutableString;
+
+/** Look up a string for reading; replies WRONGTYPE and returns null on a wrong type. */
+function readString(c: Client, key: string): StringValue | undefined | null {
+  const v = c.engine.lookupRead(c.db, key);
+  if (v === undefined) return undefined;
+  if (!isStringValue(v)) {
+    c.reply.error(ERR.WRONGTYPE);
+    return null;
+  }
+  return v;
+}
+
+function replyValue(c: Client, v: StringValue): void {
+  if (typeof v === 'string') c.reply.bulk(v);
+  else if (typeof v === 'object') c.reply.bulkBuffer(v.buf.subarray(0, v.length));
+  else c.reply.bulkNumber(v);
+}
+
+/** GET-style reply: nil if missing. Returns false after a WRONGTYPE error. */
+function getGeneric(c: Client, key: string): boolean {
+  const v = readString(c, key);
+  if (v === null) return false;
+  if (v === undefined) c.reply.nullBulk();
+  else replyValue(c, v);
+  return true;
+}
+
+// ---- SET and its options ------------------------------------------------------
+
+const SET_NX = 1;
+const SET_XX = 2;
+const SET_GET = 4;
+const SET_KEEPTTL = 8;
+const SET_PERSIST = 16;
+const SET_EX = 32;
+const SET_PX = 64;
+const SET_EXAT = 128;
+const SET_PXAT = 256;
+const EXPIRE_FLAGS = SET_EX | SET_PX | SET_EXAT | SET_PXAT;
+
+interface ExtendedArgs {
+  flags: number;
+  expire: string | null;
+}
+
+/** Redis' parseExtendedStringArgumentsOrReply for SET (isSet) and GETEX. */
+function parseExtended(c: Client, argv: string[], from: number, isSet: boolean): ExtendedArgs | null {
+  let flags = 0;
+  let expire: string | null = null;
+  for (let j = from; j < argv.length; j++) {
+    const opt = argv[j]!.toLowerCase();
+    const next = j === argv.length - 1 ? undefined : argv[j + 1];
+    const expireFlag = opt === 'ex' ? SET_EX : opt === 'px' ? SET_PX : opt === 'exat' ? SET_EXAT : opt === 'pxat' ? SET_PXAT : 0;
+    if (opt === 'nx' && !(flags & SET_XX) && isSet) flags |= SET_NX;
+    else if (opt === 'xx' && !(flags & SET_NX) && isSet) flags |= SET_XX;
+    else if (opt === 'get' && isSet) flags |= SET_GET;
+    else if (opt === 'keepttl' && !(flags & (SET_PERSIST | EXPIRE_FLAGS)) && isSet) flags |= SET_KEEPTTL;
+    else if (opt === 'persist' && !isSet && !(flags & (EXPIRE_FLAGS | SET_KEEPTTL))) flags |= SET_PERSIST;
+    else if (
+      // Like Redis, repeating the same expire option is allowed (the last one wins).
+      expireFlag !== 0 &&
+      !(flags & (SET_KEEPTTL | SET_PERSIST | (EXPIRE_FLAGS & ~expireFlag))) &&
+      next !== undefined
+    ) {
+      flags |= expireFlag;
+      expire = next;
+      j++;
+    } else {
+      c.reply.error(ERR.SYNTAX);
+      return null;
+    }
+  }
+  return { flags, expire };
+}
+
+/**
+ * Redis' getExpireMillisecondsOrReply: the absolute expiry in ms, or null
+ * after replying "invalid expire time".
+ */
+function expireMillis(c: Client, raw: string, flags: number, command: string): number | null {
+  const parsed = parseInteger(raw);
+  if (parsed === null) {
+    c.reply.error(ERR.NOT_INTEGER);
+    return null;
+  }
+  let ms = BigInt(parsed);
+  const seconds = (flags & (SET_EX | SET_EXAT)) !== 0;
+  if (ms <= 0n || (seconds && ms > INT64_MAX / 1000n)) {
+    c.reply.error(`ERR invalid expire time in '${command}' command`);
+    return null;
+  }
+  if (seconds) ms *= 1000n;
+  if (flags & (SET_EX | SET_PX)) ms += BigInt(c.engine.now);
+  if (ms > INT64_MAX) {
+    // int64 overflow wraps negative in Redis and is reported the same way.
+    c.reply.error(`ERR invalid expire time in '${command}' command`);
+    return null;
+  }
+  return Number(ms);
+}
+
+function set(c: Client, argv: string[]): void {
+  const args = parseExtended(c, argv, 3, true);
+  if (args === null) return;
+  let when = -1;
+  if (args.expire !== null) {
+    const ms = expireMillis(c, args.expire, args.flags, 'set');
+    if (ms === null) return;
+    when = ms;
+  }
+  setGeneric(c, argv, argv[1]!, argv[2]!, args.flags, when, args.expire !== null);
+}
+
+/** Redis' setGenericCommand. `when` is the absolute expiry (ms) if hasExpire. */
+function setGeneric(
+  c: Client,
+  argv: string[],
+  key: string,
+  value: string,
+  flags: number,
+  when: number,
+  hasExpire: boolean,
+  okReply: (() => void) | null = null,
+  abortReply: (() => void) | null = null,
+): void {
+  const engine = c.engine;
+  const db = c.db;
+  if (flags & SET_GET && !getGeneric(c, key)) return;
+  const found = engine.lookupWrite(db, key) !== undefined;
+  if ((flags & SET_NX && found) || (flags & SET_XX && !found)) {
+    if (!(flags & SET_GET)) {
+      if (abortReply !== null) abortReply();
+      else c.reply.nullBulk();
+    }
+    return;
+  }
+  engine.setKey(db, key, encodeString(value), (flags & SET_KEEPTTL) !== 0 || hasExpire);
+  engine.notify(NOTIFY.STRING, 'set', key, db.id);
+  let effect = argv;
+  if (hasExpire) {
+    db.setExpire(key, when);
+    if (!(flags & SET_PXAT)) effect = ['SET', key, value, 'PXAT', String(when)];
+    engine.notify(NOTIFY.GENERIC, 'expire', key, db.id);
+  }
+  if (!(flags & SET_GET)) {
+    if (okReply !== null) okReply();
+    else c.reply.ok();
+  }
+  if (flags & SET_GET && !hasExpire) effect = argv.filter((a, i) => i < 3 || !eq(a, 'get'));
+  engine.emit(db.id, effect);
+}
+
+function setnx(c: Client, argv: string[]): void {
+  setGeneric(c, argv, argv[1]!, argv[2]!, SET_NX, -1, false, () => c.reply.integer(1), () => c.reply.integer(0));
+}
+
+function setexGeneric(c: Client, argv: string[], unitFlag: number): void {
+  const when = expireMillis(c, argv[2]!, unitFlag, c.current!.name);
+  if (when === null) return;
+  setGeneric(c, argv, argv[1]!, argv[3]!, unitFlag, when, true);
+}
+
+function get(c: Client, argv: string[]): void {
+  getGeneric(c, argv[1]!);
+}
+
+function getex(c: Client, argv: string[]): void {
+  const args = parseExtended(c, argv, 2, false);
+  if (args === null) return;
+  const key = argv[1]!;
+  let when = -1;
+  if (args.expire !== null) {
+    const ms = expireMillis(c, args.expire, args.flags, 'getex');
+    if (ms === null) return;
+    when = ms;
+  }
+  const v = readString(c, key);
+  if (v === null) return;
+  if (v === undefined) {
+    c.reply.nullBulk();
+    return;
+  }
+  replyValue(c, v);
+  const engine = c.engine;
+  const db = c.db;
+  if (args.expire !== null && when <= engine.now && !engine.isReplica) {
+    // Already in the past: delete, and log it as a DEL.
+    engine.deleteKey(db, key);
+    engine.notify(NOTIFY.GENERIC, 'del', key, db.id);
+    engine.emit(db.id, ['DEL', key]);
+  } else if (args.expire !== null) {
+    db.setExpire(key, when);
+    engine.modified(db, key);
+    engine.notify(NOTIFY.GENERIC, 'expire', key, db.id);
+    engine.emit(db.id, ['PEXPIREAT', key, String(when)]);
+  } else if (args.flags & SET_PERSIST) {
+    if (db.removeExpire(key)) {
+      engine.modified(db, key);
+      engine.notify(NOTIFY.GENERIC, 'persist', key, db.id);
+      engine.emit(db.id, ['PERSIST', key]);
+    }
+  }
+}
+
+function getdel(c: Client, argv: string[]): void {
+  const key = argv[1]!;
+  const v = readString(c, key);
+  if (v === null) return;
+  if (v === undefined) {
+    c.reply.nullBulk();
+    return;
+  }
+  replyValue(c, v);
+  const engine = c.engine;
+  engine.deleteKey(c.db, key);
+  engine.notify(NOTIFY.GENERIC, 'del', key, c.db.id);
+  engine.emit(c.db.id, ['DEL', key]);
+}
+
+function getset(c: Client, argv: string[]): void {
+  const key = argv[1]!;
+  if (!getGeneric(c, key)) return;
+  const engine = c.engine;
+  engine.setKey(c.db, key, encodeString(argv[2]!));
+  engine.notify(NOTIFY.STRING, 'set', key, c.db.id);
+  engine.emit(c.db.id, ['SET', key, argv[2]!]);
+}
+
+function mget(c: Client, argv: string[]): void {
+  const engine = c.engine;
+  c.reply.array(argv.length - 1);
+  for (let i = 1; i < argv.length; i++) {
+    const v = engine.lookupRead(c.db, argv[i]!);
+    if (v === undefined || !isStringValue(v)) c.reply.nullBulk();
+    else replyValue(c, v);
+  }
+}
+
+function msetGeneric(c: Client, argv: string[], nx: boolean): void {
+  if (argv.length % 2 === 0) {
+    c.reply.error(`ERR wrong number of arguments for '${c.current!.name}' command`);
+    return;
+  }
+  const engine = c.engine;
+  const db = c.db;
+  if (nx) {
+    for (let i = 1; i < argv.length; i += 2) {
+      if (engine.lookupWrite(db, argv[i]!) !== undefined) {
+        c.reply.integer(0);
+        return;
+      }
+    }
+  }
+  for (let i = 1; i < argv.length; i += 2) {
+    engine.setKey(db, argv[i]!, encodeString(argv[i + 1]!));
+    engine.notify(NOTIFY.STRING, 'set', argv[i]!, db.id);
+  }
+  engine.emit(db.id, argv, (argv.length - 1) / 2);
+  if (nx) c.reply.integer(1);
+  else c.reply.ok();
+}
+
+function strlen(c: Client, argv: string[]): void {
+  const v = readString(c, argv[1]!);
+  if (v === null) return;
+  c.reply.integer(v === undefined ? 0 : stringLength(v));
+}
+
+/** checkStringLength: refuse results longer than proto-max-bulk-len. */
+function tooLong(c: Client, total: number): boolean {
+  if (c.kind !== 'master' && total > c.server.protoMaxBulkLen) {
+    c.reply.error('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
+    return true;
+  }
+  return false;
+}
+
+/** The key's value as a MutableString, converting it in place if needed. */
+function unshare(c: Client, key: string, v: StringValue): MutableString {
+  if (v instanceof MutableString) return v;
+  const m = new MutableString(stringOf(v));
+  c.db.replace(key, m);
+  return m;
+}
+
+function append(c: Client, argv: string[]): void {
+  const key = argv[1]!;
+  const value = argv[2]!;
+  const engine = c.engine;
+  const db = c.db;
+  const v = engine.lookupWrite(db, key);
+  let total: number;
+  if (v === undefined) {
+    engine.setKey(db, key, encodeString(value));
+    total = value.length;
+  } else {
+    if (!isStringValue(v)) {
+      c.reply.error(ERR.WRONGTYPE);
+      return;
+    }
+    total = stringLength(v) + value.length;
+    if (tooLong(c, total)) return;
+    unshare(c, key, v).append(value);
+    engine.modified(db, key);
+  }
+  engine.notify(NOTIFY.STRING, 'append', key, db.id);
+  engine.emit(db.id, argv);
+  c.reply.integer(total);
+}
+
+function setrange(c: Client, argv: string[]): void {
+  const key = argv[1]!;
+  const value = argv[3]!;
+  const offset = argLong(c, argv[2]!);
+  if (offset === null) return;
+  if (offset < 0) {
+    c.reply.error('ERR offset is out of range');
+    return;
+  }
+  const engine = c.engine;
+  const db = c.db;
+  const v = engine.lookupWrite(db, key);
+  let target: MutableString;
+  if (v === undefined) {
+    if (value.length === 0) {
+      c.reply.integer(0);
+      return;
+    }
+    if (tooLong(c, offset + value.length)) return;
+    target = new MutableString('', offset + value.length);
+    engine.setKey(db, key, target);
+  } else {
+    if (!isStringValue(v)) {
+      c.reply.error(ERR.WRONGTYPE);
+      return;
+    }
+    if (value.length === 0) {
+      c.reply.integer(stringLength(v));
+      return;
+    }
+    if (tooLong(c, offset + value.length)) return;
+    target = unshare(c, key, v);
+  }
+  target.setRange(offset, value);
+  engine.modified(db, key);
+  engine.notify(NOTIFY.STRING, 'setrange', key, db.id);
+  engine.emit(db.id, argv);
+  c.reply.integer(target.length);
+}
+
+function getrange(c: Client, argv: string[]): void {
+  let start = argLong(c, argv[2]!);
+  if (start === null) return;
+  let end = argLong(c, argv[3]!);
+  if (end === null) return;
+  const v = readString(c, argv[1]!);
+  if (v === null) return;
+  if (v === undefined) {
+    c.reply.bulk('');
+    return;
+  }
+  const s = stringOf(v);
+  const len = s.length;
+  if (start < 0 && end < 0 && start > end) {
+    c.reply.bulk('');
+    return;
+  }
+  if (start < 0) start = len + start;
+  if (end < 0) end = len + end;
+  if (start < 0) start = 0;
+  if (end < 0) end = 0;
+  if (end >= len) end = len - 1;
+  if (start > end || len === 0) c.reply.bulk('');
+  else c.reply.bulk(s.slice(start, end + 1));
+}
+
+// ---- counters ---------------------------------------------------------------------
+
+/** The int64 held by a string value, or null if it is not one. */
+function integerOf(v: StringValue): number | bigint | null {
+  if (typeof v === 'number' || typeof v === 'bigint') return v;
+  return parseInteger(stringOf(v));
+}
+
+function incrDecr(c: Client, argv: string[], incr: number | bigint): void {
+  const key = argv[1]!;
+  const engine = c.engine;
+  const db = c.db;
+  const v = engine.lookupWrite(db, key);
+  let current: number | bigint = 0;
+  if (v !== undefined) {
+    if (!isStringValue(v)) {
+      c.reply.error(ERR.WRONGTYPE);
+      return;
+    }
+    const n = integerOf(v);
+    if (n === null) {
+      c.reply.error(ERR.NOT_INTEGER);
+      return;
+    }
+    current = n;
+  }
+  let result: number | bigint;
+  if (typeof current === 'number' && typeof incr === 'number' && Number.isSafeInteger(current + incr)) {
+    result = current + incr;
+  } else {
+    const big = BigInt(current) + BigInt(incr);
+    if (big > INT64_MAX || big < INT64_MIN) {
+      c.reply.error(ERR.OVERFLOW);
+      return;
+    }
+    result = big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big;
+  }
+  if (v === undefined) engine.setKey(db, key, result);
+  else {
+    db.replace(key, result);
+    engine.modified(db, key);
+  }
+  engine.notify(NOTIFY.STRING, 'incrby', key, db.id);
+  engine.emit(db.id, argv);
+  c.reply.integer(result);
+}
+
+function incrbyArg(c: Client, raw: string): number | bigint | null {
+  const n = parseInteger(raw);
+  if (n === null) c.reply.error(ERR.NOT_INTEGER);
+  return n;
+}
+
+function incrbyfloat(c: Client, argv: string[]): void {
+  const key = argv[1]!;
+  const engine = c.engine;
+  const db = c.db;
+  const v = engine.lookupWrite(db, key);
+  if (v !== undefined && !isStringValue(v)) {
+    c.reply.error(ERR.WRONGTYPE);
+    return;
+  }
+  const current = v === undefined ? parseLongDouble('0') : parseLongDouble(stringOf(v));
+  if (current === null) {
+    c.reply.error(ERR.NOT_FLOAT);
+    return;
+  }
+  const incr = parseLongDouble(argv[2]!);
+  if (incr === null) {
+    c.reply.error(ERR.NOT_FLOAT);
+    return;
+  }
+  const sum = addLongDouble(current, incr);
+  if (sum === null || sum.inf) {
+    c.reply.error('ERR increment would produce NaN or Infinity');
+    return;
+  }
+  const text = formatLongDoubleHuman(sum);
+  if (v === undefined) engine.setKey(db, key, text);
+  else {
+    db.replace(key, text);
+    engine.modified(db, key);
+  }
+  engine.notify(NOTIFY.STRING, 'incrbyfloat', key, db.id);
+  engine.emit(db.id, ['SET', key, text, 'KEEPTTL']);
+  c.reply.bulk(text);
+}
+
+// ---- LCS ------------------------------------------------------------------------------
+
+function lcs(c: Client, argv: string[]): void {
+  const engine = c.engine;
+  const va = engine.lookupRead(c.db, argv[1]!);
+  const vb = engine.lookupRead(c.db, argv[2]!);
+  if ((va !== undefined && !isStringValue(va)) || (vb !== undefined && !isStringValue(vb))) {
+    c.reply.error('ERR The specified keys must contain string values');
+    return;
+  }
+  const a = va === undefined ? '' : stringOf(va as StringValue);
+  const b = vb === undefined ? '' : stringOf(vb as StringValue);
+  let getIdx = false;
+  let getLen = false;
+  let withMatchLen = false;
+  let minMatchLen = 0;
+  for (let j = 3; j < argv.length; j++) {
+    const opt = argv[j]!.toLowerCase();
+    const moreArgs = argv.length - 1 - j;
+    if (opt === 'idx') getIdx = true;
+    else if (opt === 'len') getLen = true;
+    else if (opt === 'withmatchlen') withMatchLen = true;
+    else if (opt === 'minmatchlen' && moreArgs > 0) {
+      const n = argLong(c, argv[j + 1]!);
+      if (n === null) return;
+      minMatchLen = Math.max(0, n);
+      j++;
+    } else {
+      c.reply.error(ERR.SYNTAX);
+      return;
+    }
+  }
+  if (getIdx && getLen) {
+    c.reply.error('ERR If you want both the length and indexes, please just use IDX.');
+    return;
+  }
+  const alen = a.length;
+  const blen = b.length;
+  if ((alen + 1) * (blen + 1) * 4 > c.server.protoMaxBulkLen) {
+    c.reply.error('ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len');
+    return;
+  }
+  // dp[j + (blen+1)*i] = LCS length of a[0..i) and b[0..j).
+  const w = blen + 1;
+  const dp = new Uint32Array((alen + 1) * w);
+  for (let i = 1; i <= alen; i++) {
+    const ai = a.charCodeAt(i - 1);
+    for (let j = 1; j <= blen; j++) {
+      if (ai === b.charCodeAt(j - 1)) dp[j + w * i] = dp[j - 1 + w * (i - 1)]! + 1;
+      else {
+        const l1 = dp[j + w * (i - 1)]!;
+        const l2 = dp[j - 1 + w * i]!;
+        dp[j + w * i] = l1 > l2 ? l1 : l2;
+      }
+    }
+  }
+  const total = dp[blen + w * alen]!;
+  const computeLcs = getIdx || !getLen;
+  const result: string[] = new Array(total);
+  const ranges: [number, number, number, number, number][] = [];
+  let idx = total;
+  let aStart = alen;
+  let aEnd = 0;
+  let bStart = 0;
+  let bEnd = 0;
+  let i = alen;
+  let j = blen;
+  while (computeLcs && i > 0 && j > 0) {
+    let emit = false;
+    if (a.charCodeAt(i - 1) === b.charCodeAt(j - 1)) {
+      result[idx - 1] = a[i - 1]!;
+      if (aStart === alen) {
+        aStart = i - 1;
+        aEnd = i - 1;
+        bStart = j - 1;
+        bEnd = j - 1;
+      } else if (aStart === i && bStart === j) {
+        aStart--;
+        bStart--;
+      } else {
+        emit = true;
+      }
+      if (aStart === 0 || bStart === 0) emit = true;
+      idx--;
+      i--;
+      j--;
+    } else {
+      const l1 = dp[j + w * (i - 1)]!;
+      const l2 = dp[j - 1 + w * i]!;
+      if (l1 > l2) i--;
+      else j--;
+      if (aStart !== alen) emit = true;
+    }
+    const matchLen = aEnd - aStart + 1;
+    if (emit) {
+      if (minMatchLen === 0 || matchLen >= minMatchLen) ranges.push([aStart, aEnd, bStart, bEnd, matchLen]);
+      aStart = alen;
+    }
+  }
+  if (getIdx) {
+    c.reply.map(2);
+    c.reply.bulk('matches');
+    c.reply.array(ranges.length);
+    for (const [as, ae, bs, be, ml] of ranges) {
+      c.reply.array(withMatchLen ? 3 : 2);
+      c.reply.array(2);
+      c.reply.integer(as);
+      c.reply.integer(ae);
+      c.reply.array(2);
+      c.reply.integer(bs);
+      c.reply.integer(be);
+      if (withMatchLen) c.reply.integer(ml);
+    }
+    c.reply.bulk('len');
+    c.reply.integer(total);
+  } else if (getLen) {
+    c.reply.integer(total);
+  } else {
+    c.reply.bulk(result.join(''));
+  }
+}
+
+export const stringCommands: CommandImpl[] = [
+  { name: 'get', run: get },
+  { name: 'set', run: set },
+  { name: 'setnx', run: setnx },
+  { name: 'setex', run: (c, argv) => setexGeneric(c, argv, SET_EX) },
+  { name: 'psetex', run: (c, argv) => setexGeneric(c, argv, SET_PX) },
+  { name: 'getex', run: getex },
+  { name: 'getdel', run: getdel },
+  { name: 'getset', run: getset },
+  { name: 'mget', run: mget },
+  { name: 'mset', run: (c, argv) => msetGeneric(c, argv, false) },
+  { name: 'msetnx', run: (c, argv) => msetGeneric(c, argv, true) },
+  { name: 'strlen', run: strlen },
+  { name: 'append', run: append },
+  { name: 'setrange', run: setrange },
+  { name: 'getrange', run: getrange },
+  { name: 'substr', run: getrange },
+  { name: 'incr', run: (c, argv) => incrDecr(c, argv, 1) },
+  { name: 'decr', run: (c, argv) => incrDecr(c, argv, -1) },
+  {
+    name: 'incrby',
+    run: (c, argv) => {
+      const n = incrbyArg(c, argv[2]!);
+      if (n !== null) incrDecr(c, argv, n);
+    },
+  },
+  {
+    name: 'decrby',
+    run: (c, argv) => {
+      const n = incrbyArg(c, argv[2]!);
+      if (n === null) return;
+      if (n === INT64_MIN) {
+        c.reply.error('ERR decrement would overflow');
+        return;
+      }
+      incrDecr(c, argv, typeof n === 'bigint' ? -n : -n);
+    },
+  },
+  { name: 'incrbyfloat', run: incrbyfloat },
+  { name: 'lcs', run: lcs },
+];
+
+export { integerOf, replyValue, formatInteger };
+export type { Value };

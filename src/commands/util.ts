@@ -1,0 +1,99 @@
+/**
+ * Shared error texts and argument parsing for command implementations,
+ * worded exactly as Redis' shared replies.
+ */
+
+import type { Client } from '../server/client.js';
+import type { Value } from '../types/value.js';
+import { parseDouble, parseLong } from '../util/numbers.js';
+
+export const ERR = {
+  WRONGTYPE: 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  NOT_INTEGER: 'ERR value is not an integer or out of range',
+  NOT_FLOAT: 'ERR value is not a valid float',
+  SYNTAX: 'ERR syntax error',
+  NO_SUCH_KEY: 'ERR no such key',
+  DB_RANGE: 'ERR DB index is out of range',
+  SAME_OBJECT: 'ERR source and destination objects are the same',
+  OVERFLOW: 'ERR increment or decrement would overflow',
+  OUT_OF_RANGE: 'ERR index out of range',
+  POSITIVE: 'ERR value is out of range, must be positive',
+} as const;
+
+export const INT_MAX = 2147483647;
+export const INT_MIN = -2147483648;
+
+/** getLongLongFromObjectOrReply: an int64 argument (as a number), or null after replying. */
+export function argLong(c: Client, s: string, msg: string = ERR.NOT_INTEGER): number | null {
+  const n = parseLong(s);
+  if (n === null) c.reply.error(msg);
+  return n;
+}
+
+/** getIntFromObjectOrReply: a 32-bit int argument, or null after replying. */
+export function argInt(c: Client, s: string, msg: string = ERR.NOT_INTEGER): number | null {
+  const n = parseLong(s);
+  if (n === null || n > INT_MAX || n < INT_MIN) {
+    c.reply.error(msg);
+    return null;
+  }
+  return n;
+}
+
+/** getPositiveLongFromObjectOrReply (zero allowed). */
+export function argNonNegative(c: Client, s: string, msg: string = ERR.POSITIVE): number | null {
+  const n = parseLong(s);
+  if (n === null) {
+    c.reply.error(ERR.NOT_INTEGER);
+    return null;
+  }
+  if (n < 0) {
+    c.reply.error(msg);
+    return null;
+  }
+  return n;
+}
+
+/** getDoubleFromObjectOrReply. */
+export function argDouble(c: Client, s: string, msg: string = ERR.NOT_FLOAT): number | null {
+  const d = parseDouble(s);
+  if (d === null) c.reply.error(msg);
+  return d;
+}
+
+/** Reply WRONGTYPE and return true if `v` exists and is not of `type`. */
+export function wrongType(c: Client, v: Value | undefined, isType: (v: Value) => boolean): boolean {
+  if (v !== undefined && !isType(v)) {
+    c.reply.error(ERR.WRONGTYPE);
+    return true;
+  }
+  return false;
+}
+
+/** Case-insensitive option compare for ASCII keywords. */
+export function eq(arg: string, keyword: string): boolean {
+  return arg.length === keyword.length && arg.toLowerCase() === keyword;
+}
+
+/** HELP output: the lines Redis prints for a container command. */
+export function replyHelp(c: Client, command: string, lines: string[]): void {
+  const all = [
+    `${command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`,
+    ...lines,
+    'HELP',
+    '    Print this help.',
+  ];
+  c.reply.array(all.length);
+  for (const l of all) c.reply.simple(l);
+}
+
+/** Select a database index argument; null after replying on error. */
+export function argDbIndex(c: Client, s: string, rangeMsg: string = ERR.DB_RANGE, intMsg: string = ERR.NOT_INTEGER): number | null {
+  const id = argInt(c, s, intMsg);
+  if (id === null) return null;
+  if (id < 0 || id >= c.engine.dbs.length) {
+    c.reply.error(rangeMsg);
+    return null;
+  }
+  return id;
+}

@@ -1,0 +1,588 @@
+/**
+ * Every configuration parameter: name, aliases, type, default, whether
+ * CONFIG SET may change it, and how it is validated and printed. Values are
+ * parsed and printed as Redis 7.2 does (yes/no, memory units, enums, the
+ * special formats of save, bind, client-output-buffer-limit, ...), so
+ * redis.conf files, CONFIG GET/SET and CONFIG REWRITE behave alike.
+ *
+ * Components that care about a value subscribe with onChange(); hot paths
+ * keep their own copy rather than reading the table per command.
+ */
+
+import { globMatch } from './util/glob.js';
+
+export type ConfigValue = string | number | boolean;
+
+type Kind = 'bool' | 'int' | 'memory' | 'string' | 'enum' | 'special';
+
+export interface ParamDef {
+  name: string;
+  aliases: string[];
+  kind: Kind;
+  default: string;
+  /** CONFIG SET can change it. */
+  mutable: boolean;
+  /** Only with enable-protected-configs. */
+  protected: boolean;
+  /** Not shown by CONFIG GET * (Redis' HIDDEN_CONFIG). */
+  hidden: boolean;
+  /** Redis accepts it but Vireo has nothing it changes (listed in the README). */
+  inert: boolean;
+  min: number;
+  max: number;
+  enumValues: string[];
+  /** For enums whose values combine (e.g. none of these yet). */
+  parse?: (value: string) => ConfigValue | string | Error;
+  format?: (value: ConfigValue) => string;
+}
+
+export class ConfigError extends Error {}
+
+interface DefOpts {
+  immutable?: boolean;
+  protected?: boolean;
+  hidden?: boolean;
+  inert?: boolean;
+  aliases?: string[];
+}
+
+const defs: ParamDef[] = [];
+
+function def(name: string, kind: Kind, dflt: string, opts: DefOpts & Partial<ParamDef> = {}): void {
+  defs.push({
+    name,
+    aliases: opts.aliases ?? [],
+    kind,
+    default: dflt,
+    mutable: !opts.immutable,
+    protected: opts.protected ?? false,
+    hidden: opts.hidden ?? false,
+    inert: opts.inert ?? false,
+    min: opts.min ?? 0,
+    max: opts.max ?? Number.MAX_SAFE_INTEGER,
+    enumValues: opts.enumValues ?? [],
+    ...(opts.parse ? { parse: opts.parse } : {}),
+    ...(opts.format ? { format: opts.format } : {}),
+  });
+}
+const bool = (n: string, d: 'yes' | 'no', o: DefOpts = {}) => def(n, 'bool', d, o);
+const int = (n: string, d: number, min: number, max: number, o: DefOpts = {}) =>
+  def(n, 'int', String(d), { ...o, min, max });
+const mem = (n: string, d: number, min: number, max: number, o: DefOpts = {}) =>
+  def(n, 'memory', String(d), { ...o, min, max });
+const str = (n: string, d: string, o: DefOpts = {}) => def(n, 'string', d, o);
+const enumOf = (n: string, d: string, values: string[], o: DefOpts & Pick<Partial<ParamDef>, 'parse'> = {}) =>
+  def(n, 'enum', d, { ...o, enumValues: values });
+const special = (n: string, d: string, parse: ParamDef['parse'], format: ParamDef['format'], o: DefOpts = {}) =>
+  def(n, 'special', d, { ...o, ...(parse ? { parse } : {}), ...(format ? { format } : {}) });
+
+const LONG_MAX = Number.MAX_SAFE_INTEGER;
+const INT_MAX = 2147483647;
+const INT_MIN = -2147483648;
+const inert: DefOpts = { inert: true };
+
+// ---- network and clients ------------------------------------------------
+int('port', 6379, 0, 65535);
+// Like the redis.conf Redis ships (not its compiled-in '* -::*'): loopback only.
+special('bind', '127.0.0.1 -::1', parseBind, undefined);
+str('bind-source-addr', '', inert);
+bool('protected-mode', 'yes');
+int('tcp-backlog', 511, 0, INT_MAX, { immutable: true });
+int('tcp-keepalive', 300, 0, INT_MAX);
+int('timeout', 0, 0, INT_MAX);
+str('unixsocket', '', { immutable: true });
+special('unixsocketperm', '0', parseOctal, (v) => Number(v).toString(8), { immutable: true });
+int('maxclients', 10000, 1, INT_MAX);
+mem('client-query-buffer-limit', 1024 * 1024 * 1024, 1024 * 1024, LONG_MAX);
+mem('proto-max-bulk-len', 512 * 1024 * 1024, 1024 * 1024, LONG_MAX);
+special('client-output-buffer-limit', 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60', parseClientOutputBufferLimit, undefined);
+int('socket-mark-id', 0, 0, INT_MAX, inert);
+int('max-new-connections-per-cycle', 10, 1, 1000, { hidden: true, inert: true });
+
+// ---- general ------------------------------------------------------------
+bool('daemonize', 'no', { immutable: true, inert: true });
+enumOf('supervised', 'no', ['upstart', 'systemd', 'auto', 'no'], { immutable: true, inert: true });
+str('pidfile', '', { immutable: true });
+enumOf('loglevel', 'notice', ['debug', 'verbose', 'notice', 'warning', 'nothing']);
+str('logfile', '', { immutable: true });
+bool('syslog-enabled', 'no', { immutable: true, inert: true });
+str('syslog-ident', 'redis', { immutable: true, inert: true });
+enumOf('syslog-facility', 'local0', ['user', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'], { immutable: true, inert: true });
+int('databases', 16, 1, INT_MAX, { immutable: true });
+bool('always-show-logo', 'no', { immutable: true, inert: true });
+bool('set-proc-title', 'yes', { immutable: true, inert: true });
+str('proc-title-template', '{title} {listen-addr} {server-mode}', inert);
+str('locale-collate', '', inert);
+int('hz', 10, 0, INT_MAX);
+bool('dynamic-hz', 'yes', inert);
+int('io-threads', 1, 1, 128, { immutable: true, inert: true });
+bool('io-threads-do-reads', 'no', { immutable: true, inert: true });
+str('ignore-warnings', '', inert);
+str('server_cpulist', '', { immutable: true, inert: true });
+str('bio_cpulist', '', { immutable: true, inert: true });
+str('aof_rewrite_cpulist', '', { immutable: true, inert: true });
+str('bgsave_cpulist', '', { immutable: true, inert: true });
+bool('disable-thp', 'yes', { immutable: true, inert: true });
+bool('jemalloc-bg-thread', 'yes', inert);
+bool('crash-log-enabled', 'yes', inert);
+bool('crash-memcheck-enabled', 'yes', inert);
+enumOf('oom-score-adj', 'no', ['no', 'yes', 'relative', 'absolute'], inert);
+special('oom-score-adj-values', '0 200 800', parseOomValues, undefined, inert);
+enumOf('enable-protected-configs', 'no', ['no', 'yes', 'local'], { immutable: true });
+enumOf('enable-debug-command', 'no', ['no', 'yes', 'local'], { immutable: true });
+enumOf('enable-module-command', 'no', ['no', 'yes', 'local'], { immutable: true });
+enumOf('shutdown-on-sigint', 'default', ['default', 'save', 'nosave', 'now', 'force'], { parse: parseShutdownFlags });
+enumOf('shutdown-on-sigterm', 'default', ['default', 'save', 'nosave', 'now', 'force'], { parse: parseShutdownFlags });
+int('shutdown-timeout', 10, 0, INT_MAX);
+
+// ---- security -----------------------------------------------------------
+str('requirepass', '');
+str('aclfile', '', { immutable: true });
+int('acllog-max-len', 128, 0, LONG_MAX);
+enumOf('acl-pubsub-default', 'resetchannels', ['allchannels', 'resetchannels']);
+
+// ---- snapshotting ---------------------------------------------------------
+special('save', '3600 1 300 100 60 10000', parseSave, undefined);
+bool('stop-writes-on-bgsave-error', 'yes');
+bool('rdbcompression', 'yes');
+bool('rdbchecksum', 'yes', { immutable: true });
+str('dbfilename', 'dump.rdb', { protected: true });
+bool('rdb-del-sync-files', 'no');
+special('dir', '', undefined, () => process.cwd(), { protected: true });
+bool('rdb-save-incremental-fsync', 'yes');
+enumOf('sanitize-dump-payload', 'no', ['no', 'yes', 'clients']);
+
+// ---- append only ----------------------------------------------------------
+bool('appendonly', 'no');
+str('appendfilename', 'appendonly.aof', { immutable: true });
+str('appenddirname', 'appendonlydir', { immutable: true });
+enumOf('appendfsync', 'everysec', ['always', 'everysec', 'no']);
+bool('no-appendfsync-on-rewrite', 'no');
+int('auto-aof-rewrite-percentage', 100, 0, INT_MAX);
+mem('auto-aof-rewrite-min-size', 64 * 1024 * 1024, 0, LONG_MAX);
+bool('aof-load-truncated', 'yes');
+bool('aof-use-rdb-preamble', 'yes');
+bool('aof-timestamp-enabled', 'no');
+bool('aof-rewrite-incremental-fsync', 'yes');
+bool('aof-disable-auto-gc', 'no', { hidden: true });
+
+// ---- replication -----------------------------------------------------------
+special('replicaof', '', parseReplicaOf, undefined, { aliases: ['slaveof'] });
+str('masterauth', '');
+str('masteruser', '');
+bool('replica-serve-stale-data', 'yes', { aliases: ['slave-serve-stale-data'] });
+bool('replica-read-only', 'yes', { aliases: ['slave-read-only'] });
+bool('repl-diskless-sync', 'yes');
+int('repl-diskless-sync-delay', 5, 0, INT_MAX);
+int('repl-diskless-sync-max-replicas', 0, 0, INT_MAX);
+enumOf('repl-diskless-load', 'disabled', ['disabled', 'on-empty-db', 'swapdb']);
+int('repl-ping-replica-period', 10, 1, INT_MAX, { aliases: ['repl-ping-slave-period'] });
+int('repl-timeout', 60, 1, INT_MAX);
+bool('repl-disable-tcp-nodelay', 'no');
+mem('repl-backlog-size', 1024 * 1024, 1, LONG_MAX);
+int('repl-backlog-ttl', 3600, 0, INT_MAX);
+int('replica-priority', 100, 0, INT_MAX, { aliases: ['slave-priority'] });
+bool('replica-announced', 'yes');
+str('replica-announce-ip', '', { aliases: ['slave-announce-ip'] });
+int('replica-announce-port', 0, 0, 65535, { aliases: ['slave-announce-port'] });
+int('min-replicas-to-write', 0, 0, INT_MAX, { aliases: ['min-slaves-to-write'] });
+int('min-replicas-max-lag', 10, 0, INT_MAX, { aliases: ['min-slaves-max-lag'] });
+bool('replica-lazy-flush', 'no', { aliases: ['slave-lazy-flush'] });
+bool('replica-ignore-maxmemory', 'yes', { aliases: ['slave-ignore-maxmemory'] });
+bool('replica-ignore-disk-write-errors', 'no');
+enumOf('propagation-error-behavior', 'ignore', ['ignore', 'panic', 'panic-on-replicas']);
+
+// ---- memory -----------------------------------------------------------------
+mem('maxmemory', 0, 0, LONG_MAX);
+enumOf('maxmemory-policy', 'noeviction', ['volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'noeviction']);
+int('maxmemory-samples', 5, 1, 64);
+int('maxmemory-eviction-tenacity', 10, 0, 100);
+special('maxmemory-clients', '0', parseMemoryOrPercent, undefined, inert);
+bool('lazyfree-lazy-eviction', 'no', inert);
+bool('lazyfree-lazy-expire', 'no');
+bool('lazyfree-lazy-server-del', 'no', inert);
+bool('lazyfree-lazy-user-del', 'no', inert);
+bool('lazyfree-lazy-user-flush', 'no', inert);
+int('lfu-log-factor', 10, 0, INT_MAX);
+int('lfu-decay-time', 1, 0, INT_MAX);
+bool('activerehashing', 'yes', inert);
+bool('activedefrag', 'no', inert);
+mem('active-defrag-ignore-bytes', 100 * 1024 * 1024, 1, LONG_MAX, inert);
+int('active-defrag-threshold-lower', 10, 0, 1000, inert);
+int('active-defrag-threshold-upper', 100, 0, 1000, inert);
+int('active-defrag-cycle-min', 1, 1, 99, inert);
+int('active-defrag-cycle-max', 25, 1, 99, inert);
+int('active-defrag-max-scan-fields', 1000, 1, LONG_MAX, inert);
+int('active-expire-effort', 1, 1, 10);
+
+// ---- data structures ----------------------------------------------------------
+int('hash-max-listpack-entries', 512, 0, LONG_MAX, { aliases: ['hash-max-ziplist-entries'] });
+mem('hash-max-listpack-value', 64, 0, LONG_MAX, { aliases: ['hash-max-ziplist-value'] });
+int('list-max-listpack-size', -2, INT_MIN, INT_MAX, { aliases: ['list-max-ziplist-size'] });
+int('list-compress-depth', 0, 0, INT_MAX);
+int('set-max-intset-entries', 512, 0, LONG_MAX);
+int('set-max-listpack-entries', 128, 0, LONG_MAX);
+mem('set-max-listpack-value', 64, 0, LONG_MAX);
+int('zset-max-listpack-entries', 128, 0, LONG_MAX, { aliases: ['zset-max-ziplist-entries'] });
+mem('zset-max-listpack-value', 64, 0, LONG_MAX, { aliases: ['zset-max-ziplist-value'] });
+mem('hll-sparse-max-bytes', 3000, 0, LONG_MAX);
+mem('stream-node-max-bytes', 4096, 0, LONG_MAX);
+int('stream-node-max-entries', 100, 0, LONG_MAX);
+
+// ---- monitoring ------------------------------------------------------------------
+int('slowlog-log-slower-than', 10000, -1, LONG_MAX);
+int('slowlog-max-len', 128, 0, LONG_MAX);
+int('latency-monitor-threshold', 0, 0, LONG_MAX);
+bool('latency-tracking', 'yes');
+special('latency-tracking-info-percentiles', '50 99 99.9', parsePercentiles, undefined);
+special('notify-keyspace-events', '', parseNotify, undefined);
+int('busy-reply-threshold', 5000, 0, LONG_MAX, { aliases: ['lua-time-limit'] });
+int('tracking-table-max-keys', 1000000, 0, LONG_MAX);
+
+// ---- cluster (accepted so redis.conf files load; cluster mode is not implemented) ----
+bool('cluster-enabled', 'no', { immutable: true });
+str('cluster-config-file', 'nodes.conf', { immutable: true, inert: true });
+int('cluster-node-timeout', 15000, 0, LONG_MAX, inert);
+int('cluster-port', 0, 0, 65535, { immutable: true, inert: true });
+int('cluster-replica-validity-factor', 10, 0, INT_MAX, { aliases: ['cluster-slave-validity-factor'], inert: true });
+int('cluster-migration-barrier', 1, 0, INT_MAX, inert);
+bool('cluster-allow-replica-migration', 'yes', inert);
+bool('cluster-require-full-coverage', 'yes', inert);
+bool('cluster-replica-no-failover', 'no', { aliases: ['cluster-slave-no-failover'], inert: true });
+bool('cluster-allow-reads-when-down', 'no', inert);
+bool('cluster-allow-pubsubshard-when-down', 'yes', inert);
+str('cluster-announce-ip', '', inert);
+str('cluster-announce-hostname', '', inert);
+str('cluster-announce-human-nodename', '', inert);
+int('cluster-announce-port', 0, 0, 65535, inert);
+int('cluster-announce-bus-port', 0, 0, 65535, inert);
+int('cluster-announce-tls-port', 0, 0, 65535, inert);
+enumOf('cluster-preferred-endpoint-type', 'ip', ['ip', 'hostname', 'unknown-endpoint'], inert);
+mem('cluster-link-sendbuf-limit', 0, 0, LONG_MAX, inert);
+
+// ---- TLS (accepted so redis.conf files load; TLS is not implemented) ----
+int('tls-port', 0, 0, 65535, { immutable: true, inert: true });
+for (const n of ['tls-cert-file', 'tls-key-file', 'tls-key-file-pass', 'tls-client-cert-file', 'tls-client-key-file', 'tls-client-key-file-pass', 'tls-dh-params-file', 'tls-ca-cert-file', 'tls-ca-cert-dir', 'tls-protocols', 'tls-ciphers', 'tls-ciphersuites'])
+  str(n, '', inert);
+bool('tls-cluster', 'no', inert);
+bool('tls-replication', 'no', inert);
+enumOf('tls-auth-clients', 'yes', ['no', 'yes', 'optional'], inert);
+bool('tls-prefer-server-ciphers', 'no', inert);
+bool('tls-session-caching', 'yes', inert);
+int('tls-session-cache-size', 20480, 0, INT_MAX, inert);
+int('tls-session-cache-timeout', 300, 0, INT_MAX, inert);
+
+// ---- special formats ------------------------------------------------------------
+
+function parseBind(v: string): string | Error {
+  const parts = v.split(/\s+/).filter((p) => p !== '');
+  if (parts.length > 16) return new Error('Too many bind addresses specified.');
+  return parts.join(' ');
+}
+
+function parseOctal(v: string): number | Error {
+  if (!/^[0-7]+$/.test(v)) return new Error('argument must be an octal number');
+  return parseInt(v, 8);
+}
+
+function parseClientOutputBufferLimit(v: string): string | Error {
+  const parts = v.split(/\s+/).filter((p) => p !== '');
+  if (parts.length % 4 !== 0) return new Error('Wrong number of arguments in buffer limit configuration.');
+  const current = new Map<string, string[]>();
+  for (let i = 0; i < parts.length; i += 4) {
+    let cls = parts[i]!.toLowerCase();
+    if (cls === 'replica') cls = 'slave';
+    if (!['normal', 'slave', 'pubsub'].includes(cls)) return new Error('Invalid client class specified in buffer limit configuration.');
+    const nums: string[] = [];
+    for (const [j, raw] of parts.slice(i + 1, i + 4).entries()) {
+      const n = j < 2 ? parseMemory(raw) : /^[0-9]+$/.test(raw) ? Number(raw) : null;
+      if (n === null || n < 0) return new Error('Error in hard, soft or soft_seconds setting in buffer limit configuration.');
+      nums.push(String(n));
+    }
+    current.set(cls, nums);
+  }
+  return [...current].map(([cls, nums]) => `${cls} ${nums.join(' ')}`).join(' ');
+}
+
+function parseOomValues(v: string): string | Error {
+  const parts = v.split(/\s+/).filter((p) => p !== '');
+  if (parts.length !== 3 || parts.some((p) => !/^-?[0-9]+$/.test(p) || Math.abs(Number(p)) > 2000))
+    return new Error('Invalid oom-score-adj-values');
+  return parts.join(' ');
+}
+
+function parseShutdownFlags(v: string): string | Error {
+  const parts = v.toLowerCase().split(/\s+/).filter((p) => p !== '');
+  const allowed = ['default', 'save', 'nosave', 'now', 'force'];
+  if (parts.length === 0 || parts.some((p) => !allowed.includes(p)))
+    return new Error('argument(s) must be one of the following: default, save, nosave, now, force');
+  if (parts.includes('save') && parts.includes('nosave')) return new Error('SAVE and NOSAVE are mutually exclusive');
+  return parts.join(' ');
+}
+
+function parseSave(v: string): string | Error {
+  const parts = v.split(/\s+/).filter((p) => p !== '');
+  if (parts.length === 0) return '';
+  if (parts.length % 2 !== 0) return new Error('Invalid save parameters');
+  for (const p of parts) if (!/^[0-9]+$/.test(p)) return new Error('Invalid save parameters');
+  return parts.map((p) => String(Number(p))).join(' ');
+}
+
+function parseReplicaOf(v: string): string | Error {
+  const parts = v.split(/\s+/).filter((p) => p !== '');
+  if (parts.length === 0) return '';
+  if (parts.length === 2 && parts[0]!.toLowerCase() === 'no' && parts[1]!.toLowerCase() === 'one') return '';
+  if (parts.length !== 2 || !/^[0-9]+$/.test(parts[1]!)) return new Error('Invalid master host or port');
+  return `${parts[0]} ${Number(parts[1])}`;
+}
+
+function parseMemoryOrPercent(v: string): string | Error {
+  if (/^[0-9]+%$/.test(v)) return v;
+  const n = parseMemory(v);
+  return n === null ? new Error('argument must be a memory or percent value') : String(n);
+}
+
+function parsePercentiles(v: string): string | Error {
+  const parts = v.split(/\s+/).filter((p) => p !== '');
+  for (const p of parts) {
+    const n = Number(p);
+    if (!Number.isFinite(n) || n < 0 || n > 100) return new Error('latency-tracking-info-percentiles parameter should be between 0.0 and 100.0');
+  }
+  return parts.join(' ');
+}
+
+/** Valid letters of notify-keyspace-events and how CONFIG GET prints them. */
+export function parseNotifyFlags(v: string): string | null {
+  const set = new Set<string>();
+  for (const ch of v) {
+    if (ch === 'A') for (const c of 'g$lshzxetd') set.add(c);
+    else if ('gK E$lshzxetmnd'.includes(ch) && ch !== ' ') set.add(ch);
+    else return null;
+  }
+  return set.size === 0 ? '' : [...set].join('');
+}
+
+/** Redis' keyspaceEventsFlagsToString order. */
+export function formatNotifyFlags(flags: string): string {
+  const set = new Set(flags);
+  let out = '';
+  const all = 'g$lshzxetd';
+  if ([...all].every((c) => set.has(c))) out += 'A';
+  else for (const c of all) if (set.has(c)) out += c;
+  if (set.has('K')) out += 'K';
+  if (set.has('E')) out += 'E';
+  if (set.has('m')) out += 'm';
+  if (set.has('n')) out += 'n';
+  return out;
+}
+
+function parseNotify(v: string): string | Error {
+  const flags = parseNotifyFlags(v);
+  return flags === null ? new Error('Invalid event class character. Use \'Ag$lshzxeKEtmdn\'.') : formatNotifyFlags(flags);
+}
+
+/** Redis' memtoull: bytes with an optional b/k/kb/m/mb/g/gb unit. Null if invalid. */
+export function parseMemory(v: string): number | null {
+  const m = /^(-?[0-9]+)(b|k|kb|m|mb|g|gb)?$/i.exec(v);
+  if (m === null) return null;
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const mul: Record<string, number> = { b: 1, k: 1000, kb: 1024, m: 1000 ** 2, mb: 1024 ** 2, g: 1000 ** 3, gb: 1024 ** 3 };
+  return Number(m[1]) * mul[unit]!;
+}
+
+// ---- the live configuration -------------------------------------------------------
+
+export type ChangeListener = (name: string, value: ConfigValue) => void;
+
+export class Config {
+  private readonly byName = new Map<string, ParamDef>();
+  private readonly values = new Map<string, ConfigValue>();
+  private readonly listeners: ChangeListener[] = [];
+  /** Path of the config file the server started with ('' when none). */
+  file = '';
+
+  constructor() {
+    for (const d of defs) {
+      this.byName.set(d.name, d);
+      for (const a of d.aliases) this.byName.set(a, d);
+      this.values.set(d.name, this.parse(d, d.default) as ConfigValue);
+    }
+  }
+
+  static get definitions(): readonly ParamDef[] {
+    return defs;
+  }
+
+  def(name: string): ParamDef | undefined {
+    return this.byName.get(name.toLowerCase());
+  }
+
+  onChange(fn: ChangeListener): void {
+    this.listeners.push(fn);
+  }
+
+  get(name: string): ConfigValue {
+    const d = this.def(name);
+    if (d === undefined) throw new Error(`unknown config ${name}`);
+    return this.values.get(d.name)!;
+  }
+
+  int(name: string): number {
+    return this.get(name) as number;
+  }
+
+  bool(name: string): boolean {
+    return this.get(name) as boolean;
+  }
+
+  str(name: string): string {
+    return String(this.get(name));
+  }
+
+  /** Parse a value for a parameter; returns an Error with Redis' message on failure. */
+  parse(d: ParamDef, raw: string): ConfigValue | Error {
+    switch (d.kind) {
+      case 'bool': {
+        const v = raw.toLowerCase();
+        if (v === 'yes') return true;
+        if (v === 'no') return false;
+        return new Error("argument must be 'yes' or 'no'");
+      }
+      case 'int':
+      case 'memory': {
+        let n: number | null;
+        if (d.kind === 'memory') {
+          n = parseMemory(raw);
+          if (n === null) return new Error('argument must be a memory value');
+        } else {
+          n = /^-?[0-9]+$/.test(raw) ? Number(raw) : null;
+          if (n === null || !Number.isSafeInteger(n)) return new Error("argument couldn't be parsed into an integer");
+        }
+        if (n < d.min || n > d.max) {
+          if (d.kind === 'memory' && n < 0) return new Error('argument must be a memory value');
+          return new Error(`argument must be between ${d.min} and ${d.max} inclusive`);
+        }
+        return n;
+      }
+      case 'enum': {
+        if (d.parse) return d.parse(raw) as ConfigValue | Error;
+        const v = raw.toLowerCase();
+        if (!d.enumValues.includes(v)) return new Error(`argument(s) must be one of the following: ${d.enumValues.join(', ')}`);
+        return v;
+      }
+      case 'special':
+        return d.parse ? (d.parse(raw) as ConfigValue | Error) : raw;
+      default:
+        return raw;
+    }
+  }
+
+  /** The text CONFIG GET shows. */
+  format(d: ParamDef): string {
+    const v = this.values.get(d.name)!;
+    if (d.format) return d.format(v);
+    if (d.kind === 'bool') return v ? 'yes' : 'no';
+    return String(v);
+  }
+
+  /**
+   * Set several parameters atomically (CONFIG SET, config file, flags).
+   * Throws ConfigError with Redis' message; nothing changes on failure.
+   */
+  setMany(pairs: [string, string][], opts: { startup: boolean; protectedAllowed?: boolean }): void {
+    const parsed: [ParamDef, ConfigValue][] = [];
+    const seen = new Set<string>();
+    for (const [name, raw] of pairs) {
+      const d = this.def(name);
+      if (d === undefined) {
+        if (!opts.startup) throw new ConfigError(`ERR Unknown option or number of arguments for CONFIG SET - '${name}'`);
+        throw new ConfigError(`Bad directive or wrong number of arguments`);
+      }
+      const fail = (msg: string) =>
+        opts.startup ? new ConfigError(msg) : new ConfigError(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${msg}`);
+      if (seen.has(d.name)) throw fail('duplicate parameter');
+      seen.add(d.name);
+      if (!opts.startup && !d.mutable) throw fail("can't set immutable config");
+      if (!opts.startup && d.protected && !opts.protectedAllowed) throw fail("can't set protected config");
+      const v = this.parse(d, raw);
+      if (v instanceof Error) throw fail(v.message);
+      parsed.push([d, v]);
+    }
+    const previous = parsed.map(([d]) => [d, this.values.get(d.name)!] as const);
+    try {
+      for (const [d, v] of parsed) {
+        this.values.set(d.name, v);
+        for (const l of this.listeners) l(d.name, v);
+      }
+    } catch (e) {
+      for (const [d, v] of previous) this.values.set(d.name, v);
+      for (const [d, v] of previous) for (const l of this.listeners) try { l(d.name, v); } catch { /* restoring */ }
+      const msg = e instanceof Error ? e.message : String(e);
+      throw new ConfigError(opts.startup ? msg : `ERR CONFIG SET failed (possibly related to argument '${parsed[0]![0].name}') - ${msg}`);
+    }
+  }
+
+  /** CONFIG GET: [name, value] pairs for each glob, every match once. */
+  match(patterns: string[]): [string, string][] {
+    const out = new Map<string, string>();
+    for (const pat of patterns) {
+      const lower = pat.toLowerCase();
+      const exact = this.byName.get(lower);
+      if (exact !== undefined && !/[*?[\\]/.test(lower)) {
+        out.set(lower, this.format(exact));
+        continue;
+      }
+      for (const [name, d] of this.byName) {
+        if (d.hidden) continue;
+        if (globMatch(lower, name, true)) out.set(name, this.format(d));
+      }
+    }
+    return [...out];
+  }
+
+  /** All parameters whose value differs from its default, for CONFIG REWRITE. */
+  changed(): [ParamDef, string][] {
+    const out: [ParamDef, string][] = [];
+    for (const d of defs) {
+      const dflt = this.parse(d, d.default);
+      const cur = this.values.get(d.name);
+      if (dflt instanceof Error || cur !== dflt) out.push([d, this.format(d)]);
+    }
+    return out;
+  }
+}
+
+/**
+ * Parse redis.conf text into directives: words split like Redis'
+ * sdssplitargs, comments and blank lines skipped.
+ */
+export function parseConfigText(text: string): { line: number; words: string[]; raw: string }[] {
+  const out: { line: number; words: string[]; raw: string }[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!.replace(/\r$/, '');
+    const t = raw.trim();
+    if (t === '' || t.startsWith('#')) continue;
+    out.push({ line: i + 1, words: splitConfigWords(t), raw });
+  }
+  return out;
+}
+
+function splitConfigWords(line: string): string[] {
+  const words: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(line)) !== null) {
+    if (m[1] !== undefined) words.push(m[1].replace(/\\(x[0-9a-fA-F]{2}|.)/g, (_, e: string) => unescapeC(e)));
+    else if (m[2] !== undefined) words.push(m[2].replace(/\\'/g, "'"));
+    else words.push(m[3]!);
+  }
+  return words;
+}
+
+function unescapeC(e: string): string {
+  if (e.startsWith('x')) return String.fromCharCode(parseInt(e.slice(1), 16));
+  return ({ n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' } as Record<string, string>)[e] ?? e;
+}
+
+export { INT_MAX, LONG_MAX };

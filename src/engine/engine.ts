@@ -1,0 +1,216 @@
+/**
+ * The engine: the databases, time, expiry, and the path from a change to
+ * the command log. Commands mutate a Db through the engine's helpers and
+ * describe what they did as effect records (emit); at the end of the
+ * top-level command those records are appended to the log, wrapped in
+ * MULTI/EXEC when there is more than one (DESIGN.md §1).
+ *
+ * An Engine owns all of its state; nothing here is module-global, so
+ * several engines can live in one process (DESIGN.md §8).
+ */
+
+import { Db } from './keyspace.js';
+import { WatchRegistry } from './watch.js';
+import type { CommandLog } from '../../persistence/commandlog.js';
+import type { Value } from '../types/value.js';
+
+export interface Effect {
+  db: number;
+  argv: string[];
+}
+
+/** Counters reported by INFO stats / keyspace. */
+export class EngineStats {
+  keyspaceHits = 0;
+  keyspaceMisses = 0;
+  expiredKeys = 0;
+  expiredStalePerc = 0;
+  expiredTimeCapReached = 0;
+  expireCycleCpuMs = 0;
+  evictedKeys = 0;
+}
+
+export interface EngineOptions {
+  databases: number;
+  log: CommandLog;
+}
+
+/** Keyspace event classes (notify-keyspace-events letters). */
+export const NOTIFY = {
+  GENERIC: 'g',
+  STRING: '$',
+  LIST: 'l',
+  SET: 's',
+  HASH: 'h',
+  ZSET: 'z',
+  EXPIRED: 'x',
+  EVICTED: 'e',
+  STREAM: 't',
+  KEY_MISS: 'm',
+  NEW: 'n',
+} as const;
+export type NotifyClass = (typeof NOTIFY)[keyof typeof NOTIFY];
+
+/** Receives keyspace events (the pub/sub layer subscribes when it exists). */
+export type KeyspaceListener = (cls: NotifyClass, event: string, key: string, db: number) => void;
+
+export class Engine {
+  readonly dbs: Db[];
+  readonly log: CommandLog;
+  readonly watches: WatchRegistry;
+  readonly stats = new EngineStats();
+  /** Changes since the last successful save (rdb_changes_since_last_save). */
+  dirty = 0;
+  /** Time snapshot of the running command, ms since the epoch. */
+  now = Date.now();
+  /** A replica hides expired keys but never deletes them itself. */
+  isReplica = false;
+  /** While true (e.g. loading), TTLs are not enforced. */
+  expiryPaused = false;
+  /** Keyspace event listener; null when notify-keyspace-events is empty. */
+  keyspaceListener: KeyspaceListener | null = null;
+
+  private effects: Effect[] = [];
+  private depth = 0;
+
+  constructor(opts: EngineOptions) {
+    this.dbs = Array.from({ length: opts.databases }, (_, i) => new Db(i));
+    this.log = opts.log;
+    this.watches = new WatchRegistry(opts.databases);
+  }
+
+  // ---- command boundaries ---------------------------------------------
+
+  /** Start a top-level execution unit (a command, EXEC, a script). */
+  begin(): void {
+    if (this.depth++ === 0) this.now = Date.now();
+  }
+
+  /** End it: its effects enter the log as one atomic record. */
+  end(): void {
+    if (--this.depth > 0) return;
+    const effects = this.effects;
+    if (effects.length === 0) return;
+    this.effects = [];
+    if (effects.length === 1) this.log.append(effects[0]!.db, effects[0]!.argv);
+    else this.log.appendAtomic(effects);
+  }
+
+  /** Record an effect of the running command and count `changes` toward dirty. */
+  emit(db: number, argv: string[], changes = 1): void {
+    this.effects.push({ db, argv });
+    this.dirty += changes;
+  }
+
+  /** Append an effect immediately, outside the running unit (expired-key deletes). */
+  private emitNow(db: number, argv: string[]): void {
+    this.log.append(db, argv);
+    this.dirty++;
+  }
+
+  // ---- lookups ----------------------------------------------------------
+
+  /** True if the key exists but its TTL has passed. */
+  isExpired(db: Db, key: string): boolean {
+    if (db.volatileCount === 0 || this.expiryPaused) return false;
+    const when = db.getExpire(key);
+    return when >= 0 && this.now > when;
+  }
+
+  /**
+   * Lazy expiry: if the key's TTL passed, delete it (on a primary) and log
+   * the DEL. Returns true if the key is logically gone.
+   */
+  expireIfNeeded(db: Db, key: string): boolean {
+    if (!this.isExpired(db, key)) return false;
+    if (this.isReplica) return true;
+    this.deleteExpired(db, key);
+    return true;
+  }
+
+  /** Delete an expired key and propagate the deletion. */
+  deleteExpired(db: Db, key: string): void {
+    db.delete(key);
+    this.stats.expiredKeys++;
+    this.notify(NOTIFY.EXPIRED, 'expired', key, db.id);
+    this.modified(db, key);
+    this.emitNow(db.id, ['DEL', key]);
+  }
+
+  /** Look a key up for reading: expiry applied, hit/miss counted. */
+  lookupRead(db: Db, key: string): Value | undefined {
+    const v = db.get(key);
+    if (v === undefined) {
+      this.stats.keyspaceMisses++;
+      return undefined;
+    }
+    if (db.volatileCount > 0 && this.expireIfNeeded(db, key)) {
+      this.stats.keyspaceMisses++;
+      return undefined;
+    }
+    this.stats.keyspaceHits++;
+    return v;
+  }
+
+  /** Look a key up for writing: expiry applied, no stats. */
+  lookupWrite(db: Db, key: string): Value | undefined {
+    const v = db.get(key);
+    if (v === undefined) return undefined;
+    if (db.volatileCount > 0 && this.expireIfNeeded(db, key)) return undefined;
+    return v;
+  }
+
+  /** Existence without touching stats (EXISTS, TYPE use their own rules). */
+  exists(db: Db, key: string): boolean {
+    return this.lookupWrite(db, key) !== undefined;
+  }
+
+  // ---- mutations --------------------------------------------------------
+
+  /** Store a value (Redis setKey): overwrites, clears the TTL unless keepTtl. */
+  setKey(db: Db, key: string, value: Value, keepTtl = false): void {
+    db.set(key, value);
+    if (!keepTtl && db.volatileCount > 0) db.removeExpire(key);
+    this.modified(db, key);
+  }
+
+  /** Delete a key; returns false if it did not exist. */
+  deleteKey(db: Db, key: string): boolean {
+    if (!db.delete(key)) return false;
+    this.modified(db, key);
+    return true;
+  }
+
+  /** signalModifiedKey: break WATCHes (and later: invalidate tracking). */
+  modified(db: Db, key: string): void {
+    this.watches.touch(db, key);
+  }
+
+  notify(cls: NotifyClass, event: string, key: string, db: number): void {
+    if (this.keyspaceListener !== null) this.keyspaceListener(cls, event, key, db);
+  }
+
+  /** Empty one database (FLUSHDB) or all (FLUSHALL). Returns keys removed. */
+  flush(db: Db | null): number {
+    let removed = 0;
+    for (const d of db === null ? this.dbs : [db]) {
+      this.watches.touchAll(d);
+      removed += d.size;
+      d.clear();
+    }
+    return removed;
+  }
+
+  swapDbs(a: Db, b: Db): void {
+    this.watches.touchAll(a, b);
+    this.watches.touchAll(b, a);
+    a.swapWith(b);
+  }
+
+  /** Total keys over all databases. */
+  get totalKeys(): number {
+    let n = 0;
+    for (const d of this.dbs) n += d.size;
+    return n;
+  }
+}

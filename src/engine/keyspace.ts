@@ -1,0 +1,239 @@
+/**
+ * One database: keys split into per-slot tables (DESIGN.md §4).
+ *
+ * Splitting by hash slot keeps every JS Map far below V8's 2^24 entry
+ * limit, gives SCAN a cursor that survives inserts and deletes (a cursor is
+ * the next slot; every slot is visited once), and is the unit of sharding
+ * for worker threads and cluster mode. TTLs live in parallel per-slot maps
+ * that exist only for slots holding keys with a TTL.
+ *
+ * This is storage only: expiry policy, propagation and notifications are
+ * the engine's job.
+ */
+
+import { SLOTS, keySlot } from './slot.js';
+import type { Value } from '../types/value.js';
+
+export class Db {
+  private tables: (Map<string, Value> | undefined)[] = new Array(SLOTS);
+  private expireTables: (Map<string, number> | undefined)[] = new Array(SLOTS);
+  /** Keys per slot, for SCAN, RANDOMKEY and CLUSTER COUNTKEYSINSLOT. */
+  readonly slotSizes = new Uint32Array(SLOTS);
+  /** Number of keys. */
+  size = 0;
+  /** Number of keys with a TTL. */
+  volatileCount = 0;
+  /** Slots that hold keys, densely packed for O(1) random choice. */
+  private occupied: number[] = [];
+  private occupiedPos = new Int32Array(SLOTS).fill(-1);
+
+  // One-entry cache: a command looks a key up and then writes it.
+  private lastKey = '';
+  private lastSlot = keySlot('');
+
+  constructor(public readonly id: number) {}
+
+  slotOf(key: string): number {
+    if (key === this.lastKey) return this.lastSlot;
+    const slot = keySlot(key);
+    this.lastKey = key;
+    this.lastSlot = slot;
+    return slot;
+  }
+
+  /** The stored value, ignoring TTLs. */
+  get(key: string): Value | undefined {
+    const t = this.tables[this.slotOf(key)];
+    return t === undefined ? undefined : t.get(key);
+  }
+
+  has(key: string): boolean {
+    const t = this.tables[this.slotOf(key)];
+    return t !== undefined && t.has(key);
+  }
+
+  /** Absolute expiry in ms, or -1 when the key has no TTL (or does not exist). */
+  getExpire(key: string): number {
+    if (this.volatileCount === 0) return -1;
+    const t = this.expireTables[this.slotOf(key)];
+    if (t === undefined) return -1;
+    const when = t.get(key);
+    return when === undefined ? -1 : when;
+  }
+
+  /** Insert or overwrite a value; the TTL is left as it is. Returns true if the key is new. */
+  set(key: string, value: Value): boolean {
+    const slot = this.slotOf(key);
+    let t = this.tables[slot];
+    if (t === undefined) {
+      t = new Map();
+      this.tables[slot] = t;
+    }
+    const before = t.size;
+    t.set(key, value);
+    if (t.size === before) return false;
+    this.size++;
+    if (this.slotSizes[slot]++ === 0) this.markOccupied(slot);
+    return true;
+  }
+
+  /** Replace the value of an existing key without touching anything else. */
+  replace(key: string, value: Value): void {
+    this.tables[this.slotOf(key)]!.set(key, value);
+  }
+
+  delete(key: string): boolean {
+    const slot = this.slotOf(key);
+    const t = this.tables[slot];
+    if (t === undefined || !t.delete(key)) return false;
+    this.size--;
+    if (--this.slotSizes[slot]! === 0) {
+      this.markEmpty(slot);
+      this.tables[slot] = undefined;
+    }
+    if (this.volatileCount > 0) this.removeExpireInSlot(slot, key);
+    return true;
+  }
+
+  setExpire(key: string, when: number): void {
+    const slot = this.slotOf(key);
+    let t = this.expireTables[slot];
+    if (t === undefined) {
+      t = new Map();
+      this.expireTables[slot] = t;
+    }
+    const before = t.size;
+    t.set(key, when);
+    if (t.size !== before) this.volatileCount++;
+  }
+
+  /** Remove the TTL. Returns true if there was one. */
+  removeExpire(key: string): boolean {
+    if (this.volatileCount === 0) return false;
+    return this.removeExpireInSlot(this.slotOf(key), key);
+  }
+
+  private removeExpireInSlot(slot: number, key: string): boolean {
+    const t = this.expireTables[slot];
+    if (t === undefined || !t.delete(key)) return false;
+    this.volatileCount--;
+    if (t.size === 0) this.expireTables[slot] = undefined;
+    return true;
+  }
+
+  private markOccupied(slot: number): void {
+    this.occupiedPos[slot] = this.occupied.length;
+    this.occupied.push(slot);
+  }
+
+  private markEmpty(slot: number): void {
+    const pos = this.occupiedPos[slot]!;
+    const last = this.occupied.pop()!;
+    if (last !== slot) {
+      this.occupied[pos] = last;
+      this.occupiedPos[last] = pos;
+    }
+    this.occupiedPos[slot] = -1;
+  }
+
+  /** Drop everything. */
+  clear(): void {
+    this.tables = new Array(SLOTS);
+    this.expireTables = new Array(SLOTS);
+    this.slotSizes.fill(0);
+    this.size = 0;
+    this.volatileCount = 0;
+    this.occupied = [];
+    this.occupiedPos.fill(-1);
+    this.lastKey = '';
+    this.lastSlot = keySlot('');
+  }
+
+  /** Exchange contents with another db (SWAPDB); ids stay. */
+  swapWith(other: Db): void {
+    [this.tables, other.tables] = [other.tables, this.tables];
+    [this.expireTables, other.expireTables] = [other.expireTables, this.expireTables];
+    [this.size, other.size] = [other.size, this.size];
+    [this.volatileCount, other.volatileCount] = [other.volatileCount, this.volatileCount];
+    [this.occupied, other.occupied] = [other.occupied, this.occupied];
+    const sizes = Uint32Array.from(this.slotSizes);
+    this.slotSizes.set(other.slotSizes);
+    other.slotSizes.set(sizes);
+    const pos = Int32Array.from(this.occupiedPos);
+    this.occupiedPos.set(other.occupiedPos);
+    other.occupiedPos.set(pos);
+  }
+
+  /** A random key (TTLs ignored), or undefined when empty. */
+  randomKey(random: () => number = Math.random): string | undefined {
+    if (this.size === 0) return undefined;
+    const slot = this.occupied[Math.floor(random() * this.occupied.length)]!;
+    const t = this.tables[slot]!;
+    let skip = Math.floor(random() * t.size);
+    for (const k of t.keys()) {
+      if (skip-- === 0) return k;
+    }
+    return undefined;
+  }
+
+  /** A random key that has a TTL, or undefined. */
+  randomVolatileKey(random: () => number = Math.random): string | undefined {
+    if (this.volatileCount === 0) return undefined;
+    // Volatile keys may be sparse across occupied slots: probe a few, then walk.
+    for (let tries = 0; tries < 16; tries++) {
+      const slot = this.occupied[Math.floor(random() * this.occupied.length)]!;
+      const t = this.expireTables[slot];
+      if (t === undefined) continue;
+      let skip = Math.floor(random() * t.size);
+      for (const k of t.keys()) if (skip-- === 0) return k;
+    }
+    for (const t of this.expireTables) if (t !== undefined) for (const k of t.keys()) return k;
+    return undefined;
+  }
+
+  /** Every key (TTLs ignored), slot by slot. */
+  *keys(): IterableIterator<string> {
+    for (const t of this.tables) if (t !== undefined) yield* t.keys();
+  }
+
+  /** Every key with its value, slot by slot. */
+  *entries(): IterableIterator<[string, Value]> {
+    for (const t of this.tables) if (t !== undefined) yield* t.entries();
+  }
+
+  /** Every (key, absolute expiry) pair. */
+  *expireEntries(): IterableIterator<[string, number]> {
+    for (const t of this.expireTables) if (t !== undefined) yield* t.entries();
+  }
+
+  /** The TTL table of one slot (for the active expiry cycle). */
+  expiresOfSlot(slot: number): Map<string, number> | undefined {
+    return this.expireTables[slot];
+  }
+
+  /** Keys of one slot. */
+  slotKeys(slot: number): IterableIterator<string> | undefined {
+    return this.tables[slot]?.keys();
+  }
+
+  /**
+   * One SCAN step. `cursor` is the first slot to visit; whole slots are
+   * returned until at least `count` keys were gathered. Returns the next
+   * cursor (0 when done).
+   */
+  scan(cursor: number, count: number, out: string[]): number {
+    let slot = cursor;
+    let gathered = 0;
+    // Skipping an empty slot costs one array read, so empty slots are not budgeted.
+    while (slot < SLOTS && gathered < count) {
+      const n = this.slotSizes[slot]!;
+      if (n > 0) {
+        for (const k of this.tables[slot]!.keys()) out.push(k);
+        gathered += n;
+      }
+      slot++;
+    }
+    while (slot < SLOTS && this.slotSizes[slot] === 0) slot++;
+    return slot >= SLOTS ? 0 : slot;
+  }
+}

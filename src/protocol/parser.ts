@@ -1,0 +1,307 @@
+/**
+ * Incremental RESP request parser (multibulk and inline), following Redis'
+ * networking.c rules byte for byte so that malformed input gets the same
+ * `Protocol error` text Redis sends.
+ *
+ * It is a pull parser: the connection feeds chunks and then asks for one
+ * command at a time, so a client that blocks (BLPOP, CLIENT PAUSE, MULTI
+ * waiting on a gate) simply stops pulling and the rest stays buffered.
+ *
+ * Arguments are returned as latin1 strings: one JS char per byte, so they
+ * are binary safe and cheap to use as Map keys.
+ */
+
+const CR = 13;
+const LF = 10;
+const STAR = 42;
+const DOLLAR = 36;
+
+/** Redis' PROTO_INLINE_MAX_SIZE: the longest inline line or count line. */
+export const PROTO_INLINE_MAX_SIZE = 64 * 1024;
+/** Arguments at least this long are collected in one exact-size buffer. */
+const BIG_ARG = 32 * 1024;
+
+export class ProtocolError extends Error {}
+
+export interface ParserLimits {
+  /** proto-max-bulk-len */
+  maxBulkLen: number;
+  /** false until AUTH succeeds when a password is required */
+  authenticated: boolean;
+}
+
+/** Parse a decimal like Redis' string2ll: no '+', no leading zeros, no spaces. */
+function parseLongLong(buf: Buffer, start: number, end: number): number | null {
+  const len = end - start;
+  if (len <= 0 || len > 20) return null;
+  let p = start;
+  if (len === 1 && buf[p] === 48) return 0;
+  let negative = false;
+  if (buf[p] === 45) {
+    negative = true;
+    p++;
+    if (p === end) return null;
+  }
+  const first = buf[p]! - 48;
+  if (first < 1 || first > 9) return null;
+  let v = first;
+  p++;
+  while (p < end) {
+    const d = buf[p]! - 48;
+    if (d < 0 || d > 9) return null;
+    v = v * 10 + d;
+    p++;
+  }
+  // Counts beyond 2^53 are rejected by every caller anyway (INT_MAX, bulk limit).
+  return negative ? -v : v;
+}
+
+export class RequestParser {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  /** Remaining bulk arguments of the multibulk being read; 0 = between commands. */
+  private multibulkLen = 0;
+  /** Length of the bulk being read, or -1 while its `$` line is pending. */
+  private bulkLen = -1;
+  private argv: string[] = [];
+  /** Exact-size buffer for a large argument being received across chunks. */
+  private bigArg: Buffer | null = null;
+  private bigFilled = 0;
+  /** A command whose last (large) argument was completed inside feed(). */
+  private completedBig: string[] | null = null;
+
+  constructor(public limits: ParserLimits) {}
+
+  /** Bytes received but not yet parsed into commands (client query buffer). */
+  get pendingBytes(): number {
+    return this.buf.length - this.pos + this.bigFilled;
+  }
+
+  /** True while a command is partially received. */
+  get midCommand(): boolean {
+    return this.multibulkLen > 0 || this.pos < this.buf.length;
+  }
+
+  feed(chunk: Buffer): void {
+    if (this.bigArg !== null) {
+      chunk = this.fillBigArg(chunk);
+      if (chunk.length === 0) return;
+    }
+    if (this.pos >= this.buf.length) {
+      this.buf = chunk;
+    } else {
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
+    }
+    this.pos = 0;
+  }
+
+  /**
+   * Copy pending bytes out of a buffer the caller is about to reuse
+   * (for sockets reading into one static buffer).
+   */
+  detach(): void {
+    if (this.pos < this.buf.length) this.buf = Buffer.from(this.buf.subarray(this.pos));
+    else this.buf = Buffer.alloc(0);
+    this.pos = 0;
+  }
+
+  /** Next complete command, or null when more bytes are needed. Throws ProtocolError. */
+  next(): string[] | null {
+    if (this.completedBig !== null) {
+      const argv = this.completedBig;
+      this.completedBig = null;
+      this.argv = [];
+      return argv;
+    }
+    for (;;) {
+      if (this.bigArg !== null) return null;
+      if (this.multibulkLen === 0) {
+        if (this.pos >= this.buf.length) return null;
+        if (this.buf[this.pos] === STAR) {
+          if (!this.readMultibulkHeader()) return null;
+          if (this.multibulkLen === 0) continue; // "*0" / "*-1": nothing to run
+        } else {
+          const inline = this.readInline();
+          if (inline === null) return null;
+          if (inline.length === 0) continue;
+          return inline;
+        }
+      }
+      const argv = this.readBulks();
+      if (argv !== null) return argv;
+      return null;
+    }
+  }
+
+  private readMultibulkHeader(): boolean {
+    const buf = this.buf;
+    const nl = buf.indexOf(CR, this.pos);
+    if (nl < 0 || nl + 1 >= buf.length) {
+      if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
+        throw new ProtocolError('Protocol error: too big mbulk count string');
+      return false;
+    }
+    const n = parseLongLong(buf, this.pos + 1, nl);
+    if (n === null || n > 2147483647) throw new ProtocolError('Protocol error: invalid multibulk length');
+    if (!this.limits.authenticated && n > 10)
+      throw new ProtocolError('Protocol error: unauthenticated multibulk length');
+    this.pos = nl + 2;
+    if (n > 0) {
+      this.multibulkLen = n;
+      this.argv = [];
+    }
+    return true;
+  }
+
+  private readBulks(): string[] | null {
+    const buf = this.buf;
+    while (this.multibulkLen > 0) {
+      if (this.bulkLen === -1) {
+        const nl = buf.indexOf(CR, this.pos);
+        if (nl < 0 || nl + 1 >= buf.length) {
+          if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
+            throw new ProtocolError('Protocol error: too big bulk count string');
+          return null;
+        }
+        if (buf[this.pos] !== DOLLAR)
+          throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[this.pos]!)}'`);
+        const n = parseLongLong(buf, this.pos + 1, nl);
+        if (n === null || n < 0 || n > this.limits.maxBulkLen)
+          throw new ProtocolError('Protocol error: invalid bulk length');
+        if (!this.limits.authenticated && n > 16384)
+          throw new ProtocolError('Protocol error: unauthenticated bulk length');
+        this.pos = nl + 2;
+        this.bulkLen = n;
+      }
+      const need = this.bulkLen + 2;
+      if (buf.length - this.pos < need) {
+        if (this.bulkLen >= BIG_ARG) this.startBigArg();
+        return null;
+      }
+      this.argv.push(buf.latin1Slice(this.pos, this.pos + this.bulkLen));
+      // Like Redis, the two bytes after the payload are skipped, not checked.
+      this.pos += need;
+      this.bulkLen = -1;
+      this.multibulkLen--;
+    }
+    const argv = this.argv;
+    this.argv = [];
+    return argv;
+  }
+
+  /** Move a partially received large argument into an exact-size buffer. */
+  private startBigArg(): void {
+    const big = Buffer.allocUnsafe(this.bulkLen + 2);
+    const have = this.buf.length - this.pos;
+    this.buf.copy(big, 0, this.pos);
+    this.bigArg = big;
+    this.bigFilled = have;
+    this.buf = Buffer.alloc(0);
+    this.pos = 0;
+  }
+
+  /** Returns the part of the chunk after the large argument. */
+  private fillBigArg(chunk: Buffer): Buffer {
+    const big = this.bigArg!;
+    const take = Math.min(big.length - this.bigFilled, chunk.length);
+    chunk.copy(big, this.bigFilled, 0, take);
+    this.bigFilled += take;
+    if (this.bigFilled < big.length) return chunk.subarray(chunk.length);
+    this.argv.push(big.latin1Slice(0, big.length - 2));
+    this.bigArg = null;
+    this.bigFilled = 0;
+    this.bulkLen = -1;
+    this.multibulkLen--;
+    if (this.multibulkLen === 0) this.completedBig = this.argv;
+    return chunk.subarray(take);
+  }
+
+
+  private readInline(): string[] | null {
+    const buf = this.buf;
+    let nl = buf.indexOf(LF, this.pos);
+    if (nl < 0) {
+      if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
+        throw new ProtocolError('Protocol error: too big inline request');
+      return null;
+    }
+    const next = nl + 1;
+    if (nl > this.pos && buf[nl - 1] === CR) nl--;
+    const line = buf.latin1Slice(this.pos, nl);
+    this.pos = next;
+    const argv = splitArgs(line);
+    if (argv === null) throw new ProtocolError('Protocol error: unbalanced quotes in request');
+    return argv;
+  }
+}
+
+function isHex(c: string): boolean {
+  return /^[0-9a-fA-F]$/.test(c);
+}
+
+function isSpace(c: string): boolean {
+  return c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '\v' || c === '\f';
+}
+
+/**
+ * Redis' sdssplitargs: whitespace-separated words, "double quoted" with
+ * C escapes and \xHH, 'single quoted' with only \'. A closing quote must be
+ * followed by a space or the end. Returns null on unbalanced quotes.
+ */
+export function splitArgs(line: string): string[] | null {
+  // Redis works on a C string here: a NUL byte ends the line.
+  const nul = line.indexOf('\0');
+  if (nul >= 0) line = line.slice(0, nul);
+  const out: string[] = [];
+  let i = 0;
+  const n = line.length;
+  for (;;) {
+    while (i < n && isSpace(line[i]!)) i++;
+    if (i >= n) return out;
+    let inq = false;
+    let insq = false;
+    let cur = '';
+    for (;;) {
+      if (inq) {
+        if (i >= n) return null;
+        const c = line[i]!;
+        if (c === '\\' && line[i + 1] === 'x' && i + 3 < n && isHex(line[i + 2]!) && isHex(line[i + 3]!)) {
+          cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
+          i += 3;
+        } else if (c === '\\' && i + 1 < n) {
+          i++;
+          const e = line[i]!;
+          cur += e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e === 'b' ? '\b' : e === 'a' ? '\x07' : e;
+        } else if (c === '"') {
+          if (i + 1 < n && !isSpace(line[i + 1]!)) return null;
+          i++;
+          break;
+        } else {
+          cur += c;
+        }
+      } else if (insq) {
+        if (i >= n) return null;
+        const c = line[i]!;
+        if (c === '\\' && line[i + 1] === "'") {
+          i++;
+          cur += "'";
+        } else if (c === "'") {
+          if (i + 1 < n && !isSpace(line[i + 1]!)) return null;
+          i++;
+          break;
+        } else {
+          cur += c;
+        }
+      } else {
+        if (i >= n) break;
+        const c = line[i]!;
+        if (isSpace(c)) break;
+        if (c === '"') inq = true;
+        else if (c === "'") insq = true;
+        else cur += c;
+      }
+      i++;
+    }
+    out.push(cur);
+  }
+}

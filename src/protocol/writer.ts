@@ -1,0 +1,306 @@
+/**
+ * Reply encoder for RESP2 and RESP3.
+ *
+ * Commands describe replies semantically (map, set, double, null, push) and
+ * the writer picks the wire form for the client's protocol version, the way
+ * Redis' addReply* functions do.
+ *
+ * All writers of one server share an OutputArena: replies are encoded
+ * straight into a large slab and each client keeps the slices that belong to
+ * it. Flushing hands those slices to the socket without copying; a slab is
+ * never rewritten, a full one is simply dropped for a fresh one and freed by
+ * the GC once its writes have completed.
+ */
+
+import { formatDouble } from '../util/numbers.js';
+
+const SLAB_SIZE = 256 * 1024;
+/** Strings longer than this are written as their own chunk, not into the slab. */
+const DIRECT_STRING = 16 * 1024;
+
+export class OutputArena {
+  buf: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  pos = 0;
+  owner: ReplyWriter | null = null;
+}
+
+/** Where a writer's finished bytes go. */
+export interface ReplySink {
+  writeChunks(chunks: Buffer[]): void;
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+export class ReplyWriter {
+  /** 2 or 3, set by HELLO. */
+  resp: 2 | 3 = 2;
+  /** Finished slices waiting for flush(). */
+  private chunks: Buffer[] = [];
+  /** Start of this writer's open region in the arena, valid while it owns it. */
+  private regionStart = 0;
+  /** Bytes encoded since the last flush (for output buffer accounting). */
+  pending = 0;
+  /** CLIENT REPLY OFF/SKIP: replies are encoded nowhere. */
+  muted = false;
+  /** Error replies written so far (the dispatcher diffs it to count failed calls). */
+  errorCount = 0;
+  /** Told about every error reply (errorstats), muted or not. */
+  onError: ((msg: string) => void) | null = null;
+
+  constructor(private readonly arena: OutputArena) {}
+
+  /** Make room for n bytes at arena.pos inside this writer's region. */
+  private reserve(n: number): Buffer {
+    const a = this.arena;
+    if (a.owner !== this || a.pos + n > a.buf.length) {
+      if (a.owner !== null) a.owner.closeRegion();
+      if (a.pos + n > a.buf.length) {
+        a.buf = Buffer.allocUnsafe(Math.max(SLAB_SIZE, n));
+        a.pos = 0;
+      }
+      a.owner = this;
+      this.regionStart = a.pos;
+    }
+    return a.buf;
+  }
+
+  /** Seal the open region into a chunk (the arena is about to move on). */
+  private closeRegion(): void {
+    const a = this.arena;
+    if (a.pos > this.regionStart) this.chunks.push(a.buf.subarray(this.regionStart, a.pos));
+    a.owner = null;
+  }
+
+  /** Take everything written since the last call. */
+  takeChunks(): Buffer[] | null {
+    if (this.arena.owner === this) this.closeRegion();
+    if (this.chunks.length === 0) return null;
+    const out = this.chunks;
+    this.chunks = [];
+    this.pending = 0;
+    return out;
+  }
+
+  get hasOutput(): boolean {
+    return this.chunks.length > 0 || (this.arena.owner === this && this.arena.pos > this.regionStart);
+  }
+
+  // ---- low level -------------------------------------------------------
+
+  /** Write an ASCII/latin1 string that fits the slab. */
+  private raw(s: string): void {
+    const buf = this.reserve(s.length);
+    const a = this.arena;
+    a.pos += buf.latin1Write(s, a.pos);
+    this.pending += s.length;
+  }
+
+  /** prefix + decimal integer + CRLF, without an intermediate string. */
+  private prefixedInt(prefix: number, n: number): void {
+    if (!Number.isSafeInteger(n)) {
+      this.raw(String.fromCharCode(prefix) + String(n) + '\r\n');
+      return;
+    }
+    const buf = this.reserve(24);
+    const a = this.arena;
+    let p = a.pos;
+    buf[p++] = prefix;
+    if (n < 0) {
+      buf[p++] = 45;
+      n = -n;
+    }
+    if (n < 10) {
+      buf[p++] = 48 + n;
+    } else {
+      let digits = 0;
+      for (let t = n; t > 0; t = Math.floor(t / 10)) digits++;
+      let q = p + digits - 1;
+      for (let t = n; t > 0; t = Math.floor(t / 10)) buf[q--] = 48 + (t % 10);
+      p += digits;
+    }
+    buf[p++] = 13;
+    buf[p++] = 10;
+    this.pending += p - a.pos;
+    a.pos = p;
+  }
+
+  private crlf(): void {
+    const buf = this.reserve(2);
+    const a = this.arena;
+    buf[a.pos++] = 13;
+    buf[a.pos++] = 10;
+    this.pending += 2;
+  }
+
+  // ---- RESP types ------------------------------------------------------
+
+  /** +OK style status reply. */
+  simple(s: string): void {
+    if (this.muted) return;
+    this.raw('+' + s + '\r\n');
+  }
+
+  ok(): void {
+    if (this.muted) return;
+    this.raw('+OK\r\n');
+  }
+
+  /** An error reply; `msg` starts with its code (ERR, WRONGTYPE, ...). */
+  error(msg: string): void {
+    this.errorCount++;
+    if (this.onError !== null) this.onError(msg);
+    if (this.muted) return;
+    // Newlines would break the protocol; Redis replaces them with spaces.
+    if (msg.includes('\n') || msg.includes('\r')) msg = msg.replace(/[\r\n]/g, ' ');
+    this.raw('-' + msg + '\r\n');
+  }
+
+  integer(n: number | bigint): void {
+    if (this.muted) return;
+    if (typeof n === 'bigint') this.raw(':' + n.toString() + '\r\n');
+    else this.prefixedInt(58, n);
+  }
+
+  /** A bulk string holding a latin1 (byte) string. */
+  bulk(s: string): void {
+    if (this.muted) return;
+    const len = s.length;
+    if (len > DIRECT_STRING) {
+      this.prefixedInt(36, len);
+      this.direct(Buffer.from(s, 'latin1'));
+      this.crlf();
+      return;
+    }
+    this.prefixedInt(36, len);
+    const buf = this.reserve(len + 2);
+    const a = this.arena;
+    let p = a.pos + buf.latin1Write(s, a.pos);
+    buf[p++] = 13;
+    buf[p++] = 10;
+    this.pending += len + 2;
+    a.pos = p;
+  }
+
+  /** A bulk string from raw bytes. */
+  bulkBuffer(b: Buffer): void {
+    if (this.muted) return;
+    this.prefixedInt(36, b.length);
+    if (b.length > DIRECT_STRING) {
+      this.direct(Buffer.from(b));
+    } else {
+      const buf = this.reserve(b.length);
+      b.copy(buf, this.arena.pos);
+      this.arena.pos += b.length;
+      this.pending += b.length;
+    }
+    this.crlf();
+  }
+
+  /** An integer value sent as a bulk string (GET of an int-encoded value). */
+  bulkNumber(n: number | bigint): void {
+    if (this.muted) return;
+    this.bulk(typeof n === 'bigint' ? n.toString() : String(n));
+  }
+
+  /** Append a whole buffer as its own chunk. */
+  private direct(b: Buffer): void {
+    if (this.arena.owner === this) this.closeRegion();
+    this.chunks.push(b);
+    this.pending += b.length;
+  }
+
+  /** The null of a missing bulk string: `$-1` / `_`. */
+  nullBulk(): void {
+    if (this.muted) return;
+    this.raw(this.resp === 3 ? '_\r\n' : '$-1\r\n');
+  }
+
+  /** The null of a missing array: `*-1` / `_`. */
+  nullArray(): void {
+    if (this.muted) return;
+    this.raw(this.resp === 3 ? '_\r\n' : '*-1\r\n');
+  }
+
+  array(n: number): void {
+    if (this.muted) return;
+    this.prefixedInt(42, n);
+  }
+
+  /** A map of n pairs: `%n` in RESP3, a flat array of 2n in RESP2. */
+  map(n: number): void {
+    if (this.muted) return;
+    if (this.resp === 3) this.prefixedInt(37, n);
+    else this.prefixedInt(42, n * 2);
+  }
+
+  /** A set: `~n` in RESP3, an array in RESP2. */
+  set(n: number): void {
+    if (this.muted) return;
+    this.prefixedInt(this.resp === 3 ? 126 : 42, n);
+  }
+
+  /** An attribute-free push message: `>n` in RESP3, an array in RESP2. */
+  push(n: number): void {
+    if (this.muted) return;
+    this.prefixedInt(this.resp === 3 ? 62 : 42, n);
+  }
+
+  /** A double: `,` in RESP3, a bulk string in RESP2, formatted as Redis does. */
+  double(d: number): void {
+    if (this.muted) return;
+    if (this.resp === 3) {
+      const s = Number.isNaN(d) ? 'nan' : d === Infinity ? 'inf' : d === -Infinity ? '-inf' : formatDouble(d);
+      this.raw(',' + s + '\r\n');
+    } else {
+      this.bulk(formatDouble(d));
+    }
+  }
+
+  bool(b: boolean): void {
+    if (this.muted) return;
+    if (this.resp === 3) this.raw(b ? '#t\r\n' : '#f\r\n');
+    else this.raw(b ? ':1\r\n' : ':0\r\n');
+  }
+
+  /** Verbatim text (`=len\r\ntxt:...`) in RESP3, a bulk string in RESP2. */
+  verbatim(s: string, format = 'txt'): void {
+    if (this.muted) return;
+    if (this.resp === 3) {
+      this.prefixedInt(61, s.length + 4);
+      this.raw(format + ':');
+      this.raw(s);
+      this.crlf();
+    } else {
+      this.bulk(s);
+    }
+  }
+
+  /** Big number: `(` in RESP3, a bulk string in RESP2. */
+  bigNumber(s: string): void {
+    if (this.muted) return;
+    if (this.resp === 3) this.raw('(' + s + '\r\n');
+    else this.bulk(s);
+  }
+
+  /** An array of bulk strings. */
+  bulkArray(items: readonly string[]): void {
+    if (this.muted) return;
+    this.array(items.length);
+    for (let i = 0; i < items.length; i++) this.bulk(items[i]!);
+  }
+
+  /** Pre-encoded protocol bytes (replies relayed verbatim). */
+  rawBytes(b: Buffer): void {
+    if (this.muted) return;
+    if (b.length > DIRECT_STRING) {
+      this.direct(b);
+      return;
+    }
+    const buf = this.reserve(b.length);
+    b.copy(buf, this.arena.pos);
+    this.arena.pos += b.length;
+    this.pending += b.length;
+  }
+}
+
+export { CRLF };

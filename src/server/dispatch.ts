@@ -1,0 +1,137 @@
+/**
+ * Command dispatch, in the order of Redis' processCommand: lookup, arity,
+ * protected commands, authentication, transaction rules, then either queue
+ * (inside MULTI) or call. call() runs one command as an execution unit and
+ * keeps commandstats, MONITOR and CLIENT REPLY semantics.
+ */
+
+import { F, type Command } from '../commands/table.js';
+import type { Client } from './client.js';
+import type { Server } from './server.js';
+
+/** Commands that run immediately even inside MULTI. */
+const MULTI_EXEMPT = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+
+function reject(c: Client, cmd: Command | null, msg: string): void {
+  c.reply.error(msg);
+  if (cmd !== null) cmd.stats.rejected++;
+  if (c.multi !== null) c.multiError = true;
+}
+
+/** Resolve argv to a command, replying with Redis' error when there is none. */
+export function lookupOrReject(server: Server, c: Client, argv: string[]): Command | null {
+  const base = server.table.lookup(argv[0]!);
+  if (base === undefined) {
+    let args = '';
+    for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${argv[i]!.slice(0, 128 - args.length)}' `;
+    reject(c, null, `ERR unknown command '${argv[0]!.slice(0, 128)}', with args beginning with: ${args}`);
+    return null;
+  }
+  if (base.subcommands.size === 0 || argv.length === 1) return base;
+  const sub = base.subcommands.get(argv[1]!.toLowerCase());
+  if (sub === undefined) {
+    reject(c, null, `ERR unknown subcommand '${argv[1]!.slice(0, 128)}'. Try ${argv[0]!.toUpperCase()} HELP.`);
+    return null;
+  }
+  return sub;
+}
+
+export function arityOk(cmd: Command, argc: number): boolean {
+  return cmd.arity > 0 ? argc === cmd.arity : argc >= -cmd.arity;
+}
+
+export function execute(server: Server, c: Client, argv: string[]): void {
+  const cmd = lookupOrReject(server, c, argv);
+  if (cmd === null) return;
+  if (!arityOk(cmd, argv.length)) {
+    reject(c, cmd, `ERR wrong number of arguments for '${cmd.name}' command`);
+    return;
+  }
+  const flags = cmd.flags;
+  if (flags & F.PROTECTED && !protectedAllowed(server, c, cmd)) {
+    const which = cmd.name.startsWith('module') ? 'MODULE' : 'DEBUG';
+    const opt = which === 'MODULE' ? 'enable-module-command' : 'enable-debug-command';
+    reject(
+      c,
+      cmd,
+      `ERR ${which} command not allowed. If the ${opt} option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.`,
+    );
+    return;
+  }
+  if (!c.authenticated && !(flags & F.NO_AUTH)) {
+    reject(c, cmd, 'NOAUTH Authentication required.');
+    return;
+  }
+  if (c.multi !== null) {
+    if (flags & F.NO_MULTI) {
+      reject(c, cmd, 'ERR Command not allowed inside a transaction');
+      return;
+    }
+    const top = cmd.parent ?? cmd;
+    if (!MULTI_EXEMPT.has(top.name)) {
+      c.multi.push({ cmd, argv });
+      c.reply.simple('QUEUED');
+      return;
+    }
+  }
+  call(server, c, cmd, argv);
+}
+
+function protectedAllowed(server: Server, c: Client, cmd: Command): boolean {
+  const setting = server.config.str(cmd.name.startsWith('module') ? 'enable-module-command' : 'enable-debug-command');
+  return setting === 'yes' || (setting === 'local' && server.isLocal(c));
+}
+
+/**
+ * Run one command as an execution unit and account for it. `nested` is set
+ * for commands run by EXEC (or scripts): reply modes belong to the outer one.
+ */
+export function call(server: Server, c: Client, cmd: Command, argv: string[], nested = false): void {
+  const engine = server.engine;
+  const reply = c.reply;
+  const muted = !nested && (c.replyOff || c.replySkip);
+  if (!nested) reply.muted = muted;
+  const errorsBefore = reply.errorCount;
+  const prev = c.current;
+  c.current = cmd;
+  const start = performance.now();
+  engine.begin();
+  try {
+    cmd.run!(c, argv);
+  } catch (e) {
+    server.logger.error({ err: e, command: cmd.name }, 'command raised an exception');
+    reply.error(`ERR internal error while executing '${cmd.name}'`);
+  } finally {
+    engine.end();
+  }
+  const usec = (performance.now() - start) * 1000;
+  c.current = prev;
+  const stats = cmd.stats;
+  stats.calls++;
+  stats.usec += usec;
+  if (reply.errorCount !== errorsBefore) stats.failed++;
+  server.stats.commandsProcessed++;
+  c.commandsProcessed++;
+  c.lastCommand = cmd.name;
+  if (!nested) {
+    // CLIENT REPLY SKIP mutes exactly the command after it.
+    if (muted) c.replySkip = false;
+    if (c.replySkipNext) {
+      c.replySkip = true;
+      c.replySkipNext = false;
+    }
+    reply.muted = false;
+  }
+  if (server.monitors.size > 0) server.feedMonitors(c, cmd, argv);
+}
+
+/** CLIENT PAUSE WRITE: does this command have to wait? */
+export function commandBlockedByPause(server: Server, c: Client, argv: string[]): boolean {
+  const cmd = server.table.resolve(argv);
+  if (cmd === undefined) return false;
+  if (cmd.flags & (F.WRITE | F.MAY_REPLICATE)) return c.multi === null;
+  if (cmd.name === 'exec' && c.multi !== null) {
+    return c.multi.some((q) => (q.cmd.flags & (F.WRITE | F.MAY_REPLICATE)) !== 0);
+  }
+  return false;
+}

@@ -1,0 +1,357 @@
+/**
+ * INFO: the sections and field names of Redis 7.2, so monitoring tools,
+ * exporters and client libraries parse them unchanged. Vireo identifies
+ * itself as redis_version 7.2.4 and adds vireo_version/server_name, as
+ * Valkey does with its own fields.
+ */
+
+import os from 'node:os';
+import type { Server } from './server.js';
+
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'module_list', 'errorstats', 'cluster', 'keyspace'];
+const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats', 'latencystats'];
+
+type Fields = [string, string | number][];
+
+/** Bytes as Redis' bytesToHuman prints them. */
+export function bytesToHuman(n: number): string {
+  if (n < 1024) return `${n}B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(2)}K`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(2)}M`;
+  if (n < 1024 ** 4) return `${(n / 1024 ** 3).toFixed(2)}G`;
+  if (n < 1024 ** 5) return `${(n / 1024 ** 4).toFixed(2)}T`;
+  return `${(n / 1024 ** 5).toFixed(2)}P`;
+}
+
+/** Memory the dataset and server hold: the V8 heap plus off-heap buffers. */
+export function usedMemory(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+export class MemoryTracker {
+  readonly startup = usedMemory();
+  peak = this.startup;
+
+  sample(): number {
+    const used = usedMemory();
+    if (used > this.peak) this.peak = used;
+    return used;
+  }
+}
+
+function serverSection(s: Server): Fields {
+  const now = Date.now();
+  const uptime = Math.floor((now - s.startTime) / 1000);
+  const binds = s.config.str('bind').split(' ').filter((b) => b !== '');
+  return [
+    ['redis_version', s.redisVersion],
+    ['vireo_version', s.version],
+    ['server_name', 'vireo'],
+    ['redis_git_sha1', '00000000'],
+    ['redis_git_dirty', 0],
+    ['redis_build_id', '0'],
+    ['redis_mode', 'standalone'],
+    ['os', `${os.type()} ${os.release()} ${os.arch()}`],
+    ['arch_bits', 64],
+    ['monotonic_clock', 'POSIX clock_gettime'],
+    ['multiplexing_api', 'epoll'],
+    ['atomicvar_api', 'c11-builtin'],
+    ['gcc_version', '0.0.0'],
+    ['node_version', process.versions.node],
+    ['process_id', process.pid],
+    ['process_supervised', 'no'],
+    ['run_id', s.runId],
+    ['tcp_port', s.port],
+    ['server_time_usec', now * 1000],
+    ['uptime_in_seconds', uptime],
+    ['uptime_in_days', Math.floor(uptime / 86400)],
+    ['hz', s.config.int('hz')],
+    ['configured_hz', s.config.int('hz')],
+    ['lru_clock', Math.floor(now / 1000) & 0xffffff],
+    ['executable', process.argv[1] ?? ''],
+    ['config_file', s.config.file],
+    ['io_threads_active', 0],
+    ['listener0', `name=tcp,${binds.map((b) => `bind=${b}`).join(',')},port=${s.port}`],
+  ];
+}
+
+function clientsSection(s: Server): Fields {
+  let maxIn = 0;
+  let maxOut = 0;
+  for (const c of s.clients.values()) {
+    maxIn = Math.max(maxIn, c.parser.pendingBytes);
+    maxOut = Math.max(maxOut, c.socket?.writableLength ?? 0);
+  }
+  return [
+    ['connected_clients', s.clients.size],
+    ['cluster_connections', 0],
+    ['maxclients', s.config.int('maxclients')],
+    ['client_recent_max_input_buffer', maxIn],
+    ['client_recent_max_output_buffer', maxOut],
+    ['blocked_clients', 0],
+    ['tracking_clients', 0],
+    ['clients_in_timeout_table', 0],
+    ['total_blocking_keys', 0],
+    ['total_blocking_keys_on_nokey', 0],
+  ];
+}
+
+function memorySection(s: Server): Fields {
+  const used = s.memory.sample();
+  const rss = process.memoryUsage().rss;
+  const total = os.totalmem();
+  const maxmemory = s.config.int('maxmemory');
+  const dataset = Math.max(0, used - s.memory.startup);
+  return [
+    ['used_memory', used],
+    ['used_memory_human', bytesToHuman(used)],
+    ['used_memory_rss', rss],
+    ['used_memory_rss_human', bytesToHuman(rss)],
+    ['used_memory_peak', s.memory.peak],
+    ['used_memory_peak_human', bytesToHuman(s.memory.peak)],
+    ['used_memory_peak_perc', `${((used / s.memory.peak) * 100).toFixed(2)}%`],
+    ['used_memory_overhead', s.memory.startup],
+    ['used_memory_startup', s.memory.startup],
+    ['used_memory_dataset', dataset],
+    ['used_memory_dataset_perc', `${used > 0 ? ((dataset / used) * 100).toFixed(2) : '0.00'}%`],
+    ['total_system_memory', total],
+    ['total_system_memory_human', bytesToHuman(total)],
+    ['used_memory_lua', 0],
+    ['used_memory_vm_eval', 0],
+    ['used_memory_lua_human', '0B'],
+    ['used_memory_scripts_eval', 0],
+    ['number_of_cached_scripts', 0],
+    ['number_of_functions', 0],
+    ['number_of_libraries', 0],
+    ['used_memory_vm_functions', 0],
+    ['used_memory_vm_total', 0],
+    ['used_memory_vm_total_human', '0B'],
+    ['used_memory_functions', 0],
+    ['used_memory_scripts', 0],
+    ['used_memory_scripts_human', '0B'],
+    ['maxmemory', maxmemory],
+    ['maxmemory_human', bytesToHuman(maxmemory)],
+    ['maxmemory_policy', s.config.str('maxmemory-policy')],
+    ['mem_fragmentation_ratio', (rss / Math.max(1, used)).toFixed(2)],
+    ['mem_fragmentation_bytes', rss - used],
+    ['mem_not_counted_for_evict', 0],
+    ['mem_replication_backlog', 0],
+    ['mem_total_replication_buffers', 0],
+    ['mem_clients_slaves', 0],
+    ['mem_clients_normal', 0],
+    ['mem_cluster_links', 0],
+    ['mem_aof_buffer', 0],
+    ['mem_allocator', `v8-${process.versions.v8}`],
+    ['active_defrag_running', 0],
+    ['lazyfree_pending_objects', 0],
+    ['lazyfreed_objects', 0],
+  ];
+}
+
+function persistenceSection(s: Server): Fields {
+  return [
+    ['loading', 0],
+    ['async_loading', 0],
+    ['current_cow_peak', 0],
+    ['current_cow_size', 0],
+    ['current_cow_size_age', 0],
+    ['current_fork_perc', '0.00'],
+    ['current_save_keys_processed', 0],
+    ['current_save_keys_total', 0],
+    ['rdb_changes_since_last_save', s.engine.dirty],
+    ['rdb_bgsave_in_progress', 0],
+    ['rdb_last_save_time', s.lastSave],
+    ['rdb_last_bgsave_status', 'ok'],
+    ['rdb_last_bgsave_time_sec', -1],
+    ['rdb_current_bgsave_time_sec', -1],
+    ['rdb_saves', 0],
+    ['rdb_last_cow_size', 0],
+    ['rdb_last_load_keys_expired', 0],
+    ['rdb_last_load_keys_loaded', 0],
+    ['aof_enabled', 0],
+    ['aof_rewrite_in_progress', 0],
+    ['aof_rewrite_scheduled', 0],
+    ['aof_last_rewrite_time_sec', -1],
+    ['aof_current_rewrite_time_sec', -1],
+    ['aof_last_bgrewrite_status', 'ok'],
+    ['aof_rewrites', 0],
+    ['aof_rewrites_consecutive_failures', 0],
+    ['aof_last_write_status', 'ok'],
+    ['aof_last_cow_size', 0],
+    ['module_fork_in_progress', 0],
+    ['module_fork_last_cow_size', 0],
+  ];
+}
+
+function avg(samples: number[]): number {
+  return samples.length === 0 ? 0 : samples.reduce((a, b) => a + b, 0) / samples.length;
+}
+
+function statsSection(s: Server): Fields {
+  const st = s.stats;
+  const es = s.engine.stats;
+  return [
+    ['total_connections_received', st.connectionsReceived],
+    ['total_commands_processed', st.commandsProcessed],
+    ['instantaneous_ops_per_sec', Math.round(avg(st.opsSamples))],
+    ['total_net_input_bytes', st.netInputBytes],
+    ['total_net_output_bytes', st.netOutputBytes],
+    ['total_net_repl_input_bytes', 0],
+    ['total_net_repl_output_bytes', 0],
+    ['instantaneous_input_kbps', avg(st.inputSamples).toFixed(2)],
+    ['instantaneous_output_kbps', avg(st.outputSamples).toFixed(2)],
+    ['instantaneous_input_repl_kbps', '0.00'],
+    ['instantaneous_output_repl_kbps', '0.00'],
+    ['rejected_connections', st.rejectedConnections],
+    ['sync_full', 0],
+    ['sync_partial_ok', 0],
+    ['sync_partial_err', 0],
+    ['expired_keys', es.expiredKeys],
+    ['expired_stale_perc', (es.expiredStalePerc * 100).toFixed(2)],
+    ['expired_time_cap_reached_count', es.expiredTimeCapReached],
+    ['expire_cycle_cpu_milliseconds', Math.round(es.expireCycleCpuMs)],
+    ['evicted_keys', es.evictedKeys],
+    ['evicted_clients', 0],
+    ['total_eviction_exceeded_time', 0],
+    ['current_eviction_exceeded_time', 0],
+    ['keyspace_hits', es.keyspaceHits],
+    ['keyspace_misses', es.keyspaceMisses],
+    ['pubsub_channels', 0],
+    ['pubsub_patterns', 0],
+    ['pubsubshard_channels', 0],
+    ['latest_fork_usec', 0],
+    ['total_forks', 0],
+    ['migrate_cached_sockets', 0],
+    ['slave_expires_tracked_keys', 0],
+    ['active_defrag_hits', 0],
+    ['active_defrag_misses', 0],
+    ['active_defrag_key_hits', 0],
+    ['active_defrag_key_misses', 0],
+    ['total_active_defrag_time', 0],
+    ['current_active_defrag_time', 0],
+    ['tracking_total_keys', 0],
+    ['tracking_total_items', 0],
+    ['tracking_total_prefixes', 0],
+    ['unexpected_error_replies', st.unexpectedErrorReplies],
+    ['total_error_replies', st.totalErrorReplies],
+    ['dump_payload_sanitizations', 0],
+    ['total_reads_processed', st.readsProcessed],
+    ['total_writes_processed', st.writesProcessed],
+    ['io_threaded_reads_processed', 0],
+    ['io_threaded_writes_processed', 0],
+    ['client_query_buffer_limit_disconnections', st.clientQueryBufferLimitDisconnections],
+    ['acl_access_denied_auth', 0],
+    ['acl_access_denied_cmd', 0],
+    ['acl_access_denied_key', 0],
+    ['acl_access_denied_channel', 0],
+  ];
+}
+
+function replicationSection(s: Server): Fields {
+  const log = s.engine.log;
+  return [
+    ['role', s.engine.isReplica ? 'slave' : 'master'],
+    ['connected_slaves', 0],
+    ['master_failover_state', 'no-failover'],
+    ['master_replid', s.replId],
+    ['master_replid2', '0000000000000000000000000000000000000000'],
+    ['master_repl_offset', log.offset],
+    ['second_repl_offset', -1],
+    ['repl_backlog_active', 0],
+    ['repl_backlog_size', s.config.int('repl-backlog-size')],
+    ['repl_backlog_first_byte_offset', 0],
+    ['repl_backlog_histlen', 0],
+  ];
+}
+
+function cpuSection(): Fields {
+  const u = process.cpuUsage();
+  const sys = (u.system / 1e6).toFixed(6);
+  const user = (u.user / 1e6).toFixed(6);
+  return [
+    ['used_cpu_sys', sys],
+    ['used_cpu_user', user],
+    ['used_cpu_sys_children', '0.000000'],
+    ['used_cpu_user_children', '0.000000'],
+    ['used_cpu_sys_main_thread', sys],
+    ['used_cpu_user_main_thread', user],
+  ];
+}
+
+function errorstatsSection(s: Server): Fields {
+  return [...s.stats.errors].map(([code, n]) => [`errorstat_${code}`, `count=${n}`]);
+}
+
+function keyspaceSection(s: Server): Fields {
+  const out: Fields = [];
+  const now = Date.now();
+  for (const db of s.engine.dbs) {
+    if (db.size === 0) continue;
+    let ttlSum = 0;
+    let ttlCount = 0;
+    if (db.volatileCount > 0 && db.volatileCount <= 10000) {
+      for (const [, when] of db.expireEntries()) {
+        ttlSum += Math.max(0, when - now);
+        ttlCount++;
+      }
+    }
+    const avgTtl = ttlCount === 0 ? 0 : Math.floor(ttlSum / ttlCount);
+    out.push([`db${db.id}`, `keys=${db.size},expires=${db.volatileCount},avg_ttl=${avgTtl}`]);
+  }
+  return out;
+}
+
+function commandstatsSection(s: Server): Fields {
+  const out: Fields = [];
+  for (const cmd of s.table.all()) {
+    const st = cmd.stats;
+    if (st.calls === 0 && st.rejected === 0 && st.failed === 0) continue;
+    const usec = Math.round(st.usec);
+    const perCall = st.calls === 0 ? 0 : st.usec / st.calls;
+    out.push([
+      `cmdstat_${cmd.name}`,
+      `calls=${st.calls},usec=${usec},usec_per_call=${perCall.toFixed(2)},rejected_calls=${st.rejected},failed_calls=${st.failed}`,
+    ]);
+  }
+  return out;
+}
+
+const SECTIONS: Record<string, { title: string; build: (s: Server) => Fields }> = {
+  server: { title: 'Server', build: serverSection },
+  clients: { title: 'Clients', build: clientsSection },
+  memory: { title: 'Memory', build: memorySection },
+  persistence: { title: 'Persistence', build: persistenceSection },
+  stats: { title: 'Stats', build: statsSection },
+  replication: { title: 'Replication', build: replicationSection },
+  cpu: { title: 'CPU', build: cpuSection },
+  module_list: { title: 'Modules', build: () => [] },
+  errorstats: { title: 'Errorstats', build: errorstatsSection },
+  cluster: { title: 'Cluster', build: () => [['cluster_enabled', 0]] },
+  keyspace: { title: 'Keyspace', build: keyspaceSection },
+  commandstats: { title: 'Commandstats', build: commandstatsSection },
+  latencystats: { title: 'Latencystats', build: () => [] },
+};
+
+/** The INFO text for the requested sections (Redis' genRedisInfoString). */
+export function infoString(s: Server, requested: string[]): string {
+  let names: string[];
+  if (requested.length === 0) names = DEFAULT_SECTIONS;
+  else {
+    const set = new Set<string>();
+    for (const r of requested.map((x) => x.toLowerCase())) {
+      if (r === 'default') DEFAULT_SECTIONS.forEach((n) => set.add(n));
+      else if (r === 'all' || r === 'everything') ALL_SECTIONS.forEach((n) => set.add(n));
+      else if (r === 'modules') set.add('module_list');
+      else set.add(r);
+    }
+    names = ALL_SECTIONS.filter((n) => set.has(n));
+  }
+  const parts: string[] = [];
+  for (const name of names) {
+    const sec = SECTIONS[name]!;
+    const lines = sec.build(s).map(([k, v]) => `${k}:${v}`);
+    parts.push(`# ${sec.title}\r\n${lines.map((l) => l + '\r\n').join('')}`);
+  }
+  return parts.join('\r\n');
+}

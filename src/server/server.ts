@@ -1,0 +1,458 @@
+/**
+ * The server: listeners (TCP and unix socket), the client registry, the
+ * command dispatcher, the cron (active expiry, timeouts, stats), CLIENT
+ * PAUSE, MONITOR, and shutdown. One Server owns one Engine.
+ */
+
+import net from 'node:net';
+import fs from 'node:fs';
+import crypto from 'node:crypto';
+import { Config, type ConfigValue } from '../config.js';
+import { Engine } from '../engine/engine.js';
+import { CommandLog } from '../../persistence/commandlog.js';
+import { CommandTable, F, type Command } from '../commands/table.js';
+import { allCommands } from '../commands/index.js';
+import { OutputArena } from '../protocol/writer.js';
+import { Client } from './client.js';
+import { execute, commandBlockedByPause } from './dispatch.js';
+import { ActiveExpire } from '../engine/expire.js';
+import { createLogger, pinoLevel, type Logger } from '../log.js';
+import { VERSION, REDIS_VERSION } from '../version.js';
+import { formatMonitorLine } from './monitor.js';
+import { MemoryTracker } from './info.js';
+import { discardTransaction } from '../commands/transactions.js';
+
+export class ServerStats {
+  connectionsReceived = 0;
+  rejectedConnections = 0;
+  commandsProcessed = 0;
+  netInputBytes = 0;
+  netOutputBytes = 0;
+  totalErrorReplies = 0;
+  unexpectedErrorReplies = 0;
+  clientQueryBufferLimitDisconnections = 0;
+  readsProcessed = 0;
+  writesProcessed = 0;
+  errors = new Map<string, number>();
+  /** Ops/sec samples, as Redis' instantaneous_ops_per_sec. */
+  opsSamples: number[] = [];
+  lastSampleTime = Date.now();
+  lastSampleOps = 0;
+  inputSamples: number[] = [];
+  outputSamples: number[] = [];
+  lastSampleIn = 0;
+  lastSampleOut = 0;
+}
+
+interface PauseState {
+  mode: 'all' | 'write';
+  until: number;
+  timer: NodeJS.Timeout;
+}
+
+export interface ServerOptions {
+  /** Inject a logger (tests); otherwise one is made from loglevel/logfile. */
+  logger?: Logger;
+}
+
+export class Server {
+  readonly engine: Engine;
+  readonly table: CommandTable;
+  readonly logger: Logger;
+  readonly arena = new OutputArena();
+  readonly clients = new Map<number, Client>();
+  readonly monitors = new Set<Client>();
+  readonly stats = new ServerStats();
+  readonly startTime = Date.now();
+  readonly runId = crypto.randomBytes(20).toString('hex');
+  readonly version = VERSION;
+  readonly redisVersion = REDIS_VERSION;
+  lastSave = Math.floor(Date.now() / 1000);
+  /** Replication id of this server's history (master_replid). */
+  replId = crypto.randomBytes(20).toString('hex');
+  readonly memory = new MemoryTracker();
+  /** DEBUG SET-ACTIVE-EXPIRE. */
+  activeExpireEnabled = true;
+
+  /** Copies of hot configuration values. */
+  protoMaxBulkLen: number;
+  queryBufferLimit: number;
+
+  private nextClientId = 1;
+  private listeners: net.Server[] = [];
+  private cron: NodeJS.Timeout | null = null;
+  private expire: ActiveExpire;
+  private pause: PauseState | null = null;
+  private held = new Set<Client>();
+  private shuttingDown = false;
+  private onShutdown: (() => void)[] = [];
+  /** Bound once so every client's writer can share it. */
+  readonly recordError: (msg: string) => void;
+
+  constructor(readonly config: Config, opts: ServerOptions = {}) {
+    this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
+    this.engine = new Engine({ databases: config.int('databases'), log: new CommandLog() });
+    this.table = new CommandTable(allCommands);
+    this.expire = new ActiveExpire(this.engine);
+    this.protoMaxBulkLen = config.int('proto-max-bulk-len');
+    this.queryBufferLimit = config.int('client-query-buffer-limit');
+    this.recordError = (msg: string) => this.countError(msg);
+    config.onChange((name, value) => this.applyConfig(name, value));
+  }
+
+  // ---- lifecycle ---------------------------------------------------------
+
+  async start(): Promise<void> {
+    await this.listen();
+    this.scheduleCron();
+    this.logger.info(
+      { version: VERSION, redis_version: REDIS_VERSION, port: this.port },
+      `Vireo ${VERSION} (Redis ${REDIS_VERSION} compatible) ready to accept connections on port ${this.config.int('port')}, pid ${process.pid}`,
+    );
+  }
+
+  /** TCP port actually bound (useful with port 0 in tests). */
+  get port(): number {
+    for (const l of this.listeners) {
+      const a = l.address();
+      if (a !== null && typeof a === 'object') return a.port;
+    }
+    return this.config.int('port');
+  }
+
+  private async listen(): Promise<void> {
+    const port = this.config.int('port');
+    if (port !== 0 || this.config.str('unixsocket') === '') {
+      const addrs = this.config.str('bind').split(' ').filter((a) => a !== '');
+      for (const raw of addrs.length > 0 ? addrs : ['*']) {
+        const optional = raw.startsWith('-');
+        const addr = optional ? raw.slice(1) : raw;
+        const host = addr === '*' ? '0.0.0.0' : addr === '::*' ? '::' : addr;
+        try {
+          await this.listenOn({ host, port: this.listeners.length > 0 && port === 0 ? this.port : port, ipv6Only: host.includes(':') }, false);
+        } catch (e) {
+          const err = e as NodeJS.ErrnoException;
+          if (optional && (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT')) continue;
+          throw new Error(`Could not create server TCP listening socket ${addr}:${port}: ${err.message}`);
+        }
+      }
+    }
+    const unixPath = this.config.str('unixsocket');
+    if (unixPath !== '') {
+      try {
+        fs.unlinkSync(unixPath);
+      } catch {
+        // not there
+      }
+      await this.listenOn({ path: unixPath }, true);
+      const perm = this.config.int('unixsocketperm');
+      if (perm !== 0) fs.chmodSync(unixPath, perm);
+    }
+  }
+
+  private listenOn(opts: net.ListenOptions, unix: boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const srv = net.createServer({ noDelay: true }, (socket) => this.accept(socket, unix));
+      srv.maxConnections = this.config.int('maxclients') + 32;
+      srv.once('error', reject);
+      srv.listen({ ...opts, backlog: this.config.int('tcp-backlog') }, () => {
+        srv.off('error', reject);
+        srv.on('error', (e) => this.logger.error({ err: e }, 'listener error'));
+        this.listeners.push(srv);
+        resolve();
+      });
+    });
+  }
+
+  private async relisten(): Promise<void> {
+    const old = this.listeners;
+    this.listeners = [];
+    for (const l of old) l.close();
+    await this.listen();
+  }
+
+  /** Stop accepting, close every client, stop timers. Idempotent. */
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    if (this.cron !== null) clearTimeout(this.cron);
+    if (this.pause !== null) clearTimeout(this.pause.timer);
+    this.engine.log.flush();
+    for (const c of [...this.clients.values()]) {
+      c.flush();
+      c.close();
+      c.socket?.destroy();
+    }
+    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    this.listeners = [];
+    const unixPath = this.config.str('unixsocket');
+    if (unixPath !== '') fs.rmSync(unixPath, { force: true });
+    this.logger.info('Vireo is now ready to exit, bye bye...');
+    for (const fn of this.onShutdown) fn();
+  }
+
+  /** Called once the server has shut down (SHUTDOWN command, signals). */
+  whenShutdown(fn: () => void): void {
+    this.onShutdown.push(fn);
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  // ---- connections -----------------------------------------------------------
+
+  private accept(socket: net.Socket, unix: boolean): void {
+    this.stats.connectionsReceived++;
+    if (this.clients.size >= this.config.int('maxclients')) {
+      this.stats.rejectedConnections++;
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    const unixPath = this.config.str('unixsocket');
+    const addr = unix ? `${unixPath}:0` : `${socket.remoteAddress}:${socket.remotePort}`;
+    const laddr = unix ? `${unixPath}:0` : `${socket.localAddress}:${socket.localPort}`;
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+    const client = new Client(this, this.nextClientId++, socket, this.arena, addr, laddr, fd);
+    if (!unix && this.config.bool('protected-mode') && !this.authRequired() && !isLoopback(socket.remoteAddress)) {
+      this.stats.rejectedConnections++;
+      socket.end(PROTECTED_MODE_ERROR);
+      return;
+    }
+    this.clients.set(client.id, client);
+    const keepalive = this.config.int('tcp-keepalive');
+    if (!unix && keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
+    socket.on('data', (chunk: Buffer) => {
+      this.stats.readsProcessed++;
+      client.onData(chunk);
+    });
+    socket.on('error', () => {
+      /* reset by peer etc.: 'close' follows */
+    });
+    socket.on('close', () => {
+      client.closed = true;
+      this.unlinkClient(client);
+    });
+  }
+
+  /** Forget a client (its socket is closing). */
+  unlinkClient(c: Client): void {
+    if (!this.clients.delete(c.id)) return;
+    this.engine.watches.unwatchAll(c);
+    this.monitors.delete(c);
+    this.held.delete(c);
+  }
+
+  authRequired(): boolean {
+    return this.config.str('requirepass') !== '';
+  }
+
+  /** Local connections (loopback or unix socket), for protected mode and DEBUG. */
+  isLocal(c: Client): boolean {
+    if (c.socket === null) return true;
+    const ra = c.socket.remoteAddress;
+    return ra === undefined || isLoopback(ra);
+  }
+
+  // ---- command flow ------------------------------------------------------------
+
+  execute(c: Client, argv: string[]): void {
+    execute(this, c, argv);
+  }
+
+  /** After a client's input was processed: hand the log to its followers, then send replies. */
+  afterInput(c: Client): void {
+    if (this.engine.log.hasPending) this.engine.log.flush();
+    c.flush();
+  }
+
+  /** True if `argv` must wait because of CLIENT PAUSE. */
+  mustHold(c: Client, argv: string[]): boolean {
+    if (this.pause === null || c.kind === 'master' || c.kind === 'replica') return false;
+    if (this.pause.mode === 'all' || commandBlockedByPause(this, c, argv)) {
+      this.held.add(c);
+      return true;
+    }
+    return false;
+  }
+
+  get writesPaused(): boolean {
+    return this.pause !== null;
+  }
+
+  pauseClients(mode: 'all' | 'write', ms: number): void {
+    const until = Date.now() + ms;
+    if (this.pause !== null) {
+      clearTimeout(this.pause.timer);
+      // A later deadline or a stricter mode wins.
+      if (this.pause.mode === 'all') mode = 'all';
+      if (this.pause.until > until) ms = this.pause.until - Date.now();
+    }
+    const timer = setTimeout(() => this.unpauseClients(), Math.max(0, ms));
+    this.pause = { mode, until: Date.now() + ms, timer };
+    this.engine.expiryPaused = true;
+  }
+
+  unpauseClients(): void {
+    if (this.pause === null) return;
+    clearTimeout(this.pause.timer);
+    this.pause = null;
+    this.engine.expiryPaused = false;
+    const held = [...this.held];
+    this.held.clear();
+    for (const c of held) {
+      if (c.closed) continue;
+      c.processInput();
+      this.afterInput(c);
+    }
+  }
+
+  /** Feed an executed command to MONITOR clients. */
+  feedMonitors(c: Client, cmd: Command, argv: string[]): void {
+    if (cmd.flags & (F.SKIP_MONITOR | F.ADMIN)) return;
+    const line = formatMonitorLine(c, argv);
+    for (const m of this.monitors) {
+      if (m.closed) continue;
+      m.reply.simple(line);
+      if (m !== c) m.flush();
+    }
+  }
+
+  private countError(msg: string): void {
+    this.stats.totalErrorReplies++;
+    const space = msg.indexOf(' ');
+    const code = space > 0 && space < 32 ? msg.slice(0, space) : 'ERR';
+    const errors = this.stats.errors;
+    if (errors.size >= 128 && !errors.has(code)) return;
+    errors.set(code, (errors.get(code) ?? 0) + 1);
+  }
+
+  /** RESET: back to a fresh connection's state (Redis' clearClientConnectionState). */
+  resetClient(c: Client): void {
+    if (c.monitor) {
+      c.monitor = false;
+      this.monitors.delete(c);
+    }
+    c.select(0);
+    c.reply.resp = 2;
+    c.authenticated = !this.authRequired();
+    c.parser.limits.authenticated = c.authenticated;
+    c.user = 'default';
+    discardTransaction(c);
+    c.name = '';
+    c.replyOff = false;
+    c.replySkip = false;
+    c.replySkipNext = false;
+    c.noTouch = false;
+    c.noEvict = false;
+  }
+
+  /** CONFIG RESETSTAT. */
+  resetStats(): void {
+    Object.assign(this.stats, new ServerStats());
+    for (const cmd of this.table.all()) {
+      cmd.stats.calls = 0;
+      cmd.stats.usec = 0;
+      cmd.stats.rejected = 0;
+      cmd.stats.failed = 0;
+    }
+    const es = this.engine.stats;
+    es.keyspaceHits = 0;
+    es.keyspaceMisses = 0;
+    es.expiredKeys = 0;
+    es.expiredStalePerc = 0;
+    es.expiredTimeCapReached = 0;
+    es.expireCycleCpuMs = 0;
+    es.evictedKeys = 0;
+    this.memory.peak = this.memory.sample();
+  }
+
+  // ---- cron ----------------------------------------------------------------------
+
+  private scheduleCron(): void {
+    const hz = Math.max(1, Math.min(500, this.config.int('hz')));
+    this.cron = setTimeout(() => this.runCron(), Math.floor(1000 / hz));
+    this.cron.unref();
+  }
+
+  private runCron(): void {
+    if (this.shuttingDown) return;
+    const hz = Math.max(1, Math.min(500, this.config.int('hz')));
+    // Like Redis' slow expire cycle: at most 25% of the cron period.
+    const budget = (1000 / hz) * 0.25 * (this.config.int('active-expire-effort') / 4 + 0.75);
+    if (this.activeExpireEnabled && !this.engine.isReplica && !this.engine.expiryPaused) this.expire.run(budget);
+    this.memory.sample();
+    this.sampleStats();
+    this.closeIdleClients();
+    if (this.engine.log.hasPending) this.engine.log.flush();
+    this.scheduleCron();
+  }
+
+  private sampleStats(): void {
+    const s = this.stats;
+    const now = Date.now();
+    const dt = (now - s.lastSampleTime) / 1000;
+    if (dt < 0.09) return;
+    const push = (arr: number[], v: number) => {
+      arr.push(v);
+      if (arr.length > 16) arr.shift();
+    };
+    push(s.opsSamples, (s.commandsProcessed - s.lastSampleOps) / dt);
+    push(s.inputSamples, (s.netInputBytes - s.lastSampleIn) / dt / 1024);
+    push(s.outputSamples, (s.netOutputBytes - s.lastSampleOut) / dt / 1024);
+    s.lastSampleOps = s.commandsProcessed;
+    s.lastSampleIn = s.netInputBytes;
+    s.lastSampleOut = s.netOutputBytes;
+    s.lastSampleTime = now;
+  }
+
+  private closeIdleClients(): void {
+    const timeout = this.config.int('timeout');
+    if (timeout <= 0) return;
+    const limit = Date.now() - timeout * 1000;
+    for (const c of this.clients.values()) {
+      if (c.kind !== 'normal' || c.monitor) continue;
+      if (c.lastInteraction < limit) {
+        this.logger.debug({ client: c.describe() }, 'Closing idle client');
+        c.close();
+      }
+    }
+  }
+
+  // ---- configuration -------------------------------------------------------------
+
+  private applyConfig(name: string, value: ConfigValue): void {
+    switch (name) {
+      case 'proto-max-bulk-len':
+        this.protoMaxBulkLen = value as number;
+        for (const c of this.clients.values()) c.parser.limits.maxBulkLen = value as number;
+        break;
+      case 'client-query-buffer-limit':
+        this.queryBufferLimit = value as number;
+        break;
+      case 'loglevel':
+        this.logger.level = pinoLevel(value as string);
+        break;
+      case 'maxclients':
+        for (const l of this.listeners) l.maxConnections = (value as number) + 32;
+        break;
+      case 'port':
+      case 'bind':
+        if (this.listeners.length > 0) {
+          this.relisten().catch((e: Error) => this.logger.error({ err: e }, 'rebinding failed'));
+        }
+        break;
+      case 'dir':
+        if (value !== '') process.chdir(value as string);
+        break;
+    }
+  }
+}
+
+function isLoopback(addr: string | undefined): boolean {
+  if (addr === undefined) return true;
+  return addr === '127.0.0.1' || addr === '::1' || addr.startsWith('127.') || addr === '::ffff:127.0.0.1';
+}
+
+const PROTECTED_MODE_ERROR =
+  "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
