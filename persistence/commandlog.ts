@@ -15,6 +15,8 @@ export interface LogFollower {
   onLogData(chunk: Buffer, start: number): void;
 }
 
+import { putString, putUint } from '../src/util/bytes.js';
+
 const STAGING_SIZE = 64 * 1024;
 
 export class CommandLog {
@@ -56,6 +58,22 @@ export class CommandLog {
     this.encode(argv);
   }
 
+  /** Append one record given as its RESP bytes src[start, end) (already canonical). */
+  appendRaw(db: number, src: Buffer, start: number, end: number): void {
+    if (db !== this.selectedDb) {
+      this.encode(['SELECT', String(db)]);
+      this.selectedDb = db;
+    }
+    const n = end - start;
+    this.ensure(n);
+    const buf = this.staging;
+    const p = this.stagingLen;
+    if (n <= 64) for (let i = 0; i < n; i++) buf[p + i] = src[start + i]!;
+    else src.copy(buf, p, start, end);
+    this.stagingLen = p + n;
+    this.offset += n;
+  }
+
   /** Append records that must apply atomically: MULTI, records, EXEC. */
   appendAtomic(records: readonly { db: number; argv: readonly string[] }[]): void {
     if (records.length === 0) return;
@@ -81,11 +99,17 @@ export class CommandLog {
     this.ensure(size);
     const buf = this.staging;
     let p = this.stagingLen;
-    p += buf.latin1Write('*' + argv.length + '\r\n', p);
+    buf[p++] = 42; // '*'
+    p = putUint(buf, p, argv.length);
+    buf[p++] = 13;
+    buf[p++] = 10;
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i]!;
-      p += buf.latin1Write('$' + a.length + '\r\n', p);
-      p += buf.latin1Write(a, p);
+      buf[p++] = 36; // '$'
+      p = putUint(buf, p, a.length);
+      buf[p++] = 13;
+      buf[p++] = 10;
+      p = putString(buf, p, a);
       buf[p++] = 13;
       buf[p++] = 10;
     }

@@ -9,7 +9,7 @@ import { ERR, argDbIndex, argLong, eq, replyHelp } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { cloneValue, encodingOf, typeOf, type Value } from '../types/value.js';
 import { globMatcher } from '../util/glob.js';
-import { parseInteger, parseUnsigned } from '../util/numbers.js';
+import { parseInteger, parseStrtoul } from '../util/numbers.js';
 import type { Db } from '../engine/keyspace.js';
 
 function delGeneric(c: Client, argv: string[]): void {
@@ -52,7 +52,7 @@ function keys(c: Client, argv: string[]): void {
 
 /** Parse a SCAN cursor (any unsigned 64-bit value); null after replying. */
 export function parseCursor(c: Client, raw: string): bigint | null {
-  const cur = parseUnsigned(raw);
+  const cur = parseStrtoul(raw);
   if (cur === null) c.reply.error('ERR invalid cursor');
   return cur;
 }

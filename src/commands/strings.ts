@@ -142,7 +142,9 @@ function setGeneric(
   const engine = c.engine;
   const db = c.db;
   if (flags & SET_GET && !getGeneric(c, key)) return;
-  const found = engine.lookupWrite(db, key) !== undefined;
+  // Only NX/XX need to know whether the key exists; the lookup also applies
+  // lazy expiry, which matters only when the db holds keys with a TTL.
+  const found = (flags & (SET_NX | SET_XX)) !== 0 || db.volatileCount > 0 ? engine.lookupWrite(db, key) !== undefined : false;
   if ((flags & SET_NX && found) || (flags & SET_XX && !found)) {
     if (!(flags & SET_GET)) {
       if (abortReply !== null) abortReply();

@@ -33,8 +33,12 @@ export function argLong(c: Client, s: string, msg: string = ERR.NOT_INTEGER): nu
 /** getIntFromObjectOrReply: a 32-bit int argument, or null after replying. */
 export function argInt(c: Client, s: string, msg: string = ERR.NOT_INTEGER): number | null {
   const n = parseLong(s);
-  if (n === null || n > INT_MAX || n < INT_MIN) {
+  if (n === null) {
     c.reply.error(msg);
+    return null;
+  }
+  if (n > INT_MAX || n < INT_MIN) {
+    c.reply.error(`ERR value is out of range, value must between ${INT_MIN} and ${INT_MAX}`);
     return null;
   }
   return n;

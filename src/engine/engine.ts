@@ -13,6 +13,7 @@ import { Db } from './keyspace.js';
 import { WatchRegistry } from './watch.js';
 import type { CommandLog } from '../../persistence/commandlog.js';
 import type { Value } from '../types/value.js';
+import { Clock } from './clock.js';
 
 export interface Effect {
   db: number;
@@ -63,6 +64,7 @@ export class Engine {
   dirty = 0;
   /** Time snapshot of the running command, ms since the epoch. */
   now = Date.now();
+  readonly clock = new Clock();
   /** A replica hides expired keys but never deletes them itself. */
   isReplica = false;
   /** While true (e.g. loading), TTLs are not enforced. */
@@ -70,8 +72,19 @@ export class Engine {
   /** Keyspace event listener; null when notify-keyspace-events is empty. */
   keyspaceListener: KeyspaceListener | null = null;
 
-  private effects: Effect[] = [];
+  // Effects of the running unit. The first one is kept in fields so the
+  // common single-write command allocates nothing extra.
+  private firstDb = -1;
+  private firstArgv: string[] | null = null;
+  private moreEffects: Effect[] | null = null;
   private depth = 0;
+  // The running command's argv and, when it arrived as canonical RESP, its
+  // bytes: an effect equal to the argv is then logged by copying them.
+  private srcArgv: string[] | null = null;
+  private srcBuf: Buffer | null = null;
+  private srcStart = 0;
+  private srcEnd = 0;
+  private firstRaw = false;
 
   constructor(opts: EngineOptions) {
     this.dbs = Array.from({ length: opts.databases }, (_, i) => new Db(i));
@@ -83,23 +96,44 @@ export class Engine {
 
   /** Start a top-level execution unit (a command, EXEC, a script). */
   begin(): void {
-    if (this.depth++ === 0) this.now = Date.now();
+    if (this.depth++ === 0) this.now = this.clock.wallMs();
+  }
+
+  /** Tell the engine the raw bytes of the command about to run (see srcArgv). */
+  setSource(argv: string[], buf: Buffer, start: number, end: number): void {
+    this.srcArgv = argv;
+    this.srcBuf = buf;
+    this.srcStart = start;
+    this.srcEnd = end;
   }
 
   /** End it: its effects enter the log as one atomic record. */
   end(): void {
     if (--this.depth > 0) return;
-    const effects = this.effects;
-    if (effects.length === 0) return;
-    this.effects = [];
-    if (effects.length === 1) this.log.append(effects[0]!.db, effects[0]!.argv);
-    else this.log.appendAtomic(effects);
+    this.srcArgv = null;
+    const first = this.firstArgv;
+    if (first === null) return;
+    const more = this.moreEffects;
+    if (more === null && this.firstRaw) this.log.appendRaw(this.firstDb, this.srcBuf!, this.srcStart, this.srcEnd);
+    else if (more === null) this.log.append(this.firstDb, first);
+    else this.log.appendAtomic([{ db: this.firstDb, argv: first }, ...more]);
+    this.firstArgv = null;
+    this.moreEffects = null;
+    this.srcBuf = null;
   }
 
   /** Record an effect of the running command and count `changes` toward dirty. */
   emit(db: number, argv: string[], changes = 1): void {
-    this.effects.push({ db, argv });
     this.dirty += changes;
+    if (this.firstArgv === null) {
+      this.firstDb = db;
+      this.firstArgv = argv;
+      this.firstRaw = argv === this.srcArgv;
+    } else if (this.moreEffects === null) {
+      this.moreEffects = [{ db, argv }];
+    } else {
+      this.moreEffects.push({ db, argv });
+    }
   }
 
   /** Append an effect immediately, outside the running unit (expired-key deletes). */

@@ -22,15 +22,15 @@ export interface Watcher {
 export class WatchRegistry {
   /** Per db id: key -> clients watching it. */
   private readonly byDb: Map<string, Set<Watcher>>[];
+  /** Watched (db, key) pairs in all databases: lets touch() return at once when nobody watches. */
+  private watchedPairs = 0;
 
   constructor(databases: number) {
     this.byDb = Array.from({ length: databases }, () => new Map());
   }
 
   get totalKeys(): number {
-    let n = 0;
-    for (const m of this.byDb) n += m.size;
-    return n;
+    return this.watchedPairs;
   }
 
   watch(client: Watcher, db: Db, key: string, expired: boolean): void {
@@ -40,6 +40,7 @@ export class WatchRegistry {
     if (set === undefined) {
       set = new Set();
       map.set(key, set);
+      this.watchedPairs++;
     }
     set.add(client);
     client.watched.push({ db, key, expired });
@@ -51,13 +52,17 @@ export class WatchRegistry {
       const set = map.get(w.key);
       if (set === undefined) continue;
       set.delete(client);
-      if (set.size === 0) map.delete(w.key);
+      if (set.size === 0) {
+        map.delete(w.key);
+        this.watchedPairs--;
+      }
     }
     client.watched = [];
   }
 
   /** A key changed (signalModifiedKey): watchers' transactions will fail. */
   touch(db: Db, key: string): void {
+    if (this.watchedPairs === 0) return;
     const map = this.byDb[db.id]!;
     if (map.size === 0) return;
     const set = map.get(key);

@@ -11,6 +11,8 @@
  * are binary safe and cheap to use as Map keys.
  */
 
+import { decodeLatin1 } from './latin1-decode.js';
+
 const CR = 13;
 const LF = 10;
 const STAR = 42;
@@ -64,6 +66,8 @@ export class RequestParser {
   /** Length of the bulk being read, or -1 while its `$` line is pending. */
   private bulkLen = -1;
   private argv: string[] = [];
+  /** Arguments stored in argv so far. */
+  private argc = 0;
   /** Exact-size buffer for a large argument being received across chunks. */
   private bigArg: Buffer | null = null;
   private bigFilled = 0;
@@ -83,16 +87,38 @@ export class RequestParser {
   }
 
   feed(chunk: Buffer): void {
+    this.rawArgv = null;
     if (this.bigArg !== null) {
       chunk = this.fillBigArg(chunk);
       if (chunk.length === 0) return;
     }
-    if (this.pos >= this.buf.length) {
+    if (this.pos >= this.buf.length && this.multibulkLen === 0) {
       this.buf = chunk;
-    } else {
-      this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
+      this.pos = 0;
+      return;
     }
-    this.pos = 0;
+    // Keep the start of a partial command so its raw bytes stay contiguous.
+    const from = this.multibulkLen > 0 && this.cmdStart >= 0 ? this.cmdStart : this.pos;
+    this.buf = from >= this.buf.length ? chunk : Buffer.concat([this.buf.subarray(from), chunk]);
+    this.pos -= from;
+    if (this.cmdStart >= 0) this.cmdStart -= from;
+  }
+
+  // ---- raw bytes of the last command ----------------------------------------
+  // When a command arrived in canonical RESP (exact counts, CRLF everywhere),
+  // its bytes are exactly the log encoding of its argv, so the command log can
+  // copy them instead of re-encoding (most writes are logged as sent).
+
+  /** Start of the multibulk command being parsed, or -1 if its bytes are not usable. */
+  private cmdStart = -1;
+  /** The argv whose canonical bytes are buf[rawStart, rawEnd), until the next feed(). */
+  rawArgv: string[] | null = null;
+  rawStart = 0;
+  rawEnd = 0;
+
+  /** The buffer rawStart/rawEnd refer to. */
+  get rawBuffer(): Buffer {
+    return this.buf;
   }
 
   /**
@@ -111,6 +137,8 @@ export class RequestParser {
       const argv = this.completedBig;
       this.completedBig = null;
       this.argv = [];
+      this.argc = 0;
+      this.rawArgv = null;
       return argv;
     }
     for (;;) {
@@ -133,44 +161,101 @@ export class RequestParser {
     }
   }
 
+  /**
+   * Fast path for a "<prefix>digits\r\n" line at `pos` (the prefix byte is
+   * already checked): returns the number and sets `lineEnd` past the LF, or
+   * -1 when the line is incomplete or not plain digits (the slow path then
+   * applies Redis' exact rules and errors).
+   */
+  private lineEnd = 0;
+  private fastNumber(buf: Buffer, pos: number): number {
+    const len = buf.length;
+    let p = pos + 1;
+    let n = 0;
+    const start = p;
+    while (p < len) {
+      const c = buf[p]!;
+      if (c >= 48 && c <= 57) {
+        n = n * 10 + (c - 48);
+        p++;
+        continue;
+      }
+      // Leading zeros and empty counts are left to the exact path.
+      if (c !== CR || p === start || p - start > 15 || (buf[start] === 48 && p - start > 1)) return -1;
+      if (p + 1 >= len || buf[p + 1] !== LF) return -1;
+      this.lineEnd = p + 2;
+      return n;
+    }
+    return -1;
+  }
+
   private readMultibulkHeader(): boolean {
     const buf = this.buf;
-    const nl = buf.indexOf(CR, this.pos);
-    if (nl < 0 || nl + 1 >= buf.length) {
-      if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
-        throw new ProtocolError('Protocol error: too big mbulk count string');
-      return false;
+    const start = this.pos;
+    let n = this.fastNumber(buf, this.pos);
+    if (n >= 0) {
+      this.cmdStart = start;
+      this.pos = this.lineEnd;
+    } else {
+      const nl = buf.indexOf(CR, this.pos);
+      if (nl < 0 || nl + 1 >= buf.length) {
+        if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
+          throw new ProtocolError('Protocol error: too big mbulk count string');
+        return false;
+      }
+      const parsed = parseLongLong(buf, this.pos + 1, nl);
+      if (parsed === null || parsed > 2147483647) throw new ProtocolError('Protocol error: invalid multibulk length');
+      n = parsed;
+      this.cmdStart = buf[nl + 1] === LF ? start : -1;
+      this.pos = nl + 2;
     }
-    const n = parseLongLong(buf, this.pos + 1, nl);
-    if (n === null || n > 2147483647) throw new ProtocolError('Protocol error: invalid multibulk length');
+    if (n > 2147483647) throw new ProtocolError('Protocol error: invalid multibulk length');
     if (!this.limits.authenticated && n > 10)
       throw new ProtocolError('Protocol error: unauthenticated multibulk length');
-    this.pos = nl + 2;
     if (n > 0) {
       this.multibulkLen = n;
-      this.argv = [];
+      // Preallocate small argv arrays; huge counts grow as arguments arrive.
+      this.argv = n <= 1024 ? new Array(n) : [];
+      this.argc = 0;
     }
     return true;
   }
 
   private readBulks(): string[] | null {
     const buf = this.buf;
+    const argv = this.argv;
     while (this.multibulkLen > 0) {
       if (this.bulkLen === -1) {
-        const nl = buf.indexOf(CR, this.pos);
-        if (nl < 0 || nl + 1 >= buf.length) {
-          if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
-            throw new ProtocolError('Protocol error: too big bulk count string');
-          return null;
-        }
-        if (buf[this.pos] !== DOLLAR)
+        if (this.pos >= buf.length) return null;
+        if (buf[this.pos] !== DOLLAR) {
+          // Find the line first: an incomplete line waits, a complete one is an error.
+          const nl = buf.indexOf(CR, this.pos);
+          if (nl < 0 || nl + 1 >= buf.length) {
+            if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
+              throw new ProtocolError('Protocol error: too big bulk count string');
+            return null;
+          }
           throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[this.pos]!)}'`);
-        const n = parseLongLong(buf, this.pos + 1, nl);
-        if (n === null || n < 0 || n > this.limits.maxBulkLen)
-          throw new ProtocolError('Protocol error: invalid bulk length');
+        }
+        let n = this.fastNumber(buf, this.pos);
+        if (n >= 0) {
+          this.pos = this.lineEnd;
+        } else {
+          const nl = buf.indexOf(CR, this.pos);
+          if (nl < 0 || nl + 1 >= buf.length) {
+            if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
+              throw new ProtocolError('Protocol error: too big bulk count string');
+            return null;
+          }
+          const parsed = parseLongLong(buf, this.pos + 1, nl);
+          if (parsed === null || parsed < 0) throw new ProtocolError('Protocol error: invalid bulk length');
+          n = parsed;
+          if (buf[nl + 1] !== LF) this.cmdStart = -1;
+          this.pos = nl + 2;
+        }
+        if (n > this.limits.maxBulkLen) throw new ProtocolError('Protocol error: invalid bulk length');
         if (!this.limits.authenticated && n > 16384)
           throw new ProtocolError('Protocol error: unauthenticated bulk length');
-        this.pos = nl + 2;
         this.bulkLen = n;
       }
       const need = this.bulkLen + 2;
@@ -178,19 +263,31 @@ export class RequestParser {
         if (this.bulkLen >= BIG_ARG) this.startBigArg();
         return null;
       }
-      this.argv.push(buf.latin1Slice(this.pos, this.pos + this.bulkLen));
-      // Like Redis, the two bytes after the payload are skipped, not checked.
+      const end = this.pos + this.bulkLen;
+      argv[this.argc++] = decodeLatin1(buf, this.pos, end);
+      // Like Redis, the two bytes after the payload are skipped, not checked
+      // (but then the raw bytes are not a canonical log record).
+      if (buf[end] !== CR || buf[end + 1] !== LF) this.cmdStart = -1;
       this.pos += need;
       this.bulkLen = -1;
       this.multibulkLen--;
     }
-    const argv = this.argv;
     this.argv = [];
+    this.argc = 0;
+    if (this.cmdStart >= 0) {
+      this.rawArgv = argv;
+      this.rawStart = this.cmdStart;
+      this.rawEnd = this.pos;
+    } else {
+      this.rawArgv = null;
+    }
+    this.cmdStart = -1;
     return argv;
   }
 
   /** Move a partially received large argument into an exact-size buffer. */
   private startBigArg(): void {
+    this.cmdStart = -1;
     const big = Buffer.allocUnsafe(this.bulkLen + 2);
     const have = this.buf.length - this.pos;
     this.buf.copy(big, 0, this.pos);
@@ -207,7 +304,7 @@ export class RequestParser {
     chunk.copy(big, this.bigFilled, 0, take);
     this.bigFilled += take;
     if (this.bigFilled < big.length) return chunk.subarray(chunk.length);
-    this.argv.push(big.latin1Slice(0, big.length - 2));
+    this.argv[this.argc++] = big.latin1Slice(0, big.length - 2);
     this.bigArg = null;
     this.bigFilled = 0;
     this.bulkLen = -1;

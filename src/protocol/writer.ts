@@ -13,6 +13,7 @@
  */
 
 import { formatDouble } from '../util/numbers.js';
+import { putString, putUint } from '../util/bytes.js';
 
 const SLAB_SIZE = 256 * 1024;
 /** Strings longer than this are written as their own chunk, not into the slab. */
@@ -91,7 +92,7 @@ export class ReplyWriter {
   private raw(s: string): void {
     const buf = this.reserve(s.length);
     const a = this.arena;
-    a.pos += buf.latin1Write(s, a.pos);
+    a.pos = putString(buf, a.pos, s);
     this.pending += s.length;
   }
 
@@ -109,15 +110,7 @@ export class ReplyWriter {
       buf[p++] = 45;
       n = -n;
     }
-    if (n < 10) {
-      buf[p++] = 48 + n;
-    } else {
-      let digits = 0;
-      for (let t = n; t > 0; t = Math.floor(t / 10)) digits++;
-      let q = p + digits - 1;
-      for (let t = n; t > 0; t = Math.floor(t / 10)) buf[q--] = 48 + (t % 10);
-      p += digits;
-    }
+    p = putUint(buf, p, n);
     buf[p++] = 13;
     buf[p++] = 10;
     this.pending += p - a.pos;
@@ -171,13 +164,17 @@ export class ReplyWriter {
       this.crlf();
       return;
     }
-    this.prefixedInt(36, len);
-    const buf = this.reserve(len + 2);
+    const buf = this.reserve(len + 24);
     const a = this.arena;
-    let p = a.pos + buf.latin1Write(s, a.pos);
+    let p = a.pos;
+    buf[p++] = 36; // '$'
+    p = putUint(buf, p, len);
     buf[p++] = 13;
     buf[p++] = 10;
-    this.pending += len + 2;
+    p = putString(buf, p, s);
+    buf[p++] = 13;
+    buf[p++] = 10;
+    this.pending += p - a.pos;
     a.pos = p;
   }
 

@@ -92,7 +92,8 @@ export class Client implements Watcher {
   onData(chunk: Buffer): void {
     this.netIn += chunk.length;
     this.server.stats.netInputBytes += chunk.length;
-    this.lastInteraction = Date.now();
+    this.engine.clock.tick();
+    this.lastInteraction = this.engine.clock.wallMs();
     if (this.closeAfterReply) return;
     this.parser.feed(chunk);
     this.processInput();

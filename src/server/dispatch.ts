@@ -63,12 +63,13 @@ export function execute(server: Server, c: Client, argv: string[]): void {
     return;
   }
   if (c.multi !== null) {
-    if (flags & F.NO_MULTI) {
-      reject(c, cmd, 'ERR Command not allowed inside a transaction');
-      return;
-    }
     const top = cmd.parent ?? cmd;
     if (!MULTI_EXEMPT.has(top.name)) {
+      // MULTI and WATCH carry no_multi too but answer for themselves.
+      if (flags & F.NO_MULTI) {
+        reject(c, cmd, 'ERR Command not allowed inside a transaction');
+        return;
+      }
       c.multi.push({ cmd, argv });
       c.reply.simple('QUEUED');
       return;
@@ -94,8 +95,10 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   const errorsBefore = reply.errorCount;
   const prev = c.current;
   c.current = cmd;
-  const start = performance.now();
+  // The clock's mark is the end of the previous command (see engine/clock.ts).
+  const start = engine.clock.mark;
   engine.begin();
+  if (!nested && c.parser.rawArgv === argv) engine.setSource(argv, c.parser.rawBuffer, c.parser.rawStart, c.parser.rawEnd);
   try {
     cmd.run!(c, argv);
   } catch (e) {
@@ -104,7 +107,7 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   } finally {
     engine.end();
   }
-  const usec = (performance.now() - start) * 1000;
+  const usec = (engine.clock.tick() - start) * 1000;
   c.current = prev;
   const stats = cmd.stats;
   stats.calls++;

@@ -377,6 +377,7 @@ export class Server {
 
   private runCron(): void {
     if (this.shuttingDown) return;
+    this.engine.clock.resync();
     const hz = Math.max(1, Math.min(500, this.config.int('hz')));
     // Like Redis' slow expire cycle: at most 25% of the cron period.
     const budget = (1000 / hz) * 0.25 * (this.config.int('active-expire-effort') / 4 + 0.75);

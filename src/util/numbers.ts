@@ -54,6 +54,19 @@ export function parseInteger(s: string): number | bigint | null {
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
 }
 
+/**
+ * strtoul(s, 10) as Redis' parseScanCursorOrReply uses it: optional sign
+ * (a minus wraps around), digits, nothing else; "" is 0; overflow fails.
+ */
+export function parseStrtoul(s: string): bigint | null {
+  const m = /^([+-]?)([0-9]*)$/.exec(s);
+  if (m === null) return null;
+  if (m[2] === '') return m[1] === '' ? 0n : null;
+  const v = BigInt(m[2]!);
+  if (v > 18446744073709551615n) return null;
+  return m[1] === '-' && v !== 0n ? 18446744073709551616n - v : v;
+}
+
 /** Redis' string2ull-ish check for unsigned values (used by a few commands). */
 export function parseUnsigned(s: string): bigint | null {
   if (!/^(0|[1-9][0-9]*)$/.test(s) || s.length > 20) return null;

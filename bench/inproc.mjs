@@ -1,0 +1,42 @@
+// In-process micro benchmark: feeds pipelined commands straight into a
+// Client (no sockets) and reports nanoseconds per command. Isolates the
+// JS cost of parse + dispatch + execute + encode from syscalls.
+// Usage: node bench/inproc.mjs [command...]   (after npm run build)
+import { Config } from '../dist/src/config.js';
+import { Server } from '../dist/src/server/server.js';
+import { Client } from '../dist/src/server/client.js';
+import { pino } from 'pino';
+
+const config = new Config();
+const server = new Server(config, { logger: pino({ level: 'silent' }) });
+const sink = { write() { return true; }, cork() {}, uncork() {}, writableLength: 0, isPaused: () => false, end() {}, remoteAddress: '127.0.0.1' };
+const client = new Client(server, 1, sink, server.arena, '127.0.0.1:1', '127.0.0.1:6379', 0);
+server.clients.set(1, client);
+
+function encode(argv) {
+  return `*${argv.length}\r\n` + argv.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('');
+}
+const workloads = {
+  ping: () => encode(['PING']),
+  set: (i) => encode(['SET', `key:${String(i % 100000).padStart(12, '0')}`, 'xxx']),
+  get: (i) => encode(['GET', `key:${String(i % 100000).padStart(12, '0')}`]),
+  incr: () => encode(['INCR', 'counter:__rand_int__']),
+  mset: (i) => encode(['MSET', ...Array.from({ length: 10 }, (_, j) => [`key:${String((i + j) % 100000).padStart(12, '0')}`, 'xxx']).flat()]),
+};
+const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(workloads);
+for (const name of names) {
+  const chunks = [];
+  for (let b = 0; b < 64; b++) {
+    let s = '';
+    for (let i = 0; i < 16; i++) s += workloads[name](b * 16 + i);
+    chunks.push(Buffer.from(s, 'latin1'));
+  }
+  const rounds = 3000;
+  for (let w = 0; w < 2; w++) {
+    const t0 = process.hrtime.bigint();
+    for (let r = 0; r < rounds; r++) for (const ch of chunks) client.onData(ch);
+    const ns = Number(process.hrtime.bigint() - t0) / (rounds * chunks.length * 16);
+    if (w === 1) console.log(`${name.padEnd(6)} ${ns.toFixed(0)} ns/command`);
+  }
+}
+process.exit(0);

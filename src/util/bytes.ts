@@ -1,0 +1,35 @@
+/**
+ * Byte-level helpers for the hot encode paths. Calling into Buffer's C++
+ * latin1Write costs more than a JS loop for short strings, so short ones
+ * are copied by hand.
+ */
+
+const SHORT = 32;
+
+/** Write latin1 string `s` at `pos`; returns the new position. */
+export function putString(buf: Buffer, pos: number, s: string): number {
+  const n = s.length;
+  if (n > SHORT) return pos + buf.latin1Write(s, pos);
+  for (let i = 0; i < n; i++) buf[pos + i] = s.charCodeAt(i);
+  return pos + n;
+}
+
+/** Write a non-negative safe integer in decimal at `pos`; returns the new position. */
+export function putUint(buf: Buffer, pos: number, n: number): number {
+  if (n < 10) {
+    buf[pos] = 48 + n;
+    return pos + 1;
+  }
+  let digits = 1;
+  for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+  let q = pos + digits - 1;
+  for (let t = n; t > 0; t = Math.floor(t / 10)) buf[q--] = 48 + (t % 10);
+  return pos + digits;
+}
+
+/** Decimal digits of a non-negative integer. */
+export function uintDigits(n: number): number {
+  let digits = 1;
+  for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+  return digits;
+}

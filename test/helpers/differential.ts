@@ -1,0 +1,152 @@
+/**
+ * Differential testing: the same commands go to redis-server (the
+ * reference) and to Vireo, and the replies must be byte-for-byte equal,
+ * except where an entry in KNOWN_DIFFERENCES says why they may not be.
+ */
+
+import { RespClient, encodeCommand, parseReply, type Reply } from './resp.js';
+import { startRedis, startVireo, type ProcessHandle, type VireoHandle } from './servers.js';
+
+/**
+ * The one list of accepted differences between the reference (Debian's
+ * Redis 7.0) and Vireo (which follows Redis 7.2). Each entry rewrites
+ * Vireo's reply or the reference's so the rest can be compared exactly.
+ */
+export interface KnownDifference {
+  why: string;
+  applies(args: string[]): boolean;
+  /** Map the reference reply to what Redis 7.2 answers (or normalize both). */
+  normalize(reply: Reply, from: 'redis' | 'vireo', args: string[]): Reply;
+}
+
+export const KNOWN_DIFFERENCES: KnownDifference[] = [
+  {
+    why: 'HELLO reports the server version: 7.0.x for the reference, 7.2.4 for Vireo; connection ids differ.',
+    applies: (a) => a[0]!.toLowerCase() === 'hello',
+    normalize(r) {
+      if (r.type !== 'map' && r.type !== 'array') return r;
+      const pairs = r.type === 'map' ? r.value : [];
+      if (r.type === 'map') {
+        return {
+          type: 'map',
+          value: pairs.map(([k, v]) =>
+            k.type === 'bulk' && (k.value === 'version' || k.value === 'id') ? [k, { type: 'bulk', value: '<normalized>' }] : [k, v],
+          ),
+        };
+      }
+      const arr = r.value ?? [];
+      return {
+        type: 'array',
+        value: arr.map((v, i) => {
+          const key = arr[i - 1];
+          return i % 2 === 1 && key?.type === 'bulk' && (key.value === 'version' || key.value === 'id') ? { type: 'bulk', value: '<normalized>' } : v;
+        }),
+      };
+    },
+  },
+  {
+    why: 'CLIENT ID is a per-server counter.',
+    applies: (a) => a[0]!.toLowerCase() === 'client' && a[1]?.toLowerCase() === 'id',
+    normalize: (r) => (r.type === 'integer' ? { type: 'integer', value: '<id>' } : r),
+  },
+];
+
+/**
+ * Remaining time-to-live replies depend on when each server ran the
+ * command; they must agree within a small tolerance, not to the millisecond.
+ */
+const TTL_TOLERANCE: Record<string, number> = { ttl: 1, pttl: 50, expiretime: 1, pexpiretime: 50 };
+
+function closeEnough(args: string[], a: Reply, b: Reply): boolean {
+  const tol = TTL_TOLERANCE[args[0]!.toLowerCase()];
+  if (tol === undefined || a.type !== 'integer' || b.type !== 'integer') return false;
+  const x = BigInt(a.value);
+  const y = BigInt(b.value);
+  const d = x > y ? x - y : y - x;
+  return x >= 0n && y >= 0n && d <= BigInt(tol);
+}
+
+function normalize(reply: Reply, from: 'redis' | 'vireo', args: string[]): Reply {
+  let r = reply;
+  for (const d of KNOWN_DIFFERENCES) if (d.applies(args)) r = d.normalize(r, from, args);
+  return r;
+}
+
+export class DiffPair {
+  private constructor(
+    readonly redis: RespClient,
+    readonly vireo: RespClient,
+    private readonly handles: { redis: ProcessHandle; vireo: VireoHandle } | null,
+  ) {}
+
+  /** Start a fresh redis-server and Vireo with the same parameters. */
+  static async start(params: Record<string, string> = {}): Promise<DiffPair> {
+    const [redisHandle, vireoHandle] = await Promise.all([startRedis(params), startVireo(params)]);
+    const [redis, vireo] = await Promise.all([RespClient.connect(redisHandle.port), RespClient.connect(vireoHandle.port)]);
+    return new DiffPair(redis, vireo, { redis: redisHandle, vireo: vireoHandle });
+  }
+
+  get vireoServer(): VireoHandle {
+    return this.handles!.vireo;
+  }
+
+  get redisServer(): ProcessHandle {
+    return this.handles!.redis;
+  }
+
+  /** Another connection to each server. */
+  async connect(): Promise<DiffPair> {
+    const h = this.handles!;
+    const [redis, vireo] = await Promise.all([RespClient.connect(h.redis.port), RespClient.connect(h.vireo.port)]);
+    return new DiffPair(redis, vireo, h);
+  }
+
+  /** Send the command to both; the replies must match. Returns Vireo's reply. */
+  async check(...args: string[]): Promise<Reply> {
+    const [a, b] = await Promise.all([this.redis.call(...args), this.vireo.call(...args)]);
+    const ra = normalize(a, 'redis', args);
+    const rb = normalize(b, 'vireo', args);
+    const sa = JSON.stringify(ra);
+    const sb = JSON.stringify(rb);
+    if (sa !== sb && !closeEnough(args, ra, rb)) {
+      throw new Error(`reply mismatch for ${JSON.stringify(args)}\n  redis: ${sa}\n  vireo: ${sb}`);
+    }
+    return b;
+  }
+
+  /** Send raw bytes to both and compare the exact bytes that come back (and whether the connection closed). */
+  async checkRaw(bytes: Buffer | string, replies: number): Promise<Buffer> {
+    const data = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+    this.redis.writeRaw(data);
+    this.vireo.writeRaw(data);
+    const collect = async (c: RespClient) => {
+      const out: Buffer[] = [];
+      for (let i = 0; i < replies; i++) out.push((await c.read()).raw);
+      return Buffer.concat(out);
+    };
+    const [a, b] = await Promise.all([collect(this.redis), collect(this.vireo)]);
+    if (!a.equals(b)) {
+      throw new Error(`raw reply mismatch for ${JSON.stringify(data.latin1Slice(0, 200))}\n  redis: ${JSON.stringify(a.latin1Slice())}\n  vireo: ${JSON.stringify(b.latin1Slice())}`);
+    }
+    return b;
+  }
+
+  /** Run a list of commands, each checked. */
+  async script(commands: string[][]): Promise<void> {
+    for (const c of commands) await this.check(...c);
+  }
+
+  close(): void {
+    this.redis.close();
+    this.vireo.close();
+  }
+
+  async stop(): Promise<void> {
+    this.close();
+    if (this.handles !== null) {
+      await Promise.all([this.handles.redis.kill(), this.handles.vireo.stop()]);
+    }
+  }
+}
+
+export { encodeCommand, parseReply };

@@ -1,0 +1,169 @@
+/**
+ * Servers for tests: Vireo in-process (fast, port 0), Vireo as a child
+ * process (crash and CLI tests), and Debian's redis-server as the
+ * reference for differential tests. Everything listens on 127.0.0.1 and is
+ * stopped by PID by the test that started it.
+ */
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { Config } from '../../src/config.js';
+import { Server } from '../../src/server/server.js';
+import { RespClient } from './resp.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+export function tempDir(prefix = 'vireo-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface VireoHandle {
+  server: Server;
+  port: number;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** Start Vireo inside the test process on a spare port. */
+export async function startVireo(params: Record<string, string> = {}): Promise<VireoHandle> {
+  const dir = params.dir ?? tempDir();
+  const config = new Config();
+  const pairs: [string, string][] = Object.entries({ port: '0', bind: '127.0.0.1', 'enable-debug-command': 'yes', ...params, dir });
+  config.setMany(pairs, { startup: true });
+  const server = new Server(config, { logger: pino({ level: process.env.VIREO_TEST_LOG ?? 'silent' }) });
+  await server.start();
+  return {
+    server,
+    port: server.port,
+    dir,
+    stop: () => server.shutdown(),
+  };
+}
+
+/** A port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address() as net.AddressInfo;
+      s.close(() => resolve(a.port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitForPing(port: number, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const c = await RespClient.connect(port);
+      const r = await c.call('PING');
+      c.close();
+      if (r.type === 'simple' || (r.type === 'error' && r.value.startsWith('LOADING'))) {
+        if (r.type === 'simple') return;
+      }
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) throw new Error(`server on port ${port} did not answer PING`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface ProcessHandle {
+  port: number;
+  dir: string;
+  proc: ChildProcess;
+  output(): string;
+  /** SIGKILL by PID and wait for exit. */
+  kill(): Promise<void>;
+  /** SIGTERM (graceful) and wait for exit. */
+  stop(): Promise<void>;
+}
+
+function waitExit(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => proc.once('exit', () => r()));
+}
+
+function handleFor(proc: ChildProcess, port: number, dir: string): ProcessHandle {
+  let out = '';
+  proc.stdout?.on('data', (d) => (out += d));
+  proc.stderr?.on('data', (d) => (out += d));
+  return {
+    port,
+    dir,
+    proc,
+    output: () => out,
+    async kill() {
+      if (proc.pid !== undefined && proc.exitCode === null) process.kill(proc.pid, 'SIGKILL');
+      await waitExit(proc);
+    },
+    async stop() {
+      if (proc.pid !== undefined && proc.exitCode === null) process.kill(proc.pid, 'SIGTERM');
+      await waitExit(proc);
+    },
+  };
+}
+
+/** Start the built Vireo (dist/) as a child process. */
+export async function startVireoProcess(args: string[] = [], opts: { dir?: string; port?: number } = {}): Promise<ProcessHandle> {
+  const dir = opts.dir ?? tempDir();
+  const port = opts.port ?? (await freePort());
+  const main = path.join(ROOT, 'dist', 'src', 'main.js');
+  if (!fs.existsSync(main)) throw new Error('dist/ is missing: run npm test (it builds first) or npm run build');
+  const proc = spawn(process.execPath, [main, ...args, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const h = handleFor(proc, port, dir);
+  try {
+    await waitForPing(port);
+  } catch (e) {
+    await h.kill();
+    throw new Error(`${(e as Error).message}\n${h.output()}`);
+  }
+  return h;
+}
+
+export function redisServerPath(): string | null {
+  const r = spawnSync('which', ['redis-server']);
+  return r.status === 0 ? r.stdout.toString().trim() : null;
+}
+
+/**
+ * Whether the reference server is available. Locally the differential
+ * suites skip with a notice when it is missing; under CI=true that is a
+ * failure.
+ */
+export const HAVE_REDIS = (() => {
+  const found = redisServerPath() !== null;
+  if (!found) {
+    if (process.env.CI === 'true') throw new Error('redis-server is required under CI=true (apt-get install redis-server)');
+    console.warn('[vireo tests] redis-server not found: differential tests are skipped');
+  }
+  return found;
+})();
+
+/** Start Debian's redis-server on a spare port with the given config. */
+export async function startRedis(params: Record<string, string> = {}): Promise<ProcessHandle> {
+  const bin = redisServerPath();
+  if (bin === null) throw new Error('redis-server not installed');
+  const dir = params.dir ?? tempDir('redis-ref-');
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--enable-debug-command', 'yes'];
+  for (const [k, v] of Object.entries(params)) if (k !== 'dir') args.push(`--${k}`, v);
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const h = handleFor(proc, port, dir);
+  try {
+    await waitForPing(port);
+  } catch (e) {
+    await h.kill();
+    throw new Error(`${(e as Error).message}\n${h.output()}`);
+  }
+  return h;
+}

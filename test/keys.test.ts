@@ -1,0 +1,246 @@
+// Generic keyspace commands against redis-server: DEL/EXISTS/TYPE/KEYS
+// (glob semantics), RENAME/COPY/MOVE, SELECT/SWAPDB/FLUSH*, expiry family.
+import { afterAll, beforeAll, beforeEach, describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { DiffPair } from './helpers/differential.js';
+import { HAVE_REDIS } from './helpers/servers.js';
+import { toJs } from './helpers/resp.js';
+
+describe.skipIf(!HAVE_REDIS)('keys (differential)', () => {
+  let pair: DiffPair;
+  beforeAll(async () => {
+    pair = await DiffPair.start();
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+  beforeEach(async () => {
+    await pair.check('FLUSHALL');
+    await pair.check('SELECT', '0');
+  });
+
+  it('DEL UNLINK EXISTS TYPE TOUCH', async () => {
+    await pair.script([
+      ['MSET', 'a', '1', 'b', '2', 'c', '3'],
+      ['EXISTS', 'a', 'a', 'b', 'zz'],
+      ['DEL', 'a', 'zz', 'a'],
+      ['UNLINK', 'b', 'c', 'd'],
+      ['EXISTS', 'a', 'b', 'c'],
+      ['TYPE', 'a'],
+      ['SET', 'a', 'x'],
+      ['TYPE', 'a'],
+      ['TOUCH', 'a', 'b', 'a'],
+      ['DEL'],
+      ['DBSIZE'],
+    ]);
+  });
+
+  it('KEYS with glob patterns', async () => {
+    const keys = ['hello', 'hallo', 'hxllo', 'hllo', 'heeeello', 'h*llo', 'h?llo', 'h[a]llo', 'h\\llo', 'a-b', 'x]y', 'A', 'é', 'k\x00z'];
+    for (const k of keys) await pair.check('SET', k, '1');
+    const patterns = ['*', 'h?llo', 'h*llo', 'h[ae]llo', 'h[^e]llo', 'h[a-b]llo', 'h\\*llo', 'h\\?llo', 'h[\\]]llo', '*[', '[', '[]', '[^]', 'h[a-', '\\', '*\\', 'x]y', '[z-a]', '[A-Z]', 'k*z', '*l*l*o', '**', '?', 'h[\\a]llo', '[a-\\]', '\\\\*'];
+    for (const p of patterns) {
+      const [a, b] = await Promise.all([pair.redis.call('KEYS', p), pair.vireo.call('KEYS', p)]);
+      const sort = (r: unknown) => (Array.isArray(r) ? [...(r as string[])].sort() : r);
+      expect(sort(toJs(b)), `KEYS ${p}`).toEqual(sort(toJs(a)));
+    }
+  });
+
+  it('KEYS agrees with Redis on random patterns (fast-check)', async () => {
+    const alphabet = fc.constantFrom('a', 'b', '*', '?', '[', ']', '^', '-', '\\', 'c');
+    const keys = ['a', 'b', 'ab', 'ba', 'abc', 'a*b', 'a?c', '[a]', 'a\\b', 'a-c', 'b]', '^a', 'cab', ''];
+    for (const k of keys) if (k !== '') await pair.check('SET', k, '1');
+    await fc.assert(
+      fc.asyncProperty(fc.array(alphabet, { maxLength: 8 }).map((a) => a.join('')), async (pattern) => {
+        const [a, b] = await Promise.all([pair.redis.call('KEYS', pattern), pair.vireo.call('KEYS', pattern)]);
+        const sort = (r: unknown) => (Array.isArray(r) ? [...(r as string[])].sort() : r);
+        expect(sort(toJs(b))).toEqual(sort(toJs(a)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('RENAME RENAMENX', async () => {
+    await pair.script([
+      ['SET', 'a', '1'],
+      ['EXPIRE', 'a', '100'],
+      ['RENAME', 'a', 'b'],
+      ['TTL', 'b'],
+      ['EXISTS', 'a'],
+      ['RENAME', 'nokey', 'x'],
+      ['RENAME', 'b', 'b'],
+      ['RENAMENX', 'b', 'b'],
+      ['SET', 'c', '2'],
+      ['RENAMENX', 'b', 'c'],
+      ['RENAMENX', 'b', 'd'],
+      ['RENAME', 'd', 'c'],
+      ['GET', 'c'],
+      ['TTL', 'c'],
+      ['RENAMENX', 'nokey', 'x'],
+    ]);
+  });
+
+  it('COPY and MOVE across databases', async () => {
+    await pair.script([
+      ['SET', 'a', 'v'],
+      ['PEXPIRE', 'a', '100000'],
+      ['COPY', 'a', 'b'],
+      ['PTTL', 'b'],
+      ['COPY', 'a', 'b'],
+      ['COPY', 'a', 'b', 'REPLACE'],
+      ['COPY', 'a', 'a'],
+      ['COPY', 'a', 'a', 'DB', '1'],
+      ['COPY', 'a', 'x', 'DB', '16'],
+      ['COPY', 'a', 'x', 'DB', 'abc'],
+      ['COPY', 'a', 'x', 'DB'],
+      ['COPY', 'a', 'x', 'FOO'],
+      ['COPY', 'nokey', 'x'],
+      ['MOVE', 'a', '1'],
+      ['MOVE', 'a', '1'],
+      ['MOVE', 'b', '0'],
+      ['MOVE', 'b', '16'],
+      ['MOVE', 'b', '-1'],
+      ['MOVE', 'b', 'x'],
+      ['SELECT', '1'],
+      ['GET', 'a'],
+      ['PTTL', 'a'],
+      ['SET', 'b', 'other'],
+      ['SELECT', '0'],
+      ['MOVE', 'b', '1'],
+      ['SELECT', '16'],
+      ['SELECT', '-1'],
+      ['SELECT', 'x'],
+      ['SELECT', '99999999999'],
+    ]);
+  });
+
+  it('SWAPDB FLUSHDB FLUSHALL DBSIZE', async () => {
+    await pair.script([
+      ['SET', 'a', '0'],
+      ['SELECT', '1'],
+      ['SET', 'b', '1'],
+      ['SET', 'c', '1'],
+      ['SWAPDB', '0', '1'],
+      ['DBSIZE'],
+      ['SELECT', '0'],
+      ['DBSIZE'],
+      ['GET', 'b'],
+      ['SWAPDB', '0', '16'],
+      ['SWAPDB', 'x', '1'],
+      ['SWAPDB', '1', 'x'],
+      ['SWAPDB', '0', '0'],
+      ['FLUSHDB', 'ASYNC'],
+      ['DBSIZE'],
+      ['FLUSHDB', 'FOO'],
+      ['FLUSHDB', 'SYNC', 'SYNC'],
+      ['FLUSHALL', 'SYNC'],
+      ['SELECT', '1'],
+      ['DBSIZE'],
+    ]);
+  });
+
+  it('EXPIRE family with NX XX GT LT, TTL, PERSIST', async () => {
+    await pair.script([
+      ['SET', 'k', 'v'],
+      ['EXPIRE', 'k', '100', 'XX'],
+      ['EXPIRE', 'k', '100', 'NX'],
+      ['EXPIRE', 'k', '200', 'NX'],
+      ['EXPIRE', 'k', '50', 'GT'],
+      ['EXPIRE', 'k', '500', 'GT'],
+      ['EXPIRE', 'k', '600', 'LT'],
+      ['EXPIRE', 'k', '10', 'LT'],
+      ['TTL', 'k'],
+      ['EXPIRE', 'k', '10', 'NX', 'XX'],
+      ['EXPIRE', 'k', '10', 'GT', 'LT'],
+      ['EXPIRE', 'k', '10', 'FOO'],
+      ['EXPIRE', 'k', 'abc'],
+      ['EXPIRE', 'k', '9223372036854775807'],
+      ['PEXPIRE', 'k', '9223372036854775807'],
+      ['EXPIREAT', 'k', '9223372036854775807'],
+      ['PEXPIREAT', 'k', '9223372036854775807'],
+      ['TTL', 'k'],
+      ['PERSIST', 'k'],
+      ['PERSIST', 'k'],
+      ['TTL', 'k'],
+      ['PTTL', 'k'],
+      ['EXPIRETIME', 'k'],
+      ['PEXPIRETIME', 'k'],
+      ['EXPIREAT', 'k', '4000000000'],
+      ['EXPIRETIME', 'k'],
+      ['PEXPIRETIME', 'k'],
+      ['PEXPIREAT', 'k', '4000000000123'],
+      ['PEXPIRETIME', 'k'],
+      ['EXPIRETIME', 'k'],
+      ['TTL', 'nokey'],
+      ['PTTL', 'nokey'],
+      ['EXPIRETIME', 'nokey'],
+      ['EXPIRE', 'nokey', '10'],
+      ['PERSIST', 'nokey'],
+      ['SET', 'gone', 'v'],
+      ['EXPIRE', 'gone', '-1'],
+      ['EXISTS', 'gone'],
+      ['SET', 'gone', 'v'],
+      ['PEXPIREAT', 'gone', '1'],
+      ['EXISTS', 'gone'],
+      ['SET', 'lt', 'v'],
+      ['EXPIRE', 'lt', '100', 'LT'],
+      ['TTL', 'lt'],
+    ]);
+  });
+
+  it('keys expire lazily and actively', async () => {
+    await pair.script([
+      ['SET', 'a', 'v', 'PX', '50'],
+      ['SET', 'b', 'v', 'PX', '50'],
+      ['SET', 'c', 'v'],
+    ]);
+    await new Promise((r) => setTimeout(r, 120));
+    await pair.script([
+      ['GET', 'a'],
+      ['EXISTS', 'a'],
+      ['TTL', 'b'],
+    ]);
+    // Active expiry removes keys nobody reads.
+    for (let i = 0; i < 100; i++) await pair.check('SET', `k${i}`, 'v', 'PX', '30');
+    await new Promise((r) => setTimeout(r, 1500));
+    await pair.check('DBSIZE');
+  });
+
+  it('SCAN returns every key present for the whole scan, with MATCH COUNT TYPE', async () => {
+    for (let i = 0; i < 500; i++) await pair.vireo.call('SET', `key:${i}`, String(i));
+    const seen = new Set<string>();
+    let cursor = '0';
+    let round = 0;
+    do {
+      const r = toJs(await pair.vireo.call('SCAN', cursor, 'COUNT', '20')) as [string, string[]];
+      cursor = r[0];
+      for (const k of r[1]) seen.add(k);
+      // Churn during the scan: add new keys and delete keys not in the stable set.
+      await pair.vireo.call('SET', `tmp:${round}`, 'x');
+      if (round > 2) await pair.vireo.call('DEL', `tmp:${round - 2}`);
+      round++;
+    } while (cursor !== '0');
+    for (let i = 0; i < 500; i++) expect(seen.has(`key:${i}`)).toBe(true);
+    const m = toJs(await pair.vireo.call('SCAN', '0', 'MATCH', 'key:1?', 'COUNT', '100000')) as [string, string[]];
+    expect(m[0]).toBe('0');
+    expect([...m[1]].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `key:1${i}`).sort());
+    await pair.script([
+      ['SCAN', 'abc'],
+      ['SCAN', '0', 'COUNT', '0'],
+      ['SCAN', '0', 'COUNT', 'x'],
+      ['SCAN', '0', 'FOO', 'x'],
+      ['SCAN', '18446744073709551616'],
+      ['SCAN', '-1'],
+    ]);
+    const t = toJs(await pair.vireo.call('SCAN', '0', 'TYPE', 'string', 'COUNT', '100000')) as [string, string[]];
+    expect(t[1].length).toBeGreaterThanOrEqual(500);
+    const h = toJs(await pair.vireo.call('SCAN', '0', 'TYPE', 'hash', 'COUNT', '100000')) as [string, string[]];
+    expect(h[1]).toEqual([]);
+  });
+
+  it('RANDOMKEY', async () => {
+    await pair.check('RANDOMKEY');
+    await pair.check('SET', 'only', '1');
+    await pair.check('RANDOMKEY');
+  });
+});

@@ -1,0 +1,95 @@
+// MULTI/EXEC/DISCARD/WATCH against redis-server, including WATCH broken by
+// other clients, by expiry, by FLUSHALL/SWAPDB, and EXECABORT.
+import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest';
+import { DiffPair } from './helpers/differential.js';
+import { HAVE_REDIS } from './helpers/servers.js';
+
+describe.skipIf(!HAVE_REDIS)('transactions (differential)', () => {
+  let pair: DiffPair;
+  let other: DiffPair;
+  beforeAll(async () => {
+    pair = await DiffPair.start();
+    other = await pair.connect();
+  });
+  afterAll(async () => {
+    other?.close();
+    await pair?.stop();
+  });
+  beforeEach(async () => {
+    await pair.check('FLUSHALL');
+  });
+
+  it('queues and executes', async () => {
+    await pair.script([
+      ['MULTI'],
+      ['SET', 'a', '1'],
+      ['INCR', 'a'],
+      ['GET', 'a'],
+      ['INCR', 'nokey'],
+      ['EXEC'],
+      ['EXEC'],
+      ['DISCARD'],
+      ['MULTI'],
+      ['MULTI'],
+      ['SET', 'b', '1'],
+      ['DISCARD'],
+      ['GET', 'b'],
+    ]);
+  });
+
+  it('runtime errors do not abort, queue-time errors do (EXECABORT)', async () => {
+    await pair.script([
+      ['SET', 's', 'abc'],
+      ['MULTI'],
+      ['INCR', 's'],
+      ['SET', 'x', '1'],
+      ['EXEC'],
+      ['GET', 'x'],
+      ['MULTI'],
+      ['SET', 'y', '1'],
+      ['GET'],
+      ['NOSUCHCMD'],
+      ['EXEC'],
+      ['GET', 'y'],
+      ['MULTI'],
+      ['WATCH', 'x'],
+      ['EXEC'],
+    ]);
+  });
+
+  it('WATCH is broken by another client, expiry, FLUSHALL, SWAPDB', async () => {
+    await pair.script([['SET', 'w', '1'], ['WATCH', 'w']]);
+    await other.check('SET', 'w', '2');
+    await pair.script([['MULTI'], ['SET', 'w', '3'], ['EXEC'], ['GET', 'w']]);
+
+    await pair.script([['WATCH', 'w'], ['MULTI'], ['SET', 'w', '4'], ['EXEC'], ['GET', 'w']]);
+
+    await pair.script([['SET', 'e', '1', 'PX', '50'], ['WATCH', 'e']]);
+    await new Promise((r) => setTimeout(r, 100));
+    await pair.script([['MULTI'], ['SET', 'x', '1'], ['EXEC']]);
+
+    await pair.script([['SET', 'f', '1'], ['WATCH', 'f']]);
+    await other.check('FLUSHALL');
+    await pair.script([['MULTI'], ['PING'], ['EXEC']]);
+
+    await pair.script([['SET', 'g', '1'], ['WATCH', 'g']]);
+    await other.check('SWAPDB', '0', '1');
+    await pair.script([['MULTI'], ['PING'], ['EXEC']]);
+
+    await pair.script([['WATCH', 'never'], ['MULTI'], ['PING'], ['EXEC']]);
+    await pair.script([['SET', 'u', '1'], ['WATCH', 'u']]);
+    await other.check('SET', 'u', '2');
+    await pair.script([['UNWATCH'], ['MULTI'], ['PING'], ['EXEC']]);
+    await pair.script([['SET', 'd', '1'], ['WATCH', 'd'], ['MULTI'], ['PING'], ['DISCARD']]);
+    await other.check('SET', 'd', '2');
+    await pair.script([['MULTI'], ['PING'], ['EXEC']]);
+  });
+
+  it('WATCH of a key touched by the transaction itself does not fail it', async () => {
+    await pair.script([['WATCH', 'self'], ['MULTI'], ['SET', 'self', '1'], ['SET', 'self', '2'], ['EXEC'], ['GET', 'self']]);
+  });
+
+  it('SELECT inside MULTI applies to later queued commands', async () => {
+    await pair.script([['MULTI'], ['SELECT', '2'], ['SET', 'db2', 'x'], ['SELECT', '0'], ['EXEC'], ['GET', 'db2'], ['SELECT', '2'], ['GET', 'db2'], ['SELECT', '0']]);
+  });
+});
