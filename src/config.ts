@@ -34,6 +34,8 @@ export interface ParamDef {
   /** For enums whose values combine (e.g. none of these yet). */
   parse?: (value: string) => ConfigValue | string | Error;
   format?: (value: ConfigValue) => string;
+  /** Combine a newly set value with the current one (client-output-buffer-limit sets one class at a time). */
+  merge?: (current: ConfigValue, next: ConfigValue) => ConfigValue;
 }
 
 export class ConfigError extends Error {}
@@ -63,6 +65,7 @@ function def(name: string, kind: Kind, dflt: string, opts: DefOpts & Partial<Par
     enumValues: opts.enumValues ?? [],
     ...(opts.parse ? { parse: opts.parse } : {}),
     ...(opts.format ? { format: opts.format } : {}),
+    ...(opts.merge ? { merge: opts.merge } : {}),
   });
 }
 const bool = (n: string, d: 'yes' | 'no', o: DefOpts = {}) => def(n, 'bool', d, o);
@@ -73,7 +76,7 @@ const mem = (n: string, d: number, min: number, max: number, o: DefOpts = {}) =>
 const str = (n: string, d: string, o: DefOpts = {}) => def(n, 'string', d, o);
 const enumOf = (n: string, d: string, values: string[], o: DefOpts & Pick<Partial<ParamDef>, 'parse'> = {}) =>
   def(n, 'enum', d, { ...o, enumValues: values });
-const special = (n: string, d: string, parse: ParamDef['parse'], format: ParamDef['format'], o: DefOpts = {}) =>
+const special = (n: string, d: string, parse: ParamDef['parse'], format: ParamDef['format'], o: DefOpts & Pick<Partial<ParamDef>, 'merge'> = {}) =>
   def(n, 'special', d, { ...o, ...(parse ? { parse } : {}), ...(format ? { format } : {}) });
 
 const LONG_MAX = Number.MAX_SAFE_INTEGER;
@@ -95,7 +98,9 @@ special('unixsocketperm', '0', parseOctal, (v) => Number(v).toString(8), { immut
 int('maxclients', 10000, 1, INT_MAX);
 mem('client-query-buffer-limit', 1024 * 1024 * 1024, 1024 * 1024, LONG_MAX);
 mem('proto-max-bulk-len', 512 * 1024 * 1024, 1024 * 1024, LONG_MAX);
-special('client-output-buffer-limit', 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60', parseClientOutputBufferLimit, undefined);
+special('client-output-buffer-limit', 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60', parseClientOutputBufferLimit, undefined, {
+  merge: (current, next) => parseClientOutputBufferLimit(`${current} ${next}`) as string,
+});
 int('socket-mark-id', 0, 0, INT_MAX, inert);
 int('max-new-connections-per-cycle', 10, 1, 1000, { hidden: true, inert: true });
 
@@ -164,7 +169,7 @@ bool('aof-load-truncated', 'yes');
 bool('aof-use-rdb-preamble', 'yes');
 bool('aof-timestamp-enabled', 'no');
 bool('aof-rewrite-incremental-fsync', 'yes');
-bool('aof-disable-auto-gc', 'no', { hidden: true });
+bool('aof-disable-auto-gc', 'no');
 
 // ---- replication -----------------------------------------------------------
 special('replicaof', '', parseReplicaOf, undefined, { aliases: ['slaveof'] });
@@ -460,7 +465,9 @@ export class Config {
         }
         if (n < d.min || n > d.max) {
           if (d.kind === 'memory' && n < 0) return new Error('argument must be a memory value');
-          return new Error(`argument must be between ${d.min} and ${d.max} inclusive`);
+          // Redis' limits are C longs; print them as Redis does.
+          const show = (x: number) => (x === LONG_MAX ? '9223372036854775807' : String(x));
+          return new Error(`argument must be between ${show(d.min)} and ${show(d.max)} inclusive`);
         }
         return n;
       }
@@ -504,8 +511,9 @@ export class Config {
       seen.add(d.name);
       if (!opts.startup && !d.mutable) throw fail("can't set immutable config");
       if (!opts.startup && d.protected && !opts.protectedAllowed) throw fail("can't set protected config");
-      const v = this.parse(d, raw);
+      let v = this.parse(d, raw);
       if (v instanceof Error) throw fail(v.message);
+      if (d.merge) v = d.merge(this.values.get(d.name)!, v);
       parsed.push([d, v]);
     }
     const previous = parsed.map(([d]) => [d, this.values.get(d.name)!] as const);

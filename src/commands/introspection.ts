@@ -144,6 +144,7 @@ function lookupByFullName(c: Client, name: string): Command | undefined {
   return c.server.table.commands.get(lower.slice(0, bar))?.subcommands.get(lower.slice(bar + 1));
 }
 
+/** COMMAND GETKEYS[ANDFLAGS], in the order of Redis' getKeysSubcommandImpl checks. */
 function getKeysCommon(c: Client, argv: string[], withFlags: boolean): void {
   const args = argv.slice(2);
   const cmd = c.server.table.resolve(args);
@@ -151,17 +152,18 @@ function getKeysCommon(c: Client, argv: string[], withFlags: boolean): void {
     c.reply.error('ERR Invalid command specified');
     return;
   }
+  if (cmd.keySpecs.length === 0) {
+    c.reply.error('ERR The command has no key arguments');
+    return;
+  }
   if (!arityOk(cmd, args.length)) {
     c.reply.error('ERR Invalid number of arguments specified for command');
     return;
   }
   const positions = keyPositions(cmd, args);
-  if (positions === null) {
-    c.reply.error('ERR Invalid arguments specified for command');
-    return;
-  }
-  if (positions.length === 0) {
-    c.reply.error('ERR The command has no key arguments');
+  if (positions === null || positions.length === 0) {
+    if (cmd.flags & F.NO_MANDATORY_KEYS) c.reply.array(0);
+    else c.reply.error('ERR Invalid arguments specified for command');
     return;
   }
   c.reply.array(positions.length);

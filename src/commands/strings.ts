@@ -604,7 +604,12 @@ function lcs(c: Client, argv: string[]): void {
 
 export const stringCommands: CommandImpl[] = [
   { name: 'get', run: get },
-  { name: 'set', run: set },
+  {
+    name: 'set',
+    run: set,
+    // Only SET ... GET reads the key (Redis' setGetKeys).
+    keyFlags: (argv) => (argv.slice(3).some((a) => eq(a, 'get')) ? ['RW', 'ACCESS', 'UPDATE'] : ['OW', 'UPDATE']),
+  },
   { name: 'setnx', run: setnx },
   { name: 'setex', run: (c, argv) => setexGeneric(c, argv, SET_EX) },
   { name: 'psetex', run: (c, argv) => setexGeneric(c, argv, SET_PX) },

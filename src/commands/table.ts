@@ -17,6 +17,8 @@ export interface CommandImpl {
   /** Lowercase name; 'parent|sub' for a subcommand. */
   name: string;
   run: Handler;
+  /** For key specs flagged VARIABLE_FLAGS: the actual flags given the arguments. */
+  keyFlags?: (argv: readonly string[]) => string[];
 }
 
 export const F = {
@@ -113,6 +115,7 @@ export class Command {
   legacy = { first: 0, last: 0, step: 0 };
   readonly subcommands = new Map<string, Command>();
   readonly stats = new CommandStats();
+  keyFlags: ((argv: readonly string[]) => string[]) | null = null;
 
   constructor(
     /** Full name: 'get', 'client|kill'. */
@@ -226,10 +229,12 @@ export class CommandTable {
   constructor(impls: readonly CommandImpl[]) {
     const meta = new Map<string, MetaRow>(COMMAND_META.map((r) => [r[0], r]));
     const runs = new Map<string, Handler>();
+    const keyFlags = new Map<string, (argv: readonly string[]) => string[]>();
     for (const impl of impls) {
       if (!meta.has(impl.name)) throw new Error(`command ${impl.name} has no entry in meta.ts`);
       if (runs.has(impl.name)) throw new Error(`command ${impl.name} implemented twice`);
       runs.set(impl.name, impl.run);
+      if (impl.keyFlags) keyFlags.set(impl.name, impl.keyFlags);
     }
     for (const [name, run] of runs) {
       const parentName = name.includes('|') ? name.slice(0, name.indexOf('|')) : null;
@@ -246,6 +251,7 @@ export class CommandTable {
         this.commands.get(name)!.run = run;
       }
     }
+    for (const cmd of this.all()) cmd.keyFlags = keyFlags.get(cmd.name) ?? null;
     for (const [name, cmd] of this.commands) {
       this.fast.set(name, cmd);
       this.fast.set(name.toUpperCase(), cmd);
@@ -305,6 +311,7 @@ export function keyPositions(cmd: Command, argv: readonly string[]): { pos: numb
     } else continue;
     let last: number;
     let step: number;
+    const flags = spec.flags.includes('VARIABLE_FLAGS') && cmd.keyFlags !== null ? cmd.keyFlags(argv) : spec.flags;
     if (spec.fk.type === 'range') {
       step = spec.fk.keyStep;
       if (spec.fk.lastKey >= 0) last = first + spec.fk.lastKey;
@@ -322,7 +329,7 @@ export function keyPositions(cmd: Command, argv: readonly string[]): { pos: numb
     if (last >= argc || last < first || first >= argc) return null;
     for (let i = first; i <= last; i += step) {
       if (i >= argc || i < first) continue;
-      out.push({ pos: i, flags: spec.flags });
+      out.push({ pos: i, flags });
     }
   }
   return out;

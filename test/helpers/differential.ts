@@ -45,6 +45,28 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
     },
   },
   {
+    why: 'Redis 7.2 reworded the unauthenticated HELLO error to mention <proto>.',
+    applies: (a) => a[0]!.toLowerCase() === 'hello',
+    normalize: (r, from) =>
+      from === 'redis' && r.type === 'error'
+        ? { type: 'error', value: r.value.replace('the HELLO AUTH <user>', 'the HELLO <proto> AUTH <user>') }
+        : r,
+  },
+  {
+    why: "CONFIG GET lists matches in the order of Redis' internal dict (hash order), which carries no meaning: compare as a set of pairs.",
+    applies: (a) => a[0]!.toLowerCase() === 'config' && a[1]?.toLowerCase() === 'get',
+    normalize(r) {
+      if (r.type === 'array' && r.value !== null) {
+        const pairs: Reply[][] = [];
+        for (let i = 0; i < r.value.length; i += 2) pairs.push([r.value[i]!, r.value[i + 1]!]);
+        pairs.sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+        return { type: 'array', value: pairs.flat() };
+      }
+      if (r.type === 'map') return { type: 'map', value: [...r.value].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))) };
+      return r;
+    },
+  },
+  {
     why: 'CLIENT ID is a per-server counter.',
     applies: (a) => a[0]!.toLowerCase() === 'client' && a[1]?.toLowerCase() === 'id',
     normalize: (r) => (r.type === 'integer' ? { type: 'integer', value: '<id>' } : r),

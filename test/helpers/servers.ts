@@ -63,9 +63,8 @@ async function waitForPing(port: number, timeoutMs = 10000): Promise<void> {
       const c = await RespClient.connect(port);
       const r = await c.call('PING');
       c.close();
-      if (r.type === 'simple' || (r.type === 'error' && r.value.startsWith('LOADING'))) {
-        if (r.type === 'simple') return;
-      }
+      // Any answer but LOADING means it serves (NOAUTH when a password is set).
+      if (!(r.type === 'error' && r.value.startsWith('LOADING'))) return;
     } catch {
       /* not up yet */
     }

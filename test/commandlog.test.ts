@@ -1,0 +1,165 @@
+// The command log: every write becomes a normalized effect record, in
+// order, with byte offsets; replaying the log rebuilds the same data.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startVireo, type VireoHandle } from './helpers/servers.js';
+import { RespClient, parseReply, toJs } from './helpers/resp.js';
+
+/** Collects log bytes and decodes them back into records. */
+class Tap {
+  bytes: Buffer[] = [];
+  starts: number[] = [];
+  onLogData(chunk: Buffer, start: number): void {
+    this.bytes.push(Buffer.from(chunk));
+    this.starts.push(start);
+  }
+  records(): string[][] {
+    const all = Buffer.concat(this.bytes);
+    const out: string[][] = [];
+    let pos = 0;
+    while (pos < all.length) {
+      const r = parseReply(all, pos);
+      if (r === null) throw new Error('truncated log');
+      out.push(toJs(r[0]) as string[]);
+      pos = r[1];
+    }
+    return out;
+  }
+  clear(): void {
+    this.bytes = [];
+    this.starts = [];
+  }
+}
+
+describe('command log', () => {
+  let v: VireoHandle;
+  let c: RespClient;
+  const tap = new Tap();
+  beforeAll(async () => {
+    v = await startVireo();
+    v.server.engine.log.follow(tap);
+    c = await RespClient.connect(v.port);
+  });
+  afterAll(async () => {
+    c.close();
+    await v.stop();
+  });
+  beforeEach(async () => {
+    await c.call('FLUSHALL');
+    tap.clear();
+  });
+
+  const records = () => tap.records().filter((r) => r[0] !== 'SELECT');
+
+  it('logs SET .. EX as SET .. PXAT with an absolute time', async () => {
+    const before = Date.now();
+    await c.call('SET', 'k', 'v', 'EX', '100');
+    const [r] = records();
+    expect(r!.slice(0, 4)).toEqual(['SET', 'k', 'v', 'PXAT']);
+    const at = Number(r![4]);
+    expect(at).toBeGreaterThanOrEqual(before + 100000 - 5);
+    expect(at).toBeLessThanOrEqual(Date.now() + 100000 + 5);
+  });
+
+  it('logs EXPIRE/PEXPIRE/EXPIREAT as PEXPIREAT, keeping flags', async () => {
+    await c.call('SET', 'k', 'v');
+    tap.clear();
+    await c.call('EXPIRE', 'k', '100');
+    await c.call('PEXPIRE', 'k', '500000', 'GT');
+    await c.call('EXPIREAT', 'k', '4000000000');
+    const rs = records();
+    expect(rs.map((r) => r[0])).toEqual(['PEXPIREAT', 'PEXPIREAT', 'PEXPIREAT']);
+    expect(rs[1]![3]).toBe('GT');
+    expect(rs[2]![2]).toBe('4000000000000');
+  });
+
+  it('logs INCRBYFLOAT as SET .. KEEPTTL, GETSET as SET, GETDEL as DEL, GETEX as PEXPIREAT/PERSIST', async () => {
+    await c.call('INCRBYFLOAT', 'f', '1.5');
+    await c.call('GETSET', 'g', 'x');
+    await c.call('GETDEL', 'g');
+    await c.call('SET', 'e', 'v');
+    await c.call('GETEX', 'e', 'EX', '100');
+    await c.call('GETEX', 'e', 'PERSIST');
+    await c.call('GETEX', 'e');
+    const rs = records();
+    expect(rs[0]).toEqual(['SET', 'f', '1.5', 'KEEPTTL']);
+    expect(rs[1]).toEqual(['SET', 'g', 'x']);
+    expect(rs[2]).toEqual(['DEL', 'g']);
+    expect(rs[4]![0]).toBe('PEXPIREAT');
+    expect(rs[5]).toEqual(['PERSIST', 'e']);
+    expect(rs.length).toBe(6);
+  });
+
+  it('logs an expired key as DEL, lazily and actively', async () => {
+    await c.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+    await c.call('SET', 'a', '1', 'PX', '20');
+    await c.call('SET', 'b', '1', 'PX', '20');
+    await new Promise((r) => setTimeout(r, 40));
+    tap.clear();
+    expect(toJs(await c.call('GET', 'a'))).toBe(null);
+    expect(records()).toEqual([['DEL', 'a']]);
+    await c.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(records()).toEqual([['DEL', 'a'], ['DEL', 'b']]);
+  });
+
+  it('does not log reads or no-op writes', async () => {
+    await c.call('GET', 'x');
+    await c.call('DEL', 'nokey');
+    await c.call('SET', 'k', 'v', 'XX');
+    await c.call('EXPIRE', 'nokey', '10');
+    expect(records()).toEqual([]);
+  });
+
+  it('wraps a transaction with several writes in MULTI/EXEC', async () => {
+    await c.call('MULTI');
+    await c.call('SET', 'a', '1');
+    await c.call('GET', 'a');
+    await c.call('INCR', 'a');
+    await c.call('EXEC');
+    expect(records()).toEqual([['MULTI'], ['SET', 'a', '1'], ['INCR', 'a'], ['EXEC']]);
+  });
+
+  it('emits SELECT when the database changes and tracks byte offsets', async () => {
+    const start = v.server.engine.log.offset;
+    await c.call('SELECT', '3');
+    await c.call('SET', 'x', '1');
+    await c.call('SELECT', '0');
+    await c.call('SET', 'y', '1');
+    const all = tap.records();
+    expect(all).toEqual([['SELECT', '3'], ['SET', 'x', '1'], ['SELECT', '0'], ['SET', 'y', '1']]);
+    const total = tap.bytes.reduce((n, b) => n + b.length, 0);
+    expect(v.server.engine.log.offset - start).toBe(total);
+    const info = toJs(await c.call('INFO', 'replication')) as string;
+    expect(info).toContain(`master_repl_offset:${v.server.engine.log.offset}`);
+  });
+
+  it('replaying the log into a fresh server rebuilds the same dataset', async () => {
+    const ops: string[][] = [
+      ['SET', 'a', '1'], ['INCR', 'a'], ['APPEND', 'b', 'xyz'], ['SETRANGE', 'b', '5', 'q'],
+      ['MSET', 'c', '1', 'd', '2'], ['DEL', 'c'], ['SET', 'e', 'v', 'EX', '1000'], ['RENAME', 'e', 'f'],
+      ['INCRBYFLOAT', 'g', '0.1'], ['INCRBYFLOAT', 'g', '0.2'], ['SELECT', '2'], ['SET', 'h', 'x'], ['COPY', 'h', 'i', 'DB', '0'],
+      ['SELECT', '0'], ['GETEX', 'a', 'PX', '500000'], ['SWAPDB', '0', '5'], ['MOVE', 'a', '0'],
+    ];
+    for (const op of ops) await c.call(...op);
+    const replica = await startVireo();
+    const rc = await RespClient.connect(replica.port);
+    try {
+      for (const rec of tap.records()) await rc.call(...rec);
+      for (const db of ['0', '2', '5']) {
+        await c.call('SELECT', db);
+        await rc.call('SELECT', db);
+        const keys = (toJs(await c.call('KEYS', '*')) as string[]).sort();
+        expect((toJs(await rc.call('KEYS', '*')) as string[]).sort()).toEqual(keys);
+        for (const k of keys) {
+          expect(toJs(await rc.call('GET', k))).toEqual(toJs(await c.call('GET', k)));
+          const [t1, t2] = [toJs(await c.call('PTTL', k)) as string, toJs(await rc.call('PTTL', k)) as string];
+          expect(Math.abs(Number(t1) - Number(t2))).toBeLessThan(1000);
+        }
+      }
+    } finally {
+      rc.close();
+      await replica.stop();
+      await c.call('SELECT', '0');
+    }
+  });
+});

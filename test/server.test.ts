@@ -1,0 +1,249 @@
+// Server commands: CONFIG GET/SET/RESETSTAT/REWRITE, COMMAND introspection,
+// INFO, DEBUG, FLUSH, SHUTDOWN; against redis-server where both support it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiffPair } from './helpers/differential.js';
+import { HAVE_REDIS, startVireo, startVireoProcess, tempDir } from './helpers/servers.js';
+import { RespClient, toJs, type Reply } from './helpers/resp.js';
+
+describe.skipIf(!HAVE_REDIS)('server commands (differential)', () => {
+  let pair: DiffPair;
+  beforeAll(async () => {
+    pair = await DiffPair.start();
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+
+  it('CONFIG GET values agree with Redis for every shared parameter', async () => {
+    const [a, b] = await Promise.all([pair.redis.call('CONFIG', 'GET', '*'), pair.vireo.call('CONFIG', 'GET', '*')]);
+    const ra = new Map(pairsOf(toJs(a) as string[]));
+    const rb = new Map(pairsOf(toJs(b) as string[]));
+    // Values that legitimately differ: paths, ports, process details, and
+    // the loopback-only default bind Vireo ships with.
+    const differ = new Set(['dir', 'port', 'pidfile', 'bind', 'daemonize', 'unixsocketperm', 'enable-debug-command', 'save', 'appendonly', 'set-proc-title', 'logfile', 'oom-score-adj-values', 'dynamic-hz', 'io-threads-do-reads']);
+    let compared = 0;
+    for (const [k, v] of ra) {
+      if (differ.has(k) || !rb.has(k)) continue;
+      expect(`${k}=${rb.get(k)}`).toBe(`${k}=${v}`);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(150);
+    // Every Redis 7.0 parameter exists in Vireo.
+    expect([...ra.keys()].filter((k) => !rb.has(k))).toEqual([]);
+  });
+
+  it('CONFIG SET validates like Redis', async () => {
+    await pair.script([
+      ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru'],
+      ['CONFIG', 'GET', 'maxmemory-policy'],
+      ['CONFIG', 'SET', 'maxmemory-policy', 'bogus'],
+      ['CONFIG', 'SET', 'hz', 'abc'],
+      ['CONFIG', 'SET', 'hz', '20', 'timeout', '30'],
+      ['CONFIG', 'GET', 'hz'],
+      ['CONFIG', 'GET', 'timeout'],
+      ['CONFIG', 'SET', 'hz', '15', 'timeout', 'bad'],
+      ['CONFIG', 'GET', 'hz'],
+      ['CONFIG', 'SET', 'nosuchparam', '1'],
+      ['CONFIG', 'SET', 'hz'],
+      ['CONFIG', 'SET', 'databases', '5'],
+      ['CONFIG', 'SET', 'activerehashing', 'maybe'],
+      ['CONFIG', 'SET', 'maxmemory', '10mb'],
+      ['CONFIG', 'GET', 'maxmemory'],
+      ['CONFIG', 'SET', 'maxmemory', '1gb'],
+      ['CONFIG', 'GET', 'maxmemory'],
+      ['CONFIG', 'SET', 'maxmemory', '-1'],
+      ['CONFIG', 'SET', 'maxmemory', '0'],
+      ['CONFIG', 'SET', 'hz', '10', 'hz', '11'],
+      ['CONFIG', 'GET', 'hash-max-*-entries'],
+      ['CONFIG', 'GET', 'zset-max-ziplist-value'],
+      ['CONFIG', 'SET', 'notify-keyspace-events', 'KEA'],
+      ['CONFIG', 'GET', 'notify-keyspace-events'],
+      ['CONFIG', 'SET', 'notify-keyspace-events', 'Kx$'],
+      ['CONFIG', 'GET', 'notify-keyspace-events'],
+      ['CONFIG', 'SET', 'notify-keyspace-events', 'Q'],
+      ['CONFIG', 'SET', 'notify-keyspace-events', ''],
+      ['CONFIG', 'SET', 'client-output-buffer-limit', 'normal 1mb 2mb 60'],
+      ['CONFIG', 'GET', 'client-output-buffer-limit'],
+      ['CONFIG', 'SET', 'save', '100 10 50 5'],
+      ['CONFIG', 'GET', 'save'],
+      ['CONFIG', 'SET', 'save', 'x'],
+      ['CONFIG', 'SET', 'save', ''],
+      ['CONFIG', 'GET', 'save'],
+      ['CONFIG', 'SET', 'proto-max-bulk-len', '100'],
+      ['CONFIG', 'REWRITE'],
+      ['CONFIG', 'RESETSTAT'],
+      ['CONFIG', 'GET'],
+    ]);
+  });
+
+  // WATCH and MULTI are left out: Redis 7.2 added the no_multi flag to them (7.0 lacks it).
+  it('COMMAND INFO agrees with Redis (tips aside)', async () => {
+    const names = ['get', 'set', 'mset', 'mget', 'del', 'incrbyfloat', 'lcs', 'config|get', 'client|kill', 'expire', 'object|encoding', 'copy', 'getex', 'scan', 'keys', 'ping', 'hello', 'auth', 'debug', 'swapdb'];
+    // Vireo's command table holds facts, not documentation: command tips and
+    // the prose "notes" of key specs are not reproduced.
+    const stripSpecNotes = (specs: unknown[]) =>
+      (specs as unknown[][]).map((spec) => spec.filter((x, i) => x !== 'notes' && spec[i - 1] !== 'notes'));
+    const stripEntry = (entry: unknown[]): unknown[] =>
+      entry.map((x, i) => (i === 7 ? '<tips>' : i === 8 ? stripSpecNotes(x as unknown[]) : i === 9 ? (x as unknown[][]).map(stripEntry) : x));
+    const stripTips = (r: Reply): unknown => (toJs(r) as unknown[][]).map((entry) => (entry === null ? null : stripEntry(entry)));
+    for (const n of names) {
+      const [a, b] = await Promise.all([pair.redis.call('COMMAND', 'INFO', n), pair.vireo.call('COMMAND', 'INFO', n)]);
+      expect(stripTips(b), n).toEqual(stripTips(a));
+    }
+  });
+
+  it('COMMAND GETKEYS / GETKEYSANDFLAGS / COUNT / LIST', async () => {
+    await pair.script([
+      ['COMMAND', 'GETKEYS', 'SET', 'k', 'v'],
+      ['COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2'],
+      ['COMMAND', 'GETKEYS', 'MGET', 'a', 'b', 'c'],
+      ['COMMAND', 'GETKEYS', 'COPY', 'a', 'b'],
+      ['COMMAND', 'GETKEYS', 'GET', 'a', 'b'],
+      ['COMMAND', 'GETKEYS', 'NOSUCH', 'x'],
+      ['COMMAND', 'GETKEYS', 'PING', 'x'],
+      ['COMMAND', 'GETKEYSANDFLAGS', 'SET', 'k', 'v'],
+      ['COMMAND', 'GETKEYSANDFLAGS', 'LCS', 'a', 'b'],
+      ['COMMAND', 'NOSUCH'],
+    ]);
+    const count = Number(toJs(await pair.vireo.call('COMMAND', 'COUNT')));
+    const list = toJs(await pair.vireo.call('COMMAND', 'LIST')) as string[];
+    expect(list.filter((n) => !n.includes('|'))).toHaveLength(count);
+    expect(list).toContain('client|kill');
+    const all = toJs(await pair.vireo.call('COMMAND')) as unknown[];
+    expect(all).toHaveLength(count);
+    const strings = toJs(await pair.vireo.call('COMMAND', 'LIST', 'FILTERBY', 'ACLCAT', 'string')) as string[];
+    expect(strings).toContain('incrbyfloat');
+    expect(strings).not.toContain('del');
+    const pat = toJs(await pair.vireo.call('COMMAND', 'LIST', 'FILTERBY', 'PATTERN', 'get*')) as string[];
+    expect(pat.sort()).toEqual(['get', 'getdel', 'getex', 'getrange', 'getset']);
+  });
+});
+
+function pairsOf(flat: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+describe('INFO', () => {
+  it('has Redis field names in every section and reports commandstats/errorstats', async () => {
+    const v = await startVireo();
+    const c = await RespClient.connect(v.port);
+    try {
+      await c.call('SET', 'a', '1');
+      await c.call('GET', 'a');
+      await c.call('INCR', 'nokey-str');
+      await c.call('SET', 'a');
+      await c.call('NOSUCH');
+      const info = toJs(await c.call('INFO', 'everything')) as string;
+      for (const f of ['redis_version:7.2.4', 'vireo_version:', 'redis_mode:standalone', 'tcp_port:', 'uptime_in_seconds:', 'connected_clients:1', 'used_memory:', 'used_memory_human:', 'maxmemory_policy:noeviction', 'rdb_changes_since_last_save:', 'aof_enabled:0', 'total_commands_processed:', 'instantaneous_ops_per_sec:', 'keyspace_hits:1', 'keyspace_misses:0', 'role:master', 'master_replid:', 'master_repl_offset:', 'used_cpu_sys:', 'errorstat_ERR:count=2', 'db0:keys=2,expires=0,avg_ttl=0', 'cmdstat_set:calls=1,', 'rejected_calls=1', 'cluster_enabled:0']) {
+        expect(info, f).toContain(f);
+      }
+      expect(info.startsWith('# Server\r\n')).toBe(true);
+      const sections = [...info.matchAll(/^# (\w+)/gm)].map((m) => m[1]);
+      expect(sections).toEqual(['Server', 'Clients', 'Memory', 'Persistence', 'Stats', 'Replication', 'CPU', 'Modules', 'Errorstats', 'Cluster', 'Keyspace', 'Commandstats', 'Latencystats']);
+      const one = toJs(await c.call('INFO', 'keyspace')) as string;
+      expect(one).toBe('# Keyspace\r\ndb0:keys=2,expires=0,avg_ttl=0\r\n');
+      const two = toJs(await c.call('INFO', 'server', 'clients')) as string;
+      expect([...two.matchAll(/^# (\w+)/gm)].map((m) => m[1])).toEqual(['Server', 'Clients']);
+      await c.call('CONFIG', 'RESETSTAT');
+      const after = toJs(await c.call('INFO', 'stats')) as string;
+      expect(after).toContain('keyspace_hits:0');
+    } finally {
+      c.close();
+      await v.stop();
+    }
+  });
+});
+
+describe('DEBUG', () => {
+  it('POPULATE creates keys like Redis and logs them; SLEEP blocks; refused when disabled', async () => {
+    const v = await startVireo();
+    const c = await RespClient.connect(v.port);
+    try {
+      await c.call('SET', 'key:5', 'mine');
+      expect(toJs(await c.call('DEBUG', 'POPULATE', '10'))).toBe('OK');
+      expect(toJs(await c.call('DBSIZE'))).toBe('10');
+      expect(toJs(await c.call('GET', 'key:3'))).toBe('value:3');
+      expect(toJs(await c.call('GET', 'key:5'))).toBe('mine');
+      await c.call('DEBUG', 'POPULATE', '3', 'p', '10');
+      expect(toJs(await c.call('GET', 'p:1'))).toBe('value:1\0\0\0');
+      await c.call('DEBUG', 'POPULATE', '2', 'q', '3');
+      expect(toJs(await c.call('GET', 'q:1'))).toBe('val');
+      expect(toJs(await c.call('DEBUG', 'POPULATE', '-1'))).toEqual(new Error('ERR value is out of range, must be positive'));
+      const t0 = Date.now();
+      await c.call('DEBUG', 'SLEEP', '0.2');
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+      expect(toJs(await c.call('DEBUG', 'OBJECT', 'key:1'))).toMatch(/encoding:embstr/);
+    } finally {
+      c.close();
+      await v.stop();
+    }
+    const off = await startVireo({ 'enable-debug-command': 'no' });
+    const d = await RespClient.connect(off.port);
+    try {
+      expect((toJs(await d.call('DEBUG', 'SLEEP', '0')) as Error).message).toMatch(/^ERR DEBUG command not allowed/);
+    } finally {
+      d.close();
+      await off.stop();
+    }
+  });
+});
+
+describe('configuration file and command line', () => {
+  it('reads a redis.conf, applies --flags after it, and CONFIG REWRITE keeps comments', async () => {
+    const dir = tempDir();
+    const conf = path.join(dir, 'redis.conf');
+    fs.writeFileSync(conf, '# my settings\nhz 20\nmaxmemory 10mb\nsave 900 1\nsave 300 10\nrename-command FLUSHALL ""\n# end\n');
+    const p = await startVireoProcess([conf, '--maxmemory-policy', 'allkeys-lru', '--hz', '30'], { dir });
+    const c = await RespClient.connect(p.port);
+    try {
+      const get = async (k: string) => (toJs(await c.call('CONFIG', 'GET', k)) as string[])[1];
+      expect(await get('hz')).toBe('30');
+      expect(await get('maxmemory')).toBe(String(10 * 1024 * 1024));
+      expect(await get('save')).toBe('900 1 300 10');
+      expect(await get('maxmemory-policy')).toBe('allkeys-lru');
+      expect(await get('dir')).toBe(fs.realpathSync(dir));
+      await c.call('CONFIG', 'SET', 'timeout', '77');
+      expect(toJs(await c.call('CONFIG', 'REWRITE'))).toBe('OK');
+      const text = fs.readFileSync(conf, 'utf8');
+      expect(text).toContain('# my settings');
+      expect(text).toContain('# end');
+      expect(text).toContain('hz 30');
+      expect(text).toContain('maxmemory 10mb');
+      expect(text).toContain('timeout 77');
+      expect(text).toContain('save 900 1\nsave 300 10');
+      expect(text).toContain('# Generated by CONFIG REWRITE');
+    } finally {
+      c.close();
+      await p.stop();
+    }
+    // The rewritten file starts a server with the same settings.
+    const again = await startVireoProcess([conf], { dir });
+    const d = await RespClient.connect(again.port);
+    try {
+      expect((toJs(await d.call('CONFIG', 'GET', 'timeout')) as string[])[1]).toBe('77');
+    } finally {
+      d.close();
+      await again.stop();
+    }
+  });
+
+  it('stops with Redis\' FATAL CONFIG FILE ERROR on a bad directive', async () => {
+    const dir = tempDir();
+    const conf = path.join(dir, 'bad.conf');
+    fs.writeFileSync(conf, 'port 1234\nnosuchdirective yes\n');
+    await expect(startVireoProcess([conf], { dir })).rejects.toThrow(/FATAL CONFIG FILE ERROR[\s\S]*line 2[\s\S]*nosuchdirective yes[\s\S]*Bad directive/);
+  });
+
+  it('SHUTDOWN stops the process', async () => {
+    const p = await startVireoProcess();
+    const c = await RespClient.connect(p.port);
+    c.writeRaw('SHUTDOWN NOSAVE\r\n');
+    await c.waitClosed();
+    await new Promise<void>((r) => (p.proc.exitCode !== null ? r() : p.proc.once('exit', () => r())));
+    expect(p.proc.exitCode).toBe(0);
+  });
+});
