@@ -9,7 +9,7 @@ import { ERR, argDbIndex, argNonNegative, eq, replyHelp } from './util.js';
 import { infoString } from '../server/info.js';
 import { ConfigError } from '../config.js';
 import { rewriteConfigFile } from '../server/config-rewrite.js';
-import { encodingOf, typeOf } from '../types/value.js';
+import { encodingOf, typeOf, type Value } from '../types/value.js';
 import { parseDouble } from '../util/numbers.js';
 
 function flushArgs(c: Client, argv: string[]): boolean {
@@ -259,7 +259,101 @@ function shutdown(c: Client, argv: string[]): void {
   void c.server.shutdown();
 }
 
+/** Approximate heap bytes of a V8 one-byte string of n chars (header + chars, 8-aligned). */
+function stringBytes(n: number): number {
+  return 16 + Math.ceil(n / 8) * 8;
+}
+
+/** MEMORY USAGE estimate for a key: key string, value, and the table entry. */
+function memoryUsage(key: string, v: Value): number {
+  const entry = 32;
+  let value: number;
+  if (typeof v === 'string') value = stringBytes(v.length);
+  else if (typeof v === 'number') value = 0; // small integers live inside the table entry
+  else if (typeof v === 'bigint') value = 24;
+  else value = v.memoryUsage();
+  return entry + stringBytes(key.length) + value;
+}
+
+const memoryCommands: CommandImpl[] = [
+  {
+    name: 'memory|usage',
+    run(c, argv) {
+      if (argv.length !== 3 && !(argv.length === 5 && eq(argv[3]!, 'samples'))) {
+        c.reply.error(ERR.SYNTAX);
+        return;
+      }
+      const v = c.engine.lookupWrite(c.db, argv[2]!);
+      if (v === undefined) c.reply.nullBulk();
+      else c.reply.integer(memoryUsage(argv[2]!, v));
+    },
+  },
+  {
+    name: 'memory|purge',
+    run(c) {
+      // With --expose-gc this runs a full collection (the bench uses it before measuring).
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (gc !== undefined) gc();
+      c.reply.ok();
+    },
+  },
+  {
+    name: 'memory|stats',
+    run(c) {
+      const m = process.memoryUsage();
+      const used = m.heapUsed + m.external;
+      const keys = c.engine.totalKeys;
+      const fields: [string, number][] = [
+        ['peak.allocated', c.server.memory.peak],
+        ['total.allocated', used],
+        ['startup.allocated', c.server.memory.startup],
+        ['keys.count', keys],
+        ['keys.bytes-per-key', keys === 0 ? 0 : Math.floor((used - c.server.memory.startup) / keys)],
+        ['dataset.bytes', Math.max(0, used - c.server.memory.startup)],
+        ['rss.bytes', m.rss],
+        ['heap.total', m.heapTotal],
+        ['external.bytes', m.external],
+      ];
+      c.reply.map(fields.length);
+      for (const [k, n] of fields) {
+        c.reply.bulk(k);
+        c.reply.integer(n);
+      }
+    },
+  },
+  {
+    name: 'memory|doctor',
+    run(c) {
+      const m = process.memoryUsage();
+      c.reply.verbatim(
+        `Vireo keeps its data in the V8 heap: ${m.heapUsed} bytes used of ${m.heapTotal} reserved, ${m.external} bytes in buffers, rss ${m.rss}.` +
+          ' Run MEMORY PURGE (with node --expose-gc) to collect garbage before measuring.\n',
+      );
+    },
+  },
+  { name: 'memory|malloc-stats', run: (c) => c.reply.verbatim('Stats not supported for the current allocator\n') },
+  {
+    name: 'memory|help',
+    run(c) {
+      replyHelp(c, 'MEMORY', [
+        'DOCTOR',
+        '    Return memory problems reports.',
+        'MALLOC-STATS',
+        '    Return internal statistics report from the memory allocator.',
+        'PURGE',
+        '    Attempt to purge dirty pages for reclamation by the allocator.',
+        'STATS',
+        '    Return information about the memory usage of the server.',
+        'USAGE <key> [SAMPLES <count>]',
+        '    Return memory in bytes used by <key> and its value. Nested values are',
+        '    sampled up to <count> times (default: 5, 0 means sample all).',
+      ]);
+    },
+  },
+];
+
 export const serverCommands: CommandImpl[] = [
+  ...memoryCommands,
   {
     name: 'info',
     run: (c, argv) => c.reply.verbatim(infoString(c.server, argv.slice(1))),

@@ -23,6 +23,10 @@ export class MutableString extends RObject {
     return 'raw';
   }
 
+  memoryUsage(): number {
+    return 48 + this.buf.length;
+  }
+
   clone(): MutableString {
     const copy = new MutableString('', this.length);
     this.buf.copy(copy.buf, 0, 0, this.length);

@@ -15,6 +15,8 @@ export abstract class RObject {
   abstract encoding(): string;
   /** A deep copy (COPY, snapshots). */
   abstract clone(): RObject;
+  /** Estimated heap bytes (MEMORY USAGE). */
+  abstract memoryUsage(): number;
 }
 
 export type Value = string | number | bigint | RObject;

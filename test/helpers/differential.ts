@@ -67,6 +67,12 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
     },
   },
   {
+    why: 'KEYS lists keys in hash-table order, which differs between implementations: compare as a set.',
+    applies: (a) => a[0]!.toLowerCase() === 'keys',
+    normalize: (r) =>
+      r.type === 'array' && r.value !== null ? { type: 'array', value: [...r.value].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))) } : r,
+  },
+  {
     why: 'CLIENT ID is a per-server counter.',
     applies: (a) => a[0]!.toLowerCase() === 'client' && a[1]?.toLowerCase() === 'id',
     normalize: (r) => (r.type === 'integer' ? { type: 'integer', value: '<id>' } : r),

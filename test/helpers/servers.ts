@@ -56,9 +56,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitForPing(port: number, timeoutMs = 10000): Promise<void> {
+async function waitForPing(port: number, timeoutMs = 10000, proc: ChildProcess | null = null): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (proc !== null && proc.exitCode !== null) throw new Error(`server exited with code ${proc.exitCode}`);
     try {
       const c = await RespClient.connect(port);
       const r = await c.call('PING');
@@ -121,7 +122,7 @@ export async function startVireoProcess(args: string[] = [], opts: { dir?: strin
   });
   const h = handleFor(proc, port, dir);
   try {
-    await waitForPing(port);
+    await waitForPing(port, 10000, proc);
   } catch (e) {
     await h.kill();
     throw new Error(`${(e as Error).message}\n${h.output()}`);

@@ -1,0 +1,152 @@
+// Unit checks of pieces that must be exact: hash slots, number formatting,
+// long double arithmetic, the request parser's limits.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import generateSlot from 'cluster-key-slot';
+import { keySlot } from '../src/engine/slot.js';
+import { formatDouble, parseDouble, parseLong } from '../src/util/numbers.js';
+import { addLongDouble, formatLongDoubleHuman, parseLongDouble } from '../src/util/longdouble.js';
+import { RequestParser, ProtocolError } from '../src/protocol/parser.js';
+import { startVireo, tempDir } from './helpers/servers.js';
+import { RespClient, toJs } from './helpers/resp.js';
+
+/** Bit-by-bit CRC16/XMODEM, independent of the table-driven one under test. */
+function crc16Bitwise(s: string): number {
+  let crc = 0;
+  for (let i = 0; i < s.length; i++) {
+    crc ^= s.charCodeAt(i) << 8;
+    for (let b = 0; b < 8; b++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+describe('hash slots', () => {
+  it('match cluster-key-slot for ASCII keys, hash tags included', () => {
+    // cluster-key-slot departs from Redis' keyHashSlot when an empty tag "{}"
+    // is followed by another '}' (it then hashes what lies between), so such
+    // keys are checked against the rule itself below.
+    const degenerate = (k: string) => /\{\}[^]*\}/.test(k.slice(k.indexOf('{')));
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', 'b', '{', '}', 'x', '1', ':') }), (k) => {
+        if (!degenerate(k)) expect(keySlot(k)).toBe(generateSlot(k));
+      }),
+      { numRuns: 2000 },
+    );
+    for (const k of ['{}a}', 'x{}{b}', '{}}']) expect(keySlot(k)).toBe(crc16Bitwise(k) & 0x3fff);
+    expect(keySlot('a{b}c')).toBe(crc16Bitwise('b') & 0x3fff);
+    expect(keySlot('123456789')).toBe(0x31c3 & 0x3fff);
+    expect(keySlot('{user1000}.following')).toBe(keySlot('{user1000}.followers'));
+  });
+
+  it('hash bytes >= 0x80 as bytes (latin1), like Redis', () => {
+    const key = '\xff\x80abc';
+    expect(keySlot(key)).toBe(generateSlot(Buffer.from(key, 'latin1')));
+  });
+});
+
+describe('numbers', () => {
+  it('formatDouble follows Redis 7.2 (integers plain, shortest round-trip digits)', () => {
+    expect(formatDouble(1.1)).toBe('1.1');
+    expect(formatDouble(3)).toBe('3');
+    expect(formatDouble(-0)).toBe('-0');
+    expect(formatDouble(1e15)).toBe('1000000000000000');
+    expect(formatDouble(1e20)).toBe('1e+20');
+    expect(formatDouble(1.5e300)).toBe('1.5e+300');
+    expect(formatDouble(0.0001)).toBe('0.0001');
+    expect(formatDouble(1e-7)).toBe('1e-7');
+    expect(formatDouble(Infinity)).toBe('inf');
+    fc.assert(
+      fc.property(fc.double({ noNaN: true }), (d) => {
+        expect(Number(formatDouble(d).replace('inf', 'Infinity'))).toBe(d);
+      }),
+    );
+  });
+
+  it('parseDouble and parseLong accept exactly what strtod/string2ll accept', () => {
+    expect(parseDouble('1e400')).toBe(null);
+    expect(parseDouble('1e-400')).toBe(null);
+    expect(parseDouble('inf')).toBe(Infinity);
+    expect(parseDouble('-Infinity')).toBe(-Infinity);
+    expect(parseDouble(' 1')).toBe(null);
+    expect(parseDouble('0x1p3')).toBe(8);
+    expect(parseDouble('nan')).toBe(null);
+    expect(parseLong('-0')).toBe(null);
+    expect(parseLong('007')).toBe(null);
+    expect(parseLong('9223372036854775807')).toBe(9223372036854775807);
+    expect(parseLong('9223372036854775808')).toBe(null);
+  });
+
+  it('long double sums print like %.17Lf', () => {
+    const add = (a: string, b: string) => formatLongDoubleHuman(addLongDouble(parseLongDouble(a)!, parseLongDouble(b)!)!);
+    expect(add('10.5', '0.1')).toBe('10.6');
+    expect(add('0', '0.1')).toBe('0.1');
+    expect(add('1.1', '2.2')).toBe('3.3');
+    expect(add('-1', '1')).toBe('0');
+    expect(add('5.0e3', '2.0e2')).toBe('5200');
+  });
+});
+
+describe('request parser', () => {
+  const parse = (s: string) => {
+    const p = new RequestParser({ maxBulkLen: 1024 * 1024, authenticated: true });
+    p.feed(Buffer.from(s, 'latin1'));
+    const out: string[][] = [];
+    let a: string[] | null;
+    while ((a = p.next()) !== null) out.push(a);
+    return out;
+  };
+  it('parses any split of a pipeline the same way', () => {
+    const text = '*2\r\n$3\r\nGET\r\n$3\r\nabc\r\nPING x "y z"\r\n*1\r\n$4\r\nPING\r\n';
+    const whole = parse(text);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: text.length - 1 }), { maxLength: 6 }), (cuts) => {
+        const p = new RequestParser({ maxBulkLen: 1024 * 1024, authenticated: true });
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        const out: string[][] = [];
+        let last = 0;
+        for (const c of [...points, text.length]) {
+          p.feed(Buffer.from(text.slice(last, c), 'latin1'));
+          last = c;
+          let a: string[] | null;
+          while ((a = p.next()) !== null) out.push(a);
+        }
+        expect(out).toEqual(whole);
+      }),
+    );
+  });
+  it('rejects a bulk over proto-max-bulk-len', () => {
+    expect(() => parse('*1\r\n$2000000\r\n')).toThrow(ProtocolError);
+  });
+  it('hands back the exact bytes of canonical commands only', () => {
+    const p = new RequestParser({ maxBulkLen: 1024, authenticated: true });
+    p.feed(Buffer.from('*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n', 'latin1'));
+    const first = p.next()!;
+    expect(p.rawArgv).toBe(null);
+    expect(first).toEqual(['PING']);
+    const second = p.next()!;
+    expect(p.rawArgv).toBe(second);
+    expect(p.rawBuffer.latin1Slice(p.rawStart, p.rawEnd)).toBe('*1\r\n$4\r\nPING\r\n');
+  });
+});
+
+describe('unix socket', () => {
+  it('serves on unixsocket with unixsocketperm', async () => {
+    const dir = tempDir();
+    const sock = path.join(dir, 'vireo.sock');
+    const v = await startVireo({ unixsocket: sock, unixsocketperm: '700' });
+    try {
+      expect(fs.statSync(sock).mode & 0o777).toBe(0o700);
+      const c = await RespClient.connectPath(sock);
+      expect(toJs(await c.call('SET', 'u', '1'))).toBe('OK');
+      const info = toJs(await c.call('CLIENT', 'INFO')) as string;
+      expect(info).toContain(`addr=${sock}:0`);
+      expect(info).toMatch(/flags=U/);
+      c.close();
+    } finally {
+      await v.stop();
+    }
+    expect(fs.existsSync(sock)).toBe(false);
+  });
+});
