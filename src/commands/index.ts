@@ -7,6 +7,11 @@ import { keyCommands } from './keys.js';
 import { serverCommands } from './server.js';
 import { stringCommands } from './strings.js';
 import { transactionCommands } from './transactions.js';
+import { listCommands } from './lists.js';
+import { hashCommands } from './hashes.js';
+import { setCommands } from './sets.js';
+import { zsetCommands } from './zsets.js';
+import { sortCommands } from './sort.js';
 
 export const allCommands: CommandImpl[] = [
   ...connectionCommands,
@@ -15,4 +20,9 @@ export const allCommands: CommandImpl[] = [
   ...serverCommands,
   ...stringCommands,
   ...transactionCommands,
+  ...listCommands,
+  ...hashCommands,
+  ...setCommands,
+  ...zsetCommands,
+  ...sortCommands,
 ];

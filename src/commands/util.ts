@@ -4,7 +4,7 @@
  */
 
 import type { Client } from '../server/client.js';
-import type { Value } from '../types/value.js';
+import { typeOf, type TypeName, type Value } from '../types/value.js';
 import { parseDouble, parseLong } from '../util/numbers.js';
 
 export const ERR = {
@@ -44,18 +44,43 @@ export function argInt(c: Client, s: string, msg: string = ERR.NOT_INTEGER): num
   return n;
 }
 
-/** getPositiveLongFromObjectOrReply (zero allowed). */
+/** getPositiveLongFromObjectOrReply (zero allowed): `msg` answers both a non-integer and a negative value. */
 export function argNonNegative(c: Client, s: string, msg: string = ERR.POSITIVE): number | null {
+  return argRange(c, s, 0, LONG_MAX, msg);
+}
+
+export const LONG_MAX = 9223372036854775807;
+
+/**
+ * getRangeLongFromObjectOrReply: an integer in [min, max]. With `msg` that
+ * text answers every failure; without, Redis' generic messages.
+ */
+export function argRange(c: Client, s: string, min: number, max: number, msg: string | null = null): number | null {
   const n = parseLong(s);
   if (n === null) {
-    c.reply.error(ERR.NOT_INTEGER);
+    c.reply.error(msg ?? ERR.NOT_INTEGER);
     return null;
   }
-  if (n < 0) {
-    c.reply.error(msg);
+  if (n < min || n > max) {
+    const show = (x: number) => (x === LONG_MAX ? '9223372036854775807' : x === -LONG_MAX ? '-9223372036854775807' : String(x));
+    c.reply.error(msg ?? `ERR value is out of range, value must between ${show(min)} and ${show(max)}`);
     return null;
   }
   return n;
+}
+
+/**
+ * Look a key up expecting `type`: the value, undefined when missing, or
+ * null after replying WRONGTYPE.
+ */
+export function lookupTyped<T extends Value>(c: Client, key: string, type: TypeName, write: boolean): T | undefined | null {
+  const v = write ? c.engine.lookupWrite(c.db, key) : c.engine.lookupRead(c.db, key);
+  if (v === undefined) return undefined;
+  if (typeOf(v) !== type) {
+    c.reply.error(ERR.WRONGTYPE);
+    return null;
+  }
+  return v as T;
 }
 
 /** getDoubleFromObjectOrReply. */
@@ -63,15 +88,6 @@ export function argDouble(c: Client, s: string, msg: string = ERR.NOT_FLOAT): nu
   const d = parseDouble(s);
   if (d === null) c.reply.error(msg);
   return d;
-}
-
-/** Reply WRONGTYPE and return true if `v` exists and is not of `type`. */
-export function wrongType(c: Client, v: Value | undefined, isType: (v: Value) => boolean): boolean {
-  if (v !== undefined && !isType(v)) {
-    c.reply.error(ERR.WRONGTYPE);
-    return true;
-  }
-  return false;
 }
 
 /** Case-insensitive option compare for ASCII keywords. */

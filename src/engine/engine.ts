@@ -14,6 +14,7 @@ import { WatchRegistry } from './watch.js';
 import type { CommandLog } from '../../persistence/commandlog.js';
 import type { Value } from '../types/value.js';
 import { Clock } from './clock.js';
+import { EncodingLimits } from '../types/limits.js';
 
 export interface Effect {
   db: number;
@@ -60,6 +61,8 @@ export class Engine {
   readonly log: CommandLog;
   readonly watches: WatchRegistry;
   readonly stats = new EngineStats();
+  /** Encoding thresholds (hash-max-listpack-entries and friends). */
+  readonly limits = new EncodingLimits();
   /** Changes since the last successful save (rdb_changes_since_last_save). */
   dirty = 0;
   /** Time snapshot of the running command, ms since the epoch. */

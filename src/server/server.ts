@@ -97,6 +97,9 @@ export class Server {
     this.protoMaxBulkLen = config.int('proto-max-bulk-len');
     this.queryBufferLimit = config.int('client-query-buffer-limit');
     this.recordError = (msg: string) => this.countError(msg);
+    for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries', 'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth']) {
+      this.engine.limits.apply(name, config.int(name));
+    }
     config.onChange((name, value) => this.applyConfig(name, value));
   }
 
@@ -423,6 +426,7 @@ export class Server {
   // ---- configuration -------------------------------------------------------------
 
   private applyConfig(name: string, value: ConfigValue): void {
+    if (typeof value === 'number' && this.engine.limits.apply(name, value)) return;
     switch (name) {
       case 'proto-max-bulk-len':
         this.protoMaxBulkLen = value as number;

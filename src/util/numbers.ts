@@ -184,3 +184,33 @@ export function canonicalInteger(s: string): number | bigint | null {
   if (c !== 45 && (c < 48 || c > 57)) return null;
   return parseInteger(s);
 }
+
+/** C's printf("%.17g"): 17 significant digits, trailing zeros removed. */
+export function formatG17(d: number): string {
+  if (Number.isNaN(d)) return 'nan';
+  if (d === Infinity) return 'inf';
+  if (d === -Infinity) return '-inf';
+  if (d === 0) return Object.is(d, -0) ? '-0' : '0';
+  const e = d.toExponential(16);
+  const ePos = e.indexOf('e');
+  const neg = e[0] === '-';
+  const digits = e.slice(neg ? 1 : 0, ePos).replace('.', '');
+  const x = Number(e.slice(ePos + 1));
+  const sign = neg ? '-' : '';
+  if (x < -4 || x >= 17) {
+    let mant = digits[0]! + '.' + digits.slice(1);
+    mant = mant.replace(/0+$/, '').replace(/\.$/, '');
+    const ax = Math.abs(x);
+    return `${sign}${mant}e${x < 0 ? '-' : '+'}${ax < 10 ? '0' : ''}${ax}`;
+  }
+  let s: string;
+  if (x >= 0) {
+    const intPart = digits.slice(0, x + 1);
+    const frac = digits.slice(x + 1);
+    s = frac.length > 0 ? `${intPart}.${frac}` : intPart;
+  } else {
+    s = '0.' + '0'.repeat(-x - 1) + digits;
+  }
+  if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
+  return sign + s;
+}

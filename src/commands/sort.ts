@@ -1,0 +1,225 @@
+/**
+ * SORT and SORT_RO (Redis' sort.c): numeric or ALPHA ordering of a list,
+ * set or sorted set, BY and GET patterns (with hash fields via "->"),
+ * LIMIT, and STORE into a list.
+ */
+
+import type { CommandImpl } from './table.js';
+import type { Client } from '../server/client.js';
+import { ERR, argLong } from './util.js';
+import { NOTIFY } from '../engine/engine.js';
+import { ListValue } from '../types/list.js';
+import { SetValue } from '../types/set.js';
+import { ZSetValue } from '../types/zset.js';
+import { HashValue } from '../types/hash.js';
+import { isStringValue, stringOf } from '../types/string.js';
+import type { Value } from '../types/value.js';
+
+/** Redis' lookupKeyByPattern: "#" is the element itself, "*" is replaced, "key->field" reads a hash. */
+function lookupByPattern(c: Client, pattern: string, subst: string): string | null {
+  if (pattern === '#') return subst;
+  const star = pattern.indexOf('*');
+  if (star < 0) return null;
+  const arrow = pattern.indexOf('->', star + 1);
+  const hasField = arrow >= 0 && arrow + 2 < pattern.length;
+  const field = hasField ? pattern.slice(arrow + 2) : null;
+  const keyEnd = hasField ? arrow : pattern.length;
+  const key = pattern.slice(0, star) + subst + pattern.slice(star + 1, keyEnd);
+  const v: Value | undefined = c.engine.lookupRead(c.db, key);
+  if (v === undefined) return null;
+  if (field !== null) {
+    if (!(v instanceof HashValue)) return null;
+    return v.get(field) ?? null;
+  }
+  if (!isStringValue(v)) return null;
+  return stringOf(v);
+}
+
+/** strtod as SORT uses it: the whole string, leading space allowed, ERANGE and NaN rejected. */
+function sortScore(s: string): number | null {
+  if (s === '') return 0;
+  const t = s.replace(/^[ \t\n\v\f\r]+/, '');
+  let v: number;
+  if (/^[+-]?(inf|infinity)$/i.test(t)) v = t[0] === '-' ? -Infinity : Infinity;
+  else if (/^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(t)) {
+    v = Number(t);
+    if (!Number.isFinite(v)) return null;
+    if (v === 0 && /[1-9]/.test(t.replace(/[eE].*$/, ''))) return null;
+  } else return null;
+  return v;
+}
+
+function byteCompare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+interface Item {
+  obj: string;
+  score: number;
+  cmp: string | null;
+}
+
+function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
+  let desc = false;
+  let alpha = false;
+  let limitStart = 0;
+  let limitCount = -1;
+  let storeKey: string | null = null;
+  let sortBy: string | null = null;
+  let dontSort = false;
+  const gets: string[] = [];
+  for (let j = 2; j < argv.length; j++) {
+    const left = argv.length - j - 1;
+    const opt = argv[j]!.toLowerCase();
+    if (opt === 'asc') desc = false;
+    else if (opt === 'desc') desc = true;
+    else if (opt === 'alpha') alpha = true;
+    else if (opt === 'limit' && left >= 2) {
+      const s = argLong(c, argv[j + 1]!);
+      if (s === null) return;
+      const n = argLong(c, argv[j + 2]!);
+      if (n === null) return;
+      limitStart = s;
+      limitCount = n;
+      j += 2;
+    } else if (!readonly && opt === 'store' && left >= 1) {
+      storeKey = argv[++j]!;
+    } else if (opt === 'by' && left >= 1) {
+      sortBy = argv[++j]!;
+      if (!sortBy.includes('*')) dontSort = true;
+    } else if (opt === 'get' && left >= 1) {
+      gets.push(argv[++j]!);
+    } else {
+      c.reply.error(ERR.SYNTAX);
+      return;
+    }
+  }
+  const engine = c.engine;
+  const v = engine.lookupRead(c.db, argv[1]!);
+  if (v !== undefined && !(v instanceof ListValue) && !(v instanceof SetValue) && !(v instanceof ZSetValue)) {
+    c.reply.error(ERR.WRONGTYPE);
+    return;
+  }
+  // A set has no order of its own: when storing, sort it so replicas agree.
+  if (dontSort && v instanceof SetValue && storeKey !== null) {
+    dontSort = false;
+    alpha = true;
+    sortBy = null;
+  }
+  const len = v === undefined ? 0 : v instanceof ListValue ? v.length : v.size;
+  let start = limitStart < 0 ? 0 : limitStart;
+  let end = limitCount < 0 ? len - 1 : start + limitCount - 1;
+  if (start >= len) {
+    start = len - 1;
+    end = len - 2;
+  }
+  if (end >= len) end = len - 1;
+
+  let items: Item[] = [];
+  const item = (obj: string): Item => ({ obj, score: 0, cmp: null });
+  if (v instanceof ListValue || v instanceof ZSetValue) {
+    if (dontSort) {
+      // Native order, honouring DESC, loading just the LIMIT range.
+      if (end >= start) {
+        if (v instanceof ListValue) {
+          let n = end - start + 1;
+          v.walk(desc ? v.length - start - 1 : start, desc, (s) => {
+            items.push(item(s));
+            return --n > 0;
+          });
+        } else {
+          const view = v.view();
+          let n = end - start + 1;
+          view.walk(desc ? view.size - start - 1 : start, desc, (m) => {
+            items.push(item(m));
+            return --n > 0;
+          });
+        }
+        end -= start;
+        start = 0;
+      }
+    } else if (v instanceof ListValue) {
+      items = v.toArray().map(item);
+    } else {
+      items = [...v.entries()].map(([m]) => item(m));
+    }
+  } else if (v instanceof SetValue) {
+    items = v.toArray().map(item);
+  }
+
+  if (!dontSort) {
+    let conversionError = false;
+    for (const it of items) {
+      let by: string | null = it.obj;
+      if (sortBy !== null) {
+        by = lookupByPattern(c, sortBy, it.obj);
+        if (by === null) continue;
+      }
+      if (alpha) {
+        if (sortBy !== null) it.cmp = by;
+      } else {
+        const sc = sortScore(by);
+        if (sc === null) conversionError = true;
+        else it.score = sc;
+      }
+    }
+    if (conversionError) {
+      c.reply.error("ERR One or more scores can't be converted into double");
+      return;
+    }
+    const byPattern = sortBy !== null;
+    items.sort((a, b) => {
+      let cmp: number;
+      if (!alpha) {
+        cmp = a.score > b.score ? 1 : a.score < b.score ? -1 : byteCompare(a.obj, b.obj);
+      } else if (byPattern) {
+        if (a.cmp === null || b.cmp === null) cmp = a.cmp === b.cmp ? 0 : a.cmp === null ? -1 : 1;
+        else cmp = byteCompare(a.cmp, b.cmp);
+      } else {
+        cmp = byteCompare(a.obj, b.obj);
+      }
+      return desc ? -cmp : cmp;
+    });
+  }
+
+  const outputLen = gets.length > 0 ? gets.length * Math.max(0, end - start + 1) : Math.max(0, end - start + 1);
+  if (storeKey === null) {
+    c.reply.array(outputLen);
+    for (let j = start; j <= end; j++) {
+      const obj = items[j]!.obj;
+      if (gets.length === 0) c.reply.bulk(obj);
+      for (const g of gets) {
+        const val = lookupByPattern(c, g, obj);
+        if (val === null) c.reply.nullBulk();
+        else c.reply.bulk(val);
+      }
+    }
+    return;
+  }
+  const out: string[] = [];
+  for (let j = start; j <= end; j++) {
+    const obj = items[j]!.obj;
+    if (gets.length === 0) out.push(obj);
+    for (const g of gets) out.push(lookupByPattern(c, g, obj) ?? '');
+  }
+  if (out.length > 0) {
+    const list = new ListValue();
+    const fill = engine.limits.listMaxListpackSize;
+    list.prepareGrow(out, 0, out.length - 1, fill);
+    for (const s of out) list.push(s, false, fill);
+    list.afterShrink(fill);
+    engine.setKey(c.db, storeKey, list);
+    engine.notify(NOTIFY.LIST, 'sortstore', storeKey, c.db.id);
+    engine.emit(c.db.id, argv, out.length);
+  } else if (engine.lookupWrite(c.db, storeKey) !== undefined) {
+    engine.deleteKey(c.db, storeKey);
+    engine.notify(NOTIFY.GENERIC, 'del', storeKey, c.db.id);
+    engine.emit(c.db.id, argv);
+  }
+  c.reply.integer(outputLen);
+}
+
+export const sortCommands: CommandImpl[] = [
+  { name: 'sort', run: (c, argv) => sortGeneric(c, argv, false) },
+  { name: 'sort_ro', run: (c, argv) => sortGeneric(c, argv, true) },
+];
