@@ -604,7 +604,7 @@ function zpopGeneric(c: Client, keys: string[], max: boolean, count: number, nes
 
 function zpopMinMax(c: Client, argv: string[], max: boolean): void {
   if (argv.length > 3) {
-    c.reply.error(`ERR wrong number of arguments for '${c.current!.name}' command`);
+    c.reply.error(ERR.SYNTAX);
     return;
   }
   let count = -1;

@@ -60,8 +60,12 @@ class ArrayView implements ZView {
   }
 }
 
-/** Scores as stored in the listpack: Redis' d2string text. */
+/**
+ * Scores as a Redis listpack holds them: integral scores (double2ll) are
+ * stored as integers, so -0 reads back as 0; others as d2string text.
+ */
 function scoreText(score: number): string {
+  if (score === 0) return '0';
   return formatDouble(score);
 }
 

@@ -73,6 +73,31 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
       r.type === 'array' && r.value !== null ? { type: 'array', value: [...r.value].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))) } : r,
   },
   {
+    why: 'Redis 7.0 prints doubles with %.17g (1.1 -> "1.1000000000000001"); 7.2 prints the shortest round-trip form. Sorted-set replies are compared by numeric value.',
+    applies: (a) => /^(z|bz)/i.test(a[0]!),
+    normalize: (r) => mapStrings(r, normalizeNumber),
+  },
+  {
+    why: "Unordered collections: Redis lists hashtable elements in its dict's order, Vireo in its own, and small sets are listpacks (insertion order) in 7.2 but hashtables in 7.0. Compared as sorted.",
+    applies: (a) => ['smembers', 'sunion', 'sinter', 'sdiff', 'hkeys', 'hvals'].includes(a[0]!.toLowerCase()),
+    normalize: sortTopLevel,
+  },
+  {
+    why: 'HGETALL of a hashtable-encoded hash: field order is dict order; compared as sorted pairs.',
+    applies: (a) => a[0]!.toLowerCase() === 'hgetall',
+    normalize: sortPairs,
+  },
+  {
+    why: 'HSCAN/SSCAN/ZSCAN element order (and paging) follows each implementation\'s table; compared as sorted elements of a full single-call scan.',
+    applies: (a) => ['hscan', 'sscan', 'zscan'].includes(a[0]!.toLowerCase()),
+    normalize(r, _from, args) {
+      if (r.type !== 'array' || r.value === null || r.value.length !== 2) return r;
+      const inner = r.value[1]!;
+      const pairs = args[0]!.toLowerCase() !== 'sscan';
+      return { type: 'array', value: [r.value[0]!, pairs ? sortPairs(inner) : sortTopLevel(inner)] };
+    },
+  },
+  {
     why: 'CLIENT ID is a per-server counter.',
     applies: (a) => a[0]!.toLowerCase() === 'client' && a[1]?.toLowerCase() === 'id',
     normalize: (r) => (r.type === 'integer' ? { type: 'integer', value: '<id>' } : r),
@@ -92,6 +117,45 @@ function closeEnough(args: string[], a: Reply, b: Reply): boolean {
   const y = BigInt(b.value);
   const d = x > y ? x - y : y - x;
   return x >= 0n && y >= 0n && d <= BigInt(tol);
+}
+
+function mapStrings(r: Reply, fn: (s: string) => string): Reply {
+  switch (r.type) {
+    case 'bulk':
+      return r.value === null ? r : { type: 'bulk', value: fn(r.value) };
+    case 'double':
+      return { type: 'bulk', value: fn(r.value) };
+    case 'array':
+    case 'set':
+    case 'push':
+      return r.value === null ? r : ({ type: r.type, value: r.value.map((x) => mapStrings(x, fn)) } as Reply);
+    case 'map':
+      return { type: 'map', value: r.value.map(([k, v]) => [mapStrings(k, fn), mapStrings(v, fn)] as [Reply, Reply]) };
+    default:
+      return r;
+  }
+}
+
+/** A float written either way ("1.1000000000000001" or "1.1") becomes one canonical text. */
+function normalizeNumber(s: string): string {
+  if (!/^-?(\d+\.\d*|\d*\.\d+|\d+)(e[+-]?\d+)?$/i.test(s) || /^-?\d+$/.test(s)) return s;
+  return String(Number(s));
+}
+
+function sortTopLevel(r: Reply): Reply {
+  if ((r.type === 'array' || r.type === 'set') && r.value !== null) {
+    return { type: 'array', value: [...r.value].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))) };
+  }
+  return r;
+}
+
+function sortPairs(r: Reply): Reply {
+  if (r.type === 'map') return { type: 'map', value: [...r.value].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))) };
+  if (r.type !== 'array' || r.value === null) return r;
+  const pairs: Reply[][] = [];
+  for (let i = 0; i < r.value.length; i += 2) pairs.push([r.value[i]!, r.value[i + 1]!]);
+  pairs.sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+  return { type: 'array', value: pairs.flat() };
 }
 
 function normalize(reply: Reply, from: 'redis' | 'vireo', args: string[]): Reply {
@@ -131,6 +195,7 @@ export class DiffPair {
 
   /** Send the command to both; the replies must match. Returns Vireo's reply. */
   async check(...args: string[]): Promise<Reply> {
+    if (args.length === 3 && args[0]!.toLowerCase() === 'object' && args[1]!.toLowerCase() === 'encoding') return this.checkEncoding(args[2]!);
     const [a, b] = await Promise.all([this.redis.call(...args), this.vireo.call(...args)]);
     const ra = normalize(a, 'redis', args);
     const rb = normalize(b, 'vireo', args);
@@ -139,6 +204,23 @@ export class DiffPair {
     if (sa !== sb && !closeEnough(args, ra, rb)) {
       throw new Error(`reply mismatch for ${JSON.stringify(args)}\n  redis: ${sa}\n  vireo: ${sb}`);
     }
+    return b;
+  }
+
+  /**
+   * OBJECT ENCODING: Redis 7.2 (Vireo's target) reports small lists as
+   * `listpack` (7.0: `quicklist`) and has a `listpack` encoding for sets of
+   * strings (7.0: `hashtable`). Those two cases are accepted; everything
+   * else must match exactly. The 7.2 rules are tested in encodings.test.ts.
+   */
+  private async checkEncoding(key: string): Promise<Reply> {
+    const [a, b, type] = await Promise.all([this.redis.call('OBJECT', 'ENCODING', key), this.vireo.call('OBJECT', 'ENCODING', key), this.vireo.call('TYPE', key)]);
+    const t = type.type === 'simple' ? type.value : '';
+    const enc = (r: Reply) => (r.type === 'bulk' ? r.value : JSON.stringify(r));
+    const ea = enc(a);
+    const eb = enc(b);
+    const ok = ea === eb || (t === 'list' && ea === 'quicklist' && eb === 'listpack') || (t === 'set' && ea === 'hashtable' && eb === 'listpack');
+    if (!ok) throw new Error(`reply mismatch for OBJECT ENCODING ${key} (${t})\n  redis: ${ea}\n  vireo: ${eb}`);
     return b;
   }
 
