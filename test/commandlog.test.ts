@@ -133,12 +133,38 @@ describe('command log', () => {
     expect(info).toContain(`master_repl_offset:${v.server.engine.log.offset}`);
   });
 
+  it('logs random and multi-key pops deterministically: SPOP as SREM, LMPOP as LPOP, ZMPOP as ZPOPMIN, HINCRBYFLOAT as HSET', async () => {
+    await c.call('SADD', 's', 'a', 'b', 'c', 'd');
+    await c.call('RPUSH', 'l', '1', '2', '3');
+    await c.call('ZADD', 'z', '1', 'x', '2', 'y');
+    tap.clear();
+    const popped = toJs(await c.call('SPOP', 's')) as string;
+    const popped2 = toJs(await c.call('SPOP', 's', '2')) as string[];
+    await c.call('SPOP', 's', '10');
+    await c.call('LMPOP', '2', 'nokey', 'l', 'RIGHT', 'COUNT', '5');
+    await c.call('ZMPOP', '1', 'z', 'MIN', 'COUNT', '1');
+    await c.call('HINCRBYFLOAT', 'h', 'f', '1.1');
+    const rs = records();
+    expect(rs[0]).toEqual(['SREM', 's', popped]);
+    expect(rs[1]!.slice(0, 2)).toEqual(['SREM', 's']);
+    expect(rs[1]!.slice(2).sort()).toEqual([...popped2].sort());
+    expect(rs[2]).toEqual(['DEL', 's']);
+    expect(rs[3]).toEqual(['RPOP', 'l', '3']);
+    expect(rs[4]).toEqual(['ZPOPMIN', 'z', '1']);
+    expect(rs[5]).toEqual(['HSET', 'h', 'f', '1.1']);
+  });
+
   it('replaying the log into a fresh server rebuilds the same dataset', async () => {
     const ops: string[][] = [
       ['SET', 'a', '1'], ['INCR', 'a'], ['APPEND', 'b', 'xyz'], ['SETRANGE', 'b', '5', 'q'],
       ['MSET', 'c', '1', 'd', '2'], ['DEL', 'c'], ['SET', 'e', 'v', 'EX', '1000'], ['RENAME', 'e', 'f'],
       ['INCRBYFLOAT', 'g', '0.1'], ['INCRBYFLOAT', 'g', '0.2'], ['SELECT', '2'], ['SET', 'h', 'x'], ['COPY', 'h', 'i', 'DB', '0'],
       ['SELECT', '0'], ['GETEX', 'a', 'PX', '500000'], ['SWAPDB', '0', '5'], ['MOVE', 'a', '0'],
+      ['RPUSH', 'l', 'a', 'b', 'c', 'd'], ['LMOVE', 'l', 'l2', 'LEFT', 'RIGHT'], ['LMPOP', '1', 'l', 'RIGHT'],
+      ['SADD', 's', '1', '2', '3', 'x', 'y'], ['SPOP', 's', '2'], ['SPOP', 's'], ['SMOVE', 's', 's2', 'x'],
+      ['HSET', 'h', 'f', '1', 'g', '2'], ['HINCRBYFLOAT', 'h', 'f', '0.5'], ['HDEL', 'h', 'g'],
+      ['ZADD', 'z', '1', 'a', '2', 'b', '3', 'c'], ['ZMPOP', '1', 'z', 'MAX'], ['ZINCRBY', 'z', '5', 'a'],
+      ['ZUNIONSTORE', 'zu', '2', 'z', 's2'], ['SORT', 'l2', 'ALPHA', 'STORE', 'sorted'],
     ];
     for (const op of ops) await c.call(...op);
     const replica = await startVireo();
@@ -151,7 +177,16 @@ describe('command log', () => {
         const keys = (toJs(await c.call('KEYS', '*')) as string[]).sort();
         expect((toJs(await rc.call('KEYS', '*')) as string[]).sort()).toEqual(keys);
         for (const k of keys) {
-          expect(toJs(await rc.call('GET', k))).toEqual(toJs(await c.call('GET', k)));
+          const type = toJs(await c.call('TYPE', k)) as string;
+          const dump: Record<string, string[]> = {
+            string: ['GET', k],
+            list: ['LRANGE', k, '0', '-1'],
+            hash: ['HGETALL', k],
+            set: ['SMEMBERS', k],
+            zset: ['ZRANGE', k, '0', '-1', 'WITHSCORES'],
+          };
+          const norm = (v: unknown) => (type === 'set' ? [...(v as string[])].sort() : v);
+          expect(norm(toJs(await rc.call(...dump[type]!)))).toEqual(norm(toJs(await c.call(...dump[type]!))));
           const [t1, t2] = [toJs(await c.call('PTTL', k)) as string, toJs(await rc.call('PTTL', k)) as string];
           expect(Math.abs(Number(t1) - Number(t2))).toBeLessThan(1000);
         }

@@ -190,12 +190,10 @@ function zaddGeneric(c: Client, argv: string[], baseFlags: number): void {
     return;
   }
   const scores: number[] = [];
-  let maxLen = 0;
   for (let j = 0; j < elements; j++) {
     const s = argDouble(c, argv[idx + j * 2]!);
     if (s === null) return;
     scores.push(s);
-    maxLen = Math.max(maxLen, argv[idx + j * 2 + 1]!.length);
   }
   const key = argv[1]!;
   const engine = c.engine;
@@ -209,10 +207,11 @@ function zaddGeneric(c: Client, argv: string[], baseFlags: number): void {
     // No key and XX: nothing to do.
   } else {
     if (z === undefined) {
-      z = ZSetValue.create(elements, maxLen, engine.limits);
+      // Redis 7.2 sizes the new set from the pair count and the first member's length.
+      z = ZSetValue.create(elements, argv[idx + 1]!.length, engine.limits);
       engine.setKey(c.db, key, z);
     } else {
-      z.maybeConvert(elements, maxLen, engine.limits);
+      z.maybeConvert(elements, engine.limits);
     }
     for (let j = 0; j < elements; j++) {
       const r = zsetAdd(z, scores[j]!, argv[idx + j * 2 + 1]!, flags, c);

@@ -103,9 +103,9 @@ export class ZSetValue extends RObject {
     return this.tree === null ? this.packedCount : this.tree.size;
   }
 
-  /** Redis' zsetTypeMaybeConvert, before a batch of additions. */
-  maybeConvert(sizeHint: number, maxLenHint: number, limits: EncodingLimits): void {
-    if (this.tree === null && (sizeHint > limits.zsetMaxListpackEntries || maxLenHint > limits.zsetMaxListpackValue)) this.toSkiplist();
+  /** Redis 7.2's zsetTypeMaybeConvert, before a batch of additions (size only). */
+  maybeConvert(sizeHint: number, limits: EncodingLimits): void {
+    if (this.tree === null && sizeHint > limits.zsetMaxListpackEntries) this.toSkiplist();
   }
 
   private unpack(): ArrayView {
