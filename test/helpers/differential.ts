@@ -215,11 +215,13 @@ export class DiffPair {
    * The 7.2 rules themselves are tested in encodings.test.ts.
    */
   private async checkEncoding(key: string): Promise<Reply> {
-    const [a, b, type] = await Promise.all([this.redis.call('OBJECT', 'ENCODING', key), this.vireo.call('OBJECT', 'ENCODING', key), this.vireo.call('TYPE', key)]);
-    const t = type.type === 'simple' ? type.value : '';
+    const [a, b] = await Promise.all([this.redis.call('OBJECT', 'ENCODING', key), this.vireo.call('OBJECT', 'ENCODING', key)]);
     const enc = (r: Reply) => (r.type === 'bulk' ? r.value : JSON.stringify(r));
     const ea = enc(a);
     const eb = enc(b);
+    if (ea === eb) return b;
+    const type = await this.vireo.call('TYPE', key);
+    const t = type.type === 'simple' ? type.value : '';
     // 7.2 also picks a set's first encoding from the number of SADD arguments.
     const setHint = t === 'set' && ((eb === 'listpack' && (ea === 'hashtable' || ea === 'intset')) || (eb === 'hashtable' && ea === 'intset'));
     const ok = ea === eb || (t === 'list' && ea === 'quicklist' && eb === 'listpack') || setHint;
