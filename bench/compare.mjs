@@ -7,8 +7,10 @@
 // each and compares memory per key. Prints ratios: on a shared machine
 // absolute numbers mean little, ratios measured side by side do.
 //
-// Usage: npm run bench [-- --quick] [-- --tests set,get] [-- --rounds 3]
+// Usage: npm run bench [-- --quick] [-- --suite strings|collections]
+//        [-- --tests set,get] [-- --rounds 3] [-- --no-bench] [-- --no-memory]
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { loadDataset, DATASETS } from './datasets.mjs';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -30,7 +32,6 @@ const SUITES = {
 const tests = opt('tests', SUITES[suite] ?? suite).split(',');
 const rounds = Number(opt('rounds', quick ? '1' : '3'));
 const requests = Number(opt('requests', quick ? '50000' : '200000'));
-const memKeys = Number(opt('keys', quick ? '200000' : '1000000'));
 const targets = { 1: 0.9, 16: 0.8 };
 
 for (const tool of ['redis-server', 'redis-benchmark']) {
@@ -102,7 +103,7 @@ const redis = await startServer('redis');
 const vireo = await startServer('vireo');
 const results = [];
 try {
-  for (const pipeline of [1, 16]) {
+  for (const pipeline of args.includes('--no-bench') ? [] : [1, 16]) {
     for (const test of tests) {
       const best = { redis: new Map(), vireo: new Map() };
       for (let r = 0; r < rounds; r++) {
@@ -122,30 +123,37 @@ try {
     }
   }
   const w = [16, 3, 12, 12, 7, 8];
-  console.log(row(['test', 'P', 'redis rps', 'vireo rps', 'ratio', 'target'], w));
+  if (results.length > 0) console.log(row(['test', 'P', 'redis rps', 'vireo rps', 'ratio', 'target'], w));
   for (const r of results) {
     const target = targets[r.pipeline];
     const mark = r.ratio >= target ? '' : ' *';
     console.log(row([r.name, r.pipeline, r.redis.toFixed(0), r.vireo.toFixed(0), r.ratio.toFixed(2) + mark, `>=${target}`], w));
   }
-  console.log('(* below target)\n');
+  if (results.length > 0) console.log('(* below target)\n');
 
   if (!args.includes('--no-memory')) {
     const usedMemory = (s) => Number(/used_memory:(\d+)/.exec(s.cli('INFO', 'memory'))[1]);
     const rss = (s) => Number(/used_memory_rss:(\d+)/.exec(s.cli('INFO', 'memory'))[1]);
-    const mem = {};
-    for (const s of [redis, vireo]) {
-      s.cli('FLUSHALL');
-      s.cli('MEMORY', 'PURGE');
-      const before = usedMemory(s);
-      const rssBefore = rss(s);
-      s.cli('DEBUG', 'POPULATE', String(memKeys));
-      s.cli('MEMORY', 'PURGE');
-      mem[s.kind] = { perKey: (usedMemory(s) - before) / memKeys, rssPerKey: (rss(s) - rssBefore) / memKeys };
+    const datasets = suite === 'collections' ? ['hashes', 'sets', 'zsets'] : ['strings'];
+    const w2 = [44, 12, 12, 7, 9];
+    console.log(row(['memory (used_memory growth, after a full GC)', 'redis', 'vireo', 'ratio', 'target'], w2));
+    for (const name of datasets) {
+      const ds = DATASETS[name](quick);
+      const mem = {};
+      for (const s of [redis, vireo]) {
+        s.cli('FLUSHALL');
+        s.cli('MEMORY', 'PURGE');
+        const before = usedMemory(s);
+        const rssBefore = rss(s);
+        if (ds.populate) s.cli('DEBUG', 'POPULATE', String(ds.populate));
+        else await loadDataset(s.port, ds.commands());
+        s.cli('MEMORY', 'PURGE');
+        mem[s.kind] = { per: (usedMemory(s) - before) / ds.units, rssPer: (rss(s) - rssBefore) / ds.units };
+      }
+      const ratio = mem.vireo.per / mem.redis.per;
+      console.log(row([`${ds.label} (B/${ds.unit})`, mem.redis.per.toFixed(1), mem.vireo.per.toFixed(1), ratio.toFixed(2) + (ratio <= 1.5 ? '' : ' *'), '<=1.5'], w2));
+      console.log(row([`  rss growth (B/${ds.unit})`, mem.redis.rssPer.toFixed(1), mem.vireo.rssPer.toFixed(1), '', ''], w2));
     }
-    console.log(`memory, ${memKeys} string keys (DEBUG POPULATE): used_memory per key`);
-    console.log(`  redis ${mem.redis.perKey.toFixed(1)} B/key   vireo ${mem.vireo.perKey.toFixed(1)} B/key   ratio ${(mem.vireo.perKey / mem.redis.perKey).toFixed(2)} (target <= 1.5)`);
-    console.log(`  rss growth: redis ${mem.redis.rssPerKey.toFixed(1)} B/key   vireo ${mem.vireo.rssPerKey.toFixed(1)} B/key`);
   }
 } finally {
   await redis.stop();

@@ -6,7 +6,7 @@
  */
 
 import { RObject } from './value.js';
-import { PackedReader, packEntry, lpSafeToAdd } from './packed.js';
+import { PackedReader, packEntry, lpSafeToAdd, cat, splice } from './packed.js';
 import { ScanMap } from '../util/bigmap.js';
 import type { EncodingLimits } from './limits.js';
 
@@ -83,10 +83,10 @@ export class HashValue extends RObject {
     const p = this.packed!;
     const r = this.findPacked(field);
     if (r !== null) {
-      this.packed = p.slice(0, r.entryStart) + packEntry(value) + p.slice(r.end);
+      this.packed = splice(p, r.entryStart, r.end, packEntry(value));
       return false;
     }
-    this.packed = p + packEntry(field) + packEntry(value);
+    this.packed = cat(p, packEntry(field), packEntry(value));
     this.packedCount++;
     if (this.packedCount > limits.hashMaxListpackEntries) this.convert();
     return true;
@@ -101,7 +101,7 @@ export class HashValue extends RObject {
       const isField = r.equals(field);
       if (!r.next()) break;
       if (isField) {
-        this.packed = p.slice(0, from) + p.slice(r.end);
+        this.packed = splice(p, from, r.end, '');
         this.packedCount--;
         return true;
       }

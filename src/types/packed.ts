@@ -25,11 +25,23 @@ export function packEntry(s: string): string {
   return lengthPrefix(s.length) + s;
 }
 
+/**
+ * Concatenate into a FLAT string. `a + b` makes a V8 ConsString (a rope
+ * node) that stays a tree until read; a packed collection built by
+ * appends would cost 5x its size. Array join always produces a flat string.
+ */
+export function cat(...parts: string[]): string {
+  return parts.join('');
+}
+
 /** Pack a list of entries. */
 export function packAll(items: readonly string[]): string {
-  let out = '';
-  for (const s of items) out += lengthPrefix(s.length) + s;
-  return out;
+  const parts = new Array<string>(items.length * 2);
+  for (let i = 0; i < items.length; i++) {
+    parts[2 * i] = lengthPrefix(items[i]!.length);
+    parts[2 * i + 1] = items[i]!;
+  }
+  return parts.join('');
 }
 
 /**
@@ -92,9 +104,9 @@ export function unpackAll(p: string): string[] {
   return out;
 }
 
-/** Replace p[from, to) with `insert`. */
+/** Replace p[from, to) with `insert` (flat result). */
 export function splice(p: string, from: number, to: number, insert: string): string {
-  return p.slice(0, from) + insert + p.slice(to);
+  return cat(p.slice(0, from), insert, p.slice(to));
 }
 
 // ---- Redis listpack byte sizes (for conversion thresholds) --------------------

@@ -6,7 +6,7 @@
  */
 
 import { RObject } from './value.js';
-import { PackedReader, packEntry, lpSafeToAdd } from './packed.js';
+import { PackedReader, packEntry, packAll, lpSafeToAdd, cat, splice } from './packed.js';
 import { ScanSet } from '../util/bigmap.js';
 import type { EncodingLimits } from './limits.js';
 
@@ -140,9 +140,9 @@ export class SetValue extends RObject {
   }
 
   private intsetWiden(w: 2 | 4 | 8): void {
-    let out = '';
-    for (let i = 0; i < this.count; i++) out += encodeInt(this.intsetAt(i), w);
-    this.packed = out;
+    const out: string[] = [];
+    for (let i = 0; i < this.count; i++) out.push(encodeInt(this.intsetAt(i), w));
+    this.packed = out.join('');
     this.width = w;
   }
 
@@ -165,7 +165,7 @@ export class SetValue extends RObject {
     if (this.enc === 'listpack') {
       if (this.has(m)) return false;
       if (this.count < limits.setMaxListpackEntries && m.length <= limits.setMaxListpackValue && lpSafeToAdd(this.packed.length, m.length)) {
-        this.packed += packEntry(m);
+        this.packed = cat(this.packed, packEntry(m));
         this.count++;
       } else {
         this.convertTo('hashtable');
@@ -181,7 +181,7 @@ export class SetValue extends RObject {
       if (w > this.width) this.intsetWiden(w);
       const at = this.intsetSearch(v);
       const pos = (-at - 1) * this.width;
-      this.packed = this.packed.slice(0, pos) + encodeInt(v, this.width) + this.packed.slice(pos);
+      this.packed = splice(this.packed, pos, pos, encodeInt(v, this.width));
       this.count++;
       if (this.count > Math.min(limits.setMaxIntsetEntries, INTSET_MAX)) this.convertTo('hashtable');
       return true;
@@ -191,7 +191,7 @@ export class SetValue extends RObject {
     for (const s of this.members()) maxLen = Math.max(maxLen, s.length);
     if (this.count < limits.setMaxListpackEntries && m.length <= limits.setMaxListpackValue && maxLen <= limits.setMaxListpackValue) {
       this.convertTo('listpack');
-      this.packed += packEntry(m);
+      this.packed = cat(this.packed, packEntry(m));
       this.count++;
     } else {
       this.convertTo('hashtable');
@@ -208,14 +208,14 @@ export class SetValue extends RObject {
       const idx = this.intsetSearch(v);
       if (idx < 0) return false;
       const w = this.width;
-      this.packed = this.packed.slice(0, idx * w) + this.packed.slice((idx + 1) * w);
+      this.packed = splice(this.packed, idx * w, (idx + 1) * w, '');
       this.count--;
       return true;
     }
     const r = new PackedReader(this.packed);
     while (r.next()) {
       if (r.equals(m)) {
-        this.packed = this.packed.slice(0, r.entryStart) + this.packed.slice(r.end);
+        this.packed = splice(this.packed, r.entryStart, r.end, '');
         this.count--;
         return true;
       }
@@ -258,13 +258,13 @@ export class SetValue extends RObject {
     if (enc === 'hashtable') {
       this.table = new ScanSet(items);
     } else if (enc === 'listpack') {
-      for (const m of items) this.packed += packEntry(m);
+      this.packed = packAll(items);
       this.count = items.length;
     } else {
       this.width = 2;
       const vals = items.map((m) => intsetValue(m)!).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       for (const v of vals) if (widthOf(v) > this.width) this.width = widthOf(v);
-      for (const v of vals) this.packed += encodeInt(v, this.width);
+      this.packed = vals.map((v) => encodeInt(v, this.width)).join('');
       this.count = vals.length;
     }
   }

@@ -9,7 +9,7 @@
  */
 
 import { RObject } from './value.js';
-import { PackedReader, packEntry, lpSafeToAdd } from './packed.js';
+import { PackedReader, packEntry, lpSafeToAdd, splice } from './packed.js';
 import { ZTree, compareEntries } from './ztree.js';
 import { ScanMap } from '../util/bigmap.js';
 import { formatDouble } from '../util/numbers.js';
@@ -121,9 +121,12 @@ export class ZSetValue extends RObject {
   }
 
   private repack(v: ArrayView): void {
-    let p = '';
-    for (let i = 0; i < v.members.length; i++) p += packEntry(v.members[i]!) + packEntry(scoreText(v.scores[i]!));
-    this.packed = p;
+    const parts = new Array<string>(v.members.length * 2);
+    for (let i = 0; i < v.members.length; i++) {
+      parts[2 * i] = packEntry(v.members[i]!);
+      parts[2 * i + 1] = packEntry(scoreText(v.scores[i]!));
+    }
+    this.packed = parts.join('');
     this.packedCount = v.members.length;
   }
 
@@ -190,7 +193,7 @@ export class ZSetValue extends RObject {
         const hit = r.equals(member);
         if (!r.next()) break;
         if (hit) {
-          this.packed = p.slice(0, from) + p.slice(r.end);
+          this.packed = splice(p, from, r.end, '');
           this.packedCount--;
           return true;
         }
