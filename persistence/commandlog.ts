@@ -49,6 +49,14 @@ export class CommandLog {
     this.selectedDb = -1;
   }
 
+  /** Drop anything staged and continue at `offset` (after loading a dataset). */
+  reset(offset: number): void {
+    this.stagingLen = 0;
+    this.offset = offset;
+    this.flushedOffset = offset;
+    this.selectedDb = -1;
+  }
+
   /** Append one effect record executed against database `db`. */
   append(db: number, argv: readonly string[]): void {
     if (db !== this.selectedDb) {

@@ -154,7 +154,7 @@ bool('rdbchecksum', 'yes', { immutable: true });
 str('dbfilename', 'dump.rdb', { protected: true });
 bool('rdb-del-sync-files', 'no');
 special('dir', '', undefined, () => process.cwd(), { protected: true });
-bool('rdb-save-incremental-fsync', 'yes');
+bool('rdb-save-incremental-fsync', 'yes', inert);
 enumOf('sanitize-dump-payload', 'no', ['no', 'yes', 'clients']);
 
 // ---- append only ----------------------------------------------------------
@@ -168,8 +168,12 @@ mem('auto-aof-rewrite-min-size', 64 * 1024 * 1024, 0, LONG_MAX);
 bool('aof-load-truncated', 'yes');
 bool('aof-use-rdb-preamble', 'yes');
 bool('aof-timestamp-enabled', 'no');
-bool('aof-rewrite-incremental-fsync', 'yes');
+bool('aof-rewrite-incremental-fsync', 'yes', inert);
 bool('aof-disable-auto-gc', 'no');
+// Vireo: point-in-time recovery archive of retired AOF files (persistence/archive.ts).
+bool('aof-archive', 'no');
+str('aof-archive-dir', 'appendonlydir-archive', { immutable: true });
+int('aof-archive-retention', 7 * 24 * 3600, 0, INT_MAX);
 
 // ---- replication -----------------------------------------------------------
 special('replicaof', '', parseReplicaOf, undefined, { aliases: ['slaveof'] });

@@ -159,7 +159,15 @@ export async function main(args: string[]): Promise<Server | null> {
   await server.start();
   const stop = (signal: string) => {
     server.logger.warn(`Received ${signal} scheduling shutdown...`);
-    void server.shutdown();
+    // shutdown-on-sigterm / shutdown-on-sigint: default, save, nosave, now, force.
+    const flags = config.str(signal === 'SIGINT' ? 'shutdown-on-sigint' : 'shutdown-on-sigterm').split(' ');
+    const save = flags.includes('save') ? true : flags.includes('nosave') ? false : null;
+    server
+      .shutdown({ save, force: flags.includes('force') })
+      .then((done) => {
+        if (!done) server.logger.warn('SIGTERM received but errors trying to shut down the server, check the logs for more information');
+      })
+      .catch((e: unknown) => server.logger.error({ err: e }, 'shutdown failed'));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -12,6 +12,7 @@ import { hashCommands } from './hashes.js';
 import { setCommands } from './sets.js';
 import { zsetCommands } from './zsets.js';
 import { sortCommands } from './sort.js';
+import { persistenceCommands } from './persistence.js';
 
 export const allCommands: CommandImpl[] = [
   ...connectionCommands,
@@ -25,4 +26,5 @@ export const allCommands: CommandImpl[] = [
   ...setCommands,
   ...zsetCommands,
   ...sortCommands,
+  ...persistenceCommands,
 ];

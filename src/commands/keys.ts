@@ -381,7 +381,7 @@ function expireGeneric(c: Client, argv: string[], relative: boolean, unitMs: 1 |
     if (flags & EXPIRE_GT && (when <= cur || current === -1)) return c.reply.integer(0);
     if (flags & EXPIRE_LT && current !== -1 && when >= cur) return c.reply.integer(0);
   }
-  if (when <= BigInt(engine.now) && !engine.isReplica) {
+  if (when <= BigInt(engine.now) && !engine.keepsPastTtl) {
     engine.deleteKey(db, key);
     engine.notify(NOTIFY.GENERIC, 'del', key, db.id);
     engine.emit(db.id, [c.server.config.bool('lazyfree-lazy-expire') ? 'UNLINK' : 'DEL', key]);

@@ -11,6 +11,7 @@ import { ConfigError } from '../config.js';
 import { rewriteConfigFile } from '../server/config-rewrite.js';
 import { encodingOf, typeOf, type Value } from '../types/value.js';
 import { parseDouble } from '../util/numbers.js';
+import { debugDigest, debugDigestValue, debugLoadAof, debugReload } from './persistence.js';
 
 function flushArgs(c: Client, argv: string[]): boolean {
   if (argv.length > 2) {
@@ -33,8 +34,16 @@ function flushdb(c: Client, argv: string[]): void {
 
 function flushall(c: Client, argv: string[]): void {
   if (!flushArgs(c, argv)) return;
+  const rdb = c.server.persistence.rdb;
+  // Like Redis: a running BGSAVE would write the old data back; with save points, save the empty dataset now.
+  rdb.abort();
   const removed = c.engine.flush(null);
   c.engine.emit(c.db.id, argv, Math.max(1, removed));
+  if (rdb.savePointsConfigured) {
+    rdb.save();
+    // The FLUSHALL itself still counts as a change (Redis' server.dirty++ after the save).
+    c.engine.dirty++;
+  }
   c.reply.ok();
 }
 
@@ -184,6 +193,12 @@ function debug(c: Client, argv: string[]): void {
   const sub = argv[1]!.toLowerCase();
   if (sub === 'help') {
     replyHelp(c, 'DEBUG', [
+      'DIGEST',
+      '    Output a hex signature representing the current DB content.',
+      'DIGEST-VALUE <key> [<key> ...]',
+      '    Output a hex signature of the values of all the specified keys.',
+      'LOADAOF',
+      '    Flush the AOF buffers on disk and reload the AOF in memory.',
       'LOG <message>',
       '    Write <message> to the server log.',
       'OBJECT <key>',
@@ -194,6 +209,11 @@ function debug(c: Client, argv: string[]): void {
       '    replicas in Redis; Vireo logs them like any other write.',
       'PROTOCOL <type>',
       '    Reply with a test value of the specified type.',
+      'RELOAD [option ...]',
+      '    Save the RDB on disk and reload it back to memory. Valid <option> values:',
+      '    * MERGE: Merge the content of the RDB with the current dataset.',
+      '    * NOFLUSH: Do not empty the dataset before loading the RDB.',
+      '    * NOSAVE: the database will be loaded from an existing RDB file.',
       'SET-ACTIVE-EXPIRE <0|1>',
       '    Setting it to 0 disables expiring keys in background when they are not',
       '    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the',
@@ -220,6 +240,14 @@ function debug(c: Client, argv: string[]): void {
     debugObject(c, argv);
   } else if (sub === 'protocol' && argv.length === 3) {
     debugProtocol(c, argv);
+  } else if (sub === 'reload') {
+    debugReload(c, argv);
+  } else if (sub === 'loadaof' && argv.length === 2) {
+    debugLoadAof(c);
+  } else if (sub === 'digest' && argv.length === 2) {
+    debugDigest(c);
+  } else if (sub === 'digest-value' && argv.length >= 2) {
+    debugDigestValue(c, argv);
   } else if (sub === 'log' && argv.length === 3) {
     c.server.logger.warn(`DEBUG LOG: ${argv[2]}`);
     c.reply.ok();
@@ -230,33 +258,48 @@ function debug(c: Client, argv: string[]): void {
 
 function shutdown(c: Client, argv: string[]): void {
   let save: boolean | null = null;
+  let conflicting = false;
   let abort = false;
+  let now = false;
+  let force = false;
   for (let i = 1; i < argv.length; i++) {
     const opt = argv[i]!.toLowerCase();
-    if (opt === 'nosave') save = false;
-    else if (opt === 'save') save = true;
-    else if (opt === 'now' || opt === 'force') continue;
+    if (opt === 'nosave') {
+      conflicting ||= save === true;
+      save = false;
+    } else if (opt === 'save') {
+      conflicting ||= save === false;
+      save = true;
+    } else if (opt === 'now') now = true;
+    else if (opt === 'force') force = true;
     else if (opt === 'abort') abort = true;
     else {
       c.reply.error(ERR.SYNTAX);
       return;
     }
   }
+  if ((abort && argv.length !== 2) || conflicting) {
+    c.reply.error(ERR.SYNTAX);
+    return;
+  }
   if (abort) {
-    if (argv.length !== 2) {
-      c.reply.error(ERR.SYNTAX);
-      return;
-    }
+    // Vireo shuts down at once (no waiting for replicas), so there is never one to abort.
     c.reply.error('ERR No shutdown in progress.');
     return;
   }
-  if (save === true) {
-    c.server.logger.warn('SHUTDOWN SAVE requested, but this build has no RDB writer');
-    c.reply.error('ERR Errors trying to SHUTDOWN. Check logs.');
+  if (!now && c.inExec) {
+    c.reply.error("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client");
     return;
   }
   c.server.logger.warn('User requested shutdown...');
-  void c.server.shutdown();
+  c.server
+    .shutdown({ save, force })
+    .then((done) => {
+      if (done || c.closed) return;
+      c.reply.error('ERR Errors trying to SHUTDOWN. Check logs.');
+      c.flush();
+    })
+    .catch((e: unknown) => c.server.logger.error({ err: e }, 'shutdown failed'));
 }
 
 /** Approximate heap bytes of a V8 one-byte string of n chars (header + chars, 8-aligned). */
@@ -382,7 +425,6 @@ export const serverCommands: CommandImpl[] = [
       c.reply.bulk((us % 1000000n).toString());
     },
   },
-  { name: 'lastsave', run: (c) => c.reply.integer(c.server.lastSave) },
   { name: 'shutdown', run: shutdown },
   {
     name: 'monitor',

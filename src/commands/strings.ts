@@ -201,7 +201,7 @@ function getex(c: Client, argv: string[]): void {
   replyValue(c, v);
   const engine = c.engine;
   const db = c.db;
-  if (args.expire !== null && when <= engine.now && !engine.isReplica) {
+  if (args.expire !== null && when <= engine.now && !engine.keepsPastTtl) {
     // Already in the past: delete, and log it as a DEL.
     engine.deleteKey(db, key);
     engine.notify(NOTIFY.GENERIC, 'del', key, db.id);

@@ -42,7 +42,12 @@ function exec(c: Client): void {
   c.engine.watches.unwatchAll(c);
   c.multi = null;
   c.reply.array(queued.length);
-  for (const q of queued) call(c.server, c, q.cmd, q.argv, true);
+  c.inExec = true;
+  try {
+    for (const q of queued) call(c.server, c, q.cmd, q.argv, true);
+  } finally {
+    c.inExec = false;
+  }
   discardTransaction(c);
 }
 

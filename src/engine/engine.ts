@@ -70,8 +70,10 @@ export class Engine {
   readonly clock = new Clock();
   /** A replica hides expired keys but never deletes them itself. */
   isReplica = false;
-  /** While true (e.g. loading), TTLs are not enforced. */
+  /** While true (CLIENT PAUSE), TTLs are not enforced. */
   expiryPaused = false;
+  /** Loading a dataset: nothing expires, past TTLs are kept (Redis' server.loading). */
+  loading = false;
   /** Keyspace event listener; null when notify-keyspace-events is empty. */
   keyspaceListener: KeyspaceListener | null = null;
 
@@ -145,11 +147,16 @@ export class Engine {
     this.dirty++;
   }
 
+  /** A TTL already in the past is stored rather than deleting the key (replicas, loading). */
+  get keepsPastTtl(): boolean {
+    return this.isReplica || this.loading;
+  }
+
   // ---- lookups ----------------------------------------------------------
 
   /** True if the key exists but its TTL has passed. */
   isExpired(db: Db, key: string): boolean {
-    if (db.volatileCount === 0 || this.expiryPaused) return false;
+    if (db.volatileCount === 0 || this.expiryPaused || this.loading) return false;
     const when = db.getExpire(key);
     return when >= 0 && this.now > when;
   }
@@ -193,6 +200,7 @@ export class Engine {
   lookupWrite(db: Db, key: string): Value | undefined {
     const v = db.get(key);
     if (v === undefined) return undefined;
+    if (db.beforeChange !== null) db.touchForWrite(key);
     if (db.volatileCount > 0 && this.expireIfNeeded(db, key)) return undefined;
     return v;
   }

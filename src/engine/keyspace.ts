@@ -27,6 +27,15 @@ export class Db {
   private occupied: number[] = [];
   private occupiedPos = new Int32Array(SLOTS).fill(-1);
 
+  /**
+   * Called before any change to a key (set, replace, delete, TTL change, or
+   * a lookup for writing, after which the value may be mutated in place).
+   * A copy-on-write snapshot uses it to save the old value first.
+   */
+  beforeChange: ((db: Db, slot: number, key: string) => void) | null = null;
+  /** Called before the whole database is replaced (FLUSHDB, SWAPDB). */
+  beforeBulkChange: ((db: Db) => void) | null = null;
+
   // One-entry cache: a command looks a key up and then writes it.
   private lastKey = '';
   private lastSlot = keySlot('');
@@ -64,6 +73,7 @@ export class Db {
   /** Insert or overwrite a value; the TTL is left as it is. Returns true if the key is new. */
   set(key: string, value: Value): boolean {
     const slot = this.slotOf(key);
+    if (this.beforeChange !== null) this.beforeChange(this, slot, key);
     let t = this.tables[slot];
     if (t === undefined) {
       t = new Map();
@@ -79,11 +89,14 @@ export class Db {
 
   /** Replace the value of an existing key without touching anything else. */
   replace(key: string, value: Value): void {
-    this.tables[this.slotOf(key)]!.set(key, value);
+    const slot = this.slotOf(key);
+    if (this.beforeChange !== null) this.beforeChange(this, slot, key);
+    this.tables[slot]!.set(key, value);
   }
 
   delete(key: string): boolean {
     const slot = this.slotOf(key);
+    if (this.beforeChange !== null) this.beforeChange(this, slot, key);
     const t = this.tables[slot];
     if (t === undefined || !t.delete(key)) return false;
     this.size--;
@@ -97,6 +110,7 @@ export class Db {
 
   setExpire(key: string, when: number): void {
     const slot = this.slotOf(key);
+    if (this.beforeChange !== null) this.beforeChange(this, slot, key);
     let t = this.expireTables[slot];
     if (t === undefined) {
       t = new Map();
@@ -110,7 +124,14 @@ export class Db {
   /** Remove the TTL. Returns true if there was one. */
   removeExpire(key: string): boolean {
     if (this.volatileCount === 0) return false;
-    return this.removeExpireInSlot(this.slotOf(key), key);
+    const slot = this.slotOf(key);
+    if (this.beforeChange !== null) this.beforeChange(this, slot, key);
+    return this.removeExpireInSlot(slot, key);
+  }
+
+  /** Announce an in-place mutation of `key`'s value (lookups for writing). */
+  touchForWrite(key: string): void {
+    if (this.beforeChange !== null) this.beforeChange(this, this.slotOf(key), key);
   }
 
   private removeExpireInSlot(slot: number, key: string): boolean {
@@ -138,6 +159,7 @@ export class Db {
 
   /** Drop everything. */
   clear(): void {
+    if (this.beforeBulkChange !== null) this.beforeBulkChange(this);
     this.tables = new Array(SLOTS);
     this.expireTables = new Array(SLOTS);
     this.slotSizes.fill(0);
@@ -151,6 +173,8 @@ export class Db {
 
   /** Exchange contents with another db (SWAPDB); ids stay. */
   swapWith(other: Db): void {
+    if (this.beforeBulkChange !== null) this.beforeBulkChange(this);
+    if (other.beforeBulkChange !== null) other.beforeBulkChange(other);
     [this.tables, other.tables] = [other.tables, this.tables];
     [this.expireTables, other.expireTables] = [other.expireTables, this.expireTables];
     [this.size, other.size] = [other.size, this.size];
@@ -189,6 +213,11 @@ export class Db {
     }
     for (const t of this.expireTables) if (t !== undefined) for (const k of t.keys()) return k;
     return undefined;
+  }
+
+  /** Keys of one slot with their values (a snapshot slice). */
+  slotEntries(slot: number): Map<string, Value> | undefined {
+    return this.tables[slot];
   }
 
   /** Every key (TTLs ignored), slot by slot. */

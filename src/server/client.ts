@@ -13,10 +13,22 @@ import type { Engine } from '../engine/engine.js';
 import type { WatchedKey, Watcher } from '../engine/watch.js';
 import type { Command } from '../commands/table.js';
 import type { Server } from './server.js';
+import type { Waiter } from '../../persistence/persistence.js';
 
 export interface QueuedCommand {
   cmd: Command;
   argv: string[];
+}
+
+/** A client waiting inside a blocking command (WAITAOF; later BLPOP and friends). */
+export interface BlockState {
+  /** What it waits for; the server wakes clients of one kind together. */
+  kind: string;
+  /** Checked when something it may wait for happened. */
+  ready(): boolean;
+  /** Write the reply (timedOut: the timeout fired first). */
+  wake(timedOut: boolean): void;
+  timer: NodeJS.Timeout | null;
 }
 
 export type ClientKind = 'normal' | 'replica' | 'master' | 'pubsub';
@@ -24,7 +36,7 @@ export type ClientKind = 'normal' | 'replica' | 'master' | 'pubsub';
 /** Pause output when this much is queued in the socket, resume on drain. */
 const OUTPUT_HIGH_WATER = 64 * 1024 * 1024;
 
-export class Client implements Watcher {
+export class Client implements Watcher, Waiter {
   db: Db;
   readonly reply: ReplyWriter;
   readonly parser: RequestParser;
@@ -65,6 +77,16 @@ export class Client implements Watcher {
   held: string[] | null = null;
   /** Currently executing a command (for CLIENT LIST's cmd field). */
   current: Command | null = null;
+  /** Replies waiting for the AOF (group commit); null when none are held. */
+  private heldReplies: Buffer[] | null = null;
+  /** Log offset that must be durable before heldReplies go out. */
+  heldUntil = 0;
+  /** Log offset after this client's last write (WAITAOF). */
+  lastWriteOffset = 0;
+  /** Inside a blocking command: input waits until it is woken. */
+  blocked: BlockState | null = null;
+  /** Running EXEC's queue: blocking commands answer at once instead. */
+  inExec = false;
 
   constructor(
     readonly server: Server,
@@ -108,7 +130,7 @@ export class Client implements Watcher {
 
   /** Run every complete command in the query buffer (until paused or closing). */
   processInput(): void {
-    while (!this.closeAfterReply && !this.closed) {
+    while (!this.closeAfterReply && !this.closed && this.blocked === null) {
       let argv: string[] | null;
       if (this.held !== null) {
         argv = this.held;
@@ -135,9 +157,32 @@ export class Client implements Watcher {
 
   // ---- output --------------------------------------------------------------
 
-  /** Send what the reply writer holds. */
+  /** Send what the reply writer holds (or queue it behind held replies). */
   flush(): void {
     const chunks = this.reply.takeChunks();
+    if (this.heldReplies !== null) {
+      if (chunks !== null) for (const c of chunks) this.heldReplies.push(c);
+      return;
+    }
+    this.send(chunks);
+    if (this.closeAfterReply && !this.closed) this.close();
+  }
+
+  /** Keep this turn's replies until the AOF is durable (group commit). */
+  holdReplies(): void {
+    if (this.heldReplies === null) this.heldReplies = [];
+    this.flush();
+  }
+
+  /** The AOF caught up: send the held replies. */
+  releaseHeld(): void {
+    const held = this.heldReplies;
+    this.heldReplies = null;
+    if (held !== null && held.length > 0) this.send(held);
+    this.flush();
+  }
+
+  private send(chunks: Buffer[] | null): void {
     const socket = this.socket;
     if (chunks !== null && socket !== null && !this.closed) {
       let bytes = 0;
@@ -161,7 +206,6 @@ export class Client implements Watcher {
         });
       }
     }
-    if (this.closeAfterReply && !this.closed) this.close();
   }
 
   /** Close the connection (after flushing what was written so far). */

@@ -8,14 +8,27 @@
 import { F, type Command } from '../commands/table.js';
 import type { Client } from './client.js';
 import type { Server } from './server.js';
+import { discardTransaction } from '../commands/transactions.js';
 
 /** Commands that run immediately even inside MULTI. */
 const MULTI_EXEMPT = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
 function reject(c: Client, cmd: Command | null, msg: string): void {
-  c.reply.error(msg);
   if (cmd !== null) cmd.stats.rejected++;
+  if (cmd !== null && cmd.name === 'exec' && c.multi !== null) {
+    // Redis' execCommandAbort.
+    discardTransaction(c);
+    c.reply.error(`EXECABORT Transaction discarded because of: ${msg}`);
+    return;
+  }
+  c.reply.error(msg);
   if (c.multi !== null) c.multiError = true;
+}
+
+/** Is this (EXEC of) a write command, for MISCONF? PING is refused too, as in Redis. */
+function deniedOnDiskError(c: Client, cmd: Command): boolean {
+  if (cmd.flags & F.WRITE || cmd.name === 'ping') return true;
+  return cmd.name === 'exec' && c.multi !== null && c.multi.some((q) => (q.cmd.flags & F.WRITE) !== 0);
 }
 
 /** Resolve argv to a command, replying with Redis' error when there is none. */
@@ -62,6 +75,18 @@ export function execute(server: Server, c: Client, argv: string[]): void {
     reject(c, cmd, 'NOAUTH Authentication required.');
     return;
   }
+  const persistence = server.persistence;
+  if (deniedOnDiskError(c, cmd)) {
+    const misconf = persistence.misconf();
+    if (misconf !== null && c.kind !== 'master') {
+      reject(c, cmd, misconf);
+      return;
+    }
+  }
+  if (persistence.loading !== null && !(flags & F.LOADING)) {
+    reject(c, cmd, 'LOADING Redis is loading the dataset in memory');
+    return;
+  }
   if (c.multi !== null) {
     const top = cmd.parent ?? cmd;
     if (!MULTI_EXEMPT.has(top.name)) {
@@ -97,6 +122,7 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   c.current = cmd;
   // The clock's mark is the end of the previous command (see engine/clock.ts).
   const start = engine.clock.mark;
+  const offsetBefore = engine.log.offset;
   engine.begin();
   if (!nested && c.parser.rawArgv === argv) engine.setSource(argv, c.parser.rawBuffer, c.parser.rawStart, c.parser.rawEnd);
   try {
@@ -107,6 +133,7 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   } finally {
     engine.end();
   }
+  if (engine.log.offset !== offsetBefore) c.lastWriteOffset = engine.log.offset;
   const usec = (engine.clock.tick() - start) * 1000;
   c.current = prev;
   const stats = cmd.stats;

@@ -89,7 +89,7 @@ function clientsSection(s: Server): Fields {
     ['maxclients', s.config.int('maxclients')],
     ['client_recent_max_input_buffer', maxIn],
     ['client_recent_max_output_buffer', maxOut],
-    ['blocked_clients', 0],
+    ['blocked_clients', s.blocked.size],
     ['tracking_clients', 0],
     ['clients_in_timeout_table', 0],
     ['total_blocking_keys', 0],
@@ -150,38 +150,66 @@ function memorySection(s: Server): Fields {
 }
 
 function persistenceSection(s: Server): Fields {
-  return [
-    ['loading', 0],
+  const p = s.persistence;
+  const rdb = p.rdb;
+  const aof = p.aof;
+  const loading = p.loading;
+  const fields: Fields = [
+    ['loading', loading !== null ? 1 : 0],
     ['async_loading', 0],
     ['current_cow_peak', 0],
     ['current_cow_size', 0],
     ['current_cow_size_age', 0],
     ['current_fork_perc', '0.00'],
-    ['current_save_keys_processed', 0],
-    ['current_save_keys_total', 0],
+    ['current_save_keys_processed', rdb.currentKeysProcessed],
+    ['current_save_keys_total', rdb.inProgress ? s.engine.totalKeys : 0],
     ['rdb_changes_since_last_save', s.engine.dirty],
-    ['rdb_bgsave_in_progress', 0],
-    ['rdb_last_save_time', s.lastSave],
-    ['rdb_last_bgsave_status', 'ok'],
-    ['rdb_last_bgsave_time_sec', -1],
-    ['rdb_current_bgsave_time_sec', -1],
-    ['rdb_saves', 0],
+    ['rdb_bgsave_in_progress', rdb.inProgress ? 1 : 0],
+    ['rdb_last_save_time', rdb.lastSave],
+    ['rdb_last_bgsave_status', rdb.lastBgsaveStatus],
+    ['rdb_last_bgsave_time_sec', rdb.lastBgsaveTimeSec],
+    ['rdb_current_bgsave_time_sec', rdb.currentSeconds],
+    ['rdb_saves', rdb.saves],
     ['rdb_last_cow_size', 0],
-    ['rdb_last_load_keys_expired', 0],
-    ['rdb_last_load_keys_loaded', 0],
-    ['aof_enabled', 0],
-    ['aof_rewrite_in_progress', 0],
-    ['aof_rewrite_scheduled', 0],
-    ['aof_last_rewrite_time_sec', -1],
-    ['aof_current_rewrite_time_sec', -1],
-    ['aof_last_bgrewrite_status', 'ok'],
-    ['aof_rewrites', 0],
-    ['aof_rewrites_consecutive_failures', 0],
-    ['aof_last_write_status', 'ok'],
+    ['rdb_last_load_keys_expired', rdb.lastLoad.keysExpired],
+    ['rdb_last_load_keys_loaded', rdb.lastLoad.keysLoaded],
+    ['aof_enabled', aof.on ? 1 : 0],
+    ['aof_rewrite_in_progress', aof.rewriteInProgress ? 1 : 0],
+    ['aof_rewrite_scheduled', aof.rewriteScheduled ? 1 : 0],
+    ['aof_last_rewrite_time_sec', aof.lastRewriteTimeSec],
+    ['aof_current_rewrite_time_sec', aof.currentRewriteSeconds],
+    ['aof_last_bgrewrite_status', aof.lastRewriteStatus],
+    ['aof_rewrites', aof.rewrites],
+    ['aof_rewrites_consecutive_failures', aof.rewriteFailures],
+    ['aof_last_write_status', aof.lastWriteOk ? 'ok' : 'err'],
     ['aof_last_cow_size', 0],
     ['module_fork_in_progress', 0],
     ['module_fork_last_cow_size', 0],
   ];
+  if (aof.on) {
+    fields.push(
+      ['aof_current_size', aof.currentSize],
+      ['aof_base_size', aof.baseSize],
+      ['aof_pending_rewrite', aof.rewriteScheduled ? 1 : 0],
+      ['aof_buffer_length', aof.bufferLength],
+      ['aof_pending_bio_fsync', aof.fsyncInFlight ? 1 : 0],
+      ['aof_delayed_fsync', 0],
+    );
+  }
+  if (loading !== null) {
+    const elapsed = (Date.now() - loading.startedAt) / 1000;
+    const perc = loading.totalBytes > 0 ? (100 * loading.loadedBytes) / loading.totalBytes : 0;
+    const rate = elapsed > 0 ? loading.loadedBytes / elapsed : 0;
+    fields.push(
+      ['loading_start_time', Math.floor(loading.startedAt / 1000)],
+      ['loading_total_bytes', loading.totalBytes],
+      ['loading_rdb_used_mem', 0],
+      ['loading_loaded_bytes', loading.loadedBytes],
+      ['loading_loaded_perc', perc.toFixed(2)],
+      ['loading_eta_seconds', rate > 0 ? Math.round((loading.totalBytes - loading.loadedBytes) / rate) : 1],
+    );
+  }
+  return fields;
 }
 
 function avg(samples: number[]): number {

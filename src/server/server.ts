@@ -13,7 +13,7 @@ import { CommandLog } from '../../persistence/commandlog.js';
 import { CommandTable, F, type Command } from '../commands/table.js';
 import { allCommands } from '../commands/index.js';
 import { OutputArena } from '../protocol/writer.js';
-import { Client } from './client.js';
+import { Client, type BlockState } from './client.js';
 import { execute, commandBlockedByPause } from './dispatch.js';
 import { ActiveExpire } from '../engine/expire.js';
 import { createLogger, pinoLevel, type Logger } from '../log.js';
@@ -21,6 +21,9 @@ import { VERSION, REDIS_VERSION } from '../version.js';
 import { formatMonitorLine } from './monitor.js';
 import { MemoryTracker } from './info.js';
 import { discardTransaction } from '../commands/transactions.js';
+import { Persistence, runStepsAsync } from '../../persistence/persistence.js';
+import { AofLoadError } from '../../persistence/aof.js';
+import { arityOk } from './dispatch.js';
 
 export class ServerStats {
   connectionsReceived = 0;
@@ -67,7 +70,6 @@ export class Server {
   readonly runId = crypto.randomBytes(20).toString('hex');
   readonly version = VERSION;
   readonly redisVersion = REDIS_VERSION;
-  lastSave = Math.floor(Date.now() / 1000);
   /** Replication id of this server's history (master_replid). */
   replId = crypto.randomBytes(20).toString('hex');
   readonly memory = new MemoryTracker();
@@ -88,6 +90,9 @@ export class Server {
   private onShutdown: (() => void)[] = [];
   /** Bound once so every client's writer can share it. */
   readonly recordError: (msg: string) => void;
+  readonly persistence: Persistence;
+  /** Runs commands read from an AOF (Redis' fake AOF client). */
+  private aofClient: Client | null = null;
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
@@ -100,6 +105,14 @@ export class Server {
     for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries', 'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth']) {
       this.engine.limits.apply(name, config.int(name));
     }
+    this.persistence = new Persistence({
+      engine: this.engine,
+      config,
+      logger: this.logger,
+      replication: () => ({ replId: this.replId, offset: this.engine.log.offset }),
+      replay: (argv) => this.replay(argv),
+    });
+    this.persistence.aof.onFsync = () => this.wakeReady('waitaof');
     config.onChange((name, value) => this.applyConfig(name, value));
   }
 
@@ -108,6 +121,13 @@ export class Server {
   async start(): Promise<void> {
     await this.listen();
     this.scheduleCron();
+    try {
+      await runStepsAsync(this.persistence.loadSteps());
+    } catch (e) {
+      this.logger.fatal((e as Error).message);
+      await this.closeListeners();
+      throw e;
+    }
     this.logger.info(
       { version: VERSION, redis_version: REDIS_VERSION, port: this.port },
       `Vireo ${VERSION} (Redis ${REDIS_VERSION} compatible) ready to accept connections on port ${this.config.int('port')}, pid ${process.pid}`,
@@ -174,24 +194,37 @@ export class Server {
     await this.listen();
   }
 
-  /** Stop accepting, close every client, stop timers. Idempotent. */
-  async shutdown(): Promise<void> {
-    if (this.shuttingDown) return;
+  /**
+   * Stop accepting, make the data durable (and save it when `save` says
+   * so; null: when save points are configured), close every client, stop
+   * timers. Returns false, and keeps running, if saving failed and `force`
+   * is not set.
+   */
+  async shutdown(opts: { save?: boolean | null; force?: boolean } = {}): Promise<boolean> {
+    if (this.shuttingDown) return true;
+    const save = opts.save ?? this.persistence.rdb.savePointsConfigured;
+    if (this.persistence.loading === null && !this.persistence.shutdown(save) && !opts.force) return false;
     this.shuttingDown = true;
     if (this.cron !== null) clearTimeout(this.cron);
     if (this.pause !== null) clearTimeout(this.pause.timer);
     this.engine.log.flush();
+    this.persistence.close();
     for (const c of [...this.clients.values()]) {
       c.flush();
       c.close();
       c.socket?.destroy();
     }
-    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
-    this.listeners = [];
+    await this.closeListeners();
     const unixPath = this.config.str('unixsocket');
     if (unixPath !== '') fs.rmSync(unixPath, { force: true });
     this.logger.info('Vireo is now ready to exit, bye bye...');
     for (const fn of this.onShutdown) fn();
+    return true;
+  }
+
+  private async closeListeners(): Promise<void> {
+    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    this.listeners = [];
   }
 
   /** Called once the server has shut down (SHUTDOWN command, signals). */
@@ -238,10 +271,50 @@ export class Server {
     });
   }
 
+  // ---- blocking commands ------------------------------------------------------
+
+  /** Clients inside a blocking command. */
+  readonly blocked = new Set<Client>();
+
+  /** Park `c` until `state.ready()` holds when its kind is woken, or `timeoutMs` (0: forever) passes. */
+  block(c: Client, state: Omit<BlockState, 'timer'>, timeoutMs: number): void {
+    const b: BlockState = { ...state, timer: null };
+    if (timeoutMs > 0) b.timer = setTimeout(() => this.unblock(c, true), timeoutMs);
+    c.blocked = b;
+    this.blocked.add(c);
+  }
+
+  /** Wake a blocked client: it replies, then goes on with its buffered input. */
+  unblock(c: Client, timedOut: boolean): void {
+    const b = c.blocked;
+    if (b === null) return;
+    if (b.timer !== null) clearTimeout(b.timer);
+    c.blocked = null;
+    this.blocked.delete(c);
+    if (c.closed) return;
+    b.wake(timedOut);
+    c.processInput();
+    this.afterInput(c);
+  }
+
+  /** Something clients of `kind` wait for happened: wake those now ready. */
+  wakeReady(kind: string): void {
+    if (this.blocked.size === 0) return;
+    for (const c of [...this.blocked]) {
+      if (c.blocked !== null && c.blocked.kind === kind && c.blocked.ready()) this.unblock(c, false);
+    }
+  }
+
   /** Forget a client (its socket is closing). */
   unlinkClient(c: Client): void {
     if (!this.clients.delete(c.id)) return;
+    if (c.blocked !== null) {
+      if (c.blocked.timer !== null) clearTimeout(c.blocked.timer);
+      c.blocked = null;
+      this.blocked.delete(c);
+    }
     this.engine.watches.unwatchAll(c);
+    this.persistence.forget(c);
     this.monitors.delete(c);
     this.held.delete(c);
   }
@@ -263,10 +336,43 @@ export class Server {
     execute(this, c, argv);
   }
 
-  /** After a client's input was processed: hand the log to its followers, then send replies. */
+  /**
+   * After a client's input was processed: hand the log to its followers,
+   * then send the replies, or hold them until the AOF has what they may
+   * reveal (group commit).
+   */
   afterInput(c: Client): void {
     if (this.engine.log.hasPending) this.engine.log.flush();
-    c.flush();
+    if (this.persistence.mustWait()) {
+      c.holdReplies();
+      this.persistence.hold(c);
+    } else {
+      c.flush();
+    }
+  }
+
+  /** Run one command read from an AOF file while loading. */
+  private replay(argv: string[]): void {
+    const cmd = this.table.resolve(argv);
+    if (cmd === undefined || cmd.run === null) {
+      throw new AofLoadError(`Unknown command '${argv[0]!.slice(0, 128)}' reading the append only file`);
+    }
+    if (!arityOk(cmd, argv.length)) throw new AofLoadError(`Wrong number of arguments for '${cmd.name}' reading the append only file`);
+    // Records of a transaction are applied once its EXEC was read; MULTI/EXEC themselves do nothing here.
+    if (cmd.name === 'multi' || cmd.name === 'exec') return;
+    let c = this.aofClient;
+    if (c === null) {
+      c = new Client(this, -1, null, this.arena, '', '', -1);
+      c.reply.muted = true;
+      c.authenticated = true;
+      this.aofClient = c;
+    }
+    this.engine.begin();
+    try {
+      cmd.run(c, argv);
+    } finally {
+      this.engine.end();
+    }
   }
 
   /** True if `argv` must wait because of CLIENT PAUSE. */
@@ -384,11 +490,12 @@ export class Server {
     const hz = Math.max(1, Math.min(500, this.config.int('hz')));
     // Like Redis' slow expire cycle: at most 25% of the cron period.
     const budget = (1000 / hz) * 0.25 * (this.config.int('active-expire-effort') / 4 + 0.75);
-    if (this.activeExpireEnabled && !this.engine.isReplica && !this.engine.expiryPaused) this.expire.run(budget);
+    if (this.activeExpireEnabled && !this.engine.isReplica && !this.engine.expiryPaused && !this.engine.loading) this.expire.run(budget);
     this.memory.sample();
     this.sampleStats();
     this.closeIdleClients();
     if (this.engine.log.hasPending) this.engine.log.flush();
+    this.persistence.cron();
     this.scheduleCron();
   }
 
@@ -448,7 +555,14 @@ export class Server {
         }
         break;
       case 'dir':
-        if (value !== '') process.chdir(value as string);
+        if (value !== '') {
+          process.chdir(value as string);
+          // Keep it absolute: file paths are resolved against it.
+          if (value !== process.cwd()) this.config.setMany([['dir', process.cwd()]], { startup: true });
+        }
+        break;
+      case 'appendonly':
+        this.persistence.setAppendonly(value as boolean);
         break;
     }
   }

@@ -136,6 +136,15 @@ export function formatDouble(d: number): string {
   if (Number.isInteger(d) && d >= -LL_HALF && d <= LL_HALF) {
     return Number.isSafeInteger(d) ? String(d) : BigInt(d).toString();
   }
+  return formatFpconv(d);
+}
+
+/** Redis' fpconv_dtoa: shortest digits laid out like its emit_digits (no integer shortcut). */
+export function formatFpconv(d: number): string {
+  if (Number.isNaN(d)) return 'nan';
+  if (d === Infinity) return 'inf';
+  if (d === -Infinity) return '-inf';
+  if (d === 0) return Object.is(d, -0) ? '-0' : '0';
   const neg = d < 0;
   const { digits, K } = shortestDigits(d);
   const nd = digits.length;

@@ -1,0 +1,37 @@
+/** Small filesystem helpers for crash-safe file replacement. */
+
+import fs from 'node:fs';
+import type { Config } from '../src/config.js';
+
+/** The working directory files live in (`dir`; the process cwd when unset). */
+export function dataDir(config: Config): string {
+  const d = config.str('dir');
+  return d === '' ? process.cwd() : d;
+}
+
+/** fsync a directory so a rename inside it is durable. */
+export function fsyncDir(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename itself stands.
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
+/** Write `data` to `file` atomically: temp file, fsync, rename, fsync dir. */
+export function writeFileAtomic(file: string, data: string | Buffer, dir: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w', 0o644);
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  fsyncDir(dir);
+}

@@ -1,0 +1,283 @@
+/**
+ * RDB snapshots on disk: SAVE, BGSAVE (copy-on-write, no fork), save
+ * points, loading at start-up, and the state INFO persistence reports.
+ * Files are written to a temp file, fsynced, renamed over dbfilename and the
+ * directory fsynced, so a crash never leaves a half-written dump.rdb.
+ */
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Engine } from '../src/engine/engine.js';
+import type { Logger } from '../src/log.js';
+import type { Config } from '../src/config.js';
+import { RdbWriter, RdbParser, type RdbLoadResult } from './rdb/file.js';
+import { RdbError } from './rdb/format.js';
+import { Snapshot, type SnapshotTarget } from './snapshot.js';
+import { REDIS_VERSION, VERSION } from '../src/version.js';
+import { dataDir, fsyncDir } from './files.js';
+
+export type SaveStatus = 'ok' | 'err';
+
+export interface ReplicationInfo {
+  replId: string;
+  offset: number;
+}
+
+/** Adapts an RdbWriter to the snapshot target interface. */
+export class RdbSnapshotTarget implements SnapshotTarget {
+  constructor(readonly writer: RdbWriter) {}
+  beginDb(db: number, keys: number, expires: number): void {
+    this.writer.selectDb(db, keys, expires);
+  }
+  entry(db: number, key: string, value: Parameters<RdbWriter['entry']>[2], expireMs: number): void {
+    this.writer.entry(db, key, value, expireMs);
+  }
+  drain(): void {
+    this.writer.drain();
+  }
+}
+
+export interface LoadStats {
+  keysLoaded: number;
+  keysExpired: number;
+}
+
+interface Bgsave {
+  snapshot: Snapshot;
+  tmp: string;
+  fd: number;
+  start: number;
+  dirtyAtStart: number;
+  failed: Error | null;
+}
+
+export class RdbStore {
+  lastSave = Math.floor(Date.now() / 1000);
+  lastBgsaveStatus: SaveStatus = 'ok';
+  lastBgsaveTimeSec = -1;
+  lastBgsaveTry = 0;
+  saves = 0;
+  scheduled = false;
+  lastLoad: LoadStats = { keysLoaded: 0, keysExpired: 0 };
+  private current: Bgsave | null = null;
+  /** Function libraries read from a file, written back on save. */
+  functions: string[] = [];
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly replication: () => ReplicationInfo,
+  ) {}
+
+  get path(): string {
+    return path.resolve(dataDir(this.config), this.config.str('dbfilename'));
+  }
+
+  get inProgress(): boolean {
+    return this.current !== null;
+  }
+
+  get currentKeysProcessed(): number {
+    return this.current === null ? 0 : this.current.snapshot.keysWritten;
+  }
+
+  get currentSeconds(): number {
+    return this.current === null ? -1 : Math.floor((Date.now() - this.current.start) / 1000);
+  }
+
+  /** The RDB AUX fields Redis writes. */
+  aux(aofBase: boolean): [string, string][] {
+    const m = process.memoryUsage();
+    const repl = this.replication();
+    return [
+      ['redis-ver', REDIS_VERSION],
+      ['redis-bits', '64'],
+      ['ctime', String(Math.floor(Date.now() / 1000))],
+      ['used-mem', String(m.heapUsed + m.external)],
+      ['repl-stream-db', '0'],
+      ['repl-id', repl.replId],
+      ['repl-offset', String(repl.offset)],
+      ['aof-base', aofBase ? '1' : '0'],
+      ['vireo-ver', VERSION],
+    ];
+  }
+
+  private writerFor(fd: number, aofBase: boolean): RdbWriter {
+    const w = new RdbWriter({
+      compress: this.config.bool('rdbcompression'),
+      checksum: this.config.bool('rdbchecksum'),
+      sink: (chunk) => writeAll(fd, chunk),
+    });
+    w.header(this.aux(aofBase));
+    w.functions(this.functions);
+    return w;
+  }
+
+  /** Serialize the dataset synchronously into `file` (atomically). */
+  writeSync(file: string, aofBase = false): void {
+    const tmp = path.join(path.dirname(file), `temp-${process.pid}-${Date.now()}.rdb`);
+    const fd = fs.openSync(tmp, 'w', 0o644);
+    try {
+      const w = this.writerFor(fd, aofBase);
+      new Snapshot(this.engine, new RdbSnapshotTarget(w)).runSync();
+      w.end();
+      fs.fsyncSync(fd);
+    } catch (e) {
+      fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+    fs.closeSync(fd);
+    fs.renameSync(tmp, file);
+    fsyncDir(path.dirname(file));
+  }
+
+  /** SAVE: synchronous, resets dirty. Returns false (and logs) on failure. */
+  save(): boolean {
+    const dirty = this.engine.dirty;
+    try {
+      this.writeSync(this.path);
+    } catch (e) {
+      this.logger.warn({ err: e }, 'Failed saving the DB');
+      this.lastBgsaveStatus = 'err';
+      return false;
+    }
+    this.engine.dirty -= dirty;
+    this.lastSave = Math.floor(Date.now() / 1000);
+    this.lastBgsaveStatus = 'ok';
+    this.saves++;
+    this.logger.info('DB saved on disk');
+    return true;
+  }
+
+  /** BGSAVE: a copy-on-write snapshot written between event-loop turns. */
+  bgsave(onDone?: (ok: boolean) => void): void {
+    const file = this.path;
+    const tmp = path.join(path.dirname(file), `temp-bg-${process.pid}-${Date.now()}.rdb`);
+    this.lastBgsaveTry = Date.now();
+    let fd: number;
+    try {
+      fd = fs.openSync(tmp, 'w', 0o644);
+    } catch (e) {
+      this.logger.warn({ err: e }, 'Can\'t save in background: cannot open temp file');
+      this.lastBgsaveStatus = 'err';
+      onDone?.(false);
+      return;
+    }
+    const w = this.writerFor(fd, false);
+    const job: Bgsave = { snapshot: new Snapshot(this.engine, new RdbSnapshotTarget(w)), tmp, fd, start: Date.now(), dirtyAtStart: this.engine.dirty, failed: null };
+    this.current = job;
+    this.logger.info('Background saving started');
+    job.snapshot.runAsync((err) => {
+      let ok = err === null;
+      try {
+        if (ok) {
+          w.end();
+          fs.fsyncSync(fd);
+        }
+      } catch (e) {
+        err = e as Error;
+        ok = false;
+      }
+      fs.closeSync(fd);
+      if (ok) {
+        try {
+          fs.renameSync(tmp, file);
+          fsyncDir(path.dirname(file));
+        } catch (e) {
+          err = e as Error;
+          ok = false;
+        }
+      }
+      if (!ok) fs.rmSync(tmp, { force: true });
+      this.current = null;
+      this.lastBgsaveTimeSec = Math.round((Date.now() - job.start) / 1000);
+      if (ok) {
+        this.engine.dirty -= job.dirtyAtStart;
+        this.lastSave = Math.floor(Date.now() / 1000);
+        this.lastBgsaveStatus = 'ok';
+        this.saves++;
+        this.logger.info('Background saving terminated with success');
+      } else {
+        this.lastBgsaveStatus = 'err';
+        this.logger.warn({ err }, 'Background saving error');
+      }
+      onDone?.(ok);
+    });
+  }
+
+  abort(): void {
+    if (this.current === null) return;
+    this.current.snapshot.abort();
+    fs.closeSync(this.current.fd);
+    fs.rmSync(this.current.tmp, { force: true });
+    this.current = null;
+  }
+
+  /** Save points: `save <seconds> <changes> ...`; returns true if a BGSAVE should start. */
+  savePointDue(): boolean {
+    const params = this.config.str('save').split(' ').filter((x) => x !== '').map(Number);
+    const now = Date.now();
+    // After a failure, retry only every 5 seconds (CONFIG_BGSAVE_RETRY_DELAY).
+    if (this.lastBgsaveStatus === 'err' && now - this.lastBgsaveTry < 5000) return false;
+    for (let i = 0; i + 1 < params.length; i += 2) {
+      const seconds = params[i]!;
+      const changes = params[i + 1]!;
+      if (this.engine.dirty >= changes && now / 1000 - this.lastSave > seconds) return true;
+    }
+    return false;
+  }
+
+  get savePointsConfigured(): boolean {
+    return this.config.str('save').trim() !== '';
+  }
+
+  /** The MISCONF condition of a failed background save. */
+  get blocksWrites(): boolean {
+    return this.lastBgsaveStatus === 'err' && this.config.bool('stop-writes-on-bgsave-error') && this.savePointsConfigured;
+  }
+
+  /**
+   * Load an RDB image into the (empty) engine, a slice of keys per step
+   * (the caller decides whether to yield to the event loop in between).
+   * Keys whose TTL has passed are skipped, except in an AOF preamble.
+   */
+  *loadSteps(buf: Buffer, opts: { preamble: boolean; merge?: boolean; onProgress?: (bytes: number) => void }): Generator<void, RdbLoadResult> {
+    const engine = this.engine;
+    const now = Date.now();
+    const stats: LoadStats = { keysLoaded: 0, keysExpired: 0 };
+    const parser = new RdbParser(buf, {
+      limits: engine.limits,
+      checksum: this.config.bool('rdbchecksum'),
+      onKey: ({ db, key, value, expireMs }) => {
+        if (!opts.preamble && expireMs !== -1 && expireMs < now && !engine.isReplica) {
+          stats.keysExpired++;
+          return;
+        }
+        const d = engine.dbs[db];
+        if (d === undefined) throw new RdbError(`FATAL: Data file was created with a Redis server configured to handle more than ${engine.dbs.length} databases. Exiting`);
+        if (d.set(key, value) === false && opts.merge !== true) throw new RdbError(`Duplicate key '${key.slice(0, 128)}' found in RDB file`);
+        if (expireMs !== -1) d.setExpire(key, expireMs);
+        stats.keysLoaded++;
+      },
+    });
+    while (!parser.step(LOAD_SLICE_KEYS)) {
+      opts.onProgress?.(parser.position);
+      yield;
+    }
+    opts.onProgress?.(parser.position);
+    this.functions = parser.result.functions;
+    this.lastLoad = stats;
+    return parser.result;
+  }
+}
+
+/** Keys loaded per step before the loader may yield. */
+const LOAD_SLICE_KEYS = 20000;
+
+/** Write a whole buffer with writeSync (handles short writes). */
+export function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+}

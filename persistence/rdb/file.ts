@@ -1,0 +1,289 @@
+/**
+ * RDB file framing: "REDIS00NN", AUX fields, SELECTDB/RESIZEDB, expiry
+ * opcodes, keys, FUNCTION2 libraries, EOF and the CRC-64 trailer.
+ *
+ * RdbWriter produces the file in chunks (a snapshot can stream it out
+ * between event-loop turns); readRdb parses a whole file or DUMP-less RDB
+ * stream and reports keys through a callback.
+ */
+
+import { Crc64 } from './crc64.js';
+import { RDB_OPCODE, RDB_VERSION_MAX_READ, RDB_VERSION_WRITTEN, RdbError, RdbInput, RdbOutput } from './format.js';
+import { isValueType, readValue, valueType, writePayload, writeValue } from './values.js';
+import type { Value } from '../../src/types/value.js';
+import type { EncodingLimits } from '../../src/types/limits.js';
+
+export interface RdbWriterOptions {
+  compress: boolean;
+  checksum: boolean;
+  /** Receives the bytes as they are produced. */
+  sink: (chunk: Buffer) => void;
+}
+
+export class RdbWriter {
+  private readonly out = new RdbOutput(256 * 1024);
+  private readonly crc = new Crc64();
+  private currentDb = -1;
+  keys = 0;
+
+  constructor(private readonly opts: RdbWriterOptions) {}
+
+  /** Hand buffered bytes to the sink (call between slices). */
+  drain(): void {
+    if (this.out.pos === 0) return;
+    const chunk = this.out.take();
+    if (this.opts.checksum) this.crc.update(chunk);
+    this.opts.sink(chunk);
+  }
+
+  private maybeDrain(): void {
+    if (this.out.pos >= 128 * 1024) this.drain();
+  }
+
+  header(aux: [string, string][]): void {
+    this.out.raw(Buffer.from(`REDIS${String(RDB_VERSION_WRITTEN).padStart(4, '0')}`, 'latin1'));
+    for (const [k, v] of aux) {
+      this.out.u8(RDB_OPCODE.AUX);
+      this.out.string(k, false);
+      this.out.string(v, false);
+    }
+  }
+
+  functions(libraries: string[]): void {
+    for (const code of libraries) {
+      this.out.u8(RDB_OPCODE.FUNCTION2);
+      this.out.string(code, this.opts.compress);
+    }
+  }
+
+  /** Start a database section (keys and expires are sizing hints). */
+  selectDb(id: number, keys: number, expires: number): void {
+    this.out.u8(RDB_OPCODE.SELECTDB);
+    this.out.len(id);
+    this.out.u8(RDB_OPCODE.RESIZEDB);
+    this.out.len(keys);
+    this.out.len(expires);
+    this.currentDb = id;
+  }
+
+  /** One key; switches database first when needed. */
+  entry(db: number, key: string, value: Value, expireMs: number): void {
+    if (db !== this.currentDb) {
+      this.out.u8(RDB_OPCODE.SELECTDB);
+      this.out.len(db);
+      this.currentDb = db;
+    }
+    if (expireMs >= 0) {
+      this.out.u8(RDB_OPCODE.EXPIRETIME_MS);
+      this.out.millis(expireMs);
+    }
+    this.out.u8(valueType(value));
+    this.out.string(key, this.opts.compress);
+    writePayload(this.out, value, this.opts.compress);
+    this.keys++;
+    this.maybeDrain();
+  }
+
+  /** EOF opcode and checksum; drains everything. */
+  end(): void {
+    this.out.u8(RDB_OPCODE.EOF);
+    this.drain();
+    const trailer = this.opts.checksum ? this.crc.digestLE() : Buffer.alloc(8);
+    this.opts.sink(trailer);
+  }
+}
+
+/** Serialize a whole dataset synchronously into one buffer. */
+export function rdbToBuffer(build: (w: RdbWriter) => void, compress = true): Buffer {
+  const chunks: Buffer[] = [];
+  const w = new RdbWriter({ compress, checksum: true, sink: (c) => chunks.push(c) });
+  build(w);
+  return Buffer.concat(chunks);
+}
+
+export interface RdbKey {
+  db: number;
+  key: string;
+  value: Value;
+  /** Absolute expiry in ms, or -1. */
+  expireMs: number;
+}
+
+export interface RdbLoadResult {
+  version: number;
+  aux: Map<string, string>;
+  functions: string[];
+  keys: number;
+  /** Empty collections skipped, as Redis does. */
+  emptySkipped: number;
+  /** Bytes consumed (an AOF base continues after them). */
+  end: number;
+}
+
+export interface RdbLoadOptions {
+  limits: EncodingLimits;
+  /** Verify the CRC-64 trailer (rdbchecksum). */
+  checksum: boolean;
+  onKey: (k: RdbKey) => void;
+}
+
+function isEmptyCollection(v: Value): boolean {
+  if (typeof v !== 'object') return false;
+  const sized = v as unknown as { size?: number; length?: number };
+  if (v.type === 'list') return sized.length === 0;
+  if (v.type === 'hash' || v.type === 'set' || v.type === 'zset') return sized.size === 0;
+  return false;
+}
+
+/**
+ * Parses an RDB image step by step (so a big load can yield to the event
+ * loop between steps). Throws RdbError naming the byte offset of any damage.
+ */
+export class RdbParser {
+  private readonly inp: RdbInput;
+  readonly result: RdbLoadResult;
+  private db = 0;
+  private expireMs = -1;
+  done = false;
+
+  constructor(
+    private readonly buf: Buffer,
+    private readonly opts: RdbLoadOptions,
+  ) {
+    this.inp = new RdbInput(buf);
+    const magic = this.inp.bytes(9).latin1Slice();
+    if (!magic.startsWith('REDIS')) throw new RdbError('wrong signature trying to load DB from file');
+    const version = Number(magic.slice(5));
+    if (!Number.isInteger(version) || version < 1 || version > RDB_VERSION_MAX_READ) {
+      throw new RdbError(`can't handle RDB format version ${magic.slice(5)}`);
+    }
+    this.result = { version, aux: new Map(), functions: [], keys: 0, emptySkipped: 0, end: 0 };
+  }
+
+  /** Bytes parsed so far. */
+  get position(): number {
+    return this.inp.pos;
+  }
+
+  /** Parse up to `maxKeys` keys; returns true when the image is fully read. */
+  step(maxKeys = Infinity): boolean {
+    const inp = this.inp;
+    const result = this.result;
+    let loaded = 0;
+    while (!this.done && loaded < maxKeys) {
+      const type = inp.u8();
+      if (type === RDB_OPCODE.EXPIRETIME_MS) {
+        this.expireMs = inp.millis();
+        continue;
+      }
+      if (type === RDB_OPCODE.EXPIRETIME) {
+        inp.need(4);
+        this.expireMs = inp.buf.readInt32LE(inp.pos) * 1000;
+        inp.pos += 4;
+        continue;
+      }
+      if (type === RDB_OPCODE.FREQ) {
+        inp.u8();
+        continue;
+      }
+      if (type === RDB_OPCODE.IDLE) {
+        inp.len();
+        continue;
+      }
+      if (type === RDB_OPCODE.EOF) {
+        this.finish();
+        break;
+      }
+      if (type === RDB_OPCODE.SELECTDB) {
+        this.db = inp.len();
+        continue;
+      }
+      if (type === RDB_OPCODE.RESIZEDB) {
+        inp.len();
+        inp.len();
+        continue;
+      }
+      if (type === RDB_OPCODE.AUX) {
+        const k = inp.string();
+        result.aux.set(k, inp.string());
+        continue;
+      }
+      if (type === RDB_OPCODE.MODULE_AUX) throw new RdbError('the file holds module auxiliary data, which Vireo cannot load');
+      if (type === RDB_OPCODE.FUNCTION2) {
+        result.functions.push(inp.string());
+        continue;
+      }
+      if (type === RDB_OPCODE.FUNCTION_PRE_GA) throw new RdbError('pre-GA function format is not supported');
+      if (!isValueType(type)) throw new RdbError(`unknown RDB opcode or type ${type} at offset ${inp.pos - 1}`);
+      const keyAt = inp.pos;
+      const key = inp.string();
+      let value: Value;
+      try {
+        value = readValue(inp, type, this.opts.limits);
+      } catch (e) {
+        if (e instanceof RdbError) throw new RdbError(`${e.message} (key at offset ${keyAt})`);
+        throw e;
+      }
+      if (isEmptyCollection(value)) {
+        result.emptySkipped++;
+      } else {
+        this.opts.onKey({ db: this.db, key, value, expireMs: this.expireMs });
+        result.keys++;
+        loaded++;
+      }
+      this.expireMs = -1;
+    }
+    return this.done;
+  }
+
+  private finish(): void {
+    const inp = this.inp;
+    if (this.result.version >= 5) {
+      const crcAt = inp.pos;
+      const stored = inp.bytes(8);
+      if (this.opts.checksum && !stored.equals(Buffer.alloc(8))) {
+        const actual = new Crc64().update(this.buf, 0, crcAt).digestLE();
+        if (!actual.equals(stored)) {
+          throw new RdbError(`wrong RDB checksum expected: (${stored.readBigUInt64LE(0).toString(16)}) got (${actual.readBigUInt64LE(0).toString(16)})`);
+        }
+      }
+    }
+    this.result.end = inp.pos;
+    this.done = true;
+  }
+}
+
+/** Parse a whole RDB image at once. */
+export function readRdb(buf: Buffer, opts: RdbLoadOptions): RdbLoadResult {
+  const p = new RdbParser(buf, opts);
+  p.step();
+  return p.result;
+}
+
+/** A DUMP payload: value + RDB version (2 bytes LE) + CRC-64 (8 bytes LE). */
+export function dumpPayload(value: Value): Buffer {
+  const out = new RdbOutput(1024);
+  writeValue(out, value, true);
+  const body = out.view();
+  const tail = Buffer.alloc(2);
+  tail.writeUInt16LE(RDB_VERSION_WRITTEN, 0);
+  const crc = new Crc64().update(body).update(tail).digestLE();
+  return Buffer.concat([body, tail, crc]);
+}
+
+/** Parse a DUMP payload (verifying version and checksum). */
+export function restorePayload(payload: Buffer, limits: EncodingLimits): Value {
+  if (payload.length < 10) throw new RdbError('DUMP payload version or checksum are wrong');
+  const footer = payload.length - 10;
+  const version = payload.readUInt16LE(footer);
+  const crc = new Crc64().update(payload, 0, footer + 2).digestLE();
+  if (version > RDB_VERSION_MAX_READ || !crc.equals(payload.subarray(footer + 2))) {
+    throw new RdbError('DUMP payload version or checksum are wrong');
+  }
+  const inp = new RdbInput(payload.subarray(0, footer));
+  const type = inp.u8();
+  if (!isValueType(type)) throw new RdbError('Bad data format');
+  const value = readValue(inp, type, limits);
+  if (inp.pos !== footer) throw new RdbError('Bad data format');
+  return value;
+}

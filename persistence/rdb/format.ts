@@ -1,0 +1,282 @@
+/**
+ * RDB format constants and the primitive encodings shared by the reader
+ * and the writer: lengths, strings (integer, LZF), doubles, milliseconds.
+ * Layout as in Redis' rdb.h / rdb.c, versions up to 11.
+ */
+
+import { lzfCompress, lzfDecompress } from './lzf.js';
+
+export const RDB_VERSION_WRITTEN = 10;
+export const RDB_VERSION_MAX_READ = 11;
+
+export const RDB_TYPE = {
+  STRING: 0,
+  LIST: 1,
+  SET: 2,
+  ZSET: 3,
+  HASH: 4,
+  ZSET_2: 5,
+  MODULE_PRE_GA: 6,
+  MODULE_2: 7,
+  HASH_ZIPMAP: 9,
+  LIST_ZIPLIST: 10,
+  SET_INTSET: 11,
+  ZSET_ZIPLIST: 12,
+  HASH_ZIPLIST: 13,
+  LIST_QUICKLIST: 14,
+  STREAM_LISTPACKS: 15,
+  HASH_LISTPACK: 16,
+  ZSET_LISTPACK: 17,
+  LIST_QUICKLIST_2: 18,
+  STREAM_LISTPACKS_2: 19,
+  SET_LISTPACK: 20,
+  STREAM_LISTPACKS_3: 21,
+} as const;
+
+export const RDB_OPCODE = {
+  FUNCTION2: 245,
+  FUNCTION_PRE_GA: 246,
+  MODULE_AUX: 247,
+  IDLE: 248,
+  FREQ: 249,
+  AUX: 250,
+  RESIZEDB: 251,
+  EXPIRETIME_MS: 252,
+  EXPIRETIME: 253,
+  SELECTDB: 254,
+  EOF: 255,
+} as const;
+
+const RDB_ENCVAL = 3;
+const RDB_ENC_INT8 = 0;
+const RDB_ENC_INT16 = 1;
+const RDB_ENC_INT32 = 2;
+const RDB_ENC_LZF = 3;
+
+export class RdbError extends Error {}
+
+// ---- reading ------------------------------------------------------------------
+
+/** A bounds-checked cursor over an RDB byte buffer. */
+export class RdbInput {
+  pos = 0;
+
+  constructor(readonly buf: Buffer) {}
+
+  need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new RdbError(`unexpected end of data at offset ${this.pos} (need ${n} bytes)`);
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  bytes(n: number): Buffer {
+    this.need(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  /** rdbLoadLenByRef: [length, isEncoded]. */
+  lenWithEncoding(): [number, boolean] {
+    const first = this.u8();
+    const type = (first & 0xc0) >> 6;
+    if (type === RDB_ENCVAL) return [first & 0x3f, true];
+    if (type === 0) return [first & 0x3f, false];
+    if (type === 1) return [((first & 0x3f) << 8) | this.u8(), false];
+    if (first === 0x80) {
+      this.need(4);
+      const v = this.buf.readUInt32BE(this.pos);
+      this.pos += 4;
+      return [v, false];
+    }
+    if (first === 0x81) {
+      this.need(8);
+      const v = this.buf.readBigUInt64BE(this.pos);
+      this.pos += 8;
+      if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RdbError(`length too large at offset ${this.pos - 9}`);
+      return [Number(v), false];
+    }
+    throw new RdbError(`unknown length encoding 0x${first.toString(16)} at offset ${this.pos - 1}`);
+  }
+
+  len(): number {
+    const [n, enc] = this.lenWithEncoding();
+    if (enc) throw new RdbError(`unexpected encoded length at offset ${this.pos - 1}`);
+    return n;
+  }
+
+  /** rdbGenericLoadStringObject, as raw bytes. */
+  stringBytes(): Buffer {
+    const [len, encoded] = this.lenWithEncoding();
+    if (!encoded) return this.bytes(len);
+    switch (len) {
+      case RDB_ENC_INT8:
+        return Buffer.from(String(this.bytes(1).readInt8(0)), 'latin1');
+      case RDB_ENC_INT16:
+        return Buffer.from(String(this.bytes(2).readInt16LE(0)), 'latin1');
+      case RDB_ENC_INT32:
+        return Buffer.from(String(this.bytes(4).readInt32LE(0)), 'latin1');
+      case RDB_ENC_LZF: {
+        const clen = this.len();
+        const ulen = this.len();
+        const data = this.bytes(clen);
+        try {
+          return lzfDecompress(data, ulen);
+        } catch (e) {
+          throw new RdbError(`${(e as Error).message} at offset ${this.pos - clen}`);
+        }
+      }
+      default:
+        throw new RdbError(`unknown string encoding ${len} at offset ${this.pos - 1}`);
+    }
+  }
+
+  string(): string {
+    return this.stringBytes().latin1Slice();
+  }
+
+  /** Binary double (RDB_TYPE_ZSET_2, 8 bytes little endian). */
+  binaryDouble(): number {
+    this.need(8);
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** Old string-form double (RDB_TYPE_ZSET). */
+  textDouble(): number {
+    const len = this.u8();
+    if (len === 253) return NaN;
+    if (len === 254) return Infinity;
+    if (len === 255) return -Infinity;
+    const v = Number(this.bytes(len).latin1Slice());
+    if (Number.isNaN(v)) throw new RdbError(`bad double at offset ${this.pos - len}`);
+    return v;
+  }
+
+  millis(): number {
+    this.need(8);
+    const v = Number(this.buf.readBigInt64LE(this.pos));
+    this.pos += 8;
+    return v;
+  }
+}
+
+// ---- writing --------------------------------------------------------------------
+
+/** A growable output buffer with the RDB primitives. */
+export class RdbOutput {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(initial = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Bytes written so far (a view, valid until the next write). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** Take the bytes written so far and start over. */
+  take(): Buffer {
+    const out = Buffer.from(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+    return out;
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  len(n: number): void {
+    this.ensure(9);
+    if (n < 1 << 6) this.buf[this.pos++] = n;
+    else if (n < 1 << 14) {
+      this.buf[this.pos++] = (n >> 8) | 0x40;
+      this.buf[this.pos++] = n & 0xff;
+    } else if (n <= 0xffffffff) {
+      this.buf[this.pos++] = 0x80;
+      this.buf.writeUInt32BE(n, this.pos);
+      this.pos += 4;
+    } else {
+      this.buf[this.pos++] = 0x81;
+      this.buf.writeBigUInt64BE(BigInt(n), this.pos);
+      this.pos += 8;
+    }
+  }
+
+  /**
+   * rdbSaveRawString: small canonical integers use the integer encodings,
+   * long strings are LZF-compressed when that saves space (rdbcompression).
+   */
+  string(s: string, compress: boolean): void {
+    const len = s.length;
+    if (len <= 11 && len > 0) {
+      const c0 = s.charCodeAt(0);
+      if ((c0 >= 48 && c0 <= 57) || c0 === 45) {
+        const v = Number(s);
+        if (Number.isInteger(v) && String(v) === s && v >= -2147483648 && v <= 2147483647) {
+          this.ensure(5);
+          if (v >= -128 && v <= 127) {
+            this.buf[this.pos++] = 0xc0 | RDB_ENC_INT8;
+            this.buf.writeInt8(v, this.pos);
+            this.pos += 1;
+          } else if (v >= -32768 && v <= 32767) {
+            this.buf[this.pos++] = 0xc0 | RDB_ENC_INT16;
+            this.buf.writeInt16LE(v, this.pos);
+            this.pos += 2;
+          } else {
+            this.buf[this.pos++] = 0xc0 | RDB_ENC_INT32;
+            this.buf.writeInt32LE(v, this.pos);
+            this.pos += 4;
+          }
+          return;
+        }
+      }
+    }
+    if (compress && len > 20) {
+      const input = Buffer.from(s, 'latin1');
+      const packed = lzfCompress(input, len - 4);
+      if (packed !== null) {
+        this.u8(0xc0 | RDB_ENC_LZF);
+        this.len(packed.length);
+        this.len(len);
+        this.raw(packed);
+        return;
+      }
+    }
+    this.len(len);
+    this.ensure(len);
+    this.pos += this.buf.latin1Write(s, this.pos);
+  }
+
+  binaryDouble(d: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(d, this.pos);
+    this.pos += 8;
+  }
+
+  millis(ms: number): void {
+    this.ensure(8);
+    this.buf.writeBigInt64LE(BigInt(ms), this.pos);
+    this.pos += 8;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * One value in RDB form, both ways: the object serialization shared by RDB
+ * files, DUMP/RESTORE payloads and AOF preambles.
+ *
+ * Writing uses the plain encodings every Redis since 2.x loads (string,
+ * list, set, zset with binary scores, hash); reading accepts every encoding
+ * up to RDB 11 and rebuilds Vireo's own representations, choosing the
+ * compact forms by the configured thresholds as Redis does on load.
+ */
+
+import { RDB_TYPE, RdbError, RdbInput, RdbOutput } from './format.js';
+import { readIntset, readListpack, readZiplist, readZipmap } from './compact.js';
+import type { Value } from '../../src/types/value.js';
+import { MutableString, encodeString, stringOf } from '../../src/types/string.js';
+import { ListValue } from '../../src/types/list.js';
+import { HashValue } from '../../src/types/hash.js';
+import { SetValue } from '../../src/types/set.js';
+import { ZSetValue } from '../../src/types/zset.js';
+import { OpaqueValue } from '../../src/types/opaque.js';
+import type { EncodingLimits } from '../../src/types/limits.js';
+
+/** The RDB type byte Vireo writes for a value. */
+export function valueType(v: Value): number {
+  if (typeof v !== 'object' || v instanceof MutableString) return RDB_TYPE.STRING;
+  if (v instanceof ListValue) return RDB_TYPE.LIST;
+  if (v instanceof SetValue) return RDB_TYPE.SET;
+  if (v instanceof ZSetValue) return RDB_TYPE.ZSET_2;
+  if (v instanceof HashValue) return RDB_TYPE.HASH;
+  if (v instanceof OpaqueValue) return v.rdbType;
+  throw new RdbError(`cannot serialize a ${v.type} value`);
+}
+
+/** Write the payload that follows the type byte (and, in files, the key). */
+export function writePayload(out: RdbOutput, v: Value, compress: boolean): void {
+  if (typeof v !== 'object' || v instanceof MutableString) {
+    out.string(stringOf(v), compress);
+  } else if (v instanceof ListValue) {
+    out.len(v.length);
+    v.walk(0, false, (s) => {
+      out.string(s, compress);
+      return true;
+    });
+  } else if (v instanceof SetValue) {
+    out.len(v.size);
+    for (const m of v.members()) out.string(m, compress);
+  } else if (v instanceof ZSetValue) {
+    out.len(v.size);
+    for (const [m, s] of v.entries()) {
+      out.string(m, compress);
+      out.binaryDouble(s);
+    }
+  } else if (v instanceof HashValue) {
+    out.len(v.size);
+    for (const [f, val] of v.entries()) {
+      out.string(f, compress);
+      out.string(val, compress);
+    }
+  } else if (v instanceof OpaqueValue) {
+    out.raw(v.payload);
+  }
+}
+
+/** Write `v` as <type byte><payload> (DUMP payloads). */
+export function writeValue(out: RdbOutput, v: Value, compress: boolean): void {
+  out.u8(valueType(v));
+  writePayload(out, v, compress);
+}
+
+export function isValueType(t: number): boolean {
+  return (t >= RDB_TYPE.STRING && t <= RDB_TYPE.MODULE_2) || (t >= RDB_TYPE.HASH_ZIPMAP && t <= RDB_TYPE.STREAM_LISTPACKS_3);
+}
+
+function listFrom(items: Iterable<string>, limits: EncodingLimits): ListValue {
+  const l = new ListValue();
+  const arr = [...items];
+  const fill = limits.listMaxListpackSize;
+  l.prepareGrow(arr, 0, arr.length - 1, fill);
+  for (const s of arr) l.push(s, false, fill);
+  l.afterShrink(fill);
+  return l;
+}
+
+function setFrom(members: string[], limits: EncodingLimits): SetValue {
+  const s = SetValue.create(members[0] ?? '', members.length, limits);
+  for (const m of members) s.add(m, limits);
+  return s;
+}
+
+function hashFrom(flat: string[], limits: EncodingLimits): HashValue {
+  const h = new HashValue();
+  h.prepareFor(flat, 0, flat.length - 1, limits);
+  for (let i = 0; i < flat.length; i += 2) h.set(flat[i]!, flat[i + 1]!, limits);
+  return h;
+}
+
+function zsetFrom(pairs: [string, number][], limits: EncodingLimits): ZSetValue {
+  const maxLen = pairs.reduce((m, [k]) => Math.max(m, k.length), 0);
+  const z = ZSetValue.create(pairs.length, maxLen, limits);
+  for (const [m, s] of pairs) {
+    if (Number.isNaN(s)) throw new RdbError('zset score is NaN');
+    if (z.score(m) !== undefined) throw new RdbError('duplicate zset member');
+    z.insert(m, s, limits);
+  }
+  return z;
+}
+
+function pairsOf(flat: string[], what: string): [string, number][] {
+  if (flat.length % 2 !== 0) throw new RdbError(`odd number of ${what} entries`);
+  const out: [string, number][] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    const s = Number(flat[i + 1]);
+    if (Number.isNaN(s) && flat[i + 1] !== 'nan') throw new RdbError(`bad score in ${what}`);
+    out.push([flat[i]!, flat[i + 1] === 'inf' ? Infinity : flat[i + 1] === '-inf' ? -Infinity : s]);
+  }
+  return out;
+}
+
+/** Skip (and validate the shape of) a stream value, returning its payload bytes. */
+function readStreamPayload(inp: RdbInput, type: number): Buffer {
+  const start = inp.pos;
+  const nodes = inp.len();
+  for (let i = 0; i < nodes; i++) {
+    if (inp.stringBytes().length !== 16) throw new RdbError('stream node key is not a 128 bit ID');
+    readListpack(inp.stringBytes());
+  }
+  inp.len(); // length
+  inp.len(); // last id ms
+  inp.len(); // last id seq
+  if (type >= RDB_TYPE.STREAM_LISTPACKS_2) for (let i = 0; i < 5; i++) inp.len();
+  const groups = inp.len();
+  for (let g = 0; g < groups; g++) {
+    inp.stringBytes();
+    inp.len();
+    inp.len();
+    if (type >= RDB_TYPE.STREAM_LISTPACKS_2) inp.len();
+    const pel = inp.len();
+    for (let i = 0; i < pel; i++) {
+      inp.bytes(16);
+      inp.millis();
+      inp.len();
+    }
+    const consumers = inp.len();
+    for (let c = 0; c < consumers; c++) {
+      inp.stringBytes();
+      inp.millis();
+      if (type >= RDB_TYPE.STREAM_LISTPACKS_3) inp.millis();
+      const cpel = inp.len();
+      for (let i = 0; i < cpel; i++) inp.bytes(16);
+    }
+  }
+  return Buffer.from(inp.buf.subarray(start, inp.pos));
+}
+
+/** Read the payload of a value of RDB type `type`. */
+export function readValue(inp: RdbInput, type: number, limits: EncodingLimits): Value {
+  switch (type) {
+    case RDB_TYPE.STRING:
+      return encodeString(inp.string());
+    case RDB_TYPE.LIST: {
+      const n = inp.len();
+      const items: string[] = [];
+      for (let i = 0; i < n; i++) items.push(inp.string());
+      return listFrom(items, limits);
+    }
+    case RDB_TYPE.SET: {
+      const n = inp.len();
+      const items: string[] = [];
+      for (let i = 0; i < n; i++) items.push(inp.string());
+      if (new Set(items).size !== items.length) throw new RdbError('duplicate set member');
+      return setFrom(items, limits);
+    }
+    case RDB_TYPE.ZSET:
+    case RDB_TYPE.ZSET_2: {
+      const n = inp.len();
+      const pairs: [string, number][] = [];
+      for (let i = 0; i < n; i++) {
+        const m = inp.string();
+        pairs.push([m, type === RDB_TYPE.ZSET_2 ? inp.binaryDouble() : inp.textDouble()]);
+      }
+      return zsetFrom(pairs, limits);
+    }
+    case RDB_TYPE.HASH: {
+      const n = inp.len();
+      const flat: string[] = [];
+      const seen = new Set<string>();
+      for (let i = 0; i < n; i++) {
+        const f = inp.string();
+        if (seen.has(f)) throw new RdbError('duplicate hash field');
+        seen.add(f);
+        flat.push(f, inp.string());
+      }
+      return hashFrom(flat, limits);
+    }
+    case RDB_TYPE.HASH_ZIPMAP:
+      return hashFrom(readZipmap(inp.stringBytes()), limits);
+    case RDB_TYPE.LIST_ZIPLIST:
+      return listFrom(readZiplist(inp.stringBytes()), limits);
+    case RDB_TYPE.SET_INTSET:
+      return setFrom(readIntset(inp.stringBytes()), limits);
+    case RDB_TYPE.SET_LISTPACK:
+      return setFrom(readListpack(inp.stringBytes()), limits);
+    case RDB_TYPE.ZSET_ZIPLIST:
+      return zsetFrom(pairsOf(readZiplist(inp.stringBytes()), 'zset ziplist'), limits);
+    case RDB_TYPE.ZSET_LISTPACK:
+      return zsetFrom(pairsOf(readListpack(inp.stringBytes()), 'zset listpack'), limits);
+    case RDB_TYPE.HASH_ZIPLIST:
+    case RDB_TYPE.HASH_LISTPACK: {
+      const flat = type === RDB_TYPE.HASH_ZIPLIST ? readZiplist(inp.stringBytes()) : readListpack(inp.stringBytes());
+      if (flat.length % 2 !== 0) throw new RdbError('odd number of hash entries');
+      return hashFrom(flat, limits);
+    }
+    case RDB_TYPE.LIST_QUICKLIST:
+    case RDB_TYPE.LIST_QUICKLIST_2: {
+      const nodes = inp.len();
+      const items: string[] = [];
+      for (let i = 0; i < nodes; i++) {
+        if (type === RDB_TYPE.LIST_QUICKLIST) {
+          items.push(...readZiplist(inp.stringBytes()));
+          continue;
+        }
+        const container = inp.len();
+        if (container === 1) items.push(inp.string());
+        else if (container === 2) items.push(...readListpack(inp.stringBytes()));
+        else throw new RdbError(`unknown quicklist container ${container}`);
+      }
+      return listFrom(items, limits);
+    }
+    case RDB_TYPE.STREAM_LISTPACKS:
+    case RDB_TYPE.STREAM_LISTPACKS_2:
+    case RDB_TYPE.STREAM_LISTPACKS_3:
+      return new OpaqueValue('stream', type, readStreamPayload(inp, type), 'stream');
+    case RDB_TYPE.MODULE_PRE_GA:
+    case RDB_TYPE.MODULE_2:
+      throw new RdbError('the file holds a module data type, which Vireo cannot load');
+    default:
+      throw new RdbError(`unknown RDB object type ${type}`);
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * Persistence commands: SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, DUMP, RESTORE,
+ * WAITAOF, and the DEBUG subcommands that reload or digest the dataset.
+ */
+
+import type { CommandImpl } from './table.js';
+import type { Client } from '../server/client.js';
+import { ERR, argLong, eq } from './util.js';
+import { dumpPayload, restorePayload } from '../../persistence/rdb/file.js';
+import { RdbError } from '../../persistence/rdb/format.js';
+import { datasetDigest, valueDigest } from '../../persistence/digest.js';
+import { runSteps } from '../../persistence/persistence.js';
+import { NOTIFY } from '../engine/engine.js';
+import fs from 'node:fs';
+
+function save(c: Client): void {
+  const p = c.server.persistence;
+  if (p.rdb.inProgress) {
+    c.reply.error('ERR Background save already in progress');
+    return;
+  }
+  c.engine.log.flush();
+  if (p.rdb.save()) c.reply.ok();
+  else c.reply.error('ERR');
+}
+
+function bgsave(c: Client, argv: string[]): void {
+  let schedule = false;
+  if (argv.length > 1) {
+    if (argv.length === 2 && eq(argv[1]!, 'schedule')) schedule = true;
+    else {
+      c.reply.error(ERR.SYNTAX);
+      return;
+    }
+  }
+  const p = c.server.persistence;
+  if (p.rdb.inProgress) {
+    c.reply.error('ERR Background save already in progress');
+  } else if (p.aof.rewriteInProgress || c.inExec) {
+    if (schedule || c.inExec) {
+      p.rdb.scheduled = true;
+      c.reply.simple('Background saving scheduled');
+    } else {
+      c.reply.error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+    }
+  } else {
+    p.rdb.bgsave();
+    if (p.rdb.inProgress) c.reply.simple('Background saving started');
+    else c.reply.error('ERR');
+  }
+}
+
+function bgrewriteaof(c: Client): void {
+  const aof = c.server.persistence.aof;
+  if (aof.rewriteInProgress) {
+    c.reply.error('ERR Background append only file rewriting already in progress');
+    return;
+  }
+  if (c.server.persistence.rdb.inProgress || c.inExec) {
+    aof.rewriteScheduled = true;
+    aof.rewriteFailures = 0;
+    c.reply.simple('Background append only file rewriting scheduled');
+    return;
+  }
+  const r = aof.rewrite();
+  if (r === 'started') c.reply.simple('Background append only file rewriting started');
+  else if (r === 'scheduled') c.reply.simple('Background append only file rewriting scheduled');
+  else c.reply.error("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
+}
+
+function dump(c: Client, argv: string[]): void {
+  const v = c.engine.lookupRead(c.db, argv[1]!);
+  if (v === undefined) {
+    c.reply.nullBulk();
+    return;
+  }
+  c.reply.bulk(dumpPayload(v).latin1Slice());
+}
+
+/** RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f], in Redis' order of checks. */
+function restore(c: Client, argv: string[]): void {
+  let replace = false;
+  let absttl = false;
+  let idle = -1;
+  let freq = -1;
+  for (let j = 4; j < argv.length; j++) {
+    const opt = argv[j]!;
+    const more = argv.length - j - 1;
+    if (eq(opt, 'replace')) replace = true;
+    else if (eq(opt, 'absttl')) absttl = true;
+    else if (eq(opt, 'idletime') && more >= 1 && freq === -1) {
+      const n = argLong(c, argv[++j]!);
+      if (n === null) return;
+      if (n < 0) {
+        c.reply.error('ERR Invalid IDLETIME value, must be >= 0');
+        return;
+      }
+      idle = n;
+    } else if (eq(opt, 'freq') && more >= 1 && idle === -1) {
+      const n = argLong(c, argv[++j]!);
+      if (n === null) return;
+      if (n < 0 || n > 255) {
+        c.reply.error('ERR Invalid FREQ value, must be >= 0 and <= 255');
+        return;
+      }
+      freq = n;
+    } else {
+      c.reply.error(ERR.SYNTAX);
+      return;
+    }
+  }
+  const engine = c.engine;
+  const db = c.db;
+  const key = argv[1]!;
+  if (!replace && engine.lookupWrite(db, key) !== undefined) {
+    c.reply.error('BUSYKEY Target key name already exists.');
+    return;
+  }
+  let ttl = argLong(c, argv[2]!);
+  if (ttl === null) return;
+  if (ttl < 0) {
+    c.reply.error('ERR Invalid TTL value, must be >= 0');
+    return;
+  }
+  const payload = Buffer.from(argv[3]!, 'latin1');
+  let value;
+  try {
+    value = restorePayload(payload, engine.limits);
+  } catch (e) {
+    if (!(e instanceof RdbError)) throw e;
+    c.reply.error(e.message.startsWith('DUMP payload') ? 'ERR DUMP payload version or checksum are wrong' : 'ERR Bad data format');
+    return;
+  }
+  const existed = replace && engine.lookupWrite(db, key) !== undefined;
+  if (existed) engine.deleteKey(db, key);
+  if (ttl !== 0 && !absttl) ttl += engine.now;
+  if (ttl !== 0 && ttl <= engine.now && !engine.keepsPastTtl) {
+    // Already expired: the key ends up deleted (or never created).
+    if (existed) {
+      engine.notify(NOTIFY.GENERIC, 'del', key, db.id);
+      engine.emit(db.id, ['DEL', key]);
+    }
+    c.reply.ok();
+    return;
+  }
+  engine.setKey(db, key, value);
+  if (ttl !== 0) db.setExpire(key, ttl);
+  engine.notify(NOTIFY.GENERIC, 'restore', key, db.id);
+  // Logged with an absolute TTL so a replay restores the same expiry.
+  const effect = ['RESTORE', key, String(ttl), argv[3]!];
+  if (replace) effect.push('REPLACE');
+  if (ttl !== 0) effect.push('ABSTTL');
+  engine.emit(db.id, effect);
+  c.reply.ok();
+}
+
+/** WAITAOF numlocal numreplicas timeout: [local fsynced, replicas acked]. */
+function waitaof(c: Client, argv: string[]): void {
+  const numlocal = argLong(c, argv[1]!);
+  if (numlocal === null) return;
+  const numreplicas = argLong(c, argv[2]!);
+  if (numreplicas === null) return;
+  const timeout = argLong(c, argv[3]!, 'ERR timeout is not an integer or out of range');
+  if (timeout === null) return;
+  if (timeout < 0) {
+    c.reply.error('ERR timeout is negative');
+    return;
+  }
+  const server = c.server;
+  if (c.engine.isReplica) {
+    c.reply.error('ERR WAITAOF cannot be used with replica instances. Please also note that writes to replicas are just local and are not propagated.');
+    return;
+  }
+  const aof = server.persistence.aof;
+  if (numlocal > 0 && !aof.on) {
+    c.reply.error('ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.');
+    return;
+  }
+  const target = c.lastWriteOffset;
+  const localAcks = () => (aof.on && aof.fsyncedOffset >= target ? 1 : 0);
+  // Replicas attach with replication; until then none acknowledges.
+  const replicaAcks = () => 0;
+  const answer = () => {
+    c.reply.array(2);
+    c.reply.integer(localAcks());
+    c.reply.integer(replicaAcks());
+  };
+  if (c.inExec || (localAcks() >= numlocal && replicaAcks() >= numreplicas)) {
+    answer();
+    return;
+  }
+  // Make the data reach the disk soon rather than at the next everysec tick.
+  server.persistence.requestFsync();
+  server.block(c, { kind: 'waitaof', ready: () => localAcks() >= numlocal && replicaAcks() >= numreplicas, wake: answer }, timeout);
+}
+
+// ---- DEBUG subcommands -------------------------------------------------------------
+
+/** DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load the RDB again. */
+export function debugReload(c: Client, argv: string[]): void {
+  let flush = true;
+  let saveFirst = true;
+  let merge = false;
+  for (const opt of argv.slice(2)) {
+    if (eq(opt, 'merge')) merge = true;
+    else if (eq(opt, 'noflush')) flush = false;
+    else if (eq(opt, 'nosave')) saveFirst = false;
+    else {
+      c.reply.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+      return;
+    }
+  }
+  const server = c.server;
+  const p = server.persistence;
+  if (saveFirst) {
+    c.engine.log.flush();
+    if (!p.rdb.save()) {
+      c.reply.error('ERR Error trying to save the DB');
+      return;
+    }
+  }
+  const file = p.rdb.path;
+  if (!fs.existsSync(file)) {
+    c.reply.error('ERR Error trying to load the RDB dump, check server logs.');
+    return;
+  }
+  if (flush) c.engine.flush(null);
+  const engine = c.engine;
+  engine.loading = true;
+  try {
+    runSteps(p.rdb.loadSteps(fs.readFileSync(file), { preamble: false, merge }));
+  } catch (e) {
+    server.logger.warn({ err: e }, 'DEBUG RELOAD: error loading the RDB');
+    c.reply.error('ERR Error trying to load the RDB dump, check server logs.');
+    return;
+  } finally {
+    engine.loading = false;
+  }
+  server.logger.info('DB reloaded by DEBUG RELOAD');
+  c.reply.ok();
+}
+
+/** DEBUG LOADAOF: flush the AOF, empty the dataset and load it from the AOF. */
+export function debugLoadAof(c: Client): void {
+  const p = c.server.persistence;
+  if (p.aof.on) {
+    c.engine.log.flush();
+    p.aof.flushAll();
+  }
+  c.engine.flush(null);
+  try {
+    runSteps(p.reloadAofSteps());
+  } catch (e) {
+    c.server.logger.warn({ err: e }, 'DEBUG LOADAOF: error loading the AOF');
+    c.reply.error('ERR Error loading the AOF, check server logs.');
+    return;
+  }
+  c.server.logger.info('Append Only File loaded by DEBUG LOADAOF');
+  c.reply.ok();
+}
+
+export function debugDigest(c: Client): void {
+  c.reply.simple(datasetDigest(c.engine));
+}
+
+export function debugDigestValue(c: Client, argv: string[]): void {
+  c.reply.array(argv.length - 2);
+  for (const key of argv.slice(2)) c.reply.simple(valueDigest(c.db, key));
+}
+
+export const persistenceCommands: CommandImpl[] = [
+  { name: 'save', run: save },
+  { name: 'bgsave', run: bgsave },
+  { name: 'bgrewriteaof', run: bgrewriteaof },
+  { name: 'lastsave', run: (c) => c.reply.integer(c.server.persistence.rdb.lastSave) },
+  { name: 'dump', run: dump },
+  { name: 'restore', run: restore },
+  { name: 'waitaof', run: waitaof },
+];
