@@ -44,6 +44,7 @@ import { formatDouble } from '../src/util/numbers.js';
 import { dumpPayload } from './rdb/file.js';
 import { RdbError } from './rdb/format.js';
 import { quoteName, type Archive } from './archive.js';
+import { strerror } from './errors.js';
 
 export type AofFileType = 'b' | 'h' | 'i';
 
@@ -310,10 +311,36 @@ export class AofStore implements LogFollower {
   }
 
   private writeRecovered(): void {
-    if (this.lastWriteOk) return;
+    // After lost files, only a finished recovery rewrite makes the AOF whole again.
+    if (this.lastWriteOk || this.recovering) return;
     this.lastWriteOk = true;
     this.lastWriteError = '';
     this.logger.warn('AOF write error looks solved, Vireo can write again.');
+  }
+
+  private lastRecoveryTry = 0;
+  private lastFileCheck = 0;
+  /** The files on disk no longer hold the dataset: a recovery rewrite must finish first. */
+  private recovering = false;
+
+  /**
+   * An AOF whose file (or directory) was deleted accepts writes that no
+   * restart will ever see: treat it as a write error (MISCONF) until a
+   * recovery rewrite has written new files.
+   */
+  private checkFileStillThere(): void {
+    const now = Date.now();
+    if (this.fd < 0 || now - this.lastFileCheck < 1000) return;
+    this.lastFileCheck = now;
+    try {
+      if (fs.fstatSync(this.fd).nlink > 0) return;
+    } catch {
+      /* reported below */
+    }
+    if (this.recovering) return;
+    this.writeFailed(Object.assign(new Error('the AOF file was deleted'), { code: 'ENOENT' }));
+    this.recovering = true;
+    this.lastRecoveryTry = 0;
   }
 
   /** fsync now (synchronously). */
@@ -365,13 +392,19 @@ export class AofStore implements LogFollower {
   private writeFailed(e: Error): void {
     if (this.lastWriteOk) this.logger.warn({ err: e }, 'Error writing to the AOF file');
     this.lastWriteOk = false;
-    this.lastWriteError = (e as NodeJS.ErrnoException).message ?? String(e);
+    this.lastWriteError = strerror(e);
   }
 
   /** Once per cron tick: everysec fsync, retries, automatic rewrite. */
   cron(onFsync: () => void): void {
     if (!this.on) return;
     if (!this.lastWriteOk || this.pendingBytes > 0) this.writePending();
+    this.checkFileStillThere();
+    if (!this.lastWriteOk && this.rewriting === null && !this.rdb.inProgress && Date.now() - this.lastRecoveryTry >= 5000) {
+      // Writing keeps failing: try to move to new files (a new base holds everything).
+      this.lastRecoveryTry = Date.now();
+      this.rewrite();
+    }
     if (this.config.str('appendfsync') === 'everysec' && this.fsyncedOffset < this.writtenOffset && Date.now() - this.lastFsyncAt >= 1000) {
       this.fsyncAsync(onFsync);
     }
@@ -405,17 +438,44 @@ export class AofStore implements LogFollower {
       this.rewriteScheduled = true;
       return 'scheduled';
     }
-    fs.mkdirSync(this.dir, { recursive: true });
-    // Everything before the snapshot point goes to the old incr file.
+    try {
+      this.startRewrite();
+      return 'started';
+    } catch (e) {
+      this.lastRewriteStatus = 'err';
+      this.rewriteFailures++;
+      this.logger.warn({ err: e }, "Can't rewrite append only file in background");
+      return 'failed';
+    }
+  }
+
+  private startRewrite(): void {
+    // Everything before the snapshot point goes to the old incr file: the
+    // new incr file must start exactly at the snapshot's log offset.
     this.engine.log.flush();
-    // The new incr file must start exactly at the snapshot's log offset.
-    if (this.on && !this.flushAll()) return 'failed';
+    const recovering = this.on && (!this.flushAll() || this.recovering);
+    if (recovering) {
+      this.recovering = true;
+      // The unwritten records need not reach the old files: the new base
+      // is taken now and holds them. Files lost with their directory go.
+      this.logger.warn('AOF write error: rewriting the AOF into new files to recover');
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.writtenOffset = this.pendingEnd = this.engine.log.offset;
+      this.files = this.files.filter((f) => fs.existsSync(path.join(this.dir, f.name)));
+    }
+    try {
+      fs.mkdirSync(this.dir, { recursive: true });
+    } catch (e) {
+      if (recovering) this.writeFailed(e as Error);
+      throw e;
+    }
     let incr: AofFile | null = null;
     try {
       if (this.on) incr = this.openNewIncr();
     } catch (e) {
       this.writeFailed(e as Error);
-      return 'failed';
+      throw e;
     }
     const preamble = this.config.bool('aof-use-rdb-preamble');
     const tmp = path.join(this.dir, `temp-rewriteaof-bg-${process.pid}-${Date.now()}.${preamble ? 'rdb' : 'aof'}`);
@@ -459,10 +519,12 @@ export class AofStore implements LogFollower {
       this.lastRewriteTimeSec = Math.round((Date.now() - job.start) / 1000);
       this.rewriting = null;
     });
-    return 'started';
   }
 
   private finishRewrite(job: Rewrite, preamble: boolean): void {
+    if (!fs.existsSync(path.join(this.dir, this.prefix + '.manifest')) && job.incr !== null && !fs.existsSync(path.join(this.dir, job.incr.name))) {
+      throw new Error('the AOF directory vanished during the rewrite');
+    }
     const seq = this.nextSeq('b');
     const baseName = `${this.prefix}.${seq}.base.${preamble ? 'rdb' : 'aof'}`;
     fs.renameSync(job.tmp, path.join(this.dir, baseName));
@@ -482,6 +544,11 @@ export class AofStore implements LogFollower {
     this.recomputeSize();
     this.rewriteBaseSize = this.currentSize;
     this.removeHistory();
+    // The base is durable and holds everything up to the snapshot: a
+    // recovery rewrite has made those records safe.
+    this.recovering = false;
+    if (job.snapshot.offset > this.fsyncedOffset) this.fsynced(job.snapshot.offset);
+    else this.writeRecovered();
   }
 
   /** Delete (or archive) history files and drop them from the manifest. */

@@ -37,26 +37,6 @@ export interface LoadingState {
 
 export class LoadError extends Error {}
 
-/** Linux errno texts, as strerror() prints them in Redis' MISCONF error. */
-const STRERROR: Record<string, string> = {
-  ENOSPC: 'No space left on device',
-  EACCES: 'Permission denied',
-  EPERM: 'Operation not permitted',
-  ENOENT: 'No such file or directory',
-  EIO: 'Input/output error',
-  EROFS: 'Read-only file system',
-  EDQUOT: 'Disk quota exceeded',
-  EBADF: 'Bad file descriptor',
-  EFBIG: 'File too large',
-  ENOTDIR: 'Not a directory',
-};
-
-export function strerror(e: unknown): string {
-  const err = e as NodeJS.ErrnoException | null;
-  if (err?.code !== undefined && STRERROR[err.code] !== undefined) return STRERROR[err.code]!;
-  return err?.message ?? String(e);
-}
-
 export const MISCONF_RDB =
   "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 

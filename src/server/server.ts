@@ -21,7 +21,7 @@ import { VERSION, REDIS_VERSION } from '../version.js';
 import { formatMonitorLine } from './monitor.js';
 import { MemoryTracker } from './info.js';
 import { discardTransaction } from '../commands/transactions.js';
-import { Persistence, runStepsAsync } from '../../persistence/persistence.js';
+import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
 import { AofLoadError } from '../../persistence/aof.js';
 import { arityOk } from './dispatch.js';
 
@@ -124,7 +124,8 @@ export class Server {
     try {
       await runStepsAsync(this.persistence.loadSteps());
     } catch (e) {
-      this.logger.fatal((e as Error).message);
+      if (e instanceof LoadError) this.logger.fatal(e.message);
+      else this.logger.fatal({ err: e }, 'loading the dataset failed');
       await this.closeListeners();
       throw e;
     }
@@ -367,11 +368,13 @@ export class Server {
       c.authenticated = true;
       this.aofClient = c;
     }
+    c.current = cmd;
     this.engine.begin();
     try {
       cmd.run(c, argv);
     } finally {
       this.engine.end();
+      c.current = null;
     }
   }
 
@@ -495,7 +498,11 @@ export class Server {
     this.sampleStats();
     this.closeIdleClients();
     if (this.engine.log.hasPending) this.engine.log.flush();
-    this.persistence.cron();
+    try {
+      this.persistence.cron();
+    } catch (e) {
+      this.logger.error({ err: e }, 'persistence cron failed');
+    }
     this.scheduleCron();
   }
 

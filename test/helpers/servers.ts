@@ -40,7 +40,9 @@ export async function startVireo(params: Record<string, string> = {}): Promise<V
     server,
     port: server.port,
     dir,
-    stop: () => server.shutdown(),
+    stop: async () => {
+      await server.shutdown({ save: false, force: true });
+    },
   };
 }
 
@@ -100,11 +102,11 @@ function handleFor(proc: ChildProcess, port: number, dir: string): ProcessHandle
     proc,
     output: () => out,
     async kill() {
-      if (proc.pid !== undefined && proc.exitCode === null) process.kill(proc.pid, 'SIGKILL');
+      if (proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null) process.kill(proc.pid, 'SIGKILL');
       await waitExit(proc);
     },
     async stop() {
-      if (proc.pid !== undefined && proc.exitCode === null) process.kill(proc.pid, 'SIGTERM');
+      if (proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null) process.kill(proc.pid, 'SIGTERM');
       await waitExit(proc);
     },
   };
