@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import { splitArgs } from '../src/protocol/parser.js';
-import { fsyncDir, writeFileAtomic } from './files.js';
+import { dataDir, fsyncDir, writeFileAtomic } from './files.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/log.js';
 
@@ -65,7 +65,7 @@ export class Archive {
   }
 
   get dir(): string {
-    return path.resolve(this.config.str('aof-archive-dir'));
+    return path.resolve(dataDir(this.config), this.config.str('aof-archive-dir'));
   }
 
   /**
