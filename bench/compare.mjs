@@ -9,15 +9,9 @@
 //
 // Usage: npm run bench [-- --quick] [-- --suite strings|collections]
 //        [-- --tests set,get] [-- --rounds 3] [-- --no-bench] [-- --no-memory]
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { loadDataset, DATASETS } from './datasets.mjs';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { benchOnce, requireTools, row, startServer } from './servers.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
@@ -34,70 +28,7 @@ const rounds = Number(opt('rounds', quick ? '1' : '3'));
 const requests = Number(opt('requests', quick ? '50000' : '200000'));
 const targets = { 1: 0.9, 16: 0.8 };
 
-for (const tool of ['redis-server', 'redis-benchmark']) {
-  if (spawnSync('which', [tool]).status !== 0) {
-    console.error(`${tool} not found: apt-get install -y redis-server redis-tools`);
-    process.exit(1);
-  }
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUp(port) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const out = execFileSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      if (out.includes('PONG')) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`server on ${port} did not start`);
-}
-
-async function startServer(kind, extra = []) {
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${kind}-`));
-  const common = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--enable-debug-command', 'yes', ...extra];
-  const proc =
-    kind === 'redis'
-      ? spawn('redis-server', common, { stdio: 'ignore' })
-      : spawn(process.execPath, ['--expose-gc', path.join(root, 'dist', 'src', 'main.js'), ...common, '--loglevel', 'warning'], { stdio: 'ignore' });
-  await waitUp(port);
-  return {
-    kind,
-    port,
-    cli: (...a) => execFileSync('redis-cli', ['-p', String(port), ...a], { encoding: 'utf8' }).trim(),
-    stop: () => new Promise((r) => {
-      proc.once('exit', r);
-      process.kill(proc.pid, 'SIGKILL');
-    }),
-  };
-}
-
-function benchOnce(server, test, pipeline) {
-  const out = execFileSync(
-    'redis-benchmark',
-    ['-p', String(server.port), '-c', '50', '-n', String(pipeline > 1 ? requests * 4 : requests), '-P', String(pipeline), '-t', test, '-q', '--csv'],
-    { encoding: 'utf8' },
-  );
-  const lines = out.trim().split('\n').slice(1);
-  return lines.map((l) => {
-    const cols = l.split(',').map((c) => c.replace(/"/g, ''));
-    return { name: cols[0], rps: Number(cols[1]) };
-  });
-}
-
-function row(cols, widths) {
-  return cols.map((c, i) => String(c).padStart(widths[i])).join('  ');
-}
+requireTools(['redis-server', 'redis-benchmark']);
 
 const redis = await startServer('redis');
 const vireo = await startServer('vireo');
@@ -110,7 +41,7 @@ try {
         // Alternate which server goes first so drift in machine load hits both.
         const order = r % 2 === 0 ? [redis, vireo] : [vireo, redis];
         for (const s of order) {
-          for (const { name, rps } of benchOnce(s, test, pipeline)) {
+          for (const { name, rps } of benchOnce(s, test, pipeline, pipeline > 1 ? requests * 4 : requests)) {
             best[s.kind].set(name, Math.max(best[s.kind].get(name) ?? 0, rps));
           }
           s.cli('FLUSHALL');

@@ -1,10 +1,23 @@
 // `npm run bench [-- options]`: install and build if needed, then run the
-// side-by-side benchmark against redis-server (bench/compare.mjs).
+// side-by-side benchmarks against redis-server. Without --suite every suite
+// runs: strings and collections (bench/compare.mjs), persistence
+// (bench/persistence.mjs).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensureBuild, ensureDependencies, root } from './ensure.mjs';
 
 ensureDependencies();
 ensureBuild();
-const r = spawnSync(process.execPath, [path.join(root, 'bench', 'compare.mjs'), ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const args = process.argv.slice(2);
+const i = args.indexOf('--suite');
+const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'persistence'];
+const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 2)] : args;
+let status = 0;
+for (const suite of suites) {
+  console.log(`\n== ${suite} ==`);
+  const script = suite === 'persistence' ? 'persistence.mjs' : 'compare.mjs';
+  const extra = suite === 'persistence' ? [] : ['--suite', suite];
+  const r = spawnSync(process.execPath, [path.join(root, 'bench', script), ...extra, ...rest], { stdio: 'inherit' });
+  status ||= r.status ?? 1;
+}
+process.exit(status);

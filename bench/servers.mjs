@@ -1,0 +1,91 @@
+// Starting redis-server and the built Vireo side by side for benchmarks.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export function requireTools(tools) {
+  for (const tool of tools) {
+    if (spawnSync('which', [tool]).status !== 0) {
+      console.error(`${tool} not found: apt-get install -y redis-server redis-tools`);
+      process.exit(1);
+    }
+  }
+}
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Wait until the server answers PING with PONG (not LOADING). */
+export async function waitUp(port, timeoutMs = 120000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const out = execFileSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      if (out.includes('PONG')) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`server on ${port} did not start`);
+}
+
+/**
+ * Start `kind` ('redis' or 'vireo') with persistence off unless `extra`
+ * says otherwise; `dir` reuses a data directory (restarts).
+ */
+export async function startServer(kind, extra = [], dir = null) {
+  const port = await freePort();
+  const dataDir = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), `bench-${kind}-`));
+  const common = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dataDir, '--enable-debug-command', 'yes', ...extra];
+  const proc =
+    kind === 'redis'
+      ? spawn('redis-server', common, { stdio: 'ignore' })
+      : spawn(process.execPath, ['--expose-gc', path.join(root, 'dist', 'src', 'main.js'), ...common, '--loglevel', 'warning'], { stdio: 'ignore' });
+  const started = performance.now();
+  await waitUp(port);
+  return {
+    kind,
+    port,
+    dir: dataDir,
+    readyMs: performance.now() - started,
+    cli: (...a) => execFileSync('redis-cli', ['-p', String(port), ...a], { encoding: 'utf8' }).trim(),
+    stop: () =>
+      new Promise((r) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return r();
+        proc.once('exit', r);
+        process.kill(proc.pid, 'SIGKILL');
+      }),
+  };
+}
+
+/** redis-benchmark -c 50 against one server: [{ name, rps }]. */
+export function benchOnce(server, test, pipeline, requests) {
+  const out = execFileSync(
+    'redis-benchmark',
+    ['-p', String(server.port), '-c', '50', '-n', String(requests), '-P', String(pipeline), '-t', test, '-q', '--csv'],
+    { encoding: 'utf8' },
+  );
+  return out
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => {
+      const cols = l.split(',').map((c) => c.replace(/"/g, ''));
+      return { name: cols[0], rps: Number(cols[1]) };
+    });
+}
+
+export function row(cols, widths) {
+  return cols.map((c, i) => String(c).padStart(widths[i])).join('  ');
+}
