@@ -102,6 +102,30 @@ export class RdbInput {
     throw new RdbError(`unknown length encoding 0x${first.toString(16)} at offset ${this.pos - 1}`);
   }
 
+  /**
+   * A length field that may use all 64 bits (stream IDs and counters, where
+   * Redis stores -1 as 2^64-1): returned as a bigint, never rejected.
+   */
+  len64(): bigint {
+    const first = this.u8();
+    const type = (first & 0xc0) >> 6;
+    if (type === 0) return BigInt(first & 0x3f);
+    if (type === 1) return BigInt(((first & 0x3f) << 8) | this.u8());
+    if (first === 0x80) {
+      this.need(4);
+      const v = this.buf.readUInt32BE(this.pos);
+      this.pos += 4;
+      return BigInt(v);
+    }
+    if (first === 0x81) {
+      this.need(8);
+      const v = this.buf.readBigUInt64BE(this.pos);
+      this.pos += 8;
+      return v;
+    }
+    throw new RdbError(`unknown length encoding 0x${first.toString(16)} at offset ${this.pos - 1}`);
+  }
+
   len(): number {
     const [n, enc] = this.lenWithEncoding();
     if (enc) throw new RdbError(`unexpected encoded length at offset ${this.pos - 1}`);

@@ -81,12 +81,16 @@ function listFrom(items: Iterable<string>, limits: EncodingLimits): ListValue {
 }
 
 function setFrom(members: string[], limits: EncodingLimits): SetValue {
+  if (new Set(members).size !== members.length) throw new RdbError('duplicate set member');
   const s = SetValue.create(members[0] ?? '', members.length, limits);
   for (const m of members) s.add(m, limits);
   return s;
 }
 
 function hashFrom(flat: string[], limits: EncodingLimits): HashValue {
+  const fields = new Set<string>();
+  for (let i = 0; i < flat.length; i += 2) fields.add(flat[i]!);
+  if (fields.size * 2 !== flat.length) throw new RdbError('duplicate hash field');
   const h = new HashValue();
   h.prepareFor(flat, 0, flat.length - 1, limits);
   for (let i = 0; i < flat.length; i += 2) h.set(flat[i]!, flat[i + 1]!, limits);
@@ -104,14 +108,25 @@ function zsetFrom(pairs: [string, number][], limits: EncodingLimits): ZSetValue 
   return z;
 }
 
+/**
+ * A score as Redis' zzlStrtod reads it from a ziplist/listpack entry:
+ * strtod() on at most 127 bytes, taking the longest numeric prefix ("inf",
+ * "-inf", integers, %.17g texts; anything else reads as its prefix or 0).
+ */
+function parseScore(t: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(?:(inf(?:inity)?)|(nan)|((?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?))/i.exec(t.slice(0, 127));
+  if (m === null) return 0;
+  const neg = m[1] === '-';
+  if (m[2] !== undefined) return neg ? -Infinity : Infinity;
+  if (m[3] !== undefined) return NaN;
+  const v = Number(m[4]!);
+  return neg ? -v : v;
+}
+
 function pairsOf(flat: string[], what: string): [string, number][] {
   if (flat.length % 2 !== 0) throw new RdbError(`odd number of ${what} entries`);
   const out: [string, number][] = [];
-  for (let i = 0; i < flat.length; i += 2) {
-    const s = Number(flat[i + 1]);
-    if (Number.isNaN(s) && flat[i + 1] !== 'nan') throw new RdbError(`bad score in ${what}`);
-    out.push([flat[i]!, flat[i + 1] === 'inf' ? Infinity : flat[i + 1] === '-inf' ? -Infinity : s]);
-  }
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, parseScore(flat[i + 1]!)]);
   return out;
 }
 
@@ -123,21 +138,22 @@ function readStreamPayload(inp: RdbInput, type: number): Buffer {
     if (inp.stringBytes().length !== 16) throw new RdbError('stream node key is not a 128 bit ID');
     readListpack(inp.stringBytes());
   }
-  inp.len(); // length
-  inp.len(); // last id ms
-  inp.len(); // last id seq
-  if (type >= RDB_TYPE.STREAM_LISTPACKS_2) for (let i = 0; i < 5; i++) inp.len();
+  // IDs and counters use all 64 bits (an unknown entries_read is stored as -1).
+  inp.len64(); // length
+  inp.len64(); // last id ms
+  inp.len64(); // last id seq
+  if (type >= RDB_TYPE.STREAM_LISTPACKS_2) for (let i = 0; i < 5; i++) inp.len64(); // first id, max deleted id, entries added
   const groups = inp.len();
   for (let g = 0; g < groups; g++) {
     inp.stringBytes();
-    inp.len();
-    inp.len();
-    if (type >= RDB_TYPE.STREAM_LISTPACKS_2) inp.len();
+    inp.len64(); // last delivered id ms
+    inp.len64(); // seq
+    if (type >= RDB_TYPE.STREAM_LISTPACKS_2) inp.len64(); // entries read
     const pel = inp.len();
     for (let i = 0; i < pel; i++) {
       inp.bytes(16);
       inp.millis();
-      inp.len();
+      inp.len64(); // delivery count
     }
     const consumers = inp.len();
     for (let c = 0; c < consumers; c++) {
@@ -149,6 +165,51 @@ function readStreamPayload(inp: RdbInput, type: number): Buffer {
     }
   }
   return Buffer.from(inp.buf.subarray(start, inp.pos));
+}
+
+const STREAM_ITEM_FLAG_DELETED = 1;
+const STREAM_ITEM_FLAG_SAMEFIELDS = 2;
+
+/**
+ * Walk the live entries of a stream payload (as kept by OpaqueValue), in
+ * ID order: `cb(id "ms-seq" parts, fields and values flattened)`. Used by
+ * DEBUG DIGEST, which Redis computes from the entries alone.
+ */
+export function forEachStreamEntry(payload: Buffer, cb: (ms: bigint, seq: bigint, fieldsValues: string[]) => void): void {
+  const inp = new RdbInput(payload);
+  const nodes = inp.len();
+  for (let n = 0; n < nodes; n++) {
+    const key = inp.stringBytes();
+    if (key.length !== 16) throw new RdbError('stream node key is not a 128 bit ID');
+    const masterMs = key.readBigUInt64BE(0);
+    const masterSeq = key.readBigUInt64BE(8);
+    const lp = readListpack(inp.stringBytes());
+    let i = 0;
+    const next = (): string => {
+      if (i >= lp.length) throw new RdbError('truncated stream listpack');
+      return lp[i++]!;
+    };
+    next(); // valid entries
+    next(); // deleted entries
+    const masterFieldCount = Number(next());
+    const masterFields: string[] = [];
+    for (let f = 0; f < masterFieldCount; f++) masterFields.push(next());
+    next(); // master entry terminator
+    while (i < lp.length) {
+      const flags = Number(next());
+      const ms = masterMs + BigInt(next());
+      const seq = masterSeq + BigInt(next());
+      const fv: string[] = [];
+      if ((flags & STREAM_ITEM_FLAG_SAMEFIELDS) !== 0) {
+        for (const f of masterFields) fv.push(f, next());
+      } else {
+        const count = Number(next());
+        for (let f = 0; f < count; f++) fv.push(next(), next());
+      }
+      next(); // lp-count (backward iteration)
+      if ((flags & STREAM_ITEM_FLAG_DELETED) === 0) cb(ms, seq, fv);
+    }
+  }
 }
 
 /** Read the payload of a value of RDB type `type`. */
@@ -166,7 +227,6 @@ export function readValue(inp: RdbInput, type: number, limits: EncodingLimits): 
       const n = inp.len();
       const items: string[] = [];
       for (let i = 0; i < n; i++) items.push(inp.string());
-      if (new Set(items).size !== items.length) throw new RdbError('duplicate set member');
       return setFrom(items, limits);
     }
     case RDB_TYPE.ZSET:
@@ -182,13 +242,7 @@ export function readValue(inp: RdbInput, type: number, limits: EncodingLimits): 
     case RDB_TYPE.HASH: {
       const n = inp.len();
       const flat: string[] = [];
-      const seen = new Set<string>();
-      for (let i = 0; i < n; i++) {
-        const f = inp.string();
-        if (seen.has(f)) throw new RdbError('duplicate hash field');
-        seen.add(f);
-        flat.push(f, inp.string());
-      }
+      for (let i = 0; i < n; i++) flat.push(inp.string(), inp.string());
       return hashFrom(flat, limits);
     }
     case RDB_TYPE.HASH_ZIPMAP:
