@@ -11,20 +11,38 @@ function fail(what: string, pos: number): never {
   throw new RdbError(`corrupt ${what} at byte ${pos}`);
 }
 
-/** Entries of a ziplist (Redis < 7). */
+/**
+ * Entries of a ziplist (Redis < 7), validated like Redis'
+ * ziplistValidateIntegrity with deep checks: header, tail offset, every
+ * entry's prevlen, encodings, bounds, count and end marker.
+ */
 export function readZiplist(b: Buffer): string[] {
   if (b.length < 11) fail('ziplist header', 0);
   const total = b.readUInt32LE(0);
   if (total !== b.length) fail('ziplist length', 0);
+  const tail = b.readUInt32LE(4);
+  if (tail > b.length - 1) fail('ziplist tail offset', 4);
+  if (b[b.length - 1] !== 0xff) fail('ziplist (missing end marker)', b.length - 1);
   const count = b.readUInt16LE(8);
   const out: string[] = [];
   let p = 10;
+  let prevSize = 0;
+  let last = -1;
   for (;;) {
     if (p >= b.length) fail('ziplist (missing end marker)', p);
     if (b[p] === 0xff) break;
-    // prevlen
-    if (b[p] === 0xfe) p += 5;
-    else p += 1;
+    const start = p;
+    // prevlen: the previous entry's size, in 1 or 5 bytes
+    let prevlen: number;
+    if (b[p] === 0xfe) {
+      if (p + 5 > b.length) fail('ziplist entry', p);
+      prevlen = b.readUInt32LE(p + 1);
+      p += 5;
+    } else {
+      prevlen = b[p]!;
+      p += 1;
+    }
+    if (prevlen !== prevSize) fail('ziplist entry (prevlen)', start);
     if (p >= b.length) fail('ziplist entry', p);
     const enc = b[p]!;
     const kind = enc >> 6;
@@ -48,7 +66,7 @@ export function readZiplist(b: Buffer): string[] {
     } else {
       p += 1;
       const need = (n: number) => {
-        if (p + n > b.length) fail('ziplist integer', p);
+        if (p + n > b.length - 1) fail('ziplist integer', p);
       };
       if (enc === 0xc0) {
         need(2);
@@ -74,7 +92,13 @@ export function readZiplist(b: Buffer): string[] {
         out.push(String((enc & 0x0f) - 1));
       } else fail('ziplist encoding', p - 1);
     }
+    if (p > b.length - 1) fail('ziplist entry (out of bounds)', start);
+    prevSize = p - start;
+    last = start;
   }
+  if (p !== b.length - 1) fail('ziplist (data after end marker)', p);
+  // The tail offset points at the last entry.
+  if (last >= 0 && tail !== last) fail('ziplist tail offset', 4);
   if (count !== 0xffff && count !== out.length) fail('ziplist entry count', 8);
   return out;
 }
@@ -138,6 +162,9 @@ export function readListpack(b: Buffer): string[] {
       entryLen = 9;
     } else fail('listpack encoding', p);
     const backlen = entryLen <= 127 ? 1 : entryLen < 16383 ? 2 : entryLen < 2097151 ? 3 : entryLen < 268435455 ? 4 : 5;
+    if (p + entryLen + backlen > b.length - 1) fail('listpack entry (out of bounds)', p);
+    // The back-length at the end of the entry must encode the entry's size (lpValidateNext).
+    if (decodeBacklen(b, p + entryLen + backlen - 1) !== entryLen) fail('listpack entry (back-length)', p);
     p += entryLen + backlen;
   }
   if (p !== b.length - 1) fail('listpack (data after end marker)', p);
@@ -145,53 +172,77 @@ export function readListpack(b: Buffer): string[] {
   return out;
 }
 
-/** Members of an intset. */
+/** lpDecodeBacklen: read a back-length ending at `at`, walking backwards. */
+function decodeBacklen(b: Buffer, at: number): number {
+  let val = 0;
+  let shift = 0;
+  for (let i = 0; i < 5; i++, at--) {
+    const byte = b[at]!;
+    val += (byte & 127) * 2 ** shift;
+    if ((byte & 128) === 0) return val;
+    shift += 7;
+  }
+  return -1;
+}
+
+/**
+ * Members of an intset, validated like Redis' intsetValidateIntegrity with
+ * deep checks: a known width, the right size, not empty, strictly ascending.
+ */
 export function readIntset(b: Buffer): string[] {
   if (b.length < 8) fail('intset header', 0);
   const width = b.readUInt32LE(0);
   const count = b.readUInt32LE(4);
   if (width !== 2 && width !== 4 && width !== 8) fail('intset encoding', 0);
   if (8 + width * count !== b.length) fail('intset length', 4);
+  if (count === 0) fail('intset (empty)', 4);
   const out: string[] = [];
+  let prev: bigint | null = null;
   for (let i = 0; i < count; i++) {
     const at = 8 + i * width;
-    out.push(width === 2 ? String(b.readInt16LE(at)) : width === 4 ? String(b.readInt32LE(at)) : b.readBigInt64LE(at).toString());
+    const v = width === 2 ? BigInt(b.readInt16LE(at)) : width === 4 ? BigInt(b.readInt32LE(at)) : b.readBigInt64LE(at);
+    if (prev !== null && v <= prev) fail('intset (unsorted or duplicate members)', at);
+    prev = v;
+    out.push(v.toString());
   }
   return out;
 }
 
-/** Field/value pairs of a zipmap (hashes in very old RDB files). */
+/**
+ * Field/value pairs of a zipmap (hashes in very old RDB files), validated
+ * like Redis' zipmapValidateIntegrity (always deep): end marker, bounds,
+ * a non-empty map and the header's count (unless it says 254+).
+ */
 export function readZipmap(b: Buffer): string[] {
+  if (b.length < 2) fail('zipmap header', 0);
+  const last = b.length - 1;
+  if (b[last] !== 0xff) fail('zipmap (missing end marker)', last);
+  const headerCount = b[0]!;
+  const outOfRange = (q: number) => q < 2 || q > last;
+  const lenSize = (q: number) => (b[q]! < 254 ? 1 : 5);
+  const decodeLen = (q: number) => (b[q]! < 254 ? b[q]! : b.readUInt32LE(q + 1));
   const out: string[] = [];
+  let count = 0;
   let p = 1;
-  const readLen = (): number => {
-    if (p >= b.length) fail('zipmap', p);
-    const first = b[p]!;
-    if (first < 254) {
-      p += 1;
-      return first;
-    }
-    if (first === 254) {
-      if (p + 4 >= b.length) fail('zipmap length', p);
-      const v = b.readUInt32LE(p + 1);
-      p += 5;
-      return v;
-    }
-    return -1;
-  };
-  for (;;) {
-    const klen = readLen();
-    if (klen < 0) break;
-    out.push(slice(b, p, klen, 'zipmap key'));
-    p += klen;
-    const vlen = readLen();
-    if (vlen < 0) fail('zipmap value', p);
-    if (p >= b.length) fail('zipmap', p);
-    const free = b[p]!;
-    p += 1;
-    out.push(slice(b, p, vlen, 'zipmap value'));
-    p += vlen + free;
+  while (b[p] !== 0xff) {
+    let s = lenSize(p);
+    if (outOfRange(p + s)) fail('zipmap key length', p);
+    const keyLen = decodeLen(p);
+    const key = p + s;
+    p = key + keyLen;
+    if (outOfRange(p)) fail('zipmap key', key);
+    s = lenSize(p);
+    if (outOfRange(p + s)) fail('zipmap value length', p);
+    const l = decodeLen(p);
+    p += s;
+    const free = b[p++]!;
+    const value = p;
+    p += l + free;
+    if (outOfRange(p)) fail('zipmap value', value);
+    out.push(b.latin1Slice(key, key + keyLen), b.latin1Slice(value, value + l));
+    count++;
   }
-  if (out.length % 2 !== 0) fail('zipmap pairs', p);
+  if (count === 0) fail('zipmap (empty)', 0);
+  if (headerCount !== 254 && headerCount !== count) fail('zipmap entry count', 0);
   return out;
 }
