@@ -271,7 +271,12 @@ export function dumpPayload(value: Value): Buffer {
   return Buffer.concat([body, tail, crc]);
 }
 
-/** Parse a DUMP payload (verifying version and checksum). */
+/**
+ * Parse a DUMP payload (verifying version and checksum), like Redis'
+ * restoreCommand: the object is read from the start of the payload and may
+ * not be empty; like Redis, bytes left before the footer are ignored (and a
+ * damaged object may run into the footer).
+ */
 export function restorePayload(payload: Buffer, limits: EncodingLimits): Value {
   if (payload.length < 10) throw new RdbError('DUMP payload version or checksum are wrong');
   const footer = payload.length - 10;
@@ -280,10 +285,10 @@ export function restorePayload(payload: Buffer, limits: EncodingLimits): Value {
   if (version > RDB_VERSION_MAX_READ || !crc.equals(payload.subarray(footer + 2))) {
     throw new RdbError('DUMP payload version or checksum are wrong');
   }
-  const inp = new RdbInput(payload.subarray(0, footer));
+  const inp = new RdbInput(payload);
   const type = inp.u8();
   if (!isValueType(type)) throw new RdbError('Bad data format');
   const value = readValue(inp, type, limits);
-  if (inp.pos !== footer) throw new RdbError('Bad data format');
+  if (isEmptyCollection(value)) throw new RdbError('Bad data format');
   return value;
 }
