@@ -35,6 +35,41 @@ export interface SnapshotOptions {
   sliceMs?: number;
 }
 
+/**
+ * Snapshots running in the background, per engine. Db.beforeChange is one
+ * slot, so it calls every running snapshot: a BGSAVE and an AOF rewrite (or
+ * a replica's full sync) may overlap, and each must see every change.
+ */
+const running = new WeakMap<Engine, Set<Snapshot>>();
+
+function hook(engine: Engine, s: Snapshot): void {
+  let set = running.get(engine);
+  if (set === undefined) {
+    set = new Set();
+    running.set(engine, set);
+  }
+  set.add(s);
+  if (set.size > 1) return;
+  const all = set;
+  for (const db of engine.dbs) {
+    db.beforeChange = (d, slot, key) => {
+      for (const snap of all) snap.beforeChange(d, slot, key);
+    };
+    db.beforeBulkChange = (d) => {
+      for (const snap of all) snap.beforeBulkChange(d);
+    };
+  }
+}
+
+function unhook(engine: Engine, s: Snapshot): void {
+  const set = running.get(engine);
+  if (set === undefined || !set.delete(s) || set.size > 0) return;
+  for (const db of engine.dbs) {
+    db.beforeChange = null;
+    db.beforeBulkChange = null;
+  }
+}
+
 export class Snapshot {
   /** Log offset the snapshot corresponds to. */
   readonly offset: number;
@@ -48,6 +83,8 @@ export class Snapshot {
   private readonly begun: boolean[];
   private finished = false;
   private aborted = false;
+  /** A failure of the target (a write error) seen while saving a key for a client's write. */
+  private error: Error | null = null;
   private timer: NodeJS.Immediate | null = null;
   private readonly sliceKeys: number;
   private readonly sliceMs: number;
@@ -77,21 +114,21 @@ export class Snapshot {
 
   /** Start serializing in the background; `onDone` runs after the last slice. */
   runAsync(onDone: (err: Error | null) => void): void {
-    for (const db of this.engine.dbs) {
-      db.beforeChange = (d, slot, key) => this.beforeChange(d, slot, key);
-      db.beforeBulkChange = (d) => this.beforeBulkChange(d);
-    }
+    hook(this.engine, this);
     const tick = () => {
       this.timer = null;
       if (this.aborted) return;
-      try {
-        this.step(this.sliceKeys, this.sliceMs);
-      } catch (e) {
-        this.unhook();
-        onDone(e as Error);
-        return;
+      if (this.error === null) {
+        try {
+          this.step(this.sliceKeys, this.sliceMs);
+        } catch (e) {
+          this.error = e as Error;
+        }
       }
-      if (this.finished) {
+      if (this.error !== null) {
+        this.unhook();
+        onDone(this.error);
+      } else if (this.finished) {
         this.unhook();
         onDone(null);
       } else {
@@ -108,10 +145,7 @@ export class Snapshot {
   }
 
   private unhook(): void {
-    for (const db of this.engine.dbs) {
-      db.beforeChange = null;
-      db.beforeBulkChange = null;
-    }
+    unhook(this.engine, this);
   }
 
   private beginDb(db: Db): void {
@@ -127,19 +161,35 @@ export class Snapshot {
   }
 
   /** Copy-on-write: save the key as it is before it changes. */
-  private beforeChange(db: Db, slot: number, key: string): void {
-    if (slot < this.nextSlot[db.id]!) return;
+  beforeChange(db: Db, slot: number, key: string): void {
+    if (slot < this.nextSlot[db.id]! || this.error !== null) return;
     const handled = this.handled[db.id]!;
     if (handled.has(key)) return;
     handled.add(key);
     const v = db.get(key);
     // Values are serialized right away, so no copy of them is needed.
-    if (v !== undefined) this.write(db, key, v, db.getExpire(key));
+    if (v !== undefined) this.guard(() => this.write(db, key, v, db.getExpire(key)));
   }
 
   /** The whole database is about to be replaced: finish it first. */
-  private beforeBulkChange(db: Db): void {
-    while (this.nextSlot[db.id]! < SLOTS) this.serializeSlot(db, this.nextSlot[db.id]!);
+  beforeBulkChange(db: Db): void {
+    if (this.error !== null) return;
+    this.guard(() => {
+      while (this.nextSlot[db.id]! < SLOTS) this.serializeSlot(db, this.nextSlot[db.id]!);
+    });
+  }
+
+  /**
+   * Run target work on behalf of a client's write: a failure (say, the
+   * disk is full) fails this snapshot at its next slice, never the write.
+   */
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (e) {
+      this.error = e as Error;
+      this.unhook();
+    }
   }
 
   private serializeSlot(db: Db, slot: number): number {
