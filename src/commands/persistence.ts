@@ -127,8 +127,9 @@ function restore(c: Client, argv: string[]): void {
   try {
     value = restorePayload(payload, engine.limits);
   } catch (e) {
-    if (!(e instanceof RdbError)) throw e;
-    c.reply.error(e.message.startsWith('DUMP payload') ? 'ERR DUMP payload version or checksum are wrong' : 'ERR Bad data format');
+    // Anything but an RdbError is a reader bug: still refuse the payload rather than fail the command.
+    if (!(e instanceof RdbError)) c.server.logger.warn({ err: e }, 'RESTORE: unexpected error reading the payload');
+    c.reply.error(e instanceof RdbError && e.message.startsWith('DUMP payload') ? 'ERR DUMP payload version or checksum are wrong' : 'ERR Bad data format');
     return;
   }
   const existed = replace && engine.lookupWrite(db, key) !== undefined;
@@ -215,7 +216,8 @@ export function debugReload(c: Client, argv: string[]): void {
   if (saveFirst) {
     c.engine.log.flush();
     if (!p.rdb.save()) {
-      c.reply.error('ERR Error trying to save the DB');
+      // Redis answers a bare -ERR (shared.err) here.
+      c.reply.error('ERR');
       return;
     }
   }
