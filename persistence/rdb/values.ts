@@ -172,8 +172,10 @@ const STREAM_ITEM_FLAG_SAMEFIELDS = 2;
 
 /**
  * Walk the live entries of a stream payload (as kept by OpaqueValue), in
- * ID order: `cb(id "ms-seq" parts, fields and values flattened)`. Used by
- * DEBUG DIGEST, which Redis computes from the entries alone.
+ * ID order: `cb(ms, seq, fields and values flattened)`. The node listpacks
+ * are checked like Redis' streamValidateListpackIntegrity (master entry,
+ * zero terminator, entry count, every entry's lp-count); DEBUG DIGEST uses
+ * the entries, as Redis computes it from them alone.
  */
 export function forEachStreamEntry(payload: Buffer, cb: (ms: bigint, seq: bigint, fieldsValues: string[]) => void): void {
   const inp = new RdbInput(payload);
@@ -184,31 +186,43 @@ export function forEachStreamEntry(payload: Buffer, cb: (ms: bigint, seq: bigint
     const masterMs = key.readBigUInt64BE(0);
     const masterSeq = key.readBigUInt64BE(8);
     const lp = readListpack(inp.stringBytes());
+    if (lp.length === 0) throw new RdbError('empty stream listpack');
     let i = 0;
     const next = (): string => {
       if (i >= lp.length) throw new RdbError('truncated stream listpack');
       return lp[i++]!;
     };
-    next(); // valid entries
-    next(); // deleted entries
-    const masterFieldCount = Number(next());
+    const int = (): number => {
+      const t = next();
+      if (!/^-?\d+$/.test(t)) throw new RdbError('bad integer in stream listpack');
+      return Number(t);
+    };
+    const valid = int();
+    const deleted = int();
+    const masterFieldCount = int();
+    if (valid < 0 || deleted < 0 || masterFieldCount < 0) throw new RdbError('bad stream master entry');
     const masterFields: string[] = [];
     for (let f = 0; f < masterFieldCount; f++) masterFields.push(next());
-    next(); // master entry terminator
-    while (i < lp.length) {
-      const flags = Number(next());
-      const ms = masterMs + BigInt(next());
-      const seq = masterSeq + BigInt(next());
+    if (int() !== 0) throw new RdbError('bad stream master entry terminator');
+    for (let e = 0; e < valid + deleted; e++) {
+      const flags = int();
+      const ms = masterMs + BigInt(int());
+      const seq = masterSeq + BigInt(int());
       const fv: string[] = [];
+      let expected: number;
       if ((flags & STREAM_ITEM_FLAG_SAMEFIELDS) !== 0) {
         for (const f of masterFields) fv.push(f, next());
+        expected = masterFieldCount + 3;
       } else {
-        const count = Number(next());
+        const count = int();
+        if (count < 0) throw new RdbError('bad stream entry field count');
         for (let f = 0; f < count; f++) fv.push(next(), next());
+        expected = 2 * count + 4;
       }
-      next(); // lp-count (backward iteration)
+      if (int() !== expected) throw new RdbError('bad stream entry lp-count');
       if ((flags & STREAM_ITEM_FLAG_DELETED) === 0) cb(ms, seq, fv);
     }
+    if (i !== lp.length) throw new RdbError('stream listpack holds more entries than its master entry says');
   }
 }
 
@@ -282,7 +296,11 @@ export function readValue(inp: RdbInput, type: number, limits: EncodingLimits): 
     case RDB_TYPE.STREAM_LISTPACKS:
     case RDB_TYPE.STREAM_LISTPACKS_2:
     case RDB_TYPE.STREAM_LISTPACKS_3:
-      return new OpaqueValue('stream', type, readStreamPayload(inp, type), 'stream');
+    {
+      const payload = readStreamPayload(inp, type);
+      forEachStreamEntry(payload, () => {});
+      return new OpaqueValue('stream', type, payload, 'stream');
+    }
     case RDB_TYPE.MODULE_PRE_GA:
     case RDB_TYPE.MODULE_2:
       throw new RdbError('the file holds a module data type, which Vireo cannot load');
