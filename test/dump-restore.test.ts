@@ -1,0 +1,406 @@
+// DUMP/RESTORE against redis-server: payloads cross both ways for every type
+// and encoding with equal values; RESTORE's options, errors and their order
+// are answered exactly like Redis; damaged payloads get Redis' error replies
+// and leave nothing behind; DEBUG DIGEST-VALUE agrees with Redis.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DiffPair } from './helpers/differential.js';
+import { HAVE_REDIS } from './helpers/servers.js';
+import { toJs } from './helpers/resp.js';
+import { call, digestIncomparable, everyEncodingCommands, keyDump, pipelineOk, SAFE_SCORES, type KeyDump } from './helpers/dataset.js';
+import { Crc64 } from '../persistence/rdb/crc64.js';
+
+const latin1 = (b: Buffer) => b.latin1Slice();
+const bytes = (s: string) => Buffer.from(s, 'latin1');
+
+/** Replace a payload's CRC-64 with the right one for its (possibly damaged) body and version. */
+function reCrc(payload: Buffer): Buffer {
+  const body = payload.subarray(0, payload.length - 8);
+  return Buffer.concat([body, new Crc64().update(body).digestLE()]);
+}
+
+/** A payload made of a body and a version, with a correct checksum. */
+function payloadOf(body: Buffer, version = 10): Buffer {
+  const v = Buffer.alloc(2);
+  v.writeUInt16LE(version);
+  return reCrc(Buffer.concat([body, v, Buffer.alloc(8)]));
+}
+
+function unordered(d: KeyDump): KeyDump {
+  if (d.type !== 'zset') return d;
+  const flat = d.value as string[];
+  const pairs: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) pairs.push(`${flat[i]}\u0000${flat[i + 1]}`);
+  return { ...d, value: pairs.sort() };
+}
+
+describe.skipIf(!HAVE_REDIS)('DUMP/RESTORE (differential)', () => {
+  let pair: DiffPair;
+  let keys: string[];
+  beforeAll(async () => {
+    pair = await DiffPair.start();
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+  beforeEach(async () => {
+    await pair.check('FLUSHALL');
+    await Promise.all([pipelineOk(pair.redis, everyEncodingCommands()), pipelineOk(pair.vireo, everyEncodingCommands())]);
+    keys = ((await call(pair.redis, 'KEYS', '*')) as string[]).sort();
+  });
+
+  it('the two servers start from the same dataset', async () => {
+    expect(keys.length).toBeGreaterThan(30);
+    expect(await call(pair.vireo, 'DEBUG', 'DIGEST')).toBe(await call(pair.redis, 'DEBUG', 'DIGEST'));
+  });
+
+  for (const [from, to] of [
+    ['redis', 'vireo'],
+    ['vireo', 'redis'],
+  ] as const) {
+    it(`DUMP in ${from}, RESTORE in ${to}: same value, TTL and DIGEST-VALUE for every type and encoding`, async () => {
+      const src = pair[from];
+      const dst = pair[to];
+      const dumps: Record<string, KeyDump> = {};
+      for (const k of keys) {
+        const payload = (await call(src, 'DUMP', k)) as string;
+        const pttl = Number(await call(src, 'PTTL', k));
+        expect(await call(dst, 'RESTORE', `restored:${k}`, String(pttl > 0 ? pttl : 0), payload), k).toBe('OK');
+        const a = await keyDump(src, k);
+        const b = await keyDump(dst, `restored:${k}`);
+        expect({ ...b, expireAt: b.expireAt > 0 }, k).toEqual({ ...a, expireAt: a.expireAt > 0 });
+        if (a.expireAt > 0) expect(Math.abs(a.expireAt - b.expireAt), k).toBeLessThan(2000);
+        dumps[k] = a;
+        if (!digestIncomparable({ [k]: a }).length) {
+          expect(await call(dst, 'DEBUG', 'DIGEST-VALUE', `restored:${k}`), k).toEqual(await call(src, 'DEBUG', 'DIGEST-VALUE', k));
+        }
+      }
+      // Every encoding went through: a DUMP of each restored key gives the same value back at the source.
+      for (const k of keys) {
+        const again = (await call(dst, 'DUMP', `restored:${k}`)) as string;
+        expect(await call(src, 'RESTORE', `back:${k}`, '0', again), k).toBe('OK');
+        expect((await keyDump(src, `back:${k}`)).value, k).toEqual(dumps[k]!.value);
+      }
+    });
+  }
+
+  it('DEBUG DIGEST-VALUE equals Redis for each value (missing keys: zeros) and DEBUG DIGEST stays equal after RESTOREs', async () => {
+    const all = ((await call(pair.redis, 'DEBUG', 'DIGEST-VALUE', ...keys, 'no-such-key')) as string[]).map(String);
+    const mine = ((await call(pair.vireo, 'DEBUG', 'DIGEST-VALUE', ...keys, 'no-such-key')) as string[]).map(String);
+    expect(mine).toEqual(all);
+    expect(mine[mine.length - 1]).toBe('0'.repeat(40));
+    await pair.check('DEBUG', 'DIGEST-VALUE');
+    // The same values restored on both sides from the same (Redis) payloads.
+    for (const k of keys) {
+      const payload = (await call(pair.redis, 'DUMP', k)) as string;
+      await pair.check('RESTORE', `copy:${k}`, '0', payload);
+    }
+    await pair.check('DEBUG', 'DIGEST');
+  });
+
+  it('DEBUG DIGEST-VALUE of sorted sets with scores 7.0 and 7.2 print alike, including after ZINCRBY', async () => {
+    const args: string[] = [];
+    SAFE_SCORES.forEach((s, i) => args.push(s, `m${i}`));
+    await pair.check('ZADD', 'z', ...args);
+    await pair.check('ZINCRBY', 'z', '0.5', 'm1');
+    await pair.check('DEBUG', 'DIGEST-VALUE', 'z', 'zset-small', 'zset-big', 'zset-inf');
+  });
+
+  it('RESTORE options, their errors and the order of checks, like Redis', async () => {
+    const payload = (await call(pair.redis, 'DUMP', 'hash-small')) as string;
+    const future = String(Date.now() + 3_600_000);
+    await pair.script([
+      ['RESTORE', 'k', '0', payload],
+      ['RESTORE', 'k', '0', payload],
+      ['RESTORE', 'k', '0', payload, 'REPLACE'],
+      ['HGETALL', 'k'],
+      ['TTL', 'k'],
+      ['RESTORE', 'k', '100000', payload, 'REPLACE'],
+      ['PTTL', 'k'],
+      ['RESTORE', 'abs', future, payload, 'ABSTTL'],
+      ['PEXPIRETIME', 'abs'],
+      ['RESTORE', 'abs', '0', payload, 'REPLACE', 'ABSTTL'],
+      ['TTL', 'abs'],
+      // Already expired: not created; with REPLACE the old key is deleted.
+      ['RESTORE', 'past', '1', payload, 'ABSTTL'],
+      ['EXISTS', 'past'],
+      ['RESTORE', 'k', '1', payload, 'ABSTTL', 'REPLACE'],
+      ['EXISTS', 'k'],
+      ['RESTORE', 'k', '1', payload, 'ABSTTL'],
+      ['EXISTS', 'k'],
+      // TTL errors (checked after BUSYKEY, before the payload).
+      ['RESTORE', 'n', '-1', payload],
+      ['RESTORE', 'n', 'abc', payload],
+      ['RESTORE', 'n', '1.5', payload],
+      ['RESTORE', 'n', '99999999999999999999', payload],
+      ['RESTORE', 'n', '-1', 'garbage'],
+      ['RESTORE', 'hash-small', '-1', payload],
+      ['RESTORE', 'hash-small', '-1', payload, 'REPLACE'],
+      ['RESTORE', 'hash-small', '0', 'garbage'],
+      ['RESTORE', 'n', '0', 'garbage'],
+      // Options.
+      ['RESTORE', 'i', '0', payload, 'IDLETIME', '1000'],
+      ['RESTORE', 'i2', '0', payload, 'IDLETIME', '-1'],
+      ['RESTORE', 'i2', '0', payload, 'IDLETIME', 'abc'],
+      ['RESTORE', 'i2', '0', payload, 'IDLETIME'],
+      ['RESTORE', 'f', '0', payload, 'FREQ', '5'],
+      ['OBJECT', 'FREQ', 'f'],
+      ['RESTORE', 'f2', '0', payload, 'FREQ', '256'],
+      ['RESTORE', 'f2', '0', payload, 'FREQ', '-1'],
+      ['RESTORE', 'f2', '0', payload, 'FREQ', 'x'],
+      ['RESTORE', 'f2', '0', payload, 'FREQ', '5', 'IDLETIME', '10'],
+      ['RESTORE', 'f2', '0', payload, 'IDLETIME', '10', 'FREQ', '5'],
+      ['RESTORE', 'f2', '0', payload, 'BOGUS'],
+      ['RESTORE', 'hash-small', '0', payload, 'BOGUS'],
+      ['RESTORE', 'hash-small', '0', payload, 'IDLETIME', '-5'],
+      ['RESTORE', 'f2', '0', payload, 'replace', 'Replace', 'absttl'],
+      ['EXISTS', 'f2', 'i2'],
+      ['RESTORE', 'f3', '0'],
+      ['RESTORE'],
+      ['DUMP', 'no-such-key'],
+      ['DUMP'],
+      ['DUMP', 'a', 'b'],
+      ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lfu'],
+      ['RESTORE', 'lfu', '0', payload, 'FREQ', '100'],
+      ['EXISTS', 'lfu'],
+      ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'],
+      // Inside a transaction.
+      ['MULTI'],
+      ['RESTORE', 'm', '0', payload],
+      ['RESTORE', 'm', '0', payload],
+      ['RESTORE', 'm', '-1', payload],
+      ['EXEC'],
+      ['HGETALL', 'm'],
+      // Wrong-type keys are replaced like any other.
+      ['RESTORE', 'str', '0', payload, 'REPLACE'],
+      ['TYPE', 'str'],
+      ['HGETALL', 'str'],
+    ]);
+  });
+
+  it('damaged payloads: the same error as Redis, the key absent afterwards, the server still serving', async () => {
+    const sources = ['str', 'int32', 'lzf', 'hash-small', 'hash-big', 'list-small', 'list-big', 'set-intset', 'set-small', 'set-big', 'zset-small', 'zset-big'];
+    const damaged: [string, Buffer][] = [];
+    for (const k of sources) {
+      const p = bytes((await call(pair.redis, 'DUMP', k)) as string);
+      const body = p.subarray(0, p.length - 10);
+      const flipped = Buffer.from(p);
+      flipped[Math.floor(body.length / 2)]! ^= 0x01;
+      const badCrc = Buffer.from(p);
+      badCrc[p.length - 1]! ^= 0xff;
+      damaged.push(
+        [`${k}: a flipped byte`, flipped],
+        [`${k}: truncated by one`, p.subarray(0, p.length - 1)],
+        [`${k}: truncated in the body`, Buffer.concat([body.subarray(0, Math.floor(body.length / 2)), p.subarray(p.length - 10)])],
+        [`${k}: a wrong checksum`, badCrc],
+        [`${k}: a future RDB version`, payloadOf(body, 12)],
+        [`${k}: body truncated, checksum right`, payloadOf(body.subarray(0, body.length - 1))],
+        [`${k}: only the type byte, checksum right`, payloadOf(body.subarray(0, 1))],
+      );
+    }
+    damaged.push(
+      ['empty', Buffer.alloc(0)],
+      ['9 bytes', Buffer.alloc(9)],
+      ['10 zero bytes', Buffer.alloc(10)],
+      ['garbage', Buffer.from('this is definitely not a dump payload')],
+      ['an unknown type byte, checksum right', payloadOf(Buffer.from([0x63, 0x01, 0x41]))],
+      ['a module type, checksum right', payloadOf(Buffer.from([0x07, 0x01, 0x41]))],
+      ['a string longer than the payload, checksum right', payloadOf(Buffer.from([0x00, 0x20, 0x41, 0x42]))],
+      ['an LZF string with a bad length, checksum right', payloadOf(Buffer.from([0x00, 0xc3, 0x02, 0x10, 0x01, 0x41]))],
+      ['an empty body, checksum right', payloadOf(Buffer.alloc(0))],
+      ['a list with more items than present, checksum right', payloadOf(Buffer.from([0x01, 0x05, 0x01, 0x41]))],
+      ['a set with a duplicate member, checksum right', payloadOf(Buffer.from([0x02, 0x02, 0x01, 0x41, 0x01, 0x41]))],
+      ['a zset (binary scores) cut in a score, checksum right', payloadOf(Buffer.from([0x05, 0x01, 0x01, 0x41, 0x00, 0x00]))],
+    );
+    let refused = 0;
+    for (const [what, payload] of damaged) {
+      for (const key of ['target', 'hash-small']) {
+        const replace = key === 'hash-small' ? ['REPLACE'] : [];
+        const before = toJs(await pair.vireo.call('DEBUG', 'DIGEST-VALUE', key));
+        let reply;
+        try {
+          reply = await pair.check('RESTORE', key, '0', latin1(payload), ...replace);
+        } catch (e) {
+          throw new Error(`${what}: ${(e as Error).message}`);
+        }
+        if (reply.type === 'error') {
+          refused++;
+          expect(reply.value, what).toMatch(/^ERR (DUMP payload version or checksum are wrong|Bad data format)$/);
+          // Nothing half-applied: a new key is absent, a REPLACE target untouched.
+          expect(toJs(await pair.vireo.call('DEBUG', 'DIGEST-VALUE', key)), what).toEqual(before);
+        } else {
+          // Redis accepted it too (it reads an object into the footer bytes when it runs short): same value.
+          expect(await keyDump(pair.vireo, key), what).toEqual(await keyDump(pair.redis, key));
+          await pair.check('DEL', key);
+        }
+      }
+      await pair.check('EXISTS', 'target');
+    }
+    expect(refused).toBeGreaterThan(damaged.length * 1.5);
+    await pair.check('PING');
+    await pair.check('DEBUG', 'DIGEST');
+  });
+
+  it('payload sanitization (sanitize-dump-payload yes): corrupt listpacks and intsets with a right checksum are refused like Redis', async () => {
+    await pair.check('CONFIG', 'SET', 'sanitize-dump-payload', 'yes');
+    try {
+      let refused = 0;
+      for (const k of ['hash-small', 'list-small', 'set-intset', 'zset-small', 'hash-bin']) {
+        const p = bytes((await call(pair.redis, 'DUMP', k)) as string);
+        const body = p.subarray(0, p.length - 10);
+        // Damage each byte of the encoded blob in turn (a few values per byte).
+        for (let at = 3; at < body.length; at++) {
+          for (const x of [0x01, 0x80, 0xff]) {
+            const b = Buffer.from(body);
+            b[at]! ^= x;
+            const payload = latin1(payloadOf(b));
+            const r = await pair.check('RESTORE', 'fuzz', '0', payload, 'REPLACE');
+            if (r.type === 'error') refused++;
+            else {
+              // Both accepted it: the values read back must agree (a sorted set as a set of pairs: Redis keeps
+              // a damaged listpack's order, Vireo re-sorts it).
+              expect(unordered(await keyDump(pair.vireo, 'fuzz')), `${k} byte ${at} ^ ${x}`).toEqual(unordered(await keyDump(pair.redis, 'fuzz')));
+              await pair.check('DEL', 'fuzz');
+            }
+          }
+        }
+      }
+      expect(refused).toBeGreaterThan(50);
+    } finally {
+      await pair.check('CONFIG', 'SET', 'sanitize-dump-payload', 'no');
+    }
+  });
+});
+
+// ---- encodings only old RDB files carry (Redis 7 reads them, deeply validated, but no longer writes them) ----
+
+/** An RDB length prefix. */
+function rdbLen(n: number): Buffer {
+  if (n < 64) return Buffer.from([n]);
+  if (n < 16384) return Buffer.from([0x40 | (n >> 8), n & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = 0x80;
+  b.writeUInt32BE(n, 1);
+  return b;
+}
+
+const rdbString = (b: Buffer) => Buffer.concat([rdbLen(b.length), b]);
+
+/** A ziplist (Redis < 7) holding `items`, integers in the integer encodings. */
+function ziplist(items: string[]): Buffer {
+  const entries: Buffer[] = [];
+  let prev = 0;
+  for (const it of items) {
+    const prevlen = prev < 254 ? Buffer.from([prev]) : Buffer.concat([Buffer.from([0xfe]), u32le(prev)]);
+    let enc: Buffer;
+    if (/^(0|-?[1-9]\d{0,18})$/.test(it) && BigInt(it) >= -(2n ** 63n) && BigInt(it) < 2n ** 63n) {
+      const v = BigInt(it);
+      if (v >= 0n && v <= 12n) enc = Buffer.from([0xf1 + Number(v)]);
+      else if (v >= -128n && v <= 127n) enc = Buffer.from([0xfe, Number(v) & 0xff]);
+      else if (v >= -32768n && v <= 32767n) (enc = Buffer.alloc(3)), (enc[0] = 0xc0), enc.writeInt16LE(Number(v), 1);
+      else if (v >= -(2n ** 23n) && v < 2n ** 23n) (enc = Buffer.alloc(4)), (enc[0] = 0xf0), enc.writeIntLE(Number(v), 1, 3);
+      else if (v >= -(2n ** 31n) && v < 2n ** 31n) (enc = Buffer.alloc(5)), (enc[0] = 0xd0), enc.writeInt32LE(Number(v), 1);
+      else (enc = Buffer.alloc(9)), (enc[0] = 0xe0), enc.writeBigInt64LE(v, 1);
+    } else {
+      const s = Buffer.from(it, 'latin1');
+      const head = s.length < 64 ? Buffer.from([s.length]) : Buffer.from([0x40 | (s.length >> 8), s.length & 0xff]);
+      enc = Buffer.concat([head, s]);
+    }
+    const entry = Buffer.concat([prevlen, enc]);
+    entries.push(entry);
+    prev = entry.length;
+  }
+  const body = Buffer.concat(entries);
+  const tail = entries.length === 0 ? 10 : 10 + body.length - entries[entries.length - 1]!.length;
+  const head = Buffer.alloc(10);
+  head.writeUInt32LE(10 + body.length + 1, 0);
+  head.writeUInt32LE(tail, 4);
+  head.writeUInt16LE(Math.min(items.length, 0xffff), 8);
+  return Buffer.concat([head, body, Buffer.from([0xff])]);
+}
+
+function u32le(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+/** A zipmap (Redis < 2.6 hashes). */
+function zipmap(pairs: [string, string][], free = 0): Buffer {
+  const parts: Buffer[] = [Buffer.from([pairs.length])];
+  for (const [k, v] of pairs) {
+    parts.push(Buffer.from([k.length]), Buffer.from(k, 'latin1'), Buffer.from([v.length, free]), Buffer.from(v, 'latin1'), Buffer.alloc(free));
+  }
+  parts.push(Buffer.from([0xff]));
+  return Buffer.concat(parts);
+}
+
+const OLD_ENCODINGS: [string, Buffer][] = [
+  ['hash ziplist (13)', Buffer.concat([Buffer.from([13]), rdbString(ziplist(['a', '1', 'b', 'two', 'c', '-3', 'long', 'x'.repeat(70)]))])],
+  ['zset ziplist (12)', Buffer.concat([Buffer.from([12]), rdbString(ziplist(['m3', '-3.75', 'm1', '1', 'm2', '1.5', 'm4', '300']))])],
+  ['list ziplist (10)', Buffer.concat([Buffer.from([10]), rdbString(ziplist(['a', '1', '300', '-70000', '5000000000', '12', 'str'.repeat(30)]))])],
+  ['quicklist of ziplists (14)', Buffer.concat([Buffer.from([14]), rdbLen(2), rdbString(ziplist(['a', 'b', '7'])), rdbString(ziplist(['100000', 'c']))])],
+  ['zipmap hash (9)', Buffer.concat([Buffer.from([9]), rdbString(zipmap([['f1', 'v1'], ['field2', 'value2'], ['k', '']], 1))])],
+];
+
+describe.skipIf(!HAVE_REDIS)('RESTORE of RDB-only encodings: ziplist, zipmap, quicklist (differential)', () => {
+  let pair: DiffPair;
+  beforeAll(async () => {
+    pair = await DiffPair.start();
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+
+  for (const [what, body] of OLD_ENCODINGS) {
+    it(`${what}: restored like Redis; every damaged byte refused or read alike (Redis always validates these deeply)`, async () => {
+      expect(await pair.check('RESTORE', 'good', '0', latin1(payloadOf(body)), 'REPLACE')).toEqual({ type: 'simple', value: 'OK' });
+      expect(await keyDump(pair.vireo, 'good')).toEqual(await keyDump(pair.redis, 'good'));
+      await pair.check('DEBUG', 'DIGEST-VALUE', 'good');
+      let refused = 0;
+      for (let at = 1; at < body.length; at++) {
+        for (const x of [0x01, 0x10, 0x80, 0xff]) {
+          const b = Buffer.from(body);
+          b[at]! ^= x;
+          const r = await pair.check('RESTORE', 'fuzz', '0', latin1(payloadOf(b)), 'REPLACE');
+          if (r.type === 'error') refused++;
+          else {
+            expect(unordered(await keyDump(pair.vireo, 'fuzz')), `byte ${at} ^ ${x}`).toEqual(unordered(await keyDump(pair.redis, 'fuzz')));
+            await pair.check('DEL', 'fuzz');
+          }
+        }
+      }
+      // Cut short (the blob's length says more than there is).
+      for (let cut = 1; cut < body.length - 1; cut++) await pair.check('RESTORE', 'fuzz', '0', latin1(payloadOf(body.subarray(0, cut))), 'REPLACE');
+      expect(refused).toBeGreaterThan(body.length / 2);
+    });
+  }
+
+  it('empty, duplicate or unsorted contents are refused like Redis (sanitize-dump-payload yes)', async () => {
+    await pair.check('CONFIG', 'SET', 'sanitize-dump-payload', 'yes');
+    const cases: Buffer[] = [
+      Buffer.concat([Buffer.from([13]), rdbString(ziplist([]))]),
+      Buffer.concat([Buffer.from([13]), rdbString(ziplist(['a', '1', 'a', '2']))]),
+      Buffer.concat([Buffer.from([13]), rdbString(ziplist(['a', '1', 'b']))]),
+      Buffer.concat([Buffer.from([12]), rdbString(ziplist(['m', '1', 'm', '2']))]),
+      Buffer.concat([Buffer.from([10]), rdbString(ziplist([]))]),
+      Buffer.concat([Buffer.from([14]), rdbLen(0)]),
+      Buffer.concat([Buffer.from([14]), rdbLen(1), rdbString(ziplist([]))]),
+      Buffer.concat([Buffer.from([9]), rdbString(zipmap([]))]),
+      Buffer.concat([Buffer.from([9]), rdbString(zipmap([['a', '1'], ['a', '2']]))]),
+      Buffer.concat([Buffer.from([11]), rdbString(Buffer.from([2, 0, 0, 0, 0, 0, 0, 0]))]),
+      Buffer.concat([Buffer.from([11]), rdbString(Buffer.from([2, 0, 0, 0, 2, 0, 0, 0, 5, 0, 3, 0]))]),
+      Buffer.concat([Buffer.from([11]), rdbString(Buffer.from([2, 0, 0, 0, 2, 0, 0, 0, 5, 0, 5, 0]))]),
+      Buffer.concat([Buffer.from([11]), rdbString(Buffer.from([3, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0]))]),
+      Buffer.concat([Buffer.from([2]), rdbLen(0)]),
+      Buffer.concat([Buffer.from([4]), rdbLen(0)]),
+      Buffer.concat([Buffer.from([5]), rdbLen(0)]),
+      Buffer.concat([Buffer.from([1]), rdbLen(0)]),
+    ];
+    for (const body of cases) {
+      const r = await pair.check('RESTORE', 'k', '0', latin1(payloadOf(body)));
+      expect(r, body.toString('hex')).toEqual({ type: 'error', value: 'ERR Bad data format' });
+      await pair.check('EXISTS', 'k');
+    }
+    await pair.check('CONFIG', 'SET', 'sanitize-dump-payload', 'no');
+  });
+});
