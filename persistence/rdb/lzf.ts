@@ -11,39 +11,46 @@ const MAX_OFF = 1 << 13;
 const MAX_REF = (1 << 8) + (1 << 3);
 
 /**
+ * The match table is shared by all calls (a fresh 64 KB table per string
+ * made saving many short strings slow). An entry is valid only if its
+ * stamp is the current call's.
+ */
+const table = new Int32Array(HSIZE);
+const stamps = new Uint32Array(HSIZE);
+let stamp = 0;
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
  * Compress `input`; null when the output would exceed `maxOut` bytes (Redis
  * then stores the string uncompressed).
  */
 export function lzfCompress(input: Uint8Array, maxOut: number): Buffer | null {
   const n = input.length;
   if (n < 4) return null;
-  const out = Buffer.allocUnsafe(maxOut + 64);
-  const table = new Int32Array(HSIZE).fill(-1);
+  if (scratch.length < maxOut + 64) scratch = Buffer.allocUnsafe(maxOut + 64);
+  const out = scratch;
+  stamp = (stamp + 1) >>> 0;
+  if (stamp === 0) {
+    stamps.fill(0);
+    stamp = 1;
+  }
+  const now = stamp;
   let op = 0;
   let litStart = 0; // first pending literal
-  const flushLiterals = (end: number): boolean => {
-    while (litStart < end) {
-      const run = Math.min(MAX_LIT, end - litStart);
-      if (op + run + 1 > maxOut) return false;
-      out[op++] = run - 1;
-      for (let i = 0; i < run; i++) out[op++] = input[litStart + i]!;
-      litStart += run;
-    }
-    return true;
-  };
   let ip = 0;
   while (ip + 2 < n) {
     const v = (input[ip]! << 16) | (input[ip + 1]! << 8) | input[ip + 2]!;
     const h = (Math.imul(v, 2654435761) >>> (32 - HLOG)) & (HSIZE - 1);
-    const ref = table[h]!;
+    const ref = stamps[h] === now ? table[h]! : -1;
     table[h] = ip;
+    stamps[h] = now;
     const off = ip - ref - 1;
     if (ref >= 0 && off < MAX_OFF && input[ref] === input[ip] && input[ref + 1] === input[ip + 1] && input[ref + 2] === input[ip + 2]) {
       const maxLen = Math.min(n - ip, MAX_REF);
       let len = 3;
       while (len < maxLen && input[ref + len] === input[ip + len]) len++;
-      if (!flushLiterals(ip)) return null;
-      if (op + 3 > maxOut) return null;
+      op = flushLiterals(input, litStart, ip, out, op, maxOut);
+      if (op < 0 || op + 3 > maxOut) return null;
       const l = len - 2;
       if (l < 7) out[op++] = (off >> 8) | (l << 5);
       else {
@@ -57,8 +64,21 @@ export function lzfCompress(input: Uint8Array, maxOut: number): Buffer | null {
     }
     ip++;
   }
-  if (!flushLiterals(n)) return null;
-  return op > maxOut ? null : out.subarray(0, op);
+  op = flushLiterals(input, litStart, n, out, op, maxOut);
+  if (op < 0 || op > maxOut) return null;
+  return Buffer.from(out.subarray(0, op));
+}
+
+/** Emit input[start, end) as literal runs; the new output position, or -1 if it would not fit. */
+function flushLiterals(input: Uint8Array, start: number, end: number, out: Buffer, op: number, maxOut: number): number {
+  while (start < end) {
+    const run = Math.min(MAX_LIT, end - start);
+    if (op + run + 1 > maxOut) return -1;
+    out[op++] = run - 1;
+    for (let i = 0; i < run; i++) out[op++] = input[start + i]!;
+    start += run;
+  }
+  return op;
 }
 
 /** Decompress into exactly `outLen` bytes; throws on malformed input. */
