@@ -260,10 +260,10 @@ export function readRdb(buf: Buffer, opts: RdbLoadOptions): RdbLoadResult {
   return p.result;
 }
 
-/** A DUMP payload: value + RDB version (2 bytes LE) + CRC-64 (8 bytes LE). */
-export function dumpPayload(value: Value): Buffer {
+/** A DUMP payload: value + RDB version (2 bytes LE) + CRC-64 (8 bytes LE); LZF as rdbcompression says. */
+export function dumpPayload(value: Value, compress = true): Buffer {
   const out = new RdbOutput(1024);
-  writeValue(out, value, true);
+  writeValue(out, value, compress);
   const body = out.view();
   const tail = Buffer.alloc(2);
   tail.writeUInt16LE(RDB_VERSION_WRITTEN, 0);

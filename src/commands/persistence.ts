@@ -74,7 +74,7 @@ function dump(c: Client, argv: string[]): void {
     c.reply.nullBulk();
     return;
   }
-  c.reply.bulk(dumpPayload(v).latin1Slice());
+  c.reply.bulk(dumpPayload(v, c.server.config.bool('rdbcompression')).latin1Slice());
 }
 
 /** RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f], in Redis' order of checks. */
