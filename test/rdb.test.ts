@@ -715,6 +715,8 @@ const COW_CASES: [string, Cmd[]][] = [
   ['FLUSHDB', [['FLUSHDB']]],
   ['SWAPDB', [['SWAPDB', '0', '1'], ['SET', 'after-swap', '1']]],
   ['SELECT + writes in another db', [['SELECT', '1'], ['SET', 'one', 'changed'], ['DEL', 'h1'], ['SELECT', '0']]],
+  ['same-key moves and renames', [['LMOVE', 'lb', 'lb', 'LEFT', 'RIGHT'], ['RPOPLPUSH', 'ls', 'ls'], ['SMOVE', 'ss', 'ss', 'x'], ['RENAME', 's', 's'], ['SORT', 'zs', 'BY', 'nosort', 'STORE', 'zs']]],
+  ['packed values changed in place', [['HINCRBYFLOAT', 'hs', 'n', '0.5'], ['ZINCRBY', 'zs', '0.5', 'a'], ['LSET', 'ls', '-1', 'z'], ['SETRANGE', 'raw', '0', 'R']]],
   ['MULTI/EXEC', [['MULTI'], ['APPEND', 's', 'x'], ['HSET', 'hb', 'f1', 'm'], ['LPUSH', 'lb', 'm'], ['ZADD', 'zb', '5', 'm'], ['SADD', 'sb', 'm'], ['EXEC']]],
 ];
 
@@ -911,6 +913,9 @@ describe.skipIf(!HAVE_REDIS)('streams are carried through Vireo unchanged', () =
       // Same serialization, so DUMP is byte-identical to Redis'.
       expect(await call(v, 'DUMP', 'st')).toBe(dumpR);
       expect(await digest(v)).toBe(originalDigest);
+      expect(await call(v, 'DEBUG', 'RELOAD')).toBe('OK');
+      expect(await digest(v)).toBe(originalDigest);
+      expect(await call(v, 'DUMP', 'st')).toBe(dumpR);
       await call(v, 'SAVE');
       file = path.join(vireo.dir, 'dump.rdb');
       expect(checkRdb(file)[0]).toBe(0);
