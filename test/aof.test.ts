@@ -221,6 +221,44 @@ describe('AOF restart and crash safety', () => {
   }, 60_000);
 });
 
+describe('loading an AOF while clients are connected', () => {
+  it('replayed records are not written to the AOF again (no doubled data after two restarts)', async () => {
+    const dir = tempDir();
+    const p = track(await startVireoProcess(ALWAYS, { dir }));
+    const c = await client(p.port);
+    // One big pipelined batch: 200k records to replay.
+    const batch = Array.from({ length: 200_000 }, () => '*3\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\nx\r\n').join('');
+    c.writeRaw(batch);
+    for (let i = 0; i < 200_000; i++) await c.read();
+    await p.kill();
+    const incr = incrFiles(dir).at(-1)!;
+    const size = fs.statSync(incr).size;
+    // Restart with a client pinging throughout the load (it gets -LOADING replies).
+    const restarting = startVireoProcess(ALWAYS, { dir, port: p.port });
+    let pinging = true;
+    const pinger = (async () => {
+      while (pinging) {
+        const pc = await RespClient.connect(p.port).catch(() => null);
+        if (pc !== null) {
+          await pc.call('PING').catch(() => null);
+          pc.close();
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const p2 = track(await restarting.catch(async (e) => {
+      pinging = false;
+      throw e;
+    }));
+    pinging = false;
+    await pinger;
+    expect(fs.statSync(incr).size).toBe(size);
+    await p2.kill();
+    const p3 = track(await startVireoProcess(ALWAYS, { dir }));
+    expect(Number(await js(await client(p3.port), 'LLEN', 'l'))).toBe(200_000);
+  }, 60_000);
+});
+
 describe('damaged AOF files', () => {
   /** An AOF of fixed-size RPUSH records, so the records before any cut are known. */
   async function aofWithRecords(n: number): Promise<{ dir: string; incr: string; header: number; record: number }> {

@@ -119,6 +119,13 @@ export class Engine {
     const first = this.firstArgv;
     if (first === null) return;
     const more = this.moreEffects;
+    // Replaying a file: its records are already on disk, they must not be logged again.
+    if (this.loading) {
+      this.firstArgv = null;
+      this.moreEffects = null;
+      this.srcBuf = null;
+      return;
+    }
     if (more === null && this.firstRaw) this.log.appendRaw(this.firstDb, this.srcBuf!, this.srcStart, this.srcEnd);
     else if (more === null) this.log.append(this.firstDb, first);
     else this.log.appendAtomic([{ db: this.firstDb, argv: first }, ...more]);
