@@ -250,7 +250,7 @@ export class RdbStore {
     const parser = new RdbParser(buf, {
       limits: engine.limits,
       checksum: this.config.bool('rdbchecksum'),
-      onKey: ({ db, key, value, expireMs }) => {
+      onKey: (db, key, value, expireMs) => {
         if (!opts.preamble && expireMs !== -1 && expireMs < now && !engine.isReplica) {
           stats.keysExpired++;
           return;

@@ -124,7 +124,8 @@ export interface RdbLoadOptions {
   limits: EncodingLimits;
   /** Verify the CRC-64 trailer (rdbchecksum). */
   checksum: boolean;
-  onKey: (k: RdbKey) => void;
+  /** One key (positional, so loading allocates no record per key). */
+  onKey: (db: number, key: string, value: Value, expireMs: number) => void;
 }
 
 function isEmptyCollection(v: Value): boolean {
@@ -227,7 +228,7 @@ export class RdbParser {
       if (isEmptyCollection(value)) {
         result.emptySkipped++;
       } else {
-        this.opts.onKey({ db: this.db, key, value, expireMs: this.expireMs });
+        this.opts.onKey(this.db, key, value, this.expireMs);
         result.keys++;
         loaded++;
       }

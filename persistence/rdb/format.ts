@@ -4,7 +4,7 @@
  * Layout as in Redis' rdb.h / rdb.c, versions up to 11.
  */
 
-import { lzfCompress, lzfDecompress } from './lzf.js';
+import { lzfCompressInto, lzfDecompress } from './lzf.js';
 
 export const RDB_VERSION_WRITTEN = 10;
 export const RDB_VERSION_MAX_READ = 11;
@@ -159,6 +159,25 @@ export class RdbInput {
   }
 
   string(): string {
+    // Fast path for plain strings: no intermediate Buffer view.
+    const buf = this.buf;
+    const pos = this.pos;
+    if (pos < buf.length) {
+      const first = buf[pos]!;
+      let len = -1;
+      let start = 0;
+      if (first < 0x40) {
+        len = first;
+        start = pos + 1;
+      } else if (first < 0x80 && pos + 1 < buf.length) {
+        len = ((first & 0x3f) << 8) | buf[pos + 1]!;
+        start = pos + 2;
+      }
+      if (len >= 0 && start + len <= buf.length) {
+        this.pos = start + len;
+        return buf.latin1Slice(start, start + len);
+      }
+    }
     return this.stringBytes().latin1Slice();
   }
 
@@ -192,6 +211,9 @@ export class RdbInput {
 // ---- writing --------------------------------------------------------------------
 
 /** A growable output buffer with the RDB primitives. */
+/** Scratch copy of a string being compressed. */
+let lzfInput = Buffer.allocUnsafe(64 * 1024);
+
 export class RdbOutput {
   buf: Buffer;
   pos = 0;
@@ -277,13 +299,19 @@ export class RdbOutput {
       }
     }
     if (compress && len > 20) {
-      const input = Buffer.from(s, 'latin1');
-      const packed = lzfCompress(input, len - 4);
-      if (packed !== null) {
-        this.u8(0xc0 | RDB_ENC_LZF);
-        this.len(packed.length);
+      // Compress from a scratch copy straight into the output: no allocation per string.
+      if (lzfInput.length < len) lzfInput = Buffer.allocUnsafe(Math.max(len, lzfInput.length * 2));
+      lzfInput.latin1Write(s, 0);
+      this.ensure(len + 12);
+      const headerRoom = 11; // type byte + two lengths
+      const clen = lzfCompressInto(lzfInput, len, this.buf, this.pos + headerRoom, len - 4);
+      if (clen > 0) {
+        const body = this.pos + headerRoom;
+        this.buf[this.pos++] = 0xc0 | RDB_ENC_LZF;
+        this.len(clen);
         this.len(len);
-        this.raw(packed);
+        this.buf.copyWithin(this.pos, body, body + clen);
+        this.pos += clen;
         return;
       }
     }

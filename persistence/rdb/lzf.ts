@@ -25,17 +25,26 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
  * then stores the string uncompressed).
  */
 export function lzfCompress(input: Uint8Array, maxOut: number): Buffer | null {
-  const n = input.length;
-  if (n < 4) return null;
-  if (scratch.length < maxOut + 64) scratch = Buffer.allocUnsafe(maxOut + 64);
-  const out = scratch;
+  if (scratch.length < maxOut) scratch = Buffer.allocUnsafe(maxOut);
+  const n = lzfCompressInto(input, input.length, scratch, 0, maxOut);
+  return n > 0 ? Buffer.from(scratch.subarray(0, n)) : null;
+}
+
+/**
+ * Compress input[0, n) into out[outStart, outStart + maxOut); returns the
+ * compressed length, or 0 when it does not fit (nothing outside that range
+ * is written).
+ */
+export function lzfCompressInto(input: Uint8Array, n: number, out: Uint8Array, outStart: number, maxOut: number): number {
+  if (n < 4) return 0;
   stamp = (stamp + 1) >>> 0;
   if (stamp === 0) {
     stamps.fill(0);
     stamp = 1;
   }
   const now = stamp;
-  let op = 0;
+  const limit = outStart + maxOut;
+  let op = outStart;
   let litStart = 0; // first pending literal
   let ip = 0;
   while (ip + 2 < n) {
@@ -49,8 +58,8 @@ export function lzfCompress(input: Uint8Array, maxOut: number): Buffer | null {
       const maxLen = Math.min(n - ip, MAX_REF);
       let len = 3;
       while (len < maxLen && input[ref + len] === input[ip + len]) len++;
-      op = flushLiterals(input, litStart, ip, out, op, maxOut);
-      if (op < 0 || op + 3 > maxOut) return null;
+      op = flushLiterals(input, litStart, ip, out, op, limit);
+      if (op < 0 || op + 3 > limit) return 0;
       const l = len - 2;
       if (l < 7) out[op++] = (off >> 8) | (l << 5);
       else {
@@ -64,16 +73,15 @@ export function lzfCompress(input: Uint8Array, maxOut: number): Buffer | null {
     }
     ip++;
   }
-  op = flushLiterals(input, litStart, n, out, op, maxOut);
-  if (op < 0 || op > maxOut) return null;
-  return Buffer.from(out.subarray(0, op));
+  op = flushLiterals(input, litStart, n, out, op, limit);
+  return op < 0 ? 0 : op - outStart;
 }
 
-/** Emit input[start, end) as literal runs; the new output position, or -1 if it would not fit. */
-function flushLiterals(input: Uint8Array, start: number, end: number, out: Buffer, op: number, maxOut: number): number {
+/** Emit input[start, end) as literal runs; the new output position, or -1 if it would pass `limit`. */
+function flushLiterals(input: Uint8Array, start: number, end: number, out: Uint8Array, op: number, limit: number): number {
   while (start < end) {
     const run = Math.min(MAX_LIT, end - start);
-    if (op + run + 1 > maxOut) return -1;
+    if (op + run + 1 > limit) return -1;
     out[op++] = run - 1;
     for (let i = 0; i < run; i++) out[op++] = input[start + i]!;
     start += run;

@@ -138,7 +138,8 @@ function debugPopulate(c: Client, argv: string[]): void {
     const key = `${prefix}:${j}`;
     if (engine.lookupWrite(db, key) !== undefined) continue;
     let value = `value:${j}`;
-    if (size > 0) value = value.length >= size ? value.slice(0, size) : value + '\0'.repeat(size - value.length);
+    // Padded through a buffer so the value is one flat string, as if it came from a client.
+    if (size > 0) value = value.length >= size ? value.slice(0, size) : padWithZeros(value, size);
     db.set(key, value);
     engine.modified(db, key);
     // Vireo logs every change: populated keys reach the AOF and replicas too.
@@ -300,6 +301,12 @@ function shutdown(c: Client, argv: string[]): void {
       c.flush();
     })
     .catch((e: unknown) => c.server.logger.error({ err: e }, 'shutdown failed'));
+}
+
+function padWithZeros(s: string, size: number): string {
+  const b = Buffer.alloc(size);
+  b.latin1Write(s, 0);
+  return b.latin1Slice(0, size);
 }
 
 /** Approximate heap bytes of a V8 one-byte string of n chars (header + chars, 8-aligned). */
