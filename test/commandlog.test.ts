@@ -154,6 +154,27 @@ describe('command log', () => {
     expect(rs[5]).toEqual(['HSET', 'h', 'f', '1.1']);
   });
 
+  it('logs commands split across reads at every byte exactly as sent (raw copies stay valid)', async () => {
+    // Sockets share one read buffer: a partial command must survive the next read.
+    const cmds = [
+      ['SET', 'split:a', 'x'.repeat(40)],
+      ['RPUSH', 'split:l', 'one', 'two'],
+      ['SET', 'split:b', '\r\n*2\r\n$3\r\n'],
+    ];
+    const wire = Buffer.from(cmds.map((a) => `*${a.length}\r\n${a.map((x) => `$${x.length}\r\n${x}\r\n`).join('')}`).join(''), 'latin1');
+    const raw = await RespClient.connect(v.port);
+    for (let cut = 1; cut < wire.length; cut += 7) {
+      tap.clear();
+      raw.writeRaw(wire.subarray(0, cut));
+      await new Promise((r) => setTimeout(r, 2));
+      raw.writeRaw(wire.subarray(cut));
+      for (let i = 0; i < cmds.length; i++) expect((await raw.read()).reply.type).not.toBe('error');
+      expect(records()).toEqual(cmds);
+      await raw.call('DEL', 'split:l');
+    }
+    raw.close();
+  });
+
   it('replaying the log into a fresh server rebuilds the same dataset', async () => {
     const ops: string[][] = [
       ['SET', 'a', '1'], ['INCR', 'a'], ['APPEND', 'b', 'xyz'], ['SETRANGE', 'b', '5', 'q'],

@@ -177,3 +177,27 @@ describe('CRC-64 (RDB trailers, DUMP payloads)', () => {
     );
   });
 });
+
+describe('socket I/O', () => {
+  it('a client that stops reading gets every reply intact and in order once it reads again', async () => {
+    const v = await startVireo();
+    try {
+      const c = await RespClient.connect(v.port);
+      const value = Buffer.alloc(100_000);
+      for (let i = 0; i < value.length; i++) value[i] = (i * 31) & 0xff;
+      await c.call('SET', 'big', value);
+      // 300 x 100 kB replies: far more than the socket buffers hold, so writes queue up.
+      const wire = Array.from({ length: 300 }, (_, i) => `*2\r\n$4\r\nECHO\r\n$${String(i).length}\r\n${i}\r\n*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n`).join('');
+      c.writeRaw(wire);
+      await new Promise((r) => setTimeout(r, 200));
+      for (let i = 0; i < 300; i++) {
+        expect((await c.read()).reply.value).toBe(String(i));
+        const { raw } = await c.read();
+        expect(raw.subarray(raw.indexOf('\r\n') + 2, raw.length - 2).equals(value)).toBe(true);
+      }
+      c.close();
+    } finally {
+      await v.stop();
+    }
+  });
+});

@@ -155,7 +155,7 @@ function clientFlags(c: Client): string {
 export function clientInfoLine(c: Client): string {
   const now = Math.floor(Date.now() / 1000);
   const qbuf = c.parser.pendingBytes;
-  const omem = c.socket === null ? 0 : c.socket.writableLength;
+  const omem = c.outputPending;
   const cmd = c.current ?? null;
   const lastCmd = cmd !== null ? cmd.name : c.lastCommand;
   return (

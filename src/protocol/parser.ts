@@ -58,6 +58,8 @@ function parseLongLong(buf: Buffer, start: number, end: number): number | null {
   return negative ? -v : v;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class RequestParser {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
@@ -126,9 +128,18 @@ export class RequestParser {
    * (for sockets reading into one static buffer).
    */
   detach(): void {
-    if (this.pos < this.buf.length) this.buf = Buffer.from(this.buf.subarray(this.pos));
-    else this.buf = Buffer.alloc(0);
-    this.pos = 0;
+    // Raw bytes of a parsed command are only valid until now.
+    this.rawArgv = null;
+    const from = this.multibulkLen > 0 && this.cmdStart >= 0 ? this.cmdStart : this.pos;
+    if (from < this.buf.length) {
+      this.buf = Buffer.from(this.buf.subarray(from));
+      this.pos -= from;
+      if (this.cmdStart >= 0) this.cmdStart -= from;
+    } else {
+      this.buf = EMPTY;
+      this.pos = 0;
+      this.cmdStart = -1;
+    }
   }
 
   /** Next complete command, or null when more bytes are needed. Throws ProtocolError. */

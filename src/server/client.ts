@@ -14,6 +14,7 @@ import type { WatchedKey, Watcher } from '../engine/watch.js';
 import type { Command } from '../commands/table.js';
 import type { Server } from './server.js';
 import type { Waiter } from '../../persistence/persistence.js';
+import type { DirectIo } from './direct-io.js';
 
 export interface QueuedCommand {
   cmd: Command;
@@ -77,6 +78,8 @@ export class Client implements Watcher, Waiter {
   held: string[] | null = null;
   /** Currently executing a command (for CLIENT LIST's cmd field). */
   current: Command | null = null;
+  /** Direct handle I/O (direct-io.ts), or null when the socket's stream API is used. */
+  io: DirectIo | null = null;
   /** Replies waiting for the AOF (group commit); null when none are held. */
   private heldReplies: Buffer[] | null = null;
   /** Log offset that must be durable before heldReplies go out. */
@@ -119,6 +122,8 @@ export class Client implements Watcher, Waiter {
     if (this.closeAfterReply) return;
     this.parser.feed(chunk);
     this.processInput();
+    // The chunk is the shared read buffer under direct I/O: keep only copies.
+    if (this.io !== null) this.parser.detach();
     if (this.parser.pendingBytes > this.server.queryBufferLimit) {
       this.server.logger.warn({ client: this.describe() }, 'Closing client that reached max query buffer length');
       this.server.stats.clientQueryBufferLimitDisconnections++;
@@ -184,7 +189,17 @@ export class Client implements Watcher, Waiter {
 
   private send(chunks: Buffer[] | null): void {
     const socket = this.socket;
-    if (chunks !== null && socket !== null && !this.closed) {
+    if (chunks === null || socket === null || this.closed) return;
+    const io = this.io;
+    if (io !== null) {
+      let bytes = 0;
+      for (const c of chunks) bytes += c.length;
+      io.write(chunks);
+      this.netOut += bytes;
+      this.server.stats.netOutputBytes += bytes;
+      return;
+    }
+    {
       let bytes = 0;
       if (chunks.length === 1) {
         bytes = chunks[0]!.length;
@@ -206,6 +221,12 @@ export class Client implements Watcher, Waiter {
         });
       }
     }
+  }
+
+  /** Reply bytes written but not yet taken by the socket (CLIENT LIST omem). */
+  get outputPending(): number {
+    if (this.io !== null) return this.io.pendingBytes;
+    return this.socket?.writableLength ?? 0;
   }
 
   /** Close the connection (after flushing what was written so far). */

@@ -81,7 +81,7 @@ function clientsSection(s: Server): Fields {
   let maxOut = 0;
   for (const c of s.clients.values()) {
     maxIn = Math.max(maxIn, c.parser.pendingBytes);
-    maxOut = Math.max(maxOut, c.socket?.writableLength ?? 0);
+    maxOut = Math.max(maxOut, c.outputPending);
   }
   return [
     ['connected_clients', s.clients.size],

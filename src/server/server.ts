@@ -14,6 +14,7 @@ import { CommandTable, F, type Command } from '../commands/table.js';
 import { allCommands } from '../commands/index.js';
 import { OutputArena } from '../protocol/writer.js';
 import { Client, type BlockState } from './client.js';
+import { DirectIo } from './direct-io.js';
 import { execute, commandBlockedByPause } from './dispatch.js';
 import { ActiveExpire } from '../engine/expire.js';
 import { createLogger, pinoLevel, type Logger } from '../log.js';
@@ -73,6 +74,8 @@ export class Server {
   /** Replication id of this server's history (master_replid). */
   replId = crypto.randomBytes(20).toString('hex');
   readonly memory = new MemoryTracker();
+  /** Use handle-level socket I/O (direct-io.ts); VIREO_STREAM_IO=1 keeps Node's streams. */
+  readonly directIo = process.env.VIREO_STREAM_IO !== '1';
   /** DEBUG SET-ACTIVE-EXPIRE. */
   activeExpireEnabled = true;
 
@@ -259,10 +262,12 @@ export class Server {
     this.clients.set(client.id, client);
     const keepalive = this.config.int('tcp-keepalive');
     if (!unix && keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       this.stats.readsProcessed++;
       client.onData(chunk);
-    });
+    };
+    client.io = this.directIo ? DirectIo.attach(socket, onData) : null;
+    if (client.io === null) socket.on('data', onData);
     socket.on('error', () => {
       /* reset by peer etc.: 'close' follows */
     });

@@ -1,0 +1,135 @@
+/**
+ * Socket I/O without Node's stream layer. A net.Socket moves every read
+ * through Readable (push, 'data' events) and every write through Writable
+ * (buffering state, a nextTick per write); for a server answering one small
+ * command per read that machinery costs more CPU than the command. Here the
+ * libuv stream handle is used directly, as Node's own net module does:
+ * reads land in one shared buffer and arrive in `onread` (the `onread`
+ * option of net.Socket works the same way), replies go out with
+ * writeBuffer / writev, and
+ * libuv keeps the write order (a write only tries the socket at once when
+ * nothing is queued before it).
+ *
+ * This relies on Node's stream_wrap binding (stable across Node 12-22). If
+ * it is not there, or a socket has no such handle, the caller keeps the
+ * ordinary stream API.
+ */
+
+import type { Socket } from 'node:net';
+
+interface WriteReq {
+  handle: StreamHandle;
+  oncomplete: (status: number) => void;
+  async: boolean;
+  bytes: number;
+  buffer: Buffer | Buffer[] | null;
+}
+
+interface StreamHandle {
+  useUserBuffer(buf: Buffer): void;
+  writeBuffer(req: WriteReq, data: Buffer): number;
+  writev(req: WriteReq, chunks: Buffer[], allBuffers: boolean): number;
+  readStart(): number;
+  readStop(): number;
+  onread: ((buf: ArrayBuffer) => void) | null;
+}
+
+interface StreamWrapBinding {
+  WriteWrap: new () => WriteReq;
+  streamBaseState: Int32Array;
+  kReadBytesOrError: number;
+  kLastWriteWasAsync: number;
+}
+
+const binding: StreamWrapBinding | null = (() => {
+  try {
+    const b = (process as unknown as { binding(name: string): StreamWrapBinding }).binding('stream_wrap');
+    if (typeof b.WriteWrap !== 'function' || !(b.streamBaseState instanceof Int32Array)) return null;
+    return b;
+  } catch {
+    return null;
+  }
+})();
+
+/**
+ * Every socket reads into this one buffer (no allocation per read): the
+ * data is consumed synchronously in onData, and whatever a client has not
+ * parsed yet is copied out by the caller (RequestParser.detach).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** Pause reading while this many written bytes wait for the socket. */
+const HIGH_WATER = 64 * 1024 * 1024;
+
+export class DirectIo {
+  /** Bytes handed to libuv that the kernel has not taken yet. */
+  pendingBytes = 0;
+  private readingPaused = false;
+  private readonly onComplete: (this: WriteReq, status: number) => void;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly handle: StreamHandle,
+    private readonly b: StreamWrapBinding,
+    onData: (chunk: Buffer) => void,
+  ) {
+    const state = b.streamBaseState;
+    const kRead = b.kReadBytesOrError;
+    handle.useUserBuffer(READ_BUFFER);
+    handle.onread = () => {
+      const n = state[kRead]!;
+      if (n > 0) {
+        onData(READ_BUFFER.subarray(0, n));
+        return;
+      }
+      // EOF or a read error: close like net.Socket does ('close' follows).
+      if (n < 0) socket.destroy();
+    };
+    const io = this;
+    this.onComplete = function (this: WriteReq) {
+      io.pendingBytes -= this.bytes;
+      this.buffer = null;
+      if (io.readingPaused && io.pendingBytes < HIGH_WATER / 2) {
+        io.readingPaused = false;
+        if (!socket.destroyed) handle.readStart();
+      }
+    };
+  }
+
+  /** Take over a connected socket's I/O, or null to keep the stream API. */
+  static attach(socket: Socket, onData: (chunk: Buffer) => void): DirectIo | null {
+    const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
+    if (binding === null || handle === null || typeof handle.writeBuffer !== 'function' || typeof handle.writev !== 'function' || typeof handle.useUserBuffer !== 'function') return null;
+    return new DirectIo(socket, handle, binding, onData);
+  }
+
+  /** Write chunks in order; returns false if the socket is gone. */
+  write(chunks: Buffer[]): boolean {
+    if (this.socket.destroyed) return false;
+    const req = new this.b.WriteWrap();
+    req.handle = this.handle;
+    req.oncomplete = this.onComplete;
+    req.async = false;
+    req.bytes = 0;
+    req.buffer = null;
+    const single = chunks.length === 1;
+    let bytes = 0;
+    for (const c of chunks) bytes += c.length;
+    const err = single ? this.handle.writeBuffer(req, chunks[0]!) : this.handle.writev(req, chunks, true);
+    if (err !== 0) {
+      this.socket.destroy();
+      return false;
+    }
+    if (this.b.streamBaseState[this.b.kLastWriteWasAsync]) {
+      // Queued in libuv: keep the data alive and count it until oncomplete.
+      req.bytes = bytes;
+      req.buffer = single ? chunks[0]! : chunks;
+      this.pendingBytes += bytes;
+      if (!this.readingPaused && this.pendingBytes > HIGH_WATER) {
+        this.readingPaused = true;
+        this.handle.readStop();
+      }
+    }
+    return true;
+  }
+}
