@@ -86,6 +86,9 @@ export class Client implements Watcher, Waiter {
   heldUntil = 0;
   /** Log offset after this client's last write (WAITAOF). */
   lastWriteOffset = 0;
+  /** The last command name looked up and what it resolved to (dispatch's cache). */
+  lastCommandName = '';
+  lastCommandLookup: Command | undefined = undefined;
   /** Inside a blocking command: input waits until it is woken. */
   blocked: BlockState | null = null;
   /** Running EXEC's queue: blocking commands answer at once instead. */

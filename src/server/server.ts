@@ -298,6 +298,7 @@ export class Server {
     c.blocked = null;
     this.blocked.delete(c);
     if (c.closed) return;
+    this.engine.clock.tick();
     b.wake(timedOut);
     c.processInput();
     this.afterInput(c);
@@ -348,6 +349,7 @@ export class Server {
    * reveal (group commit).
    */
   afterInput(c: Client): void {
+    if (this.timedCommands.length > 0) this.accountBatch();
     if (this.engine.log.hasPending) this.engine.log.flush();
     if (this.persistence.mustWait()) {
       c.holdReplies();
@@ -355,6 +357,19 @@ export class Server {
     } else {
       c.flush();
     }
+  }
+
+  /** Commands run since the clock was last read, and that reading. */
+  readonly timedCommands: Command[] = [];
+  batchStart = 0;
+
+  /** Read the clock once and share the elapsed time among the commands run since the last reading (commandstats usec). */
+  accountBatch(): void {
+    const list = this.timedCommands;
+    const end = this.engine.clock.tick();
+    const per = ((end - this.batchStart) * 1000) / list.length;
+    for (let i = 0; i < list.length; i++) list[i]!.stats.usec += per;
+    list.length = 0;
   }
 
   /** Run one command read from an AOF file while loading. */
@@ -419,6 +434,7 @@ export class Server {
     this.held.clear();
     for (const c of held) {
       if (c.closed) continue;
+      this.engine.clock.tick();
       c.processInput();
       this.afterInput(c);
     }
