@@ -143,8 +143,7 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   // Reading a clock costs ~100 ns here: commands of one input batch are
   // timed together (server.accountBatch); only a command that may be slow
   // takes a reading of its own, so the ones after it see a fresh time.
-  if (server.timedCommands.length === 0) server.batchStart = engine.clock.mark;
-  server.timedCommands.push(cmd);
+  server.timeCommand(cmd);
   if (!(cmd.flags & F.FAST)) server.accountBatch();
   c.current = prev;
   const stats = cmd.stats;

@@ -349,7 +349,7 @@ export class Server {
    * reveal (group commit).
    */
   afterInput(c: Client): void {
-    if (this.timedCommands.length > 0) this.accountBatch();
+    if (this.timedCount > 0) this.accountBatch();
     if (this.engine.log.hasPending) this.engine.log.flush();
     if (this.persistence.mustWait()) {
       c.holdReplies();
@@ -359,17 +359,25 @@ export class Server {
     }
   }
 
-  /** Commands run since the clock was last read, and that reading. */
+  /** Commands run since the clock was last read (the first timedCount entries), and that reading. */
   readonly timedCommands: Command[] = [];
+  timedCount = 0;
   batchStart = 0;
+
+  /** Note a finished command for accountBatch. */
+  timeCommand(cmd: Command): void {
+    if (this.timedCount === 0) this.batchStart = this.engine.clock.mark;
+    this.timedCommands[this.timedCount++] = cmd;
+  }
 
   /** Read the clock once and share the elapsed time among the commands run since the last reading (commandstats usec). */
   accountBatch(): void {
     const list = this.timedCommands;
+    const n = this.timedCount;
     const end = this.engine.clock.tick();
-    const per = ((end - this.batchStart) * 1000) / list.length;
-    for (let i = 0; i < list.length; i++) list[i]!.stats.usec += per;
-    list.length = 0;
+    const per = ((end - this.batchStart) * 1000) / n;
+    for (let i = 0; i < n; i++) list[i]!.stats.usec += per;
+    this.timedCount = 0;
   }
 
   /** Run one command read from an AOF file while loading. */
