@@ -162,12 +162,24 @@ export class AofStore implements LogFollower {
   /** Called when an fsync advanced fsyncedOffset (WAITAOF). */
   onFsync: (() => void) | null = null;
 
+  /** appendfsync, and whether #TS annotations are written (kept current by onChange). */
+  policy = 'everysec';
+  private annotate = false;
+
   constructor(
     private readonly engine: Engine,
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly rdb: RdbStore,
-  ) {}
+  ) {
+    this.refreshConfig();
+    config.onChange(() => this.refreshConfig());
+  }
+
+  private refreshConfig(): void {
+    this.policy = this.config.str('appendfsync');
+    this.annotate = this.config.bool('aof-timestamp-enabled') || this.config.bool('aof-archive');
+  }
 
   get dir(): string {
     return path.resolve(dataDir(this.config), this.config.str('appenddirname'));
@@ -198,7 +210,7 @@ export class AofStore implements LogFollower {
   }
 
   private timestamps(): boolean {
-    return this.config.bool('aof-timestamp-enabled') || (this.archive !== null && this.archive.enabled);
+    return this.annotate;
   }
 
   // ---- manifest ------------------------------------------------------------------
@@ -273,7 +285,7 @@ export class AofStore implements LogFollower {
 
   /** Log offset the durable prefix must reach before replies are released. */
   get durableOffset(): number {
-    return this.config.str('appendfsync') === 'always' ? this.fsyncedOffset : this.writtenOffset;
+    return this.policy === 'always' ? this.fsyncedOffset : this.writtenOffset;
   }
 
   /**
@@ -405,7 +417,7 @@ export class AofStore implements LogFollower {
       this.lastRecoveryTry = Date.now();
       this.rewrite();
     }
-    if (this.config.str('appendfsync') === 'everysec' && this.fsyncedOffset < this.writtenOffset && Date.now() - this.lastFsyncAt >= 1000) {
+    if (this.policy === 'everysec' && this.fsyncedOffset < this.writtenOffset && Date.now() - this.lastFsyncAt >= 1000) {
       this.fsyncAsync(onFsync);
     }
     if (this.rewriteScheduled && !this.rdb.inProgress && this.rewriting === null) {

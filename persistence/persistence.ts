@@ -144,7 +144,7 @@ export class Persistence {
   private durableOffset(): number {
     const aof = this.aof;
     if (!aof.on) return Infinity;
-    if (this.config.str('appendfsync') === 'always') return aof.fsyncedOffset;
+    if (this.aof.policy === 'always') return aof.fsyncedOffset;
     // Like Redis under everysec/no: a failed write is retried, replies still go out.
     return aof.lastWriteOk ? aof.writtenOffset : Infinity;
   }
@@ -170,8 +170,11 @@ export class Persistence {
     this.commitScheduled = false;
     this.engine.log.flush();
     const aof = this.aof;
+    // Under `always` nothing is released before the next fsync anyway: while
+    // one runs, the group keeps growing in memory and is written in one go.
+    if (aof.policy === 'always' && aof.fsyncInFlight) return;
     const wrote = aof.writePending();
-    if (wrote && (this.fsyncWanted || this.config.str('appendfsync') === 'always') && aof.fsyncedOffset < aof.writtenOffset && !aof.fsyncInFlight) {
+    if (wrote && (this.fsyncWanted || this.aof.policy === 'always') && aof.fsyncedOffset < aof.writtenOffset && !aof.fsyncInFlight) {
       this.fsyncWanted = false;
       aof.fsyncAsync(() => this.afterFsync());
     }
@@ -198,9 +201,10 @@ export class Persistence {
   }
 
   private afterFsync(): void {
-    this.release();
-    // Writes that arrived during the fsync are the next group.
-    if (this.aof.fsyncedOffset < this.engine.log.offset && (this.fsyncWanted || this.config.str('appendfsync') === 'always')) this.scheduleCommit();
+    // Writes that arrived during the fsync are the next group: start its
+    // fsync at once (commit releases what this one made durable).
+    if (this.aof.fsyncedOffset < this.engine.log.offset && (this.fsyncWanted || this.aof.policy === 'always')) this.commit();
+    else this.release();
   }
 
   private release(): void {
@@ -237,7 +241,7 @@ export class Persistence {
     if (aof.on) {
       if (!aof.lastWriteOk || aof.bufferLength > 0) {
         this.engine.log.flush();
-        if (aof.writePending() && this.config.str('appendfsync') === 'always' && aof.fsyncedOffset < aof.writtenOffset && !aof.fsyncInFlight) {
+        if (aof.writePending() && this.aof.policy === 'always' && aof.fsyncedOffset < aof.writtenOffset && !aof.fsyncInFlight) {
           aof.fsyncAsync(() => this.afterFsync());
         }
         this.release();

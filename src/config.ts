@@ -423,7 +423,7 @@ export class Config {
   }
 
   def(name: string): ParamDef | undefined {
-    return this.byName.get(name.toLowerCase());
+    return this.byName.get(name) ?? this.byName.get(name.toLowerCase());
   }
 
   onChange(fn: ChangeListener): void {
