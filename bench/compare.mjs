@@ -10,13 +10,10 @@
 // Usage: npm run bench [-- --quick] [-- --suite strings|collections]
 //        [-- --tests set,get] [-- --rounds 3] [-- --no-bench] [-- --no-memory]
 import { loadDataset, DATASETS } from './datasets.mjs';
-import { benchOnce, requireTools, row, startServer } from './servers.mjs';
+import { benchOnce, options, requireTools, row, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+const { opt } = options(args);
 const quick = args.includes('--quick');
 const suite = opt('suite', 'strings');
 const SUITES = {

@@ -6,13 +6,10 @@
 // Prints ratios (vireo/redis for throughput, vireo/redis for times).
 //
 // Usage: npm run bench -- --suite persistence [--quick] [--rounds 3] [--keys 1000000]
-import { benchOnce, requireTools, row, startServer } from './servers.mjs';
+import { benchOnce, options, requireTools, row, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+const { opt } = options(args);
 const quick = args.includes('--quick');
 const rounds = Number(opt('rounds', quick ? '1' : '3'));
 const requests = Number(opt('requests', quick ? '20000' : '100000'));

@@ -8,6 +8,17 @@ import { fileURLToPath } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/** `--name value` options of a bench script: opt(name, default) and has(flag). */
+export function options(args) {
+  return {
+    opt: (name, dflt) => {
+      const i = args.indexOf(`--${name}`);
+      return i >= 0 ? args[i + 1] : dflt;
+    },
+    has: (flag) => args.includes(`--${flag}`),
+  };
+}
+
 export function requireTools(tools) {
   for (const tool of tools) {
     if (spawnSync('which', [tool]).status !== 0) {
