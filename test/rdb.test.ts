@@ -19,7 +19,8 @@ import { RdbError } from '../persistence/rdb/format.js';
 import { Crc64 } from '../persistence/rdb/crc64.js';
 import { call, checkRdb, contents, digest, digestIncomparable, dirWith, everyEncodingCommands, pipeline, pipelineOk, waitBgsave, type Cmd, type KeyDump } from './helpers/dataset.js';
 
-const FIXTURES = path.join(ROOT, '..', 'shared', 'fixtures', 'rdb');
+// Copied from ../shared/fixtures/rdb (see its README.md) so a clone runs on its own.
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'rdb');
 const fixture = (name: string) => path.join(FIXTURES, name);
 
 /** Start Vireo's built entry point and expect it to exit at start-up: [status, output]. */
