@@ -16,6 +16,14 @@ import type { Value } from '../types/value.js';
 import { Clock } from './clock.js';
 import { EncodingLimits } from '../types/limits.js';
 
+/** A request parser's view of the last command's canonical bytes. */
+export interface RawSource {
+  readonly rawArgv: string[] | null;
+  readonly rawBuffer: Buffer;
+  readonly rawStart: number;
+  readonly rawEnd: number;
+}
+
 export interface Effect {
   db: number;
   argv: string[];
@@ -83,12 +91,11 @@ export class Engine {
   private firstArgv: string[] | null = null;
   private moreEffects: Effect[] | null = null;
   private depth = 0;
-  // The running command's argv and, when it arrived as canonical RESP, its
-  // bytes: an effect equal to the argv is then logged by copying them.
-  private srcArgv: string[] | null = null;
-  private srcBuf: Buffer | null = null;
-  private srcStart = 0;
-  private srcEnd = 0;
+  private hasFirst = false;
+  // Where the running command came from when it arrived as canonical RESP:
+  // an effect equal to its argv is logged by copying those bytes (and the
+  // argv itself is not even stored: fewer old-to-young pointers per write).
+  private src: RawSource | null = null;
   private firstRaw = false;
 
   constructor(opts: EngineOptions) {
@@ -104,43 +111,41 @@ export class Engine {
     if (this.depth++ === 0) this.now = this.clock.wallMs();
   }
 
-  /** Tell the engine the raw bytes of the command about to run (see srcArgv). */
-  setSource(argv: string[], buf: Buffer, start: number, end: number): void {
-    this.srcArgv = argv;
-    this.srcBuf = buf;
-    this.srcStart = start;
-    this.srcEnd = end;
+  /** Tell the engine where the command about to run came from (see src). */
+  setSource(src: RawSource): void {
+    this.src = src;
   }
 
   /** End it: its effects enter the log as one atomic record. */
   end(): void {
     if (--this.depth > 0) return;
-    this.srcArgv = null;
-    const first = this.firstArgv;
-    if (first === null) return;
+    const src = this.src;
+    this.src = null;
+    if (!this.hasFirst) return;
+    this.hasFirst = false;
+    const first = this.firstRaw ? src!.rawArgv! : this.firstArgv!;
     const more = this.moreEffects;
+    if (!this.firstRaw) this.firstArgv = null;
+    if (more !== null) this.moreEffects = null;
     // Replaying a file: its records are already on disk, they must not be logged again.
-    if (this.loading) {
-      this.firstArgv = null;
-      this.moreEffects = null;
-      this.srcBuf = null;
-      return;
-    }
-    if (more === null && this.firstRaw) this.log.appendRaw(this.firstDb, this.srcBuf!, this.srcStart, this.srcEnd);
+    if (this.loading) return;
+    if (more === null && this.firstRaw) this.log.appendRaw(this.firstDb, src!.rawBuffer, src!.rawStart, src!.rawEnd);
     else if (more === null) this.log.append(this.firstDb, first);
     else this.log.appendAtomic([{ db: this.firstDb, argv: first }, ...more]);
-    this.firstArgv = null;
-    this.moreEffects = null;
-    this.srcBuf = null;
   }
 
   /** Record an effect of the running command and count `changes` toward dirty. */
   emit(db: number, argv: string[], changes = 1): void {
     this.dirty += changes;
-    if (this.firstArgv === null) {
+    if (!this.hasFirst) {
+      this.hasFirst = true;
       this.firstDb = db;
-      this.firstArgv = argv;
-      this.firstRaw = argv === this.srcArgv;
+      const src = this.src;
+      if (src !== null && argv === src.rawArgv) this.firstRaw = true;
+      else {
+        this.firstRaw = false;
+        this.firstArgv = argv;
+      }
     } else if (this.moreEffects === null) {
       this.moreEffects = [{ db, argv }];
     } else {

@@ -157,6 +157,8 @@ export class RequestParser {
       if (this.multibulkLen === 0) {
         if (this.pos >= this.buf.length) return null;
         if (this.buf[this.pos] === STAR) {
+          const whole = this.wholeCommand();
+          if (whole !== null) return whole;
           if (!this.readMultibulkHeader()) return null;
           if (this.multibulkLen === 0) continue; // "*0" / "*-1": nothing to run
         } else {
@@ -179,6 +181,55 @@ export class RequestParser {
    * applies Redis' exact rules and errors).
    */
   private lineEnd = 0;
+  /**
+   * Fast path: a whole canonical command already in the buffer, parsed with
+   * locals only (no parser state written per argument). Anything unusual
+   * (partial data, big or zero-padded lengths, limits, bad framing) returns
+   * null before consuming anything, and the exact path below takes over.
+   */
+  private wholeCommand(): string[] | null {
+    const buf = this.buf;
+    const len = buf.length;
+    const start = this.pos;
+    let p = start + 1;
+    let c = buf[p];
+    if (c === undefined || c < 49 || c > 57) return null;
+    let n = 0;
+    while (c !== undefined && c >= 48 && c <= 57) {
+      n = n * 10 + (c - 48);
+      c = buf[++p];
+    }
+    if (c !== CR || buf[p + 1] !== LF || n > 1024 || (n > 10 && !this.limits.authenticated)) return null;
+    p += 2;
+    const argv = new Array<string>(n);
+    const maxArg = this.limits.authenticated ? BIG_ARG - 1 : 16384;
+    for (let i = 0; i < n; i++) {
+      if (buf[p] !== DOLLAR) return null;
+      c = buf[++p];
+      if (c === undefined || c < 48 || c > 57) return null;
+      let blen = c - 48;
+      c = buf[++p];
+      // "$0" is fine, "$01" is left to the exact path.
+      if (blen === 0 && c !== CR) return null;
+      while (c !== undefined && c >= 48 && c <= 57) {
+        blen = blen * 10 + (c - 48);
+        if (blen > maxArg) return null;
+        c = buf[++p];
+      }
+      if (c !== CR || buf[p + 1] !== LF) return null;
+      p += 2;
+      const end = p + blen;
+      if (end + 2 > len || buf[end] !== CR || buf[end + 1] !== LF) return null;
+      argv[i] = decodeLatin1(buf, p, end);
+      p = end + 2;
+    }
+    this.pos = p;
+    this.rawArgv = argv;
+    this.rawStart = start;
+    this.rawEnd = p;
+    return argv;
+  }
+
   private fastNumber(buf: Buffer, pos: number): number {
     const len = buf.length;
     let p = pos + 1;

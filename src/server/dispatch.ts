@@ -130,7 +130,7 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   c.current = cmd;
   const offsetBefore = engine.log.offset;
   engine.begin();
-  if (!nested && c.parser.rawArgv === argv) engine.setSource(argv, c.parser.rawBuffer, c.parser.rawStart, c.parser.rawEnd);
+  if (!nested && c.parser.rawArgv === argv) engine.setSource(c.parser);
   try {
     cmd.run!(c, argv);
   } catch (e) {
