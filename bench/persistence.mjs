@@ -52,7 +52,7 @@ for (const kind of ['redis', 'vireo']) {
   const reply = s.cli('SAVE');
   if (reply !== 'OK') throw new Error(`${kind} SAVE: ${reply}`);
   times[kind].save = performance.now() - t0;
-  await s.stop();
+  await s.stop({ keepDir: true });
   // Start-up time with the file, less the start-up time of an empty server.
   const empty = await startServer(kind);
   await empty.stop();

@@ -71,12 +71,16 @@ export async function startServer(kind, extra = [], dir = null) {
     dir: dataDir,
     readyMs: performance.now() - started,
     cli: (...a) => execFileSync('redis-cli', ['-p', String(port), ...a], { encoding: 'utf8' }).trim(),
-    stop: () =>
-      new Promise((r) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return r();
-        proc.once('exit', r);
-        process.kill(proc.pid, 'SIGKILL');
-      }),
+    /** Kill it; its data directory goes too unless `keepDir` (a restart follows). */
+    stop: async ({ keepDir = false } = {}) => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        await new Promise((r) => {
+          proc.once('exit', r);
+          process.kill(proc.pid, 'SIGKILL');
+        });
+      }
+      if (!keepDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -17,8 +17,18 @@ import { RespClient } from './resp.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
+const createdDirs: string[] = [];
+
+/** A fresh directory under the OS temp dir, removed after the test file (test/setup.ts). */
 export function tempDir(prefix = 'vireo-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  createdDirs.push(dir);
+  return dir;
+}
+
+/** Remove every directory tempDir() made in this test file. */
+export function removeTempDirs(): void {
+  for (const dir of createdDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 export interface VireoHandle {
