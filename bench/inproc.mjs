@@ -21,6 +21,11 @@ const workloads = {
   set: (i) => encode(['SET', `key:${String(i % 100000).padStart(12, '0')}`, 'xxx']),
   get: (i) => encode(['GET', `key:${String(i % 100000).padStart(12, '0')}`]),
   incr: () => encode(['INCR', 'counter:__rand_int__']),
+  hset: () => encode(['HSET', 'myhash', 'element:__rand_int__', 'xxx']),
+  zadd: () => encode(['ZADD', 'myzset', '0', 'element:__rand_int__']),
+  sadd: () => encode(['SADD', 'myset', 'element:__rand_int__']),
+  lpush: () => encode(['LPUSH', 'mylist', 'xxx']),
+  rpop: () => encode(['RPOP', 'mylist']),
   mset: (i) => encode(['MSET', ...Array.from({ length: 10 }, (_, j) => [`key:${String((i + j) % 100000).padStart(12, '0')}`, 'xxx']).flat()]),
 };
 const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(workloads);

@@ -128,7 +128,17 @@ interface Rewrite {
 }
 
 export class AofStore implements LogFollower {
-  on = false;
+  private enabled = false;
+  /** Whether the AOF is on: only then does it follow the command log. */
+  get on(): boolean {
+    return this.enabled;
+  }
+  set on(value: boolean) {
+    if (value === this.enabled) return;
+    this.enabled = value;
+    if (value) this.engine.log.follow(this);
+    else this.engine.log.unfollow(this);
+  }
   files: AofFile[] = [];
   private fd = -1;
   private pending: Buffer[] = [];

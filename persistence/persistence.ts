@@ -71,7 +71,6 @@ export class Persistence {
     this.archive = new Archive(this.config, this.logger);
     this.aof = new AofStore(this.engine, this.config, this.logger, this.rdb);
     this.aof.archive = this.archive;
-    this.engine.log.follow(this.aof);
   }
 
   // ---- start-up -----------------------------------------------------------------

@@ -133,6 +133,40 @@ describe('command log', () => {
     expect(info).toContain(`master_repl_offset:${v.server.engine.log.offset}`);
   });
 
+  it('advances the offset by the same bytes when nothing follows the log (no AOF, no replica)', async () => {
+    const bare = await startVireo();
+    const bc = await RespClient.connect(bare.port);
+    try {
+      const writes = [
+        ['SET', 'k', 'v', 'EX', '100'],
+        ['SELECT', '7'],
+        ['RPUSH', 'l', 'a', 'b', 'c'],
+        ['INCRBYFLOAT', 'f', '2.5'],
+        ['MULTI'],
+        ['SET', 'a', '1'],
+        ['LPUSH', 'l', 'z'],
+        ['EXEC'],
+        ['SELECT', '0'],
+        ['DEL', 'k'],
+      ];
+      // The first record of a log starts with SELECT 0: let it happen before measuring.
+      await bc.call('SET', 'warm', '1');
+      const start = v.server.engine.log.offset;
+      const bareStart = bare.server.engine.log.offset;
+      for (const w of writes) {
+        await c.call(...w);
+        await bc.call(...w);
+      }
+      // EX becomes PXAT with a 13-digit time on both: same length.
+      expect(bare.server.engine.log.offset - bareStart).toBe(v.server.engine.log.offset - start);
+      expect(v.server.engine.log.offset - start).toBe(tap.bytes.reduce((n, b) => n + b.length, 0));
+    } finally {
+      bc.close();
+      await bare.stop();
+      await c.call('SELECT', '0');
+    }
+  });
+
   it('logs random and multi-key pops deterministically: SPOP as SREM, LMPOP as LPOP, ZMPOP as ZPOPMIN, HINCRBYFLOAT as HSET', async () => {
     await c.call('SADD', 's', 'a', 'b', 'c', 'd');
     await c.call('RPUSH', 'l', '1', '2', '3');

@@ -77,6 +77,15 @@ describe('numbers', () => {
     expect(parseLong('007')).toBe(null);
     expect(parseLong('9223372036854775807')).toBe(9223372036854775807);
     expect(parseLong('9223372036854775808')).toBe(null);
+    expect(Object.is(parseDouble('-0'), -0)).toBe(true);
+    expect(parseDouble('+')).toBe(null);
+    expect(parseDouble('-')).toBe(null);
+    // Integer-looking text (the fast path) parses as strtod does, i.e. as Number().
+    fc.assert(
+      fc.property(fc.constantFrom('', '-', '+'), fc.stringMatching(/^[0-9]{1,17}$/), (sign, digits) => {
+        expect(Object.is(parseDouble(sign + digits), Number(sign + digits))).toBe(true);
+      }),
+    );
   });
 
   it('long double sums print like %.17Lf', () => {

@@ -127,33 +127,36 @@ const Z_GT = 4;
 const Z_LT = 8;
 const Z_INCR = 16;
 
-interface AddResult {
-  added: boolean;
-  updated: boolean;
-  nop: boolean;
-  score: number;
-}
+// zsetAdd's outcome: bits of a small integer (no object per element).
+const ADD_NAN = -1;
+const ADDED = 1;
+const UPDATED = 2;
+const NOP = 4;
+/** The element's score after zsetAdd (with INCR: the incremented one). */
+let addedScore = 0;
 
-/** Redis' zsetAdd. Returns null when the result would be NaN. */
-function zsetAdd(z: ZSetValue, score: number, member: string, flags: number, c: Client): AddResult | null {
-  if (Number.isNaN(score)) return null;
+/** Redis' zsetAdd: ADD_NAN when the result would be NaN, else ADDED/UPDATED/NOP bits (0: unchanged). */
+function zsetAdd(z: ZSetValue, score: number, member: string, flags: number, c: Client): number {
+  if (Number.isNaN(score)) return ADD_NAN;
+  addedScore = score;
   const cur = z.score(member);
   if (cur !== undefined) {
-    if (flags & Z_NX) return { added: false, updated: false, nop: true, score };
+    if (flags & Z_NX) return NOP;
     if (flags & Z_INCR) {
       score += cur;
-      if (Number.isNaN(score)) return null;
+      if (Number.isNaN(score)) return ADD_NAN;
+      addedScore = score;
     }
-    if ((flags & Z_LT && score >= cur) || (flags & Z_GT && score <= cur)) return { added: false, updated: false, nop: true, score };
+    if ((flags & Z_LT && score >= cur) || (flags & Z_GT && score <= cur)) return NOP;
     if (score !== cur) {
       z.update(member, cur, score);
-      return { added: false, updated: true, nop: false, score };
+      return UPDATED;
     }
-    return { added: false, updated: false, nop: false, score };
+    return 0;
   }
-  if (flags & Z_XX) return { added: false, updated: false, nop: true, score };
+  if (flags & Z_XX) return NOP;
   z.insert(member, score, c.engine.limits);
-  return { added: true, updated: false, nop: false, score };
+  return ADDED;
 }
 
 function zaddGeneric(c: Client, argv: string[], baseFlags: number): void {
@@ -161,6 +164,9 @@ function zaddGeneric(c: Client, argv: string[], baseFlags: number): void {
   let ch = false;
   let idx = 2;
   for (; idx < argv.length; idx++) {
+    // Every option is 2 or 4 letters: a score (the usual next argument) stops here cheaply.
+    const len = argv[idx]!.length;
+    if (len !== 2 && len !== 4) break;
     const opt = argv[idx]!.toLowerCase();
     if (opt === 'nx') flags |= Z_NX;
     else if (opt === 'xx') flags |= Z_XX;
@@ -215,16 +221,16 @@ function zaddGeneric(c: Client, argv: string[], baseFlags: number): void {
     }
     for (let j = 0; j < elements; j++) {
       const r = zsetAdd(z, scores[j]!, argv[idx + j * 2 + 1]!, flags, c);
-      if (r === null) {
+      if (r === ADD_NAN) {
         c.reply.error(NAN_ERR);
         if (z.size === 0) engine.deleteKey(c.db, key);
         finishZadd(c, argv, key, added, updated, incr);
         return;
       }
-      if (r.added) added++;
-      if (r.updated) updated++;
-      if (!r.nop) processed++;
-      lastScore = r.score;
+      if (r & ADDED) added++;
+      if (r & UPDATED) updated++;
+      if (!(r & NOP)) processed++;
+      lastScore = addedScore;
     }
     if (z.size === 0) engine.deleteKey(c.db, key);
   }

@@ -83,6 +83,7 @@ export class HashValue extends RObject {
     const p = this.packed!;
     const r = this.findPacked(field);
     if (r !== null) {
+      if (r.equals(value)) return false;
       this.packed = splice(p, r.entryStart, r.end, packEntry(value));
       return false;
     }

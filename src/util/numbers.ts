@@ -89,7 +89,22 @@ const HEX_FLOAT = /^([+-]?)0[xX](?:([0-9a-fA-F]+)\.?([0-9a-fA-F]*)|\.([0-9a-fA-F
  * overflow to +-HUGE_VAL or underflow to zero rejected. Null on failure.
  */
 export function parseDouble(s: string): number | null {
-  if (s.length === 0) return null;
+  const n = s.length;
+  if (n === 0) return null;
+  // Fast path: a short plain integer ("0", "-12", "+7"), exact in a double.
+  if (n <= 15) {
+    const c0 = s.charCodeAt(0);
+    let i = c0 === 45 || c0 === 43 ? 1 : 0;
+    if (i < n) {
+      let int = 0;
+      for (; i < n; i++) {
+        const d = s.charCodeAt(i) - 48;
+        if (d < 0 || d > 9) break;
+        int = int * 10 + d;
+      }
+      if (i === n) return c0 === 45 ? -int : int;
+    }
+  }
   let v: number;
   if (DECIMAL_FLOAT.test(s)) {
     v = Number(s);
