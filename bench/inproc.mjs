@@ -26,8 +26,11 @@ const workloads = {
   sadd: () => encode(['SADD', 'myset', 'element:__rand_int__']),
   lpush: () => encode(['LPUSH', 'mylist', 'xxx']),
   rpop: () => encode(['RPOP', 'mylist']),
+  lrange_100: () => encode(['LRANGE', 'mylist', '0', '99']),
   mset: (i) => encode(['MSET', ...Array.from({ length: 10 }, (_, j) => [`key:${String((i + j) % 100000).padStart(12, '0')}`, 'xxx']).flat()]),
 };
+// LRANGE needs a list to read: 600 elements, as redis-benchmark pushes them.
+client.onData(Buffer.from(encode(['RPUSH', 'mylist', ...Array.from({ length: 600 }, () => 'xxx')]), 'latin1'));
 const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(workloads);
 for (const name of names) {
   const chunks = [];

@@ -18,6 +18,8 @@ import { putString, putUint } from '../util/bytes.js';
 const SLAB_SIZE = 256 * 1024;
 /** Strings longer than this are written as their own chunk, not into the slab. */
 const DIRECT_STRING = 16 * 1024;
+/** Bytes bulkArray encodes per reservation. */
+const RUN_BYTES = 64 * 1024;
 
 export class OutputArena {
   buf: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
@@ -37,6 +39,8 @@ export class ReplyWriter {
   resp: 2 | 3 = 2;
   /** Finished slices waiting for flush(). */
   private chunks: Buffer[] = [];
+  /** The array takeChunks() returned last time, reused (no allocation per flush). */
+  private spareChunks: Buffer[] = [];
   /** Start of this writer's open region in the arena, valid while it owns it. */
   private regionStart = 0;
   /** Bytes encoded since the last flush (for output buffer accounting). */
@@ -72,12 +76,17 @@ export class ReplyWriter {
     a.owner = null;
   }
 
-  /** Take everything written since the last call. */
+  /**
+   * Take everything written since the last call. The array is reused by
+   * the next call: keep its elements, not the array.
+   */
   takeChunks(): Buffer[] | null {
     if (this.arena.owner === this) this.closeRegion();
-    if (this.chunks.length === 0) return null;
     const out = this.chunks;
-    this.chunks = [];
+    if (out.length === 0) return null;
+    this.chunks = this.spareChunks;
+    this.spareChunks = out;
+    this.chunks.length = 0;
     this.pending = 0;
     return out;
   }
@@ -282,8 +291,40 @@ export class ReplyWriter {
   /** An array of bulk strings. */
   bulkArray(items: readonly string[]): void {
     if (this.muted) return;
-    this.array(items.length);
-    for (let i = 0; i < items.length; i++) this.bulk(items[i]!);
+    const n = items.length;
+    this.array(n);
+    let i = 0;
+    while (i < n) {
+      // A run of elements whose total fits one reservation is encoded in a
+      // tight loop (LRANGE, HGETALL, SMEMBERS...): no per-element bookkeeping.
+      let bytes = 0;
+      let j = i;
+      for (; j < n && bytes < RUN_BYTES; j++) {
+        const len = items[j]!.length;
+        if (len > DIRECT_STRING) break;
+        bytes += len + 10; // '$', at most 5 digits, two CRLFs
+      }
+      if (j === i) {
+        this.bulk(items[i++]!);
+        continue;
+      }
+      const buf = this.reserve(bytes);
+      const a = this.arena;
+      const start = a.pos;
+      let p = start;
+      for (; i < j; i++) {
+        const item = items[i]!;
+        buf[p++] = 36; // '$'
+        p = putUint(buf, p, item.length);
+        buf[p++] = 13;
+        buf[p++] = 10;
+        p = putString(buf, p, item);
+        buf[p++] = 13;
+        buf[p++] = 10;
+      }
+      this.pending += p - start;
+      a.pos = p;
+    }
   }
 
   /** Pre-encoded protocol bytes (replies relayed verbatim). */

@@ -65,6 +65,7 @@ export class DirectIo {
   /** Bytes handed to libuv that the kernel has not taken yet. */
   pendingBytes = 0;
   private readingPaused = false;
+  private spareReq: WriteReq | null = null;
   private readonly onComplete: (this: WriteReq, status: number) => void;
 
   private constructor(
@@ -106,12 +107,18 @@ export class DirectIo {
   /** Write chunks in order; returns false if the socket is gone. */
   write(chunks: Buffer[]): boolean {
     if (this.socket.destroyed) return false;
-    const req = new this.b.WriteWrap();
-    req.handle = this.handle;
-    req.oncomplete = this.onComplete;
-    req.async = false;
-    req.bytes = 0;
-    req.buffer = null;
+    // libuv only takes the request object when the write cannot complete at
+    // once; until then one object serves every write of this socket.
+    let req = this.spareReq;
+    if (req === null) {
+      req = new this.b.WriteWrap();
+      req.handle = this.handle;
+      req.oncomplete = this.onComplete;
+      req.async = false;
+      req.bytes = 0;
+      req.buffer = null;
+      this.spareReq = req;
+    }
     const single = chunks.length === 1;
     let bytes = 0;
     for (const c of chunks) bytes += c.length;
@@ -121,9 +128,11 @@ export class DirectIo {
       return false;
     }
     if (this.b.streamBaseState[this.b.kLastWriteWasAsync]) {
-      // Queued in libuv: keep the data alive and count it until oncomplete.
+      // Queued in libuv: the request is libuv's now; keep the data alive
+      // (the caller reuses its array) and count it until oncomplete.
+      this.spareReq = null;
       req.bytes = bytes;
-      req.buffer = single ? chunks[0]! : chunks;
+      req.buffer = single ? chunks[0]! : chunks.slice();
       this.pendingBytes += bytes;
       if (!this.readingPaused && this.pendingBytes > HIGH_WATER) {
         this.readingPaused = true;

@@ -367,13 +367,14 @@ export class ListValue extends RObject {
 
   /** Elements [start, end] inclusive, in order. */
   range(start: number, end: number): string[] {
-    const out: string[] = [];
-    if (start > end) return out;
+    if (start > end) return [];
+    const out = new Array<string>(end - start + 1);
+    let k = 0;
     let [ni, off] = this.locate(start);
     let left = end - start + 1;
     while (left > 0) {
       const node = this.nodes[ni]!;
-      for (; off < node.len && left > 0; off++, left--) out.push(node.get(off));
+      for (; off < node.len && left > 0; off++, left--) out[k++] = node.get(off);
       ni++;
       off = 0;
     }

@@ -93,11 +93,11 @@ export class PackedReader {
   equals(s: string): boolean {
     const n = s.length;
     if (this.len !== n) return false;
-    // Short entries (the common case) compare faster char by char than
-    // through startsWith's generic position handling.
-    if (n > 32) return this.p.startsWith(s, this.start);
     const p = this.p;
     const at = this.start;
+    // Measured: tiny entries compare fastest char by char; from 8 chars a
+    // slice compared with === (a memcmp) beats both that and startsWith.
+    if (n >= 8) return p.slice(at, at + n) === s;
     for (let i = 0; i < n; i++) if (p.charCodeAt(at + i) !== s.charCodeAt(i)) return false;
     return true;
   }
