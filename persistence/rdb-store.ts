@@ -250,7 +250,7 @@ export class RdbStore {
     const parser = new RdbParser(buf, {
       limits: engine.limits,
       checksum: this.config.bool('rdbchecksum'),
-      onKey: (db, key, value, expireMs) => {
+      onKey: (db, key, value, expireMs, idleSeconds, freq) => {
         if (!opts.preamble && expireMs !== -1 && expireMs < now && !engine.isReplica) {
           stats.keysExpired++;
           return;
@@ -259,6 +259,8 @@ export class RdbStore {
         if (d === undefined) throw new RdbError(`FATAL: Data file was created with a Redis server configured to handle more than ${engine.dbs.length} databases. Exiting`);
         if (d.set(key, value) === false && opts.merge !== true) throw new RdbError(`Duplicate key '${key.slice(0, 128)}' found in RDB file`);
         if (expireMs !== -1) d.setExpire(key, expireMs);
+        const word = engine.access.restored(freq, idleSeconds);
+        if (word >= 0) d.setAccessWord(key, value, word);
         stats.keysLoaded++;
       },
     });

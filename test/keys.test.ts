@@ -243,4 +243,59 @@ describe.skipIf(!HAVE_REDIS)('keys (differential)', () => {
     await pair.check('SET', 'only', '1');
     await pair.check('RANDOMKEY');
   });
+
+  it('OBJECT IDLETIME / FREQ and DEBUG OBJECT follow key accesses as in Redis', async () => {
+    /** The same integer reply from both servers, give or take a second boundary. */
+    const both = async (...args: string[]): Promise<number> => {
+      const [a, b] = await Promise.all([pair.redis.call(...args), pair.vireo.call(...args)]);
+      expect(b.type).toBe(a.type);
+      const [x, y] = [Number(toJs(a)), Number(toJs(b))];
+      expect(Math.abs(x - y), `${args.join(' ')}: redis ${x}, vireo ${y}`).toBeLessThanOrEqual(1);
+      return y;
+    };
+    const idleField = (r: unknown) => Number(/lru_seconds_idle:(\d+)/.exec(String(r))![1]);
+    await pair.script([
+      ['SET', 'k', 'hello'],
+      ['SET', 'j', 'world'],
+      ['RPUSH', 'l', 'a', 'b'],
+      ['OBJECT', 'REFCOUNT', 'k'],
+      ['SET', 'n', '42'],
+      ['OBJECT', 'REFCOUNT', 'n'],
+    ]);
+    expect(await both('OBJECT', 'IDLETIME', 'k')).toBe(0);
+    await new Promise((r) => setTimeout(r, 2100));
+    // Reads touch; EXISTS, TYPE, TTL and OBJECT itself do not.
+    await pair.script([['GET', 'j'], ['LRANGE', 'l', '0', '-1'], ['EXISTS', 'k'], ['TYPE', 'k'], ['TTL', 'k'], ['OBJECT', 'ENCODING', 'k']]);
+    expect(await both('OBJECT', 'IDLETIME', 'k')).toBeGreaterThanOrEqual(2);
+    expect(await both('OBJECT', 'IDLETIME', 'j')).toBe(0);
+    expect(await both('OBJECT', 'IDLETIME', 'l')).toBe(0);
+    const [dr, dv] = await Promise.all([pair.redis.call('DEBUG', 'OBJECT', 'k'), pair.vireo.call('DEBUG', 'OBJECT', 'k')]);
+    expect(Math.abs(idleField(toJs(dr)) - idleField(toJs(dv)))).toBeLessThanOrEqual(1);
+    // CLIENT NO-TOUCH (Redis 7.2; the 7.0 reference lacks it): reads leave the clock alone, TOUCH still touches.
+    const v = pair.vireo;
+    expect(toJs(await v.call('CLIENT', 'NO-TOUCH', 'ON'))).toBe('OK');
+    await v.call('GET', 'k');
+    expect(Number(toJs(await v.call('OBJECT', 'IDLETIME', 'k')))).toBeGreaterThanOrEqual(2);
+    await v.call('TOUCH', 'k');
+    expect(Number(toJs(await v.call('OBJECT', 'IDLETIME', 'k')))).toBe(0);
+    await v.call('CLIENT', 'NO-TOUCH', 'OFF');
+    await pair.check('TOUCH', 'k');
+    expect(await both('OBJECT', 'IDLETIME', 'k')).toBe(0);
+    // Writes touch too; RESTORE IDLETIME sets it.
+    const payload = toJs(await pair.vireo.call('DUMP', 'k')) as string;
+    await pair.script([['OBJECT', 'FREQ', 'k'], ['RESTORE', 'r', '0', payload, 'IDLETIME', '1000']]);
+    expect(await both('OBJECT', 'IDLETIME', 'r')).toBe(1000);
+    // Under an LFU policy: a new key starts at 5, the first access always counts, FREQ on RESTORE.
+    await pair.script([
+      ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lfu'],
+      ['SET', 'f', 'v'],
+      ['OBJECT', 'FREQ', 'f'],
+      ['GET', 'f'],
+      ['OBJECT', 'FREQ', 'f'],
+      ['OBJECT', 'IDLETIME', 'f'],
+      ['RESTORE', 'g', '0', payload, 'FREQ', '100'],
+      ['OBJECT', 'FREQ', 'g'],
+      ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'],
+    ]);
+  });
 });

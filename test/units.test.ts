@@ -12,6 +12,7 @@ import { RequestParser, ProtocolError } from '../src/protocol/parser.js';
 import { startVireo, tempDir } from './helpers/servers.js';
 import { RespClient, toJs } from './helpers/resp.js';
 import { Crc64 } from '../persistence/rdb/crc64.js';
+import { AccessTable } from '../src/engine/access.js';
 
 /** Bit-by-bit CRC16/XMODEM, independent of the table-driven one under test. */
 function crc16Bitwise(s: string): number {
@@ -208,5 +209,39 @@ describe('socket I/O', () => {
     } finally {
       await v.stop();
     }
+  });
+});
+
+describe('access table (per-key OBJECT IDLETIME / FREQ words)', () => {
+  it('behaves as a Map under any sequence of sets, updates and deletes, through growth and backward-shift deletion', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key: fc.string({ maxLength: 6 }), word: fc.nat(0xffffff) }),
+      fc.record({ kind: fc.constant('update' as const), key: fc.string({ maxLength: 6 }), word: fc.nat(0xffffff) }),
+      fc.record({ kind: fc.constant('delete' as const), key: fc.string({ maxLength: 6 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+        const table = new AccessTable();
+        const model = new Map<string, number>();
+        for (const o of ops) {
+          // Fresh string objects, as keys arrive from clients.
+          const key = [...o.key].join('');
+          if (o.kind === 'set') {
+            table.set(key, o.word);
+            model.set(o.key, o.word);
+          } else if (o.kind === 'update') {
+            expect(table.update(key, o.word)).toBe(model.has(o.key));
+            if (model.has(o.key)) model.set(o.key, o.word);
+          } else {
+            table.delete(key);
+            model.delete(o.key);
+          }
+          expect(table.size).toBe(model.size);
+        }
+        for (const [k, w] of model) expect(table.get(k)).toBe(w);
+        for (const o of ops) if (!model.has(o.key)) expect(table.get(o.key)).toBe(-1);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -125,7 +125,8 @@ export interface RdbLoadOptions {
   /** Verify the CRC-64 trailer (rdbchecksum). */
   checksum: boolean;
   /** One key (positional, so loading allocates no record per key). */
-  onKey: (db: number, key: string, value: Value, expireMs: number) => void;
+  /** A key; `idleSeconds` / `freq` are the IDLE / FREQ opcodes before it, -1 when absent. */
+  onKey: (db: number, key: string, value: Value, expireMs: number, idleSeconds: number, freq: number) => void;
 }
 
 function isEmptyCollection(v: Value): boolean {
@@ -145,6 +146,8 @@ export class RdbParser {
   readonly result: RdbLoadResult;
   private db = 0;
   private expireMs = -1;
+  private idleSeconds = -1;
+  private freq = -1;
   done = false;
 
   constructor(
@@ -184,11 +187,11 @@ export class RdbParser {
         continue;
       }
       if (type === RDB_OPCODE.FREQ) {
-        inp.u8();
+        this.freq = inp.u8();
         continue;
       }
       if (type === RDB_OPCODE.IDLE) {
-        inp.len();
+        this.idleSeconds = inp.len();
         continue;
       }
       if (type === RDB_OPCODE.EOF) {
@@ -228,11 +231,13 @@ export class RdbParser {
       if (isEmptyCollection(value)) {
         result.emptySkipped++;
       } else {
-        this.opts.onKey(this.db, key, value, this.expireMs);
+        this.opts.onKey(this.db, key, value, this.expireMs, this.idleSeconds, this.freq);
         result.keys++;
         loaded++;
       }
       this.expireMs = -1;
+      this.idleSeconds = -1;
+      this.freq = -1;
     }
     return this.done;
   }
@@ -262,6 +267,13 @@ export function readRdb(buf: Buffer, opts: RdbLoadOptions): RdbLoadResult {
 }
 
 /** A DUMP payload: value + RDB version (2 bytes LE) + CRC-64 (8 bytes LE); LZF as rdbcompression says. */
+/** rdbSavedObjectLen: bytes of the value's RDB serialization (type byte excluded), as DEBUG OBJECT reports it. */
+export function savedObjectLength(value: Value, compress = true): number {
+  const out = new RdbOutput(1024);
+  writeValue(out, value, compress);
+  return out.view().length - 1;
+}
+
 export function dumpPayload(value: Value, compress = true): Buffer {
   const out = new RdbOutput(1024);
   writeValue(out, value, compress);

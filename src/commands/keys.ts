@@ -3,6 +3,7 @@
  * KEYS, SCAN, RENAME, COPY, MOVE, OBJECT, the EXPIRE family, TTL family.
  */
 
+import type { AccessPolicy } from '../engine/access.js';
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
 import { ERR, argDbIndex, argLong, eq, replyHelp } from './util.js';
@@ -29,12 +30,12 @@ function delGeneric(c: Client, argv: string[]): void {
 
 function exists(c: Client, argv: string[]): void {
   let count = 0;
-  for (let i = 1; i < argv.length; i++) if (c.engine.lookupRead(c.db, argv[i]!) !== undefined) count++;
+  for (let i = 1; i < argv.length; i++) if (c.engine.lookupRead(c.db, argv[i]!, false) !== undefined) count++;
   c.reply.integer(count);
 }
 
 function type(c: Client, argv: string[]): void {
-  const v = c.engine.lookupRead(c.db, argv[1]!);
+  const v = c.engine.lookupRead(c.db, argv[1]!, false);
   c.reply.simple(v === undefined ? 'none' : typeOf(v));
 }
 
@@ -245,12 +246,13 @@ function touch(c: Client, argv: string[]): void {
 // ---- OBJECT ---------------------------------------------------------------------------
 
 /** Redis shares the objects of small integers (0..9999): OBJECT REFCOUNT reports INT_MAX for them. */
-function refcount(v: Value): number {
-  return typeof v === 'number' && v >= 0 && v < 10000 ? 2147483647 : 1;
+export function objectRefcount(access: AccessPolicy, v: Value): number {
+  return access.isShared(v) ? 2147483647 : 1;
 }
 
+/** objectCommandLookup: a read lookup that leaves the access time alone. */
 function objectLookup(c: Client, key: string): Value | undefined {
-  const v = c.engine.lookupWrite(c.db, key);
+  const v = c.engine.lookupRead(c.db, key, false);
   if (v === undefined) c.reply.nullBulk();
   return v;
 }
@@ -267,7 +269,7 @@ const objectCommands: CommandImpl[] = [
     name: 'object|refcount',
     run(c, argv) {
       const v = objectLookup(c, argv[2]!);
-      if (v !== undefined) c.reply.integer(refcount(v));
+      if (v !== undefined) c.reply.integer(objectRefcount(c.engine.access, v));
     },
   },
   {
@@ -275,11 +277,12 @@ const objectCommands: CommandImpl[] = [
     run(c, argv) {
       const v = objectLookup(c, argv[2]!);
       if (v === undefined) return;
-      if (c.server.config.str('maxmemory-policy').includes('lfu')) {
+      const access = c.engine.access;
+      if (access.lfu) {
         c.reply.error('ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
         return;
       }
-      c.reply.error('ERR idle time is not tracked by Vireo (no per-key access clock is kept)');
+      c.reply.integer(Math.floor(access.idleMs(c.db.accessWord(argv[2]!, v)) / 1000));
     },
   },
   {
@@ -287,11 +290,12 @@ const objectCommands: CommandImpl[] = [
     run(c, argv) {
       const v = objectLookup(c, argv[2]!);
       if (v === undefined) return;
-      if (!c.server.config.str('maxmemory-policy').includes('lfu')) {
+      const access = c.engine.access;
+      if (!access.lfu) {
         c.reply.error('ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
         return;
       }
-      c.reply.error('ERR access frequency is not tracked by Vireo (no per-key access counter is kept)');
+      c.reply.integer(access.lfuDecayed(c.db.accessWord(argv[2]!, v)));
     },
   },
   {
@@ -399,7 +403,7 @@ function ttlGeneric(c: Client, argv: string[], ms: boolean, absolute: boolean): 
   const engine = c.engine;
   const db = c.db;
   const key = argv[1]!;
-  if (engine.lookupRead(db, key) === undefined) {
+  if (engine.lookupRead(db, key, false) === undefined) {
     c.reply.integer(-2);
     return;
   }

@@ -146,11 +146,16 @@ function restore(c: Client, argv: string[]): void {
   }
   engine.setKey(db, key, value);
   if (ttl !== 0) db.setExpire(key, ttl);
+  const word = engine.access.restored(freq, idle);
+  if (word >= 0) db.setAccessWord(key, value, word);
   engine.notify(NOTIFY.GENERIC, 'restore', key, db.id);
   // Logged with an absolute TTL so a replay restores the same expiry.
   const effect = ['RESTORE', key, String(ttl), argv[3]!];
   if (replace) effect.push('REPLACE');
   if (ttl !== 0) effect.push('ABSTTL');
+  // Redis propagates IDLETIME / FREQ too (relative: a replica applies them on arrival).
+  if (idle >= 0) effect.push('IDLETIME', String(idle));
+  if (freq >= 0) effect.push('FREQ', String(freq));
   engine.emit(db.id, effect);
   c.reply.ok();
 }

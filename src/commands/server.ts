@@ -9,9 +9,12 @@ import { ERR, argDbIndex, argNonNegative, eq, replyHelp } from './util.js';
 import { infoString } from '../server/info.js';
 import { ConfigError } from '../config.js';
 import { rewriteConfigFile } from '../server/config-rewrite.js';
-import { encodingOf, typeOf, type Value } from '../types/value.js';
+import { encodingOf, type Value } from '../types/value.js';
 import { parseDouble } from '../util/numbers.js';
 import { debugDigest, debugDigestValue, debugLoadAof, debugReload } from './persistence.js';
+import { savedObjectLength } from '../../persistence/rdb/file.js';
+import { ListValue } from '../types/list.js';
+import { objectRefcount } from './keys.js';
 
 function flushArgs(c: Client, argv: string[]): boolean {
   if (argv.length > 2) {
@@ -148,14 +151,24 @@ function debugPopulate(c: Client, argv: string[]): void {
   c.reply.ok();
 }
 
+/** DEBUG OBJECT: Redis' line for the value (found with dictFind: no expiry, no access update). */
 function debugObject(c: Client, argv: string[]): void {
-  const v = c.engine.lookupWrite(c.db, argv[2]!);
+  const key = argv[2]!;
+  const v = c.db.get(key);
   if (v === undefined) {
     c.reply.error(ERR.NO_SUCH_KEY);
     return;
   }
-  const ser = typeOf(v) === 'string' ? String(v).length : 0;
-  c.reply.simple(`Value at:0x0 refcount:1 encoding:${encodingOf(v)} serializedlength:${ser} lru:0 lru_seconds_idle:0`);
+  const word = c.db.accessWord(key, v);
+  const ser = savedObjectLength(v, c.server.config.bool('rdbcompression'));
+  const idle = Math.floor(c.engine.access.idleMs(word) / 1000);
+  let extra = '';
+  if (v instanceof ListValue && v.encoding() === 'quicklist') {
+    const { nodes, bytes } = v.nodeStats();
+    const compressed = c.server.config.int('list-compress-depth') !== 0 ? 1 : 0;
+    extra = ` ql_nodes:${nodes} ql_avg_node:${(v.length / nodes).toFixed(2)} ql_listpack_max:${c.server.config.int('list-max-listpack-size')} ql_compressed:${compressed} ql_uncompressed_size:${bytes}`;
+  }
+  c.reply.simple(`Value at:0x0 refcount:${objectRefcount(c.engine.access, v)} encoding:${encodingOf(v)} serializedlength:${ser} lru:${word} lru_seconds_idle:${idle}${extra}`);
 }
 
 /** DEBUG PROTOCOL <type>: sample replies of each RESP type (client test aid). */
@@ -333,7 +346,8 @@ const memoryCommands: CommandImpl[] = [
         c.reply.error(ERR.SYNTAX);
         return;
       }
-      const v = c.engine.lookupWrite(c.db, argv[2]!);
+      // Redis looks the key up with dictFind: no expiry, no access update.
+      const v = c.db.get(argv[2]!);
       if (v === undefined) c.reply.nullBulk();
       else c.reply.integer(memoryUsage(argv[2]!, v));
     },

@@ -14,6 +14,7 @@ import { WatchRegistry } from './watch.js';
 import type { CommandLog } from '../../persistence/commandlog.js';
 import type { Value } from '../types/value.js';
 import { Clock } from './clock.js';
+import { AccessPolicy } from './access.js';
 import { EncodingLimits } from '../types/limits.js';
 
 /** A request parser's view of the last command's canonical bytes. */
@@ -71,6 +72,10 @@ export class Engine {
   readonly stats = new EngineStats();
   /** Encoding thresholds (hash-max-listpack-entries and friends). */
   readonly limits = new EncodingLimits();
+  /** Per-key access tracking under the eviction policy (OBJECT IDLETIME / FREQ). */
+  readonly access = new AccessPolicy();
+  /** The running command must not update access times (CLIENT NO-TOUCH). */
+  noTouch = false;
   /** Changes since the last successful save (rdb_changes_since_last_save). */
   dirty = 0;
   /** Time snapshot of the running command, ms since the epoch. */
@@ -99,7 +104,7 @@ export class Engine {
   private firstRaw = false;
 
   constructor(opts: EngineOptions) {
-    this.dbs = Array.from({ length: opts.databases }, (_, i) => new Db(i));
+    this.dbs = Array.from({ length: opts.databases }, (_, i) => new Db(i, this.access));
     this.log = opts.log;
     this.watches = new WatchRegistry(opts.databases);
   }
@@ -108,7 +113,7 @@ export class Engine {
 
   /** Start a top-level execution unit (a command, EXEC, a script). */
   begin(): void {
-    if (this.depth++ === 0) this.now = this.clock.wallMs();
+    if (this.depth++ === 0) this.now = this.access.nowMs = this.clock.wallMs();
   }
 
   /** Tell the engine where the command about to run came from (see src). */
@@ -193,8 +198,12 @@ export class Engine {
     this.emitNow(db.id, ['DEL', key]);
   }
 
-  /** Look a key up for reading: expiry applied, hit/miss counted. */
-  lookupRead(db: Db, key: string): Value | undefined {
+  /**
+   * Look a key up for reading: expiry applied, hit/miss counted, access
+   * time updated unless `touch` is false (Redis' LOOKUP_NOTOUCH: EXISTS,
+   * TYPE, TTL) or the client is in CLIENT NO-TOUCH mode.
+   */
+  lookupRead(db: Db, key: string, touch = true): Value | undefined {
     const v = db.get(key);
     if (v === undefined) {
       this.stats.keyspaceMisses++;
@@ -205,17 +214,20 @@ export class Engine {
       return undefined;
     }
     this.stats.keyspaceHits++;
+    if (touch && !this.noTouch) db.touchAccess(key, v);
     return v;
   }
 
-  /** Look a key up for writing: expiry applied, no stats. */
-  lookupWrite(db: Db, key: string): Value | undefined {
+  /** Look a key up for writing: expiry applied, no stats, access time as lookupRead. */
+  lookupWrite(db: Db, key: string, touch = true): Value | undefined {
     const v = db.get(key);
     if (v === undefined) return undefined;
     if (db.beforeChange !== null) db.touchForWrite(key);
     if (db.volatileCount > 0 && this.expireIfNeeded(db, key)) return undefined;
+    if (touch && !this.noTouch) db.touchAccess(key, v);
     return v;
   }
+
 
   /** Existence without touching stats (EXISTS, TYPE use their own rules). */
   exists(db: Db, key: string): boolean {

@@ -13,6 +13,7 @@
 
 import { SLOTS, keySlot } from './slot.js';
 import type { Value } from '../types/value.js';
+import { AccessPolicy, AccessTable } from './access.js';
 
 export class Db {
   private tables: (Map<string, Value> | undefined)[] = new Array(SLOTS);
@@ -40,7 +41,35 @@ export class Db {
   private lastKey = '';
   private lastSlot = keySlot('');
 
-  constructor(public readonly id: number) {}
+  /** Each key's access word (OBJECT IDLETIME / FREQ), see access.ts. */
+  private access = new AccessTable();
+
+  constructor(
+    public readonly id: number,
+    /** Shared by all databases: the eviction policy's view of access. */
+    readonly policy: AccessPolicy = new AccessPolicy(),
+  ) {}
+
+  /** Record an access to an existing key holding `v` (Redis' lookupKey without LOOKUP_NOTOUCH). */
+  touchAccess(key: string, v: Value): void {
+    const policy = this.policy;
+    if (policy.isShared(v)) {
+      policy.setSharedWord(v, policy.touched(policy.sharedWord(v)));
+      return;
+    }
+    this.access.getThenUpdate(key, policy.touch);
+  }
+
+  /** The access word of `key` holding `v` (-1 if the key has none). */
+  accessWord(key: string, v: Value): number {
+    return this.policy.isShared(v) ? this.policy.sharedWord(v) : this.access.get(key);
+  }
+
+  /** Set the access word of an existing key (RESTORE IDLETIME / FREQ, RDB IDLE / FREQ). */
+  setAccessWord(key: string, v: Value, word: number): void {
+    if (this.policy.isShared(v)) this.policy.setSharedWord(v, word);
+    else this.access.update(key, word);
+  }
 
   slotOf(key: string): number {
     if (key === this.lastKey) return this.lastSlot;
@@ -81,7 +110,12 @@ export class Db {
     }
     const before = t.size;
     t.set(key, value);
-    if (t.size === before) return false;
+    if (t.size === before) {
+      // An overwrite is a new object in Redis: a fresh LRU time; LFU keeps its counter.
+      if (!this.policy.lfu) this.access.update(key, this.policy.lruClock());
+      return false;
+    }
+    this.access.set(key, this.policy.fresh());
     this.size++;
     if (this.slotSizes[slot]++ === 0) this.markOccupied(slot);
     return true;
@@ -99,6 +133,7 @@ export class Db {
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
     const t = this.tables[slot];
     if (t === undefined || !t.delete(key)) return false;
+    this.access.delete(key);
     this.size--;
     if (--this.slotSizes[slot]! === 0) {
       this.markEmpty(slot);
@@ -167,6 +202,7 @@ export class Db {
     this.volatileCount = 0;
     this.occupied = [];
     this.occupiedPos.fill(-1);
+    this.access.clear();
     this.lastKey = '';
     this.lastSlot = keySlot('');
   }
@@ -180,6 +216,7 @@ export class Db {
     [this.size, other.size] = [other.size, this.size];
     [this.volatileCount, other.volatileCount] = [other.volatileCount, this.volatileCount];
     [this.occupied, other.occupied] = [other.occupied, this.occupied];
+    [this.access, other.access] = [other.access, this.access];
     const sizes = Uint32Array.from(this.slotSizes);
     this.slotSizes.set(other.slotSizes);
     other.slotSizes.set(sizes);

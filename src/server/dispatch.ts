@@ -130,6 +130,8 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   c.current = cmd;
   const offsetBefore = engine.log.offset;
   engine.begin();
+  // CLIENT NO-TOUCH: lookups leave access times alone, except TOUCH's own.
+  engine.noTouch = c.noTouch && cmd.name !== 'touch';
   if (!nested && c.parser.rawArgv === argv) engine.setSource(c.parser);
   try {
     cmd.run!(c, argv);

@@ -108,6 +108,7 @@ export class Server {
     for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries', 'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth']) {
       this.engine.limits.apply(name, config.int(name));
     }
+    for (const name of ['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']) this.applyAccessConfig(name, config.get(name));
     this.persistence = new Persistence({
       engine: this.engine,
       config,
@@ -568,8 +569,22 @@ export class Server {
 
   // ---- configuration -------------------------------------------------------------
 
+  /** The eviction policy's settings that decide what a key's access word means. */
+  private applyAccessConfig(name: string, value: ConfigValue): boolean {
+    const access = this.engine.access;
+    if (name === 'maxmemory-policy') access.lfu = String(value).endsWith('-lfu');
+    else if (name === 'lfu-log-factor') access.lfuLogFactor = value as number;
+    else if (name === 'lfu-decay-time') access.lfuDecayTime = value as number;
+    else if (name !== 'maxmemory') return false;
+    // MAXMEMORY_FLAG_NO_SHARED_INTEGERS: with a memory limit and an LRU/LFU policy every value has its own clock.
+    const policy = this.config.str('maxmemory-policy');
+    access.sharedIntegers = this.config.int('maxmemory') === 0 || !(policy.endsWith('-lru') || policy.endsWith('-lfu'));
+    return true;
+  }
+
   private applyConfig(name: string, value: ConfigValue): void {
     if (typeof value === 'number' && this.engine.limits.apply(name, value)) return;
+    if (this.applyAccessConfig(name, value)) return;
     switch (name) {
       case 'proto-max-bulk-len':
         this.protoMaxBulkLen = value as number;

@@ -409,6 +409,13 @@ export class ListValue extends RObject {
     return this.count === 0 ? [] : this.range(0, this.count - 1);
   }
 
+  /** Node count and the nodes' listpack bytes (DEBUG OBJECT's ql_* fields). */
+  nodeStats(): { nodes: number; bytes: number } {
+    let bytes = 0;
+    for (const n of this.nodes) bytes += n.bytes;
+    return { nodes: this.nodes.length, bytes };
+  }
+
   clone(): ListValue {
     const l = new ListValue();
     l.packed = this.packed;

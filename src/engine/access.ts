@@ -1,0 +1,262 @@
+/**
+ * Per-key access clock: Redis' 24-bit robj->lru, which OBJECT IDLETIME,
+ * OBJECT FREQ, DEBUG OBJECT and RESTORE IDLETIME/FREQ expose. Under an LRU
+ * (or no-eviction) policy a key's word is the LRU clock of its last access
+ * in seconds; under an LFU policy it is 16 bits of minutes and an 8-bit
+ * logarithmic access counter, exactly as in Redis' evict.c.
+ *
+ * Values that are plain JS strings and numbers have no field to keep it in,
+ * so the words live in an open-addressing table beside the keyspace: a
+ * 64-bit key fingerprint and one 32-bit word per slot, about 18 bytes per
+ * key at the average load.
+ */
+
+/** LRU_CLOCK_MAX: the clock wraps at 24 bits. */
+export const LRU_CLOCK_MAX = (1 << 24) - 1;
+/** OBJ_SHARED_INTEGERS. */
+export const SHARED_INTEGERS = 10000;
+/** LFU_INIT_VAL: the counter of a new key under LFU. */
+const LFU_INIT_VAL = 5;
+
+/** The eviction-policy side of access tracking, shared by every database. */
+export class AccessPolicy {
+  /** maxmemory-policy is one of the LFU ones. */
+  lfu = false;
+  lfuLogFactor = 10;
+  lfuDecayTime = 1;
+  /** Wall-clock ms of the current command (set by the engine). */
+  nowMs = Date.now();
+  /**
+   * Redis stores the integers 0..9999 as shared objects (unless maxmemory is
+   * set with an LRU/LFU policy), and a shared object has ONE access word:
+   * every key holding such a value reports the same idle time, starting
+   * from server start-up. Reproduced so OBJECT IDLETIME answers as Redis.
+   */
+  sharedIntegers = true;
+  private readonly sharedWords = new Uint32Array(SHARED_INTEGERS).fill(this.lruClock());
+
+  /** Is `v` one of Redis' shared integer objects? */
+  isShared(v: unknown): v is number {
+    return this.sharedIntegers && typeof v === 'number' && v >= 0 && v < SHARED_INTEGERS && Number.isInteger(v);
+  }
+
+  sharedWord(v: number): number {
+    return this.sharedWords[v]!;
+  }
+
+  setSharedWord(v: number, word: number): void {
+    this.sharedWords[v] = word;
+  }
+
+  /** LRU_CLOCK(): seconds, 24 bits. */
+  lruClock(): number {
+    return Math.floor(this.nowMs / 1000) & LRU_CLOCK_MAX;
+  }
+
+  /** LFUGetTimeInMinutes(): 16 bits. */
+  private minutes(): number {
+    return Math.floor(this.nowMs / 60000) & 65535;
+  }
+
+  /** The word of a key created now. */
+  fresh(): number {
+    return this.lfu ? (this.minutes() << 8) | LFU_INIT_VAL : this.lruClock();
+  }
+
+  /** touched() bound to this policy, for AccessTable.getThenUpdate. */
+  readonly touch = (word: number): number => this.touched(word);
+
+  /** The word after an access (Redis' lookupKey: updateLFU or LRU_CLOCK). */
+  touched(word: number): number {
+    if (!this.lfu) return this.lruClock();
+    let counter = this.lfuDecayed(word);
+    // LFULogIncr: the higher the counter, the less likely an increment.
+    if (counter < 255) {
+      const base = Math.max(0, counter - LFU_INIT_VAL);
+      if (Math.random() < 1 / (base * this.lfuLogFactor + 1)) counter++;
+    }
+    return (this.minutes() << 8) | counter;
+  }
+
+  /** LFUDecrAndReturn: the counter less one per lfu-decay-time minutes since the last access. */
+  lfuDecayed(word: number): number {
+    const last = word >>> 8;
+    const counter = word & 255;
+    const now = this.minutes();
+    const elapsed = now >= last ? now - last : 65535 - last + now;
+    const periods = this.lfuDecayTime > 0 ? Math.floor(elapsed / this.lfuDecayTime) : 0;
+    return periods > counter ? 0 : counter - periods;
+  }
+
+  /** estimateObjectIdleTime in ms (the LRU reading of a word). */
+  idleMs(word: number): number {
+    const clock = this.lruClock();
+    return (clock >= word ? clock - word : clock + (LRU_CLOCK_MAX - word)) * 1000;
+  }
+
+  /** objectSetLRUOrLFU: the word for RESTORE / RDB IDLE and FREQ, or -1 when the policy ignores it. */
+  restored(freq: number, idleSeconds: number): number {
+    if (this.lfu) return freq >= 0 ? (this.minutes() << 8) | freq : -1;
+    if (idleSeconds < 0) return -1;
+    let abs = this.lruClock() - idleSeconds;
+    if (abs < 0) abs += LRU_CLOCK_MAX;
+    return abs;
+  }
+}
+
+/**
+ * Key -> access word, open addressing with linear probing over typed
+ * arrays. A key is represented by a 64-bit fingerprint (two independent
+ * 32-bit hashes of all its bytes) rather than a pointer to its string:
+ * probing then touches no string (no cache miss per probe), the GC has
+ * nothing to scan, and two live keys would have to agree on 64 bits to be
+ * confused (about 1 in 10^7 for a billion keys).
+ */
+export class AccessTable {
+  /** Slot i is [3i]: first hash, [3i+1]: second hash (0: empty), [3i+2]: word. */
+  private slots: Int32Array;
+  private capacity: number;
+  size = 0;
+  // The key last given to hash() and its fingerprint.
+  private lastKey: string | null = null;
+  private h1 = 0;
+  private h2 = 0;
+
+  constructor(capacity = 16) {
+    this.capacity = capacity;
+    this.slots = new Int32Array(capacity * 3);
+  }
+
+  /** Fingerprint `key` into h1/h2 (h2 is never 0: 0 marks an empty slot). */
+  private hash(key: string): void {
+    // A command looks a key up and then writes it: hash that string once.
+    if (key === this.lastKey) return;
+    this.lastKey = key;
+    let a = 0x811c9dc5 ^ key.length;
+    let b = 0x9747b28c;
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b + c, 0x5bd1e995);
+    }
+    // fmix32 from MurmurHash3: every input bit reaches every output bit.
+    a ^= a >>> 16;
+    a = Math.imul(a, 0x85ebca6b);
+    a ^= a >>> 13;
+    a = Math.imul(a, 0xc2b2ae35);
+    a ^= a >>> 16;
+    b ^= b >>> 16;
+    b = Math.imul(b, 0x85ebca6b);
+    b ^= b >>> 13;
+    b = Math.imul(b, 0xc2b2ae35);
+    b ^= b >>> 16;
+    this.h1 = a;
+    this.h2 = b | 1;
+  }
+
+  /** Home slot of a fingerprint: its first hash mapped onto [0, capacity). */
+  private home(h1: number): number {
+    return Math.floor(((h1 >>> 0) * this.capacity) / 4294967296);
+  }
+
+  /** Offset (3 * slot) of the last hashed key, or -1. */
+  private find(): number {
+    const slots = this.slots;
+    const h1 = this.h1;
+    const h2 = this.h2;
+    const end = this.capacity * 3;
+    let o = this.home(h1) * 3;
+    for (;;) {
+      const f2 = slots[o + 1]!;
+      if (f2 === 0) return -1;
+      if (f2 === h2 && slots[o] === h1) return o;
+      o += 3;
+      if (o === end) o = 0;
+    }
+  }
+
+  /** The key's word, or -1 when it has none. */
+  get(key: string): number {
+    this.hash(key);
+    const o = this.find();
+    return o < 0 ? -1 : this.slots[o + 2]! >>> 0;
+  }
+
+  /** Set the word of `key`, inserting it when new. */
+  set(key: string, word: number): void {
+    this.hash(key);
+    const o = this.find();
+    if (o >= 0) {
+      this.slots[o + 2] = word;
+      return;
+    }
+    this.insert(this.h1, this.h2, word);
+    if (++this.size * 5 > this.capacity * 4) this.resize(Math.ceil(this.capacity * 1.5));
+  }
+
+  private insert(h1: number, h2: number, word: number): void {
+    const slots = this.slots;
+    const end = this.capacity * 3;
+    let o = this.home(h1) * 3;
+    while (slots[o + 1] !== 0) {
+      o += 3;
+      if (o === end) o = 0;
+    }
+    slots[o] = h1;
+    slots[o + 1] = h2;
+    slots[o + 2] = word;
+  }
+
+  /** Update the word of a key that has one; returns false if it has none. */
+  update(key: string, word: number): boolean {
+    this.hash(key);
+    const o = this.find();
+    if (o < 0) return false;
+    this.slots[o + 2] = word;
+    return true;
+  }
+
+  /** Replace the key's word w by next(w), hashing the key once. */
+  getThenUpdate(key: string, next: (word: number) => number): void {
+    this.hash(key);
+    const o = this.find();
+    if (o >= 0) this.slots[o + 2] = next(this.slots[o + 2]! >>> 0);
+  }
+
+  delete(key: string): void {
+    this.hash(key);
+    const found = this.find();
+    if (found < 0) return;
+    const slots = this.slots;
+    const cap = this.capacity;
+    // Backward-shift deletion: move later entries of the run into the hole
+    // when their home position allows it, so lookups never need tombstones.
+    let i = found / 3;
+    let j = i;
+    for (;;) {
+      if (++j === cap) j = 0;
+      if (slots[j * 3 + 1] === 0) break;
+      const h = this.home(slots[j * 3]!);
+      const movable = i <= j ? h <= i || h > j : h <= i && h > j;
+      if (movable) {
+        slots.copyWithin(i * 3, j * 3, j * 3 + 3);
+        i = j;
+      }
+    }
+    slots[i * 3 + 1] = 0;
+    this.size--;
+  }
+
+  clear(): void {
+    this.capacity = 16;
+    this.slots = new Int32Array(48);
+    this.size = 0;
+  }
+
+  private resize(capacity: number): void {
+    const old = this.slots;
+    this.capacity = capacity;
+    this.slots = new Int32Array(capacity * 3);
+    for (let o = 0; o < old.length; o += 3) if (old[o + 1] !== 0) this.insert(old[o]!, old[o + 1]!, old[o + 2]!);
+  }
+}
