@@ -2,10 +2,12 @@
 // Client (no sockets) and reports nanoseconds per command. Isolates the
 // JS cost of parse + dispatch + execute + encode from syscalls.
 // Usage: node bench/inproc.mjs [command...]   (after npm run build)
-import { Config } from '../dist/src/config.js';
-import { Server } from '../dist/src/server/server.js';
-import { Client } from '../dist/src/server/client.js';
 import { pino } from 'pino';
+// VIREO_DIST=path/to/another/dist compares two builds.
+const dist = process.env.VIREO_DIST ? new URL(`file://${process.env.VIREO_DIST.replace(/\/?$/, '/')}`) : new URL('../dist/', import.meta.url);
+const { Config } = await import(new URL('src/config.js', dist).href);
+const { Server } = await import(new URL('src/server/server.js', dist).href);
+const { Client } = await import(new URL('src/server/client.js', dist).href);
 
 const config = new Config();
 const server = new Server(config, { logger: pino({ level: 'silent' }) });
@@ -20,6 +22,10 @@ const workloads = {
   ping: () => encode(['PING']),
   set: (i) => encode(['SET', `key:${String(i % 100000).padStart(12, '0')}`, 'xxx']),
   get: (i) => encode(['GET', `key:${String(i % 100000).padStart(12, '0')}`]),
+  // As redis-benchmark sends them: one key, set and read again and again.
+  set1: () => encode(['SET', 'key:__rand_int__', 'xxx']),
+  get1: () => encode(['GET', 'key:__rand_int__']),
+  mset1: () => encode(['MSET', ...Array.from({ length: 10 }, () => ['key:{tag}:__rand_int__', 'xxx']).flat()]),
   incr: () => encode(['INCR', 'counter:__rand_int__']),
   hset: () => encode(['HSET', 'myhash', 'element:__rand_int__', 'xxx']),
   zadd: () => encode(['ZADD', 'myzset', '0', 'element:__rand_int__']),

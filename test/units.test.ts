@@ -12,7 +12,7 @@ import { RequestParser, ProtocolError } from '../src/protocol/parser.js';
 import { startVireo, tempDir } from './helpers/servers.js';
 import { RespClient, toJs } from './helpers/resp.js';
 import { Crc64 } from '../persistence/rdb/crc64.js';
-import { AccessTable } from '../src/engine/access.js';
+import { AccessPolicy, AccessTable, KeyAccess } from '../src/engine/access.js';
 
 /** Bit-by-bit CRC16/XMODEM, independent of the table-driven one under test. */
 function crc16Bitwise(s: string): number {
@@ -240,6 +240,41 @@ describe('access table (per-key OBJECT IDLETIME / FREQ words)', () => {
         }
         for (const [k, w] of model) expect(table.get(k)).toBe(w);
         for (const o of ops) if (!model.has(o.key)) expect(table.get(o.key)).toBe(-1);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps the words of pending accesses and folded ones alike (KeyAccess)', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constantFrom('created' as const, 'touched' as const, 'deleted' as const), key: fc.string({ maxLength: 4 }), at: fc.nat(100000) }),
+      fc.record({ kind: fc.constant('fold' as const), key: fc.constant(''), at: fc.constant(0) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const policy = new AccessPolicy();
+        const access = new KeyAccess(policy);
+        const model = new Map<string, number>();
+        for (const o of ops) {
+          policy.nowMs = o.at * 1000;
+          if (o.kind === 'fold') access.fold();
+          else if (o.kind === 'created') {
+            if (model.has(o.key)) continue; // the keyspace creates only missing keys
+            access.created(o.key);
+            model.set(o.key, policy.lruClock());
+          } else if (o.kind === 'touched') {
+            if (!model.has(o.key)) continue;
+            access.touched(o.key);
+            model.set(o.key, policy.lruClock());
+          } else {
+            if (!model.has(o.key)) continue;
+            access.deleted(o.key);
+            model.delete(o.key);
+          }
+        }
+        for (const o of ops) expect(access.word(o.key)).toBe(model.get(o.key) ?? -1);
+        access.fold();
+        for (const o of ops) expect(access.word(o.key)).toBe(model.get(o.key) ?? -1);
       }),
       { numRuns: 200 },
     );

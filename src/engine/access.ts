@@ -260,3 +260,98 @@ export class AccessTable {
     for (let o = 0; o < old.length; o += 3) if (old[o + 1] !== 0) this.insert(old[o]!, old[o + 1]!, old[o + 2]!);
   }
 }
+
+/** Pending entries above this many are folded into the table at once. */
+const PENDING_MAX = 65536;
+/** A pending deletion. */
+const GONE = -1;
+
+/**
+ * The access words of one database. Hashing a key for the table costs
+ * about as much as the keyspace lookup itself, while a JS Map lookup with
+ * the same string reuses the hash V8 already computed for the keyspace:
+ * so accesses are recorded in a small Map of pending words, folded into the
+ * table by the cron (and when it grows large). A key touched many times
+ * between folds (the usual hot key) is hashed once.
+ */
+export class KeyAccess {
+  private table = new AccessTable();
+  private pending = new Map<string, number>();
+  // The last LRU stamp recorded: the same key stamped again within the
+  // same second (GET then SET, MSET of one key, a hot key) changes nothing.
+  private lastKey: string | null = null;
+  private lastWord = -1;
+
+  constructor(private readonly policy: AccessPolicy) {}
+
+  /** The word of `key`, or -1 when it has none. */
+  word(key: string): number {
+    const w = this.pending.get(key);
+    if (w !== undefined) return w;
+    return this.table.get(key);
+  }
+
+  private put(key: string, word: number): void {
+    this.pending.set(key, word);
+    if (this.pending.size >= PENDING_MAX) this.fold();
+  }
+
+  /** A new key. */
+  created(key: string): void {
+    if (this.policy.lfu) this.put(key, this.policy.fresh());
+    else this.stamp(key);
+  }
+
+  /** Stamp the key with the LRU clock. */
+  private stamp(key: string): void {
+    const word = this.policy.lruClock();
+    // Equal strings compare by their cached hashes first: a miss is cheap.
+    if (key === this.lastKey && word === this.lastWord) return;
+    this.lastKey = key;
+    this.lastWord = word;
+    this.put(key, word);
+  }
+
+  /** An existing key got a new value: a fresh LRU time; LFU keeps its counter (dbSetValue). */
+  overwritten(key: string): void {
+    if (!this.policy.lfu) this.stamp(key);
+  }
+
+  /** An access to an existing key. */
+  touched(key: string): void {
+    const policy = this.policy;
+    if (!policy.lfu) {
+      this.stamp(key);
+      return;
+    }
+    const w = this.word(key);
+    if (w >= 0) this.put(key, policy.touched(w));
+  }
+
+  /** Set the word of an existing key (RESTORE / RDB IDLE and FREQ). */
+  set(key: string, word: number): void {
+    this.lastKey = null;
+    this.put(key, word);
+  }
+
+  deleted(key: string): void {
+    this.lastKey = null;
+    this.put(key, GONE);
+  }
+
+  /** Move the pending words into the table. */
+  fold(): void {
+    const table = this.table;
+    for (const [key, w] of this.pending) {
+      if (w === GONE) table.delete(key);
+      else table.set(key, w);
+    }
+    this.pending.clear();
+  }
+
+  clear(): void {
+    this.table = new AccessTable();
+    this.pending.clear();
+    this.lastKey = null;
+  }
+}

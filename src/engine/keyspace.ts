@@ -13,7 +13,7 @@
 
 import { SLOTS, keySlot } from './slot.js';
 import type { Value } from '../types/value.js';
-import { AccessPolicy, AccessTable } from './access.js';
+import { AccessPolicy, KeyAccess } from './access.js';
 
 export class Db {
   private tables: (Map<string, Value> | undefined)[] = new Array(SLOTS);
@@ -42,33 +42,37 @@ export class Db {
   private lastSlot = keySlot('');
 
   /** Each key's access word (OBJECT IDLETIME / FREQ), see access.ts. */
-  private access = new AccessTable();
+  private access: KeyAccess;
 
   constructor(
     public readonly id: number,
     /** Shared by all databases: the eviction policy's view of access. */
     readonly policy: AccessPolicy = new AccessPolicy(),
-  ) {}
+  ) {
+    this.access = new KeyAccess(policy);
+  }
 
   /** Record an access to an existing key holding `v` (Redis' lookupKey without LOOKUP_NOTOUCH). */
   touchAccess(key: string, v: Value): void {
     const policy = this.policy;
-    if (policy.isShared(v)) {
-      policy.setSharedWord(v, policy.touched(policy.sharedWord(v)));
-      return;
-    }
-    this.access.getThenUpdate(key, policy.touch);
+    if (policy.isShared(v)) policy.setSharedWord(v, policy.touched(policy.sharedWord(v)));
+    else this.access.touched(key);
   }
 
   /** The access word of `key` holding `v` (-1 if the key has none). */
   accessWord(key: string, v: Value): number {
-    return this.policy.isShared(v) ? this.policy.sharedWord(v) : this.access.get(key);
+    return this.policy.isShared(v) ? this.policy.sharedWord(v) : this.access.word(key);
   }
 
   /** Set the access word of an existing key (RESTORE IDLETIME / FREQ, RDB IDLE / FREQ). */
   setAccessWord(key: string, v: Value, word: number): void {
     if (this.policy.isShared(v)) this.policy.setSharedWord(v, word);
-    else this.access.update(key, word);
+    else this.access.set(key, word);
+  }
+
+  /** Fold recorded accesses into the compact table (the cron calls this). */
+  foldAccess(): void {
+    this.access.fold();
   }
 
   slotOf(key: string): number {
@@ -111,11 +115,10 @@ export class Db {
     const before = t.size;
     t.set(key, value);
     if (t.size === before) {
-      // An overwrite is a new object in Redis: a fresh LRU time; LFU keeps its counter.
-      if (!this.policy.lfu) this.access.update(key, this.policy.lruClock());
+      this.access.overwritten(key);
       return false;
     }
-    this.access.set(key, this.policy.fresh());
+    this.access.created(key);
     this.size++;
     if (this.slotSizes[slot]++ === 0) this.markOccupied(slot);
     return true;
@@ -133,7 +136,7 @@ export class Db {
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
     const t = this.tables[slot];
     if (t === undefined || !t.delete(key)) return false;
-    this.access.delete(key);
+    this.access.deleted(key);
     this.size--;
     if (--this.slotSizes[slot]! === 0) {
       this.markEmpty(slot);

@@ -524,6 +524,7 @@ export class Server {
     // Like Redis' slow expire cycle: at most 25% of the cron period.
     const budget = (1000 / hz) * 0.25 * (this.config.int('active-expire-effort') / 4 + 0.75);
     if (this.activeExpireEnabled && !this.engine.isReplica && !this.engine.expiryPaused && !this.engine.loading) this.expire.run(budget);
+    for (const db of this.engine.dbs) db.foldAccess();
     this.memory.sample();
     this.sampleStats();
     this.closeIdleClients();
