@@ -15,7 +15,7 @@ export interface LogFollower {
   onLogData(chunk: Buffer, start: number): void;
 }
 
-import { putString, putUint, uintDigits } from '../src/util/bytes.js';
+import { putBulk, putUint, uintDigits } from '../src/util/bytes.js';
 
 const STAGING_SIZE = 64 * 1024;
 
@@ -135,16 +135,7 @@ export class CommandLog {
     p = putUint(buf, p, argv.length);
     buf[p++] = 13;
     buf[p++] = 10;
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i]!;
-      buf[p++] = 36; // '$'
-      p = putUint(buf, p, a.length);
-      buf[p++] = 13;
-      buf[p++] = 10;
-      p = putString(buf, p, a);
-      buf[p++] = 13;
-      buf[p++] = 10;
-    }
+    for (let i = 0; i < argv.length; i++) p = putBulk(buf, p, argv[i]!);
     this.offset += p - this.stagingLen;
     this.stagingLen = p;
   }

@@ -6,7 +6,7 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argLong, argNonNegative, argRange, eq, lookupTyped, LONG_MAX } from './util.js';
+import { ERR, argLong, argMpopCount, argNonNegative, argRange, eq, lookupTyped, LONG_MAX } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { ListValue } from '../types/list.js';
 
@@ -389,19 +389,8 @@ function lmpop(c: Client, argv: string[]): void {
   }
   const front = parseEnd(c, argv[whereIdx]!);
   if (front === null) return;
-  let count = -1;
-  for (let j = whereIdx + 1; j < argv.length; j++) {
-    const moreArgs = argv.length - 1 - j;
-    if (count === -1 && eq(argv[j]!, 'count') && moreArgs > 0) {
-      const n = argRange(c, argv[++j]!, 1, LONG_MAX, 'ERR count should be greater than 0');
-      if (n === null) return;
-      count = n;
-    } else {
-      c.reply.error(ERR.SYNTAX);
-      return;
-    }
-  }
-  if (count === -1) count = 1;
+  const count = argMpopCount(c, argv, whereIdx + 1);
+  if (count === null) return;
   for (let k = 2; k < 2 + numkeys; k++) {
     const key = argv[k]!;
     const list = lookupTyped<ListValue>(c, key, 'list', true);

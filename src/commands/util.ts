@@ -90,6 +90,23 @@ export function argDouble(c: Client, s: string, msg: string = ERR.NOT_FLOAT): nu
   return d;
 }
 
+/** LMPOP / ZMPOP (and their blocking forms): the optional `COUNT n` from argv[from]; 1 by default, null after an error reply. */
+export function argMpopCount(c: Client, argv: string[], from: number): number | null {
+  let count = -1;
+  for (let j = from; j < argv.length; j++) {
+    const moreArgs = argv.length - 1 - j;
+    if (count === -1 && eq(argv[j]!, 'count') && moreArgs > 0) {
+      const n = argRange(c, argv[++j]!, 1, LONG_MAX, 'ERR count should be greater than 0');
+      if (n === null) return null;
+      count = n;
+    } else {
+      c.reply.error(ERR.SYNTAX);
+      return null;
+    }
+  }
+  return count === -1 ? 1 : count;
+}
+
 /** Case-insensitive option compare for ASCII keywords. */
 export function eq(arg: string, keyword: string): boolean {
   return arg.length === keyword.length && arg.toLowerCase() === keyword;

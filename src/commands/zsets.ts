@@ -7,7 +7,7 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argDouble, argLong, argNonNegative, argRange, eq, lookupTyped, LONG_MAX } from './util.js';
+import { ERR, argDouble, argMpopCount, argLong, argNonNegative, argRange, eq, lookupTyped, LONG_MAX } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { ZSetValue, type ZView } from '../types/zset.js';
 import { SetValue } from '../types/set.js';
@@ -635,19 +635,8 @@ function zmpop(c: Client, argv: string[]): void {
     c.reply.error(ERR.SYNTAX);
     return;
   }
-  let count = -1;
-  for (let j = whereIdx + 1; j < argv.length; j++) {
-    const moreArgs = argv.length - 1 - j;
-    if (count === -1 && eq(argv[j]!, 'count') && moreArgs > 0) {
-      const n = argRange(c, argv[++j]!, 1, LONG_MAX, 'ERR count should be greater than 0');
-      if (n === null) return;
-      count = n;
-    } else {
-      c.reply.error(ERR.SYNTAX);
-      return;
-    }
-  }
-  if (count === -1) count = 1;
+  const count = argMpopCount(c, argv, whereIdx + 1);
+  if (count === null) return;
   const max = where === 'max';
   const res = zpopGeneric(c, argv.slice(2, 2 + numkeys), max, count, true, true, true);
   if (res !== null) c.engine.emit(c.db.id, [max ? 'ZPOPMAX' : 'ZPOPMIN', res.key, String(res.popped)], res.popped);

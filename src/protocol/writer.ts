@@ -13,7 +13,7 @@
  */
 
 import { formatDouble } from '../util/numbers.js';
-import { putString, putUint } from '../util/bytes.js';
+import { putBulk, putString, putUint } from '../util/bytes.js';
 
 const SLAB_SIZE = 256 * 1024;
 /** Strings longer than this are written as their own chunk, not into the slab. */
@@ -175,14 +175,7 @@ export class ReplyWriter {
     }
     const buf = this.reserve(len + 24);
     const a = this.arena;
-    let p = a.pos;
-    buf[p++] = 36; // '$'
-    p = putUint(buf, p, len);
-    buf[p++] = 13;
-    buf[p++] = 10;
-    p = putString(buf, p, s);
-    buf[p++] = 13;
-    buf[p++] = 10;
+    const p = putBulk(buf, a.pos, s);
     this.pending += p - a.pos;
     a.pos = p;
   }
@@ -312,16 +305,7 @@ export class ReplyWriter {
       const a = this.arena;
       const start = a.pos;
       let p = start;
-      for (; i < j; i++) {
-        const item = items[i]!;
-        buf[p++] = 36; // '$'
-        p = putUint(buf, p, item.length);
-        buf[p++] = 13;
-        buf[p++] = 10;
-        p = putString(buf, p, item);
-        buf[p++] = 13;
-        buf[p++] = 10;
-      }
+      for (; i < j; i++) p = putBulk(buf, p, items[i]!);
       this.pending += p - start;
       a.pos = p;
     }

@@ -27,6 +27,19 @@ export function putUint(buf: Buffer, pos: number, n: number): number {
   return pos + digits;
 }
 
+/** Write `s` as a RESP bulk string ($len CRLF bytes CRLF) at `pos`; returns the new position. */
+export function putBulk(buf: Buffer, pos: number, s: string): number {
+  let p = pos;
+  buf[p++] = 36; // '$'
+  p = putUint(buf, p, s.length);
+  buf[p++] = 13;
+  buf[p++] = 10;
+  p = putString(buf, p, s);
+  buf[p++] = 13;
+  buf[p++] = 10;
+  return p;
+}
+
 /** Decimal digits of a non-negative integer. */
 export function uintDigits(n: number): number {
   let digits = 1;
