@@ -48,6 +48,23 @@ export class AccessPolicy {
     this.sharedWords[v] = word;
   }
 
+  /** A dataset is being loaded: its keys get no entries of their own. */
+  loading = false;
+  /** The access word of keys without an entry: the time they were loaded. */
+  loadWord = 0;
+
+  startLoad(nowMs: number): void {
+    const saved = this.nowMs;
+    this.nowMs = nowMs;
+    this.loadWord = this.fresh();
+    this.nowMs = saved;
+    this.loading = true;
+  }
+
+  endLoad(): void {
+    this.loading = false;
+  }
+
   /** LRU_CLOCK(): seconds, 24 bits. */
   lruClock(): number {
     return Math.floor(this.nowMs / 1000) & LRU_CLOCK_MAX;
@@ -284,11 +301,12 @@ export class KeyAccess {
 
   constructor(private readonly policy: AccessPolicy) {}
 
-  /** The word of `key`, or -1 when it has none. */
+  /** The word of an existing key (one loaded from a file may have no entry: it has the load's word). */
   word(key: string): number {
     const w = this.pending.get(key);
     if (w !== undefined) return w;
-    return this.table.get(key);
+    const t = this.table.get(key);
+    return t >= 0 ? t : this.policy.loadWord;
   }
 
   private put(key: string, word: number): void {
@@ -298,6 +316,8 @@ export class KeyAccess {
 
   /** A new key. */
   created(key: string): void {
+    // Loading: no entry; the key reads as policy.loadWord (RDB IDLE/FREQ still set one).
+    if (this.policy.loading) return;
     if (this.policy.lfu) this.put(key, this.policy.fresh());
     else this.stamp(key);
   }
@@ -314,18 +334,18 @@ export class KeyAccess {
 
   /** An existing key got a new value: a fresh LRU time; LFU keeps its counter (dbSetValue). */
   overwritten(key: string): void {
-    if (!this.policy.lfu) this.stamp(key);
+    if (!this.policy.lfu && !this.policy.loading) this.stamp(key);
   }
 
   /** An access to an existing key. */
   touched(key: string): void {
     const policy = this.policy;
+    if (policy.loading) return;
     if (!policy.lfu) {
       this.stamp(key);
       return;
     }
-    const w = this.word(key);
-    if (w >= 0) this.put(key, policy.touched(w));
+    this.put(key, policy.touched(this.word(key)));
   }
 
   /** Set the word of an existing key (RESTORE / RDB IDLE and FREQ). */

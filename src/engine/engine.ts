@@ -85,8 +85,17 @@ export class Engine {
   isReplica = false;
   /** While true (CLIENT PAUSE), TTLs are not enforced. */
   expiryPaused = false;
+  private isLoading = false;
   /** Loading a dataset: nothing expires, past TTLs are kept (Redis' server.loading). */
-  loading = false;
+  get loading(): boolean {
+    return this.isLoading;
+  }
+  set loading(on: boolean) {
+    this.isLoading = on;
+    // Loaded keys are created "now" as a group: they share one access word.
+    if (on) this.access.startLoad(this.clock.wallMs());
+    else this.access.endLoad();
+  }
   /** Keyspace event listener; null when notify-keyspace-events is empty. */
   keyspaceListener: KeyspaceListener | null = null;
 
