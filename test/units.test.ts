@@ -245,6 +245,14 @@ describe('access table (per-key OBJECT IDLETIME / FREQ words)', () => {
     );
   });
 
+  it('keeps every word through growth to thousands of keys and shrinking back', () => {
+    const table = new AccessTable();
+    for (let i = 0; i < 5000; i++) table.set(`key:${i}`, i);
+    for (let i = 0; i < 4990; i++) table.delete(`key:${i}`);
+    expect(table.size).toBe(10);
+    for (let i = 0; i < 5000; i++) expect(table.get(`key:${i}`)).toBe(i < 4990 ? -1 : i);
+  });
+
   it('keeps the words of pending accesses and folded ones alike (KeyAccess)', () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constantFrom('created' as const, 'touched' as const, 'deleted' as const), key: fc.string({ maxLength: 4 }), at: fc.nat(100000) }),

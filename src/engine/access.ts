@@ -262,6 +262,8 @@ export class AccessTable {
     }
     slots[i * 3 + 1] = 0;
     this.size--;
+    // Give memory back once mostly empty (as Redis shrinks its dicts).
+    if (cap > 64 && this.size * 8 < cap) this.resize(Math.max(16, Math.ceil(this.size * 2)));
   }
 
   clear(): void {
