@@ -29,8 +29,8 @@ export class RdbSnapshotTarget implements SnapshotTarget {
   beginDb(db: number, keys: number, expires: number): void {
     this.writer.selectDb(db, keys, expires);
   }
-  entry(db: number, key: string, value: Parameters<RdbWriter['entry']>[2], expireMs: number): void {
-    this.writer.entry(db, key, value, expireMs);
+  entry(db: number, key: string, value: Parameters<RdbWriter['entry']>[2], expireMs: number, idleSeconds: number, freq: number): void {
+    this.writer.entry(db, key, value, expireMs, idleSeconds, freq);
   }
   drain(): void {
     this.writer.drain();

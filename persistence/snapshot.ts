@@ -23,7 +23,8 @@ import type { Value } from '../src/types/value.js';
 export interface SnapshotTarget {
   /** Called once per database with keys, before its first key. */
   beginDb(db: number, keys: number, expires: number): void;
-  entry(db: number, key: string, value: Value, expireMs: number): void;
+  /** `idleSeconds` / `freq`: what the eviction policy saves of the key's access clock, -1 for nothing. */
+  entry(db: number, key: string, value: Value, expireMs: number, idleSeconds: number, freq: number): void;
   /** Give buffered output to its destination (between slices). */
   drain(): void;
 }
@@ -156,7 +157,15 @@ export class Snapshot {
 
   private write(db: Db, key: string, value: Value, expireMs: number): void {
     this.beginDb(db);
-    this.target.entry(db.id, key, value, expireMs);
+    const policy = db.policy;
+    let idle = -1;
+    let freq = -1;
+    if (policy.lru || policy.lfu) {
+      const word = db.accessWord(key, value);
+      idle = policy.savedIdle(word);
+      freq = policy.savedFreq(word);
+    }
+    this.target.entry(db.id, key, value, expireMs, idle, freq);
     this.keysWritten++;
   }
 

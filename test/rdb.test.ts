@@ -431,6 +431,49 @@ describe.skipIf(!HAVE_REDIS)('RDB round trips with every encoding', () => {
     });
   }
 
+  for (const policy of ['allkeys-lru', 'allkeys-lfu']) {
+    const lru = policy.endsWith('lru');
+    it(`a key's ${lru ? 'idle time' : 'access frequency'} survives RDB files Redis -> Vireo -> Redis under ${policy}`, async () => {
+      const read = async (c: RespClient) => Number(await call(c, 'OBJECT', lru ? 'IDLETIME' : 'FREQ', 'm'));
+      const ref = await startRedis({ 'maxmemory-policy': policy });
+      const c = await RespClient.connect(ref.port);
+      let file: string;
+      try {
+        await call(c, 'SET', 'k', 'some value');
+        const payload = (await call(c, 'DUMP', 'k')) as string;
+        await call(c, 'RESTORE', 'm', '0', payload, lru ? 'IDLETIME' : 'FREQ', lru ? '5000' : '100');
+        await call(c, 'SAVE');
+        file = path.join(ref.dir, 'dump.rdb');
+      } finally {
+        c.close();
+        await ref.kill();
+      }
+      const vireo = await startVireo({ dir: dirWith(file), save: '', 'maxmemory-policy': policy });
+      const v = await RespClient.connect(vireo.port);
+      let saved: string;
+      try {
+        const got = await read(v);
+        if (lru) expect(got >= 5000 && got <= 5003, `idle ${got}`).toBe(true);
+        else expect(got).toBe(100);
+        await call(v, 'SAVE');
+        saved = path.join(vireo.dir, 'dump.rdb');
+      } finally {
+        v.close();
+        await vireo.stop();
+      }
+      const back = await startRedis({ dir: dirWith(saved), dbfilename: 'dump.rdb', 'maxmemory-policy': policy });
+      const b = await RespClient.connect(back.port);
+      try {
+        const got = await read(b);
+        if (lru) expect(got >= 5000 && got <= 5006, `idle ${got}`).toBe(true);
+        else expect(got).toBe(100);
+      } finally {
+        b.close();
+        await back.kill();
+      }
+    });
+  }
+
   it('function libraries in an RDB go Redis -> Vireo -> Redis unchanged', async () => {
     const code = "#!lua name=vireolib\nredis.register_function('echo1', function(keys, args) return args[1] end)";
     const ref = await startRedis();

@@ -67,7 +67,7 @@ export class RdbWriter {
   }
 
   /** One key; switches database first when needed. */
-  entry(db: number, key: string, value: Value, expireMs: number): void {
+  entry(db: number, key: string, value: Value, expireMs: number, idleSeconds = -1, freq = -1): void {
     if (db !== this.currentDb) {
       this.out.u8(RDB_OPCODE.SELECTDB);
       this.out.len(db);
@@ -76,6 +76,15 @@ export class RdbWriter {
     if (expireMs >= 0) {
       this.out.u8(RDB_OPCODE.EXPIRETIME_MS);
       this.out.millis(expireMs);
+    }
+    // Redis' order: expire, IDLE (LRU policies), FREQ (LFU policies), then the key.
+    if (idleSeconds >= 0) {
+      this.out.u8(RDB_OPCODE.IDLE);
+      this.out.len(idleSeconds);
+    }
+    if (freq >= 0) {
+      this.out.u8(RDB_OPCODE.FREQ);
+      this.out.u8(freq);
     }
     this.out.u8(valueType(value));
     this.out.string(key, this.opts.compress);

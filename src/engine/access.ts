@@ -22,6 +22,8 @@ const LFU_INIT_VAL = 5;
 export class AccessPolicy {
   /** maxmemory-policy is one of the LFU ones. */
   lfu = false;
+  /** maxmemory-policy is one of the LRU ones: RDB files then carry each key's idle time. */
+  lru = false;
   lfuLogFactor = 10;
   lfuDecayTime = 1;
   /** Wall-clock ms of the current command (set by the engine). */
@@ -109,6 +111,18 @@ export class AccessPolicy {
   idleMs(word: number): number {
     const clock = this.lruClock();
     return (clock >= word ? clock - word : clock + (LRU_CLOCK_MAX - word)) * 1000;
+  }
+
+  /**
+   * What an RDB file records of a key's access word (rdbSaveKeyValuePair):
+   * IDLE seconds under an LRU policy, the FREQ counter under an LFU one.
+   */
+  savedIdle(word: number): number {
+    return this.lru ? Math.floor(this.idleMs(word) / 1000) : -1;
+  }
+
+  savedFreq(word: number): number {
+    return this.lfu ? this.lfuDecayed(word) : -1;
   }
 
   /** objectSetLRUOrLFU: the word for RESTORE / RDB IDLE and FREQ, or -1 when the policy ignores it. */

@@ -573,7 +573,10 @@ export class Server {
   /** The eviction policy's settings that decide what a key's access word means. */
   private applyAccessConfig(name: string, value: ConfigValue): boolean {
     const access = this.engine.access;
-    if (name === 'maxmemory-policy') access.lfu = String(value).endsWith('-lfu');
+    if (name === 'maxmemory-policy') {
+      access.lfu = String(value).endsWith('-lfu');
+      access.lru = String(value).endsWith('-lru');
+    }
     else if (name === 'lfu-log-factor') access.lfuLogFactor = value as number;
     else if (name === 'lfu-decay-time') access.lfuDecayTime = value as number;
     else if (name !== 'maxmemory') return false;
