@@ -167,6 +167,8 @@ export class Persistence {
   /** Once per turn with writes: write the AOF, start the group's fsync, release what is durable. */
   commit(): void {
     this.commitScheduled = false;
+    // Gathering the next group (afterFsync): it commits when that ends.
+    if (this.gatherUntil !== 0) return;
     this.engine.log.flush();
     const aof = this.aof;
     // Under `always` nothing is released before the next fsync anyway: while
@@ -175,10 +177,32 @@ export class Persistence {
     const wrote = aof.writePending();
     if (wrote && (this.fsyncWanted || this.aof.policy === 'always') && aof.fsyncedOffset < aof.writtenOffset && !aof.fsyncInFlight) {
       this.fsyncWanted = false;
+      this.fsyncStartedAt = performance.now();
       aof.fsyncAsync(() => this.afterFsync());
     }
     this.release();
   }
+
+  // Group commit under `always`: while one fsync runs, the next group
+  // forms. Started the moment the fsync ends, that group would hold only
+  // the clients that wrote during it, while the clients just answered come
+  // back a round trip later and wait for the group after: two cohorts
+  // alternate, each fsync covering half the writers. Instead the next fsync
+  // waits, for at most half the last fsync's duration, until most of the
+  // clients just answered have written again: one full group per fsync, as
+  // Redis gets from its blocking fsync, with the fsync still off the main thread.
+  private gatherUntil = 0;
+  private gatherTarget = 0;
+  private fsyncStartedAt = 0;
+
+  private readonly gatherTick = (): void => {
+    if (this.waiters.size < this.gatherTarget && performance.now() < this.gatherUntil) {
+      setImmediate(this.gatherTick);
+      return;
+    }
+    this.gatherUntil = 0;
+    this.commit();
+  };
 
   /** Have the AOF fsynced soon (WAITAOF under everysec / no). */
   requestFsync(): void {
@@ -200,20 +224,30 @@ export class Persistence {
   }
 
   private afterFsync(): void {
-    // Writes that arrived during the fsync are the next group: start its
-    // fsync at once (commit releases what this one made durable).
-    if (this.aof.fsyncedOffset < this.engine.log.offset && (this.fsyncWanted || this.aof.policy === 'always')) this.commit();
-    else this.release();
+    const fsyncMs = performance.now() - this.fsyncStartedAt;
+    const released = this.release();
+    if (this.aof.fsyncedOffset >= this.engine.log.offset || !(this.fsyncWanted || this.aof.policy === 'always')) return;
+    if (this.aof.policy === 'always' && released > 1) {
+      this.gatherUntil = performance.now() + Math.min(2, fsyncMs / 2);
+      this.gatherTarget = this.waiters.size + Math.ceil(released * 0.75);
+      setImmediate(this.gatherTick);
+      return;
+    }
+    this.commit();
   }
 
-  private release(): void {
-    if (this.waiters.size === 0) return;
+  /** Send the replies the AOF now covers; returns how many clients were released. */
+  private release(): number {
+    if (this.waiters.size === 0) return 0;
     const durable = this.durableOffset();
+    let released = 0;
     for (const w of this.waiters) {
       if (w.heldUntil > durable) continue;
       this.waiters.delete(w);
       w.releaseHeld();
+      released++;
     }
+    return released;
   }
 
   /** Release everyone (AOF switched off). */
