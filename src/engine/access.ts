@@ -6,9 +6,9 @@
  * logarithmic access counter, exactly as in Redis' evict.c.
  *
  * Values that are plain JS strings and numbers have no field to keep it in,
- * so the words live in an open-addressing table beside the keyspace: a
- * 64-bit key fingerprint and one 32-bit word per slot, about 18 bytes per
- * key at the average load.
+ * so the words live beside the keyspace (KeyAccess, one per database): an
+ * open-addressing table of 64-bit key fingerprints and 32-bit words, about
+ * 16 bytes per key, fed through a small map of recent accesses.
  */
 
 /** LRU_CLOCK_MAX: the clock wraps at 24 bits. */
@@ -28,6 +28,10 @@ export class AccessPolicy {
   lfuDecayTime = 1;
   /** Wall-clock ms of the current command (set by the engine). */
   nowMs = Date.now();
+  /** A dataset is being loaded: its keys get no entries of their own. */
+  loading = false;
+  /** The access word of keys without an entry: the time they were loaded. */
+  loadWord = 0;
   /**
    * Redis stores the integers 0..9999 as shared objects (unless maxmemory is
    * set with an LRU/LFU policy), and a shared object has ONE access word:
@@ -49,11 +53,6 @@ export class AccessPolicy {
   setSharedWord(v: number, word: number): void {
     this.sharedWords[v] = word;
   }
-
-  /** A dataset is being loaded: its keys get no entries of their own. */
-  loading = false;
-  /** The access word of keys without an entry: the time they were loaded. */
-  loadWord = 0;
 
   startLoad(nowMs: number): void {
     const saved = this.nowMs;
@@ -81,9 +80,6 @@ export class AccessPolicy {
   fresh(): number {
     return this.lfu ? (this.minutes() << 8) | LFU_INIT_VAL : this.lruClock();
   }
-
-  /** touched() bound to this policy, for AccessTable.getThenUpdate. */
-  readonly touch = (word: number): number => this.touched(word);
 
   /** The word after an access (Redis' lookupKey: updateLFU or LRU_CLOCK). */
   touched(word: number): number {
@@ -245,13 +241,6 @@ export class AccessTable {
     if (o < 0) return false;
     this.slots[o + 2] = word;
     return true;
-  }
-
-  /** Replace the key's word w by next(w), hashing the key once. */
-  getThenUpdate(key: string, next: (word: number) => number): void {
-    this.hash(key);
-    const o = this.find();
-    if (o >= 0) this.slots[o + 2] = next(this.slots[o + 2]! >>> 0);
   }
 
   delete(key: string): void {
