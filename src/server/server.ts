@@ -345,17 +345,19 @@ export class Server {
   }
 
   /**
-   * After a client's input was processed: hand the log to its followers,
-   * then send the replies, or hold them until the AOF has what they may
-   * reveal (group commit).
+   * After a client's input was processed: send the replies (handing the
+   * log to its followers first), or hold them until the AOF has what they
+   * may reveal (group commit).
    */
   afterInput(c: Client): void {
     if (this.timedCount > 0) this.accountBatch();
-    if (this.engine.log.hasPending) this.engine.log.flush();
     if (this.persistence.mustWait()) {
+      // The group commit at the end of this turn hands the log to the AOF,
+      // once for all the clients served in the turn.
       c.holdReplies();
       this.persistence.hold(c);
     } else {
+      if (this.engine.log.hasPending) this.engine.log.flush();
       c.flush();
     }
   }
