@@ -108,6 +108,9 @@ export class CommandStats {
   failed = 0;
 }
 
+/** Commands without the `fast` flag whose work is bounded by the size of their arguments. */
+const ARG_BOUNDED = new Set(['set', 'setex', 'psetex', 'mset', 'msetnx']);
+
 export class Command {
   readonly flags: number;
   readonly keySpecs: KeySpec[];
@@ -116,6 +119,13 @@ export class Command {
   readonly subcommands = new Map<string, Command>();
   readonly stats = new CommandStats();
   keyFlags: ((argv: readonly string[]) => string[]) | null = null;
+  /**
+   * Its run time is read from the clock on its own (commandstats) rather
+   * than shared with the commands of its input batch: it may be slow in
+   * ways its arguments do not show (not `fast`, and not one of the commands
+   * whose work is bounded by their argument bytes).
+   */
+  readonly timedAlone: boolean;
 
   constructor(
     /** Full name: 'get', 'client|kill'. */
@@ -134,6 +144,7 @@ export class Command {
     for (const f of flagNames) flags |= FLAG_BY_NAME[f] ?? 0;
     this.keySpecs = keySpecs === '' ? [] : keySpecs.split(' ').map(parseKeySpec);
     this.flags = flags | this.computeLegacyRange();
+    this.timedAlone = (this.flags & F.FAST) === 0 && !ARG_BOUNDED.has(name);
   }
 
   /** The name as Redis prints it in errors and COMMAND output. */

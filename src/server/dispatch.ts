@@ -146,7 +146,7 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   // timed together (server.accountBatch); only a command that may be slow
   // takes a reading of its own, so the ones after it see a fresh time.
   server.timeCommand(cmd);
-  if (!(cmd.flags & F.FAST)) server.accountBatch();
+  if (cmd.timedAlone) server.accountBatch();
   c.current = prev;
   const stats = cmd.stats;
   stats.calls++;
