@@ -108,8 +108,11 @@ export class CommandStats {
   failed = 0;
 }
 
-/** Commands without the `fast` flag whose work is bounded by the size of their arguments. */
-const ARG_BOUNDED = new Set(['set', 'setex', 'psetex', 'mset', 'msetnx']);
+/**
+ * Commands without the `fast` flag whose work is bounded by the size of
+ * their arguments (the SET family) or constant (the queue moves).
+ */
+const BOUNDED_WORK = new Set(['set', 'setex', 'psetex', 'mset', 'msetnx', 'lmove', 'rpoplpush']);
 
 export class Command {
   readonly flags: number;
@@ -144,7 +147,7 @@ export class Command {
     for (const f of flagNames) flags |= FLAG_BY_NAME[f] ?? 0;
     this.keySpecs = keySpecs === '' ? [] : keySpecs.split(' ').map(parseKeySpec);
     this.flags = flags | this.computeLegacyRange();
-    this.timedAlone = (this.flags & F.FAST) === 0 && !ARG_BOUNDED.has(name);
+    this.timedAlone = (this.flags & F.FAST) === 0 && !BOUNDED_WORK.has(name);
   }
 
   /** The name as Redis prints it in errors and COMMAND output. */
