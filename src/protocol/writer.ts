@@ -86,7 +86,8 @@ export class ReplyWriter {
     if (out.length === 0) return null;
     this.chunks = this.spareChunks;
     this.spareChunks = out;
-    this.chunks.length = 0;
+    // pop() is inlined; assigning length = 0 is a runtime call.
+    while (this.chunks.length > 0) this.chunks.pop();
     this.pending = 0;
     return out;
   }
