@@ -15,7 +15,7 @@ export interface LogFollower {
   onLogData(chunk: Buffer, start: number): void;
 }
 
-import { putBulk, putUint, uintDigits } from '../src/util/bytes.js';
+import { bulkSize, putBulk, putUint, uintDigits } from '../src/util/bytes.js';
 
 const STAGING_SIZE = 64 * 1024;
 
@@ -122,7 +122,7 @@ export class CommandLog {
   private encode(argv: readonly string[]): void {
     if (!this.recording) {
       let n = 3 + uintDigits(argv.length);
-      for (let i = 0; i < argv.length; i++) n += 5 + uintDigits(argv[i]!.length) + argv[i]!.length;
+      for (let i = 0; i < argv.length; i++) n += bulkSize(argv[i]!.length);
       this.skip(n);
       return;
     }

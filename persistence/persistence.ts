@@ -177,8 +177,7 @@ export class Persistence {
     const wrote = aof.writePending();
     if (wrote && (this.fsyncWanted || this.aof.policy === 'always') && aof.fsyncedOffset < aof.writtenOffset && !aof.fsyncInFlight) {
       this.fsyncWanted = false;
-      this.fsyncStartedAt = performance.now();
-      aof.fsyncAsync(() => this.afterFsync());
+      this.startFsync();
     }
     this.release();
   }
@@ -221,6 +220,12 @@ export class Persistence {
     } finally {
       this.engine.loading = false;
     }
+  }
+
+  /** Start the group's fsync in the thread pool, noting when (afterFsync sizes the gathering by it). */
+  private startFsync(): void {
+    this.fsyncStartedAt = performance.now();
+    this.aof.fsyncAsync(() => this.afterFsync());
   }
 
   private afterFsync(): void {
@@ -275,7 +280,7 @@ export class Persistence {
       if (!aof.lastWriteOk || aof.bufferLength > 0) {
         this.engine.log.flush();
         if (aof.writePending() && this.aof.policy === 'always' && aof.fsyncedOffset < aof.writtenOffset && !aof.fsyncInFlight) {
-          aof.fsyncAsync(() => this.afterFsync());
+          this.startFsync();
         }
         this.release();
       }

@@ -55,10 +55,8 @@ export class AccessPolicy {
   }
 
   startLoad(nowMs: number): void {
-    const saved = this.nowMs;
     this.nowMs = nowMs;
     this.loadWord = this.fresh();
-    this.nowMs = saved;
     this.loading = true;
   }
 
@@ -232,15 +230,6 @@ export class AccessTable {
     slots[o] = h1;
     slots[o + 1] = h2;
     slots[o + 2] = word;
-  }
-
-  /** Update the word of a key that has one; returns false if it has none. */
-  update(key: string, word: number): boolean {
-    this.hash(key);
-    const o = this.find();
-    if (o < 0) return false;
-    this.slots[o + 2] = word;
-    return true;
   }
 
   delete(key: string): void {

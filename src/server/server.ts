@@ -26,6 +26,9 @@ import { LoadError, Persistence, runStepsAsync } from '../../persistence/persist
 import { AofLoadError } from '../../persistence/aof.js';
 import { arityOk } from './dispatch.js';
 
+/** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
+const ACCESS_PARAMS = new Set(['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']);
+
 export class ServerStats {
   connectionsReceived = 0;
   rejectedConnections = 0;
@@ -108,7 +111,7 @@ export class Server {
     for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries', 'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth']) {
       this.engine.limits.apply(name, config.int(name));
     }
-    for (const name of ['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']) this.applyAccessConfig(name, config.get(name));
+    this.applyAccessConfig();
     this.persistence = new Persistence({
       engine: this.engine,
       config,
@@ -573,24 +576,24 @@ export class Server {
   // ---- configuration -------------------------------------------------------------
 
   /** The eviction policy's settings that decide what a key's access word means. */
-  private applyAccessConfig(name: string, value: ConfigValue): boolean {
+  /** The eviction settings that decide what a key's access word means, read from the config. */
+  private applyAccessConfig(): void {
     const access = this.engine.access;
-    if (name === 'maxmemory-policy') {
-      access.lfu = String(value).endsWith('-lfu');
-      access.lru = String(value).endsWith('-lru');
-    }
-    else if (name === 'lfu-log-factor') access.lfuLogFactor = value as number;
-    else if (name === 'lfu-decay-time') access.lfuDecayTime = value as number;
-    else if (name !== 'maxmemory') return false;
-    // MAXMEMORY_FLAG_NO_SHARED_INTEGERS: with a memory limit and an LRU/LFU policy every value has its own clock.
     const policy = this.config.str('maxmemory-policy');
-    access.sharedIntegers = this.config.int('maxmemory') === 0 || !(policy.endsWith('-lru') || policy.endsWith('-lfu'));
-    return true;
+    access.lfu = policy.endsWith('-lfu');
+    access.lru = policy.endsWith('-lru');
+    access.lfuLogFactor = this.config.int('lfu-log-factor');
+    access.lfuDecayTime = this.config.int('lfu-decay-time');
+    // MAXMEMORY_FLAG_NO_SHARED_INTEGERS: with a memory limit and an LRU/LFU policy every value has its own clock.
+    access.sharedIntegers = this.config.int('maxmemory') === 0 || !(access.lfu || access.lru);
   }
 
   private applyConfig(name: string, value: ConfigValue): void {
     if (typeof value === 'number' && this.engine.limits.apply(name, value)) return;
-    if (this.applyAccessConfig(name, value)) return;
+    if (ACCESS_PARAMS.has(name)) {
+      this.applyAccessConfig();
+      return;
+    }
     switch (name) {
       case 'proto-max-bulk-len':
         this.protoMaxBulkLen = value as number;

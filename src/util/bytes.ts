@@ -40,6 +40,11 @@ export function putBulk(buf: Buffer, pos: number, s: string): number {
   return p;
 }
 
+/** Bytes putBulk writes for a string of `len` bytes. */
+export function bulkSize(len: number): number {
+  return 5 + uintDigits(len) + len;
+}
+
 /** Decimal digits of a non-negative integer. */
 export function uintDigits(n: number): number {
   let digits = 1;
