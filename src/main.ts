@@ -67,6 +67,16 @@ const MULTI_WORD = new Set(['save', 'bind', 'client-output-buffer-limit', 'oom-s
 /** Directives Redis accepts that Vireo ignores (logged). */
 const IGNORED = new Set(['rename-command', 'user', 'loadmodule']);
 
+/**
+ * Settings accepted only at their defaults (so stock redis.conf files load):
+ * turned on, Redis would serve something Vireo cannot, so start-up stops
+ * rather than run without it.
+ */
+const NOT_IMPLEMENTED: Record<string, { active: (c: Config) => boolean; what: string }> = {
+  'cluster-enabled': { active: (c) => c.bool('cluster-enabled'), what: 'cluster mode' },
+  'tls-port': { active: (c) => c.int('tls-port') !== 0, what: 'TLS' },
+};
+
 /** Apply directives to a Config, with Redis' FATAL CONFIG FILE ERROR on failure. */
 export function applyDirectives(config: Config, directives: Directive[], warn: (msg: string) => void): void {
   const saves: string[] = [];
@@ -98,6 +108,8 @@ export function applyDirectives(config: Config, directives: Directive[], warn: (
     } catch (e) {
       throw fail((e as Error).message);
     }
+    const missing = NOT_IMPLEMENTED[def.name];
+    if (missing !== undefined && missing.active(config)) throw fail(`${missing.what} is not implemented by Vireo yet`);
   }
   const applyJoined = (name: string, parts: string[], merge: boolean) => {
     if (parts.length === 0) return;
