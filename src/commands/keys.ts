@@ -282,7 +282,7 @@ const objectCommands: CommandImpl[] = [
         c.reply.error('ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
         return;
       }
-      c.reply.integer(Math.floor(access.idleMs(c.db.accessWord(argv[2]!, v)) / 1000));
+      c.reply.integer(access.idleSeconds(c.db.accessWord(argv[2]!, v)));
     },
   },
   {

@@ -161,7 +161,7 @@ function debugObject(c: Client, argv: string[]): void {
   }
   const word = c.db.accessWord(key, v);
   const ser = savedObjectLength(v, c.server.config.bool('rdbcompression'));
-  const idle = Math.floor(c.engine.access.idleMs(word) / 1000);
+  const idle = c.engine.access.idleSeconds(word);
   let extra = '';
   if (v instanceof ListValue && v.encoding() === 'quicklist') {
     const { nodes, bytes } = v.nodeStats();

@@ -112,11 +112,16 @@ export class AccessPolicy {
    * IDLE seconds under an LRU policy, the FREQ counter under an LFU one.
    */
   savedIdle(word: number): number {
-    return this.lru ? Math.floor(this.idleMs(word) / 1000) : -1;
+    return this.lru ? this.idleSeconds(word) : -1;
   }
 
   savedFreq(word: number): number {
     return this.lfu ? this.lfuDecayed(word) : -1;
+  }
+
+  /** Idle time in whole seconds, as OBJECT IDLETIME and DEBUG OBJECT report it. */
+  idleSeconds(word: number): number {
+    return Math.floor(this.idleMs(word) / 1000);
   }
 
   /** objectSetLRUOrLFU: the word for RESTORE / RDB IDLE and FREQ, or -1 when the policy ignores it. */

@@ -85,13 +85,11 @@ export class Engine {
   isReplica = false;
   /** While true (CLIENT PAUSE), TTLs are not enforced. */
   expiryPaused = false;
-  private isLoading = false;
   /** Loading a dataset: nothing expires, past TTLs are kept (Redis' server.loading). */
   get loading(): boolean {
-    return this.isLoading;
+    return this.access.loading;
   }
   set loading(on: boolean) {
-    this.isLoading = on;
     // Loaded keys are created "now" as a group: they share one access word.
     if (on) this.access.startLoad(this.clock.wallMs());
     else this.access.endLoad();
@@ -227,16 +225,15 @@ export class Engine {
     return v;
   }
 
-  /** Look a key up for writing: expiry applied, no stats, access time as lookupRead. */
-  lookupWrite(db: Db, key: string, touch = true): Value | undefined {
+  /** Look a key up for writing: expiry applied, no stats, access time updated (unless CLIENT NO-TOUCH). */
+  lookupWrite(db: Db, key: string): Value | undefined {
     const v = db.get(key);
     if (v === undefined) return undefined;
     if (db.beforeChange !== null) db.touchForWrite(key);
     if (db.volatileCount > 0 && this.expireIfNeeded(db, key)) return undefined;
-    if (touch && !this.noTouch) db.touchAccess(key, v);
+    if (!this.noTouch) db.touchAccess(key, v);
     return v;
   }
-
 
   /** Existence without touching stats (EXISTS, TYPE use their own rules). */
   exists(db: Db, key: string): boolean {

@@ -575,7 +575,6 @@ export class Server {
 
   // ---- configuration -------------------------------------------------------------
 
-  /** The eviction policy's settings that decide what a key's access word means. */
   /** The eviction settings that decide what a key's access word means, read from the config. */
   private applyAccessConfig(): void {
     const access = this.engine.access;
