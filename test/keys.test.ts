@@ -262,13 +262,14 @@ describe.skipIf(!HAVE_REDIS)('keys (differential)', () => {
       ['SET', 'n', '42'],
       ['OBJECT', 'REFCOUNT', 'n'],
     ]);
-    expect(await both('OBJECT', 'IDLETIME', 'k')).toBe(0);
+    // "Just touched" reads 0, or 1 when a second boundary falls in between (Redis too).
+    expect(await both('OBJECT', 'IDLETIME', 'k')).toBeLessThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 2100));
     // Reads touch; EXISTS, TYPE, TTL and OBJECT itself do not.
     await pair.script([['GET', 'j'], ['LRANGE', 'l', '0', '-1'], ['EXISTS', 'k'], ['TYPE', 'k'], ['TTL', 'k'], ['OBJECT', 'ENCODING', 'k']]);
     expect(await both('OBJECT', 'IDLETIME', 'k')).toBeGreaterThanOrEqual(2);
-    expect(await both('OBJECT', 'IDLETIME', 'j')).toBe(0);
-    expect(await both('OBJECT', 'IDLETIME', 'l')).toBe(0);
+    expect(await both('OBJECT', 'IDLETIME', 'j')).toBeLessThanOrEqual(1);
+    expect(await both('OBJECT', 'IDLETIME', 'l')).toBeLessThanOrEqual(1);
     const [dr, dv] = await Promise.all([pair.redis.call('DEBUG', 'OBJECT', 'k'), pair.vireo.call('DEBUG', 'OBJECT', 'k')]);
     expect(Math.abs(idleField(toJs(dr)) - idleField(toJs(dv)))).toBeLessThanOrEqual(1);
     // CLIENT NO-TOUCH (Redis 7.2; the 7.0 reference lacks it): reads leave the clock alone, TOUCH still touches.
@@ -277,14 +278,15 @@ describe.skipIf(!HAVE_REDIS)('keys (differential)', () => {
     await v.call('GET', 'k');
     expect(Number(toJs(await v.call('OBJECT', 'IDLETIME', 'k')))).toBeGreaterThanOrEqual(2);
     await v.call('TOUCH', 'k');
-    expect(Number(toJs(await v.call('OBJECT', 'IDLETIME', 'k')))).toBe(0);
+    expect(Number(toJs(await v.call('OBJECT', 'IDLETIME', 'k')))).toBeLessThanOrEqual(1);
     await v.call('CLIENT', 'NO-TOUCH', 'OFF');
     await pair.check('TOUCH', 'k');
-    expect(await both('OBJECT', 'IDLETIME', 'k')).toBe(0);
+    expect(await both('OBJECT', 'IDLETIME', 'k')).toBeLessThanOrEqual(1);
     // Writes touch too; RESTORE IDLETIME sets it.
     const payload = toJs(await pair.vireo.call('DUMP', 'k')) as string;
     await pair.script([['OBJECT', 'FREQ', 'k'], ['RESTORE', 'r', '0', payload, 'IDLETIME', '1000']]);
-    expect(await both('OBJECT', 'IDLETIME', 'r')).toBe(1000);
+    expect(await both('OBJECT', 'IDLETIME', 'r')).toBeGreaterThanOrEqual(1000);
+    expect(await both('OBJECT', 'IDLETIME', 'r')).toBeLessThanOrEqual(1001);
     // Under an LFU policy: a new key starts at 5, the first access always counts, FREQ on RESTORE.
     await pair.script([
       ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lfu'],
