@@ -11,14 +11,18 @@ import { benchOnce, options, requireTools, row, startServer } from './servers.mj
 const args = process.argv.slice(2);
 const { opt } = options(args);
 const quick = args.includes('--quick');
-const rounds = Number(opt('rounds', quick ? '1' : '3'));
-const requests = Number(opt('requests', quick ? '20000' : '100000'));
+const rounds = Number(opt('rounds', quick ? '1' : '5'));
+const requests = Number(opt('requests', quick ? '20000' : '50000'));
 const keys = Number(opt('keys', quick ? '200000' : '1000000'));
 
 requireTools(['redis-server', 'redis-benchmark', 'redis-cli']);
 
-const w = [28, 3, 12, 12, 7, 8];
-console.log(row(['SET with appendonly yes', 'P', 'redis rps', 'vireo rps', 'ratio', 'target'], w));
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const w = [28, 3, 12, 12, 7, 9, 8];
+console.log(row(['SET with appendonly yes', 'P', 'redis best', 'vireo best', 'ratio', 'median', 'target'], w));
 for (const policy of ['always', 'everysec']) {
   const extra = ['--appendonly', 'yes', '--appendfsync', policy];
   const redis = await startServer('redis', extra);
@@ -26,14 +30,23 @@ for (const policy of ['always', 'everysec']) {
   try {
     for (const pipeline of [1, 16]) {
       const best = { redis: 0, vireo: 0 };
+      // Per-round ratios (both servers back to back): their median is judged.
+      const ratios = [];
+      for (const s of [redis, vireo]) benchOnce(s, 'set', pipeline, Math.ceil(requests / 5));
       for (let r = 0; r < rounds; r++) {
+        const round = {};
         for (const s of r % 2 === 0 ? [redis, vireo] : [vireo, redis]) {
           const [res] = benchOnce(s, 'set', pipeline, pipeline > 1 ? requests * 4 : requests);
           best[s.kind] = Math.max(best[s.kind], res.rps);
+          round[s.kind] = res.rps;
         }
+        ratios.push(round.vireo / round.redis);
       }
       const ratio = best.vireo / best.redis;
-      console.log(row([`appendfsync ${policy}`, pipeline, best.redis.toFixed(0), best.vireo.toFixed(0), ratio.toFixed(2) + (ratio >= 0.9 ? '' : ' *'), '>=0.9'], w));
+      const med = median(ratios);
+      console.log(
+        row([`appendfsync ${policy}`, pipeline, best.redis.toFixed(0), best.vireo.toFixed(0), ratio.toFixed(2), med.toFixed(2) + (med >= 0.9 ? '' : ' *'), '>=0.9'], w),
+      );
     }
   } finally {
     await redis.stop();
