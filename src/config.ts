@@ -211,7 +211,7 @@ bool('lazyfree-lazy-eviction', 'no', inert);
 bool('lazyfree-lazy-expire', 'no');
 bool('lazyfree-lazy-server-del', 'no', inert);
 bool('lazyfree-lazy-user-del', 'no', inert);
-bool('lazyfree-lazy-user-flush', 'no', inert);
+bool('lazyfree-lazy-user-flush', 'no');
 int('lfu-log-factor', 10, 0, INT_MAX);
 int('lfu-decay-time', 1, 0, INT_MAX);
 bool('activerehashing', 'yes', inert);

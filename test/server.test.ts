@@ -192,6 +192,30 @@ describe('DEBUG', () => {
   });
 });
 
+describe('memory', () => {
+  it('FLUSHALL frees the dataset before replying, as Redis does; MEMORY PURGE needs no --expose-gc', async () => {
+    // A process of its own, started as npm start does (no V8 flags): used_memory is its whole heap.
+    const p = await startVireoProcess(['--enable-debug-command', 'yes']);
+    const c = await RespClient.connect(p.port);
+    const used = async () => Number(/used_memory:(\d+)/.exec(String(toJs(await c.call('INFO', 'memory'))))![1]);
+    try {
+      const empty = await used();
+      await c.call('DEBUG', 'POPULATE', '500000');
+      expect(await used()).toBeGreaterThan(empty + 40e6);
+      expect(toJs(await c.call('FLUSHALL'))).toBe('OK');
+      expect(await used()).toBeLessThan(empty + 8e6);
+      // ASYNC leaves the freeing to the collector; MEMORY PURGE runs it.
+      await c.call('DEBUG', 'POPULATE', '500000');
+      expect(toJs(await c.call('FLUSHDB', 'ASYNC'))).toBe('OK');
+      expect(toJs(await c.call('MEMORY', 'PURGE'))).toBe('OK');
+      expect(await used()).toBeLessThan(empty + 8e6);
+    } finally {
+      c.close();
+      await p.stop();
+    }
+  });
+});
+
 describe('configuration file and command line', () => {
   it('reads a redis.conf, applies --flags after it, and CONFIG REWRITE keeps comments', async () => {
     const dir = tempDir();

@@ -15,6 +15,7 @@ import { debugDigest, debugDigestValue, debugLoadAof, debugReload } from './pers
 import { savedObjectLength } from '../../persistence/rdb/file.js';
 import { ListValue } from '../types/list.js';
 import { objectRefcount } from './keys.js';
+import { fullGc, heapUsedBytes } from '../util/gc.js';
 
 function flushArgs(c: Client, argv: string[]): boolean {
   if (argv.length > 2) {
@@ -28,10 +29,25 @@ function flushArgs(c: Client, argv: string[]): boolean {
   return true;
 }
 
+/** Heap in use beyond the start-up size from which a flush collects at once. */
+const FLUSH_COLLECT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Redis frees a flushed dataset before FLUSHALL/FLUSHDB reply, unless
+ * ASYNC or lazyfree-lazy-user-flush: do the same with a full GC when there
+ * is much to free (a small heap is left to V8's own pace).
+ */
+function collectFlushed(c: Client, argv: string[]): void {
+  const lazy = argv.length === 2 ? eq(argv[1]!, 'async') : c.server.config.bool('lazyfree-lazy-user-flush');
+  if (lazy || heapUsedBytes() - c.server.memory.startup < FLUSH_COLLECT_BYTES) return;
+  fullGc();
+}
+
 function flushdb(c: Client, argv: string[]): void {
   if (!flushArgs(c, argv)) return;
   const removed = c.engine.flush(c.db);
   c.engine.emit(c.db.id, argv, Math.max(1, removed));
+  collectFlushed(c, argv);
   c.reply.ok();
 }
 
@@ -42,6 +58,7 @@ function flushall(c: Client, argv: string[]): void {
   rdb.abort();
   const removed = c.engine.flush(null);
   c.engine.emit(c.db.id, argv, Math.max(1, removed));
+  collectFlushed(c, argv);
   if (rdb.savePointsConfigured) {
     rdb.save();
     // The FLUSHALL itself still counts as a change (Redis' server.dirty++ after the save).
@@ -357,13 +374,8 @@ const memoryCommands: CommandImpl[] = [
     run(c) {
       // Pending access stamps go into their compact table first (the cron would, within 1/hz s).
       for (const db of c.engine.dbs) db.foldAccess();
-      // With --expose-gc this runs a full collection (the bench uses it before measuring).
-      const gc = (globalThis as { gc?: () => void }).gc;
-      // Twice: buffers found dead by one collection are released while the next one starts.
-      if (gc !== undefined) {
-        gc();
-        gc();
-      }
+      // A full collection: used_memory then counts live data only (the bench measures after it).
+      fullGc();
       c.reply.ok();
     },
   },
@@ -397,7 +409,7 @@ const memoryCommands: CommandImpl[] = [
       const m = process.memoryUsage();
       c.reply.verbatim(
         `Vireo keeps its data in the V8 heap: ${m.heapUsed} bytes used of ${m.heapTotal} reserved, ${m.external} bytes in buffers, rss ${m.rss}.` +
-          ' Run MEMORY PURGE (with node --expose-gc) to collect garbage before measuring.\n',
+          ' Run MEMORY PURGE to collect garbage before measuring.\n',
       );
     },
   },

@@ -1,0 +1,38 @@
+/**
+ * Full garbage collections on demand. Redis frees a flushed dataset inside
+ * FLUSHALL (unless ASYNC); in V8 the memory stays allocated until a major
+ * GC finds it, which then runs on helper threads in the middle of later
+ * traffic, and INFO's used_memory keeps counting the dead data meanwhile.
+ * Collecting right away gives Redis' behaviour: the cost is paid by the
+ * command that freed the data, and used_memory drops when it returns.
+ */
+
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+let collector: (() => void) | null = null;
+
+function loadCollector(): () => void {
+  if (collector !== null) return collector;
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed !== undefined) {
+    collector = exposed;
+  } else {
+    // Without node --expose-gc: expose it now; a new context gets the global.
+    v8.setFlagsFromString('--expose-gc');
+    collector = vm.runInNewContext('gc') as () => void;
+  }
+  return collector;
+}
+
+/** Run a full collection (twice: buffers found dead by one are released while the next starts). */
+export function fullGc(): void {
+  const gc = loadCollector();
+  gc();
+  gc();
+}
+
+/** Bytes of the V8 heap in use, garbage not yet collected included. */
+export function heapUsedBytes(): number {
+  return v8.getHeapStatistics().used_heap_size;
+}
