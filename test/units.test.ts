@@ -13,6 +13,7 @@ import { startVireo, tempDir } from './helpers/servers.js';
 import { RespClient, toJs } from './helpers/resp.js';
 import { Crc64 } from '../persistence/rdb/crc64.js';
 import { AccessPolicy, AccessTable, KeyAccess } from '../src/engine/access.js';
+import { PackedNode, packedOf } from '../src/types/list-node.js';
 
 /** Bit-by-bit CRC16/XMODEM, independent of the table-driven one under test. */
 function crc16Bitwise(s: string): number {
@@ -281,6 +282,80 @@ describe('access table (per-key OBJECT IDLETIME / FREQ words)', () => {
         for (const [k, w] of model) expect(access.word(k)).toBe(w);
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('packed list nodes', () => {
+  /** Latin1 strings of 0..300 bytes (any byte value): both length encodings of an entry and the boundary at 127/128. */
+  const element = fc.oneof(
+    fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((b) => String.fromCharCode(b)), maxLength: 8 }),
+    fc.integer({ min: 120, max: 300 }).map((n) => String.fromCharCode(97 + (n % 26)).repeat(n)),
+  );
+  type Op =
+    | { op: 'pushFront' | 'pushBack'; s: string }
+    | { op: 'popFront' | 'popBack' }
+    | { op: 'insertAt' | 'set'; i: number; s: string }
+    | { op: 'removeAt'; i: number }
+    | { op: 'removeRange'; i: number; n: number }
+    | { op: 'clone' };
+  const ops = fc.array(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.record({ op: fc.constantFrom('pushFront' as const, 'pushBack' as const), s: element }) },
+      { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('popFront' as const, 'popBack' as const) }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('insertAt' as const, 'set' as const), i: fc.nat(40), s: element }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('removeAt' as const), i: fc.nat(40) }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('removeRange' as const), i: fc.nat(40), n: fc.nat(5) }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('clone' as const) }) },
+    ),
+    { maxLength: 120 },
+  );
+
+  it('behave as an array under any sequence of edits, reading forward, backward and as reply bytes', () => {
+    fc.assert(
+      fc.property(ops, (seq) => {
+        let node = new PackedNode();
+        const model: string[] = [];
+        for (const o of seq) {
+          if (o.op === 'pushFront') (node.pushFront(o.s), model.unshift(o.s));
+          else if (o.op === 'pushBack') (node.pushBack(o.s), model.push(o.s));
+          else if (model.length === 0) continue;
+          else if (o.op === 'popFront') expect(node.popFront()).toBe(model.shift());
+          else if (o.op === 'popBack') expect(node.popBack()).toBe(model.pop());
+          else if (o.op === 'insertAt') {
+            const i = o.i % (model.length + 1);
+            node.insertAt(i, o.s);
+            model.splice(i, 0, o.s);
+          } else if (o.op === 'set') {
+            const i = o.i % model.length;
+            node.set(i, o.s);
+            model[i] = o.s;
+          } else if (o.op === 'removeAt') {
+            const i = o.i % model.length;
+            expect(node.removeAt(i)).toBe(model.splice(i, 1)[0]);
+          } else if (o.op === 'removeRange') {
+            const i = o.i % model.length;
+            const n = Math.min(o.n, model.length - i);
+            node.removeRange(i, n);
+            model.splice(i, n);
+          } else node = node.clone();
+          expect(node.len).toBe(model.length);
+        }
+        expect(node.toArray()).toEqual(model);
+        expect(node.bytes).toBe(packedOf(model).bytes);
+        for (let i = 0; i < model.length; i++) expect(node.get(i)).toBe(model[i]);
+        if (model.length === 0) return;
+        const back: string[] = [];
+        node.visit(model.length - 1, true, (s) => (back.push(s), true));
+        expect(back).toEqual([...model].reverse());
+        // emit() hands out the bytes of each element, forward and backward.
+        const sink = { got: [] as string[], bulkBytes: (b: Buffer, s: number, e: number) => sink.got.push(b.latin1Slice(s, e)), bulk: (s: string) => sink.got.push(s) };
+        const from = Math.floor(model.length / 3);
+        expect(node.emit(from, false, 1000, sink)).toBe(model.length - from);
+        expect(node.emit(from, true, 2, sink)).toBe(Math.min(2, from + 1));
+        expect(sink.got).toEqual([...model.slice(from), ...model.slice(Math.max(0, from - 1), from + 1).reverse()]);
+      }),
+      { numRuns: 300 },
     );
   });
 });

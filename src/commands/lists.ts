@@ -59,9 +59,8 @@ function push(c: Client, argv: string[], front: boolean, onlyExisting: boolean):
 
 /** Reply with elements [start, end] (inclusive); reverse walks from the tail. */
 function replyRange(c: Client, list: ListValue, start: number, end: number, reverse: boolean): void {
-  const items = list.range(start, end);
-  if (reverse) items.reverse();
-  c.reply.bulkArray(items);
+  c.reply.array(end - start + 1);
+  list.emitRange(reverse ? end : start, end - start + 1, reverse, c.reply);
 }
 
 function pop(c: Client, argv: string[], front: boolean): void {

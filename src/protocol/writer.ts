@@ -196,6 +196,32 @@ export class ReplyWriter {
     this.crlf();
   }
 
+  /** A bulk string of the bytes src[start, end) (packed list entries, copied without a string). */
+  bulkBytes(src: Buffer, start: number, end: number): void {
+    if (this.muted) return;
+    const n = end - start;
+    if (n > DIRECT_STRING) {
+      this.prefixedInt(36, n);
+      this.direct(Buffer.from(src.subarray(start, end)));
+      this.crlf();
+      return;
+    }
+    const buf = this.reserve(n + 24);
+    const a = this.arena;
+    let p = a.pos;
+    buf[p++] = 36;
+    p = putUint(buf, p, n);
+    buf[p++] = 13;
+    buf[p++] = 10;
+    if (n <= 16) for (let i = 0; i < n; i++) buf[p + i] = src[start + i]!;
+    else src.copy(buf, p, start, end);
+    p += n;
+    buf[p++] = 13;
+    buf[p++] = 10;
+    this.pending += p - a.pos;
+    a.pos = p;
+  }
+
   /** An integer value sent as a bulk string (GET of an int-encoded value). */
   bulkNumber(n: number | bigint): void {
     if (this.muted) return;

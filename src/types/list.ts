@@ -1,7 +1,8 @@
 /**
- * Lists (Redis 7.2's t_list.c and quicklist.c): a chain of nodes, each a
- * ring buffer of elements, so pushes and pops at either end are O(1) and
- * LINDEX near the ends is cheap. Node boundaries follow Redis' quicklist
+ * Lists (Redis 7.2's t_list.c and quicklist.c): a chain of nodes, each
+ * holding its elements as packed bytes with room at both ends
+ * (list-node.ts), so pushes and pops at either end are O(1) and LINDEX
+ * near the ends is cheap. Node boundaries follow Redis' quicklist
  * rules (node size from list-max-listpack-size, measured in Redis' listpack
  * bytes; elements larger than a node get a node of their own), which is
  * what decides when a list is reported as `listpack` (one small node) or
@@ -9,7 +10,8 @@
  */
 
 import { RObject } from './value.js';
-import { lpEntryBytes, LP_EMPTY_BYTES } from './packed.js';
+import { LP_EMPTY_BYTES } from './packed.js';
+import { PackedNode, PlainNode, packedOf, type BulkSink, type QuickNode } from './list-node.js';
 
 const SIZE_SAFETY_LIMIT = 8192;
 const SIZE_ESTIMATE_OVERHEAD = 8;
@@ -36,118 +38,9 @@ function isLarge(len: number, fill: number): boolean {
   return len > nodeLimit(fill)[0];
 }
 
-class ListNode {
-  private buf: (string | undefined)[];
-  private head = 0;
-  len = 0;
-  /** Bytes of this node as a Redis listpack. */
-  bytes = LP_EMPTY_BYTES;
-  /** A node holding one large element (Redis' PLAIN container). */
-  plain = false;
-
-  constructor(capacity = 8) {
-    this.buf = new Array(capacity);
-  }
-
-  private get mask(): number {
-    return this.buf.length - 1;
-  }
-
-  private grow(): void {
-    const next = new Array<string | undefined>(this.buf.length * 2);
-    for (let i = 0; i < this.len; i++) next[i] = this.buf[(this.head + i) & this.mask];
-    this.buf = next;
-    this.head = 0;
-  }
-
-  get(i: number): string {
-    return this.buf[(this.head + i) & this.mask]!;
-  }
-
-  set(i: number, s: string): void {
-    const at = (this.head + i) & this.mask;
-    this.bytes += lpEntryBytes(s) - lpEntryBytes(this.buf[at]!);
-    this.buf[at] = s;
-  }
-
-  pushBack(s: string): void {
-    if (this.len === this.buf.length) this.grow();
-    this.buf[(this.head + this.len) & this.mask] = s;
-    this.len++;
-    this.bytes += lpEntryBytes(s);
-  }
-
-  pushFront(s: string): void {
-    if (this.len === this.buf.length) this.grow();
-    this.head = (this.head - 1) & this.mask;
-    this.buf[this.head] = s;
-    this.len++;
-    this.bytes += lpEntryBytes(s);
-  }
-
-  popBack(): string {
-    const at = (this.head + this.len - 1) & this.mask;
-    const s = this.buf[at]!;
-    this.buf[at] = undefined;
-    this.len--;
-    this.bytes -= lpEntryBytes(s);
-    return s;
-  }
-
-  popFront(): string {
-    const s = this.buf[this.head]!;
-    this.buf[this.head] = undefined;
-    this.head = (this.head + 1) & this.mask;
-    this.len--;
-    this.bytes -= lpEntryBytes(s);
-    return s;
-  }
-
-  /** Insert at position i (0..len), shifting later elements. */
-  insertAt(i: number, s: string): void {
-    if (i === 0) return this.pushFront(s);
-    if (i === this.len) return this.pushBack(s);
-    const items = this.toArray();
-    items.splice(i, 0, s);
-    this.reset(items);
-  }
-
-  removeAt(i: number): string {
-    if (i === 0) return this.popFront();
-    if (i === this.len - 1) return this.popBack();
-    const items = this.toArray();
-    const [s] = items.splice(i, 1);
-    this.reset(items);
-    return s!;
-  }
-
-  /** Remove elements [from, from + n). */
-  removeRange(from: number, n: number): void {
-    const items = this.toArray();
-    items.splice(from, n);
-    this.reset(items);
-  }
-
-  reset(items: string[]): void {
-    let cap = 8;
-    while (cap < items.length) cap *= 2;
-    this.buf = new Array(cap);
-    this.head = 0;
-    this.len = 0;
-    this.bytes = LP_EMPTY_BYTES;
-    for (const s of items) this.pushBack(s);
-  }
-
-  toArray(): string[] {
-    const out = new Array<string>(this.len);
-    for (let i = 0; i < this.len; i++) out[i] = this.get(i);
-    return out;
-  }
-}
-
 export class ListValue extends RObject {
   readonly type = 'list' as const;
-  private nodes: ListNode[] = [];
+  private nodes: QuickNode[] = [];
   private count = 0;
   /** `listpack` while the list is one small node, else `quicklist`. */
   private packed = true;
@@ -190,9 +83,10 @@ export class ListValue extends RObject {
   push(s: string, front: boolean, fill: number): void {
     this.count++;
     if (this.packed) {
-      let node = this.nodes[0];
+      // A listpack is a single packed node.
+      let node = this.nodes[0] as PackedNode | undefined;
       if (node === undefined) {
-        node = new ListNode();
+        node = new PackedNode();
         this.nodes.push(node);
       }
       if (front) node.pushFront(s);
@@ -200,9 +94,7 @@ export class ListValue extends RObject {
       return;
     }
     if (isLarge(s.length, fill)) {
-      const node = new ListNode(1);
-      node.plain = true;
-      node.pushBack(s);
+      const node = new PlainNode(s);
       if (front) this.nodes.unshift(node);
       else this.nodes.push(node);
       return;
@@ -213,7 +105,7 @@ export class ListValue extends RObject {
       else edge.pushBack(s);
       return;
     }
-    const node = new ListNode();
+    const node = new PackedNode();
     if (front) {
       node.pushFront(s);
       this.nodes.unshift(node);
@@ -227,8 +119,8 @@ export class ListValue extends RObject {
     if (this.count === 0) return undefined;
     const idx = front ? 0 : this.nodes.length - 1;
     const node = this.nodes[idx]!;
-    const s = front ? node.popFront() : node.popBack();
-    if (node.len === 0) this.nodes.splice(idx, 1);
+    const s = node.plain ? node.value : front ? node.popFront() : node.popBack();
+    if (node.plain || node.len === 0) this.nodes.splice(idx, 1);
     this.count--;
     return s;
   }
@@ -267,18 +159,15 @@ export class ListValue extends RObject {
       const before = node.toArray();
       const head = before.slice(0, off);
       const tail = before.slice(off + 1);
-      const replacement: ListNode[] = [];
-      if (head.length > 0) replacement.push(nodeOf(head));
-      const big = new ListNode(1);
-      big.plain = true;
-      big.pushBack(s);
-      replacement.push(big);
-      if (tail.length > 0) replacement.push(nodeOf(tail));
+      const replacement: QuickNode[] = [];
+      if (head.length > 0) replacement.push(packedOf(head));
+      replacement.push(new PlainNode(s));
+      if (tail.length > 0) replacement.push(packedOf(tail));
       this.nodes.splice(n, 1, ...replacement);
       return;
     }
-    node.set(off, s);
-    if (node.plain && !isLarge(s.length, fill)) node.plain = false;
+    if (node.plain) this.nodes[n] = packedOf([s]);
+    else node.set(off, s);
     if (!this.packed) this.splitIfNeeded(n, fill);
   }
 
@@ -312,23 +201,20 @@ export class ListValue extends RObject {
     if (node.plain || !exceedsLimit(fill, node.bytes, node.len) || node.len < 2) return;
     const items = node.toArray();
     const half = items.length >> 1;
-    this.nodes.splice(n, 1, nodeOf(items.slice(0, half)), nodeOf(items.slice(half)));
+    this.nodes.splice(n, 1, packedOf(items.slice(0, half)), packedOf(items.slice(half)));
   }
 
-  private rebuildNodes(items: string[], fill: number): ListNode[] {
-    const out: ListNode[] = [];
-    let cur: ListNode | null = null;
+  private rebuildNodes(items: string[], fill: number): QuickNode[] {
+    const out: QuickNode[] = [];
+    let cur: PackedNode | null = null;
     for (const s of items) {
       if (isLarge(s.length, fill)) {
-        const big = new ListNode(1);
-        big.plain = true;
-        big.pushBack(s);
-        out.push(big);
+        out.push(new PlainNode(s));
         cur = null;
         continue;
       }
       if (cur === null || exceedsLimit(fill, cur.bytes + s.length + SIZE_ESTIMATE_OVERHEAD, cur.len + 1)) {
-        cur = new ListNode();
+        cur = new PackedNode();
         out.push(cur);
       }
       cur.pushBack(s);
@@ -339,8 +225,8 @@ export class ListValue extends RObject {
   removeAt(i: number): string {
     const [n, off] = this.locate(i);
     const node = this.nodes[n]!;
-    const s = node.removeAt(off);
-    if (node.len === 0) this.nodes.splice(n, 1);
+    const s = node.plain ? node.value : node.removeAt(off);
+    if (node.plain || node.len === 0) this.nodes.splice(n, 1);
     this.count--;
     return s;
   }
@@ -354,7 +240,7 @@ export class ListValue extends RObject {
     while (left > 0) {
       const node = this.nodes[ni]!;
       const take = Math.min(left, node.len - off);
-      if (off === 0 && take === node.len) {
+      if (node.plain || (off === 0 && take === node.len)) {
         this.nodes.splice(ni, 1);
       } else {
         node.removeRange(off, take);
@@ -370,15 +256,23 @@ export class ListValue extends RObject {
     if (start > end) return [];
     const out = new Array<string>(end - start + 1);
     let k = 0;
-    let [ni, off] = this.locate(start);
-    let left = end - start + 1;
-    while (left > 0) {
-      const node = this.nodes[ni]!;
-      for (; off < node.len && left > 0; off++, left--) out[k++] = node.get(off);
-      ni++;
-      off = 0;
-    }
+    this.walk(start, false, (s) => {
+      out[k++] = s;
+      return k < out.length;
+    });
     return out;
+  }
+
+  /** Send `count` elements from index `from` forward (or backward) to `sink` as bulk replies, bytes copied from the nodes. */
+  emitRange(from: number, count: number, reverse: boolean, sink: BulkSink): void {
+    if (count <= 0) return;
+    let [ni, off] = this.locate(from);
+    for (;;) {
+      count -= this.nodes[ni]!.emit(off, reverse, count, sink);
+      if (count === 0) return;
+      ni += reverse ? -1 : 1;
+      off = reverse ? this.nodes[ni]!.len - 1 : 0;
+    }
   }
 
   /** Visit elements from index `start` forward (or backward) while fn returns true. */
@@ -386,22 +280,13 @@ export class ListValue extends RObject {
     if (start < 0 || start >= this.count) return;
     let [ni, off] = this.locate(start);
     let i = start;
+    const visit = (s: string): boolean => fn(s, reverse ? i-- : i++);
+    // Node by node: a packed node is walked entry to entry, not indexed.
     for (;;) {
-      const node = this.nodes[ni]!;
-      if (!fn(node.get(off), i)) return;
-      if (reverse) {
-        i--;
-        if (--off < 0) {
-          if (--ni < 0) return;
-          off = this.nodes[ni]!.len - 1;
-        }
-      } else {
-        i++;
-        if (++off >= node.len) {
-          if (++ni >= this.nodes.length) return;
-          off = 0;
-        }
-      }
+      if (!this.nodes[ni]!.visit(off, reverse, visit)) return;
+      ni += reverse ? -1 : 1;
+      if (ni < 0 || ni >= this.nodes.length) return;
+      off = reverse ? this.nodes[ni]!.len - 1 : 0;
     }
   }
 
@@ -420,26 +305,14 @@ export class ListValue extends RObject {
     const l = new ListValue();
     l.packed = this.packed;
     l.count = this.count;
-    l.nodes = this.nodes.map((n) => {
-      const c = nodeOf(n.toArray());
-      c.plain = n.plain;
-      return c;
-    });
+    // Plain nodes share their (immutable) string; packed nodes copy their bytes.
+    l.nodes = this.nodes.map((n) => (n.plain ? n : n.clone()));
     return l;
   }
 
   memoryUsage(): number {
-    let bytes = 48;
-    for (const n of this.nodes) {
-      bytes += 48 + 8 * n.len;
-      for (let i = 0; i < n.len; i++) bytes += 24 + n.get(i).length;
-    }
+    let bytes = 48 + 8 * this.nodes.length;
+    for (const n of this.nodes) bytes += n.memory();
     return bytes;
   }
-}
-
-function nodeOf(items: string[]): ListNode {
-  const n = new ListNode();
-  n.reset(items);
-  return n;
 }
