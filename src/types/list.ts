@@ -271,6 +271,7 @@ export class ListValue extends RObject {
       count -= this.nodes[ni]!.emit(off, reverse, count, sink);
       if (count === 0) return;
       ni += reverse ? -1 : 1;
+      if (ni < 0 || ni >= this.nodes.length) return;
       off = reverse ? this.nodes[ni]!.len - 1 : 0;
     }
   }
