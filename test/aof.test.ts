@@ -176,7 +176,11 @@ describe('AOF restart and crash safety', () => {
           wc.close();
         }
       });
-      await new Promise((r) => setTimeout(r, 60 + Math.random() * 240));
+      // Kill at a random moment once writes are being acknowledged (on a
+      // loaded machine the first ones can take longer than the delay alone).
+      const ackDeadline = Date.now() + 20_000;
+      while (acked.every((n) => n === 0) && Date.now() < ackDeadline) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, Math.random() * 240));
       await p.kill();
       stop = true;
       await Promise.all(writers);
@@ -211,6 +215,8 @@ describe('AOF restart and crash safety', () => {
           wc.close();
         }
       })();
+      const ackDeadline = Date.now() + 20_000;
+      while (acked === 0 && Date.now() < ackDeadline) await new Promise((r) => setTimeout(r, 5));
       await new Promise((r) => setTimeout(r, 300 + Math.random() * 300));
       await p.kill();
       stop = true;
