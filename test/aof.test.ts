@@ -34,6 +34,11 @@ async function js(c: RespClient, ...args: string[]): Promise<unknown> {
   return toJs(await c.call(...args));
 }
 
+/** A writer's error that only says the server went away (it was killed under it). */
+function isKilledError(e: unknown): boolean {
+  return /connection closed|ECONNRESET|ECONNREFUSED|EPIPE/.test(e instanceof Error ? e.message : String(e));
+}
+
 function incrFiles(dir: string): string[] {
   const manifest = fs.readFileSync(path.join(dir, 'appendonlydir', 'appendonly.aof.manifest'), 'latin1');
   return [...manifest.matchAll(/file (\S+) seq \d+ type i/g)].map((m) => path.join(dir, 'appendonlydir', m[1]!));
@@ -121,6 +126,7 @@ describe('AOF restart and crash safety', () => {
     const verified = new Map<string, number>();
     const WRITERS = 3;
     let pending: { round: number; sent: number[]; acked: number[]; txAcked: number[] } | null = null;
+    const failures: unknown[] = [];
     for (let round = 0; round <= 20; round++) {
       const p = track(await startVireoProcess(ALWAYS, { dir }));
       const c = await client(p.port);
@@ -170,8 +176,9 @@ describe('AOF restart and crash safety', () => {
               if (exec!.type === 'array') txAcked[w]!++;
             }
           }
-        } catch {
-          // The server was killed under us.
+        } catch (e) {
+          // The server was killed under us; anything else (an error reply) fails the test.
+          if (!isKilledError(e)) failures.push(e);
         } finally {
           wc.close();
         }
@@ -185,6 +192,7 @@ describe('AOF restart and crash safety', () => {
       stop = true;
       await Promise.all(writers);
       pending = { round, sent, acked, txAcked };
+      expect(failures).toEqual([]);
       expect(acked.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     }
   }, 120_000);
@@ -192,6 +200,7 @@ describe('AOF restart and crash safety', () => {
   it('appendfsync everysec: a killed process loses nothing acknowledged (writes reach the file before replies)', async () => {
     const dir = tempDir();
     let lastAcked = 0;
+    const failures: unknown[] = [];
     for (let round = 0; round < 3; round++) {
       const p = track(await startVireoProcess([...DEBUG, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''], { dir }));
       const c = await client(p.port);
@@ -209,8 +218,8 @@ describe('AOF restart and crash safety', () => {
             const r = await wc.call('RPUSH', `e:${round}`, String(++seq));
             acked = Number(r.value);
           }
-        } catch {
-          /* killed */
+        } catch (e) {
+          if (!isKilledError(e)) failures.push(e);
         } finally {
           wc.close();
         }
@@ -222,6 +231,7 @@ describe('AOF restart and crash safety', () => {
       stop = true;
       await w;
       lastAcked = acked;
+      expect(failures).toEqual([]);
       expect(acked).toBeGreaterThan(0);
     }
   }, 60_000);
