@@ -129,9 +129,15 @@ export function splice(p: string, from: number, to: number, insert: string): str
 function lpInt(s: string): number | null {
   const n = s.length;
   if (n === 0 || n > 20) return null;
-  const c0 = s.charCodeAt(0);
-  if (c0 !== 45 && (c0 < 48 || c0 > 57)) return null;
-  if (!/^(0|-?[1-9][0-9]*)$/.test(s)) return null;
+  // "0" or -?[1-9][0-9]*, checked by hand (this runs for every list push).
+  const neg = s.charCodeAt(0) === 45 ? 1 : 0;
+  if (neg === n) return null;
+  const first = s.charCodeAt(neg);
+  if (first < 48 || first > 57 || (first === 48 && (n > 1 || neg === 1))) return null;
+  for (let i = neg + 1; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+  }
   const v = Number(s);
   // Beyond 2^53 only the byte width matters, which a double decides correctly.
   if (v > 9223372036854775807 || v < -9223372036854775808) return null;
