@@ -86,7 +86,7 @@ export class PackedNode {
     }
   }
 
-  /** The entry starting at p: its string and the offset after it. */
+  /** The element of the entry starting at p. */
   private readAt(p: number): string {
     const d = this.data;
     const h = d[p]!;
