@@ -8,7 +8,7 @@ import generateSlot from 'cluster-key-slot';
 import { keySlot } from '../src/engine/slot.js';
 import { formatDouble, parseDouble, parseLong } from '../src/util/numbers.js';
 import { addLongDouble, formatLongDoubleHuman, parseLongDouble } from '../src/util/longdouble.js';
-import { RequestParser, ProtocolError } from '../src/protocol/parser.js';
+import { RequestParser, ProtocolError, splitArgs } from '../src/protocol/parser.js';
 import { startVireo, tempDir } from './helpers/servers.js';
 import { RespClient, toJs } from './helpers/resp.js';
 import { Crc64 } from '../persistence/rdb/crc64.js';
@@ -131,6 +131,27 @@ describe('request parser', () => {
   it('rejects a bulk over proto-max-bulk-len', () => {
     expect(() => parse('*1\r\n$2000000\r\n')).toThrow(ProtocolError);
   });
+  it('splits inline lines exactly as splitArgs (Redis sdssplitargs) does, on the plain-word fast path too', () => {
+    // Lines from an alphabet with every character the rules treat specially.
+    const ch = fc.constantFrom('a', 'B', '7', ' ', '\t', '\r', '\v', '\f', '"', "'", '\\', 'x', '\0', '\u00e9', '\u00ff', '-');
+    fc.assert(
+      fc.property(fc.array(ch, { maxLength: 40 }).map((cs) => cs.join('')), (line) => {
+        // Lines starting with '*' are multibulk, not inline.
+        fc.pre(!line.startsWith('*'));
+        const expected = splitArgs(line);
+        let got: string[][] | Error;
+        try {
+          got = parse(line + '\n');
+        } catch (e) {
+          got = e as Error;
+        }
+        if (expected === null) expect(got).toBeInstanceOf(ProtocolError);
+        else expect(got).toEqual(expected.length === 0 ? [] : [expected]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('hands back the exact bytes of canonical commands only', () => {
     const p = new RequestParser({ maxBulkLen: 1024, authenticated: true });
     p.feed(Buffer.from('*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n', 'latin1'));

@@ -377,6 +377,40 @@ export class RequestParser {
 
 
   private readInline(): string[] | null {
+    return this.plainInline() ?? this.quotedInline();
+  }
+
+  /**
+   * Fast path for a whole inline line of plain words (no quotes, no NUL):
+   * split at whitespace straight from the bytes, as splitArgs would. Any
+   * other line, or one not complete yet, returns null untouched.
+   */
+  private plainInline(): string[] | null {
+    const buf = this.buf;
+    const len = buf.length;
+    const argv: string[] = [];
+    let word = -1;
+    let p = this.pos;
+    for (; p < len; p++) {
+      const c = buf[p]!;
+      if (c === LF) break;
+      if (c === 34 || c === 39 || c === 0) return null;
+      // splitArgs' whitespace: space, \t, \r, \v, \f (\n ends the line).
+      if (c === 32 || (c >= 9 && c <= 13)) {
+        if (word >= 0) {
+          argv.push(decodeLatin1(buf, word, p));
+          word = -1;
+        }
+      } else if (word < 0) word = p;
+    }
+    if (p >= len) return null;
+    if (word >= 0) argv.push(decodeLatin1(buf, word, p));
+    this.pos = p + 1;
+    return argv;
+  }
+
+  /** Any inline line: Redis' sdssplitargs rules (splitArgs), quotes included. */
+  private quotedInline(): string[] | null {
     const buf = this.buf;
     let nl = buf.indexOf(LF, this.pos);
     if (nl < 0) {
