@@ -275,7 +275,6 @@ export function readRdb(buf: Buffer, opts: RdbLoadOptions): RdbLoadResult {
   return p.result;
 }
 
-/** A DUMP payload: value + RDB version (2 bytes LE) + CRC-64 (8 bytes LE); LZF as rdbcompression says. */
 /** rdbSavedObjectLen: bytes of the value's RDB serialization (type byte excluded), as DEBUG OBJECT reports it. */
 export function savedObjectLength(value: Value, compress = true): number {
   const out = new RdbOutput(1024);
@@ -283,6 +282,7 @@ export function savedObjectLength(value: Value, compress = true): number {
   return out.view().length - 1;
 }
 
+/** A DUMP payload: value + RDB version (2 bytes LE) + CRC-64 (8 bytes LE); LZF as rdbcompression says. */
 export function dumpPayload(value: Value, compress = true): Buffer {
   const out = new RdbOutput(1024);
   writeValue(out, value, compress);

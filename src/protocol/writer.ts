@@ -13,7 +13,7 @@
  */
 
 import { formatDouble } from '../util/numbers.js';
-import { putBulk, putString, putUint } from '../util/bytes.js';
+import { putBulk, putBulkBytes, putString, putUint } from '../util/bytes.js';
 
 const SLAB_SIZE = 256 * 1024;
 /** Strings longer than this are written as their own chunk, not into the slab. */
@@ -208,16 +208,7 @@ export class ReplyWriter {
     }
     const buf = this.reserve(n + 24);
     const a = this.arena;
-    let p = a.pos;
-    buf[p++] = 36;
-    p = putUint(buf, p, n);
-    buf[p++] = 13;
-    buf[p++] = 10;
-    if (n <= 16) for (let i = 0; i < n; i++) buf[p + i] = src[start + i]!;
-    else src.copy(buf, p, start, end);
-    p += n;
-    buf[p++] = 13;
-    buf[p++] = 10;
+    const p = putBulkBytes(buf, a.pos, src, start, end);
     this.pending += p - a.pos;
     a.pos = p;
   }

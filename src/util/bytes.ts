@@ -27,14 +27,30 @@ export function putUint(buf: Buffer, pos: number, n: number): number {
   return pos + digits;
 }
 
+/** A bulk string's `$len` CRLF header at `pos`; returns the new position. */
+function putBulkHeader(buf: Buffer, pos: number, len: number): number {
+  buf[pos] = 36; // '$'
+  const p = putUint(buf, pos + 1, len);
+  buf[p] = 13;
+  buf[p + 1] = 10;
+  return p + 2;
+}
+
 /** Write `s` as a RESP bulk string ($len CRLF bytes CRLF) at `pos`; returns the new position. */
 export function putBulk(buf: Buffer, pos: number, s: string): number {
-  let p = pos;
-  buf[p++] = 36; // '$'
-  p = putUint(buf, p, s.length);
+  let p = putString(buf, putBulkHeader(buf, pos, s.length), s);
   buf[p++] = 13;
   buf[p++] = 10;
-  p = putString(buf, p, s);
+  return p;
+}
+
+/** The bytes src[start, end) as a RESP bulk string at `pos`; returns the new position. */
+export function putBulkBytes(buf: Buffer, pos: number, src: Buffer, start: number, end: number): number {
+  const n = end - start;
+  let p = putBulkHeader(buf, pos, n);
+  if (n <= 16) for (let i = 0; i < n; i++) buf[p + i] = src[start + i]!;
+  else src.copy(buf, p, start, end);
+  p += n;
   buf[p++] = 13;
   buf[p++] = 10;
   return p;
