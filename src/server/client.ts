@@ -89,6 +89,8 @@ export class Client implements Watcher, Waiter {
   /** The last command name looked up and what it resolved to (dispatch's cache). */
   lastCommandName = '';
   lastCommandLookup: Command | undefined = undefined;
+  /** Queued for the server's end-of-turn write (Server.queueWrite). */
+  writeQueued = false;
   /** Inside a blocking command: input waits until it is woken. */
   blocked: BlockState | null = null;
   /** Running EXEC's queue: blocking commands answer at once instead. */

@@ -360,10 +360,40 @@ export class Server {
       c.holdReplies();
       this.persistence.hold(c);
     } else {
-      if (this.engine.log.hasPending) this.engine.log.flush();
-      c.flush();
+      this.queueWrite(c);
     }
   }
+
+  /**
+   * Clients with replies to send once this turn's input is all processed.
+   * Like Redis' handleClientsWithPendingWrites in beforeSleep: the replies
+   * of every client served in one poll go out together, so a client that
+   * is woken by its reply finds the others' replies already there.
+   */
+  private readonly pendingWrites: Client[] = [];
+  private writesScheduled = false;
+
+  private queueWrite(c: Client): void {
+    if (c.writeQueued) return;
+    c.writeQueued = true;
+    this.pendingWrites.push(c);
+    if (!this.writesScheduled) {
+      this.writesScheduled = true;
+      setImmediate(this.writePending);
+    }
+  }
+
+  private readonly writePending = (): void => {
+    this.writesScheduled = false;
+    if (this.engine.log.hasPending) this.engine.log.flush();
+    const list = this.pendingWrites;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      c.writeQueued = false;
+      c.flush();
+    }
+    while (list.length > 0) list.pop();
+  };
 
   /** Commands run since the clock was last read (the first timedCount entries), and that reading. */
   readonly timedCommands: Command[] = [];
