@@ -220,7 +220,7 @@ export class RequestParser {
       p += 2;
       const end = p + blen;
       if (end + 2 > len || buf[end] !== CR || buf[end + 1] !== LF) return null;
-      argv[i] = decodeLatin1(buf, p, end);
+      argv[i] = i === 0 ? this.commandName(buf, p, end) : decodeLatin1(buf, p, end);
       p = end + 2;
     }
     this.pos = p;
@@ -228,6 +228,32 @@ export class RequestParser {
     this.rawStart = start;
     this.rawEnd = p;
     return argv;
+  }
+
+  /** The previous command's name, as a string and as its bytes. */
+  private lastName = '';
+  private readonly lastNameBytes = new Uint8Array(16);
+
+  /**
+   * argv[0] of a pipelined command is usually the same name again: hand
+   * back the same string, so no new string is made and the dispatcher's
+   * comparison with its cached name is an identity check.
+   */
+  private commandName(buf: Buffer, s: number, e: number): string {
+    const n = e - s;
+    const last = this.lastName;
+    if (n === last.length) {
+      const bytes = this.lastNameBytes;
+      let i = 0;
+      while (i < n && buf[s + i] === bytes[i]) i++;
+      if (i === n) return last;
+    }
+    const name = decodeLatin1(buf, s, e);
+    if (n <= 16) {
+      for (let i = 0; i < n; i++) this.lastNameBytes[i] = buf[s + i]!;
+      this.lastName = name;
+    }
+    return name;
   }
 
   private fastNumber(buf: Buffer, pos: number): number {
