@@ -77,9 +77,12 @@ try {
   const w = [16, 3, 12, 12, 7, 9, 8];
   if (results.length > 0) console.log(row(['test', 'P', 'redis best', 'vireo best', 'ratio', 'median', 'target'], w));
   for (const r of results) {
+    // redis-benchmark fills the list for LRANGE with an LPUSH run of its
+    // own and reports it: shown, but the LPUSH row is the one judged.
+    const setup = r.name.includes('needed to benchmark');
     const target = targets[r.pipeline];
-    const mark = r.median >= target ? '' : ' *';
-    console.log(row([r.name, r.pipeline, r.redis.toFixed(0), r.vireo.toFixed(0), r.ratio.toFixed(2), r.median.toFixed(2) + mark, `>=${target}`], w));
+    const mark = setup || r.median >= target ? '' : ' *';
+    console.log(row([r.name, r.pipeline, r.redis.toFixed(0), r.vireo.toFixed(0), r.ratio.toFixed(2), r.median.toFixed(2) + mark, setup ? '(setup)' : `>=${target}`], w));
   }
   if (results.length > 0) console.log('(ratio: best round of each; median: median of the per-round ratios, judged against the target; * below target)\n');
 

@@ -58,6 +58,20 @@ const binding: StreamWrapBinding | null = (() => {
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
+/**
+ * Views of READ_BUFFER by length, made once: creating a Buffer view costs
+ * about as much as parsing a short command, and small reads repeat the
+ * same few lengths.
+ */
+const READ_VIEWS: (Buffer | undefined)[] = new Array(4097);
+
+function readView(n: number): Buffer {
+  if (n >= READ_VIEWS.length) return READ_BUFFER.subarray(0, n);
+  let v = READ_VIEWS[n];
+  if (v === undefined) READ_VIEWS[n] = v = READ_BUFFER.subarray(0, n);
+  return v;
+}
+
 /** Pause reading while this many written bytes wait for the socket. */
 const HIGH_WATER = 64 * 1024 * 1024;
 
@@ -80,7 +94,7 @@ export class DirectIo {
     handle.onread = () => {
       const n = state[kRead]!;
       if (n > 0) {
-        onData(READ_BUFFER.subarray(0, n));
+        onData(readView(n));
         return;
       }
       // EOF or a read error: close like net.Socket does ('close' follows).
