@@ -97,6 +97,10 @@ export class PackedReader {
     const at = this.start;
     // Measured: tiny entries compare fastest char by char; from 8 chars a
     // slice compared with === (a memcmp) beats both that and startsWith.
+    // From 13 chars the slice is a V8 SlicedString and === a runtime call
+    // (~80 ns here): entries of one length usually differ at an end
+    // (field:0001, field:0002), so look at both ends first.
+    if (n >= 13 && (p.charCodeAt(at + n - 1) !== s.charCodeAt(n - 1) || p.charCodeAt(at) !== s.charCodeAt(0))) return false;
     if (n >= 8) return p.slice(at, at + n) === s;
     for (let i = 0; i < n; i++) if (p.charCodeAt(at + i) !== s.charCodeAt(i)) return false;
     return true;
