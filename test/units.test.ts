@@ -14,6 +14,7 @@ import { RespClient, toJs } from './helpers/resp.js';
 import { Crc64 } from '../persistence/rdb/crc64.js';
 import { AccessPolicy, AccessTable, KeyAccess } from '../src/engine/access.js';
 import { PackedNode, packedOf } from '../src/types/list-node.js';
+import { putUint, uintDigits } from '../src/util/bytes.js';
 
 /** Bit-by-bit CRC16/XMODEM, independent of the table-driven one under test. */
 function crc16Bitwise(s: string): number {
@@ -88,6 +89,18 @@ describe('numbers', () => {
         expect(Object.is(parseDouble(sign + digits), Number(sign + digits))).toBe(true);
       }),
     );
+  });
+
+  it('putUint and uintDigits write any safe integer as String() does (reply headers, integer replies)', () => {
+    const edges = [0, 9, 10, 99, 100, 2147483647, 2147483648, 9999999999, 10000000000, Number.MAX_SAFE_INTEGER];
+    const buf = Buffer.alloc(32);
+    const check = (n: number) => {
+      const end = putUint(buf, 3, n);
+      expect(buf.latin1Slice(3, end)).toBe(String(n));
+      expect(uintDigits(n)).toBe(String(n).length);
+    };
+    edges.forEach(check);
+    fc.assert(fc.property(fc.oneof(fc.nat(), fc.integer({ min: 0, max: 2 ** 32 }), fc.maxSafeNat()), (n) => check(n)), { numRuns: 3000 });
   });
 
   it('long double sums print like %.17Lf', () => {
