@@ -9,6 +9,8 @@
  * the thresholds (hash-max-listpack-entries etc.) keep these short.
  */
 
+import { parseLong } from '../util/numbers.js';
+
 /** The varint prefix for a length. */
 function lengthPrefix(n: number): string {
   if (n < 0x80) return String.fromCharCode(n);
@@ -129,32 +131,10 @@ export function splice(p: string, from: number, to: number, insert: string): str
 // Encoding choices depend on Redis' listpack sizes (e.g. a list stays a
 // listpack while it fits in 8 KB), so those sizes are computed exactly.
 
-/** If s is what Redis' lpStringToInt64 accepts, its value; else null. */
-function lpInt(s: string): number | null {
-  const n = s.length;
-  if (n === 0 || n > 20) return null;
-  // "0" or -?[1-9][0-9]*, checked by hand (this runs for every list push).
-  const neg = s.charCodeAt(0) === 45 ? 1 : 0;
-  if (neg === n) return null;
-  const first = s.charCodeAt(neg);
-  if (first < 48 || first > 57 || (first === 48 && (n > 1 || neg === 1))) return null;
-  for (let i = neg + 1; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return null;
-  }
-  const v = Number(s);
-  // Beyond 2^53 only the byte width matters, which a double decides correctly.
-  if (v > 9223372036854775807 || v < -9223372036854775808) return null;
-  if (n >= 19) {
-    const big = BigInt(s);
-    if (big > 9223372036854775807n || big < -9223372036854775808n) return null;
-  }
-  return v;
-}
-
 /** Bytes of the encoding+data part of a listpack entry. */
 function lpEncodedSize(s: string): number {
-  const v = lpInt(s);
+  // Redis' lpStringToInt64 accepts exactly what string2ll does.
+  const v = parseLong(s);
   if (v !== null) {
     if (v >= 0 && v <= 127) return 1;
     if (v >= -4096 && v <= 4095) return 2;
