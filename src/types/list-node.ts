@@ -245,7 +245,7 @@ export class PackedNode {
       sink.bulkBytes(d, at, at + len);
       if (reverse) {
         if (k + 1 < n) p -= this.sizeBefore(p);
-      } else p = at + len + (len < BIG ? 1 : 5);
+      } else p += entrySize(len);
     }
     return n;
   }
