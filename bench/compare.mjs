@@ -10,7 +10,7 @@
 // Usage: npm run bench [-- --quick] [-- --suite strings|collections]
 //        [-- --tests set,get] [-- --rounds 3] [-- --no-bench] [-- --no-memory]
 import { loadDataset, DATASETS } from './datasets.mjs';
-import { benchOnce, options, requireTools, row, startServer } from './servers.mjs';
+import { benchOnce, median, options, requireTools, row, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt } = options(args);
@@ -27,11 +27,6 @@ const tests = opt('tests', SUITES[suite] ?? suite).split(',');
 const rounds = Number(opt('rounds', quick ? '1' : '5'));
 const requests = Number(opt('requests', quick ? '50000' : '100000'));
 const targets = { 1: 0.9, 16: 0.8 };
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 requireTools(['redis-server', 'redis-benchmark']);
 

@@ -6,7 +6,7 @@
 // Prints ratios (vireo/redis for throughput, vireo/redis for times).
 //
 // Usage: npm run bench -- --suite persistence [--quick] [--rounds 3] [--keys 1000000]
-import { benchOnce, options, requireTools, row, startServer } from './servers.mjs';
+import { benchOnce, median, options, requireTools, row, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt } = options(args);
@@ -17,10 +17,6 @@ const keys = Number(opt('keys', quick ? '200000' : '1000000'));
 
 requireTools(['redis-server', 'redis-benchmark', 'redis-cli']);
 
-const median = (xs) => {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-};
 const w = [28, 3, 12, 12, 7, 9, 8];
 console.log(row(['SET with appendonly yes', 'P', 'redis best', 'vireo best', 'ratio', 'median', 'target'], w));
 for (const policy of ['always', 'everysec']) {

@@ -104,3 +104,9 @@ export function benchOnce(server, test, pipeline, requests) {
 export function row(cols, widths) {
   return cols.map((c, i) => String(c).padStart(widths[i])).join('  ');
 }
+
+/** Median of a list of numbers (benchmarks judge the median of per-round ratios). */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
