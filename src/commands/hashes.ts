@@ -5,13 +5,14 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argRange, eq, lookupTyped, LONG_MAX } from './util.js';
+import { ERR, argRange, eq, lookupTyped, LONG_MAX, doublesWithoutOverflow } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { HashValue } from '../types/hash.js';
 import { parseInteger, INT64_MAX, INT64_MIN } from '../util/numbers.js';
 import { parseLongDouble, addLongDouble, formatLongDoubleHuman } from '../util/longdouble.js';
 import { scanCollection } from './scan.js';
-import { randomDistinctIndexes } from './random.js';
+import { picksHeader, randomDistinctIndexes, replyRepeatedPicks } from './random.js';
+import type { ReplyWriter } from '../protocol/writer.js';
 
 /** hashTypeLookupWriteOrCreate. */
 function hashForWrite(c: Client, key: string): HashValue | null {
@@ -197,12 +198,12 @@ function hrandfield(c: Client, argv: string[]): void {
     }
     if (argv.length === 4) {
       withValues = true;
-      if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
+      if (!doublesWithoutOverflow(argv[2]!)) {
         c.reply.error('ERR value is out of range');
         return;
       }
     }
-    hrandfieldWithCount(c, argv[1]!, l, withValues);
+    hrandfieldWithCount(c, argv[1]!, l, argv[2]!, withValues);
     return;
   }
   const h = readHash(c, argv[1]!, () => c.reply.nullBulk());
@@ -222,7 +223,7 @@ function pickFrom(h: HashValue, count: number, allowRepeats: boolean): [string, 
   return randomDistinctIndexes(all.length, count).map((i) => all[i]!);
 }
 
-function hrandfieldWithCount(c: Client, key: string, l: number, withValues: boolean): void {
+function hrandfieldWithCount(c: Client, key: string, l: number, countArg: string, withValues: boolean): void {
   const h = readHash(c, key, () => c.reply.array(0));
   if (h === null) return;
   const r = c.reply;
@@ -232,14 +233,20 @@ function hrandfieldWithCount(c: Client, key: string, l: number, withValues: bool
     r.array(0);
     return;
   }
-  const entries = unique ? pickFrom(h, Math.min(count, h.size), false) : pickFrom(h, count, true);
   const resp3Pairs = withValues && r.resp === 3;
-  r.array(withValues && !resp3Pairs ? entries.length * 2 : entries.length);
-  for (const [f, v] of entries) {
-    if (resp3Pairs) r.array(2);
-    r.bulk(f);
-    if (withValues) r.bulk(v);
+  const write = (w: ReplyWriter, [f, v]: [string, string]) => {
+    if (resp3Pairs) w.array(2);
+    w.bulk(f);
+    if (withValues) w.bulk(v);
+  };
+  if (!unique) {
+    picksHeader(r, countArg, count, withValues && !resp3Pairs ? 2 : 1);
+    replyRepeatedPicks(r, (s) => c.startStream(s), h.toArray(), count, write);
+    return;
   }
+  const entries = pickFrom(h, Math.min(count, h.size), false);
+  r.array(withValues && !resp3Pairs ? entries.length * 2 : entries.length);
+  for (const e of entries) write(r, e);
 }
 
 export const hashCommands: CommandImpl[] = [

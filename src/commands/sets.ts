@@ -10,7 +10,10 @@ import { ERR, argNonNegative, argRange, eq, lookupTyped, LONG_MAX } from './util
 import { NOTIFY } from '../engine/engine.js';
 import { SetValue } from '../types/set.js';
 import { scanCollection } from './scan.js';
-import { randomDistinctIndexes } from './random.js';
+import { picksHeader, randomDistinctIndexes, replyRepeatedPicks } from './random.js';
+import type { ReplyWriter } from '../protocol/writer.js';
+
+const writeBulk = (r: ReplyWriter, m: string) => r.bulk(m);
 
 function sadd(c: Client, argv: string[]): void {
   const key = argv[1]!;
@@ -301,9 +304,8 @@ function srandmember(c: Client, argv: string[]): void {
   }
   const all = set.toArray();
   if (l < 0) {
-    const n = -l;
-    c.reply.array(n);
-    for (let i = 0; i < n; i++) c.reply.bulk(all[Math.floor(Math.random() * all.length)]!);
+    picksHeader(c.reply, argv[2]!, -l, 1);
+    replyRepeatedPicks(c.reply, (s) => c.startStream(s), all, -l, writeBulk);
     return;
   }
   c.reply.bulkArray(randomDistinctIndexes(all.length, l).map((i) => all[i]!));

@@ -7,13 +7,14 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argDouble, argMpopCount, argLong, argNonNegative, argRange, eq, lookupTyped, LONG_MAX } from './util.js';
+import { ERR, argDouble, argMpopCount, argLong, argNonNegative, argRange, eq, lookupTyped, LONG_MAX, doublesWithoutOverflow } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { ZSetValue, type ZView } from '../types/zset.js';
 import { SetValue } from '../types/set.js';
 import { formatDouble, formatG17 } from '../util/numbers.js';
 import { scanCollection } from './scan.js';
-import { randomDistinctIndexes } from './random.js';
+import { picksHeader, randomDistinctIndexes, replyRepeatedPicks } from './random.js';
+import type { ReplyWriter } from '../protocol/writer.js';
 
 const NAN_ERR = 'ERR resulting score is not a number (NaN)';
 
@@ -655,7 +656,7 @@ function zrandmember(c: Client, argv: string[]): void {
     }
     if (argv.length === 4) {
       withScores = true;
-      if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
+      if (!doublesWithoutOverflow(argv[2]!)) {
         c.reply.error('ERR value is out of range');
         return;
       }
@@ -667,8 +668,18 @@ function zrandmember(c: Client, argv: string[]): void {
       return;
     }
     const all = [...z.entries()];
-    const picks = l > 0 ? randomDistinctIndexes(all.length, l).map((i) => all[i]!) : Array.from({ length: -l }, () => all[Math.floor(Math.random() * all.length)]!);
-    replyPairs(c, picks, withScores);
+    if (l > 0) {
+      replyPairs(c, randomDistinctIndexes(all.length, l).map((i) => all[i]!), withScores);
+      return;
+    }
+    const r = c.reply;
+    const nested = withScores && r.resp === 3;
+    picksHeader(r, argv[2]!, -l, withScores && !nested ? 2 : 1);
+    replyRepeatedPicks(r, (s) => c.startStream(s), all, -l, (w: ReplyWriter, [m, score]: [string, number]) => {
+      if (nested) w.array(2);
+      w.bulk(m);
+      if (withScores) w.double(score);
+    });
     return;
   }
   const z = readZset(c, argv[1]!, () => c.reply.nullBulk());
