@@ -6,6 +6,7 @@ import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
 import { ERR, argDbIndex, eq, replyHelp } from './util.js';
 import { parseLong } from '../util/numbers.js';
+import { REPLY_SLAB_SIZE } from '../protocol/writer.js';
 
 function ping(c: Client, argv: string[]): void {
   if (argv.length > 2) {
@@ -143,6 +144,7 @@ function clientFlags(c: Client): string {
   if (c.kind === 'master') f += 'M';
   if (c.kind === 'pubsub') f += 'P';
   if (c.multi !== null) f += 'x';
+  if (c.server.isBlocked(c)) f += 'b';
   if (c.casDirty) f += 'd';
   if (c.closeAfterReply) f += 'c';
   if (c.addr.startsWith('/')) f += 'U';
@@ -154,16 +156,17 @@ function clientFlags(c: Client): string {
 /** One CLIENT LIST / CLIENT INFO line, with Redis 7.2's fields. */
 export function clientInfoLine(c: Client): string {
   const now = Math.floor(Date.now() / 1000);
-  const qbuf = c.parser.pendingBytes;
-  const omem = c.outputPending;
-  const cmd = c.current ?? null;
+  const m = c.memoryReport();
+  // A command held by CLIENT PAUSE shows as the one it runs, as in Redis.
+  const cmd = c.current ?? (c.held !== null ? (c.server.table.resolve(c.held) ?? null) : null);
   const lastCmd = cmd !== null ? cmd.name : c.lastCommand;
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name}` +
     ` age=${now - Math.floor(c.createdAt / 1000)} idle=${now - Math.floor(c.lastInteraction / 1000)}` +
     ` flags=${clientFlags(c)} db=${c.db.id} sub=0 psub=0 ssub=0 multi=${c.multi === null ? -1 : c.multi.length}` +
-    ` qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${omem}` +
-    ` tot-mem=${qbuf + omem} events=r cmd=${lastCmd} user=${c.user} redir=-1 resp=${c.reply.resp}` +
+    ` qbuf=${m.qbuf} qbuf-free=${m.qbufFree} argv-mem=${m.argvMem} multi-mem=${m.multiMem}` +
+    ` rbs=${REPLY_SLAB_SIZE} rbp=${c.outputPeak} obl=${m.obl} oll=${m.oll} omem=${m.omem}` +
+    ` tot-mem=${m.totMem} events=${m.writing ? 'rw' : 'r'} cmd=${lastCmd} user=${c.user} redir=-1 resp=${c.reply.resp}` +
     ` lib-name=${c.libName} lib-ver=${c.libVer}`
   );
 }

@@ -83,7 +83,10 @@ export class Engine {
   readonly clock = new Clock();
   /** A replica hides expired keys but never deletes them itself. */
   isReplica = false;
-  /** While true (CLIENT PAUSE), TTLs are not enforced. */
+  /**
+   * While true (CLIENT PAUSE), expired keys are hidden but not deleted: a
+   * paused primary must not write, and its replicas must not diverge.
+   */
   expiryPaused = false;
   /** Loading a dataset: nothing expires, past TTLs are kept (Redis' server.loading). */
   get loading(): boolean {
@@ -180,7 +183,7 @@ export class Engine {
 
   /** True if the key exists but its TTL has passed. */
   isExpired(db: Db, key: string): boolean {
-    if (db.volatileCount === 0 || this.expiryPaused || this.loading) return false;
+    if (db.volatileCount === 0 || this.loading) return false;
     const when = db.getExpire(key);
     return when >= 0 && this.now > when;
   }
@@ -191,7 +194,7 @@ export class Engine {
    */
   expireIfNeeded(db: Db, key: string): boolean {
     if (!this.isExpired(db, key)) return false;
-    if (this.isReplica) return true;
+    if (this.isReplica || this.expiryPaused) return true;
     this.deleteExpired(db, key);
     return true;
   }

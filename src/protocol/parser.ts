@@ -83,6 +83,23 @@ export class RequestParser {
     return this.buf.length - this.pos + this.bigFilled;
   }
 
+  /** The first `n` unparsed bytes, as latin1 (for logs). */
+  peek(n: number): string {
+    return this.buf.latin1Slice(this.pos, Math.min(this.buf.length, this.pos + n));
+  }
+
+  /** Bytes of the arguments of a partially received command (CLIENT LIST argv-mem). */
+  get partialArgBytes(): number {
+    let n = 0;
+    for (let i = 0; i < this.argc; i++) n += this.argv[i]!.length;
+    return n;
+  }
+
+  /** Room left in the buffer of a large argument being received (CLIENT LIST qbuf-free). */
+  get bufferFree(): number {
+    return this.bigArg === null ? 0 : this.bigArg.length - this.bigFilled;
+  }
+
   /** True while a command is partially received. */
   get midCommand(): boolean {
     return this.multibulkLen > 0 || this.pos < this.buf.length;
@@ -408,8 +425,8 @@ export class RequestParser {
 
   /**
    * Fast path for a whole inline line of plain words (no quotes, no NUL):
-   * split at whitespace straight from the bytes, as splitArgs would. Any
-   * other line, or one not complete yet, returns null untouched.
+   * split straight from the bytes, as splitArgs would. Any other line, or
+   * one not complete yet, returns null untouched.
    */
   private plainInline(): string[] | null {
     const buf = this.buf;
@@ -421,13 +438,16 @@ export class RequestParser {
       const c = buf[p]!;
       if (c === LF) break;
       if (c === 34 || c === 39 || c === 0) return null;
-      // splitArgs' whitespace: space, \t, \r, \v, \f (\n ends the line).
-      if (c === 32 || (c >= 9 && c <= 13)) {
-        if (word >= 0) {
+      if (word >= 0) {
+        // Inside a word only space, \t and \r end it (\v and \f are part of it).
+        if (c === 32 || c === 9 || c === 13) {
           argv.push(decodeLatin1(buf, word, p));
           word = -1;
         }
-      } else if (word < 0) word = p;
+      } else if (c !== 32 && (c < 9 || c > 13)) {
+        // Between words every isspace() byte is skipped.
+        word = p;
+      }
     }
     if (p >= len) return null;
     if (word >= 0) argv.push(decodeLatin1(buf, word, p));
@@ -439,6 +459,12 @@ export class RequestParser {
   private quotedInline(): string[] | null {
     const buf = this.buf;
     let nl = buf.indexOf(LF, this.pos);
+    // Redis finds the line end with strchr: a NUL byte before the newline
+    // hides it, so such a line never completes (until the size limit).
+    if (nl >= 0) {
+      const nul = buf.indexOf(0, this.pos);
+      if (nul >= 0 && nul < nl) nl = -1;
+    }
     if (nl < 0) {
       if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
         throw new ProtocolError('Protocol error: too big inline request');
@@ -514,7 +540,8 @@ export function splitArgs(line: string): string[] | null {
       } else {
         if (i >= n) break;
         const c = line[i]!;
-        if (isSpace(c)) break;
+        // sdssplitargs ends an unquoted word only at space, \n, \r, \t.
+        if (c === ' ' || c === '\n' || c === '\r' || c === '\t') break;
         if (c === '"') inq = true;
         else if (c === "'") insq = true;
         else cur += c;

@@ -15,7 +15,9 @@
 import { formatDouble } from '../util/numbers.js';
 import { putBulk, putBulkBytes, putString, putUint } from '../util/bytes.js';
 
-const SLAB_SIZE = 256 * 1024;
+/** Replies are encoded into shared slabs of this size (CLIENT LIST rbs). */
+export const REPLY_SLAB_SIZE = 256 * 1024;
+const SLAB_SIZE = REPLY_SLAB_SIZE;
 /** Strings longer than this are written as their own chunk, not into the slab. */
 const DIRECT_STRING = 16 * 1024;
 /** Bytes bulkArray encodes per reservation. */
@@ -241,6 +243,12 @@ export class ReplyWriter {
   array(n: number): void {
     if (this.muted) return;
     this.prefixedInt(42, n);
+  }
+
+  /** An array header for a length beyond 2^53 (streamed replies of a client-given count). */
+  bigArray(n: bigint): void {
+    if (this.muted) return;
+    this.raw('*' + n.toString() + '\r\n');
   }
 
   /** A map of n pairs: `%n` in RESP3, a flat array of 2n in RESP2. */

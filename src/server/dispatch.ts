@@ -127,7 +127,9 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   if (!nested) reply.muted = muted;
   const errorsBefore = reply.errorCount;
   const prev = c.current;
+  const prevArgv = c.currentArgv;
   c.current = cmd;
+  c.currentArgv = argv;
   const offsetBefore = engine.log.offset;
   engine.begin();
   // CLIENT NO-TOUCH: lookups leave access times alone, except TOUCH's own.
@@ -136,8 +138,7 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   try {
     cmd.run!(c, argv);
   } catch (e) {
-    server.logger.error({ err: e, command: cmd.name }, 'command raised an exception');
-    reply.error(`ERR internal error while executing '${cmd.name}'`);
+    reply.error(server.internalError(e, `executing '${cmd.name}'`, c, argv));
   } finally {
     engine.end();
   }
@@ -148,6 +149,7 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   server.timeCommand(cmd);
   if (cmd.timedAlone) server.accountBatch();
   c.current = prev;
+  c.currentArgv = prevArgv;
   const stats = cmd.stats;
   stats.calls++;
   if (reply.errorCount !== errorsBefore) stats.failed++;
@@ -166,11 +168,14 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   if (server.monitors.size > 0) server.feedMonitors(c, cmd, argv);
 }
 
-/** CLIENT PAUSE WRITE: does this command have to wait? */
+/**
+ * CLIENT PAUSE WRITE: does this command have to wait? As in Redis, a write
+ * waits even when it would only be queued inside MULTI.
+ */
 export function commandBlockedByPause(server: Server, c: Client, argv: string[]): boolean {
   const cmd = server.table.resolve(argv);
   if (cmd === undefined) return false;
-  if (cmd.flags & (F.WRITE | F.MAY_REPLICATE)) return c.multi === null;
+  if (cmd.flags & (F.WRITE | F.MAY_REPLICATE)) return true;
   if (cmd.name === 'exec' && c.multi !== null) {
     return c.multi.some((q) => (q.cmd.flags & (F.WRITE | F.MAY_REPLICATE)) !== 0);
   }

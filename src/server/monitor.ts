@@ -26,5 +26,35 @@ export function formatMonitorLine(c: Client, argv: readonly string[]): string {
   const now = Date.now() * 1000 + Math.floor((performance.now() % 1) * 1000);
   const ts = `${Math.floor(now / 1e6)}.${String(now % 1e6).padStart(6, '0')}`;
   const who = c.socket === null ? 'lua' : c.addr.startsWith('/') ? `unix:${c.addr.replace(/:0$/, '')}` : c.addr;
-  return `${ts} [${c.db.id} ${who}] ${argv.map(reprString).join(' ')}`;
+  const redacted = redactedPositions(argv);
+  const shown = argv.map((a, i) => (redacted !== null && redacted.has(i) ? REDACTED : reprString(a)));
+  return `${ts} [${c.db.id} ${who}] ${shown.join(' ')}`;
+}
+
+const REDACTED = '"(redacted)"';
+
+/**
+ * Arguments MONITOR must not show (Redis' redactClientCommandArgument):
+ * AUTH's user and password, HELLO ... AUTH <user> <pass>. Null when none.
+ */
+function redactedPositions(argv: readonly string[]): Set<number> | null {
+  const name = argv[0]!.toLowerCase();
+  if (name === 'auth') return new Set(Array.from({ length: argv.length - 1 }, (_, i) => i + 1));
+  if (name !== 'hello') return null;
+  // HELLO's options as helloCommand walks them: AUTH takes two arguments, SETNAME one.
+  const out = new Set<number>();
+  for (let j = 2; j < argv.length; j++) {
+    const more = argv.length - 1 - j;
+    const opt = argv[j]!.toLowerCase();
+    if (opt === 'auth' && more >= 2) {
+      out.add(j + 1);
+      out.add(j + 2);
+      j += 2;
+    } else if (opt === 'setname' && more >= 1) {
+      j++;
+    } else {
+      break;
+    }
+  }
+  return out.size > 0 ? out : null;
 }

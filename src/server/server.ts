@@ -25,6 +25,7 @@ import { discardTransaction } from '../commands/transactions.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
 import { AofLoadError } from '../../persistence/aof.js';
 import { arityOk } from './dispatch.js';
+import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from './output-limits.js';
 
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
 const ACCESS_PARAMS = new Set(['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']);
@@ -38,6 +39,9 @@ export class ServerStats {
   totalErrorReplies = 0;
   unexpectedErrorReplies = 0;
   clientQueryBufferLimitDisconnections = 0;
+  clientOutputBufferLimitDisconnections = 0;
+  /** Exceptions caught while serving clients (each one is a bug). */
+  internalErrors = 0;
   readsProcessed = 0;
   writesProcessed = 0;
   errors = new Map<string, number>();
@@ -81,10 +85,14 @@ export class Server {
   readonly directIo = process.env.VIREO_STREAM_IO !== '1';
   /** DEBUG SET-ACTIVE-EXPIRE. */
   activeExpireEnabled = true;
+  /** Internal-error replies name the exception and where it was thrown (tests and fuzzers). */
+  readonly debugExceptions = process.env.VIREO_DEBUG_EXCEPTIONS === '1';
 
   /** Copies of hot configuration values. */
   protoMaxBulkLen: number;
   queryBufferLimit: number;
+  /** client-output-buffer-limit per class; null when no class has a limit. */
+  private outputLimits: OutputLimits | null;
 
   private nextClientId = 1;
   private listeners: net.Server[] = [];
@@ -107,6 +115,7 @@ export class Server {
     this.expire = new ActiveExpire(this.engine);
     this.protoMaxBulkLen = config.int('proto-max-bulk-len');
     this.queryBufferLimit = config.int('client-query-buffer-limit');
+    this.outputLimits = this.readOutputLimits();
     this.recordError = (msg: string) => this.countError(msg);
     for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries', 'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth']) {
       this.engine.limits.apply(name, config.int(name));
@@ -391,9 +400,41 @@ export class Server {
       const c = list[i]!;
       c.writeQueued = false;
       c.flush();
+      if (c.streaming) this.pumpLater(c);
     }
     while (list.length > 0) list.pop();
   };
+
+  /** Clients whose streamed reply continues in the next turn. */
+  private pumps: Client[] = [];
+
+  /** Continue `c`'s streamed reply in a later turn (after other clients are served). */
+  pumpLater(c: Client): void {
+    if (this.pumps.includes(c)) return;
+    this.pumps.push(c);
+    if (this.pumps.length === 1) setImmediate(this.runPumps);
+  }
+
+  private readonly runPumps = (): void => {
+    const list = this.pumps;
+    this.pumps = [];
+    for (const c of list) c.pump();
+  };
+
+  // ---- output buffer limits ----------------------------------------------------
+
+  private readOutputLimits(): OutputLimits | null {
+    const limits = parseOutputLimits(this.config.str('client-output-buffer-limit'));
+    return noLimits(limits) ? null : limits;
+  }
+
+  /** The output limit of `c`'s class (MONITOR clients count as normal), or null for none. */
+  outputLimitFor(c: Client): OutputLimit | null {
+    const limits = this.outputLimits;
+    if (limits === null) return null;
+    const l = c.kind === 'replica' ? limits.slave : c.kind === 'pubsub' ? limits.pubsub : limits.normal;
+    return l.hard === 0 && l.soft === 0 ? null : l;
+  }
 
   /** Commands run since the clock was last read (the first timedCount entries), and that reading. */
   readonly timedCommands: Command[] = [];
@@ -452,6 +493,16 @@ export class Server {
     return false;
   }
 
+  /** Clients waiting in a blocking command or held by CLIENT PAUSE (Redis counts both in blocked_clients). */
+  get blockedClients(): number {
+    return this.blocked.size + this.held.size;
+  }
+
+  /** Is `c` waiting (blocking command or CLIENT PAUSE)? CLIENT LIST flag b. */
+  isBlocked(c: Client): boolean {
+    return c.blocked !== null || this.held.has(c);
+  }
+
   get writesPaused(): boolean {
     return this.pause !== null;
   }
@@ -464,9 +515,20 @@ export class Server {
       if (this.pause.mode === 'all') mode = 'all';
       if (this.pause.until > until) ms = this.pause.until - Date.now();
     }
-    const timer = setTimeout(() => this.unpauseClients(), Math.max(0, ms));
-    this.pause = { mode, until: Date.now() + ms, timer };
+    const end = Date.now() + ms;
+    this.pause = { mode, until: end, timer: this.pauseTimer(end) };
     this.engine.expiryPaused = true;
+  }
+
+  /** A timer for the pause's end; Node's timers wrap past 2^31-1 ms, so long pauses re-arm. */
+  private pauseTimer(until: number): NodeJS.Timeout {
+    const MAX_TIMER_MS = 2147483647;
+    const left = Math.max(0, until - Date.now());
+    return setTimeout(() => {
+      if (this.pause === null) return;
+      if (until - Date.now() > 0) this.pause.timer = this.pauseTimer(until);
+      else this.unpauseClients();
+    }, Math.min(left, MAX_TIMER_MS));
   }
 
   unpauseClients(): void {
@@ -493,6 +555,25 @@ export class Server {
       m.reply.simple(line);
       if (m !== c) m.flush();
     }
+  }
+
+  /**
+   * A bug surfaced as an exception while serving `c`: log it with the
+   * command, count it, and return the error reply. The server stays up.
+   * With VIREO_DEBUG_EXCEPTIONS=1 (tests, fuzzers) the reply carries the
+   * exception and where it was thrown, so a test names the culprit.
+   */
+  internalError(e: unknown, where: string, c: Client | null, argv: readonly string[] | null = null): string {
+    this.stats.internalErrors++;
+    const shownArgs = argv === null ? undefined : argv.slice(0, 8).map((a) => a.slice(0, 64));
+    this.logger.error({ err: e, client: c?.describe(), argv: shownArgs }, `Internal error ${where}`);
+    let msg = `ERR internal error ${where}`;
+    if (this.debugExceptions) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      const frame = (err.stack ?? '').split('\n').find((l) => l.trim().startsWith('at ')) ?? '';
+      msg += `: ${err.name}: ${err.message} ${frame.trim()}`;
+    }
+    return msg;
   }
 
   private countError(msg: string): void {
@@ -563,6 +644,7 @@ export class Server {
     this.memory.sample();
     this.sampleStats();
     this.closeIdleClients();
+    this.resetOutputPeaks();
     if (this.engine.log.hasPending) this.engine.log.flush();
     try {
       this.persistence.cron();
@@ -588,6 +670,16 @@ export class Server {
     s.lastSampleIn = s.netInputBytes;
     s.lastSampleOut = s.netOutputBytes;
     s.lastSampleTime = now;
+  }
+
+  private lastPeakReset = Date.now();
+
+  /** CLIENT LIST rbp is the peak of the last 5 seconds, as Redis resets buf_peak. */
+  private resetOutputPeaks(): void {
+    const now = Date.now();
+    if (now - this.lastPeakReset < 5000) return;
+    this.lastPeakReset = now;
+    for (const c of this.clients.values()) c.outputPeak = 0;
   }
 
   private closeIdleClients(): void {
@@ -630,6 +722,9 @@ export class Server {
         break;
       case 'client-query-buffer-limit':
         this.queryBufferLimit = value as number;
+        break;
+      case 'client-output-buffer-limit':
+        this.outputLimits = this.readOutputLimits();
         break;
       case 'loglevel':
         this.logger.level = pinoLevel(value as string);
