@@ -185,6 +185,9 @@ export class Engine {
     return when >= 0 && this.now > when;
   }
 
+  /** isExpired as a callback for the WATCH registry. */
+  private readonly isStaleForWatch = (db: Db, key: string): boolean => this.isExpired(db, key);
+
   /**
    * Lazy expiry: if the key's TTL passed, delete it (on a primary) and log
    * the DEL. Returns true if the key is logically gone.
@@ -269,7 +272,7 @@ export class Engine {
   flush(db: Db | null): number {
     let removed = 0;
     for (const d of db === null ? this.dbs : [db]) {
-      this.watches.touchAll(d);
+      this.watches.touchAll(d, null, this.isStaleForWatch);
       removed += d.size;
       d.clear();
     }
@@ -277,8 +280,8 @@ export class Engine {
   }
 
   swapDbs(a: Db, b: Db): void {
-    this.watches.touchAll(a, b);
-    this.watches.touchAll(b, a);
+    this.watches.touchAll(a, b, this.isStaleForWatch);
+    this.watches.touchAll(b, a, this.isStaleForWatch);
     a.swapWith(b);
   }
 
