@@ -5,7 +5,7 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argDbIndex, argNonNegative, eq, replyHelp } from './util.js';
+import { ERR, argInt, argNonNegative, eq, replyHelp } from './util.js';
 import { infoString } from '../server/info.js';
 import { ConfigError } from '../config.js';
 import { rewriteConfigFile } from '../server/config-rewrite.js';
@@ -68,10 +68,16 @@ function flushall(c: Client, argv: string[]): void {
 }
 
 function swapdb(c: Client, argv: string[]): void {
-  const a = argDbIndex(c, argv[1]!, ERR.DB_RANGE, 'ERR invalid first DB index');
+  // Both indexes are parsed before either is range-checked, as in Redis.
+  const a = argInt(c, argv[1]!, 'ERR invalid first DB index');
   if (a === null) return;
-  const b = argDbIndex(c, argv[2]!, ERR.DB_RANGE, 'ERR invalid second DB index');
+  const b = argInt(c, argv[2]!, 'ERR invalid second DB index');
   if (b === null) return;
+  const dbs = c.engine.dbs.length;
+  if (a < 0 || a >= dbs || b < 0 || b >= dbs) {
+    c.reply.error(ERR.DB_RANGE);
+    return;
+  }
   if (a !== b) {
     const engine = c.engine;
     engine.swapDbs(engine.dbs[a]!, engine.dbs[b]!);
