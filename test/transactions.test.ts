@@ -95,6 +95,19 @@ describe.skipIf(!HAVE_REDIS)('transactions (differential)', () => {
     await pair.script([['MULTI'], ['SELECT', '2'], ['SET', 'db2', 'x'], ['SELECT', '0'], ['EXEC'], ['GET', 'db2'], ['SELECT', '2'], ['GET', 'db2'], ['SELECT', '0']]);
   });
 
+  it('SORT ... STORE of an empty result touches the WATCHed destination (multi.tcl)', async () => {
+    await pair.script([['LPUSH', 'foo', 'bar'], ['WATCH', 'foo'], ['SORT', 'emptylist', 'STORE', 'foo'], ['MULTI'], ['PING'], ['EXEC'], ['EXISTS', 'foo']]);
+    await pair.script([['WATCH', 'nothing'], ['SORT', 'emptylist', 'STORE', 'nothing'], ['MULTI'], ['PING'], ['EXEC']]);
+  });
+
+  it('MULTI with SAVE / SHUTDOWN / a failing CONFIG SET, FLUSHALL watching several keys (multi.tcl)', async () => {
+    for (const cmd of ['SAVE', 'SHUTDOWN']) {
+      await pair.script([['DEL', 'foo'], ['MULTI'], ['SET', 'foo', 'bar'], [cmd], ['EXEC'], ['GET', 'foo']]);
+    }
+    await pair.script([['MULTI'], ['SET', 'foo', 'bar'], ['CONFIG', 'SET', 'maxmemory', 'bla'], ['EXEC']]);
+    await pair.script([['FLUSHALL'], ['MSET', 'a', 'a', 'b', 'b'], ['WATCH', 'b', 'a'], ['FLUSHALL'], ['PING'], ['MULTI'], ['PING'], ['EXEC']]);
+  });
+
   // Redis' multi.tcl: a key already logically expired when WATCHed is
   // "missing"; deleting it, flushing it or swapping it with another missing
   // or stale key is not a change, so EXEC still runs.
