@@ -117,6 +117,23 @@ describe.skipIf(!HAVE_REDIS)('CONFIG SET / GET (differential)', () => {
     ]);
   });
 
+  // Redis' introspection.tcl "CONFIG sanity": every mutable parameter
+  // accepts the value CONFIG GET shows for it and keeps it.
+  it('CONFIG sanity: every parameter can be set to its own value', async () => {
+    for (const side of ['redis', 'vireo'] as const) {
+      const client = pair[side];
+      const before = toJs(await client.call('CONFIG', 'GET', '*')) as string[];
+      const failures: string[] = [];
+      for (let i = 0; i < before.length; i += 2) {
+        const [k, v] = [before[i]!, before[i + 1]!];
+        const r = await client.call('CONFIG', 'SET', k, v);
+        if (r.type === 'error' && !/immutable config/.test(r.value)) failures.push(`${k}=${v}: ${r.value}`);
+      }
+      expect(failures, side).toEqual([]);
+      expect(toJs(await client.call('CONFIG', 'GET', '*')), side).toEqual(before);
+    }
+  });
+
   it('CONFIG GET: a glob skips hidden parameters, an exact name finds them and is echoed as given', async () => {
     for (const hidden of ['key-load-delay', 'rdb-key-save-delay', 'loading-process-events-interval-bytes', 'watchdog-period', 'use-exit-on-panic']) {
       await pair.check('CONFIG', 'GET', hidden);
