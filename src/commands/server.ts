@@ -275,6 +275,23 @@ function debugProtocol(c: Client, argv: string[]): void {
         r.bool(j === 1);
       }
       return;
+    case 'attrib':
+      if (r.resp === 3) {
+        r.attribute(1);
+        r.bulk('key-popularity');
+        r.array(2);
+        r.bulk('key:123');
+        r.integer(90);
+      }
+      // An attribute is not a reply: a real one follows it.
+      return r.bulk('Some real reply following the attribute');
+    case 'push':
+      if (r.resp !== 3) return r.error('ERR RESP2 is not supported by this command');
+      r.push(2);
+      r.bulk('server-cpu-usage');
+      r.integer(42);
+      // A push message is out of band: a real reply follows it.
+      return r.bulk('Some real reply following the push reply');
     case 'true': return r.bool(true);
     case 'false': return r.bool(false);
     case 'verbatim': return r.verbatim('This is a verbatim\nstring');
