@@ -125,12 +125,14 @@ function configSet(c: Client, argv: string[]): void {
     c.reply.error(e.message);
     return;
   }
-  const rebinding = server.rebind();
+  // Redis applies port and bind in the order they were given; the first one names a failure.
+  const listenParam = pairs.map(([n]) => server.config.def(n)!.name).find((n) => n in LISTEN_FAILURES);
+  const rebinding = listenParam === undefined ? null : server.rebind();
   if (rebinding === null) {
     c.reply.ok();
     return;
   }
-  awaitRebind(c, rebinding, undo, pairs);
+  awaitRebind(c, rebinding, undo, listenParam!);
 }
 
 const CONFIG_SET_WAIT = 'config-set';
@@ -142,10 +144,8 @@ const CONFIG_SET_WAIT = 'config-set';
  * transaction cannot wait: it answers OK, and a failure is rolled back and
  * logged.
  */
-function awaitRebind(c: Client, rebinding: Promise<void>, undo: ConfigUndo, pairs: [string, string][]): void {
+function awaitRebind(c: Client, rebinding: Promise<void>, undo: ConfigUndo, failedOn: string): void {
   const server = c.server;
-  // Redis applies port and bind in the order they were given; the first one names the failure.
-  const failedOn = pairs.map(([n]) => server.config.def(n)!.name).find((n) => n in LISTEN_FAILURES)!;
   let outcome: string | null | undefined;
   const settled = rebinding.then(
     () => null,
