@@ -12,7 +12,7 @@ import type { GetKeysProc, KeyRef } from './table.js';
 const INT64_MAX = 0x7fffffffffffffffn;
 
 /** C's atoi as glibc has it ((int) strtol): leading space, a sign, digits up to the first non-digit. */
-export function cAtoi(text: string): number {
+function cAtoi(text: string): number {
   const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]*)/.exec(text)!;
   if (m[2] === '') return 0;
   let n = BigInt(m[2]!);
