@@ -5,9 +5,9 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argDbIndex, argNonNegative, eq, replyHelp } from './util.js';
+import { ERR, argInt, argNonNegative, eq, replyHelp } from './util.js';
 import { infoString } from '../server/info.js';
-import { ConfigError } from '../config.js';
+import { ConfigError, type ConfigUndo } from '../config.js';
 import { rewriteConfigFile } from '../server/config-rewrite.js';
 import { encodingOf, type Value } from '../types/value.js';
 import { parseDouble } from '../util/numbers.js';
@@ -68,10 +68,16 @@ function flushall(c: Client, argv: string[]): void {
 }
 
 function swapdb(c: Client, argv: string[]): void {
-  const a = argDbIndex(c, argv[1]!, ERR.DB_RANGE, 'ERR invalid first DB index');
+  // Both indexes are parsed before either is range-checked, as in Redis.
+  const a = argInt(c, argv[1]!, 'ERR invalid first DB index');
   if (a === null) return;
-  const b = argDbIndex(c, argv[2]!, ERR.DB_RANGE, 'ERR invalid second DB index');
+  const b = argInt(c, argv[2]!, 'ERR invalid second DB index');
   if (b === null) return;
+  const dbs = c.engine.dbs.length;
+  if (a < 0 || a >= dbs || b < 0 || b >= dbs) {
+    c.reply.error(ERR.DB_RANGE);
+    return;
+  }
   if (a !== b) {
     const engine = c.engine;
     engine.swapDbs(engine.dbs[a]!, engine.dbs[b]!);
@@ -89,23 +95,80 @@ function configGet(c: Client, argv: string[]): void {
   }
 }
 
+/** What Redis answers when a port or bind change cannot be applied (updatePort, applyBind). */
+const LISTEN_FAILURES: Record<string, string> = {
+  port: 'Unable to listen on this port. Check server logs.',
+  bind: 'Failed to bind to specified addresses.',
+};
+
 function configSet(c: Client, argv: string[]): void {
   if (argv.length % 2 !== 0) {
-    c.reply.error(`ERR wrong number of arguments for 'config|set' command`);
+    c.reply.error(ERR.SYNTAX);
+    return;
+  }
+  const server = c.server;
+  // While listeners are being rebound, other CONFIG SETs wait: the rebind's
+  // rollback must not undo them.
+  if (server.rebinding !== null && !c.inExec) {
+    server.block(c, { kind: CONFIG_SET_WAIT, ready: () => server.rebinding === null, wake: () => configSet(c, argv) }, 0);
     return;
   }
   const pairs: [string, string][] = [];
   for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i]!, argv[i + 1]!]);
-  const protectedSetting = c.server.config.str('enable-protected-configs');
-  const protectedAllowed = protectedSetting === 'yes' || (protectedSetting === 'local' && c.server.isLocal(c));
+  const protectedSetting = server.config.str('enable-protected-configs');
+  const protectedAllowed = protectedSetting === 'yes' || (protectedSetting === 'local' && server.isLocal(c));
+  let undo: ConfigUndo;
   try {
-    c.server.config.setMany(pairs, { startup: false, protectedAllowed });
+    undo = server.config.setMany(pairs, { startup: false, protectedAllowed });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     c.reply.error(e.message);
     return;
   }
-  c.reply.ok();
+  // Redis applies port and bind in the order they were given; the first one names a failure.
+  const listenParam = pairs.map(([n]) => server.config.def(n)!.name).find((n) => n in LISTEN_FAILURES);
+  const rebinding = listenParam === undefined ? null : server.rebind();
+  if (rebinding === null) {
+    c.reply.ok();
+    return;
+  }
+  awaitRebind(c, rebinding, undo, listenParam!);
+}
+
+const CONFIG_SET_WAIT = 'config-set';
+
+/**
+ * A port or bind change binds new sockets, which Node does asynchronously:
+ * the reply waits for it (the client is blocked meanwhile). If they cannot
+ * be bound, every parameter of the CONFIG SET is put back. Inside EXEC the
+ * transaction cannot wait: it answers OK, and a failure is rolled back and
+ * logged.
+ */
+function awaitRebind(c: Client, rebinding: Promise<void>, undo: ConfigUndo, failedOn: string): void {
+  const server = c.server;
+  let outcome: string | null | undefined;
+  const settled = rebinding.then(
+    () => null,
+    () => {
+      server.logger.warn(`Failed applying new configuration. Possibly related to new ${failedOn} setting. Restoring previous settings.`);
+      undo.run();
+      return `ERR CONFIG SET failed (possibly related to argument '${failedOn}') - ${LISTEN_FAILURES[failedOn]}`;
+    },
+  );
+  // Also wakes the CONFIG SETs that waited for this rebind.
+  void settled.then((result) => {
+    outcome = result;
+    server.wakeReady(CONFIG_SET_WAIT);
+  });
+  if (c.inExec) {
+    c.reply.ok();
+    return;
+  }
+  server.block(c, {
+    kind: CONFIG_SET_WAIT,
+    ready: () => outcome !== undefined,
+    wake: () => (outcome === null ? c.reply.ok() : c.reply.error(outcome!)),
+  }, 0);
 }
 
 function configRewrite(c: Client): void {
@@ -212,6 +275,23 @@ function debugProtocol(c: Client, argv: string[]): void {
         r.bool(j === 1);
       }
       return;
+    case 'attrib':
+      if (r.resp === 3) {
+        r.attribute(1);
+        r.bulk('key-popularity');
+        r.array(2);
+        r.bulk('key:123');
+        r.integer(90);
+      }
+      // An attribute is not a reply: a real one follows it.
+      return r.bulk('Some real reply following the attribute');
+    case 'push':
+      if (r.resp !== 3) return r.error('ERR RESP2 is not supported by this command');
+      r.push(2);
+      r.bulk('server-cpu-usage');
+      r.integer(42);
+      // A push message is out of band: a real reply follows it.
+      return r.bulk('Some real reply following the push reply');
     case 'true': return r.bool(true);
     case 'false': return r.bool(false);
     case 'verbatim': return r.verbatim('This is a verbatim\nstring');

@@ -607,8 +607,6 @@ export const stringCommands: CommandImpl[] = [
   {
     name: 'set',
     run: set,
-    // Only SET ... GET reads the key (Redis' setGetKeys).
-    keyFlags: (argv) => (argv.slice(3).some((a) => eq(a, 'get')) ? ['RW', 'ACCESS', 'UPDATE'] : ['OW', 'UPDATE']),
   },
   { name: 'setnx', run: setnx },
   { name: 'setex', run: (c, argv) => setexGeneric(c, argv, SET_EX) },

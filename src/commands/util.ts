@@ -38,7 +38,8 @@ export function argInt(c: Client, s: string, msg: string = ERR.NOT_INTEGER): num
     return null;
   }
   if (n > INT_MAX || n < INT_MIN) {
-    c.reply.error(`ERR value is out of range, value must between ${INT_MIN} and ${INT_MAX}`);
+    // Redis' getIntFromObjectOrReply: a caller's own message answers this too.
+    c.reply.error(msg !== ERR.NOT_INTEGER ? msg : `ERR value is out of range, value must between ${INT_MIN} and ${INT_MAX}`);
     return null;
   }
   return n;

@@ -188,6 +188,9 @@ export class Engine {
     return when >= 0 && this.now > when;
   }
 
+  /** isExpired as a callback for the WATCH registry. */
+  private readonly isStaleForWatch = (db: Db, key: string): boolean => this.isExpired(db, key);
+
   /**
    * Lazy expiry: if the key's TTL passed, delete it (on a primary) and log
    * the DEL. Returns true if the key is logically gone.
@@ -272,7 +275,7 @@ export class Engine {
   flush(db: Db | null): number {
     let removed = 0;
     for (const d of db === null ? this.dbs : [db]) {
-      this.watches.touchAll(d);
+      this.watches.touchAll(d, null, this.isStaleForWatch);
       removed += d.size;
       d.clear();
     }
@@ -280,8 +283,8 @@ export class Engine {
   }
 
   swapDbs(a: Db, b: Db): void {
-    this.watches.touchAll(a, b);
-    this.watches.touchAll(b, a);
+    this.watches.touchAll(a, b, this.isStaleForWatch);
+    this.watches.touchAll(b, a, this.isStaleForWatch);
     a.swapWith(b);
   }
 

@@ -349,6 +349,16 @@ export class ReplyWriter {
     this.arena.pos += b.length;
     this.pending += b.length;
   }
+
+  /**
+   * The header of an attribute map of n pairs (`|n`), followed by its pairs
+   * and then the reply it describes. RESP3 only: RESP2 has no attributes,
+   * so callers send neither the header nor the pairs to a RESP2 client.
+   */
+  attribute(n: number): void {
+    if (this.muted || this.resp !== 3) return;
+    this.prefixedInt(124, n);
+  }
 }
 
 export { CRLF };

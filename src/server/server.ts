@@ -24,6 +24,7 @@ import { MemoryTracker } from './info.js';
 import { discardTransaction } from '../commands/transactions.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
 import { AofLoadError } from '../../persistence/aof.js';
+import { strerror } from '../../persistence/errors.js';
 import { arityOk } from './dispatch.js';
 import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from './output-limits.js';
 
@@ -96,6 +97,10 @@ export class Server {
 
   private nextClientId = 1;
   private listeners: net.Server[] = [];
+  /** The port and bind addresses the TCP listeners were bound for (null: not listening yet). */
+  private tcpBoundFor: (TcpSpec & { actualPort: number }) | null = null;
+  /** A rebind started by CONFIG SET port/bind that has not settled yet. */
+  rebinding: Promise<void> | null = null;
   private cron: NodeJS.Timeout | null = null;
   private expire: ActiveExpire;
   private pause: PauseState | null = null;
@@ -161,22 +166,9 @@ export class Server {
   }
 
   private async listen(): Promise<void> {
-    const port = this.config.int('port');
-    if (port !== 0 || this.config.str('unixsocket') === '') {
-      const addrs = this.config.str('bind').split(' ').filter((a) => a !== '');
-      for (const raw of addrs.length > 0 ? addrs : ['*']) {
-        const optional = raw.startsWith('-');
-        const addr = optional ? raw.slice(1) : raw;
-        const host = addr === '*' ? '0.0.0.0' : addr === '::*' ? '::' : addr;
-        try {
-          await this.listenOn({ host, port: this.listeners.length > 0 && port === 0 ? this.port : port, ipv6Only: host.includes(':') }, false);
-        } catch (e) {
-          const err = e as NodeJS.ErrnoException;
-          if (optional && (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT')) continue;
-          throw new Error(`Could not create server TCP listening socket ${addr}:${port}: ${err.message}`);
-        }
-      }
-    }
+    const tcp = { port: this.config.int('port'), bind: this.config.str('bind') };
+    this.listeners.push(...(await this.listenTcp(tcp)));
+    this.tcpBoundFor = { ...tcp, actualPort: this.port };
     const unixPath = this.config.str('unixsocket');
     if (unixPath !== '') {
       try {
@@ -184,13 +176,41 @@ export class Server {
       } catch {
         // not there
       }
-      await this.listenOn({ path: unixPath }, true);
+      this.listeners.push(await this.listenOn({ path: unixPath }, true));
       const perm = this.config.int('unixsocketperm');
       if (perm !== 0) fs.chmodSync(unixPath, perm);
     }
   }
 
-  private listenOn(opts: net.ListenOptions, unix: boolean): Promise<void> {
+  /** Bind a TCP listener per `bind` address on `port`; on failure none of them stays open. */
+  private async listenTcp({ port, bind }: TcpSpec): Promise<net.Server[]> {
+    const bound: net.Server[] = [];
+    if (port === 0 && this.config.str('unixsocket') !== '') return bound;
+    const addrs = bind.split(' ').filter((a) => a !== '');
+    try {
+      for (const raw of addrs.length > 0 ? addrs : ['*']) {
+        const optional = raw.startsWith('-');
+        const addr = optional ? raw.slice(1) : raw;
+        const host = addr === '*' ? '0.0.0.0' : addr === '::*' ? '::' : addr;
+        // Port 0 picks a free port once; every address then shares it.
+        const first = bound[0]?.address();
+        const boundPort = port === 0 && first !== undefined && first !== null && typeof first === 'object' ? first.port : port;
+        try {
+          bound.push(await this.listenOn({ host, port: boundPort, ipv6Only: host.includes(':') }, false));
+        } catch (e) {
+          const err = e as NodeJS.ErrnoException;
+          if (optional && (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT')) continue;
+          throw new Error(`Could not create server TCP listening socket ${addr}:${port}: ${err.message}`);
+        }
+      }
+    } catch (e) {
+      for (const l of bound) l.close();
+      throw e;
+    }
+    return bound;
+  }
+
+  private listenOn(opts: net.ListenOptions, unix: boolean): Promise<net.Server> {
     return new Promise((resolve, reject) => {
       const srv = net.createServer({ noDelay: true }, (socket) => this.accept(socket, unix));
       srv.maxConnections = this.config.int('maxclients') + 32;
@@ -198,17 +218,74 @@ export class Server {
       srv.listen({ ...opts, backlog: this.config.int('tcp-backlog') }, () => {
         srv.off('error', reject);
         srv.on('error', (e) => this.logger.error({ err: e }, 'listener error'));
-        this.listeners.push(srv);
-        resolve();
+        resolve(srv);
       });
     });
   }
 
-  private async relisten(): Promise<void> {
-    const old = this.listeners;
-    this.listeners = [];
-    for (const l of old) l.close();
-    await this.listen();
+  /**
+   * After CONFIG SET port/bind: listen where the configuration now says.
+   * Null when the TCP listeners already match it (or the server does not
+   * listen yet); else settles once the new listeners are bound, or rejects,
+   * the old ones still serving, when they cannot be. Rebinds run one after
+   * the other.
+   */
+  rebind(): Promise<void> | null {
+    const want = { port: this.config.int('port'), bind: this.config.str('bind') };
+    const have = this.tcpBoundFor;
+    if (this.shuttingDown || have === null || (want.port === have.port && want.bind === have.bind)) return null;
+    const run = (this.rebinding ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.relisten(want));
+    const tracked = run.finally(() => {
+      if (this.rebinding === tracked) this.rebinding = null;
+    });
+    this.rebinding = tracked;
+    return tracked;
+  }
+
+  /**
+   * Replace the TCP listeners (the unix socket stays). A new port is bound
+   * before the old listeners close. New addresses on the same port can only
+   * be bound once the old listeners are closed, so those are reopened if
+   * the new ones fail (Redis' changeBindAddr does the same).
+   */
+  private async relisten(want: TcpSpec): Promise<void> {
+    const have = this.tcpBoundFor!;
+    const oldTcp = this.listeners.filter((l) => typeof l.address() !== 'string');
+    const keep = this.listeners.filter((l) => !oldTcp.includes(l));
+    const samePort = want.port === have.port;
+    if (samePort) {
+      for (const l of oldTcp) l.close();
+      this.listeners = keep;
+    }
+    // Port 0 (any free port) keeps the one it got.
+    const target = samePort && want.port === 0 ? { ...want, port: have.actualPort } : want;
+    let fresh: net.Server[];
+    try {
+      fresh = await this.listenTcp(target);
+    } catch (e) {
+      this.logger.warn(`Warning: ${(e as Error).message}`);
+      if (samePort) await this.reopenTcp({ port: have.actualPort, bind: have.bind });
+      throw e;
+    }
+    if (this.shuttingDown) {
+      for (const l of fresh) l.close();
+      return;
+    }
+    if (!samePort) for (const l of oldTcp) l.close();
+    this.listeners = [...keep, ...fresh];
+    this.tcpBoundFor = { ...want, actualPort: this.port };
+  }
+
+  /** Listen again as before a failed rebind; if even that fails, say so (clients connected stay served). */
+  private async reopenTcp(spec: TcpSpec): Promise<void> {
+    try {
+      this.listeners.push(...(await this.listenTcp(spec)));
+    } catch (e) {
+      this.logger.error({ err: e }, 'Failed to restore the previous listening sockets');
+      this.tcpBoundFor = { port: -1, bind: '', actualPort: -1 };
+    }
   }
 
   /**
@@ -732,15 +809,15 @@ export class Server {
       case 'maxclients':
         for (const l of this.listeners) l.maxConnections = (value as number) + 32;
         break;
-      case 'port':
-      case 'bind':
-        if (this.listeners.length > 0) {
-          this.relisten().catch((e: Error) => this.logger.error({ err: e }, 'rebinding failed'));
-        }
-        break;
+      // 'port' and 'bind' are applied by rebind(), which CONFIG SET awaits.
       case 'dir':
         if (value !== '') {
-          process.chdir(value as string);
+          try {
+            process.chdir(value as string);
+          } catch (e) {
+            // Redis answers with strerror().
+            throw new Error(strerror(e));
+          }
           // Keep it absolute: file paths are resolved against it.
           if (value !== process.cwd()) this.config.setMany([['dir', process.cwd()]], { startup: true });
         }
@@ -750,6 +827,12 @@ export class Server {
         break;
     }
   }
+}
+
+/** Where TCP listeners are bound: the `port` and `bind` parameters. */
+interface TcpSpec {
+  port: number;
+  bind: string;
 }
 
 function isLoopback(addr: string | undefined): boolean {
