@@ -111,6 +111,53 @@ describe.skipIf(!HAVE_REDIS)('client-given counts are bounded (differential)', (
   });
 });
 
+describe('random picks from big collections', () => {
+  let v: VireoHandle;
+  let c: RespClient;
+  beforeAll(async () => {
+    v = await startVireo();
+    c = await RespClient.connect(v.port);
+    // Hashtable / skiplist encodings: picks come from the tables, not from a copy.
+    for (let i = 0; i < 20000; i += 1000) {
+      const members = Array.from({ length: 1000 }, (_, j) => `m${i + j}`);
+      await c.call('SADD', 'bigset', ...members);
+      await c.call('HSET', 'bighash', ...members.flatMap((m) => [m, `v:${m}`]));
+      await c.call('ZADD', 'bigzset', ...members.flatMap((m) => [m.slice(1), m]));
+    }
+  });
+  afterAll(async () => {
+    c?.close();
+    await v?.stop();
+  });
+
+  const values = (r: Reply): string[] => {
+    if (r.type !== 'array' || r.value === null) throw new Error(`not an array: ${JSON.stringify(r)}`);
+    return r.value.map((x) => (x.type === 'bulk' ? (x.value ?? '') : JSON.stringify(x)));
+  };
+
+  it('single picks, distinct picks and repeated picks are real members with their values', async () => {
+    for (let i = 0; i < 50; i++) {
+      const m = await c.call('SRANDMEMBER', 'bigset');
+      expect(m.type === 'bulk' && /^m\d+$/.test(m.value ?? '')).toBe(true);
+      const f = await c.call('HRANDFIELD', 'bighash');
+      expect(f.type === 'bulk' && /^m\d+$/.test(f.value ?? '')).toBe(true);
+      const z = await c.call('ZRANDMEMBER', 'bigzset');
+      expect(z.type === 'bulk' && /^m\d+$/.test(z.value ?? '')).toBe(true);
+    }
+    const distinct = values(await c.call('SRANDMEMBER', 'bigset', '100'));
+    expect(new Set(distinct).size).toBe(100);
+    const pairs = values(await c.call('HRANDFIELD', 'bighash', '100', 'WITHVALUES'));
+    expect(new Set(pairs.filter((_, i) => i % 2 === 0)).size).toBe(100);
+    for (let i = 0; i < pairs.length; i += 2) expect(pairs[i + 1]).toBe(`v:${pairs[i]}`);
+    const scored = values(await c.call('ZRANDMEMBER', 'bigzset', '100', 'WITHSCORES'));
+    expect(new Set(scored.filter((_, i) => i % 2 === 0)).size).toBe(100);
+    for (let i = 0; i < scored.length; i += 2) expect(scored[i + 1]).toBe(scored[i]!.slice(1));
+    const repeated = values(await c.call('ZRANDMEMBER', 'bigzset', '-300', 'WITHSCORES'));
+    expect(repeated.length).toBe(600);
+    for (let i = 0; i < repeated.length; i += 2) expect(repeated[i + 1]).toBe(repeated[i]!.slice(1));
+  });
+});
+
 describe('huge counts stream without holding up the server', () => {
   let v: VireoHandle;
   beforeAll(async () => {

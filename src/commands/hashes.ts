@@ -11,7 +11,7 @@ import { HashValue } from '../types/hash.js';
 import { parseInteger, INT64_MAX, INT64_MIN } from '../util/numbers.js';
 import { parseLongDouble, addLongDouble, formatLongDoubleHuman } from '../util/longdouble.js';
 import { scanCollection } from './scan.js';
-import { picksHeader, randomDistinctIndexes, replyRepeatedPicks } from './random.js';
+import { distinctPicks, picksHeader, replyRepeatedPicks } from './random.js';
 import type { ReplyWriter } from '../protocol/writer.js';
 
 /** hashTypeLookupWriteOrCreate. */
@@ -208,19 +208,7 @@ function hrandfield(c: Client, argv: string[]): void {
   }
   const h = readHash(c, argv[1]!, () => c.reply.nullBulk());
   if (h === null) return;
-  const entries = pickFrom(h, 1, true);
-  c.reply.bulk(entries[0]![0]);
-}
-
-/** `count` random entries; distinct ones unless repeats are allowed. */
-function pickFrom(h: HashValue, count: number, allowRepeats: boolean): [string, string][] {
-  const all = h.toArray();
-  if (allowRepeats) {
-    const out: [string, string][] = [];
-    for (let i = 0; i < count; i++) out.push(all[Math.floor(Math.random() * all.length)]!);
-    return out;
-  }
-  return randomDistinctIndexes(all.length, count).map((i) => all[i]!);
+  c.reply.bulk(h.randomEntry()[0]);
 }
 
 function hrandfieldWithCount(c: Client, key: string, l: number, countArg: string, withValues: boolean): void {
@@ -239,12 +227,13 @@ function hrandfieldWithCount(c: Client, key: string, l: number, countArg: string
     w.bulk(f);
     if (withValues) w.bulk(v);
   };
+  const source = { size: h.size, pick: () => h.randomEntry(), all: () => h.toArray() };
   if (!unique) {
     picksHeader(r, countArg, count, withValues && !resp3Pairs ? 2 : 1);
-    replyRepeatedPicks(r, (s) => c.startStream(s), h.toArray(), count, write);
+    replyRepeatedPicks(r, (s) => c.startStream(s), source, count, write);
     return;
   }
-  const entries = pickFrom(h, Math.min(count, h.size), false);
+  const entries = distinctPicks(source, count, (e) => e[0]);
   r.array(withValues && !resp3Pairs ? entries.length * 2 : entries.length);
   for (const e of entries) write(r, e);
 }

@@ -53,17 +53,51 @@ export class RepeatedPicks<T> implements ReplyStream {
   }
 }
 
-/** Write `count` (> 0) picks with repetition from `items`: inline when few, streamed otherwise. */
+/** How a collection hands out random elements without being copied, and copied when it must be. */
+export interface RandomSource<T> {
+  size: number;
+  /** One random element, in O(1) or O(log n). */
+  pick(): T;
+  /** Every element (a copy). */
+  all(): T[];
+}
+
+/**
+ * Write `count` (> 0) picks with repetition: up to INLINE_PICKS straight
+ * from the collection, more streamed from a copy taken now.
+ */
 export function replyRepeatedPicks<T>(
   reply: ReplyWriter,
   startStream: (s: ReplyStream) => void,
-  items: readonly T[],
+  source: RandomSource<T>,
   count: number,
   write: (reply: ReplyWriter, item: T) => void,
 ): void {
-  const picks = new RepeatedPicks(items, count, write);
-  if (count <= INLINE_PICKS) picks.fill(reply, Infinity);
-  else startStream(picks);
+  if (count <= INLINE_PICKS) {
+    for (let i = 0; i < count; i++) write(reply, source.pick());
+    return;
+  }
+  startStream(new RepeatedPicks(source.all(), count, write));
+}
+
+/**
+ * `count` distinct elements, as Redis chooses them: everything when count
+ * covers the set; from a copy when it is a good part of it; else by random
+ * picks until enough distinct ones are found (no copy of a big collection
+ * for a few elements). `keyOf` tells elements apart.
+ */
+export function distinctPicks<T>(source: RandomSource<T>, count: number, keyOf: (item: T) => string): T[] {
+  if (count >= source.size) return source.all();
+  if (count * 3 > source.size) {
+    const all = source.all();
+    return randomDistinctIndexes(all.length, count).map((i) => all[i]!);
+  }
+  const seen = new Map<string, T>();
+  while (seen.size < count) {
+    const item = source.pick();
+    seen.set(keyOf(item), item);
+  }
+  return [...seen.values()];
 }
 
 /**

@@ -667,15 +667,27 @@ function zrandmember(c: Client, argv: string[]): void {
       c.reply.array(0);
       return;
     }
-    const all = [...z.entries()];
     if (l > 0) {
-      replyPairs(c, randomDistinctIndexes(all.length, l).map((i) => all[i]!), withScores);
+      // Distinct ranks: the rank index answers each in O(log n), no copy needed.
+      const view = z.view();
+      const picks: [string, number][] =
+        l >= z.size ? [...z.entries()] : randomDistinctIndexes(z.size, l).map((rank) => [view.memberAt(rank), view.scoreAt(rank)]);
+      replyPairs(c, picks, withScores);
       return;
     }
+    const view = z.view();
+    const source = {
+      size: z.size,
+      pick: (): [string, number] => {
+        const rank = Math.floor(Math.random() * z.size);
+        return [view.memberAt(rank), view.scoreAt(rank)];
+      },
+      all: () => [...z.entries()],
+    };
     const r = c.reply;
     const nested = withScores && r.resp === 3;
     picksHeader(r, argv[2]!, -l, withScores && !nested ? 2 : 1);
-    replyRepeatedPicks(r, (s) => c.startStream(s), all, -l, (w: ReplyWriter, [m, score]: [string, number]) => {
+    replyRepeatedPicks(r, (s) => c.startStream(s), source, -l, (w: ReplyWriter, [m, score]: [string, number]) => {
       if (nested) w.array(2);
       w.bulk(m);
       if (withScores) w.double(score);
@@ -684,8 +696,8 @@ function zrandmember(c: Client, argv: string[]): void {
   }
   const z = readZset(c, argv[1]!, () => c.reply.nullBulk());
   if (z === null) return;
-  const all = [...z.entries()];
-  c.reply.bulk(all[Math.floor(Math.random() * all.length)]![0]);
+  // The rank index answers any rank in O(log n): no copy of a big zset.
+  c.reply.bulk(z.view().memberAt(Math.floor(Math.random() * z.size)));
 }
 
 // ---- set operations ------------------------------------------------------------------------
