@@ -109,6 +109,26 @@ describe.skipIf(!HAVE_REDIS)('client-given counts are bounded (differential)', (
     // The connection goes on normally after a streamed reply.
     await pair.check('SCARD', 's');
   });
+
+  it('streams a big pick reply inside EXEC, with the later replies after it', async () => {
+    const shape = (r: Reply): unknown =>
+      r.type === 'array' && r.value !== null ? (r.value.length > 10 ? `array of ${r.value.length}` : r.value.map(shape)) : r;
+    for (const c of [pair.redis, pair.vireo]) {
+      c.writeRaw(encodeCommand(['MULTI']));
+      c.writeRaw(encodeCommand(['SRANDMEMBER', 's', '-5000']));
+      c.writeRaw(encodeCommand(['HRANDFIELD', 'h', '-3000', 'WITHVALUES']));
+      c.writeRaw(encodeCommand(['PING']));
+      c.writeRaw(encodeCommand(['EXEC']));
+      c.writeRaw(encodeCommand(['ECHO', 'after']));
+    }
+    const read = async (c: RespClient) => {
+      const out: unknown[] = [];
+      for (let i = 0; i < 6; i++) out.push(shape((await c.read()).reply));
+      return out;
+    };
+    const [a, b] = await Promise.all([read(pair.redis), read(pair.vireo)]);
+    expect(b).toEqual(a);
+  });
 });
 
 describe('random picks from big collections', () => {
