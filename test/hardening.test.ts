@@ -209,6 +209,22 @@ describe('huge counts stream without holding up the server', () => {
     canary.close();
   });
 
+  it('holds a streamed reply, and what came before it, behind the AOF under appendfsync always', async () => {
+    const durable = await startVireo({ appendonly: 'yes', appendfsync: 'always' });
+    try {
+      const c = await RespClient.connect(durable.port);
+      await c.call('SADD', 'q', 'a', 'b');
+      c.writeRaw(Buffer.concat([encodeCommand(['SET', 'k', 'v']), encodeCommand(['SRANDMEMBER', 'q', '-5000']), encodeCommand(['GET', 'k'])]));
+      expect((await c.read()).reply).toEqual({ type: 'simple', value: 'OK' });
+      const picks = (await c.read()).reply;
+      expect(picks.type === 'array' && picks.value?.length).toBe(5000);
+      expect((await c.read()).reply).toEqual({ type: 'bulk', value: 'v' });
+      c.close();
+    } finally {
+      await durable.stop();
+    }
+  });
+
   it('produces a streamed reply only as fast as the client reads it', async () => {
     const s = net.connect(v.port, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));

@@ -317,13 +317,13 @@ export class Client implements Watcher, Waiter {
    */
   startStream(stream: ReplyStream): void {
     if (this.reply.muted) return;
-    if (this.streams === null) {
-      this.flush();
-      this.streams = [stream];
-    } else {
-      this.flush();
-      this.streams.push(stream);
-    }
+    // What was written before it waits in the queue too: it is released by
+    // pump(), which, like flush(), honours the AOF's hold on replies.
+    const before = this.reply.takeChunks();
+    this.nextLimitCheck = LIMIT_CHECK_STEP;
+    if (this.streams === null) this.streams = [];
+    if (before !== null) this.streams.push(before.slice());
+    this.streams.push(stream);
   }
 
   /** True while a streamed reply is being sent. */
