@@ -683,27 +683,12 @@ export class AofStore implements LogFollower {
       this.persistManifest();
       this.logger.warn(`Upgraded single-file AOF ${name} to the multi-part layout`);
     } else {
-      this.files = parseManifest(fs.readFileSync(this.manifestPath, 'latin1'));
-      this.loadOffsets();
+      this.readManifest();
     }
-    const live = this.files.filter((f) => f.type !== 'h');
-    const base = live.find((f) => f.type === 'b');
-    const incrs = live.filter((f) => f.type === 'i').sort((a, b) => a.seq - b.seq);
-    const order = [...(base ? [base] : []), ...incrs];
-    let offset = 0;
-    for (const [i, f] of order.entries()) {
-      const full = path.join(dir, f.name);
-      if (!fs.existsSync(full)) throw new AofLoadError(`The AOF file ${f.name} doesn't exist`);
-      const isLast = i === order.length - 1;
-      const start = this.offsets.get(f.name);
-      if (start !== undefined) offset = start;
-      offset += yield* this.loadFile(full, f.name, f.type === 'b', isLast, replay, progress);
-    }
+    const offset = yield* this.replayFiles(replay, progress);
     this.engine.log.reset(offset);
-    this.baseSize = base ? fs.statSync(path.join(dir, base.name)).size : 0;
-    this.recomputeSize();
-    this.rewriteBaseSize = this.currentSize;
     // Continue appending to the last incr file (or start one after a lone base).
+    const incrs = this.liveIncrs();
     const last = incrs[incrs.length - 1];
     if (last !== undefined) {
       this.fd = fs.openSync(path.join(dir, last.name), 'a', 0o644);
@@ -715,6 +700,50 @@ export class AofStore implements LogFollower {
     this.writtenOffset = this.fsyncedOffset = this.pendingEnd = offset;
     this.removeHistory();
     return true;
+  }
+
+  /**
+   * DEBUG LOADAOF while the AOF is off: replay the files the manifest on
+   * disk names (a BGREWRITEAOF wrote them) without following the log.
+   * Returns false when there is no AOF to load.
+   */
+  *replayOnlySteps(replay: (argv: string[]) => void): Generator<void, boolean> {
+    if (this.on) throw new Error('replayOnlySteps is for an AOF that is off');
+    if (!fs.existsSync(this.manifestPath)) return false;
+    this.readManifest();
+    if (!this.files.some((f) => f.type !== 'h')) return false;
+    yield* this.replayFiles(replay, () => {});
+    this.removeHistory();
+    return true;
+  }
+
+  private readManifest(): void {
+    this.files = parseManifest(fs.readFileSync(this.manifestPath, 'latin1'));
+    this.loadOffsets();
+  }
+
+  private liveIncrs(): AofFile[] {
+    return this.files.filter((f) => f.type === 'i').sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Replay the base and incr files of the manifest in order; returns the log offset after them. */
+  private *replayFiles(replay: (argv: string[]) => void, progress: (file: string, bytes: number, total: number) => void): Generator<void, number> {
+    const dir = this.dir;
+    const base = this.files.find((f) => f.type === 'b');
+    const order = [...(base ? [base] : []), ...this.liveIncrs()];
+    let offset = 0;
+    for (const [i, f] of order.entries()) {
+      const full = path.join(dir, f.name);
+      if (!fs.existsSync(full)) throw new AofLoadError(`The AOF file ${f.name} doesn't exist`);
+      const isLast = i === order.length - 1;
+      const start = this.offsets.get(f.name);
+      if (start !== undefined) offset = start;
+      offset += yield* this.loadFile(full, f.name, f.type === 'b', isLast, replay, progress);
+    }
+    this.baseSize = base ? fs.statSync(path.join(dir, base.name)).size : 0;
+    this.recomputeSize();
+    this.rewriteBaseSize = this.currentSize;
+    return offset;
   }
 
   /** Log bytes replayed from the last loaded file. */

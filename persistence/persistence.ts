@@ -210,13 +210,21 @@ export class Persistence {
     this.scheduleCommit();
   }
 
-  /** DEBUG LOADAOF: load the AOF files again into the (emptied) engine. */
-  *reloadAofSteps(): Generator<void, void> {
-    if (!this.config.bool('appendonly')) return;
+  /**
+   * DEBUG LOADAOF: load the AOF files again into the (emptied) engine. With
+   * the AOF off, the files a BGREWRITEAOF wrote are loaded, as Redis does.
+   * Returns false when there is no AOF to load.
+   */
+  *reloadAofSteps(): Generator<void, boolean> {
     this.engine.loading = true;
     try {
+      const replay = (argv: string[]) => this.host.replay(argv);
+      if (!this.aof.on) return yield* this.aof.replayOnlySteps(replay);
       this.aof.close();
-      yield* this.aof.loadSteps((argv) => this.host.replay(argv), () => {});
+      const found = yield* this.aof.loadSteps(replay, () => {});
+      // Its files are gone: give the (now empty) dataset new ones, as start-up does.
+      if (!found) this.aof.rewriteSync();
+      return found;
     } finally {
       this.engine.loading = false;
     }

@@ -247,7 +247,10 @@ export function debugReload(c: Client, argv: string[]): void {
   c.reply.ok();
 }
 
-/** DEBUG LOADAOF: flush the AOF, empty the dataset and load it from the AOF. */
+/**
+ * DEBUG LOADAOF: flush the AOF, empty the dataset and load it from the AOF
+ * files (those of the last BGREWRITEAOF when the AOF is off), as Redis 7.2.
+ */
 export function debugLoadAof(c: Client): void {
   const p = c.server.persistence;
   if (p.aof.on) {
@@ -255,11 +258,15 @@ export function debugLoadAof(c: Client): void {
     p.aof.flushAll();
   }
   c.engine.flush(null);
+  let loaded: boolean;
   try {
-    runSteps(p.reloadAofSteps());
+    loaded = runSteps(p.reloadAofSteps());
   } catch (e) {
     c.server.logger.warn({ err: e }, 'DEBUG LOADAOF: error loading the AOF');
-    c.reply.error('ERR Error loading the AOF, check server logs.');
+    loaded = false;
+  }
+  if (!loaded) {
+    c.reply.error('ERR Error trying to load the AOF files, check server logs.');
     return;
   }
   c.server.logger.info('Append Only File loaded by DEBUG LOADAOF');
