@@ -419,6 +419,14 @@ describe('AOF rewrite and runtime switching', () => {
       outcomes.push([await js(c, 'EXISTS', 'after-rewrite'), await js(c, 'DBSIZE'), await js(c, 'CONFIG', 'GET', 'appendonly')]);
     }
     if (outcomes.length === 2) expect(outcomes[0]).toEqual(outcomes[1]);
+    // With the AOF on, the incr file counts too.
+    const c = await client(v.port);
+    await c.call('CONFIG', 'SET', 'appendonly', 'yes');
+    await rewriteDone(c);
+    await c.call('SET', 'logged', '1');
+    const want = await digest(c);
+    expect(await js(c, 'DEBUG', 'LOADAOF')).toBe('OK');
+    expect(await digest(c)).toBe(want);
   });
 
   it('CONFIG SET appendonly yes writes the current data as a base; no stops appending', async () => {
