@@ -30,7 +30,7 @@ import type { LogFollower } from './commandlog.js';
 import { RdbWriter } from './rdb/file.js';
 import { Snapshot, type SnapshotTarget } from './snapshot.js';
 import { RdbSnapshotTarget, type RdbStore, writeAll } from './rdb-store.js';
-import { dataDir, fsyncDir, writeFileAtomic } from './files.js';
+import { dataDir, fsyncDir, mkdirIfMissing, writeFileAtomic } from './files.js';
 import { AofFormatError, AofTruncatedError, encodeRespCommand, readAofCommand } from './resp.js';
 import { splitArgs } from '../src/protocol/parser.js';
 import type { Value } from '../src/types/value.js';
@@ -119,9 +119,13 @@ class AofTextTarget implements SnapshotTarget {
 }
 
 interface Rewrite {
-  snapshot: Snapshot;
+  /** null when the temp file could not be opened. */
+  snapshot: Snapshot | null;
   tmp: string;
+  /** The temp file, -1 once closed (or never opened). */
   fd: number;
+  /** The deferred failure of a rewrite whose temp file could not be opened. */
+  timer: NodeJS.Immediate | null;
   start: number;
   /** The incr file that starts at the snapshot's log offset (none when the AOF is off). */
   incr: AofFile | null;
@@ -487,8 +491,10 @@ export class AofStore implements LogFollower {
       this.files = this.files.filter((f) => fs.existsSync(path.join(this.dir, f.name)));
     }
     try {
-      fs.mkdirSync(this.dir, { recursive: true });
+      // Like Redis' dirCreateIfMissing: the data directory itself is not recreated.
+      mkdirIfMissing(this.dir);
     } catch (e) {
+      this.logger.warn(`Can't open or create append-only dir ${path.basename(this.dir)}: ${strerror(e)}`);
       if (recovering) this.writeFailed(e as Error);
       throw e;
     }
@@ -501,7 +507,18 @@ export class AofStore implements LogFollower {
     }
     const preamble = this.config.bool('aof-use-rdb-preamble');
     const tmp = path.join(this.dir, `temp-rewriteaof-bg-${process.pid}-${Date.now()}.${preamble ? 'rdb' : 'aof'}`);
-    const fd = fs.openSync(tmp, 'w', 0o644);
+    const job: Rewrite = { snapshot: null, tmp, fd: -1, start: Date.now(), incr, timer: null };
+    this.rewriting = job;
+    this.logger.info('Background append only file rewriting started');
+    try {
+      job.fd = fs.openSync(tmp, 'w', 0o644);
+    } catch (e) {
+      // As in a forked Redis child: the rewrite has started, and fails.
+      this.logger.warn(`Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): ${strerror(e)}`);
+      job.timer = setImmediate(() => this.endRewrite(job, e as Error, () => {}));
+      return;
+    }
+    const fd = job.fd;
     let target: SnapshotTarget;
     let writer: RdbWriter | null = null;
     if (preamble) {
@@ -513,37 +530,41 @@ export class AofStore implements LogFollower {
       target = new AofTextTarget(fd);
     }
     const snapshot = new Snapshot(this.engine, target);
-    const job: Rewrite = { snapshot, tmp, fd, start: Date.now(), incr };
-    this.rewriting = job;
-    this.logger.info('Background append only file rewriting started');
-    snapshot.runAsync((err) => {
-      try {
-        if (err !== null) throw err;
+    job.snapshot = snapshot;
+    snapshot.runAsync((err) =>
+      this.endRewrite(job, err, () => {
         writer?.end();
         fs.fsyncSync(fd);
         fs.closeSync(fd);
-        this.finishRewrite(job, preamble);
-        this.lastRewriteStatus = 'ok';
-        this.rewriteFailures = 0;
-        this.rewrites++;
-        this.logger.info('Background AOF rewrite finished successfully');
-      } catch (e) {
-        try {
-          fs.closeSync(fd);
-        } catch {
-          /* already closed */
-        }
-        fs.rmSync(tmp, { force: true });
-        this.lastRewriteStatus = 'err';
-        this.rewriteFailures++;
-        this.logger.warn({ err: e }, 'Background AOF rewrite failed');
-      }
-      this.lastRewriteTimeSec = Math.round((Date.now() - job.start) / 1000);
-      this.rewriting = null;
-    });
+        job.fd = -1;
+        this.finishRewrite(job, snapshot, preamble);
+      }),
+    );
   }
 
-  private finishRewrite(job: Rewrite, preamble: boolean): void {
+  /** The rewrite's snapshot ended (err: it failed): `install` the new base, or clean up. */
+  private endRewrite(job: Rewrite, err: Error | null, install: () => void): void {
+    if (this.rewriting !== job) return; // aborted meanwhile
+    try {
+      if (err !== null) throw err;
+      install();
+      this.lastRewriteStatus = 'ok';
+      this.rewriteFailures = 0;
+      this.rewrites++;
+      this.logger.info('Background AOF rewrite finished successfully');
+    } catch (e) {
+      if (job.fd >= 0) fs.closeSync(job.fd);
+      job.fd = -1;
+      fs.rmSync(job.tmp, { force: true });
+      this.lastRewriteStatus = 'err';
+      this.rewriteFailures++;
+      this.logger.warn({ err: e }, 'Background AOF rewrite terminated with error');
+    }
+    this.lastRewriteTimeSec = Math.round((Date.now() - job.start) / 1000);
+    this.rewriting = null;
+  }
+
+  private finishRewrite(job: Rewrite, snapshot: Snapshot, preamble: boolean): void {
     if (!fs.existsSync(path.join(this.dir, this.prefix + '.manifest')) && job.incr !== null && !fs.existsSync(path.join(this.dir, job.incr.name))) {
       throw new Error('the AOF directory vanished during the rewrite');
     }
@@ -558,7 +579,7 @@ export class AofStore implements LogFollower {
       else if (f.type !== 'h') history.push({ ...f, type: 'h' });
       else history.push(f);
     }
-    this.offsets.set(baseName, job.snapshot.offset);
+    this.offsets.set(baseName, snapshot.offset);
     this.snapshotTimes.set(baseName, job.start);
     this.files = [...history, { name: baseName, seq, type: 'b' }, ...keep];
     this.persistManifest();
@@ -569,7 +590,7 @@ export class AofStore implements LogFollower {
     // The base is durable and holds everything up to the snapshot: a
     // recovery rewrite has made those records safe.
     this.recovering = false;
-    if (job.snapshot.offset > this.fsyncedOffset) this.fsynced(job.snapshot.offset);
+    if (snapshot.offset > this.fsyncedOffset) this.fsynced(snapshot.offset);
     else this.writeRecovered();
   }
 
@@ -613,12 +634,9 @@ export class AofStore implements LogFollower {
   abortRewrite(): void {
     const job = this.rewriting;
     if (job === null) return;
-    job.snapshot.abort();
-    try {
-      fs.closeSync(job.fd);
-    } catch {
-      /* already closed */
-    }
+    job.snapshot?.abort();
+    if (job.timer !== null) clearImmediate(job.timer);
+    if (job.fd >= 0) fs.closeSync(job.fd);
     fs.rmSync(job.tmp, { force: true });
     this.rewriting = null;
     this.logger.info('Background AOF rewrite aborted');

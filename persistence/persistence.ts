@@ -19,6 +19,8 @@ import { RdbStore, type ReplicationInfo } from './rdb-store.js';
 import { AofLoadError, AofStore } from './aof.js';
 import { Archive } from './archive.js';
 import { RdbError } from './rdb/format.js';
+import { removeStaleTempFiles } from './temp-files.js';
+import path from 'node:path';
 
 /** A client holding replies until the log is durable up to `heldUntil`. */
 export interface Waiter {
@@ -83,6 +85,7 @@ export class Persistence {
     const started = Date.now();
     this.loading = { startedAt: started, totalBytes: 0, loadedBytes: 0, file: '', doneBytes: 0 };
     this.engine.loading = true;
+    removeStaleTempFiles([path.dirname(this.rdb.path), this.aof.dir], this.config.str('appendfilename'), this.logger);
     try {
       if (this.config.bool('appendonly')) {
         const found = yield* this.aof.loadSteps((argv) => this.host.replay(argv), (file, bytes, total) => this.progress(file, bytes, total));
