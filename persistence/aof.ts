@@ -31,8 +31,9 @@ import { RdbWriter } from './rdb/file.js';
 import { Snapshot, type SnapshotTarget } from './snapshot.js';
 import { RdbSnapshotTarget, type RdbStore, writeAll } from './rdb-store.js';
 import { dataDir, fsyncDir, mkdirIfMissing, writeFileAtomic } from './files.js';
-import { AofFormatError, AofTruncatedError, encodeRespCommand, readAofCommand } from './resp.js';
+import { AofFormatError, AofTruncatedError, encodeRespCommand, encodeRespCommandHead, readAofCommand } from './resp.js';
 import { splitArgs } from '../src/protocol/parser.js';
+import { argLength, hasBigArgs } from '../src/protocol/big-args.js';
 import type { Value } from '../src/types/value.js';
 import { MutableString, stringOf } from '../src/types/string.js';
 import { ListValue } from '../src/types/list.js';
@@ -42,7 +43,7 @@ import { HashValue } from '../src/types/hash.js';
 import { OpaqueValue } from '../src/types/opaque.js';
 import { formatDouble } from '../src/util/numbers.js';
 import { dumpPayload } from './rdb/file.js';
-import { RdbError } from './rdb/format.js';
+import { RdbError, SPILL_BYTES } from './rdb/format.js';
 import { quoteName, type Archive } from './archive.js';
 import { strerror } from './errors.js';
 
@@ -81,6 +82,8 @@ export function formatManifest(files: AofFile[]): string {
   return files.map((f) => `file ${quoteName(f.name)} seq ${f.seq} type ${f.type}\n`).join('');
 }
 
+const CRLF = Buffer.from('\r\n', 'latin1');
+
 /** AOF-text snapshot target: one command per key (aof-use-rdb-preamble no). */
 class AofTextTarget implements SnapshotTarget {
   private chunks: Buffer[] = [];
@@ -88,8 +91,24 @@ class AofTextTarget implements SnapshotTarget {
 
   constructor(private readonly fd: number) {}
 
-  private cmd(argv: string[]): void {
+  private cmd(argv: readonly (string | Uint8Array)[]): void {
     this.chunks.push(encodeRespCommand(argv));
+  }
+
+  /**
+   * SET of a MutableString: a long one goes to the file at once from the
+   * value's own bytes (never copied into a command buffer, and written
+   * before a client's write may change them).
+   */
+  private setBytes(key: string, bytes: Buffer): void {
+    if (bytes.length < SPILL_BYTES) {
+      this.cmd(['SET', key, bytes]);
+      return;
+    }
+    this.chunks.push(encodeRespCommandHead(['SET', key], bytes.length));
+    this.drain();
+    writeAll(this.fd, bytes);
+    this.chunks.push(CRLF);
   }
 
   beginDb(db: number): void {
@@ -102,12 +121,13 @@ class AofTextTarget implements SnapshotTarget {
     const batch = (head: string[], items: string[], step: number) => {
       for (let i = 0; i < items.length; i += 64 * step) this.cmd([...head, ...items.slice(i, i + 64 * step)]);
     };
-    if (typeof v !== 'object' || v instanceof MutableString) this.cmd(['SET', key, stringOf(v)]);
+    if (v instanceof MutableString) this.setBytes(key, v.bytes);
+    else if (typeof v !== 'object') this.cmd(['SET', key, stringOf(v)]);
     else if (v instanceof ListValue) batch(['RPUSH', key], v.toArray(), 1);
     else if (v instanceof SetValue) batch(['SADD', key], v.toArray(), 1);
     else if (v instanceof ZSetValue) batch(['ZADD', key], [...v.entries()].flatMap(([m, s]) => [formatDouble(s), m]), 2);
     else if (v instanceof HashValue) batch(['HSET', key], [...v.entries()].flat(), 2);
-    else if (v instanceof OpaqueValue) this.cmd(['RESTORE', key, '0', dumpPayload(v).latin1Slice(), 'REPLACE']);
+    else if (v instanceof OpaqueValue) this.cmd(['RESTORE', key, '0', dumpPayload(v), 'REPLACE']);
     if (expireMs >= 0) this.cmd(['PEXPIREAT', key, String(expireMs)]);
   }
 
@@ -876,7 +896,11 @@ export class AofStore implements LogFollower {
 }
 
 function encodedSize(argv: readonly string[]): number {
+  const big = hasBigArgs(argv);
   let n = 3 + String(argv.length).length;
-  for (const a of argv) n += 1 + String(a.length).length + 2 + a.length + 2;
+  for (let i = 0; i < argv.length; i++) {
+    const len = big ? argLength(argv, i) : argv[i]!.length;
+    n += 1 + String(len).length + 2 + len + 2;
+  }
   return n;
 }

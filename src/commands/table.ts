@@ -9,6 +9,7 @@
 
 import { COMMAND_META, type MetaRow } from './meta.js';
 import type { Client } from '../server/client.js';
+import { MAX_ARG_CHARS, argLength, bigArgIndexes, hasBigArgs } from '../protocol/big-args.js';
 
 export type Handler = (c: Client, argv: string[]) => void;
 
@@ -19,6 +20,11 @@ export interface CommandImpl {
   run: Handler;
   /** For key specs flagged VARIABLE_FLAGS: the actual flags given the arguments. */
   keyFlags?: (argv: readonly string[]) => string[];
+  /**
+   * Whether argv[index] may be longer than a JS string (the command then
+   * reads its bytes with argAt, protocol/big-args.ts). Absent: never.
+   */
+  bigArg?: (index: number) => boolean;
 }
 
 export const F = {
@@ -122,6 +128,8 @@ export class Command {
   readonly subcommands = new Map<string, Command>();
   readonly stats = new CommandStats();
   keyFlags: ((argv: readonly string[]) => string[]) | null = null;
+  /** CommandImpl.bigArg, or null. */
+  bigArg: ((index: number) => boolean) | null = null;
   /**
    * Its run time is read from the clock on its own (commandstats) rather
    * than shared with the commands of its input batch: it may be slow in
@@ -244,11 +252,13 @@ export class CommandTable {
     const meta = new Map<string, MetaRow>(COMMAND_META.map((r) => [r[0], r]));
     const runs = new Map<string, Handler>();
     const keyFlags = new Map<string, (argv: readonly string[]) => string[]>();
+    const bigArgs = new Map<string, (index: number) => boolean>();
     for (const impl of impls) {
       if (!meta.has(impl.name)) throw new Error(`command ${impl.name} has no entry in meta.ts`);
       if (runs.has(impl.name)) throw new Error(`command ${impl.name} implemented twice`);
       runs.set(impl.name, impl.run);
       if (impl.keyFlags) keyFlags.set(impl.name, impl.keyFlags);
+      if (impl.bigArg) bigArgs.set(impl.name, impl.bigArg);
     }
     for (const [name, run] of runs) {
       const parentName = name.includes('|') ? name.slice(0, name.indexOf('|')) : null;
@@ -265,7 +275,10 @@ export class CommandTable {
         this.commands.get(name)!.run = run;
       }
     }
-    for (const cmd of this.all()) cmd.keyFlags = keyFlags.get(cmd.name) ?? null;
+    for (const cmd of this.all()) {
+      cmd.keyFlags = keyFlags.get(cmd.name) ?? null;
+      cmd.bigArg = bigArgs.get(cmd.name) ?? null;
+    }
     for (const [name, cmd] of this.commands) {
       this.fast.set(name, cmd);
       this.fast.set(name.toUpperCase(), cmd);
@@ -298,6 +311,23 @@ export class CommandTable {
     if (cmd === undefined || cmd.subcommands.size === 0 || argv.length < 2) return cmd;
     return cmd.subcommands.get(argv[1]!.toLowerCase());
   }
+}
+
+/** The commands that take an argument longer than a JS string (README: "Limits"). */
+export const BIG_ARG_COMMANDS = 'SET, SETNX, SETEX, PSETEX, GETSET, APPEND, SETRANGE, MSET, MSETNX and RESTORE';
+
+/**
+ * Why `cmd` cannot run with argv's arguments that are too long for JS
+ * strings (without the error code), or null when it can.
+ */
+export function bigArgRefusal(cmd: Command, argv: readonly string[]): string | null {
+  if (!hasBigArgs(argv)) return null;
+  for (const i of bigArgIndexes(argv)) {
+    if (cmd.bigArg === null || !cmd.bigArg(i)) {
+      return `'${cmd.fullName}' cannot take an argument of ${argLength(argv, i)} bytes: Vireo takes arguments longer than ${MAX_ARG_CHARS} bytes only as the value of ${BIG_ARG_COMMANDS}`;
+    }
+  }
+  return null;
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 
 import { decodeLatin1 } from './latin1-decode.js';
+import { MAX_ARG_CHARS, attachBigArg } from './big-args.js';
 
 const CR = 13;
 const LF = 10;
@@ -352,7 +353,8 @@ export class RequestParser {
         return null;
       }
       const end = this.pos + this.bulkLen;
-      argv[this.argc++] = decodeLatin1(buf, this.pos, end);
+      if (this.bulkLen > MAX_ARG_CHARS) attachBigArg(argv, this.argc++, Buffer.from(buf.subarray(this.pos, end)));
+      else argv[this.argc++] = decodeLatin1(buf, this.pos, end);
       // Like Redis, the two bytes after the payload are skipped, not checked
       // (but then the raw bytes are not a canonical log record).
       if (buf[end] !== CR || buf[end + 1] !== LF) this.cmdStart = -1;
@@ -392,7 +394,10 @@ export class RequestParser {
     chunk.copy(big, this.bigFilled, 0, take);
     this.bigFilled += take;
     if (this.bigFilled < big.length) return chunk.subarray(chunk.length);
-    this.argv[this.argc++] = big.latin1Slice(0, big.length - 2);
+    const len = big.length - 2;
+    // Longer than a JS string can be: the bytes travel beside argv (big-args.ts).
+    if (len > MAX_ARG_CHARS) attachBigArg(this.argv, this.argc++, big.subarray(0, len));
+    else this.argv[this.argc++] = big.latin1Slice(0, len);
     this.bigArg = null;
     this.bigFilled = 0;
     this.bulkLen = -1;
