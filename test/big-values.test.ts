@@ -275,6 +275,20 @@ describe('arguments given as bytes (the path of arguments too long for JS string
   });
 });
 
+describe("past Node's 4 GB buffers (proto-max-bulk-len raised above them)", () => {
+  it('a bulk over 4 GB is a protocol error for that client, not a crash; SETRANGE past 4 GB is refused', async () => {
+    const p = track(await startVireoProcess(['--save', '', '--proto-max-bulk-len', '8gb']));
+    const c = await client(p.port);
+    const raw = await client(p.port);
+    raw.writeRaw(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5000000000\r\n${'x'.repeat(40_000)}`);
+    expect((await raw.read()).reply).toEqual({ type: 'error', value: 'ERR Protocol error: invalid bulk length' });
+    await raw.waitClosed();
+    expect(await js(c, 'PING')).toBe('PONG');
+    expect(await js(c, 'SETRANGE', 'k', String(2 ** 32), 'x')).toEqual(new Error('ERR string exceeds maximum allowed size (proto-max-bulk-len)'));
+    expect(await js(c, 'EXISTS', 'k')).toBe('0');
+  });
+});
+
 /** Over V8's longest string (536,870,888), under proto-max-bulk-len (536,870,912). */
 const OVERSIZE = 536_870_900;
 /** SETRANGE k 536870911 x: the longest value proto-max-bulk-len allows. */

@@ -9,7 +9,7 @@ import type { Client } from '../server/client.js';
 import { ERR, argLong, eq } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import type { Value } from '../types/value.js';
-import { MutableString, bytesOf, isStringValue, stringLength, stringOf, valueFromArg, type StringValue } from '../types/string.js';
+import { MAX_VALUE_BYTES, MutableString, bytesOf, isStringValue, stringLength, stringOf, valueFromArg, type StringValue } from '../types/string.js';
 import { parseInteger, formatInteger, INT64_MAX, INT64_MIN } from '../util/numbers.js';
 import { parseLongDouble, addLongDouble, formatLongDoubleHuman } from '../util/longdouble.js';
 import { argAt, argvFrom, filterArgv } from '../protocol/big-args.js';
@@ -287,9 +287,12 @@ function strlen(c: Client, argv: string[]): void {
   c.reply.integer(v === undefined ? 0 : stringLength(v));
 }
 
-/** checkStringLength: refuse results longer than proto-max-bulk-len. */
+/**
+ * checkStringLength: refuse results longer than proto-max-bulk-len, and
+ * (whoever asks) longer than the largest value Vireo can hold.
+ */
 function tooLong(c: Client, total: number): boolean {
-  if (c.kind !== 'master' && total > c.server.protoMaxBulkLen) {
+  if (total > MAX_VALUE_BYTES || (c.kind !== 'master' && total > c.server.protoMaxBulkLen)) {
     c.reply.error('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
     return true;
   }

@@ -378,7 +378,13 @@ export class RequestParser {
   /** Move a partially received large argument into an exact-size buffer. */
   private startBigArg(): void {
     this.cmdStart = -1;
-    const big = Buffer.allocUnsafe(this.bulkLen + 2);
+    let big: Buffer;
+    try {
+      big = Buffer.allocUnsafe(this.bulkLen + 2);
+    } catch {
+      // Over Node's 4 GB buffers (proto-max-bulk-len raised past them), or no memory left.
+      throw new ProtocolError('Protocol error: invalid bulk length');
+    }
     const have = this.buf.length - this.pos;
     this.buf.copy(big, 0, this.pos);
     this.bigArg = big;

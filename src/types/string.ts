@@ -15,6 +15,8 @@ import { canonicalInteger } from '../util/numbers.js';
 
 /** The longest JS string (2^29-24 characters on 64-bit V8). */
 export const MAX_STRING_CHARS = constants.MAX_STRING_LENGTH;
+/** The longest value: Node's largest Buffer (4 GB), whatever proto-max-bulk-len allows. */
+export const MAX_VALUE_BYTES = constants.MAX_LENGTH;
 
 export type StringValue = string | number | bigint | MutableString;
 
@@ -76,7 +78,7 @@ export class MutableString extends RObject {
   private grow(min: number): void {
     if (min <= this.buf.length) return;
     // Like sdsMakeRoomFor: double while small, then grow by 1MB steps.
-    const size = min < 1024 * 1024 ? min * 2 : min + 1024 * 1024;
+    const size = Math.min(MAX_VALUE_BYTES, min < 1024 * 1024 ? min * 2 : min + 1024 * 1024);
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
