@@ -806,7 +806,16 @@ export class AofStore implements LogFollower {
     let commands = 0;
     let multiStart = -1;
     let multiLogBytes = 0;
-    const queued: string[][] = [];
+    const queued: { argv: string[]; at: number }[] = [];
+    // A command the server refuses (unknown, too long...) stops loading: say where it is.
+    const replayAt = (argv: string[], at: number) => {
+      try {
+        replay(argv);
+      } catch (e) {
+        if (e instanceof AofLoadError) throw new AofLoadError(`${e.message}: ${name} at offset ${at}`);
+        throw e;
+      }
+    };
     for (;;) {
       let cmd;
       try {
@@ -840,13 +849,13 @@ export class AofStore implements LogFollower {
       } else if (name0 === 'exec' && multiStart >= 0) {
         // Apply a transaction only once it is complete.
         replay(['MULTI']);
-        for (const q of queued) replay(q);
+        for (const q of queued) replayAt(q.argv, q.at);
         replay(['EXEC']);
         multiStart = -1;
       } else if (multiStart >= 0) {
-        queued.push(cmd.argv);
+        queued.push({ argv: cmd.argv, at: pos });
       } else {
-        replay(cmd.argv);
+        replayAt(cmd.argv, pos);
       }
       logBytes += size;
       pos = cmd.end;

@@ -20,11 +20,16 @@ import { describe, it, expect, afterEach, beforeAll, afterAll } from 'vitest';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { RespClient, parseReply, toJs, type Reply } from './helpers/resp.js';
-import { HAVE_REDIS, startRedis, startVireo, startVireoProcess, tempDir, type ProcessHandle, type VireoHandle } from './helpers/servers.js';
+import { HAVE_REDIS, ROOT, startRedis, startVireo, startVireoProcess, tempDir, type ProcessHandle, type VireoHandle } from './helpers/servers.js';
 import { Client } from '../src/server/client.js';
 import { argvFrom } from '../src/protocol/big-args.js';
+import { EncodingLimits } from '../src/types/limits.js';
+import { readRdb } from '../persistence/rdb/file.js';
+import { RdbError, RdbOutput } from '../persistence/rdb/format.js';
+import { lzfCompressInto } from '../persistence/rdb/lzf.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -287,6 +292,55 @@ describe("past Node's 4 GB buffers (proto-max-bulk-len raised above them)", () =
     expect(await js(c, 'SETRANGE', 'k', String(2 ** 32), 'x')).toEqual(new Error('ERR string exceeds maximum allowed size (proto-max-bulk-len)'));
     expect(await js(c, 'EXISTS', 'k')).toBe('0');
   });
+});
+
+/** Start Vireo's built entry point and expect it to exit at start-up: [status, output]. */
+function startupFailure(dir: string, extra: string[]): { status: number | null; output: string } {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'src', 'main.js'), '--port', '0', '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...extra], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+describe('files holding a key, an element or an argument longer than a JS string', () => {
+  it('an RDB key or list element that long stops loading with an error naming the offset', () => {
+    // A 536,870,900-byte string of zeros, LZF-compressed as Redis would write it.
+    const n = 536_870_900;
+    const packed = Buffer.allocUnsafe(8 * 1024 * 1024);
+    const clen = lzfCompressInto(Buffer.alloc(n), n, packed, 0, packed.length);
+    const out = new RdbOutput();
+    out.u8(0xc3);
+    out.len(clen);
+    out.len(n);
+    const longString = Buffer.concat([out.view(), packed.subarray(0, clen)]);
+    const short = Buffer.from([1, 0x76]); // "v"
+    const file = (body: Buffer[]) => Buffer.concat([Buffer.from('REDIS0010', 'latin1'), ...body, Buffer.from([0xff]), Buffer.alloc(8)]);
+    const asKey = file([Buffer.from([0]), longString, short]);
+    const asElement = file([Buffer.from([1]), short, Buffer.from([1]), longString]);
+    const refusal = (at: number) => `a string of ${n} bytes at offset ${at} is longer than Vireo can hold anywhere but in a string value`;
+    const load = (rdb: Buffer) => () => readRdb(rdb, { limits: new EncodingLimits(), checksum: true, onKey: () => {} });
+    expect(load(asKey)).toThrow(new RdbError(refusal(10)));
+    expect(load(asElement)).toThrow(new RdbError(`${refusal(13)} (key at offset 10)`));
+  });
+
+  it("an AOF record giving one to another command than SET & co stops loading with Redis' kind of message, naming file and offset", () => {
+    const dir = tempDir();
+    const aofDir = path.join(dir, 'appendonlydir');
+    fs.mkdirSync(aofDir);
+    fs.writeFileSync(path.join(aofDir, 'appendonly.aof.manifest'), 'file appendonly.aof.1.incr.aof seq 1 type i\n');
+    const head = '*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*4\r\n$4\r\nHSET\r\n$1\r\nh\r\n$1\r\nf\r\n$536870900\r\n';
+    const fd = fs.openSync(path.join(aofDir, 'appendonly.aof.1.incr.aof'), 'w');
+    fs.writeSync(fd, head);
+    fs.writeSync(fd, Buffer.alloc(536_870_900));
+    fs.writeSync(fd, '\r\n');
+    fs.closeSync(fd);
+    const { status, output } = startupFailure(dir, ['--appendonly', 'yes']);
+    expect(status).toBe(1);
+    expect(output).toContain("Reading the append only file: 'hset' cannot take an argument of 536870900 bytes: Vireo takes arguments longer than 536870888 bytes only as the value of SET, SETNX, SETEX, PSETEX, GETSET, APPEND, SETRANGE, MSET, MSETNX and RESTORE: appendonly.aof.1.incr.aof at offset 23");
+    expect(output).not.toMatch(/\n\s+at |RangeError|ERR_STRING_TOO_LONG/);
+  }, 60_000);
 });
 
 /** Over V8's longest string (536,870,888), under proto-max-bulk-len (536,870,912). */

@@ -424,7 +424,7 @@ export class Server {
     }
     if (!arityOk(cmd, argv.length)) throw new AofLoadError(`Wrong number of arguments for '${cmd.name}' reading the append only file`);
     const tooLong = bigArgRefusal(cmd, argv);
-    if (tooLong !== null) throw new AofLoadError(`${tooLong} (reading the append only file)`);
+    if (tooLong !== null) throw new AofLoadError(`Reading the append only file: ${tooLong}`);
     // Records of a transaction are applied once its EXEC was read; MULTI/EXEC themselves do nothing here.
     if (cmd.name === 'multi' || cmd.name === 'exec') return;
     let c = this.aofClient;
