@@ -313,7 +313,7 @@ export class CommandTable {
   }
 }
 
-/** The commands that take an argument longer than a JS string (README: "Limits"). */
+/** The commands whose CommandImpl.bigArg takes an argument longer than a JS string (README: "Long values"). */
 export const BIG_ARG_COMMANDS = 'SET, SETNX, SETEX, PSETEX, GETSET, APPEND, SETRANGE, MSET, MSETNX and RESTORE';
 
 /**
