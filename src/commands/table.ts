@@ -10,6 +10,7 @@
 import { COMMAND_META, type MetaRow } from './meta.js';
 import type { Client } from '../server/client.js';
 import { GETKEYS_PROCS } from './getkeys.js';
+import { MAX_ARG_CHARS, argLength, bigArgIndexes, hasBigArgs } from '../protocol/big-args.js';
 
 export type Handler = (c: Client, argv: string[]) => void;
 
@@ -18,6 +19,11 @@ export interface CommandImpl {
   /** Lowercase name; 'parent|sub' for a subcommand. */
   name: string;
   run: Handler;
+  /**
+   * Whether argv[index] may be longer than a JS string (the command then
+   * reads its bytes with argAt, protocol/big-args.ts). Absent: never.
+   */
+  bigArg?: (index: number) => boolean;
 }
 
 /** A key argument of a command line: its index in argv and its key-spec flags. */
@@ -130,6 +136,8 @@ export class Command {
   readonly stats = new CommandStats();
   /** Redis' getkeys_proc (getkeys.ts), for keys the specs cannot always find. */
   getKeys: GetKeysProc | null = null;
+  /** CommandImpl.bigArg, or null. */
+  bigArg: ((index: number) => boolean) | null = null;
   /**
    * Its run time is read from the clock on its own (commandstats) rather
    * than shared with the commands of its input batch: it may be slow in
@@ -251,10 +259,12 @@ export class CommandTable {
   constructor(impls: readonly CommandImpl[]) {
     const meta = new Map<string, MetaRow>(COMMAND_META.map((r) => [r[0], r]));
     const runs = new Map<string, Handler>();
+    const bigArgs = new Map<string, (index: number) => boolean>();
     for (const impl of impls) {
       if (!meta.has(impl.name)) throw new Error(`command ${impl.name} has no entry in meta.ts`);
       if (runs.has(impl.name)) throw new Error(`command ${impl.name} implemented twice`);
       runs.set(impl.name, impl.run);
+      if (impl.bigArg) bigArgs.set(impl.name, impl.bigArg);
     }
     for (const [name, run] of runs) {
       const parentName = name.includes('|') ? name.slice(0, name.indexOf('|')) : null;
@@ -271,7 +281,10 @@ export class CommandTable {
         this.commands.get(name)!.run = run;
       }
     }
-    for (const cmd of this.all()) cmd.getKeys = GETKEYS_PROCS[cmd.name] ?? null;
+    for (const cmd of this.all()) {
+      cmd.getKeys = GETKEYS_PROCS[cmd.name] ?? null;
+      cmd.bigArg = bigArgs.get(cmd.name) ?? null;
+    }
     for (const [name, cmd] of this.commands) {
       this.fast.set(name, cmd);
       this.fast.set(name.toUpperCase(), cmd);
@@ -314,6 +327,23 @@ function findsKeys(spec: KeySpec): boolean {
 /** Redis' doesCommandHaveKeys. */
 export function commandHasKeys(cmd: Command): boolean {
   return cmd.getKeys !== null || cmd.keySpecs.some(findsKeys);
+}
+
+/** The commands whose CommandImpl.bigArg takes an argument longer than a JS string (README: "Long values"). */
+export const BIG_ARG_COMMANDS = 'SET, SETNX, SETEX, PSETEX, GETSET, APPEND, SETRANGE, MSET, MSETNX and RESTORE';
+
+/**
+ * Why `cmd` cannot run with argv's arguments that are too long for JS
+ * strings (without the error code), or null when it can.
+ */
+export function bigArgRefusal(cmd: Command, argv: readonly string[]): string | null {
+  if (!hasBigArgs(argv)) return null;
+  for (const i of bigArgIndexes(argv)) {
+    if (cmd.bigArg === null || !cmd.bigArg(i)) {
+      return `'${cmd.fullName}' cannot take an argument of ${argLength(argv, i)} bytes: Vireo takes arguments longer than ${MAX_ARG_CHARS} bytes only as the value of ${BIG_ARG_COMMANDS}`;
+    }
+  }
+  return null;
 }
 
 /**

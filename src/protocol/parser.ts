@@ -12,6 +12,7 @@
  */
 
 import { decodeLatin1 } from './latin1-decode.js';
+import { MAX_ARG_CHARS, attachBigArg } from './big-args.js';
 
 const CR = 13;
 const LF = 10;
@@ -369,7 +370,8 @@ export class RequestParser {
         return null;
       }
       const end = this.pos + this.bulkLen;
-      argv[this.argc++] = decodeLatin1(buf, this.pos, end);
+      if (this.bulkLen > MAX_ARG_CHARS) attachBigArg(argv, this.argc++, Buffer.from(buf.subarray(this.pos, end)));
+      else argv[this.argc++] = decodeLatin1(buf, this.pos, end);
       // Like Redis, the two bytes after the payload are skipped, not checked
       // (but then the raw bytes are not a canonical log record).
       if (buf[end] !== CR || buf[end + 1] !== LF) this.cmdStart = -1;
@@ -393,7 +395,13 @@ export class RequestParser {
   /** Move a partially received large argument into an exact-size buffer. */
   private startBigArg(): void {
     this.cmdStart = -1;
-    const big = Buffer.allocUnsafe(this.bulkLen + 2);
+    let big: Buffer;
+    try {
+      big = Buffer.allocUnsafe(this.bulkLen + 2);
+    } catch {
+      // Over Node's 4 GB buffers (proto-max-bulk-len raised past them), or no memory left.
+      throw new ProtocolError('Protocol error: invalid bulk length');
+    }
     const have = this.buf.length - this.pos;
     this.buf.copy(big, 0, this.pos);
     this.bigArg = big;
@@ -409,7 +417,10 @@ export class RequestParser {
     chunk.copy(big, this.bigFilled, 0, take);
     this.bigFilled += take;
     if (this.bigFilled < big.length) return chunk.subarray(chunk.length);
-    this.argv[this.argc++] = big.latin1Slice(0, big.length - 2);
+    const len = big.length - 2;
+    // Longer than a JS string can be: the bytes travel beside argv (big-args.ts).
+    if (len > MAX_ARG_CHARS) attachBigArg(this.argv, this.argc++, big.subarray(0, len));
+    else this.argv[this.argc++] = big.latin1Slice(0, len);
     this.bigArg = null;
     this.bigFilled = 0;
     this.bulkLen = -1;

@@ -5,7 +5,7 @@
  * keeps commandstats, MONITOR and CLIENT REPLY semantics.
  */
 
-import { F, type Command } from '../commands/table.js';
+import { F, bigArgRefusal, type Command } from '../commands/table.js';
 import type { Client } from './client.js';
 import type { Server } from './server.js';
 import { discardTransaction } from '../commands/transactions.js';
@@ -66,6 +66,11 @@ export function execute(server: Server, c: Client, argv: string[]): void {
   if (cmd === null) return;
   if (!arityOk(cmd, argv.length)) {
     reject(c, cmd, `ERR wrong number of arguments for '${cmd.name}' command`);
+    return;
+  }
+  const tooLong = bigArgRefusal(cmd, argv);
+  if (tooLong !== null) {
+    reject(c, cmd, `ERR ${tooLong}`);
     return;
   }
   const flags = cmd.flags;

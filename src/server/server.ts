@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import { Config, type ConfigValue } from '../config.js';
 import { Engine } from '../engine/engine.js';
 import { CommandLog } from '../../persistence/commandlog.js';
-import { CommandTable, F, type Command } from '../commands/table.js';
+import { CommandTable, F, bigArgRefusal, type Command } from '../commands/table.js';
 import { allCommands } from '../commands/index.js';
 import { OutputArena } from '../protocol/writer.js';
 import { Client, type BlockState } from './client.js';
@@ -541,6 +541,8 @@ export class Server {
       throw new AofLoadError(`Unknown command '${argv[0]!.slice(0, 128)}' reading the append only file`);
     }
     if (!arityOk(cmd, argv.length)) throw new AofLoadError(`Wrong number of arguments for '${cmd.name}' reading the append only file`);
+    const tooLong = bigArgRefusal(cmd, argv);
+    if (tooLong !== null) throw new AofLoadError(`Reading the append only file: ${tooLong}`);
     // Records of a transaction are applied once its EXEC was read; MULTI/EXEC themselves do nothing here.
     if (cmd.name === 'multi' || cmd.name === 'exec') return;
     let c = this.aofClient;
