@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffPair } from './helpers/differential.js';
-import { HAVE_REDIS, startVireo, type VireoHandle } from './helpers/servers.js';
+import { HAVE_REDIS, startVireo, startVireoProcess, type VireoHandle } from './helpers/servers.js';
 import { RespClient, encodeCommand, type Reply } from './helpers/resp.js';
 
 /** Send raw bytes on a fresh connection; collect what comes back until it closes or `ms` pass. */
@@ -320,6 +320,41 @@ describe.skipIf(!HAVE_REDIS)('MONITOR redacts secrets (differential)', () => {
     expect(b.join('\n')).not.toMatch(/secret"(?! *$)/);
     monitor.close();
   });
+});
+
+describe('MONITOR of a command with a huge argument', () => {
+  it('sends the escaped line (four times the argument) without the server running out of string space', async () => {
+    const v = await startVireoProcess(['--save', '']);
+    try {
+      // 140 MB of NUL bytes: each shows as "\x00", 560 M characters, past V8's string limit.
+      const size = 140 * 1024 * 1024;
+      const monitor = net.connect(v.port, '127.0.0.1');
+      await new Promise((r) => monitor.once('connect', r));
+      let received = 0;
+      let tail = Buffer.alloc(0);
+      const gotLine = new Promise<void>((resolve) => {
+        monitor.on('data', (d: Buffer) => {
+          received += d.length;
+          tail = d.subarray(-2);
+          if (received > 4 * size && tail.latin1Slice() === '\r\n') resolve();
+        });
+      });
+      monitor.write('MONITOR\r\n');
+      await new Promise((r) => setTimeout(r, 100));
+      const writer = await RespClient.connect(v.port);
+      writer.writeRaw(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${size}\r\n`);
+      writer.writeRaw(Buffer.alloc(size));
+      writer.writeRaw('\r\n');
+      const ok = await writer.read().catch((e: Error) => { throw new Error(e.message + v.output()); });
+      expect(ok.reply).toEqual({ type: 'simple', value: 'OK' });
+      await gotLine;
+      expect(await writer.call('STRLEN', 'k')).toEqual({ type: 'integer', value: String(size) });
+      writer.close();
+      monitor.destroy();
+    } finally {
+      await v.stop();
+    }
+  }, 60_000);
 });
 
 describe.skipIf(!HAVE_REDIS)('client-query-buffer-limit (differential)', () => {

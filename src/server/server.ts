@@ -19,7 +19,7 @@ import { execute, commandBlockedByPause } from './dispatch.js';
 import { ActiveExpire } from '../engine/expire.js';
 import { createLogger, pinoLevel, type Logger } from '../log.js';
 import { VERSION, REDIS_VERSION } from '../version.js';
-import { formatMonitorLine } from './monitor.js';
+import { monitorLine } from './monitor.js';
 import { MemoryTracker } from './info.js';
 import { discardTransaction } from '../commands/transactions.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
@@ -628,10 +628,10 @@ export class Server {
   /** Feed an executed command to MONITOR clients. */
   feedMonitors(c: Client, cmd: Command, argv: string[]): void {
     if (cmd.flags & (F.SKIP_MONITOR | F.ADMIN)) return;
-    const line = formatMonitorLine(c, argv);
+    const line = monitorLine(c, argv);
     for (const m of this.monitors) {
       if (m.closed) continue;
-      m.reply.simple(line);
+      m.reply.rawBytes(line);
       if (m !== c) m.flush();
     }
   }
