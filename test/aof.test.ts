@@ -10,6 +10,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { RespClient, toJs, type Reply } from './helpers/resp.js';
 import { HAVE_REDIS, startRedis, startVireo, startVireoProcess, tempDir, type ProcessHandle, type VireoHandle } from './helpers/servers.js';
+import { readInfo, waitFor } from './helpers/info.js';
 
 const DEBUG = ['--enable-debug-command', 'yes'];
 const ALWAYS = [...DEBUG, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''];
@@ -83,18 +84,7 @@ async function digest(c: RespClient): Promise<string> {
   return r.value as string;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function infoField(c: RespClient, field: string): Promise<string> {
-  const info = (await c.call('INFO', 'persistence')).value as string;
-  return /\r\n?|\n/.test(info) ? (info.split(/\r?\n/).find((l) => l.startsWith(`${field}:`))?.slice(field.length + 1) ?? '') : '';
-}
+const infoField = (c: RespClient, field: string) => readInfo(c, 'persistence', field);
 
 async function rewriteDone(c: RespClient): Promise<void> {
   await waitFor('AOF rewrite', async () => (await infoField(c, 'aof_rewrite_in_progress')) === '0' && (await infoField(c, 'aof_rewrite_scheduled')) === '0');

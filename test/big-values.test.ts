@@ -30,6 +30,7 @@ import { EncodingLimits } from '../src/types/limits.js';
 import { readRdb } from '../persistence/rdb/file.js';
 import { RdbError, RdbOutput } from '../persistence/rdb/format.js';
 import { lzfCompressInto } from '../persistence/rdb/lzf.js';
+import { readInfo, waitFor } from './helpers/info.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -51,22 +52,11 @@ async function js(c: RespClient, ...args: (string | Buffer)[]): Promise<unknown>
   return toJs(await c.call(...args));
 }
 
-async function infoField(c: RespClient, field: string): Promise<string> {
-  const info = (await c.call('INFO', 'persistence')).value as string;
-  return info.split(/\r?\n/).find((l) => l.startsWith(`${field}:`))?.slice(field.length + 1) ?? '';
-}
+const infoField = (c: RespClient, field: string) => readInfo(c, 'persistence', field);
 
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 60000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const bgsaveDone = (c: RespClient) => waitFor('BGSAVE', async () => (await infoField(c, 'rdb_bgsave_in_progress')) === '0');
+const bgsaveDone = (c: RespClient) => waitFor('BGSAVE', async () => (await infoField(c, 'rdb_bgsave_in_progress')) === '0', 60000);
 const rewriteDone = (c: RespClient) =>
-  waitFor('AOF rewrite', async () => (await infoField(c, 'aof_rewrite_in_progress')) === '0' && (await infoField(c, 'aof_rewrite_scheduled')) === '0');
+  waitFor('AOF rewrite', async () => (await infoField(c, 'aof_rewrite_in_progress')) === '0' && (await infoField(c, 'aof_rewrite_scheduled')) === '0', 60000);
 
 /** A reply as a test can hold it: a bulk string is its length, SHA-1 and ends, never a JS string. */
 type BigReply = { type: 'bulk'; length: number; sha1: string; head: string; tail: string } | { type: 'nil' } | { type: 'line'; line: string };

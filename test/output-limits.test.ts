@@ -8,13 +8,8 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAVE_REDIS, startRedis, startVireo, startVireoProcess, type ProcessHandle, type VireoHandle } from './helpers/servers.js';
 import { RespClient, encodeCommand, type Reply } from './helpers/resp.js';
+import { infoNumber } from './helpers/info.js';
 
-function infoField(info: Reply, field: string): number {
-  if (info.type !== 'bulk' || info.value === null) throw new Error('INFO did not answer a bulk string');
-  const m = new RegExp(`^${field}:(.*)$`, 'm').exec(info.value);
-  if (m === null) throw new Error(`INFO has no ${field}`);
-  return Number(m[1]!.trim());
-}
 
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -50,7 +45,7 @@ function unreadPipeline(port: number, command: string[], requests: number): net.
 async function waitForDisconnections(admin: RespClient, from: number, n: number, whileWaiting: () => void = () => {}): Promise<number> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const now = infoField(await admin.call('INFO', 'stats'), 'client_output_buffer_limit_disconnections');
+    const now = infoNumber(await admin.call('INFO', 'stats'), 'client_output_buffer_limit_disconnections');
     if (now - from >= n || Date.now() > deadline) return now - from;
     whileWaiting();
     await new Promise((r) => setTimeout(r, 50));
@@ -83,8 +78,8 @@ describe('client-output-buffer-limit', () => {
     const pid = v.proc.pid!;
     await admin.call('MEMORY', 'PURGE');
     const before = rssBytes(pid);
-    const usedBefore = infoField(await admin.call('INFO', 'memory'), 'used_memory');
-    const statsBefore = infoField(await admin.call('INFO', 'stats'), 'client_output_buffer_limit_disconnections');
+    const usedBefore = infoNumber(await admin.call('INFO', 'memory'), 'used_memory');
+    const statsBefore = infoNumber(await admin.call('INFO', 'stats'), 'client_output_buffer_limit_disconnections');
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 10);
     // 200k GETs of 1 KB each is ~200 MB of replies per client: 20x its limit.
@@ -101,14 +96,14 @@ describe('client-output-buffer-limit', () => {
     // And nothing stays behind once they are gone (the allocator may keep
     // the pages for reuse, as jemalloc does for Redis: compare the heap).
     await admin.call('MEMORY', 'PURGE');
-    expect(infoField(await admin.call('INFO', 'memory'), 'used_memory')).toBeLessThan(2 * usedBefore);
+    expect(infoNumber(await admin.call('INFO', 'memory'), 'used_memory')).toBeLessThan(2 * usedBefore);
     expect(await admin.call('PING')).toEqual({ type: 'simple', value: 'PONG' });
     expect(v.output()).toMatch(/Client id=\d+ addr=\S+ .* scheduled to be closed ASAP for overcoming of output buffer limits/);
   });
 
   it('closes an unread MONITOR at the limit', async () => {
     const pid = v.proc.pid!;
-    const statsBefore = infoField(await admin.call('INFO', 'stats'), 'client_output_buffer_limit_disconnections');
+    const statsBefore = infoNumber(await admin.call('INFO', 'stats'), 'client_output_buffer_limit_disconnections');
     const monitor = net.connect(v.port, '127.0.0.1');
     monitor.on('error', () => {});
     await new Promise((r) => monitor.once('connect', r));

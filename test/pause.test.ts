@@ -6,13 +6,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DiffPair } from './helpers/differential.js';
 import { HAVE_REDIS } from './helpers/servers.js';
 import type { Reply } from './helpers/resp.js';
+import { infoNumber } from './helpers/info.js';
 
-function infoField(info: Reply, field: string): number {
-  if (info.type !== 'bulk' || info.value === null) throw new Error('INFO did not answer a bulk string');
-  const m = new RegExp(`^${field}:(.*)$`, 'm').exec(info.value);
-  if (m === null) throw new Error(`INFO has no ${field}`);
-  return Number(m[1]!.trim());
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,7 +29,7 @@ describe.skipIf(!HAVE_REDIS)('CLIENT PAUSE (differential)', () => {
     let got: [number, number] = [-1, -1];
     for (let i = 0; i < 50; i++) {
       const [a, b] = await Promise.all([pair.redis.call('INFO', 'clients'), pair.vireo.call('INFO', 'clients')]);
-      got = [infoField(a, 'blocked_clients'), infoField(b, 'blocked_clients')];
+      got = [infoNumber(a, 'blocked_clients'), infoNumber(b, 'blocked_clients')];
       if (got[0] === want && got[1] === want) break;
       await sleep(20);
     }
@@ -69,12 +64,12 @@ describe.skipIf(!HAVE_REDIS)('CLIENT PAUSE (differential)', () => {
     await pair.check('EXISTS', 'foo{t}', 'bar{t}');
     // ...but nothing was deleted (or logged) while paused.
     const during = await Promise.all([pair.redis.call('INFO', 'stats'), pair.vireo.call('INFO', 'stats')]);
-    for (const i of [0, 1]) expect(infoField(during[i]!, 'expired_keys')).toBe(infoField(expiredBefore[i]!, 'expired_keys'));
+    for (const i of [0, 1]) expect(infoNumber(during[i]!, 'expired_keys')).toBe(infoNumber(expiredBefore[i]!, 'expired_keys'));
     await pair.check('CLIENT', 'UNPAUSE');
     await pair.check('GET', 'foo{t}');
     await pair.check('GET', 'bar{t}');
     const after = await Promise.all([pair.redis.call('INFO', 'stats'), pair.vireo.call('INFO', 'stats')]);
-    for (const i of [0, 1]) expect(infoField(after[i]!, 'expired_keys')).toBe(infoField(expiredBefore[i]!, 'expired_keys') + 2);
+    for (const i of [0, 1]) expect(infoNumber(after[i]!, 'expired_keys')).toBe(infoNumber(expiredBefore[i]!, 'expired_keys') + 2);
   });
 
   it('starts a pause issued inside a transaction at its end', async () => {

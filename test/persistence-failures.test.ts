@@ -11,6 +11,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { RespClient, toJs } from './helpers/resp.js';
 import { HAVE_REDIS, startRedis, startVireoProcess, tempDir, type ProcessHandle } from './helpers/servers.js';
+import { readInfo, waitFor } from './helpers/info.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -32,18 +33,7 @@ async function js(c: RespClient, ...args: string[]): Promise<unknown> {
   return toJs(await c.call(...args));
 }
 
-async function infoField(c: RespClient, field: string): Promise<string> {
-  const info = (await c.call('INFO', 'persistence')).value as string;
-  return info.split(/\r?\n/).find((l) => l.startsWith(`${field}:`))?.slice(field.length + 1) ?? '';
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const infoField = (c: RespClient, field: string) => readInfo(c, 'persistence', field);
 
 /** The replies and statuses of every save command once the data directory is deleted. */
 async function savesIntoMissingDir(c: RespClient, dataDir: string): Promise<unknown[]> {
