@@ -110,7 +110,7 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
  */
 const TTL_TOLERANCE: Record<string, number> = { ttl: 1, pttl: 50, expiretime: 1, pexpiretime: 50 };
 
-function closeEnough(args: string[], a: Reply, b: Reply): boolean {
+export function closeEnough(args: string[], a: Reply, b: Reply): boolean {
   const tol = TTL_TOLERANCE[args[0]!.toLowerCase()];
   if (tol === undefined || a.type !== 'integer' || b.type !== 'integer') return false;
   const x = BigInt(a.value);
@@ -158,7 +158,7 @@ function sortPairs(r: Reply): Reply {
   return { type: 'array', value: pairs.flat() };
 }
 
-function normalize(reply: Reply, from: 'redis' | 'vireo', args: string[]): Reply {
+export function normalize(reply: Reply, from: 'redis' | 'vireo', args: string[]): Reply {
   let r = reply;
   for (const d of KNOWN_DIFFERENCES) if (d.applies(args)) r = d.normalize(r, from, args);
   return r;
