@@ -480,6 +480,24 @@ describe.skipIf(!HAVE_REDIS)('collections (differential)', () => {
     ]);
   });
 
+  it('score and lex range bounds are read as C strings, as zslParseRange does (found by the fuzzer)', async () => {
+    await pair.check('ZADD', 'z', '1', 'a', '2', 'b', '0', 'c');
+    await pair.script([
+      ['ZCOUNT', 'z', '\x00\xff', '5'],
+      ['ZCOUNT', 'z', '1\x00junk', '3'],
+      ['ZCOUNT', 'z', '(\x00', '(2\x00'],
+      ['ZRANGEBYSCORE', 'z', '-inf', '\x00'],
+      ['ZRANGESTORE', 'dst', 'nokey', '\x00\xff', '01', 'BYSCORE', 'REV'],
+      ['ZREMRANGEBYSCORE', 'z', '5\x00', '6'],
+      ['ZCOUNT', 'z', ' \x00', '1'],
+      ['ZRANGEBYLEX', 'z', '-\x00', '+\x00x'],
+      ['ZRANGEBYLEX', 'z', '+\x00x', '-'],
+      ['ZLEXCOUNT', 'z', '[a\x00', '+'],
+      ['ZLEXCOUNT', 'z', '-x', '+'],
+      ['ZRANGEBYLEX', 'z', '', '+'],
+    ]);
+  });
+
   it('ZREMRANGEBY* ZPOPMIN ZPOPMAX ZMPOP', async () => {
     const members = Array.from({ length: 10 }, (_, i) => [String(i), `m${i}`]).flat();
     await pair.script([
