@@ -35,7 +35,8 @@ function summary(r: CampaignReport): string {
   for (const i of r.referenceIssues) lines.push(`  reference: ${i}`);
   if (r.commands > 0) {
     // Commands the reference never answered without an error exercise only argument checks: worth knowing.
-    const onlyErrors = [...r.coverage].filter(([, c]) => c.errors === c.sent).map(([n]) => n);
+    const real = /^[a-z_-]+(\|[a-z_-]+)?$/;
+    const onlyErrors = [...r.coverage].filter(([n, c]) => real.test(n) && c.errors === c.sent).map(([n]) => n);
     const errors = [...r.coverage.values()].reduce((s, c) => s + c.errors, 0);
     lines.push(`  ${r.coverage.size} commands sent, ${Math.round((100 * errors) / Math.max(1, r.commands))}% error replies; only errors: ${onlyErrors.sort().join(' ') || 'none'}`);
   }

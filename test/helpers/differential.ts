@@ -136,9 +136,14 @@ function mapStrings(r: Reply, fn: (s: string) => string): Reply {
   }
 }
 
-/** A float written either way ("1.1000000000000001" or "1.1") becomes one canonical text. */
+/**
+ * A float written either way ("1.1000000000000001" or "1.1") becomes one
+ * canonical text. Integers stay as written, except those too long to be
+ * exact: 7.2 writes 5.37e23 as "537133983336389040000000" (fpconv), 7.0 as
+ * "5.3713398333638904e+23".
+ */
 function normalizeNumber(s: string): string {
-  if (!/^-?(\d+\.\d*|\d*\.\d+|\d+)(e[+-]?\d+)?$/i.test(s) || /^-?\d+$/.test(s)) return s;
+  if (!/^-?(\d+\.\d*|\d*\.\d+|\d+)(e[+-]?\d+)?$/i.test(s) || /^-?\d{1,15}$/.test(s)) return s;
   return String(Number(s));
 }
 
