@@ -604,6 +604,23 @@ describe.skipIf(!HAVE_REDIS)('collections (differential)', () => {
     await pair.check('ZSCAN', 'f', '0');
   });
 
+  it('SORT and SORT_RO convert a listpack sorted set to a skiplist, as Redis does (found by the fuzzer)', async () => {
+    await pair.script([
+      ['ZADD', 'z1', '1', 'a', '2', 'b'],
+      ['ZADD', 'z2', '1', 'a', '2', 'b'],
+      ['ZADD', 'z3', '1', 'a', '2', 'b'],
+      ['OBJECT', 'ENCODING', 'z1'],
+      ['SORT_RO', 'z1', 'BY', 'nosort', 'LIMIT', '0', '1'],
+      ['OBJECT', 'ENCODING', 'z1'],
+      ['SORT', 'z2', 'ALPHA', 'STORE', 'dst'],
+      ['OBJECT', 'ENCODING', 'z2'],
+      // Refused before the conversion: a syntax error.
+      ['SORT', 'z3', 'NOSUCH'],
+      ['OBJECT', 'ENCODING', 'z3'],
+      ['ZRANGE', 'z1', '0', '-1', 'WITHSCORES'],
+    ]);
+  });
+
   it('SORT and SORT_RO', async () => {
     await pair.script([
       ['RPUSH', 'l', '3', '1', '2', '10'],

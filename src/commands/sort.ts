@@ -106,6 +106,8 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
     alpha = true;
     sortBy = null;
   }
+  // Redis converts a listpack sorted set to a skiplist for SORT and SORT_RO, and leaves it so.
+  if (v instanceof ZSetValue) v.toSkiplist();
   const len = v === undefined ? 0 : v instanceof ListValue ? v.length : v.size;
   let start = limitStart < 0 ? 0 : limitStart;
   let end = limitCount < 0 ? len - 1 : start + limitCount - 1;
