@@ -604,6 +604,23 @@ describe.skipIf(!HAVE_REDIS)('collections (differential)', () => {
     await pair.check('ZSCAN', 'f', '0');
   });
 
+  it('SORT finds * and -> in patterns, and # alone, on the C string as Redis does (found by the fuzzer)', async () => {
+    await pair.script([
+      ['RPUSH', 'l', 'a', 'b', 'c', '1', '2', 'a', 'm0'],
+      ['MSET', 'w_a', '3', 'w_b', '1', 'w_c', '2', 'w_1', '9', 'w_2', '0', 'w_m0', '5', 'o_a', 'A'],
+      ['HSET', 'h_a', 'f', '7', 'f\x00', '1'],
+      // A NUL before the star: no star, so no sorting.
+      ['SORT', 'l', 'BY', '\x00*', 'ASC'],
+      ['SORT', 'l', 'BY', 'w\x00_*', 'DESC'],
+      // A star before the NUL: the rest of the pattern still counts.
+      ['SORT', 'l', 'BY', 'w_*\x00x'],
+      ['SORT', 'l', 'BY', 'w_*', 'GET', 'o_*\x00', 'GET', '#\x00x'],
+      ['SORT', 'l', 'BY', 'h_*->\x00f', 'GET', 'h_*->f\x00'],
+      ['SORT', 'l', 'BY', 'h_*-\x00>f', 'GET', '#'],
+      ['SORT', 'l', 'GET', '\x00#'],
+    ]);
+  });
+
   it('SORT and SORT_RO convert a listpack sorted set to a skiplist, as Redis does (found by the fuzzer)', async () => {
     await pair.script([
       ['ZADD', 'z1', '1', 'a', '2', 'b'],
