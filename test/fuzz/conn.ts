@@ -24,14 +24,15 @@ export class RawConn {
   private chunks: Buffer[] = [];
   received = 0;
   closed = false;
-  private lastData = Date.now();
+  /** When data last arrived or was last written: quiet is measured from here. */
+  private lastActivity = Date.now();
   private wake: (() => void) | null = null;
 
   private constructor(readonly socket: net.Socket) {
     socket.on('data', (d: Buffer) => {
       this.chunks.push(d);
       this.received += d.length;
-      this.lastData = Date.now();
+      this.lastActivity = Date.now();
       this.poke();
     });
     socket.on('close', () => {
@@ -66,14 +67,15 @@ export class RawConn {
 
   write(data: Buffer): Promise<void> {
     if (this.closed || this.socket.destroyed) return Promise.resolve();
+    this.lastActivity = Date.now();
     return new Promise((resolve) => this.socket.write(data, () => resolve()));
   }
 
-  /** Wait until nothing arrived for idleMs (or the connection closed). */
+  /** Wait until nothing arrived for idleMs since the last write or data (or the connection closed). */
   async settle(idleMs: number, maxMs: number): Promise<void> {
     const deadline = Date.now() + maxMs;
     while (!this.closed && Date.now() < deadline) {
-      const quiet = Date.now() - this.lastData;
+      const quiet = Date.now() - this.lastActivity;
       if (quiet >= idleMs) return;
       await this.changed(idleMs - quiet);
     }
