@@ -3,7 +3,9 @@
  * CPU work never delays it) pings the server every 100 ms on its own
  * connection and reads the child's VmRSS from /proc every 250 ms; it
  * reports a reply slower than the bound, a connection lost, or RSS growth
- * beyond the bound. The main thread also watches the child for an exit.
+ * beyond the bound (and then kills the child at once, so a runaway
+ * allocation never takes the machine's memory). The main thread also
+ * watches the child for an exit.
  */
 
 import fs from 'node:fs';
@@ -40,7 +42,12 @@ const timer = setInterval(() => {
   }
   const kb = rssKb();
   if (kb > maxRssKb) maxRssKb = kb;
-  if (kb > rssLimitKb) parentPort.postMessage({ type: 'failure', what: 'RSS ' + Math.round(kb / 1024) + ' MB passed the bound of ' + Math.round(rssLimitKb / 1024) + ' MB' });
+  if (kb > rssLimitKb && !stopped) {
+    // Stop the child at once (it is ours): a runaway allocation must not take the machine's memory.
+    try { process.kill(pid, 'SIGKILL'); } catch {}
+    parentPort.postMessage({ type: 'failure', what: 'RSS ' + Math.round(kb / 1024) + ' MB passed the bound of ' + Math.round(rssLimitKb / 1024) + ' MB (the server was killed)' });
+    stopped = true;
+  }
   parentPort.postMessage({ type: 'stats', maxMs, maxRssKb });
 }, 250);
 parentPort.on('message', (m) => { if (m === 'stop') { stopped = true; clearInterval(timer); sock.destroy(); parentPort.close(); } });
@@ -85,8 +92,9 @@ export class Watchdog {
     proc.once('exit', this.onExit);
   }
 
+  /** Record a failure (several may describe one event: an RSS kill is also an exit). */
   fail(what: string): void {
-    this.failure ??= what;
+    this.failure = this.failure === null ? what : `${this.failure}; ${what}`;
   }
 
   get exited(): boolean {
