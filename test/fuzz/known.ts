@@ -88,10 +88,15 @@ export interface FramedRequest {
 function sameUpToNulCuts(vireo: string, redis: string, cuts = 2): boolean {
   const nul = vireo.indexOf('\x00');
   if (nul < 0) return vireo === redis;
-  if (cuts === 0 || redis.slice(0, nul) !== vireo.slice(0, nul)) return false;
-  const rest = redis.slice(nul);
-  for (let k = nul; k <= vireo.length; k++) {
-    if ((k === vireo.length || vireo[k] === rest[0]) && sameUpToNulCuts(vireo.slice(k), rest, cuts - 1)) return true;
+  if (cuts === 0) return false;
+  // Redis then trims newlines at the end of the text: Vireo shows them as spaces before the NUL.
+  const before = vireo.slice(0, nul);
+  for (let keep = nul; keep >= before.trimEnd().length; keep--) {
+    if (redis.slice(0, keep) !== before.slice(0, keep)) continue;
+    const rest = redis.slice(keep);
+    for (let k = nul; k <= vireo.length; k++) {
+      if ((k === vireo.length || vireo[k] === rest[0]) && sameUpToNulCuts(vireo.slice(k), rest, cuts - 1)) return true;
+    }
   }
   return false;
 }
