@@ -58,7 +58,11 @@ export async function compareReplies(args: string[], a: Reply, b: Reply, typeOf:
   const sb = JSON.stringify(nb);
   if (sa === sb || closeEnough(args, na, nb)) return { kind: 'equal' };
   const tol = tolerance(args);
-  if (tol > 0 && na.type === 'integer' && nb.type === 'integer' && Math.abs(Number(na.value) - Number(nb.value)) <= tol) return { kind: 'equal' };
+  if (tol > 0 && na.type === 'integer' && nb.type === 'integer') {
+    // Negative values are codes (-1 no expire, -2 no key), compared exactly.
+    const [x, y] = [Number(na.value), Number(nb.value)];
+    if (x >= 0 && y >= 0 && Math.abs(x - y) <= tol) return { kind: 'equal' };
+  }
   if (FUZZ_DIFFERENCES.some((d) => d.applies(args) && d.accept?.(na, nb) === true)) return { kind: 'equal' };
   if (commandName(args) === 'object|encoding' && (await encodingDiffers72(a, b, typeOf))) return { kind: 'equal' };
   const issue = pendingFor(args, a, b);
