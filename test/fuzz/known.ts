@@ -101,6 +101,24 @@ function sameUpToNulCuts(vireo: string, redis: string, cuts = 2): boolean {
   return false;
 }
 
+/** A DUMP payload holding a string object stored LZF-compressed with an uncompressed length of 0. */
+function isEmptyLzfString(payload: string): boolean {
+  if (payload.charCodeAt(0) !== 0 || payload.charCodeAt(1) !== 0xc3) return false;
+  // RDB lengths: 6 bits, 14 bits, or 0x80 + 32 bits / 0x81 + 64 bits.
+  let pos = 2;
+  const len = (): number => {
+    const b = payload.charCodeAt(pos++);
+    if (b >> 6 === 0) return b & 0x3f;
+    if (b >> 6 === 1) return ((b & 0x3f) << 8) | payload.charCodeAt(pos++);
+    const n = b === 0x80 ? 4 : 8;
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 256 + payload.charCodeAt(pos++);
+    return v;
+  };
+  len(); // compressed length
+  return len() === 0;
+}
+
 export const PENDING_FIXES: PendingFix[] = [
   {
     issue:
@@ -271,6 +289,12 @@ export const REPORTED_FINDINGS: PendingFix[] = [
       "src/config.ts: Redis reads many CONFIG SET values as C strings, so a NUL ends them: notify-keyspace-events \"\\0\\xff\" is '' (OK, no events) in Redis, an invalid class character in Vireo",
     // Avoided: an accepted value configures the two servers differently.
     avoid: (args) => commandName(args) === 'config|set' && (args[3] ?? '').includes('\x00'),
+  },
+  {
+    issue:
+      "persistence/rdb (format.ts, lzf.ts): Redis' rdbLoadLzfStringObject checks lzf_decompress(...) != len, and lzf_decompress answers 0 on any error, so an LZF string whose uncompressed length is 0 loads as \"\" whatever its compressed bytes (RESTORE k 0 \"\\x00\\xc3\\x05\\x00<5 bytes>\\x0a\\x00<crc>\" answers OK in Redis); Vireo answers 'Bad data format'",
+    // Avoided: with REPLACE, Redis replaces the key and Vireo keeps the old one.
+    avoid: (args) => commandName(args) === 'restore' && isEmptyLzfString(args[3] ?? ''),
   },
 ];
 
