@@ -35,10 +35,9 @@ function summary(r: CampaignReport): string {
   for (const i of r.referenceIssues) lines.push(`  reference: ${i}`);
   if (r.commands > 0) {
     // Commands the reference never answered without an error exercise only argument checks: worth knowing.
-    const real = /^[a-z_-]+(\|[a-z_-]+)?$/;
-    const onlyErrors = [...r.coverage].filter(([n, c]) => real.test(n) && c.errors === c.sent).map(([n]) => n);
+    const onlyErrors = [...r.fuzzed].filter((n) => (r.coverage.get(n)?.errors ?? 0) === (r.coverage.get(n)?.sent ?? 0));
     const errors = [...r.coverage.values()].reduce((s, c) => s + c.errors, 0);
-    lines.push(`  ${r.coverage.size} commands sent, ${Math.round((100 * errors) / Math.max(1, r.commands))}% error replies; only errors: ${onlyErrors.sort().join(' ') || 'none'}`);
+    lines.push(`  ${r.fuzzed.size} commands fuzzed, ${Math.round((100 * errors) / Math.max(1, r.commands))}% error replies; only errors: ${onlyErrors.sort().join(' ') || 'none'}`);
   }
   return lines.join('\n');
 }

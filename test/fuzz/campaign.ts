@@ -62,6 +62,8 @@ export interface CampaignReport {
   referenceIssues: string[];
   /** Per command: how often it was sent, and how often the reference answered with an error. */
   coverage: Map<string, { sent: number; errors: number }>;
+  /** The commands fuzzed (Vireo's COMMAND LIST). */
+  fuzzed: Set<string>;
   maxCanaryMs: number;
   startRssMb: number;
   maxRssMb: number;
@@ -554,6 +556,7 @@ async function replay(ex: Executor, defaults: { redis: string[][]; vireo: string
 async function commandsPhase(servers: Servers, opts: Required<CampaignOptions>, report: CampaignReport): Promise<void> {
   const started = Date.now();
   const specs = await loadCommandSpecs(servers.redis.port, servers.vireo.port);
+  for (const spec of specs) report.fuzzed.add(spec.words.join('|'));
   let stream = await Stream.open(servers);
   let ex = new Executor(servers, stream, report);
   const defaults = { redis: await configDefaults(stream.redisSide), vireo: await configDefaults(stream.vireoSide) };
@@ -698,6 +701,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     tolerated: new Map(),
     referenceIssues: [],
     coverage: new Map(),
+    fuzzed: new Set(),
     maxCanaryMs: 0,
     startRssMb: Math.round(servers.watchdog.startRssKb / 1024),
     maxRssMb: 0,
