@@ -20,8 +20,8 @@ const FIXED_SEED = 20260917;
 const env = process.env;
 const num = (name: string, fallback: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : fallback);
 
-const frames = num('VIREO_FUZZ_FRAMES', 20000);
-const commands = num('VIREO_FUZZ_COMMANDS', 6000);
+const frames = num('VIREO_FUZZ_FRAMES', 150000);
+const commands = num('VIREO_FUZZ_COMMANDS', 50000);
 const seeds = env.VIREO_FUZZ_SEED ? [Number(env.VIREO_FUZZ_SEED)] : [FIXED_SEED, randomSeed()];
 // Long runs get a timeout that grows with their size.
 const timeout = 120000 + (frames / 1000) * 2000 + (commands / 1000) * 6000;

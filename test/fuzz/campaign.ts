@@ -365,12 +365,16 @@ class Executor {
     return t!.type === 'simple' ? t!.value : 'none';
   }
 
-  private async check(args: string[], a: Reply, b: Reply, db: number): Promise<void> {
+  private count(args: string[], a: Reply): void {
     const name = commandName(args);
     const seen = this.report.coverage.get(name) ?? { sent: 0, errors: 0 };
     seen.sent++;
     if (a.type === 'error') seen.errors++;
     this.report.coverage.set(name, seen);
+  }
+
+  private async check(args: string[], a: Reply, b: Reply, db: number): Promise<void> {
+    this.count(args, a);
     let v = await compareReplies(args, a, b, () => this.typeOf(args, db));
     for (const r of RECHECKS) {
       if (v.kind !== 'mismatch' || !r.applies(args, a)) continue;
@@ -441,6 +445,7 @@ class Executor {
       const ra = a.type === 'array' ? a.value : null;
       const rb = b.type === 'array' ? b.value : null;
       if (ra !== null && rb !== null && ra.length === queued.length && rb.length === queued.length) {
+        this.count(args, a);
         for (let i = 0; i < queued.length; i++) await this.executed(queued[i]!, ra[i]!, rb[i]!);
         return;
       }
