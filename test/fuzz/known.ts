@@ -528,7 +528,12 @@ function randomMembers(r: Reply, args: readonly string[]): Reply {
 /** Commands and arguments Redis 7.2 added (the 7.0 reference refuses them; inside MULTI that aborts the whole transaction). */
 export function isRedis72Only(a: readonly string[]): boolean {
   // ZRANK/ZREVRANK: 7.0 has arity 3; 7.2 takes an optional WITHSCORE (and a syntax error for anything else).
-  return named('waitaof', 'client|no-touch', 'client|setinfo')(a) || (named('zrank', 'zrevrank')(a) && a.length > 3);
+  // COMMAND GETKEYS/GETKEYSANDFLAGS: 7.0 has arity -4, 7.2 -3 (a command without arguments).
+  return (
+    named('waitaof', 'client|no-touch', 'client|setinfo')(a) ||
+    (named('zrank', 'zrevrank')(a) && a.length > 3) ||
+    (named('command|getkeys', 'command|getkeysandflags')(a) && a.length === 3)
+  );
 }
 
 /** A SORT pattern has a star for Redis when strchr finds one: before any NUL byte. */
@@ -565,7 +570,7 @@ export const FUZZ_DIFFERENCES: FuzzDifference[] = [
     normalize: () => CONSTANT,
   },
   {
-    why: 'Redis 7.2 additions the 7.0 reference answers with unknown command/subcommand or an arity error: WAITAOF, CLIENT NO-TOUCH, CLIENT SETINFO, ZRANK/ZREVRANK with a fourth argument (WITHSCORE)',
+    why: 'Redis 7.2 additions the 7.0 reference answers with unknown command/subcommand or an arity error: WAITAOF, CLIENT NO-TOUCH, CLIENT SETINFO, ZRANK/ZREVRANK with a fourth argument (WITHSCORE), COMMAND GETKEYS/GETKEYSANDFLAGS of a command without arguments',
     applies: (a) => isRedis72Only(a),
     normalize: () => CONSTANT,
   },
