@@ -101,6 +101,17 @@ class Servers {
     this.redis = await startRedis(REDIS_PARAMS);
   }
 
+  private restarting: Promise<void> | null = null;
+
+  /** Restart redis-server once however many sessions saw this instance go. */
+  async restartRedisOnce(gone: ProcessHandle): Promise<void> {
+    if (this.redis !== gone) return;
+    this.restarting ??= this.restartRedis().finally(() => {
+      this.restarting = null;
+    });
+    await this.restarting;
+  }
+
   /** The last lines the Vireo child printed (a crash's cause). */
   vireoOutput(): string {
     return this.vireo.output().split('\n').slice(-25).join('\n');
@@ -110,6 +121,10 @@ class Servers {
     await this.watchdog.stop();
     await Promise.all([this.vireo.kill(), this.redis.kill()]);
   }
+}
+
+function exited(proc: ProcessHandle['proc']): boolean {
+  return proc.exitCode !== null || proc.signalCode !== null;
 }
 
 function writeRepro(kind: string, seed: number, body: unknown): string {
@@ -224,7 +239,20 @@ async function framesPhase(servers: Servers, opts: Required<CampaignOptions>, re
       inFlight.add(index);
       report.frames += session.frames.length;
       report.sessions++;
-      const outcome = await runSession(session, servers, db);
+      let outcome: SessionOutcome;
+      const redis = servers.redis;
+      try {
+        outcome = await runSession(session, servers, db);
+      } catch (e) {
+        // A connection failed: Vireo's failure is the watchdog's to report; redis-server's is noted and it restarts.
+        if (servers.watchdog.failure === null && exited(redis.proc)) {
+          report.referenceIssues.push(`session ${index}: redis-server exited (${(e as Error).message})`);
+          await servers.restartRedisOnce(redis);
+          outcome = { kind: 'ok' };
+        } else {
+          outcome = { kind: 'problem', what: `connection failed: ${(e as Error).message}`, signature: 'connection' };
+        }
+      }
       inFlight.delete(index);
       recent.push(index);
       if (recent.length > opts.concurrency * 3) recent.shift();
