@@ -206,6 +206,16 @@ describe.skipIf(!HAVE_REDIS)('DUMP/RESTORE (differential)', () => {
     ]);
   });
 
+  it('RESTORE IDLETIME beyond the 24-bit LRU clock wraps as in Redis (found by the fuzzer)', async () => {
+    const payload = (await call(pair.redis, 'DUMP', 'hash-small')) as string;
+    for (const idle of ['16777215', '16777216', '20000000', '2135035546', '4503599627370495']) {
+      await pair.check('RESTORE', `idle:${idle}`, '0', payload, 'IDLETIME', idle);
+      const [a, b] = await Promise.all([pair.redis.call('OBJECT', 'IDLETIME', `idle:${idle}`), pair.vireo.call('OBJECT', 'IDLETIME', `idle:${idle}`)]);
+      // Both clocks are the wall clock: equal, give or take a second boundary.
+      expect(Math.abs(Number(toJs(a)) - Number(toJs(b))), `IDLETIME ${idle}: redis ${toJs(a)}, vireo ${toJs(b)}`).toBeLessThanOrEqual(1);
+    }
+  });
+
   it('damaged payloads: the same error as Redis, the key absent afterwards, the server still serving', async () => {
     const sources = ['str', 'int32', 'lzf', 'hash-small', 'hash-big', 'list-small', 'list-big', 'set-intset', 'set-small', 'set-big', 'zset-small', 'zset-big'];
     const damaged: [string, Buffer][] = [];
