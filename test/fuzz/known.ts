@@ -300,6 +300,11 @@ export const REPORTED_FINDINGS: PendingFix[] = [
     // Avoided: with REPLACE, Redis replaces the key and Vireo keeps the old one.
     avoid: (args) => commandName(args) === 'restore' && isEmptyLzfString(args[3] ?? ''),
   },
+  {
+    issue:
+      "src/commands/persistence.ts (RESTORE): an IDLETIME past 2^53 s is read as a double, where Redis computes lru_idle*1000/1000 in a long long (overflowing past 9.2e15) before wrapping it into the 24-bit clock: OBJECT IDLETIME then differs. Exact emulation needs the option read as a BigInt",
+    avoid: (args) => commandName(args) === 'restore' && upper(args).some((x, i) => x === 'IDLETIME' && (asInteger(args[i + 1]) ?? 0n) > 2n ** 53n),
+  },
 ];
 
 /**
