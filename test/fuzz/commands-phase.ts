@@ -98,7 +98,8 @@ export class Executor {
     let v = await compareReplies(args, a, b, () => this.typeOf(args, db));
     for (const r of RECHECKS) {
       if (v.kind !== 'mismatch' || !r.applies(args, a)) continue;
-      const verdict = r.verdict(await sideCall(this.stream.redisSide, db, ...r.commands(args)), a, b);
+      const side = r.side === 'vireo' ? this.stream.vireoSide : this.stream.redisSide;
+      const verdict = r.verdict(await sideCall(side, db, ...r.commands(args)), a, b);
       if (verdict === false) continue;
       v = verdict === true ? { kind: 'equal' } : await compareReplies(args, verdict, b, () => this.typeOf(args, db));
       if (v.kind === 'equal') this.report.tolerated.set(r.why, (this.report.tolerated.get(r.why) ?? 0) + 1);
