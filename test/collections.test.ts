@@ -480,6 +480,24 @@ describe.skipIf(!HAVE_REDIS)('collections (differential)', () => {
     ]);
   });
 
+  it('score and lex range bounds are read as C strings, as zslParseRange does (found by the fuzzer)', async () => {
+    await pair.check('ZADD', 'z', '1', 'a', '2', 'b', '0', 'c');
+    await pair.script([
+      ['ZCOUNT', 'z', '\x00\xff', '5'],
+      ['ZCOUNT', 'z', '1\x00junk', '3'],
+      ['ZCOUNT', 'z', '(\x00', '(2\x00'],
+      ['ZRANGEBYSCORE', 'z', '-inf', '\x00'],
+      ['ZRANGESTORE', 'dst', 'nokey', '\x00\xff', '01', 'BYSCORE', 'REV'],
+      ['ZREMRANGEBYSCORE', 'z', '5\x00', '6'],
+      ['ZCOUNT', 'z', ' \x00', '1'],
+      ['ZRANGEBYLEX', 'z', '-\x00', '+\x00x'],
+      ['ZRANGEBYLEX', 'z', '+\x00x', '-'],
+      ['ZLEXCOUNT', 'z', '[a\x00', '+'],
+      ['ZLEXCOUNT', 'z', '-x', '+'],
+      ['ZRANGEBYLEX', 'z', '', '+'],
+    ]);
+  });
+
   it('ZREMRANGEBY* ZPOPMIN ZPOPMAX ZMPOP', async () => {
     const members = Array.from({ length: 10 }, (_, i) => [String(i), `m${i}`]).flat();
     await pair.script([
@@ -584,6 +602,40 @@ describe.skipIf(!HAVE_REDIS)('collections (differential)', () => {
     await pair.check('CONFIG', 'SET', 'zset-max-listpack-entries', '128');
     await pair.check('ZADD', 'f', '1.1', 'a', '0.3', 'b');
     await pair.check('ZSCAN', 'f', '0');
+  });
+
+  it('SORT finds * and -> in patterns, and # alone, on the C string as Redis does (found by the fuzzer)', async () => {
+    await pair.script([
+      ['RPUSH', 'l', 'a', 'b', 'c', '1', '2', 'a', 'm0'],
+      ['MSET', 'w_a', '3', 'w_b', '1', 'w_c', '2', 'w_1', '9', 'w_2', '0', 'w_m0', '5', 'o_a', 'A'],
+      ['HSET', 'h_a', 'f', '7', 'f\x00', '1'],
+      // A NUL before the star: no star, so no sorting.
+      ['SORT', 'l', 'BY', '\x00*', 'ASC'],
+      ['SORT', 'l', 'BY', 'w\x00_*', 'DESC'],
+      // A star before the NUL: the rest of the pattern still counts.
+      ['SORT', 'l', 'BY', 'w_*\x00x'],
+      ['SORT', 'l', 'BY', 'w_*', 'GET', 'o_*\x00', 'GET', '#\x00x'],
+      ['SORT', 'l', 'BY', 'h_*->\x00f', 'GET', 'h_*->f\x00'],
+      ['SORT', 'l', 'BY', 'h_*-\x00>f', 'GET', '#'],
+      ['SORT', 'l', 'GET', '\x00#'],
+    ]);
+  });
+
+  it('SORT and SORT_RO convert a listpack sorted set to a skiplist, as Redis does (found by the fuzzer)', async () => {
+    await pair.script([
+      ['ZADD', 'z1', '1', 'a', '2', 'b'],
+      ['ZADD', 'z2', '1', 'a', '2', 'b'],
+      ['ZADD', 'z3', '1', 'a', '2', 'b'],
+      ['OBJECT', 'ENCODING', 'z1'],
+      ['SORT_RO', 'z1', 'BY', 'nosort', 'LIMIT', '0', '1'],
+      ['OBJECT', 'ENCODING', 'z1'],
+      ['SORT', 'z2', 'ALPHA', 'STORE', 'dst'],
+      ['OBJECT', 'ENCODING', 'z2'],
+      // Refused before the conversion: a syntax error.
+      ['SORT', 'z3', 'NOSUCH'],
+      ['OBJECT', 'ENCODING', 'z3'],
+      ['ZRANGE', 'z1', '0', '-1', 'WITHSCORES'],
+    ]);
   });
 
   it('SORT and SORT_RO', async () => {

@@ -93,6 +93,14 @@ describe.skipIf(!HAVE_REDIS)('protocol (differential)', () => {
     await pair.checkRaw('*2\r\n$4\r\nECHOXY$3\r\nabcZZ', 1);
   });
 
+  it('error texts carry no newline: trailing ones are trimmed, inner ones become spaces (found by the fuzzer)', async () => {
+    await pair.check('SET', 'k', 'v');
+    await pair.check('EXPIRE', 'k', '100', 'bad\r\noption\n');
+    await pair.check('EXPIRE', 'k', '100', '\nbad');
+    await pair.check('NOSUCH', 'a\r\n', '\n');
+    await pair.check('CONFIG', 'SET', 'maxmemory-policy', 'x\n');
+  });
+
   it('replies to unknown and wrong-arity commands with Redis errors', async () => {
     await pair.check('NOSUCHCOMMAND', 'a', 'b');
     await pair.check('nosuch', 'x'.repeat(300));

@@ -94,6 +94,15 @@ describe.skipIf(!HAVE_REDIS)('server commands (differential)', () => {
     }
   });
 
+  it('DEBUG HELP takes no argument, like every fixed-arity DEBUG subcommand (found by the fuzzer)', async () => {
+    await pair.script([
+      ['DEBUG', 'HELP', '12345'],
+      ['DEBUG', 'DIGEST', 'x'],
+      ['DEBUG', 'SET-ACTIVE-EXPIRE'],
+      ['DEBUG', 'OBJECT'],
+    ]);
+  });
+
   it('COMMAND GETKEYS / GETKEYSANDFLAGS / COUNT / LIST', async () => {
     await pair.script([
       ['COMMAND', 'GETKEYS', 'SET', 'k', 'v'],

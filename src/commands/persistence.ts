@@ -5,7 +5,7 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argLong, eq } from './util.js';
+import { ERR, LONG_MAX, argLong, eq } from './util.js';
 import { dumpPayload, restorePayload } from '../../persistence/rdb/file.js';
 import { RdbError } from '../../persistence/rdb/format.js';
 import { datasetDigest, valueDigest } from '../../persistence/digest.js';
@@ -136,7 +136,8 @@ function restore(c: Client, argv: string[]): void {
   }
   const existed = replace && engine.lookupWrite(db, key) !== undefined;
   if (existed) engine.deleteKey(db, key);
-  if (ttl !== 0 && !absttl) ttl += engine.now;
+  // Redis adds the clock in a C long long: a sum past 2^63-1 wraps negative, i.e. already expired.
+  if (ttl !== 0 && !absttl) ttl = ttl > LONG_MAX - engine.now ? -1 : ttl + engine.now;
   if (ttl !== 0 && ttl <= engine.now && !engine.keepsPastTtl) {
     // Already expired: the key ends up deleted (or never created).
     if (existed) {

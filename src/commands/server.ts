@@ -302,7 +302,7 @@ function debugProtocol(c: Client, argv: string[]): void {
 
 function debug(c: Client, argv: string[]): void {
   const sub = argv[1]!.toLowerCase();
-  if (sub === 'help') {
+  if (sub === 'help' && argv.length === 2) {
     replyHelp(c, 'DEBUG', [
       'DIGEST',
       '    Output a hex signature representing the current DB content.',

@@ -15,6 +15,18 @@ import { HashValue } from '../types/hash.js';
 import { MAX_STRING_CHARS, isStringValue, textOrBytes } from '../types/string.js';
 import type { Value } from '../types/value.js';
 
+/** Where Redis' strchr/strstr find `what` in a pattern: they stop at a NUL byte (the rest of the pattern still counts). */
+function cIndexOf(s: string, what: string, from = 0): number {
+  const at = s.indexOf(what, from);
+  const nul = s.indexOf('\0', from);
+  return at >= 0 && (nul < 0 || at + what.length <= nul) ? at : -1;
+}
+
+/** GET's "#" is compared as a C string: "#\0..." is "#" too. */
+function isElementPattern(pattern: string): boolean {
+  return pattern[0] === '#' && (pattern.length === 1 || pattern[1] === '\0');
+}
+
 /**
  * Redis' lookupKeyByPattern: "#" is the element itself, "*" is replaced,
  * "key->field" reads a hash. A string value too long for a JS string comes
@@ -22,10 +34,10 @@ import type { Value } from '../types/value.js';
  */
 function lookupByPattern(c: Client, pattern: string, subst: string): string | Buffer | null {
   if (pattern === '#') return subst;
-  const star = pattern.indexOf('*');
+  const star = cIndexOf(pattern, '*');
   if (star < 0) return null;
-  const arrow = pattern.indexOf('->', star + 1);
-  const hasField = arrow >= 0 && arrow + 2 < pattern.length;
+  const arrow = cIndexOf(pattern, '->', star + 1);
+  const hasField = arrow >= 0 && arrow + 2 < pattern.length && pattern[arrow + 2] !== '\0';
   const field = hasField ? pattern.slice(arrow + 2) : null;
   const keyEnd = hasField ? arrow : pattern.length;
   const key = pattern.slice(0, star) + subst + pattern.slice(star + 1, keyEnd);
@@ -105,9 +117,10 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
       storeKey = argv[++j]!;
     } else if (opt === 'by' && left >= 1) {
       sortBy = argv[++j]!;
-      if (!sortBy.includes('*')) dontSort = true;
+      if (cIndexOf(sortBy, '*') < 0) dontSort = true;
     } else if (opt === 'get' && left >= 1) {
-      gets.push(argv[++j]!);
+      const get = argv[++j]!;
+      gets.push(isElementPattern(get) ? '#' : get);
     } else {
       c.reply.error(ERR.SYNTAX);
       return;
@@ -125,6 +138,8 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
     alpha = true;
     sortBy = null;
   }
+  // Redis converts a listpack sorted set to a skiplist for SORT and SORT_RO, and leaves it so.
+  if (v instanceof ZSetValue) v.toSkiplist();
   const len = v === undefined ? 0 : v instanceof ListValue ? v.length : v.size;
   let start = limitStart < 0 ? 0 : limitStart;
   let end = limitCount < 0 ? len - 1 : start + limitCount - 1;

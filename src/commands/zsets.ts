@@ -27,8 +27,14 @@ interface ScoreRange {
   maxex: boolean;
 }
 
-/** strtod over the whole string, as zslParseRange uses it (lenient: leading space, overflow to inf). */
-function strtodFull(s: string): number | null {
+/**
+ * strtod over the whole string, as zslParseRange uses it (lenient: leading
+ * space, overflow to inf). Redis passes the argument as a C string: a NUL
+ * byte ends it, so "1\0x" reads as 1 and "\0x" as "" (which is 0).
+ */
+function strtodFull(arg: string): number | null {
+  const nul = arg.indexOf('\0');
+  const s = nul >= 0 ? arg.slice(0, nul) : arg;
   if (s === '') return 0;
   const t = s.replace(/^[ \t\n\v\f\r]+/, '');
   if (/^[+-]?(inf|infinity)$/i.test(t)) return t[0] === '-' ? -Infinity : Infinity;
@@ -69,9 +75,11 @@ interface LexRange {
   maxex: boolean;
 }
 
+/** zslParseLexRangeItem: '+' and '-' must end the C string (a NUL may follow); '(' and '[' items are binary-safe. */
 function parseLexItem(s: string): [string | null | undefined, boolean] | null {
-  if (s === '+') return [undefined, true];
-  if (s === '-') return [null, true];
+  const alone = s.length === 1 || s[1] === '\0';
+  if (s[0] === '+') return alone ? [undefined, true] : null;
+  if (s[0] === '-') return alone ? [null, true] : null;
   if (s.startsWith('(')) return [s.slice(1), true];
   if (s.startsWith('[')) return [s.slice(1), false];
   return null;

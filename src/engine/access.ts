@@ -130,7 +130,8 @@ export class AccessPolicy {
     if (idleSeconds < 0) return -1;
     let abs = this.lruClock() - idleSeconds;
     if (abs < 0) abs += LRU_CLOCK_MAX;
-    return abs;
+    // Redis stores it in the 24-bit robj->lru field: an idle time past the clock's range wraps.
+    return abs & LRU_CLOCK_MAX;
   }
 }
 

@@ -155,8 +155,8 @@ export class ReplyWriter {
     this.errorCount++;
     if (this.onError !== null) this.onError(msg);
     if (this.muted) return;
-    // Newlines would break the protocol; Redis replaces them with spaces.
-    if (msg.includes('\n') || msg.includes('\r')) msg = msg.replace(/[\r\n]/g, ' ');
+    // Newlines would break the protocol; Redis trims them at the end (sdstrim) and turns the rest into spaces.
+    if (msg.includes('\n') || msg.includes('\r')) msg = msg.replace(/[\r\n]+$/, '').replace(/[\r\n]/g, ' ');
     this.raw('-' + msg + '\r\n');
   }
 

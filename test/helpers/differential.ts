@@ -123,7 +123,7 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
  */
 const TTL_TOLERANCE: Record<string, number> = { ttl: 1, pttl: 50, expiretime: 1, pexpiretime: 50 };
 
-function closeEnough(args: string[], a: Reply, b: Reply): boolean {
+export function closeEnough(args: string[], a: Reply, b: Reply): boolean {
   const tol = TTL_TOLERANCE[args[0]!.toLowerCase()];
   if (tol === undefined || a.type !== 'integer' || b.type !== 'integer') return false;
   const x = BigInt(a.value);
@@ -149,9 +149,14 @@ function mapStrings(r: Reply, fn: (s: string) => string): Reply {
   }
 }
 
-/** A float written either way ("1.1000000000000001" or "1.1") becomes one canonical text. */
+/**
+ * A float written either way ("1.1000000000000001" or "1.1") becomes one
+ * canonical text. Integers stay as written, except those too long to be
+ * exact: 7.2 writes 5.37e23 as "537133983336389040000000" (fpconv), 7.0 as
+ * "5.3713398333638904e+23".
+ */
 function normalizeNumber(s: string): string {
-  if (!/^-?(\d+\.\d*|\d*\.\d+|\d+)(e[+-]?\d+)?$/i.test(s) || /^-?\d+$/.test(s)) return s;
+  if (!/^-?(\d+\.\d*|\d*\.\d+|\d+)(e[+-]?\d+)?$/i.test(s) || /^-?\d{1,15}$/.test(s)) return s;
   return String(Number(s));
 }
 
@@ -171,7 +176,7 @@ function sortPairs(r: Reply): Reply {
   return { type: 'array', value: pairs.flat() };
 }
 
-function normalize(reply: Reply, from: 'redis' | 'vireo', args: string[]): Reply {
+export function normalize(reply: Reply, from: 'redis' | 'vireo', args: string[]): Reply {
   let r = reply;
   for (const d of KNOWN_DIFFERENCES) if (d.applies(args)) r = d.normalize(r, from, args);
   return r;
