@@ -270,6 +270,34 @@ describe.skipIf(!HAVE_REDIS)('inline input and cursors as Redis reads them (diff
     }
   });
 
+  it('treats a count line with a NUL before its CR as incomplete, as strchr finds the CR', async () => {
+    for (const start of ['*1\0\r\n$4\r\nPING\r\n', '*1\r\n$4\0\r\nPING\r\n', '*2\r\n$4\r\nECHO\r\nx\0\r\n']) {
+      await sameRaw(Buffer.from(start, 'latin1'));
+      await sameRaw([Buffer.from(start, 'latin1'), Buffer.alloc(70 * 1024, 'y')], 3000);
+    }
+  });
+
+  it('prints arguments in error texts up to their first NUL byte, as %s does', async () => {
+    await pair.check('NOSUCH\0CMD', 'a\0b', 'c');
+    await pair.check('CONFIG', 'NO\0SUCH');
+    await pair.check('CLIENT', 'NO\0SUCH');
+    await pair.check('DEBUG', 'NO\0SUCH');
+    await pair.check('COMMAND', 'NO\0SUCH');
+    await pair.check('CLIENT', 'LIST', 'TYPE', 'no\0rmal');
+    await pair.check('HELLO', '3', 'SETNAMEX\0', 'x');
+    await pair.check('EXPIRE', 'a', '10', 'X\0X');
+  });
+
+  it('answers a rejected EXEC with EXECABORT, inside MULTI or not, and unwatches', async () => {
+    await pair.check('WATCH', 'a');
+    await pair.check('EXEC', 'x');
+    const other = await pair.connect();
+    await other.check('SET', 'a', 'changed');
+    // The WATCH was dropped by the aborted EXEC: this transaction runs.
+    await pair.script([['MULTI'], ['GET', 'a'], ['EXEC'], ['MULTI'], ['PING'], ['EXEC', 'x'], ['EXEC']]);
+    other.close();
+  });
+
   it('reads a SCAN cursor up to its first NUL byte, as strtoul does', async () => {
     await pair.check('SCAN', '\0');
     await pair.check('SCAN', '\0abc');

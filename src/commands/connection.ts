@@ -4,7 +4,7 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argDbIndex, eq, replyHelp } from './util.js';
+import { ERR, argDbIndex, eq, replyHelp, cstr } from './util.js';
 import { parseInt64, parseLong } from '../util/numbers.js';
 import { REPLY_SLAB_SIZE } from '../protocol/writer.js';
 
@@ -88,7 +88,7 @@ function hello(c: Client, argv: string[]): void {
       }
       j++;
     } else {
-      c.reply.error(`ERR Syntax error in HELLO option '${opt}'`);
+      c.reply.error(`ERR Syntax error in HELLO option '${cstr(opt)}'`);
       return;
     }
   }
@@ -187,7 +187,7 @@ function clientList(c: Client, argv: string[]): void {
   if (argv.length === 4 && eq(argv[2]!, 'type')) {
     const t = parseClientType(argv[3]!);
     if (t === null) {
-      c.reply.error(`ERR Unknown client type '${argv[3]}'`);
+      c.reply.error(`ERR Unknown client type '${cstr(argv[3]!)}'`);
       return;
     }
     clients = clients.filter((x) => clientKindOf(x) === t);
@@ -309,7 +309,7 @@ const LLONG_MAX = 0x7fffffffffffffffn;
  */
 function clientPause(c: Client, argv: string[]): void {
   if (argv.length > 4) {
-    c.reply.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1]}'. Try CLIENT HELP.`);
+    c.reply.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!)}'. Try CLIENT HELP.`);
     return;
   }
   let mode: 'all' | 'write' = 'all';

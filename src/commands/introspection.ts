@@ -5,7 +5,7 @@
 import { F, commandHasKeys, commandKeys, type Command, type CommandImpl, type KeySpec } from './table.js';
 import type { Client } from '../server/client.js';
 import type { ReplyWriter } from '../protocol/writer.js';
-import { replyHelp } from './util.js';
+import { replyHelp, cstr } from './util.js';
 import { globMatch } from '../util/glob.js';
 import { arityOk } from '../server/dispatch.js';
 
@@ -185,7 +185,7 @@ export const introspectionCommands: CommandImpl[] = [
     name: 'command',
     run(c, argv) {
       if (argv.length > 1) {
-        c.reply.error(`ERR unknown subcommand '${argv[1]}'. Try COMMAND HELP.`);
+        c.reply.error(`ERR unknown subcommand '${cstr(argv[1]!)}'. Try COMMAND HELP.`);
         return;
       }
       const cmds = [...c.server.table.commands.values()];

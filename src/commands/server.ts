@@ -5,7 +5,7 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argInt, argNonNegative, eq, replyHelp } from './util.js';
+import { ERR, argInt, argNonNegative, eq, replyHelp, cstr } from './util.js';
 import { infoString } from '../server/info.js';
 import { ConfigError, type ConfigUndo } from '../config.js';
 import { rewriteConfigFile } from '../server/config-rewrite.js';
@@ -363,7 +363,7 @@ function debug(c: Client, argv: string[]): void {
     c.server.logger.warn(`DEBUG LOG: ${argv[2]}`);
     c.reply.ok();
   } else {
-    c.reply.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1]}'. Try DEBUG HELP.`);
+    c.reply.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!)}'. Try DEBUG HELP.`);
   }
 }
 

@@ -132,6 +132,15 @@ export function argMpopCount(c: Client, argv: string[], from: number): number | 
   return count === -1 ? 1 : count;
 }
 
+/**
+ * An argument as Redis' error texts print it: with %s, which stops at a
+ * NUL byte ("unknown command 'a\0b'" shows 'a').
+ */
+export function cstr(s: string): string {
+  const nul = s.indexOf('\0');
+  return nul < 0 ? s : s.slice(0, nul);
+}
+
 /** Case-insensitive option compare for ASCII keywords. */
 export function eq(arg: string, keyword: string): boolean {
   return arg.length === keyword.length && arg.toLowerCase() === keyword;

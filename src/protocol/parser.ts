@@ -61,6 +61,18 @@ function parseLongLong(buf: Buffer, start: number, end: number): number | null {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Where a `*` or `$` count line ends (its CR), as Redis finds it with
+ * strchr: a NUL byte before the CR hides it, so the line is not complete
+ * (until PROTO_INLINE_MAX_SIZE says it is too big). -1 when not found.
+ */
+function countLineEnd(buf: Buffer, from: number): number {
+  const cr = buf.indexOf(CR, from);
+  if (cr < 0) return -1;
+  for (let i = from; i < cr; i++) if (buf[i] === 0) return -1;
+  return cr;
+}
+
 export class RequestParser {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
@@ -303,7 +315,7 @@ export class RequestParser {
       this.cmdStart = start;
       this.pos = this.lineEnd;
     } else {
-      const nl = buf.indexOf(CR, this.pos);
+      const nl = countLineEnd(buf, this.pos);
       if (nl < 0 || nl + 1 >= buf.length) {
         if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
           throw new ProtocolError('Protocol error: too big mbulk count string');
@@ -335,7 +347,7 @@ export class RequestParser {
         if (this.pos >= buf.length) return null;
         if (buf[this.pos] !== DOLLAR) {
           // Find the line first: an incomplete line waits, a complete one is an error.
-          const nl = buf.indexOf(CR, this.pos);
+          const nl = countLineEnd(buf, this.pos);
           if (nl < 0 || nl + 1 >= buf.length) {
             if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
               throw new ProtocolError('Protocol error: too big bulk count string');
@@ -347,7 +359,7 @@ export class RequestParser {
         if (n >= 0) {
           this.pos = this.lineEnd;
         } else {
-          const nl = buf.indexOf(CR, this.pos);
+          const nl = countLineEnd(buf, this.pos);
           if (nl < 0 || nl + 1 >= buf.length) {
             if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
               throw new ProtocolError('Protocol error: too big bulk count string');

@@ -9,16 +9,18 @@ import { F, bigArgRefusal, type Command } from '../commands/table.js';
 import type { Client } from './client.js';
 import type { Server } from './server.js';
 import { discardTransaction } from '../commands/transactions.js';
+import { cstr } from '../commands/util.js';
 
 /** Commands that run immediately even inside MULTI. */
 const MULTI_EXEMPT = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
 function reject(c: Client, cmd: Command | null, msg: string): void {
   if (cmd !== null) cmd.stats.rejected++;
-  if (cmd !== null && cmd.name === 'exec' && c.multi !== null) {
-    // Redis' execCommandAbort.
+  if (cmd !== null && cmd.name === 'exec') {
+    // Redis' execCommandAbort, inside MULTI or not (it also unwatches). The
+    // reasons Redis formats itself carry no code there: only ERR is dropped.
     discardTransaction(c);
-    c.reply.error(`EXECABORT Transaction discarded because of: ${msg}`);
+    c.reply.error(`EXECABORT Transaction discarded because of: ${msg.startsWith('ERR ') ? msg.slice(4) : msg}`);
     return;
   }
   c.reply.error(msg);
@@ -43,15 +45,16 @@ export function lookupOrReject(server: Server, c: Client, argv: string[]): Comma
     c.lastCommandLookup = base;
   }
   if (base === undefined) {
+    // Redis formats these with %s: each argument ends at its first NUL byte.
     let args = '';
-    for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${argv[i]!.slice(0, 128 - args.length)}' `;
-    reject(c, null, `ERR unknown command '${argv[0]!.slice(0, 128)}', with args beginning with: ${args}`);
+    for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${cstr(argv[i]!).slice(0, 128 - args.length)}' `;
+    reject(c, null, `ERR unknown command '${cstr(argv[0]!).slice(0, 128)}', with args beginning with: ${args}`);
     return null;
   }
   if (base.subcommands.size === 0 || argv.length === 1) return base;
   const sub = base.subcommands.get(argv[1]!.toLowerCase());
   if (sub === undefined) {
-    reject(c, null, `ERR unknown subcommand '${argv[1]!.slice(0, 128)}'. Try ${argv[0]!.toUpperCase()} HELP.`);
+    reject(c, null, `ERR unknown subcommand '${cstr(argv[1]!).slice(0, 128)}'. Try ${argv[0]!.toUpperCase()} HELP.`);
     return null;
   }
   return sub;
