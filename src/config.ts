@@ -468,13 +468,22 @@ function parseNotify(v: string): string | Error {
 }
 
 /** Redis' memtoull: bytes with an optional b/k/kb/m/mb/g/gb unit. Null if invalid. */
+/**
+ * Redis' memtoull: digits (leading zeros allowed, none at all is 0) and an
+ * optional unit, read as a C string (a NUL ends it); no sign. Null when
+ * Redis refuses it.
+ */
 export function parseMemory(v: string): number | null {
-  const m = /^(-?[0-9]+)(b|k|kb|m|mb|g|gb)?$/i.exec(v);
-  if (m === null) return null;
-  const unit = (m[2] ?? 'b').toLowerCase();
-  const mul: Record<string, number> = { b: 1, k: 1000, kb: 1024, m: 1000 ** 2, mb: 1024 ** 2, g: 1000 ** 3, gb: 1024 ** 3 };
-  return Number(m[1]) * mul[unit]!;
+  const nul = v.indexOf('\0');
+  if (nul >= 0) v = v.slice(0, nul);
+  const m = /^([0-9]*)(.*)$/s.exec(v)!;
+  const mul = MEMORY_UNITS[m[2]!.toLowerCase()];
+  if (mul === undefined || m[1]!.length >= 128) return null;
+  const bytes = BigInt(m[1] === '' ? '0' : m[1]!) * mul;
+  return bytes > 18446744073709551615n ? null : Number(bytes);
 }
+
+const MEMORY_UNITS: Record<string, bigint> = { '': 1n, b: 1n, k: 1000n, kb: 1024n, m: 1000n ** 2n, mb: 1024n ** 2n, g: 1000n ** 3n, gb: 1024n ** 3n };
 
 // ---- the live configuration -------------------------------------------------------
 
@@ -541,7 +550,8 @@ export class Config {
           n = parseMemory(raw);
           if (n === null) return new Error('argument must be a memory value');
         } else {
-          n = /^-?[0-9]+$/.test(raw) ? Number(raw) : null;
+          // string2ll: no '+', no leading zeros, no '-0'.
+          n = /^(0|-?[1-9][0-9]*)$/.test(raw) ? Number(raw) : null;
           if (n === null || !Number.isSafeInteger(n)) return new Error("argument couldn't be parsed into an integer");
         }
         if (n < d.min || n > d.max) {

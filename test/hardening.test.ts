@@ -455,3 +455,41 @@ describe('an exception inside a command', () => {
     other.close();
   });
 });
+
+describe.skipIf(!HAVE_REDIS)('argument reading the fuzzer found different (differential)', () => {
+  let pair: DiffPair;
+  beforeAll(async () => {
+    pair = await DiffPair.start();
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+
+  it('reads memory values as memtoull and integers as string2ll in CONFIG SET', async () => {
+    for (const v of ['b', '', '064kb', '1KB', '-1', '1 kb', '1tb', 'x', '12\0junk']) {
+      await pair.check('CONFIG', 'SET', 'hash-max-listpack-value', v);
+      await pair.check('CONFIG', 'GET', 'hash-max-listpack-value');
+    }
+    for (const v of ['01', '-0', '+1', ' 1', '1 ', '0']) {
+      await pair.check('CONFIG', 'SET', 'hash-max-listpack-entries', v);
+      await pair.check('CONFIG', 'GET', 'hash-max-listpack-entries');
+    }
+    await pair.check('CONFIG', 'SET', 'hash-max-listpack-value', '64', 'hash-max-listpack-entries', '128');
+  });
+
+  it('checks MEMORY USAGE options before the key and GETEX times after it', async () => {
+    await pair.check('SET', 's', 'str');
+    await pair.check('RPUSH', 'l', 'a');
+    for (const opts of [['SAMPLES', 'x'], ['SAMPLES', '-1'], ['SAMPLES', '5', 'SAMPLES', '0'], ['FOO', '1'], ['SAMPLES']]) {
+      await pair.check('MEMORY', 'USAGE', 'nokey', ...opts);
+    }
+    await pair.check('GETEX', 'missing', 'EX', 'x');
+    await pair.check('GETEX', 'l', 'EX', '-1');
+    await pair.check('GETEX', 's', 'EX', '-1');
+    await pair.check('GETEX', 's', 'EX', 'x');
+  });
+
+  it('reads DEBUG SLEEP times with strtod', async () => {
+    for (const t of ['x', ' 0.001xyz', '0', '-1', 'nan']) await pair.check('DEBUG', 'SLEEP', t);
+  });
+});

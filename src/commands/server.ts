@@ -5,12 +5,11 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argInt, argNonNegative, eq, replyHelp, cstr } from './util.js';
+import { ERR, argInt, argLong, argNonNegative, eq, replyHelp, cstr } from './util.js';
 import { infoString } from '../server/info.js';
 import { ConfigError, type ConfigUndo } from '../config.js';
 import { rewriteConfigFile } from '../server/config-rewrite.js';
 import { encodingOf, type Value } from '../types/value.js';
-import { parseDouble } from '../util/numbers.js';
 import { debugDigest, debugDigestValue, debugLoadAof, debugReload } from './persistence.js';
 import { savedObjectLength } from '../../persistence/rdb/file.js';
 import { ListValue } from '../types/list.js';
@@ -335,12 +334,9 @@ function debug(c: Client, argv: string[]): void {
     return;
   }
   if (sub === 'sleep' && argv.length === 3) {
-    const secs = parseDouble(argv[2]!);
-    if (secs === null) {
-      c.reply.error(ERR.NOT_FLOAT);
-      return;
-    }
-    sleepSync(secs * 1000);
+    // Redis reads it with strtod(argv[2], NULL): any text, its numeric prefix (or 0).
+    const secs = strtodPrefix(argv[2]!);
+    if (secs > 0) sleepSync(secs * 1000);
     c.reply.ok();
   } else if (sub === 'set-active-expire' && argv.length === 3) {
     c.server.activeExpireEnabled = argv[2] !== '0';
@@ -439,9 +435,18 @@ const memoryCommands: CommandImpl[] = [
   {
     name: 'memory|usage',
     run(c, argv) {
-      if (argv.length !== 3 && !(argv.length === 5 && eq(argv[3]!, 'samples'))) {
-        c.reply.error(ERR.SYNTAX);
-        return;
+      // Options first, as Redis reads them (SAMPLES may repeat; Vireo's sizes are exact, so the count only needs to be valid).
+      for (let j = 3; j < argv.length; j++) {
+        if (!eq(argv[j]!, 'samples') || j + 1 >= argv.length) {
+          c.reply.error(ERR.SYNTAX);
+          return;
+        }
+        const samples = argLong(c, argv[++j]!);
+        if (samples === null) return;
+        if (samples < 0) {
+          c.reply.error(ERR.SYNTAX);
+          return;
+        }
       }
       // Redis looks the key up with dictFind: no expiry, no access update.
       const v = c.db.get(argv[2]!);
@@ -556,3 +561,11 @@ export const serverCommands: CommandImpl[] = [
   },
   { name: 'debug', run: debug },
 ];
+
+/** C's strtod without an end check: the longest numeric prefix after leading spaces, 0 when there is none. */
+function strtodPrefix(s: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?(?:inf(?:inity)?|nan|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?))/i.exec(s);
+  if (m === null) return 0;
+  const n = Number(m[1]!.replace(/^([+-]?)inf(inity)?$/i, '$1Infinity'));
+  return Number.isNaN(n) ? 0 : n;
+}

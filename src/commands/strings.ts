@@ -188,17 +188,18 @@ function getex(c: Client, argv: string[]): void {
   const args = parseExtended(c, argv, 2, false);
   if (args === null) return;
   const key = argv[1]!;
-  let when = -1;
-  if (args.expire !== null) {
-    const ms = expireMillis(c, args.expire, args.flags, 'getex');
-    if (ms === null) return;
-    when = ms;
-  }
+  // As Redis: the key first (nil, WRONGTYPE), then the expire time.
   const v = readString(c, key);
   if (v === null) return;
   if (v === undefined) {
     c.reply.nullBulk();
     return;
+  }
+  let when = -1;
+  if (args.expire !== null) {
+    const ms = expireMillis(c, args.expire, args.flags, 'getex');
+    if (ms === null) return;
+    when = ms;
   }
   replyValue(c, v);
   const engine = c.engine;
