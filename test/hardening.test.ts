@@ -475,6 +475,10 @@ describe.skipIf(!HAVE_REDIS)('argument reading the fuzzer found different (diffe
       await pair.check('CONFIG', 'GET', 'hash-max-listpack-entries');
     }
     await pair.check('CONFIG', 'SET', 'hash-max-listpack-value', '64', 'hash-max-listpack-entries', '128');
+    // A bad value is reported under the parameter's own name, not as typed (an alias, other case).
+    await pair.check('CONFIG', 'SET', 'HASH-MAX-ZIPLIST-ENTRIES', 'x');
+    await pair.check('CONFIG', 'SET', 'Maxmemory-Policy', 'nope');
+    await pair.check('CONFIG', 'SET', 'NOTIFY-KEYSPACE-EVENTS', '!');
   });
 
   it('checks MEMORY USAGE options before the key and GETEX times after it', async () => {
