@@ -148,6 +148,9 @@ export class RdbInput {
         const clen = this.len();
         const ulen = this.len();
         const data = this.bytes(clen);
+        // Redis checks lzf_decompress(...) != len, and lzf_decompress answers
+        // 0 on any error: an uncompressed length of 0 is "" whatever follows.
+        if (ulen === 0) return Buffer.alloc(0);
         try {
           return lzfDecompress(data, ulen);
         } catch (e) {
