@@ -409,14 +409,11 @@ describe.skipIf(!HAVE_REDIS)('client-query-buffer-limit (differential)', () => {
 
 describe('an exception inside a command', () => {
   let v: VireoHandle;
-  const saved = process.env.VIREO_DEBUG_EXCEPTIONS;
   beforeAll(async () => {
-    process.env.VIREO_DEBUG_EXCEPTIONS = '1';
+    // test/setup.ts sets VIREO_DEBUG_EXCEPTIONS=1 for every test server.
     v = await startVireo();
   });
   afterAll(async () => {
-    if (saved === undefined) delete process.env.VIREO_DEBUG_EXCEPTIONS;
-    else process.env.VIREO_DEBUG_EXCEPTIONS = saved;
     await v?.stop();
   });
 
