@@ -443,6 +443,13 @@ export class AofStore implements LogFollower {
 
   /** Once per cron tick: everysec fsync, retries, automatic rewrite. */
   cron(onFsync: () => void): void {
+    // A BGREWRITEAOF scheduled behind a BGSAVE starts whatever the AOF
+    // state, as in Redis' serverCron (with appendonly no it writes the files
+    // DEBUG LOADAOF reads).
+    if (this.rewriteScheduled && !this.rdb.inProgress && this.rewriting === null) {
+      this.rewriteScheduled = false;
+      this.rewrite();
+    }
     if (!this.on) return;
     if (!this.lastWriteOk || this.pendingBytes > 0) this.writePending();
     this.checkFileStillThere();
@@ -453,10 +460,6 @@ export class AofStore implements LogFollower {
     }
     if (this.policy === 'everysec' && this.fsyncedOffset < this.writtenOffset && Date.now() - this.lastFsyncAt >= 1000) {
       this.fsyncAsync(onFsync);
-    }
-    if (this.rewriteScheduled && !this.rdb.inProgress && this.rewriting === null) {
-      this.rewriteScheduled = false;
-      this.rewrite();
     }
     const perc = this.config.int('auto-aof-rewrite-percentage');
     if (perc > 0 && this.rewriting === null && !this.rdb.inProgress && this.currentSize > this.config.int('auto-aof-rewrite-min-size')) {

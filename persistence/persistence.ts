@@ -295,8 +295,8 @@ export class Persistence {
         }
         this.release();
       }
-      aof.cron(() => this.release());
     }
+    aof.cron(() => this.release());
     if (!this.rdb.inProgress && !aof.rewriteInProgress) {
       if (this.rdb.scheduled) {
         this.rdb.scheduled = false;

@@ -2,7 +2,7 @@
 // dependencies when node_modules is missing, and (re)build dist/ when a
 // TypeScript source is newer than the last build.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,7 +28,9 @@ export function ensureDependencies() {
 }
 
 export function ensureBuild() {
-  const stamp = path.join(root, 'dist', '.tsbuildinfo');
+  // Our own stamp, not dist/.tsbuildinfo: `tsc --noEmit` (npm run
+  // typecheck) rewrites that one without building anything.
+  const stamp = path.join(root, 'dist', '.vireo-built');
   const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
   const sources = Math.max(
     newestMtime(path.join(root, 'src')),
@@ -42,4 +44,5 @@ export function ensureBuild() {
     cwd: root,
     stdio: 'inherit',
   });
+  writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }

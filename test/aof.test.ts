@@ -419,6 +419,23 @@ describe('AOF rewrite and runtime switching', () => {
     expect(await digest(c)).toBe(want);
   });
 
+  it('a BGREWRITEAOF scheduled behind a BGSAVE starts once it ends, with appendonly no too (as redis-server 7.0; found by the fuzzer)', async () => {
+    const servers: { port: number }[] = [track(await startVireoProcess([...DEBUG, '--save', '']))];
+    if (HAVE_REDIS) servers.push(track(await startRedis()));
+    for (const s of servers) {
+      const c = await client(s.port);
+      await c.call('DEBUG', 'POPULATE', '20000', 'sched', '100');
+      c.writeRaw('*1\r\n$6\r\nBGSAVE\r\n*1\r\n$12\r\nBGREWRITEAOF\r\n');
+      expect(toJs((await c.read()).reply)).toBe('Background saving started');
+      expect(toJs((await c.read()).reply)).toBe('Background append only file rewriting scheduled');
+      await rewriteDone(c);
+      expect(await infoField(c, 'aof_last_bgrewrite_status')).toBe('ok');
+      const want = await digest(c);
+      expect(await js(c, 'DEBUG', 'LOADAOF')).toBe('OK');
+      expect(await digest(c)).toBe(want);
+    }
+  });
+
   it('CONFIG SET appendonly yes writes the current data as a base; no stops appending', async () => {
     const dir = tempDir();
     const p = track(await startVireoProcess([...DEBUG, '--save', ''], { dir }));
