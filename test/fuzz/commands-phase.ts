@@ -104,7 +104,10 @@ export class Executor {
       v = verdict === true ? { kind: 'equal' } : await compareReplies(args, verdict, b, () => this.typeOf(args, db));
       if (v.kind === 'equal') this.report.tolerated.set(r.why, (this.report.tolerated.get(r.why) ?? 0) + 1);
     }
-    if (v.kind === 'tolerated') this.report.tolerated.set(v.issue, (this.report.tolerated.get(v.issue) ?? 0) + 1);
+    if (v.kind === 'tolerated') {
+      this.report.tolerated.set(v.issue, (this.report.tolerated.get(v.issue) ?? 0) + 1);
+      if (v.resync.length > 0) await Promise.all([sideCall(this.stream.redisSide, db, ...v.resync), sideCall(this.stream.vireoSide, db, ...v.resync)]);
+    }
     if (v.kind === 'mismatch') throw new Mismatch(args, `reply mismatch for ${printCommand(args)}\n  redis: ${v.redis}\n  vireo: ${v.vireo}`);
   }
 
@@ -198,7 +201,7 @@ interface Episode {
   log: string[][];
 }
 
-const BATCH_ENDERS = new Set(['spop', 'lcs', 'object|encoding', 'object|idletime', 'debug|digest-value', 'sort', 'sort_ro']);
+const BATCH_ENDERS = new Set(['spop', 'lcs', 'restore', 'object|encoding', 'object|idletime', 'debug|digest-value', 'sort', 'sort_ro']);
 
 /** Back to a known state: connection, data, configuration. */
 async function resetState(ex: Executor, defaults: { redis: string[][]; vireo: string[][] }): Promise<void> {
@@ -263,7 +266,8 @@ async function runEpisode(ex: Executor, gen: CommandGenerator, seed: number, ind
       if (name === 'multi' && args.length === 1) inMulti = true;
       if (name === 'exec' || name === 'discard' || name === 'reset') inMulti = false;
       // The batch ends after commands whose check may look at the state right after them: SPOP (repaired),
-      // OBJECT ENCODING (TYPE is asked), and those RECHECKS may run again on the reference.
+      // OBJECT ENCODING (TYPE is asked), RESTORE (a tolerated difference may resync the key), and those
+      // RECHECKS may run again on the reference.
       if (BATCH_ENDERS.has(name)) break;
     }
     sent += batch.length;

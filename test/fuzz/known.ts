@@ -70,6 +70,8 @@ export interface PendingFix {
   tolerateFrames?(requests: readonly FramedRequest[], redis: Buffer, vireo: Buffer): boolean;
   /** Differences tolerated until the fix lands. */
   tolerate?(args: readonly string[], redis: Reply, vireo: Reply): boolean;
+  /** After a tolerated difference: commands that make both servers agree again (run on both, same db). */
+  resync?(args: readonly string[]): string[][];
 }
 
 /** One request as Redis frames it (see frames.ts). */
@@ -293,6 +295,14 @@ export const REPORTED_FINDINGS: PendingFix[] = [
     issue:
       "src/commands/persistence.ts (RESTORE): an IDLETIME past 2^53 s is read as a double, where Redis computes lru_idle*1000/1000 in a long long (overflowing past 9.2e15) before wrapping it into the 24-bit clock: OBJECT IDLETIME then differs. Exact emulation needs the option read as a BigInt",
     avoid: (args) => commandName(args) === 'restore' && upper(args).some((x, i) => x === 'IDLETIME' && (asInteger(args[i + 1]) ?? 0n) > 2n ** 53n),
+  },
+  {
+    issue:
+      "persistence/rdb/format.ts: where the RDB format expects a length, Redis' rdbLoadLen reads a byte 0xC0-0xFF (an 'encoded value' marker, meaningful only for strings) as its low 6 bits: RESTORE of a list payload whose element count byte is 0xC7 loads 7 elements in Redis (\\x01\\xc7 then 7 strings); Vireo answers 'Bad data format'",
+    tolerate: (args, redis, vireo) =>
+      commandName(args) === 'restore' && redis.type === 'simple' && vireo.type === 'error' && vireo.value === 'ERR Bad data format',
+    // Redis restored the key, Vireo did not: remove it from both.
+    resync: (args) => [['DEL', args[1] ?? '']],
   },
 ];
 
