@@ -243,7 +243,7 @@ export const REPORTED_FINDINGS: PendingFix[] = [
     avoid(args) {
       if (commandName(args) !== 'config|set') return false;
       const n = asInteger((args[3] ?? '').replace(/(b|k|kb|m|mb|g|gb)$/i, ''));
-      return n !== null && (n > 2n ** 53n || n < -(2n ** 53n));
+      return n !== null && (n >= 2n ** 53n || n <= -(2n ** 53n));
     },
   },
   {
