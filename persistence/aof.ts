@@ -30,9 +30,10 @@ import type { LogFollower } from './commandlog.js';
 import { RdbWriter } from './rdb/file.js';
 import { Snapshot, type SnapshotTarget } from './snapshot.js';
 import { RdbSnapshotTarget, type RdbStore, writeAll } from './rdb-store.js';
-import { dataDir, fsyncDir, writeFileAtomic } from './files.js';
-import { AofFormatError, AofTruncatedError, encodeRespCommand, readAofCommand } from './resp.js';
+import { dataDir, fsyncDir, mkdirIfMissing, writeFileAtomic } from './files.js';
+import { AofFormatError, AofTruncatedError, encodeRespCommand, encodeRespCommandHead, readAofCommand } from './resp.js';
 import { splitArgs } from '../src/protocol/parser.js';
+import { argLength, hasBigArgs } from '../src/protocol/big-args.js';
 import type { Value } from '../src/types/value.js';
 import { MutableString, stringOf } from '../src/types/string.js';
 import { ListValue } from '../src/types/list.js';
@@ -42,7 +43,7 @@ import { HashValue } from '../src/types/hash.js';
 import { OpaqueValue } from '../src/types/opaque.js';
 import { formatDouble } from '../src/util/numbers.js';
 import { dumpPayload } from './rdb/file.js';
-import { RdbError } from './rdb/format.js';
+import { RdbError, SPILL_BYTES } from './rdb/format.js';
 import { quoteName, type Archive } from './archive.js';
 import { strerror } from './errors.js';
 
@@ -81,6 +82,8 @@ export function formatManifest(files: AofFile[]): string {
   return files.map((f) => `file ${quoteName(f.name)} seq ${f.seq} type ${f.type}\n`).join('');
 }
 
+const CRLF = Buffer.from('\r\n', 'latin1');
+
 /** AOF-text snapshot target: one command per key (aof-use-rdb-preamble no). */
 class AofTextTarget implements SnapshotTarget {
   private chunks: Buffer[] = [];
@@ -88,8 +91,24 @@ class AofTextTarget implements SnapshotTarget {
 
   constructor(private readonly fd: number) {}
 
-  private cmd(argv: string[]): void {
+  private cmd(argv: readonly (string | Uint8Array)[]): void {
     this.chunks.push(encodeRespCommand(argv));
+  }
+
+  /**
+   * SET of a MutableString: a long one goes to the file at once from the
+   * value's own bytes (never copied into a command buffer, and written
+   * before a client's write may change them).
+   */
+  private setBytes(key: string, bytes: Buffer): void {
+    if (bytes.length < SPILL_BYTES) {
+      this.cmd(['SET', key, bytes]);
+      return;
+    }
+    this.chunks.push(encodeRespCommandHead(['SET', key], bytes.length));
+    this.drain();
+    writeAll(this.fd, bytes);
+    this.chunks.push(CRLF);
   }
 
   beginDb(db: number): void {
@@ -102,12 +121,13 @@ class AofTextTarget implements SnapshotTarget {
     const batch = (head: string[], items: string[], step: number) => {
       for (let i = 0; i < items.length; i += 64 * step) this.cmd([...head, ...items.slice(i, i + 64 * step)]);
     };
-    if (typeof v !== 'object' || v instanceof MutableString) this.cmd(['SET', key, stringOf(v)]);
+    if (v instanceof MutableString) this.setBytes(key, v.bytes);
+    else if (typeof v !== 'object') this.cmd(['SET', key, stringOf(v)]);
     else if (v instanceof ListValue) batch(['RPUSH', key], v.toArray(), 1);
     else if (v instanceof SetValue) batch(['SADD', key], v.toArray(), 1);
     else if (v instanceof ZSetValue) batch(['ZADD', key], [...v.entries()].flatMap(([m, s]) => [formatDouble(s), m]), 2);
     else if (v instanceof HashValue) batch(['HSET', key], [...v.entries()].flat(), 2);
-    else if (v instanceof OpaqueValue) this.cmd(['RESTORE', key, '0', dumpPayload(v).latin1Slice(), 'REPLACE']);
+    else if (v instanceof OpaqueValue) this.cmd(['RESTORE', key, '0', dumpPayload(v), 'REPLACE']);
     if (expireMs >= 0) this.cmd(['PEXPIREAT', key, String(expireMs)]);
   }
 
@@ -119,9 +139,13 @@ class AofTextTarget implements SnapshotTarget {
 }
 
 interface Rewrite {
-  snapshot: Snapshot;
+  /** null when the temp file could not be opened. */
+  snapshot: Snapshot | null;
   tmp: string;
+  /** The temp file, -1 once closed (or never opened). */
   fd: number;
+  /** The deferred failure of a rewrite whose temp file could not be opened. */
+  timer: NodeJS.Immediate | null;
   start: number;
   /** The incr file that starts at the snapshot's log offset (none when the AOF is off). */
   incr: AofFile | null;
@@ -487,8 +511,10 @@ export class AofStore implements LogFollower {
       this.files = this.files.filter((f) => fs.existsSync(path.join(this.dir, f.name)));
     }
     try {
-      fs.mkdirSync(this.dir, { recursive: true });
+      // Like Redis' dirCreateIfMissing: the data directory itself is not recreated.
+      mkdirIfMissing(this.dir);
     } catch (e) {
+      this.logger.warn(`Can't open or create append-only dir ${path.basename(this.dir)}: ${strerror(e)}`);
       if (recovering) this.writeFailed(e as Error);
       throw e;
     }
@@ -501,7 +527,18 @@ export class AofStore implements LogFollower {
     }
     const preamble = this.config.bool('aof-use-rdb-preamble');
     const tmp = path.join(this.dir, `temp-rewriteaof-bg-${process.pid}-${Date.now()}.${preamble ? 'rdb' : 'aof'}`);
-    const fd = fs.openSync(tmp, 'w', 0o644);
+    const job: Rewrite = { snapshot: null, tmp, fd: -1, start: Date.now(), incr, timer: null };
+    this.rewriting = job;
+    this.logger.info('Background append only file rewriting started');
+    try {
+      job.fd = fs.openSync(tmp, 'w', 0o644);
+    } catch (e) {
+      // As in a forked Redis child: the rewrite has started, and fails.
+      this.logger.warn(`Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): ${strerror(e)}`);
+      job.timer = setImmediate(() => this.endRewrite(job, e as Error, () => {}));
+      return;
+    }
+    const fd = job.fd;
     let target: SnapshotTarget;
     let writer: RdbWriter | null = null;
     if (preamble) {
@@ -513,37 +550,41 @@ export class AofStore implements LogFollower {
       target = new AofTextTarget(fd);
     }
     const snapshot = new Snapshot(this.engine, target);
-    const job: Rewrite = { snapshot, tmp, fd, start: Date.now(), incr };
-    this.rewriting = job;
-    this.logger.info('Background append only file rewriting started');
-    snapshot.runAsync((err) => {
-      try {
-        if (err !== null) throw err;
+    job.snapshot = snapshot;
+    snapshot.runAsync((err) =>
+      this.endRewrite(job, err, () => {
         writer?.end();
         fs.fsyncSync(fd);
         fs.closeSync(fd);
-        this.finishRewrite(job, preamble);
-        this.lastRewriteStatus = 'ok';
-        this.rewriteFailures = 0;
-        this.rewrites++;
-        this.logger.info('Background AOF rewrite finished successfully');
-      } catch (e) {
-        try {
-          fs.closeSync(fd);
-        } catch {
-          /* already closed */
-        }
-        fs.rmSync(tmp, { force: true });
-        this.lastRewriteStatus = 'err';
-        this.rewriteFailures++;
-        this.logger.warn({ err: e }, 'Background AOF rewrite failed');
-      }
-      this.lastRewriteTimeSec = Math.round((Date.now() - job.start) / 1000);
-      this.rewriting = null;
-    });
+        job.fd = -1;
+        this.finishRewrite(job, snapshot, preamble);
+      }),
+    );
   }
 
-  private finishRewrite(job: Rewrite, preamble: boolean): void {
+  /** The rewrite's snapshot ended (err: it failed): `install` the new base, or clean up. */
+  private endRewrite(job: Rewrite, err: Error | null, install: () => void): void {
+    if (this.rewriting !== job) return; // aborted meanwhile
+    try {
+      if (err !== null) throw err;
+      install();
+      this.lastRewriteStatus = 'ok';
+      this.rewriteFailures = 0;
+      this.rewrites++;
+      this.logger.info('Background AOF rewrite finished successfully');
+    } catch (e) {
+      if (job.fd >= 0) fs.closeSync(job.fd);
+      job.fd = -1;
+      fs.rmSync(job.tmp, { force: true });
+      this.lastRewriteStatus = 'err';
+      this.rewriteFailures++;
+      this.logger.warn({ err: e }, 'Background AOF rewrite terminated with error');
+    }
+    this.lastRewriteTimeSec = Math.round((Date.now() - job.start) / 1000);
+    this.rewriting = null;
+  }
+
+  private finishRewrite(job: Rewrite, snapshot: Snapshot, preamble: boolean): void {
     if (!fs.existsSync(path.join(this.dir, this.prefix + '.manifest')) && job.incr !== null && !fs.existsSync(path.join(this.dir, job.incr.name))) {
       throw new Error('the AOF directory vanished during the rewrite');
     }
@@ -558,7 +599,7 @@ export class AofStore implements LogFollower {
       else if (f.type !== 'h') history.push({ ...f, type: 'h' });
       else history.push(f);
     }
-    this.offsets.set(baseName, job.snapshot.offset);
+    this.offsets.set(baseName, snapshot.offset);
     this.snapshotTimes.set(baseName, job.start);
     this.files = [...history, { name: baseName, seq, type: 'b' }, ...keep];
     this.persistManifest();
@@ -569,7 +610,7 @@ export class AofStore implements LogFollower {
     // The base is durable and holds everything up to the snapshot: a
     // recovery rewrite has made those records safe.
     this.recovering = false;
-    if (job.snapshot.offset > this.fsyncedOffset) this.fsynced(job.snapshot.offset);
+    if (snapshot.offset > this.fsyncedOffset) this.fsynced(snapshot.offset);
     else this.writeRecovered();
   }
 
@@ -613,12 +654,9 @@ export class AofStore implements LogFollower {
   abortRewrite(): void {
     const job = this.rewriting;
     if (job === null) return;
-    job.snapshot.abort();
-    try {
-      fs.closeSync(job.fd);
-    } catch {
-      /* already closed */
-    }
+    job.snapshot?.abort();
+    if (job.timer !== null) clearImmediate(job.timer);
+    if (job.fd >= 0) fs.closeSync(job.fd);
     fs.rmSync(job.tmp, { force: true });
     this.rewriting = null;
     this.logger.info('Background AOF rewrite aborted');
@@ -683,27 +721,12 @@ export class AofStore implements LogFollower {
       this.persistManifest();
       this.logger.warn(`Upgraded single-file AOF ${name} to the multi-part layout`);
     } else {
-      this.files = parseManifest(fs.readFileSync(this.manifestPath, 'latin1'));
-      this.loadOffsets();
+      this.readManifest();
     }
-    const live = this.files.filter((f) => f.type !== 'h');
-    const base = live.find((f) => f.type === 'b');
-    const incrs = live.filter((f) => f.type === 'i').sort((a, b) => a.seq - b.seq);
-    const order = [...(base ? [base] : []), ...incrs];
-    let offset = 0;
-    for (const [i, f] of order.entries()) {
-      const full = path.join(dir, f.name);
-      if (!fs.existsSync(full)) throw new AofLoadError(`The AOF file ${f.name} doesn't exist`);
-      const isLast = i === order.length - 1;
-      const start = this.offsets.get(f.name);
-      if (start !== undefined) offset = start;
-      offset += yield* this.loadFile(full, f.name, f.type === 'b', isLast, replay, progress);
-    }
+    const offset = yield* this.replayFiles(replay, progress);
     this.engine.log.reset(offset);
-    this.baseSize = base ? fs.statSync(path.join(dir, base.name)).size : 0;
-    this.recomputeSize();
-    this.rewriteBaseSize = this.currentSize;
     // Continue appending to the last incr file (or start one after a lone base).
+    const incrs = this.liveIncrs();
     const last = incrs[incrs.length - 1];
     if (last !== undefined) {
       this.fd = fs.openSync(path.join(dir, last.name), 'a', 0o644);
@@ -715,6 +738,50 @@ export class AofStore implements LogFollower {
     this.writtenOffset = this.fsyncedOffset = this.pendingEnd = offset;
     this.removeHistory();
     return true;
+  }
+
+  /**
+   * DEBUG LOADAOF while the AOF is off: replay the files the manifest on
+   * disk names (a BGREWRITEAOF wrote them) without following the log.
+   * Returns false when there is no AOF to load.
+   */
+  *replayOnlySteps(replay: (argv: string[]) => void): Generator<void, boolean> {
+    if (this.on) throw new Error('replayOnlySteps is for an AOF that is off');
+    if (!fs.existsSync(this.manifestPath)) return false;
+    this.readManifest();
+    if (!this.files.some((f) => f.type !== 'h')) return false;
+    yield* this.replayFiles(replay, () => {});
+    this.removeHistory();
+    return true;
+  }
+
+  private readManifest(): void {
+    this.files = parseManifest(fs.readFileSync(this.manifestPath, 'latin1'));
+    this.loadOffsets();
+  }
+
+  private liveIncrs(): AofFile[] {
+    return this.files.filter((f) => f.type === 'i').sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Replay the base and incr files of the manifest in order; returns the log offset after them. */
+  private *replayFiles(replay: (argv: string[]) => void, progress: (file: string, bytes: number, total: number) => void): Generator<void, number> {
+    const dir = this.dir;
+    const base = this.files.find((f) => f.type === 'b');
+    const order = [...(base ? [base] : []), ...this.liveIncrs()];
+    let offset = 0;
+    for (const [i, f] of order.entries()) {
+      const full = path.join(dir, f.name);
+      if (!fs.existsSync(full)) throw new AofLoadError(`The AOF file ${f.name} doesn't exist`);
+      const isLast = i === order.length - 1;
+      const start = this.offsets.get(f.name);
+      if (start !== undefined) offset = start;
+      offset += yield* this.loadFile(full, f.name, f.type === 'b', isLast, replay, progress);
+    }
+    this.baseSize = base ? fs.statSync(path.join(dir, base.name)).size : 0;
+    this.recomputeSize();
+    this.rewriteBaseSize = this.currentSize;
+    return offset;
   }
 
   /** Log bytes replayed from the last loaded file. */
@@ -739,7 +806,16 @@ export class AofStore implements LogFollower {
     let commands = 0;
     let multiStart = -1;
     let multiLogBytes = 0;
-    const queued: string[][] = [];
+    const queued: { argv: string[]; at: number }[] = [];
+    // A command the server refuses (unknown, too long...) stops loading: say where it is.
+    const replayAt = (argv: string[], at: number) => {
+      try {
+        replay(argv);
+      } catch (e) {
+        if (e instanceof AofLoadError) throw new AofLoadError(`${e.message}: ${name} at offset ${at}`);
+        throw e;
+      }
+    };
     for (;;) {
       let cmd;
       try {
@@ -773,13 +849,13 @@ export class AofStore implements LogFollower {
       } else if (name0 === 'exec' && multiStart >= 0) {
         // Apply a transaction only once it is complete.
         replay(['MULTI']);
-        for (const q of queued) replay(q);
+        for (const q of queued) replayAt(q.argv, q.at);
         replay(['EXEC']);
         multiStart = -1;
       } else if (multiStart >= 0) {
-        queued.push(cmd.argv);
+        queued.push({ argv: cmd.argv, at: pos });
       } else {
-        replay(cmd.argv);
+        replayAt(cmd.argv, pos);
       }
       logBytes += size;
       pos = cmd.end;
@@ -829,7 +905,11 @@ export class AofStore implements LogFollower {
 }
 
 function encodedSize(argv: readonly string[]): number {
+  const big = hasBigArgs(argv);
   let n = 3 + String(argv.length).length;
-  for (const a of argv) n += 1 + String(a.length).length + 2 + a.length + 2;
+  for (let i = 0; i < argv.length; i++) {
+    const len = big ? argLength(argv, i) : argv[i]!.length;
+    n += 1 + String(len).length + 2 + len + 2;
+  }
   return n;
 }

@@ -15,7 +15,8 @@ export interface LogFollower {
   onLogData(chunk: Buffer, start: number): void;
 }
 
-import { bulkSize, putBulk, putUint, uintDigits } from '../src/util/bytes.js';
+import { bulkSize, putBulk, putBulkBytes, putUint, uintDigits } from '../src/util/bytes.js';
+import { argAt, hasBigArgs } from '../src/protocol/big-args.js';
 
 const STAGING_SIZE = 64 * 1024;
 
@@ -120,6 +121,10 @@ export class CommandLog {
   }
 
   private encode(argv: readonly string[]): void {
+    if (hasBigArgs(argv)) {
+      this.encodeParts(argv.map((_, i) => argAt(argv, i)));
+      return;
+    }
     if (!this.recording) {
       let n = 3 + uintDigits(argv.length);
       for (let i = 0; i < argv.length; i++) n += bulkSize(argv[i]!.length);
@@ -136,6 +141,26 @@ export class CommandLog {
     buf[p++] = 13;
     buf[p++] = 10;
     for (let i = 0; i < argv.length; i++) p = putBulk(buf, p, argv[i]!);
+    this.offset += p - this.stagingLen;
+    this.stagingLen = p;
+  }
+
+  /** A record some of whose arguments are bytes (too long for JS strings). */
+  private encodeParts(parts: readonly (string | Buffer)[]): void {
+    let n = 3 + uintDigits(parts.length);
+    for (const a of parts) n += bulkSize(a.length);
+    if (!this.recording) {
+      this.skip(n);
+      return;
+    }
+    this.ensure(n);
+    const buf = this.staging;
+    let p = this.stagingLen;
+    buf[p++] = 42; // '*'
+    p = putUint(buf, p, parts.length);
+    buf[p++] = 13;
+    buf[p++] = 10;
+    for (const a of parts) p = typeof a === 'string' ? putBulk(buf, p, a) : putBulkBytes(buf, p, a, 0, a.length);
     this.offset += p - this.stagingLen;
     this.stagingLen = p;
   }

@@ -8,6 +8,7 @@
  * faster than a node:crypto Hash object per element.
  */
 
+import { createHash } from 'node:crypto';
 import type { Engine } from '../src/engine/engine.js';
 import type { Db } from '../src/engine/keyspace.js';
 import type { Value } from '../src/types/value.js';
@@ -92,8 +93,15 @@ function sha1Blocks(m: Uint8Array, o: number, blocks: number): void {
   H[4] = h4;
 }
 
+/** Inputs at least this long are hashed by node:crypto (native, much faster per byte). */
+const NATIVE_SHA1_BYTES = 64 * 1024;
+
 /** SHA-1 of data[start, start+len) into out[0..20). `out` may be the input. */
 export function sha1Into(data: Uint8Array, start: number, len: number, out: Uint8Array): void {
+  if (len >= NATIVE_SHA1_BYTES) {
+    out.set(createHash('sha1').update(data.subarray(start, start + len)).digest());
+    return;
+  }
   H[0] = 0x67452301;
   H[1] = 0xefcdab89 | 0;
   H[2] = 0x98badcfe | 0;
@@ -175,7 +183,9 @@ const TYPE_IDS: Record<string, number> = { string: 0, list: 1, set: 2, zset: 3, 
 function objectDigest(db: Db, key: string, v: Value, digest: Uint8Array): void {
   const type = typeof v === 'object' ? v.type : 'string';
   mixU32(digest, TYPE_IDS[type] ?? 0);
-  if (typeof v !== 'object' || v instanceof MutableString) {
+  if (v instanceof MutableString) {
+    mixBytes(digest, v.bytes);
+  } else if (typeof v !== 'object') {
     mixString(digest, stringOf(v));
   } else if (v instanceof ListValue) {
     v.walk(0, false, (s) => {

@@ -9,6 +9,18 @@ export function dataDir(config: Config): string {
   return d === '' ? process.cwd() : d;
 }
 
+/**
+ * Create `dir` unless it is there (its parent must exist, as with Redis'
+ * dirCreateIfMissing). Throws when it cannot be made or is not a directory.
+ */
+export function mkdirIfMissing(dir: string): void {
+  try {
+    fs.mkdirSync(dir, 0o755);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(dir).isDirectory()) throw e;
+  }
+}
+
 /** fsync a directory so a rename inside it is durable. */
 export function fsyncDir(dir: string): void {
   let fd: number | null = null;

@@ -19,6 +19,8 @@ import { RdbStore, type ReplicationInfo } from './rdb-store.js';
 import { AofLoadError, AofStore } from './aof.js';
 import { Archive } from './archive.js';
 import { RdbError } from './rdb/format.js';
+import { removeStaleTempFiles } from './temp-files.js';
+import path from 'node:path';
 
 /** A client holding replies until the log is durable up to `heldUntil`. */
 export interface Waiter {
@@ -83,6 +85,7 @@ export class Persistence {
     const started = Date.now();
     this.loading = { startedAt: started, totalBytes: 0, loadedBytes: 0, file: '', doneBytes: 0 };
     this.engine.loading = true;
+    removeStaleTempFiles([path.dirname(this.rdb.path), this.aof.dir], this.config.str('appendfilename'), this.logger);
     try {
       if (this.config.bool('appendonly')) {
         const found = yield* this.aof.loadSteps((argv) => this.host.replay(argv), (file, bytes, total) => this.progress(file, bytes, total));
@@ -210,13 +213,21 @@ export class Persistence {
     this.scheduleCommit();
   }
 
-  /** DEBUG LOADAOF: load the AOF files again into the (emptied) engine. */
-  *reloadAofSteps(): Generator<void, void> {
-    if (!this.config.bool('appendonly')) return;
+  /**
+   * DEBUG LOADAOF: load the AOF files again into the (emptied) engine. With
+   * the AOF off, the files a BGREWRITEAOF wrote are loaded, as Redis does.
+   * Returns false when there is no AOF to load.
+   */
+  *reloadAofSteps(): Generator<void, boolean> {
     this.engine.loading = true;
     try {
+      const replay = (argv: string[]) => this.host.replay(argv);
+      if (!this.aof.on) return yield* this.aof.replayOnlySteps(replay);
       this.aof.close();
-      yield* this.aof.loadSteps((argv) => this.host.replay(argv), () => {});
+      const found = yield* this.aof.loadSteps(replay, () => {});
+      // Its files are gone: give the (now empty) dataset new ones, as start-up does.
+      if (!found) this.aof.rewriteSync();
+      return found;
     } finally {
       this.engine.loading = false;
     }

@@ -15,6 +15,7 @@ import { RdbError } from './rdb/format.js';
 import { Snapshot, type SnapshotTarget } from './snapshot.js';
 import { REDIS_VERSION, VERSION } from '../src/version.js';
 import { dataDir, fsyncDir } from './files.js';
+import { strerror } from './errors.js';
 
 export type SaveStatus = 'ok' | 'err';
 
@@ -43,12 +44,41 @@ export interface LoadStats {
 }
 
 interface Bgsave {
-  snapshot: Snapshot;
+  /** null when the temp file could not even be opened. */
+  snapshot: Snapshot | null;
   tmp: string;
+  /** The temp file, -1 once closed (or never opened). */
   fd: number;
   start: number;
   dirtyAtStart: number;
-  failed: Error | null;
+  /** The deferred failure of a save whose file could not be opened. */
+  timer: NodeJS.Immediate | null;
+}
+
+/** A failed save; the message is the line Redis logs for the step that failed. */
+export class SaveError extends Error {}
+
+/** Run one step of a save, turning its failure into a SaveError described by `describe(strerror)`. */
+function saveStage<T>(describe: (why: string) => string, work: () => T): T {
+  try {
+    return work();
+  } catch (e) {
+    if (e instanceof SaveError) throw e;
+    throw new SaveError(describe(strerror(e)), { cause: e });
+  }
+}
+
+// Redis' rdbSave log lines.
+function openFailure(tmp: string, why: string): string {
+  return `Failed opening the temp RDB file ${path.basename(tmp)} (in server root dir ${path.dirname(tmp)}) for saving: ${why}`;
+}
+
+function writeFailure(why: string): string {
+  return `Write error saving DB on disk: ${why}`;
+}
+
+function moveFailure(tmp: string, file: string, why: string): string {
+  return `Error moving temp DB file ${path.basename(tmp)} on the final destination ${path.basename(file)} (in server root dir ${path.dirname(file)}): ${why}`;
 }
 
 export class RdbStore {
@@ -79,7 +109,7 @@ export class RdbStore {
   }
 
   get currentKeysProcessed(): number {
-    return this.current === null ? 0 : this.current.snapshot.keysWritten;
+    return this.current?.snapshot?.keysWritten ?? 0;
   }
 
   get currentSeconds(): number {
@@ -114,32 +144,41 @@ export class RdbStore {
     return w;
   }
 
-  /** Serialize the dataset synchronously into `file` (atomically). */
+  /** Serialize the dataset synchronously into `file` (atomically). Throws SaveError. */
   writeSync(file: string, aofBase = false): void {
-    const tmp = path.join(path.dirname(file), `temp-${process.pid}-${Date.now()}.rdb`);
-    const fd = fs.openSync(tmp, 'w', 0o644);
+    const dir = path.dirname(file);
+    const tmp = path.join(dir, `temp-${process.pid}-${Date.now()}.rdb`);
+    const fd = saveStage((why) => openFailure(tmp, why), () => fs.openSync(tmp, 'w', 0o644));
     try {
-      const w = this.writerFor(fd, aofBase);
-      new Snapshot(this.engine, new RdbSnapshotTarget(w)).runSync();
-      w.end();
-      fs.fsyncSync(fd);
+      saveStage(writeFailure, () => {
+        const w = this.writerFor(fd, aofBase);
+        new Snapshot(this.engine, new RdbSnapshotTarget(w)).runSync();
+        w.end();
+        fs.fsyncSync(fd);
+      });
     } catch (e) {
       fs.closeSync(fd);
       fs.rmSync(tmp, { force: true });
       throw e;
     }
     fs.closeSync(fd);
-    fs.renameSync(tmp, file);
-    fsyncDir(path.dirname(file));
+    try {
+      saveStage((why) => moveFailure(tmp, file, why), () => fs.renameSync(tmp, file));
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+    fsyncDir(dir);
   }
 
-  /** SAVE: synchronous, resets dirty. Returns false (and logs) on failure. */
+  /** SAVE: synchronous, resets dirty. Returns false (and logs why, as Redis does) on failure. */
   save(): boolean {
     const dirty = this.engine.dirty;
     try {
       this.writeSync(this.path);
     } catch (e) {
-      this.logger.warn({ err: e }, 'Failed saving the DB');
+      if (e instanceof SaveError) this.logger.warn(e.message);
+      else this.logger.warn({ err: e }, 'Failed saving the DB');
       this.lastBgsaveStatus = 'err';
       return false;
     }
@@ -151,67 +190,72 @@ export class RdbStore {
     return true;
   }
 
-  /** BGSAVE: a copy-on-write snapshot written between event-loop turns. */
+  /**
+   * BGSAVE: a copy-on-write snapshot written between event-loop turns. Like
+   * a forked Redis child, it has started once called: a file that cannot be
+   * opened or written fails it afterwards (rdb_last_bgsave_status, the log).
+   */
   bgsave(onDone?: (ok: boolean) => void): void {
     const file = this.path;
     const tmp = path.join(path.dirname(file), `temp-bg-${process.pid}-${Date.now()}.rdb`);
     this.lastBgsaveTry = Date.now();
-    let fd: number;
-    try {
-      fd = fs.openSync(tmp, 'w', 0o644);
-    } catch (e) {
-      this.logger.warn({ err: e }, 'Can\'t save in background: cannot open temp file');
-      this.lastBgsaveStatus = 'err';
-      onDone?.(false);
-      return;
-    }
-    const w = this.writerFor(fd, false);
-    const job: Bgsave = { snapshot: new Snapshot(this.engine, new RdbSnapshotTarget(w)), tmp, fd, start: Date.now(), dirtyAtStart: this.engine.dirty, failed: null };
+    const job: Bgsave = { snapshot: null, tmp, fd: -1, start: Date.now(), dirtyAtStart: this.engine.dirty, timer: null };
     this.current = job;
     this.logger.info('Background saving started');
+    try {
+      job.fd = saveStage((why) => openFailure(tmp, why), () => fs.openSync(tmp, 'w', 0o644));
+    } catch (e) {
+      job.timer = setImmediate(() => this.finishBgsave(job, file, e as Error, onDone));
+      return;
+    }
+    const w = this.writerFor(job.fd, false);
+    job.snapshot = new Snapshot(this.engine, new RdbSnapshotTarget(w));
     job.snapshot.runAsync((err) => {
-      let ok = err === null;
       try {
-        if (ok) {
+        if (err !== null) throw err;
+        saveStage(writeFailure, () => {
           w.end();
-          fs.fsyncSync(fd);
-        }
+          fs.fsyncSync(job.fd);
+        });
+        fs.closeSync(job.fd);
+        job.fd = -1;
+        saveStage((why) => moveFailure(tmp, file, why), () => fs.renameSync(tmp, file));
+        fsyncDir(path.dirname(file));
       } catch (e) {
-        err = e as Error;
-        ok = false;
+        this.finishBgsave(job, file, e instanceof SaveError ? e : new SaveError(writeFailure(strerror(e)), { cause: e }), onDone);
+        return;
       }
-      fs.closeSync(fd);
-      if (ok) {
-        try {
-          fs.renameSync(tmp, file);
-          fsyncDir(path.dirname(file));
-        } catch (e) {
-          err = e as Error;
-          ok = false;
-        }
-      }
-      if (!ok) fs.rmSync(tmp, { force: true });
-      this.current = null;
-      this.lastBgsaveTimeSec = Math.round((Date.now() - job.start) / 1000);
-      if (ok) {
-        this.engine.dirty -= job.dirtyAtStart;
-        this.lastSave = Math.floor(Date.now() / 1000);
-        this.lastBgsaveStatus = 'ok';
-        this.saves++;
-        this.logger.info('Background saving terminated with success');
-      } else {
-        this.lastBgsaveStatus = 'err';
-        this.logger.warn({ err }, 'Background saving error');
-      }
-      onDone?.(ok);
+      this.finishBgsave(job, file, null, onDone);
     });
   }
 
+  private finishBgsave(job: Bgsave, file: string, err: Error | null, onDone?: (ok: boolean) => void): void {
+    if (this.current !== job) return; // aborted meanwhile
+    this.current = null;
+    if (job.fd >= 0) fs.closeSync(job.fd);
+    this.lastBgsaveTimeSec = Math.round((Date.now() - job.start) / 1000);
+    if (err === null) {
+      this.engine.dirty -= job.dirtyAtStart;
+      this.lastSave = Math.floor(Date.now() / 1000);
+      this.lastBgsaveStatus = 'ok';
+      this.saves++;
+      this.logger.info('Background saving terminated with success');
+    } else {
+      fs.rmSync(job.tmp, { force: true });
+      this.lastBgsaveStatus = 'err';
+      this.logger.warn(err.message);
+      this.logger.warn("Background saving error");
+    }
+    onDone?.(err === null);
+  }
+
   abort(): void {
-    if (this.current === null) return;
-    this.current.snapshot.abort();
-    fs.closeSync(this.current.fd);
-    fs.rmSync(this.current.tmp, { force: true });
+    const job = this.current;
+    if (job === null) return;
+    job.snapshot?.abort();
+    if (job.timer !== null) clearImmediate(job.timer);
+    if (job.fd >= 0) fs.closeSync(job.fd);
+    fs.rmSync(job.tmp, { force: true });
     this.current = null;
   }
 

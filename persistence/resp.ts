@@ -1,16 +1,34 @@
 /** RESP encoding of command arrays, as the log and AOF files hold them. */
 
-export function encodeRespCommand(argv: readonly string[]): Buffer {
+import { attachBigArg, MAX_ARG_CHARS } from '../src/protocol/big-args.js';
+
+/** Arguments are latin1 strings, or bytes (values too long for a JS string). */
+export function encodeRespCommand(argv: readonly (string | Uint8Array)[]): Buffer {
   let size = 16;
   for (const a of argv) size += a.length + 16;
   const buf = Buffer.allocUnsafe(size);
   let p = buf.latin1Write(`*${argv.length}\r\n`, 0);
   for (const a of argv) {
     p += buf.latin1Write(`$${a.length}\r\n`, p);
-    p += buf.latin1Write(a, p);
+    if (typeof a === 'string') p += buf.latin1Write(a, p);
+    else {
+      buf.set(a, p);
+      p += a.length;
+    }
     p += buf.latin1Write('\r\n', p);
   }
   return buf.subarray(0, p);
+}
+
+/**
+ * The RESP bytes of a command up to the payload of its last argument,
+ * `lastLength` bytes long, which the caller writes itself (then CRLF):
+ * a value of hundreds of MB goes to the file without being copied.
+ */
+export function encodeRespCommandHead(argv: readonly string[], lastLength: number): Buffer {
+  let text = `*${argv.length + 1}\r\n`;
+  for (const a of argv) text += `$${a.length}\r\n${a}\r\n`;
+  return Buffer.from(`${text}$${lastLength}\r\n`, 'latin1');
 }
 
 export interface ParsedCommand {
@@ -72,7 +90,9 @@ export function readAofCommand(buf: Buffer, start: number): ParsedCommand | null
     if (!Number.isInteger(len) || len < 0) throw new AofFormatError(`bad bulk length at offset ${pos}`, pos);
     pos = lenLine[1];
     if (pos + len + 2 > buf.length) throw new AofTruncatedError(cmdStart);
-    argv.push(buf.latin1Slice(pos, pos + len));
+    // An argument longer than a JS string travels as bytes (a view into the file: copy to keep).
+    if (len > MAX_ARG_CHARS) attachBigArg(argv, argv.push('') - 1, buf.subarray(pos, pos + len));
+    else argv.push(buf.latin1Slice(pos, pos + len));
     pos += len;
     if (buf[pos] !== 13 || buf[pos + 1] !== 10) throw new AofFormatError(`expected CRLF at offset ${pos}`, pos);
     pos += 2;

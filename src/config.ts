@@ -40,6 +40,11 @@ export interface ParamDef {
 
 export class ConfigError extends Error {}
 
+/** What puts back the values a setMany changed (CONFIG SET whose listener rebinding failed later). */
+export class ConfigUndo {
+  constructor(readonly run: () => void) {}
+}
+
 interface DefOpts {
   immutable?: boolean;
   protected?: boolean;
@@ -73,7 +78,7 @@ const int = (n: string, d: number, min: number, max: number, o: DefOpts = {}) =>
   def(n, 'int', String(d), { ...o, min, max });
 const mem = (n: string, d: number, min: number, max: number, o: DefOpts = {}) =>
   def(n, 'memory', String(d), { ...o, min, max });
-const str = (n: string, d: string, o: DefOpts = {}) => def(n, 'string', d, o);
+const str = (n: string, d: string, o: DefOpts & Pick<Partial<ParamDef>, 'parse'> = {}) => def(n, 'string', d, o);
 const enumOf = (n: string, d: string, values: string[], o: DefOpts & Pick<Partial<ParamDef>, 'parse'> = {}) =>
   def(n, 'enum', d, { ...o, enumValues: values });
 const special = (n: string, d: string, parse: ParamDef['parse'], format: ParamDef['format'], o: DefOpts & Pick<Partial<ParamDef>, 'merge'> = {}) =>
@@ -116,7 +121,7 @@ enumOf('syslog-facility', 'local0', ['user', 'local0', 'local1', 'local2', 'loca
 int('databases', 16, 1, INT_MAX, { immutable: true });
 bool('always-show-logo', 'no', { immutable: true, inert: true });
 bool('set-proc-title', 'yes', { immutable: true, inert: true });
-str('proc-title-template', '{title} {listen-addr} {server-mode}', inert);
+str('proc-title-template', '{title} {listen-addr} {server-mode}', { ...inert, parse: parseProcTitleTemplate });
 str('locale-collate', '', inert);
 int('hz', 10, 0, INT_MAX);
 bool('dynamic-hz', 'yes', inert);
@@ -151,7 +156,7 @@ special('save', '3600 1 300 100 60 10000', parseSave, undefined);
 bool('stop-writes-on-bgsave-error', 'yes');
 bool('rdbcompression', 'yes');
 bool('rdbchecksum', 'yes', { immutable: true });
-str('dbfilename', 'dump.rdb', { protected: true });
+str('dbfilename', 'dump.rdb', { protected: true, parse: parseBaseName });
 bool('rdb-del-sync-files', 'no');
 special('dir', '', undefined, () => process.cwd(), { protected: true });
 bool('rdb-save-incremental-fsync', 'yes', inert);
@@ -248,6 +253,13 @@ special('notify-keyspace-events', '', parseNotify, undefined);
 int('busy-reply-threshold', 5000, 0, LONG_MAX, { aliases: ['lua-time-limit'] });
 int('tracking-table-max-keys', 1000000, 0, LONG_MAX);
 
+// ---- debugging: Redis' HIDDEN_CONFIG parameters, shown by CONFIG GET of the exact name only ----
+int('key-load-delay', 0, INT_MIN, INT_MAX, { hidden: true, inert: true });
+int('rdb-key-save-delay', 0, INT_MIN, INT_MAX, { hidden: true, inert: true });
+int('loading-process-events-interval-bytes', 2 * 1024 * 1024, 1024, INT_MAX, { hidden: true, inert: true });
+int('watchdog-period', 0, 0, INT_MAX, { hidden: true, inert: true });
+bool('use-exit-on-panic', 'no', { hidden: true, inert: true });
+
 // ---- cluster (accepted so redis.conf files load; cluster mode is not implemented) ----
 bool('cluster-enabled', 'no', { immutable: true });
 str('cluster-config-file', 'nodes.conf', { immutable: true, inert: true });
@@ -261,7 +273,7 @@ bool('cluster-replica-no-failover', 'no', { aliases: ['cluster-slave-no-failover
 bool('cluster-allow-reads-when-down', 'no', inert);
 bool('cluster-allow-pubsubshard-when-down', 'yes', inert);
 str('cluster-announce-ip', '', inert);
-str('cluster-announce-hostname', '', inert);
+str('cluster-announce-hostname', '', { ...inert, parse: parseHostname });
 str('cluster-announce-human-nodename', '', inert);
 int('cluster-announce-port', 0, 0, 65535, inert);
 int('cluster-announce-bus-port', 0, 0, 65535, inert);
@@ -315,9 +327,66 @@ function parseClientOutputBufferLimit(v: string): string | Error {
 
 function parseOomValues(v: string): string | Error {
   const parts = v.split(/\s+/).filter((p) => p !== '');
-  if (parts.length !== 3 || parts.some((p) => !/^-?[0-9]+$/.test(p) || Math.abs(Number(p)) > 2000))
-    return new Error('Invalid oom-score-adj-values');
-  return parts.join(' ');
+  if (parts.length !== 3) return new Error('wrong number of arguments');
+  // strtoll's numbers: an optional sign, then digits only.
+  if (parts.some((p) => !/^[+-]?[0-9]+$/.test(p) || Math.abs(Number(p)) > 2000))
+    return new Error('Invalid oom-score-adj-values, elements must be between -2000 and 2000.');
+  return parts.map((p) => String(Number(p))).join(' ');
+}
+
+/** Redis' isValidDBfilename: a file name, not a path. */
+function parseBaseName(v: string): string | Error {
+  return /[/\\]/.test(v) ? new Error("dbfilename can't be a path, just a filename") : v;
+}
+
+/** Redis' isValidAnnouncedHostname. */
+function parseHostname(v: string): string | Error {
+  if (v.length >= 256) return new Error('Hostnames must be less than 256 characters');
+  if (!/^[A-Za-z0-9.-]*$/.test(v)) return new Error('Hostnames may only contain alphanumeric characters, hyphens or dots');
+  return v;
+}
+
+/** The variables of proc-title-template, by whether their value can be empty. */
+const PROC_TITLE_VARIABLES: Record<string, boolean> = {
+  title: true,
+  'listen-addr': false,
+  'server-mode': true,
+  port: false,
+  'tls-port': false,
+  unixsocket: true,
+  'config-file': true,
+};
+
+/**
+ * Redis' validateProcTitleTemplate: every {variable} known, '{{' a literal
+ * brace, and something left once expanded and trimmed. Variables that may
+ * be empty count as empty.
+ */
+function parseProcTitleTemplate(v: string): string | Error {
+  const invalid = new Error('template format is invalid or contains unknown variables');
+  let expanded = '';
+  let p = 0;
+  while (p < v.length) {
+    const open = v.indexOf('{', p);
+    if (open < 0) {
+      expanded += v.slice(p);
+      break;
+    }
+    expanded += v.slice(p, open);
+    if (open + 1 >= v.length) return invalid;
+    if (v[open + 1] === '{') {
+      expanded += '{';
+      p = open + 2;
+      continue;
+    }
+    const close = v.indexOf('}', open + 1);
+    if (close < 0) return invalid;
+    const mayBeEmpty = PROC_TITLE_VARIABLES[v.slice(open + 1, close)];
+    if (mayBeEmpty === undefined) return invalid;
+    if (!mayBeEmpty) expanded += 'x';
+    p = close + 1;
+  }
+  return expanded.replace(/^ +| +$/g, '') === '' ? invalid : v;
 }
 
 function parseShutdownFlags(v: string): string | Error {
@@ -345,17 +414,25 @@ function parseReplicaOf(v: string): string | Error {
   return `${parts[0]} ${Number(parts[1])}`;
 }
 
+/** maxmemory-clients: bytes, or a percentage of maxmemory up to 100 (0% prints as 0, as Redis stores it). */
 function parseMemoryOrPercent(v: string): string | Error {
-  if (/^[0-9]+%$/.test(v)) return v;
+  if (/^(0|[1-9][0-9]*)%$/.test(v)) {
+    const percent = Number(v.slice(0, -1));
+    if (percent > 100) return new Error('percentage argument must be less or equal to 100');
+    return percent === 0 ? '0' : v;
+  }
   const n = parseMemory(v);
-  return n === null ? new Error('argument must be a memory or percent value') : String(n);
+  return n === null || n < 0 ? new Error('argument must be a memory or percent value') : String(n);
 }
 
 function parsePercentiles(v: string): string | Error {
   const parts = v.split(/\s+/).filter((p) => p !== '');
   for (const p of parts) {
-    const n = Number(p);
-    if (!Number.isFinite(n) || n < 0 || n > 100) return new Error('latency-tracking-info-percentiles parameter should be between 0.0 and 100.0');
+    // string2d: a whole decimal float (strtod's inf is out of range below).
+    if (!/^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/.test(p) && !/^[+-]?inf(inity)?$/i.test(p))
+      return new Error('Invalid latency-tracking-info-percentiles parameters');
+    const n = /inf/i.test(p) ? (p.startsWith('-') ? -Infinity : Infinity) : Number(p);
+    if (n < 0 || n > 100) return new Error('latency-tracking-info-percentiles parameters should sit between [0.0,100.0]');
   }
   return parts.join(' ');
 }
@@ -391,13 +468,22 @@ function parseNotify(v: string): string | Error {
 }
 
 /** Redis' memtoull: bytes with an optional b/k/kb/m/mb/g/gb unit. Null if invalid. */
+/**
+ * Redis' memtoull: digits (leading zeros allowed, none at all is 0) and an
+ * optional unit, read as a C string (a NUL ends it); no sign. Null when
+ * Redis refuses it.
+ */
 export function parseMemory(v: string): number | null {
-  const m = /^(-?[0-9]+)(b|k|kb|m|mb|g|gb)?$/i.exec(v);
-  if (m === null) return null;
-  const unit = (m[2] ?? 'b').toLowerCase();
-  const mul: Record<string, number> = { b: 1, k: 1000, kb: 1024, m: 1000 ** 2, mb: 1024 ** 2, g: 1000 ** 3, gb: 1024 ** 3 };
-  return Number(m[1]) * mul[unit]!;
+  const nul = v.indexOf('\0');
+  if (nul >= 0) v = v.slice(0, nul);
+  const m = /^([0-9]*)(.*)$/s.exec(v)!;
+  const mul = MEMORY_UNITS[m[2]!.toLowerCase()];
+  if (mul === undefined || m[1]!.length >= 128) return null;
+  const bytes = BigInt(m[1] === '' ? '0' : m[1]!) * mul;
+  return bytes > 18446744073709551615n ? null : Number(bytes);
 }
+
+const MEMORY_UNITS: Record<string, bigint> = { '': 1n, b: 1n, k: 1000n, kb: 1024n, m: 1000n ** 2n, mb: 1024n ** 2n, g: 1000n ** 3n, gb: 1024n ** 3n };
 
 // ---- the live configuration -------------------------------------------------------
 
@@ -464,7 +550,8 @@ export class Config {
           n = parseMemory(raw);
           if (n === null) return new Error('argument must be a memory value');
         } else {
-          n = /^-?[0-9]+$/.test(raw) ? Number(raw) : null;
+          // string2ll: no '+', no leading zeros, no '-0'.
+          n = /^(0|-?[1-9][0-9]*)$/.test(raw) ? Number(raw) : null;
           if (n === null || !Number.isSafeInteger(n)) return new Error("argument couldn't be parsed into an integer");
         }
         if (n < d.min || n > d.max) {
@@ -482,6 +569,7 @@ export class Config {
         return v;
       }
       case 'special':
+      case 'string':
         return d.parse ? (d.parse(raw) as ConfigValue | Error) : raw;
       default:
         return raw;
@@ -497,11 +585,53 @@ export class Config {
   }
 
   /**
-   * Set several parameters atomically (CONFIG SET, config file, flags).
-   * Throws ConfigError with Redis' message; nothing changes on failure.
+   * Set several parameters atomically (CONFIG SET, config file, flags), in
+   * Redis' order (configSetCommand): every name is checked first (unknown,
+   * immutable, protected, given twice), then every value is set, then the
+   * listeners apply them. Throws ConfigError with Redis' message and
+   * changes nothing on failure; on success returns what undoes it.
    */
-  setMany(pairs: [string, string][], opts: { startup: boolean; protectedAllowed?: boolean }): void {
-    const parsed: [ParamDef, ConfigValue][] = [];
+  setMany(pairs: [string, string][], opts: { startup: boolean; protectedAllowed?: boolean }): ConfigUndo {
+    const entries = this.checkNames(pairs, opts);
+    const fail = (entry: string, msg: string) =>
+      new ConfigError(opts.startup ? msg : `ERR CONFIG SET failed (possibly related to argument '${entry}') - ${msg}`);
+    const previous = entries.map(([d]) => [d, this.values.get(d.name)!] as [ParamDef, ConfigValue]);
+    const restore = (count: number) => {
+      for (let i = count - 1; i >= 0; i--) this.values.set(previous[i]![0].name, previous[i]![1]);
+    };
+    for (let i = 0; i < entries.length; i++) {
+      const [d, entry, raw] = entries[i]!;
+      let v = this.parse(d, raw);
+      if (v instanceof Error) {
+        restore(i);
+        throw fail(entry, v.message);
+      }
+      if (d.merge) v = d.merge(this.values.get(d.name)!, v);
+      this.values.set(d.name, v);
+    }
+    const undo = new ConfigUndo(() => {
+      restore(previous.length);
+      for (const [d, v] of previous) for (const l of this.listeners) try { l(d.name, v); } catch { /* restoring */ }
+    });
+    for (const [d, entry] of entries) {
+      try {
+        for (const l of this.listeners) l(d.name, this.values.get(d.name)!);
+      } catch (e) {
+        undo.run();
+        throw fail(entry, e instanceof Error ? e.message : String(e));
+      }
+    }
+    return undo;
+  }
+
+  /**
+   * The first pass of setMany: each name's parameter and the name of the
+   * table entry it matched (an alias is its own entry, as in Redis: giving
+   * a parameter and its alias is not a duplicate). The first error found
+   * wins, in argument order.
+   */
+  private checkNames(pairs: [string, string][], opts: { startup: boolean; protectedAllowed?: boolean }): [ParamDef, string, string][] {
+    const entries: [ParamDef, string, string][] = [];
     const seen = new Set<string>();
     for (const [name, raw] of pairs) {
       const d = this.def(name);
@@ -509,47 +639,38 @@ export class Config {
         if (!opts.startup) throw new ConfigError(`ERR Unknown option or number of arguments for CONFIG SET - '${name}'`);
         throw new ConfigError(`Bad directive or wrong number of arguments`);
       }
+      const entry = name.toLowerCase();
       const fail = (msg: string) =>
         opts.startup ? new ConfigError(msg) : new ConfigError(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${msg}`);
-      if (seen.has(d.name)) throw fail('duplicate parameter');
-      seen.add(d.name);
       if (!opts.startup && !d.mutable) throw fail("can't set immutable config");
       if (!opts.startup && d.protected && !opts.protectedAllowed) throw fail("can't set protected config");
-      let v = this.parse(d, raw);
-      if (v instanceof Error) throw fail(v.message);
-      if (d.merge) v = d.merge(this.values.get(d.name)!, v);
-      parsed.push([d, v]);
+      if (seen.has(entry)) throw fail('duplicate parameter');
+      seen.add(entry);
+      entries.push([d, entry, raw]);
     }
-    const previous = parsed.map(([d]) => [d, this.values.get(d.name)!] as const);
-    try {
-      for (const [d, v] of parsed) {
-        this.values.set(d.name, v);
-        for (const l of this.listeners) l(d.name, v);
-      }
-    } catch (e) {
-      for (const [d, v] of previous) this.values.set(d.name, v);
-      for (const [d, v] of previous) for (const l of this.listeners) try { l(d.name, v); } catch { /* restoring */ }
-      const msg = e instanceof Error ? e.message : String(e);
-      throw new ConfigError(opts.startup ? msg : `ERR CONFIG SET failed (possibly related to argument '${parsed[0]![0].name}') - ${msg}`);
-    }
+    return entries;
   }
 
-  /** CONFIG GET: [name, value] pairs for each glob, every match once. */
+  /**
+   * CONFIG GET: [name, value] pairs for each pattern, every parameter
+   * once. A name without glob characters is looked up as given (and echoed
+   * as given, hidden parameters included); a glob skips hidden ones.
+   */
   match(patterns: string[]): [string, string][] {
-    const out = new Map<string, string>();
+    const out = new Map<string, [string, string]>();
     for (const pat of patterns) {
       const lower = pat.toLowerCase();
-      const exact = this.byName.get(lower);
-      if (exact !== undefined && !/[*?[\\]/.test(lower)) {
-        out.set(lower, this.format(exact));
+      if (!/[*?[]/.test(pat)) {
+        const exact = this.byName.get(lower);
+        if (exact !== undefined && !out.has(lower)) out.set(lower, [pat, this.format(exact)]);
         continue;
       }
       for (const [name, d] of this.byName) {
-        if (d.hidden) continue;
-        if (globMatch(lower, name, true)) out.set(name, this.format(d));
+        if (d.hidden || out.has(name)) continue;
+        if (globMatch(lower, name, true)) out.set(name, [name, this.format(d)]);
       }
     }
-    return [...out];
+    return [...out.values()];
   }
 
   /** All parameters whose value differs from its default, for CONFIG REWRITE. */

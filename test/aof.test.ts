@@ -10,6 +10,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { RespClient, toJs, type Reply } from './helpers/resp.js';
 import { HAVE_REDIS, startRedis, startVireo, startVireoProcess, tempDir, type ProcessHandle, type VireoHandle } from './helpers/servers.js';
+import { readInfo, waitFor } from './helpers/info.js';
 
 const DEBUG = ['--enable-debug-command', 'yes'];
 const ALWAYS = [...DEBUG, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''];
@@ -83,18 +84,7 @@ async function digest(c: RespClient): Promise<string> {
   return r.value as string;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function infoField(c: RespClient, field: string): Promise<string> {
-  const info = (await c.call('INFO', 'persistence')).value as string;
-  return /\r\n?|\n/.test(info) ? (info.split(/\r?\n/).find((l) => l.startsWith(`${field}:`))?.slice(field.length + 1) ?? '') : '';
-}
+const infoField = (c: RespClient, field: string) => readInfo(c, 'persistence', field);
 
 async function rewriteDone(c: RespClient): Promise<void> {
   await waitFor('AOF rewrite', async () => (await infoField(c, 'aof_rewrite_in_progress')) === '0' && (await infoField(c, 'aof_rewrite_scheduled')) === '0');
@@ -395,6 +385,38 @@ describe('AOF rewrite and runtime switching', () => {
     await rewriteDone(c);
     // 50 keys of 1 kB: the new base is small.
     expect(Number(await infoField(c, 'aof_base_size'))).toBeLessThan(200_000);
+  });
+
+  it('BGREWRITEAOF with appendonly no, then DEBUG LOADAOF, gives back the rewritten keys and TTLs (as redis-server 7.0)', async () => {
+    const servers: { port: number; stop: () => Promise<void> }[] = [];
+    v = await startVireo({ save: '' });
+    servers.push(v);
+    if (HAVE_REDIS) servers.push(track(await startRedis()));
+    const outcomes: unknown[] = [];
+    for (const s of servers) {
+      const c = await client(s.port);
+      await buildDataset(c, 'off');
+      expect(await js(c, 'BGREWRITEAOF')).toBe('Background append only file rewriting started');
+      await rewriteDone(c);
+      const want = await digest(c);
+      // Written after the rewrite: not in the files, so gone after loading them.
+      await c.call('SET', 'after-rewrite', '1');
+      expect(await js(c, 'DEBUG', 'LOADAOF')).toBe('OK');
+      expect(await digest(c)).toBe(want);
+      const ttl = Number(await js(c, 'TTL', 'off:ttl'));
+      expect(ttl).toBeGreaterThan(99_000);
+      // (SPOP in the dataset makes the digests differ between the two servers.)
+      outcomes.push([await js(c, 'EXISTS', 'after-rewrite'), await js(c, 'DBSIZE'), await js(c, 'CONFIG', 'GET', 'appendonly')]);
+    }
+    if (outcomes.length === 2) expect(outcomes[0]).toEqual(outcomes[1]);
+    // With the AOF on, the incr file counts too.
+    const c = await client(v.port);
+    await c.call('CONFIG', 'SET', 'appendonly', 'yes');
+    await rewriteDone(c);
+    await c.call('SET', 'logged', '1');
+    const want = await digest(c);
+    expect(await js(c, 'DEBUG', 'LOADAOF')).toBe('OK');
+    expect(await digest(c)).toBe(want);
   });
 
   it('CONFIG SET appendonly yes writes the current data as a base; no stops appending', async () => {

@@ -680,6 +680,11 @@ describe.skipIf(!HAVE_REDIS)('collections (differential)', () => {
       ['RPUSH', 'bad', 'a', '1'],
       ['SORT', 'bad'],
       ['SORT', 'bad', 'ALPHA', 'DESC'],
+      // strtod reads a C string: a score ends at a NUL byte.
+      ['RPUSH', 'nul', '12\x00abc', '3', '\x00zz'],
+      ['SORT', 'nul'],
+      ['MSET', 'wn_3', '7\x00x', 'wn_1', '\x00', 'wn_2', '2'],
+      ['SORT', 'l', 'BY', 'wn_*'],
     ]);
   });
 

@@ -216,6 +216,17 @@ describe.skipIf(!HAVE_REDIS)('DUMP/RESTORE (differential)', () => {
     }
   });
 
+  it('an LZF string whose uncompressed length is 0 restores as "" whatever its compressed bytes, as in Redis (found by the fuzzer)', async () => {
+    // Type string, LZF (0xc3), compressed length 5, uncompressed length 0, five arbitrary bytes.
+    const payload = latin1(payloadOf(bytes('\x00\xc3\x05\x00abcde')));
+    await pair.script([
+      ['SET', 'lzf0', 'before'],
+      ['RESTORE', 'lzf0', '0', payload, 'REPLACE'],
+      ['GET', 'lzf0'],
+      ['STRLEN', 'lzf0'],
+    ]);
+  });
+
   it('damaged payloads: the same error as Redis, the key absent afterwards, the server still serving', async () => {
     const sources = ['str', 'int32', 'lzf', 'hash-small', 'hash-big', 'list-small', 'list-big', 'set-intset', 'set-small', 'set-big', 'zset-small', 'zset-big'];
     const damaged: [string, Buffer][] = [];

@@ -139,6 +139,141 @@ describe.skipIf(!HAVE_REDIS)('keys (differential)', () => {
     ]);
   });
 
+  // Redis' keyspace.tcl MOVE / multi-db tests, run on db 9 and 10 as there.
+  it('MOVE as keyspace.tcl checks it (basic, existing target, non-integer db, TTL kept, no TTL created)', async () => {
+    await pair.script([
+      ['SELECT', '9'],
+      ['SET', 'mykey', 'foobar'],
+      ['MOVE', 'mykey', '10'],
+      ['EXISTS', 'mykey'],
+      ['DBSIZE'],
+      ['SELECT', '10'],
+      ['GET', 'mykey'],
+      ['DBSIZE'],
+      ['SELECT', '9'],
+      ['SET', 'mykey', 'hello'],
+      ['MOVE', 'mykey', '10'],
+      ['GET', 'mykey'],
+      ['MOVE', 'mykey', 'notanumber'],
+      ['SELECT', '10'],
+      ['FLUSHDB'],
+      ['SELECT', '9'],
+      ['SET', 'mykey', 'foo', 'EX', '100'],
+      ['MOVE', 'mykey', '10'],
+      ['TTL', 'mykey'],
+      ['SELECT', '10'],
+      ['TTL', 'mykey'],
+      ['GET', 'mykey'],
+      ['FLUSHDB'],
+      ['SELECT', '9'],
+      ['SET', 'mykey', 'foo'],
+      ['MOVE', 'mykey', '10'],
+      ['TTL', 'mykey'],
+      ['SELECT', '10'],
+      ['TTL', 'mykey'],
+      ['GET', 'mykey'],
+    ]);
+  });
+
+  it('SET/GET keys in different DBs', async () => {
+    await pair.script([
+      ['SELECT', '9'],
+      ['SET', 'a', 'hello'],
+      ['SET', 'b', 'world'],
+      ['SELECT', '10'],
+      ['SET', 'a', 'foo'],
+      ['SET', 'b', 'bared'],
+      ['SELECT', '9'],
+      ['MGET', 'a', 'b'],
+      ['SELECT', '10'],
+      ['MGET', 'a', 'b'],
+    ]);
+  });
+
+  it('MOVE edge cases: range, same db, stale keys, types, inside MULTI', async () => {
+    await pair.script([
+      ['SET', 'k', 'v'],
+      ['MOVE', 'k', '0'],
+      ['MOVE', 'k', '16'],
+      ['MOVE', 'k', '-1'],
+      ['MOVE', 'k', '2147483648'],
+      ['MOVE', 'k', '99999999999999999999'],
+      ['MOVE', 'k', ' 1'],
+      ['MOVE', 'k', '1.0'],
+      ['MOVE', 'k', ''],
+      ['MOVE', 'nokey', '1'],
+      ['MOVE', 'nokey', '0'],
+      ['MOVE', 'k'],
+      ['MOVE', 'k', '1', 'extra'],
+      ['RPUSH', 'l', 'a', 'b'],
+      ['HSET', 'h', 'f', 'v'],
+      ['ZADD', 'z', '1', 'm'],
+      ['SADD', 's', 'm'],
+      ['MOVE', 'l', '3'],
+      ['MOVE', 'h', '3'],
+      ['MOVE', 'z', '3'],
+      ['MOVE', 's', '3'],
+      ['SELECT', '3'],
+      ['LRANGE', 'l', '0', '-1'],
+      ['HGETALL', 'h'],
+      ['ZRANGE', 'z', '0', '-1', 'WITHSCORES'],
+      ['SMEMBERS', 's'],
+      ['DBSIZE'],
+      ['SELECT', '0'],
+      ['DBSIZE'],
+      ['MULTI'],
+      ['SET', 'm', '1'],
+      ['MOVE', 'm', '4'],
+      ['MOVE', 'm', '4'],
+      ['MOVE', 'm', 'x'],
+      ['EXEC'],
+      ['SELECT', '4'],
+      ['GET', 'm'],
+      ['SELECT', '0'],
+    ]);
+    // A stale key in the target does not block the move; a stale source is missing.
+    await pair.check('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+    try {
+      await pair.script([['SELECT', '5'], ['SET', 'sk', 'old', 'PX', '1'], ['SELECT', '0'], ['SET', 'sk', 'new'], ['SET', 'gone', 'x', 'PX', '1']]);
+      await new Promise((r) => setTimeout(r, 5));
+      await pair.script([['MOVE', 'sk', '5'], ['MOVE', 'gone', '5'], ['DBSIZE'], ['SELECT', '5'], ['GET', 'sk'], ['TTL', 'sk'], ['DBSIZE'], ['SELECT', '0']]);
+    } finally {
+      await pair.check('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+    }
+  });
+
+  it('MOVE of a WATCHed key fails EXEC in the source and target db', async () => {
+    const other = await pair.connect();
+    try {
+      await pair.script([['SET', 'w', '1'], ['WATCH', 'w']]);
+      await other.check('MOVE', 'w', '1');
+      await pair.script([['MULTI'], ['PING'], ['EXEC']]);
+      await pair.script([['SELECT', '1'], ['WATCH', 'w']]);
+      await other.script([['SELECT', '1'], ['MOVE', 'w', '0'], ['SELECT', '0'], ['MOVE', 'w', '1']]);
+      await pair.script([['MULTI'], ['PING'], ['EXEC'], ['SELECT', '0']]);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('SWAPDB argument errors: each index is parsed before either is range-checked', async () => {
+    await pair.script([
+      ['SWAPDB', '16', 'x'],
+      ['SWAPDB', '-1', 'x'],
+      ['SWAPDB', 'x', '16'],
+      ['SWAPDB', 'x', 'y'],
+      ['SWAPDB', '0', '16'],
+      ['SWAPDB', '16', '0'],
+      ['SWAPDB', '0', '-1'],
+      ['SWAPDB', '0', '2147483648'],
+      ['SWAPDB', '0', '1.5'],
+      ['SWAPDB', '0', ''],
+      ['SWAPDB', '0'],
+      ['SWAPDB', '0', '1', '2'],
+      ['SWAPDB', '15', '0'],
+    ]);
+  });
+
   it('EXPIRE family with NX XX GT LT, TTL, PERSIST', async () => {
     await pair.script([
       ['SET', 'k', 'v'],

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { RespClient, toJs } from './helpers/resp.js';
 import { HAVE_REDIS, startRedis, startVireo, tempDir, type ProcessHandle, type VireoHandle } from './helpers/servers.js';
 import { runRestore } from '../src/tools/restore.js';
+import { readInfo } from './helpers/info.js';
 
 const handles: (VireoHandle | ProcessHandle)[] = [];
 const clients: RespClient[] = [];
@@ -24,10 +25,7 @@ async function connect(port: number): Promise<RespClient> {
   return c;
 }
 
-async function info(c: RespClient, section: string, field: string): Promise<string> {
-  const text = (await c.call('INFO', section)).value as string;
-  return text.split(/\r?\n/).find((l) => l.startsWith(`${field}:`))!.slice(field.length + 1);
-}
+const info = readInfo;
 
 async function rewrite(c: RespClient): Promise<void> {
   expect(toJs(await c.call('BGREWRITEAOF'))).toBe('Background append only file rewriting started');

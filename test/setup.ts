@@ -4,3 +4,7 @@ import { afterAll } from 'vitest';
 import { removeTempDirs } from './helpers/servers.js';
 
 afterAll(() => removeTempDirs());
+
+// In-process servers read this when they start: an exception caught inside a
+// command answers -ERR naming the exception and where it was thrown.
+process.env.VIREO_DEBUG_EXCEPTIONS = '1';

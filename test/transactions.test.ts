@@ -4,6 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest';
 import { DiffPair } from './helpers/differential.js';
 import { HAVE_REDIS } from './helpers/servers.js';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 describe.skipIf(!HAVE_REDIS)('transactions (differential)', () => {
   let pair: DiffPair;
   let other: DiffPair;
@@ -91,5 +93,102 @@ describe.skipIf(!HAVE_REDIS)('transactions (differential)', () => {
 
   it('SELECT inside MULTI applies to later queued commands', async () => {
     await pair.script([['MULTI'], ['SELECT', '2'], ['SET', 'db2', 'x'], ['SELECT', '0'], ['EXEC'], ['GET', 'db2'], ['SELECT', '2'], ['GET', 'db2'], ['SELECT', '0']]);
+  });
+
+  it('SORT ... STORE of an empty result touches the WATCHed destination (multi.tcl)', async () => {
+    await pair.script([['LPUSH', 'foo', 'bar'], ['WATCH', 'foo'], ['SORT', 'emptylist', 'STORE', 'foo'], ['MULTI'], ['PING'], ['EXEC'], ['EXISTS', 'foo']]);
+    await pair.script([['WATCH', 'nothing'], ['SORT', 'emptylist', 'STORE', 'nothing'], ['MULTI'], ['PING'], ['EXEC']]);
+  });
+
+  it('MULTI with SAVE / SHUTDOWN / a failing CONFIG SET, FLUSHALL watching several keys (multi.tcl)', async () => {
+    for (const cmd of ['SAVE', 'SHUTDOWN']) {
+      await pair.script([['DEL', 'foo'], ['MULTI'], ['SET', 'foo', 'bar'], [cmd], ['EXEC'], ['GET', 'foo']]);
+    }
+    await pair.script([['MULTI'], ['SET', 'foo', 'bar'], ['CONFIG', 'SET', 'maxmemory', 'bla'], ['EXEC']]);
+    await pair.script([['FLUSHALL'], ['MSET', 'a', 'a', 'b', 'b'], ['WATCH', 'b', 'a'], ['FLUSHALL'], ['PING'], ['MULTI'], ['PING'], ['EXEC']]);
+  });
+
+  // Redis' multi.tcl: a key already logically expired when WATCHed is
+  // "missing"; deleting it, flushing it or swapping it with another missing
+  // or stale key is not a change, so EXEC still runs.
+  describe('WATCHed stale keys (active expiry off)', () => {
+    const staleKey = async (key: string) => {
+      await pair.check('SET', key, 'foo', 'PX', '1');
+      await sleep(5);
+    };
+    beforeEach(async () => {
+      await pair.check('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+    });
+    afterAll(async () => {
+      await pair.check('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+      await pair.check('SELECT', '0');
+    });
+    const execRuns = () => pair.script([['MULTI'], ['PING'], ['EXEC']]);
+
+    it('WATCH of a stale key does not fail EXEC', async () => {
+      await staleKey('x');
+      await pair.check('WATCH', 'x');
+      await execRuns();
+    });
+
+    it('deleting a WATCHed stale key does not fail EXEC', async () => {
+      await staleKey('x');
+      await pair.script([['WATCH', 'x'], ['EXISTS', 'x']]);
+      await execRuns();
+    });
+
+    it('FLUSHDB while watching a stale key does not fail EXEC', async () => {
+      await staleKey('x');
+      await pair.script([['WATCH', 'x'], ['FLUSHDB']]);
+      await execRuns();
+    });
+
+    it('FLUSHALL from another client while watching a stale key does not fail EXEC', async () => {
+      await staleKey('x');
+      await pair.check('WATCH', 'x');
+      await other.check('FLUSHALL');
+      await execRuns();
+    });
+
+    it('FLUSHDB after a stale key was deleted and recreated fails EXEC', async () => {
+      await staleKey('x');
+      await pair.script([['WATCH', 'x'], ['EXISTS', 'x'], ['SET', 'x', 'new'], ['FLUSHDB']]);
+      await pair.script([['MULTI'], ['PING'], ['EXEC']]);
+    });
+
+    it('SWAPDB of a stale key with no key does not fail EXEC', async () => {
+      await pair.check('SELECT', '1');
+      await staleKey('x');
+      await pair.script([['WATCH', 'x'], ['SWAPDB', '0', '1']]);
+      await execRuns();
+    });
+
+    it('SWAPDB of no key with a stale key does not fail EXEC', async () => {
+      await pair.check('SELECT', '0');
+      await staleKey('x');
+      await pair.script([['SELECT', '1'], ['WATCH', 'x'], ['SWAPDB', '0', '1']]);
+      await execRuns();
+    });
+
+    it('SWAPDB of a stale key with another stale key does not fail EXEC', async () => {
+      await pair.script([['SELECT', '1'], ['SET', 'x', 'foo', 'PX', '1'], ['SELECT', '0'], ['SET', 'x', 'bar', 'PX', '1']]);
+      await sleep(5);
+      await pair.script([['SELECT', '1'], ['WATCH', 'x'], ['SWAPDB', '0', '1']]);
+      await execRuns();
+    });
+
+    it('SWAPDB of a stale key with a live key fails EXEC', async () => {
+      await pair.script([['SELECT', '0'], ['SET', 'x', 'live'], ['SELECT', '1']]);
+      await staleKey('x');
+      await pair.script([['WATCH', 'x'], ['SWAPDB', '0', '1']]);
+      await pair.script([['MULTI'], ['PING'], ['EXEC']]);
+    });
+
+    it('SWAPDB twice: a missing key replaced with a stale one and back is still no change', async () => {
+      await pair.check('SELECT', '0');
+      await staleKey('x');
+      await pair.script([['SELECT', '1'], ['WATCH', 'x'], ['SWAPDB', '0', '1'], ['SWAPDB', '0', '1']]);
+      await execRuns();
+    });
   });
 });

@@ -158,7 +158,9 @@ describe('request parser', () => {
         } catch (e) {
           got = e as Error;
         }
-        if (expected === null) expect(got).toBeInstanceOf(ProtocolError);
+        // Redis finds the newline with strchr: after a NUL byte it is never found.
+        if (line.includes('\0')) expect(got).toEqual([]);
+        else if (expected === null) expect(got).toBeInstanceOf(ProtocolError);
         else expect(got).toEqual(expected.length === 0 ? [] : [expected]);
       }),
       { numRuns: 2000 },

@@ -16,7 +16,10 @@ import type { EncodingLimits } from '../../src/types/limits.js';
 export interface RdbWriterOptions {
   compress: boolean;
   checksum: boolean;
-  /** Receives the bytes as they are produced. */
+  /**
+   * Receives the bytes as they are produced. A long string value arrives
+   * as a view of the value itself: use it before the dataset changes.
+   */
   sink: (chunk: Buffer) => void;
 }
 
@@ -26,12 +29,18 @@ export class RdbWriter {
   private currentDb = -1;
   keys = 0;
 
-  constructor(private readonly opts: RdbWriterOptions) {}
+  constructor(private readonly opts: RdbWriterOptions) {
+    // Long values go to the sink as they are, not through the buffer.
+    this.out.spill = (chunk) => this.emit(chunk);
+  }
 
   /** Hand buffered bytes to the sink (call between slices). */
   drain(): void {
     if (this.out.pos === 0) return;
-    const chunk = this.out.take();
+    this.emit(this.out.take());
+  }
+
+  private emit(chunk: Buffer): void {
     if (this.opts.checksum) this.crc.update(chunk);
     this.opts.sink(chunk);
   }
@@ -278,19 +287,27 @@ export function readRdb(buf: Buffer, opts: RdbLoadOptions): RdbLoadResult {
 /** rdbSavedObjectLen: bytes of the value's RDB serialization (type byte excluded), as DEBUG OBJECT reports it. */
 export function savedObjectLength(value: Value, compress = true): number {
   const out = new RdbOutput(1024);
+  let spilled = 0;
+  out.spill = (chunk) => (spilled += chunk.length);
   writeValue(out, value, compress);
-  return out.view().length - 1;
+  return spilled + out.pos - 1;
 }
 
 /** A DUMP payload: value + RDB version (2 bytes LE) + CRC-64 (8 bytes LE); LZF as rdbcompression says. */
 export function dumpPayload(value: Value, compress = true): Buffer {
   const out = new RdbOutput(1024);
+  // A long value is not copied into the output buffer on its way to the payload.
+  const parts: Buffer[] = [];
+  out.spill = (chunk) => parts.push(chunk);
   writeValue(out, value, compress);
-  const body = out.view();
+  parts.push(out.view());
   const tail = Buffer.alloc(2);
   tail.writeUInt16LE(RDB_VERSION_WRITTEN, 0);
-  const crc = new Crc64().update(body).update(tail).digestLE();
-  return Buffer.concat([body, tail, crc]);
+  parts.push(tail);
+  const crc = new Crc64();
+  for (const p of parts) crc.update(p);
+  parts.push(crc.digestLE());
+  return Buffer.concat(parts);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 
 import { lzfCompressInto, lzfDecompress } from './lzf.js';
+import { MAX_STRING_CHARS } from '../../src/types/string.js';
 
 export const RDB_VERSION_WRITTEN = 10;
 export const RDB_VERSION_MAX_READ = 11;
@@ -147,6 +148,9 @@ export class RdbInput {
         const clen = this.len();
         const ulen = this.len();
         const data = this.bytes(clen);
+        // Redis checks lzf_decompress(...) != len, and lzf_decompress answers
+        // 0 on any error: an uncompressed length of 0 is "" whatever follows.
+        if (ulen === 0) return Buffer.alloc(0);
         try {
           return lzfDecompress(data, ulen);
         } catch (e) {
@@ -158,7 +162,18 @@ export class RdbInput {
     }
   }
 
+  /** A string (a key, an element, an AUX field): refused when longer than a JS string can be. */
   string(): string {
+    const at = this.pos;
+    const s = this.stringOrBytes();
+    if (typeof s !== 'string') {
+      throw new RdbError(`a string of ${s.length} bytes at offset ${at} is longer than Vireo can hold anywhere but in a string value`);
+    }
+    return s;
+  }
+
+  /** A string, or its bytes when it is longer than a JS string (string values: MutableString). */
+  stringOrBytes(): string | Buffer {
     // Fast path for plain strings: no intermediate Buffer view.
     const buf = this.buf;
     const pos = this.pos;
@@ -178,7 +193,8 @@ export class RdbInput {
         return buf.latin1Slice(start, start + len);
       }
     }
-    return this.stringBytes().latin1Slice();
+    const bytes = this.stringBytes();
+    return bytes.length > MAX_STRING_CHARS ? bytes : bytes.latin1Slice();
   }
 
   /** Binary double (RDB_TYPE_ZSET_2, 8 bytes little endian). */
@@ -210,13 +226,46 @@ export class RdbInput {
 
 // ---- writing --------------------------------------------------------------------
 
-/** A growable output buffer with the RDB primitives. */
 /** Scratch copy of a string being compressed. */
 let lzfInput = Buffer.allocUnsafe(64 * 1024);
 
+/** Strings at least this long are written through `spill` (when set) rather than copied into the buffer. */
+export const SPILL_BYTES = 1024 * 1024;
+
+/** Values at least this long are LZF-compressed only if samples of them compress. */
+const SAMPLED_LZF_BYTES = 16 * 1024 * 1024;
+const SAMPLE_WINDOWS = 16;
+const SAMPLE_BYTES = 64 * 1024;
+const sampleOut = Buffer.allocUnsafe(SAMPLE_BYTES);
+
+/**
+ * Whether LZF is worth trying on `b`. Compressing hundreds of MB of data
+ * that does not compress (already compressed, encrypted, random) takes
+ * seconds of JS, all of it while the event loop waits, only for LZF to give
+ * up at the end: a long value is compressed only if one of 16 windows
+ * spread over it saves at least 1/32 of its bytes. The file stays valid
+ * either way (the value is then stored plain, as Redis stores what LZF cannot shrink).
+ */
+function looksCompressible(b: Uint8Array): boolean {
+  if (b.length < SAMPLED_LZF_BYTES) return true;
+  const step = Math.floor((b.length - SAMPLE_BYTES) / (SAMPLE_WINDOWS - 1));
+  for (let i = 0; i < SAMPLE_WINDOWS; i++) {
+    const window = b.subarray(i * step, i * step + SAMPLE_BYTES);
+    if (lzfCompressInto(window, SAMPLE_BYTES, sampleOut, 0, SAMPLE_BYTES - SAMPLE_BYTES / 32) > 0) return true;
+  }
+  return false;
+}
+
+/** A growable output buffer with the RDB primitives. */
 export class RdbOutput {
   buf: Buffer;
   pos = 0;
+  /**
+   * Where the bytes of a long string go (after the bytes buffered before
+   * it), so a value of hundreds of MB is never copied into this buffer:
+   * null to copy everything in. A chunk is only valid during the call.
+   */
+  spill: ((chunk: Buffer) => void) | null = null;
 
   constructor(initial = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initial);
@@ -298,26 +347,80 @@ export class RdbOutput {
         }
       }
     }
+    if (this.spill !== null && len >= SPILL_BYTES) {
+      // A long string goes the way of long bytes (sampled LZF, not copied into the buffer).
+      this.spilledBytes(Buffer.from(s, 'latin1'), compress);
+      return;
+    }
     if (compress && len > 20) {
       // Compress from a scratch copy straight into the output: no allocation per string.
       if (lzfInput.length < len) lzfInput = Buffer.allocUnsafe(Math.max(len, lzfInput.length * 2));
       lzfInput.latin1Write(s, 0);
-      this.ensure(len + 12);
-      const headerRoom = 11; // type byte + two lengths
-      const clen = lzfCompressInto(lzfInput, len, this.buf, this.pos + headerRoom, len - 4);
-      if (clen > 0) {
-        const body = this.pos + headerRoom;
-        this.buf[this.pos++] = 0xc0 | RDB_ENC_LZF;
-        this.len(clen);
-        this.len(len);
-        this.buf.copyWithin(this.pos, body, body + clen);
-        this.pos += clen;
-        return;
-      }
+      if (this.lzfInPlace(lzfInput, len)) return;
     }
     this.len(len);
     this.ensure(len);
     this.pos += this.buf.latin1Write(s, this.pos);
+  }
+
+  /** rdbSaveRawString of bytes (a MutableString's value, possibly longer than a JS string). */
+  bytes(b: Uint8Array, compress: boolean): void {
+    const len = b.length;
+    // Only strings of up to 11 bytes can take an integer encoding.
+    if (len <= 11) {
+      this.string(Buffer.from(b.buffer, b.byteOffset, len).latin1Slice(), compress);
+      return;
+    }
+    if (this.spill !== null && len >= SPILL_BYTES) {
+      this.spilledBytes(b, compress);
+      return;
+    }
+    if (compress && len > 20 && this.lzfInPlace(b, len)) return;
+    this.len(len);
+    this.raw(b);
+  }
+
+  /**
+   * LZF-compress input[0, len) straight into the output behind its header;
+   * false (nothing written) when it does not save at least 4 bytes.
+   */
+  private lzfInPlace(input: Uint8Array, len: number): boolean {
+    this.ensure(len + 12);
+    const headerRoom = 11; // type byte + two lengths
+    const clen = lzfCompressInto(input, len, this.buf, this.pos + headerRoom, len - 4);
+    if (clen === 0) return false;
+    const body = this.pos + headerRoom;
+    this.buf[this.pos++] = 0xc0 | RDB_ENC_LZF;
+    this.len(clen);
+    this.len(len);
+    this.buf.copyWithin(this.pos, body, body + clen);
+    this.pos += clen;
+    return true;
+  }
+
+  /** A long string: its header here, its body (compressed or not) handed to spill. */
+  private spilledBytes(b: Uint8Array, compress: boolean): void {
+    const len = b.length;
+    if (compress && looksCompressible(b)) {
+      // Like Redis: the compressed form must save 4 bytes, into a buffer of len-4.
+      const packed = Buffer.allocUnsafe(len - 4);
+      const clen = lzfCompressInto(b, len, packed, 0, len - 4);
+      if (clen > 0) {
+        this.u8(0xc0 | RDB_ENC_LZF);
+        this.len(clen);
+        this.len(len);
+        this.spillRun(packed.subarray(0, clen));
+        return;
+      }
+    }
+    this.len(len);
+    this.spillRun(Buffer.from(b.buffer, b.byteOffset, len));
+  }
+
+  private spillRun(chunk: Buffer): void {
+    const spill = this.spill!;
+    if (this.pos > 0) spill(this.take());
+    spill(chunk);
   }
 
   binaryDouble(d: number): void {

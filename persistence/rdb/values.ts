@@ -32,7 +32,9 @@ export function valueType(v: Value): number {
 
 /** Write the payload that follows the type byte (and, in files, the key). */
 export function writePayload(out: RdbOutput, v: Value, compress: boolean): void {
-  if (typeof v !== 'object' || v instanceof MutableString) {
+  if (v instanceof MutableString) {
+    out.bytes(v.bytes, compress);
+  } else if (typeof v !== 'object') {
     out.string(stringOf(v), compress);
   } else if (v instanceof ListValue) {
     out.len(v.length);
@@ -226,11 +228,19 @@ export function forEachStreamEntry(payload: Buffer, cb: (ms: bigint, seq: bigint
   }
 }
 
+/** A string value; one longer than a JS string can hold is kept as its bytes (a MutableString). */
+function readStringValue(inp: RdbInput): Value {
+  const s = inp.stringOrBytes();
+  if (typeof s === 'string') return encodeString(s);
+  // A view into the file is copied; bytes just decompressed are taken over.
+  return s.buffer === inp.buf.buffer ? MutableString.fromBytes(s) : MutableString.adopt(s);
+}
+
 /** Read the payload of a value of RDB type `type`. */
 export function readValue(inp: RdbInput, type: number, limits: EncodingLimits): Value {
   switch (type) {
     case RDB_TYPE.STRING:
-      return encodeString(inp.string());
+      return readStringValue(inp);
     case RDB_TYPE.LIST: {
       const n = inp.len();
       const items: string[] = [];

@@ -4,8 +4,9 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argDbIndex, eq, replyHelp } from './util.js';
-import { parseLong } from '../util/numbers.js';
+import { ERR, argDbIndex, eq, replyHelp, cstr } from './util.js';
+import { parseInt64, parseLong } from '../util/numbers.js';
+import { REPLY_SLAB_SIZE } from '../protocol/writer.js';
 
 function ping(c: Client, argv: string[]): void {
   if (argv.length > 2) {
@@ -87,7 +88,7 @@ function hello(c: Client, argv: string[]): void {
       }
       j++;
     } else {
-      c.reply.error(`ERR Syntax error in HELLO option '${opt}'`);
+      c.reply.error(`ERR Syntax error in HELLO option '${cstr(opt)}'`);
       return;
     }
   }
@@ -143,6 +144,7 @@ function clientFlags(c: Client): string {
   if (c.kind === 'master') f += 'M';
   if (c.kind === 'pubsub') f += 'P';
   if (c.multi !== null) f += 'x';
+  if (c.server.isBlocked(c)) f += 'b';
   if (c.casDirty) f += 'd';
   if (c.closeAfterReply) f += 'c';
   if (c.addr.startsWith('/')) f += 'U';
@@ -154,16 +156,17 @@ function clientFlags(c: Client): string {
 /** One CLIENT LIST / CLIENT INFO line, with Redis 7.2's fields. */
 export function clientInfoLine(c: Client): string {
   const now = Math.floor(Date.now() / 1000);
-  const qbuf = c.parser.pendingBytes;
-  const omem = c.outputPending;
-  const cmd = c.current ?? null;
+  const m = c.memoryReport();
+  // A command held by CLIENT PAUSE shows as the one it runs, as in Redis.
+  const cmd = c.current ?? (c.held !== null ? (c.server.table.resolve(c.held) ?? null) : null);
   const lastCmd = cmd !== null ? cmd.name : c.lastCommand;
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name}` +
     ` age=${now - Math.floor(c.createdAt / 1000)} idle=${now - Math.floor(c.lastInteraction / 1000)}` +
     ` flags=${clientFlags(c)} db=${c.db.id} sub=0 psub=0 ssub=0 multi=${c.multi === null ? -1 : c.multi.length}` +
-    ` qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${omem}` +
-    ` tot-mem=${qbuf + omem} events=r cmd=${lastCmd} user=${c.user} redir=-1 resp=${c.reply.resp}` +
+    ` qbuf=${m.qbuf} qbuf-free=${m.qbufFree} argv-mem=${m.argvMem} multi-mem=${m.multiMem}` +
+    ` rbs=${REPLY_SLAB_SIZE} rbp=${c.outputPeak} obl=${m.obl} oll=${m.oll} omem=${m.omem}` +
+    ` tot-mem=${m.totMem} events=${m.writing ? 'rw' : 'r'} cmd=${lastCmd} user=${c.user} redir=-1 resp=${c.reply.resp}` +
     ` lib-name=${c.libName} lib-ver=${c.libVer}`
   );
 }
@@ -184,15 +187,16 @@ function clientList(c: Client, argv: string[]): void {
   if (argv.length === 4 && eq(argv[2]!, 'type')) {
     const t = parseClientType(argv[3]!);
     if (t === null) {
-      c.reply.error(`ERR Unknown client type '${argv[3]}'`);
+      c.reply.error(`ERR Unknown client type '${cstr(argv[3]!)}'`);
       return;
     }
     clients = clients.filter((x) => clientKindOf(x) === t);
   } else if (argv.length > 3 && eq(argv[2]!, 'id')) {
     const ids = new Set<number>();
     for (const raw of argv.slice(3)) {
+      // Any integer is an ID to look for; those that match no client list nothing.
       const id = parseLong(raw);
-      if (id === null || id <= 0) {
+      if (id === null) {
         c.reply.error('ERR Invalid client ID');
         return;
       }
@@ -215,47 +219,41 @@ interface KillFilter {
   skipMe: boolean;
 }
 
-function clientKill(c: Client, argv: string[]): void {
-  const server = c.server;
-  if (argv.length === 3) {
-    // Old form: CLIENT KILL addr:port
-    const target = [...server.clients.values()].find((x) => x.addr === argv[2]);
-    if (target === undefined) {
-      c.reply.error('ERR No such client');
-      return;
-    }
-    c.reply.ok();
-    killClient(c, target);
-    return;
-  }
-  if (argv.length % 2 !== 0) {
-    c.reply.error(ERR.SYNTAX);
-    return;
-  }
+/**
+ * CLIENT KILL's filters, parsed in order as Redis does: the first bad
+ * option or value answers, even if a later option has no value. Null when
+ * an error was sent.
+ */
+function parseKillFilters(c: Client, argv: string[]): KillFilter | null {
   const f: KillFilter = { skipMe: true };
   for (let i = 2; i < argv.length; i += 2) {
     const opt = argv[i]!.toLowerCase();
-    const val = argv[i + 1]!;
+    const val = argv[i + 1];
+    if (val === undefined) {
+      c.reply.error(ERR.SYNTAX);
+      return null;
+    }
     if (opt === 'id') {
       const id = parseLong(val);
       if (id === null || id <= 0) {
         c.reply.error('ERR client-id should be greater than 0');
-        return;
+        return null;
       }
       f.id = id;
     } else if (opt === 'type') {
       const t = parseClientType(val);
       if (t === null) {
         c.reply.error(`ERR Unknown client type '${val}'`);
-        return;
+        return null;
       }
       f.type = t;
     } else if (opt === 'addr') f.addr = val;
     else if (opt === 'laddr') f.laddr = val;
     else if (opt === 'user') {
+      // Only the default user exists until ACLs land.
       if (val !== 'default') {
         c.reply.error(`ERR No such user '${val}'`);
-        return;
+        return null;
       }
       f.user = val;
     } else if (opt === 'skipme') {
@@ -263,16 +261,23 @@ function clientKill(c: Client, argv: string[]): void {
       else if (eq(val, 'no')) f.skipMe = false;
       else {
         c.reply.error(ERR.SYNTAX);
-        return;
+        return null;
       }
     } else {
       c.reply.error(ERR.SYNTAX);
-      return;
+      return null;
     }
   }
-  let killed = 0;
+  return f;
+}
+
+function clientKill(c: Client, argv: string[]): void {
+  // Old form, CLIENT KILL addr:port: may kill the caller, answers OK or an error.
+  const oldForm = argv.length === 3;
+  const f = oldForm ? { addr: argv[2]!, skipMe: false } : parseKillFilters(c, argv);
+  if (f === null) return;
   const victims: Client[] = [];
-  for (const x of server.clients.values()) {
+  for (const x of c.server.clients.values()) {
     if (f.id !== undefined && x.id !== f.id) continue;
     if (f.type !== undefined && clientKindOf(x) !== f.type) continue;
     if (f.addr !== undefined && x.addr !== f.addr) continue;
@@ -280,9 +285,10 @@ function clientKill(c: Client, argv: string[]): void {
     if (f.user !== undefined && x.user !== f.user) continue;
     if (x === c && f.skipMe) continue;
     victims.push(x);
-    killed++;
   }
-  c.reply.integer(killed);
+  if (!oldForm) c.reply.integer(victims.length);
+  else if (victims.length === 0) c.reply.error('ERR No such client');
+  else c.reply.ok();
   for (const v of victims) killClient(c, v);
 }
 
@@ -294,29 +300,40 @@ function killClient(self: Client, victim: Client): void {
   }
 }
 
+const LLONG_MAX = 0x7fffffffffffffffn;
+
+/**
+ * CLIENT PAUSE timeout [WRITE|ALL], checked in Redis 7.2's order: the
+ * mode, then the timeout (getTimeoutFromObjectOrReply, which refuses one
+ * that would overflow once added to the current time).
+ */
 function clientPause(c: Client, argv: string[]): void {
-  const ms = parseLong(argv[2]!);
-  if (ms === null) {
-    c.reply.error('ERR timeout is not an integer or out of range');
-    return;
-  }
-  if (ms < 0) {
-    c.reply.error('ERR timeout is negative');
+  if (argv.length > 4) {
+    c.reply.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!)}'. Try CLIENT HELP.`);
     return;
   }
   let mode: 'all' | 'write' = 'all';
   if (argv.length === 4) {
-    if (eq(argv[3]!, 'all')) mode = 'all';
-    else if (eq(argv[3]!, 'write')) mode = 'write';
-    else {
+    if (eq(argv[3]!, 'write')) mode = 'write';
+    else if (!eq(argv[3]!, 'all')) {
       c.reply.error('ERR CLIENT PAUSE mode must be WRITE or ALL');
       return;
     }
-  } else if (argv.length > 4) {
-    c.reply.error(ERR.SYNTAX);
+  }
+  const ms = parseInt64(argv[2]!);
+  if (ms === null) {
+    c.reply.error('ERR timeout is not an integer or out of range');
     return;
   }
-  c.server.pauseClients(mode, ms);
+  if (ms < 0n) {
+    c.reply.error('ERR timeout is negative');
+    return;
+  }
+  if (ms > LLONG_MAX - BigInt(Date.now())) {
+    c.reply.error('ERR timeout is out of range');
+    return;
+  }
+  c.server.pauseClients(mode, Number(ms));
   c.reply.ok();
 }
 
@@ -447,6 +464,12 @@ const clientCommands: CommandImpl[] = [
     },
   },
   { name: 'client|help', run: (c) => replyHelp(c, 'CLIENT', CLIENT_HELP) },
+  {
+    // Vireo has no client-side caching (CLIENT TRACKING) yet, so no client
+    // is ever in tracking mode: this is what Redis answers such a client.
+    name: 'client|caching',
+    run: (c) => c.reply.error('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled'),
+  },
 ];
 
 export const connectionCommands: CommandImpl[] = [

@@ -5,13 +5,14 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argRange, eq, lookupTyped, LONG_MAX } from './util.js';
+import { ERR, argRange, eq, lookupTyped, LONG_MAX, doublesWithoutOverflow } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { HashValue } from '../types/hash.js';
 import { parseInteger, INT64_MAX, INT64_MIN } from '../util/numbers.js';
 import { parseLongDouble, addLongDouble, formatLongDoubleHuman } from '../util/longdouble.js';
 import { scanCollection } from './scan.js';
-import { randomDistinctIndexes } from './random.js';
+import { distinctPicks, picksHeader, replyRepeatedPicks } from './random.js';
+import type { ReplyWriter } from '../protocol/writer.js';
 
 /** hashTypeLookupWriteOrCreate. */
 function hashForWrite(c: Client, key: string): HashValue | null {
@@ -197,32 +198,20 @@ function hrandfield(c: Client, argv: string[]): void {
     }
     if (argv.length === 4) {
       withValues = true;
-      if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
+      if (!doublesWithoutOverflow(argv[2]!)) {
         c.reply.error('ERR value is out of range');
         return;
       }
     }
-    hrandfieldWithCount(c, argv[1]!, l, withValues);
+    hrandfieldWithCount(c, argv[1]!, l, argv[2]!, withValues);
     return;
   }
   const h = readHash(c, argv[1]!, () => c.reply.nullBulk());
   if (h === null) return;
-  const entries = pickFrom(h, 1, true);
-  c.reply.bulk(entries[0]![0]);
+  c.reply.bulk(h.randomEntry()[0]);
 }
 
-/** `count` random entries; distinct ones unless repeats are allowed. */
-function pickFrom(h: HashValue, count: number, allowRepeats: boolean): [string, string][] {
-  const all = h.toArray();
-  if (allowRepeats) {
-    const out: [string, string][] = [];
-    for (let i = 0; i < count; i++) out.push(all[Math.floor(Math.random() * all.length)]!);
-    return out;
-  }
-  return randomDistinctIndexes(all.length, count).map((i) => all[i]!);
-}
-
-function hrandfieldWithCount(c: Client, key: string, l: number, withValues: boolean): void {
+function hrandfieldWithCount(c: Client, key: string, l: number, countArg: string, withValues: boolean): void {
   const h = readHash(c, key, () => c.reply.array(0));
   if (h === null) return;
   const r = c.reply;
@@ -232,14 +221,21 @@ function hrandfieldWithCount(c: Client, key: string, l: number, withValues: bool
     r.array(0);
     return;
   }
-  const entries = unique ? pickFrom(h, Math.min(count, h.size), false) : pickFrom(h, count, true);
   const resp3Pairs = withValues && r.resp === 3;
-  r.array(withValues && !resp3Pairs ? entries.length * 2 : entries.length);
-  for (const [f, v] of entries) {
-    if (resp3Pairs) r.array(2);
-    r.bulk(f);
-    if (withValues) r.bulk(v);
+  const write = (w: ReplyWriter, [f, v]: [string, string]) => {
+    if (resp3Pairs) w.array(2);
+    w.bulk(f);
+    if (withValues) w.bulk(v);
+  };
+  const source = { size: h.size, pick: () => h.randomEntry(), all: () => h.toArray() };
+  if (!unique) {
+    picksHeader(r, countArg, count, withValues && !resp3Pairs ? 2 : 1);
+    replyRepeatedPicks(r, (s) => c.startStream(s), source, count, write);
+    return;
   }
+  const entries = distinctPicks(source, count, (e) => e[0]);
+  r.array(withValues && !resp3Pairs ? entries.length * 2 : entries.length);
+  for (const e of entries) write(r, e);
 }
 
 export const hashCommands: CommandImpl[] = [

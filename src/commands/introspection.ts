@@ -2,10 +2,10 @@
  * COMMAND and its subcommands, answered from the command table.
  */
 
-import { F, keyPositions, type Command, type CommandImpl, type KeySpec } from './table.js';
+import { F, commandHasKeys, commandKeys, type Command, type CommandImpl, type KeySpec } from './table.js';
 import type { Client } from '../server/client.js';
 import type { ReplyWriter } from '../protocol/writer.js';
-import { replyHelp } from './util.js';
+import { replyHelp, cstr } from './util.js';
 import { globMatch } from '../util/glob.js';
 import { arityOk } from '../server/dispatch.js';
 
@@ -33,7 +33,7 @@ const FLAG_NAMES: [number, string][] = [
 
 const KEY_FLAG_ORDER = ['RO', 'RW', 'OW', 'RM', 'ACCESS', 'UPDATE', 'INSERT', 'DELETE', 'NOT_KEY', 'INCOMPLETE', 'VARIABLE_FLAGS'];
 
-function keyFlagNames(flags: string[]): string[] {
+function keyFlagNames(flags: readonly string[]): string[] {
   return KEY_FLAG_ORDER.filter((f) => flags.includes(f)).map((f) => (f.length === 2 ? f : f.toLowerCase()));
 }
 
@@ -152,7 +152,7 @@ function getKeysCommon(c: Client, argv: string[], withFlags: boolean): void {
     c.reply.error('ERR Invalid command specified');
     return;
   }
-  if (cmd.keySpecs.length === 0) {
+  if (!commandHasKeys(cmd)) {
     c.reply.error('ERR The command has no key arguments');
     return;
   }
@@ -160,14 +160,14 @@ function getKeysCommon(c: Client, argv: string[], withFlags: boolean): void {
     c.reply.error('ERR Invalid number of arguments specified for command');
     return;
   }
-  const positions = keyPositions(cmd, args);
-  if (positions === null || positions.length === 0) {
+  const keys = commandKeys(cmd, args);
+  if (keys.length === 0) {
     if (cmd.flags & F.NO_MANDATORY_KEYS) c.reply.array(0);
     else c.reply.error('ERR Invalid arguments specified for command');
     return;
   }
-  c.reply.array(positions.length);
-  for (const { pos, flags: specFlags } of positions) {
+  c.reply.array(keys.length);
+  for (const { pos, flags: specFlags } of keys) {
     if (!withFlags) {
       c.reply.bulk(args[pos]!);
       continue;
@@ -185,7 +185,7 @@ export const introspectionCommands: CommandImpl[] = [
     name: 'command',
     run(c, argv) {
       if (argv.length > 1) {
-        c.reply.error(`ERR unknown subcommand '${argv[1]}'. Try COMMAND HELP.`);
+        c.reply.error(`ERR unknown subcommand '${cstr(argv[1]!)}'. Try COMMAND HELP.`);
         return;
       }
       const cmds = [...c.server.table.commands.values()];

@@ -6,7 +6,7 @@
 import type { AccessPolicy } from '../engine/access.js';
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argDbIndex, argLong, eq, replyHelp } from './util.js';
+import { ERR, argDbIndex, argLong, eq, replyHelp, cstr } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { cloneValue, encodingOf, typeOf, type Value } from '../types/value.js';
 import { globMatcher } from '../util/glob.js';
@@ -341,7 +341,7 @@ function expireGeneric(c: Client, argv: string[], relative: boolean, unitMs: 1 |
     else if (opt === 'gt') flags |= EXPIRE_GT;
     else if (opt === 'lt') flags |= EXPIRE_LT;
     else {
-      c.reply.error(`ERR Unsupported option ${argv[j]}`);
+      c.reply.error(`ERR Unsupported option ${cstr(argv[j]!)}`);
       return;
     }
   }

@@ -11,6 +11,7 @@ import { RdbError } from '../../persistence/rdb/format.js';
 import { datasetDigest, valueDigest } from '../../persistence/digest.js';
 import { runSteps } from '../../persistence/persistence.js';
 import { NOTIFY } from '../engine/engine.js';
+import { argAt, argvFrom } from '../protocol/big-args.js';
 import fs from 'node:fs';
 
 function save(c: Client): void {
@@ -74,7 +75,7 @@ function dump(c: Client, argv: string[]): void {
     c.reply.nullBulk();
     return;
   }
-  c.reply.bulk(dumpPayload(v, c.server.config.bool('rdbcompression')).latin1Slice());
+  c.reply.bulkBuffer(dumpPayload(v, c.server.config.bool('rdbcompression')));
 }
 
 /** RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f], in Redis' order of checks. */
@@ -122,7 +123,8 @@ function restore(c: Client, argv: string[]): void {
     c.reply.error('ERR Invalid TTL value, must be >= 0');
     return;
   }
-  const payload = Buffer.from(argv[3]!, 'latin1');
+  const given = argAt(argv, 3);
+  const payload = typeof given === 'string' ? Buffer.from(given, 'latin1') : given;
   let value;
   try {
     value = restorePayload(payload, engine.limits);
@@ -151,7 +153,7 @@ function restore(c: Client, argv: string[]): void {
   if (word >= 0) db.setAccessWord(key, value, word);
   engine.notify(NOTIFY.GENERIC, 'restore', key, db.id);
   // Logged with an absolute TTL so a replay restores the same expiry.
-  const effect = ['RESTORE', key, String(ttl), argv[3]!];
+  const effect = argvFrom(['RESTORE', key, String(ttl), given]);
   if (replace) effect.push('REPLACE');
   if (ttl !== 0) effect.push('ABSTTL');
   // Redis propagates IDLETIME / FREQ too (relative: a replica applies them on arrival).
@@ -248,7 +250,10 @@ export function debugReload(c: Client, argv: string[]): void {
   c.reply.ok();
 }
 
-/** DEBUG LOADAOF: flush the AOF, empty the dataset and load it from the AOF. */
+/**
+ * DEBUG LOADAOF: flush the AOF, empty the dataset and load it from the AOF
+ * files (those of the last BGREWRITEAOF when the AOF is off), as Redis 7.2.
+ */
 export function debugLoadAof(c: Client): void {
   const p = c.server.persistence;
   if (p.aof.on) {
@@ -256,11 +261,15 @@ export function debugLoadAof(c: Client): void {
     p.aof.flushAll();
   }
   c.engine.flush(null);
+  let loaded: boolean;
   try {
-    runSteps(p.reloadAofSteps());
+    loaded = runSteps(p.reloadAofSteps());
   } catch (e) {
     c.server.logger.warn({ err: e }, 'DEBUG LOADAOF: error loading the AOF');
-    c.reply.error('ERR Error loading the AOF, check server logs.');
+    loaded = false;
+  }
+  if (!loaded) {
+    c.reply.error('ERR Error trying to load the AOF files, check server logs.');
     return;
   }
   c.server.logger.info('Append Only File loaded by DEBUG LOADAOF');
@@ -282,6 +291,7 @@ export const persistenceCommands: CommandImpl[] = [
   { name: 'bgrewriteaof', run: bgrewriteaof },
   { name: 'lastsave', run: (c) => c.reply.integer(c.server.persistence.rdb.lastSave) },
   { name: 'dump', run: dump },
-  { name: 'restore', run: restore },
+  // A payload may be longer than a JS string (a DUMP of a long incompressible value).
+  { name: 'restore', run: restore, bigArg: (index) => index === 3 },
   { name: 'waitaof', run: waitaof },
 ];

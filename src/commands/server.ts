@@ -5,12 +5,11 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argDbIndex, argNonNegative, eq, replyHelp } from './util.js';
+import { ERR, argInt, argLong, argNonNegative, eq, replyHelp, cstr } from './util.js';
 import { infoString } from '../server/info.js';
-import { ConfigError } from '../config.js';
+import { ConfigError, type ConfigUndo } from '../config.js';
 import { rewriteConfigFile } from '../server/config-rewrite.js';
 import { encodingOf, type Value } from '../types/value.js';
-import { parseDouble } from '../util/numbers.js';
 import { debugDigest, debugDigestValue, debugLoadAof, debugReload } from './persistence.js';
 import { savedObjectLength } from '../../persistence/rdb/file.js';
 import { ListValue } from '../types/list.js';
@@ -68,10 +67,16 @@ function flushall(c: Client, argv: string[]): void {
 }
 
 function swapdb(c: Client, argv: string[]): void {
-  const a = argDbIndex(c, argv[1]!, ERR.DB_RANGE, 'ERR invalid first DB index');
+  // Both indexes are parsed before either is range-checked, as in Redis.
+  const a = argInt(c, argv[1]!, 'ERR invalid first DB index');
   if (a === null) return;
-  const b = argDbIndex(c, argv[2]!, ERR.DB_RANGE, 'ERR invalid second DB index');
+  const b = argInt(c, argv[2]!, 'ERR invalid second DB index');
   if (b === null) return;
+  const dbs = c.engine.dbs.length;
+  if (a < 0 || a >= dbs || b < 0 || b >= dbs) {
+    c.reply.error(ERR.DB_RANGE);
+    return;
+  }
   if (a !== b) {
     const engine = c.engine;
     engine.swapDbs(engine.dbs[a]!, engine.dbs[b]!);
@@ -89,23 +94,80 @@ function configGet(c: Client, argv: string[]): void {
   }
 }
 
+/** What Redis answers when a port or bind change cannot be applied (updatePort, applyBind). */
+const LISTEN_FAILURES: Record<string, string> = {
+  port: 'Unable to listen on this port. Check server logs.',
+  bind: 'Failed to bind to specified addresses.',
+};
+
 function configSet(c: Client, argv: string[]): void {
   if (argv.length % 2 !== 0) {
-    c.reply.error(`ERR wrong number of arguments for 'config|set' command`);
+    c.reply.error(ERR.SYNTAX);
+    return;
+  }
+  const server = c.server;
+  // While listeners are being rebound, other CONFIG SETs wait: the rebind's
+  // rollback must not undo them.
+  if (server.rebinding !== null && !c.inExec) {
+    server.block(c, { kind: CONFIG_SET_WAIT, ready: () => server.rebinding === null, wake: () => configSet(c, argv) }, 0);
     return;
   }
   const pairs: [string, string][] = [];
   for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i]!, argv[i + 1]!]);
-  const protectedSetting = c.server.config.str('enable-protected-configs');
-  const protectedAllowed = protectedSetting === 'yes' || (protectedSetting === 'local' && c.server.isLocal(c));
+  const protectedSetting = server.config.str('enable-protected-configs');
+  const protectedAllowed = protectedSetting === 'yes' || (protectedSetting === 'local' && server.isLocal(c));
+  let undo: ConfigUndo;
   try {
-    c.server.config.setMany(pairs, { startup: false, protectedAllowed });
+    undo = server.config.setMany(pairs, { startup: false, protectedAllowed });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     c.reply.error(e.message);
     return;
   }
-  c.reply.ok();
+  // Redis applies port and bind in the order they were given; the first one names a failure.
+  const listenParam = pairs.map(([n]) => server.config.def(n)!.name).find((n) => n in LISTEN_FAILURES);
+  const rebinding = listenParam === undefined ? null : server.rebind();
+  if (rebinding === null) {
+    c.reply.ok();
+    return;
+  }
+  awaitRebind(c, rebinding, undo, listenParam!);
+}
+
+const CONFIG_SET_WAIT = 'config-set';
+
+/**
+ * A port or bind change binds new sockets, which Node does asynchronously:
+ * the reply waits for it (the client is blocked meanwhile). If they cannot
+ * be bound, every parameter of the CONFIG SET is put back. Inside EXEC the
+ * transaction cannot wait: it answers OK, and a failure is rolled back and
+ * logged.
+ */
+function awaitRebind(c: Client, rebinding: Promise<void>, undo: ConfigUndo, failedOn: string): void {
+  const server = c.server;
+  let outcome: string | null | undefined;
+  const settled = rebinding.then(
+    () => null,
+    () => {
+      server.logger.warn(`Failed applying new configuration. Possibly related to new ${failedOn} setting. Restoring previous settings.`);
+      undo.run();
+      return `ERR CONFIG SET failed (possibly related to argument '${failedOn}') - ${LISTEN_FAILURES[failedOn]}`;
+    },
+  );
+  // Also wakes the CONFIG SETs that waited for this rebind.
+  void settled.then((result) => {
+    outcome = result;
+    server.wakeReady(CONFIG_SET_WAIT);
+  });
+  if (c.inExec) {
+    c.reply.ok();
+    return;
+  }
+  server.block(c, {
+    kind: CONFIG_SET_WAIT,
+    ready: () => outcome !== undefined,
+    wake: () => (outcome === null ? c.reply.ok() : c.reply.error(outcome!)),
+  }, 0);
 }
 
 function configRewrite(c: Client): void {
@@ -212,6 +274,23 @@ function debugProtocol(c: Client, argv: string[]): void {
         r.bool(j === 1);
       }
       return;
+    case 'attrib':
+      if (r.resp === 3) {
+        r.attribute(1);
+        r.bulk('key-popularity');
+        r.array(2);
+        r.bulk('key:123');
+        r.integer(90);
+      }
+      // An attribute is not a reply: a real one follows it.
+      return r.bulk('Some real reply following the attribute');
+    case 'push':
+      if (r.resp !== 3) return r.error('ERR RESP2 is not supported by this command');
+      r.push(2);
+      r.bulk('server-cpu-usage');
+      r.integer(42);
+      // A push message is out of band: a real reply follows it.
+      return r.bulk('Some real reply following the push reply');
     case 'true': return r.bool(true);
     case 'false': return r.bool(false);
     case 'verbatim': return r.verbatim('This is a verbatim\nstring');
@@ -255,12 +334,9 @@ function debug(c: Client, argv: string[]): void {
     return;
   }
   if (sub === 'sleep' && argv.length === 3) {
-    const secs = parseDouble(argv[2]!);
-    if (secs === null) {
-      c.reply.error(ERR.NOT_FLOAT);
-      return;
-    }
-    sleepSync(secs * 1000);
+    // Redis reads it with strtod(argv[2], NULL): any text, its numeric prefix (or 0).
+    const secs = strtodPrefix(argv[2]!);
+    if (secs > 0) sleepSync(secs * 1000);
     c.reply.ok();
   } else if (sub === 'set-active-expire' && argv.length === 3) {
     c.server.activeExpireEnabled = argv[2] !== '0';
@@ -283,7 +359,7 @@ function debug(c: Client, argv: string[]): void {
     c.server.logger.warn(`DEBUG LOG: ${argv[2]}`);
     c.reply.ok();
   } else {
-    c.reply.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1]}'. Try DEBUG HELP.`);
+    c.reply.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!)}'. Try DEBUG HELP.`);
   }
 }
 
@@ -359,9 +435,18 @@ const memoryCommands: CommandImpl[] = [
   {
     name: 'memory|usage',
     run(c, argv) {
-      if (argv.length !== 3 && !(argv.length === 5 && eq(argv[3]!, 'samples'))) {
-        c.reply.error(ERR.SYNTAX);
-        return;
+      // Options first, as Redis reads them (SAMPLES may repeat; Vireo's sizes are exact, so the count only needs to be valid).
+      for (let j = 3; j < argv.length; j++) {
+        if (!eq(argv[j]!, 'samples') || j + 1 >= argv.length) {
+          c.reply.error(ERR.SYNTAX);
+          return;
+        }
+        const samples = argLong(c, argv[++j]!);
+        if (samples === null) return;
+        if (samples < 0) {
+          c.reply.error(ERR.SYNTAX);
+          return;
+        }
       }
       // Redis looks the key up with dictFind: no expiry, no access update.
       const v = c.db.get(argv[2]!);
@@ -476,3 +561,11 @@ export const serverCommands: CommandImpl[] = [
   },
   { name: 'debug', run: debug },
 ];
+
+/** C's strtod without an end check: the longest numeric prefix after leading spaces, 0 when there is none. */
+function strtodPrefix(s: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?(?:inf(?:inity)?|nan|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?))/i.exec(s);
+  if (m === null) return 0;
+  const n = Number(m[1]!.replace(/^([+-]?)inf(inity)?$/i, '$1Infinity'));
+  return Number.isNaN(n) ? 0 : n;
+}

@@ -10,7 +10,10 @@ import { ERR, argNonNegative, argRange, eq, lookupTyped, LONG_MAX } from './util
 import { NOTIFY } from '../engine/engine.js';
 import { SetValue } from '../types/set.js';
 import { scanCollection } from './scan.js';
-import { randomDistinctIndexes } from './random.js';
+import { distinctPicks, picksHeader, randomDistinctIndexes, replyRepeatedPicks } from './random.js';
+import type { ReplyWriter } from '../protocol/writer.js';
+
+const writeBulk = (r: ReplyWriter, m: string) => r.bulk(m);
 
 function sadd(c: Client, argv: string[]): void {
   const key = argv[1]!;
@@ -240,8 +243,7 @@ function spop(c: Client, argv: string[]): void {
       c.reply.nullBulk();
       return;
     }
-    const all = set.toArray();
-    const m = all[Math.floor(Math.random() * all.length)]!;
+    const m = set.randomMember();
     set.delete(m);
     c.reply.bulk(m);
     engine.notify(NOTIFY.SET, 'spop', key, c.db.id);
@@ -287,8 +289,7 @@ function srandmember(c: Client, argv: string[]): void {
       c.reply.nullBulk();
       return;
     }
-    const all = set.toArray();
-    c.reply.bulk(all[Math.floor(Math.random() * all.length)]!);
+    c.reply.bulk(set.randomMember());
     return;
   }
   const l = argRange(c, argv[2]!, -LONG_MAX, LONG_MAX);
@@ -299,14 +300,13 @@ function srandmember(c: Client, argv: string[]): void {
     c.reply.array(0);
     return;
   }
-  const all = set.toArray();
+  const source = { size: set.size, pick: () => set.randomMember(), all: () => set.toArray() };
   if (l < 0) {
-    const n = -l;
-    c.reply.array(n);
-    for (let i = 0; i < n; i++) c.reply.bulk(all[Math.floor(Math.random() * all.length)]!);
+    picksHeader(c.reply, argv[2]!, -l, 1);
+    replyRepeatedPicks(c.reply, (s) => c.startStream(s), source, -l, writeBulk);
     return;
   }
-  c.reply.bulkArray(randomDistinctIndexes(all.length, l).map((i) => all[i]!));
+  c.reply.bulkArray(distinctPicks(source, l, (m) => m));
 }
 
 export const setCommands: CommandImpl[] = [

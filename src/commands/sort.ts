@@ -12,7 +12,7 @@ import { ListValue } from '../types/list.js';
 import { SetValue } from '../types/set.js';
 import { ZSetValue } from '../types/zset.js';
 import { HashValue } from '../types/hash.js';
-import { isStringValue, stringOf } from '../types/string.js';
+import { MAX_STRING_CHARS, isStringValue, textOrBytes } from '../types/string.js';
 import type { Value } from '../types/value.js';
 
 /** Where Redis' strchr/strstr find `what` in a pattern: they stop at a NUL byte (the rest of the pattern still counts). */
@@ -27,8 +27,12 @@ function isElementPattern(pattern: string): boolean {
   return pattern[0] === '#' && (pattern.length === 1 || pattern[1] === '\0');
 }
 
-/** Redis' lookupKeyByPattern: "#" is the element itself, "*" is replaced, "key->field" reads a hash. */
-function lookupByPattern(c: Client, pattern: string, subst: string): string | null {
+/**
+ * Redis' lookupKeyByPattern: "#" is the element itself, "*" is replaced,
+ * "key->field" reads a hash. A string value too long for a JS string comes
+ * back as its bytes.
+ */
+function lookupByPattern(c: Client, pattern: string, subst: string): string | Buffer | null {
   if (pattern === '#') return subst;
   const star = cIndexOf(pattern, '*');
   if (star < 0) return null;
@@ -44,11 +48,25 @@ function lookupByPattern(c: Client, pattern: string, subst: string): string | nu
     return v.get(field) ?? null;
   }
   if (!isStringValue(v)) return null;
-  return stringOf(v);
+  return textOrBytes(v);
 }
 
-/** strtod as SORT uses it: the whole string, leading space allowed, ERANGE and NaN rejected. */
-function sortScore(s: string): number | null {
+/**
+ * strtod as SORT uses it on the C string (up to a NUL byte): all of it,
+ * leading space allowed, ERANGE and NaN rejected.
+ */
+function sortScore(value: string | Buffer): number | null {
+  let s: string;
+  if (typeof value === 'string') {
+    const nul = value.indexOf('\0');
+    s = nul < 0 ? value : value.slice(0, nul);
+  } else {
+    const nul = value.indexOf(0);
+    const textLength = nul < 0 ? value.length : nul;
+    // No number is written with that many characters.
+    if (textLength > MAX_STRING_CHARS) return null;
+    s = value.latin1Slice(0, textLength);
+  }
   if (s === '') return 0;
   const t = s.replace(/^[ \t\n\v\f\r]+/, '');
   let v: number;
@@ -61,14 +79,15 @@ function sortScore(s: string): number | null {
   return v;
 }
 
-function byteCompare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+function byteCompare(a: string | Buffer, b: string | Buffer): number {
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  return Buffer.compare(typeof a === 'string' ? Buffer.from(a, 'latin1') : a, typeof b === 'string' ? Buffer.from(b, 'latin1') : b);
 }
 
 interface Item {
   obj: string;
   score: number;
-  cmp: string | null;
+  cmp: string | Buffer | null;
 }
 
 function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
@@ -165,7 +184,7 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
   if (!dontSort) {
     let conversionError = false;
     for (const it of items) {
-      let by: string | null = it.obj;
+      let by: string | Buffer | null = it.obj;
       if (sortBy !== null) {
         by = lookupByPattern(c, sortBy, it.obj);
         if (by === null) continue;
@@ -206,7 +225,8 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
       for (const g of gets) {
         const val = lookupByPattern(c, g, obj);
         if (val === null) c.reply.nullBulk();
-        else c.reply.bulk(val);
+        else if (typeof val === 'string') c.reply.bulk(val);
+        else c.reply.bulkBuffer(val);
       }
     }
     return;
@@ -215,7 +235,14 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
   for (let j = start; j <= end; j++) {
     const obj = items[j]!.obj;
     if (gets.length === 0) out.push(obj);
-    for (const g of gets) out.push(lookupByPattern(c, g, obj) ?? '');
+    for (const g of gets) {
+      const val = lookupByPattern(c, g, obj) ?? '';
+      if (typeof val !== 'string') {
+        c.reply.error(`ERR a value of ${val.length} bytes cannot be a list element in Vireo (list elements are at most ${MAX_STRING_CHARS} bytes)`);
+        return;
+      }
+      out.push(val);
+    }
   }
   if (out.length > 0) {
     const list = new ListValue();

@@ -9,11 +9,10 @@ import type { Client } from '../server/client.js';
 import { ERR, argLong, eq } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import type { Value } from '../types/value.js';
-import { MutableString, encodeString, isStringValue, stringLength, stringOf } from '../types/string.js';
+import { MAX_VALUE_BYTES, MutableString, bytesOf, isStringValue, stringLength, stringOf, valueFromArg, type StringValue } from '../types/string.js';
 import { parseInteger, formatInteger, INT64_MAX, INT64_MIN } from '../util/numbers.js';
 import { parseLongDouble, addLongDouble, formatLongDoubleHuman } from '../util/longdouble.js';
-
-type StringValue = string | number | bigint | MutableString;
+import { argAt, argvFrom, filterArgv } from '../protocol/big-args.js';
 
 /** Look up a string for reading; replies WRONGTYPE and returns null on a wrong type. */
 function readString(c: Client, key: string): StringValue | undefined | null {
@@ -124,15 +123,18 @@ function set(c: Client, argv: string[]): void {
     if (ms === null) return;
     when = ms;
   }
-  setGeneric(c, argv, argv[1]!, argv[2]!, args.flags, when, args.expire !== null);
+  setGeneric(c, argv, argv[1]!, argAt(argv, 2), args.flags, when, args.expire !== null);
 }
 
-/** Redis' setGenericCommand. `when` is the absolute expiry (ms) if hasExpire. */
+/**
+ * Redis' setGenericCommand. `when` is the absolute expiry (ms) if hasExpire.
+ * `value` is bytes when it is too long for a JS string (protocol/big-args.ts).
+ */
 function setGeneric(
   c: Client,
   argv: string[],
   key: string,
-  value: string,
+  value: string | Buffer,
   flags: number,
   when: number,
   hasExpire: boolean,
@@ -152,30 +154,30 @@ function setGeneric(
     }
     return;
   }
-  engine.setKey(db, key, encodeString(value), (flags & SET_KEEPTTL) !== 0 || hasExpire);
+  engine.setKey(db, key, valueFromArg(value), (flags & SET_KEEPTTL) !== 0 || hasExpire);
   engine.notify(NOTIFY.STRING, 'set', key, db.id);
   let effect = argv;
   if (hasExpire) {
     db.setExpire(key, when);
-    if (!(flags & SET_PXAT)) effect = ['SET', key, value, 'PXAT', String(when)];
+    if (!(flags & SET_PXAT)) effect = argvFrom(['SET', key, value, 'PXAT', String(when)]);
     engine.notify(NOTIFY.GENERIC, 'expire', key, db.id);
   }
   if (!(flags & SET_GET)) {
     if (okReply !== null) okReply();
     else c.reply.ok();
   }
-  if (flags & SET_GET && !hasExpire) effect = argv.filter((a, i) => i < 3 || !eq(a, 'get'));
+  if (flags & SET_GET && !hasExpire) effect = filterArgv(argv, (a, i) => i < 3 || !eq(a, 'get'));
   engine.emit(db.id, effect);
 }
 
 function setnx(c: Client, argv: string[]): void {
-  setGeneric(c, argv, argv[1]!, argv[2]!, SET_NX, -1, false, () => c.reply.integer(1), () => c.reply.integer(0));
+  setGeneric(c, argv, argv[1]!, argAt(argv, 2), SET_NX, -1, false, () => c.reply.integer(1), () => c.reply.integer(0));
 }
 
 function setexGeneric(c: Client, argv: string[], unitFlag: number): void {
   const when = expireMillis(c, argv[2]!, unitFlag, c.current!.name);
   if (when === null) return;
-  setGeneric(c, argv, argv[1]!, argv[3]!, unitFlag, when, true);
+  setGeneric(c, argv, argv[1]!, argAt(argv, 3), unitFlag, when, true);
 }
 
 function get(c: Client, argv: string[]): void {
@@ -186,17 +188,18 @@ function getex(c: Client, argv: string[]): void {
   const args = parseExtended(c, argv, 2, false);
   if (args === null) return;
   const key = argv[1]!;
-  let when = -1;
-  if (args.expire !== null) {
-    const ms = expireMillis(c, args.expire, args.flags, 'getex');
-    if (ms === null) return;
-    when = ms;
-  }
+  // As Redis: the key first (nil, WRONGTYPE), then the expire time.
   const v = readString(c, key);
   if (v === null) return;
   if (v === undefined) {
     c.reply.nullBulk();
     return;
+  }
+  let when = -1;
+  if (args.expire !== null) {
+    const ms = expireMillis(c, args.expire, args.flags, 'getex');
+    if (ms === null) return;
+    when = ms;
   }
   replyValue(c, v);
   const engine = c.engine;
@@ -239,9 +242,10 @@ function getset(c: Client, argv: string[]): void {
   const key = argv[1]!;
   if (!getGeneric(c, key)) return;
   const engine = c.engine;
-  engine.setKey(c.db, key, encodeString(argv[2]!));
+  const value = argAt(argv, 2);
+  engine.setKey(c.db, key, valueFromArg(value));
   engine.notify(NOTIFY.STRING, 'set', key, c.db.id);
-  engine.emit(c.db.id, ['SET', key, argv[2]!]);
+  engine.emit(c.db.id, argvFrom(['SET', key, value]));
 }
 
 function mget(c: Client, argv: string[]): void {
@@ -270,7 +274,7 @@ function msetGeneric(c: Client, argv: string[], nx: boolean): void {
     }
   }
   for (let i = 1; i < argv.length; i += 2) {
-    engine.setKey(db, argv[i]!, encodeString(argv[i + 1]!));
+    engine.setKey(db, argv[i]!, valueFromArg(argAt(argv, i + 1)));
     engine.notify(NOTIFY.STRING, 'set', argv[i]!, db.id);
   }
   engine.emit(db.id, argv, (argv.length - 1) / 2);
@@ -284,9 +288,12 @@ function strlen(c: Client, argv: string[]): void {
   c.reply.integer(v === undefined ? 0 : stringLength(v));
 }
 
-/** checkStringLength: refuse results longer than proto-max-bulk-len. */
+/**
+ * checkStringLength: refuse results longer than proto-max-bulk-len, and
+ * (whoever asks) longer than the largest value Vireo can hold.
+ */
 function tooLong(c: Client, total: number): boolean {
-  if (c.kind !== 'master' && total > c.server.protoMaxBulkLen) {
+  if (total > MAX_VALUE_BYTES || (c.kind !== 'master' && total > c.server.protoMaxBulkLen)) {
     c.reply.error('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
     return true;
   }
@@ -303,13 +310,13 @@ function unshare(c: Client, key: string, v: StringValue): MutableString {
 
 function append(c: Client, argv: string[]): void {
   const key = argv[1]!;
-  const value = argv[2]!;
+  const value = argAt(argv, 2);
   const engine = c.engine;
   const db = c.db;
   const v = engine.lookupWrite(db, key);
   let total: number;
   if (v === undefined) {
-    engine.setKey(db, key, encodeString(value));
+    engine.setKey(db, key, valueFromArg(value));
     total = value.length;
   } else {
     if (!isStringValue(v)) {
@@ -328,7 +335,7 @@ function append(c: Client, argv: string[]): void {
 
 function setrange(c: Client, argv: string[]): void {
   const key = argv[1]!;
-  const value = argv[3]!;
+  const value = argAt(argv, 3);
   const offset = argLong(c, argv[2]!);
   if (offset === null) return;
   if (offset < 0) {
@@ -377,8 +384,7 @@ function getrange(c: Client, argv: string[]): void {
     c.reply.bulk('');
     return;
   }
-  const s = stringOf(v);
-  const len = s.length;
+  const len = stringLength(v);
   if (start < 0 && end < 0 && start > end) {
     c.reply.bulk('');
     return;
@@ -389,7 +395,9 @@ function getrange(c: Client, argv: string[]): void {
   if (end < 0) end = 0;
   if (end >= len) end = len - 1;
   if (start > end || len === 0) c.reply.bulk('');
-  else c.reply.bulk(s.slice(start, end + 1));
+  // A MutableString is read as bytes: it may be longer than a JS string.
+  else if (v instanceof MutableString) c.reply.bulkBytes(v.buf, start, end + 1);
+  else c.reply.bulk(stringOf(v).slice(start, end + 1));
 }
 
 // ---- counters ---------------------------------------------------------------------
@@ -397,8 +405,13 @@ function getrange(c: Client, argv: string[]): void {
 /** The int64 held by a string value, or null if it is not one. */
 function integerOf(v: StringValue): number | bigint | null {
   if (typeof v === 'number' || typeof v === 'bigint') return v;
+  // No int64 has more than 20 characters (and a long value may not fit a JS string).
+  if (v.length > 20) return null;
   return parseInteger(stringOf(v));
 }
+
+/** Redis' string2ld: at most 5 KB of text (MAX_LONG_DOUBLE_CHARS) can be a long double. */
+const MAX_LONG_DOUBLE_CHARS = 5 * 1024;
 
 function incrDecr(c: Client, argv: string[], incr: number | bigint): void {
   const key = argv[1]!;
@@ -454,7 +467,7 @@ function incrbyfloat(c: Client, argv: string[]): void {
     c.reply.error(ERR.WRONGTYPE);
     return;
   }
-  const current = v === undefined ? parseLongDouble('0') : parseLongDouble(stringOf(v));
+  const current = v === undefined ? parseLongDouble('0') : stringLength(v) >= MAX_LONG_DOUBLE_CHARS ? null : parseLongDouble(stringOf(v));
   if (current === null) {
     c.reply.error(ERR.NOT_FLOAT);
     return;
@@ -482,6 +495,8 @@ function incrbyfloat(c: Client, argv: string[]): void {
 
 // ---- LCS ------------------------------------------------------------------------------
 
+const EMPTY = Buffer.alloc(0);
+
 function lcs(c: Client, argv: string[]): void {
   const engine = c.engine;
   const va = engine.lookupRead(c.db, argv[1]!);
@@ -490,8 +505,9 @@ function lcs(c: Client, argv: string[]): void {
     c.reply.error('ERR The specified keys must contain string values');
     return;
   }
-  const a = va === undefined ? '' : stringOf(va as StringValue);
-  const b = vb === undefined ? '' : stringOf(vb as StringValue);
+  // Bytes: a value may be longer than a JS string.
+  const a = va === undefined ? EMPTY : bytesOf(va as StringValue);
+  const b = vb === undefined ? EMPTY : bytesOf(vb as StringValue);
   let getIdx = false;
   let getLen = false;
   let withMatchLen = false;
@@ -518,17 +534,29 @@ function lcs(c: Client, argv: string[]): void {
   }
   const alen = a.length;
   const blen = b.length;
+  // Redis' limits: lengths must fit its uint32 table, the table proto-max-bulk-len.
+  if (alen >= 0xffffffff - 1 || blen >= 0xffffffff - 1) {
+    c.reply.error('ERR String too long for LCS');
+    return;
+  }
   if ((alen + 1) * (blen + 1) * 4 > c.server.protoMaxBulkLen) {
     c.reply.error('ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len');
     return;
   }
   // dp[j + (blen+1)*i] = LCS length of a[0..i) and b[0..j).
   const w = blen + 1;
-  const dp = new Uint32Array((alen + 1) * w);
+  let dp: Uint32Array;
+  try {
+    dp = new Uint32Array((alen + 1) * w);
+  } catch {
+    // A raised proto-max-bulk-len can ask for more than V8 gives (ztrymalloc failing in Redis).
+    c.reply.error('ERR Insufficient memory, failed allocating transient memory for LCS');
+    return;
+  }
   for (let i = 1; i <= alen; i++) {
-    const ai = a.charCodeAt(i - 1);
+    const ai = a[i - 1];
     for (let j = 1; j <= blen; j++) {
-      if (ai === b.charCodeAt(j - 1)) dp[j + w * i] = dp[j - 1 + w * (i - 1)]! + 1;
+      if (ai === b[j - 1]) dp[j + w * i] = dp[j - 1 + w * (i - 1)]! + 1;
       else {
         const l1 = dp[j + w * (i - 1)]!;
         const l2 = dp[j - 1 + w * i]!;
@@ -538,7 +566,7 @@ function lcs(c: Client, argv: string[]): void {
   }
   const total = dp[blen + w * alen]!;
   const computeLcs = getIdx || !getLen;
-  const result: string[] = new Array(total);
+  const result = Buffer.allocUnsafe(computeLcs ? total : 0);
   const ranges: [number, number, number, number, number][] = [];
   let idx = total;
   let aStart = alen;
@@ -549,7 +577,7 @@ function lcs(c: Client, argv: string[]): void {
   let j = blen;
   while (computeLcs && i > 0 && j > 0) {
     let emit = false;
-    if (a.charCodeAt(i - 1) === b.charCodeAt(j - 1)) {
+    if (a[i - 1] === b[j - 1]) {
       result[idx - 1] = a[i - 1]!;
       if (aStart === alen) {
         aStart = i - 1;
@@ -598,30 +626,33 @@ function lcs(c: Client, argv: string[]): void {
   } else if (getLen) {
     c.reply.integer(total);
   } else {
-    c.reply.bulk(result.join(''));
+    c.reply.bulkBuffer(result);
   }
 }
+
+// Where these commands take a value longer than a JS string (CommandImpl.bigArg).
+const valueAt = (position: number) => (index: number) => index === position;
+const msetValue = (index: number) => index >= 2 && index % 2 === 0;
 
 export const stringCommands: CommandImpl[] = [
   { name: 'get', run: get },
   {
     name: 'set',
     run: set,
-    // Only SET ... GET reads the key (Redis' setGetKeys).
-    keyFlags: (argv) => (argv.slice(3).some((a) => eq(a, 'get')) ? ['RW', 'ACCESS', 'UPDATE'] : ['OW', 'UPDATE']),
+    bigArg: valueAt(2),
   },
-  { name: 'setnx', run: setnx },
-  { name: 'setex', run: (c, argv) => setexGeneric(c, argv, SET_EX) },
-  { name: 'psetex', run: (c, argv) => setexGeneric(c, argv, SET_PX) },
+  { name: 'setnx', run: setnx, bigArg: valueAt(2) },
+  { name: 'setex', run: (c, argv) => setexGeneric(c, argv, SET_EX), bigArg: valueAt(3) },
+  { name: 'psetex', run: (c, argv) => setexGeneric(c, argv, SET_PX), bigArg: valueAt(3) },
   { name: 'getex', run: getex },
   { name: 'getdel', run: getdel },
-  { name: 'getset', run: getset },
+  { name: 'getset', run: getset, bigArg: valueAt(2) },
   { name: 'mget', run: mget },
-  { name: 'mset', run: (c, argv) => msetGeneric(c, argv, false) },
-  { name: 'msetnx', run: (c, argv) => msetGeneric(c, argv, true) },
+  { name: 'mset', run: (c, argv) => msetGeneric(c, argv, false), bigArg: msetValue },
+  { name: 'msetnx', run: (c, argv) => msetGeneric(c, argv, true), bigArg: msetValue },
   { name: 'strlen', run: strlen },
-  { name: 'append', run: append },
-  { name: 'setrange', run: setrange },
+  { name: 'append', run: append, bigArg: valueAt(2) },
+  { name: 'setrange', run: setrange, bigArg: valueAt(3) },
   { name: 'getrange', run: getrange },
   { name: 'substr', run: getrange },
   { name: 'incr', run: (c, argv) => incrDecr(c, argv, 1) },

@@ -9,6 +9,8 @@
 
 import { COMMAND_META, type MetaRow } from './meta.js';
 import type { Client } from '../server/client.js';
+import { GETKEYS_PROCS } from './getkeys.js';
+import { MAX_ARG_CHARS, argLength, bigArgIndexes, hasBigArgs } from '../protocol/big-args.js';
 
 export type Handler = (c: Client, argv: string[]) => void;
 
@@ -17,9 +19,20 @@ export interface CommandImpl {
   /** Lowercase name; 'parent|sub' for a subcommand. */
   name: string;
   run: Handler;
-  /** For key specs flagged VARIABLE_FLAGS: the actual flags given the arguments. */
-  keyFlags?: (argv: readonly string[]) => string[];
+  /**
+   * Whether argv[index] may be longer than a JS string (the command then
+   * reads its bytes with argAt, protocol/big-args.ts). Absent: never.
+   */
+  bigArg?: (index: number) => boolean;
 }
+
+/** A key argument of a command line: its index in argv and its key-spec flags. */
+export interface KeyRef {
+  pos: number;
+  flags: readonly string[];
+}
+
+export type GetKeysProc = (argv: readonly string[]) => KeyRef[];
 
 export const F = {
   WRITE: 1 << 0,
@@ -121,7 +134,10 @@ export class Command {
   legacy = { first: 0, last: 0, step: 0 };
   readonly subcommands = new Map<string, Command>();
   readonly stats = new CommandStats();
-  keyFlags: ((argv: readonly string[]) => string[]) | null = null;
+  /** Redis' getkeys_proc (getkeys.ts), for keys the specs cannot always find. */
+  getKeys: GetKeysProc | null = null;
+  /** CommandImpl.bigArg, or null. */
+  bigArg: ((index: number) => boolean) | null = null;
   /**
    * Its run time is read from the clock on its own (commandstats) rather
    * than shared with the commands of its input batch: it may be slow in
@@ -243,12 +259,12 @@ export class CommandTable {
   constructor(impls: readonly CommandImpl[]) {
     const meta = new Map<string, MetaRow>(COMMAND_META.map((r) => [r[0], r]));
     const runs = new Map<string, Handler>();
-    const keyFlags = new Map<string, (argv: readonly string[]) => string[]>();
+    const bigArgs = new Map<string, (index: number) => boolean>();
     for (const impl of impls) {
       if (!meta.has(impl.name)) throw new Error(`command ${impl.name} has no entry in meta.ts`);
       if (runs.has(impl.name)) throw new Error(`command ${impl.name} implemented twice`);
       runs.set(impl.name, impl.run);
-      if (impl.keyFlags) keyFlags.set(impl.name, impl.keyFlags);
+      if (impl.bigArg) bigArgs.set(impl.name, impl.bigArg);
     }
     for (const [name, run] of runs) {
       const parentName = name.includes('|') ? name.slice(0, name.indexOf('|')) : null;
@@ -265,7 +281,10 @@ export class CommandTable {
         this.commands.get(name)!.run = run;
       }
     }
-    for (const cmd of this.all()) cmd.keyFlags = keyFlags.get(cmd.name) ?? null;
+    for (const cmd of this.all()) {
+      cmd.getKeys = GETKEYS_PROCS[cmd.name] ?? null;
+      cmd.bigArg = bigArgs.get(cmd.name) ?? null;
+    }
     for (const [name, cmd] of this.commands) {
       this.fast.set(name, cmd);
       this.fast.set(name.toUpperCase(), cmd);
@@ -300,14 +319,68 @@ export class CommandTable {
   }
 }
 
+/** A spec that finds real keys (not one flagged NOT_KEY). */
+function findsKeys(spec: KeySpec): boolean {
+  return !spec.flags.includes('NOT_KEY');
+}
+
+/** Redis' doesCommandHaveKeys. */
+export function commandHasKeys(cmd: Command): boolean {
+  return cmd.getKeys !== null || cmd.keySpecs.some(findsKeys);
+}
+
+/** The commands whose CommandImpl.bigArg takes an argument longer than a JS string (README: "Long values"). */
+export const BIG_ARG_COMMANDS = 'SET, SETNX, SETEX, PSETEX, GETSET, APPEND, SETRANGE, MSET, MSETNX and RESTORE';
+
 /**
- * Key positions of argv from the command's key specs, as Redis'
- * getKeysUsingKeySpecs: null when the arguments do not fit a spec.
+ * Why `cmd` cannot run with argv's arguments that are too long for JS
+ * strings (without the error code), or null when it can.
  */
-export function keyPositions(cmd: Command, argv: readonly string[]): { pos: number; flags: string[] }[] | null {
-  const out: { pos: number; flags: string[] }[] = [];
+export function bigArgRefusal(cmd: Command, argv: readonly string[]): string | null {
+  if (!hasBigArgs(argv)) return null;
+  for (const i of bigArgIndexes(argv)) {
+    if (cmd.bigArg === null || !cmd.bigArg(i)) {
+      return `'${cmd.fullName}' cannot take an argument of ${argLength(argv, i)} bytes: Vireo takes arguments longer than ${MAX_ARG_CHARS} bytes only as the value of ${BIG_ARG_COMMANDS}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The keys of a command line, as Redis' getKeysFromCommandWithSpecs: the
+ * key specs when they can describe it, else the command's getkeys proc,
+ * else none. Only introspection calls this: it may be slow.
+ */
+export function commandKeys(cmd: Command, argv: readonly string[]): KeyRef[] {
+  const variableFlags = cmd.keySpecs.some((s) => s.flags.includes('VARIABLE_FLAGS'));
+  if (cmd.keySpecs.some(findsKeys) && !variableFlags) {
+    const keys = keysFromSpecs(cmd, argv);
+    if (keys !== null) return keys;
+  }
+  return cmd.getKeys !== null ? cmd.getKeys(argv) : [];
+}
+
+/** string2ll's numbers: no sign but '-', no leading zero or space. */
+const STRICT_INTEGER = /^(0|-?[1-9][0-9]*)$/;
+const INT64_MAX = 0x7fffffffffffffffn;
+
+/** A numkeys argument as getKeysUsingKeySpecs reads it: null if not a non-negative int64. */
+function specNumkeys(text: string): number | null {
+  if (!STRICT_INTEGER.test(text) || text[0] === '-' || BigInt(text) > INT64_MAX) return null;
+  // Redis adds it to the first key index as a C int.
+  return Number(BigInt.asIntN(32, BigInt(text)));
+}
+
+/**
+ * Key positions from the command's key specs, as Redis'
+ * getKeysUsingKeySpecs: null when a spec cannot be followed (unknown,
+ * INCOMPLETE, or arguments that do not fit it).
+ */
+function keysFromSpecs(cmd: Command, argv: readonly string[]): KeyRef[] | null {
+  const out: KeyRef[] = [];
   const argc = argv.length;
   for (const spec of cmd.keySpecs) {
+    if (!findsKeys(spec)) continue;
     let first = 0;
     if (spec.bs.type === 'index') first = spec.bs.pos;
     else if (spec.bs.type === 'keyword') {
@@ -322,10 +395,9 @@ export function keyPositions(cmd: Command, argv: readonly string[]): { pos: numb
         }
       }
       if (first === 0) continue;
-    } else continue;
+    } else return null;
     let last: number;
     let step: number;
-    const flags = spec.flags.includes('VARIABLE_FLAGS') && cmd.keyFlags !== null ? cmd.keyFlags(argv) : spec.flags;
     if (spec.fk.type === 'range') {
       step = spec.fk.keyStep;
       if (spec.fk.lastKey >= 0) last = first + spec.fk.lastKey;
@@ -334,17 +406,17 @@ export function keyPositions(cmd: Command, argv: readonly string[]): { pos: numb
     } else if (spec.fk.type === 'keynum') {
       step = spec.fk.keyStep;
       if (spec.fk.keyNumIdx >= argc) return null;
-      const numText = argv[first + spec.fk.keyNumIdx];
-      const num = numText === undefined ? NaN : Number(numText);
-      if (!/^(0|-?[1-9][0-9]*)$/.test(numText ?? '') || num < 0) return null;
+      const numkeys = specNumkeys(argv[first + spec.fk.keyNumIdx] ?? '');
+      if (numkeys === null) return null;
       first += spec.fk.firstKey;
-      last = first + num - 1;
-    } else continue;
+      last = first + numkeys - 1;
+    } else return null;
     if (last >= argc || last < first || first >= argc) return null;
     for (let i = first; i <= last; i += step) {
       if (i >= argc || i < first) continue;
-      out.push({ pos: i, flags });
+      out.push({ pos: i, flags: spec.flags });
     }
+    if (spec.flags.includes('INCOMPLETE')) return null;
   }
   return out;
 }

@@ -5,7 +5,7 @@
 
 import type { Client } from '../server/client.js';
 import { typeOf, type TypeName, type Value } from '../types/value.js';
-import { parseDouble, parseLong } from '../util/numbers.js';
+import { parseDouble, parseInt64, parseLong } from '../util/numbers.js';
 
 export const ERR = {
   WRONGTYPE: 'WRONGTYPE Operation against a key holding the wrong kind of value',
@@ -38,7 +38,8 @@ export function argInt(c: Client, s: string, msg: string = ERR.NOT_INTEGER): num
     return null;
   }
   if (n > INT_MAX || n < INT_MIN) {
-    c.reply.error(`ERR value is out of range, value must between ${INT_MIN} and ${INT_MAX}`);
+    // Redis' getIntFromObjectOrReply: a caller's own message answers this too.
+    c.reply.error(msg !== ERR.NOT_INTEGER ? msg : `ERR value is out of range, value must between ${INT_MIN} and ${INT_MAX}`);
     return null;
   }
   return n;
@@ -61,12 +62,36 @@ export function argRange(c: Client, s: string, min: number, max: number, msg: st
     c.reply.error(msg ?? ERR.NOT_INTEGER);
     return null;
   }
-  if (n < min || n > max) {
+  // Beyond 2^53 the double is rounded: -9223372036854775808 reads as
+  // -LONG_MAX, so bounds at the int64 edges are checked on the exact value.
+  if (n < min || n > max || (Math.abs(n) > Number.MAX_SAFE_INTEGER && !exactlyWithin(s, min, max))) {
     const show = (x: number) => (x === LONG_MAX ? '9223372036854775807' : x === -LONG_MAX ? '-9223372036854775807' : String(x));
     c.reply.error(msg ?? `ERR value is out of range, value must between ${show(min)} and ${show(max)}`);
     return null;
   }
   return n;
+}
+
+/**
+ * A count whose double is taken (HRANDFIELD ... WITHVALUES): Redis refuses
+ * |count| > LONG_MAX/2. Checked on the exact int64, since LONG_MAX/2 is
+ * not a double (it rounds to 2^62).
+ */
+export function doublesWithoutOverflow(s: string): boolean {
+  const v = parseInt64(s);
+  return v !== null && v >= -4611686018427387903n && v <= 4611686018427387903n;
+}
+
+function exactlyWithin(s: string, min: number, max: number): boolean {
+  const v = parseInt64(s);
+  return v !== null && v >= exactBound(min) && v <= exactBound(max);
+}
+
+/** The int64 a bound stands for (LONG_MAX and -LONG_MAX are not exact as doubles). */
+function exactBound(x: number): bigint {
+  if (x === LONG_MAX) return 9223372036854775807n;
+  if (x === -LONG_MAX) return -9223372036854775807n;
+  return BigInt(x);
 }
 
 /**
@@ -105,6 +130,15 @@ export function argMpopCount(c: Client, argv: string[], from: number): number | 
     }
   }
   return count === -1 ? 1 : count;
+}
+
+/**
+ * An argument as Redis' error texts print it: with %s, which stops at a
+ * NUL byte ("unknown command 'a\0b'" shows 'a').
+ */
+export function cstr(s: string): string {
+  const nul = s.indexOf('\0');
+  return nul < 0 ? s : s.slice(0, nul);
 }
 
 /** Case-insensitive option compare for ASCII keywords. */

@@ -7,13 +7,14 @@
 
 import type { CommandImpl } from './table.js';
 import type { Client } from '../server/client.js';
-import { ERR, argDouble, argMpopCount, argLong, argNonNegative, argRange, eq, lookupTyped, LONG_MAX } from './util.js';
+import { ERR, argDouble, argMpopCount, argLong, argNonNegative, argRange, eq, lookupTyped, LONG_MAX, doublesWithoutOverflow } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { ZSetValue, type ZView } from '../types/zset.js';
 import { SetValue } from '../types/set.js';
 import { formatDouble, formatG17 } from '../util/numbers.js';
 import { scanCollection } from './scan.js';
-import { randomDistinctIndexes } from './random.js';
+import { picksHeader, randomDistinctIndexes, replyRepeatedPicks } from './random.js';
+import type { ReplyWriter } from '../protocol/writer.js';
 
 const NAN_ERR = 'ERR resulting score is not a number (NaN)';
 
@@ -663,7 +664,7 @@ function zrandmember(c: Client, argv: string[]): void {
     }
     if (argv.length === 4) {
       withScores = true;
-      if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
+      if (!doublesWithoutOverflow(argv[2]!)) {
         c.reply.error('ERR value is out of range');
         return;
       }
@@ -674,15 +675,37 @@ function zrandmember(c: Client, argv: string[]): void {
       c.reply.array(0);
       return;
     }
-    const all = [...z.entries()];
-    const picks = l > 0 ? randomDistinctIndexes(all.length, l).map((i) => all[i]!) : Array.from({ length: -l }, () => all[Math.floor(Math.random() * all.length)]!);
-    replyPairs(c, picks, withScores);
+    if (l > 0) {
+      // Distinct ranks: the rank index answers each in O(log n), no copy needed.
+      const view = z.view();
+      const picks: [string, number][] =
+        l >= z.size ? [...z.entries()] : randomDistinctIndexes(z.size, l).map((rank) => [view.memberAt(rank), view.scoreAt(rank)]);
+      replyPairs(c, picks, withScores);
+      return;
+    }
+    const view = z.view();
+    const source = {
+      size: z.size,
+      pick: (): [string, number] => {
+        const rank = Math.floor(Math.random() * z.size);
+        return [view.memberAt(rank), view.scoreAt(rank)];
+      },
+      all: () => [...z.entries()],
+    };
+    const r = c.reply;
+    const nested = withScores && r.resp === 3;
+    picksHeader(r, argv[2]!, -l, withScores && !nested ? 2 : 1);
+    replyRepeatedPicks(r, (s) => c.startStream(s), source, -l, (w: ReplyWriter, [m, score]: [string, number]) => {
+      if (nested) w.array(2);
+      w.bulk(m);
+      if (withScores) w.double(score);
+    });
     return;
   }
   const z = readZset(c, argv[1]!, () => c.reply.nullBulk());
   if (z === null) return;
-  const all = [...z.entries()];
-  c.reply.bulk(all[Math.floor(Math.random() * all.length)]![0]);
+  // The rank index answers any rank in O(log n): no copy of a big zset.
+  c.reply.bulk(z.view().memberAt(Math.floor(Math.random() * z.size)));
 }
 
 // ---- set operations ------------------------------------------------------------------------

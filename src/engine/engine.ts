@@ -83,7 +83,10 @@ export class Engine {
   readonly clock = new Clock();
   /** A replica hides expired keys but never deletes them itself. */
   isReplica = false;
-  /** While true (CLIENT PAUSE), TTLs are not enforced. */
+  /**
+   * While true (CLIENT PAUSE), expired keys are hidden but not deleted: a
+   * paused primary must not write, and its replicas must not diverge.
+   */
   expiryPaused = false;
   /** Loading a dataset: nothing expires, past TTLs are kept (Redis' server.loading). */
   get loading(): boolean {
@@ -180,10 +183,13 @@ export class Engine {
 
   /** True if the key exists but its TTL has passed. */
   isExpired(db: Db, key: string): boolean {
-    if (db.volatileCount === 0 || this.expiryPaused || this.loading) return false;
+    if (db.volatileCount === 0 || this.loading) return false;
     const when = db.getExpire(key);
     return when >= 0 && this.now > when;
   }
+
+  /** isExpired as a callback for the WATCH registry. */
+  private readonly isStaleForWatch = (db: Db, key: string): boolean => this.isExpired(db, key);
 
   /**
    * Lazy expiry: if the key's TTL passed, delete it (on a primary) and log
@@ -191,7 +197,7 @@ export class Engine {
    */
   expireIfNeeded(db: Db, key: string): boolean {
     if (!this.isExpired(db, key)) return false;
-    if (this.isReplica) return true;
+    if (this.isReplica || this.expiryPaused) return true;
     this.deleteExpired(db, key);
     return true;
   }
@@ -269,7 +275,7 @@ export class Engine {
   flush(db: Db | null): number {
     let removed = 0;
     for (const d of db === null ? this.dbs : [db]) {
-      this.watches.touchAll(d);
+      this.watches.touchAll(d, null, this.isStaleForWatch);
       removed += d.size;
       d.clear();
     }
@@ -277,8 +283,8 @@ export class Engine {
   }
 
   swapDbs(a: Db, b: Db): void {
-    this.watches.touchAll(a, b);
-    this.watches.touchAll(b, a);
+    this.watches.touchAll(a, b, this.isStaleForWatch);
+    this.watches.touchAll(b, a, this.isStaleForWatch);
     a.swapWith(b);
   }
 

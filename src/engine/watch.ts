@@ -80,15 +80,32 @@ export class WatchRegistry {
   }
 
   /**
-   * FLUSHDB/FLUSHALL/SWAPDB: every watched key of `db` that exists (in `db`,
-   * or in `other` for SWAPDB) counts as modified.
+   * FLUSHDB/FLUSHALL/SWAPDB (Redis' touchAllWatchedKeysInDb): `db` is
+   * emptied, or for SWAPDB replaced with `other`'s contents. A watched key
+   * present in either counts as modified, except where nothing changes
+   * logically: a key that was already stale at WATCH time and is now gone
+   * or replaced by another stale key, or a missing key replaced by a stale one.
    */
-  touchAll(db: Db, other: Db | null = null): void {
+  touchAll(db: Db, other: Db | null, isStale: (db: Db, key: string) => boolean): void {
     const map = this.byDb[db.id]!;
     for (const [key, set] of [...map]) {
-      const exists = db.has(key) || (other !== null && other.has(key));
-      if (!exists) continue;
+      const inEmptied = db.has(key);
+      const inReplacement = other !== null && other.has(key);
+      if (!inEmptied && !inReplacement) continue;
       for (const client of [...set]) {
+        const wk = client.watched.find((w) => w.db === db && w.key === key);
+        if (wk !== undefined && wk.expired) {
+          // A stale key deleted: no logical change, and it is not stale any more.
+          if (!inReplacement) {
+            wk.expired = false;
+            continue;
+          }
+          if (isStale(other!, key)) continue;
+        } else if (wk !== undefined && !inEmptied && isStale(other!, key)) {
+          // Nothing replaced with a stale key: still logically missing.
+          wk.expired = true;
+          continue;
+        }
         client.casDirty = true;
         this.unwatchAll(client);
       }

@@ -12,6 +12,7 @@
  */
 
 import { decodeLatin1 } from './latin1-decode.js';
+import { MAX_ARG_CHARS, attachBigArg } from './big-args.js';
 
 const CR = 13;
 const LF = 10;
@@ -60,6 +61,18 @@ function parseLongLong(buf: Buffer, start: number, end: number): number | null {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Where a `*` or `$` count line ends (its CR), as Redis finds it with
+ * strchr: a NUL byte before the CR hides it, so the line is not complete
+ * (until PROTO_INLINE_MAX_SIZE says it is too big). -1 when not found.
+ */
+function countLineEnd(buf: Buffer, from: number): number {
+  const cr = buf.indexOf(CR, from);
+  if (cr < 0) return -1;
+  for (let i = from; i < cr; i++) if (buf[i] === 0) return -1;
+  return cr;
+}
+
 export class RequestParser {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
@@ -81,6 +94,23 @@ export class RequestParser {
   /** Bytes received but not yet parsed into commands (client query buffer). */
   get pendingBytes(): number {
     return this.buf.length - this.pos + this.bigFilled;
+  }
+
+  /** The first `n` unparsed bytes, as latin1 (for logs). */
+  peek(n: number): string {
+    return this.buf.latin1Slice(this.pos, Math.min(this.buf.length, this.pos + n));
+  }
+
+  /** Bytes of the arguments of a partially received command (CLIENT LIST argv-mem). */
+  get partialArgBytes(): number {
+    let n = 0;
+    for (let i = 0; i < this.argc; i++) n += this.argv[i]!.length;
+    return n;
+  }
+
+  /** Room left in the buffer of a large argument being received (CLIENT LIST qbuf-free). */
+  get bufferFree(): number {
+    return this.bigArg === null ? 0 : this.bigArg.length - this.bigFilled;
   }
 
   /** True while a command is partially received. */
@@ -285,7 +315,7 @@ export class RequestParser {
       this.cmdStart = start;
       this.pos = this.lineEnd;
     } else {
-      const nl = buf.indexOf(CR, this.pos);
+      const nl = countLineEnd(buf, this.pos);
       if (nl < 0 || nl + 1 >= buf.length) {
         if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
           throw new ProtocolError('Protocol error: too big mbulk count string');
@@ -317,7 +347,7 @@ export class RequestParser {
         if (this.pos >= buf.length) return null;
         if (buf[this.pos] !== DOLLAR) {
           // Find the line first: an incomplete line waits, a complete one is an error.
-          const nl = buf.indexOf(CR, this.pos);
+          const nl = countLineEnd(buf, this.pos);
           if (nl < 0 || nl + 1 >= buf.length) {
             if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
               throw new ProtocolError('Protocol error: too big bulk count string');
@@ -329,7 +359,7 @@ export class RequestParser {
         if (n >= 0) {
           this.pos = this.lineEnd;
         } else {
-          const nl = buf.indexOf(CR, this.pos);
+          const nl = countLineEnd(buf, this.pos);
           if (nl < 0 || nl + 1 >= buf.length) {
             if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
               throw new ProtocolError('Protocol error: too big bulk count string');
@@ -352,7 +382,8 @@ export class RequestParser {
         return null;
       }
       const end = this.pos + this.bulkLen;
-      argv[this.argc++] = decodeLatin1(buf, this.pos, end);
+      if (this.bulkLen > MAX_ARG_CHARS) attachBigArg(argv, this.argc++, Buffer.from(buf.subarray(this.pos, end)));
+      else argv[this.argc++] = decodeLatin1(buf, this.pos, end);
       // Like Redis, the two bytes after the payload are skipped, not checked
       // (but then the raw bytes are not a canonical log record).
       if (buf[end] !== CR || buf[end + 1] !== LF) this.cmdStart = -1;
@@ -376,7 +407,13 @@ export class RequestParser {
   /** Move a partially received large argument into an exact-size buffer. */
   private startBigArg(): void {
     this.cmdStart = -1;
-    const big = Buffer.allocUnsafe(this.bulkLen + 2);
+    let big: Buffer;
+    try {
+      big = Buffer.allocUnsafe(this.bulkLen + 2);
+    } catch {
+      // Over Node's 4 GB buffers (proto-max-bulk-len raised past them), or no memory left.
+      throw new ProtocolError('Protocol error: invalid bulk length');
+    }
     const have = this.buf.length - this.pos;
     this.buf.copy(big, 0, this.pos);
     this.bigArg = big;
@@ -392,7 +429,10 @@ export class RequestParser {
     chunk.copy(big, this.bigFilled, 0, take);
     this.bigFilled += take;
     if (this.bigFilled < big.length) return chunk.subarray(chunk.length);
-    this.argv[this.argc++] = big.latin1Slice(0, big.length - 2);
+    const len = big.length - 2;
+    // Longer than a JS string can be: the bytes travel beside argv (big-args.ts).
+    if (len > MAX_ARG_CHARS) attachBigArg(this.argv, this.argc++, big.subarray(0, len));
+    else this.argv[this.argc++] = big.latin1Slice(0, len);
     this.bigArg = null;
     this.bigFilled = 0;
     this.bulkLen = -1;
@@ -408,8 +448,8 @@ export class RequestParser {
 
   /**
    * Fast path for a whole inline line of plain words (no quotes, no NUL):
-   * split at whitespace straight from the bytes, as splitArgs would. Any
-   * other line, or one not complete yet, returns null untouched.
+   * split straight from the bytes, as splitArgs would. Any other line, or
+   * one not complete yet, returns null untouched.
    */
   private plainInline(): string[] | null {
     const buf = this.buf;
@@ -421,13 +461,16 @@ export class RequestParser {
       const c = buf[p]!;
       if (c === LF) break;
       if (c === 34 || c === 39 || c === 0) return null;
-      // splitArgs' whitespace: space, \t, \r, \v, \f (\n ends the line).
-      if (c === 32 || (c >= 9 && c <= 13)) {
-        if (word >= 0) {
+      if (word >= 0) {
+        // Inside a word only space, \t and \r end it (\v and \f are part of it).
+        if (c === 32 || c === 9 || c === 13) {
           argv.push(decodeLatin1(buf, word, p));
           word = -1;
         }
-      } else if (word < 0) word = p;
+      } else if (c !== 32 && (c < 9 || c > 13)) {
+        // Between words every isspace() byte is skipped.
+        word = p;
+      }
     }
     if (p >= len) return null;
     if (word >= 0) argv.push(decodeLatin1(buf, word, p));
@@ -439,6 +482,12 @@ export class RequestParser {
   private quotedInline(): string[] | null {
     const buf = this.buf;
     let nl = buf.indexOf(LF, this.pos);
+    // Redis finds the line end with strchr: a NUL byte before the newline
+    // hides it, so such a line never completes (until the size limit).
+    if (nl >= 0) {
+      const nul = buf.indexOf(0, this.pos);
+      if (nul >= 0 && nul < nl) nl = -1;
+    }
     if (nl < 0) {
       if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE)
         throw new ProtocolError('Protocol error: too big inline request');
@@ -514,7 +563,8 @@ export function splitArgs(line: string): string[] | null {
       } else {
         if (i >= n) break;
         const c = line[i]!;
-        if (isSpace(c)) break;
+        // sdssplitargs ends an unquoted word only at space, \n, \r, \t.
+        if (c === ' ' || c === '\n' || c === '\r' || c === '\t') break;
         if (c === '"') inq = true;
         else if (c === "'") insq = true;
         else cur += c;

@@ -15,7 +15,9 @@
 import { formatDouble } from '../util/numbers.js';
 import { putBulk, putBulkBytes, putString, putUint } from '../util/bytes.js';
 
-const SLAB_SIZE = 256 * 1024;
+/** Replies are encoded into shared slabs of this size (CLIENT LIST rbs). */
+export const REPLY_SLAB_SIZE = 256 * 1024;
+const SLAB_SIZE = REPLY_SLAB_SIZE;
 /** Strings longer than this are written as their own chunk, not into the slab. */
 const DIRECT_STRING = 16 * 1024;
 /** Bytes bulkArray encodes per reservation. */
@@ -243,6 +245,12 @@ export class ReplyWriter {
     this.prefixedInt(42, n);
   }
 
+  /** An array header for a length beyond 2^53 (streamed replies of a client-given count). */
+  bigArray(n: bigint): void {
+    if (this.muted) return;
+    this.raw('*' + n.toString() + '\r\n');
+  }
+
   /** A map of n pairs: `%n` in RESP3, a flat array of 2n in RESP2. */
   map(n: number): void {
     if (this.muted) return;
@@ -340,6 +348,16 @@ export class ReplyWriter {
     b.copy(buf, this.arena.pos);
     this.arena.pos += b.length;
     this.pending += b.length;
+  }
+
+  /**
+   * The header of an attribute map of n pairs (`|n`), followed by its pairs
+   * and then the reply it describes. RESP3 only: RESP2 has no attributes,
+   * so callers send neither the header nor the pairs to a RESP2 client.
+   */
+  attribute(n: number): void {
+    if (this.muted || this.resp !== 3) return;
+    this.prefixedInt(124, n);
   }
 }
 

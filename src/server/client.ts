@@ -15,6 +15,10 @@ import type { Command } from '../commands/table.js';
 import type { Server } from './server.js';
 import type { Waiter } from '../../persistence/persistence.js';
 import type { DirectIo } from './direct-io.js';
+import type { ReplyStream } from '../protocol/stream.js';
+import { SoftLimitClock } from './output-limits.js';
+import { clientInfoLine } from '../commands/connection.js';
+import { reprString } from './monitor.js';
 
 export interface QueuedCommand {
   cmd: Command;
@@ -32,10 +36,43 @@ export interface BlockState {
   timer: NodeJS.Timeout | null;
 }
 
+/** CLIENT LIST's memory fields (see memoryReport). */
+export interface ClientMemory {
+  qbuf: number;
+  qbufFree: number;
+  argvMem: number;
+  multiMem: number;
+  obl: number;
+  oll: number;
+  omem: number;
+  totMem: number;
+  /** Output waits for the socket (events=rw). */
+  writing: boolean;
+}
+
+/** Approximate bytes of a client object, its parser and writer (tot-mem). */
+const CLIENT_OVERHEAD = 1024;
+/** Approximate bytes of one queued MULTI command beside its arguments. */
+const QUEUED_OVERHEAD = 48;
+
+function argvBytes(argv: readonly string[]): number {
+  let n = 0;
+  for (const a of argv) n += a.length;
+  return n;
+}
+
 export type ClientKind = 'normal' | 'replica' | 'master' | 'pubsub';
 
 /** Pause output when this much is queued in the socket, resume on drain. */
 const OUTPUT_HIGH_WATER = 64 * 1024 * 1024;
+/** A streamed reply is continued while less than this waits for the socket. */
+const STREAM_LOW_WATER = 256 * 1024;
+/** Bytes of a streamed reply produced per event-loop turn (other clients run in between). */
+const STREAM_PIECE = 64 * 1024;
+/** Encoded output between output-limit checks inside one turn's pipeline. */
+const LIMIT_CHECK_STEP = 1024 * 1024;
+/** Pieces of one streamed reply produced in one turn at most. */
+const STREAM_PIECES_PER_TURN = 4;
 
 export class Client implements Watcher, Waiter {
   db: Db;
@@ -76,8 +113,9 @@ export class Client implements Watcher, Waiter {
   kind: ClientKind = 'normal';
   /** A parsed command held back by CLIENT PAUSE. */
   held: string[] | null = null;
-  /** Currently executing a command (for CLIENT LIST's cmd field). */
+  /** Currently executing a command (for CLIENT LIST's cmd field) and its arguments (argv-mem). */
   current: Command | null = null;
+  currentArgv: string[] | null = null;
   /** Direct handle I/O (direct-io.ts), or null when the socket's stream API is used. */
   io: DirectIo | null = null;
   /** Replies waiting for the AOF (group commit); null when none are held. */
@@ -93,6 +131,15 @@ export class Client implements Watcher, Waiter {
   writeQueued = false;
   /** Inside a blocking command: input waits until it is woken. */
   blocked: BlockState | null = null;
+  /**
+   * Output still to be produced, in order: streamed replies and the bytes
+   * written after them (EXEC's later replies). While set, input waits.
+   */
+  private streams: (ReplyStream | Buffer[])[] | null = null;
+  /** Time over the soft output-buffer limit (client-output-buffer-limit). */
+  readonly softLimit = new SoftLimitClock();
+  /** Largest output of one flush in the current period (CLIENT LIST rbp). */
+  outputPeak = 0;
   /** Running EXEC's queue: blocking commands answer at once instead. */
   inExec = false;
 
@@ -124,15 +171,27 @@ export class Client implements Watcher, Waiter {
     this.server.stats.netInputBytes += chunk.length;
     this.engine.clock.tick();
     this.lastInteraction = this.engine.clock.wallMs();
-    if (this.closeAfterReply) return;
-    this.parser.feed(chunk);
-    this.processInput();
+    // Closed (or closing) clients are not parsed: more data may still arrive.
+    if (this.closeAfterReply || this.closed) return;
+    try {
+      this.parser.feed(chunk);
+      this.processInput();
+    } catch (e) {
+      // A bug outside any command (they catch their own): this connection's
+      // state is unknown, so it alone is closed; every other client goes on.
+      this.reply.error(this.server.internalError(e, 'reading input', this));
+      this.closeAfterReply = true;
+      this.flush();
+      return;
+    }
     // The chunk is the shared read buffer under direct I/O: keep only copies.
     if (this.io !== null) this.parser.detach();
-    if (this.parser.pendingBytes > this.server.queryBufferLimit) {
-      this.server.logger.warn({ client: this.describe() }, 'Closing client that reached max query buffer length');
+    if (this.parser.pendingBytes > this.server.queryBufferLimit && !this.closed) {
+      this.server.logger.warn(
+        `Closing client that reached max query buffer length: ${clientInfoLine(this)} (qbuf initial bytes: ${reprString(this.parser.peek(64))})`,
+      );
       this.server.stats.clientQueryBufferLimitDisconnections++;
-      this.close();
+      this.drop();
       return;
     }
     this.server.afterInput(this);
@@ -140,7 +199,7 @@ export class Client implements Watcher, Waiter {
 
   /** Run every complete command in the query buffer (until paused or closing). */
   processInput(): void {
-    while (!this.closeAfterReply && !this.closed && this.blocked === null) {
+    while (!this.closeAfterReply && !this.closed && this.blocked === null && this.streams === null) {
       let argv: string[] | null;
       if (this.held !== null) {
         argv = this.held;
@@ -162,16 +221,25 @@ export class Client implements Watcher, Waiter {
         break;
       }
       this.server.execute(this, argv);
+      // A long pipeline can encode megabytes in one turn: check the output
+      // limit as it grows, not only when the turn's replies are sent.
+      if (this.reply.pending >= this.nextLimitCheck) this.checkOutputLimitMidTurn();
     }
   }
 
   // ---- output --------------------------------------------------------------
 
-  /** Send what the reply writer holds (or queue it behind held replies). */
+  /** Send what the reply writer holds (or queue it behind held replies or a streamed reply). */
   flush(): void {
     const chunks = this.reply.takeChunks();
+    this.nextLimitCheck = LIMIT_CHECK_STEP;
+    if (this.streams !== null) {
+      if (chunks !== null) this.streams.push(chunks.slice());
+      return;
+    }
     if (this.heldReplies !== null) {
       if (chunks !== null) for (const c of chunks) this.heldReplies.push(c);
+      this.checkOutputLimit();
       return;
     }
     this.send(chunks);
@@ -190,35 +258,28 @@ export class Client implements Watcher, Waiter {
     this.heldReplies = null;
     if (held !== null && held.length > 0) this.send(held);
     this.flush();
+    if (this.streams !== null) this.server.pumpLater(this);
   }
 
   private send(chunks: Buffer[] | null): void {
     const socket = this.socket;
     if (chunks === null || socket === null || this.closed) return;
+    let bytes = 0;
+    for (const c of chunks) bytes += c.length;
+    if (bytes > this.outputPeak) this.outputPeak = bytes;
+    this.netOut += bytes;
+    this.server.stats.netOutputBytes += bytes;
     const io = this.io;
     if (io !== null) {
-      let bytes = 0;
-      for (const c of chunks) bytes += c.length;
       io.write(chunks);
-      this.netOut += bytes;
-      this.server.stats.netOutputBytes += bytes;
-      return;
-    }
-    {
-      let bytes = 0;
+    } else {
       if (chunks.length === 1) {
-        bytes = chunks[0]!.length;
         socket.write(chunks[0]!);
       } else {
         socket.cork();
-        for (const c of chunks) {
-          bytes += c.length;
-          socket.write(c);
-        }
+        for (const c of chunks) socket.write(c);
         socket.uncork();
       }
-      this.netOut += bytes;
-      this.server.stats.netOutputBytes += bytes;
       if (socket.writableLength > OUTPUT_HIGH_WATER && !socket.isPaused()) {
         socket.pause();
         socket.once('drain', () => {
@@ -226,19 +287,153 @@ export class Client implements Watcher, Waiter {
         });
       }
     }
+    this.checkOutputLimit();
   }
 
-  /** Reply bytes written but not yet taken by the socket (CLIENT LIST omem). */
-  get outputPending(): number {
+  // ---- output limits and streamed replies -----------------------------------
+
+  /** reply.pending at which processInput checks the output limit again. */
+  private nextLimitCheck = LIMIT_CHECK_STEP;
+
+  private checkOutputLimitMidTurn(): void {
+    this.nextLimitCheck = this.reply.pending + LIMIT_CHECK_STEP;
+    this.checkOutputLimit();
+  }
+
+  /** client-output-buffer-limit: close this client if its pending output is over its class limit. */
+  private checkOutputLimit(): void {
+    const limit = this.server.outputLimitFor(this);
+    if (limit === null || this.closed) return;
+    if (!this.softLimit.over(limit, this.outputMemory, this.engine.clock.wallMs())) return;
+    this.server.logger.warn(`Client ${clientInfoLine(this)} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+    this.server.stats.clientOutputBufferLimitDisconnections++;
+    this.drop();
+  }
+
+  /**
+   * Reply with `stream` from here on: what was written before it goes out
+   * first, what is written after it (a transaction's later replies) waits
+   * behind it, and this client's input waits until it is all sent.
+   */
+  startStream(stream: ReplyStream): void {
+    if (this.reply.muted) return;
+    // What was written before it waits in the queue too: it is released by
+    // pump(), which, like flush(), honours the AOF's hold on replies.
+    const before = this.reply.takeChunks();
+    this.nextLimitCheck = LIMIT_CHECK_STEP;
+    if (this.streams === null) this.streams = [];
+    if (before !== null) this.streams.push(before.slice());
+    this.streams.push(stream);
+  }
+
+  /** True while a streamed reply is being sent. */
+  get streaming(): boolean {
+    return this.streams !== null;
+  }
+
+  /**
+   * Produce the next pieces of the streamed reply while the socket keeps
+   * up; once it is all sent, go on with the buffered input.
+   */
+  pump(): void {
+    const queue = this.streams;
+    if (queue === null || this.closed || this.heldReplies !== null) return;
+    this.streams = null; // so flush() sends instead of queueing
+    let pieces = 0;
+    while (queue.length > 0 && !this.closed) {
+      if (this.socketPending >= STREAM_LOW_WATER) {
+        this.streams = queue;
+        this.whenDrained();
+        return;
+      }
+      if (pieces === STREAM_PIECES_PER_TURN) {
+        this.streams = queue;
+        this.server.pumpLater(this);
+        return;
+      }
+      const head = queue[0]!;
+      if (Array.isArray(head)) {
+        queue.shift();
+        this.send(head);
+        continue;
+      }
+      let done: boolean;
+      try {
+        done = head.fill(this.reply, STREAM_PIECE);
+      } catch (e) {
+        // The reply cannot be finished: the connection's framing is lost.
+        this.server.internalError(e, 'streaming a reply', this);
+        this.drop();
+        return;
+      }
+      pieces++;
+      if (done) queue.shift();
+      this.send(this.reply.takeChunks());
+    }
+    if (this.closed) return;
+    this.processInput();
+    this.server.afterInput(this);
+  }
+
+  /** Continue the stream once the socket has taken most of what waits. */
+  private whenDrained(): void {
+    const resume = () => {
+      if (!this.closed) this.server.pumpLater(this);
+    };
+    if (this.io !== null) this.io.onLowWater(STREAM_LOW_WATER, resume);
+    else this.socket?.once('drain', resume);
+  }
+
+  /** The memory fields of CLIENT LIST, measured now. */
+  memoryReport(): ClientMemory {
+    const parser = this.parser;
+    const qbuf = parser.pendingBytes;
+    const qbufFree = parser.bufferFree;
+    let argvMem = parser.partialArgBytes;
+    const running = this.currentArgv;
+    if (running !== null) for (const a of running) argvMem += a.length;
+    let multiMem = 0;
+    if (this.multi !== null) for (const q of this.multi) multiMem += QUEUED_OVERHEAD + argvBytes(q.argv);
+    const obl = this.reply.pending;
+    const omem = this.outputMemory - obl;
+    let oll = this.io !== null ? this.io.pendingWrites : (this.socket?.writableLength ?? 0) > 0 ? 1 : 0;
+    if (this.heldReplies !== null) oll += this.heldReplies.length;
+    if (this.streams !== null) oll += this.streams.length;
+    const totMem = CLIENT_OVERHEAD + qbuf + qbufFree + argvMem + multiMem + obl + omem;
+    return { qbuf, qbufFree, argvMem, multiMem, obl, oll, omem, totMem, writing: this.socketPending > 0 };
+  }
+
+  /** Bytes handed to the socket that it has not taken yet. */
+  private get socketPending(): number {
     if (this.io !== null) return this.io.pendingBytes;
     return this.socket?.writableLength ?? 0;
+  }
+
+  /** Output waiting in memory: encoded, held for the AOF, queued for the socket (omem). */
+  get outputMemory(): number {
+    let n = this.reply.pending + this.socketPending;
+    if (this.heldReplies !== null) for (const c of this.heldReplies) n += c.length;
+    if (this.streams !== null) for (const s of this.streams) if (Array.isArray(s)) for (const c of s) n += c.length;
+    return n;
   }
 
   /** Close the connection (after flushing what was written so far). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.streams = null;
     if (this.socket !== null) this.socket.end();
+    this.server.unlinkClient(this);
+  }
+
+  /** Close the connection at once, dropping pending output (Redis' freeClient on a limit). */
+  drop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.streams = null;
+    this.heldReplies = null;
+    this.reply.takeChunks();
+    if (this.socket !== null) this.socket.destroy();
     this.server.unlinkClient(this);
   }
 

@@ -78,8 +78,13 @@ const HIGH_WATER = 64 * 1024 * 1024;
 export class DirectIo {
   /** Bytes handed to libuv that the kernel has not taken yet. */
   pendingBytes = 0;
+  /** Writes queued in libuv (CLIENT LIST oll). */
+  pendingWrites = 0;
   private readingPaused = false;
   private spareReq: WriteReq | null = null;
+  /** Called once pendingBytes falls below lowWater (a streamed reply continues). */
+  private lowWaterCallback: (() => void) | null = null;
+  private lowWater = 0;
   private readonly onComplete: (this: WriteReq, status: number) => void;
 
   private constructor(
@@ -103,7 +108,13 @@ export class DirectIo {
     const io = this;
     this.onComplete = function (this: WriteReq) {
       io.pendingBytes -= this.bytes;
+      io.pendingWrites--;
       this.buffer = null;
+      const cb = io.lowWaterCallback;
+      if (cb !== null && io.pendingBytes < io.lowWater) {
+        io.lowWaterCallback = null;
+        cb();
+      }
       if (io.readingPaused && io.pendingBytes < HIGH_WATER / 2) {
         io.readingPaused = false;
         if (!socket.destroyed) handle.readStart();
@@ -116,6 +127,16 @@ export class DirectIo {
     const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
     if (binding === null || handle === null || typeof handle.writeBuffer !== 'function' || typeof handle.writev !== 'function' || typeof handle.useUserBuffer !== 'function') return null;
     return new DirectIo(socket, handle, binding, onData);
+  }
+
+  /** Call `cb` once fewer than `bytes` wait for the socket (now, if that is already so). */
+  onLowWater(bytes: number, cb: () => void): void {
+    if (this.pendingBytes < bytes) {
+      cb();
+      return;
+    }
+    this.lowWater = bytes;
+    this.lowWaterCallback = cb;
   }
 
   /** Write chunks in order; returns false if the socket is gone. */
@@ -148,6 +169,7 @@ export class DirectIo {
       req.bytes = bytes;
       req.buffer = single ? chunks[0]! : chunks.slice();
       this.pendingBytes += bytes;
+      this.pendingWrites++;
       if (!this.readingPaused && this.pendingBytes > HIGH_WATER) {
         this.readingPaused = true;
         this.handle.readStop();

@@ -5,20 +5,22 @@
  * keeps commandstats, MONITOR and CLIENT REPLY semantics.
  */
 
-import { F, type Command } from '../commands/table.js';
+import { F, bigArgRefusal, type Command } from '../commands/table.js';
 import type { Client } from './client.js';
 import type { Server } from './server.js';
 import { discardTransaction } from '../commands/transactions.js';
+import { cstr } from '../commands/util.js';
 
 /** Commands that run immediately even inside MULTI. */
 const MULTI_EXEMPT = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
 function reject(c: Client, cmd: Command | null, msg: string): void {
   if (cmd !== null) cmd.stats.rejected++;
-  if (cmd !== null && cmd.name === 'exec' && c.multi !== null) {
-    // Redis' execCommandAbort.
+  if (cmd !== null && cmd.name === 'exec') {
+    // Redis' execCommandAbort, inside MULTI or not (it also unwatches). The
+    // reasons Redis formats itself carry no code there: only ERR is dropped.
     discardTransaction(c);
-    c.reply.error(`EXECABORT Transaction discarded because of: ${msg}`);
+    c.reply.error(`EXECABORT Transaction discarded because of: ${msg.startsWith('ERR ') ? msg.slice(4) : msg}`);
     return;
   }
   c.reply.error(msg);
@@ -43,15 +45,16 @@ export function lookupOrReject(server: Server, c: Client, argv: string[]): Comma
     c.lastCommandLookup = base;
   }
   if (base === undefined) {
+    // Redis formats these with %s: each argument ends at its first NUL byte.
     let args = '';
-    for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${argv[i]!.slice(0, 128 - args.length)}' `;
-    reject(c, null, `ERR unknown command '${argv[0]!.slice(0, 128)}', with args beginning with: ${args}`);
+    for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${cstr(argv[i]!).slice(0, 128 - args.length)}' `;
+    reject(c, null, `ERR unknown command '${cstr(argv[0]!).slice(0, 128)}', with args beginning with: ${args}`);
     return null;
   }
   if (base.subcommands.size === 0 || argv.length === 1) return base;
   const sub = base.subcommands.get(argv[1]!.toLowerCase());
   if (sub === undefined) {
-    reject(c, null, `ERR unknown subcommand '${argv[1]!.slice(0, 128)}'. Try ${argv[0]!.toUpperCase()} HELP.`);
+    reject(c, null, `ERR unknown subcommand '${cstr(argv[1]!).slice(0, 128)}'. Try ${argv[0]!.toUpperCase()} HELP.`);
     return null;
   }
   return sub;
@@ -66,6 +69,11 @@ export function execute(server: Server, c: Client, argv: string[]): void {
   if (cmd === null) return;
   if (!arityOk(cmd, argv.length)) {
     reject(c, cmd, `ERR wrong number of arguments for '${cmd.name}' command`);
+    return;
+  }
+  const tooLong = bigArgRefusal(cmd, argv);
+  if (tooLong !== null) {
+    reject(c, cmd, `ERR ${tooLong}`);
     return;
   }
   const flags = cmd.flags;
@@ -127,7 +135,9 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   if (!nested) reply.muted = muted;
   const errorsBefore = reply.errorCount;
   const prev = c.current;
+  const prevArgv = c.currentArgv;
   c.current = cmd;
+  c.currentArgv = argv;
   const offsetBefore = engine.log.offset;
   engine.begin();
   // CLIENT NO-TOUCH: lookups leave access times alone, except TOUCH's own.
@@ -136,8 +146,7 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   try {
     cmd.run!(c, argv);
   } catch (e) {
-    server.logger.error({ err: e, command: cmd.name }, 'command raised an exception');
-    reply.error(`ERR internal error while executing '${cmd.name}'`);
+    reply.error(server.internalError(e, `executing '${cmd.name}'`, c, argv));
   } finally {
     engine.end();
   }
@@ -148,6 +157,7 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   server.timeCommand(cmd);
   if (cmd.timedAlone) server.accountBatch();
   c.current = prev;
+  c.currentArgv = prevArgv;
   const stats = cmd.stats;
   stats.calls++;
   if (reply.errorCount !== errorsBefore) stats.failed++;
@@ -166,11 +176,14 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
   if (server.monitors.size > 0) server.feedMonitors(c, cmd, argv);
 }
 
-/** CLIENT PAUSE WRITE: does this command have to wait? */
+/**
+ * CLIENT PAUSE WRITE: does this command have to wait? As in Redis, a write
+ * waits even when it would only be queued inside MULTI.
+ */
 export function commandBlockedByPause(server: Server, c: Client, argv: string[]): boolean {
   const cmd = server.table.resolve(argv);
   if (cmd === undefined) return false;
-  if (cmd.flags & (F.WRITE | F.MAY_REPLICATE)) return c.multi === null;
+  if (cmd.flags & (F.WRITE | F.MAY_REPLICATE)) return true;
   if (cmd.name === 'exec' && c.multi !== null) {
     return c.multi.some((q) => (q.cmd.flags & (F.WRITE | F.MAY_REPLICATE)) !== 0);
   }

@@ -81,7 +81,7 @@ function clientsSection(s: Server): Fields {
   let maxOut = 0;
   for (const c of s.clients.values()) {
     maxIn = Math.max(maxIn, c.parser.pendingBytes);
-    maxOut = Math.max(maxOut, c.outputPending);
+    maxOut = Math.max(maxOut, c.outputMemory);
   }
   return [
     ['connected_clients', s.clients.size],
@@ -89,7 +89,7 @@ function clientsSection(s: Server): Fields {
     ['maxclients', s.config.int('maxclients')],
     ['client_recent_max_input_buffer', maxIn],
     ['client_recent_max_output_buffer', maxOut],
-    ['blocked_clients', s.blocked.size],
+    ['blocked_clients', s.blockedClients],
     ['tracking_clients', 0],
     ['clients_in_timeout_table', 0],
     ['total_blocking_keys', 0],
@@ -269,10 +269,12 @@ function statsSection(s: Server): Fields {
     ['io_threaded_reads_processed', 0],
     ['io_threaded_writes_processed', 0],
     ['client_query_buffer_limit_disconnections', st.clientQueryBufferLimitDisconnections],
+    ['client_output_buffer_limit_disconnections', st.clientOutputBufferLimitDisconnections],
     ['acl_access_denied_auth', 0],
     ['acl_access_denied_cmd', 0],
     ['acl_access_denied_key', 0],
     ['acl_access_denied_channel', 0],
+    ['vireo_internal_errors', st.internalErrors],
   ];
 }
 

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import { Config, type ConfigValue } from '../config.js';
 import { Engine } from '../engine/engine.js';
 import { CommandLog } from '../../persistence/commandlog.js';
-import { CommandTable, F, type Command } from '../commands/table.js';
+import { CommandTable, F, bigArgRefusal, type Command } from '../commands/table.js';
 import { allCommands } from '../commands/index.js';
 import { OutputArena } from '../protocol/writer.js';
 import { Client, type BlockState } from './client.js';
@@ -19,12 +19,14 @@ import { execute, commandBlockedByPause } from './dispatch.js';
 import { ActiveExpire } from '../engine/expire.js';
 import { createLogger, pinoLevel, type Logger } from '../log.js';
 import { VERSION, REDIS_VERSION } from '../version.js';
-import { formatMonitorLine } from './monitor.js';
+import { monitorLine } from './monitor.js';
 import { MemoryTracker } from './info.js';
 import { discardTransaction } from '../commands/transactions.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
 import { AofLoadError } from '../../persistence/aof.js';
+import { strerror } from '../../persistence/errors.js';
 import { arityOk } from './dispatch.js';
+import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from './output-limits.js';
 
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
 const ACCESS_PARAMS = new Set(['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']);
@@ -38,6 +40,9 @@ export class ServerStats {
   totalErrorReplies = 0;
   unexpectedErrorReplies = 0;
   clientQueryBufferLimitDisconnections = 0;
+  clientOutputBufferLimitDisconnections = 0;
+  /** Exceptions caught while serving clients (each one is a bug). */
+  internalErrors = 0;
   readsProcessed = 0;
   writesProcessed = 0;
   errors = new Map<string, number>();
@@ -81,13 +86,21 @@ export class Server {
   readonly directIo = process.env.VIREO_STREAM_IO !== '1';
   /** DEBUG SET-ACTIVE-EXPIRE. */
   activeExpireEnabled = true;
+  /** Internal-error replies name the exception and where it was thrown (tests and fuzzers). */
+  readonly debugExceptions = process.env.VIREO_DEBUG_EXCEPTIONS === '1';
 
   /** Copies of hot configuration values. */
   protoMaxBulkLen: number;
   queryBufferLimit: number;
+  /** client-output-buffer-limit per class; null when no class has a limit. */
+  private outputLimits: OutputLimits | null;
 
   private nextClientId = 1;
   private listeners: net.Server[] = [];
+  /** The port and bind addresses the TCP listeners were bound for (null: not listening yet). */
+  private tcpBoundFor: (TcpSpec & { actualPort: number }) | null = null;
+  /** A rebind started by CONFIG SET port/bind that has not settled yet. */
+  rebinding: Promise<void> | null = null;
   private cron: NodeJS.Timeout | null = null;
   private expire: ActiveExpire;
   private pause: PauseState | null = null;
@@ -107,6 +120,7 @@ export class Server {
     this.expire = new ActiveExpire(this.engine);
     this.protoMaxBulkLen = config.int('proto-max-bulk-len');
     this.queryBufferLimit = config.int('client-query-buffer-limit');
+    this.outputLimits = this.readOutputLimits();
     this.recordError = (msg: string) => this.countError(msg);
     for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries', 'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth']) {
       this.engine.limits.apply(name, config.int(name));
@@ -152,22 +166,9 @@ export class Server {
   }
 
   private async listen(): Promise<void> {
-    const port = this.config.int('port');
-    if (port !== 0 || this.config.str('unixsocket') === '') {
-      const addrs = this.config.str('bind').split(' ').filter((a) => a !== '');
-      for (const raw of addrs.length > 0 ? addrs : ['*']) {
-        const optional = raw.startsWith('-');
-        const addr = optional ? raw.slice(1) : raw;
-        const host = addr === '*' ? '0.0.0.0' : addr === '::*' ? '::' : addr;
-        try {
-          await this.listenOn({ host, port: this.listeners.length > 0 && port === 0 ? this.port : port, ipv6Only: host.includes(':') }, false);
-        } catch (e) {
-          const err = e as NodeJS.ErrnoException;
-          if (optional && (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT')) continue;
-          throw new Error(`Could not create server TCP listening socket ${addr}:${port}: ${err.message}`);
-        }
-      }
-    }
+    const tcp = { port: this.config.int('port'), bind: this.config.str('bind') };
+    this.listeners.push(...(await this.listenTcp(tcp)));
+    this.tcpBoundFor = { ...tcp, actualPort: this.port };
     const unixPath = this.config.str('unixsocket');
     if (unixPath !== '') {
       try {
@@ -175,13 +176,41 @@ export class Server {
       } catch {
         // not there
       }
-      await this.listenOn({ path: unixPath }, true);
+      this.listeners.push(await this.listenOn({ path: unixPath }, true));
       const perm = this.config.int('unixsocketperm');
       if (perm !== 0) fs.chmodSync(unixPath, perm);
     }
   }
 
-  private listenOn(opts: net.ListenOptions, unix: boolean): Promise<void> {
+  /** Bind a TCP listener per `bind` address on `port`; on failure none of them stays open. */
+  private async listenTcp({ port, bind }: TcpSpec): Promise<net.Server[]> {
+    const bound: net.Server[] = [];
+    if (port === 0 && this.config.str('unixsocket') !== '') return bound;
+    const addrs = bind.split(' ').filter((a) => a !== '');
+    try {
+      for (const raw of addrs.length > 0 ? addrs : ['*']) {
+        const optional = raw.startsWith('-');
+        const addr = optional ? raw.slice(1) : raw;
+        const host = addr === '*' ? '0.0.0.0' : addr === '::*' ? '::' : addr;
+        // Port 0 picks a free port once; every address then shares it.
+        const first = bound[0]?.address();
+        const boundPort = port === 0 && first !== undefined && first !== null && typeof first === 'object' ? first.port : port;
+        try {
+          bound.push(await this.listenOn({ host, port: boundPort, ipv6Only: host.includes(':') }, false));
+        } catch (e) {
+          const err = e as NodeJS.ErrnoException;
+          if (optional && (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT')) continue;
+          throw new Error(`Could not create server TCP listening socket ${addr}:${port}: ${err.message}`);
+        }
+      }
+    } catch (e) {
+      for (const l of bound) l.close();
+      throw e;
+    }
+    return bound;
+  }
+
+  private listenOn(opts: net.ListenOptions, unix: boolean): Promise<net.Server> {
     return new Promise((resolve, reject) => {
       const srv = net.createServer({ noDelay: true }, (socket) => this.accept(socket, unix));
       srv.maxConnections = this.config.int('maxclients') + 32;
@@ -189,17 +218,74 @@ export class Server {
       srv.listen({ ...opts, backlog: this.config.int('tcp-backlog') }, () => {
         srv.off('error', reject);
         srv.on('error', (e) => this.logger.error({ err: e }, 'listener error'));
-        this.listeners.push(srv);
-        resolve();
+        resolve(srv);
       });
     });
   }
 
-  private async relisten(): Promise<void> {
-    const old = this.listeners;
-    this.listeners = [];
-    for (const l of old) l.close();
-    await this.listen();
+  /**
+   * After CONFIG SET port/bind: listen where the configuration now says.
+   * Null when the TCP listeners already match it (or the server does not
+   * listen yet); else settles once the new listeners are bound, or rejects,
+   * the old ones still serving, when they cannot be. Rebinds run one after
+   * the other.
+   */
+  rebind(): Promise<void> | null {
+    const want = { port: this.config.int('port'), bind: this.config.str('bind') };
+    const have = this.tcpBoundFor;
+    if (this.shuttingDown || have === null || (want.port === have.port && want.bind === have.bind)) return null;
+    const run = (this.rebinding ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.relisten(want));
+    const tracked = run.finally(() => {
+      if (this.rebinding === tracked) this.rebinding = null;
+    });
+    this.rebinding = tracked;
+    return tracked;
+  }
+
+  /**
+   * Replace the TCP listeners (the unix socket stays). A new port is bound
+   * before the old listeners close. New addresses on the same port can only
+   * be bound once the old listeners are closed, so those are reopened if
+   * the new ones fail (Redis' changeBindAddr does the same).
+   */
+  private async relisten(want: TcpSpec): Promise<void> {
+    const have = this.tcpBoundFor!;
+    const oldTcp = this.listeners.filter((l) => typeof l.address() !== 'string');
+    const keep = this.listeners.filter((l) => !oldTcp.includes(l));
+    const samePort = want.port === have.port;
+    if (samePort) {
+      for (const l of oldTcp) l.close();
+      this.listeners = keep;
+    }
+    // Port 0 (any free port) keeps the one it got.
+    const target = samePort && want.port === 0 ? { ...want, port: have.actualPort } : want;
+    let fresh: net.Server[];
+    try {
+      fresh = await this.listenTcp(target);
+    } catch (e) {
+      this.logger.warn(`Warning: ${(e as Error).message}`);
+      if (samePort) await this.reopenTcp({ port: have.actualPort, bind: have.bind });
+      throw e;
+    }
+    if (this.shuttingDown) {
+      for (const l of fresh) l.close();
+      return;
+    }
+    if (!samePort) for (const l of oldTcp) l.close();
+    this.listeners = [...keep, ...fresh];
+    this.tcpBoundFor = { ...want, actualPort: this.port };
+  }
+
+  /** Listen again as before a failed rebind; if even that fails, say so (clients connected stay served). */
+  private async reopenTcp(spec: TcpSpec): Promise<void> {
+    try {
+      this.listeners.push(...(await this.listenTcp(spec)));
+    } catch (e) {
+      this.logger.error({ err: e }, 'Failed to restore the previous listening sockets');
+      this.tcpBoundFor = { port: -1, bind: '', actualPort: -1 };
+    }
   }
 
   /**
@@ -391,9 +477,41 @@ export class Server {
       const c = list[i]!;
       c.writeQueued = false;
       c.flush();
+      if (c.streaming) this.pumpLater(c);
     }
     while (list.length > 0) list.pop();
   };
+
+  /** Clients whose streamed reply continues in the next turn. */
+  private pumps: Client[] = [];
+
+  /** Continue `c`'s streamed reply in a later turn (after other clients are served). */
+  pumpLater(c: Client): void {
+    if (this.pumps.includes(c)) return;
+    this.pumps.push(c);
+    if (this.pumps.length === 1) setImmediate(this.runPumps);
+  }
+
+  private readonly runPumps = (): void => {
+    const list = this.pumps;
+    this.pumps = [];
+    for (const c of list) c.pump();
+  };
+
+  // ---- output buffer limits ----------------------------------------------------
+
+  private readOutputLimits(): OutputLimits | null {
+    const limits = parseOutputLimits(this.config.str('client-output-buffer-limit'));
+    return noLimits(limits) ? null : limits;
+  }
+
+  /** The output limit of `c`'s class (MONITOR clients count as normal), or null for none. */
+  outputLimitFor(c: Client): OutputLimit | null {
+    const limits = this.outputLimits;
+    if (limits === null) return null;
+    const l = c.kind === 'replica' ? limits.slave : c.kind === 'pubsub' ? limits.pubsub : limits.normal;
+    return l.hard === 0 && l.soft === 0 ? null : l;
+  }
 
   /** Commands run since the clock was last read (the first timedCount entries), and that reading. */
   readonly timedCommands: Command[] = [];
@@ -423,6 +541,8 @@ export class Server {
       throw new AofLoadError(`Unknown command '${argv[0]!.slice(0, 128)}' reading the append only file`);
     }
     if (!arityOk(cmd, argv.length)) throw new AofLoadError(`Wrong number of arguments for '${cmd.name}' reading the append only file`);
+    const tooLong = bigArgRefusal(cmd, argv);
+    if (tooLong !== null) throw new AofLoadError(`Reading the append only file: ${tooLong}`);
     // Records of a transaction are applied once its EXEC was read; MULTI/EXEC themselves do nothing here.
     if (cmd.name === 'multi' || cmd.name === 'exec') return;
     let c = this.aofClient;
@@ -452,6 +572,16 @@ export class Server {
     return false;
   }
 
+  /** Clients waiting in a blocking command or held by CLIENT PAUSE (Redis counts both in blocked_clients). */
+  get blockedClients(): number {
+    return this.blocked.size + this.held.size;
+  }
+
+  /** Is `c` waiting (blocking command or CLIENT PAUSE)? CLIENT LIST flag b. */
+  isBlocked(c: Client): boolean {
+    return c.blocked !== null || this.held.has(c);
+  }
+
   get writesPaused(): boolean {
     return this.pause !== null;
   }
@@ -464,9 +594,20 @@ export class Server {
       if (this.pause.mode === 'all') mode = 'all';
       if (this.pause.until > until) ms = this.pause.until - Date.now();
     }
-    const timer = setTimeout(() => this.unpauseClients(), Math.max(0, ms));
-    this.pause = { mode, until: Date.now() + ms, timer };
+    const end = Date.now() + ms;
+    this.pause = { mode, until: end, timer: this.pauseTimer(end) };
     this.engine.expiryPaused = true;
+  }
+
+  /** A timer for the pause's end; Node's timers wrap past 2^31-1 ms, so long pauses re-arm. */
+  private pauseTimer(until: number): NodeJS.Timeout {
+    const MAX_TIMER_MS = 2147483647;
+    const left = Math.max(0, until - Date.now());
+    return setTimeout(() => {
+      if (this.pause === null) return;
+      if (until - Date.now() > 0) this.pause.timer = this.pauseTimer(until);
+      else this.unpauseClients();
+    }, Math.min(left, MAX_TIMER_MS));
   }
 
   unpauseClients(): void {
@@ -487,12 +628,31 @@ export class Server {
   /** Feed an executed command to MONITOR clients. */
   feedMonitors(c: Client, cmd: Command, argv: string[]): void {
     if (cmd.flags & (F.SKIP_MONITOR | F.ADMIN)) return;
-    const line = formatMonitorLine(c, argv);
+    const line = monitorLine(c, argv);
     for (const m of this.monitors) {
       if (m.closed) continue;
-      m.reply.simple(line);
+      m.reply.rawBytes(line);
       if (m !== c) m.flush();
     }
+  }
+
+  /**
+   * A bug surfaced as an exception while serving `c`: log it with the
+   * command, count it, and return the error reply. The server stays up.
+   * With VIREO_DEBUG_EXCEPTIONS=1 (tests, fuzzers) the reply carries the
+   * exception and where it was thrown, so a test names the culprit.
+   */
+  internalError(e: unknown, where: string, c: Client | null, argv: readonly string[] | null = null): string {
+    this.stats.internalErrors++;
+    const shownArgs = argv === null ? undefined : argv.slice(0, 8).map((a) => a.slice(0, 64));
+    this.logger.error({ err: e, client: c?.describe(), argv: shownArgs }, `Internal error ${where}`);
+    let msg = `ERR internal error ${where}`;
+    if (this.debugExceptions) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      const frame = (err.stack ?? '').split('\n').find((l) => l.trim().startsWith('at ')) ?? '';
+      msg += `: ${err.name}: ${err.message} ${frame.trim()}`;
+    }
+    return msg;
   }
 
   private countError(msg: string): void {
@@ -563,6 +723,7 @@ export class Server {
     this.memory.sample();
     this.sampleStats();
     this.closeIdleClients();
+    this.resetOutputPeaks();
     if (this.engine.log.hasPending) this.engine.log.flush();
     try {
       this.persistence.cron();
@@ -588,6 +749,16 @@ export class Server {
     s.lastSampleIn = s.netInputBytes;
     s.lastSampleOut = s.netOutputBytes;
     s.lastSampleTime = now;
+  }
+
+  private lastPeakReset = Date.now();
+
+  /** CLIENT LIST rbp is the peak of the last 5 seconds, as Redis resets buf_peak. */
+  private resetOutputPeaks(): void {
+    const now = Date.now();
+    if (now - this.lastPeakReset < 5000) return;
+    this.lastPeakReset = now;
+    for (const c of this.clients.values()) c.outputPeak = 0;
   }
 
   private closeIdleClients(): void {
@@ -631,21 +802,24 @@ export class Server {
       case 'client-query-buffer-limit':
         this.queryBufferLimit = value as number;
         break;
+      case 'client-output-buffer-limit':
+        this.outputLimits = this.readOutputLimits();
+        break;
       case 'loglevel':
         this.logger.level = pinoLevel(value as string);
         break;
       case 'maxclients':
         for (const l of this.listeners) l.maxConnections = (value as number) + 32;
         break;
-      case 'port':
-      case 'bind':
-        if (this.listeners.length > 0) {
-          this.relisten().catch((e: Error) => this.logger.error({ err: e }, 'rebinding failed'));
-        }
-        break;
+      // 'port' and 'bind' are applied by rebind(), which CONFIG SET awaits.
       case 'dir':
         if (value !== '') {
-          process.chdir(value as string);
+          try {
+            process.chdir(value as string);
+          } catch (e) {
+            // Redis answers with strerror().
+            throw new Error(strerror(e));
+          }
           // Keep it absolute: file paths are resolved against it.
           if (value !== process.cwd()) this.config.setMany([['dir', process.cwd()]], { startup: true });
         }
@@ -655,6 +829,12 @@ export class Server {
         break;
     }
   }
+}
+
+/** Where TCP listeners are bound: the `port` and `bind` parameters. */
+interface TcpSpec {
+  port: number;
+  bind: string;
 }
 
 function isLoopback(addr: string | undefined): boolean {

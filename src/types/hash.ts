@@ -149,6 +149,13 @@ export class HashValue extends RObject {
     return h;
   }
 
+  /** One random field and its value (the hash is not empty): no copy of a big hash. */
+  randomEntry(): [string, string] {
+    if (this.table !== null) return this.table.randomEntry()!;
+    const all = this.toArray();
+    return all[Math.floor(Math.random() * all.length)]!;
+  }
+
   /** The hashtable, for SCAN and random picks (null while listpack). */
   get hashtable(): ScanMap<string> | null {
     return this.table;

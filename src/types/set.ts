@@ -283,6 +283,13 @@ export class SetValue extends RObject {
     return s;
   }
 
+  /** One random member (the set is not empty): no copy of a big set. */
+  randomMember(): string {
+    if (this.table !== null) return this.table.random()!;
+    const all = this.toArray();
+    return all[Math.floor(Math.random() * all.length)]!;
+  }
+
   /** The hashtable, for SCAN and random picks (null while compact). */
   get hashtable(): ScanSet | null {
     return this.table;

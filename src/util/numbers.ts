@@ -56,9 +56,13 @@ export function parseInteger(s: string): number | bigint | null {
 
 /**
  * strtoul(s, 10) as Redis' parseScanCursorOrReply uses it: optional sign
- * (a minus wraps around), digits, nothing else; "" is 0; overflow fails.
+ * (a minus wraps around), digits, nothing else up to the first NUL; "" is 0;
+ * overflow fails.
  */
 export function parseStrtoul(s: string): bigint | null {
+  // strtoul reads a C string: a NUL byte ends it ("\x00" is cursor 0).
+  const nul = s.indexOf('\0');
+  if (nul >= 0) s = s.slice(0, nul);
   const m = /^([+-]?)([0-9]*)$/.exec(s);
   if (m === null) return null;
   if (m[2] === '') return m[1] === '' ? 0n : null;

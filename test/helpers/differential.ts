@@ -102,6 +102,19 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
     applies: (a) => a[0]!.toLowerCase() === 'client' && a[1]?.toLowerCase() === 'id',
     normalize: (r) => (r.type === 'integer' ? { type: 'integer', value: '<id>' } : r),
   },
+  {
+    why: "Redis 7.2 flags SINTERSTORE's destination OW (overwritten); 7.0's key spec said RW.",
+    applies: (a) => a[0]!.toLowerCase() === 'command' && a[1]?.toLowerCase() === 'getkeysandflags' && a[2]?.toLowerCase() === 'sinterstore',
+    normalize(r, from) {
+      if (from !== 'redis' || r.type !== 'array' || r.value === null || r.value.length === 0) return r;
+      const [dst, ...rest] = r.value;
+      if (dst!.type !== 'array' || dst!.value === null) return r;
+      const [name, flags] = dst!.value;
+      if (flags!.type !== 'array' && flags!.type !== 'set') return r;
+      const ow = flags!.value!.map((f): Reply => (f.type === 'simple' && f.value === 'RW' ? { type: 'simple', value: 'OW' } : f));
+      return { type: 'array', value: [{ type: 'array', value: [name!, { type: flags!.type, value: ow } as Reply] }, ...rest] };
+    },
+  },
 ];
 
 /**

@@ -131,6 +131,8 @@ export async function startVireoProcess(args: string[] = [], opts: { dir?: strin
   const proc = spawn(process.execPath, [main, ...args, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A bug caught as an exception names itself in its -ERR reply (a differential check then shows which command).
+    env: { ...process.env, VIREO_DEBUG_EXCEPTIONS: '1' },
   });
   const h = handleFor(proc, port, dir);
   try {

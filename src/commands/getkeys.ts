@@ -1,0 +1,88 @@
+/**
+ * Redis' getkeys procedures (the *GetKeys functions of db.c), by command
+ * name. COMMAND GETKEYS uses one when the command's key specs cannot
+ * describe its arguments: a spec that is unknown (SORT's STORE can be
+ * anywhere), INCOMPLETE or VARIABLE_FLAGS, or a numkeys argument that the
+ * specs refuse. They are Redis' own rules, quirks included: a numkeys read
+ * with atoi, keys without flags, the destination listed last.
+ */
+
+import type { GetKeysProc, KeyRef } from './table.js';
+
+const INT64_MAX = 0x7fffffffffffffffn;
+
+/** C's atoi as glibc has it ((int) strtol): leading space, a sign, digits up to the first non-digit. */
+function cAtoi(text: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]*)/.exec(text)!;
+  if (m[2] === '') return 0;
+  let n = BigInt(m[2]!);
+  if (m[1] === '-') n = -n;
+  // strtol saturates at the long range before the int cast.
+  if (n > INT64_MAX) n = INT64_MAX;
+  if (n < -INT64_MAX - 1n) n = -INT64_MAX - 1n;
+  return Number(BigInt.asIntN(32, n));
+}
+
+/**
+ * Redis' genericGetKeys: `numkeys` (read with atoi) input keys from
+ * `firstKey` every `step`, then the destination at `storeKey` (0: none).
+ * No key found when numkeys is below 1 or more than the arguments hold.
+ */
+function numkeysGetKeys(storeKey: number, numkeysAt: number, firstKey: number, step = 1): GetKeysProc {
+  return (argv) => {
+    const num = cAtoi(argv[numkeysAt] ?? '');
+    if (num < 1 || num > Math.trunc((argv.length - firstKey) / step)) return [];
+    const keys: KeyRef[] = [];
+    for (let i = 0; i < num; i++) keys.push({ pos: firstKey + i * step, flags: [] });
+    if (storeKey !== 0) keys.push({ pos: storeKey, flags: [] });
+    return keys;
+  };
+}
+
+const SORT_KEY: KeyRef = { pos: 1, flags: ['RO', 'ACCESS'] };
+
+/**
+ * Redis' sortGetKeys: the sorted key, and the argument after the last
+ * STORE. LIMIT skips two arguments, GET and BY one; anything else none
+ * (so `STORE LIMIT 0 1` stores into "LIMIT", as Redis reads it).
+ */
+function sortGetKeys(argv: readonly string[]): KeyRef[] {
+  let store = 0;
+  for (let i = 2; i < argv.length; i++) {
+    const arg = argv[i]!.toLowerCase();
+    if (arg === 'limit') i += 2;
+    else if (arg === 'store' && i + 1 < argv.length) store = i + 1;
+    else if (arg === 'get' || arg === 'by') i += 1;
+  }
+  return store === 0 ? [SORT_KEY] : [SORT_KEY, { pos: store, flags: ['OW', 'UPDATE'] }];
+}
+
+/** Redis' setGetKeys: only SET ... GET reads the key. */
+function setGetKeys(argv: readonly string[]): KeyRef[] {
+  const get = argv.slice(3).some((a) => a.toLowerCase() === 'get');
+  return [{ pos: 1, flags: get ? ['RW', 'ACCESS', 'UPDATE'] : ['OW', 'UPDATE'] }];
+}
+
+const zunionInterDiffStoreGetKeys = numkeysGetKeys(1, 2, 3);
+const zunionInterDiffGetKeys = numkeysGetKeys(0, 1, 2);
+
+/**
+ * The procedures of the implemented commands. Commands that land later add
+ * theirs (EVAL/FCALL, BLMPOP/BZMPOP: numkeys at 2; MIGRATE, XREAD,
+ * GEORADIUS: their own, as in db.c).
+ */
+export const GETKEYS_PROCS: Readonly<Record<string, GetKeysProc>> = {
+  set: setGetKeys,
+  sort: sortGetKeys,
+  sort_ro: () => [SORT_KEY],
+  zunionstore: zunionInterDiffStoreGetKeys,
+  zinterstore: zunionInterDiffStoreGetKeys,
+  zdiffstore: zunionInterDiffStoreGetKeys,
+  zunion: zunionInterDiffGetKeys,
+  zinter: zunionInterDiffGetKeys,
+  zdiff: zunionInterDiffGetKeys,
+  zintercard: zunionInterDiffGetKeys,
+  sintercard: numkeysGetKeys(0, 1, 2),
+  lmpop: numkeysGetKeys(0, 1, 2),
+  zmpop: numkeysGetKeys(0, 1, 2),
+};
