@@ -40,6 +40,11 @@ export function asNumber(s: string | undefined): number | null {
 }
 
 const upper = (args: readonly string[]) => args.map((a) => a.toUpperCase());
+
+/** The values of a CONFIG SET (every other argument from the fourth); none for other commands. */
+function configValues(args: readonly string[]): string[] {
+  return commandName(args) === 'config|set' ? args.filter((_, i) => i >= 3 && i % 2 === 1) : [];
+}
 const LONG_MAX = (1n << 63n) - 1n;
 
 /** Value after a token (`RANK x`), or undefined. */
@@ -100,9 +105,10 @@ export const REPORTED_FINDINGS: PendingFix[] = [
       "src/config.ts: integer and memory parameters are parsed into doubles and bounded by LONG_MAX = Number.MAX_SAFE_INTEGER, so CONFIG SET of a value between 2^53 and 9223372036854775807 is refused ('argument couldn\\'t be parsed into an integer' for zset-max-listpack-entries 9007199254740993, 'argument must be between 0 and 9223372036854775807 inclusive' for zset-max-listpack-value) where Redis accepts it; the range checks must be exact (BigInt)",
     // Avoided: Redis then holds the value and Vireo the old one.
     avoid(args) {
-      if (commandName(args) !== 'config|set') return false;
-      const n = asInteger((args[3] ?? '').replace(/(b|k|kb|m|mb|g|gb)$/i, ''));
-      return n !== null && (n >= 2n ** 53n || n <= -(2n ** 53n));
+      return configValues(args).some((v) => {
+        const n = asInteger(v.replace(/(b|k|kb|m|mb|g|gb)$/i, ''));
+        return n !== null && (n >= 2n ** 53n || n <= -(2n ** 53n));
+      });
     },
   },
   {
@@ -119,7 +125,7 @@ export const REPORTED_FINDINGS: PendingFix[] = [
     issue:
       "src/config.ts: Redis reads many CONFIG SET values as C strings, so a NUL ends them: notify-keyspace-events \"\\0\\xff\" is '' (OK, no events) in Redis, an invalid class character in Vireo",
     // Avoided: an accepted value configures the two servers differently.
-    avoid: (args) => commandName(args) === 'config|set' && (args[3] ?? '').includes('\x00'),
+    avoid: (args) => configValues(args).some((v) => v.includes('\x00')),
   },
   {
     issue:
