@@ -124,6 +124,23 @@ export class Executor {
   }
 
   /** LCS allocates (|a|+1)(|b|+1) cells in Redis: skip the pairs of long strings that would make the reference allocate gigabytes. */
+  /**
+   * Wait until neither server runs a BGSAVE or BGREWRITEAOF: while Redis has
+   * a child process it updates no key's access time (hasActiveChildProcess),
+   * so OBJECT IDLETIME would depend on how long its fork took.
+   */
+  async waitBackgroundJobs(): Promise<void> {
+    const busy = async (conn: ReplyConn) => {
+      const [info] = await sideCall(conn, 0, ['INFO', 'persistence']);
+      const text = info!.type === 'bulk' || info!.type === 'verbatim' ? String(info!.value) : '';
+      return /(rdb_bgsave_in_progress|aof_rewrite_in_progress|aof_rewrite_scheduled):1/.test(text);
+    };
+    const deadline = Date.now() + REPLY_TIMEOUT_MS;
+    while (Date.now() < deadline && ((await busy(this.stream.redisSide)) || (await busy(this.stream.vireoSide)))) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   async lcsAllowed(args: string[]): Promise<boolean> {
     if (args.length < 3) return true;
     const lens = await sideCall(this.stream.redisSide, this.stream.db, ['STRLEN', args[1]!], ['STRLEN', args[2]!]);
@@ -201,7 +218,8 @@ interface Episode {
   log: string[][];
 }
 
-const BATCH_ENDERS = new Set(['spop', 'lcs', 'restore', 'object|encoding', 'object|idletime', 'debug|digest-value', 'sort', 'sort_ro']);
+const BATCH_ENDERS = new Set(['spop', 'lcs', 'restore', 'object|encoding', 'object|idletime', 'debug|digest-value', 'sort', 'sort_ro', 'bgsave', 'bgrewriteaof']);
+const BACKGROUND_JOBS = new Set(['bgsave', 'bgrewriteaof']);
 
 /** Back to a known state: connection, data, configuration. */
 async function resetState(ex: Executor, defaults: { redis: string[][]; vireo: string[][] }): Promise<void> {
@@ -272,6 +290,8 @@ async function runEpisode(ex: Executor, gen: CommandGenerator, seed: number, ind
     }
     sent += batch.length;
     await ex.run(batch);
+    // (EXEC too: a queued BGSAVE starts there.)
+    if (batch.some((c) => BACKGROUND_JOBS.has(commandName(c)) || commandName(c) === 'exec')) await ex.waitBackgroundJobs();
   }
   return sent;
 }
