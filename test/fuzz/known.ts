@@ -315,6 +315,10 @@ export const CONSTRAINTS: Constraint[] = [
     rejects: (a) => commandName(a) === 'config|set' && a.length > 4 && a.slice(2).some((x, i) => i % 2 === 0 && /^set-max-listpack-/i.test(x)),
   },
   {
+    why: 'CLIENT NO-TOUCH ON (7.2) stops Vireo touching keys on reads while the 7.0 reference, which does not know it, goes on: idle times would differ for the rest of the episode',
+    rejects: (a) => commandName(a) === 'client|no-touch' && /^on$/i.test(a[2] ?? ''),
+  },
+  {
     why: 'DEBUG LOADAOF loads the files of the last background rewrite, which BGREWRITEAOF starts or schedules by timing on each server (and redis-server 7.0 exits when there are none)',
     rejects: (a) => commandName(a) === 'debug|loadaof',
   },
