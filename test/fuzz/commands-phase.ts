@@ -125,20 +125,19 @@ export class Executor {
 
   /** LCS allocates (|a|+1)(|b|+1) cells in Redis: skip the pairs of long strings that would make the reference allocate gigabytes. */
   /**
-   * Wait until neither server runs a BGSAVE or BGREWRITEAOF: while Redis has
+   * Wait until the reference runs no BGSAVE or BGREWRITEAOF: while Redis has
    * a child process it updates no key's access time (hasActiveChildProcess),
-   * so OBJECT IDLETIME would depend on how long its fork took.
+   * so OBJECT IDLETIME would depend on how long its fork took. (Vireo's
+   * copy-on-write snapshots change nothing of the kind.)
    */
   async waitBackgroundJobs(): Promise<void> {
-    const busy = async (conn: ReplyConn) => {
-      const [info] = await sideCall(conn, 0, ['INFO', 'persistence']);
+    const busy = async () => {
+      const [info] = await sideCall(this.stream.redisSide, 0, ['INFO', 'persistence']);
       const text = info!.type === 'bulk' || info!.type === 'verbatim' ? String(info!.value) : '';
       return /(rdb_bgsave_in_progress|aof_rewrite_in_progress|aof_rewrite_scheduled):1/.test(text);
     };
     const deadline = Date.now() + REPLY_TIMEOUT_MS;
-    while (Date.now() < deadline && ((await busy(this.stream.redisSide)) || (await busy(this.stream.vireoSide)))) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    while (Date.now() < deadline && (await busy())) await new Promise((r) => setTimeout(r, 10));
   }
 
   async lcsAllowed(args: string[]): Promise<boolean> {
