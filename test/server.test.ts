@@ -94,6 +94,20 @@ describe.skipIf(!HAVE_REDIS)('server commands (differential)', () => {
     }
   });
 
+  it('DEBUG POPULATE names keys as Redis formats them: %s stops at a NUL, 127 bytes at most (found by the fuzzer)', async () => {
+    await pair.script([
+      ['FLUSHALL'],
+      ['DEBUG', 'POPULATE', '3', 'a\x00b'],
+      ['KEYS', '*'],
+      ['DEBUG', 'POPULATE', '3', 'p'.repeat(200)],
+      ['DBSIZE'],
+      ['KEYS', 'ppp*'],
+      ['DEBUG', 'POPULATE', '12', 'q'.repeat(124)],
+      ['KEYS', 'qqq*'],
+      ['FLUSHALL'],
+    ]);
+  });
+
   it('DEBUG HELP takes no argument, like every fixed-arity DEBUG subcommand (found by the fuzzer)', async () => {
     await pair.script([
       ['DEBUG', 'HELP', '12345'],

@@ -217,7 +217,7 @@ function debugPopulate(c: Client, argv: string[]): void {
   const engine = c.engine;
   const db = c.db;
   for (let j = 0; j < count; j++) {
-    const key = `${prefix}:${j}`;
+    const key = `${prefix.split('\0')[0]}:${j}`.slice(0, 127); // Redis: snprintf("%s:%lu") into char[128]
     if (engine.lookupWrite(db, key) !== undefined) continue;
     let value = `value:${j}`;
     // Padded through a buffer so the value is one flat string, as if it came from a client.

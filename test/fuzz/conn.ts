@@ -220,7 +220,8 @@ export class ReplyConn {
         this.need = r.need - pos;
         break;
       }
-      this.ready.push(r.reply);
+      // RESP3 push messages are out of band (DEBUG PROTOCOL push sends one before its reply): not a reply.
+      if (r.reply.type !== 'push') this.ready.push(r.reply);
       pos = r.next;
     }
     buf = buf.subarray(pos);

@@ -7,9 +7,12 @@
 
 import { closeEnough, normalize } from '../helpers/differential.js';
 import type { Reply } from '../helpers/resp.js';
-import { FUZZ_DIFFERENCES, OPEN_ISSUES, commandName } from './known.js';
+import { FUZZ_DIFFERENCES, OPEN_ISSUES, commandName, type PendingFix } from './known.js';
 
-export type Verdict = { kind: 'equal' } | { kind: 'tolerated'; issue: string } | { kind: 'mismatch'; redis: string; vireo: string };
+export type Verdict =
+  | { kind: 'equal' }
+  | { kind: 'tolerated'; issue: string; resync: string[][] }
+  | { kind: 'mismatch'; redis: string; vireo: string };
 
 function normalized(r: Reply, from: 'redis' | 'vireo', args: string[]): Reply {
   let out = normalize(r, from, args);
@@ -46,8 +49,8 @@ async function encodingDiffers72(a: Reply, b: Reply, typeOf: () => Promise<strin
   return false;
 }
 
-function pendingFor(args: string[], a: Reply, b: Reply): string | null {
-  for (const p of OPEN_ISSUES) if (p.tolerate?.(args, a, b) === true) return p.issue;
+function pendingFor(args: string[], a: Reply, b: Reply): PendingFix | null {
+  for (const p of OPEN_ISSUES) if (p.tolerate?.(args, a, b) === true) return p;
   return null;
 }
 
@@ -65,7 +68,7 @@ export async function compareReplies(args: string[], a: Reply, b: Reply, typeOf:
   }
   if (FUZZ_DIFFERENCES.some((d) => d.applies(args) && d.accept?.(na, nb) === true)) return { kind: 'equal' };
   if (commandName(args) === 'object|encoding' && (await encodingDiffers72(a, b, typeOf))) return { kind: 'equal' };
-  const issue = pendingFor(args, a, b);
-  if (issue !== null) return { kind: 'tolerated', issue };
+  const pending = pendingFor(args, a, b);
+  if (pending !== null) return { kind: 'tolerated', issue: pending.issue, resync: pending.resync?.(args) ?? [] };
   return { kind: 'mismatch', redis: show(a), vireo: show(b) };
 }

@@ -59,10 +59,10 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
       if (r.type === 'array' && r.value !== null) {
         const pairs: Reply[][] = [];
         for (let i = 0; i < r.value.length; i += 2) pairs.push([r.value[i]!, r.value[i + 1]!]);
-        pairs.sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+        pairs.sort(byJson);
         return { type: 'array', value: pairs.flat() };
       }
-      if (r.type === 'map') return { type: 'map', value: [...r.value].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))) };
+      if (r.type === 'map') return { type: 'map', value: [...r.value].sort(byJson) };
       return r;
     },
   },
@@ -70,7 +70,7 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
     why: 'KEYS lists keys in hash-table order, which differs between implementations: compare as a set.',
     applies: (a) => a[0]!.toLowerCase() === 'keys',
     normalize: (r) =>
-      r.type === 'array' && r.value !== null ? { type: 'array', value: [...r.value].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))) } : r,
+      r.type === 'array' && r.value !== null ? { type: 'array', value: [...r.value].sort(byJson) } : r,
   },
   {
     why: 'Redis 7.0 prints doubles with %.17g (1.1 -> "1.1000000000000001"); 7.2 prints the shortest round-trip form. Sorted-set replies are compared by numeric value.',
@@ -132,6 +132,17 @@ export function closeEnough(args: string[], a: Reply, b: Reply): boolean {
   return x >= 0n && y >= 0n && d <= BigInt(tol);
 }
 
+/**
+ * A total order over replies for comparing unordered collections: code-unit
+ * order of their JSON. (localeCompare ignores control characters such as
+ * \x84, so two different members could tie and keep each server's order.)
+ */
+function byJson(x: unknown, y: unknown): number {
+  const a = JSON.stringify(x);
+  const b = JSON.stringify(y);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function mapStrings(r: Reply, fn: (s: string) => string): Reply {
   switch (r.type) {
     case 'bulk':
@@ -162,17 +173,17 @@ function normalizeNumber(s: string): string {
 
 function sortTopLevel(r: Reply): Reply {
   if ((r.type === 'array' || r.type === 'set') && r.value !== null) {
-    return { type: 'array', value: [...r.value].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))) };
+    return { type: 'array', value: [...r.value].sort(byJson) };
   }
   return r;
 }
 
 function sortPairs(r: Reply): Reply {
-  if (r.type === 'map') return { type: 'map', value: [...r.value].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))) };
+  if (r.type === 'map') return { type: 'map', value: [...r.value].sort(byJson) };
   if (r.type !== 'array' || r.value === null) return r;
   const pairs: Reply[][] = [];
   for (let i = 0; i < r.value.length; i += 2) pairs.push([r.value[i]!, r.value[i + 1]!]);
-  pairs.sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+  pairs.sort(byJson);
   return { type: 'array', value: pairs.flat() };
 }
 
