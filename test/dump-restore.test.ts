@@ -227,6 +227,13 @@ describe.skipIf(!HAVE_REDIS)('DUMP/RESTORE (differential)', () => {
     ]);
   });
 
+  it('a byte 0xC0-0xFF where a length is expected counts its low 6 bits, as Redis\' rdbLoadLen reads it (found by the fuzzer)', async () => {
+    // A list (type 1, linked-list encoding) whose element count byte is 0xC3: 3 elements.
+    const payload = latin1(payloadOf(bytes('\x01\xc3\x01a\x01b\x01c')));
+    expect(toJs(await pair.check('RESTORE', 'len-c3', '0', payload))).toBe('OK');
+    expect(toJs(await pair.check('LRANGE', 'len-c3', '0', '-1'))).toEqual(['a', 'b', 'c']);
+  });
+
   it('damaged payloads: the same error as Redis, the key absent afterwards, the server still serving', async () => {
     const sources = ['str', 'int32', 'lzf', 'hash-small', 'hash-big', 'list-small', 'list-big', 'set-intset', 'set-small', 'set-big', 'zset-small', 'zset-big'];
     const damaged: [string, Buffer][] = [];

@@ -128,9 +128,9 @@ export class RdbInput {
   }
 
   len(): number {
-    const [n, enc] = this.lenWithEncoding();
-    if (enc) throw new RdbError(`unexpected encoded length at offset ${this.pos - 1}`);
-    return n;
+    // Redis' rdbLoadLen(rdb, NULL): a byte 0xC0-0xFF (the marker of an
+    // encoded string) where a length is expected is read as its low 6 bits.
+    return this.lenWithEncoding()[0];
   }
 
   /** rdbGenericLoadStringObject, as raw bytes. */

@@ -132,18 +132,6 @@ export const REPORTED_FINDINGS: PendingFix[] = [
       "src/commands/persistence.ts (RESTORE): an IDLETIME past 2^53 s is read as a double, where Redis computes lru_idle*1000/1000 in a long long (overflowing past 9.2e15) before wrapping it into the 24-bit clock: OBJECT IDLETIME then differs. Exact emulation needs the option read as a BigInt",
     avoid: (args) => commandName(args) === 'restore' && upper(args).some((x, i) => x === 'IDLETIME' && (asInteger(args[i + 1]) ?? 0n) > 2n ** 53n),
   },
-  {
-    issue:
-      "persistence/rdb/format.ts: where the RDB format expects a length, Redis' rdbLoadLen reads a byte 0xC0-0xFF (an 'encoded value' marker, meaningful only for strings) as its low 6 bits: RESTORE of a list payload whose element count byte is 0xC7 loads 7 elements in Redis (\\x01\\xc7 then 7 strings); Vireo answers 'Bad data format'",
-    tolerate: (args, redis, vireo) =>
-      commandName(args) === 'restore' && redis.type === 'simple' && vireo.type === 'error' && vireo.value === 'ERR Bad data format',
-    // Redis restored the key, Vireo did not: remove it from both.
-    resync: (args) => [['DEL', args[1] ?? '']],
-  },
-  {
-    issue:
-      "persistence/aof.ts: a BGREWRITEAOF scheduled behind a running BGSAVE (or queued in MULTI) never starts while appendonly is no: cron() returns at 'if (!this.on)' before its 'rewriteScheduled' check, so INFO keeps aof_rewrite_scheduled:1 for ever; Redis' serverCron starts a scheduled rewrite whatever the AOF state (BGSAVE; BGREWRITEAOF; then INFO persistence). Nothing the fuzzer compares shows it (INFO is compared by kind); listed here for the record",
-  },
 ];
 
 /**
