@@ -8,6 +8,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { useCleanups, js } from './helpers/cleanups.js';
 import { RespClient, toJs, type Reply } from './helpers/resp.js';
 import { HAVE_REDIS, startRedis, startVireo, startVireoProcess, tempDir, type ProcessHandle, type VireoHandle } from './helpers/servers.js';
 import { readInfo, waitFor } from './helpers/info.js';
@@ -15,25 +16,7 @@ import { readInfo, waitFor } from './helpers/info.js';
 const DEBUG = ['--enable-debug-command', 'yes'];
 const ALWAYS = [...DEBUG, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''];
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-});
-
-function track<T extends { kill?: () => Promise<void>; stop: () => Promise<void> }>(h: T): T {
-  cleanups.push(() => (h.kill ? h.kill() : h.stop()));
-  return h;
-}
-
-async function client(port: number): Promise<RespClient> {
-  const c = await RespClient.connect(port);
-  cleanups.push(() => c.close());
-  return c;
-}
-
-async function js(c: RespClient, ...args: string[]): Promise<unknown> {
-  return toJs(await c.call(...args));
-}
+const { track, client, defer } = useCleanups();
 
 /** A writer's error that only says the server went away (it was killed under it). */
 function isKilledError(e: unknown): boolean {

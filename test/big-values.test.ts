@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { useCleanups } from './helpers/cleanups.js';
 import { RespClient, parseReply, toJs, type Reply } from './helpers/resp.js';
 import { HAVE_REDIS, ROOT, startRedis, startVireo, startVireoProcess, tempDir, type ProcessHandle, type VireoHandle } from './helpers/servers.js';
 import { Client } from '../src/server/client.js';
@@ -32,21 +33,7 @@ import { RdbError, RdbOutput } from '../persistence/rdb/format.js';
 import { lzfCompressInto } from '../persistence/rdb/lzf.js';
 import { readInfo, waitFor } from './helpers/info.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-});
-
-function track(h: ProcessHandle): ProcessHandle {
-  cleanups.push(() => h.kill());
-  return h;
-}
-
-async function client(port: number): Promise<RespClient> {
-  const c = await RespClient.connect(port);
-  cleanups.push(() => c.close());
-  return c;
-}
+const { track, client, defer } = useCleanups();
 
 async function js(c: RespClient, ...args: (string | Buffer)[]): Promise<unknown> {
   return toJs(await c.call(...args));
@@ -232,7 +219,7 @@ describe('arguments given as bytes (the path of arguments too long for JS string
     const runs: { replies: unknown[]; gets: unknown[]; log: unknown[]; digest: unknown }[] = [];
     for (const asBytes of [true, false]) {
       const v = await startVireo({ save: '' });
-      cleanups.push(() => v.stop());
+      defer(() => v.stop());
       const b = new ByteArgs(v);
       const replies: unknown[] = [];
       const gets: unknown[] = [];
@@ -254,7 +241,7 @@ describe('arguments given as bytes (the path of arguments too long for JS string
 
   it('any other command refuses one with an error (inside MULTI too: EXECABORT)', async () => {
     const v = await startVireo({ save: '' });
-    cleanups.push(() => v.stop());
+    defer(() => v.stop());
     const b = new ByteArgs(v);
     const value = Buffer.from('x');
     expect(b.run(['HSET', 'h', 'f', value])).toEqual(new Error(`ERR 'hset' cannot take an argument of 1 bytes: Vireo takes arguments longer than 536870888 bytes only as the value of SET, SETNX, SETEX, PSETEX, GETSET, APPEND, SETRANGE, MSET, MSETNX and RESTORE`));

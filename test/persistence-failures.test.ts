@@ -5,33 +5,16 @@
  * start-up removes.
  */
 
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { useCleanups, js } from './helpers/cleanups.js';
 import { RespClient, toJs } from './helpers/resp.js';
 import { HAVE_REDIS, startRedis, startVireoProcess, tempDir, type ProcessHandle } from './helpers/servers.js';
 import { readInfo, waitFor } from './helpers/info.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-});
-
-function track(h: ProcessHandle): ProcessHandle {
-  cleanups.push(() => h.kill());
-  return h;
-}
-
-async function client(port: number): Promise<RespClient> {
-  const c = await RespClient.connect(port);
-  cleanups.push(() => c.close());
-  return c;
-}
-
-async function js(c: RespClient, ...args: string[]): Promise<unknown> {
-  return toJs(await c.call(...args));
-}
+const { track, client, defer } = useCleanups();
 
 const infoField = (c: RespClient, field: string) => readInfo(c, 'persistence', field);
 
