@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { useCleanups, js } from './helpers/cleanups.js';
 import { RespClient, toJs, type Reply } from './helpers/resp.js';
 import { HAVE_REDIS, startRedis, startVireo, startVireoProcess, tempDir, type ProcessHandle, type VireoHandle } from './helpers/servers.js';
-import { readInfo, waitFor } from './helpers/info.js';
+import { infoField as parseInfoField, readInfo, waitFor } from './helpers/info.js';
 
 const DEBUG = ['--enable-debug-command', 'yes'];
 const ALWAYS = [...DEBUG, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''];
@@ -70,7 +70,11 @@ async function digest(c: RespClient): Promise<string> {
 const infoField = (c: RespClient, field: string) => readInfo(c, 'persistence', field);
 
 async function rewriteDone(c: RespClient): Promise<void> {
-  await waitFor('AOF rewrite', async () => (await infoField(c, 'aof_rewrite_in_progress')) === '0' && (await infoField(c, 'aof_rewrite_scheduled')) === '0');
+  // Both fields from one INFO: read apart, a scheduled rewrite can start in between.
+  await waitFor('AOF rewrite', async () => {
+    const info = await c.call('INFO', 'persistence');
+    return parseInfoField(info, 'aof_rewrite_in_progress') === '0' && parseInfoField(info, 'aof_rewrite_scheduled') === '0';
+  });
 }
 
 describe('AOF restart and crash safety', () => {

@@ -440,7 +440,7 @@ describe('an exception inside a command', () => {
     const victim = await RespClient.connect(v.port);
     const other = await RespClient.connect(v.port);
     await victim.call('CLIENT', 'SETNAME', 'victim');
-    const client = [...v.server.clients.values()].find((c) => c.name === 'victim')!;
+    const client = [...v.server.clients.values()].find((c) => c.ctx.name === 'victim')!;
     client.parser.next = () => {
       throw new RangeError('injected parser failure');
     };

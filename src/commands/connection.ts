@@ -3,45 +3,45 @@
  */
 
 import type { CommandImpl } from './table.js';
-import type { Client } from '../server/client.js';
+import type { CommandContext, Connection } from './context.js';
 import { ERR, argDbIndex, eq, replyHelp, cstr } from './util.js';
 import { parseInt64, parseLong } from '../util/numbers.js';
 import { REPLY_SLAB_SIZE } from '../protocol/writer.js';
 
-function ping(c: Client, argv: string[]): void {
+function ping(ctx: CommandContext, argv: string[]): void {
   if (argv.length > 2) {
-    c.reply.error(`ERR wrong number of arguments for 'ping' command`);
+    ctx.reply.error(`ERR wrong number of arguments for 'ping' command`);
     return;
   }
-  if (argv.length === 1) c.reply.simple('PONG');
-  else c.reply.bulk(argv[1]!);
+  if (argv.length === 1) ctx.reply.simple('PONG');
+  else ctx.reply.bulk(argv[1]!);
 }
 
 /** AUTH against the default user (requirepass); true on success. */
-function checkPassword(c: Client, user: string, password: string): boolean {
-  const required = c.server.config.str('requirepass');
+function checkPassword(ctx: CommandContext, user: string, password: string): boolean {
+  const required = ctx.host.config.str('requirepass');
   if (user === 'default' && (required === '' || password === required)) {
-    c.setAuthenticated('default');
+    ctx.connection().setAuthenticated('default');
     return true;
   }
   return false;
 }
 
-function auth(c: Client, argv: string[]): void {
+function auth(ctx: CommandContext, argv: string[]): void {
   if (argv.length > 3) {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return;
   }
   const user = argv.length === 3 ? argv[1]! : 'default';
   const password = argv[argv.length - 1]!;
-  if (argv.length === 2 && c.server.config.str('requirepass') === '') {
-    c.reply.error(
+  if (argv.length === 2 && ctx.host.config.str('requirepass') === '') {
+    ctx.reply.error(
       'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
     );
     return;
   }
-  if (checkPassword(c, user, password)) c.reply.ok();
-  else c.reply.error('WRONGPASS invalid username-password pair or user is disabled.');
+  if (checkPassword(ctx, user, password)) ctx.reply.ok();
+  else ctx.reply.error('WRONGPASS invalid username-password pair or user is disabled.');
 }
 
 /** Redis' validateClientName: printable ASCII without spaces. */
@@ -55,17 +55,17 @@ function validName(name: string): boolean {
 
 const BAD_NAME = 'ERR Client names cannot contain spaces, newlines or special characters.';
 
-function hello(c: Client, argv: string[]): void {
+function hello(ctx: CommandContext, argv: string[]): void {
   let ver = 0;
   let next = 1;
   if (argv.length >= 2) {
     const v = parseLong(argv[next++]!);
     if (v === null) {
-      c.reply.error('ERR Protocol version is not an integer or out of range');
+      ctx.reply.error('ERR Protocol version is not an integer or out of range');
       return;
     }
     if (v < 2 || v > 3) {
-      c.reply.error('NOPROTO unsupported protocol version');
+      ctx.reply.error('NOPROTO unsupported protocol version');
       return;
     }
     ver = v;
@@ -83,96 +83,98 @@ function hello(c: Client, argv: string[]): void {
     } else if (eq(opt, 'setname') && moreArgs >= 1) {
       name = argv[j + 1]!;
       if (!validName(name)) {
-        c.reply.error(BAD_NAME);
+        ctx.reply.error(BAD_NAME);
         return;
       }
       j++;
     } else {
-      c.reply.error(`ERR Syntax error in HELLO option '${cstr(opt)}'`);
+      ctx.reply.error(`ERR Syntax error in HELLO option '${cstr(opt)}'`);
       return;
     }
   }
-  if (user !== null && password !== null && !checkPassword(c, user, password)) {
-    c.reply.error('WRONGPASS invalid username-password pair or user is disabled.');
+  if (user !== null && password !== null && !checkPassword(ctx, user, password)) {
+    ctx.reply.error('WRONGPASS invalid username-password pair or user is disabled.');
     return;
   }
-  if (!c.authenticated) {
-    c.reply.error(
+  if (!ctx.connection().authenticated) {
+    ctx.reply.error(
       'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
     );
     return;
   }
-  if (name !== null) c.name = name;
-  if (ver !== 0) c.reply.resp = ver as 2 | 3;
-  const r = c.reply;
+  if (name !== null) ctx.name = name;
+  if (ver !== 0) ctx.reply.resp = ver as 2 | 3;
+  const r = ctx.reply;
   r.map(7);
   r.bulk('server');
   r.bulk('redis');
   r.bulk('version');
-  r.bulk(c.server.redisVersion);
+  r.bulk(ctx.host.redisVersion);
   r.bulk('proto');
   r.integer(r.resp);
   r.bulk('id');
-  r.integer(c.id);
+  r.integer(ctx.id);
   r.bulk('mode');
   r.bulk('standalone');
   r.bulk('role');
-  r.bulk(c.engine.isReplica ? 'replica' : 'master');
+  r.bulk(ctx.engine.isReplica ? 'replica' : 'master');
   r.bulk('modules');
   r.array(0);
 }
 
-function reset(c: Client): void {
-  c.server.resetClient(c);
-  c.reply.simple('RESET');
+function reset(ctx: CommandContext): void {
+  ctx.host.resetClient(ctx.connection());
+  ctx.reply.simple('RESET');
 }
 
-function select(c: Client, argv: string[]): void {
-  const id = argDbIndex(c, argv[1]!);
+function select(ctx: CommandContext, argv: string[]): void {
+  const id = argDbIndex(ctx, argv[1]!);
   if (id === null) return;
-  c.select(id);
-  c.reply.ok();
+  ctx.select(id);
+  ctx.reply.ok();
 }
 
 // ---- CLIENT ------------------------------------------------------------------------
 
 /** The flags field of CLIENT LIST. */
-function clientFlags(c: Client): string {
+function clientFlags(conn: Connection): string {
+  const ctx = conn.ctx;
   let f = '';
-  if (c.monitor) f += 'O';
-  else if (c.kind === 'replica') f += 'S';
-  if (c.kind === 'master') f += 'M';
-  if (c.kind === 'pubsub') f += 'P';
-  if (c.multi !== null) f += 'x';
-  if (c.server.isBlocked(c)) f += 'b';
-  if (c.casDirty) f += 'd';
-  if (c.closeAfterReply) f += 'c';
-  if (c.addr.startsWith('/')) f += 'U';
-  if (c.noEvict) f += 'e';
-  if (c.noTouch) f += 'T';
+  if (conn.monitor) f += 'O';
+  else if (ctx.kind === 'replica') f += 'S';
+  if (ctx.kind === 'master') f += 'M';
+  if (ctx.kind === 'pubsub') f += 'P';
+  if (ctx.multi !== null) f += 'x';
+  if (ctx.host.isBlocked(conn)) f += 'b';
+  if (ctx.casDirty) f += 'd';
+  if (conn.closeAfterReply) f += 'c';
+  if (conn.addr.startsWith('/')) f += 'U';
+  if (conn.noEvict) f += 'e';
+  if (ctx.noTouch) f += 'T';
   return f === '' ? 'N' : f;
 }
 
 /** One CLIENT LIST / CLIENT INFO line, with Redis 7.2's fields. */
-export function clientInfoLine(c: Client): string {
+export function clientInfoLine(conn: Connection): string {
+  const ctx = conn.ctx;
   const now = Math.floor(Date.now() / 1000);
-  const m = c.memoryReport();
+  const m = conn.memoryReport();
   // A command held by CLIENT PAUSE shows as the one it runs, as in Redis.
-  const cmd = c.current ?? (c.held !== null ? (c.server.table.resolve(c.held) ?? null) : null);
-  const lastCmd = cmd !== null ? cmd.name : c.lastCommand;
+  const cmd = ctx.current ?? conn.heldCommand;
+  const lastCmd = cmd !== null ? cmd.name : conn.lastCommand;
   return (
-    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.fd} name=${c.name}` +
-    ` age=${now - Math.floor(c.createdAt / 1000)} idle=${now - Math.floor(c.lastInteraction / 1000)}` +
-    ` flags=${clientFlags(c)} db=${c.db.id} sub=0 psub=0 ssub=0 multi=${c.multi === null ? -1 : c.multi.length}` +
+    `id=${conn.id} addr=${conn.addr} laddr=${conn.laddr} fd=${conn.fd} name=${ctx.name}` +
+    ` age=${now - Math.floor(conn.createdAt / 1000)} idle=${now - Math.floor(conn.lastInteraction / 1000)}` +
+    ` flags=${clientFlags(conn)} db=${ctx.db.id} sub=0 psub=0 ssub=0 multi=${ctx.multi === null ? -1 : ctx.multi.length}` +
     ` qbuf=${m.qbuf} qbuf-free=${m.qbufFree} argv-mem=${m.argvMem} multi-mem=${m.multiMem}` +
-    ` rbs=${REPLY_SLAB_SIZE} rbp=${c.outputPeak} obl=${m.obl} oll=${m.oll} omem=${m.omem}` +
-    ` tot-mem=${m.totMem} events=${m.writing ? 'rw' : 'r'} cmd=${lastCmd} user=${c.user} redir=-1 resp=${c.reply.resp}` +
-    ` lib-name=${c.libName} lib-ver=${c.libVer}`
+    ` rbs=${REPLY_SLAB_SIZE} rbp=${conn.outputPeak} obl=${m.obl} oll=${m.oll} omem=${m.omem}` +
+    ` tot-mem=${m.totMem} events=${m.writing ? 'rw' : 'r'} cmd=${lastCmd} user=${conn.user} redir=-1 resp=${ctx.reply.resp}` +
+    ` lib-name=${conn.libName} lib-ver=${conn.libVer}`
   );
 }
 
-function clientKindOf(c: Client): string {
-  return c.kind === 'replica' ? 'replica' : c.kind;
+function clientKindOf(conn: Connection): string {
+  return conn.ctx.kind;
 }
 
 function parseClientType(t: string): string | null {
@@ -182,12 +184,12 @@ function parseClientType(t: string): string | null {
   return null;
 }
 
-function clientList(c: Client, argv: string[]): void {
-  let clients = [...c.server.clients.values()];
+function clientList(ctx: CommandContext, argv: string[]): void {
+  let clients = [...ctx.host.clients.values()];
   if (argv.length === 4 && eq(argv[2]!, 'type')) {
     const t = parseClientType(argv[3]!);
     if (t === null) {
-      c.reply.error(`ERR Unknown client type '${cstr(argv[3]!)}'`);
+      ctx.reply.error(`ERR Unknown client type '${cstr(argv[3]!)}'`);
       return;
     }
     clients = clients.filter((x) => clientKindOf(x) === t);
@@ -197,17 +199,17 @@ function clientList(c: Client, argv: string[]): void {
       // Any integer is an ID to look for; those that match no client list nothing.
       const id = parseLong(raw);
       if (id === null) {
-        c.reply.error('ERR Invalid client ID');
+        ctx.reply.error('ERR Invalid client ID');
         return;
       }
       ids.add(id);
     }
     clients = clients.filter((x) => ids.has(x.id));
   } else if (argv.length !== 2) {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return;
   }
-  c.reply.verbatim(clients.map((x) => clientInfoLine(x) + '\n').join(''));
+  ctx.reply.verbatim(clients.map((x) => clientInfoLine(x) + '\n').join(''));
 }
 
 interface KillFilter {
@@ -224,26 +226,26 @@ interface KillFilter {
  * option or value answers, even if a later option has no value. Null when
  * an error was sent.
  */
-function parseKillFilters(c: Client, argv: string[]): KillFilter | null {
+function parseKillFilters(ctx: CommandContext, argv: string[]): KillFilter | null {
   const f: KillFilter = { skipMe: true };
   for (let i = 2; i < argv.length; i += 2) {
     const opt = argv[i]!.toLowerCase();
     const val = argv[i + 1];
     if (val === undefined) {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return null;
     }
     if (opt === 'id') {
       const id = parseLong(val);
       if (id === null || id <= 0) {
-        c.reply.error('ERR client-id should be greater than 0');
+        ctx.reply.error('ERR client-id should be greater than 0');
         return null;
       }
       f.id = id;
     } else if (opt === 'type') {
       const t = parseClientType(val);
       if (t === null) {
-        c.reply.error(`ERR Unknown client type '${val}'`);
+        ctx.reply.error(`ERR Unknown client type '${val}'`);
         return null;
       }
       f.type = t;
@@ -252,7 +254,7 @@ function parseKillFilters(c: Client, argv: string[]): KillFilter | null {
     else if (opt === 'user') {
       // Only the default user exists until ACLs land.
       if (val !== 'default') {
-        c.reply.error(`ERR No such user '${val}'`);
+        ctx.reply.error(`ERR No such user '${val}'`);
         return null;
       }
       f.user = val;
@@ -260,39 +262,40 @@ function parseKillFilters(c: Client, argv: string[]): KillFilter | null {
       if (eq(val, 'yes')) f.skipMe = true;
       else if (eq(val, 'no')) f.skipMe = false;
       else {
-        c.reply.error(ERR.SYNTAX);
+        ctx.reply.error(ERR.SYNTAX);
         return null;
       }
     } else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return null;
     }
   }
   return f;
 }
 
-function clientKill(c: Client, argv: string[]): void {
+function clientKill(ctx: CommandContext, argv: string[]): void {
   // Old form, CLIENT KILL addr:port: may kill the caller, answers OK or an error.
   const oldForm = argv.length === 3;
-  const f = oldForm ? { addr: argv[2]!, skipMe: false } : parseKillFilters(c, argv);
+  const f = oldForm ? { addr: argv[2]!, skipMe: false } : parseKillFilters(ctx, argv);
   if (f === null) return;
-  const victims: Client[] = [];
-  for (const x of c.server.clients.values()) {
+  const me = ctx.connection();
+  const victims: Connection[] = [];
+  for (const x of ctx.host.clients.values()) {
     if (f.id !== undefined && x.id !== f.id) continue;
     if (f.type !== undefined && clientKindOf(x) !== f.type) continue;
     if (f.addr !== undefined && x.addr !== f.addr) continue;
     if (f.laddr !== undefined && x.laddr !== f.laddr) continue;
     if (f.user !== undefined && x.user !== f.user) continue;
-    if (x === c && f.skipMe) continue;
+    if (x === me && f.skipMe) continue;
     victims.push(x);
   }
-  if (!oldForm) c.reply.integer(victims.length);
-  else if (victims.length === 0) c.reply.error('ERR No such client');
-  else c.reply.ok();
-  for (const v of victims) killClient(c, v);
+  if (!oldForm) ctx.reply.integer(victims.length);
+  else if (victims.length === 0) ctx.reply.error('ERR No such client');
+  else ctx.reply.ok();
+  for (const v of victims) killClient(me, v);
 }
 
-function killClient(self: Client, victim: Client): void {
+function killClient(self: Connection, victim: Connection): void {
   if (victim === self) victim.closeAfterReply = true;
   else {
     victim.flush();
@@ -307,44 +310,44 @@ const LLONG_MAX = 0x7fffffffffffffffn;
  * mode, then the timeout (getTimeoutFromObjectOrReply, which refuses one
  * that would overflow once added to the current time).
  */
-function clientPause(c: Client, argv: string[]): void {
+function clientPause(ctx: CommandContext, argv: string[]): void {
   if (argv.length > 4) {
-    c.reply.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!)}'. Try CLIENT HELP.`);
+    ctx.reply.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!)}'. Try CLIENT HELP.`);
     return;
   }
   let mode: 'all' | 'write' = 'all';
   if (argv.length === 4) {
     if (eq(argv[3]!, 'write')) mode = 'write';
     else if (!eq(argv[3]!, 'all')) {
-      c.reply.error('ERR CLIENT PAUSE mode must be WRITE or ALL');
+      ctx.reply.error('ERR CLIENT PAUSE mode must be WRITE or ALL');
       return;
     }
   }
   const ms = parseInt64(argv[2]!);
   if (ms === null) {
-    c.reply.error('ERR timeout is not an integer or out of range');
+    ctx.reply.error('ERR timeout is not an integer or out of range');
     return;
   }
   if (ms < 0n) {
-    c.reply.error('ERR timeout is negative');
+    ctx.reply.error('ERR timeout is negative');
     return;
   }
   if (ms > LLONG_MAX - BigInt(Date.now())) {
-    c.reply.error('ERR timeout is out of range');
+    ctx.reply.error('ERR timeout is out of range');
     return;
   }
-  c.server.pauseClients(mode, Number(ms));
-  c.reply.ok();
+  ctx.host.pauseClients(mode, Number(ms));
+  ctx.reply.ok();
 }
 
-function onOff(c: Client, arg: string, set: (on: boolean) => void): void {
+function onOff(ctx: CommandContext, arg: string, set: (on: boolean) => void): void {
   if (eq(arg, 'on')) set(true);
   else if (eq(arg, 'off')) set(false);
   else {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return;
   }
-  c.reply.ok();
+  ctx.reply.ok();
 }
 
 const CLIENT_HELP = [
@@ -397,89 +400,89 @@ const CLIENT_HELP = [
 ];
 
 const clientCommands: CommandImpl[] = [
-  { name: 'client|id', run: (c) => c.reply.integer(c.id) },
+  { name: 'client|id', run: (ctx) => ctx.reply.integer(ctx.id) },
   {
     name: 'client|getname',
-    run: (c) => (c.name === '' ? c.reply.nullBulk() : c.reply.bulk(c.name)),
+    run: (ctx) => (ctx.name === '' ? ctx.reply.nullBulk() : ctx.reply.bulk(ctx.name)),
   },
   {
     name: 'client|setname',
-    run(c, argv) {
+    run(ctx, argv) {
       if (!validName(argv[2]!)) {
-        c.reply.error(BAD_NAME);
+        ctx.reply.error(BAD_NAME);
         return;
       }
-      c.name = argv[2]!;
-      c.reply.ok();
+      ctx.name = argv[2]!;
+      ctx.reply.ok();
     },
   },
   { name: 'client|list', run: clientList },
-  { name: 'client|info', run: (c) => c.reply.verbatim(clientInfoLine(c) + '\n') },
+  { name: 'client|info', run: (ctx) => ctx.reply.verbatim(clientInfoLine(ctx.connection()) + '\n') },
   { name: 'client|kill', run: clientKill },
   { name: 'client|pause', run: clientPause },
   {
     name: 'client|unpause',
-    run(c) {
-      c.server.unpauseClients();
-      c.reply.ok();
+    run(ctx) {
+      ctx.host.unpauseClients();
+      ctx.reply.ok();
     },
   },
   {
     name: 'client|reply',
-    run(c, argv) {
+    run(ctx, argv) {
       const mode = argv[2]!.toLowerCase();
       if (mode === 'on') {
-        c.replyOff = false;
-        c.replySkip = false;
-        c.reply.muted = false;
-        c.reply.ok();
+        ctx.connection().replyOff = false;
+        ctx.connection().replySkip = false;
+        ctx.reply.muted = false;
+        ctx.reply.ok();
       } else if (mode === 'off') {
-        c.replyOff = true;
+        ctx.connection().replyOff = true;
       } else if (mode === 'skip') {
-        if (!c.replyOff) c.replySkipNext = true;
+        if (!ctx.connection().replyOff) ctx.connection().replySkipNext = true;
       } else {
-        c.reply.error(ERR.SYNTAX);
+        ctx.reply.error(ERR.SYNTAX);
       }
     },
   },
-  { name: 'client|no-evict', run: (c, argv) => onOff(c, argv[2]!, (on) => (c.noEvict = on)) },
-  { name: 'client|no-touch', run: (c, argv) => onOff(c, argv[2]!, (on) => (c.noTouch = on)) },
+  { name: 'client|no-evict', run: (ctx, argv) => onOff(ctx, argv[2]!, (on) => (ctx.connection().noEvict = on)) },
+  { name: 'client|no-touch', run: (ctx, argv) => onOff(ctx, argv[2]!, (on) => (ctx.noTouch = on)) },
   {
     name: 'client|setinfo',
-    run(c, argv) {
+    run(ctx, argv) {
       const attr = argv[2]!;
       const value = argv[3]!;
       const which = attr.toLowerCase();
       if (which !== 'lib-name' && which !== 'lib-ver') {
-        c.reply.error(`ERR Unrecognized option '${attr}'`);
+        ctx.reply.error(`ERR Unrecognized option '${attr}'`);
         return;
       }
       if (!validName(value)) {
-        c.reply.error(`ERR ${attr} cannot contain spaces, newlines or special characters.`);
+        ctx.reply.error(`ERR ${attr} cannot contain spaces, newlines or special characters.`);
         return;
       }
-      if (which === 'lib-name') c.libName = value;
-      else c.libVer = value;
-      c.reply.ok();
+      if (which === 'lib-name') ctx.connection().libName = value;
+      else ctx.connection().libVer = value;
+      ctx.reply.ok();
     },
   },
-  { name: 'client|help', run: (c) => replyHelp(c, 'CLIENT', CLIENT_HELP) },
+  { name: 'client|help', run: (ctx) => replyHelp(ctx, 'CLIENT', CLIENT_HELP) },
   {
     // Vireo has no client-side caching (CLIENT TRACKING) yet, so no client
     // is ever in tracking mode: this is what Redis answers such a client.
     name: 'client|caching',
-    run: (c) => c.reply.error('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled'),
+    run: (ctx) => ctx.reply.error('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled'),
   },
 ];
 
 export const connectionCommands: CommandImpl[] = [
   { name: 'ping', run: ping },
-  { name: 'echo', run: (c, argv) => c.reply.bulk(argv[1]!) },
+  { name: 'echo', run: (ctx, argv) => ctx.reply.bulk(argv[1]!) },
   {
     name: 'quit',
-    run(c) {
-      c.reply.ok();
-      c.closeAfterReply = true;
+    run(ctx) {
+      ctx.reply.ok();
+      ctx.connection().closeAfterReply = true;
     },
   },
   { name: 'reset', run: reset },

@@ -7,7 +7,13 @@
  * with atoi, keys without flags, the destination listed last.
  */
 
-import type { GetKeysProc, KeyRef } from './table.js';
+/** A key argument of a command line: its index in argv and its key-spec flags. */
+export interface KeyRef {
+  pos: number;
+  flags: readonly string[];
+}
+
+export type GetKeysProc = (argv: readonly string[]) => KeyRef[];
 
 const INT64_MAX = 0x7fffffffffffffffn;
 

@@ -1,6 +1,6 @@
-/** Every command family's implementations, for the command table. */
+/** Every command family's implementations, assembled into the command table. */
 
-import type { CommandImpl } from './table.js';
+import { CommandTable } from './table.js';
 import { connectionCommands } from './connection.js';
 import { introspectionCommands } from './introspection.js';
 import { keyCommands } from './keys.js';
@@ -14,17 +14,26 @@ import { zsetCommands } from './zsets.js';
 import { sortCommands } from './sort.js';
 import { persistenceCommands } from './persistence.js';
 
-export const allCommands: CommandImpl[] = [
-  ...connectionCommands,
-  ...introspectionCommands,
-  ...keyCommands,
-  ...serverCommands,
-  ...stringCommands,
-  ...transactionCommands,
-  ...listCommands,
-  ...hashCommands,
-  ...setCommands,
-  ...zsetCommands,
-  ...sortCommands,
-  ...persistenceCommands,
-];
+/** A new command table with every implemented command. */
+export function createCommandTable(): CommandTable {
+  let table: CommandTable | null = null;
+  const tableOf = (): CommandTable => {
+    if (table === null) throw new Error('the command table is still being built');
+    return table;
+  };
+  table = new CommandTable([
+    ...connectionCommands,
+    ...introspectionCommands(tableOf),
+    ...keyCommands,
+    ...serverCommands,
+    ...stringCommands,
+    ...transactionCommands,
+    ...listCommands,
+    ...hashCommands,
+    ...setCommands,
+    ...zsetCommands,
+    ...sortCommands,
+    ...persistenceCommands,
+  ]);
+  return table;
+}

@@ -2,12 +2,11 @@
  * COMMAND and its subcommands, answered from the command table.
  */
 
-import { F, commandHasKeys, commandKeys, type Command, type CommandImpl, type KeySpec } from './table.js';
-import type { Client } from '../server/client.js';
+import { F, arityOk, commandHasKeys, commandKeys, type Command, type CommandImpl, type CommandTable, type KeySpec } from './table.js';
+import type { CommandContext } from './context.js';
 import type { ReplyWriter } from '../protocol/writer.js';
 import { replyHelp, cstr } from './util.js';
 import { globMatch } from '../util/glob.js';
-import { arityOk } from '../server/dispatch.js';
 
 const FLAG_NAMES: [number, string][] = [
   [F.WRITE, 'write'],
@@ -128,110 +127,115 @@ function replyCommandDocs(r: ReplyWriter, cmd: Command): void {
 }
 
 /** Commands and subcommands with an implementation. */
-function everyCommand(c: Client): Command[] {
+function everyCommand(table: CommandTable): Command[] {
   const out: Command[] = [];
-  for (const cmd of c.server.table.commands.values()) {
+  for (const cmd of table.commands.values()) {
     out.push(cmd);
     out.push(...implementedSubcommands(cmd));
   }
   return out;
 }
 
-function lookupByFullName(c: Client, name: string): Command | undefined {
+function lookupByFullName(table: CommandTable, name: string): Command | undefined {
   const lower = name.toLowerCase();
   const bar = lower.indexOf('|');
-  if (bar < 0) return c.server.table.commands.get(lower);
-  return c.server.table.commands.get(lower.slice(0, bar))?.subcommands.get(lower.slice(bar + 1));
+  if (bar < 0) return table.commands.get(lower);
+  return table.commands.get(lower.slice(0, bar))?.subcommands.get(lower.slice(bar + 1));
 }
 
 /** COMMAND GETKEYS[ANDFLAGS], in the order of Redis' getKeysSubcommandImpl checks. */
-function getKeysCommon(c: Client, argv: string[], withFlags: boolean): void {
+function getKeysCommon(ctx: CommandContext, table: CommandTable, argv: string[], withFlags: boolean): void {
   const args = argv.slice(2);
-  const cmd = c.server.table.resolve(args);
+  const cmd = table.resolve(args);
   if (cmd === undefined || cmd.run === null) {
-    c.reply.error('ERR Invalid command specified');
+    ctx.reply.error('ERR Invalid command specified');
     return;
   }
   if (!commandHasKeys(cmd)) {
-    c.reply.error('ERR The command has no key arguments');
+    ctx.reply.error('ERR The command has no key arguments');
     return;
   }
   if (!arityOk(cmd, args.length)) {
-    c.reply.error('ERR Invalid number of arguments specified for command');
+    ctx.reply.error('ERR Invalid number of arguments specified for command');
     return;
   }
   const keys = commandKeys(cmd, args);
   if (keys.length === 0) {
-    if (cmd.flags & F.NO_MANDATORY_KEYS) c.reply.array(0);
-    else c.reply.error('ERR Invalid arguments specified for command');
+    if (cmd.flags & F.NO_MANDATORY_KEYS) ctx.reply.array(0);
+    else ctx.reply.error('ERR Invalid arguments specified for command');
     return;
   }
-  c.reply.array(keys.length);
+  ctx.reply.array(keys.length);
   for (const { pos, flags: specFlags } of keys) {
     if (!withFlags) {
-      c.reply.bulk(args[pos]!);
+      ctx.reply.bulk(args[pos]!);
       continue;
     }
     const flags = keyFlagNames(specFlags);
-    c.reply.array(2);
-    c.reply.bulk(args[pos]!);
-    c.reply.set(flags.length);
-    for (const f of flags) c.reply.simple(f);
+    ctx.reply.array(2);
+    ctx.reply.bulk(args[pos]!);
+    ctx.reply.set(flags.length);
+    for (const f of flags) ctx.reply.simple(f);
   }
 }
 
-export const introspectionCommands: CommandImpl[] = [
+/**
+ * COMMAND and its subcommands read the table they are part of: it is
+ * handed in once built (commands/index.ts).
+ */
+export function introspectionCommands(tableOf: () => CommandTable): CommandImpl[] {
+  return [
   {
     name: 'command',
-    run(c, argv) {
+    run(ctx, argv) {
       if (argv.length > 1) {
-        c.reply.error(`ERR unknown subcommand '${cstr(argv[1]!)}'. Try COMMAND HELP.`);
+        ctx.reply.error(`ERR unknown subcommand '${cstr(argv[1]!)}'. Try COMMAND HELP.`);
         return;
       }
-      const cmds = [...c.server.table.commands.values()];
-      c.reply.array(cmds.length);
-      for (const cmd of cmds) replyCommandInfo(c.reply, cmd);
+      const cmds = [...tableOf().commands.values()];
+      ctx.reply.array(cmds.length);
+      for (const cmd of cmds) replyCommandInfo(ctx.reply, cmd);
     },
   },
-  { name: 'command|count', run: (c) => c.reply.integer(c.server.table.commands.size) },
+  { name: 'command|count', run: (ctx) => ctx.reply.integer(tableOf().commands.size) },
   {
     name: 'command|info',
-    run(c, argv) {
+    run(ctx, argv) {
       if (argv.length === 2) {
-        const cmds = [...c.server.table.commands.values()];
-        c.reply.array(cmds.length);
-        for (const cmd of cmds) replyCommandInfo(c.reply, cmd);
+        const cmds = [...tableOf().commands.values()];
+        ctx.reply.array(cmds.length);
+        for (const cmd of cmds) replyCommandInfo(ctx.reply, cmd);
         return;
       }
-      c.reply.array(argv.length - 2);
+      ctx.reply.array(argv.length - 2);
       for (const name of argv.slice(2)) {
-        const cmd = lookupByFullName(c, name);
-        if (cmd === undefined || cmd.run === null && cmd.subcommands.size === 0) c.reply.nullArray();
-        else replyCommandInfo(c.reply, cmd);
+        const cmd = lookupByFullName(tableOf(), name);
+        if (cmd === undefined || cmd.run === null && cmd.subcommands.size === 0) ctx.reply.nullArray();
+        else replyCommandInfo(ctx.reply, cmd);
       }
     },
   },
   {
     name: 'command|docs',
-    run(c, argv) {
+    run(ctx, argv) {
       const cmds: Command[] = [];
-      if (argv.length === 2) cmds.push(...c.server.table.commands.values());
+      if (argv.length === 2) cmds.push(...tableOf().commands.values());
       else
         for (const name of argv.slice(2)) {
-          const cmd = lookupByFullName(c, name);
+          const cmd = lookupByFullName(tableOf(), name);
           if (cmd !== undefined) cmds.push(cmd);
         }
-      c.reply.map(cmds.length);
+      ctx.reply.map(cmds.length);
       for (const cmd of cmds) {
-        c.reply.bulk(cmd.name);
-        replyCommandDocs(c.reply, cmd);
+        ctx.reply.bulk(cmd.name);
+        replyCommandDocs(ctx.reply, cmd);
       }
     },
   },
   {
     name: 'command|list',
-    run(c, argv) {
-      let cmds = everyCommand(c);
+    run(ctx, argv) {
+      let cmds = everyCommand(tableOf());
       if (argv.length === 5 && argv[2]!.toLowerCase() === 'filterby') {
         const kind = argv[3]!.toLowerCase();
         const arg = argv[4]!;
@@ -239,23 +243,23 @@ export const introspectionCommands: CommandImpl[] = [
         else if (kind === 'aclcat') cmds = cmds.filter((x) => x.aclCategories.includes(arg.toLowerCase()));
         else if (kind === 'pattern') cmds = cmds.filter((x) => globMatch(arg, x.name, true));
         else {
-          c.reply.error('ERR syntax error');
+          ctx.reply.error('ERR syntax error');
           return;
         }
       } else if (argv.length !== 2) {
-        c.reply.error('ERR syntax error');
+        ctx.reply.error('ERR syntax error');
         return;
       }
-      c.reply.array(cmds.length);
-      for (const cmd of cmds) c.reply.bulk(cmd.name);
+      ctx.reply.array(cmds.length);
+      for (const cmd of cmds) ctx.reply.bulk(cmd.name);
     },
   },
-  { name: 'command|getkeys', run: (c, argv) => getKeysCommon(c, argv, false) },
-  { name: 'command|getkeysandflags', run: (c, argv) => getKeysCommon(c, argv, true) },
+  { name: 'command|getkeys', run: (ctx, argv) => getKeysCommon(ctx, tableOf(), argv, false) },
+  { name: 'command|getkeysandflags', run: (ctx, argv) => getKeysCommon(ctx, tableOf(), argv, true) },
   {
     name: 'command|help',
-    run(c) {
-      replyHelp(c, 'COMMAND', [
+    run(ctx) {
+      replyHelp(ctx, 'COMMAND', [
         '(no subcommand)',
         '    Return details about all Redis commands.',
         'COUNT',
@@ -277,4 +281,5 @@ export const introspectionCommands: CommandImpl[] = [
       ]);
     },
   },
-];
+  ];
+}

@@ -5,7 +5,7 @@
 
 import type { AccessPolicy } from '../engine/access.js';
 import type { CommandImpl } from './table.js';
-import type { Client } from '../server/client.js';
+import type { CommandContext } from './context.js';
 import { ERR, argDbIndex, argLong, eq, replyHelp, cstr } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { cloneValue, encodingOf, typeOf, type Value } from '../types/value.js';
@@ -13,53 +13,53 @@ import { globMatcher } from '../util/glob.js';
 import { parseInteger, parseStrtoul } from '../util/numbers.js';
 import type { Db } from '../engine/keyspace.js';
 
-function delGeneric(c: Client, argv: string[]): void {
-  const engine = c.engine;
-  const db = c.db;
+function delGeneric(ctx: CommandContext, argv: string[]): void {
+  const engine = ctx.engine;
+  const db = ctx.db;
   let deleted = 0;
   for (let i = 1; i < argv.length; i++) {
     const key = argv[i]!;
     if (engine.lookupWrite(db, key) === undefined) continue;
     engine.deleteKey(db, key);
-    engine.notify(NOTIFY.GENERIC, 'del', key, db.id);
+    ctx.changed(key, NOTIFY.GENERIC, 'del', db);
     deleted++;
   }
   if (deleted > 0) engine.emit(db.id, argv, deleted);
-  c.reply.integer(deleted);
+  ctx.reply.integer(deleted);
 }
 
-function exists(c: Client, argv: string[]): void {
+function exists(ctx: CommandContext, argv: string[]): void {
   let count = 0;
-  for (let i = 1; i < argv.length; i++) if (c.engine.lookupRead(c.db, argv[i]!, false) !== undefined) count++;
-  c.reply.integer(count);
+  for (let i = 1; i < argv.length; i++) if (ctx.engine.lookupRead(ctx.db, argv[i]!, false) !== undefined) count++;
+  ctx.reply.integer(count);
 }
 
-function type(c: Client, argv: string[]): void {
-  const v = c.engine.lookupRead(c.db, argv[1]!, false);
-  c.reply.simple(v === undefined ? 'none' : typeOf(v));
+function type(ctx: CommandContext, argv: string[]): void {
+  const v = ctx.engine.lookupRead(ctx.db, argv[1]!, false);
+  ctx.reply.simple(v === undefined ? 'none' : typeOf(v));
 }
 
-function keys(c: Client, argv: string[]): void {
+function keys(ctx: CommandContext, argv: string[]): void {
   const match = globMatcher(argv[1]!);
-  const engine = c.engine;
-  const db = c.db;
+  const engine = ctx.engine;
+  const db = ctx.db;
   const out: string[] = [];
   for (const key of db.keys()) {
     if (match(key) && !engine.isExpired(db, key)) out.push(key);
   }
-  c.reply.array(out.length);
-  for (const k of out) c.reply.bulk(k);
+  ctx.reply.array(out.length);
+  for (const k of out) ctx.reply.bulk(k);
 }
 
 /** Parse a SCAN cursor (any unsigned 64-bit value); null after replying. */
-export function parseCursor(c: Client, raw: string): bigint | null {
+export function parseCursor(ctx: CommandContext, raw: string): bigint | null {
   const cur = parseStrtoul(raw);
-  if (cur === null) c.reply.error('ERR invalid cursor');
+  if (cur === null) ctx.reply.error('ERR invalid cursor');
   return cur;
 }
 
-function scan(c: Client, argv: string[]): void {
-  const cursor = parseCursor(c, argv[1]!);
+function scan(ctx: CommandContext, argv: string[]): void {
+  const cursor = parseCursor(ctx, argv[1]!);
   if (cursor === null) return;
   let count = 10;
   let pattern: string | null = null;
@@ -68,10 +68,10 @@ function scan(c: Client, argv: string[]): void {
     const moreArgs = argv.length - i - 1;
     const opt = argv[i]!;
     if (eq(opt, 'count') && moreArgs >= 1) {
-      const n = argLong(c, argv[i + 1]!);
+      const n = argLong(ctx, argv[i + 1]!);
       if (n === null) return;
       if (n < 1) {
-        c.reply.error(ERR.SYNTAX);
+        ctx.reply.error(ERR.SYNTAX);
         return;
       }
       count = n;
@@ -83,12 +83,12 @@ function scan(c: Client, argv: string[]): void {
       typeName = argv[i + 1]!.toLowerCase();
       i += 2;
     } else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return;
     }
   }
-  const engine = c.engine;
-  const db = c.db;
+  const engine = ctx.engine;
+  const db = ctx.db;
   const keysFound: string[] = [];
   // The cursor is the next hash slot to visit; anything else ends the scan.
   const next = cursor >= 16384n ? 0 : db.scan(Number(cursor), count, keysFound);
@@ -103,48 +103,48 @@ function scan(c: Client, argv: string[]): void {
     if (engine.expireIfNeeded(db, key)) continue;
     out.push(key);
   }
-  c.reply.array(2);
-  c.reply.bulk(String(next));
-  c.reply.array(out.length);
-  for (const k of out) c.reply.bulk(k);
+  ctx.reply.array(2);
+  ctx.reply.bulk(String(next));
+  ctx.reply.array(out.length);
+  for (const k of out) ctx.reply.bulk(k);
 }
 
-function randomkey(c: Client): void {
-  const engine = c.engine;
-  const db = c.db;
+function randomkey(ctx: CommandContext): void {
+  const engine = ctx.engine;
+  const db = ctx.db;
   // Expired keys found on the way are deleted; a replica gives up after a while.
   for (let tries = 0; tries < 100 || !engine.isReplica; tries++) {
     const key = db.randomKey();
     if (key === undefined) break;
     if (!engine.isExpired(db, key)) {
-      c.reply.bulk(key);
+      ctx.reply.bulk(key);
       return;
     }
     if (engine.isReplica) continue;
     engine.deleteExpired(db, key);
   }
-  c.reply.nullBulk();
+  ctx.reply.nullBulk();
 }
 
-function renameGeneric(c: Client, argv: string[], nx: boolean): void {
-  const engine = c.engine;
-  const db = c.db;
+function renameGeneric(ctx: CommandContext, argv: string[], nx: boolean): void {
+  const engine = ctx.engine;
+  const db = ctx.db;
   const src = argv[1]!;
   const dst = argv[2]!;
   const v = engine.lookupWrite(db, src);
   if (v === undefined) {
-    c.reply.error(ERR.NO_SUCH_KEY);
+    ctx.reply.error(ERR.NO_SUCH_KEY);
     return;
   }
   if (src === dst) {
-    if (nx) c.reply.integer(0);
-    else c.reply.ok();
+    if (nx) ctx.reply.integer(0);
+    else ctx.reply.ok();
     return;
   }
   const when = db.getExpire(src);
   if (engine.lookupWrite(db, dst) !== undefined) {
     if (nx) {
-      c.reply.integer(0);
+      ctx.reply.integer(0);
       return;
     }
     engine.deleteKey(db, dst);
@@ -152,95 +152,90 @@ function renameGeneric(c: Client, argv: string[], nx: boolean): void {
   db.delete(src);
   db.set(dst, v);
   if (when >= 0) db.setExpire(dst, when);
-  engine.modified(db, src);
-  engine.modified(db, dst);
-  engine.notify(NOTIFY.GENERIC, 'rename_from', src, db.id);
-  engine.notify(NOTIFY.GENERIC, 'rename_to', dst, db.id);
+  ctx.changed(src, NOTIFY.GENERIC, 'rename_from', db);
+  ctx.changed(dst, NOTIFY.GENERIC, 'rename_to', db);
   engine.emit(db.id, argv);
-  if (nx) c.reply.integer(1);
-  else c.reply.ok();
+  if (nx) ctx.reply.integer(1);
+  else ctx.reply.ok();
 }
 
-function copy(c: Client, argv: string[]): void {
-  const engine = c.engine;
+function copy(ctx: CommandContext, argv: string[]): void {
+  const engine = ctx.engine;
   const src = argv[1]!;
   const dst = argv[2]!;
-  let target: Db = c.db;
+  let target: Db = ctx.db;
   let replace = false;
   for (let j = 3; j < argv.length; j++) {
     const moreArgs = argv.length - 1 - j;
     if (eq(argv[j]!, 'replace')) replace = true;
     else if (eq(argv[j]!, 'db') && moreArgs >= 1) {
-      const id = argDbIndex(c, argv[j + 1]!);
+      const id = argDbIndex(ctx, argv[j + 1]!);
       if (id === null) return;
       target = engine.dbs[id]!;
       j++;
     } else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return;
     }
   }
-  if (src === dst && target === c.db) {
-    c.reply.error(ERR.SAME_OBJECT);
+  if (src === dst && target === ctx.db) {
+    ctx.reply.error(ERR.SAME_OBJECT);
     return;
   }
-  const v = engine.lookupRead(c.db, src);
+  const v = engine.lookupRead(ctx.db, src);
   if (v === undefined) {
-    c.reply.integer(0);
+    ctx.reply.integer(0);
     return;
   }
-  const when = c.db.getExpire(src);
+  const when = ctx.db.getExpire(src);
   if (engine.lookupWrite(target, dst) !== undefined) {
     if (!replace) {
-      c.reply.integer(0);
+      ctx.reply.integer(0);
       return;
     }
     engine.deleteKey(target, dst);
   }
   target.set(dst, cloneValue(v));
   if (when >= 0) target.setExpire(dst, when);
-  engine.modified(target, dst);
-  engine.notify(NOTIFY.GENERIC, 'copy_to', dst, target.id);
-  engine.emit(c.db.id, argv);
-  c.reply.integer(1);
+  ctx.changed(dst, NOTIFY.GENERIC, 'copy_to', target);
+  engine.emit(ctx.db.id, argv);
+  ctx.reply.integer(1);
 }
 
-function move(c: Client, argv: string[]): void {
-  const engine = c.engine;
+function move(ctx: CommandContext, argv: string[]): void {
+  const engine = ctx.engine;
   const key = argv[1]!;
-  const id = argDbIndex(c, argv[2]!);
+  const id = argDbIndex(ctx, argv[2]!);
   if (id === null) return;
-  const src = c.db;
+  const src = ctx.db;
   const dst = engine.dbs[id]!;
   if (src === dst) {
-    c.reply.error(ERR.SAME_OBJECT);
+    ctx.reply.error(ERR.SAME_OBJECT);
     return;
   }
   const v = engine.lookupWrite(src, key);
   if (v === undefined) {
-    c.reply.integer(0);
+    ctx.reply.integer(0);
     return;
   }
   const when = src.getExpire(key);
   if (engine.lookupWrite(dst, key) !== undefined) {
-    c.reply.integer(0);
+    ctx.reply.integer(0);
     return;
   }
   dst.set(key, v);
   if (when >= 0) dst.setExpire(key, when);
   src.delete(key);
-  engine.modified(src, key);
-  engine.modified(dst, key);
-  engine.notify(NOTIFY.GENERIC, 'move_from', key, src.id);
-  engine.notify(NOTIFY.GENERIC, 'move_to', key, dst.id);
+  ctx.changed(key, NOTIFY.GENERIC, 'move_from', src);
+  ctx.changed(key, NOTIFY.GENERIC, 'move_to', dst);
   engine.emit(src.id, argv);
-  c.reply.integer(1);
+  ctx.reply.integer(1);
 }
 
-function touch(c: Client, argv: string[]): void {
+function touch(ctx: CommandContext, argv: string[]): void {
   let count = 0;
-  for (let i = 1; i < argv.length; i++) if (c.engine.lookupRead(c.db, argv[i]!) !== undefined) count++;
-  c.reply.integer(count);
+  for (let i = 1; i < argv.length; i++) if (ctx.engine.lookupRead(ctx.db, argv[i]!) !== undefined) count++;
+  ctx.reply.integer(count);
 }
 
 // ---- OBJECT ---------------------------------------------------------------------------
@@ -251,57 +246,57 @@ export function objectRefcount(access: AccessPolicy, v: Value): number {
 }
 
 /** objectCommandLookup: a read lookup that leaves the access time alone. */
-function objectLookup(c: Client, key: string): Value | undefined {
-  const v = c.engine.lookupRead(c.db, key, false);
-  if (v === undefined) c.reply.nullBulk();
+function objectLookup(ctx: CommandContext, key: string): Value | undefined {
+  const v = ctx.engine.lookupRead(ctx.db, key, false);
+  if (v === undefined) ctx.reply.nullBulk();
   return v;
 }
 
 const objectCommands: CommandImpl[] = [
   {
     name: 'object|encoding',
-    run(c, argv) {
-      const v = objectLookup(c, argv[2]!);
-      if (v !== undefined) c.reply.bulk(encodingOf(v));
+    run(ctx, argv) {
+      const v = objectLookup(ctx, argv[2]!);
+      if (v !== undefined) ctx.reply.bulk(encodingOf(v));
     },
   },
   {
     name: 'object|refcount',
-    run(c, argv) {
-      const v = objectLookup(c, argv[2]!);
-      if (v !== undefined) c.reply.integer(objectRefcount(c.engine.access, v));
+    run(ctx, argv) {
+      const v = objectLookup(ctx, argv[2]!);
+      if (v !== undefined) ctx.reply.integer(objectRefcount(ctx.engine.access, v));
     },
   },
   {
     name: 'object|idletime',
-    run(c, argv) {
-      const v = objectLookup(c, argv[2]!);
+    run(ctx, argv) {
+      const v = objectLookup(ctx, argv[2]!);
       if (v === undefined) return;
-      const access = c.engine.access;
+      const access = ctx.engine.access;
       if (access.lfu) {
-        c.reply.error('ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
+        ctx.reply.error('ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
         return;
       }
-      c.reply.integer(access.idleSeconds(c.db.accessWord(argv[2]!, v)));
+      ctx.reply.integer(access.idleSeconds(ctx.db.accessWord(argv[2]!, v)));
     },
   },
   {
     name: 'object|freq',
-    run(c, argv) {
-      const v = objectLookup(c, argv[2]!);
+    run(ctx, argv) {
+      const v = objectLookup(ctx, argv[2]!);
       if (v === undefined) return;
-      const access = c.engine.access;
+      const access = ctx.engine.access;
       if (!access.lfu) {
-        c.reply.error('ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
+        ctx.reply.error('ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
         return;
       }
-      c.reply.integer(access.lfuDecayed(c.db.accessWord(argv[2]!, v)));
+      ctx.reply.integer(access.lfuDecayed(ctx.db.accessWord(argv[2]!, v)));
     },
   },
   {
     name: 'object|help',
-    run(c) {
-      replyHelp(c, 'OBJECT', [
+    run(ctx) {
+      replyHelp(ctx, 'OBJECT', [
         'ENCODING <key>',
         '    Return the kind of internal representation used in order to store the value',
         '    associated with a <key>.',
@@ -329,9 +324,9 @@ const INT64_MAX = 9223372036854775807n;
 const INT64_MIN = -9223372036854775808n;
 
 /** Redis' expireGenericCommand. basetime: 0 for absolute forms; unit: 1000 for seconds. */
-function expireGeneric(c: Client, argv: string[], relative: boolean, unitMs: 1 | 1000): void {
-  const engine = c.engine;
-  const db = c.db;
+function expireGeneric(ctx: CommandContext, argv: string[], relative: boolean, unitMs: 1 | 1000): void {
+  const engine = ctx.engine;
+  const db = ctx.db;
   const key = argv[1]!;
   let flags = 0;
   for (let j = 3; j < argv.length; j++) {
@@ -341,94 +336,92 @@ function expireGeneric(c: Client, argv: string[], relative: boolean, unitMs: 1 |
     else if (opt === 'gt') flags |= EXPIRE_GT;
     else if (opt === 'lt') flags |= EXPIRE_LT;
     else {
-      c.reply.error(`ERR Unsupported option ${cstr(argv[j]!)}`);
+      ctx.reply.error(`ERR Unsupported option ${cstr(argv[j]!)}`);
       return;
     }
   }
   if (flags & EXPIRE_NX && flags & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT)) {
-    c.reply.error('ERR NX and XX, GT or LT options at the same time are not compatible');
+    ctx.reply.error('ERR NX and XX, GT or LT options at the same time are not compatible');
     return;
   }
   if (flags & EXPIRE_GT && flags & EXPIRE_LT) {
-    c.reply.error('ERR GT and LT options at the same time are not compatible');
+    ctx.reply.error('ERR GT and LT options at the same time are not compatible');
     return;
   }
   const parsed = parseInteger(argv[2]!);
   if (parsed === null) {
-    c.reply.error(ERR.NOT_INTEGER);
+    ctx.reply.error(ERR.NOT_INTEGER);
     return;
   }
   let when = BigInt(parsed);
-  const invalid = `ERR invalid expire time in '${c.current!.name}' command`;
+  const invalid = `ERR invalid expire time in '${ctx.current!.name}' command`;
   if (unitMs === 1000) {
     if (when > INT64_MAX / 1000n || when < INT64_MIN / 1000n) {
-      c.reply.error(invalid);
+      ctx.reply.error(invalid);
       return;
     }
     when *= 1000n;
   }
   const base = relative ? BigInt(engine.now) : 0n;
   if (when > INT64_MAX - base) {
-    c.reply.error(invalid);
+    ctx.reply.error(invalid);
     return;
   }
   when += base;
   if (engine.lookupWrite(db, key) === undefined) {
-    c.reply.integer(0);
+    ctx.reply.integer(0);
     return;
   }
   if (flags !== 0) {
     const current = db.getExpire(key);
     const cur = BigInt(current);
-    if (flags & EXPIRE_NX && current !== -1) return c.reply.integer(0);
-    if (flags & EXPIRE_XX && current === -1) return c.reply.integer(0);
-    if (flags & EXPIRE_GT && (when <= cur || current === -1)) return c.reply.integer(0);
-    if (flags & EXPIRE_LT && current !== -1 && when >= cur) return c.reply.integer(0);
+    if (flags & EXPIRE_NX && current !== -1) return ctx.reply.integer(0);
+    if (flags & EXPIRE_XX && current === -1) return ctx.reply.integer(0);
+    if (flags & EXPIRE_GT && (when <= cur || current === -1)) return ctx.reply.integer(0);
+    if (flags & EXPIRE_LT && current !== -1 && when >= cur) return ctx.reply.integer(0);
   }
   if (when <= BigInt(engine.now) && !engine.keepsPastTtl) {
     engine.deleteKey(db, key);
-    engine.notify(NOTIFY.GENERIC, 'del', key, db.id);
-    engine.emit(db.id, [c.server.config.bool('lazyfree-lazy-expire') ? 'UNLINK' : 'DEL', key]);
-    c.reply.integer(1);
+    ctx.changed(key, NOTIFY.GENERIC, 'del', db);
+    engine.emit(db.id, [ctx.host.config.bool('lazyfree-lazy-expire') ? 'UNLINK' : 'DEL', key]);
+    ctx.reply.integer(1);
     return;
   }
   db.setExpire(key, Number(when));
-  engine.modified(db, key);
-  engine.notify(NOTIFY.GENERIC, 'expire', key, db.id);
+  ctx.changed(key, NOTIFY.GENERIC, 'expire', db);
   engine.emit(db.id, ['PEXPIREAT', key, when.toString(), ...argv.slice(3)]);
-  c.reply.integer(1);
+  ctx.reply.integer(1);
 }
 
-function ttlGeneric(c: Client, argv: string[], ms: boolean, absolute: boolean): void {
-  const engine = c.engine;
-  const db = c.db;
+function ttlGeneric(ctx: CommandContext, argv: string[], ms: boolean, absolute: boolean): void {
+  const engine = ctx.engine;
+  const db = ctx.db;
   const key = argv[1]!;
   if (engine.lookupRead(db, key, false) === undefined) {
-    c.reply.integer(-2);
+    ctx.reply.integer(-2);
     return;
   }
   const when = db.getExpire(key);
   if (when === -1) {
-    c.reply.integer(-1);
+    ctx.reply.integer(-1);
     return;
   }
   let ttl = absolute ? when : when - engine.now;
   if (ttl < 0) ttl = 0;
-  c.reply.integer(ms ? ttl : Math.floor((ttl + 500) / 1000));
+  ctx.reply.integer(ms ? ttl : Math.floor((ttl + 500) / 1000));
 }
 
-function persist(c: Client, argv: string[]): void {
-  const engine = c.engine;
-  const db = c.db;
+function persist(ctx: CommandContext, argv: string[]): void {
+  const engine = ctx.engine;
+  const db = ctx.db;
   const key = argv[1]!;
   if (engine.lookupWrite(db, key) === undefined || !db.removeExpire(key)) {
-    c.reply.integer(0);
+    ctx.reply.integer(0);
     return;
   }
-  engine.modified(db, key);
-  engine.notify(NOTIFY.GENERIC, 'persist', key, db.id);
+  ctx.changed(key, NOTIFY.GENERIC, 'persist', db);
   engine.emit(db.id, argv);
-  c.reply.integer(1);
+  ctx.reply.integer(1);
 }
 
 export const keyCommands: CommandImpl[] = [
@@ -439,19 +432,19 @@ export const keyCommands: CommandImpl[] = [
   { name: 'keys', run: keys },
   { name: 'scan', run: scan },
   { name: 'randomkey', run: randomkey },
-  { name: 'rename', run: (c, argv) => renameGeneric(c, argv, false) },
-  { name: 'renamenx', run: (c, argv) => renameGeneric(c, argv, true) },
+  { name: 'rename', run: (ctx, argv) => renameGeneric(ctx, argv, false) },
+  { name: 'renamenx', run: (ctx, argv) => renameGeneric(ctx, argv, true) },
   { name: 'copy', run: copy },
   { name: 'move', run: move },
   { name: 'touch', run: touch },
   ...objectCommands,
-  { name: 'expire', run: (c, argv) => expireGeneric(c, argv, true, 1000) },
-  { name: 'pexpire', run: (c, argv) => expireGeneric(c, argv, true, 1) },
-  { name: 'expireat', run: (c, argv) => expireGeneric(c, argv, false, 1000) },
-  { name: 'pexpireat', run: (c, argv) => expireGeneric(c, argv, false, 1) },
-  { name: 'ttl', run: (c, argv) => ttlGeneric(c, argv, false, false) },
-  { name: 'pttl', run: (c, argv) => ttlGeneric(c, argv, true, false) },
-  { name: 'expiretime', run: (c, argv) => ttlGeneric(c, argv, false, true) },
-  { name: 'pexpiretime', run: (c, argv) => ttlGeneric(c, argv, true, true) },
+  { name: 'expire', run: (ctx, argv) => expireGeneric(ctx, argv, true, 1000) },
+  { name: 'pexpire', run: (ctx, argv) => expireGeneric(ctx, argv, true, 1) },
+  { name: 'expireat', run: (ctx, argv) => expireGeneric(ctx, argv, false, 1000) },
+  { name: 'pexpireat', run: (ctx, argv) => expireGeneric(ctx, argv, false, 1) },
+  { name: 'ttl', run: (ctx, argv) => ttlGeneric(ctx, argv, false, false) },
+  { name: 'pttl', run: (ctx, argv) => ttlGeneric(ctx, argv, true, false) },
+  { name: 'expiretime', run: (ctx, argv) => ttlGeneric(ctx, argv, false, true) },
+  { name: 'pexpiretime', run: (ctx, argv) => ttlGeneric(ctx, argv, true, true) },
   { name: 'persist', run: persist },
 ];

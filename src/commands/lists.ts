@@ -5,111 +5,109 @@
  */
 
 import type { CommandImpl } from './table.js';
-import type { Client } from '../server/client.js';
+import type { CommandContext } from './context.js';
 import { ERR, argLong, argMpopCount, argNonNegative, argRange, eq, lookupTyped, LONG_MAX } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { ListValue } from '../types/list.js';
 
 const MAX_ELEMENT = 4294967295 - 1024;
 
-function fill(c: Client): number {
-  return c.engine.limits.listMaxListpackSize;
+function fill(ctx: CommandContext): number {
+  return ctx.engine.limits.listMaxListpackSize;
 }
 
 /** Redis' listElementsRemoved: notify, delete an emptied list, maybe shrink its encoding. */
-function elementsRemoved(c: Client, key: string, front: boolean, list: ListValue): void {
-  const engine = c.engine;
-  engine.notify(NOTIFY.LIST, front ? 'lpop' : 'rpop', key, c.db.id);
+function elementsRemoved(ctx: CommandContext, key: string, front: boolean, list: ListValue): void {
+  const engine = ctx.engine;
+  ctx.changed(key, NOTIFY.LIST, front ? 'lpop' : 'rpop');
   if (list.length === 0) {
-    engine.deleteKey(c.db, key);
-    engine.notify(NOTIFY.GENERIC, 'del', key, c.db.id);
+    engine.deleteKey(ctx.db, key);
+    ctx.changed(key, NOTIFY.GENERIC, 'del');
   } else {
-    list.afterShrink(fill(c));
-    engine.modified(c.db, key);
+    list.afterShrink(fill(ctx));
   }
 }
 
-function push(c: Client, argv: string[], front: boolean, onlyExisting: boolean): void {
+function push(ctx: CommandContext, argv: string[], front: boolean, onlyExisting: boolean): void {
   for (let j = 2; j < argv.length; j++) {
     if (argv[j]!.length > MAX_ELEMENT) {
-      c.reply.error('ERR Element too large');
+      ctx.reply.error('ERR Element too large');
       return;
     }
   }
   const key = argv[1]!;
-  let list = lookupTyped<ListValue>(c, key, 'list', true);
+  let list = lookupTyped<ListValue>(ctx, key, 'list', true);
   if (list === null) return;
-  const engine = c.engine;
+  const engine = ctx.engine;
   if (list === undefined) {
     if (onlyExisting) {
-      c.reply.integer(0);
+      ctx.reply.integer(0);
       return;
     }
     list = new ListValue();
-    engine.setKey(c.db, key, list);
+    engine.setKey(ctx.db, key, list);
   }
-  const f = fill(c);
+  const f = fill(ctx);
   list.prepareGrow(argv, 2, argv.length - 1, f);
   for (let j = 2; j < argv.length; j++) list.push(argv[j]!, front, f);
-  c.reply.integer(list.length);
-  engine.modified(c.db, key);
-  engine.notify(NOTIFY.LIST, front ? 'lpush' : 'rpush', key, c.db.id);
-  engine.emit(c.db.id, argv, argv.length - 2);
+  ctx.reply.integer(list.length);
+  ctx.changed(key, NOTIFY.LIST, front ? 'lpush' : 'rpush');
+  engine.emit(ctx.db.id, argv, argv.length - 2);
 }
 
 /** Reply with elements [start, end] (inclusive); reverse walks from the tail. */
-function replyRange(c: Client, list: ListValue, start: number, end: number, reverse: boolean): void {
-  c.reply.array(end - start + 1);
-  list.emitRange(reverse ? end : start, end - start + 1, reverse, c.reply);
+function replyRange(ctx: CommandContext, list: ListValue, start: number, end: number, reverse: boolean): void {
+  ctx.reply.array(end - start + 1);
+  list.emitRange(reverse ? end : start, end - start + 1, reverse, ctx.reply);
 }
 
-function pop(c: Client, argv: string[], front: boolean): void {
+function pop(ctx: CommandContext, argv: string[], front: boolean): void {
   const hasCount = argv.length === 3;
   if (argv.length > 3) {
-    c.reply.error(`ERR wrong number of arguments for '${c.current!.name}' command`);
+    ctx.reply.error(`ERR wrong number of arguments for '${ctx.current!.name}' command`);
     return;
   }
   let count = 0;
   if (hasCount) {
-    const n = argNonNegative(c, argv[2]!, 'ERR value is out of range, must be positive');
+    const n = argNonNegative(ctx, argv[2]!, 'ERR value is out of range, must be positive');
     if (n === null) return;
     count = n;
   }
   const key = argv[1]!;
-  const list = lookupTyped<ListValue>(c, key, 'list', true);
+  const list = lookupTyped<ListValue>(ctx, key, 'list', true);
   if (list === null) return;
   if (list === undefined) {
-    if (hasCount) c.reply.nullArray();
-    else c.reply.nullBulk();
+    if (hasCount) ctx.reply.nullArray();
+    else ctx.reply.nullBulk();
     return;
   }
   if (hasCount && count === 0) {
-    c.reply.array(0);
+    ctx.reply.array(0);
     return;
   }
   if (!hasCount) {
-    c.reply.bulk(list.pop(front)!);
-    elementsRemoved(c, key, front, list);
-    c.engine.emit(c.db.id, argv);
+    ctx.reply.bulk(list.pop(front)!);
+    elementsRemoved(ctx, key, front, list);
+    ctx.engine.emit(ctx.db.id, argv);
     return;
   }
   const n = Math.min(count, list.length);
   const start = front ? 0 : list.length - n;
-  replyRange(c, list, start, start + n - 1, !front);
+  replyRange(ctx, list, start, start + n - 1, !front);
   list.removeRange(start, n);
-  elementsRemoved(c, key, front, list);
-  c.engine.emit(c.db.id, argv, n);
+  elementsRemoved(ctx, key, front, list);
+  ctx.engine.emit(ctx.db.id, argv, n);
 }
 
-function lrange(c: Client, argv: string[]): void {
-  let start = argLong(c, argv[2]!);
+function lrange(ctx: CommandContext, argv: string[]): void {
+  let start = argLong(ctx, argv[2]!);
   if (start === null) return;
-  let end = argLong(c, argv[3]!);
+  let end = argLong(ctx, argv[3]!);
   if (end === null) return;
-  const list = lookupTyped<ListValue>(c, argv[1]!, 'list', false);
+  const list = lookupTyped<ListValue>(ctx, argv[1]!, 'list', false);
   if (list === null) return;
   if (list === undefined) {
-    c.reply.array(0);
+    ctx.reply.array(0);
     return;
   }
   const len = list.length;
@@ -117,23 +115,23 @@ function lrange(c: Client, argv: string[]): void {
   if (end < 0) end = len + end;
   if (start < 0) start = 0;
   if (start > end || start >= len) {
-    c.reply.array(0);
+    ctx.reply.array(0);
     return;
   }
   if (end >= len) end = len - 1;
-  replyRange(c, list, start, end, false);
+  replyRange(ctx, list, start, end, false);
 }
 
-function ltrim(c: Client, argv: string[]): void {
-  let start = argLong(c, argv[2]!);
+function ltrim(ctx: CommandContext, argv: string[]): void {
+  let start = argLong(ctx, argv[2]!);
   if (start === null) return;
-  let end = argLong(c, argv[3]!);
+  let end = argLong(ctx, argv[3]!);
   if (end === null) return;
   const key = argv[1]!;
-  const list = lookupTyped<ListValue>(c, key, 'list', true);
+  const list = lookupTyped<ListValue>(ctx, key, 'list', true);
   if (list === null) return;
   if (list === undefined) {
-    c.reply.ok();
+    ctx.reply.ok();
     return;
   }
   const len = list.length;
@@ -152,74 +150,72 @@ function ltrim(c: Client, argv: string[]): void {
   }
   list.removeRange(0, left);
   list.removeRange(list.length - right, right);
-  const engine = c.engine;
-  engine.notify(NOTIFY.LIST, 'ltrim', key, c.db.id);
+  const engine = ctx.engine;
+  ctx.changed(key, NOTIFY.LIST, 'ltrim');
   if (list.length === 0) {
-    engine.deleteKey(c.db, key);
-    engine.notify(NOTIFY.GENERIC, 'del', key, c.db.id);
+    engine.deleteKey(ctx.db, key);
+    ctx.changed(key, NOTIFY.GENERIC, 'del');
   } else {
-    list.afterShrink(fill(c));
+    list.afterShrink(fill(ctx));
   }
-  engine.modified(c.db, key);
-  if (left + right > 0) engine.emit(c.db.id, argv, left + right);
-  c.reply.ok();
+  if (left + right > 0) engine.emit(ctx.db.id, argv, left + right);
+  ctx.reply.ok();
 }
 
-function lindex(c: Client, argv: string[]): void {
-  const list = lookupTyped<ListValue>(c, argv[1]!, 'list', false);
+function lindex(ctx: CommandContext, argv: string[]): void {
+  const list = lookupTyped<ListValue>(ctx, argv[1]!, 'list', false);
   if (list === null) return;
   if (list === undefined) {
-    c.reply.nullBulk();
+    ctx.reply.nullBulk();
     return;
   }
-  let index = argLong(c, argv[2]!);
+  let index = argLong(ctx, argv[2]!);
   if (index === null) return;
   if (index < 0) index = list.length + index;
-  if (index < 0 || index >= list.length) c.reply.nullBulk();
-  else c.reply.bulk(list.get(index));
+  if (index < 0 || index >= list.length) ctx.reply.nullBulk();
+  else ctx.reply.bulk(list.get(index));
 }
 
-function lset(c: Client, argv: string[]): void {
+function lset(ctx: CommandContext, argv: string[]): void {
   const key = argv[1]!;
-  const list = lookupTyped<ListValue>(c, key, 'list', true);
+  const list = lookupTyped<ListValue>(ctx, key, 'list', true);
   if (list === null) return;
   if (list === undefined) {
-    c.reply.error(ERR.NO_SUCH_KEY);
+    ctx.reply.error(ERR.NO_SUCH_KEY);
     return;
   }
-  let index = argLong(c, argv[2]!);
+  let index = argLong(ctx, argv[2]!);
   if (index === null) return;
   const value = argv[3]!;
-  const f = fill(c);
+  const f = fill(ctx);
   list.prepareGrow(argv, 3, 3, f);
   if (index < 0) index = list.length + index;
   if (index < 0 || index >= list.length) {
-    c.reply.error(ERR.OUT_OF_RANGE);
+    ctx.reply.error(ERR.OUT_OF_RANGE);
     return;
   }
   list.set(index, value, f);
   list.afterShrink(f);
-  const engine = c.engine;
-  engine.modified(c.db, key);
-  engine.notify(NOTIFY.LIST, 'lset', key, c.db.id);
-  engine.emit(c.db.id, argv);
-  c.reply.ok();
+  const engine = ctx.engine;
+  ctx.changed(key, NOTIFY.LIST, 'lset');
+  engine.emit(ctx.db.id, argv);
+  ctx.reply.ok();
 }
 
-function linsert(c: Client, argv: string[]): void {
+function linsert(ctx: CommandContext, argv: string[]): void {
   const where = argv[2]!.toLowerCase();
   if (where !== 'before' && where !== 'after') {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return;
   }
   const key = argv[1]!;
-  const list = lookupTyped<ListValue>(c, key, 'list', true);
+  const list = lookupTyped<ListValue>(ctx, key, 'list', true);
   if (list === null) return;
   if (list === undefined) {
-    c.reply.integer(0);
+    ctx.reply.integer(0);
     return;
   }
-  const f = fill(c);
+  const f = fill(ctx);
   // Like Redis, the list is prepared for the insert before the pivot is found.
   list.prepareGrow(argv, 4, 4, f);
   const pivot = argv[3]!;
@@ -232,25 +228,24 @@ function linsert(c: Client, argv: string[]): void {
     return true;
   });
   if (at < 0) {
-    c.reply.integer(-1);
+    ctx.reply.integer(-1);
     return;
   }
   list.insertBefore(where === 'before' ? at : at + 1, argv[4]!, f);
-  const engine = c.engine;
-  engine.modified(c.db, key);
-  engine.notify(NOTIFY.LIST, 'linsert', key, c.db.id);
-  engine.emit(c.db.id, argv);
-  c.reply.integer(list.length);
+  const engine = ctx.engine;
+  ctx.changed(key, NOTIFY.LIST, 'linsert');
+  engine.emit(ctx.db.id, argv);
+  ctx.reply.integer(list.length);
 }
 
-function lrem(c: Client, argv: string[]): void {
-  let toRemove = argLong(c, argv[2]!);
+function lrem(ctx: CommandContext, argv: string[]): void {
+  let toRemove = argLong(ctx, argv[2]!);
   if (toRemove === null) return;
   const key = argv[1]!;
-  const list = lookupTyped<ListValue>(c, key, 'list', true);
+  const list = lookupTyped<ListValue>(ctx, key, 'list', true);
   if (list === null) return;
   if (list === undefined) {
-    c.reply.integer(0);
+    ctx.reply.integer(0);
     return;
   }
   const element = argv[3]!;
@@ -268,20 +263,19 @@ function lrem(c: Client, argv: string[]): void {
   doomed.sort((a, b) => b - a);
   for (const i of doomed) list.removeAt(i);
   const removed = doomed.length;
-  const engine = c.engine;
-  if (removed > 0) engine.notify(NOTIFY.LIST, 'lrem', key, c.db.id);
+  const engine = ctx.engine;
+  if (removed > 0) ctx.changed(key, NOTIFY.LIST, 'lrem');
   if (list.length === 0) {
-    engine.deleteKey(c.db, key);
-    engine.notify(NOTIFY.GENERIC, 'del', key, c.db.id);
+    engine.deleteKey(ctx.db, key);
+    ctx.changed(key, NOTIFY.GENERIC, 'del');
   } else if (removed > 0) {
-    list.afterShrink(fill(c));
-    engine.modified(c.db, key);
+    list.afterShrink(fill(ctx));
   }
-  if (removed > 0) engine.emit(c.db.id, argv, removed);
-  c.reply.integer(removed);
+  if (removed > 0) engine.emit(ctx.db.id, argv, removed);
+  ctx.reply.integer(removed);
 }
 
-function lpos(c: Client, argv: string[]): void {
+function lpos(ctx: CommandContext, argv: string[]): void {
   let rank = 1;
   let count = -1;
   let maxlen = 0;
@@ -289,36 +283,36 @@ function lpos(c: Client, argv: string[]): void {
     const opt = argv[j]!.toLowerCase();
     const moreArgs = argv.length - 1 - j;
     if (opt === 'rank' && moreArgs > 0) {
-      const r = argRange(c, argv[++j]!, -LONG_MAX, LONG_MAX);
+      const r = argRange(ctx, argv[++j]!, -LONG_MAX, LONG_MAX);
       if (r === null) return;
       if (r === 0) {
-        c.reply.error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
+        ctx.reply.error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
         return;
       }
       rank = r;
     } else if (opt === 'count' && moreArgs > 0) {
-      const n = argNonNegative(c, argv[++j]!, "ERR COUNT can't be negative");
+      const n = argNonNegative(ctx, argv[++j]!, "ERR COUNT can't be negative");
       if (n === null) return;
       count = n;
     } else if (opt === 'maxlen' && moreArgs > 0) {
-      const n = argNonNegative(c, argv[++j]!, "ERR MAXLEN can't be negative");
+      const n = argNonNegative(ctx, argv[++j]!, "ERR MAXLEN can't be negative");
       if (n === null) return;
       maxlen = n;
     } else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return;
     }
   }
   const fromTail = rank < 0;
   if (fromTail) rank = -rank;
-  const list = c.engine.lookupRead(c.db, argv[1]!);
+  const list = ctx.engine.lookupRead(ctx.db, argv[1]!);
   if (list === undefined) {
-    if (count !== -1) c.reply.array(0);
-    else c.reply.nullBulk();
+    if (count !== -1) ctx.reply.array(0);
+    else ctx.reply.nullBulk();
     return;
   }
   if (!(list instanceof ListValue)) {
-    c.reply.error(ERR.WRONGTYPE);
+    ctx.reply.error(ERR.WRONGTYPE);
     return;
   }
   const element = argv[2]!;
@@ -336,90 +330,88 @@ function lpos(c: Client, argv: string[]): void {
     return !(count !== 0 && matches - rank + 1 >= count);
   });
   if (count !== -1) {
-    c.reply.array(found.length);
-    for (const i of found) c.reply.integer(i);
-  } else if (found.length > 0) c.reply.integer(found[0]!);
-  else c.reply.nullBulk();
+    ctx.reply.array(found.length);
+    for (const i of found) ctx.reply.integer(i);
+  } else if (found.length > 0) ctx.reply.integer(found[0]!);
+  else ctx.reply.nullBulk();
 }
 
 /** LMOVE's LEFT|RIGHT: true for the head. */
-function parseEnd(c: Client, arg: string): boolean | null {
+function parseEnd(ctx: CommandContext, arg: string): boolean | null {
   if (eq(arg, 'left')) return true;
   if (eq(arg, 'right')) return false;
-  c.reply.error(ERR.SYNTAX);
+  ctx.reply.error(ERR.SYNTAX);
   return null;
 }
 
-function lmoveGeneric(c: Client, argv: string[], fromFront: boolean, toFront: boolean): void {
+function lmoveGeneric(ctx: CommandContext, argv: string[], fromFront: boolean, toFront: boolean): void {
   const src = argv[1]!;
   const dst = argv[2]!;
-  const from = lookupTyped<ListValue>(c, src, 'list', true);
+  const from = lookupTyped<ListValue>(ctx, src, 'list', true);
   if (from === null) return;
   if (from === undefined || from.length === 0) {
-    c.reply.nullBulk();
+    ctx.reply.nullBulk();
     return;
   }
-  let to = lookupTyped<ListValue>(c, dst, 'list', true);
+  let to = lookupTyped<ListValue>(ctx, dst, 'list', true);
   if (to === null) return;
-  const engine = c.engine;
+  const engine = ctx.engine;
   const value = from.pop(fromFront)!;
   if (to === undefined) {
     to = new ListValue();
-    engine.setKey(c.db, dst, to);
+    engine.setKey(ctx.db, dst, to);
   }
-  engine.modified(c.db, dst);
-  const f = fill(c);
+  const f = fill(ctx);
   to.prepareGrow([value], 0, 0, f);
   to.push(value, toFront, f);
-  engine.notify(NOTIFY.LIST, toFront ? 'lpush' : 'rpush', dst, c.db.id);
-  c.reply.bulk(value);
-  elementsRemoved(c, src, fromFront, from);
-  engine.modified(c.db, src);
-  engine.emit(c.db.id, argv);
+  ctx.changed(dst, NOTIFY.LIST, toFront ? 'lpush' : 'rpush');
+  ctx.reply.bulk(value);
+  elementsRemoved(ctx, src, fromFront, from);
+  engine.emit(ctx.db.id, argv);
 }
 
-function lmpop(c: Client, argv: string[]): void {
-  const numkeys = argRange(c, argv[1]!, 1, LONG_MAX, 'ERR numkeys should be greater than 0');
+function lmpop(ctx: CommandContext, argv: string[]): void {
+  const numkeys = argRange(ctx, argv[1]!, 1, LONG_MAX, 'ERR numkeys should be greater than 0');
   if (numkeys === null) return;
   const whereIdx = 1 + numkeys + 1;
   if (whereIdx >= argv.length) {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return;
   }
-  const front = parseEnd(c, argv[whereIdx]!);
+  const front = parseEnd(ctx, argv[whereIdx]!);
   if (front === null) return;
-  const count = argMpopCount(c, argv, whereIdx + 1);
+  const count = argMpopCount(ctx, argv, whereIdx + 1);
   if (count === null) return;
   for (let k = 2; k < 2 + numkeys; k++) {
     const key = argv[k]!;
-    const list = lookupTyped<ListValue>(c, key, 'list', true);
+    const list = lookupTyped<ListValue>(ctx, key, 'list', true);
     if (list === null) return;
     if (list === undefined || list.length === 0) continue;
     const n = Math.min(count, list.length);
     const start = front ? 0 : list.length - n;
-    c.reply.array(2);
-    c.reply.bulk(key);
-    replyRange(c, list, start, start + n - 1, !front);
+    ctx.reply.array(2);
+    ctx.reply.bulk(key);
+    replyRange(ctx, list, start, start + n - 1, !front);
     list.removeRange(start, n);
-    elementsRemoved(c, key, front, list);
-    c.engine.emit(c.db.id, [front ? 'LPOP' : 'RPOP', key, String(n)], n);
+    elementsRemoved(ctx, key, front, list);
+    ctx.engine.emit(ctx.db.id, [front ? 'LPOP' : 'RPOP', key, String(n)], n);
     return;
   }
-  c.reply.nullArray();
+  ctx.reply.nullArray();
 }
 
 export const listCommands: CommandImpl[] = [
-  { name: 'lpush', run: (c, argv) => push(c, argv, true, false) },
-  { name: 'rpush', run: (c, argv) => push(c, argv, false, false) },
-  { name: 'lpushx', run: (c, argv) => push(c, argv, true, true) },
-  { name: 'rpushx', run: (c, argv) => push(c, argv, false, true) },
-  { name: 'lpop', run: (c, argv) => pop(c, argv, true) },
-  { name: 'rpop', run: (c, argv) => pop(c, argv, false) },
+  { name: 'lpush', run: (ctx, argv) => push(ctx, argv, true, false) },
+  { name: 'rpush', run: (ctx, argv) => push(ctx, argv, false, false) },
+  { name: 'lpushx', run: (ctx, argv) => push(ctx, argv, true, true) },
+  { name: 'rpushx', run: (ctx, argv) => push(ctx, argv, false, true) },
+  { name: 'lpop', run: (ctx, argv) => pop(ctx, argv, true) },
+  { name: 'rpop', run: (ctx, argv) => pop(ctx, argv, false) },
   {
     name: 'llen',
-    run(c, argv) {
-      const list = lookupTyped<ListValue>(c, argv[1]!, 'list', false);
-      if (list !== null) c.reply.integer(list === undefined ? 0 : list.length);
+    run(ctx, argv) {
+      const list = lookupTyped<ListValue>(ctx, argv[1]!, 'list', false);
+      if (list !== null) ctx.reply.integer(list === undefined ? 0 : list.length);
     },
   },
   { name: 'lrange', run: lrange },
@@ -431,14 +423,14 @@ export const listCommands: CommandImpl[] = [
   { name: 'lpos', run: lpos },
   {
     name: 'lmove',
-    run(c, argv) {
-      const from = parseEnd(c, argv[3]!);
+    run(ctx, argv) {
+      const from = parseEnd(ctx, argv[3]!);
       if (from === null) return;
-      const to = parseEnd(c, argv[4]!);
+      const to = parseEnd(ctx, argv[4]!);
       if (to === null) return;
-      lmoveGeneric(c, argv, from, to);
+      lmoveGeneric(ctx, argv, from, to);
     },
   },
-  { name: 'rpoplpush', run: (c, argv) => lmoveGeneric(c, argv, false, true) },
+  { name: 'rpoplpush', run: (ctx, argv) => lmoveGeneric(ctx, argv, false, true) },
   { name: 'lmpop', run: lmpop },
 ];

@@ -4,7 +4,7 @@
  */
 
 import type { CommandImpl } from './table.js';
-import type { Client } from '../server/client.js';
+import type { CommandContext } from './context.js';
 import { ERR, LONG_MAX, argLong, eq } from './util.js';
 import { dumpPayload, restorePayload } from '../../persistence/rdb/file.js';
 import { RdbError } from '../../persistence/rdb/format.js';
@@ -14,72 +14,72 @@ import { NOTIFY } from '../engine/engine.js';
 import { argAt, argvFrom } from '../protocol/big-args.js';
 import fs from 'node:fs';
 
-function save(c: Client): void {
-  const p = c.server.persistence;
+function save(ctx: CommandContext): void {
+  const p = ctx.host.persistence;
   if (p.rdb.inProgress) {
-    c.reply.error('ERR Background save already in progress');
+    ctx.reply.error('ERR Background save already in progress');
     return;
   }
-  c.engine.log.flush();
-  if (p.rdb.save()) c.reply.ok();
-  else c.reply.error('ERR');
+  ctx.engine.log.flush();
+  if (p.rdb.save()) ctx.reply.ok();
+  else ctx.reply.error('ERR');
 }
 
-function bgsave(c: Client, argv: string[]): void {
+function bgsave(ctx: CommandContext, argv: string[]): void {
   let schedule = false;
   if (argv.length > 1) {
     if (argv.length === 2 && eq(argv[1]!, 'schedule')) schedule = true;
     else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return;
     }
   }
-  const p = c.server.persistence;
+  const p = ctx.host.persistence;
   if (p.rdb.inProgress) {
-    c.reply.error('ERR Background save already in progress');
-  } else if (p.aof.rewriteInProgress || c.inExec) {
-    if (schedule || c.inExec) {
+    ctx.reply.error('ERR Background save already in progress');
+  } else if (p.aof.rewriteInProgress || ctx.inExec) {
+    if (schedule || ctx.inExec) {
       p.rdb.scheduled = true;
-      c.reply.simple('Background saving scheduled');
+      ctx.reply.simple('Background saving scheduled');
     } else {
-      c.reply.error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+      ctx.reply.error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
     }
   } else {
     p.rdb.bgsave();
-    if (p.rdb.inProgress) c.reply.simple('Background saving started');
-    else c.reply.error('ERR');
+    if (p.rdb.inProgress) ctx.reply.simple('Background saving started');
+    else ctx.reply.error('ERR');
   }
 }
 
-function bgrewriteaof(c: Client): void {
-  const aof = c.server.persistence.aof;
+function bgrewriteaof(ctx: CommandContext): void {
+  const aof = ctx.host.persistence.aof;
   if (aof.rewriteInProgress) {
-    c.reply.error('ERR Background append only file rewriting already in progress');
+    ctx.reply.error('ERR Background append only file rewriting already in progress');
     return;
   }
-  if (c.server.persistence.rdb.inProgress || c.inExec) {
+  if (ctx.host.persistence.rdb.inProgress || ctx.inExec) {
     aof.rewriteScheduled = true;
     aof.rewriteFailures = 0;
-    c.reply.simple('Background append only file rewriting scheduled');
+    ctx.reply.simple('Background append only file rewriting scheduled');
     return;
   }
   const r = aof.rewrite();
-  if (r === 'started') c.reply.simple('Background append only file rewriting started');
-  else if (r === 'scheduled') c.reply.simple('Background append only file rewriting scheduled');
-  else c.reply.error("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
+  if (r === 'started') ctx.reply.simple('Background append only file rewriting started');
+  else if (r === 'scheduled') ctx.reply.simple('Background append only file rewriting scheduled');
+  else ctx.reply.error("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
 }
 
-function dump(c: Client, argv: string[]): void {
-  const v = c.engine.lookupRead(c.db, argv[1]!);
+function dump(ctx: CommandContext, argv: string[]): void {
+  const v = ctx.engine.lookupRead(ctx.db, argv[1]!);
   if (v === undefined) {
-    c.reply.nullBulk();
+    ctx.reply.nullBulk();
     return;
   }
-  c.reply.bulkBuffer(dumpPayload(v, c.server.config.bool('rdbcompression')));
+  ctx.reply.bulkBuffer(dumpPayload(v, ctx.host.config.bool('rdbcompression')));
 }
 
 /** RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f], in Redis' order of checks. */
-function restore(c: Client, argv: string[]): void {
+function restore(ctx: CommandContext, argv: string[]): void {
   let replace = false;
   let absttl = false;
   let idle = -1;
@@ -90,37 +90,37 @@ function restore(c: Client, argv: string[]): void {
     if (eq(opt, 'replace')) replace = true;
     else if (eq(opt, 'absttl')) absttl = true;
     else if (eq(opt, 'idletime') && more >= 1 && freq === -1) {
-      const n = argLong(c, argv[++j]!);
+      const n = argLong(ctx, argv[++j]!);
       if (n === null) return;
       if (n < 0) {
-        c.reply.error('ERR Invalid IDLETIME value, must be >= 0');
+        ctx.reply.error('ERR Invalid IDLETIME value, must be >= 0');
         return;
       }
       idle = n;
     } else if (eq(opt, 'freq') && more >= 1 && idle === -1) {
-      const n = argLong(c, argv[++j]!);
+      const n = argLong(ctx, argv[++j]!);
       if (n === null) return;
       if (n < 0 || n > 255) {
-        c.reply.error('ERR Invalid FREQ value, must be >= 0 and <= 255');
+        ctx.reply.error('ERR Invalid FREQ value, must be >= 0 and <= 255');
         return;
       }
       freq = n;
     } else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return;
     }
   }
-  const engine = c.engine;
-  const db = c.db;
+  const engine = ctx.engine;
+  const db = ctx.db;
   const key = argv[1]!;
   if (!replace && engine.lookupWrite(db, key) !== undefined) {
-    c.reply.error('BUSYKEY Target key name already exists.');
+    ctx.reply.error('BUSYKEY Target key name already exists.');
     return;
   }
-  let ttl = argLong(c, argv[2]!);
+  let ttl = argLong(ctx, argv[2]!);
   if (ttl === null) return;
   if (ttl < 0) {
-    c.reply.error('ERR Invalid TTL value, must be >= 0');
+    ctx.reply.error('ERR Invalid TTL value, must be >= 0');
     return;
   }
   const given = argAt(argv, 3);
@@ -130,8 +130,8 @@ function restore(c: Client, argv: string[]): void {
     value = restorePayload(payload, engine.limits);
   } catch (e) {
     // Anything but an RdbError is a reader bug: still refuse the payload rather than fail the command.
-    if (!(e instanceof RdbError)) c.server.logger.warn({ err: e }, 'RESTORE: unexpected error reading the payload');
-    c.reply.error(e instanceof RdbError && e.message.startsWith('DUMP payload') ? 'ERR DUMP payload version or checksum are wrong' : 'ERR Bad data format');
+    if (!(e instanceof RdbError)) ctx.host.logger.warn({ err: e }, 'RESTORE: unexpected error reading the payload');
+    ctx.reply.error(e instanceof RdbError && e.message.startsWith('DUMP payload') ? 'ERR DUMP payload version or checksum are wrong' : 'ERR Bad data format');
     return;
   }
   const existed = replace && engine.lookupWrite(db, key) !== undefined;
@@ -141,17 +141,17 @@ function restore(c: Client, argv: string[]): void {
   if (ttl !== 0 && ttl <= engine.now && !engine.keepsPastTtl) {
     // Already expired: the key ends up deleted (or never created).
     if (existed) {
-      engine.notify(NOTIFY.GENERIC, 'del', key, db.id);
+      ctx.changed(key, NOTIFY.GENERIC, 'del', db);
       engine.emit(db.id, ['DEL', key]);
     }
-    c.reply.ok();
+    ctx.reply.ok();
     return;
   }
   engine.setKey(db, key, value);
   if (ttl !== 0) db.setExpire(key, ttl);
   const word = engine.access.restored(freq, idle);
   if (word >= 0) db.setAccessWord(key, value, word);
-  engine.notify(NOTIFY.GENERIC, 'restore', key, db.id);
+  ctx.changed(key, NOTIFY.GENERIC, 'restore', db);
   // Logged with an absolute TTL so a replay restores the same expiry.
   const effect = argvFrom(['RESTORE', key, String(ttl), given]);
   if (replace) effect.push('REPLACE');
@@ -160,53 +160,53 @@ function restore(c: Client, argv: string[]): void {
   if (idle >= 0) effect.push('IDLETIME', String(idle));
   if (freq >= 0) effect.push('FREQ', String(freq));
   engine.emit(db.id, effect);
-  c.reply.ok();
+  ctx.reply.ok();
 }
 
 /** WAITAOF numlocal numreplicas timeout: [local fsynced, replicas acked]. */
-function waitaof(c: Client, argv: string[]): void {
-  const numlocal = argLong(c, argv[1]!);
+function waitaof(ctx: CommandContext, argv: string[]): void {
+  const numlocal = argLong(ctx, argv[1]!);
   if (numlocal === null) return;
-  const numreplicas = argLong(c, argv[2]!);
+  const numreplicas = argLong(ctx, argv[2]!);
   if (numreplicas === null) return;
-  const timeout = argLong(c, argv[3]!, 'ERR timeout is not an integer or out of range');
+  const timeout = argLong(ctx, argv[3]!, 'ERR timeout is not an integer or out of range');
   if (timeout === null) return;
   if (timeout < 0) {
-    c.reply.error('ERR timeout is negative');
+    ctx.reply.error('ERR timeout is negative');
     return;
   }
-  const server = c.server;
-  if (c.engine.isReplica) {
-    c.reply.error('ERR WAITAOF cannot be used with replica instances. Please also note that writes to replicas are just local and are not propagated.');
+  const server = ctx.host;
+  if (ctx.engine.isReplica) {
+    ctx.reply.error('ERR WAITAOF cannot be used with replica instances. Please also note that writes to replicas are just local and are not propagated.');
     return;
   }
   const aof = server.persistence.aof;
   if (numlocal > 0 && !aof.on) {
-    c.reply.error('ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.');
+    ctx.reply.error('ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.');
     return;
   }
-  const target = c.lastWriteOffset;
+  const target = ctx.lastWriteOffset;
   const localAcks = () => (aof.on && aof.fsyncedOffset >= target ? 1 : 0);
   // Replicas attach with replication; until then none acknowledges.
   const replicaAcks = () => 0;
   const answer = () => {
-    c.reply.array(2);
-    c.reply.integer(localAcks());
-    c.reply.integer(replicaAcks());
+    ctx.reply.array(2);
+    ctx.reply.integer(localAcks());
+    ctx.reply.integer(replicaAcks());
   };
-  if (c.inExec || (localAcks() >= numlocal && replicaAcks() >= numreplicas)) {
+  if (ctx.inExec || (localAcks() >= numlocal && replicaAcks() >= numreplicas)) {
     answer();
     return;
   }
   // Make the data reach the disk soon rather than at the next everysec tick.
   server.persistence.requestFsync();
-  server.block(c, { kind: 'waitaof', ready: () => localAcks() >= numlocal && replicaAcks() >= numreplicas, wake: answer }, timeout);
+  server.block(ctx, { kind: 'waitaof', ready: () => localAcks() >= numlocal && replicaAcks() >= numreplicas, wake: answer }, timeout);
 }
 
 // ---- DEBUG subcommands -------------------------------------------------------------
 
 /** DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load the RDB again. */
-export function debugReload(c: Client, argv: string[]): void {
+export function debugReload(ctx: CommandContext, argv: string[]): void {
   let flush = true;
   let saveFirst = true;
   let merge = false;
@@ -215,81 +215,81 @@ export function debugReload(c: Client, argv: string[]): void {
     else if (eq(opt, 'noflush')) flush = false;
     else if (eq(opt, 'nosave')) saveFirst = false;
     else {
-      c.reply.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+      ctx.reply.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
       return;
     }
   }
-  const server = c.server;
+  const server = ctx.host;
   const p = server.persistence;
   if (saveFirst) {
-    c.engine.log.flush();
+    ctx.engine.log.flush();
     if (!p.rdb.save()) {
       // Redis answers a bare -ERR (shared.err) here.
-      c.reply.error('ERR');
+      ctx.reply.error('ERR');
       return;
     }
   }
   const file = p.rdb.path;
   if (!fs.existsSync(file)) {
-    c.reply.error('ERR Error trying to load the RDB dump, check server logs.');
+    ctx.reply.error('ERR Error trying to load the RDB dump, check server logs.');
     return;
   }
-  if (flush) c.engine.flush(null);
-  const engine = c.engine;
+  if (flush) ctx.engine.flush(null);
+  const engine = ctx.engine;
   engine.loading = true;
   try {
     runSteps(p.rdb.loadSteps(fs.readFileSync(file), { preamble: false, merge }));
   } catch (e) {
     server.logger.warn({ err: e }, 'DEBUG RELOAD: error loading the RDB');
-    c.reply.error('ERR Error trying to load the RDB dump, check server logs.');
+    ctx.reply.error('ERR Error trying to load the RDB dump, check server logs.');
     return;
   } finally {
     engine.loading = false;
   }
   server.logger.info('DB reloaded by DEBUG RELOAD');
-  c.reply.ok();
+  ctx.reply.ok();
 }
 
 /**
  * DEBUG LOADAOF: flush the AOF, empty the dataset and load it from the AOF
  * files (those of the last BGREWRITEAOF when the AOF is off), as Redis 7.2.
  */
-export function debugLoadAof(c: Client): void {
-  const p = c.server.persistence;
+export function debugLoadAof(ctx: CommandContext): void {
+  const p = ctx.host.persistence;
   if (p.aof.on) {
-    c.engine.log.flush();
+    ctx.engine.log.flush();
     p.aof.flushAll();
   }
-  c.engine.flush(null);
+  ctx.engine.flush(null);
   let loaded: boolean;
   try {
     loaded = runSteps(p.reloadAofSteps());
   } catch (e) {
-    c.server.logger.warn({ err: e }, 'DEBUG LOADAOF: error loading the AOF');
+    ctx.host.logger.warn({ err: e }, 'DEBUG LOADAOF: error loading the AOF');
     loaded = false;
   }
   if (!loaded) {
-    c.reply.error('ERR Error trying to load the AOF files, check server logs.');
+    ctx.reply.error('ERR Error trying to load the AOF files, check server logs.');
     return;
   }
-  c.server.logger.info('Append Only File loaded by DEBUG LOADAOF');
-  c.reply.ok();
+  ctx.host.logger.info('Append Only File loaded by DEBUG LOADAOF');
+  ctx.reply.ok();
 }
 
-export function debugDigest(c: Client): void {
-  c.reply.simple(datasetDigest(c.engine));
+export function debugDigest(ctx: CommandContext): void {
+  ctx.reply.simple(datasetDigest(ctx.engine));
 }
 
-export function debugDigestValue(c: Client, argv: string[]): void {
-  c.reply.array(argv.length - 2);
-  for (const key of argv.slice(2)) c.reply.simple(valueDigest(c.db, key));
+export function debugDigestValue(ctx: CommandContext, argv: string[]): void {
+  ctx.reply.array(argv.length - 2);
+  for (const key of argv.slice(2)) ctx.reply.simple(valueDigest(ctx.db, key));
 }
 
 export const persistenceCommands: CommandImpl[] = [
   { name: 'save', run: save },
   { name: 'bgsave', run: bgsave },
   { name: 'bgrewriteaof', run: bgrewriteaof },
-  { name: 'lastsave', run: (c) => c.reply.integer(c.server.persistence.rdb.lastSave) },
+  { name: 'lastsave', run: (ctx) => ctx.reply.integer(ctx.host.persistence.rdb.lastSave) },
   { name: 'dump', run: dump },
   // A payload may be longer than a JS string (a DUMP of a long incompressible value).
   { name: 'restore', run: restore, bigArg: (index) => index === 3 },

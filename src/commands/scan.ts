@@ -4,7 +4,7 @@
  * shard by shard with a dictScan-style cursor.
  */
 
-import type { Client } from '../server/client.js';
+import type { CommandContext } from './context.js';
 import { ERR, argLong, eq } from './util.js';
 import { parseCursor } from './keys.js';
 import { globMatcher } from '../util/glob.js';
@@ -17,20 +17,20 @@ export interface ScanSource {
 }
 
 /** Parse `[MATCH p] [COUNT n]` from argv[3] on; null after replying. */
-function parseOptions(c: Client, argv: string[]): { count: number; match: ((s: string) => boolean) | null } | null {
+function parseOptions(ctx: CommandContext, argv: string[]): { count: number; match: ((s: string) => boolean) | null } | null {
   let count = 10;
   let match: ((s: string) => boolean) | null = null;
   for (let i = 3; i < argv.length; i += 2) {
     const opt = argv[i]!;
     if (i + 1 >= argv.length) {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return null;
     }
     if (eq(opt, 'count')) {
-      const n = argLong(c, argv[i + 1]!);
+      const n = argLong(ctx, argv[i + 1]!);
       if (n === null) return null;
       if (n < 1) {
-        c.reply.error(ERR.SYNTAX);
+        ctx.reply.error(ERR.SYNTAX);
         return null;
       }
       count = n;
@@ -38,7 +38,7 @@ function parseOptions(c: Client, argv: string[]): { count: number; match: ((s: s
       const p = argv[i + 1]!;
       match = p === '*' ? null : globMatcher(p);
     } else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return null;
     }
   }
@@ -46,18 +46,18 @@ function parseOptions(c: Client, argv: string[]): { count: number; match: ((s: s
 }
 
 /** In Redis' order: the cursor, then the key (missing: empty reply), then the options. */
-export function scanCollection(c: Client, argv: string[], find: () => ScanSource | undefined | null): void {
-  const cursor = parseCursor(c, argv[2]!);
+export function scanCollection(ctx: CommandContext, argv: string[], find: () => ScanSource | undefined | null): void {
+  const cursor = parseCursor(ctx, argv[2]!);
   if (cursor === null) return;
   const src = find();
   if (src === null) return;
   if (src === undefined) {
-    c.reply.array(2);
-    c.reply.bulk('0');
-    c.reply.array(0);
+    ctx.reply.array(2);
+    ctx.reply.bulk('0');
+    ctx.reply.array(0);
     return;
   }
-  const opts = parseOptions(c, argv);
+  const opts = parseOptions(ctx, argv);
   if (opts === null) return;
   const out: [string, string | null][] = [];
   let next = 0;
@@ -67,11 +67,11 @@ export function scanCollection(c: Client, argv: string[], find: () => ScanSource
   const kept = opts.match === null ? out : out.filter(([k]) => opts.match!(k));
   let n = 0;
   for (const [, extra] of kept) n += extra === null ? 1 : 2;
-  c.reply.array(2);
-  c.reply.bulk(String(next));
-  c.reply.array(n);
+  ctx.reply.array(2);
+  ctx.reply.bulk(String(next));
+  ctx.reply.array(n);
   for (const [k, extra] of kept) {
-    c.reply.bulk(k);
-    if (extra !== null) c.reply.bulk(extra);
+    ctx.reply.bulk(k);
+    if (extra !== null) ctx.reply.bulk(extra);
   }
 }

@@ -4,11 +4,10 @@
  */
 
 import type { CommandImpl } from './table.js';
-import type { Client } from '../server/client.js';
+import type { CommandContext } from './context.js';
 import { ERR, argInt, argLong, argNonNegative, eq, replyHelp, cstr } from './util.js';
-import { infoString } from '../server/info.js';
 import { ConfigError, type ConfigUndo } from '../config.js';
-import { rewriteConfigFile } from '../server/config-rewrite.js';
+import { rewriteConfigFile } from '../config-rewrite.js';
 import { encodingOf, type Value } from '../types/value.js';
 import { debugDigest, debugDigestValue, debugLoadAof, debugReload } from './persistence.js';
 import { savedObjectLength } from '../../persistence/rdb/file.js';
@@ -16,13 +15,13 @@ import { ListValue } from '../types/list.js';
 import { objectRefcount } from './keys.js';
 import { fullGc, heapUsedBytes } from '../util/gc.js';
 
-function flushArgs(c: Client, argv: string[]): boolean {
+function flushArgs(ctx: CommandContext, argv: string[]): boolean {
   if (argv.length > 2) {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return false;
   }
   if (argv.length === 2 && !eq(argv[1]!, 'sync') && !eq(argv[1]!, 'async')) {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return false;
   }
   return true;
@@ -36,61 +35,61 @@ const FLUSH_COLLECT_BYTES = 32 * 1024 * 1024;
  * ASYNC or lazyfree-lazy-user-flush: do the same with a full GC when there
  * is much to free (a small heap is left to V8's own pace).
  */
-function collectFlushed(c: Client, argv: string[]): void {
-  const lazy = argv.length === 2 ? eq(argv[1]!, 'async') : c.server.config.bool('lazyfree-lazy-user-flush');
-  if (lazy || heapUsedBytes() - c.server.memory.startup < FLUSH_COLLECT_BYTES) return;
+function collectFlushed(ctx: CommandContext, argv: string[]): void {
+  const lazy = argv.length === 2 ? eq(argv[1]!, 'async') : ctx.host.config.bool('lazyfree-lazy-user-flush');
+  if (lazy || heapUsedBytes() - ctx.host.memory.startup < FLUSH_COLLECT_BYTES) return;
   fullGc();
 }
 
-function flushdb(c: Client, argv: string[]): void {
-  if (!flushArgs(c, argv)) return;
-  const removed = c.engine.flush(c.db);
-  c.engine.emit(c.db.id, argv, Math.max(1, removed));
-  collectFlushed(c, argv);
-  c.reply.ok();
+function flushdb(ctx: CommandContext, argv: string[]): void {
+  if (!flushArgs(ctx, argv)) return;
+  const removed = ctx.engine.flush(ctx.db);
+  ctx.engine.emit(ctx.db.id, argv, Math.max(1, removed));
+  collectFlushed(ctx, argv);
+  ctx.reply.ok();
 }
 
-function flushall(c: Client, argv: string[]): void {
-  if (!flushArgs(c, argv)) return;
-  const rdb = c.server.persistence.rdb;
+function flushall(ctx: CommandContext, argv: string[]): void {
+  if (!flushArgs(ctx, argv)) return;
+  const rdb = ctx.host.persistence.rdb;
   // Like Redis: a running BGSAVE would write the old data back; with save points, save the empty dataset now.
   rdb.abort();
-  const removed = c.engine.flush(null);
-  c.engine.emit(c.db.id, argv, Math.max(1, removed));
-  collectFlushed(c, argv);
+  const removed = ctx.engine.flush(null);
+  ctx.engine.emit(ctx.db.id, argv, Math.max(1, removed));
+  collectFlushed(ctx, argv);
   if (rdb.savePointsConfigured) {
     rdb.save();
     // The FLUSHALL itself still counts as a change (Redis' server.dirty++ after the save).
-    c.engine.dirty++;
+    ctx.engine.dirty++;
   }
-  c.reply.ok();
+  ctx.reply.ok();
 }
 
-function swapdb(c: Client, argv: string[]): void {
+function swapdb(ctx: CommandContext, argv: string[]): void {
   // Both indexes are parsed before either is range-checked, as in Redis.
-  const a = argInt(c, argv[1]!, 'ERR invalid first DB index');
+  const a = argInt(ctx, argv[1]!, 'ERR invalid first DB index');
   if (a === null) return;
-  const b = argInt(c, argv[2]!, 'ERR invalid second DB index');
+  const b = argInt(ctx, argv[2]!, 'ERR invalid second DB index');
   if (b === null) return;
-  const dbs = c.engine.dbs.length;
+  const dbs = ctx.engine.dbs.length;
   if (a < 0 || a >= dbs || b < 0 || b >= dbs) {
-    c.reply.error(ERR.DB_RANGE);
+    ctx.reply.error(ERR.DB_RANGE);
     return;
   }
   if (a !== b) {
-    const engine = c.engine;
+    const engine = ctx.engine;
     engine.swapDbs(engine.dbs[a]!, engine.dbs[b]!);
-    engine.emit(c.db.id, argv);
+    engine.emit(ctx.db.id, argv);
   }
-  c.reply.ok();
+  ctx.reply.ok();
 }
 
-function configGet(c: Client, argv: string[]): void {
-  const pairs = c.server.config.match(argv.slice(2));
-  c.reply.map(pairs.length);
+function configGet(ctx: CommandContext, argv: string[]): void {
+  const pairs = ctx.host.config.match(argv.slice(2));
+  ctx.reply.map(pairs.length);
   for (const [k, v] of pairs) {
-    c.reply.bulk(k);
-    c.reply.bulk(v);
+    ctx.reply.bulk(k);
+    ctx.reply.bulk(v);
   }
 }
 
@@ -100,38 +99,38 @@ const LISTEN_FAILURES: Record<string, string> = {
   bind: 'Failed to bind to specified addresses.',
 };
 
-function configSet(c: Client, argv: string[]): void {
+function configSet(ctx: CommandContext, argv: string[]): void {
   if (argv.length % 2 !== 0) {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return;
   }
-  const server = c.server;
+  const server = ctx.host;
   // While listeners are being rebound, other CONFIG SETs wait: the rebind's
   // rollback must not undo them.
-  if (server.rebinding !== null && !c.inExec) {
-    server.block(c, { kind: CONFIG_SET_WAIT, ready: () => server.rebinding === null, wake: () => configSet(c, argv) }, 0);
+  if (server.rebinding !== null && !ctx.inExec) {
+    server.block(ctx, { kind: CONFIG_SET_WAIT, ready: () => server.rebinding === null, wake: () => configSet(ctx, argv) }, 0);
     return;
   }
   const pairs: [string, string][] = [];
   for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i]!, argv[i + 1]!]);
   const protectedSetting = server.config.str('enable-protected-configs');
-  const protectedAllowed = protectedSetting === 'yes' || (protectedSetting === 'local' && server.isLocal(c));
+  const protectedAllowed = protectedSetting === 'yes' || (protectedSetting === 'local' && server.isLocal(ctx.conn));
   let undo: ConfigUndo;
   try {
     undo = server.config.setMany(pairs, { startup: false, protectedAllowed });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    c.reply.error(e.message);
+    ctx.reply.error(e.message);
     return;
   }
   // Redis applies port and bind in the order they were given; the first one names a failure.
   const listenParam = pairs.map(([n]) => server.config.def(n)!.name).find((n) => n in LISTEN_FAILURES);
   const rebinding = listenParam === undefined ? null : server.rebind();
   if (rebinding === null) {
-    c.reply.ok();
+    ctx.reply.ok();
     return;
   }
-  awaitRebind(c, rebinding, undo, listenParam!);
+  awaitRebind(ctx, rebinding, undo, listenParam!);
 }
 
 const CONFIG_SET_WAIT = 'config-set';
@@ -143,8 +142,8 @@ const CONFIG_SET_WAIT = 'config-set';
  * transaction cannot wait: it answers OK, and a failure is rolled back and
  * logged.
  */
-function awaitRebind(c: Client, rebinding: Promise<void>, undo: ConfigUndo, failedOn: string): void {
-  const server = c.server;
+function awaitRebind(ctx: CommandContext, rebinding: Promise<void>, undo: ConfigUndo, failedOn: string): void {
+  const server = ctx.host;
   let outcome: string | null | undefined;
   const settled = rebinding.then(
     () => null,
@@ -159,32 +158,32 @@ function awaitRebind(c: Client, rebinding: Promise<void>, undo: ConfigUndo, fail
     outcome = result;
     server.wakeReady(CONFIG_SET_WAIT);
   });
-  if (c.inExec) {
-    c.reply.ok();
+  if (ctx.inExec) {
+    ctx.reply.ok();
     return;
   }
-  server.block(c, {
+  server.block(ctx, {
     kind: CONFIG_SET_WAIT,
     ready: () => outcome !== undefined,
-    wake: () => (outcome === null ? c.reply.ok() : c.reply.error(outcome!)),
+    wake: () => (outcome === null ? ctx.reply.ok() : ctx.reply.error(outcome!)),
   }, 0);
 }
 
-function configRewrite(c: Client): void {
-  const file = c.server.config.file;
+function configRewrite(ctx: CommandContext): void {
+  const file = ctx.host.config.file;
   if (file === '') {
-    c.reply.error('ERR The server is running without a config file');
+    ctx.reply.error('ERR The server is running without a config file');
     return;
   }
   try {
-    rewriteConfigFile(c.server.config, file);
+    rewriteConfigFile(ctx.host.config, file);
   } catch (e) {
-    c.server.logger.warn({ err: e }, 'CONFIG REWRITE failed');
-    c.reply.error(`ERR Rewriting config file: ${(e as Error).message}`);
+    ctx.host.logger.warn({ err: e }, 'CONFIG REWRITE failed');
+    ctx.reply.error(`ERR Rewriting config file: ${(e as Error).message}`);
     return;
   }
-  c.server.logger.info('CONFIG REWRITE executed with success.');
-  c.reply.ok();
+  ctx.host.logger.info('CONFIG REWRITE executed with success.');
+  ctx.reply.ok();
 }
 
 const CONFIG_HELP = [
@@ -204,18 +203,18 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function debugPopulate(c: Client, argv: string[]): void {
-  const count = argNonNegative(c, argv[2]!);
+function debugPopulate(ctx: CommandContext, argv: string[]): void {
+  const count = argNonNegative(ctx, argv[2]!);
   if (count === null) return;
   const prefix = argv.length >= 4 ? argv[3]! : 'key';
   let size = 0;
   if (argv.length >= 5) {
-    const n = argNonNegative(c, argv[4]!);
+    const n = argNonNegative(ctx, argv[4]!);
     if (n === null) return;
     size = n;
   }
-  const engine = c.engine;
-  const db = c.db;
+  const engine = ctx.engine;
+  const db = ctx.db;
   for (let j = 0; j < count; j++) {
     const key = `${prefix.split('\0')[0]}:${j}`.slice(0, 127); // Redis: snprintf("%s:%lu") into char[128]
     if (engine.lookupWrite(db, key) !== undefined) continue;
@@ -223,36 +222,35 @@ function debugPopulate(c: Client, argv: string[]): void {
     // Padded through a buffer so the value is one flat string, as if it came from a client.
     if (size > 0) value = value.length >= size ? value.slice(0, size) : padWithZeros(value, size);
     db.set(key, value);
-    engine.modified(db, key);
     // Vireo logs every change: populated keys reach the AOF and replicas too.
     engine.emit(db.id, ['SET', key, value]);
   }
-  c.reply.ok();
+  ctx.reply.ok();
 }
 
 /** DEBUG OBJECT: Redis' line for the value (found with dictFind: no expiry, no access update). */
-function debugObject(c: Client, argv: string[]): void {
+function debugObject(ctx: CommandContext, argv: string[]): void {
   const key = argv[2]!;
-  const v = c.db.get(key);
+  const v = ctx.db.get(key);
   if (v === undefined) {
-    c.reply.error(ERR.NO_SUCH_KEY);
+    ctx.reply.error(ERR.NO_SUCH_KEY);
     return;
   }
-  const word = c.db.accessWord(key, v);
-  const ser = savedObjectLength(v, c.server.config.bool('rdbcompression'));
-  const idle = c.engine.access.idleSeconds(word);
+  const word = ctx.db.accessWord(key, v);
+  const ser = savedObjectLength(v, ctx.host.config.bool('rdbcompression'));
+  const idle = ctx.engine.access.idleSeconds(word);
   let extra = '';
   if (v instanceof ListValue && v.encoding() === 'quicklist') {
     const { nodes, bytes } = v.nodeStats();
-    const compressed = c.server.config.int('list-compress-depth') !== 0 ? 1 : 0;
-    extra = ` ql_nodes:${nodes} ql_avg_node:${(v.length / nodes).toFixed(2)} ql_listpack_max:${c.server.config.int('list-max-listpack-size')} ql_compressed:${compressed} ql_uncompressed_size:${bytes}`;
+    const compressed = ctx.host.config.int('list-compress-depth') !== 0 ? 1 : 0;
+    extra = ` ql_nodes:${nodes} ql_avg_node:${(v.length / nodes).toFixed(2)} ql_listpack_max:${ctx.host.config.int('list-max-listpack-size')} ql_compressed:${compressed} ql_uncompressed_size:${bytes}`;
   }
-  c.reply.simple(`Value at:0x0 refcount:${objectRefcount(c.engine.access, v)} encoding:${encodingOf(v)} serializedlength:${ser} lru:${word} lru_seconds_idle:${idle}${extra}`);
+  ctx.reply.simple(`Value at:0x0 refcount:${objectRefcount(ctx.engine.access, v)} encoding:${encodingOf(v)} serializedlength:${ser} lru:${word} lru_seconds_idle:${idle}${extra}`);
 }
 
 /** DEBUG PROTOCOL <type>: sample replies of each RESP type (client test aid). */
-function debugProtocol(c: Client, argv: string[]): void {
-  const r = c.reply;
+function debugProtocol(ctx: CommandContext, argv: string[]): void {
+  const r = ctx.reply;
   switch (argv[2]!.toLowerCase()) {
     case 'string': return r.bulk('Hello World');
     case 'integer': return r.integer(12345);
@@ -299,10 +297,10 @@ function debugProtocol(c: Client, argv: string[]): void {
   }
 }
 
-function debug(c: Client, argv: string[]): void {
+function debug(ctx: CommandContext, argv: string[]): void {
   const sub = argv[1]!.toLowerCase();
   if (sub === 'help' && argv.length === 2) {
-    replyHelp(c, 'DEBUG', [
+    replyHelp(ctx, 'DEBUG', [
       'DIGEST',
       '    Output a hex signature representing the current DB content.',
       'DIGEST-VALUE <key> [<key> ...]',
@@ -337,33 +335,33 @@ function debug(c: Client, argv: string[]): void {
     // Redis reads it with strtod(argv[2], NULL): any text, its numeric prefix (or 0).
     const secs = strtodPrefix(argv[2]!);
     if (secs > 0) sleepSync(secs * 1000);
-    c.reply.ok();
+    ctx.reply.ok();
   } else if (sub === 'set-active-expire' && argv.length === 3) {
-    c.server.activeExpireEnabled = argv[2] !== '0';
-    c.reply.ok();
+    ctx.host.activeExpireEnabled = argv[2] !== '0';
+    ctx.reply.ok();
   } else if (sub === 'populate' && argv.length >= 3 && argv.length <= 5) {
-    debugPopulate(c, argv);
+    debugPopulate(ctx, argv);
   } else if (sub === 'object' && argv.length === 3) {
-    debugObject(c, argv);
+    debugObject(ctx, argv);
   } else if (sub === 'protocol' && argv.length === 3) {
-    debugProtocol(c, argv);
+    debugProtocol(ctx, argv);
   } else if (sub === 'reload') {
-    debugReload(c, argv);
+    debugReload(ctx, argv);
   } else if (sub === 'loadaof' && argv.length === 2) {
-    debugLoadAof(c);
+    debugLoadAof(ctx);
   } else if (sub === 'digest' && argv.length === 2) {
-    debugDigest(c);
+    debugDigest(ctx);
   } else if (sub === 'digest-value' && argv.length >= 2) {
-    debugDigestValue(c, argv);
+    debugDigestValue(ctx, argv);
   } else if (sub === 'log' && argv.length === 3) {
-    c.server.logger.warn(`DEBUG LOG: ${argv[2]}`);
-    c.reply.ok();
+    ctx.host.logger.warn(`DEBUG LOG: ${argv[2]}`);
+    ctx.reply.ok();
   } else {
-    c.reply.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!)}'. Try DEBUG HELP.`);
+    ctx.reply.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!)}'. Try DEBUG HELP.`);
   }
 }
 
-function shutdown(c: Client, argv: string[]): void {
+function shutdown(ctx: CommandContext, argv: string[]): void {
   let save: boolean | null = null;
   let conflicting = false;
   let abort = false;
@@ -381,32 +379,33 @@ function shutdown(c: Client, argv: string[]): void {
     else if (opt === 'force') force = true;
     else if (opt === 'abort') abort = true;
     else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return;
     }
   }
   if ((abort && argv.length !== 2) || conflicting) {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return;
   }
   if (abort) {
     // Vireo shuts down at once (no waiting for replicas), so there is never one to abort.
-    c.reply.error('ERR No shutdown in progress.');
+    ctx.reply.error('ERR No shutdown in progress.');
     return;
   }
-  if (!now && c.inExec) {
-    c.reply.error("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client");
+  if (!now && ctx.inExec) {
+    ctx.reply.error("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client");
     return;
   }
-  c.server.logger.warn('User requested shutdown...');
-  c.server
+  ctx.host.logger.warn('User requested shutdown...');
+  const conn = ctx.conn;
+  ctx.host
     .shutdown({ save, force })
     .then((done) => {
-      if (done || c.closed) return;
-      c.reply.error('ERR Errors trying to SHUTDOWN. Check logs.');
-      c.flush();
+      if (done || conn === null || conn.closed) return;
+      ctx.reply.error('ERR Errors trying to SHUTDOWN. Check logs.');
+      conn.flush();
     })
-    .catch((e: unknown) => c.server.logger.error({ err: e }, 'shutdown failed'));
+    .catch((e: unknown) => ctx.host.logger.error({ err: e }, 'shutdown failed'));
 }
 
 function padWithZeros(s: string, size: number): string {
@@ -434,75 +433,75 @@ function memoryUsage(key: string, v: Value): number {
 const memoryCommands: CommandImpl[] = [
   {
     name: 'memory|usage',
-    run(c, argv) {
+    run(ctx, argv) {
       // Options first, as Redis reads them (SAMPLES may repeat; Vireo's sizes are exact, so the count only needs to be valid).
       for (let j = 3; j < argv.length; j++) {
         if (!eq(argv[j]!, 'samples') || j + 1 >= argv.length) {
-          c.reply.error(ERR.SYNTAX);
+          ctx.reply.error(ERR.SYNTAX);
           return;
         }
-        const samples = argLong(c, argv[++j]!);
+        const samples = argLong(ctx, argv[++j]!);
         if (samples === null) return;
         if (samples < 0) {
-          c.reply.error(ERR.SYNTAX);
+          ctx.reply.error(ERR.SYNTAX);
           return;
         }
       }
       // Redis looks the key up with dictFind: no expiry, no access update.
-      const v = c.db.get(argv[2]!);
-      if (v === undefined) c.reply.nullBulk();
-      else c.reply.integer(memoryUsage(argv[2]!, v));
+      const v = ctx.db.get(argv[2]!);
+      if (v === undefined) ctx.reply.nullBulk();
+      else ctx.reply.integer(memoryUsage(argv[2]!, v));
     },
   },
   {
     name: 'memory|purge',
-    run(c) {
+    run(ctx) {
       // Pending access stamps go into their compact table first (the cron would, within 1/hz s).
-      for (const db of c.engine.dbs) db.foldAccess();
+      for (const db of ctx.engine.dbs) db.foldAccess();
       // A full collection: used_memory then counts live data only (the bench measures after it).
       fullGc();
-      c.reply.ok();
+      ctx.reply.ok();
     },
   },
   {
     name: 'memory|stats',
-    run(c) {
+    run(ctx) {
       const m = process.memoryUsage();
       const used = m.heapUsed + m.external;
-      const keys = c.engine.totalKeys;
+      const keys = ctx.engine.totalKeys;
       const fields: [string, number][] = [
-        ['peak.allocated', c.server.memory.peak],
+        ['peak.allocated', ctx.host.memory.peak],
         ['total.allocated', used],
-        ['startup.allocated', c.server.memory.startup],
+        ['startup.allocated', ctx.host.memory.startup],
         ['keys.count', keys],
-        ['keys.bytes-per-key', keys === 0 ? 0 : Math.floor((used - c.server.memory.startup) / keys)],
-        ['dataset.bytes', Math.max(0, used - c.server.memory.startup)],
+        ['keys.bytes-per-key', keys === 0 ? 0 : Math.floor((used - ctx.host.memory.startup) / keys)],
+        ['dataset.bytes', Math.max(0, used - ctx.host.memory.startup)],
         ['rss.bytes', m.rss],
         ['heap.total', m.heapTotal],
         ['external.bytes', m.external],
       ];
-      c.reply.map(fields.length);
+      ctx.reply.map(fields.length);
       for (const [k, n] of fields) {
-        c.reply.bulk(k);
-        c.reply.integer(n);
+        ctx.reply.bulk(k);
+        ctx.reply.integer(n);
       }
     },
   },
   {
     name: 'memory|doctor',
-    run(c) {
+    run(ctx) {
       const m = process.memoryUsage();
-      c.reply.verbatim(
+      ctx.reply.verbatim(
         `Vireo keeps its data in the V8 heap: ${m.heapUsed} bytes used of ${m.heapTotal} reserved, ${m.external} bytes in buffers, rss ${m.rss}.` +
           ' Run MEMORY PURGE to collect garbage before measuring.\n',
       );
     },
   },
-  { name: 'memory|malloc-stats', run: (c) => c.reply.verbatim('Stats not supported for the current allocator\n') },
+  { name: 'memory|malloc-stats', run: (ctx) => ctx.reply.verbatim('Stats not supported for the current allocator\n') },
   {
     name: 'memory|help',
-    run(c) {
-      replyHelp(c, 'MEMORY', [
+    run(ctx) {
+      replyHelp(ctx, 'MEMORY', [
         'DOCTOR',
         '    Return memory problems reports.',
         'MALLOC-STATS',
@@ -523,40 +522,41 @@ export const serverCommands: CommandImpl[] = [
   ...memoryCommands,
   {
     name: 'info',
-    run: (c, argv) => c.reply.verbatim(infoString(c.server, argv.slice(1))),
+    run: (ctx, argv) => ctx.reply.verbatim(ctx.host.info(argv.slice(1))),
   },
   { name: 'config|get', run: configGet },
   { name: 'config|set', run: configSet },
   {
     name: 'config|resetstat',
-    run(c) {
-      c.server.resetStats();
-      c.reply.ok();
+    run(ctx) {
+      ctx.host.resetStats();
+      ctx.reply.ok();
     },
   },
   { name: 'config|rewrite', run: configRewrite },
-  { name: 'config|help', run: (c) => replyHelp(c, 'CONFIG', CONFIG_HELP) },
-  { name: 'dbsize', run: (c) => c.reply.integer(c.db.size) },
+  { name: 'config|help', run: (ctx) => replyHelp(ctx, 'CONFIG', CONFIG_HELP) },
+  { name: 'dbsize', run: (ctx) => ctx.reply.integer(ctx.db.size) },
   { name: 'flushdb', run: flushdb },
   { name: 'flushall', run: flushall },
   { name: 'swapdb', run: swapdb },
   {
     name: 'time',
-    run(c) {
+    run(ctx) {
       const us = BigInt(Date.now()) * 1000n + BigInt(Math.floor((performance.now() % 1) * 1000));
-      c.reply.array(2);
-      c.reply.bulk((us / 1000000n).toString());
-      c.reply.bulk((us % 1000000n).toString());
+      ctx.reply.array(2);
+      ctx.reply.bulk((us / 1000000n).toString());
+      ctx.reply.bulk((us % 1000000n).toString());
     },
   },
   { name: 'shutdown', run: shutdown },
   {
     name: 'monitor',
-    run(c) {
-      if (c.monitor || c.kind === 'replica') return;
-      c.monitor = true;
-      c.server.monitors.add(c);
-      c.reply.ok();
+    run(ctx) {
+      const conn = ctx.connection();
+      if (conn.monitor || ctx.kind === 'replica') return;
+      conn.monitor = true;
+      ctx.host.monitors.add(conn);
+      ctx.reply.ok();
     },
   },
   { name: 'debug', run: debug },

@@ -5,7 +5,7 @@
  */
 
 import type { CommandImpl } from './table.js';
-import type { Client } from '../server/client.js';
+import type { CommandContext } from './context.js';
 import { ERR, argLong } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { ListValue } from '../types/list.js';
@@ -32,7 +32,7 @@ function isElementPattern(pattern: string): boolean {
  * "key->field" reads a hash. A string value too long for a JS string comes
  * back as its bytes.
  */
-function lookupByPattern(c: Client, pattern: string, subst: string): string | Buffer | null {
+function lookupByPattern(ctx: CommandContext, pattern: string, subst: string): string | Buffer | null {
   if (pattern === '#') return subst;
   const star = cIndexOf(pattern, '*');
   if (star < 0) return null;
@@ -41,7 +41,7 @@ function lookupByPattern(c: Client, pattern: string, subst: string): string | Bu
   const field = hasField ? pattern.slice(arrow + 2) : null;
   const keyEnd = hasField ? arrow : pattern.length;
   const key = pattern.slice(0, star) + subst + pattern.slice(star + 1, keyEnd);
-  const v: Value | undefined = c.engine.lookupRead(c.db, key);
+  const v: Value | undefined = ctx.engine.lookupRead(ctx.db, key);
   if (v === undefined) return null;
   if (field !== null) {
     if (!(v instanceof HashValue)) return null;
@@ -90,7 +90,7 @@ interface Item {
   cmp: string | Buffer | null;
 }
 
-function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
+function sortGeneric(ctx: CommandContext, argv: string[], readonly: boolean): void {
   let desc = false;
   let alpha = false;
   let limitStart = 0;
@@ -106,9 +106,9 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
     else if (opt === 'desc') desc = true;
     else if (opt === 'alpha') alpha = true;
     else if (opt === 'limit' && left >= 2) {
-      const s = argLong(c, argv[j + 1]!);
+      const s = argLong(ctx, argv[j + 1]!);
       if (s === null) return;
-      const n = argLong(c, argv[j + 2]!);
+      const n = argLong(ctx, argv[j + 2]!);
       if (n === null) return;
       limitStart = s;
       limitCount = n;
@@ -122,14 +122,14 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
       const get = argv[++j]!;
       gets.push(isElementPattern(get) ? '#' : get);
     } else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return;
     }
   }
-  const engine = c.engine;
-  const v = engine.lookupRead(c.db, argv[1]!);
+  const engine = ctx.engine;
+  const v = engine.lookupRead(ctx.db, argv[1]!);
   if (v !== undefined && !(v instanceof ListValue) && !(v instanceof SetValue) && !(v instanceof ZSetValue)) {
-    c.reply.error(ERR.WRONGTYPE);
+    ctx.reply.error(ERR.WRONGTYPE);
     return;
   }
   // A set has no order of its own: when storing, sort it so replicas agree.
@@ -186,7 +186,7 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
     for (const it of items) {
       let by: string | Buffer | null = it.obj;
       if (sortBy !== null) {
-        by = lookupByPattern(c, sortBy, it.obj);
+        by = lookupByPattern(ctx, sortBy, it.obj);
         if (by === null) continue;
       }
       if (alpha) {
@@ -198,7 +198,7 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
       }
     }
     if (conversionError) {
-      c.reply.error("ERR One or more scores can't be converted into double");
+      ctx.reply.error("ERR One or more scores can't be converted into double");
       return;
     }
     const byPattern = sortBy !== null;
@@ -218,15 +218,15 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
 
   const outputLen = gets.length > 0 ? gets.length * Math.max(0, end - start + 1) : Math.max(0, end - start + 1);
   if (storeKey === null) {
-    c.reply.array(outputLen);
+    ctx.reply.array(outputLen);
     for (let j = start; j <= end; j++) {
       const obj = items[j]!.obj;
-      if (gets.length === 0) c.reply.bulk(obj);
+      if (gets.length === 0) ctx.reply.bulk(obj);
       for (const g of gets) {
-        const val = lookupByPattern(c, g, obj);
-        if (val === null) c.reply.nullBulk();
-        else if (typeof val === 'string') c.reply.bulk(val);
-        else c.reply.bulkBuffer(val);
+        const val = lookupByPattern(ctx, g, obj);
+        if (val === null) ctx.reply.nullBulk();
+        else if (typeof val === 'string') ctx.reply.bulk(val);
+        else ctx.reply.bulkBuffer(val);
       }
     }
     return;
@@ -236,9 +236,9 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
     const obj = items[j]!.obj;
     if (gets.length === 0) out.push(obj);
     for (const g of gets) {
-      const val = lookupByPattern(c, g, obj) ?? '';
+      const val = lookupByPattern(ctx, g, obj) ?? '';
       if (typeof val !== 'string') {
-        c.reply.error(`ERR a value of ${val.length} bytes cannot be a list element in Vireo (list elements are at most ${MAX_STRING_CHARS} bytes)`);
+        ctx.reply.error(`ERR a value of ${val.length} bytes cannot be a list element in Vireo (list elements are at most ${MAX_STRING_CHARS} bytes)`);
         return;
       }
       out.push(val);
@@ -250,18 +250,18 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
     list.prepareGrow(out, 0, out.length - 1, fill);
     for (const s of out) list.push(s, false, fill);
     list.afterShrink(fill);
-    engine.setKey(c.db, storeKey, list);
-    engine.notify(NOTIFY.LIST, 'sortstore', storeKey, c.db.id);
-    engine.emit(c.db.id, argv, out.length);
-  } else if (engine.lookupWrite(c.db, storeKey) !== undefined) {
-    engine.deleteKey(c.db, storeKey);
-    engine.notify(NOTIFY.GENERIC, 'del', storeKey, c.db.id);
-    engine.emit(c.db.id, argv);
+    engine.setKey(ctx.db, storeKey, list);
+    ctx.changed(storeKey, NOTIFY.LIST, 'sortstore');
+    engine.emit(ctx.db.id, argv, out.length);
+  } else if (engine.lookupWrite(ctx.db, storeKey) !== undefined) {
+    engine.deleteKey(ctx.db, storeKey);
+    ctx.changed(storeKey, NOTIFY.GENERIC, 'del');
+    engine.emit(ctx.db.id, argv);
   }
-  c.reply.integer(outputLen);
+  ctx.reply.integer(outputLen);
 }
 
 export const sortCommands: CommandImpl[] = [
-  { name: 'sort', run: (c, argv) => sortGeneric(c, argv, false) },
-  { name: 'sort_ro', run: (c, argv) => sortGeneric(c, argv, true) },
+  { name: 'sort', run: (ctx, argv) => sortGeneric(ctx, argv, false) },
+  { name: 'sort_ro', run: (ctx, argv) => sortGeneric(ctx, argv, true) },
 ];

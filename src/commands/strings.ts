@@ -5,7 +5,7 @@
  */
 
 import type { CommandImpl } from './table.js';
-import type { Client } from '../server/client.js';
+import type { CommandContext } from './context.js';
 import { ERR, argLong, eq } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import type { Value } from '../types/value.js';
@@ -15,28 +15,28 @@ import { parseLongDouble, addLongDouble, formatLongDoubleHuman } from '../util/l
 import { argAt, argvFrom, filterArgv } from '../protocol/big-args.js';
 
 /** Look up a string for reading; replies WRONGTYPE and returns null on a wrong type. */
-function readString(c: Client, key: string): StringValue | undefined | null {
-  const v = c.engine.lookupRead(c.db, key);
+function readString(ctx: CommandContext, key: string): StringValue | undefined | null {
+  const v = ctx.engine.lookupRead(ctx.db, key);
   if (v === undefined) return undefined;
   if (!isStringValue(v)) {
-    c.reply.error(ERR.WRONGTYPE);
+    ctx.reply.error(ERR.WRONGTYPE);
     return null;
   }
   return v;
 }
 
-function replyValue(c: Client, v: StringValue): void {
-  if (typeof v === 'string') c.reply.bulk(v);
-  else if (typeof v === 'object') c.reply.bulkBuffer(v.buf.subarray(0, v.length));
-  else c.reply.bulkNumber(v);
+function replyValue(ctx: CommandContext, v: StringValue): void {
+  if (typeof v === 'string') ctx.reply.bulk(v);
+  else if (typeof v === 'object') ctx.reply.bulkBuffer(v.buf.subarray(0, v.length));
+  else ctx.reply.bulkNumber(v);
 }
 
 /** GET-style reply: nil if missing. Returns false after a WRONGTYPE error. */
-function getGeneric(c: Client, key: string): boolean {
-  const v = readString(c, key);
+function getGeneric(ctx: CommandContext, key: string): boolean {
+  const v = readString(ctx, key);
   if (v === null) return false;
-  if (v === undefined) c.reply.nullBulk();
-  else replyValue(c, v);
+  if (v === undefined) ctx.reply.nullBulk();
+  else replyValue(ctx, v);
   return true;
 }
 
@@ -59,7 +59,7 @@ interface ExtendedArgs {
 }
 
 /** Redis' parseExtendedStringArgumentsOrReply for SET (isSet) and GETEX. */
-function parseExtended(c: Client, argv: string[], from: number, isSet: boolean): ExtendedArgs | null {
+function parseExtended(ctx: CommandContext, argv: string[], from: number, isSet: boolean): ExtendedArgs | null {
   let flags = 0;
   let expire: string | null = null;
   for (let j = from; j < argv.length; j++) {
@@ -81,7 +81,7 @@ function parseExtended(c: Client, argv: string[], from: number, isSet: boolean):
       expire = next;
       j++;
     } else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return null;
     }
   }
@@ -92,38 +92,38 @@ function parseExtended(c: Client, argv: string[], from: number, isSet: boolean):
  * Redis' getExpireMillisecondsOrReply: the absolute expiry in ms, or null
  * after replying "invalid expire time".
  */
-function expireMillis(c: Client, raw: string, flags: number, command: string): number | null {
+function expireMillis(ctx: CommandContext, raw: string, flags: number, command: string): number | null {
   const parsed = parseInteger(raw);
   if (parsed === null) {
-    c.reply.error(ERR.NOT_INTEGER);
+    ctx.reply.error(ERR.NOT_INTEGER);
     return null;
   }
   let ms = BigInt(parsed);
   const seconds = (flags & (SET_EX | SET_EXAT)) !== 0;
   if (ms <= 0n || (seconds && ms > INT64_MAX / 1000n)) {
-    c.reply.error(`ERR invalid expire time in '${command}' command`);
+    ctx.reply.error(`ERR invalid expire time in '${command}' command`);
     return null;
   }
   if (seconds) ms *= 1000n;
-  if (flags & (SET_EX | SET_PX)) ms += BigInt(c.engine.now);
+  if (flags & (SET_EX | SET_PX)) ms += BigInt(ctx.engine.now);
   if (ms > INT64_MAX) {
     // int64 overflow wraps negative in Redis and is reported the same way.
-    c.reply.error(`ERR invalid expire time in '${command}' command`);
+    ctx.reply.error(`ERR invalid expire time in '${command}' command`);
     return null;
   }
   return Number(ms);
 }
 
-function set(c: Client, argv: string[]): void {
-  const args = parseExtended(c, argv, 3, true);
+function set(ctx: CommandContext, argv: string[]): void {
+  const args = parseExtended(ctx, argv, 3, true);
   if (args === null) return;
   let when = -1;
   if (args.expire !== null) {
-    const ms = expireMillis(c, args.expire, args.flags, 'set');
+    const ms = expireMillis(ctx, args.expire, args.flags, 'set');
     if (ms === null) return;
     when = ms;
   }
-  setGeneric(c, argv, argv[1]!, argAt(argv, 2), args.flags, when, args.expire !== null);
+  setGeneric(ctx, argv, argv[1]!, argAt(argv, 2), args.flags, when, args.expire !== null);
 }
 
 /**
@@ -131,7 +131,7 @@ function set(c: Client, argv: string[]): void {
  * `value` is bytes when it is too long for a JS string (protocol/big-args.ts).
  */
 function setGeneric(
-  c: Client,
+  ctx: CommandContext,
   argv: string[],
   key: string,
   value: string | Buffer,
@@ -141,178 +141,176 @@ function setGeneric(
   okReply: (() => void) | null = null,
   abortReply: (() => void) | null = null,
 ): void {
-  const engine = c.engine;
-  const db = c.db;
-  if (flags & SET_GET && !getGeneric(c, key)) return;
+  const engine = ctx.engine;
+  const db = ctx.db;
+  if (flags & SET_GET && !getGeneric(ctx, key)) return;
   // Only NX/XX need to know whether the key exists; the lookup also applies
   // lazy expiry, which matters only when the db holds keys with a TTL.
   const found = (flags & (SET_NX | SET_XX)) !== 0 || db.volatileCount > 0 ? engine.lookupWrite(db, key) !== undefined : false;
   if ((flags & SET_NX && found) || (flags & SET_XX && !found)) {
     if (!(flags & SET_GET)) {
       if (abortReply !== null) abortReply();
-      else c.reply.nullBulk();
+      else ctx.reply.nullBulk();
     }
     return;
   }
   engine.setKey(db, key, valueFromArg(value), (flags & SET_KEEPTTL) !== 0 || hasExpire);
-  engine.notify(NOTIFY.STRING, 'set', key, db.id);
+  ctx.changed(key, NOTIFY.STRING, 'set', db);
   let effect = argv;
   if (hasExpire) {
     db.setExpire(key, when);
     if (!(flags & SET_PXAT)) effect = argvFrom(['SET', key, value, 'PXAT', String(when)]);
-    engine.notify(NOTIFY.GENERIC, 'expire', key, db.id);
+    ctx.changed(key, NOTIFY.GENERIC, 'expire', db);
   }
   if (!(flags & SET_GET)) {
     if (okReply !== null) okReply();
-    else c.reply.ok();
+    else ctx.reply.ok();
   }
   if (flags & SET_GET && !hasExpire) effect = filterArgv(argv, (a, i) => i < 3 || !eq(a, 'get'));
   engine.emit(db.id, effect);
 }
 
-function setnx(c: Client, argv: string[]): void {
-  setGeneric(c, argv, argv[1]!, argAt(argv, 2), SET_NX, -1, false, () => c.reply.integer(1), () => c.reply.integer(0));
+function setnx(ctx: CommandContext, argv: string[]): void {
+  setGeneric(ctx, argv, argv[1]!, argAt(argv, 2), SET_NX, -1, false, () => ctx.reply.integer(1), () => ctx.reply.integer(0));
 }
 
-function setexGeneric(c: Client, argv: string[], unitFlag: number): void {
-  const when = expireMillis(c, argv[2]!, unitFlag, c.current!.name);
+function setexGeneric(ctx: CommandContext, argv: string[], unitFlag: number): void {
+  const when = expireMillis(ctx, argv[2]!, unitFlag, ctx.current!.name);
   if (when === null) return;
-  setGeneric(c, argv, argv[1]!, argAt(argv, 3), unitFlag, when, true);
+  setGeneric(ctx, argv, argv[1]!, argAt(argv, 3), unitFlag, when, true);
 }
 
-function get(c: Client, argv: string[]): void {
-  getGeneric(c, argv[1]!);
+function get(ctx: CommandContext, argv: string[]): void {
+  getGeneric(ctx, argv[1]!);
 }
 
-function getex(c: Client, argv: string[]): void {
-  const args = parseExtended(c, argv, 2, false);
+function getex(ctx: CommandContext, argv: string[]): void {
+  const args = parseExtended(ctx, argv, 2, false);
   if (args === null) return;
   const key = argv[1]!;
   // As Redis: the key first (nil, WRONGTYPE), then the expire time.
-  const v = readString(c, key);
+  const v = readString(ctx, key);
   if (v === null) return;
   if (v === undefined) {
-    c.reply.nullBulk();
+    ctx.reply.nullBulk();
     return;
   }
   let when = -1;
   if (args.expire !== null) {
-    const ms = expireMillis(c, args.expire, args.flags, 'getex');
+    const ms = expireMillis(ctx, args.expire, args.flags, 'getex');
     if (ms === null) return;
     when = ms;
   }
-  replyValue(c, v);
-  const engine = c.engine;
-  const db = c.db;
+  replyValue(ctx, v);
+  const engine = ctx.engine;
+  const db = ctx.db;
   if (args.expire !== null && when <= engine.now && !engine.keepsPastTtl) {
     // Already in the past: delete, and log it as a DEL.
     engine.deleteKey(db, key);
-    engine.notify(NOTIFY.GENERIC, 'del', key, db.id);
+    ctx.changed(key, NOTIFY.GENERIC, 'del', db);
     engine.emit(db.id, ['DEL', key]);
   } else if (args.expire !== null) {
     db.setExpire(key, when);
-    engine.modified(db, key);
-    engine.notify(NOTIFY.GENERIC, 'expire', key, db.id);
+    ctx.changed(key, NOTIFY.GENERIC, 'expire', db);
     engine.emit(db.id, ['PEXPIREAT', key, String(when)]);
   } else if (args.flags & SET_PERSIST) {
     if (db.removeExpire(key)) {
-      engine.modified(db, key);
-      engine.notify(NOTIFY.GENERIC, 'persist', key, db.id);
+      ctx.changed(key, NOTIFY.GENERIC, 'persist', db);
       engine.emit(db.id, ['PERSIST', key]);
     }
   }
 }
 
-function getdel(c: Client, argv: string[]): void {
+function getdel(ctx: CommandContext, argv: string[]): void {
   const key = argv[1]!;
-  const v = readString(c, key);
+  const v = readString(ctx, key);
   if (v === null) return;
   if (v === undefined) {
-    c.reply.nullBulk();
+    ctx.reply.nullBulk();
     return;
   }
-  replyValue(c, v);
-  const engine = c.engine;
-  engine.deleteKey(c.db, key);
-  engine.notify(NOTIFY.GENERIC, 'del', key, c.db.id);
-  engine.emit(c.db.id, ['DEL', key]);
+  replyValue(ctx, v);
+  const engine = ctx.engine;
+  engine.deleteKey(ctx.db, key);
+  ctx.changed(key, NOTIFY.GENERIC, 'del');
+  engine.emit(ctx.db.id, ['DEL', key]);
 }
 
-function getset(c: Client, argv: string[]): void {
+function getset(ctx: CommandContext, argv: string[]): void {
   const key = argv[1]!;
-  if (!getGeneric(c, key)) return;
-  const engine = c.engine;
+  if (!getGeneric(ctx, key)) return;
+  const engine = ctx.engine;
   const value = argAt(argv, 2);
-  engine.setKey(c.db, key, valueFromArg(value));
-  engine.notify(NOTIFY.STRING, 'set', key, c.db.id);
-  engine.emit(c.db.id, argvFrom(['SET', key, value]));
+  engine.setKey(ctx.db, key, valueFromArg(value));
+  ctx.changed(key, NOTIFY.STRING, 'set');
+  engine.emit(ctx.db.id, argvFrom(['SET', key, value]));
 }
 
-function mget(c: Client, argv: string[]): void {
-  const engine = c.engine;
-  c.reply.array(argv.length - 1);
+function mget(ctx: CommandContext, argv: string[]): void {
+  const engine = ctx.engine;
+  ctx.reply.array(argv.length - 1);
   for (let i = 1; i < argv.length; i++) {
-    const v = engine.lookupRead(c.db, argv[i]!);
-    if (v === undefined || !isStringValue(v)) c.reply.nullBulk();
-    else replyValue(c, v);
+    const v = engine.lookupRead(ctx.db, argv[i]!);
+    if (v === undefined || !isStringValue(v)) ctx.reply.nullBulk();
+    else replyValue(ctx, v);
   }
 }
 
-function msetGeneric(c: Client, argv: string[], nx: boolean): void {
+function msetGeneric(ctx: CommandContext, argv: string[], nx: boolean): void {
   if (argv.length % 2 === 0) {
-    c.reply.error(`ERR wrong number of arguments for '${c.current!.name}' command`);
+    ctx.reply.error(`ERR wrong number of arguments for '${ctx.current!.name}' command`);
     return;
   }
-  const engine = c.engine;
-  const db = c.db;
+  const engine = ctx.engine;
+  const db = ctx.db;
   if (nx) {
     for (let i = 1; i < argv.length; i += 2) {
       if (engine.lookupWrite(db, argv[i]!) !== undefined) {
-        c.reply.integer(0);
+        ctx.reply.integer(0);
         return;
       }
     }
   }
   for (let i = 1; i < argv.length; i += 2) {
     engine.setKey(db, argv[i]!, valueFromArg(argAt(argv, i + 1)));
-    engine.notify(NOTIFY.STRING, 'set', argv[i]!, db.id);
+    ctx.changed(argv[i]!, NOTIFY.STRING, 'set', db);
   }
   engine.emit(db.id, argv, (argv.length - 1) / 2);
-  if (nx) c.reply.integer(1);
-  else c.reply.ok();
+  if (nx) ctx.reply.integer(1);
+  else ctx.reply.ok();
 }
 
-function strlen(c: Client, argv: string[]): void {
-  const v = readString(c, argv[1]!);
+function strlen(ctx: CommandContext, argv: string[]): void {
+  const v = readString(ctx, argv[1]!);
   if (v === null) return;
-  c.reply.integer(v === undefined ? 0 : stringLength(v));
+  ctx.reply.integer(v === undefined ? 0 : stringLength(v));
 }
 
 /**
  * checkStringLength: refuse results longer than proto-max-bulk-len, and
  * (whoever asks) longer than the largest value Vireo can hold.
  */
-function tooLong(c: Client, total: number): boolean {
-  if (total > MAX_VALUE_BYTES || (c.kind !== 'master' && total > c.server.protoMaxBulkLen)) {
-    c.reply.error('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
+function tooLong(ctx: CommandContext, total: number): boolean {
+  if (total > MAX_VALUE_BYTES || (ctx.kind !== 'master' && total > ctx.host.protoMaxBulkLen)) {
+    ctx.reply.error('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
     return true;
   }
   return false;
 }
 
 /** The key's value as a MutableString, converting it in place if needed. */
-function unshare(c: Client, key: string, v: StringValue): MutableString {
+function unshare(ctx: CommandContext, key: string, v: StringValue): MutableString {
   if (v instanceof MutableString) return v;
   const m = new MutableString(stringOf(v));
-  c.db.replace(key, m);
+  ctx.db.replace(key, m);
   return m;
 }
 
-function append(c: Client, argv: string[]): void {
+function append(ctx: CommandContext, argv: string[]): void {
   const key = argv[1]!;
   const value = argAt(argv, 2);
-  const engine = c.engine;
-  const db = c.db;
+  const engine = ctx.engine;
+  const db = ctx.db;
   const v = engine.lookupWrite(db, key);
   let total: number;
   if (v === undefined) {
@@ -320,73 +318,71 @@ function append(c: Client, argv: string[]): void {
     total = value.length;
   } else {
     if (!isStringValue(v)) {
-      c.reply.error(ERR.WRONGTYPE);
+      ctx.reply.error(ERR.WRONGTYPE);
       return;
     }
     total = stringLength(v) + value.length;
-    if (tooLong(c, total)) return;
-    unshare(c, key, v).append(value);
-    engine.modified(db, key);
+    if (tooLong(ctx, total)) return;
+    unshare(ctx, key, v).append(value);
   }
-  engine.notify(NOTIFY.STRING, 'append', key, db.id);
+  ctx.changed(key, NOTIFY.STRING, 'append', db);
   engine.emit(db.id, argv);
-  c.reply.integer(total);
+  ctx.reply.integer(total);
 }
 
-function setrange(c: Client, argv: string[]): void {
+function setrange(ctx: CommandContext, argv: string[]): void {
   const key = argv[1]!;
   const value = argAt(argv, 3);
-  const offset = argLong(c, argv[2]!);
+  const offset = argLong(ctx, argv[2]!);
   if (offset === null) return;
   if (offset < 0) {
-    c.reply.error('ERR offset is out of range');
+    ctx.reply.error('ERR offset is out of range');
     return;
   }
-  const engine = c.engine;
-  const db = c.db;
+  const engine = ctx.engine;
+  const db = ctx.db;
   const v = engine.lookupWrite(db, key);
   let target: MutableString;
   if (v === undefined) {
     if (value.length === 0) {
-      c.reply.integer(0);
+      ctx.reply.integer(0);
       return;
     }
-    if (tooLong(c, offset + value.length)) return;
+    if (tooLong(ctx, offset + value.length)) return;
     target = new MutableString('', offset + value.length);
     engine.setKey(db, key, target);
   } else {
     if (!isStringValue(v)) {
-      c.reply.error(ERR.WRONGTYPE);
+      ctx.reply.error(ERR.WRONGTYPE);
       return;
     }
     if (value.length === 0) {
-      c.reply.integer(stringLength(v));
+      ctx.reply.integer(stringLength(v));
       return;
     }
-    if (tooLong(c, offset + value.length)) return;
-    target = unshare(c, key, v);
+    if (tooLong(ctx, offset + value.length)) return;
+    target = unshare(ctx, key, v);
   }
   target.setRange(offset, value);
-  engine.modified(db, key);
-  engine.notify(NOTIFY.STRING, 'setrange', key, db.id);
+  ctx.changed(key, NOTIFY.STRING, 'setrange', db);
   engine.emit(db.id, argv);
-  c.reply.integer(target.length);
+  ctx.reply.integer(target.length);
 }
 
-function getrange(c: Client, argv: string[]): void {
-  let start = argLong(c, argv[2]!);
+function getrange(ctx: CommandContext, argv: string[]): void {
+  let start = argLong(ctx, argv[2]!);
   if (start === null) return;
-  let end = argLong(c, argv[3]!);
+  let end = argLong(ctx, argv[3]!);
   if (end === null) return;
-  const v = readString(c, argv[1]!);
+  const v = readString(ctx, argv[1]!);
   if (v === null) return;
   if (v === undefined) {
-    c.reply.bulk('');
+    ctx.reply.bulk('');
     return;
   }
   const len = stringLength(v);
   if (start < 0 && end < 0 && start > end) {
-    c.reply.bulk('');
+    ctx.reply.bulk('');
     return;
   }
   if (start < 0) start = len + start;
@@ -394,10 +390,10 @@ function getrange(c: Client, argv: string[]): void {
   if (start < 0) start = 0;
   if (end < 0) end = 0;
   if (end >= len) end = len - 1;
-  if (start > end || len === 0) c.reply.bulk('');
+  if (start > end || len === 0) ctx.reply.bulk('');
   // A MutableString is read as bytes: it may be longer than a JS string.
-  else if (v instanceof MutableString) c.reply.bulkBytes(v.buf, start, end + 1);
-  else c.reply.bulk(stringOf(v).slice(start, end + 1));
+  else if (v instanceof MutableString) ctx.reply.bulkBytes(v.buf, start, end + 1);
+  else ctx.reply.bulk(stringOf(v).slice(start, end + 1));
 }
 
 // ---- counters ---------------------------------------------------------------------
@@ -413,20 +409,20 @@ function integerOf(v: StringValue): number | bigint | null {
 /** Redis' string2ld: at most 5 KB of text (MAX_LONG_DOUBLE_CHARS) can be a long double. */
 const MAX_LONG_DOUBLE_CHARS = 5 * 1024;
 
-function incrDecr(c: Client, argv: string[], incr: number | bigint): void {
+function incrDecr(ctx: CommandContext, argv: string[], incr: number | bigint): void {
   const key = argv[1]!;
-  const engine = c.engine;
-  const db = c.db;
+  const engine = ctx.engine;
+  const db = ctx.db;
   const v = engine.lookupWrite(db, key);
   let current: number | bigint = 0;
   if (v !== undefined) {
     if (!isStringValue(v)) {
-      c.reply.error(ERR.WRONGTYPE);
+      ctx.reply.error(ERR.WRONGTYPE);
       return;
     }
     const n = integerOf(v);
     if (n === null) {
-      c.reply.error(ERR.NOT_INTEGER);
+      ctx.reply.error(ERR.NOT_INTEGER);
       return;
     }
     current = n;
@@ -437,7 +433,7 @@ function incrDecr(c: Client, argv: string[], incr: number | bigint): void {
   } else {
     const big = BigInt(current) + BigInt(incr);
     if (big > INT64_MAX || big < INT64_MIN) {
-      c.reply.error(ERR.OVERFLOW);
+      ctx.reply.error(ERR.OVERFLOW);
       return;
     }
     result = big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big;
@@ -445,64 +441,62 @@ function incrDecr(c: Client, argv: string[], incr: number | bigint): void {
   if (v === undefined) engine.setKey(db, key, result);
   else {
     db.replace(key, result);
-    engine.modified(db, key);
   }
-  engine.notify(NOTIFY.STRING, 'incrby', key, db.id);
+  ctx.changed(key, NOTIFY.STRING, 'incrby', db);
   engine.emit(db.id, argv);
-  c.reply.integer(result);
+  ctx.reply.integer(result);
 }
 
-function incrbyArg(c: Client, raw: string): number | bigint | null {
+function incrbyArg(ctx: CommandContext, raw: string): number | bigint | null {
   const n = parseInteger(raw);
-  if (n === null) c.reply.error(ERR.NOT_INTEGER);
+  if (n === null) ctx.reply.error(ERR.NOT_INTEGER);
   return n;
 }
 
-function incrbyfloat(c: Client, argv: string[]): void {
+function incrbyfloat(ctx: CommandContext, argv: string[]): void {
   const key = argv[1]!;
-  const engine = c.engine;
-  const db = c.db;
+  const engine = ctx.engine;
+  const db = ctx.db;
   const v = engine.lookupWrite(db, key);
   if (v !== undefined && !isStringValue(v)) {
-    c.reply.error(ERR.WRONGTYPE);
+    ctx.reply.error(ERR.WRONGTYPE);
     return;
   }
   const current = v === undefined ? parseLongDouble('0') : stringLength(v) >= MAX_LONG_DOUBLE_CHARS ? null : parseLongDouble(stringOf(v));
   if (current === null) {
-    c.reply.error(ERR.NOT_FLOAT);
+    ctx.reply.error(ERR.NOT_FLOAT);
     return;
   }
   const incr = parseLongDouble(argv[2]!);
   if (incr === null) {
-    c.reply.error(ERR.NOT_FLOAT);
+    ctx.reply.error(ERR.NOT_FLOAT);
     return;
   }
   const sum = addLongDouble(current, incr);
   if (sum === null || sum.inf) {
-    c.reply.error('ERR increment would produce NaN or Infinity');
+    ctx.reply.error('ERR increment would produce NaN or Infinity');
     return;
   }
   const text = formatLongDoubleHuman(sum);
   if (v === undefined) engine.setKey(db, key, text);
   else {
     db.replace(key, text);
-    engine.modified(db, key);
   }
-  engine.notify(NOTIFY.STRING, 'incrbyfloat', key, db.id);
+  ctx.changed(key, NOTIFY.STRING, 'incrbyfloat', db);
   engine.emit(db.id, ['SET', key, text, 'KEEPTTL']);
-  c.reply.bulk(text);
+  ctx.reply.bulk(text);
 }
 
 // ---- LCS ------------------------------------------------------------------------------
 
 const EMPTY = Buffer.alloc(0);
 
-function lcs(c: Client, argv: string[]): void {
-  const engine = c.engine;
-  const va = engine.lookupRead(c.db, argv[1]!);
-  const vb = engine.lookupRead(c.db, argv[2]!);
+function lcs(ctx: CommandContext, argv: string[]): void {
+  const engine = ctx.engine;
+  const va = engine.lookupRead(ctx.db, argv[1]!);
+  const vb = engine.lookupRead(ctx.db, argv[2]!);
   if ((va !== undefined && !isStringValue(va)) || (vb !== undefined && !isStringValue(vb))) {
-    c.reply.error('ERR The specified keys must contain string values');
+    ctx.reply.error('ERR The specified keys must contain string values');
     return;
   }
   // Bytes: a value may be longer than a JS string.
@@ -519,28 +513,28 @@ function lcs(c: Client, argv: string[]): void {
     else if (opt === 'len') getLen = true;
     else if (opt === 'withmatchlen') withMatchLen = true;
     else if (opt === 'minmatchlen' && moreArgs > 0) {
-      const n = argLong(c, argv[j + 1]!);
+      const n = argLong(ctx, argv[j + 1]!);
       if (n === null) return;
       minMatchLen = Math.max(0, n);
       j++;
     } else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return;
     }
   }
   if (getIdx && getLen) {
-    c.reply.error('ERR If you want both the length and indexes, please just use IDX.');
+    ctx.reply.error('ERR If you want both the length and indexes, please just use IDX.');
     return;
   }
   const alen = a.length;
   const blen = b.length;
   // Redis' limits: lengths must fit its uint32 table, the table proto-max-bulk-len.
   if (alen >= 0xffffffff - 1 || blen >= 0xffffffff - 1) {
-    c.reply.error('ERR String too long for LCS');
+    ctx.reply.error('ERR String too long for LCS');
     return;
   }
-  if ((alen + 1) * (blen + 1) * 4 > c.server.protoMaxBulkLen) {
-    c.reply.error('ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len');
+  if ((alen + 1) * (blen + 1) * 4 > ctx.host.protoMaxBulkLen) {
+    ctx.reply.error('ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len');
     return;
   }
   // dp[j + (blen+1)*i] = LCS length of a[0..i) and b[0..j).
@@ -550,7 +544,7 @@ function lcs(c: Client, argv: string[]): void {
     dp = new Uint32Array((alen + 1) * w);
   } catch {
     // A raised proto-max-bulk-len can ask for more than V8 gives (ztrymalloc failing in Redis).
-    c.reply.error('ERR Insufficient memory, failed allocating transient memory for LCS');
+    ctx.reply.error('ERR Insufficient memory, failed allocating transient memory for LCS');
     return;
   }
   for (let i = 1; i <= alen; i++) {
@@ -608,25 +602,25 @@ function lcs(c: Client, argv: string[]): void {
     }
   }
   if (getIdx) {
-    c.reply.map(2);
-    c.reply.bulk('matches');
-    c.reply.array(ranges.length);
+    ctx.reply.map(2);
+    ctx.reply.bulk('matches');
+    ctx.reply.array(ranges.length);
     for (const [as, ae, bs, be, ml] of ranges) {
-      c.reply.array(withMatchLen ? 3 : 2);
-      c.reply.array(2);
-      c.reply.integer(as);
-      c.reply.integer(ae);
-      c.reply.array(2);
-      c.reply.integer(bs);
-      c.reply.integer(be);
-      if (withMatchLen) c.reply.integer(ml);
+      ctx.reply.array(withMatchLen ? 3 : 2);
+      ctx.reply.array(2);
+      ctx.reply.integer(as);
+      ctx.reply.integer(ae);
+      ctx.reply.array(2);
+      ctx.reply.integer(bs);
+      ctx.reply.integer(be);
+      if (withMatchLen) ctx.reply.integer(ml);
     }
-    c.reply.bulk('len');
-    c.reply.integer(total);
+    ctx.reply.bulk('len');
+    ctx.reply.integer(total);
   } else if (getLen) {
-    c.reply.integer(total);
+    ctx.reply.integer(total);
   } else {
-    c.reply.bulkBuffer(result);
+    ctx.reply.bulkBuffer(result);
   }
 }
 
@@ -642,38 +636,38 @@ export const stringCommands: CommandImpl[] = [
     bigArg: valueAt(2),
   },
   { name: 'setnx', run: setnx, bigArg: valueAt(2) },
-  { name: 'setex', run: (c, argv) => setexGeneric(c, argv, SET_EX), bigArg: valueAt(3) },
-  { name: 'psetex', run: (c, argv) => setexGeneric(c, argv, SET_PX), bigArg: valueAt(3) },
+  { name: 'setex', run: (ctx, argv) => setexGeneric(ctx, argv, SET_EX), bigArg: valueAt(3) },
+  { name: 'psetex', run: (ctx, argv) => setexGeneric(ctx, argv, SET_PX), bigArg: valueAt(3) },
   { name: 'getex', run: getex },
   { name: 'getdel', run: getdel },
   { name: 'getset', run: getset, bigArg: valueAt(2) },
   { name: 'mget', run: mget },
-  { name: 'mset', run: (c, argv) => msetGeneric(c, argv, false), bigArg: msetValue },
-  { name: 'msetnx', run: (c, argv) => msetGeneric(c, argv, true), bigArg: msetValue },
+  { name: 'mset', run: (ctx, argv) => msetGeneric(ctx, argv, false), bigArg: msetValue },
+  { name: 'msetnx', run: (ctx, argv) => msetGeneric(ctx, argv, true), bigArg: msetValue },
   { name: 'strlen', run: strlen },
   { name: 'append', run: append, bigArg: valueAt(2) },
   { name: 'setrange', run: setrange, bigArg: valueAt(3) },
   { name: 'getrange', run: getrange },
   { name: 'substr', run: getrange },
-  { name: 'incr', run: (c, argv) => incrDecr(c, argv, 1) },
-  { name: 'decr', run: (c, argv) => incrDecr(c, argv, -1) },
+  { name: 'incr', run: (ctx, argv) => incrDecr(ctx, argv, 1) },
+  { name: 'decr', run: (ctx, argv) => incrDecr(ctx, argv, -1) },
   {
     name: 'incrby',
-    run: (c, argv) => {
-      const n = incrbyArg(c, argv[2]!);
-      if (n !== null) incrDecr(c, argv, n);
+    run: (ctx, argv) => {
+      const n = incrbyArg(ctx, argv[2]!);
+      if (n !== null) incrDecr(ctx, argv, n);
     },
   },
   {
     name: 'decrby',
-    run: (c, argv) => {
-      const n = incrbyArg(c, argv[2]!);
+    run: (ctx, argv) => {
+      const n = incrbyArg(ctx, argv[2]!);
       if (n === null) return;
       if (n === INT64_MIN) {
-        c.reply.error('ERR decrement would overflow');
+        ctx.reply.error('ERR decrement would overflow');
         return;
       }
-      incrDecr(c, argv, typeof n === 'bigint' ? -n : -n);
+      incrDecr(ctx, argv, typeof n === 'bigint' ? -n : -n);
     },
   },
   { name: 'incrbyfloat', run: incrbyfloat },

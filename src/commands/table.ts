@@ -8,11 +8,13 @@
  */
 
 import { COMMAND_META, type MetaRow } from './meta.js';
-import type { Client } from '../server/client.js';
-import { GETKEYS_PROCS } from './getkeys.js';
+import type { CommandContext } from './context.js';
+import { GETKEYS_PROCS, type GetKeysProc, type KeyRef } from './getkeys.js';
+
+export type { GetKeysProc, KeyRef } from './getkeys.js';
 import { MAX_ARG_CHARS, argLength, bigArgIndexes, hasBigArgs } from '../protocol/big-args.js';
 
-export type Handler = (c: Client, argv: string[]) => void;
+export type Handler = (ctx: CommandContext, argv: string[]) => void;
 
 /** What a family file exports for each command it implements. */
 export interface CommandImpl {
@@ -26,13 +28,10 @@ export interface CommandImpl {
   bigArg?: (index: number) => boolean;
 }
 
-/** A key argument of a command line: its index in argv and its key-spec flags. */
-export interface KeyRef {
-  pos: number;
-  flags: readonly string[];
+/** Whether `argc` arguments (the name included) fit the command's arity. */
+export function arityOk(cmd: Command, argc: number): boolean {
+  return cmd.arity > 0 ? argc === cmd.arity : argc >= -cmd.arity;
 }
-
-export type GetKeysProc = (argv: readonly string[]) => KeyRef[];
 
 export const F = {
   WRITE: 1 << 0,

@@ -5,96 +5,95 @@
  */
 
 import type { CommandImpl } from './table.js';
-import type { Client } from '../server/client.js';
-import { call } from '../server/dispatch.js';
+import type { CommandContext } from './context.js';
 
 /** Leave the transaction state and forget watched keys. */
-export function discardTransaction(c: Client): void {
-  c.multi = null;
-  c.multiError = false;
-  c.casDirty = false;
-  c.engine.watches.unwatchAll(c);
+export function discardTransaction(ctx: CommandContext): void {
+  ctx.multi = null;
+  ctx.multiError = false;
+  ctx.casDirty = false;
+  ctx.engine.watches.unwatchAll(ctx);
 }
 
 /** A watched key that was alive at WATCH time has expired since. */
-function watchedKeyExpired(c: Client): boolean {
-  for (const w of c.watched) if (!w.expired && c.engine.isExpired(w.db, w.key)) return true;
+function watchedKeyExpired(ctx: CommandContext): boolean {
+  for (const w of ctx.watched) if (!w.expired && ctx.engine.isExpired(w.db, w.key)) return true;
   return false;
 }
 
-function exec(c: Client): void {
-  const queued = c.multi;
+function exec(ctx: CommandContext): void {
+  const queued = ctx.multi;
   if (queued === null) {
-    c.reply.error('ERR EXEC without MULTI');
+    ctx.reply.error('ERR EXEC without MULTI');
     return;
   }
-  if (c.multiError) {
-    discardTransaction(c);
-    c.reply.error('EXECABORT Transaction discarded because of previous errors.');
+  if (ctx.multiError) {
+    discardTransaction(ctx);
+    ctx.reply.error('EXECABORT Transaction discarded because of previous errors.');
     return;
   }
-  if (c.casDirty || watchedKeyExpired(c)) {
-    discardTransaction(c);
-    c.reply.nullArray();
+  if (ctx.casDirty || watchedKeyExpired(ctx)) {
+    discardTransaction(ctx);
+    ctx.reply.nullArray();
     return;
   }
   // Watches end here: changes made by the transaction itself must not count.
-  c.engine.watches.unwatchAll(c);
-  c.multi = null;
-  c.reply.array(queued.length);
-  c.inExec = true;
+  ctx.engine.watches.unwatchAll(ctx);
+  ctx.multi = null;
+  ctx.reply.array(queued.length);
+  ctx.inExec = true;
   try {
-    for (const q of queued) call(c.server, c, q.cmd, q.argv, true);
+    for (const q of queued) ctx.host.callNested(ctx, q.argv);
   } finally {
-    c.inExec = false;
+    ctx.inExec = false;
   }
-  discardTransaction(c);
+  discardTransaction(ctx);
 }
 
 export const transactionCommands: CommandImpl[] = [
   {
     name: 'multi',
-    run(c) {
-      if (c.multi !== null) {
-        c.reply.error('ERR MULTI calls can not be nested');
+    run(ctx) {
+      if (ctx.multi !== null) {
+        ctx.reply.error('ERR MULTI calls can not be nested');
         return;
       }
-      c.multi = [];
-      c.reply.ok();
+      ctx.multi = [];
+      ctx.reply.ok();
     },
   },
   { name: 'exec', run: exec },
   {
     name: 'discard',
-    run(c) {
-      if (c.multi === null) {
-        c.reply.error('ERR DISCARD without MULTI');
+    run(ctx) {
+      if (ctx.multi === null) {
+        ctx.reply.error('ERR DISCARD without MULTI');
         return;
       }
-      discardTransaction(c);
-      c.reply.ok();
+      discardTransaction(ctx);
+      ctx.reply.ok();
     },
   },
   {
     name: 'watch',
-    run(c, argv) {
-      if (c.multi !== null) {
-        c.reply.error('ERR WATCH inside MULTI is not allowed');
+    run(ctx, argv) {
+      if (ctx.multi !== null) {
+        ctx.reply.error('ERR WATCH inside MULTI is not allowed');
         return;
       }
       for (let i = 1; i < argv.length; i++) {
         const key = argv[i]!;
-        c.engine.watches.watch(c, c.db, key, c.engine.isExpired(c.db, key));
+        ctx.engine.watches.watch(ctx, ctx.db, key, ctx.engine.isExpired(ctx.db, key));
       }
-      c.reply.ok();
+      ctx.reply.ok();
     },
   },
   {
     name: 'unwatch',
-    run(c) {
-      c.engine.watches.unwatchAll(c);
-      c.casDirty = false;
-      c.reply.ok();
+    run(ctx) {
+      ctx.engine.watches.unwatchAll(ctx);
+      ctx.casDirty = false;
+      ctx.reply.ok();
     },
   },
 ];

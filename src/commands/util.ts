@@ -3,7 +3,7 @@
  * worded exactly as Redis' shared replies.
  */
 
-import type { Client } from '../server/client.js';
+import type { CommandContext } from './context.js';
 import { typeOf, type TypeName, type Value } from '../types/value.js';
 import { parseDouble, parseInt64, parseLong } from '../util/numbers.js';
 
@@ -24,30 +24,30 @@ export const INT_MAX = 2147483647;
 export const INT_MIN = -2147483648;
 
 /** getLongLongFromObjectOrReply: an int64 argument (as a number), or null after replying. */
-export function argLong(c: Client, s: string, msg: string = ERR.NOT_INTEGER): number | null {
+export function argLong(ctx: CommandContext, s: string, msg: string = ERR.NOT_INTEGER): number | null {
   const n = parseLong(s);
-  if (n === null) c.reply.error(msg);
+  if (n === null) ctx.reply.error(msg);
   return n;
 }
 
 /** getIntFromObjectOrReply: a 32-bit int argument, or null after replying. */
-export function argInt(c: Client, s: string, msg: string = ERR.NOT_INTEGER): number | null {
+export function argInt(ctx: CommandContext, s: string, msg: string = ERR.NOT_INTEGER): number | null {
   const n = parseLong(s);
   if (n === null) {
-    c.reply.error(msg);
+    ctx.reply.error(msg);
     return null;
   }
   if (n > INT_MAX || n < INT_MIN) {
     // Redis' getIntFromObjectOrReply: a caller's own message answers this too.
-    c.reply.error(msg !== ERR.NOT_INTEGER ? msg : `ERR value is out of range, value must between ${INT_MIN} and ${INT_MAX}`);
+    ctx.reply.error(msg !== ERR.NOT_INTEGER ? msg : `ERR value is out of range, value must between ${INT_MIN} and ${INT_MAX}`);
     return null;
   }
   return n;
 }
 
 /** getPositiveLongFromObjectOrReply (zero allowed): `msg` answers both a non-integer and a negative value. */
-export function argNonNegative(c: Client, s: string, msg: string = ERR.POSITIVE): number | null {
-  return argRange(c, s, 0, LONG_MAX, msg);
+export function argNonNegative(ctx: CommandContext, s: string, msg: string = ERR.POSITIVE): number | null {
+  return argRange(ctx, s, 0, LONG_MAX, msg);
 }
 
 export const LONG_MAX = 9223372036854775807;
@@ -56,17 +56,17 @@ export const LONG_MAX = 9223372036854775807;
  * getRangeLongFromObjectOrReply: an integer in [min, max]. With `msg` that
  * text answers every failure; without, Redis' generic messages.
  */
-export function argRange(c: Client, s: string, min: number, max: number, msg: string | null = null): number | null {
+export function argRange(ctx: CommandContext, s: string, min: number, max: number, msg: string | null = null): number | null {
   const n = parseLong(s);
   if (n === null) {
-    c.reply.error(msg ?? ERR.NOT_INTEGER);
+    ctx.reply.error(msg ?? ERR.NOT_INTEGER);
     return null;
   }
   // Beyond 2^53 the double is rounded: -9223372036854775808 reads as
   // -LONG_MAX, so bounds at the int64 edges are checked on the exact value.
   if (n < min || n > max || (Math.abs(n) > Number.MAX_SAFE_INTEGER && !exactlyWithin(s, min, max))) {
     const show = (x: number) => (x === LONG_MAX ? '9223372036854775807' : x === -LONG_MAX ? '-9223372036854775807' : String(x));
-    c.reply.error(msg ?? `ERR value is out of range, value must between ${show(min)} and ${show(max)}`);
+    ctx.reply.error(msg ?? `ERR value is out of range, value must between ${show(min)} and ${show(max)}`);
     return null;
   }
   return n;
@@ -98,34 +98,34 @@ function exactBound(x: number): bigint {
  * Look a key up expecting `type`: the value, undefined when missing, or
  * null after replying WRONGTYPE.
  */
-export function lookupTyped<T extends Value>(c: Client, key: string, type: TypeName, write: boolean): T | undefined | null {
-  const v = write ? c.engine.lookupWrite(c.db, key) : c.engine.lookupRead(c.db, key);
+export function lookupTyped<T extends Value>(ctx: CommandContext, key: string, type: TypeName, write: boolean): T | undefined | null {
+  const v = write ? ctx.engine.lookupWrite(ctx.db, key) : ctx.engine.lookupRead(ctx.db, key);
   if (v === undefined) return undefined;
   if (typeOf(v) !== type) {
-    c.reply.error(ERR.WRONGTYPE);
+    ctx.reply.error(ERR.WRONGTYPE);
     return null;
   }
   return v as T;
 }
 
 /** getDoubleFromObjectOrReply. */
-export function argDouble(c: Client, s: string, msg: string = ERR.NOT_FLOAT): number | null {
+export function argDouble(ctx: CommandContext, s: string, msg: string = ERR.NOT_FLOAT): number | null {
   const d = parseDouble(s);
-  if (d === null) c.reply.error(msg);
+  if (d === null) ctx.reply.error(msg);
   return d;
 }
 
 /** LMPOP / ZMPOP (and their blocking forms): the optional `COUNT n` from argv[from]; 1 by default, null after an error reply. */
-export function argMpopCount(c: Client, argv: string[], from: number): number | null {
+export function argMpopCount(ctx: CommandContext, argv: string[], from: number): number | null {
   let count = -1;
   for (let j = from; j < argv.length; j++) {
     const moreArgs = argv.length - 1 - j;
     if (count === -1 && eq(argv[j]!, 'count') && moreArgs > 0) {
-      const n = argRange(c, argv[++j]!, 1, LONG_MAX, 'ERR count should be greater than 0');
+      const n = argRange(ctx, argv[++j]!, 1, LONG_MAX, 'ERR count should be greater than 0');
       if (n === null) return null;
       count = n;
     } else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return null;
     }
   }
@@ -147,23 +147,23 @@ export function eq(arg: string, keyword: string): boolean {
 }
 
 /** HELP output: the lines Redis prints for a container command. */
-export function replyHelp(c: Client, command: string, lines: string[]): void {
+export function replyHelp(ctx: CommandContext, command: string, lines: string[]): void {
   const all = [
     `${command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`,
     ...lines,
     'HELP',
     '    Print this help.',
   ];
-  c.reply.array(all.length);
-  for (const l of all) c.reply.simple(l);
+  ctx.reply.array(all.length);
+  for (const l of all) ctx.reply.simple(l);
 }
 
 /** Select a database index argument; null after replying on error. */
-export function argDbIndex(c: Client, s: string, rangeMsg: string = ERR.DB_RANGE, intMsg: string = ERR.NOT_INTEGER): number | null {
-  const id = argInt(c, s, intMsg);
+export function argDbIndex(ctx: CommandContext, s: string, rangeMsg: string = ERR.DB_RANGE, intMsg: string = ERR.NOT_INTEGER): number | null {
+  const id = argInt(ctx, s, intMsg);
   if (id === null) return null;
-  if (id < 0 || id >= c.engine.dbs.length) {
-    c.reply.error(rangeMsg);
+  if (id < 0 || id >= ctx.engine.dbs.length) {
+    ctx.reply.error(rangeMsg);
     return null;
   }
   return id;

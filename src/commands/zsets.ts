@@ -6,7 +6,7 @@
  */
 
 import type { CommandImpl } from './table.js';
-import type { Client } from '../server/client.js';
+import type { CommandContext } from './context.js';
 import { ERR, argDouble, argMpopCount, argLong, argNonNegative, argRange, eq, lookupTyped, LONG_MAX, doublesWithoutOverflow } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { ZSetValue, type ZView } from '../types/zset.js';
@@ -57,11 +57,11 @@ function parseScoreBound(s: string): [number, boolean] | null {
   return [v, ex];
 }
 
-function parseScoreRange(c: Client, minArg: string, maxArg: string): ScoreRange | null {
+function parseScoreRange(ctx: CommandContext, minArg: string, maxArg: string): ScoreRange | null {
   const min = parseScoreBound(minArg);
   const max = parseScoreBound(maxArg);
   if (min === null || max === null) {
-    c.reply.error('ERR min or max is not a float');
+    ctx.reply.error('ERR min or max is not a float');
     return null;
   }
   return { min: min[0], minex: min[1], max: max[0], maxex: max[1] };
@@ -85,11 +85,11 @@ function parseLexItem(s: string): [string | null | undefined, boolean] | null {
   return null;
 }
 
-function parseLexRange(c: Client, minArg: string, maxArg: string): LexRange | null {
+function parseLexRange(ctx: CommandContext, minArg: string, maxArg: string): LexRange | null {
   const min = parseLexItem(minArg);
   const max = parseLexItem(maxArg);
   if (min === null || max === null) {
-    c.reply.error('ERR min or max not valid string range item');
+    ctx.reply.error('ERR min or max not valid string range item');
     return null;
   }
   return { min: min[0], minex: min[1], max: max[0], maxex: max[1] };
@@ -145,7 +145,7 @@ const NOP = 4;
 let addedScore = 0;
 
 /** Redis' zsetAdd: ADD_NAN when the result would be NaN, else ADDED/UPDATED/NOP bits (0: unchanged). */
-function zsetAdd(z: ZSetValue, score: number, member: string, flags: number, c: Client): number {
+function zsetAdd(z: ZSetValue, score: number, member: string, flags: number, ctx: CommandContext): number {
   if (Number.isNaN(score)) return ADD_NAN;
   addedScore = score;
   const cur = z.score(member);
@@ -164,11 +164,11 @@ function zsetAdd(z: ZSetValue, score: number, member: string, flags: number, c: 
     return 0;
   }
   if (flags & Z_XX) return NOP;
-  z.insert(member, score, c.engine.limits);
+  z.insert(member, score, ctx.engine.limits);
   return ADDED;
 }
 
-function zaddGeneric(c: Client, argv: string[], baseFlags: number): void {
+function zaddGeneric(ctx: CommandContext, argv: string[], baseFlags: number): void {
   let flags = baseFlags;
   let ch = false;
   let idx = 2;
@@ -187,32 +187,32 @@ function zaddGeneric(c: Client, argv: string[], baseFlags: number): void {
   }
   const rest = argv.length - idx;
   if (rest % 2 !== 0 || rest === 0) {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return;
   }
   const elements = rest / 2;
   const incr = (flags & Z_INCR) !== 0;
   if (flags & Z_NX && flags & Z_XX) {
-    c.reply.error('ERR XX and NX options at the same time are not compatible');
+    ctx.reply.error('ERR XX and NX options at the same time are not compatible');
     return;
   }
   if ((flags & Z_GT && flags & Z_NX) || (flags & Z_LT && flags & Z_NX) || (flags & Z_GT && flags & Z_LT)) {
-    c.reply.error('ERR GT, LT, and/or NX options at the same time are not compatible');
+    ctx.reply.error('ERR GT, LT, and/or NX options at the same time are not compatible');
     return;
   }
   if (incr && elements > 1) {
-    c.reply.error('ERR INCR option supports a single increment-element pair');
+    ctx.reply.error('ERR INCR option supports a single increment-element pair');
     return;
   }
   const scores: number[] = [];
   for (let j = 0; j < elements; j++) {
-    const s = argDouble(c, argv[idx + j * 2]!);
+    const s = argDouble(ctx, argv[idx + j * 2]!);
     if (s === null) return;
     scores.push(s);
   }
   const key = argv[1]!;
-  const engine = c.engine;
-  let z = lookupTyped<ZSetValue>(c, key, 'zset', true);
+  const engine = ctx.engine;
+  let z = lookupTyped<ZSetValue>(ctx, key, 'zset', true);
   if (z === null) return;
   let added = 0;
   let updated = 0;
@@ -224,16 +224,16 @@ function zaddGeneric(c: Client, argv: string[], baseFlags: number): void {
     if (z === undefined) {
       // Redis 7.2 sizes the new set from the pair count and the first member's length.
       z = ZSetValue.create(elements, argv[idx + 1]!.length, engine.limits);
-      engine.setKey(c.db, key, z);
+      engine.setKey(ctx.db, key, z);
     } else {
       z.maybeConvert(elements, engine.limits);
     }
     for (let j = 0; j < elements; j++) {
-      const r = zsetAdd(z, scores[j]!, argv[idx + j * 2 + 1]!, flags, c);
+      const r = zsetAdd(z, scores[j]!, argv[idx + j * 2 + 1]!, flags, ctx);
       if (r === ADD_NAN) {
-        c.reply.error(NAN_ERR);
-        if (z.size === 0) engine.deleteKey(c.db, key);
-        finishZadd(c, argv, key, added, updated, incr);
+        ctx.reply.error(NAN_ERR);
+        if (z.size === 0) engine.deleteKey(ctx.db, key);
+        finishZadd(ctx, argv, key, added, updated, incr);
         return;
       }
       if (r & ADDED) added++;
@@ -241,29 +241,28 @@ function zaddGeneric(c: Client, argv: string[], baseFlags: number): void {
       if (!(r & NOP)) processed++;
       lastScore = addedScore;
     }
-    if (z.size === 0) engine.deleteKey(c.db, key);
+    if (z.size === 0) engine.deleteKey(ctx.db, key);
   }
   if (incr) {
-    if (processed > 0) c.reply.double(lastScore);
-    else c.reply.nullBulk();
+    if (processed > 0) ctx.reply.double(lastScore);
+    else ctx.reply.nullBulk();
   } else {
-    c.reply.integer(ch ? added + updated : added);
+    ctx.reply.integer(ch ? added + updated : added);
   }
-  finishZadd(c, argv, key, added, updated, incr);
+  finishZadd(ctx, argv, key, added, updated, incr);
 }
 
-function finishZadd(c: Client, argv: string[], key: string, added: number, updated: number, incr: boolean): void {
+function finishZadd(ctx: CommandContext, argv: string[], key: string, added: number, updated: number, incr: boolean): void {
   if (added + updated === 0) return;
-  const engine = c.engine;
-  engine.modified(c.db, key);
-  engine.notify(NOTIFY.ZSET, incr ? 'zincr' : 'zadd', key, c.db.id);
-  engine.emit(c.db.id, argv, added + updated);
+  const engine = ctx.engine;
+  ctx.changed(key, NOTIFY.ZSET, incr ? 'zincr' : 'zadd');
+  engine.emit(ctx.db.id, argv, added + updated);
 }
 
 // ---- reads ----------------------------------------------------------------------------
 
-function readZset(c: Client, key: string, ifMissing: () => void): ZSetValue | null {
-  const z = lookupTyped<ZSetValue>(c, key, 'zset', false);
+function readZset(ctx: CommandContext, key: string, ifMissing: () => void): ZSetValue | null {
+  const z = lookupTyped<ZSetValue>(ctx, key, 'zset', false);
   if (z === null) return null;
   if (z === undefined) {
     ifMissing();
@@ -273,8 +272,8 @@ function readZset(c: Client, key: string, ifMissing: () => void): ZSetValue | nu
 }
 
 /** Reply member (and score) pairs: flat in RESP2, nested pairs in RESP3. */
-function replyPairs(c: Client, items: [string, number][], withScores: boolean): void {
-  const r = c.reply;
+function replyPairs(ctx: CommandContext, items: [string, number][], withScores: boolean): void {
+  const r = ctx.reply;
   const nested = withScores && r.resp === 3;
   r.array(withScores && !nested ? items.length * 2 : items.length);
   for (const [m, s] of items) {
@@ -284,33 +283,33 @@ function replyPairs(c: Client, items: [string, number][], withScores: boolean): 
   }
 }
 
-function zrank(c: Client, argv: string[], reverse: boolean): void {
+function zrank(ctx: CommandContext, argv: string[], reverse: boolean): void {
   if (argv.length > 4) {
-    c.reply.error(`ERR wrong number of arguments for '${c.current!.name}' command`);
+    ctx.reply.error(`ERR wrong number of arguments for '${ctx.current!.name}' command`);
     return;
   }
   let withScore = false;
   if (argv.length > 3) {
     if (!eq(argv[3]!, 'withscore')) {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return;
     }
     withScore = true;
   }
-  const z = readZset(c, argv[1]!, () => (withScore ? c.reply.nullArray() : c.reply.nullBulk()));
+  const z = readZset(ctx, argv[1]!, () => (withScore ? ctx.reply.nullArray() : ctx.reply.nullBulk()));
   if (z === null) return;
   const rank = z.rank(argv[2]!);
   if (rank === null) {
-    if (withScore) c.reply.nullArray();
-    else c.reply.nullBulk();
+    if (withScore) ctx.reply.nullArray();
+    else ctx.reply.nullBulk();
     return;
   }
   const r = reverse ? z.size - 1 - rank : rank;
   if (withScore) {
-    c.reply.array(2);
-    c.reply.integer(r);
-    c.reply.double(z.score(argv[2]!)!);
-  } else c.reply.integer(r);
+    ctx.reply.array(2);
+    ctx.reply.integer(r);
+    ctx.reply.double(z.score(argv[2]!)!);
+  } else ctx.reply.integer(r);
 }
 
 type RangeType = 'rank' | 'score' | 'lex';
@@ -331,7 +330,7 @@ interface RangeRequest {
  * Parse ZRANGE-family arguments (Redis' zrangeGenericCommand steps 1-2).
  * `argStart` is the index of the source key.
  */
-function parseRange(c: Client, argv: string[], argStart: number, store: boolean, type: RangeType | null, reverse: boolean | null): RangeRequest | null {
+function parseRange(ctx: CommandContext, argv: string[], argStart: number, store: boolean, type: RangeType | null, reverse: boolean | null): RangeRequest | null {
   let withScores = false;
   let offset = 0;
   let limit = -1;
@@ -340,9 +339,9 @@ function parseRange(c: Client, argv: string[], argStart: number, store: boolean,
     const opt = argv[j]!.toLowerCase();
     if (!store && opt === 'withscores') withScores = true;
     else if (opt === 'limit' && left >= 2) {
-      const o = argLong(c, argv[j + 1]!);
+      const o = argLong(ctx, argv[j + 1]!);
       if (o === null) return null;
-      const l = argLong(c, argv[j + 2]!);
+      const l = argLong(ctx, argv[j + 2]!);
       if (l === null) return null;
       offset = o;
       limit = l;
@@ -351,18 +350,18 @@ function parseRange(c: Client, argv: string[], argStart: number, store: boolean,
     else if (type === null && opt === 'bylex') type = 'lex';
     else if (type === null && opt === 'byscore') type = 'score';
     else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return null;
     }
   }
   reverse ??= false;
   type ??= 'rank';
   if (limit !== -1 && type === 'rank') {
-    c.reply.error('ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX');
+    ctx.reply.error('ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX');
     return null;
   }
   if (withScores && type === 'lex') {
-    c.reply.error('ERR syntax error, WITHSCORES not supported in combination with BYLEX');
+    ctx.reply.error('ERR syntax error, WITHSCORES not supported in combination with BYLEX');
     return null;
   }
   let minIdx = argStart + 1;
@@ -370,17 +369,17 @@ function parseRange(c: Client, argv: string[], argStart: number, store: boolean,
   if (reverse && type !== 'rank') [minIdx, maxIdx] = [maxIdx, minIdx];
   const req: RangeRequest = { type, reverse, withScores, offset, limit, start: 0, end: 0, score: null, lex: null };
   if (type === 'rank') {
-    const s = argLong(c, argv[minIdx]!);
+    const s = argLong(ctx, argv[minIdx]!);
     if (s === null) return null;
-    const e = argLong(c, argv[maxIdx]!);
+    const e = argLong(ctx, argv[maxIdx]!);
     if (e === null) return null;
     req.start = s;
     req.end = e;
   } else if (type === 'score') {
-    req.score = parseScoreRange(c, argv[minIdx]!, argv[maxIdx]!);
+    req.score = parseScoreRange(ctx, argv[minIdx]!, argv[maxIdx]!);
     if (req.score === null) return null;
   } else {
-    req.lex = parseLexRange(c, argv[minIdx]!, argv[maxIdx]!);
+    req.lex = parseLexRange(ctx, argv[minIdx]!, argv[maxIdx]!);
     if (req.lex === null) return null;
   }
   return req;
@@ -427,22 +426,22 @@ function selectRange(z: ZSetValue, req: RangeRequest): [string, number][] {
   return out;
 }
 
-function zrangeGeneric(c: Client, argv: string[], type: RangeType | null, reverse: boolean | null): void {
-  const req = parseRange(c, argv, 1, false, type, reverse);
+function zrangeGeneric(ctx: CommandContext, argv: string[], type: RangeType | null, reverse: boolean | null): void {
+  const req = parseRange(ctx, argv, 1, false, type, reverse);
   if (req === null) return;
-  const z = readZset(c, argv[1]!, () => c.reply.array(0));
+  const z = readZset(ctx, argv[1]!, () => ctx.reply.array(0));
   if (z === null) return;
-  replyPairs(c, selectRange(z, req), req.withScores);
+  replyPairs(ctx, selectRange(z, req), req.withScores);
 }
 
-function zrangestore(c: Client, argv: string[]): void {
-  const req = parseRange(c, argv, 2, true, null, null);
+function zrangestore(ctx: CommandContext, argv: string[]): void {
+  const req = parseRange(ctx, argv, 2, true, null, null);
   if (req === null) return;
-  const src = lookupTyped<ZSetValue>(c, argv[2]!, 'zset', false);
+  const src = lookupTyped<ZSetValue>(ctx, argv[2]!, 'zset', false);
   if (src === null) return;
   const items = src === undefined ? [] : selectRange(src, req);
-  const limits = c.engine.limits;
-  storeZset(c, argv, argv[1]!, items, 'zrangestore', () => {
+  const limits = ctx.engine.limits;
+  storeZset(ctx, argv, argv[1]!, items, 'zrangestore', () => {
     const z = ZSetValue.create(items.length, 0, limits);
     for (const [m, s] of items) z.insert(m, s, limits);
     return z;
@@ -450,48 +449,48 @@ function zrangestore(c: Client, argv: string[]): void {
 }
 
 /** Store a result at `dst` (or delete it when empty) and reply its size. */
-function storeZset(c: Client, argv: string[], dst: string, items: [string, number][], event: string, build: () => ZSetValue): void {
-  const engine = c.engine;
+function storeZset(ctx: CommandContext, argv: string[], dst: string, items: [string, number][], event: string, build: () => ZSetValue): void {
+  const engine = ctx.engine;
   if (items.length === 0) {
-    c.reply.integer(0);
-    if (engine.lookupWrite(c.db, dst) !== undefined) {
-      engine.deleteKey(c.db, dst);
-      engine.notify(NOTIFY.GENERIC, 'del', dst, c.db.id);
-      engine.emit(c.db.id, argv);
+    ctx.reply.integer(0);
+    if (engine.lookupWrite(ctx.db, dst) !== undefined) {
+      engine.deleteKey(ctx.db, dst);
+      ctx.changed(dst, NOTIFY.GENERIC, 'del');
+      engine.emit(ctx.db.id, argv);
     }
     return;
   }
   const z = build();
-  engine.setKey(c.db, dst, z);
-  c.reply.integer(z.size);
-  engine.notify(NOTIFY.ZSET, event, dst, c.db.id);
-  engine.emit(c.db.id, argv);
+  engine.setKey(ctx.db, dst, z);
+  ctx.reply.integer(z.size);
+  ctx.changed(dst, NOTIFY.ZSET, event);
+  engine.emit(ctx.db.id, argv);
 }
 
-function zcount(c: Client, argv: string[], lex: boolean): void {
-  const range = lex ? parseLexRange(c, argv[2]!, argv[3]!) : parseScoreRange(c, argv[2]!, argv[3]!);
+function zcount(ctx: CommandContext, argv: string[], lex: boolean): void {
+  const range = lex ? parseLexRange(ctx, argv[2]!, argv[3]!) : parseScoreRange(ctx, argv[2]!, argv[3]!);
   if (range === null) return;
-  const z = readZset(c, argv[1]!, () => c.reply.integer(0));
+  const z = readZset(ctx, argv[1]!, () => ctx.reply.integer(0));
   if (z === null) return;
   const v = z.view();
   const [first, last] = lex ? lexRanks(v, range as LexRange) : scoreRanks(v, range as ScoreRange);
-  c.reply.integer(Math.max(0, last - first + 1));
+  ctx.reply.integer(Math.max(0, last - first + 1));
 }
 
 // ---- removals -------------------------------------------------------------------------
 
-function dropIfEmpty(c: Client, key: string, z: ZSetValue): boolean {
+function dropIfEmpty(ctx: CommandContext, key: string, z: ZSetValue): boolean {
   if (z.size > 0) return false;
-  c.engine.deleteKey(c.db, key);
+  ctx.engine.deleteKey(ctx.db, key);
   return true;
 }
 
-function zrem(c: Client, argv: string[]): void {
+function zrem(ctx: CommandContext, argv: string[]): void {
   const key = argv[1]!;
-  const z = lookupTyped<ZSetValue>(c, key, 'zset', true);
+  const z = lookupTyped<ZSetValue>(ctx, key, 'zset', true);
   if (z === null) return;
   if (z === undefined) {
-    c.reply.integer(0);
+    ctx.reply.integer(0);
     return;
   }
   let deleted = 0;
@@ -499,45 +498,44 @@ function zrem(c: Client, argv: string[]): void {
   for (let j = 2; j < argv.length; j++) {
     if (!z.remove(argv[j]!)) continue;
     deleted++;
-    if (dropIfEmpty(c, key, z)) {
+    if (dropIfEmpty(ctx, key, z)) {
       keyRemoved = true;
       break;
     }
   }
   if (deleted > 0) {
-    const engine = c.engine;
-    engine.notify(NOTIFY.ZSET, 'zrem', key, c.db.id);
-    if (keyRemoved) engine.notify(NOTIFY.GENERIC, 'del', key, c.db.id);
-    engine.modified(c.db, key);
-    engine.emit(c.db.id, argv, deleted);
+    const engine = ctx.engine;
+    ctx.changed(key, NOTIFY.ZSET, 'zrem');
+    if (keyRemoved) ctx.changed(key, NOTIFY.GENERIC, 'del');
+    engine.emit(ctx.db.id, argv, deleted);
   }
-  c.reply.integer(deleted);
+  ctx.reply.integer(deleted);
 }
 
-function zremrange(c: Client, argv: string[], type: RangeType): void {
+function zremrange(ctx: CommandContext, argv: string[], type: RangeType): void {
   let start = 0;
   let end = 0;
   let score: ScoreRange | null = null;
   let lex: LexRange | null = null;
   if (type === 'rank') {
-    const s = argLong(c, argv[2]!);
+    const s = argLong(ctx, argv[2]!);
     if (s === null) return;
-    const e = argLong(c, argv[3]!);
+    const e = argLong(ctx, argv[3]!);
     if (e === null) return;
     start = s;
     end = e;
   } else if (type === 'score') {
-    score = parseScoreRange(c, argv[2]!, argv[3]!);
+    score = parseScoreRange(ctx, argv[2]!, argv[3]!);
     if (score === null) return;
   } else {
-    lex = parseLexRange(c, argv[2]!, argv[3]!);
+    lex = parseLexRange(ctx, argv[2]!, argv[3]!);
     if (lex === null) return;
   }
   const key = argv[1]!;
-  const z = lookupTyped<ZSetValue>(c, key, 'zset', true);
+  const z = lookupTyped<ZSetValue>(ctx, key, 'zset', true);
   if (z === null) return;
   if (z === undefined) {
-    c.reply.integer(0);
+    ctx.reply.integer(0);
     return;
   }
   let first: number;
@@ -545,7 +543,7 @@ function zremrange(c: Client, argv: string[], type: RangeType): void {
   if (type === 'rank') {
     const b = rankBounds(start, end, z.size);
     if (b === null) {
-      c.reply.integer(0);
+      ctx.reply.integer(0);
       return;
     }
     [first, last] = b;
@@ -556,21 +554,20 @@ function zremrange(c: Client, argv: string[], type: RangeType): void {
   const deleted = Math.max(0, last - first + 1);
   if (deleted > 0) {
     z.removeRankRange(first, last);
-    const engine = c.engine;
-    engine.modified(c.db, key);
-    engine.notify(NOTIFY.ZSET, `zremrangeby${type}`, key, c.db.id);
-    if (dropIfEmpty(c, key, z)) engine.notify(NOTIFY.GENERIC, 'del', key, c.db.id);
-    engine.emit(c.db.id, argv, deleted);
+    const engine = ctx.engine;
+    ctx.changed(key, NOTIFY.ZSET, `zremrangeby${type}`);
+    if (dropIfEmpty(ctx, key, z)) ctx.changed(key, NOTIFY.GENERIC, 'del');
+    engine.emit(ctx.db.id, argv, deleted);
   }
-  c.reply.integer(deleted);
+  ctx.reply.integer(deleted);
 }
 
 /** Pop up to `count` from the min or max end of the first non-empty key (Redis' genericZpopCommand). */
-function zpopGeneric(c: Client, keys: string[], max: boolean, count: number, nested: boolean, emitKey: boolean, nilWhenEmpty: boolean): { key: string; popped: number } | null {
+function zpopGeneric(ctx: CommandContext, keys: string[], max: boolean, count: number, nested: boolean, emitKey: boolean, nilWhenEmpty: boolean): { key: string; popped: number } | null {
   let z: ZSetValue | undefined;
   let key = '';
   for (const k of keys) {
-    const v = lookupTyped<ZSetValue>(c, k, 'zset', true);
+    const v = lookupTyped<ZSetValue>(ctx, k, 'zset', true);
     if (v === null) return null;
     if (v === undefined) continue;
     z = v;
@@ -578,17 +575,17 @@ function zpopGeneric(c: Client, keys: string[], max: boolean, count: number, nes
     break;
   }
   if (z === undefined) {
-    if (nilWhenEmpty) c.reply.nullArray();
-    else c.reply.array(0);
+    if (nilWhenEmpty) ctx.reply.nullArray();
+    else ctx.reply.array(0);
     return null;
   }
   if (count === 0) {
-    c.reply.array(0);
+    ctx.reply.array(0);
     return null;
   }
   if (count === -1) count = 1;
   const n = Math.min(count, z.size);
-  const r = c.reply;
+  const r = ctx.reply;
   if (!nested && !emitKey) r.array(n * 2);
   else if (nested && !emitKey) r.array(n);
   else {
@@ -609,70 +606,68 @@ function zpopGeneric(c: Client, keys: string[], max: boolean, count: number, nes
   }
   if (max) z.removeRankRange(z.size - n, z.size - 1);
   else z.removeRankRange(0, n - 1);
-  const engine = c.engine;
-  engine.notify(NOTIFY.ZSET, max ? 'zpopmax' : 'zpopmin', key, c.db.id);
-  if (dropIfEmpty(c, key, z)) engine.notify(NOTIFY.GENERIC, 'del', key, c.db.id);
-  engine.modified(c.db, key);
+  ctx.changed(key, NOTIFY.ZSET, max ? 'zpopmax' : 'zpopmin');
+  if (dropIfEmpty(ctx, key, z)) ctx.changed(key, NOTIFY.GENERIC, 'del');
   return { key, popped: n };
 }
 
-function zpopMinMax(c: Client, argv: string[], max: boolean): void {
+function zpopMinMax(ctx: CommandContext, argv: string[], max: boolean): void {
   if (argv.length > 3) {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return;
   }
   let count = -1;
   if (argv.length === 3) {
-    const n = argNonNegative(c, argv[2]!);
+    const n = argNonNegative(ctx, argv[2]!);
     if (n === null) return;
     count = n;
   }
-  const res = zpopGeneric(c, [argv[1]!], max, count, c.reply.resp > 2 && count !== -1, false, false);
-  if (res !== null) c.engine.emit(c.db.id, argv, res.popped);
+  const res = zpopGeneric(ctx, [argv[1]!], max, count, ctx.reply.resp > 2 && count !== -1, false, false);
+  if (res !== null) ctx.engine.emit(ctx.db.id, argv, res.popped);
 }
 
-function zmpop(c: Client, argv: string[]): void {
-  const numkeys = argRange(c, argv[1]!, 1, LONG_MAX, 'ERR numkeys should be greater than 0');
+function zmpop(ctx: CommandContext, argv: string[]): void {
+  const numkeys = argRange(ctx, argv[1]!, 1, LONG_MAX, 'ERR numkeys should be greater than 0');
   if (numkeys === null) return;
   const whereIdx = 2 + numkeys;
   if (whereIdx >= argv.length) {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return;
   }
   const where = argv[whereIdx]!.toLowerCase();
   if (where !== 'min' && where !== 'max') {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return;
   }
-  const count = argMpopCount(c, argv, whereIdx + 1);
+  const count = argMpopCount(ctx, argv, whereIdx + 1);
   if (count === null) return;
   const max = where === 'max';
-  const res = zpopGeneric(c, argv.slice(2, 2 + numkeys), max, count, true, true, true);
-  if (res !== null) c.engine.emit(c.db.id, [max ? 'ZPOPMAX' : 'ZPOPMIN', res.key, String(res.popped)], res.popped);
+  const res = zpopGeneric(ctx, argv.slice(2, 2 + numkeys), max, count, true, true, true);
+  if (res !== null) ctx.engine.emit(ctx.db.id, [max ? 'ZPOPMAX' : 'ZPOPMIN', res.key, String(res.popped)], res.popped);
 }
 
 // ---- random ------------------------------------------------------------------------------
 
-function zrandmember(c: Client, argv: string[]): void {
+function zrandmember(ctx: CommandContext, argv: string[]): void {
   if (argv.length >= 3) {
-    const l = argRange(c, argv[2]!, -LONG_MAX, LONG_MAX);
+    const l = argRange(ctx, argv[2]!, -LONG_MAX, LONG_MAX);
     if (l === null) return;
     let withScores = false;
     if (argv.length > 4 || (argv.length === 4 && !eq(argv[3]!, 'withscores'))) {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return;
     }
     if (argv.length === 4) {
       withScores = true;
       if (!doublesWithoutOverflow(argv[2]!)) {
-        c.reply.error('ERR value is out of range');
+        ctx.reply.error('ERR value is out of range');
         return;
       }
     }
-    const z = readZset(c, argv[1]!, () => c.reply.array(0));
+    const z = readZset(ctx, argv[1]!, () => ctx.reply.array(0));
     if (z === null) return;
     if (l === 0) {
-      c.reply.array(0);
+      ctx.reply.array(0);
       return;
     }
     if (l > 0) {
@@ -680,7 +675,7 @@ function zrandmember(c: Client, argv: string[]): void {
       const view = z.view();
       const picks: [string, number][] =
         l >= z.size ? [...z.entries()] : randomDistinctIndexes(z.size, l).map((rank) => [view.memberAt(rank), view.scoreAt(rank)]);
-      replyPairs(c, picks, withScores);
+      replyPairs(ctx, picks, withScores);
       return;
     }
     const view = z.view();
@@ -692,20 +687,20 @@ function zrandmember(c: Client, argv: string[]): void {
       },
       all: () => [...z.entries()],
     };
-    const r = c.reply;
+    const r = ctx.reply;
     const nested = withScores && r.resp === 3;
     picksHeader(r, argv[2]!, -l, withScores && !nested ? 2 : 1);
-    replyRepeatedPicks(r, (s) => c.startStream(s), source, -l, (w: ReplyWriter, [m, score]: [string, number]) => {
+    replyRepeatedPicks(r, (s) => ctx.startStream(s), source, -l, (w: ReplyWriter, [m, score]: [string, number]) => {
       if (nested) w.array(2);
       w.bulk(m);
       if (withScores) w.double(score);
     });
     return;
   }
-  const z = readZset(c, argv[1]!, () => c.reply.nullBulk());
+  const z = readZset(ctx, argv[1]!, () => ctx.reply.nullBulk());
   if (z === null) return;
   // The rank index answers any rank in O(log n): no copy of a big zset.
-  c.reply.bulk(z.view().memberAt(Math.floor(Math.random() * z.size)));
+  ctx.reply.bulk(z.view().memberAt(Math.floor(Math.random() * z.size)));
 }
 
 // ---- set operations ------------------------------------------------------------------------
@@ -743,23 +738,23 @@ function sourceOf(v: ZSetValue | SetValue | undefined): OpSource {
 }
 
 /** ZUNION/ZINTER/ZDIFF and their STORE and CARD forms (zunionInterDiffGenericCommand). */
-function zsetOp(c: Client, argv: string[], dst: string | null, numkeysIdx: number, op: 'union' | 'inter' | 'diff', cardOnly: boolean): void {
-  const setnum = argLong(c, argv[numkeysIdx]!);
+function zsetOp(ctx: CommandContext, argv: string[], dst: string | null, numkeysIdx: number, op: 'union' | 'inter' | 'diff', cardOnly: boolean): void {
+  const setnum = argLong(ctx, argv[numkeysIdx]!);
   if (setnum === null) return;
   if (setnum < 1) {
-    c.reply.error(`ERR at least 1 input key is needed for '${c.current!.name}' command`);
+    ctx.reply.error(`ERR at least 1 input key is needed for '${ctx.current!.name}' command`);
     return;
   }
   if (setnum > argv.length - (numkeysIdx + 1)) {
-    c.reply.error(ERR.SYNTAX);
+    ctx.reply.error(ERR.SYNTAX);
     return;
   }
   const sources: OpSource[] = [];
   let j = numkeysIdx + 1;
   for (let i = 0; i < setnum; i++, j++) {
-    const v = c.engine.lookupRead(c.db, argv[j]!);
+    const v = ctx.engine.lookupRead(ctx.db, argv[j]!);
     if (v !== undefined && !(v instanceof ZSetValue) && !(v instanceof SetValue)) {
-      c.reply.error(ERR.WRONGTYPE);
+      ctx.reply.error(ERR.WRONGTYPE);
       return;
     }
     sources.push(sourceOf(v as ZSetValue | SetValue | undefined));
@@ -773,14 +768,14 @@ function zsetOp(c: Client, argv: string[], dst: string | null, numkeysIdx: numbe
     if (op !== 'diff' && !cardOnly && remaining >= setnum + 1 && opt === 'weights') {
       j++;
       for (let i = 0; i < setnum; i++, j++) {
-        const w = argDouble(c, argv[j]!, 'ERR weight value is not a float');
+        const w = argDouble(ctx, argv[j]!, 'ERR weight value is not a float');
         if (w === null) return;
         sources[i]!.weight = w;
       }
     } else if (op !== 'diff' && !cardOnly && remaining >= 2 && opt === 'aggregate') {
       const a = argv[j + 1]!.toLowerCase();
       if (a !== 'sum' && a !== 'min' && a !== 'max') {
-        c.reply.error(ERR.SYNTAX);
+        ctx.reply.error(ERR.SYNTAX);
         return;
       }
       how = a;
@@ -789,12 +784,12 @@ function zsetOp(c: Client, argv: string[], dst: string | null, numkeysIdx: numbe
       withScores = true;
       j++;
     } else if (cardOnly && remaining >= 2 && opt === 'limit') {
-      const n = argNonNegative(c, argv[j + 1]!, "ERR LIMIT can't be negative");
+      const n = argNonNegative(ctx, argv[j + 1]!, "ERR LIMIT can't be negative");
       if (n === null) return;
       limit = n;
       j += 2;
     } else {
-      c.reply.error(ERR.SYNTAX);
+      ctx.reply.error(ERR.SYNTAX);
       return;
     }
   }
@@ -841,13 +836,13 @@ function zsetOp(c: Client, argv: string[], dst: string | null, numkeysIdx: numbe
     }
   }
   if (cardOnly) {
-    c.reply.integer(cardinality);
+    ctx.reply.integer(cardinality);
     return;
   }
   const items = [...result].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   if (dst !== null) {
-    const limits = c.engine.limits;
-    storeZset(c, argv, dst, items, `z${op}store`, () => {
+    const limits = ctx.engine.limits;
+    storeZset(ctx, argv, dst, items, `z${op}store`, () => {
       const z = ZSetValue.create(Infinity, 0, limits);
       for (const [m, s] of items) z.insert(m, s, limits);
       z.maybeToListpack(limits);
@@ -855,78 +850,78 @@ function zsetOp(c: Client, argv: string[], dst: string | null, numkeysIdx: numbe
     });
     return;
   }
-  replyPairs(c, items, withScores);
+  replyPairs(ctx, items, withScores);
 }
 
 export const zsetCommands: CommandImpl[] = [
-  { name: 'zadd', run: (c, argv) => zaddGeneric(c, argv, 0) },
+  { name: 'zadd', run: (ctx, argv) => zaddGeneric(ctx, argv, 0) },
   {
     name: 'zincrby',
-    run(c, argv) {
-      zaddGeneric(c, argv, Z_INCR);
+    run(ctx, argv) {
+      zaddGeneric(ctx, argv, Z_INCR);
     },
   },
   { name: 'zrem', run: zrem },
   {
     name: 'zcard',
-    run(c, argv) {
-      const z = readZset(c, argv[1]!, () => c.reply.integer(0));
-      if (z !== null) c.reply.integer(z.size);
+    run(ctx, argv) {
+      const z = readZset(ctx, argv[1]!, () => ctx.reply.integer(0));
+      if (z !== null) ctx.reply.integer(z.size);
     },
   },
   {
     name: 'zscore',
-    run(c, argv) {
-      const z = readZset(c, argv[1]!, () => c.reply.nullBulk());
+    run(ctx, argv) {
+      const z = readZset(ctx, argv[1]!, () => ctx.reply.nullBulk());
       if (z === null) return;
       const s = z.score(argv[2]!);
-      if (s === undefined) c.reply.nullBulk();
-      else c.reply.double(s);
+      if (s === undefined) ctx.reply.nullBulk();
+      else ctx.reply.double(s);
     },
   },
   {
     name: 'zmscore',
-    run(c, argv) {
-      const z = lookupTyped<ZSetValue>(c, argv[1]!, 'zset', false);
+    run(ctx, argv) {
+      const z = lookupTyped<ZSetValue>(ctx, argv[1]!, 'zset', false);
       if (z === null) return;
-      c.reply.array(argv.length - 2);
+      ctx.reply.array(argv.length - 2);
       for (let j = 2; j < argv.length; j++) {
         const s = z === undefined ? undefined : z.score(argv[j]!);
-        if (s === undefined) c.reply.nullBulk();
-        else c.reply.double(s);
+        if (s === undefined) ctx.reply.nullBulk();
+        else ctx.reply.double(s);
       }
     },
   },
-  { name: 'zrank', run: (c, argv) => zrank(c, argv, false) },
-  { name: 'zrevrank', run: (c, argv) => zrank(c, argv, true) },
-  { name: 'zcount', run: (c, argv) => zcount(c, argv, false) },
-  { name: 'zlexcount', run: (c, argv) => zcount(c, argv, true) },
-  { name: 'zrange', run: (c, argv) => zrangeGeneric(c, argv, null, null) },
-  { name: 'zrevrange', run: (c, argv) => zrangeGeneric(c, argv, 'rank', true) },
-  { name: 'zrangebyscore', run: (c, argv) => zrangeGeneric(c, argv, 'score', false) },
-  { name: 'zrevrangebyscore', run: (c, argv) => zrangeGeneric(c, argv, 'score', true) },
-  { name: 'zrangebylex', run: (c, argv) => zrangeGeneric(c, argv, 'lex', false) },
-  { name: 'zrevrangebylex', run: (c, argv) => zrangeGeneric(c, argv, 'lex', true) },
+  { name: 'zrank', run: (ctx, argv) => zrank(ctx, argv, false) },
+  { name: 'zrevrank', run: (ctx, argv) => zrank(ctx, argv, true) },
+  { name: 'zcount', run: (ctx, argv) => zcount(ctx, argv, false) },
+  { name: 'zlexcount', run: (ctx, argv) => zcount(ctx, argv, true) },
+  { name: 'zrange', run: (ctx, argv) => zrangeGeneric(ctx, argv, null, null) },
+  { name: 'zrevrange', run: (ctx, argv) => zrangeGeneric(ctx, argv, 'rank', true) },
+  { name: 'zrangebyscore', run: (ctx, argv) => zrangeGeneric(ctx, argv, 'score', false) },
+  { name: 'zrevrangebyscore', run: (ctx, argv) => zrangeGeneric(ctx, argv, 'score', true) },
+  { name: 'zrangebylex', run: (ctx, argv) => zrangeGeneric(ctx, argv, 'lex', false) },
+  { name: 'zrevrangebylex', run: (ctx, argv) => zrangeGeneric(ctx, argv, 'lex', true) },
   { name: 'zrangestore', run: zrangestore },
-  { name: 'zremrangebyrank', run: (c, argv) => zremrange(c, argv, 'rank') },
-  { name: 'zremrangebyscore', run: (c, argv) => zremrange(c, argv, 'score') },
-  { name: 'zremrangebylex', run: (c, argv) => zremrange(c, argv, 'lex') },
-  { name: 'zpopmin', run: (c, argv) => zpopMinMax(c, argv, false) },
-  { name: 'zpopmax', run: (c, argv) => zpopMinMax(c, argv, true) },
+  { name: 'zremrangebyrank', run: (ctx, argv) => zremrange(ctx, argv, 'rank') },
+  { name: 'zremrangebyscore', run: (ctx, argv) => zremrange(ctx, argv, 'score') },
+  { name: 'zremrangebylex', run: (ctx, argv) => zremrange(ctx, argv, 'lex') },
+  { name: 'zpopmin', run: (ctx, argv) => zpopMinMax(ctx, argv, false) },
+  { name: 'zpopmax', run: (ctx, argv) => zpopMinMax(ctx, argv, true) },
   { name: 'zmpop', run: zmpop },
   { name: 'zrandmember', run: zrandmember },
-  { name: 'zunion', run: (c, argv) => zsetOp(c, argv, null, 1, 'union', false) },
-  { name: 'zinter', run: (c, argv) => zsetOp(c, argv, null, 1, 'inter', false) },
-  { name: 'zdiff', run: (c, argv) => zsetOp(c, argv, null, 1, 'diff', false) },
-  { name: 'zunionstore', run: (c, argv) => zsetOp(c, argv, argv[1]!, 2, 'union', false) },
-  { name: 'zinterstore', run: (c, argv) => zsetOp(c, argv, argv[1]!, 2, 'inter', false) },
-  { name: 'zdiffstore', run: (c, argv) => zsetOp(c, argv, argv[1]!, 2, 'diff', false) },
-  { name: 'zintercard', run: (c, argv) => zsetOp(c, argv, null, 1, 'inter', true) },
+  { name: 'zunion', run: (ctx, argv) => zsetOp(ctx, argv, null, 1, 'union', false) },
+  { name: 'zinter', run: (ctx, argv) => zsetOp(ctx, argv, null, 1, 'inter', false) },
+  { name: 'zdiff', run: (ctx, argv) => zsetOp(ctx, argv, null, 1, 'diff', false) },
+  { name: 'zunionstore', run: (ctx, argv) => zsetOp(ctx, argv, argv[1]!, 2, 'union', false) },
+  { name: 'zinterstore', run: (ctx, argv) => zsetOp(ctx, argv, argv[1]!, 2, 'inter', false) },
+  { name: 'zdiffstore', run: (ctx, argv) => zsetOp(ctx, argv, argv[1]!, 2, 'diff', false) },
+  { name: 'zintercard', run: (ctx, argv) => zsetOp(ctx, argv, null, 1, 'inter', true) },
   {
     name: 'zscan',
-    run(c, argv) {
-      scanCollection(c, argv, () => {
-        const z = lookupTyped<ZSetValue>(c, argv[1]!, 'zset', false);
+    run(ctx, argv) {
+      scanCollection(ctx, argv, () => {
+        const z = lookupTyped<ZSetValue>(ctx, argv[1]!, 'zset', false);
         if (z === null || z === undefined) return z;
         const table = z.scoreTable;
         return {

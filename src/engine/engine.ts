@@ -12,6 +12,7 @@
 import { Db } from './keyspace.js';
 import { WatchRegistry } from './watch.js';
 import type { CommandLog } from '../../persistence/commandlog.js';
+import { ReadyKeys } from './ready-keys.js';
 import type { Value } from '../types/value.js';
 import { Clock } from './clock.js';
 import { AccessPolicy } from './access.js';
@@ -62,7 +63,7 @@ export const NOTIFY = {
 } as const;
 export type NotifyClass = (typeof NOTIFY)[keyof typeof NOTIFY];
 
-/** Receives keyspace events (the pub/sub layer subscribes when it exists). */
+/** Receives keyspace events (notifications, client tracking and snapshots subscribe). */
 export type KeyspaceListener = (cls: NotifyClass, event: string, key: string, db: number) => void;
 
 export class Engine {
@@ -97,8 +98,13 @@ export class Engine {
     if (on) this.access.startLoad(this.clock.wallMs());
     else this.access.endLoad();
   }
-  /** Keyspace event listener; null when notify-keyspace-events is empty. */
-  keyspaceListener: KeyspaceListener | null = null;
+  /** Keyspace listeners: every change signal reaches each of them. */
+  readonly keyspaceListeners: KeyspaceListener[] = [];
+  /** Keys blocked clients wait on, and those filled by the running command. */
+  readonly readyKeys: ReadyKeys;
+  /** Change signals and effects so far (the test-mode check compares them per command). */
+  changeCount = 0;
+  effectCount = 0;
 
   // Effects of the running unit. The first one is kept in fields so the
   // common single-write command allocates nothing extra.
@@ -117,6 +123,7 @@ export class Engine {
     this.dbs = Array.from({ length: opts.databases }, (_, i) => new Db(i, this.access));
     this.log = opts.log;
     this.watches = new WatchRegistry(opts.databases);
+    this.readyKeys = new ReadyKeys(opts.databases);
   }
 
   // ---- command boundaries ---------------------------------------------
@@ -152,6 +159,7 @@ export class Engine {
   /** Record an effect of the running command and count `changes` toward dirty. */
   emit(db: number, argv: string[], changes = 1): void {
     this.dirty += changes;
+    this.effectCount++;
     if (!this.hasFirst) {
       this.hasFirst = true;
       this.firstDb = db;
@@ -172,6 +180,7 @@ export class Engine {
   private emitNow(db: number, argv: string[]): void {
     this.log.append(db, argv);
     this.dirty++;
+    this.effectCount++;
   }
 
   /** A TTL already in the past is stored rather than deleting the key (replicas, loading). */
@@ -206,8 +215,7 @@ export class Engine {
   deleteExpired(db: Db, key: string): void {
     db.delete(key);
     this.stats.expiredKeys++;
-    this.notify(NOTIFY.EXPIRED, 'expired', key, db.id);
-    this.modified(db, key);
+    this.changed(db, key, NOTIFY.EXPIRED, 'expired');
     this.emitNow(db.id, ['DEL', key]);
   }
 
@@ -248,31 +256,36 @@ export class Engine {
 
   // ---- mutations --------------------------------------------------------
 
+  // Mutations change the tables only: the command signals each change
+  // once, through its context (ExecContext.changed), beside its effect.
+
   /** Store a value (Redis setKey): overwrites, clears the TTL unless keepTtl. */
   setKey(db: Db, key: string, value: Value, keepTtl = false): void {
     db.set(key, value);
     if (!keepTtl && db.volatileCount > 0) db.removeExpire(key);
-    this.modified(db, key);
   }
 
   /** Delete a key; returns false if it did not exist. */
   deleteKey(db: Db, key: string): boolean {
-    if (!db.delete(key)) return false;
-    this.modified(db, key);
-    return true;
+    return db.delete(key);
   }
 
-  /** signalModifiedKey: break WATCHes (and later: invalidate tracking). */
-  modified(db: Db, key: string): void {
+  /**
+   * The change signal (Redis' signalModifiedKey plus notifyKeyspaceEvent):
+   * breaks WATCHes, marks the key ready for clients blocked on it, and
+   * tells every keyspace listener. Reached through ExecContext.changed.
+   */
+  changed(db: Db, key: string, cls: NotifyClass, event: string): void {
+    this.changeCount++;
     this.watches.touch(db, key);
-  }
-
-  notify(cls: NotifyClass, event: string, key: string, db: number): void {
-    if (this.keyspaceListener !== null) this.keyspaceListener(cls, event, key, db);
+    this.readyKeys.signal(db, key);
+    const listeners = this.keyspaceListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(cls, event, key, db.id);
   }
 
   /** Empty one database (FLUSHDB) or all (FLUSHALL). Returns keys removed. */
   flush(db: Db | null): number {
+    this.changeCount++;
     let removed = 0;
     for (const d of db === null ? this.dbs : [db]) {
       this.watches.touchAll(d, null, this.isStaleForWatch);
@@ -286,6 +299,10 @@ export class Engine {
     this.watches.touchAll(a, b, this.isStaleForWatch);
     this.watches.touchAll(b, a, this.isStaleForWatch);
     a.swapWith(b);
+    this.changeCount++;
+    // Clients blocked in either db may find their keys filled now (Redis' scanDatabaseForReadyKeys).
+    this.readyKeys.signalAll(a);
+    this.readyKeys.signalAll(b);
   }
 
   /** Total keys over all databases. */

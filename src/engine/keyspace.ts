@@ -16,6 +16,8 @@ import type { Value } from '../types/value.js';
 import { AccessPolicy, KeyAccess } from './access.js';
 
 export class Db {
+  /** Table writes so far (sets, deletes, TTL changes): the test-mode effect check reads it. */
+  writes = 0;
   private tables: (Map<string, Value> | undefined)[] = new Array(SLOTS);
   private expireTables: (Map<string, number> | undefined)[] = new Array(SLOTS);
   /** Keys per slot, for SCAN, RANDOMKEY and CLUSTER COUNTKEYSINSLOT. */
@@ -105,6 +107,7 @@ export class Db {
 
   /** Insert or overwrite a value; the TTL is left as it is. Returns true if the key is new. */
   set(key: string, value: Value): boolean {
+    this.writes++;
     const slot = this.slotOf(key);
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
     let t = this.tables[slot];
@@ -126,6 +129,7 @@ export class Db {
 
   /** Replace the value of an existing key without touching anything else. */
   replace(key: string, value: Value): void {
+    this.writes++;
     const slot = this.slotOf(key);
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
     this.tables[slot]!.set(key, value);
@@ -136,6 +140,7 @@ export class Db {
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
     const t = this.tables[slot];
     if (t === undefined || !t.delete(key)) return false;
+    this.writes++;
     this.access.deleted(key);
     this.size--;
     if (--this.slotSizes[slot]! === 0) {
@@ -147,6 +152,7 @@ export class Db {
   }
 
   setExpire(key: string, when: number): void {
+    this.writes++;
     const slot = this.slotOf(key);
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
     let t = this.expireTables[slot];
@@ -164,7 +170,9 @@ export class Db {
     if (this.volatileCount === 0) return false;
     const slot = this.slotOf(key);
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
-    return this.removeExpireInSlot(slot, key);
+    if (!this.removeExpireInSlot(slot, key)) return false;
+    this.writes++;
+    return true;
   }
 
   /** Announce an in-place mutation of `key`'s value (lookups for writing). */
@@ -197,6 +205,7 @@ export class Db {
 
   /** Drop everything. */
   clear(): void {
+    if (this.size > 0) this.writes++;
     if (this.beforeBulkChange !== null) this.beforeBulkChange(this);
     this.tables = new Array(SLOTS);
     this.expireTables = new Array(SLOTS);
@@ -212,6 +221,7 @@ export class Db {
 
   /** Exchange contents with another db (SWAPDB); ids stay. */
   swapWith(other: Db): void {
+    this.writes++;
     if (this.beforeBulkChange !== null) this.beforeBulkChange(this);
     if (other.beforeBulkChange !== null) other.beforeBulkChange(other);
     [this.tables, other.tables] = [other.tables, this.tables];

@@ -1,53 +1,53 @@
 /**
- * One client connection: its socket, protocol state, selected database,
- * transaction and watch state, and the counters CLIENT LIST shows.
- * Commands receive the Client (like Redis' `client *c`) and reach the
- * engine, the current database and the reply writer through it.
+ * One client connection: its socket, protocol state, output, and the
+ * counters CLIENT LIST shows. It *has* an execution context (ctx: the
+ * selected database, transaction and watch state) that its commands run
+ * on; commands see the connection only through the Connection interface.
  */
 
 import type { Socket } from 'node:net';
 import { RequestParser, ProtocolError } from '../protocol/parser.js';
 import { ReplyWriter, type OutputArena } from '../protocol/writer.js';
-import type { Db } from '../engine/keyspace.js';
 import type { Engine } from '../engine/engine.js';
-import type { WatchedKey, Watcher } from '../engine/watch.js';
-import type { Command } from '../commands/table.js';
-import type { Server } from './server.js';
+import { CommandContext } from '../commands/context.js';
+import type { BlockRequest, ClientMemory, CommandHost, Connection } from '../commands/context.js';
+import type { Command, CommandTable } from '../commands/table.js';
+import type { Logger } from '../log.js';
+import type { ServerStats } from './stats.js';
 import type { Waiter } from '../../persistence/persistence.js';
 import type { DirectIo } from './direct-io.js';
 import type { ReplyStream } from '../protocol/stream.js';
-import { SoftLimitClock } from './output-limits.js';
+import { SoftLimitClock, type OutputLimit } from './output-limits.js';
 import { clientInfoLine } from '../commands/connection.js';
 import { reprString } from './monitor.js';
 
-export interface QueuedCommand {
-  cmd: Command;
-  argv: string[];
+/** What a connection needs from the server that accepted it (Server implements it). */
+export interface ClientHost extends CommandHost {
+  readonly engine: Engine;
+  readonly table: CommandTable;
+  readonly stats: ServerStats;
+  readonly logger: Logger;
+  readonly queryBufferLimit: number;
+  readonly recordError: (msg: string) => void;
+  authRequired(): boolean;
+  /** Run (or queue, inside MULTI) one parsed command. */
+  execute(c: Client, argv: string[]): void;
+  /** Replies are ready: send them now or hold them for the AOF. */
+  afterInput(c: Client): void;
+  /** CLIENT PAUSE: must `argv` wait? */
+  mustHold(c: Client, argv: string[]): boolean;
+  outputLimitFor(c: Client): OutputLimit | null;
+  /** Continue c's streamed reply on a later turn. */
+  pumpLater(c: Client): void;
+  /** Log and count an exception; returns the error reply. */
+  internalError(e: unknown, where: string, c: Client | null, argv?: readonly string[] | null): string;
+  /** The connection closed: forget it. */
+  unlinkClient(c: Client): void;
 }
 
-/** A client waiting inside a blocking command (WAITAOF; later BLPOP and friends). */
-export interface BlockState {
-  /** What it waits for; the server wakes clients of one kind together. */
-  kind: string;
-  /** Checked when something it may wait for happened. */
-  ready(): boolean;
-  /** Write the reply (timedOut: the timeout fired first). */
-  wake(timedOut: boolean): void;
+/** A client waiting inside a blocking command, with its timeout. */
+export interface BlockState extends BlockRequest {
   timer: NodeJS.Timeout | null;
-}
-
-/** CLIENT LIST's memory fields (see memoryReport). */
-export interface ClientMemory {
-  qbuf: number;
-  qbufFree: number;
-  argvMem: number;
-  multiMem: number;
-  obl: number;
-  oll: number;
-  omem: number;
-  totMem: number;
-  /** Output waits for the socket (events=rw). */
-  writing: boolean;
 }
 
 /** Approximate bytes of a client object, its parser and writer (tot-mem). */
@@ -61,8 +61,6 @@ function argvBytes(argv: readonly string[]): number {
   return n;
 }
 
-export type ClientKind = 'normal' | 'replica' | 'master' | 'pubsub';
-
 /** Pause output when this much is queued in the socket, resume on drain. */
 const OUTPUT_HIGH_WATER = 64 * 1024 * 1024;
 /** A streamed reply is continued while less than this waits for the socket. */
@@ -74,24 +72,17 @@ const LIMIT_CHECK_STEP = 1024 * 1024;
 /** Pieces of one streamed reply produced in one turn at most. */
 const STREAM_PIECES_PER_TURN = 4;
 
-export class Client implements Watcher, Waiter {
-  db: Db;
+export class Client implements Connection, Waiter {
+  /** What this connection's commands run on. */
+  readonly ctx: CommandContext;
   readonly reply: ReplyWriter;
   readonly parser: RequestParser;
   readonly engine: Engine;
 
-  name = '';
   libName = '';
   libVer = '';
   authenticated: boolean;
   user = 'default';
-
-  /** Commands queued by MULTI, or null outside a transaction. */
-  multi: QueuedCommand[] | null = null;
-  /** A command was rejected while queueing: EXEC answers EXECABORT. */
-  multiError = false;
-  watched: WatchedKey[] = [];
-  casDirty = false;
 
   readonly createdAt = Date.now();
   lastInteraction = Date.now();
@@ -108,22 +99,19 @@ export class Client implements Watcher, Waiter {
   replySkip = false;
   replySkipNext = false;
   noEvict = false;
-  noTouch = false;
   monitor = false;
-  kind: ClientKind = 'normal';
   /** A parsed command held back by CLIENT PAUSE. */
   held: string[] | null = null;
-  /** Currently executing a command (for CLIENT LIST's cmd field) and its arguments (argv-mem). */
-  current: Command | null = null;
-  currentArgv: string[] | null = null;
+
+  get heldCommand(): Command | null {
+    return this.held === null ? null : (this.server.table.resolve(this.held) ?? null);
+  }
   /** Direct handle I/O (direct-io.ts), or null when the socket's stream API is used. */
   io: DirectIo | null = null;
   /** Replies waiting for the AOF (group commit); null when none are held. */
   private heldReplies: Buffer[] | null = null;
   /** Log offset that must be durable before heldReplies go out. */
   heldUntil = 0;
-  /** Log offset after this client's last write (WAITAOF). */
-  lastWriteOffset = 0;
   /** The last command name looked up and what it resolved to (dispatch's cache). */
   lastCommandName = '';
   lastCommandLookup: Command | undefined = undefined;
@@ -140,11 +128,9 @@ export class Client implements Watcher, Waiter {
   readonly softLimit = new SoftLimitClock();
   /** Largest output of one flush in the current period (CLIENT LIST rbp). */
   outputPeak = 0;
-  /** Running EXEC's queue: blocking commands answer at once instead. */
-  inExec = false;
 
   constructor(
-    readonly server: Server,
+    readonly server: ClientHost,
     readonly id: number,
     readonly socket: Socket | null,
     arena: OutputArena,
@@ -154,8 +140,8 @@ export class Client implements Watcher, Waiter {
     readonly fd: number,
   ) {
     this.engine = server.engine;
-    this.db = server.engine.dbs[0]!;
     this.reply = new ReplyWriter(arena);
+    this.ctx = new CommandContext(server.engine, this.reply, server, this, id);
     this.reply.onError = server.recordError;
     this.authenticated = !server.authRequired();
     this.parser = new RequestParser({
@@ -390,10 +376,11 @@ export class Client implements Watcher, Waiter {
     const qbuf = parser.pendingBytes;
     const qbufFree = parser.bufferFree;
     let argvMem = parser.partialArgBytes;
-    const running = this.currentArgv;
+    const running = this.ctx.currentArgv;
     if (running !== null) for (const a of running) argvMem += a.length;
     let multiMem = 0;
-    if (this.multi !== null) for (const q of this.multi) multiMem += QUEUED_OVERHEAD + argvBytes(q.argv);
+    const multi = this.ctx.multi;
+    if (multi !== null) for (const q of multi) multiMem += QUEUED_OVERHEAD + argvBytes(q.argv);
     const obl = this.reply.pending;
     const omem = this.outputMemory - obl;
     let oll = this.io !== null ? this.io.pendingWrites : (this.socket?.writableLength ?? 0) > 0 ? 1 : 0;
@@ -437,11 +424,6 @@ export class Client implements Watcher, Waiter {
     this.server.unlinkClient(this);
   }
 
-  /** Select database `index` (validated by the caller). */
-  select(index: number): void {
-    this.db = this.engine.dbs[index]!;
-  }
-
   setAuthenticated(user: string): void {
     this.authenticated = true;
     this.user = user;
@@ -450,6 +432,6 @@ export class Client implements Watcher, Waiter {
 
   /** "id=.. addr=.." for logs. */
   describe(): string {
-    return `id=${this.id} addr=${this.addr} name=${this.name}`;
+    return `id=${this.id} addr=${this.addr} name=${this.ctx.name}`;
   }
 }

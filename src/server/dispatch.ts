@@ -5,9 +5,20 @@
  * keeps commandstats, MONITOR and CLIENT REPLY semantics.
  */
 
-import { F, bigArgRefusal, type Command } from '../commands/table.js';
+import { F, arityOk, bigArgRefusal } from '../commands/table.js';
 import type { Client } from './client.js';
-import type { Server } from './server.js';
+import type { ClientHost } from './client.js';
+import type { EffectCheck } from './effect-check.js';
+import type { Command } from '../commands/table.js';
+
+/** What dispatch needs from the server (Server implements it). */
+export interface DispatchHost extends ClientHost {
+  readonly effectCheck: EffectCheck | null;
+  /** Account a command's time (commandstats), per input batch. */
+  timeCommand(cmd: Command): void;
+  accountBatch(): void;
+  feedMonitors(c: Client, cmd: Command, argv: string[]): void;
+}
 import { discardTransaction } from '../commands/transactions.js';
 import { cstr } from '../commands/util.js';
 
@@ -19,22 +30,23 @@ function reject(c: Client, cmd: Command | null, msg: string): void {
   if (cmd !== null && cmd.name === 'exec') {
     // Redis' execCommandAbort, inside MULTI or not (it also unwatches). The
     // reasons Redis formats itself carry no code there: only ERR is dropped.
-    discardTransaction(c);
+    discardTransaction(c.ctx);
     c.reply.error(`EXECABORT Transaction discarded because of: ${msg.startsWith('ERR ') ? msg.slice(4) : msg}`);
     return;
   }
   c.reply.error(msg);
-  if (c.multi !== null) c.multiError = true;
+  if (c.ctx.multi !== null) c.ctx.multiError = true;
 }
 
 /** Is this (EXEC of) a write command, for MISCONF? PING is refused too, as in Redis. */
 function deniedOnDiskError(c: Client, cmd: Command): boolean {
   if (cmd.flags & F.WRITE || cmd.name === 'ping') return true;
-  return cmd.name === 'exec' && c.multi !== null && c.multi.some((q) => (q.cmd.flags & F.WRITE) !== 0);
+  const multi = c.ctx.multi;
+  return cmd.name === 'exec' && multi !== null && multi.some((q) => (q.cmd.flags & F.WRITE) !== 0);
 }
 
 /** Resolve argv to a command, replying with Redis' error when there is none. */
-export function lookupOrReject(server: Server, c: Client, argv: string[]): Command | null {
+export function lookupOrReject(server: DispatchHost, c: Client, argv: string[]): Command | null {
   // Pipelines repeat one command: comparing a short name beats hashing it for the table.
   const name = argv[0]!;
   let base: Command | undefined;
@@ -60,11 +72,7 @@ export function lookupOrReject(server: Server, c: Client, argv: string[]): Comma
   return sub;
 }
 
-export function arityOk(cmd: Command, argc: number): boolean {
-  return cmd.arity > 0 ? argc === cmd.arity : argc >= -cmd.arity;
-}
-
-export function execute(server: Server, c: Client, argv: string[]): void {
+export function execute(server: DispatchHost, c: Client, argv: string[]): void {
   const cmd = lookupOrReject(server, c, argv);
   if (cmd === null) return;
   if (!arityOk(cmd, argv.length)) {
@@ -94,7 +102,7 @@ export function execute(server: Server, c: Client, argv: string[]): void {
   const persistence = server.persistence;
   if (deniedOnDiskError(c, cmd)) {
     const misconf = persistence.misconf();
-    if (misconf !== null && c.kind !== 'master') {
+    if (misconf !== null && c.ctx.kind !== 'master') {
       reject(c, cmd, misconf);
       return;
     }
@@ -103,7 +111,8 @@ export function execute(server: Server, c: Client, argv: string[]): void {
     reject(c, cmd, 'LOADING Redis is loading the dataset in memory');
     return;
   }
-  if (c.multi !== null) {
+  const multi = c.ctx.multi;
+  if (multi !== null) {
     const top = cmd.parent ?? cmd;
     if (!MULTI_EXEMPT.has(top.name)) {
       // MULTI and WATCH carry no_multi too but answer for themselves.
@@ -111,7 +120,7 @@ export function execute(server: Server, c: Client, argv: string[]): void {
         reject(c, cmd, 'ERR Command not allowed inside a transaction');
         return;
       }
-      c.multi.push({ cmd, argv });
+      multi.push({ cmd, argv });
       c.reply.simple('QUEUED');
       return;
     }
@@ -119,45 +128,50 @@ export function execute(server: Server, c: Client, argv: string[]): void {
   call(server, c, cmd, argv);
 }
 
-function protectedAllowed(server: Server, c: Client, cmd: Command): boolean {
+function protectedAllowed(server: DispatchHost, c: Client, cmd: Command): boolean {
   const setting = server.config.str(cmd.name.startsWith('module') ? 'enable-module-command' : 'enable-debug-command');
   return setting === 'yes' || (setting === 'local' && server.isLocal(c));
 }
 
 /**
- * Run one command as an execution unit and account for it. `nested` is set
- * for commands run by EXEC (or scripts): reply modes belong to the outer one.
+ * Run one command as an execution unit on client `c`'s context and account
+ * for it. `nested` is set for commands run by EXEC (or scripts): reply
+ * modes belong to the outer one.
  */
-export function call(server: Server, c: Client, cmd: Command, argv: string[], nested = false): void {
+export function call(server: DispatchHost, c: Client, cmd: Command, argv: string[], nested = false): void {
   const engine = server.engine;
+  const ctx = c.ctx;
   const reply = c.reply;
   const muted = !nested && (c.replyOff || c.replySkip);
   if (!nested) reply.muted = muted;
   const errorsBefore = reply.errorCount;
-  const prev = c.current;
-  const prevArgv = c.currentArgv;
-  c.current = cmd;
-  c.currentArgv = argv;
+  const prev = ctx.current;
+  const prevArgv = ctx.currentArgv;
+  ctx.current = cmd;
+  ctx.currentArgv = argv;
   const offsetBefore = engine.log.offset;
   engine.begin();
   // CLIENT NO-TOUCH: lookups leave access times alone, except TOUCH's own.
-  engine.noTouch = c.noTouch && cmd.name !== 'touch';
+  engine.noTouch = ctx.noTouch && cmd.name !== 'touch';
   if (!nested && c.parser.rawArgv === argv) engine.setSource(c.parser);
+  const check = server.effectCheck;
+  if (check !== null) check.before(ctx, cmd, argv);
   try {
-    cmd.run!(c, argv);
+    cmd.run!(ctx, argv);
   } catch (e) {
     reply.error(server.internalError(e, `executing '${cmd.name}'`, c, argv));
   } finally {
     engine.end();
   }
-  if (engine.log.offset !== offsetBefore) c.lastWriteOffset = engine.log.offset;
+  if (check !== null) check.after(ctx, cmd, argv);
+  if (engine.log.offset !== offsetBefore) ctx.lastWriteOffset = engine.log.offset;
   // Reading a clock costs ~100 ns here: commands of one input batch are
   // timed together (server.accountBatch); only a command that may be slow
   // takes a reading of its own, so the ones after it see a fresh time.
   server.timeCommand(cmd);
   if (cmd.timedAlone) server.accountBatch();
-  c.current = prev;
-  c.currentArgv = prevArgv;
+  ctx.current = prev;
+  ctx.currentArgv = prevArgv;
   const stats = cmd.stats;
   stats.calls++;
   if (reply.errorCount !== errorsBefore) stats.failed++;
@@ -172,6 +186,8 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
       c.replySkipNext = false;
     }
     reply.muted = false;
+    // Blocked clients whose keys this command filled are served now that it is complete.
+    if (engine.readyKeys.hasReady) engine.readyKeys.serve();
   }
   if (server.monitors.size > 0) server.feedMonitors(c, cmd, argv);
 }
@@ -180,12 +196,13 @@ export function call(server: Server, c: Client, cmd: Command, argv: string[], ne
  * CLIENT PAUSE WRITE: does this command have to wait? As in Redis, a write
  * waits even when it would only be queued inside MULTI.
  */
-export function commandBlockedByPause(server: Server, c: Client, argv: string[]): boolean {
+export function commandBlockedByPause(server: DispatchHost, c: Client, argv: string[]): boolean {
   const cmd = server.table.resolve(argv);
   if (cmd === undefined) return false;
   if (cmd.flags & (F.WRITE | F.MAY_REPLICATE)) return true;
-  if (cmd.name === 'exec' && c.multi !== null) {
-    return c.multi.some((q) => (q.cmd.flags & (F.WRITE | F.MAY_REPLICATE)) !== 0);
+  const multi = c.ctx.multi;
+  if (cmd.name === 'exec' && multi !== null) {
+    return multi.some((q) => (q.cmd.flags & (F.WRITE | F.MAY_REPLICATE)) !== 0);
   }
   return false;
 }

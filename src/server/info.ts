@@ -6,7 +6,30 @@
  */
 
 import os from 'node:os';
-import type { Server } from './server.js';
+import type { Config } from '../config.js';
+import type { Engine } from '../engine/engine.js';
+import type { CommandTable } from '../commands/table.js';
+import type { Persistence } from '../../persistence/persistence.js';
+import type { Client } from './client.js';
+import type { ServerStats } from './stats.js';
+
+/** What INFO reads from the server (Server implements it). */
+export interface InfoSource {
+  readonly config: Config;
+  readonly engine: Engine;
+  readonly table: CommandTable;
+  readonly persistence: Persistence;
+  readonly stats: ServerStats;
+  readonly memory: MemoryTracker;
+  readonly clients: ReadonlyMap<number, Client>;
+  readonly blockedClients: number;
+  readonly port: number;
+  readonly redisVersion: string;
+  readonly version: string;
+  readonly replId: string;
+  readonly runId: string;
+  readonly startTime: number;
+}
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'module_list', 'errorstats', 'cluster', 'keyspace'];
 const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats', 'latencystats'];
@@ -40,7 +63,7 @@ export class MemoryTracker {
   }
 }
 
-function serverSection(s: Server): Fields {
+function serverSection(s: InfoSource): Fields {
   const now = Date.now();
   const uptime = Math.floor((now - s.startTime) / 1000);
   const binds = s.config.str('bind').split(' ').filter((b) => b !== '');
@@ -76,7 +99,7 @@ function serverSection(s: Server): Fields {
   ];
 }
 
-function clientsSection(s: Server): Fields {
+function clientsSection(s: InfoSource): Fields {
   let maxIn = 0;
   let maxOut = 0;
   for (const c of s.clients.values()) {
@@ -97,7 +120,7 @@ function clientsSection(s: Server): Fields {
   ];
 }
 
-function memorySection(s: Server): Fields {
+function memorySection(s: InfoSource): Fields {
   const used = s.memory.sample();
   const rss = process.memoryUsage().rss;
   const total = os.totalmem();
@@ -149,7 +172,7 @@ function memorySection(s: Server): Fields {
   ];
 }
 
-function persistenceSection(s: Server): Fields {
+function persistenceSection(s: InfoSource): Fields {
   const p = s.persistence;
   const rdb = p.rdb;
   const aof = p.aof;
@@ -216,7 +239,7 @@ function avg(samples: number[]): number {
   return samples.length === 0 ? 0 : samples.reduce((a, b) => a + b, 0) / samples.length;
 }
 
-function statsSection(s: Server): Fields {
+function statsSection(s: InfoSource): Fields {
   const st = s.stats;
   const es = s.engine.stats;
   return [
@@ -278,7 +301,7 @@ function statsSection(s: Server): Fields {
   ];
 }
 
-function replicationSection(s: Server): Fields {
+function replicationSection(s: InfoSource): Fields {
   const log = s.engine.log;
   return [
     ['role', s.engine.isReplica ? 'slave' : 'master'],
@@ -309,11 +332,11 @@ function cpuSection(): Fields {
   ];
 }
 
-function errorstatsSection(s: Server): Fields {
+function errorstatsSection(s: InfoSource): Fields {
   return [...s.stats.errors].map(([code, n]) => [`errorstat_${code}`, `count=${n}`]);
 }
 
-function keyspaceSection(s: Server): Fields {
+function keyspaceSection(s: InfoSource): Fields {
   const out: Fields = [];
   const now = Date.now();
   for (const db of s.engine.dbs) {
@@ -332,7 +355,7 @@ function keyspaceSection(s: Server): Fields {
   return out;
 }
 
-function commandstatsSection(s: Server): Fields {
+function commandstatsSection(s: InfoSource): Fields {
   const out: Fields = [];
   for (const cmd of s.table.all()) {
     const st = cmd.stats;
@@ -347,7 +370,7 @@ function commandstatsSection(s: Server): Fields {
   return out;
 }
 
-const SECTIONS: Record<string, { title: string; build: (s: Server) => Fields }> = {
+const SECTIONS: Record<string, { title: string; build: (s: InfoSource) => Fields }> = {
   server: { title: 'Server', build: serverSection },
   clients: { title: 'Clients', build: clientsSection },
   memory: { title: 'Memory', build: memorySection },
@@ -364,7 +387,7 @@ const SECTIONS: Record<string, { title: string; build: (s: Server) => Fields }> 
 };
 
 /** The INFO text for the requested sections (Redis' genRedisInfoString). */
-export function infoString(s: Server, requested: string[]): string {
+export function infoString(s: InfoSource, requested: string[]): string {
   let names: string[];
   if (requested.length === 0) names = DEFAULT_SECTIONS;
   else {

@@ -1,6 +1,5 @@
 /** MONITOR output lines, formatted as Redis' replicationFeedMonitors does. */
 
-import type { Client } from './client.js';
 
 /** Redis' sdscatrepr: quoted, with C escapes and \xHH for non-printable bytes. */
 export function reprString(s: string): string {
@@ -22,16 +21,20 @@ export function reprString(s: string): string {
   return out + '"';
 }
 
+/** How MONITOR names a client: its address, unix sockets as "unix:<path>". */
+export function monitorSource(addr: string): string {
+  return addr.startsWith('/') ? `unix:${addr.replace(/:0$/, '')}` : addr;
+}
+
 /**
  * The MONITOR reply for a command ("+<line>\r\n"), built in one Buffer:
  * an argument of hundreds of MB must not become a JS string four times its
  * size (V8 would abort the process).
  */
-export function monitorLine(c: Client, argv: readonly string[]): Buffer {
+export function monitorLine(who: string, db: number, argv: readonly string[]): Buffer {
   const now = Date.now() * 1000 + Math.floor((performance.now() % 1) * 1000);
   const ts = `${Math.floor(now / 1e6)}.${String(now % 1e6).padStart(6, '0')}`;
-  const who = c.socket === null ? 'lua' : c.addr.startsWith('/') ? `unix:${c.addr.replace(/:0$/, '')}` : c.addr;
-  const head = `+${ts} [${c.db.id} ${who}]`;
+  const head = `+${ts} [${db} ${who}]`;
   const redacted = redactedPositions(argv);
   let size = head.length + 2;
   for (let i = 0; i < argv.length; i++) size += 1 + (redacted !== null && redacted.has(i) ? REDACTED.length : reprLength(argv[i]!));

@@ -10,51 +10,30 @@ import crypto from 'node:crypto';
 import { Config, type ConfigValue } from '../config.js';
 import { Engine } from '../engine/engine.js';
 import { CommandLog } from '../../persistence/commandlog.js';
-import { CommandTable, F, bigArgRefusal, type Command } from '../commands/table.js';
-import { allCommands } from '../commands/index.js';
-import { OutputArena } from '../protocol/writer.js';
+import { CommandTable, F, arityOk, bigArgRefusal, type Command } from '../commands/table.js';
+import { createCommandTable } from '../commands/index.js';
+import { OutputArena, ReplyWriter } from '../protocol/writer.js';
+import { CommandContext } from '../commands/context.js';
+import type { BlockRequest, CommandHost, Connection } from '../commands/context.js';
+import { EffectCheck } from './effect-check.js';
+import { infoString } from './info.js';
 import { Client, type BlockState } from './client.js';
 import { DirectIo } from './direct-io.js';
-import { execute, commandBlockedByPause } from './dispatch.js';
+import { call, execute, commandBlockedByPause } from './dispatch.js';
 import { ActiveExpire } from '../engine/expire.js';
 import { createLogger, pinoLevel, type Logger } from '../log.js';
 import { VERSION, REDIS_VERSION } from '../version.js';
-import { monitorLine } from './monitor.js';
+import { monitorLine, monitorSource } from './monitor.js';
+import { ServerStats } from './stats.js';
 import { MemoryTracker } from './info.js';
 import { discardTransaction } from '../commands/transactions.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
 import { AofLoadError } from '../../persistence/aof.js';
 import { strerror } from '../../persistence/errors.js';
-import { arityOk } from './dispatch.js';
 import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from './output-limits.js';
 
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
 const ACCESS_PARAMS = new Set(['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']);
-
-export class ServerStats {
-  connectionsReceived = 0;
-  rejectedConnections = 0;
-  commandsProcessed = 0;
-  netInputBytes = 0;
-  netOutputBytes = 0;
-  totalErrorReplies = 0;
-  unexpectedErrorReplies = 0;
-  clientQueryBufferLimitDisconnections = 0;
-  clientOutputBufferLimitDisconnections = 0;
-  /** Exceptions caught while serving clients (each one is a bug). */
-  internalErrors = 0;
-  readsProcessed = 0;
-  writesProcessed = 0;
-  errors = new Map<string, number>();
-  /** Ops/sec samples, as Redis' instantaneous_ops_per_sec. */
-  opsSamples: number[] = [];
-  lastSampleTime = Date.now();
-  lastSampleOps = 0;
-  inputSamples: number[] = [];
-  outputSamples: number[] = [];
-  lastSampleIn = 0;
-  lastSampleOut = 0;
-}
 
 interface PauseState {
   mode: 'all' | 'write';
@@ -67,7 +46,7 @@ export interface ServerOptions {
   logger?: Logger;
 }
 
-export class Server {
+export class Server implements CommandHost {
   readonly engine: Engine;
   readonly table: CommandTable;
   readonly logger: Logger;
@@ -88,6 +67,8 @@ export class Server {
   activeExpireEnabled = true;
   /** Internal-error replies name the exception and where it was thrown (tests and fuzzers). */
   readonly debugExceptions = process.env.VIREO_DEBUG_EXCEPTIONS === '1';
+  /** Test mode: every change must log an effect and send the change signal (effect-check.ts). */
+  readonly effectCheck: EffectCheck | null;
 
   /** Copies of hot configuration values. */
   protoMaxBulkLen: number;
@@ -111,17 +92,18 @@ export class Server {
   readonly recordError: (msg: string) => void;
   readonly persistence: Persistence;
   /** Runs commands read from an AOF (Redis' fake AOF client). */
-  private aofClient: Client | null = null;
+  private loaderCtx: CommandContext | null = null;
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
     this.engine = new Engine({ databases: config.int('databases'), log: new CommandLog() });
-    this.table = new CommandTable(allCommands);
+    this.table = createCommandTable();
     this.expire = new ActiveExpire(this.engine);
     this.protoMaxBulkLen = config.int('proto-max-bulk-len');
     this.queryBufferLimit = config.int('client-query-buffer-limit');
     this.outputLimits = this.readOutputLimits();
     this.recordError = (msg: string) => this.countError(msg);
+    this.effectCheck = process.env.VIREO_CHECK_EFFECTS === '1' ? new EffectCheck(this.engine, (msg) => this.logger.error(`Effect check: ${msg}`)) : null;
     for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries', 'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth']) {
       this.engine.limits.apply(name, config.int(name));
     }
@@ -373,8 +355,9 @@ export class Server {
   readonly blocked = new Set<Client>();
 
   /** Park `c` until `state.ready()` holds when its kind is woken, or `timeoutMs` (0: forever) passes. */
-  block(c: Client, state: Omit<BlockState, 'timer'>, timeoutMs: number): void {
-    const b: BlockState = { ...state, timer: null };
+  block(ctx: CommandContext, req: BlockRequest, timeoutMs: number): void {
+    const c = this.clientOf(ctx.connection());
+    const b: BlockState = { kind: req.kind, ready: req.ready, wake: req.wake, timer: null };
     if (timeoutMs > 0) b.timer = setTimeout(() => this.unblock(c, true), timeoutMs);
     c.blocked = b;
     this.blocked.add(c);
@@ -410,7 +393,7 @@ export class Server {
       c.blocked = null;
       this.blocked.delete(c);
     }
-    this.engine.watches.unwatchAll(c);
+    this.engine.watches.unwatchAll(c.ctx);
     this.persistence.forget(c);
     this.monitors.delete(c);
     this.held.delete(c);
@@ -421,7 +404,10 @@ export class Server {
   }
 
   /** Local connections (loopback or unix socket), for protected mode and DEBUG. */
-  isLocal(c: Client): boolean {
+  isLocal(conn: Connection | null): boolean {
+    // Contexts without a connection run on the server's behalf.
+    if (conn === null) return true;
+    const c = this.clientOf(conn);
     if (c.socket === null) return true;
     const ra = c.socket.remoteAddress;
     return ra === undefined || isLoopback(ra);
@@ -509,7 +495,8 @@ export class Server {
   outputLimitFor(c: Client): OutputLimit | null {
     const limits = this.outputLimits;
     if (limits === null) return null;
-    const l = c.kind === 'replica' ? limits.slave : c.kind === 'pubsub' ? limits.pubsub : limits.normal;
+    const kind = c.ctx.kind;
+    const l = kind === 'replica' ? limits.slave : kind === 'pubsub' ? limits.pubsub : limits.normal;
     return l.hard === 0 && l.soft === 0 ? null : l;
   }
 
@@ -545,26 +532,43 @@ export class Server {
     if (tooLong !== null) throw new AofLoadError(`Reading the append only file: ${tooLong}`);
     // Records of a transaction are applied once its EXEC was read; MULTI/EXEC themselves do nothing here.
     if (cmd.name === 'multi' || cmd.name === 'exec') return;
-    let c = this.aofClient;
-    if (c === null) {
-      c = new Client(this, -1, null, this.arena, '', '', -1);
-      c.reply.muted = true;
-      c.authenticated = true;
-      this.aofClient = c;
-    }
-    c.current = cmd;
+    const ctx = this.loaderContext();
+    ctx.current = cmd;
     this.engine.begin();
     try {
-      cmd.run(c, argv);
+      cmd.run(ctx, argv);
     } finally {
       this.engine.end();
-      c.current = null;
+      ctx.current = null;
     }
+  }
+
+  // ---- the host interface commands see (commands/host.ts) ------------------
+
+  info(sections: string[]): string {
+    return infoString(this, sections);
+  }
+
+  callNested(ctx: CommandContext, argv: string[]): void {
+    // Queued commands were resolved when queued; the table has not changed since.
+    const cmd = this.table.resolve(argv)!;
+    call(this, this.clientOf(ctx.connection()), cmd, argv, true);
+  }
+
+  /** The context loaded records run on: no connection, replies discarded. */
+  private loaderContext(): CommandContext {
+    if (this.loaderCtx === null) {
+      const discard = new ReplyWriter(new OutputArena());
+      discard.muted = true;
+      this.loaderCtx = new CommandContext(this.engine, discard, this, null, -1);
+      this.loaderCtx.kind = 'master';
+    }
+    return this.loaderCtx;
   }
 
   /** True if `argv` must wait because of CLIENT PAUSE. */
   mustHold(c: Client, argv: string[]): boolean {
-    if (this.pause === null || c.kind === 'master' || c.kind === 'replica') return false;
+    if (this.pause === null || c.ctx.kind === 'master' || c.ctx.kind === 'replica') return false;
     if (this.pause.mode === 'all' || commandBlockedByPause(this, c, argv)) {
       this.held.add(c);
       return true;
@@ -578,7 +582,8 @@ export class Server {
   }
 
   /** Is `c` waiting (blocking command or CLIENT PAUSE)? CLIENT LIST flag b. */
-  isBlocked(c: Client): boolean {
+  isBlocked(conn: Connection): boolean {
+    const c = this.clientOf(conn);
     return c.blocked !== null || this.held.has(c);
   }
 
@@ -628,7 +633,7 @@ export class Server {
   /** Feed an executed command to MONITOR clients. */
   feedMonitors(c: Client, cmd: Command, argv: string[]): void {
     if (cmd.flags & (F.SKIP_MONITOR | F.ADMIN)) return;
-    const line = monitorLine(c, argv);
+    const line = monitorLine(monitorSource(c.addr), c.ctx.db.id, argv);
     for (const m of this.monitors) {
       if (m.closed) continue;
       m.reply.rawBytes(line);
@@ -664,23 +669,32 @@ export class Server {
     errors.set(code, (errors.get(code) ?? 0) + 1);
   }
 
+  /** The Client behind a connection handed to a command (every Connection is one). */
+  private clientOf(conn: Connection): Client {
+    const c = this.clients.get(conn.id);
+    if (c === undefined || c !== conn) throw new Error(`client ${conn.id} is not connected`);
+    return c;
+  }
+
   /** RESET: back to a fresh connection's state (Redis' clearClientConnectionState). */
-  resetClient(c: Client): void {
+  resetClient(conn: Connection): void {
+    const c = this.clientOf(conn);
+    const ctx = c.ctx;
     if (c.monitor) {
       c.monitor = false;
       this.monitors.delete(c);
     }
-    c.select(0);
+    ctx.select(0);
     c.reply.resp = 2;
     c.authenticated = !this.authRequired();
     c.parser.limits.authenticated = c.authenticated;
     c.user = 'default';
-    discardTransaction(c);
-    c.name = '';
+    discardTransaction(ctx);
+    ctx.name = '';
     c.replyOff = false;
     c.replySkip = false;
     c.replySkipNext = false;
-    c.noTouch = false;
+    ctx.noTouch = false;
     c.noEvict = false;
   }
 
@@ -766,7 +780,7 @@ export class Server {
     if (timeout <= 0) return;
     const limit = Date.now() - timeout * 1000;
     for (const c of this.clients.values()) {
-      if (c.kind !== 'normal' || c.monitor) continue;
+      if (c.ctx.kind !== 'normal' || c.monitor) continue;
       if (c.lastInteraction < limit) {
         this.logger.debug({ client: c.describe() }, 'Closing idle client');
         c.close();

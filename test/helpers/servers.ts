@@ -52,6 +52,9 @@ export async function startVireo(params: Record<string, string> = {}): Promise<V
     dir,
     stop: async () => {
       await server.shutdown({ save: false, force: true });
+      // The test mode's effect check (test/setup.ts): a change without an effect or change signal fails the test.
+      const failures = server.effectCheck?.failures ?? [];
+      if (failures.length > 0) throw new Error(`effect check failed:\n${failures.slice(0, 20).join('\n')}`);
     },
   };
 }

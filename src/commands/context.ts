@@ -1,0 +1,176 @@
+/**
+ * The context a command runs on (DESIGN.md §1): the engine's execution
+ * context plus the session state commands keep (MULTI queue, the running
+ * command, client name and kind) and the way up to the host. A socket
+ * connection owns one (conn set); the AOF loader and DEBUG RELOAD use one
+ * with a muted reply sink and no connection.
+ *
+ * What commands may see above the engine is declared here as interfaces the
+ * server implements (CommandHost, Connection): commands never import
+ * src/server/, the server hands these to them through the context.
+ */
+
+import { ExecContext, type ReplySink } from '../engine/context.js';
+import type { Engine } from '../engine/engine.js';
+import type { ReplyStream } from '../protocol/stream.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Persistence } from '../../persistence/persistence.js';
+
+/** What the context knows of a command (the table's Command is one). */
+export interface CommandRef {
+  /** Lowercase name; 'parent|sub' for a subcommand. */
+  readonly name: string;
+  /** Flag bits (table.ts F). */
+  readonly flags: number;
+}
+
+export interface QueuedCommand {
+  cmd: CommandRef;
+  argv: string[];
+}
+
+export type ClientKind = 'normal' | 'replica' | 'master' | 'pubsub';
+
+/** CLIENT LIST's memory fields, measured when asked. */
+export interface ClientMemory {
+  qbuf: number;
+  qbufFree: number;
+  argvMem: number;
+  multiMem: number;
+  obl: number;
+  oll: number;
+  omem: number;
+  totMem: number;
+  /** Output waits for the socket (events=rw). */
+  writing: boolean;
+}
+
+/** A context parked inside a blocking command (WAITAOF, CONFIG SET during a rebind; BLPOP next). */
+export interface BlockRequest {
+  /** What it waits for; the host wakes the waiters of one kind together. */
+  kind: string;
+  /** Checked when something of its kind happened. */
+  ready(): boolean;
+  /** Write the reply (timedOut: the timeout fired first). */
+  wake(timedOut: boolean): void;
+}
+
+/** A client connection as commands see it (CLIENT, HELLO, AUTH, MONITOR, RESET). */
+export interface Connection {
+  readonly id: number;
+  readonly ctx: CommandContext;
+  readonly addr: string;
+  readonly laddr: string;
+  readonly fd: number;
+  readonly createdAt: number;
+  readonly lastInteraction: number;
+  readonly lastCommand: string;
+  /** Largest output of one flush lately (rbp). */
+  readonly outputPeak: number;
+  /** The command held back by CLIENT PAUSE, if any (CLIENT LIST shows it as running). */
+  readonly heldCommand: CommandRef | null;
+  libName: string;
+  libVer: string;
+  user: string;
+  readonly authenticated: boolean;
+  closeAfterReply: boolean;
+  readonly closed: boolean;
+  replyOff: boolean;
+  replySkip: boolean;
+  replySkipNext: boolean;
+  noEvict: boolean;
+  monitor: boolean;
+  setAuthenticated(user: string): void;
+  memoryReport(): ClientMemory;
+  /** Send what was written so far (a reply produced outside the input path). */
+  flush(): void;
+  /** Close once what was written so far is sent. */
+  close(): void;
+  /** Reply with `stream` from here on (big replies, produced as the socket takes them). */
+  startStream(stream: ReplyStream): void;
+}
+
+/** The server as commands see it. */
+export interface CommandHost {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly persistence: Persistence;
+  readonly memory: { readonly startup: number; readonly peak: number };
+  readonly redisVersion: string;
+  readonly protoMaxBulkLen: number;
+  readonly clients: ReadonlyMap<number, Connection>;
+  readonly monitors: Set<Connection>;
+  activeExpireEnabled: boolean;
+  /** A port/bind change being applied, or null. */
+  readonly rebinding: Promise<void> | null;
+  /** Bind the listeners to the configured port/bind; null when nothing changed. */
+  rebind(): Promise<void> | null;
+  isLocal(conn: Connection | null): boolean;
+  isBlocked(conn: Connection): boolean;
+  /** Park `ctx`'s client until `req.ready()` holds when its kind is woken, or `timeoutMs` (0: never) passes. */
+  block(ctx: CommandContext, req: BlockRequest, timeoutMs: number): void;
+  /** Something waiters of `kind` wait for happened. */
+  wakeReady(kind: string): void;
+  pauseClients(mode: 'all' | 'write', ms: number): void;
+  unpauseClients(): void;
+  resetClient(conn: Connection): void;
+  resetStats(): void;
+  /** INFO [section ...] as its text. */
+  info(sections: string[]): string;
+  /** Run one queued command of a transaction (EXEC) on `ctx`, with its accounting. */
+  callNested(ctx: CommandContext, argv: string[]): void;
+  shutdown(opts: { save?: boolean | null; force?: boolean }): Promise<boolean>;
+}
+
+/** Bytes a streamed reply produces per call when there is no socket to pace it. */
+const UNPACED_PIECE = 1 << 20;
+
+export class CommandContext extends ExecContext {
+  /** Commands queued by MULTI, or null outside a transaction. */
+  multi: QueuedCommand[] | null = null;
+  /** A command was rejected while queueing: EXEC answers EXECABORT. */
+  multiError = false;
+  /** Running EXEC's queue: blocking commands answer at once instead. */
+  inExec = false;
+  /** The command running now (CLIENT LIST cmd=, error texts) and its arguments (argv-mem). */
+  current: CommandRef | null = null;
+  currentArgv: string[] | null = null;
+  /** Log offset after this context's last write (WAITAOF). */
+  lastWriteOffset = 0;
+  /** CLIENT SETNAME. */
+  name = '';
+  kind: ClientKind = 'normal';
+
+  constructor(
+    engine: Engine,
+    reply: ReplySink,
+    readonly host: CommandHost,
+    /** The client connection, or null (AOF loading, internal contexts). */
+    readonly conn: Connection | null,
+    /** CLIENT ID; -1 for contexts without a connection. */
+    readonly id: number,
+  ) {
+    super(engine, reply);
+  }
+
+  /**
+   * Reply with `stream`: a connection sends it as the socket takes it;
+   * without one (muted sinks) it is produced at once.
+   */
+  startStream(stream: ReplyStream): void {
+    if (this.conn !== null) {
+      this.conn.startStream(stream);
+      return;
+    }
+    while (!stream.fill(this.reply, UNPACED_PIECE)) {
+      /* produced into the sink */
+    }
+  }
+
+  /** The connection, for the commands that only a connection can run (CLIENT, HELLO, MONITOR...). */
+  connection(): Connection {
+    if (this.conn === null) throw new Error(`'${this.current?.name ?? '?'}' needs a client connection`);
+    return this.conn;
+  }
+}
