@@ -80,11 +80,11 @@ export class ReadyKeys {
       for (const { db, key } of batch) {
         const list = this.waiting[db.id]!.get(key);
         if (list === undefined) continue;
-        // Each waiter in turn, while the key still serves them; a served
-        // waiter unblocks itself, which removes it from `list`.
+        // Each waiter in turn, in the order they blocked. A served waiter
+        // unblocks itself (removing it from `list`); one that is not served
+        // (the key is empty again, or of another type) keeps waiting.
         for (const w of [...list]) {
-          if (!list.includes(w)) continue;
-          if (!w.tryServe(db, key)) continue;
+          if (list.includes(w)) w.tryServe(db, key);
         }
       }
     }

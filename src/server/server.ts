@@ -17,8 +17,11 @@ import { CommandContext } from '../commands/context.js';
 import type { BlockRequest, CommandHost, Connection } from '../commands/context.js';
 import { EffectCheck } from './effect-check.js';
 import { infoString } from './info.js';
-import { Client, type BlockState } from './client.js';
+import { Client } from './client.js';
 import { DirectIo } from './direct-io.js';
+import { Listeners } from './listeners.js';
+import { BlockedClients } from './blocking.js';
+import { ClientPause } from './pause.js';
 import { call, execute, commandBlockedByPause } from './dispatch.js';
 import { ActiveExpire } from '../engine/expire.js';
 import { createLogger, pinoLevel, type Logger } from '../log.js';
@@ -35,11 +38,6 @@ import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
 const ACCESS_PARAMS = new Set(['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']);
 
-interface PauseState {
-  mode: 'all' | 'write';
-  until: number;
-  timer: NodeJS.Timeout;
-}
 
 export interface ServerOptions {
   /** Inject a logger (tests); otherwise one is made from loglevel/logfile. */
@@ -77,15 +75,11 @@ export class Server implements CommandHost {
   private outputLimits: OutputLimits | null;
 
   private nextClientId = 1;
-  private listeners: net.Server[] = [];
-  /** The port and bind addresses the TCP listeners were bound for (null: not listening yet). */
-  private tcpBoundFor: (TcpSpec & { actualPort: number }) | null = null;
-  /** A rebind started by CONFIG SET port/bind that has not settled yet. */
-  rebinding: Promise<void> | null = null;
+  private readonly listeners: Listeners;
   private cron: NodeJS.Timeout | null = null;
   private expire: ActiveExpire;
-  private pause: PauseState | null = null;
-  private held = new Set<Client>();
+  private readonly pause: ClientPause;
+  private readonly blocked: BlockedClients;
   private shuttingDown = false;
   private onShutdown: (() => void)[] = [];
   /** Bound once so every client's writer can share it. */
@@ -98,6 +92,9 @@ export class Server implements CommandHost {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
     this.engine = new Engine({ databases: config.int('databases'), log: new CommandLog() });
     this.table = createCommandTable();
+    this.blocked = new BlockedClients((c) => this.resume(c));
+    this.pause = new ClientPause(this.engine, (c) => this.resume(c));
+    this.listeners = new Listeners(config, this.logger, (socket, unix) => this.accept(socket, unix), () => this.shuttingDown);
     this.expire = new ActiveExpire(this.engine);
     this.protoMaxBulkLen = config.int('proto-max-bulk-len');
     this.queryBufferLimit = config.int('client-query-buffer-limit');
@@ -122,14 +119,14 @@ export class Server implements CommandHost {
   // ---- lifecycle ---------------------------------------------------------
 
   async start(): Promise<void> {
-    await this.listen();
+    await this.listeners.listen();
     this.scheduleCron();
     try {
       await runStepsAsync(this.persistence.loadSteps());
     } catch (e) {
       if (e instanceof LoadError) this.logger.fatal(e.message);
       else this.logger.fatal({ err: e }, 'loading the dataset failed');
-      await this.closeListeners();
+      await this.listeners.close();
       throw e;
     }
     this.logger.info(
@@ -140,134 +137,17 @@ export class Server implements CommandHost {
 
   /** TCP port actually bound (useful with port 0 in tests). */
   get port(): number {
-    for (const l of this.listeners) {
-      const a = l.address();
-      if (a !== null && typeof a === 'object') return a.port;
-    }
-    return this.config.int('port');
+    return this.listeners.port;
   }
 
-  private async listen(): Promise<void> {
-    const tcp = { port: this.config.int('port'), bind: this.config.str('bind') };
-    this.listeners.push(...(await this.listenTcp(tcp)));
-    this.tcpBoundFor = { ...tcp, actualPort: this.port };
-    const unixPath = this.config.str('unixsocket');
-    if (unixPath !== '') {
-      try {
-        fs.unlinkSync(unixPath);
-      } catch {
-        // not there
-      }
-      this.listeners.push(await this.listenOn({ path: unixPath }, true));
-      const perm = this.config.int('unixsocketperm');
-      if (perm !== 0) fs.chmodSync(unixPath, perm);
-    }
+  /** A rebind started by CONFIG SET port/bind that has not settled yet. */
+  get rebinding(): Promise<void> | null {
+    return this.listeners.rebinding;
   }
 
-  /** Bind a TCP listener per `bind` address on `port`; on failure none of them stays open. */
-  private async listenTcp({ port, bind }: TcpSpec): Promise<net.Server[]> {
-    const bound: net.Server[] = [];
-    if (port === 0 && this.config.str('unixsocket') !== '') return bound;
-    const addrs = bind.split(' ').filter((a) => a !== '');
-    try {
-      for (const raw of addrs.length > 0 ? addrs : ['*']) {
-        const optional = raw.startsWith('-');
-        const addr = optional ? raw.slice(1) : raw;
-        const host = addr === '*' ? '0.0.0.0' : addr === '::*' ? '::' : addr;
-        // Port 0 picks a free port once; every address then shares it.
-        const first = bound[0]?.address();
-        const boundPort = port === 0 && first !== undefined && first !== null && typeof first === 'object' ? first.port : port;
-        try {
-          bound.push(await this.listenOn({ host, port: boundPort, ipv6Only: host.includes(':') }, false));
-        } catch (e) {
-          const err = e as NodeJS.ErrnoException;
-          if (optional && (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT')) continue;
-          throw new Error(`Could not create server TCP listening socket ${addr}:${port}: ${err.message}`);
-        }
-      }
-    } catch (e) {
-      for (const l of bound) l.close();
-      throw e;
-    }
-    return bound;
-  }
-
-  private listenOn(opts: net.ListenOptions, unix: boolean): Promise<net.Server> {
-    return new Promise((resolve, reject) => {
-      const srv = net.createServer({ noDelay: true }, (socket) => this.accept(socket, unix));
-      srv.maxConnections = this.config.int('maxclients') + 32;
-      srv.once('error', reject);
-      srv.listen({ ...opts, backlog: this.config.int('tcp-backlog') }, () => {
-        srv.off('error', reject);
-        srv.on('error', (e) => this.logger.error({ err: e }, 'listener error'));
-        resolve(srv);
-      });
-    });
-  }
-
-  /**
-   * After CONFIG SET port/bind: listen where the configuration now says.
-   * Null when the TCP listeners already match it (or the server does not
-   * listen yet); else settles once the new listeners are bound, or rejects,
-   * the old ones still serving, when they cannot be. Rebinds run one after
-   * the other.
-   */
+  /** After CONFIG SET port/bind: listen where the configuration now says (listeners.ts). */
   rebind(): Promise<void> | null {
-    const want = { port: this.config.int('port'), bind: this.config.str('bind') };
-    const have = this.tcpBoundFor;
-    if (this.shuttingDown || have === null || (want.port === have.port && want.bind === have.bind)) return null;
-    const run = (this.rebinding ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => this.relisten(want));
-    const tracked = run.finally(() => {
-      if (this.rebinding === tracked) this.rebinding = null;
-    });
-    this.rebinding = tracked;
-    return tracked;
-  }
-
-  /**
-   * Replace the TCP listeners (the unix socket stays). A new port is bound
-   * before the old listeners close. New addresses on the same port can only
-   * be bound once the old listeners are closed, so those are reopened if
-   * the new ones fail (Redis' changeBindAddr does the same).
-   */
-  private async relisten(want: TcpSpec): Promise<void> {
-    const have = this.tcpBoundFor!;
-    const oldTcp = this.listeners.filter((l) => typeof l.address() !== 'string');
-    const keep = this.listeners.filter((l) => !oldTcp.includes(l));
-    const samePort = want.port === have.port;
-    if (samePort) {
-      for (const l of oldTcp) l.close();
-      this.listeners = keep;
-    }
-    // Port 0 (any free port) keeps the one it got.
-    const target = samePort && want.port === 0 ? { ...want, port: have.actualPort } : want;
-    let fresh: net.Server[];
-    try {
-      fresh = await this.listenTcp(target);
-    } catch (e) {
-      this.logger.warn(`Warning: ${(e as Error).message}`);
-      if (samePort) await this.reopenTcp({ port: have.actualPort, bind: have.bind });
-      throw e;
-    }
-    if (this.shuttingDown) {
-      for (const l of fresh) l.close();
-      return;
-    }
-    if (!samePort) for (const l of oldTcp) l.close();
-    this.listeners = [...keep, ...fresh];
-    this.tcpBoundFor = { ...want, actualPort: this.port };
-  }
-
-  /** Listen again as before a failed rebind; if even that fails, say so (clients connected stay served). */
-  private async reopenTcp(spec: TcpSpec): Promise<void> {
-    try {
-      this.listeners.push(...(await this.listenTcp(spec)));
-    } catch (e) {
-      this.logger.error({ err: e }, 'Failed to restore the previous listening sockets');
-      this.tcpBoundFor = { port: -1, bind: '', actualPort: -1 };
-    }
+    return this.listeners.rebind();
   }
 
   /**
@@ -282,7 +162,7 @@ export class Server implements CommandHost {
     if (this.persistence.loading === null && !this.persistence.shutdown(save) && !opts.force) return false;
     this.shuttingDown = true;
     if (this.cron !== null) clearTimeout(this.cron);
-    if (this.pause !== null) clearTimeout(this.pause.timer);
+    this.pause.stop();
     this.engine.log.flush();
     this.persistence.close();
     for (const c of [...this.clients.values()]) {
@@ -290,17 +170,12 @@ export class Server implements CommandHost {
       c.close();
       c.socket?.destroy();
     }
-    await this.closeListeners();
+    await this.listeners.close();
     const unixPath = this.config.str('unixsocket');
     if (unixPath !== '') fs.rmSync(unixPath, { force: true });
     this.logger.info('Vireo is now ready to exit, bye bye...');
     for (const fn of this.onShutdown) fn();
     return true;
-  }
-
-  private async closeListeners(): Promise<void> {
-    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
-    this.listeners = [];
   }
 
   /** Called once the server has shut down (SHUTDOWN command, signals). */
@@ -349,54 +224,33 @@ export class Server implements CommandHost {
     });
   }
 
-  // ---- blocking commands ------------------------------------------------------
+  // ---- blocking commands and CLIENT PAUSE (blocking.ts, pause.ts) ------------------
 
-  /** Clients inside a blocking command. */
-  readonly blocked = new Set<Client>();
-
-  /** Park `c` until `state.ready()` holds when its kind is woken, or `timeoutMs` (0: forever) passes. */
+  /** Park ctx's client until `req.ready()` holds when its kind is woken, or `timeoutMs` (0: forever) passes. */
   block(ctx: CommandContext, req: BlockRequest, timeoutMs: number): void {
-    const c = this.clientOf(ctx.connection());
-    const b: BlockState = { kind: req.kind, ready: req.ready, wake: req.wake, timer: null };
-    if (timeoutMs > 0) b.timer = setTimeout(() => this.unblock(c, true), timeoutMs);
-    c.blocked = b;
-    this.blocked.add(c);
-  }
-
-  /** Wake a blocked client: it replies, then goes on with its buffered input. */
-  unblock(c: Client, timedOut: boolean): void {
-    const b = c.blocked;
-    if (b === null) return;
-    if (b.timer !== null) clearTimeout(b.timer);
-    c.blocked = null;
-    this.blocked.delete(c);
-    if (c.closed) return;
-    this.engine.clock.tick();
-    b.wake(timedOut);
-    c.processInput();
-    this.afterInput(c);
+    this.blocked.block(this.clientOf(ctx.connection()), req, timeoutMs);
   }
 
   /** Something clients of `kind` wait for happened: wake those now ready. */
   wakeReady(kind: string): void {
-    if (this.blocked.size === 0) return;
-    for (const c of [...this.blocked]) {
-      if (c.blocked !== null && c.blocked.kind === kind && c.blocked.ready()) this.unblock(c, false);
-    }
+    this.blocked.wakeReady(kind);
+  }
+
+  /** A client that waited (blocking command, pause) goes on with its buffered input. */
+  private resume(c: Client): void {
+    this.engine.clock.tick();
+    c.processInput();
+    this.afterInput(c);
   }
 
   /** Forget a client (its socket is closing). */
   unlinkClient(c: Client): void {
     if (!this.clients.delete(c.id)) return;
-    if (c.blocked !== null) {
-      if (c.blocked.timer !== null) clearTimeout(c.blocked.timer);
-      c.blocked = null;
-      this.blocked.delete(c);
-    }
+    this.blocked.forget(c);
     this.engine.watches.unwatchAll(c.ctx);
     this.persistence.forget(c);
     this.monitors.delete(c);
-    this.held.delete(c);
+    this.pause.forget(c);
   }
 
   authRequired(): boolean {
@@ -568,9 +422,10 @@ export class Server implements CommandHost {
 
   /** True if `argv` must wait because of CLIENT PAUSE. */
   mustHold(c: Client, argv: string[]): boolean {
-    if (this.pause === null || c.ctx.kind === 'master' || c.ctx.kind === 'replica') return false;
-    if (this.pause.mode === 'all' || commandBlockedByPause(this, c, argv)) {
-      this.held.add(c);
+    const mode = this.pause.mode;
+    if (mode === null || c.ctx.kind === 'master' || c.ctx.kind === 'replica') return false;
+    if (mode === 'all' || commandBlockedByPause(this, c, argv)) {
+      this.pause.hold(c);
       return true;
     }
     return false;
@@ -578,56 +433,21 @@ export class Server implements CommandHost {
 
   /** Clients waiting in a blocking command or held by CLIENT PAUSE (Redis counts both in blocked_clients). */
   get blockedClients(): number {
-    return this.blocked.size + this.held.size;
+    return this.blocked.size + this.pause.heldCount;
   }
 
-  /** Is `c` waiting (blocking command or CLIENT PAUSE)? CLIENT LIST flag b. */
+  /** Is `conn` waiting (blocking command or CLIENT PAUSE)? CLIENT LIST flag b. */
   isBlocked(conn: Connection): boolean {
     const c = this.clientOf(conn);
-    return c.blocked !== null || this.held.has(c);
-  }
-
-  get writesPaused(): boolean {
-    return this.pause !== null;
+    return c.blocked !== null || this.pause.isHolding(c);
   }
 
   pauseClients(mode: 'all' | 'write', ms: number): void {
-    const until = Date.now() + ms;
-    if (this.pause !== null) {
-      clearTimeout(this.pause.timer);
-      // A later deadline or a stricter mode wins.
-      if (this.pause.mode === 'all') mode = 'all';
-      if (this.pause.until > until) ms = this.pause.until - Date.now();
-    }
-    const end = Date.now() + ms;
-    this.pause = { mode, until: end, timer: this.pauseTimer(end) };
-    this.engine.expiryPaused = true;
-  }
-
-  /** A timer for the pause's end; Node's timers wrap past 2^31-1 ms, so long pauses re-arm. */
-  private pauseTimer(until: number): NodeJS.Timeout {
-    const MAX_TIMER_MS = 2147483647;
-    const left = Math.max(0, until - Date.now());
-    return setTimeout(() => {
-      if (this.pause === null) return;
-      if (until - Date.now() > 0) this.pause.timer = this.pauseTimer(until);
-      else this.unpauseClients();
-    }, Math.min(left, MAX_TIMER_MS));
+    this.pause.start(mode, ms);
   }
 
   unpauseClients(): void {
-    if (this.pause === null) return;
-    clearTimeout(this.pause.timer);
-    this.pause = null;
-    this.engine.expiryPaused = false;
-    const held = [...this.held];
-    this.held.clear();
-    for (const c of held) {
-      if (c.closed) continue;
-      this.engine.clock.tick();
-      c.processInput();
-      this.afterInput(c);
-    }
+    this.pause.end();
   }
 
   /** Feed an executed command to MONITOR clients. */
@@ -823,7 +643,7 @@ export class Server implements CommandHost {
         this.logger.level = pinoLevel(value as string);
         break;
       case 'maxclients':
-        for (const l of this.listeners) l.maxConnections = (value as number) + 32;
+        this.listeners.setMaxConnections((value as number) + 32);
         break;
       // 'port' and 'bind' are applied by rebind(), which CONFIG SET awaits.
       case 'dir':
@@ -843,12 +663,6 @@ export class Server implements CommandHost {
         break;
     }
   }
-}
-
-/** Where TCP listeners are bound: the `port` and `bind` parameters. */
-interface TcpSpec {
-  port: number;
-  bind: string;
 }
 
 function isLoopback(addr: string | undefined): boolean {
