@@ -10,16 +10,16 @@ import crypto from 'node:crypto';
 import { Config, type ConfigValue } from '../config.js';
 import { Engine } from '../engine/engine.js';
 import { CommandLog } from '../../persistence/commandlog.js';
-import { CommandTable, F, arityOk, bigArgRefusal, type Command } from '../commands/table.js';
+import { CommandTable, F, type Command } from '../commands/table.js';
 import { createCommandTable } from '../commands/index.js';
-import { OutputArena, ReplyWriter } from '../protocol/writer.js';
-import { CommandContext } from '../commands/context.js';
-import type { BlockRequest, CommandHost, Connection } from '../commands/context.js';
+import { OutputArena } from '../protocol/writer.js';
+import type { BlockRequest, CommandContext, CommandHost, Connection } from '../commands/context.js';
 import { EffectCheck } from './effect-check.js';
 import { infoString } from './info.js';
 import { Client } from './client.js';
 import { DirectIo } from './direct-io.js';
 import { Listeners } from './listeners.js';
+import { LogReplayer } from './replay.js';
 import { BlockedClients } from './blocking.js';
 import { ClientPause } from './pause.js';
 import { call, execute, commandBlockedByPause } from './dispatch.js';
@@ -31,7 +31,6 @@ import { ServerStats } from './stats.js';
 import { MemoryTracker } from './info.js';
 import { discardTransaction } from '../commands/transactions.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
-import { AofLoadError } from '../../persistence/aof.js';
 import { strerror } from '../../persistence/errors.js';
 import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from './output-limits.js';
 
@@ -85,13 +84,14 @@ export class Server implements CommandHost {
   /** Bound once so every client's writer can share it. */
   readonly recordError: (msg: string) => void;
   readonly persistence: Persistence;
-  /** Runs commands read from an AOF (Redis' fake AOF client). */
-  private loaderCtx: CommandContext | null = null;
+  /** Applies records read from an AOF on a context of its own. */
+  private readonly replayer: LogReplayer;
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
     this.engine = new Engine({ databases: config.int('databases'), log: new CommandLog() });
     this.table = createCommandTable();
+    this.replayer = new LogReplayer(this.engine, this.table, this);
     this.blocked = new BlockedClients((c) => this.resume(c));
     this.pause = new ClientPause(this.engine, (c) => this.resume(c));
     this.listeners = new Listeners(config, this.logger, (socket, unix) => this.accept(socket, unix), () => this.shuttingDown);
@@ -110,7 +110,7 @@ export class Server implements CommandHost {
       config,
       logger: this.logger,
       replication: () => ({ replId: this.replId, offset: this.engine.log.offset }),
-      replay: (argv) => this.replay(argv),
+      replay: (argv) => this.replayer.replay(argv),
     });
     this.persistence.aof.onFsync = () => this.wakeReady('waitaof');
     config.onChange((name, value) => this.applyConfig(name, value));
@@ -375,29 +375,7 @@ export class Server implements CommandHost {
     this.timedCount = 0;
   }
 
-  /** Run one command read from an AOF file while loading. */
-  private replay(argv: string[]): void {
-    const cmd = this.table.resolve(argv);
-    if (cmd === undefined || cmd.run === null) {
-      throw new AofLoadError(`Unknown command '${argv[0]!.slice(0, 128)}' reading the append only file`);
-    }
-    if (!arityOk(cmd, argv.length)) throw new AofLoadError(`Wrong number of arguments for '${cmd.name}' reading the append only file`);
-    const tooLong = bigArgRefusal(cmd, argv);
-    if (tooLong !== null) throw new AofLoadError(`Reading the append only file: ${tooLong}`);
-    // Records of a transaction are applied once its EXEC was read; MULTI/EXEC themselves do nothing here.
-    if (cmd.name === 'multi' || cmd.name === 'exec') return;
-    const ctx = this.loaderContext();
-    ctx.current = cmd;
-    this.engine.begin();
-    try {
-      cmd.run(ctx, argv);
-    } finally {
-      this.engine.end();
-      ctx.current = null;
-    }
-  }
-
-  // ---- the host interface commands see (commands/host.ts) ------------------
+  // ---- the host interface commands see (CommandHost in commands/context.ts) ------
 
   info(sections: string[]): string {
     return infoString(this, sections);
@@ -407,17 +385,6 @@ export class Server implements CommandHost {
     // Queued commands were resolved when queued; the table has not changed since.
     const cmd = this.table.resolve(argv)!;
     call(this, this.clientOf(ctx.connection()), cmd, argv, true);
-  }
-
-  /** The context loaded records run on: no connection, replies discarded. */
-  private loaderContext(): CommandContext {
-    if (this.loaderCtx === null) {
-      const discard = new ReplyWriter(new OutputArena());
-      discard.muted = true;
-      this.loaderCtx = new CommandContext(this.engine, discard, this, null, -1);
-      this.loaderCtx.kind = 'master';
-    }
-    return this.loaderCtx;
   }
 
   /** True if `argv` must wait because of CLIENT PAUSE. */
