@@ -26,7 +26,7 @@ import path from 'node:path';
 import type { Engine } from '../src/engine/engine.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/log.js';
-import type { LogFollower } from './commandlog.js';
+import type { LogFollower } from '../src/log/command-log.js';
 import { RdbWriter } from './rdb/file.js';
 import { Snapshot, type SnapshotTarget } from './snapshot.js';
 import { RdbSnapshotTarget, type RdbStore, writeAll } from './rdb-store.js';

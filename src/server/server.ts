@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { Config, type ConfigValue } from '../config.js';
 import { Engine } from '../engine/engine.js';
-import { CommandLog } from '../../persistence/commandlog.js';
+import { CommandLog } from '../log/command-log.js';
 import { CommandTable, F, bigArgRefusal, type Command } from '../commands/table.js';
 import { allCommands } from '../commands/index.js';
 import { OutputArena } from '../protocol/writer.js';
