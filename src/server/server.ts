@@ -133,7 +133,7 @@ export class Server {
       replication: () => ({ replId: this.replId, offset: this.engine.log.offset }),
       replay: (argv) => this.replay(argv),
     });
-    this.persistence.aof.onFsync = () => this.wakeReady('waitaof');
+    this.persistence.gate.onAdvance(() => this.wakeReady('waitaof'));
     config.onChange((name, value) => this.applyConfig(name, value));
   }
 
