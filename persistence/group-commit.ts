@@ -9,7 +9,7 @@
 
 import type { CommandLog } from '../src/log/command-log.js';
 import type { DurabilityGate, Waiter } from '../src/log/gate.js';
-import type { AofStore } from './aof.js';
+import type { AofStore } from './aof/store.js';
 
 export class GroupCommit {
   private commitScheduled = false;

@@ -12,7 +12,7 @@ import type { Engine } from '../src/engine/engine.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/log.js';
 import { RdbStore, type ReplicationInfo } from './rdb-store.js';
-import { AofLoadError, AofStore } from './aof.js';
+import { AofLoadError, AofStore } from './aof/store.js';
 import { Archive } from './archive.js';
 import { RdbError } from './rdb/format.js';
 import { removeStaleTempFiles } from './temp-files.js';

@@ -23,7 +23,7 @@ import { monitorLine } from './monitor.js';
 import { MemoryTracker } from './info.js';
 import { discardTransaction } from '../commands/transactions.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
-import { AofLoadError } from '../../persistence/aof.js';
+import { AofLoadError } from '../../persistence/aof/store.js';
 import { strerror } from '../../persistence/errors.js';
 import { arityOk } from './dispatch.js';
 import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from './output-limits.js';
