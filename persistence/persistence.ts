@@ -1,14 +1,10 @@
 /**
- * Persistence as the server sees it: start-up loading, group commit, the
- * MISCONF condition, save points and AOF upkeep in the cron, shutdown.
- * The stores themselves are rdb-store.ts (snapshots) and aof.ts (the log
+ * Persistence as the server sees it: start-up loading, the MISCONF
+ * condition, save points and AOF upkeep in the cron, shutdown, and a
+ * façade over the group commit (group-commit.ts) and the durability gate
+ * (src/log/gate.ts) that decide when held replies go out.
+ * The stores themselves are rdb-store.ts (snapshots) and aof/ (the log
  * on disk); archive.ts keeps retired AOF files for point-in-time recovery.
- *
- * Group commit (DESIGN.md §6): a client whose replies could reveal writes
- * that are not on disk yet holds them (`Waiter`) until the AOF reached the
- * log offset current when they were produced. The AOF is written once per
- * event-loop turn; under `appendfsync always` the fsync runs in the thread
- * pool, and the writes that arrive meanwhile form the next group.
  */
 
 import fs from 'node:fs';
@@ -16,17 +12,15 @@ import type { Engine } from '../src/engine/engine.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/log.js';
 import { RdbStore, type ReplicationInfo } from './rdb-store.js';
-import { AofLoadError, AofStore } from './aof.js';
+import { AofLoadError, AofStore } from './aof/store.js';
 import { Archive } from './archive.js';
 import { RdbError } from './rdb/format.js';
 import { removeStaleTempFiles } from './temp-files.js';
 import path from 'node:path';
+import { DurabilityGate, localFileFollower, type Waiter } from '../src/log/gate.js';
+import { GroupCommit } from './group-commit.js';
 
-/** A client holding replies until the log is durable up to `heldUntil`. */
-export interface Waiter {
-  heldUntil: number;
-  releaseHeld(): void;
-}
+export type { Waiter };
 
 export interface LoadingState {
   startedAt: number;
@@ -56,10 +50,9 @@ export class Persistence {
   readonly aof: AofStore;
   readonly archive: Archive;
   loading: LoadingState | null = null;
-  private readonly waiters = new Set<Waiter>();
-  private commitScheduled = false;
-  /** WAITAOF asked for an fsync outside the everysec rhythm. */
-  private fsyncWanted = false;
+  /** Which log offset replies may reveal, and who waits for more (src/log/gate.ts). */
+  readonly gate: DurabilityGate;
+  private readonly groupCommit: GroupCommit;
   private readonly engine: Engine;
   private readonly config: Config;
   private readonly logger: Logger;
@@ -73,6 +66,10 @@ export class Persistence {
     this.archive = new Archive(this.config, this.logger);
     this.aof = new AofStore(this.engine, this.config, this.logger, this.rdb);
     this.aof.archive = this.archive;
+    this.gate = new DurabilityGate(this.engine.log);
+    this.gate.addFollower(localFileFollower(this.aof));
+    this.aof.onFsync = () => this.gate.advanced();
+    this.groupCommit = new GroupCommit(this.engine.log, this.aof, this.gate);
   }
 
   // ---- start-up -----------------------------------------------------------------
@@ -135,82 +132,24 @@ export class Persistence {
     }
   }
 
-  // ---- group commit --------------------------------------------------------------
+  // ---- group commit (group-commit.ts, the gate in src/log/gate.ts) -------------
 
   /** True when replies produced now must wait for the AOF. */
   mustWait(): boolean {
-    return this.aof.on && this.engine.log.offset > this.durableOffset();
-  }
-
-  /** The log offset replies may reveal. */
-  private durableOffset(): number {
-    const aof = this.aof;
-    if (!aof.on) return Infinity;
-    if (this.aof.policy === 'always') return aof.fsyncedOffset;
-    // Like Redis under everysec/no: a failed write is retried, replies still go out.
-    return aof.lastWriteOk ? aof.writtenOffset : Infinity;
+    return this.gate.mustWait();
   }
 
   hold(w: Waiter): void {
-    w.heldUntil = this.engine.log.offset;
-    this.waiters.add(w);
-    this.scheduleCommit();
+    this.groupCommit.hold(w);
   }
 
   forget(w: Waiter): void {
-    this.waiters.delete(w);
+    this.gate.forget(w);
   }
-
-  private scheduleCommit(): void {
-    if (this.commitScheduled) return;
-    this.commitScheduled = true;
-    setImmediate(() => this.commit());
-  }
-
-  /** Once per turn with writes: write the AOF, start the group's fsync, release what is durable. */
-  commit(): void {
-    this.commitScheduled = false;
-    // Gathering the next group (afterFsync): it commits when that ends.
-    if (this.gatherUntil !== 0) return;
-    this.engine.log.flush();
-    const aof = this.aof;
-    // Under `always` nothing is released before the next fsync anyway: while
-    // one runs, the group keeps growing in memory and is written in one go.
-    if (aof.policy === 'always' && aof.fsyncInFlight) return;
-    const wrote = aof.writePending();
-    if (wrote && (this.fsyncWanted || this.aof.policy === 'always') && aof.fsyncedOffset < aof.writtenOffset && !aof.fsyncInFlight) {
-      this.fsyncWanted = false;
-      this.startFsync();
-    }
-    this.release();
-  }
-
-  // Group commit under `always`: while one fsync runs, the next group
-  // forms. Started the moment the fsync ends, that group would hold only
-  // the clients that wrote during it, while the clients just answered come
-  // back a round trip later and wait for the group after: two cohorts
-  // alternate, each fsync covering half the writers. Instead the next fsync
-  // waits, for at most half the last fsync's duration, until most of the
-  // clients just answered have written again: one full group per fsync, as
-  // Redis gets from its blocking fsync, with the fsync still off the main thread.
-  private gatherUntil = 0;
-  private gatherTarget = 0;
-  private fsyncStartedAt = 0;
-
-  private readonly gatherTick = (): void => {
-    if (this.waiters.size < this.gatherTarget && performance.now() < this.gatherUntil) {
-      setImmediate(this.gatherTick);
-      return;
-    }
-    this.gatherUntil = 0;
-    this.commit();
-  };
 
   /** Have the AOF fsynced soon (WAITAOF under everysec / no). */
   requestFsync(): void {
-    if (!this.aof.on) return;
-    this.fsyncWanted = true;
-    this.scheduleCommit();
+    this.groupCommit.requestFsync();
   }
 
   /**
@@ -233,44 +172,9 @@ export class Persistence {
     }
   }
 
-  /** Start the group's fsync in the thread pool, noting when (afterFsync sizes the gathering by it). */
-  private startFsync(): void {
-    this.fsyncStartedAt = performance.now();
-    this.aof.fsyncAsync(() => this.afterFsync());
-  }
-
-  private afterFsync(): void {
-    const fsyncMs = performance.now() - this.fsyncStartedAt;
-    const released = this.release();
-    if (this.aof.fsyncedOffset >= this.engine.log.offset || !(this.fsyncWanted || this.aof.policy === 'always')) return;
-    if (this.aof.policy === 'always' && released > 1) {
-      this.gatherUntil = performance.now() + Math.min(2, fsyncMs / 2);
-      this.gatherTarget = this.waiters.size + Math.ceil(released * 0.75);
-      setImmediate(this.gatherTick);
-      return;
-    }
-    this.commit();
-  }
-
-  /** Send the replies the AOF now covers; returns how many clients were released. */
-  private release(): number {
-    if (this.waiters.size === 0) return 0;
-    const durable = this.durableOffset();
-    let released = 0;
-    for (const w of this.waiters) {
-      if (w.heldUntil > durable) continue;
-      this.waiters.delete(w);
-      w.releaseHeld();
-      released++;
-    }
-    return released;
-  }
-
   /** Release everyone (AOF switched off). */
   releaseAll(): void {
-    const all = [...this.waiters];
-    this.waiters.clear();
-    for (const w of all) w.releaseHeld();
+    this.gate.releaseAll();
   }
 
   // ---- refusing writes --------------------------------------------------------------
@@ -287,16 +191,8 @@ export class Persistence {
   cron(): void {
     if (this.loading !== null) return;
     const aof = this.aof;
-    if (aof.on) {
-      if (!aof.lastWriteOk || aof.bufferLength > 0) {
-        this.engine.log.flush();
-        if (aof.writePending() && this.aof.policy === 'always' && aof.fsyncedOffset < aof.writtenOffset && !aof.fsyncInFlight) {
-          this.startFsync();
-        }
-        this.release();
-      }
-    }
-    aof.cron(() => this.release());
+    this.groupCommit.cron();
+    aof.cron(() => this.gate.release());
     if (!this.rdb.inProgress && !aof.rewriteInProgress) {
       if (this.rdb.scheduled) {
         this.rdb.scheduled = false;

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { splitArgs } from '../src/protocol/parser.js';
-import { parseManifest, formatManifest } from './aof.js';
+import { parseManifest, formatManifest } from './aof/manifest.js';
 import { readArchiveIndex, readArchived, quoteName } from './archive.js';
 import { AofFormatError, AofTruncatedError, readAofCommand } from './resp.js';
 import { fsyncDir, writeFileAtomic } from './files.js';

@@ -15,7 +15,7 @@ function tempPatterns(aofPrefix: string): RegExp[] {
   return [
     // SAVE and AOF bases (rdb-store.ts writeSync), BGSAVE (rdb-store.ts bgsave)
     /^temp-(?:bg-)?(\d+)-\d+\.rdb$/,
-    // BGREWRITEAOF (aof.ts startRewrite)
+    // BGREWRITEAOF (aof/rewrite.ts startRewrite)
     /^temp-rewriteaof-bg-(\d+)-\d+\.(?:rdb|aof)$/,
     // the manifest and its offsets sidecar (files.ts writeFileAtomic)
     new RegExp(`^${prefix}\\.(?:manifest|vireo-offsets)\\.tmp-(\\d+)$`),

@@ -33,6 +33,11 @@ describe('import graph', () => {
     expect(arrows((f) => f.startsWith('src/engine/'), above)).toEqual([]);
   });
 
+  it('has no arrow from src/log/ (the command log and the durability gate) to the layers that follow or write it', () => {
+    const above = (d: string) => ['src/server/', 'src/commands/', 'src/engine/', 'persistence/', 'replication/'].some((p) => d.startsWith(p));
+    expect(arrows((f) => f.startsWith('src/log/'), above)).toEqual([]);
+  });
+
   it('has no import cycle', () => {
     expect(importCycles(graph)).toEqual([]);
   });

@@ -11,7 +11,7 @@
 
 import { Db } from './keyspace.js';
 import { WatchRegistry } from './watch.js';
-import type { CommandLog } from '../../persistence/commandlog.js';
+import type { CommandLog } from '../log/command-log.js';
 import { ReadyKeys } from './ready-keys.js';
 import type { Value } from '../types/value.js';
 import { Clock } from './clock.js';

@@ -8,7 +8,7 @@
  * table entry says where: CommandImpl.bigArg); they read it with argAt().
  * Any other command refuses it (dispatch and AOF replay, bigArgRefusal).
  * Effects that carry such a value are built with argvFrom(), and the
- * command log writes the bytes (commandlog.ts).
+ * command log writes the bytes (src/log/command-log.ts).
  */
 
 import { constants } from 'node:buffer';

@@ -9,7 +9,7 @@ import type { Engine } from '../engine/engine.js';
 import { arityOk, bigArgRefusal, type CommandTable } from '../commands/table.js';
 import { CommandContext, type CommandHost } from '../commands/context.js';
 import { OutputArena, ReplyWriter } from '../protocol/writer.js';
-import { AofLoadError } from '../../persistence/aof.js';
+import { AofLoadError } from '../../persistence/aof/store.js';
 
 export class LogReplayer {
   private ctx: CommandContext | null = null;

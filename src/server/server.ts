@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { Config, type ConfigValue } from '../config.js';
 import { Engine } from '../engine/engine.js';
-import { CommandLog } from '../../persistence/commandlog.js';
+import { CommandLog } from '../log/command-log.js';
 import { CommandTable, F, type Command } from '../commands/table.js';
 import { createCommandTable } from '../commands/index.js';
 import { OutputArena } from '../protocol/writer.js';
@@ -112,7 +112,7 @@ export class Server implements CommandHost {
       replication: () => ({ replId: this.replId, offset: this.engine.log.offset }),
       replay: (argv) => this.replayer.replay(argv),
     });
-    this.persistence.aof.onFsync = () => this.wakeReady('waitaof');
+    this.persistence.gate.onAdvance(() => this.wakeReady('waitaof'));
     config.onChange((name, value) => this.applyConfig(name, value));
   }
 

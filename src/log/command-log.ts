@@ -15,8 +15,8 @@ export interface LogFollower {
   onLogData(chunk: Buffer, start: number): void;
 }
 
-import { bulkSize, putBulk, putBulkBytes, putUint, uintDigits } from '../src/util/bytes.js';
-import { argAt, hasBigArgs } from '../src/protocol/big-args.js';
+import { bulkSize, putBulk, putBulkBytes, putUint, uintDigits } from '../util/bytes.js';
+import { argAt, hasBigArgs } from '../protocol/big-args.js';
 
 const STAGING_SIZE = 64 * 1024;
 

@@ -1,0 +1,287 @@
+/**
+ * The append-only file: the command log on disk (DESIGN.md §6), in Redis
+ * 7's multi-part layout so redis-server, redis-check-aof and existing
+ * habits work with it. AofStore ties the parts together and is what
+ * persistence.ts, INFO and the commands see:
+ *
+ *   manifest.ts        the list of files, their log offsets and sizes
+ *   writer.ts          appending log bytes, fsync, write errors
+ *   rewrite.ts         BGREWRITEAOF (new incr file, new base, manifest swap)
+ *   loader.ts          replaying the files at start-up and DEBUG LOADAOF
+ *   value-commands.ts  a snapshot as commands (the RESP base)
+ */
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Engine } from '../../src/engine/engine.js';
+import type { Config } from '../../src/config.js';
+import type { Logger } from '../../src/log.js';
+import type { RdbStore } from '../rdb-store.js';
+import { dataDir } from '../files.js';
+import type { Archive } from '../archive.js';
+import { AofManifest } from './manifest.js';
+import { AofWriter } from './writer.js';
+import { AofRewriter } from './rewrite.js';
+import { AofLoader, type LoadProgress, type Replay } from './loader.js';
+
+export { AofLoadError } from './manifest.js';
+
+export class AofStore {
+  private readonly manifest: AofManifest;
+  private readonly writer: AofWriter;
+  private readonly rewriter: AofRewriter;
+  private readonly loader: AofLoader;
+  archive: Archive | null = null;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly rdb: RdbStore,
+  ) {
+    this.manifest = new AofManifest(config, logger);
+    this.writer = new AofWriter(engine.log, config, logger, this.manifest);
+    this.rewriter = new AofRewriter(engine, config, logger, rdb, this.manifest, this.writer, () => this.archive);
+    this.loader = new AofLoader(config, logger, rdb, this.manifest);
+  }
+
+  /** Whether the AOF is on: only then does it follow the command log. */
+  get on(): boolean {
+    return this.writer.on;
+  }
+  set on(value: boolean) {
+    if (value === this.writer.on) return;
+    this.writer.on = value;
+    if (value) this.engine.log.follow(this.writer);
+    else this.engine.log.unfollow(this.writer);
+  }
+
+  // ---- what the durability gate, INFO and the commands read --------------------------
+
+  /** appendfsync. */
+  get policy(): string {
+    return this.writer.policy;
+  }
+  /** Log offset up to which bytes are written / fsynced. */
+  get writtenOffset(): number {
+    return this.writer.writtenOffset;
+  }
+  get fsyncedOffset(): number {
+    return this.writer.fsyncedOffset;
+  }
+  get lastWriteOk(): boolean {
+    return this.writer.lastWriteOk;
+  }
+  get lastWriteError(): string {
+    return this.writer.lastWriteError;
+  }
+  get bufferLength(): number {
+    return this.writer.bufferLength;
+  }
+  get fsyncInFlight(): boolean {
+    return this.writer.fsyncInFlight;
+  }
+  /** Called when an fsync advanced fsyncedOffset (the durability gate). */
+  get onFsync(): (() => void) | null {
+    return this.writer.onFsync;
+  }
+  set onFsync(f: (() => void) | null) {
+    this.writer.onFsync = f;
+  }
+  get dir(): string {
+    return this.manifest.dir;
+  }
+  get baseSize(): number {
+    return this.manifest.baseSize;
+  }
+  get currentSize(): number {
+    return this.manifest.currentSize;
+  }
+  startOffsetOf(name: string): number | undefined {
+    return this.manifest.startOffsetOf(name);
+  }
+  get rewriteInProgress(): boolean {
+    return this.rewriter.inProgress;
+  }
+  get currentRewriteSeconds(): number {
+    return this.rewriter.currentSeconds;
+  }
+  get rewriteScheduled(): boolean {
+    return this.rewriter.rewriteScheduled;
+  }
+  set rewriteScheduled(v: boolean) {
+    this.rewriter.rewriteScheduled = v;
+  }
+  get rewrites(): number {
+    return this.rewriter.rewrites;
+  }
+  get rewriteFailures(): number {
+    return this.rewriter.rewriteFailures;
+  }
+  set rewriteFailures(n: number) {
+    this.rewriter.rewriteFailures = n;
+  }
+  get lastRewriteTimeSec(): number {
+    return this.rewriter.lastRewriteTimeSec;
+  }
+  get lastRewriteStatus(): 'ok' | 'err' {
+    return this.rewriter.lastRewriteStatus;
+  }
+
+  // ---- writing (writer.ts) ---------------------------------------------------------------
+
+  writePending(): boolean {
+    return this.writer.writePending();
+  }
+
+  syncNow(): boolean {
+    return this.writer.syncNow();
+  }
+
+  fsyncAsync(done: (ok: boolean) => void): void {
+    this.writer.fsyncAsync(done);
+  }
+
+  /** Write and fsync everything (shutdown, appendonly no). */
+  flushAll(): boolean {
+    return this.writer.flushAll();
+  }
+
+  /** Once per cron tick: everysec fsync, retries, automatic rewrite. */
+  cron(onFsync: () => void): void {
+    const writer = this.writer;
+    // A BGREWRITEAOF scheduled behind a BGSAVE starts whatever the AOF
+    // state, as in Redis' serverCron (with appendonly no it writes the files
+    // DEBUG LOADAOF reads).
+    if (this.rewriter.rewriteScheduled && !this.rdb.inProgress && !this.rewriter.inProgress) {
+      this.rewriter.rewriteScheduled = false;
+      this.rewrite();
+    }
+    if (!this.on) return;
+    if (!writer.lastWriteOk || writer.bufferLength > 0) writer.writePending();
+    writer.checkFileStillThere();
+    if (!writer.lastWriteOk && !this.rewriter.inProgress && !this.rdb.inProgress && Date.now() - writer.lastRecoveryTry >= 5000) {
+      // Writing keeps failing: try to move to new files (a new base holds everything).
+      writer.lastRecoveryTry = Date.now();
+      this.rewrite();
+    }
+    if (writer.policy === 'everysec' && writer.fsyncedOffset < writer.writtenOffset && Date.now() - writer.lastFsyncAt >= 1000) {
+      writer.fsyncAsync(onFsync);
+    }
+    const perc = this.config.int('auto-aof-rewrite-percentage');
+    const m = this.manifest;
+    if (perc > 0 && !this.rewriter.inProgress && !this.rdb.inProgress && m.currentSize > this.config.int('auto-aof-rewrite-min-size')) {
+      const base = m.rewriteBaseSize > 0 ? m.rewriteBaseSize : 1;
+      const growth = Math.floor((m.currentSize * 100) / base) - 100;
+      if (growth >= perc) {
+        this.logger.info(`Starting automatic rewriting of AOF on ${growth}% growth`);
+        this.rewrite();
+      }
+    }
+  }
+
+  // ---- rewrite (rewrite.ts) ------------------------------------------------------------------
+
+  /** BGREWRITEAOF. Returns 'started', 'scheduled', 'in-progress' or 'failed'. */
+  rewrite(): 'started' | 'scheduled' | 'in-progress' | 'failed' {
+    return this.rewriter.rewrite();
+  }
+
+  abortRewrite(): void {
+    this.rewriter.abort();
+  }
+
+  /** Write a base file synchronously (empty start, or tests). */
+  rewriteSync(): void {
+    this.rewriter.rewriteSync();
+  }
+
+  // ---- enable / disable ---------------------------------------------------------------------
+
+  /** CONFIG SET appendonly yes at runtime: write a base from the current data. */
+  enable(): void {
+    if (this.on) return;
+    this.on = true;
+    fs.mkdirSync(this.dir, { recursive: true });
+    if (this.manifest.exists()) this.manifest.read();
+    this.writer.startAt(this.engine.log.offset);
+    this.rewrite();
+  }
+
+  disable(): void {
+    if (!this.on) return;
+    this.flushAll();
+    this.abortRewrite();
+    this.writer.closeFile();
+    this.on = false;
+  }
+
+  close(): void {
+    this.flushAll();
+    this.writer.closeFile();
+  }
+
+  // ---- loading (loader.ts) ------------------------------------------------------------------
+
+  /**
+   * Load the AOF at start-up (appendonly yes). Returns false if there is
+   * no AOF yet (the caller starts empty and a base is written).
+   */
+  *loadSteps(replay: Replay, progress: LoadProgress): Generator<void, boolean> {
+    this.on = true;
+    const m = this.manifest;
+    const dir = m.dir;
+    let legacy: string | null = null;
+    if (!m.exists()) {
+      const old = path.resolve(dataDir(this.config), m.prefix);
+      if (fs.existsSync(old)) legacy = old;
+      else {
+        fs.mkdirSync(dir, { recursive: true });
+        m.files = [];
+        this.writer.startAt(this.engine.log.offset);
+        return false;
+      }
+    }
+    if (legacy !== null) {
+      // A single-file AOF from Redis < 7: it becomes the base of a multi-part AOF.
+      fs.mkdirSync(dir, { recursive: true });
+      const name = path.basename(legacy);
+      fs.renameSync(legacy, path.join(dir, name));
+      m.files = [{ name, seq: 1, type: 'b' }];
+      m.persist();
+      this.logger.warn(`Upgraded single-file AOF ${name} to the multi-part layout`);
+    } else {
+      m.read();
+    }
+    const offset = yield* this.loader.replayFiles(replay, progress);
+    this.engine.log.reset(offset);
+    // Continue appending to the last incr file (or start one after a lone base).
+    const incrs = m.liveIncrs();
+    const last = incrs[incrs.length - 1];
+    if (last !== undefined) {
+      this.writer.openExisting(last.name);
+      if (m.startOffsetOf(last.name) === undefined) m.setStart(last.name, offset - this.loader.fileLogBytes);
+    } else {
+      this.writer.openNewIncr();
+    }
+    this.writer.startAt(offset);
+    m.removeHistory(this.archive);
+    return true;
+  }
+
+  /**
+   * DEBUG LOADAOF while the AOF is off: replay the files the manifest on
+   * disk names (a BGREWRITEAOF wrote them) without following the log.
+   * Returns false when there is no AOF to load.
+   */
+  *replayOnlySteps(replay: Replay): Generator<void, boolean> {
+    if (this.on) throw new Error('replayOnlySteps is for an AOF that is off');
+    const m = this.manifest;
+    if (!m.exists()) return false;
+    m.read();
+    if (!m.files.some((f) => f.type !== 'h')) return false;
+    yield* this.loader.replayFiles(replay, () => {});
+    m.removeHistory(this.archive);
+    return true;
+  }
+}

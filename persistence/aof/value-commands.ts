@@ -1,0 +1,76 @@
+/**
+ * A dataset snapshot as commands (the RESP base of an AOF with
+ * aof-use-rdb-preamble no): one SET / RPUSH / SADD / ZADD / HSET per key
+ * (collections in batches of 64 items), RESTORE for opaque values, and
+ * PEXPIREAT for a TTL.
+ */
+
+import type { SnapshotTarget } from '../snapshot.js';
+import { writeAll } from '../rdb-store.js';
+import { encodeRespCommand, encodeRespCommandHead } from '../resp.js';
+import type { Value } from '../../src/types/value.js';
+import { MutableString, stringOf } from '../../src/types/string.js';
+import { ListValue } from '../../src/types/list.js';
+import { SetValue } from '../../src/types/set.js';
+import { ZSetValue } from '../../src/types/zset.js';
+import { HashValue } from '../../src/types/hash.js';
+import { OpaqueValue } from '../../src/types/opaque.js';
+import { formatDouble } from '../../src/util/numbers.js';
+import { dumpPayload } from '../rdb/file.js';
+import { SPILL_BYTES } from '../rdb/format.js';
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/** AOF-text snapshot target: one command per key (aof-use-rdb-preamble no). */
+export class AofTextTarget implements SnapshotTarget {
+  private chunks: Buffer[] = [];
+  private db = -1;
+
+  constructor(private readonly fd: number) {}
+
+  private cmd(argv: readonly (string | Uint8Array)[]): void {
+    this.chunks.push(encodeRespCommand(argv));
+  }
+
+  /**
+   * SET of a MutableString: a long one goes to the file at once from the
+   * value's own bytes (never copied into a command buffer, and written
+   * before a client's write may change them).
+   */
+  private setBytes(key: string, bytes: Buffer): void {
+    if (bytes.length < SPILL_BYTES) {
+      this.cmd(['SET', key, bytes]);
+      return;
+    }
+    this.chunks.push(encodeRespCommandHead(['SET', key], bytes.length));
+    this.drain();
+    writeAll(this.fd, bytes);
+    this.chunks.push(CRLF);
+  }
+
+  beginDb(db: number): void {
+    this.db = db;
+    this.cmd(['SELECT', String(db)]);
+  }
+
+  entry(db: number, key: string, v: Value, expireMs: number): void {
+    if (db !== this.db) this.beginDb(db);
+    const batch = (head: string[], items: string[], step: number) => {
+      for (let i = 0; i < items.length; i += 64 * step) this.cmd([...head, ...items.slice(i, i + 64 * step)]);
+    };
+    if (v instanceof MutableString) this.setBytes(key, v.bytes);
+    else if (typeof v !== 'object') this.cmd(['SET', key, stringOf(v)]);
+    else if (v instanceof ListValue) batch(['RPUSH', key], v.toArray(), 1);
+    else if (v instanceof SetValue) batch(['SADD', key], v.toArray(), 1);
+    else if (v instanceof ZSetValue) batch(['ZADD', key], [...v.entries()].flatMap(([m, s]) => [formatDouble(s), m]), 2);
+    else if (v instanceof HashValue) batch(['HSET', key], [...v.entries()].flat(), 2);
+    else if (v instanceof OpaqueValue) this.cmd(['RESTORE', key, '0', dumpPayload(v), 'REPLACE']);
+    if (expireMs >= 0) this.cmd(['PEXPIREAT', key, String(expireMs)]);
+  }
+
+  drain(): void {
+    if (this.chunks.length === 0) return;
+    writeAll(this.fd, Buffer.concat(this.chunks));
+    this.chunks = [];
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Group commit for the AOF (DESIGN.md §6). Clients whose replies could
+ * reveal writes that are not on disk yet wait in the durability gate
+ * (src/log/gate.ts); this committer writes the log to the AOF once per
+ * event-loop turn with writes, starts the fsync under `appendfsync always`
+ * (in the thread pool; the writes that arrive meanwhile form the next
+ * group), and asks the gate to release what became durable.
+ */
+
+import type { CommandLog } from '../src/log/command-log.js';
+import type { DurabilityGate, Waiter } from '../src/log/gate.js';
+import type { AofStore } from './aof/store.js';
+
+export class GroupCommit {
+  private commitScheduled = false;
+  /** WAITAOF asked for an fsync outside the everysec rhythm. */
+  private fsyncWanted = false;
+
+  constructor(
+    private readonly log: CommandLog,
+    private readonly aof: AofStore,
+    private readonly gate: DurabilityGate,
+  ) {}
+
+  /** Hold `w`'s replies until the AOF has what they may reveal; commit at the end of this turn. */
+  hold(w: Waiter): void {
+    this.gate.hold(w);
+    this.scheduleCommit();
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitScheduled) return;
+    this.commitScheduled = true;
+    setImmediate(() => this.commit());
+  }
+
+  /** Once per turn with writes: write the AOF, start the group's fsync, release what is durable. */
+  commit(): void {
+    this.commitScheduled = false;
+    // Gathering the next group (afterFsync): it commits when that ends.
+    if (this.gatherUntil !== 0) return;
+    this.log.flush();
+    const aof = this.aof;
+    // Under `always` nothing is released before the next fsync anyway: while
+    // one runs, the group keeps growing in memory and is written in one go.
+    if (aof.policy === 'always' && aof.fsyncInFlight) return;
+    const wrote = aof.writePending();
+    if (wrote && (this.fsyncWanted || aof.policy === 'always') && aof.fsyncedOffset < aof.writtenOffset && !aof.fsyncInFlight) {
+      this.fsyncWanted = false;
+      this.startFsync();
+    }
+    this.gate.release();
+  }
+
+  /** Cron: retry a failed write, write what is buffered, release what is durable. */
+  cron(): void {
+    const aof = this.aof;
+    if (aof.on && (!aof.lastWriteOk || aof.bufferLength > 0)) {
+      this.log.flush();
+      if (aof.writePending() && aof.policy === 'always' && aof.fsyncedOffset < aof.writtenOffset && !aof.fsyncInFlight) {
+        this.startFsync();
+      }
+      this.gate.release();
+    }
+  }
+
+  // Group commit under `always`: while one fsync runs, the next group
+  // forms. Started the moment the fsync ends, that group would hold only
+  // the clients that wrote during it, while the clients just answered come
+  // back a round trip later and wait for the group after: two cohorts
+  // alternate, each fsync covering half the writers. Instead the next fsync
+  // waits, for at most half the last fsync's duration, until most of the
+  // clients just answered have written again: one full group per fsync, as
+  // Redis gets from its blocking fsync, with the fsync still off the main thread.
+  private gatherUntil = 0;
+  private gatherTarget = 0;
+  private fsyncStartedAt = 0;
+
+  private readonly gatherTick = (): void => {
+    if (this.gate.waiting < this.gatherTarget && performance.now() < this.gatherUntil) {
+      setImmediate(this.gatherTick);
+      return;
+    }
+    this.gatherUntil = 0;
+    this.commit();
+  };
+
+  /** Have the AOF fsynced soon (WAITAOF under everysec / no). */
+  requestFsync(): void {
+    if (!this.aof.on) return;
+    this.fsyncWanted = true;
+    this.scheduleCommit();
+  }
+
+  /** Start the group's fsync in the thread pool, noting when (afterFsync sizes the gathering by it). */
+  private startFsync(): void {
+    this.fsyncStartedAt = performance.now();
+    this.aof.fsyncAsync(() => this.afterFsync());
+  }
+
+  private afterFsync(): void {
+    const fsyncMs = performance.now() - this.fsyncStartedAt;
+    const released = this.gate.release();
+    if (this.aof.fsyncedOffset >= this.log.offset || !(this.fsyncWanted || this.aof.policy === 'always')) return;
+    if (this.aof.policy === 'always' && released > 1) {
+      this.gatherUntil = performance.now() + Math.min(2, fsyncMs / 2);
+      this.gatherTarget = this.gate.waiting + Math.ceil(released * 0.75);
+      setImmediate(this.gatherTick);
+      return;
+    }
+    this.commit();
+  }
+}
