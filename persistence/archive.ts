@@ -19,7 +19,7 @@ import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import { splitArgs } from '../src/protocol/parser.js';
 import { dataDir, fsyncDir, writeFileAtomic } from './files.js';
 import type { Config } from '../src/config.js';
-import type { Logger } from '../src/log.js';
+import type { Logger } from '../src/logger.js';
 
 export interface ArchivedFile {
   name: string;

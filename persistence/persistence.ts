@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import type { Engine } from '../src/engine/engine.js';
 import type { Config } from '../src/config.js';
-import type { Logger } from '../src/log.js';
+import type { Logger } from '../src/logger.js';
 import { RdbStore, type ReplicationInfo } from './rdb-store.js';
 import { AofLoadError, AofStore } from './aof/store.js';
 import { Archive } from './archive.js';

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../src/engine/engine.js';
-import type { Logger } from '../src/log.js';
+import type { Logger } from '../src/logger.js';
 import type { Config } from '../src/config.js';
 import { RdbWriter, RdbParser, type RdbLoadResult } from './rdb/file.js';
 import { RdbError } from './rdb/format.js';

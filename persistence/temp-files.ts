@@ -7,7 +7,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../src/log.js';
+import type { Logger } from '../src/logger.js';
 
 /** Our temp names, each with the writer's pid as group 1. */
 function tempPatterns(aofPrefix: string): RegExp[] {

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../src/config.js';
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../src/logger.js';
 import type { RdbStore } from '../rdb-store.js';
 import { RdbError } from '../rdb/format.js';
 import { AofFormatError, AofTruncatedError, readAofCommand } from '../resp.js';

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../src/config.js';
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../src/logger.js';
 import { splitArgs } from '../../src/protocol/parser.js';
 import { dataDir, writeFileAtomic } from '../files.js';
 import { quoteName, type Archive } from '../archive.js';

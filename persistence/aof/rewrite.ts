@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../../src/engine/engine.js';
 import type { Config } from '../../src/config.js';
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../src/logger.js';
 import { RdbWriter } from '../rdb/file.js';
 import { Snapshot, type SnapshotTarget } from '../snapshot.js';
 import { RdbSnapshotTarget, type RdbStore, writeAll } from '../rdb-store.js';

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../../src/engine/engine.js';
 import type { Config } from '../../src/config.js';
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../src/logger.js';
 import type { RdbStore } from '../rdb-store.js';
 import { dataDir } from '../files.js';
 import type { Archive } from '../archive.js';

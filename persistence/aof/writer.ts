@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../src/config.js';
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../src/logger.js';
 import type { CommandLog, LogFollower } from '../../src/log/command-log.js';
 import { writeAll } from '../rdb-store.js';
 import { strerror } from '../errors.js';

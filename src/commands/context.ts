@@ -14,7 +14,7 @@ import { ExecContext, type ReplySink } from '../engine/context.js';
 import type { Engine } from '../engine/engine.js';
 import type { ReplyStream } from '../protocol/stream.js';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../logger.js';
 import type { Persistence } from '../../persistence/persistence.js';
 
 /** What the context knows of a command (the table's Command is one). */

@@ -158,6 +158,9 @@ export class Engine {
 
   /** Record an effect of the running command and count `changes` toward dirty. */
   emit(db: number, argv: string[], changes = 1): void {
+    // Replaying a file (start-up, DEBUG LOADAOF inside a command): its
+    // records are on disk already and must not be logged again.
+    if (this.loading) return;
     this.dirty += changes;
     this.effectCount++;
     if (!this.hasFirst) {
@@ -176,8 +179,18 @@ export class Engine {
     }
   }
 
-  /** Append an effect immediately, outside the running unit (expired-key deletes). */
-  private emitNow(db: number, argv: string[]): void {
+  /**
+   * An effect the engine itself causes (an expired key's DEL): inside a
+   * unit it joins the unit's record where it happened, so a transaction
+   * replays in order (Redis propagates it inside the MULTI/EXEC too);
+   * outside one (the active expire cycle) it is appended at once.
+   */
+  private emitOwn(db: number, argv: string[]): void {
+    if (this.depth > 0) {
+      this.emit(db, argv);
+      return;
+    }
+    if (this.loading) return;
     this.log.append(db, argv);
     this.dirty++;
     this.effectCount++;
@@ -216,7 +229,7 @@ export class Engine {
     db.delete(key);
     this.stats.expiredKeys++;
     this.changed(db, key, NOTIFY.EXPIRED, 'expired');
-    this.emitNow(db.id, ['DEL', key]);
+    this.emitOwn(db.id, ['DEL', key]);
   }
 
   /**

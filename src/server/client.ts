@@ -12,7 +12,7 @@ import type { Engine } from '../engine/engine.js';
 import { CommandContext } from '../commands/context.js';
 import type { BlockRequest, ClientMemory, CommandHost, Connection } from '../commands/context.js';
 import type { Command, CommandTable } from '../commands/table.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../logger.js';
 import type { ServerStats } from './stats.js';
 import type { Waiter } from '../../persistence/persistence.js';
 import type { DirectIo } from './direct-io.js';

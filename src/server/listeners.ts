@@ -7,7 +7,7 @@
 import net from 'node:net';
 import fs from 'node:fs';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../logger.js';
 
 /** Where TCP listeners are bound: the `port` and `bind` parameters. */
 interface TcpSpec {

@@ -24,7 +24,7 @@ import { BlockedClients } from './blocking.js';
 import { ClientPause } from './pause.js';
 import { call, execute, commandBlockedByPause } from './dispatch.js';
 import { ActiveExpire } from '../engine/expire.js';
-import { createLogger, pinoLevel, type Logger } from '../log.js';
+import { createLogger, pinoLevel, type Logger } from '../logger.js';
 import { VERSION, REDIS_VERSION } from '../version.js';
 import { monitorLine, monitorSource } from './monitor.js';
 import { ServerStats } from './stats.js';
