@@ -75,7 +75,8 @@ function stepArb(allowed: Set<string>, o: GeneratorOptions): fc.Arbitrary<Step> 
   // Commands that create keys come often (the others mostly need data to act on), wiping ones rarely.
   const creators = new Set(['set', 'mset', 'rpush', 'lpush', 'sadd', 'hset', 'zadd', 'append']);
   const rare = new Set(['flushall', 'flushdb', 'swapdb']);
-  const weightOf = (name: string): number => (creators.has(name) ? 16 : rare.has(name) ? 1 : 4);
+  // RESTORE needs a key to DUMP and, mostly, a free or REPLACEd target.
+  const weightOf = (name: string): number => (creators.has(name) ? 16 : name === 'restore' ? 12 : rare.has(name) ? 1 : 4);
   const writes = Object.entries(writeCommands(o))
     .filter(([name]) => allowed.has(name))
     .map(([name, arbitrary]) => ({ weight: weightOf(name), arbitrary }));
