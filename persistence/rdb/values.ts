@@ -297,9 +297,12 @@ export function readValue(inp: RdbInput, type: number, limits: EncodingLimits): 
           continue;
         }
         const container = inp.len();
-        if (container === 1) items.push(inp.string());
-        else if (container === 2) items.push(...readListpack(inp.stringBytes()));
-        else throw new RdbError(`unknown quicklist container ${container}`);
+        if (container !== 1 && container !== 2) throw new RdbError(`unknown quicklist container ${container}`);
+        const node = container === 1 ? inp.string() : inp.stringBytes();
+        // Redis refuses a node of 0 bytes, plain ones included (rdbLoadObject: encoded_len == 0).
+        if (node.length === 0) throw new RdbError('empty quicklist node');
+        if (typeof node === 'string') items.push(node);
+        else items.push(...readListpack(node));
       }
       return listFrom(items, limits);
     }
