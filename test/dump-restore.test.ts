@@ -649,3 +649,74 @@ describe.skipIf(!HAVE_REDIS)('RESTORE of a set listpack (RDB type 20, Redis 7.2)
     });
   }
 });
+
+/**
+ * The encoding a compact RDB value loads into: Redis keeps a listpack or
+ * ziplist blob packed unless it has more entries than *-max-listpack-entries
+ * (it does not scan the elements' lengths, "an O(N) scan"), and an intset
+ * unless it has more members than set-max-intset-entries, then straight to a
+ * hashtable (rdbLoadObject, 7.0 and 7.2 alike; type 20 in 7.2 likewise).
+ */
+describe.skipIf(!HAVE_REDIS)('RESTORE of compact encodings: only the entry count decides the encoding (differential)', () => {
+  let pair: DiffPair;
+  beforeAll(async () => {
+    pair = await DiffPair.start();
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+
+  const long = 'x'.repeat(10);
+  const cases: [string, Buffer, string[]][] = [
+    ['hash listpack (16)', typed(16, listpack(['a', long, long, '1'])), ['hash-max-listpack-value', 'hash-max-listpack-entries']],
+    ['hash ziplist (13)', typed(13, ziplist(['a', long, long, '1'])), ['hash-max-listpack-value', 'hash-max-listpack-entries']],
+    ['zset listpack (17)', typed(17, listpack([long, '1', 'b', '2'])), ['zset-max-listpack-value', 'zset-max-listpack-entries']],
+    ['zset ziplist (12)', typed(12, ziplist([long, '1', 'b', '2'])), ['zset-max-listpack-value', 'zset-max-listpack-entries']],
+  ];
+  for (const [what, body, [valueParam, entriesParam]] of cases) {
+    it(`${what}: stays packed with elements longer than ${valueParam}, converts past ${entriesParam}`, async () => {
+      try {
+        await pair.check('CONFIG', 'SET', valueParam!, '4');
+        expect(toJs(await pair.check('RESTORE', 'k', '0', latin1(payloadOf(body)), 'REPLACE'))).toBe('OK');
+        expect(toJs(await pair.check('OBJECT', 'ENCODING', 'k'))).toBe('listpack');
+        await pair.check('CONFIG', 'SET', entriesParam!, '1');
+        expect(toJs(await pair.check('RESTORE', 'k', '0', latin1(payloadOf(body)), 'REPLACE'))).toMatch(/OK/);
+        expect(toJs(await pair.check('OBJECT', 'ENCODING', 'k'))).toMatch(/^(hashtable|skiplist)$/);
+      } finally {
+        await pair.check('CONFIG', 'SET', valueParam!, '64');
+        await pair.check('CONFIG', 'SET', entriesParam!, '128');
+      }
+    });
+  }
+
+  it('intset (11): past set-max-intset-entries straight to a hashtable, whatever set-max-listpack-entries says', async () => {
+    const body = typed(11, Buffer.from([2, 0, 0, 0, 3, 0, 0, 0, 1, 0, 2, 0, 3, 0]));
+    try {
+      await pair.check('CONFIG', 'SET', 'set-max-intset-entries', '2');
+      expect(toJs(await pair.check('RESTORE', 'k', '0', latin1(payloadOf(body)), 'REPLACE'))).toBe('OK');
+      // DiffPair accepts listpack for 7.0's hashtable (7.2 has listpack sets), so Vireo is checked itself too.
+      expect(toJs(await pair.check('OBJECT', 'ENCODING', 'k'))).toBe('hashtable');
+      await pair.check('CONFIG', 'SET', 'set-max-intset-entries', '3');
+      await pair.check('RESTORE', 'k', '0', latin1(payloadOf(body)), 'REPLACE');
+      expect(toJs(await pair.check('OBJECT', 'ENCODING', 'k'))).toBe('intset');
+    } finally {
+      await pair.check('CONFIG', 'SET', 'set-max-intset-entries', '512');
+    }
+  });
+
+  it('set listpack (20, 7.2): stays packed with members longer than set-max-listpack-value, and with only integers', async () => {
+    try {
+      await call(pair.vireo, 'CONFIG', 'SET', 'set-max-listpack-value', '4');
+      expect(await call(pair.vireo, 'RESTORE', 'k', '0', latin1(payloadOf(typed(20, listpack(['a', long, 'b'])))), 'REPLACE')).toBe('OK');
+      expect(await call(pair.vireo, 'OBJECT', 'ENCODING', 'k')).toBe('listpack');
+      expect(await call(pair.vireo, 'RESTORE', 'k', '0', latin1(payloadOf(typed(20, listpack([int(1, '7bit'), int(2, '7bit')])))), 'REPLACE')).toBe('OK');
+      expect(await call(pair.vireo, 'OBJECT', 'ENCODING', 'k')).toBe('listpack');
+      await call(pair.vireo, 'CONFIG', 'SET', 'set-max-listpack-entries', '2');
+      expect(await call(pair.vireo, 'RESTORE', 'k', '0', latin1(payloadOf(typed(20, listpack(['a', long, 'b'])))), 'REPLACE')).toBe('OK');
+      expect(await call(pair.vireo, 'OBJECT', 'ENCODING', 'k')).toBe('hashtable');
+    } finally {
+      await call(pair.vireo, 'CONFIG', 'SET', 'set-max-listpack-value', '64');
+      await call(pair.vireo, 'CONFIG', 'SET', 'set-max-listpack-entries', '128');
+    }
+  });
+});
