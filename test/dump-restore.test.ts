@@ -461,3 +461,262 @@ describe.skipIf(!HAVE_REDIS)('RESTORE of RDB-only encodings: ziplist, zipmap, qu
     await pair.check('CONFIG', 'SET', 'sanitize-dump-payload', 'no');
   });
 });
+
+// ---- listpack-encoded values (RDB types 16, 17, 18 and 7.2's 20): what Redis' sanitization checks ----
+
+/** One listpack entry: a string, or an integer written in the named encoding (minimal or not). */
+type LpEntry = string | { int: bigint; enc: '7bit' | '13bit' | '16bit' | '24bit' | '32bit' | '64bit' } | { raw: Buffer };
+
+function lpEntryBody(e: LpEntry): Buffer {
+  if (typeof e === 'object' && 'raw' in e) return e.raw;
+  if (typeof e === 'string') {
+    const s = Buffer.from(e, 'latin1');
+    if (s.length < 64) return Buffer.concat([Buffer.from([0x80 | s.length]), s]);
+    if (s.length < 4096) return Buffer.concat([Buffer.from([0xe0 | (s.length >> 8), s.length & 0xff]), s]);
+    return Buffer.concat([Buffer.from([0xf0]), u32le(s.length), s]);
+  }
+  const v = e.int;
+  const fixed = (tag: number, size: number) => {
+    const b = Buffer.alloc(1 + size);
+    b[0] = tag;
+    if (size === 8) b.writeBigInt64LE(v, 1);
+    else b.writeIntLE(Number(v), 1, size);
+    return b;
+  };
+  switch (e.enc) {
+    case '7bit':
+      return Buffer.from([Number(v)]);
+    case '13bit': {
+      const u = Number(v) & 0x1fff;
+      return Buffer.from([0xc0 | (u >> 8), u & 0xff]);
+    }
+    case '16bit':
+      return fixed(0xf1, 2);
+    case '24bit':
+      return fixed(0xf2, 3);
+    case '32bit':
+      return fixed(0xf3, 4);
+    case '64bit':
+      return fixed(0xf4, 8);
+  }
+}
+
+/** lpEncodeBacklen: the entry's size in 7-bit groups, high first; all but the first flagged, so it reads backwards. */
+function lpBacklen(n: number): Buffer {
+  const groups: number[] = [];
+  do {
+    groups.unshift(n & 127);
+    n >>= 7;
+  } while (n > 0);
+  return Buffer.from(groups.map((g, i) => (i === 0 ? g : g | 128)));
+}
+
+/** A listpack of `entries`; `count` overrides the header's element count. */
+function listpack(entries: LpEntry[], count = entries.length): Buffer {
+  const parts = entries.map((e) => {
+    const body = lpEntryBody(e);
+    return Buffer.concat([body, lpBacklen(body.length)]);
+  });
+  const head = Buffer.alloc(6);
+  const total = 6 + parts.reduce((n, p) => n + p.length, 0) + 1;
+  head.writeUInt32LE(total, 0);
+  head.writeUInt16LE(count, 4);
+  return Buffer.concat([head, ...parts, Buffer.from([0xff])]);
+}
+
+const int = (v: number | bigint, enc: '7bit' | '13bit' | '16bit' | '24bit' | '32bit' | '64bit'): LpEntry => ({ int: BigInt(v), enc });
+const typed = (type: number, blob: Buffer) => Buffer.concat([Buffer.from([type]), rdbString(blob)]);
+/** A quicklist (RDB type 18) of nodes: [container, blob] (1 plain, 2 packed). */
+const quicklist2 = (nodes: [number, Buffer][]) => Buffer.concat([Buffer.from([18]), rdbLen(nodes.length), ...nodes.flatMap(([c, b]) => [rdbLen(c), rdbString(b)])]);
+
+const OK = 'OK';
+const BAD = 'ERR Bad data format';
+const EVERY_INT = [int(5, '7bit'), int(-4000, '13bit'), int(30000, '16bit'), int(-8000000, '24bit'), int(2000000000, '32bit'), int(2n ** 62n, '64bit')];
+
+/** [what, payload body, Redis' reply] — every rule of lpValidateIntegrity(AndDups) with deep sanitization, and what it lets through. */
+const LISTPACK_CASES: [string, Buffer, string][] = [
+  ['hash: every integer encoding and string length class', typed(16, listpack(['a', ...EVERY_INT.slice(0, 1), 'b', EVERY_INT[1]!, 'c', EVERY_INT[2]!, 'd', EVERY_INT[3]!, 'e', EVERY_INT[4]!, 'f', EVERY_INT[5]!, 'g', 'x'.repeat(100)])), OK],
+  ['hash: integers in wider encodings than needed (not checked)', typed(16, listpack([int(1, '64bit'), int(7, '32bit'), int(-1, '13bit'), int(0, '24bit')])), OK],
+  ['hash: short strings in the 12- and 32-bit string encodings (not checked)', typed(16, listpack([{ raw: Buffer.from([0xe0, 1, 0x61]) }, { raw: Buffer.from([0xf0, 2, 0, 0, 0, 0x62, 0x63]) }])), OK],
+  ['hash: the same field as integer 10 and string "10"', typed(16, listpack(['10', 'a', int(10, '7bit'), 'b'])), BAD],
+  ['hash: the same integer field in two encodings', typed(16, listpack([int(5, '7bit'), 'a', int(5, '64bit'), 'b'])), BAD],
+  ['hash: a field equal to another pair\'s value (only fields are unique)', typed(16, listpack(['a', 'b', 'b', 'a'])), OK],
+  ['hash: header count larger than the entries', typed(16, listpack(['a', '1', 'b', '2'], 6)), BAD],
+  ['hash: header count smaller than the entries', typed(16, listpack(['a', '1', 'b', '2'], 2)), BAD],
+  ['hash: header count 65535 (unknown)', typed(16, listpack(['a', '1', 'b', '2'], 65535)), OK],
+  ['hash: an odd number of entries', typed(16, listpack(['a', '1', 'b'])), BAD],
+  ['hash: an odd number of entries, count unknown', typed(16, listpack(['a', '1', 'b'], 65535)), BAD],
+  ['hash: no entries', typed(16, listpack([])), BAD],
+  ['hash: an unknown encoding byte (0xF5)', typed(16, listpack(['a', { raw: Buffer.from([0xf5]) }])), BAD],
+  ['hash: a wrong back-length', (() => { const b = typed(16, listpack(['ab', '1'])); b[2 + 6 + 3]! ^= 0x01; return b; })(), BAD],
+  ['hash: total bytes one short of the blob', (() => { const lp = listpack(['a', '1']); lp.writeUInt32LE(lp.length - 1, 0); return typed(16, lp); })(), BAD],
+  ['hash: no end byte', (() => { const lp = listpack(['a', '1']); lp[lp.length - 1] = 0xfe; return typed(16, lp); })(), BAD],
+  ['hash: a 64-bit integer cut by the end byte', typed(16, Buffer.concat([listpack(['a']).subarray(0, 8), Buffer.from([0xf4, 1, 2, 3, 0xff])])), BAD],
+  ['zset: integer and text scores', typed(17, listpack(['m1', int(3, '7bit'), 'm2', '1.5', 'm3', '-inf', 'm4', int(-70000, '24bit')])), OK],
+  ['zset: the same member twice', typed(17, listpack(['m', '1', 'n', '2', 'm', '3'])), BAD],
+  ['zset: the same member as integer and string', typed(17, listpack([int(7, '16bit'), '1', '7', '2'])), BAD],
+  ['zset: equal scores', typed(17, listpack(['a', '1', 'b', int(1, '7bit')])), OK],
+  ['zset: an odd number of entries', typed(17, listpack(['a', '1', 'b'])), BAD],
+  ['zset: header count wrong', typed(17, listpack(['a', '1'], 4)), BAD],
+  ['list: two packed nodes, duplicates and every integer encoding', quicklist2([[2, listpack(['a', 'a', ...EVERY_INT])], [2, listpack(['z', int(3, '64bit')])]]), OK],
+  ['list: a plain node between packed ones', quicklist2([[2, listpack(['a'])], [1, Buffer.from('plain')], [2, listpack(['b'])]]), OK],
+  ['list: an empty packed node is skipped', quicklist2([[2, listpack([])], [2, listpack(['a', 'b'])]]), OK],
+  ['list: only empty packed nodes', quicklist2([[2, listpack([])], [2, listpack([])]]), BAD],
+  ['list: no nodes', quicklist2([]), BAD],
+  ['list: a packed node whose header count is wrong', quicklist2([[2, listpack(['a', 'b'], 3)]]), BAD],
+  ['list: a packed node with a wrong back-length', quicklist2([[2, (() => { const lp = listpack(['abc']); lp[6 + 4]! ^= 0x02; return lp; })()]]), BAD],
+  ['list: an unknown container (3)', quicklist2([[3, listpack(['a'])]]), BAD],
+  ['list: a plain node of 0 bytes', quicklist2([[2, listpack(['a'])], [1, Buffer.alloc(0)]]), BAD],
+];
+
+describe.skipIf(!HAVE_REDIS)('RESTORE of listpack encodings: the rules of Redis\' deep sanitization (differential)', () => {
+  let pair: DiffPair;
+  beforeAll(async () => {
+    pair = await DiffPair.start();
+    await pair.check('CONFIG', 'SET', 'sanitize-dump-payload', 'yes');
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+
+  for (const [what, body, expected] of LISTPACK_CASES) {
+    it(`${what}: ${expected}`, async () => {
+      for (const key of ['new', 'old']) {
+        await pair.check('SET', 'old', 'x');
+        const r = await pair.check('RESTORE', key, '0', latin1(payloadOf(body)), 'REPLACE');
+        expect(r.type === 'error' ? `${r.value}` : r.type === 'simple' ? r.value : JSON.stringify(r)).toBe(expected);
+        // A sorted set as a set of pairs: Redis keeps the listpack's order as it came, Vireo sorts it.
+        if (expected === OK) expect(unordered(await keyDump(pair.vireo, key))).toEqual(unordered(await keyDump(pair.redis, key)));
+        else await pair.check('GET', 'old');
+        await pair.check('EXISTS', 'new');
+        await pair.check('DEL', 'new', 'old');
+      }
+    });
+  }
+});
+
+/**
+ * RDB type 20 (RDB_TYPE_SET_LISTPACK) is new in Redis 7.2: 7.0's
+ * rdbIsObjectType() stops at 19, so it refuses any such payload before
+ * reading it ("Bad data format"), whatever the listpack holds. 7.2 checks it
+ * with lpValidateIntegrityAndDups(deep, pairs = 0): the listpack rules above
+ * plus unique members. Vireo follows 7.2; these are checked against the
+ * 7.2 rules, with the 7.0 reference only showing why it cannot compare.
+ */
+describe.skipIf(!HAVE_REDIS)('RESTORE of a set listpack (RDB type 20, Redis 7.2)', () => {
+  let pair: DiffPair;
+  beforeAll(async () => {
+    pair = await DiffPair.start();
+    await pair.check('CONFIG', 'SET', 'sanitize-dump-payload', 'yes');
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+
+  const restore = async (who: 'redis' | 'vireo', body: Buffer) => toJs(await pair[who].call('RESTORE', 'k', '0', latin1(payloadOf(body)), 'REPLACE'));
+
+  it('7.0 refuses the type itself: the same listpack loads as a hash (16) and a sorted set (17), not as type 20', async () => {
+    // The fuzzer's finding (seed 60127642): a 7.0 hash DUMP whose type byte 16 was flipped to 20.
+    const blob = listpack(['f0', int(10, '7bit'), 'f1', '1.5', 'f2', int(2n ** 63n - 1n, '64bit'), 'f3', int(-(2n ** 63n), '64bit'), 'f9', 'nan']);
+    expect(await restore('redis', typed(16, blob))).toBe('OK');
+    expect(await restore('redis', typed(17, blob))).toBe('OK');
+    expect(await restore('redis', typed(20, blob))).toEqual(new Error(BAD));
+    expect(await restore('redis', typed(20, listpack(['a', 'b'])))).toEqual(new Error(BAD));
+    // 7.2 (and Vireo): a valid listpack of ten distinct members.
+    expect(await restore('vireo', typed(20, blob))).toBe('OK');
+    expect(((await call(pair.vireo, 'SMEMBERS', 'k')) as string[]).sort()).toEqual(
+      ['f0', '10', 'f1', '1.5', 'f2', '9223372036854775807', 'f3', '-9223372036854775808', 'f9', 'nan'].sort(),
+    );
+  });
+
+  const cases: [string, Buffer, string][] = [
+    ['strings and every integer encoding', typed(20, listpack(['a', 'bb', ...EVERY_INT])), OK],
+    ['integers in wider encodings than needed', typed(20, listpack([int(1, '64bit'), int(2, '13bit')])), OK],
+    ['the same member as integer 10 and string "10"', typed(20, listpack(['10', int(10, '7bit')])), BAD],
+    ['the same member twice', typed(20, listpack(['a', 'b', 'a'])), BAD],
+    ['header count wrong', typed(20, listpack(['a', 'b'], 3)), BAD],
+    ['header count 65535 (unknown)', typed(20, listpack(['a', 'b'], 65535)), OK],
+    ['no members', typed(20, listpack([])), BAD],
+    ['an unknown encoding byte', typed(20, listpack(['a', { raw: Buffer.from([0xf6]) }])), BAD],
+  ];
+  for (const [what, body, expected] of cases) {
+    it(`${what}: ${expected} (7.2)`, async () => {
+      await call(pair.vireo, 'SET', 'k', 'old');
+      const r = await restore('vireo', body);
+      expect(r instanceof Error ? r.message : r).toBe(expected);
+      if (expected === BAD) expect(await call(pair.vireo, 'GET', 'k')).toBe('old');
+      expect(await restore('redis', body)).toEqual(new Error(BAD));
+    });
+  }
+});
+
+/**
+ * The encoding a compact RDB value loads into: Redis keeps a listpack or
+ * ziplist blob packed unless it has more entries than *-max-listpack-entries
+ * (it does not scan the elements' lengths, "an O(N) scan"), and an intset
+ * unless it has more members than set-max-intset-entries, then straight to a
+ * hashtable (rdbLoadObject, 7.0 and 7.2 alike; type 20 in 7.2 likewise).
+ */
+describe.skipIf(!HAVE_REDIS)('RESTORE of compact encodings: only the entry count decides the encoding (differential)', () => {
+  let pair: DiffPair;
+  beforeAll(async () => {
+    pair = await DiffPair.start();
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+
+  const long = 'x'.repeat(10);
+  const cases: [string, Buffer, string[]][] = [
+    ['hash listpack (16)', typed(16, listpack(['a', long, long, '1'])), ['hash-max-listpack-value', 'hash-max-listpack-entries']],
+    ['hash ziplist (13)', typed(13, ziplist(['a', long, long, '1'])), ['hash-max-listpack-value', 'hash-max-listpack-entries']],
+    ['zset listpack (17)', typed(17, listpack([long, '1', 'b', '2'])), ['zset-max-listpack-value', 'zset-max-listpack-entries']],
+    ['zset ziplist (12)', typed(12, ziplist([long, '1', 'b', '2'])), ['zset-max-listpack-value', 'zset-max-listpack-entries']],
+  ];
+  for (const [what, body, [valueParam, entriesParam]] of cases) {
+    it(`${what}: stays packed with elements longer than ${valueParam}, converts past ${entriesParam}`, async () => {
+      try {
+        await pair.check('CONFIG', 'SET', valueParam!, '4');
+        expect(toJs(await pair.check('RESTORE', 'k', '0', latin1(payloadOf(body)), 'REPLACE'))).toBe('OK');
+        expect(toJs(await pair.check('OBJECT', 'ENCODING', 'k'))).toBe('listpack');
+        await pair.check('CONFIG', 'SET', entriesParam!, '1');
+        expect(toJs(await pair.check('RESTORE', 'k', '0', latin1(payloadOf(body)), 'REPLACE'))).toMatch(/OK/);
+        expect(toJs(await pair.check('OBJECT', 'ENCODING', 'k'))).toMatch(/^(hashtable|skiplist)$/);
+      } finally {
+        await pair.check('CONFIG', 'SET', valueParam!, '64');
+        await pair.check('CONFIG', 'SET', entriesParam!, '128');
+      }
+    });
+  }
+
+  it('intset (11): past set-max-intset-entries straight to a hashtable, whatever set-max-listpack-entries says', async () => {
+    const body = typed(11, Buffer.from([2, 0, 0, 0, 3, 0, 0, 0, 1, 0, 2, 0, 3, 0]));
+    try {
+      await pair.check('CONFIG', 'SET', 'set-max-intset-entries', '2');
+      expect(toJs(await pair.check('RESTORE', 'k', '0', latin1(payloadOf(body)), 'REPLACE'))).toBe('OK');
+      // DiffPair accepts listpack for 7.0's hashtable (7.2 has listpack sets), so Vireo is checked itself too.
+      expect(toJs(await pair.check('OBJECT', 'ENCODING', 'k'))).toBe('hashtable');
+      await pair.check('CONFIG', 'SET', 'set-max-intset-entries', '3');
+      await pair.check('RESTORE', 'k', '0', latin1(payloadOf(body)), 'REPLACE');
+      expect(toJs(await pair.check('OBJECT', 'ENCODING', 'k'))).toBe('intset');
+    } finally {
+      await pair.check('CONFIG', 'SET', 'set-max-intset-entries', '512');
+    }
+  });
+
+  it('set listpack (20, 7.2): stays packed with members longer than set-max-listpack-value, and with only integers', async () => {
+    try {
+      await call(pair.vireo, 'CONFIG', 'SET', 'set-max-listpack-value', '4');
+      expect(await call(pair.vireo, 'RESTORE', 'k', '0', latin1(payloadOf(typed(20, listpack(['a', long, 'b'])))), 'REPLACE')).toBe('OK');
+      expect(await call(pair.vireo, 'OBJECT', 'ENCODING', 'k')).toBe('listpack');
+      expect(await call(pair.vireo, 'RESTORE', 'k', '0', latin1(payloadOf(typed(20, listpack([int(1, '7bit'), int(2, '7bit')])))), 'REPLACE')).toBe('OK');
+      expect(await call(pair.vireo, 'OBJECT', 'ENCODING', 'k')).toBe('listpack');
+      await call(pair.vireo, 'CONFIG', 'SET', 'set-max-listpack-entries', '2');
+      expect(await call(pair.vireo, 'RESTORE', 'k', '0', latin1(payloadOf(typed(20, listpack(['a', long, 'b'])))), 'REPLACE')).toBe('OK');
+      expect(await call(pair.vireo, 'OBJECT', 'ENCODING', 'k')).toBe('hashtable');
+    } finally {
+      await call(pair.vireo, 'CONFIG', 'SET', 'set-max-listpack-value', '64');
+      await call(pair.vireo, 'CONFIG', 'SET', 'set-max-listpack-entries', '128');
+    }
+  });
+});

@@ -17,7 +17,7 @@ import { HashValue } from '../../src/types/hash.js';
 import { SetValue } from '../../src/types/set.js';
 import { ZSetValue } from '../../src/types/zset.js';
 import { OpaqueValue } from '../../src/types/opaque.js';
-import type { EncodingLimits } from '../../src/types/limits.js';
+import { EncodingLimits } from '../../src/types/limits.js';
 
 /** The RDB type byte Vireo writes for a value. */
 export function valueType(v: Value): number {
@@ -70,6 +70,35 @@ export function writeValue(out: RdbOutput, v: Value, compress: boolean): void {
 
 export function isValueType(t: number): boolean {
   return (t >= RDB_TYPE.STRING && t <= RDB_TYPE.MODULE_2) || (t >= RDB_TYPE.HASH_ZIPMAP && t <= RDB_TYPE.STREAM_LISTPACKS_3);
+}
+
+/**
+ * The limits a compact blob (listpack, ziplist, intset) is loaded under.
+ * Redis' rdbLoadObject keeps the blob packed unless it holds more entries
+ * than *-max-listpack-entries, without scanning the elements' lengths; an
+ * intset past set-max-intset-entries goes straight to a hashtable.
+ */
+function packedLimits(limits: EncodingLimits, type: number): EncodingLimits {
+  const l = Object.assign(new EncodingLimits(), limits);
+  switch (type) {
+    case RDB_TYPE.HASH_ZIPLIST:
+    case RDB_TYPE.HASH_LISTPACK:
+      l.hashMaxListpackValue = Infinity;
+      break;
+    case RDB_TYPE.ZSET_ZIPLIST:
+    case RDB_TYPE.ZSET_LISTPACK:
+      l.zsetMaxListpackValue = Infinity;
+      break;
+    case RDB_TYPE.SET_LISTPACK:
+      // Stays a listpack even when every member is an integer.
+      l.setMaxListpackValue = Infinity;
+      l.setMaxIntsetEntries = 0;
+      break;
+    case RDB_TYPE.SET_INTSET:
+      l.setMaxListpackEntries = 0;
+      break;
+  }
+  return l;
 }
 
 function listFrom(items: Iterable<string>, limits: EncodingLimits): ListValue {
@@ -274,18 +303,18 @@ export function readValue(inp: RdbInput, type: number, limits: EncodingLimits): 
     case RDB_TYPE.LIST_ZIPLIST:
       return listFrom(readZiplist(inp.stringBytes()), limits);
     case RDB_TYPE.SET_INTSET:
-      return setFrom(readIntset(inp.stringBytes()), limits);
+      return setFrom(readIntset(inp.stringBytes()), packedLimits(limits, type));
     case RDB_TYPE.SET_LISTPACK:
-      return setFrom(readListpack(inp.stringBytes()), limits);
+      return setFrom(readListpack(inp.stringBytes()), packedLimits(limits, type));
     case RDB_TYPE.ZSET_ZIPLIST:
-      return zsetFrom(pairsOf(readZiplist(inp.stringBytes()), 'zset ziplist'), limits);
+      return zsetFrom(pairsOf(readZiplist(inp.stringBytes()), 'zset ziplist'), packedLimits(limits, type));
     case RDB_TYPE.ZSET_LISTPACK:
-      return zsetFrom(pairsOf(readListpack(inp.stringBytes()), 'zset listpack'), limits);
+      return zsetFrom(pairsOf(readListpack(inp.stringBytes()), 'zset listpack'), packedLimits(limits, type));
     case RDB_TYPE.HASH_ZIPLIST:
     case RDB_TYPE.HASH_LISTPACK: {
       const flat = type === RDB_TYPE.HASH_ZIPLIST ? readZiplist(inp.stringBytes()) : readListpack(inp.stringBytes());
       if (flat.length % 2 !== 0) throw new RdbError('odd number of hash entries');
-      return hashFrom(flat, limits);
+      return hashFrom(flat, packedLimits(limits, type));
     }
     case RDB_TYPE.LIST_QUICKLIST:
     case RDB_TYPE.LIST_QUICKLIST_2: {
@@ -297,9 +326,12 @@ export function readValue(inp: RdbInput, type: number, limits: EncodingLimits): 
           continue;
         }
         const container = inp.len();
-        if (container === 1) items.push(inp.string());
-        else if (container === 2) items.push(...readListpack(inp.stringBytes()));
-        else throw new RdbError(`unknown quicklist container ${container}`);
+        if (container !== 1 && container !== 2) throw new RdbError(`unknown quicklist container ${container}`);
+        const node = container === 1 ? inp.string() : inp.stringBytes();
+        // Redis refuses a node of 0 bytes, plain ones included (rdbLoadObject: encoded_len == 0).
+        if (node.length === 0) throw new RdbError('empty quicklist node');
+        if (typeof node === 'string') items.push(node);
+        else items.push(...readListpack(node));
       }
       return listFrom(items, limits);
     }

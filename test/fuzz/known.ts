@@ -236,6 +236,10 @@ export const CONFIG_PARAMS: Record<string, string[]> = {
   'enable-debug-command': ['no'],
 };
 
+/** The RDB types Redis 7.2 added (rdb.h): 7.0 does not know them. */
+const RDB_TYPE_SET_LISTPACK = 20;
+const RDB_TYPE_STREAM_LISTPACKS_3 = 21;
+
 export const CONSTRAINTS: Constraint[] = [
   { why: 'SHUTDOWN stops the server under test', rejects: (a) => commandName(a) === 'shutdown' },
   { why: 'MONITOR turns the fuzzing connection into a stream of other commands', rejects: (a) => commandName(a) === 'monitor' },
@@ -305,6 +309,10 @@ export const CONSTRAINTS: Constraint[] = [
   {
     why: 'CONFIG SET of several parameters with set-max-listpack-entries/value among them: 7.0 does not know those and refuses the whole command, 7.2 sets them all',
     rejects: (a) => commandName(a) === 'config|set' && a.length > 4 && a.slice(2).some((x, i) => i % 2 === 0 && /^set-max-listpack-/i.test(x)),
+  },
+  {
+    why: "RESTORE of a payload whose type byte is RDB type 20 (set listpack) or 21 (stream with 7.2's consumer fields): 7.0's rdbIsObjectType() stops at 19 and refuses them as 'Bad data format' before reading anything, 7.2 loads them. The mutator makes them from 7.0's hash (16) and stream (19) payloads with one bit flipped (seed 60127642); Vireo's 7.2 rules for type 20 are tested in dump-restore.test.ts",
+    rejects: (a) => commandName(a) === 'restore' && [RDB_TYPE_SET_LISTPACK, RDB_TYPE_STREAM_LISTPACKS_3].includes((a[3] ?? '').charCodeAt(0)),
   },
   {
     why: 'CLIENT NO-TOUCH ON (7.2) stops Vireo touching keys on reads while the 7.0 reference, which does not know it, goes on: idle times would differ for the rest of the episode',
