@@ -291,7 +291,9 @@ async function knownCommands(c: RespClient, names: string[]): Promise<Set<string
   return new Set(names.filter((_, i) => info[i] !== null));
 }
 
-const FC_PARAMS = { numRuns: RUNS, ...REPLAY_SEED, interruptAfterTimeLimit: 240_000, markInterruptAsFailure: false };
+/** Generous (a run takes about a second): hitting it means a hang, or shrinking a failure that already failed. */
+const TIME_LIMIT_MS = 240_000 + RUNS * 5_000;
+const FC_PARAMS = { numRuns: RUNS, ...REPLAY_SEED, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: true };
 
 /** The sequence's AOF gives back its dataset in a fresh Vireo (and in the same one after DEBUG LOADAOF). */
 async function vireoReplays(steps: Step[]): Promise<void> {
@@ -339,7 +341,7 @@ describe('replaying the command log (AOF) rebuilds the dataset', () => {
     console.log(`[log-replay] ${JSON.stringify(stats)}`);
     const neverSucceeded = vireoWrites.filter((name) => !succeeded.has(name));
     if (neverSucceeded.length > 0) console.log(`[log-replay] write commands that only answered errors: ${neverSucceeded.join(' ')}`);
-  }, 300_000);
+  }, TIME_LIMIT_MS + 60_000);
 
   it.skipIf(!HAVE_REDIS)(`redis-server 7.0 replays Vireo's AOF into the same dataset (${RUNS} sequences)`, async () => {
     // Only commands 7.0 has (the generator covers 7.2's table as Vireo implements it).
@@ -347,7 +349,7 @@ describe('replaying the command log (AOF) rebuilds the dataset', () => {
     const in70 = await withClient(probe.port, (c) => knownCommands(c, vireoWrites)).finally(() => probe.kill());
     await fc.assert(fc.asyncProperty(sequence(in70, EXACT), redisReplays), FC_PARAMS);
     console.log(`[log-replay] ${JSON.stringify(stats)}`);
-  }, 300_000);
+  }, TIME_LIMIT_MS + 60_000);
 
   // A tool, not a test: VIREO_PROP_CASE=case.json (the step array of a printed
   // counterexample) replays it and removes steps while it still fails
