@@ -704,6 +704,35 @@ describe.skipIf(!HAVE_REDIS)('RESTORE of compact encodings: only the entry count
     }
   });
 
+  it('a listpack hash or zset whose elements outgrew a lowered *-max-listpack-value stays a listpack through DEBUG RELOAD and DUMP/RESTORE, as Redis writes it', async () => {
+    try {
+      await pair.check('HSET', 'h', 'f', long, 'n', '12345', 'neg', '-70000', 'big', '9223372036854775807');
+      await pair.check('ZADD', 'z', '1.5', long, '2', 'b', '-3', 'c');
+      await pair.check('SADD', 's', '1', '-40000', '5000000000');
+      await pair.check('CONFIG', 'SET', 'hash-max-listpack-value', '4');
+      await pair.check('CONFIG', 'SET', 'zset-max-listpack-value', '4');
+      expect(toJs(await pair.check('DEBUG', 'RELOAD'))).toBe('OK');
+      for (const k of ['h', 'z']) expect(toJs(await pair.check('OBJECT', 'ENCODING', k))).toBe('listpack');
+      expect(toJs(await pair.check('OBJECT', 'ENCODING', 's'))).toBe('intset');
+      await pair.check('HGETALL', 'h');
+      await pair.check('ZRANGE', 'z', '0', '-1', 'WITHSCORES');
+      // Vireo's payloads restore into redis-server with the same encoding and contents.
+      for (const k of ['h', 'z', 's']) {
+        const dump = await call(pair.vireo, 'DUMP', k);
+        expect(await call(pair.redis, 'RESTORE', `${k}2`, '0', dump, 'REPLACE')).toBe('OK');
+        expect(await call(pair.redis, 'OBJECT', 'ENCODING', `${k}2`)).toBe(await call(pair.vireo, 'OBJECT', 'ENCODING', k));
+      }
+      expect(await call(pair.redis, 'HGETALL', 'h2')).toEqual(await call(pair.redis, 'HGETALL', 'h'));
+      expect(await call(pair.redis, 'ZRANGE', 'z2', '0', '-1', 'WITHSCORES')).toEqual(await call(pair.redis, 'ZRANGE', 'z', '0', '-1', 'WITHSCORES'));
+      expect(await call(pair.redis, 'SMEMBERS', 's2')).toEqual(await call(pair.redis, 'SMEMBERS', 's'));
+    } finally {
+      await pair.check('CONFIG', 'SET', 'hash-max-listpack-value', '64');
+      await pair.check('CONFIG', 'SET', 'zset-max-listpack-value', '64');
+      await call(pair.redis, 'DEL', 'h2', 'z2', 's2');
+      await pair.check('DEL', 'h', 'z', 's');
+    }
+  });
+
   it('set listpack (20, 7.2): stays packed with members longer than set-max-listpack-value, and with only integers', async () => {
     try {
       await call(pair.vireo, 'CONFIG', 'SET', 'set-max-listpack-value', '4');

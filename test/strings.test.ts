@@ -139,6 +139,10 @@ describe.skipIf(!HAVE_REDIS)('strings (differential)', () => {
       ['GETRANGE', 'a', '-100', '100'],
       ['GETRANGE', 'a', '100', '200'],
       ['GETRANGE', 'a', '0', '9223372036854775807'],
+      // Both near -2^63: equal as doubles, ordered as int64.
+      ['GETRANGE', 'a', '-9223372036854775807', '-9223372036854775808'],
+      ['GETRANGE', 'a', '-9223372036854775808', '-9223372036854775807'],
+      ['GETRANGE', 'a', '-9223372036854775000', '-9223372036854775001'],
       ['GETRANGE', 'a', 'x', '1'],
       ['GETRANGE', 'none', '0', '1'],
       ['SUBSTR', 'a', '1', '3'],

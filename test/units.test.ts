@@ -12,6 +12,7 @@ import { RequestParser, ProtocolError, splitArgs } from '../src/protocol/parser.
 import { startVireo, tempDir } from './helpers/servers.js';
 import { RespClient, toJs } from './helpers/resp.js';
 import { Crc64 } from '../persistence/rdb/crc64.js';
+import { readIntset, readListpack, writeIntset, writeListpack } from '../persistence/rdb/compact.js';
 import { AccessPolicy, AccessTable, KeyAccess } from '../src/engine/access.js';
 import { PackedNode, packedOf } from '../src/types/list-node.js';
 import { putUint, uintDigits } from '../src/util/bytes.js';
@@ -393,5 +394,34 @@ describe('packed list nodes', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('listpack and intset writers (RDB, DUMP)', () => {
+  const element = fc.oneof(
+    fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), maxLength: 70 }),
+    fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }).map(String),
+    fc.integer({ min: -5000, max: 5000 }).map(String),
+    fc.constantFrom('-0', '01', '+1', '9223372036854775808', 'x'.repeat(5000)),
+  );
+  it('every element reads back exactly (integers in integer encodings, strings of every length class)', () => {
+    fc.assert(
+      fc.property(fc.array(element, { maxLength: 40 }), (entries) => {
+        expect(readListpack(writeListpack(entries))).toEqual(entries);
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('integers take Redis\' smallest encodings', () => {
+    expect([...writeListpack(['5'])]).toEqual([9, 0, 0, 0, 1, 0, 5, 1, 0xff]);
+    expect([...writeListpack(['-1'])]).toEqual([10, 0, 0, 0, 1, 0, 0xdf, 0xff, 2, 0xff]);
+    expect([...writeListpack(['ab'])]).toEqual([11, 0, 0, 0, 1, 0, 0x82, 0x61, 0x62, 3, 0xff]);
+  });
+  it('intsets choose the narrowest width and read back', () => {
+    for (const members of [[1n, 2n], [-40000n, 3n], [-1n, 5000000000n]]) {
+      expect(readIntset(writeIntset(members))).toEqual(members.map(String));
+    }
+    expect(writeIntset([1n]).readUInt32LE(0)).toBe(2);
+    expect(writeIntset([1n << 40n]).readUInt32LE(0)).toBe(8);
   });
 });

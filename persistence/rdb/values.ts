@@ -2,14 +2,17 @@
  * One value in RDB form, both ways: the object serialization shared by RDB
  * files, DUMP/RESTORE payloads and AOF preambles.
  *
- * Writing uses the plain encodings every Redis since 2.x loads (string,
- * list, set, zset with binary scores, hash); reading accepts every encoding
+ * Writing keeps a compact value compact as Redis 7.0 does (listpack hashes
+ * and sorted sets, intsets), so a reload or RESTORE keeps its encoding even
+ * when the thresholds changed since; everything else in the plain encodings
+ * (string, list, set, zset with binary scores, hash). Reading accepts every encoding
  * up to RDB 11 and rebuilds Vireo's own representations, choosing the
  * compact forms by the configured thresholds as Redis does on load.
  */
 
 import { RDB_TYPE, RdbError, RdbInput, RdbOutput } from './format.js';
-import { readIntset, readListpack, readZiplist, readZipmap } from './compact.js';
+import { readIntset, readListpack, readZiplist, readZipmap, writeIntset, writeListpack } from './compact.js';
+import { formatDouble } from '../../src/util/numbers.js';
 import type { Value } from '../../src/types/value.js';
 import { MutableString, encodeString, stringOf } from '../../src/types/string.js';
 import { ListValue } from '../../src/types/list.js';
@@ -23,9 +26,9 @@ import { EncodingLimits } from '../../src/types/limits.js';
 export function valueType(v: Value): number {
   if (typeof v !== 'object' || v instanceof MutableString) return RDB_TYPE.STRING;
   if (v instanceof ListValue) return RDB_TYPE.LIST;
-  if (v instanceof SetValue) return RDB_TYPE.SET;
-  if (v instanceof ZSetValue) return RDB_TYPE.ZSET_2;
-  if (v instanceof HashValue) return RDB_TYPE.HASH;
+  if (v instanceof SetValue) return v.encoding() === 'intset' ? RDB_TYPE.SET_INTSET : RDB_TYPE.SET;
+  if (v instanceof ZSetValue) return v.isPacked ? RDB_TYPE.ZSET_LISTPACK : RDB_TYPE.ZSET_2;
+  if (v instanceof HashValue) return v.isPacked ? RDB_TYPE.HASH_LISTPACK : RDB_TYPE.HASH;
   if (v instanceof OpaqueValue) return v.rdbType;
   throw new RdbError(`cannot serialize a ${v.type} value`);
 }
@@ -42,6 +45,14 @@ export function writePayload(out: RdbOutput, v: Value, compress: boolean): void 
       out.string(s, compress);
       return true;
     });
+  } else if (v instanceof SetValue && v.encoding() === 'intset') {
+    out.bytes(writeIntset([...v.members()].map((m) => BigInt(m))), compress);
+  } else if (v instanceof ZSetValue && v.isPacked) {
+    const flat: string[] = [];
+    for (const [m, s] of v.entries()) flat.push(m, formatDouble(s));
+    out.bytes(writeListpack(flat), compress);
+  } else if (v instanceof HashValue && v.isPacked) {
+    out.bytes(writeListpack([...v.entries()].flatMap(([f, val]) => [f, val])), compress);
   } else if (v instanceof SetValue) {
     out.len(v.size);
     for (const m of v.members()) out.string(m, compress);

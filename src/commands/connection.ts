@@ -4,7 +4,7 @@
 
 import type { CommandImpl } from './table.js';
 import type { CommandContext, Connection } from './context.js';
-import { ERR, argDbIndex, eq, replyHelp, cstr } from './util.js';
+import { ERR, argDbIndex, argLong, eq, replyHelp, cstr } from './util.js';
 import { parseInt64, parseLong } from '../util/numbers.js';
 import { REPLY_SLAB_SIZE } from '../protocol/writer.js';
 
@@ -419,6 +419,7 @@ const clientCommands: CommandImpl[] = [
   { name: 'client|list', run: clientList },
   { name: 'client|info', run: (ctx) => ctx.reply.verbatim(clientInfoLine(ctx.connection()) + '\n') },
   { name: 'client|kill', run: clientKill },
+  { name: 'client|unblock', run: clientUnblock },
   { name: 'client|pause', run: clientPause },
   {
     name: 'client|unpause',
@@ -474,6 +475,25 @@ const clientCommands: CommandImpl[] = [
     run: (ctx) => ctx.reply.error('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled'),
   },
 ];
+
+/** CLIENT UNBLOCK id [TIMEOUT | ERROR]: 1 when the client was inside a blocking command. */
+function clientUnblock(ctx: CommandContext, argv: string[]): void {
+  const id = argLong(ctx, argv[2]!);
+  if (id === null) return;
+  let withError = false;
+  if (argv.length === 4) {
+    if (eq(argv[3]!, 'error')) withError = true;
+    else if (!eq(argv[3]!, 'timeout')) {
+      ctx.reply.error('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+      return;
+    }
+  } else if (argv.length > 4) {
+    ctx.reply.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!)}'. Try CLIENT HELP.`);
+    return;
+  }
+  const target = ctx.host.clients.get(id);
+  ctx.reply.integer(target !== undefined && ctx.host.unblockClient(target, withError) ? 1 : 0);
+}
 
 export const connectionCommands: CommandImpl[] = [
   { name: 'ping', run: ping },

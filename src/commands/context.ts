@@ -54,6 +54,28 @@ export interface BlockRequest {
   ready(): boolean;
   /** Write the reply (timedOut: the timeout fired first). */
   wake(timedOut: boolean): void;
+  /** Not a Redis blocking command (CONFIG SET waiting for a rebind): CLIENT UNBLOCK leaves it alone. */
+  internal?: boolean;
+}
+
+/**
+ * A command waiting for keys to be created or filled (BLPOP, BZPOPMIN,
+ * BLMOVE, XREAD BLOCK...), Redis 7.2's way: when one of its keys is ready
+ * the host runs the same command again on the same context (`ctx.rerun` is
+ * then true). If it finds data it replies and logs its effects as usual and
+ * the client goes on; if it would block again it calls blockOnKeys again
+ * without replying, which keeps it waiting where it was (same place in line,
+ * same deadline).
+ */
+export interface KeyBlockRequest {
+  /** Keys of ctx.db waited on. */
+  readonly keys: readonly string[];
+  /** The type a key must hold to serve the waiter: a key of another type (or none) keeps it waiting. */
+  readonly type: 'list' | 'zset' | 'stream';
+  /** Also run again when a key is deleted or changes type (XREADGROUP answers an error then). */
+  readonly rerunOnDelete?: boolean;
+  /** The timeout fired, or CLIENT UNBLOCK ... TIMEOUT: write the reply of an empty wait. */
+  timedOut(): void;
 }
 
 /** A client connection as commands see it (CLIENT, HELLO, AUTH, MONITOR, RESET). */
@@ -110,6 +132,14 @@ export interface CommandHost {
   isBlocked(conn: Connection): boolean;
   /** Park `ctx`'s client until `req.ready()` holds when its kind is woken, or `timeoutMs` (0: never) passes. */
   block(ctx: CommandContext, req: BlockRequest, timeoutMs: number): void;
+  /**
+   * Park `ctx`'s client on keys (see KeyBlockRequest) until one is ready or
+   * `deadline` (engine clock ms; 0: never) passes. Only for contexts that
+   * canBlock(); a rerun that still finds nothing just stays parked.
+   */
+  blockOnKeys(ctx: CommandContext, req: KeyBlockRequest, deadline: number): void;
+  /** CLIENT UNBLOCK: false when `conn` is not inside a blocking command. */
+  unblockClient(conn: Connection, withError: boolean): boolean;
   /** Something waiters of `kind` wait for happened. */
   wakeReady(kind: string): void;
   pauseClients(mode: 'all' | 'write', ms: number): void;
@@ -136,6 +166,8 @@ export class CommandContext extends ExecContext {
   /** The command running now (CLIENT LIST cmd=, error texts) and its arguments (argv-mem). */
   current: CommandRef | null = null;
   currentArgv: string[] | null = null;
+  /** The command is being run again because a key it waits on is ready (KeyBlockRequest). */
+  rerun = false;
   /** Log offset after this context's last write (WAITAOF). */
   lastWriteOffset = 0;
   /** CLIENT SETNAME. */
@@ -166,6 +198,15 @@ export class CommandContext extends ExecContext {
     while (!stream.fill(this.reply, UNPACED_PIECE)) {
       /* produced into the sink */
     }
+  }
+
+  /**
+   * Whether a blocking command may wait here: only a connection's own
+   * command, not inside EXEC or a script (there it answers as its
+   * non-blocking form would), and always when it is being run again.
+   */
+  canBlock(): boolean {
+    return this.rerun || (this.conn !== null && !this.inExec && this.kind !== 'master');
   }
 
   /** The connection, for the commands that only a connection can run (CLIENT, HELLO, MONITOR...). */

@@ -1,12 +1,14 @@
 /**
- * List commands (Redis 7.2's t_list.c). Pops are logged as Redis
- * propagates them: LMPOP as LPOP/RPOP key count, so replaying the log
- * removes exactly the same elements.
+ * List commands (Redis 7.2's t_list.c), blocking ones included. Pops are
+ * logged as Redis propagates them: LMPOP and BLMPOP as LPOP/RPOP key count,
+ * BLPOP as LPOP key, BLMOVE as LMOVE, so replaying the log removes exactly
+ * the same elements and never blocks.
  */
 
 import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
-import { ERR, argLong, argMpopCount, argNonNegative, argRange, eq, lookupTyped, LONG_MAX } from './util.js';
+import { ERR, argLong, argMpopCount, argNonNegative, argRange, argTimeout, eq, lookupTyped, LONG_MAX } from './util.js';
+import { waitForKeys } from './blocking.js';
 import { NOTIFY } from '../engine/engine.js';
 import { ListValue } from '../types/list.js';
 
@@ -344,13 +346,15 @@ function parseEnd(ctx: CommandContext, arg: string): boolean | null {
   return null;
 }
 
-function lmoveGeneric(ctx: CommandContext, argv: string[], fromFront: boolean, toFront: boolean): void {
+/** LMOVE/RPOPLPUSH, and BLMOVE/BRPOPLPUSH with a `deadline` (logged as their non-blocking forms). */
+function lmoveGeneric(ctx: CommandContext, argv: string[], fromFront: boolean, toFront: boolean, deadline: number | null = null): void {
   const src = argv[1]!;
   const dst = argv[2]!;
   const from = lookupTyped<ListValue>(ctx, src, 'list', true);
   if (from === null) return;
   if (from === undefined || from.length === 0) {
-    ctx.reply.nullBulk();
+    if (deadline === null) ctx.reply.nullBulk();
+    else waitForKeys(ctx, { keys: [src], type: 'list', timedOut: () => ctx.reply.nullArray() }, deadline, () => ctx.reply.nullBulk());
     return;
   }
   let to = lookupTyped<ListValue>(ctx, dst, 'list', true);
@@ -367,13 +371,17 @@ function lmoveGeneric(ctx: CommandContext, argv: string[], fromFront: boolean, t
   ctx.changed(dst, NOTIFY.LIST, toFront ? 'lpush' : 'rpush');
   ctx.reply.bulk(value);
   elementsRemoved(ctx, src, fromFront, from);
-  engine.emit(ctx.db.id, argv);
+  if (deadline === null) engine.emit(ctx.db.id, argv);
+  else if (argv.length === 4) engine.emit(ctx.db.id, ['RPOPLPUSH', src, dst]);
+  else engine.emit(ctx.db.id, ['LMOVE', src, dst, fromFront ? 'LEFT' : 'RIGHT', toFront ? 'LEFT' : 'RIGHT']);
 }
 
-function lmpop(ctx: CommandContext, argv: string[]): void {
-  const numkeys = argRange(ctx, argv[1]!, 1, LONG_MAX, 'ERR numkeys should be greater than 0');
+/** LMPOP numkeys key... LEFT|RIGHT [COUNT n]; BLMPOP timeout numkeys ... (`blocking`). */
+function lmpop(ctx: CommandContext, argv: string[], blocking = false): void {
+  const first = blocking ? 2 : 1;
+  const numkeys = argRange(ctx, argv[first]!, 1, LONG_MAX, 'ERR numkeys should be greater than 0');
   if (numkeys === null) return;
-  const whereIdx = 1 + numkeys + 1;
+  const whereIdx = first + numkeys + 1;
   if (whereIdx >= argv.length) {
     ctx.reply.error(ERR.SYNTAX);
     return;
@@ -382,8 +390,11 @@ function lmpop(ctx: CommandContext, argv: string[]): void {
   if (front === null) return;
   const count = argMpopCount(ctx, argv, whereIdx + 1);
   if (count === null) return;
-  for (let k = 2; k < 2 + numkeys; k++) {
-    const key = argv[k]!;
+  // As in Redis, BLMPOP reads its timeout after the other arguments.
+  const deadline = blocking ? argTimeout(ctx, argv[1]!, 'seconds') : 0;
+  if (deadline === null) return;
+  const keys = argv.slice(first + 1, first + 1 + numkeys);
+  for (const key of keys) {
     const list = lookupTyped<ListValue>(ctx, key, 'list', true);
     if (list === null) return;
     if (list === undefined || list.length === 0) continue;
@@ -397,7 +408,27 @@ function lmpop(ctx: CommandContext, argv: string[]): void {
     ctx.engine.emit(ctx.db.id, [front ? 'LPOP' : 'RPOP', key, String(n)], n);
     return;
   }
-  ctx.reply.nullArray();
+  if (!blocking) ctx.reply.nullArray();
+  else waitForKeys(ctx, { keys, type: 'list', timedOut: () => ctx.reply.nullArray() }, deadline);
+}
+
+/** BLPOP/BRPOP key [key ...] timeout: [key, element] from the first non-empty list, logged as LPOP/RPOP key. */
+function bpop(ctx: CommandContext, argv: string[], front: boolean): void {
+  const deadline = argTimeout(ctx, argv[argv.length - 1]!, 'seconds');
+  if (deadline === null) return;
+  const keys = argv.slice(1, -1);
+  for (const key of keys) {
+    const list = lookupTyped<ListValue>(ctx, key, 'list', true);
+    if (list === null) return;
+    if (list === undefined || list.length === 0) continue;
+    ctx.reply.array(2);
+    ctx.reply.bulk(key);
+    ctx.reply.bulk(list.pop(front)!);
+    elementsRemoved(ctx, key, front, list);
+    ctx.engine.emit(ctx.db.id, [front ? 'LPOP' : 'RPOP', key]);
+    return;
+  }
+  waitForKeys(ctx, { keys, type: 'list', timedOut: () => ctx.reply.nullArray() }, deadline);
 }
 
 export const listCommands: CommandImpl[] = [
@@ -432,5 +463,26 @@ export const listCommands: CommandImpl[] = [
     },
   },
   { name: 'rpoplpush', run: (ctx, argv) => lmoveGeneric(ctx, argv, false, true) },
-  { name: 'lmpop', run: lmpop },
+  { name: 'lmpop', run: (ctx, argv) => lmpop(ctx, argv) },
+  { name: 'blpop', run: (ctx, argv) => bpop(ctx, argv, true) },
+  { name: 'brpop', run: (ctx, argv) => bpop(ctx, argv, false) },
+  { name: 'blmpop', run: (ctx, argv) => lmpop(ctx, argv, true) },
+  {
+    name: 'blmove',
+    run(ctx, argv) {
+      const from = parseEnd(ctx, argv[3]!);
+      if (from === null) return;
+      const to = parseEnd(ctx, argv[4]!);
+      if (to === null) return;
+      const deadline = argTimeout(ctx, argv[5]!, 'seconds');
+      if (deadline !== null) lmoveGeneric(ctx, argv, from, to, deadline);
+    },
+  },
+  {
+    name: 'brpoplpush',
+    run(ctx, argv) {
+      const deadline = argTimeout(ctx, argv[3]!, 'seconds');
+      if (deadline !== null) lmoveGeneric(ctx, argv, false, true, deadline);
+    },
+  },
 ];

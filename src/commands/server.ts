@@ -108,7 +108,7 @@ function configSet(ctx: CommandContext, argv: string[]): void {
   // While listeners are being rebound, other CONFIG SETs wait: the rebind's
   // rollback must not undo them.
   if (server.rebinding !== null && !ctx.inExec) {
-    server.block(ctx, { kind: CONFIG_SET_WAIT, ready: () => server.rebinding === null, wake: () => configSet(ctx, argv) }, 0);
+    server.block(ctx, { kind: CONFIG_SET_WAIT, ready: () => server.rebinding === null, wake: () => configSet(ctx, argv), internal: true }, 0);
     return;
   }
   const pairs: [string, string][] = [];
@@ -166,6 +166,7 @@ function awaitRebind(ctx: CommandContext, rebinding: Promise<void>, undo: Config
     kind: CONFIG_SET_WAIT,
     ready: () => outcome !== undefined,
     wake: () => (outcome === null ? ctx.reply.ok() : ctx.reply.error(outcome!)),
+    internal: true,
   }, 0);
 }
 

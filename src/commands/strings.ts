@@ -381,7 +381,9 @@ function getrange(ctx: CommandContext, argv: string[]): void {
     return;
   }
   const len = stringLength(v);
-  if (start < 0 && end < 0 && start > end) {
+  // Near -2^63 two different indexes are the same double: compare them exactly.
+  const exact = Number.isSafeInteger(start) && Number.isSafeInteger(end);
+  if (start < 0 && end < 0 && (exact ? start > end : BigInt(argv[2]!) > BigInt(argv[3]!))) {
     ctx.reply.bulk('');
     return;
   }

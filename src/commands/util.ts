@@ -168,3 +168,42 @@ export function argDbIndex(ctx: CommandContext, s: string, rangeMsg: string = ER
   }
   return id;
 }
+
+/**
+ * getTimeoutFromObjectOrReply: a blocking command's timeout (seconds with
+ * decimals, or whole milliseconds) as a deadline on the engine clock, 0 for
+ * none; null after replying with Redis' error.
+ */
+export function argTimeout(ctx: CommandContext, s: string, unit: 'seconds' | 'milliseconds'): number | null {
+  let ms: number;
+  if (unit === 'seconds') {
+    const f = parseDouble(s);
+    if (f === null || Number.isNaN(f)) {
+      ctx.reply.error('ERR timeout is not a float or out of range');
+      return null;
+    }
+    if (f * 1000 > LONG_MAX) {
+      ctx.reply.error('ERR timeout is out of range');
+      return null;
+    }
+    ms = Math.ceil(f * 1000);
+  } else {
+    const n = parseLong(s);
+    if (n === null) {
+      ctx.reply.error('ERR timeout is not an integer or out of range');
+      return null;
+    }
+    ms = n;
+  }
+  if (ms < 0) {
+    ctx.reply.error('ERR timeout is negative');
+    return null;
+  }
+  if (ms === 0) return 0;
+  const now = ctx.engine.now;
+  if (ms > LONG_MAX - now) {
+    ctx.reply.error('ERR timeout is out of range');
+    return null;
+  }
+  return now + ms;
+}

@@ -7,8 +7,9 @@
 
 import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
-import { ERR, argDouble, argMpopCount, argLong, argNonNegative, argRange, eq, lookupTyped, LONG_MAX, doublesWithoutOverflow } from './util.js';
+import { ERR, argDouble, argMpopCount, argLong, argNonNegative, argRange, argTimeout, eq, lookupTyped, LONG_MAX, doublesWithoutOverflow } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
+import { waitForKeys } from './blocking.js';
 import { ZSetValue, type ZView } from '../types/zset.js';
 import { SetValue } from '../types/set.js';
 import { formatDouble, formatG17 } from '../util/numbers.js';
@@ -562,8 +563,12 @@ function zremrange(ctx: CommandContext, argv: string[], type: RangeType): void {
   ctx.reply.integer(deleted);
 }
 
-/** Pop up to `count` from the min or max end of the first non-empty key (Redis' genericZpopCommand). */
-function zpopGeneric(ctx: CommandContext, keys: string[], max: boolean, count: number, nested: boolean, emitKey: boolean, nilWhenEmpty: boolean): { key: string; popped: number } | null {
+/**
+ * Pop up to `count` from the min or max end of the first non-empty key
+ * (Redis' genericZpopCommand). When every key is empty it replies nil or an
+ * empty array (`whenEmpty` true/false), or calls `whenEmpty` (blocking pops).
+ */
+function zpopGeneric(ctx: CommandContext, keys: string[], max: boolean, count: number, nested: boolean, emitKey: boolean, whenEmpty: boolean | (() => void)): { key: string; popped: number } | null {
   let z: ZSetValue | undefined;
   let key = '';
   for (const k of keys) {
@@ -575,7 +580,8 @@ function zpopGeneric(ctx: CommandContext, keys: string[], max: boolean, count: n
     break;
   }
   if (z === undefined) {
-    if (nilWhenEmpty) ctx.reply.nullArray();
+    if (typeof whenEmpty === 'function') whenEmpty();
+    else if (whenEmpty) ctx.reply.nullArray();
     else ctx.reply.array(0);
     return null;
   }
@@ -588,7 +594,11 @@ function zpopGeneric(ctx: CommandContext, keys: string[], max: boolean, count: n
   const r = ctx.reply;
   if (!nested && !emitKey) r.array(n * 2);
   else if (nested && !emitKey) r.array(n);
-  else {
+  else if (!nested) {
+    // BZPOPMIN/BZPOPMAX: [key, member, score].
+    r.array(1 + n * 2);
+    r.bulk(key);
+  } else {
     r.array(2);
     r.bulk(key);
     r.array(n);
@@ -626,10 +636,12 @@ function zpopMinMax(ctx: CommandContext, argv: string[], max: boolean): void {
   if (res !== null) ctx.engine.emit(ctx.db.id, argv, res.popped);
 }
 
-function zmpop(ctx: CommandContext, argv: string[]): void {
-  const numkeys = argRange(ctx, argv[1]!, 1, LONG_MAX, 'ERR numkeys should be greater than 0');
+/** ZMPOP numkeys key... MIN|MAX [COUNT n]; BZMPOP timeout numkeys ... (`blocking`), logged as ZPOPMIN/ZPOPMAX key count. */
+function zmpop(ctx: CommandContext, argv: string[], blocking = false): void {
+  const first = blocking ? 2 : 1;
+  const numkeys = argRange(ctx, argv[first]!, 1, LONG_MAX, 'ERR numkeys should be greater than 0');
   if (numkeys === null) return;
-  const whereIdx = 2 + numkeys;
+  const whereIdx = first + 1 + numkeys;
   if (whereIdx >= argv.length) {
     ctx.reply.error(ERR.SYNTAX);
     return;
@@ -641,9 +653,23 @@ function zmpop(ctx: CommandContext, argv: string[]): void {
   }
   const count = argMpopCount(ctx, argv, whereIdx + 1);
   if (count === null) return;
+  // As in Redis, BZMPOP reads its timeout after the other arguments.
+  const deadline = blocking ? argTimeout(ctx, argv[1]!, 'seconds') : 0;
+  if (deadline === null) return;
   const max = where === 'max';
-  const res = zpopGeneric(ctx, argv.slice(2, 2 + numkeys), max, count, true, true, true);
+  const keys = argv.slice(first + 1, first + 1 + numkeys);
+  const wait = blocking ? () => waitForKeys(ctx, { keys, type: 'zset', timedOut: () => ctx.reply.nullArray() }, deadline) : true;
+  const res = zpopGeneric(ctx, keys, max, count, true, true, wait);
   if (res !== null) ctx.engine.emit(ctx.db.id, [max ? 'ZPOPMAX' : 'ZPOPMIN', res.key, String(res.popped)], res.popped);
+}
+
+/** BZPOPMIN/BZPOPMAX key [key ...] timeout: [key, member, score], logged as ZPOPMIN/ZPOPMAX key. */
+function bzpop(ctx: CommandContext, argv: string[], max: boolean): void {
+  const deadline = argTimeout(ctx, argv[argv.length - 1]!, 'seconds');
+  if (deadline === null) return;
+  const keys = argv.slice(1, -1);
+  const res = zpopGeneric(ctx, keys, max, -1, false, true, () => waitForKeys(ctx, { keys, type: 'zset', timedOut: () => ctx.reply.nullArray() }, deadline));
+  if (res !== null) ctx.engine.emit(ctx.db.id, [max ? 'ZPOPMAX' : 'ZPOPMIN', res.key]);
 }
 
 // ---- random ------------------------------------------------------------------------------
@@ -908,7 +934,10 @@ export const zsetCommands: CommandImpl[] = [
   { name: 'zremrangebylex', run: (ctx, argv) => zremrange(ctx, argv, 'lex') },
   { name: 'zpopmin', run: (ctx, argv) => zpopMinMax(ctx, argv, false) },
   { name: 'zpopmax', run: (ctx, argv) => zpopMinMax(ctx, argv, true) },
-  { name: 'zmpop', run: zmpop },
+  { name: 'zmpop', run: (ctx, argv) => zmpop(ctx, argv) },
+  { name: 'bzmpop', run: (ctx, argv) => zmpop(ctx, argv, true) },
+  { name: 'bzpopmin', run: (ctx, argv) => bzpop(ctx, argv, false) },
+  { name: 'bzpopmax', run: (ctx, argv) => bzpop(ctx, argv, true) },
   { name: 'zrandmember', run: zrandmember },
   { name: 'zunion', run: (ctx, argv) => zsetOp(ctx, argv, null, 1, 'union', false) },
   { name: 'zinter', run: (ctx, argv) => zsetOp(ctx, argv, null, 1, 'inter', false) },

@@ -90,6 +90,11 @@ export class ReadyKeys {
     }
   }
 
+  /** Every key anybody waits on, in every db (a pause that held serving ended). */
+  signalEveryWaitedKey(dbs: readonly Db[]): void {
+    for (const db of dbs) this.signalAll(db);
+  }
+
   /** FLUSHALL/SWAPDB and friends: every key of `db` may have changed. */
   signalAll(db: Db): void {
     for (const key of this.waiting[db.id]!.keys()) this.signal(db, key);

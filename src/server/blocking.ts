@@ -1,12 +1,16 @@
 /**
- * Clients parked inside a blocking command (WAITAOF, CONFIG SET during a
- * rebind; BLPOP and friends next), grouped by what they wait for: waking a
- * kind checks only the clients of that kind. Key-based waits go through the
- * engine's ready keys (engine/ready-keys.ts) instead.
+ * Clients parked inside a blocking command, grouped by what they wait for:
+ * waking a kind checks only the clients of that kind (WAITAOF, CONFIG SET
+ * during a rebind). Clients waiting for keys (BLPOP and friends) are parked
+ * here too, for their deadline, CLIENT UNBLOCK and disconnection, while the
+ * engine's ready keys (engine/ready-keys.ts) decide when to serve them.
  */
 
 import type { BlockRequest } from '../commands/context.js';
 import type { BlockState, Client } from './client.js';
+
+/** setTimeout's longest delay; longer waits re-arm (a bigger delay would fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class BlockedClients {
   private readonly byKind = new Map<string, Set<Client>>();
@@ -22,11 +26,15 @@ export class BlockedClients {
     return this.count;
   }
 
-  /** Park `c` until `req.ready()` holds when its kind is woken, or `timeoutMs` (0: forever) passes. */
-  block(c: Client, req: BlockRequest, timeoutMs: number): void {
-    const b: BlockState = { kind: req.kind, ready: req.ready, wake: req.wake, timer: null };
-    if (timeoutMs > 0) b.timer = setTimeout(() => this.unblock(c, true), timeoutMs);
+  /**
+   * Park `c` until `req.ready()` holds when its kind is woken, or
+   * `deadline` (epoch ms; 0: never) passes. `release` runs whenever it
+   * stops waiting (served, timed out, unblocked, disconnected).
+   */
+  block(c: Client, req: BlockRequest, deadline: number, release: (() => void) | null = null): void {
+    const b: BlockState = { kind: req.kind, ready: req.ready, wake: req.wake, internal: req.internal, timer: null, release };
     c.blocked = b;
+    if (deadline > 0) this.arm(c, b, deadline);
     let set = this.byKind.get(req.kind);
     if (set === undefined) {
       set = new Set();
@@ -34,6 +42,12 @@ export class BlockedClients {
     }
     set.add(c);
     this.count++;
+  }
+
+  private arm(c: Client, b: BlockState, deadline: number): void {
+    const delay = deadline - Date.now();
+    if (delay > MAX_TIMER_MS) b.timer = setTimeout(() => this.arm(c, b, deadline), MAX_TIMER_MS);
+    else b.timer = setTimeout(() => this.unblock(c, true), Math.max(delay, 0));
   }
 
   /** Wake a blocked client: it replies, then goes on with its buffered input. */
@@ -44,6 +58,26 @@ export class BlockedClients {
     if (c.closed) return;
     b.wake(timedOut);
     this.resume(c);
+  }
+
+  /** CLIENT UNBLOCK ... ERROR: the client answers `msg` instead of its reply. */
+  unblockWithError(c: Client, msg: string): void {
+    if (c.blocked === null) return;
+    this.forget(c);
+    if (c.closed) return;
+    c.reply.error(msg);
+    this.resume(c);
+  }
+
+  /**
+   * A key waiter was served (it already replied): it stops waiting now, and
+   * goes on with its input once the command that filled the key completed.
+   */
+  served(c: Client): void {
+    this.forget(c);
+    queueMicrotask(() => {
+      if (!c.closed && c.blocked === null) this.resume(c);
+    });
   }
 
   /** Something clients of `kind` wait for happened: wake those now ready, in the order they blocked. */
@@ -61,6 +95,7 @@ export class BlockedClients {
     if (b === null) return;
     if (b.timer !== null) clearTimeout(b.timer);
     c.blocked = null;
+    b.release?.();
     if (this.byKind.get(b.kind)?.delete(c)) this.count--;
   }
 }

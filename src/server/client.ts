@@ -48,6 +48,8 @@ export interface ClientHost extends CommandHost {
 /** A client waiting inside a blocking command, with its timeout. */
 export interface BlockState extends BlockRequest {
   timer: NodeJS.Timeout | null;
+  /** Undo what the wait registered (a key waiter's place in line), whenever it ends. */
+  release: (() => void) | null;
 }
 
 /** Approximate bytes of a client object, its parser and writer (tot-mem). */

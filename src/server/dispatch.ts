@@ -206,3 +206,31 @@ export function commandBlockedByPause(server: DispatchHost, c: Client, argv: str
   }
   return false;
 }
+
+/**
+ * Run a blocked client's command again because a key it waits on is ready
+ * (Redis 7.2 reprocesses it). It was queued, authorized and counted when it
+ * first ran; this is the same execution unit as call() without that.
+ */
+export function rerun(server: DispatchHost, c: Client, cmd: Command, argv: string[]): void {
+  const engine = server.engine;
+  const ctx = c.ctx;
+  ctx.current = cmd;
+  ctx.currentArgv = argv;
+  const offsetBefore = engine.log.offset;
+  engine.begin();
+  engine.noTouch = ctx.noTouch;
+  const check = server.effectCheck;
+  if (check !== null) check.before(ctx, cmd, argv);
+  try {
+    cmd.run!(ctx, argv);
+  } catch (e) {
+    c.reply.error(server.internalError(e, `executing '${cmd.name}'`, c, argv));
+  } finally {
+    engine.end();
+  }
+  if (check !== null) check.after(ctx, cmd, argv);
+  if (engine.log.offset !== offsetBefore) ctx.lastWriteOffset = engine.log.offset;
+  ctx.current = null;
+  ctx.currentArgv = null;
+}

@@ -115,7 +115,7 @@ function clientsSection(s: InfoSource): Fields {
     ['blocked_clients', s.blockedClients],
     ['tracking_clients', 0],
     ['clients_in_timeout_table', 0],
-    ['total_blocking_keys', 0],
+    ['total_blocking_keys', s.engine.readyKeys.totalBlockingKeys],
     ['total_blocking_keys_on_nokey', 0],
   ];
 }

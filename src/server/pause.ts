@@ -26,6 +26,8 @@ export class ClientPause {
     private readonly engine: Engine,
     /** The pause ended: a held client goes on with its input. */
     private readonly resume: (c: Client) => void,
+    /** The pause ended (before the held clients go on). */
+    private readonly ended: () => void = () => {},
   ) {}
 
   get active(): boolean {
@@ -71,6 +73,7 @@ export class ClientPause {
     clearTimeout(this.state.timer);
     this.state = null;
     this.engine.expiryPaused = false;
+    this.ended();
     const held = [...this.held];
     this.held.clear();
     for (const c of held) if (!c.closed) this.resume(c);

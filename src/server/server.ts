@@ -13,7 +13,10 @@ import { CommandLog } from '../log/command-log.js';
 import { CommandTable, F, type Command } from '../commands/table.js';
 import { createCommandTable } from '../commands/index.js';
 import { OutputArena } from '../protocol/writer.js';
-import type { BlockRequest, CommandContext, CommandHost, Connection } from '../commands/context.js';
+import type { BlockRequest, CommandContext, CommandHost, Connection, KeyBlockRequest } from '../commands/context.js';
+import type { KeyWaiter } from '../engine/ready-keys.js';
+import type { Db } from '../engine/keyspace.js';
+import { typeOf } from '../types/value.js';
 import { EffectCheck } from './effect-check.js';
 import { infoString } from './info.js';
 import { Client } from './client.js';
@@ -22,7 +25,7 @@ import { Listeners } from './listeners.js';
 import { LogReplayer } from './replay.js';
 import { BlockedClients } from './blocking.js';
 import { ClientPause } from './pause.js';
-import { call, execute, commandBlockedByPause } from './dispatch.js';
+import { call, execute, commandBlockedByPause, rerun } from './dispatch.js';
 import { ActiveExpire } from '../engine/expire.js';
 import { createLogger, pinoLevel, type Logger } from '../logger.js';
 import { VERSION, REDIS_VERSION } from '../version.js';
@@ -93,7 +96,8 @@ export class Server implements CommandHost {
     this.table = createCommandTable();
     this.replayer = new LogReplayer(this.engine, this.table, this);
     this.blocked = new BlockedClients((c) => this.resume(c));
-    this.pause = new ClientPause(this.engine, (c) => this.resume(c));
+    // Key waiters are not served during a pause (their serving writes): when it ends, look again.
+    this.pause = new ClientPause(this.engine, (c) => this.resume(c), () => this.engine.readyKeys.signalEveryWaitedKey(this.engine.dbs));
     this.listeners = new Listeners(config, this.logger, (socket, unix) => this.accept(socket, unix), () => this.shuttingDown);
     this.expire = new ActiveExpire(this.engine);
     this.protoMaxBulkLen = config.int('proto-max-bulk-len');
@@ -228,7 +232,67 @@ export class Server implements CommandHost {
 
   /** Park ctx's client until `req.ready()` holds when its kind is woken, or `timeoutMs` (0: forever) passes. */
   block(ctx: CommandContext, req: BlockRequest, timeoutMs: number): void {
-    this.blocked.block(this.clientOf(ctx.connection()), req, timeoutMs);
+    this.blocked.block(this.clientOf(ctx.connection()), req, timeoutMs > 0 ? Date.now() + timeoutMs : 0);
+  }
+
+  /** Set by blockOnKeys while a waiter's command runs again and still finds nothing. */
+  private stillWaiting = false;
+
+  blockOnKeys(ctx: CommandContext, req: KeyBlockRequest, deadline: number): void {
+    if (ctx.rerun) {
+      this.stillWaiting = true;
+      return;
+    }
+    const c = this.clientOf(ctx.connection());
+    const cmd = ctx.current as Command;
+    const argv = ctx.currentArgv!;
+    const db = ctx.db;
+    const ready = this.engine.readyKeys;
+    const waiter: KeyWaiter = { tryServe: (_db, key) => this.serveKeyWaiter(c, cmd, argv, db, req, key) };
+    for (const key of req.keys) ready.block(db, key, waiter);
+    const release = () => {
+      for (const key of req.keys) ready.unblock(db, key, waiter);
+    };
+    this.blocked.block(c, { kind: 'keys', ready: () => false, wake: () => req.timedOut() }, deadline, release);
+  }
+
+  /**
+   * A key `c` waits on is ready: run its command again (Redis 7.2 reprocesses
+   * it), unless the key holds no value of the type it waits for. True when
+   * the command replied: the client then stops waiting and goes on.
+   */
+  private serveKeyWaiter(c: Client, cmd: Command, argv: string[], db: Db, req: KeyBlockRequest, key: string): boolean {
+    if (c.closed || c.blocked === null) return false;
+    // A pause holds writes: the waiter is served when it ends.
+    if (this.pause.mode !== null && commandBlockedByPause(this, c, argv)) return false;
+    if (req.rerunOnDelete !== true) {
+      const v = db.get(key);
+      if (v === undefined || typeOf(v) !== req.type) return false;
+    }
+    const ctx = c.ctx;
+    const selected = ctx.db;
+    ctx.db = db;
+    ctx.rerun = true;
+    this.stillWaiting = false;
+    try {
+      rerun(this, c, cmd, argv);
+    } finally {
+      ctx.rerun = false;
+      ctx.db = selected;
+    }
+    if (this.stillWaiting) return false;
+    this.blocked.served(c);
+    return true;
+  }
+
+  /** CLIENT UNBLOCK: wake a client inside a blocking command as its timeout would, or with an error. */
+  unblockClient(conn: Connection, withError: boolean): boolean {
+    const c = this.clientOf(conn);
+    const b = c.blocked;
+    if (b === null || b.internal === true) return false;
+    if (withError) this.blocked.unblockWithError(c, 'UNBLOCKED client unblocked via CLIENT UNBLOCK');
+    else this.blocked.unblock(c, true);
+    return true;
   }
 
   /** Something clients of `kind` wait for happened: wake those now ready. */

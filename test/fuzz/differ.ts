@@ -37,11 +37,15 @@ const ENCODINGS_72 = new Set(['listpack', 'hashtable', 'intset']);
 /**
  * OBJECT ENCODING: 7.2 reports small lists as listpack (7.0: quicklist) and
  * has listpack sets (7.0: intset/hashtable), and sizes a new set from the
- * SADD argument count; `typeOf` tells whether the key is a set.
+ * SADD argument count, and converts a listpack sorted set by the count of
+ * ZADD/ZINCRBY elements; `typeOf` tells the key's type.
  */
 async function encodingDiffers72(a: Reply, b: Reply, typeOf: () => Promise<string>): Promise<boolean> {
   if (a.type !== 'bulk' || b.type !== 'bulk' || a.value === null || b.value === null) return false;
   if (a.value === 'quicklist' && b.value === 'listpack') return true;
+  // 7.2's zsetTypeMaybeConvert converts a listpack ZADD/ZINCRBY target by the count of
+  // elements coming, even when they update existing members; 7.0 only when one is added.
+  if (a.value === 'listpack' && b.value === 'skiplist') return (await typeOf()) === 'zset';
   if (ENCODINGS_72.has(a.value) && ENCODINGS_72.has(b.value)) {
     const t = await typeOf();
     return t === 'set' || t === 'none';

@@ -198,17 +198,26 @@ function expiryDelayMs(args: readonly string[]): number | null {
 function killsNobody(args: readonly string[]): boolean {
   if (args.length === 3) return !args[2]!.startsWith('127.0.0.1') && !args[2]!.startsWith('[::1]');
   const u = upper(args);
+  // Odd argument counts and unknown filters are syntax errors: nothing is killed.
+  if ((args.length - 2) % 2 === 1 || u.slice(2).some((a, i) => i % 2 === 0 && !['ID', 'ADDR', 'LADDR', 'USER', 'SKIPME', 'TYPE', 'MAXAGE'].includes(a))) return true;
+  // A repeated filter keeps its last value (each one overwrites the last), but a bad ID anywhere is an error.
+  const last = new Map<string, string>();
   for (let i = 2; i < u.length - 1; i += 2) {
     const v = args[i + 1]!;
     if (u[i] === 'ID') {
       const id = asNumber(v);
-      if (id === null || id < 1 || id > 1e9) return true;
+      if (id === null || id < 1) return true;
     }
-    if ((u[i] === 'ADDR' || u[i] === 'LADDR') && !v.startsWith('127.0.0.1') && !v.includes('::1')) return true;
-    if (u[i] === 'USER' && v !== 'default') return true;
+    last.set(u[i]!, v);
   }
-  // Odd argument counts and unknown filters are syntax errors: nothing is killed.
-  return (args.length - 2) % 2 === 1 || u.slice(2).some((a, i) => i % 2 === 0 && !['ID', 'ADDR', 'LADDR', 'USER', 'SKIPME', 'TYPE', 'MAXAGE'].includes(a));
+  const id = last.get('ID');
+  if (id !== undefined && asNumber(id)! > 1e9) return true;
+  for (const f of ['ADDR', 'LADDR']) {
+    const v = last.get(f);
+    if (v !== undefined && !v.startsWith('127.0.0.1') && !v.includes('::1')) return true;
+  }
+  const user = last.get('USER');
+  return user !== undefined && user !== 'default';
 }
 
 /** CONFIG SET parameters the fuzzer may change; the rest would stop or skew the run (port, dir, bind, maxmemory, requirepass, save, appendonly, timeout, maxclients...). */
