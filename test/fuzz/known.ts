@@ -220,6 +220,31 @@ function killsNobody(args: readonly string[]): boolean {
   return user !== undefined && user !== 'default';
 }
 
+/** A blocking command's timeout argument (BLPOP ... timeout, XREAD BLOCK ms ...), or null for other commands. */
+function blockingTimeout(args: readonly string[]): { value: string | undefined; unit: 'seconds' | 'milliseconds' } | null {
+  switch (commandName(args)) {
+    case 'blpop':
+    case 'brpop':
+    case 'bzpopmin':
+    case 'bzpopmax':
+      return { value: args[args.length - 1], unit: 'seconds' };
+    case 'blmove':
+      return { value: args[5], unit: 'seconds' };
+    case 'brpoplpush':
+      return { value: args[3], unit: 'seconds' };
+    case 'blmpop':
+    case 'bzmpop':
+      return { value: args[1], unit: 'seconds' };
+    case 'xread':
+    case 'xreadgroup': {
+      const ms = after(args, 'BLOCK');
+      return ms === undefined ? null : { value: ms, unit: 'milliseconds' };
+    }
+    default:
+      return null;
+  }
+}
+
 /** CONFIG SET parameters the fuzzer may change; the rest would stop or skew the run (port, dir, bind, maxmemory, requirepass, save, appendonly, timeout, maxclients...). */
 export const CONFIG_PARAMS: Record<string, string[]> = {
   'hash-max-listpack-entries': ['0', '1', '4', '128', '512'],
@@ -258,6 +283,17 @@ export const CONSTRAINTS: Constraint[] = [
     rejects: (a) => commandName(a) === 'client|reply' && a.length === 3 && /^(off|skip)$/i.test(a[2]!),
   },
   { why: 'CLIENT KILL may only target connections that do not exist (never the canary or the fuzzer)', rejects: (a) => commandName(a) === 'client|kill' && !killsNobody(a) },
+  {
+    why: 'A blocking command on an empty key waits for its timeout: only timeouts of 1-50 ms (or invalid ones, answered at once) are sent; 0 or a tiny negative one (rounded up to 0) would wait forever',
+    rejects(a) {
+      const t = blockingTimeout(a);
+      if (t === null) return false;
+      const n = asNumber(t.value);
+      if (n === null) return false;
+      const ms = t.unit === 'seconds' ? n * 1000 : n;
+      return ms > -1 && (Math.ceil(ms) <= 0 || ms > 50);
+    },
+  },
   {
     why: 'CLIENT PAUSE longer than a moment would delay the canary past its bound (pauses of at most 20 ms)',
     rejects: (a) => commandName(a) === 'client|pause' && (asNumber(a[2]) ?? 0) > 20,
@@ -464,6 +500,12 @@ export const FUZZ_DIFFERENCES: FuzzDifference[] = [
     applies: (a) => named('lpos')(a) && asInteger(after(a, 'RANK', 3)) === -(1n << 63n),
     normalize: (r) => r,
     accept: (_redis, vireo) => vireo.type === 'error' && vireo.value.startsWith('ERR value is out of range'),
+  },
+  {
+    why: 'A blocking command\'s timeout past LLONG_MAX ms (inf, 1e400, 2^55 s): Redis 7.2 answers "timeout is out of range" (redis/redis#11688 tests it), 7.0 casts it to a negative number and answers "timeout is negative"',
+    applies: (a) => blockingTimeout(a) !== null,
+    normalize: (r) => r,
+    accept: (redis, vireo) => redis.type === 'error' && redis.value === 'ERR timeout is negative' && vireo.type === 'error' && vireo.value === 'ERR timeout is out of range',
   },
   {
     why: 'RANDOMKEY picks at random: compared by kind (nil on an empty db)',
