@@ -730,6 +730,9 @@ describe.skipIf(!HAVE_REDIS)('blocking commands (differential)', () => {
         ['CLIENT', 'UNBLOCK', '1.5'],
         ['CLIENT', 'UNBLOCK', '9223372036854775808'],
         ['CLIENT', 'UNBLOCK', '1', 'maybe'],
+        // The reason is read before the id.
+        ['CLIENT', 'UNBLOCK', 'abc', 'maybe'],
+        ['CLIENT', 'UNBLOCK', 'abc', 'error'],
         ['CLIENT', 'UNBLOCK', '1', 'timeout', 'extra'],
         ['CLIENT', 'UNBLOCK'],
       ]);
