@@ -201,7 +201,7 @@ describe.skipIf(!HAVE_REDIS)('blocking commands (differential)', () => {
 
   describe('argument errors', () => {
     it('refuses bad timeouts with Redis\' errors', async () => {
-      for (const t of ['-1', '-0.002', 'abc', '', 'nan', '-inf', '-infinity', ' 1', '1x', '0x10x', '0x', '1e', '1e5000', '-0x1']) {
+      for (const t of ['-1', '-0.002', '-1e400', 'abc', '', 'nan', '-inf', '-infinity', ' 1', '1x', '0x10x', '0x', '1e', '1e5000', '-0x1']) {
         await pair.check('BLPOP', 'k', t);
         await pair.check('BRPOP', 'k', 'k2', t);
         await pair.check('BLMOVE', 'a', 'b', 'LEFT', 'RIGHT', t);
@@ -215,7 +215,7 @@ describe.skipIf(!HAVE_REDIS)('blocking commands (differential)', () => {
 
     it('refuses timeouts whose deadline does not fit in 64 bits (7.2: timeout is out of range)', async () => {
       // 7.0 computed the deadline with a wrap-around (its reply is normalized, see KNOWN_DIFFERENCES).
-      for (const t of ['inf', '+inf', 'Infinity', '1e30', '1e308', '9223372036854775807', '92233720368547758.07']) {
+      for (const t of ['inf', '+inf', 'Infinity', '1e30', '1e308', '1e400', '9223372036854775807', '92233720368547758.07']) {
         await pair.check('BLPOP', 'k', t);
         await pair.check('BLMOVE', 'a', 'b', 'LEFT', 'RIGHT', t);
         await pair.check('BRPOPLPUSH', 'a', 'b', t);
@@ -676,6 +676,18 @@ describe.skipIf(!HAVE_REDIS)('blocking commands (differential)', () => {
           await p.done;
         }
         await blocked(0);
+      }
+    });
+
+    it('timeouts are computed in long doubles: tiny ones round up to 1 ms, tiny negative ones down to 0 (forever)', async () => {
+      const c = await conn();
+      // ceill(strtold(t) * 1000) with 64-bit significands: 1e-400 is no underflow and rounds up to 1 ms.
+      for (const t of ['0.0001', '1e-400', '0x1p-20']) await send(c, 'BLPOP', 'q', t).done;
+      // ... and these round to -0: block forever (-0.001 * 1000 is just above -1 in long double).
+      for (const t of ['-0.0001', '-0.001', '-1e-3', '-0.0010', '-1e-400', '-0']) {
+        const forever = await block(c, 1, 'BLPOP', 'q', t);
+        await pair.check('RPUSH', 'q', t);
+        await forever.done;
       }
     });
 
