@@ -785,6 +785,17 @@ describe.skipIf(!HAVE_REDIS)('blocking commands (differential)', () => {
       await sameKeys('q', 'z');
     });
 
+    it('... and serves them when the pause runs out by itself (7.2)', async () => {
+      const [a, b] = [await conn(), await conn()];
+      const pa = await block(a, 1, 'BLPOP', 'q', '0');
+      const pb = await block(b, 2, 'BRPOP', 'q', '0');
+      await pair.script([['MULTI'], ['CLIENT', 'PAUSE', '200', 'WRITE'], ['RPUSH', 'q', 'x', 'y', 'z'], ['EXEC']]);
+      expect(infoNumber((await clientsInfo())[1], 'blocked_clients')).toBe(2);
+      // Nothing else is sent: the end of the pause alone must serve the clients, in order.
+      await Promise.all([pa.done, pb.done]);
+      await blocked(0);
+      await sameKeys('q');
+    });
   });
 
   describe('INFO, CLIENT LIST, disconnections', () => {

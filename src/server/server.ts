@@ -96,8 +96,7 @@ export class Server implements CommandHost {
     this.table = createCommandTable();
     this.replayer = new LogReplayer(this.engine, this.table, this);
     this.blocked = new BlockedClients((c) => this.resume(c));
-    // Key waiters are not served during a pause (their serving writes): when it ends, look again.
-    this.pause = new ClientPause(this.engine, (c) => this.resume(c), () => this.engine.readyKeys.signalEveryWaitedKey(this.engine.dbs));
+    this.pause = new ClientPause(this.engine, (c) => this.resume(c), () => this.pauseEnded());
     this.listeners = new Listeners(config, this.logger, (socket, unix) => this.accept(socket, unix), () => this.shuttingDown);
     this.expire = new ActiveExpire(this.engine);
     this.protoMaxBulkLen = config.int('proto-max-bulk-len');
@@ -283,6 +282,18 @@ export class Server implements CommandHost {
     if (this.stillWaiting) return false;
     this.blocked.served(c);
     return true;
+  }
+
+  /**
+   * Key waiters are not served during a pause (their serving writes): when
+   * it ends, look again. CLIENT UNPAUSE serves them once its command (or
+   * EXEC) completes; a pause that ran out serves them here, before the
+   * clients it held go on.
+   */
+  private pauseEnded(): void {
+    const ready = this.engine.readyKeys;
+    ready.signalEveryWaitedKey(this.engine.dbs);
+    if (!this.engine.inUnit && ready.hasReady) ready.serve();
   }
 
   /** CLIENT UNBLOCK: wake a client inside a blocking command as its timeout would, or with an error. */
