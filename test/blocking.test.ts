@@ -751,6 +751,48 @@ describe.skipIf(!HAVE_REDIS)('blocking commands (differential)', () => {
     });
   });
 
+  describe('CLIENT REPLY', () => {
+    it('OFF and SKIP hold for the late reply of a blocking command: served, unblocked, timed out', async () => {
+      const c = await conn();
+      const id = await ids(c);
+      /** Commands whose replies are not read: with the reply muted nothing comes back. */
+      const quiet = (...cmds: string[][]) => {
+        const bytes = Buffer.concat(cmds.map((a) => encodeCommand(a)));
+        c.redis.writeRaw(bytes);
+        c.vireo.writeRaw(bytes);
+      };
+      await pair.check('CONFIG', 'RESETSTAT');
+      quiet(['CLIENT', 'REPLY', 'OFF'], ['BLPOP', 'q', '0']);
+      await blocked(1);
+      await pair.check('RPUSH', 'q', 'served');
+      await blocked(0);
+      quiet(['BZPOPMIN', 'z', '0']);
+      await blocked(1);
+      await unblock(id);
+      await blocked(0);
+      quiet(['BLMOVE', 'q', 'd', 'LEFT', 'LEFT', '0']);
+      await blocked(1);
+      await unblock(id, 'ERROR');
+      await blocked(0);
+      quiet(['BRPOPLPUSH', 'q', 'd', '0.01'], ['CLIENT', 'REPLY', 'ON']);
+      // The first reply to come back is CLIENT REPLY ON's: nothing before it leaked.
+      const [a, b] = await Promise.all([c.redis.read(), c.vireo.read()]);
+      expect(toJs(b.reply)).toBe('OK');
+      expect(b.raw).toEqual(a.raw);
+      quiet(['CLIENT', 'REPLY', 'SKIP'], ['BLPOP', 'q', '0']);
+      await blocked(1);
+      await pair.check('RPUSH', 'q', 'skipped');
+      await blocked(0);
+      await c.check('PING');
+      await sameKeys('q', 'd');
+      // The muted error is still counted.
+      const [ra, rb] = await Promise.all([pair.redis.call('INFO', 'errorstats'), pair.vireo.call('INFO', 'errorstats')]);
+      const unblocked = (r: Reply) => String(toJs(r)).match(/errorstat_UNBLOCKED:count=(\d+)/)?.[1];
+      expect(unblocked(rb)).toBe(unblocked(ra));
+      expect(unblocked(rb)).toBe('1');
+    });
+  });
+
   describe('CLIENT PAUSE', () => {
     it('a blocking command is held by a pause before it blocks', async () => {
       const c = await conn();

@@ -32,7 +32,8 @@ export class BlockedClients {
    * stops waiting (served, timed out, unblocked, disconnected).
    */
   block(c: Client, req: BlockRequest, deadline: number, release: (() => void) | null = null): void {
-    const b: BlockState = { kind: req.kind, ready: req.ready, wake: req.wake, internal: req.internal, timer: null, release };
+    // Called while the blocking command runs: its reply mode (CLIENT REPLY OFF/SKIP) holds for its late reply.
+    const b: BlockState = { kind: req.kind, ready: req.ready, wake: req.wake, internal: req.internal, timer: null, release, muted: c.reply.muted };
     c.blocked = b;
     if (deadline > 0) this.arm(c, b, deadline);
     let set = this.byKind.get(req.kind);
@@ -56,16 +57,17 @@ export class BlockedClients {
     if (b === null) return;
     this.forget(c);
     if (c.closed) return;
-    b.wake(timedOut);
+    replyAs(c, b, () => b.wake(timedOut));
     this.resume(c);
   }
 
   /** CLIENT UNBLOCK ... ERROR: the client answers `msg` instead of its reply. */
   unblockWithError(c: Client, msg: string): void {
-    if (c.blocked === null) return;
+    const b = c.blocked;
+    if (b === null) return;
     this.forget(c);
     if (c.closed) return;
-    c.reply.error(msg);
+    replyAs(c, b, () => c.reply.error(msg));
     this.resume(c);
   }
 
@@ -97,5 +99,15 @@ export class BlockedClients {
     c.blocked = null;
     b.release?.();
     if (this.byKind.get(b.kind)?.delete(c)) this.count--;
+  }
+}
+
+/** Write a blocked client's late reply with the reply mode its command had. */
+export function replyAs(c: Client, b: BlockState, write: () => void): void {
+  c.reply.muted = b.muted;
+  try {
+    write();
+  } finally {
+    c.reply.muted = false;
   }
 }

@@ -50,6 +50,8 @@ export interface BlockState extends BlockRequest {
   timer: NodeJS.Timeout | null;
   /** Undo what the wait registered (a key waiter's place in line), whenever it ends. */
   release: (() => void) | null;
+  /** CLIENT REPLY OFF or SKIP was in force for the blocking command: its late reply is not sent either. */
+  muted: boolean;
 }
 
 /** Approximate bytes of a client object, its parser and writer (tot-mem). */

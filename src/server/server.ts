@@ -23,7 +23,7 @@ import { Client } from './client.js';
 import { DirectIo } from './direct-io.js';
 import { Listeners } from './listeners.js';
 import { LogReplayer } from './replay.js';
-import { BlockedClients } from './blocking.js';
+import { BlockedClients, replyAs } from './blocking.js';
 import { ClientPause } from './pause.js';
 import { call, execute, commandBlockedByPause, rerun } from './dispatch.js';
 import { ActiveExpire } from '../engine/expire.js';
@@ -261,7 +261,8 @@ export class Server implements CommandHost {
    * the command replied: the client then stops waiting and goes on.
    */
   private serveKeyWaiter(c: Client, cmd: Command, argv: string[], db: Db, req: KeyBlockRequest, key: string): boolean {
-    if (c.closed || c.blocked === null) return false;
+    const b = c.blocked;
+    if (c.closed || b === null) return false;
     // A pause holds writes: the waiter is served when it ends.
     if (this.pause.mode !== null && commandBlockedByPause(this, c, argv)) return false;
     if (req.rerunOnDelete !== true) {
@@ -274,7 +275,7 @@ export class Server implements CommandHost {
     ctx.rerun = true;
     this.stillWaiting = false;
     try {
-      rerun(this, c, cmd, argv);
+      replyAs(c, b, () => rerun(this, c, cmd, argv));
     } finally {
       ctx.rerun = false;
       ctx.db = selected;
