@@ -252,7 +252,7 @@ export class Server implements CommandHost {
     const release = () => {
       for (const key of req.keys) ready.unblock(db, key, waiter);
     };
-    this.blocked.block(c, { kind: 'keys', ready: () => false, wake: () => req.timedOut() }, deadline, release);
+    this.blocked.block(c, { kind: 'keys', ready: () => false, wake: () => req.timedOut() }, deadline, release, cmd.stats);
   }
 
   /**
