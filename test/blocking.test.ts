@@ -481,6 +481,21 @@ describe.skipIf(!HAVE_REDIS)('blocking commands (differential)', () => {
       await sameKeys('mine', 'q');
     });
 
+    it('SWAPDB bringing a key that already expired does not serve the waiter', async () => {
+      const c = await conn();
+      const id = await ids(c);
+      await pair.check('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+      defer(() => pair.check('DEBUG', 'SET-ACTIVE-EXPIRE', '1').then(() => {}));
+      await pair.script([['SELECT', '1'], ['RPUSH', 'k', 'hello'], ['PEXPIRE', 'k', '50'], ['SELECT', '0']]);
+      const pending = await block(c, 1, 'BRPOP', 'k', '0');
+      await pair.check('DEBUG', 'SLEEP', '0.1');
+      await pair.check('SWAPDB', '1', '0');
+      await stillBlocked(1);
+      expect(toJs(await unblock(id))).toBe('1');
+      expect(toJs(await pending.done)).toBeNull();
+      await pair.check('EXISTS', 'k');
+    });
+
     it('when a key expires before its waiter runs again, the waiter stays blocked (and times out)', async () => {
       const c = await conn();
       await pair.check('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
@@ -565,6 +580,19 @@ describe.skipIf(!HAVE_REDIS)('blocking commands (differential)', () => {
       await pair.check('ZADD', 'z', '1', 'a');
       await pair.check('RPUSH', 'l3', 'b', 'c');
       await Promise.all([pa.done, pb.done]);
+    });
+
+    it('keeps fairness during nested serving: a BRPOPLPUSH served first fills a key for a later client', async () => {
+      const [a, b, c] = [await conn(), await conn(), await conn()];
+      const pa = await block(a, 1, 'BRPOPLPUSH', 'l1', 'l3', '0');
+      const pb = await block(b, 2, 'BLPOP', 'l2', '0');
+      const pc = await block(c, 3, 'BLMPOP', '0', '2', 'l2', 'l3', 'LEFT', 'COUNT', '1');
+      await pair.script([['MULTI'], ['LPUSH', 'l1', '1'], ['LPUSH', 'l2', '2'], ['EXEC']]);
+      expect(toJs(await pa.done)).toBe('1');
+      expect(toJs(await pb.done)).toEqual(['l2', '2']);
+      expect(toJs(await pc.done)).toEqual(['l3', ['1']]);
+      await blocked(0);
+      await sameKeys('l1', 'l2', 'l3');
     });
 
     it('a client pipelining a push behind a blocked client keeps the order (the first blocked is served first)', async () => {
