@@ -220,6 +220,32 @@ function killsNobody(args: readonly string[]): boolean {
   return user !== undefined && user !== 'default';
 }
 
+/** Where each blocking pop has its timeout (seconds); -1: the last argument. */
+const BLOCKING_TIMEOUT_AT: Record<string, number> = { blpop: -1, brpop: -1, bzpopmin: -1, bzpopmax: -1, brpoplpush: 3, blmove: 5, blmpop: 1, bzmpop: 1 };
+
+/** A blocking pop's timeout argument, or undefined for other commands. */
+function blockingTimeout(args: readonly string[]): string | undefined {
+  const at = BLOCKING_TIMEOUT_AT[commandName(args)];
+  if (at === undefined || args.length < 3) return undefined;
+  return args[at === -1 ? args.length - 1 : at];
+}
+
+/**
+ * A timeout that cannot make the command wait long: refused by both servers,
+ * or at most 50 ms. Redis reads it with strtold (decimal or hexadecimal,
+ * inf, nan) and takes ceill(t * 1000) ms: -0.001 rounds to 0, no timeout.
+ */
+function refusedOrQuick(t: string | undefined): boolean {
+  if (t === undefined) return true;
+  if (/^[+-]?(inf|infinity)$/i.test(t)) return true; // 7.2: out of range, 7.0: negative (KNOWN_DIFFERENCES)
+  if (/^[+-]?0x/i.test(t)) return false;
+  if (!/^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/.test(t)) return true; // not a float (nan too)
+  const ms = Number(t) * 1000;
+  if (ms <= -1.5) return true;
+  if (ms >= 2 ** 63 * 1.001) return true;
+  return ms > 0 && ms <= 50;
+}
+
 /** CONFIG SET parameters the fuzzer may change; the rest would stop or skew the run (port, dir, bind, maxmemory, requirepass, save, appendonly, timeout, maxclients...). */
 export const CONFIG_PARAMS: Record<string, string[]> = {
   'hash-max-listpack-entries': ['0', '1', '4', '128', '512'],
@@ -265,6 +291,13 @@ export const CONSTRAINTS: Constraint[] = [
   {
     why: 'WAITAOF with a timeout of 0 or more than 50 ms blocks for want of replicas',
     rejects: (a) => commandName(a) === 'waitaof' && asNumber(a[3]) !== null && (asNumber(a[3]) === 0 || asNumber(a[3])! > 50),
+  },
+  {
+    why: 'A blocking pop that would wait (BLPOP k 0 on an empty key) stalls the one fuzzing connection: only timeouts both servers refuse at once (not a number, clearly negative, past 2^63 ms) or of at most 50 ms are generated; hexadecimal ones and the band where 7.0 wraps its deadline and blocks (1e15 s to 2^63 ms) are not',
+    rejects(a) {
+      const t = blockingTimeout(a);
+      return t !== undefined && !refusedOrQuick(t);
+    },
   },
   {
     why: 'an expiry that fires during the episode would make the two servers race (TTLs are either already past or at least 200 s ahead)',
