@@ -83,6 +83,15 @@ describe.skipIf(!HAVE_REDIS)('COMMAND GETKEYS (differential)', () => {
     await both('ZMPOP', '2', 'a', 'b', 'MIN');
     await both('ZMPOP', '2x', 'a', 'b', 'MIN');
     await both('ZMPOP', '0', 'a', 'MIN');
+    // The blocking forms: numkeys after the timeout.
+    await both('BLMPOP', '0', '2', 'a', 'b', 'LEFT');
+    await both('BLMPOP', '0', '01', 'a', 'LEFT');
+    await both('BLMPOP', 'x', '+1', 'a', 'RIGHT', 'COUNT', '2');
+    await both('BLMPOP', '0', '5', 'a', 'LEFT');
+    await both('BZMPOP', '0', '2', 'a', 'b', 'MIN');
+    await both('BZMPOP', '0', '1x', 'a', 'MAX');
+    await both('BZMPOP', 'KEEPTTL', '01', '+1', 'STREAMS');
+    await both('BZMPOP', '0', '0', 'a', 'MIN');
   });
 
   it('SET (variable flags), LCS, MSET, COPY and errors', async () => {

@@ -478,6 +478,11 @@ const clientCommands: CommandImpl[] = [
 
 /** CLIENT UNBLOCK id [TIMEOUT | ERROR]: 1 when the client was inside a blocking command. */
 function clientUnblock(ctx: CommandContext, argv: string[]): void {
+  if (argv.length > 4) {
+    ctx.reply.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!)}'. Try CLIENT HELP.`);
+    return;
+  }
+  // As in Redis, the reason is checked before the id is parsed.
   let withError = false;
   if (argv.length === 4) {
     if (eq(argv[3]!, 'error')) withError = true;
@@ -485,11 +490,7 @@ function clientUnblock(ctx: CommandContext, argv: string[]): void {
       ctx.reply.error('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
       return;
     }
-  } else if (argv.length > 4) {
-    ctx.reply.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!)}'. Try CLIENT HELP.`);
-    return;
   }
-  // As in Redis, the reason is checked before the id.
   const id = argLong(ctx, argv[2]!);
   if (id === null) return;
   const target = ctx.host.clients.get(id);

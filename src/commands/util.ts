@@ -5,8 +5,8 @@
 
 import type { CommandContext } from './context.js';
 import { typeOf, type TypeName, type Value } from '../types/value.js';
-import { parseDouble, parseInt64, parseLong } from '../util/numbers.js';
-import { parseLongDouble } from '../util/longdouble.js';
+import { INT64_MAX, parseDouble, parseInt64, parseLong } from '../util/numbers.js';
+import { ceilLongDouble, mulLongDouble, parseLongDouble } from '../util/longdouble.js';
 
 export const ERR = {
   WRONGTYPE: 'WRONGTYPE Operation against a key holding the wrong kind of value',
@@ -173,49 +173,52 @@ export function argDbIndex(ctx: CommandContext, s: string, rangeMsg: string = ER
 /**
  * getTimeoutFromObjectOrReply: a blocking command's timeout (seconds with
  * decimals, or whole milliseconds) as a deadline on the engine clock, 0 for
- * none; null after replying with Redis' error.
+ * none; null after replying with Redis' error. Seconds are computed as Redis
+ * 7.2 does, in x87 long doubles: ceill(strtold(s) * 1000), refused past
+ * 2^63-1 ms. So 1e-400 is a 1 ms timeout, 1e400 is out of range, and -0.001
+ * (just above -1 ms once multiplied) rounds to 0: no timeout.
  */
 export function argTimeout(ctx: CommandContext, s: string, unit: 'seconds' | 'milliseconds'): number | null {
-  let ms: number;
+  let ms: bigint;
   if (unit === 'seconds') {
-    // Seconds are a long double (strtold): hex, and magnitudes past a double's, parse.
-    const plain = parseLong(s);
-    let seconds: number;
-    let tinyPositive = false;
-    if (plain !== null && Number.isSafeInteger(plain)) seconds = plain;
-    else {
-      const ld = parseLongDouble(s);
-      if (ld === null) {
+    if (/^[0-9]{1,9}$/.test(s)) {
+      // Whole seconds (the usual case) are exact in any precision.
+      ms = BigInt(s) * 1000n;
+    } else {
+      const v = parseLongDouble(s);
+      if (v === null) {
         ctx.reply.error('ERR timeout is not a float or out of range');
         return null;
       }
-      seconds = ld.inf ? Infinity : Number(ld.mant) * 2 ** ld.exp;
-      // Below a double's range but not a long double's: still rounds up to 1 ms.
-      tinyPositive = seconds === 0 && ld.mant !== 0n && !ld.neg;
-      if (ld.neg) seconds = -seconds;
+      const scaled = mulLongDouble(v, 1000n);
+      if (scaled.inf && !scaled.neg) {
+        ctx.reply.error('ERR timeout is out of range');
+        return null;
+      }
+      // -inf (and any other negative) is refused below as negative.
+      ms = scaled.inf ? -1n : ceilLongDouble(scaled);
+      if (ms > INT64_MAX) {
+        ctx.reply.error('ERR timeout is out of range');
+        return null;
+      }
     }
-    if (seconds * 1000 > LONG_MAX) {
-      ctx.reply.error('ERR timeout is out of range');
-      return null;
-    }
-    ms = tinyPositive ? 1 : Math.ceil(seconds * 1000);
   } else {
-    const n = parseLong(s);
+    const n = parseInt64(s);
     if (n === null) {
       ctx.reply.error('ERR timeout is not an integer or out of range');
       return null;
     }
     ms = n;
   }
-  if (ms < 0) {
+  if (ms < 0n) {
     ctx.reply.error('ERR timeout is negative');
     return null;
   }
-  if (ms === 0) return 0;
+  if (ms === 0n) return 0;
   const now = ctx.engine.now;
-  if (ms > LONG_MAX - now) {
+  if (ms > INT64_MAX - BigInt(now)) {
     ctx.reply.error('ERR timeout is out of range');
     return null;
   }
-  return now + ms;
+  return now + Number(ms);
 }

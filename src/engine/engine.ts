@@ -133,6 +133,11 @@ export class Engine {
     if (this.depth++ === 0) this.now = this.access.nowMs = this.clock.wallMs();
   }
 
+  /** Inside an execution unit (a command, EXEC, a script) right now. */
+  get inUnit(): boolean {
+    return this.depth > 0;
+  }
+
   /** Tell the engine where the command about to run came from (see src). */
   setSource(src: RawSource): void {
     this.src = src;

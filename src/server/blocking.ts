@@ -8,6 +8,7 @@
 
 import type { BlockRequest } from '../commands/context.js';
 import type { BlockState, Client } from './client.js';
+import type { CommandStats } from '../commands/table.js';
 
 /** setTimeout's longest delay; longer waits re-arm (a bigger delay would fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -31,8 +32,9 @@ export class BlockedClients {
    * `deadline` (epoch ms; 0: never) passes. `release` runs whenever it
    * stops waiting (served, timed out, unblocked, disconnected).
    */
-  block(c: Client, req: BlockRequest, deadline: number, release: (() => void) | null = null): void {
-    const b: BlockState = { kind: req.kind, ready: req.ready, wake: req.wake, internal: req.internal, timer: null, release };
+  block(c: Client, req: BlockRequest, deadline: number, release: (() => void) | null = null, stats: CommandStats | null = null): void {
+    // Called while the blocking command runs: its reply mode (CLIENT REPLY OFF/SKIP) holds for its late reply.
+    const b: BlockState = { kind: req.kind, ready: req.ready, wake: req.wake, internal: req.internal, timer: null, release, muted: c.reply.muted, stats };
     c.blocked = b;
     if (deadline > 0) this.arm(c, b, deadline);
     let set = this.byKind.get(req.kind);
@@ -56,16 +58,18 @@ export class BlockedClients {
     if (b === null) return;
     this.forget(c);
     if (c.closed) return;
-    b.wake(timedOut);
+    replyAs(c, b, () => b.wake(timedOut));
     this.resume(c);
   }
 
   /** CLIENT UNBLOCK ... ERROR: the client answers `msg` instead of its reply. */
   unblockWithError(c: Client, msg: string): void {
-    if (c.blocked === null) return;
+    const b = c.blocked;
+    if (b === null) return;
     this.forget(c);
+    if (b.stats !== null) b.stats.failed++;
     if (c.closed) return;
-    c.reply.error(msg);
+    replyAs(c, b, () => c.reply.error(msg));
     this.resume(c);
   }
 
@@ -97,5 +101,15 @@ export class BlockedClients {
     c.blocked = null;
     b.release?.();
     if (this.byKind.get(b.kind)?.delete(c)) this.count--;
+  }
+}
+
+/** Write a blocked client's late reply with the reply mode its command had. */
+export function replyAs(c: Client, b: BlockState, write: () => void): void {
+  c.reply.muted = b.muted;
+  try {
+    write();
+  } finally {
+    c.reply.muted = false;
   }
 }

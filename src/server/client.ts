@@ -11,7 +11,7 @@ import { ReplyWriter, type OutputArena } from '../protocol/writer.js';
 import type { Engine } from '../engine/engine.js';
 import { CommandContext } from '../commands/context.js';
 import type { BlockRequest, ClientMemory, CommandHost, Connection } from '../commands/context.js';
-import type { Command, CommandTable } from '../commands/table.js';
+import type { Command, CommandStats, CommandTable } from '../commands/table.js';
 import type { Logger } from '../logger.js';
 import type { ServerStats } from './stats.js';
 import type { Waiter } from '../../persistence/persistence.js';
@@ -50,6 +50,10 @@ export interface BlockState extends BlockRequest {
   timer: NodeJS.Timeout | null;
   /** Undo what the wait registered (a key waiter's place in line), whenever it ends. */
   release: (() => void) | null;
+  /** CLIENT REPLY OFF or SKIP was in force for the blocking command: its late reply is not sent either. */
+  muted: boolean;
+  /** The blocking command's commandstats (CLIENT UNBLOCK ... ERROR counts a failed call). */
+  stats: CommandStats | null;
 }
 
 /** Approximate bytes of a client object, its parser and writer (tot-mem). */

@@ -23,7 +23,7 @@ import { Client } from './client.js';
 import { DirectIo } from './direct-io.js';
 import { Listeners } from './listeners.js';
 import { LogReplayer } from './replay.js';
-import { BlockedClients } from './blocking.js';
+import { BlockedClients, replyAs } from './blocking.js';
 import { ClientPause } from './pause.js';
 import { call, execute, commandBlockedByPause, rerun } from './dispatch.js';
 import { ActiveExpire } from '../engine/expire.js';
@@ -96,8 +96,7 @@ export class Server implements CommandHost {
     this.table = createCommandTable();
     this.replayer = new LogReplayer(this.engine, this.table, this);
     this.blocked = new BlockedClients((c) => this.resume(c));
-    // Key waiters are not served during a pause (their serving writes): when it ends, look again.
-    this.pause = new ClientPause(this.engine, (c) => this.resume(c), () => this.engine.readyKeys.signalEveryWaitedKey(this.engine.dbs));
+    this.pause = new ClientPause(this.engine, (c) => this.resume(c), () => this.pauseEnded());
     this.listeners = new Listeners(config, this.logger, (socket, unix) => this.accept(socket, unix), () => this.shuttingDown);
     this.expire = new ActiveExpire(this.engine);
     this.protoMaxBulkLen = config.int('proto-max-bulk-len');
@@ -253,7 +252,7 @@ export class Server implements CommandHost {
     const release = () => {
       for (const key of req.keys) ready.unblock(db, key, waiter);
     };
-    this.blocked.block(c, { kind: 'keys', ready: () => false, wake: () => req.timedOut() }, deadline, release);
+    this.blocked.block(c, { kind: 'keys', ready: () => false, wake: () => req.timedOut() }, deadline, release, cmd.stats);
   }
 
   /**
@@ -262,7 +261,8 @@ export class Server implements CommandHost {
    * the command replied: the client then stops waiting and goes on.
    */
   private serveKeyWaiter(c: Client, cmd: Command, argv: string[], db: Db, req: KeyBlockRequest, key: string): boolean {
-    if (c.closed || c.blocked === null) return false;
+    const b = c.blocked;
+    if (c.closed || b === null) return false;
     // A pause holds writes: the waiter is served when it ends.
     if (this.pause.mode !== null && commandBlockedByPause(this, c, argv)) return false;
     if (req.rerunOnDelete !== true) {
@@ -275,7 +275,7 @@ export class Server implements CommandHost {
     ctx.rerun = true;
     this.stillWaiting = false;
     try {
-      rerun(this, c, cmd, argv);
+      replyAs(c, b, () => rerun(this, c, cmd, argv));
     } finally {
       ctx.rerun = false;
       ctx.db = selected;
@@ -283,6 +283,18 @@ export class Server implements CommandHost {
     if (this.stillWaiting) return false;
     this.blocked.served(c);
     return true;
+  }
+
+  /**
+   * Key waiters are not served during a pause (their serving writes): when
+   * it ends, look again. CLIENT UNPAUSE serves them once its command (or
+   * EXEC) completes; a pause that ran out serves them here, before the
+   * clients it held go on.
+   */
+  private pauseEnded(): void {
+    const ready = this.engine.readyKeys;
+    ready.signalEveryWaitedKey(this.engine.dbs);
+    if (!this.engine.inUnit && ready.hasReady) ready.serve();
   }
 
   /** CLIENT UNBLOCK: wake a client inside a blocking command as its timeout would, or with an error. */

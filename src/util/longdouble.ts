@@ -121,6 +121,26 @@ export function addLongDouble(a: LongDouble, b: LongDouble): LongDouble | null {
   return roundRational(neg, num, den);
 }
 
+/** v * k (k a positive integer) rounded to long double, as `ftval *= k` does. */
+export function mulLongDouble(v: LongDouble, k: bigint): LongDouble {
+  if (v.inf || v.mant === 0n) return v;
+  const m = v.mant * k;
+  return v.exp >= 0 ? roundRational(v.neg, m << BigInt(v.exp), 1n) : roundRational(v.neg, m, 1n << BigInt(-v.exp));
+}
+
+/** ceill(v) as an exact integer (v finite; -0 gives 0). */
+export function ceilLongDouble(v: LongDouble): bigint {
+  if (v.mant === 0n) return 0n;
+  if (v.exp >= 0) {
+    const n = v.mant << BigInt(v.exp);
+    return v.neg ? -n : n;
+  }
+  const den = 1n << BigInt(-v.exp);
+  const q = v.mant / den;
+  if (v.neg) return -q;
+  return q * den === v.mant ? q : q + 1n;
+}
+
 /**
  * "%.17Lf" followed by Redis' trimming of trailing zeros (ld2string with
  * LD_STR_HUMAN); "-0" becomes "0".

@@ -115,7 +115,31 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
       return { type: 'array', value: [{ type: 'array', value: [name!, { type: flags!.type, value: ow } as Reply] }, ...rest] };
     },
   },
+  {
+    why: "Blocking commands: Redis 7.2 refuses a timeout whose deadline does not fit in 64 bits ('timeout is out of range', timeout.c getTimeoutFromObjectOrReply); 7.0 converts it with a wrap-around and answers 'timeout is negative' (or blocks, for values just below 2^63 ms).",
+    applies: (a) => hugeTimeout(a),
+    normalize: (r, from) => (from === 'redis' && r.type === 'error' && r.value === 'ERR timeout is negative' ? { type: 'error', value: 'ERR timeout is out of range' } : r),
+  },
+  {
+    why:
+      'Blocking commands: Redis 7.2 serves a blocked client by running its command again once the command (or EXEC) that filled a key has completed (blocked.c handleClientsBlockedOnKey); 7.0 popped from the key that was signalled. ' +
+      'So a BLPOP k1 k2 k3 woken by MULTI RPUSH k3 x, RPUSH k2 y, EXEC answers k2 (the first non-empty key in its own order) in 7.2, k3 in 7.0, and a key of another type before the filled one answers WRONGTYPE in 7.2. ' +
+      'No reply is rewritten: blocking.test.ts states both answers for these cases.',
+    applies: () => false,
+    normalize: (r) => r,
+  },
 ];
+
+/** A blocking command whose timeout in ms is 2^63 or more (see KNOWN_DIFFERENCES). */
+function hugeTimeout(a: string[]): boolean {
+  const name = a[0]!.toLowerCase();
+  const at: Record<string, number> = { blpop: a.length - 1, brpop: a.length - 1, bzpopmin: a.length - 1, bzpopmax: a.length - 1, brpoplpush: 3, blmove: 5, blmpop: 1, bzmpop: 1 };
+  const i = at[name];
+  if (i === undefined || a[i] === undefined) return false;
+  // Number() reads 1e400 as Infinity: past 2^63 ms as well (strtold takes it, 1e5000 is refused by both).
+  const t = a[i]!.trim() === a[i] ? Number(a[i]) : NaN;
+  return /^\+?(inf|infinity)$/i.test(a[i]!) || (t > 0 && t * 1000 >= 2 ** 63);
+}
 
 /**
  * Remaining time-to-live replies depend on when each server ran the

@@ -73,6 +73,8 @@ const integer: fc.Arbitrary<string> = fc.oneof(
 );
 const increment = fc.constantFrom('0.1', '-1.5', '3', '1e2', '2.5e-3', '-0.25', '5.0e3', 'inf', 'abc');
 const smallIndex = fc.integer({ min: -4, max: 4 }).map(String);
+/** A blocking command's timeout: a few ms, never 0 (one connection: nothing could wake it); rarely one it refuses. */
+const blockTimeout = fc.oneof({ weight: 8, arbitrary: fc.constantFrom('0.01', '0.005', '0.002') }, { weight: 1, arbitrary: fc.constantFrom('-1', 'x') });
 
 const shortMs = fc.integer({ min: 1, max: MAX_SHORT_TTL_MS }).map(String);
 const longMs = fc.integer({ min: 1_000_000, max: 100_000_000 }).map(String);
@@ -211,6 +213,14 @@ export function writeCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<
     lset: cmd('LSET', key, smallIndex, element),
     ltrim: cmd('LTRIM', key, smallIndex, smallIndex),
     rpoplpush: cmd('RPOPLPUSH', key, key),
+    // Blocking pops: the sequences run on one connection, so with nothing to pop they
+    // time out after a few ms (inside MULTI they answer at once); logged as their
+    // non-blocking forms when they pop.
+    blpop: cmd('BLPOP', keyList(), blockTimeout),
+    brpop: cmd('BRPOP', keyList(), blockTimeout),
+    blmove: cmd('BLMOVE', key, key, fc.constantFrom('LEFT', 'RIGHT'), fc.constantFrom('LEFT', 'RIGHT'), blockTimeout),
+    brpoplpush: cmd('BRPOPLPUSH', key, key, blockTimeout),
+    blmpop: keyList().chain((ks) => cmd('BLMPOP', blockTimeout, String(ks.length), fc.constant(ks), fc.constantFrom('LEFT', 'RIGHT'), fc.constantFrom<Argv>([], ['COUNT', '1'], ['COUNT', '3']))),
     // sets
     sadd: cmd('SADD', key, members()),
     srem: cmd('SREM', key, members(3)),
@@ -229,6 +239,9 @@ export function writeCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<
     zunionstore: zsetStore('ZUNIONSTORE', o),
     zdiffstore: zsetStore('ZDIFFSTORE', o),
     zmpop: keyList().chain((ks) => cmd('ZMPOP', String(ks.length), fc.constant(ks), fc.constantFrom('MIN', 'MAX'), fc.constantFrom<Argv>([], ['COUNT', '2'], ['COUNT', '10']))),
+    bzmpop: keyList().chain((ks) => cmd('BZMPOP', blockTimeout, String(ks.length), fc.constant(ks), fc.constantFrom('MIN', 'MAX'), fc.constantFrom<Argv>([], ['COUNT', '2'], ['COUNT', '10']))),
+    bzpopmin: cmd('BZPOPMIN', keyList(), blockTimeout),
+    bzpopmax: cmd('BZPOPMAX', keyList(), blockTimeout),
     zpopmin: cmd('ZPOPMIN', key, fc.constantFrom<Argv>([], ['2'], ['10'])),
     zpopmax: cmd('ZPOPMAX', key, fc.constantFrom<Argv>([], ['2'], ['10'])),
     zrangestore: fc.oneof(
