@@ -15,7 +15,7 @@ import { SetValue } from '../../src/types/set.js';
 import { ZSetValue } from '../../src/types/zset.js';
 import { HashValue } from '../../src/types/hash.js';
 import { StreamValue } from '../../src/types/stream.js';
-import { MAX_ID, MIN_ID, formatId, idFromKey } from '../../src/types/stream-id.js';
+import { MAX_ID, MIN_ID, asInt64, formatId, idFromKey } from '../../src/types/stream-id.js';
 import { formatDouble } from '../../src/util/numbers.js';
 import { SPILL_BYTES } from '../rdb/format.js';
 
@@ -81,9 +81,9 @@ export class AofTextTarget implements SnapshotTarget {
     } else {
       this.cmd(['XADD', key, 'MAXLEN', '0', '0-1', 'x', 'y']);
     }
-    this.cmd(['XSETID', key, formatId(s.lastId), 'ENTRIESADDED', String(s.entriesAdded), 'MAXDELETEDID', formatId(s.maxDeletedId)]);
+    this.cmd(['XSETID', key, formatId(s.lastId), 'ENTRIESADDED', String(asInt64(s.entriesAdded)), 'MAXDELETEDID', formatId(s.maxDeletedId)]);
     for (const [name, g] of s.sortedGroups()) {
-      this.cmd(['XGROUP', 'CREATE', key, name, formatId(g.lastId), 'ENTRIESREAD', String(g.entriesRead)]);
+      this.cmd(['XGROUP', 'CREATE', key, name, formatId(g.lastId), 'ENTRIESREAD', String(asInt64(g.entriesRead))]);
       for (const c of g.sortedConsumers()) {
         if (c.pel.size === 0) {
           this.cmd(['XGROUP', 'CREATECONSUMER', key, name, c.name]);
@@ -91,7 +91,7 @@ export class AofTextTarget implements SnapshotTarget {
         }
         c.pel.forEachFrom(null, (pkey, nack) => {
           const id = formatId(idFromKey(pkey));
-          this.cmd(['XCLAIM', key, name, c.name, '0', id, 'TIME', String(nack.deliveryTime), 'RETRYCOUNT', String(nack.deliveryCount), 'JUSTID', 'FORCE']);
+          this.cmd(['XCLAIM', key, name, c.name, '0', id, 'TIME', String(nack.deliveryTime), 'RETRYCOUNT', String(asInt64(nack.deliveryCount)), 'JUSTID', 'FORCE']);
           return true;
         });
       }

@@ -12,11 +12,12 @@
 
 import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
-import { ERR, argLong, argRange, cstr, eq, replyHelp } from './util.js';
+import { ERR, argLong, cstr, eq, replyHelp } from './util.js';
+import { parseInt64 } from '../util/numbers.js';
 import { NOTIFY } from '../engine/engine.js';
 import { StreamValue } from '../types/stream.js';
 import { INVALID_ENTRIES_READ, type Consumer, type Nack, type StreamGroup } from '../types/stream-group.js';
-import { MIN_ID, compareIds, formatId, idFromKey, idKey, parseId, type StreamID, type U64 } from '../types/stream-id.js';
+import { MIN_ID, asInt64, compareIds, formatId, idFromKey, idKey, parseId, type StreamID, type U64 } from '../types/stream-id.js';
 import { argId, argRangeBound, parsePolicyAndIds } from './stream-args.js';
 import { replyId, writeEntryById } from './stream-reply.js';
 import { argInt64, streamForRead, streamForWrite, subcommandSyntaxError } from './streams.js';
@@ -335,7 +336,7 @@ function xpending(ctx: CommandContext, argv: string[]): void {
     replyId(r, idFromKey(k));
     r.bulk(nack.consumer!.name);
     r.integer(Math.max(0, now - nack.deliveryTime));
-    r.integer(nack.deliveryCount);
+    r.integer(asInt64(nack.deliveryCount));
   }
 }
 
@@ -345,7 +346,7 @@ function xpending(ctx: CommandContext, argv: string[]): void {
 function claimRecord(key: string, groupName: string, g: StreamGroup, id: StreamID, nack: Nack): string[] {
   return [
     'XCLAIM', key, groupName, nack.consumer!.name, '0', formatId(id), 'TIME', String(nack.deliveryTime),
-    'RETRYCOUNT', String(nack.deliveryCount), 'FORCE', 'JUSTID', 'LASTID', formatId(g.lastId),
+    'RETRYCOUNT', String(asInt64(nack.deliveryCount)), 'FORCE', 'JUSTID', 'LASTID', formatId(g.lastId),
   ];
 }
 
@@ -450,7 +451,7 @@ function xclaim(ctx: CommandContext, argv: string[]): void {
     effects.push(claimRecord(key, groupName, g, id, nack));
   }
   if (effects.length > 0) groupMoved = false;
-  if (groupMoved) effects.push(['XGROUP', 'SETID', key, groupName, formatId(g.lastId), 'ENTRIESREAD', String(g.entriesRead)]);
+  if (groupMoved) effects.push(['XGROUP', 'SETID', key, groupName, formatId(g.lastId), 'ENTRIESREAD', String(asInt64(g.entriesRead))]);
   ctx.reply.array(claimed.length);
   for (const id of claimed) {
     if (justId) replyId(ctx.reply, id);
@@ -466,7 +467,7 @@ function incrCount(n: U64): U64 {
 }
 
 /** COUNT's upper bound: LONG_MAX / max(sizeof(streamID), attempts factor 10). */
-const AUTOCLAIM_MAX_COUNT = 576460752303423487;
+const AUTOCLAIM_MAX_COUNT = 576460752303423487n;
 /**
  * Redis allocates COUNT stream IDs (16 bytes each) up front and answers
  * "Insufficient memory" when that fails: on a 64-bit host a request past
@@ -486,9 +487,13 @@ function xautoclaim(ctx: CommandContext, argv: string[]): void {
   for (let j = 6; j < argv.length; j++) {
     const opt = argv[j]!;
     if (eq(opt, 'count') && j + 1 < argv.length) {
-      const n = argRange(ctx, argv[++j]!, 1, AUTOCLAIM_MAX_COUNT, 'ERR COUNT must be > 0');
-      if (n === null) return;
-      count = n;
+      // getRangeLongFromObjectOrReply: the bound is checked on the exact int64.
+      const n = parseInt64(argv[++j]!);
+      if (n === null || n < 1n || n > AUTOCLAIM_MAX_COUNT) {
+        ctx.reply.error('ERR COUNT must be > 0');
+        return;
+      }
+      count = Number(n);
     } else if (eq(opt, 'justid')) justId = true;
     else {
       ctx.reply.error(ERR.SYNTAX);

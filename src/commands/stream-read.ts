@@ -24,7 +24,7 @@ import { NOTIFY } from '../engine/engine.js';
 import type { StreamValue } from '../types/stream.js';
 import type { Consumer, Nack, StreamGroup } from '../types/stream-group.js';
 import { INVALID_ENTRIES_READ } from '../types/stream-group.js';
-import { MAX_ID, MIN_ID, addInt, compareIds, formatId, idEquals, idFromKey, idKey, incrId, type StreamID } from '../types/stream-id.js';
+import { MAX_ID, MIN_ID, addInt, asInt64, compareIds, formatId, idEquals, idFromKey, idKey, incrId, type StreamID } from '../types/stream-id.js';
 import { argId } from './stream-args.js';
 import { collectRange, emptyRefs, writeEntries, writeEntry, type EntryRefs } from './stream-reply.js';
 import { streamForRead } from './streams.js';
@@ -122,12 +122,12 @@ class GroupEffects {
   claimed(id: StreamID, nack: Nack, g: StreamGroup): void {
     this.records.push([
       'XCLAIM', this.key, this.groupName, nack.consumer!.name, '0', formatId(id), 'TIME', String(nack.deliveryTime),
-      'RETRYCOUNT', String(nack.deliveryCount), 'FORCE', 'JUSTID', 'LASTID', formatId(g.lastId),
+      'RETRYCOUNT', String(asInt64(nack.deliveryCount)), 'FORCE', 'JUSTID', 'LASTID', formatId(g.lastId),
     ]);
   }
 
   movedOn(g: StreamGroup): void {
-    this.records.push(['XGROUP', 'SETID', this.key, this.groupName, formatId(g.lastId), 'ENTRIESREAD', String(g.entriesRead)]);
+    this.records.push(['XGROUP', 'SETID', this.key, this.groupName, formatId(g.lastId), 'ENTRIESREAD', String(asInt64(g.entriesRead))]);
   }
 }
 

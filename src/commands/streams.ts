@@ -16,7 +16,7 @@ import { NOTIFY } from '../engine/engine.js';
 import { StreamValue, STREAM_LISTPACK_MAX_SIZE, type NodeLimits, type TrimArgs } from '../types/stream.js';
 import { INVALID_ENTRIES_READ, type Nack } from '../types/stream-group.js';
 import {
-  MAX_ID, MIN_ID, U64_MAX, compareIds, formatId, idFromKey, incrId, isZeroId, type StreamID, type U64,
+  MAX_ID, MIN_ID, U64_MAX, asInt64, compareIds, formatId, idFromKey, incrId, isZeroId, type StreamID, type U64,
 } from '../types/stream-id.js';
 import { argId, argRangeBound, mustObey, parseAddTrimArgs, parsePolicyAndIds, type AddTrimArgs } from './stream-args.js';
 import { collectRange, replyId, writeEntries, writeEntry } from './stream-reply.js';
@@ -317,10 +317,16 @@ function xsetid(ctx: CommandContext, argv: string[]): void {
 
 // ---- XINFO ------------------------------------------------------------------------
 
-/** A group's entries-read or lag: an integer, or null when unknown. */
-function replyCounter(ctx: CommandContext, v: U64 | null): void {
-  if (v === null || v === INVALID_ENTRIES_READ) ctx.reply.nullBulk();
-  else ctx.reply.integer(v);
+/** A group's entries-read: an integer, or null when unknown. */
+function replyEntriesRead(ctx: CommandContext, v: U64): void {
+  if (v === INVALID_ENTRIES_READ) ctx.reply.nullBulk();
+  else ctx.reply.integer(asInt64(v));
+}
+
+/** A group's lag: an integer, or null when it cannot be known. */
+function replyLag(ctx: CommandContext, v: U64 | null): void {
+  if (v === null) ctx.reply.nullBulk();
+  else ctx.reply.integer(asInt64(v));
 }
 
 function xinfoStreamHead(ctx: CommandContext, s: StreamValue): void {
@@ -336,7 +342,7 @@ function xinfoStreamHead(ctx: CommandContext, s: StreamValue): void {
   r.bulk('max-deleted-entry-id');
   replyId(r, s.maxDeletedId);
   r.bulk('entries-added');
-  r.integer(s.entriesAdded);
+  r.integer(asInt64(s.entriesAdded));
   r.bulk('recorded-first-entry-id');
   replyId(r, s.firstId);
 }
@@ -384,9 +390,9 @@ function xinfoStream(ctx: CommandContext, argv: string[], s: StreamValue): void 
     r.bulk('last-delivered-id');
     replyId(r, g.lastId);
     r.bulk('entries-read');
-    replyCounter(ctx, g.entriesRead);
+    replyEntriesRead(ctx, g.entriesRead);
     r.bulk('lag');
-    replyCounter(ctx, s.lag(g));
+    replyLag(ctx, s.lag(g));
     r.bulk('pel-count');
     r.integer(g.pel.size);
     r.bulk('pending');
@@ -398,7 +404,7 @@ function xinfoStream(ctx: CommandContext, argv: string[], s: StreamValue): void 
       replyId(r, idFromKey(k));
       r.bulk(nack.consumer!.name);
       r.integer(nack.deliveryTime);
-      r.integer(nack.deliveryCount);
+      r.integer(asInt64(nack.deliveryCount));
     }
     r.bulk('consumers');
     const consumers = g.sortedConsumers();
@@ -421,7 +427,7 @@ function xinfoStream(ctx: CommandContext, argv: string[], s: StreamValue): void 
         r.array(3);
         replyId(r, idFromKey(k));
         r.integer(nack.deliveryTime);
-        r.integer(nack.deliveryCount);
+        r.integer(asInt64(nack.deliveryCount));
       }
     }
   }
@@ -455,9 +461,9 @@ function xinfoGroups(ctx: CommandContext, s: StreamValue): void {
     r.bulk('last-delivered-id');
     replyId(r, g.lastId);
     r.bulk('entries-read');
-    replyCounter(ctx, g.entriesRead);
+    replyEntriesRead(ctx, g.entriesRead);
     r.bulk('lag');
-    replyCounter(ctx, s.lag(g));
+    replyLag(ctx, s.lag(g));
   }
 }
 

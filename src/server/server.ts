@@ -248,7 +248,7 @@ export class Server implements CommandHost {
     const argv = ctx.currentArgv!;
     const db = ctx.db;
     const ready = this.engine.readyKeys;
-    const waiter: KeyWaiter = { tryServe: (_db, key) => this.serveKeyWaiter(c, cmd, argv, db, req, key) };
+    const waiter: KeyWaiter = { tryServe: (_db, key) => this.serveKeyWaiter(c, cmd, argv, db, req, key), onNoKey: req.rerunOnDelete === true };
     for (const key of req.keys) ready.block(db, key, waiter);
     const release = () => {
       for (const key of req.keys) ready.unblock(db, key, waiter);

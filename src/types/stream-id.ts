@@ -24,10 +24,16 @@ const TWO_64 = 18446744073709551616n;
 export const MIN_ID: StreamID = { ms: 0, seq: 0 };
 export const MAX_ID: StreamID = { ms: U64_MAX, seq: U64_MAX };
 
-/** The canonical U64 of an integer in [0, 2^64). */
+/** The canonical form of an integer: a number when it is a safe integer, else a bigint. */
 export function u64(v: bigint | number): U64 {
   if (typeof v === 'number') return v;
-  return v <= 9007199254740991n ? Number(v) : v;
+  return v <= 9007199254740991n && v >= -9007199254740991n ? Number(v) : v;
+}
+
+/** A counter as Redis replies with it (addReplyLongLong of a 64-bit value): its int64 reading. */
+export function asInt64(v: U64): U64 {
+  if (typeof v === 'number') return v;
+  return u64(BigInt.asIntN(64, v));
 }
 
 /** a + b for integers of either form (the caller keeps the result in range). */

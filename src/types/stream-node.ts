@@ -24,6 +24,11 @@ export const FLAG_SAMEFIELDS = 2;
 /** Header (6) and end byte (1) of a listpack. */
 const LP_OVERHEAD = 7;
 
+/** Writes past a buffer's end are silently lost: a wrong size estimate must fail loudly instead. */
+function checkFits(end: number, b: Buffer): void {
+  if (end > b.length) throw new Error(`stream node: an entry overran its buffer (${end} > ${b.length})`);
+}
+
 export class StreamNode {
   /** Entries region: [0, end) of buf. */
   buf: Buffer;
@@ -96,7 +101,7 @@ export class StreamNode {
     const msDelta = deltaInt64(id.ms, this.masterMs);
     const seqDelta = deltaInt64(id.seq, this.masterSeq);
     let lpCount = 3 + n;
-    let need = 1 + lpIntBytes(msDelta) + lpIntBytes(seqDelta);
+    let need = lpIntBytes(FLAG_SAMEFIELDS) + lpIntBytes(msDelta) + lpIntBytes(seqDelta);
     if (!same) {
       lpCount += n + 1;
       need += lpIntBytes(n);
@@ -118,6 +123,7 @@ export class StreamNode {
       p = writeLpString(b, p, argv[from + 2 * i + 1]!);
     }
     p = writeLpInt(b, p, lpCount);
+    checkFits(p, b);
     this.end = p;
     this.valid++;
     this.elements += lpCount + 1;
@@ -132,7 +138,7 @@ export class StreamNode {
     const same = (flags & FLAG_SAMEFIELDS) !== 0;
     const n = pairs.length / 2;
     const lpCount = same ? 3 + n : 4 + 2 * n;
-    let need = 1 + lpIntBytes(msDelta) + lpIntBytes(seqDelta) + lpIntBytes(lpCount) + (same ? 0 : lpIntBytes(n));
+    let need = lpIntBytes(flags) + lpIntBytes(msDelta) + lpIntBytes(seqDelta) + lpIntBytes(lpCount) + (same ? 0 : lpIntBytes(n));
     for (let i = same ? 1 : 0; i < pairs.length; i += same ? 2 : 1) need += lpStringBytes(pairs[i]!);
     this.reserve(need);
     const b = this.buf;
@@ -143,6 +149,7 @@ export class StreamNode {
     if (!same) p = writeLpInt(b, p, n);
     for (let i = same ? 1 : 0; i < pairs.length; i += same ? 2 : 1) p = writeLpString(b, p, pairs[i]!);
     p = writeLpInt(b, p, lpCount);
+    checkFits(p, b);
     this.end = p;
     if ((flags & FLAG_DELETED) !== 0) this.deleted++;
     else this.valid++;

@@ -389,10 +389,13 @@ export class StreamValue extends RObject {
   }
 }
 
-/** a - b for counters (entries added minus read or length). */
+/** a - b for counters (entries added minus read or length), wrapping as Redis' 64-bit arithmetic does. */
 function subInt(a: U64, b: U64 | number): U64 {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  return u64(BigInt(a) - BigInt(b));
+  if (typeof a === 'number' && typeof b === 'number') {
+    const r = a - b;
+    if (r <= 9007199254740991 && r >= -9007199254740991) return r;
+  }
+  return u64(BigInt.asIntN(64, BigInt(a) - BigInt(b)));
 }
 
 /** The ID of the node's last entry, tombstones included (lpGetEdgeStreamID). */
