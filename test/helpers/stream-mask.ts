@@ -46,30 +46,28 @@ export function maskTimes(r: Reply, args: string[]): Reply {
 /**
  * Redis 7.2's XREADGROUP, XCLAIM and XAUTOCLAIM create their consumer
  * whether or not they deliver or claim anything; 7.0 only when they do.
- * After one of them the reference gets the consumer by XGROUP
- * CREATECONSUMER, so both hold the same consumers (KNOWN_DIFFERENCES
- * compares replies; this keeps the states equal).
+ * After one of them (not an error) the reference is sent these XGROUP
+ * CREATECONSUMER commands, so both hold the same consumers
+ * (KNOWN_DIFFERENCES compares replies; this keeps the states equal).
  */
-export async function createConsumerLike72(redis: RespClient, args: string[], reply: Reply): Promise<void> {
+export function consumersLike72(args: readonly string[], reply: Reply): string[][] {
   const name = args[0]!.toLowerCase();
-  if (reply.type === 'error') return;
-  if (name === 'xclaim' || name === 'xautoclaim') {
-    await redis.call('XGROUP', 'CREATECONSUMER', args[1]!, args[2]!, args[3]!);
-    return;
-  }
-  if (name !== 'xreadgroup') return;
+  if (reply.type === 'error') return [];
+  if ((name === 'xclaim' || name === 'xautoclaim') && args.length > 3) return [['XGROUP', 'CREATECONSUMER', args[1]!, args[2]!, args[3]!]];
+  if (name !== 'xreadgroup') return [];
   const upper = args.map((a) => a.toUpperCase());
   const g = upper.indexOf('GROUP');
   const at = upper.indexOf('STREAMS');
-  if (g < 0 || at < 0) return;
-  const n = (args.length - at - 1) / 2;
-  for (let i = 0; i < n; i++) await redis.call('XGROUP', 'CREATECONSUMER', args[at + 1 + i]!, args[g + 1]!, args[g + 2]!);
+  if (g < 0 || at < 0 || g + 2 >= args.length) return [];
+  const out: string[][] = [];
+  for (let i = 0; i < (args.length - at - 1) / 2; i++) out.push(['XGROUP', 'CREATECONSUMER', args[at + 1 + i]!, args[g + 1]!, args[g + 2]!]);
+  return out;
 }
 
 /** Send to both, apply KNOWN_DIFFERENCES and the time mask, and require equal replies. Returns Vireo's masked reply. */
 export async function checkMasked(redis: RespClient, vireo: RespClient, args: string[]): Promise<Reply> {
   const [a, b] = await Promise.all([redis.call(...args), vireo.call(...args)]);
-  await createConsumerLike72(redis, args, a);
+  for (const cmd of consumersLike72(args, a)) await redis.call(...cmd);
   const ra = maskTimes(normalize(a, 'redis', args), args);
   const rb = maskTimes(normalize(b, 'vireo', args), args);
   const sa = JSON.stringify(ra);
