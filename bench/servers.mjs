@@ -68,6 +68,7 @@ export async function startServer(kind, extra = [], dir = null) {
   return {
     kind,
     port,
+    pid: proc.pid,
     dir: dataDir,
     readyMs: performance.now() - started,
     cli: (...a) => execFileSync('redis-cli', ['-p', String(port), ...a], { encoding: 'utf8' }).trim(),

@@ -10,13 +10,13 @@ ensureDependencies();
 ensureBuild();
 const args = process.argv.slice(2);
 const i = args.indexOf('--suite');
-const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'persistence'];
+const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'queues', 'persistence'];
 const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 2)] : args;
 let status = 0;
 for (const suite of suites) {
   console.log(`\n== ${suite} ==`);
-  const script = suite === 'persistence' ? 'persistence.mjs' : 'compare.mjs';
-  const extra = suite === 'persistence' ? [] : ['--suite', suite];
+  const script = suite === 'persistence' || suite === 'queues' ? `${suite}.mjs` : 'compare.mjs';
+  const extra = suite === 'persistence' || suite === 'queues' ? [] : ['--suite', suite];
   const r = spawnSync(process.execPath, [path.join(root, 'bench', script), ...extra, ...rest], { stdio: 'inherit' });
   status ||= r.status ?? 1;
 }

@@ -478,8 +478,6 @@ const clientCommands: CommandImpl[] = [
 
 /** CLIENT UNBLOCK id [TIMEOUT | ERROR]: 1 when the client was inside a blocking command. */
 function clientUnblock(ctx: CommandContext, argv: string[]): void {
-  const id = argLong(ctx, argv[2]!);
-  if (id === null) return;
   let withError = false;
   if (argv.length === 4) {
     if (eq(argv[3]!, 'error')) withError = true;
@@ -491,6 +489,9 @@ function clientUnblock(ctx: CommandContext, argv: string[]): void {
     ctx.reply.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1]!)}'. Try CLIENT HELP.`);
     return;
   }
+  // As in Redis, the reason is checked before the id.
+  const id = argLong(ctx, argv[2]!);
+  if (id === null) return;
   const target = ctx.host.clients.get(id);
   ctx.reply.integer(target !== undefined && ctx.host.unblockClient(target, withError) ? 1 : 0);
 }

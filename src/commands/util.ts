@@ -6,6 +6,7 @@
 import type { CommandContext } from './context.js';
 import { typeOf, type TypeName, type Value } from '../types/value.js';
 import { parseDouble, parseInt64, parseLong } from '../util/numbers.js';
+import { parseLongDouble } from '../util/longdouble.js';
 
 export const ERR = {
   WRONGTYPE: 'WRONGTYPE Operation against a key holding the wrong kind of value',
@@ -177,16 +178,27 @@ export function argDbIndex(ctx: CommandContext, s: string, rangeMsg: string = ER
 export function argTimeout(ctx: CommandContext, s: string, unit: 'seconds' | 'milliseconds'): number | null {
   let ms: number;
   if (unit === 'seconds') {
-    const f = parseDouble(s);
-    if (f === null || Number.isNaN(f)) {
-      ctx.reply.error('ERR timeout is not a float or out of range');
-      return null;
+    // Seconds are a long double (strtold): hex, and magnitudes past a double's, parse.
+    const plain = parseLong(s);
+    let seconds: number;
+    let tinyPositive = false;
+    if (plain !== null && Number.isSafeInteger(plain)) seconds = plain;
+    else {
+      const ld = parseLongDouble(s);
+      if (ld === null) {
+        ctx.reply.error('ERR timeout is not a float or out of range');
+        return null;
+      }
+      seconds = ld.inf ? Infinity : Number(ld.mant) * 2 ** ld.exp;
+      // Below a double's range but not a long double's: still rounds up to 1 ms.
+      tinyPositive = seconds === 0 && ld.mant !== 0n && !ld.neg;
+      if (ld.neg) seconds = -seconds;
     }
-    if (f * 1000 > LONG_MAX) {
+    if (seconds * 1000 > LONG_MAX) {
       ctx.reply.error('ERR timeout is out of range');
       return null;
     }
-    ms = Math.ceil(f * 1000);
+    ms = tinyPositive ? 1 : Math.ceil(seconds * 1000);
   } else {
     const n = parseLong(s);
     if (n === null) {
