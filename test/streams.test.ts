@@ -10,6 +10,7 @@ import { DiffPair } from './helpers/differential.js';
 import { HAVE_REDIS } from './helpers/servers.js';
 import { RespClient, toJs, type Reply } from './helpers/resp.js';
 import { checkMasked } from './helpers/stream-mask.js';
+import { StreamValue } from '../src/types/stream.js';
 
 const NODE_DEFAULTS: string[][] = [
   ['CONFIG', 'SET', 'stream-node-max-entries', '100'],
@@ -942,5 +943,18 @@ describe('streams: what the 7.0 reference cannot show', () => {
     const usage = Number(await call('MEMORY', 'USAGE', 'big'));
     expect(usage).toBeGreaterThan(2000 * 10);
     expect(usage).toBeLessThan(2000 * 60);
+  });
+
+  it("full nodes own exactly their bytes (a slice of Node's buffer pool would keep the whole pool alive)", () => {
+    const s = new StreamValue();
+    const limits = { maxBytes: 4096, maxEntries: 100 };
+    for (let i = 0; i < 1000; i++) s.append({ ms: 1700000000000 + i, seq: 0 }, ['a', String(i), 'b', 'value'], 0, 2, limits);
+    const nodes = [...s.allNodes()];
+    expect(nodes).toHaveLength(10);
+    for (const n of nodes.slice(0, -1)) {
+      expect(n.buf.length).toBe(n.end);
+      expect(n.buf.buffer.byteLength).toBe(n.buf.length);
+    }
+    for (const n of [...s.clone().allNodes()]) expect(n.buf.buffer.byteLength).toBe(n.buf.length);
   });
 });

@@ -168,7 +168,10 @@ function keepForeignCompression(node: StreamNode, raw: Buffer): void {
   if (raw[0] !== LZF_STRING) return;
   const own = new RdbOutput(raw.length + 64);
   own.bytes(node.toListpack(), true);
-  if (!own.view().equals(raw)) node.rdbBlob = Buffer.from(raw);
+  if (own.view().equals(raw)) return;
+  // A copy with its own memory: a slice of the file, or of Node's buffer pool, would keep all of it alive.
+  node.rdbBlob = Buffer.allocUnsafeSlow(raw.length);
+  raw.copy(node.rdbBlob);
 }
 
 function readId(inp: RdbInput): StreamID {

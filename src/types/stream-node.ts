@@ -30,7 +30,12 @@ function checkFits(end: number, b: Buffer): void {
 }
 
 export class StreamNode {
-  /** Entries region: [0, end) of buf. */
+  /**
+   * Entries region: [0, end) of buf. Node buffers have their own memory
+   * (allocUnsafeSlow): a slice of Node's shared 8 KB pool would keep the
+   * whole pool alive, with the outgrown buffers in it, for as long as the
+   * node lives (about 3x the entries' bytes).
+   */
   buf: Buffer;
   end = 0;
   /** Live entries and tombstones (the master entry's count and deleted fields). */
@@ -54,7 +59,7 @@ export class StreamNode {
     readonly fields: readonly string[],
     capacity = 64,
   ) {
-    this.buf = Buffer.allocUnsafe(capacity);
+    this.buf = Buffer.allocUnsafeSlow(capacity);
     let bytes = lpIntBytes(fields.length) + lpIntBytes(0);
     for (const f of fields) bytes += lpStringBytes(f);
     this.masterBytes = bytes;
@@ -81,7 +86,7 @@ export class StreamNode {
     if (this.end + need <= this.buf.length) return;
     let size = Math.max(64, this.buf.length * 2);
     while (size < this.end + need) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    const next = Buffer.allocUnsafeSlow(size);
     this.buf.copy(next, 0, 0, this.end);
     this.buf = next;
   }
@@ -89,7 +94,7 @@ export class StreamNode {
   /** Drop the spare room (the node is full: Redis' lpShrinkToFit). */
   shrink(): void {
     if (this.buf.length === this.end) return;
-    const exact = Buffer.allocUnsafe(this.end);
+    const exact = Buffer.allocUnsafeSlow(this.end);
     this.buf.copy(exact, 0, 0, this.end);
     this.buf = exact;
   }
@@ -159,7 +164,7 @@ export class StreamNode {
   /** A copy sharing nothing mutable (COPY, snapshots). */
   clone(): StreamNode {
     const n = new StreamNode(this.masterMs, this.masterSeq, this.fields, 0);
-    n.buf = Buffer.allocUnsafe(this.end);
+    n.buf = Buffer.allocUnsafeSlow(this.end);
     this.buf.copy(n.buf, 0, 0, this.end);
     n.end = this.end;
     n.valid = this.valid;
