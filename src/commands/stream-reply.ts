@@ -7,9 +7,11 @@
  */
 
 import type { ReplySink } from '../engine/context.js';
-import { NodeCursor, type StreamNode } from '../types/stream-node.js';
+import type { LpReader } from '../types/lp-codec.js';
+import { putUint } from '../util/bytes.js';
+import { FLAG_SAMEFIELDS, NodeCursor, type StreamNode } from '../types/stream-node.js';
 import type { StreamValue } from '../types/stream.js';
-import { formatId, type StreamID } from '../types/stream-id.js';
+import { addWrapping, formatId, type StreamID, type U64 } from '../types/stream-id.js';
 
 /** Entries picked for a reply: parallel arrays of node and entry offset. */
 export interface EntryRefs {
@@ -35,17 +37,65 @@ export function collectRange(s: StreamValue, start: StreamID, end: StreamID, rev
   return refs;
 }
 
-/** The entry at `offset` of `node` as [id, [field, value...]]. */
+/** The entry at `offset` of `node` as [id, [field, value...]], read in one pass over its elements. */
 export function writeEntry(reply: ReplySink, node: StreamNode, offset: number, cursor: NodeCursor = new NodeCursor(node)): void {
-  cursor.decodeAt(offset);
+  const r = cursor.r;
+  r.read(offset);
+  const same = ((r.int as number) & FLAG_SAMEFIELDS) !== 0;
+  r.read(r.next);
+  const ms = addWrapping(node.masterMs, r.int);
+  r.read(r.next);
+  const seq = addWrapping(node.masterSeq, r.int);
+  let q = r.next;
+  let n = node.fields.length;
+  if (!same) {
+    r.read(q);
+    n = r.int as number;
+    q = r.next;
+  }
   reply.array(2);
-  reply.bulk(`${cursor.ms}-${cursor.seq}`);
-  reply.array(cursor.numFields * 2);
-  cursor.forEachPair((field, r) => {
-    reply.bulk(field);
-    if (r.isInt) reply.bulk(String(r.int));
-    else reply.bulkBytes(r.buf, r.strStart, r.strStart + r.strLen);
-  });
+  writeId(reply, ms, seq);
+  reply.array(2 * n);
+  for (let i = 0; i < n; i++) {
+    if (same) reply.bulk(node.fields[i]!);
+    else {
+      r.read(q);
+      writeElement(reply, r);
+      q = r.next;
+    }
+    r.read(q);
+    writeElement(reply, r);
+    q = r.next;
+  }
+}
+
+/** The listpack element `r` has just read, as a bulk string. */
+function writeElement(reply: ReplySink, r: LpReader): void {
+  if (r.isInt) reply.bulk(String(r.int));
+  else reply.bulkBytes(r.buf, r.strStart, r.strStart + r.strLen);
+}
+
+/**
+ * An ID's text bytes, written into a scratch buffer: a 15+ character
+ * string built by concatenation is a rope V8 must flatten before its bytes
+ * are copied, which costs more than the rest of the entry. Neighbouring
+ * entries mostly share their ms part, whose digits stay in place.
+ */
+const idScratch = Buffer.allocUnsafe(48);
+let lastMs: U64 = -1;
+let seqAt = 0;
+
+function writeId(reply: ReplySink, ms: U64, seq: U64): void {
+  if (typeof ms !== 'number' || typeof seq !== 'number') {
+    reply.bulk(`${ms}-${seq}`);
+    return;
+  }
+  if (ms !== lastMs) {
+    lastMs = ms;
+    seqAt = putUint(idScratch, 0, ms);
+    idScratch[seqAt++] = 45; // '-'
+  }
+  reply.bulkBytes(idScratch, 0, putUint(idScratch, seqAt, seq));
 }
 
 /** The collected entries, without an array header of their own. */
