@@ -945,14 +945,14 @@ describe('streams: what the 7.0 reference cannot show', () => {
     expect(usage).toBeLessThan(2000 * 60);
   });
 
-  it("full nodes own exactly their bytes (a slice of Node's buffer pool would keep the whole pool alive)", () => {
+  it("full nodes own their bytes with little spare room (a slice of Node's buffer pool would keep the whole pool alive)", () => {
     const s = new StreamValue();
     const limits = { maxBytes: 4096, maxEntries: 100 };
     for (let i = 0; i < 1000; i++) s.append({ ms: 1700000000000 + i, seq: 0 }, ['a', String(i), 'b', 'value'], 0, 2, limits);
     const nodes = [...s.allNodes()];
     expect(nodes).toHaveLength(10);
     for (const n of nodes.slice(0, -1)) {
-      expect(n.buf.length).toBe(n.end);
+      expect(n.buf.length - n.end).toBeLessThanOrEqual(n.buf.length / 8);
       expect(n.buf.buffer.byteLength).toBe(n.buf.length);
     }
     for (const n of [...s.clone().allNodes()]) expect(n.buf.buffer.byteLength).toBe(n.buf.length);

@@ -11,7 +11,7 @@ import type { LpReader } from '../types/lp-codec.js';
 import { putUint } from '../util/bytes.js';
 import { FLAG_SAMEFIELDS, NodeCursor, type StreamNode } from '../types/stream-node.js';
 import type { StreamValue } from '../types/stream.js';
-import { addWrapping, formatId, type StreamID, type U64 } from '../types/stream-id.js';
+import { addWrapping, type StreamID, type U64 } from '../types/stream-id.js';
 
 /** Entries picked for a reply: parallel arrays of node and entry offset. */
 export interface EntryRefs {
@@ -117,5 +117,5 @@ export function writeEntryById(reply: ReplySink, s: StreamValue, id: StreamID): 
 }
 
 export function replyId(reply: ReplySink, id: StreamID): void {
-  reply.bulk(formatId(id));
+  writeId(reply, id.ms, id.seq);
 }

@@ -123,12 +123,11 @@ function xadd(ctx: CommandContext, argv: string[]): void {
     ctx.engine.setKey(ctx.db, key, s);
   }
   s.append(id, argv, fieldPos, pairs / 2, nodeLimits(ctx));
-  const idText = formatId(id);
-  ctx.reply.bulk(idText);
+  replyId(ctx.reply, id);
   ctx.changed(key, NOTIFY.STREAM, 'xadd');
   if (a.strategy !== null && s.trim(trimArgsOf(a)) > 0) ctx.changed(key, NOTIFY.STREAM, 'xtrim');
   const generated = a.id === null || !a.seqGiven;
-  ctx.engine.emit(ctx.db.id, loggedTrimArgv(argv, a, s, a.idIndex, generated ? idText : null));
+  ctx.engine.emit(ctx.db.id, loggedTrimArgv(argv, a, s, a.idIndex, generated ? formatId(id) : null));
 }
 
 function xtrim(ctx: CommandContext, argv: string[]): void {

@@ -91,9 +91,13 @@ export class StreamNode {
     this.buf = next;
   }
 
-  /** Drop the spare room (the node is full: Redis' lpShrinkToFit). */
+  /**
+   * Drop the spare room (the node is full: Redis' lpShrinkToFit), unless
+   * it is small: a node sized from its full predecessor mostly ends within
+   * an eighth of its buffer, and the copy would cost more than it saves.
+   */
   shrink(): void {
-    if (this.buf.length === this.end) return;
+    if (this.buf.length - this.end <= this.buf.length >> 3) return;
     const exact = Buffer.allocUnsafeSlow(this.end);
     this.buf.copy(exact, 0, 0, this.end);
     this.buf = exact;

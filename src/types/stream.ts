@@ -43,6 +43,9 @@ export interface NodeLimits {
   maxEntries: number;
 }
 
+/** Most bytes a new node reserves up front (see append). */
+const NODE_PREALLOC_MAX = 16 * 1024;
+
 export class StreamValue extends RObject {
   readonly type = 'stream' as const;
   /** Nodes in master-ID order; the live ones are nodes[head...]. */
@@ -133,7 +136,11 @@ export class StreamValue extends RObject {
     if (tail === null) {
       const fields: string[] = [];
       for (let i = 0; i < n; i++) fields.push(argv[from + 2 * i]!);
-      tail = new StreamNode(id.ms, id.seq, fields);
+      // Entries are mostly alike: room for as many bytes as the node before filled, and a little
+      // more, saves growing from 64 bytes by copies (each buffer is a fresh allocation, see
+      // StreamNode.buf). Bounded: one entry in a node after huge ones must not hold megabytes.
+      const before = this.nodes.length > this.head ? this.nodes[this.nodes.length - 1]!.end : 0;
+      tail = new StreamNode(id.ms, id.seq, fields, Math.min(Math.max(64, before + (before >> 4)), NODE_PREALLOC_MAX));
       this.nodes.push(tail);
     }
     tail.append(id, argv, from, n);
