@@ -283,4 +283,68 @@ describe('RDB stream types', () => {
     expect([alice.seenTime, alice.activeTime]).toEqual([2000, 1500]);
     expect(s.group('g')!.pel.get(Buffer.from(idBytes({ ms: 1, seq: 1 })).latin1Slice())!.deliveryCount).toBe(3);
   });
+
+  // Listpacks built element by element: a 7-bit or int16 integer, a short string (each with its back-length).
+  const int7 = (v: number) => Buffer.from([v]);
+  const int16 = (v: number) => Buffer.from([0xf1, v & 0xff, (v >> 8) & 0xff]);
+  const str = (t: string) => Buffer.concat([Buffer.from([0x80 | t.length]), Buffer.from(t, 'latin1')]);
+  function listpack(elements: Buffer[], count = elements.length): Buffer {
+    const body = Buffer.concat(elements.flatMap((e) => [e, Buffer.from([e.length])]));
+    const head = Buffer.alloc(6);
+    head.writeUInt32LE(6 + body.length + 1, 0);
+    head.writeUInt16LE(count, 4);
+    return Buffer.concat([head, body, Buffer.from([0xff])]);
+  }
+  /** A DUMP payload (type 19) of one node at 1-1 holding entries 1-1 and 1-2. */
+  function dumpOf(lp: Buffer): Buffer {
+    const out = new RdbOutput();
+    out.u8(19);
+    out.len(1);
+    out.bytes(idBytes({ ms: 1, seq: 1 }), false);
+    out.bytes(lp, false);
+    for (const n of [2, 1, 2, 1, 1, 0, 0, 2, 0]) out.len(n); // length, last ID, first ID, max deleted ID, entries added, groups
+    const body = Buffer.concat([out.view(), Buffer.from([10, 0])]);
+    return Buffer.concat([body, new Crc64().update(body).digestLE()]);
+  }
+  /** valid 2, deleted 0, master field f; entries {f: 123 as a string} and {f: v}, both SAMEFIELDS. */
+  const node = (flags1: Buffer = int7(2), lpCount2: number = 4) =>
+    [int7(2), int7(0), int7(1), str('f'), int7(0), flags1, int7(0), int7(0), str('123'), int7(4), int7(2), int7(0), int7(1), str('v'), int7(lpCount2)];
+  const values = (s: StreamValue) => {
+    const out: string[] = [];
+    for (const it = s.iterate({ ms: 0, seq: 0 }, { ms: 2, seq: 0 }, false); it.next(); ) out.push(`${it.cursor.ms}-${it.cursor.seq}`, ...it.cursor.pairs());
+    return out;
+  };
+
+  it("a node's listpack is taken as Redis wrote it (an integer-like value stored as a string stays one, as in Redis' DUMP)", () => {
+    const lp = listpack(node());
+    const s = restorePayload(dumpOf(lp), limits) as StreamValue;
+    expect(values(s)).toEqual(['1-1', 'f', '123', '1-2', 'f', 'v']);
+    expect([...s.allNodes()][0]!.toListpack().equals(lp)).toBe(true);
+  });
+
+  it('a listpack encoded otherwise (flags in an int16) is re-encoded, and its entries can be deleted in place', () => {
+    const s = restorePayload(dumpOf(listpack(node(int16(2)))), limits) as StreamValue;
+    expect(values(s)).toEqual(['1-1', 'f', '123', '1-2', 'f', 'v']);
+    expect([...s.allNodes()][0]!.toListpack().equals(listpack(node()))).toBe(false);
+    expect(s.delete({ ms: 1, seq: 1 })).toBe(true);
+    expect(values(s)).toEqual(['1-2', 'f', 'v']);
+  });
+
+  it('damaged node listpacks are refused: lp-count, element count, back-length, truncation, unknown encoding', () => {
+    const bad: Buffer[] = [
+      listpack(node(int7(2), 5)),
+      listpack(node(), 14),
+      (() => {
+        const lp = listpack(node());
+        lp[lp.length - 2] = 9; // the last element's back-length
+        return lp;
+      })(),
+      (() => {
+        const lp = listpack([...node().slice(0, -2), Buffer.from([0x85, 0x76])]);
+        return lp;
+      })(),
+      listpack([...node().slice(0, -1), Buffer.from([0xf7])]),
+    ];
+    for (const lp of bad) expect(() => restorePayload(dumpOf(lp), limits)).toThrow();
+  });
 });

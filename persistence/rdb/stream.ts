@@ -14,6 +14,7 @@ import { RDB_TYPE, RdbError, RdbOutput, type RdbInput } from './format.js';
 import { readListpack } from './compact.js';
 import { StreamValue } from '../../src/types/stream.js';
 import { StreamNode, NodeCursor, FLAG_SAMEFIELDS } from '../../src/types/stream-node.js';
+import { LpReader, lpIntBytes } from '../../src/types/lp-codec.js';
 import { INVALID_ENTRIES_READ, type Nack } from '../../src/types/stream-group.js';
 import { addWrapping, compareIds, idBytes, idFromBytes, idKey, u64, type StreamID, type U64 } from '../../src/types/stream-id.js';
 
@@ -101,6 +102,116 @@ function deltaOf(t: string | undefined): number | bigint {
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
 }
 
+/** Bytes of an element's encoding byte(s) and integer body: what must lie inside the listpack before it is read. */
+function headerBytes(enc: number): number {
+  if (enc < 0xc0) return 1;
+  if (enc < 0xf0) return 2;
+  return [5, 3, 4, 5, 9][enc - 0xf0]!;
+}
+
+/**
+ * Walks a listpack's elements without making strings, with the bounds and
+ * back-length checks readListpack makes (lpValidateNext). `r` describes
+ * the element at `pos` after each step.
+ */
+class CheckedWalk {
+  readonly r: LpReader;
+  pos = 6;
+  elements = 0;
+
+  constructor(readonly lp: Buffer) {
+    if (lp.length < 7 || lp.readUInt32LE(0) !== lp.length) throw new RdbError('bad stream listpack header');
+    if (lp[lp.length - 1] !== 0xff) throw new RdbError('stream listpack without its end marker');
+    this.r = new LpReader(lp);
+  }
+
+  /** Read the element at pos and move past it. */
+  step(): LpReader {
+    const lp = this.lp;
+    const p = this.pos;
+    const enc = lp[p]!;
+    // 0xff is the end marker; 0xf5-0xfe are no encoding.
+    if (p >= lp.length - 1 || enc > 0xf4 || p + headerBytes(enc) > lp.length - 1) throw new RdbError('truncated stream listpack');
+    const r = this.r;
+    r.read(p);
+    if (r.next > lp.length - 1 || r.startBefore(r.next) !== p) throw new RdbError('bad stream listpack entry');
+    this.pos = r.next;
+    this.elements++;
+    return r;
+  }
+
+  /** The next element as an integer (a string one must read as an integer, as lpGetIntegerIfValid reads it). */
+  int(what: string): number | bigint {
+    const r = this.step();
+    if (r.isInt) return r.int;
+    const t = r.text();
+    if (!/^-?\d+$/.test(t)) throw new RdbError(`bad ${what} in stream listpack`);
+    const v = BigInt(t);
+    if (v < -(1n << 63n) || v >= 1n << 63n) throw new RdbError(`bad ${what} in stream listpack`);
+    return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
+  }
+
+  /** The next element as a count or flag: a safe non-negative integer. */
+  small(what: string): number {
+    const v = this.int(what);
+    if (typeof v !== 'number' || v < 0) throw new RdbError(`bad ${what} in stream listpack`);
+    return v;
+  }
+}
+
+/**
+ * A node whose listpack holds what Vireo would have written (every entry's
+ * flags in one byte, the master entry in the smallest encodings, as Redis
+ * writes them), checked as nodeFromListpack checks it, its entries taken
+ * as they are. Null when the listpack is valid but encoded otherwise.
+ */
+function adoptListpack(master: StreamID, lp: Buffer): StreamNode | null {
+  const w = new CheckedWalk(lp);
+  const valid = w.small('entry count');
+  const deleted = w.small('deleted count');
+  const masterFields = w.small('master field count');
+  if (masterFields > lp.length) throw new RdbError('bad stream master entry');
+  const fields: string[] = [];
+  for (let f = 0; f < masterFields; f++) fields.push(w.step().text());
+  if (w.int('master terminator') !== 0) throw new RdbError('bad stream master entry terminator');
+  const node = new StreamNode(master.ms, master.seq, fields, 0);
+  const entriesStart = w.pos;
+  const masterElements = w.elements;
+  let canonical = true;
+  let prev: StreamID | null = null;
+  for (let e = 0; e < valid + deleted; e++) {
+    const flagsAt = w.pos;
+    const flags = w.small('entry flags');
+    if (flags > 3) throw new RdbError('bad stream entry flags');
+    if (w.pos - flagsAt !== 2) canonical = false; // markDeleted rewrites the flags byte in place
+    const msDelta = w.int('ID delta');
+    const seqDelta = w.int('ID delta');
+    // Vireo finds entries by binary search: they must ascend from the master ID.
+    const id = { ms: addWrapping(master.ms, msDelta), seq: addWrapping(master.seq, seqDelta) };
+    if (compareIds(id, prev ?? master) < (prev === null ? 0 : 1)) throw new RdbError('stream entries out of order');
+    prev = id;
+    let expected: number;
+    if ((flags & FLAG_SAMEFIELDS) !== 0) {
+      for (let f = 0; f < masterFields; f++) w.step();
+      expected = masterFields + 3;
+    } else {
+      const count = w.small('entry field count');
+      if (2 * count > lp.length) throw new RdbError('bad stream entry field count');
+      for (let f = 0; f < 2 * count; f++) w.step();
+      expected = 2 * count + 4;
+    }
+    if (w.int('entry lp-count') !== expected) throw new RdbError('bad stream entry lp-count');
+  }
+  if (w.pos !== lp.length - 1) throw new RdbError('stream listpack holds more entries than its master entry says');
+  const count = lp.readUInt16LE(4);
+  if (count !== 65535 && count !== w.elements) throw new RdbError('bad stream listpack entry count');
+  // The master entry's bytes must be what Vireo counts for them (node sizes, DUMP output).
+  if (entriesStart - 6 - lpIntBytes(valid) - lpIntBytes(deleted) !== node.masterEntryBytes) canonical = false;
+  if (!canonical) return null;
+  node.adoptEntries(lp.subarray(entriesStart, lp.length - 1), valid, deleted, w.elements - masterElements);
+  return node;
+}
+
 /**
  * A node from its RDB listpack, checked as Redis' deep
  * streamValidateListpackIntegrity does (master entry, terminator, entry
@@ -108,6 +219,8 @@ function deltaOf(t: string | undefined): number | bigint {
  * bytes of a listpack Redis wrote come out the same).
  */
 export function nodeFromListpack(master: StreamID, lp: Buffer): StreamNode {
+  const adopted = adoptListpack(master, lp);
+  if (adopted !== null) return adopted;
   const el = readListpack(lp);
   if (el.length === 0) throw new RdbError('Empty listpack inside stream');
   let i = 0;
@@ -196,7 +309,7 @@ export function readStream(inp: RdbInput, type: number): StreamValue {
     if (key.length !== 16) throw new RdbError('Stream node key entry is not the size of a stream ID');
     const master = idFromBytes(key);
     const at = inp.pos;
-    const node = nodeFromListpack(master, Buffer.from(inp.stringBytes()));
+    const node = nodeFromListpack(master, inp.stringBytes());
     keepForeignCompression(node, inp.buf.subarray(at, inp.pos));
     nodes.push([idKey(master), node]);
   }

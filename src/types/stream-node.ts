@@ -165,6 +165,25 @@ export class StreamNode {
     this.elements += lpCount + 1;
   }
 
+  /**
+   * Take a file's entries region as it is (loading a listpack whose
+   * entries were checked and whose master entry is encoded as Vireo would
+   * encode it): the bytes are copied once, not re-encoded entry by entry.
+   */
+  adoptEntries(bytes: Buffer, valid: number, deleted: number, elements: number): void {
+    this.buf = Buffer.allocUnsafeSlow(bytes.length);
+    bytes.copy(this.buf);
+    this.end = bytes.length;
+    this.valid = valid;
+    this.deleted = deleted;
+    this.elements = elements;
+  }
+
+  /** Listpack bytes of the master entry (num-fields, fields, terminator), as written. */
+  get masterEntryBytes(): number {
+    return this.masterBytes;
+  }
+
   /** A copy sharing nothing mutable (COPY, snapshots). */
   clone(): StreamNode {
     const n = new StreamNode(this.masterMs, this.masterSeq, this.fields, 0);
