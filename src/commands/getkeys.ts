@@ -91,4 +91,7 @@ export const GETKEYS_PROCS: Readonly<Record<string, GetKeysProc>> = {
   sintercard: numkeysGetKeys(0, 1, 2),
   lmpop: numkeysGetKeys(0, 1, 2),
   zmpop: numkeysGetKeys(0, 1, 2),
+  // After the timeout: blmpopGetKeys / bzmpopGetKeys.
+  blmpop: numkeysGetKeys(0, 2, 3),
+  bzmpop: numkeysGetKeys(0, 2, 3),
 };
