@@ -285,12 +285,13 @@ export const CONSTRAINTS: Constraint[] = [
   },
   { why: 'CLIENT KILL may only target connections that do not exist (never the canary or the fuzzer)', rejects: (a) => commandName(a) === 'client|kill' && !killsNobody(a) },
   {
-    why: 'A blocking command on an empty key waits for its timeout: only timeouts of 1-50 ms (or invalid ones, answered at once) are sent; 0 or a tiny negative one (rounded up to 0) would wait forever',
+    why: 'A blocking command on an empty key waits for its timeout: only timeouts of 1-50 ms (or invalid ones, answered at once) are sent; 0 or a tiny negative one (rounded up to 0) would wait forever, and no hexadecimal seconds (strtold reads 0x1p3 as 8)',
     rejects(a) {
       const t = blockingTimeout(a);
       if (t === null) return false;
       const n = asNumber(t.value);
-      if (n === null) return false;
+      // Seconds are read with strtold, which also takes hexadecimal floats (0x1p3 is 8 s).
+      if (n === null) return t.unit === 'seconds' && /0x/i.test(t.value ?? '');
       const ms = t.unit === 'seconds' ? n * 1000 : n;
       return ms > -1 && (Math.ceil(ms) <= 0 || ms > 50);
     },
