@@ -8,7 +8,9 @@
 // absolute numbers mean little, ratios measured side by side do.
 //
 // Usage: npm run bench [-- --quick] [-- --suite strings|collections]
+//        (collections includes XADD and XRANGE, and a stream's memory)
 //        [-- --tests set,get] [-- --rounds 3] [-- --no-bench] [-- --no-memory]
+//        [-- --datasets hashes,streams]
 import { loadDataset, DATASETS } from './datasets.mjs';
 import { benchOnce, median, options, requireTools, row, startServer } from './servers.mjs';
 
@@ -18,7 +20,7 @@ const quick = args.includes('--quick');
 const suite = opt('suite', 'strings');
 const SUITES = {
   strings: 'ping_inline,ping_mbulk,set,get,incr,mset',
-  collections: 'lpush,rpush,lpop,rpop,sadd,spop,hset,zadd,zpopmin,lrange_100,lrange_600',
+  collections: 'lpush,rpush,lpop,rpop,sadd,spop,hset,zadd,zpopmin,lrange_100,lrange_600,xadd,xrange_10,xrange_100',
 };
 const tests = opt('tests', SUITES[suite] ?? suite).split(',');
 // Many short rounds rather than a few long ones: on a shared machine the
@@ -84,7 +86,7 @@ try {
   if (!args.includes('--no-memory')) {
     const usedMemory = (s) => Number(/used_memory:(\d+)/.exec(s.cli('INFO', 'memory'))[1]);
     const rss = (s) => Number(/used_memory_rss:(\d+)/.exec(s.cli('INFO', 'memory'))[1]);
-    const datasets = suite === 'collections' ? ['hashes', 'sets', 'zsets'] : ['strings'];
+    const datasets = opt('datasets', suite === 'collections' ? 'hashes,sets,zsets,streams' : 'strings').split(',');
     const w2 = [44, 12, 12, 7, 9];
     console.log(row(['memory (used_memory growth, after a full GC)', 'redis', 'vireo', 'ratio', 'target'], w2));
     for (const name of datasets) {

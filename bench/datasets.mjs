@@ -16,6 +16,7 @@ export function loadDataset(port, commands) {
     let replies = 0;
     let done = false;
     let tail = '';
+    let bulkText = false;
     const it = commands[Symbol.iterator]();
     const pump = () => {
       let batch = '';
@@ -39,12 +40,18 @@ export function loadDataset(port, commands) {
     sock.on('connect', pump);
     sock.on('error', reject);
     sock.on('data', (d) => {
-      // Every reply here is one line (+OK / :n); count line ends.
+      // Every reply here is one line (+OK / :n) or a bulk string (XADD's
+      // ID: a $len line, then its text); count line ends.
       const text = tail + d.toString('latin1');
       const lines = text.split('\r\n');
       tail = lines.pop();
       for (const l of lines) {
+        if (bulkText) {
+          bulkText = false;
+          continue;
+        }
         if (l.startsWith('-')) return reject(new Error(l));
+        bulkText = l.startsWith('$') && l !== '$-1';
         replies++;
       }
       if (replies === sent) {
@@ -83,6 +90,19 @@ export const DATASETS = {
       units: n * 10,
       *commands() {
         for (let i = 0; i < n; i++) yield ['SADD', `set:${i}`, ...Array.from({ length: 10 }, (_, j) => `tag:${(i * 7 + j) % 1000}`)];
+      },
+    };
+  },
+  // One stream of entries with the same 3 small fields (Redis stores them
+  // once per listpack node, in its master entry).
+  streams: (quick) => {
+    const n = quick ? 200000 : 1000000;
+    return {
+      label: `a stream of ${n} entries of 3 fields`,
+      unit: 'entry',
+      units: n,
+      *commands() {
+        for (let i = 0; i < n; i++) yield ['XADD', 'stream:0', '*', 'name', `sensor:${i % 100}`, 'temp', String(15 + (i % 200) / 10), 'seq', String(i)];
       },
     };
   },

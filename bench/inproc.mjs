@@ -33,10 +33,15 @@ const workloads = {
   lpush: () => encode(['LPUSH', 'mylist', 'xxx']),
   rpop: () => encode(['RPOP', 'mylist']),
   lrange_100: () => encode(['LRANGE', 'mylist', '0', '99']),
+  xadd: () => encode(['XADD', 'mystream', '*', 'name', 'sensor', 'temp', '21.5', 'seq', '__rand_int__']),
+  xrange_10: () => encode(['XRANGE', 'bench:stream', '-', '+', 'COUNT', '10']),
+  xrange_100: () => encode(['XRANGE', 'bench:stream', '-', '+', 'COUNT', '100']),
   mset: (i) => encode(['MSET', ...Array.from({ length: 10 }, (_, j) => [`key:${String((i + j) % 100000).padStart(12, '0')}`, 'xxx']).flat()]),
 };
 // LRANGE needs a list to read: 600 elements, as redis-benchmark pushes them.
 client.onData(Buffer.from(encode(['RPUSH', 'mylist', ...Array.from({ length: 600 }, () => 'xxx')]), 'latin1'));
+// XRANGE reads a stream of 1000 entries, as bench/servers.mjs fills it.
+for (let i = 0; i < 1000; i++) client.onData(Buffer.from(encode(['XADD', 'bench:stream', '*', 'name', 'sensor', 'temp', '21.5', 'seq', String(i)]), 'latin1'));
 const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(workloads);
 for (const name of names) {
   const chunks = [];
@@ -45,7 +50,7 @@ for (const name of names) {
     for (let i = 0; i < 16; i++) s += workloads[name](b * 16 + i);
     chunks.push(Buffer.from(s, 'latin1'));
   }
-  const rounds = 3000;
+  const rounds = Number(process.env.ROUNDS ?? 3000);
   for (let w = 0; w < 2; w++) {
     const t0 = process.hrtime.bigint();
     for (let r = 0; r < rounds; r++) for (const ch of chunks) client.onData(ch);

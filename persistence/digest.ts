@@ -17,9 +17,9 @@ import { ListValue } from '../src/types/list.js';
 import { SetValue } from '../src/types/set.js';
 import { ZSetValue } from '../src/types/zset.js';
 import { HashValue } from '../src/types/hash.js';
-import { OpaqueValue } from '../src/types/opaque.js';
+import { StreamValue } from '../src/types/stream.js';
+import { MAX_ID, MIN_ID } from '../src/types/stream-id.js';
 import { formatFpconv } from '../src/util/numbers.js';
-import { forEachStreamEntry } from './rdb/values.js';
 
 // ---- SHA-1 -----------------------------------------------------------------------
 
@@ -210,15 +210,17 @@ function objectDigest(db: Db, key: string, v: Value, digest: Uint8Array): void {
       mixString(ele, val);
       xorBytes(digest, ele);
     }
-  } else if (v instanceof OpaqueValue) {
-    if (v.type === 'stream') {
-      // Like Redis: each live entry's "ms.seq" ID, then its fields and values, in order.
-      forEachStreamEntry(v.payload, (ms, seq, fv) => {
-        mixString(digest, `${ms}.${seq}`);
-        for (const x of fv) mixString(digest, x);
+  } else if (v instanceof StreamValue) {
+    // Like Redis: each live entry's "ms.seq" ID, then its fields and values, in order.
+    const it = v.iterate(MIN_ID, MAX_ID, false);
+    while (it.next()) {
+      const c = it.cursor;
+      mixString(digest, `${c.ms}.${c.seq}`);
+      c.forEachPair((field, r) => {
+        mixString(digest, field);
+        if (r.isInt) mixString(digest, String(r.int));
+        else mixBytes(digest, r.buf, r.strStart, r.strLen);
       });
-    } else {
-      mixBytes(digest, v.payload);
     }
   }
   if (db.getExpire(key) !== -1) xorString(digest, '!!expire!!');

@@ -1,8 +1,8 @@
 /**
  * A dataset snapshot as commands (the RESP base of an AOF with
  * aof-use-rdb-preamble no): one SET / RPUSH / SADD / ZADD / HSET per key
- * (collections in batches of 64 items), RESTORE for opaque values, and
- * PEXPIREAT for a TTL.
+ * (collections in batches of 64 items), a stream as Redis' rewriteStreamObject
+ * writes it, and PEXPIREAT for a TTL.
  */
 
 import type { SnapshotTarget } from '../snapshot.js';
@@ -14,9 +14,9 @@ import { ListValue } from '../../src/types/list.js';
 import { SetValue } from '../../src/types/set.js';
 import { ZSetValue } from '../../src/types/zset.js';
 import { HashValue } from '../../src/types/hash.js';
-import { OpaqueValue } from '../../src/types/opaque.js';
+import { StreamValue } from '../../src/types/stream.js';
+import { MAX_ID, MIN_ID, asInt64, formatId, idFromKey } from '../../src/types/stream-id.js';
 import { formatDouble } from '../../src/util/numbers.js';
-import { dumpPayload } from '../rdb/file.js';
 import { SPILL_BYTES } from '../rdb/format.js';
 
 const CRLF = Buffer.from('\r\n', 'latin1');
@@ -64,8 +64,38 @@ export class AofTextTarget implements SnapshotTarget {
     else if (v instanceof SetValue) batch(['SADD', key], v.toArray(), 1);
     else if (v instanceof ZSetValue) batch(['ZADD', key], [...v.entries()].flatMap(([m, s]) => [formatDouble(s), m]), 2);
     else if (v instanceof HashValue) batch(['HSET', key], [...v.entries()].flat(), 2);
-    else if (v instanceof OpaqueValue) this.cmd(['RESTORE', key, '0', dumpPayload(v), 'REPLACE']);
+    else if (v instanceof StreamValue) this.stream(key, v);
     if (expireMs >= 0) this.cmd(['PEXPIREAT', key, String(expireMs)]);
+  }
+
+  /**
+   * rewriteStreamObject: XADD per entry (an empty stream by XADD MAXLEN 0 of
+   * a dummy entry), XSETID with the counters, then per group XGROUP CREATE
+   * ... ENTRIESREAD, XCLAIM ... FORCE JUSTID for each pending entry and
+   * XGROUP CREATECONSUMER for consumers without any.
+   */
+  private stream(key: string, s: StreamValue): void {
+    if (s.length > 0) {
+      const it = s.iterate(MIN_ID, MAX_ID, false);
+      while (it.next()) this.cmd(['XADD', key, formatId(it.cursor.id), ...it.cursor.pairs()]);
+    } else {
+      this.cmd(['XADD', key, 'MAXLEN', '0', '0-1', 'x', 'y']);
+    }
+    this.cmd(['XSETID', key, formatId(s.lastId), 'ENTRIESADDED', String(asInt64(s.entriesAdded)), 'MAXDELETEDID', formatId(s.maxDeletedId)]);
+    for (const [name, g] of s.sortedGroups()) {
+      this.cmd(['XGROUP', 'CREATE', key, name, formatId(g.lastId), 'ENTRIESREAD', String(asInt64(g.entriesRead))]);
+      for (const c of g.sortedConsumers()) {
+        if (c.pel.size === 0) {
+          this.cmd(['XGROUP', 'CREATECONSUMER', key, name, c.name]);
+          continue;
+        }
+        c.pel.forEachFrom(null, (pkey, nack) => {
+          const id = formatId(idFromKey(pkey));
+          this.cmd(['XCLAIM', key, name, c.name, '0', id, 'TIME', String(nack.deliveryTime), 'RETRYCOUNT', String(asInt64(nack.deliveryCount)), 'JUSTID', 'FORCE']);
+          return true;
+        });
+      }
+    }
   }
 
   drain(): void {

@@ -19,7 +19,8 @@ import { ListValue } from '../../src/types/list.js';
 import { HashValue } from '../../src/types/hash.js';
 import { SetValue } from '../../src/types/set.js';
 import { ZSetValue } from '../../src/types/zset.js';
-import { OpaqueValue } from '../../src/types/opaque.js';
+import { StreamValue } from '../../src/types/stream.js';
+import { readStream, writeStream } from './stream.js';
 import { EncodingLimits } from '../../src/types/limits.js';
 
 /** The RDB type byte Vireo writes for a value. */
@@ -29,7 +30,7 @@ export function valueType(v: Value): number {
   if (v instanceof SetValue) return v.encoding() === 'intset' ? RDB_TYPE.SET_INTSET : RDB_TYPE.SET;
   if (v instanceof ZSetValue) return v.isPacked ? RDB_TYPE.ZSET_LISTPACK : RDB_TYPE.ZSET_2;
   if (v instanceof HashValue) return v.isPacked ? RDB_TYPE.HASH_LISTPACK : RDB_TYPE.HASH;
-  if (v instanceof OpaqueValue) return v.rdbType;
+  if (v instanceof StreamValue) return RDB_TYPE.STREAM_LISTPACKS_2;
   throw new RdbError(`cannot serialize a ${v.type} value`);
 }
 
@@ -68,8 +69,8 @@ export function writePayload(out: RdbOutput, v: Value, compress: boolean): void 
       out.string(f, compress);
       out.string(val, compress);
     }
-  } else if (v instanceof OpaqueValue) {
-    out.raw(v.payload);
+  } else if (v instanceof StreamValue) {
+    writeStream(out, v, compress);
   }
 }
 
@@ -172,102 +173,6 @@ function pairsOf(flat: string[], what: string): [string, number][] {
   return out;
 }
 
-/** Skip (and validate the shape of) a stream value, returning its payload bytes. */
-function readStreamPayload(inp: RdbInput, type: number): Buffer {
-  const start = inp.pos;
-  const nodes = inp.len();
-  for (let i = 0; i < nodes; i++) {
-    if (inp.stringBytes().length !== 16) throw new RdbError('stream node key is not a 128 bit ID');
-    readListpack(inp.stringBytes());
-  }
-  // IDs and counters use all 64 bits (an unknown entries_read is stored as -1).
-  inp.len64(); // length
-  inp.len64(); // last id ms
-  inp.len64(); // last id seq
-  if (type >= RDB_TYPE.STREAM_LISTPACKS_2) for (let i = 0; i < 5; i++) inp.len64(); // first id, max deleted id, entries added
-  const groups = inp.len();
-  for (let g = 0; g < groups; g++) {
-    inp.stringBytes();
-    inp.len64(); // last delivered id ms
-    inp.len64(); // seq
-    if (type >= RDB_TYPE.STREAM_LISTPACKS_2) inp.len64(); // entries read
-    const pel = inp.len();
-    for (let i = 0; i < pel; i++) {
-      inp.bytes(16);
-      inp.millis();
-      inp.len64(); // delivery count
-    }
-    const consumers = inp.len();
-    for (let c = 0; c < consumers; c++) {
-      inp.stringBytes();
-      inp.millis();
-      if (type >= RDB_TYPE.STREAM_LISTPACKS_3) inp.millis();
-      const cpel = inp.len();
-      for (let i = 0; i < cpel; i++) inp.bytes(16);
-    }
-  }
-  return Buffer.from(inp.buf.subarray(start, inp.pos));
-}
-
-const STREAM_ITEM_FLAG_DELETED = 1;
-const STREAM_ITEM_FLAG_SAMEFIELDS = 2;
-
-/**
- * Walk the live entries of a stream payload (as kept by OpaqueValue), in
- * ID order: `cb(ms, seq, fields and values flattened)`. The node listpacks
- * are checked like Redis' streamValidateListpackIntegrity (master entry,
- * zero terminator, entry count, every entry's lp-count); DEBUG DIGEST uses
- * the entries, as Redis computes it from them alone.
- */
-export function forEachStreamEntry(payload: Buffer, cb: (ms: bigint, seq: bigint, fieldsValues: string[]) => void): void {
-  const inp = new RdbInput(payload);
-  const nodes = inp.len();
-  for (let n = 0; n < nodes; n++) {
-    const key = inp.stringBytes();
-    if (key.length !== 16) throw new RdbError('stream node key is not a 128 bit ID');
-    const masterMs = key.readBigUInt64BE(0);
-    const masterSeq = key.readBigUInt64BE(8);
-    const lp = readListpack(inp.stringBytes());
-    if (lp.length === 0) throw new RdbError('empty stream listpack');
-    let i = 0;
-    const next = (): string => {
-      if (i >= lp.length) throw new RdbError('truncated stream listpack');
-      return lp[i++]!;
-    };
-    const int = (): number => {
-      const t = next();
-      if (!/^-?\d+$/.test(t)) throw new RdbError('bad integer in stream listpack');
-      return Number(t);
-    };
-    const valid = int();
-    const deleted = int();
-    const masterFieldCount = int();
-    if (valid < 0 || deleted < 0 || masterFieldCount < 0) throw new RdbError('bad stream master entry');
-    const masterFields: string[] = [];
-    for (let f = 0; f < masterFieldCount; f++) masterFields.push(next());
-    if (int() !== 0) throw new RdbError('bad stream master entry terminator');
-    for (let e = 0; e < valid + deleted; e++) {
-      const flags = int();
-      const ms = masterMs + BigInt(int());
-      const seq = masterSeq + BigInt(int());
-      const fv: string[] = [];
-      let expected: number;
-      if ((flags & STREAM_ITEM_FLAG_SAMEFIELDS) !== 0) {
-        for (const f of masterFields) fv.push(f, next());
-        expected = masterFieldCount + 3;
-      } else {
-        const count = int();
-        if (count < 0) throw new RdbError('bad stream entry field count');
-        for (let f = 0; f < count; f++) fv.push(next(), next());
-        expected = 2 * count + 4;
-      }
-      if (int() !== expected) throw new RdbError('bad stream entry lp-count');
-      if ((flags & STREAM_ITEM_FLAG_DELETED) === 0) cb(ms, seq, fv);
-    }
-    if (i !== lp.length) throw new RdbError('stream listpack holds more entries than its master entry says');
-  }
-}
-
 /** A string value; one longer than a JS string can hold is kept as its bytes (a MutableString). */
 function readStringValue(inp: RdbInput): Value {
   const s = inp.stringOrBytes();
@@ -349,11 +254,7 @@ export function readValue(inp: RdbInput, type: number, limits: EncodingLimits): 
     case RDB_TYPE.STREAM_LISTPACKS:
     case RDB_TYPE.STREAM_LISTPACKS_2:
     case RDB_TYPE.STREAM_LISTPACKS_3:
-    {
-      const payload = readStreamPayload(inp, type);
-      forEachStreamEntry(payload, () => {});
-      return new OpaqueValue('stream', type, payload, 'stream');
-    }
+      return readStream(inp, type);
     case RDB_TYPE.MODULE_PRE_GA:
     case RDB_TYPE.MODULE_2:
       throw new RdbError('the file holds a module data type, which Vireo cannot load');

@@ -74,8 +74,8 @@ const zunionInterDiffGetKeys = numkeysGetKeys(0, 1, 2);
 
 /**
  * The procedures of the implemented commands. Commands that land later add
- * theirs (EVAL/FCALL: numkeys at 2; MIGRATE, XREAD, GEORADIUS: their
- * own, as in db.c).
+ * theirs (EVAL/FCALL, BLMPOP/BZMPOP: numkeys at 2; MIGRATE, XREAD,
+ * GEORADIUS: their own, as in db.c).
  */
 export const GETKEYS_PROCS: Readonly<Record<string, GetKeysProc>> = {
   set: setGetKeys,
@@ -91,6 +91,7 @@ export const GETKEYS_PROCS: Readonly<Record<string, GetKeysProc>> = {
   sintercard: numkeysGetKeys(0, 1, 2),
   lmpop: numkeysGetKeys(0, 1, 2),
   zmpop: numkeysGetKeys(0, 1, 2),
+  // After the timeout: blmpopGetKeys / bzmpopGetKeys.
   blmpop: numkeysGetKeys(0, 2, 3),
   bzmpop: numkeysGetKeys(0, 2, 3),
 };

@@ -13,6 +13,9 @@ import { setCommands } from './sets.js';
 import { zsetCommands } from './zsets.js';
 import { sortCommands } from './sort.js';
 import { persistenceCommands } from './persistence.js';
+import { streamCommands } from './streams.js';
+import { streamReadCommands } from './stream-read.js';
+import { streamGroupCommands } from './stream-groups.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -34,6 +37,9 @@ export function createCommandTable(): CommandTable {
     ...zsetCommands,
     ...sortCommands,
     ...persistenceCommands,
+    ...streamCommands,
+    ...streamReadCommands,
+    ...streamGroupCommands,
   ]);
   return table;
 }

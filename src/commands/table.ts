@@ -8,6 +8,7 @@
  */
 
 import { COMMAND_META, type MetaRow } from './meta.js';
+import { LATER_COMMAND_META } from './meta-later.js';
 import type { CommandContext } from './context.js';
 import { GETKEYS_PROCS, type GetKeysProc, type KeyRef } from './getkeys.js';
 
@@ -256,7 +257,7 @@ export class CommandTable {
   private readonly fast = new Map<string, Command>();
 
   constructor(impls: readonly CommandImpl[]) {
-    const meta = new Map<string, MetaRow>(COMMAND_META.map((r) => [r[0], r]));
+    const meta = new Map<string, MetaRow>([...COMMAND_META, ...LATER_COMMAND_META].map((r) => [r[0], r]));
     const runs = new Map<string, Handler>();
     const bigArgs = new Map<string, (index: number) => boolean>();
     for (const impl of impls) {

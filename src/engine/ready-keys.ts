@@ -12,6 +12,8 @@ import type { Db } from './keyspace.js';
 export interface KeyWaiter {
   /** Try to serve it now that `key` in `db` may hold data; true when it was served (it then unblocks). */
   tryServe(db: Db, key: string): boolean;
+  /** It also wants to know when the key is deleted (XREADGROUP): INFO total_blocking_keys_on_nokey. */
+  readonly onNoKey?: boolean;
 }
 
 export class ReadyKeys {
@@ -29,6 +31,13 @@ export class ReadyKeys {
   /** Keys with at least one waiter (INFO total_blocking_keys). */
   get totalBlockingKeys(): number {
     return this.blockedKeys;
+  }
+
+  /** Keys with at least one waiter that also wakes on their deletion (INFO total_blocking_keys_on_nokey). */
+  get totalBlockingKeysOnNoKey(): number {
+    let n = 0;
+    for (const map of this.waiting) for (const list of map.values()) if (list.some((w) => w.onNoKey === true)) n++;
+    return n;
   }
 
   get hasReady(): boolean {

@@ -8,20 +8,55 @@
  */
 
 import type { Engine } from '../engine/engine.js';
+import type { Db } from '../engine/keyspace.js';
 import type { Value } from '../types/value.js';
 import { F, commandKeys, type Command } from '../commands/table.js';
 import type { CommandContext } from '../commands/context.js';
 import { valueDigest } from '../../persistence/digest.js';
+import { StreamValue } from '../types/stream.js';
+import { formatId } from '../types/stream-id.js';
 
 /** Strings longer than this are not digested (the counters still apply). */
 const DIGEST_STRING_LIMIT = 4096;
 /** Compact encodings are small by their own limits, so digesting them costs little per command. */
 const COMPACT = new Set(['listpack', 'intset']);
 
+/** Streams this small are fingerprinted whole (entries, counters, groups) per write. */
+const STREAM_CHECK_ENTRIES = 256;
+
 function digestable(v: Value | undefined): boolean {
   if (v === undefined || typeof v === 'number' || typeof v === 'bigint') return true;
   if (typeof v === 'string') return v.length <= DIGEST_STRING_LIMIT;
+  if (v instanceof StreamValue) return v.length <= STREAM_CHECK_ENTRIES && pendingCount(v) <= STREAM_CHECK_ENTRIES;
   return COMPACT.has(v.encoding());
+}
+
+function pendingCount(s: StreamValue): number {
+  let n = 0;
+  if (s.groups !== null) for (const g of s.groups.values()) n += g.pel.size + g.consumers.size;
+  return n;
+}
+
+/**
+ * What a stream's effects must reproduce: Redis' digest covers the entries
+ * only, so the counters and the groups (last IDs, read counters, who holds
+ * which pending entry, which consumers exist) are added. Delivery times and
+ * counts and consumers' seen/active times are left out: Redis changes them
+ * without propagating (a history read, a consumer's activity).
+ */
+function streamState(db: Db, key: string, s: StreamValue): string {
+  const parts = [valueDigest(db, key), formatId(s.lastId), formatId(s.firstId), formatId(s.maxDeletedId), String(s.entriesAdded), String(s.length)];
+  for (const [name, g] of s.sortedGroups()) {
+    parts.push(`group ${name} ${formatId(g.lastId)} ${g.entriesRead}`);
+    g.pel.forEachFrom(null, (k, nack) => parts.push(`${Buffer.from(k, 'latin1').toString('hex')}:${nack.consumer?.name}`) > 0);
+    for (const c of g.sortedConsumers()) parts.push(`consumer ${c.name} ${c.pel.size}`);
+  }
+  return parts.join('\n');
+}
+
+function fingerprint(db: Db, key: string): string {
+  const v = db.get(key);
+  return v instanceof StreamValue ? streamState(db, key, v) : valueDigest(db, key);
 }
 
 export class EffectCheck {
@@ -57,7 +92,7 @@ export class EffectCheck {
     for (const ref of commandKeys(cmd, argv)) {
       const key = argv[ref.pos];
       if (key === undefined || !digestable(db.get(key))) continue;
-      digests.push({ key, digest: valueDigest(db, key) });
+      digests.push({ key, digest: fingerprint(db, key) });
     }
     this.digests = digests;
   }
@@ -72,7 +107,7 @@ export class EffectCheck {
     let changedKey: string | null = null;
     if (this.digests !== null) {
       for (const { key, digest } of this.digests) {
-        if (valueDigest(ctx.db, key) !== digest) {
+        if (fingerprint(ctx.db, key) !== digest) {
           changedKey = key;
           break;
         }

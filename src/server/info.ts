@@ -116,7 +116,7 @@ function clientsSection(s: InfoSource): Fields {
     ['tracking_clients', 0],
     ['clients_in_timeout_table', 0],
     ['total_blocking_keys', s.engine.readyKeys.totalBlockingKeys],
-    ['total_blocking_keys_on_nokey', 0],
+    ['total_blocking_keys_on_nokey', s.engine.readyKeys.totalBlockingKeysOnNoKey],
   ];
 }
 

@@ -104,7 +104,7 @@ export class Server implements CommandHost {
     this.outputLimits = this.readOutputLimits();
     this.recordError = (msg: string) => this.countError(msg);
     this.effectCheck = process.env.VIREO_CHECK_EFFECTS === '1' ? new EffectCheck(this.engine, (msg) => this.logger.error(`Effect check: ${msg}`)) : null;
-    for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries', 'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth']) {
+    for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries', 'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth', 'stream-node-max-bytes', 'stream-node-max-entries']) {
       this.engine.limits.apply(name, config.int(name));
     }
     this.applyAccessConfig();
@@ -247,7 +247,7 @@ export class Server implements CommandHost {
     const argv = ctx.currentArgv!;
     const db = ctx.db;
     const ready = this.engine.readyKeys;
-    const waiter: KeyWaiter = { tryServe: (_db, key) => this.serveKeyWaiter(c, cmd, argv, db, req, key) };
+    const waiter: KeyWaiter = { tryServe: (_db, key) => this.serveKeyWaiter(c, cmd, argv, db, req, key), onNoKey: req.rerunOnDelete === true };
     for (const key of req.keys) ready.block(db, key, waiter);
     const release = () => {
       for (const key of req.keys) ready.unblock(db, key, waiter);

@@ -13,6 +13,8 @@ export class EncodingLimits {
   zsetMaxListpackValue = 64;
   listMaxListpackSize = -2;
   listCompressDepth = 0;
+  streamNodeMaxBytes = 4096;
+  streamNodeMaxEntries = 100;
 
   /** Apply a configuration parameter; returns true if it was one of these. */
   apply(name: string, value: number): boolean {
@@ -26,6 +28,8 @@ export class EncodingLimits {
       case 'zset-max-listpack-value': this.zsetMaxListpackValue = value; return true;
       case 'list-max-listpack-size': this.listMaxListpackSize = value; return true;
       case 'list-compress-depth': this.listCompressDepth = value; return true;
+      case 'stream-node-max-bytes': this.streamNodeMaxBytes = value; return true;
+      case 'stream-node-max-entries': this.streamNodeMaxEntries = value; return true;
       default: return false;
     }
   }

@@ -6,6 +6,8 @@
  */
 
 import { encodeCommand, type Reply } from '../helpers/resp.js';
+import { consumersLike72 } from '../helpers/stream-mask.js';
+import { compareIds, parseId } from '../../src/types/stream-id.js';
 import { CommandGenerator } from './commands.js';
 import { ConnectionClosed, ReplyConn, ReplyTimeout } from './conn.js';
 import { KEYS, prepareCommands } from './dataset.js';
@@ -140,6 +142,30 @@ export class Executor {
     while (Date.now() < deadline && (await busy())) await new Promise((r) => setTimeout(r, 10));
   }
 
+  /** Commands checked against the reference's state before they are sent (PRECHECKED). */
+  async allowed(args: string[]): Promise<boolean> {
+    const name = commandName(args);
+    if (name === 'lcs') return this.lcsAllowed(args);
+    if (name === 'xsetid') return this.xsetidAllowed(args);
+    return true;
+  }
+
+  /**
+   * Redis 7.2 refuses an XSETID below the stream's max deleted ID; 7.0 sets
+   * it, and the two streams would differ from then on: such XSETIDs are not sent.
+   */
+  async xsetidAllowed(args: string[]): Promise<boolean> {
+    if (args.length < 3) return true;
+    const id = parseId(args[2]!, 0, true);
+    if (id === null) return true;
+    const [info] = await sideCall(this.stream.redisSide, this.stream.db, ['XINFO', 'STREAM', args[1]!]);
+    if (info!.type !== 'array' || info!.value === null) return true;
+    const items = info!.value;
+    const at = items.findIndex((r) => r.type === 'bulk' && r.value === 'max-deleted-entry-id');
+    const max = at >= 0 ? parseId(String((items[at + 1] as { value: string }).value), 0, true) : null;
+    return max === null || compareIds(id.id, max.id) >= 0;
+  }
+
   async lcsAllowed(args: string[]): Promise<boolean> {
     if (args.length < 3) return true;
     const lens = await sideCall(this.stream.redisSide, this.stream.db, ['STRLEN', args[1]!], ['STRLEN', args[2]!]);
@@ -208,6 +234,18 @@ export class Executor {
     if (name === 'select' && a.type === 'simple' && a.value === 'OK') this.stream.db = Number(args[1]);
     await this.check(args, a, b, db);
     if (name === 'spop') await this.repairSpop(args, a, b, db);
+    if (CONSUMER_CREATORS.has(name)) await this.repairConsumer(args, a, db);
+  }
+
+  /**
+   * Redis 7.2's XREADGROUP, XCLAIM and XAUTOCLAIM create their consumer even
+   * when they deliver or claim nothing; the 7.0 reference only when they do.
+   * The reference gets the consumer by XGROUP CREATECONSUMER, so both hold
+   * the same consumers afterwards (test/helpers/stream-mask.ts does the same).
+   */
+  private async repairConsumer(args: string[], a: Reply, db: number): Promise<void> {
+    const cmds = consumersLike72(args, a);
+    if (cmds.length > 0) await sideCall(this.stream.redisSide, db, ...cmds);
   }
 }
 
@@ -217,7 +255,11 @@ interface Episode {
   log: string[][];
 }
 
-const BATCH_ENDERS = new Set(['spop', 'lcs', 'restore', 'object|encoding', 'object|idletime', 'debug|digest-value', 'sort', 'sort_ro', 'bgsave', 'bgrewriteaof']);
+/** Commands the reference's state decides whether to send (Executor.allowed): each alone in its batch. */
+const PRECHECKED = new Set(['lcs', 'xsetid']);
+const BATCH_ENDERS = new Set(['spop', 'lcs', 'xsetid', 'restore', 'object|encoding', 'object|idletime', 'debug|digest-value', 'sort', 'sort_ro', 'bgsave', 'bgrewriteaof', 'xreadgroup', 'xclaim', 'xautoclaim']);
+/** Commands whose consumer creation the reference (7.0) is brought in line with after them (repairConsumer). */
+const CONSUMER_CREATORS = new Set(['xreadgroup', 'xclaim', 'xautoclaim']);
 const BACKGROUND_JOBS = new Set(['bgsave', 'bgrewriteaof']);
 
 /** Back to a known state: connection, data, configuration. */
@@ -272,11 +314,11 @@ async function runEpisode(ex: Executor, gen: CommandGenerator, seed: number, ind
       const name = commandName(args);
       // Inside MULTI: a random pop would change what later queued commands see before the harness can
       // repair it, and 7.0 refuses 7.2 additions at queue time (aborting the transaction).
-      if (inMulti && (name === 'spop' || isRedis72Only(args))) continue;
-      if (name === 'lcs') {
+      if (inMulti && (name === 'spop' || CONSUMER_CREATORS.has(name) || isRedis72Only(args))) continue;
+      if (PRECHECKED.has(name)) {
         if (inMulti) continue;
         if (batch.length > 0) break;
-        if (!(await ex.lcsAllowed(args))) args = ['PING', 'lcs-skipped'];
+        if (!(await ex.allowed(args))) args = ['PING', `${name}-skipped`];
       }
       batch.push(args);
       episode.log.push(args);
@@ -299,7 +341,7 @@ async function runEpisode(ex: Executor, gen: CommandGenerator, seed: number, ind
 export async function replay(ex: Executor, defaults: { redis: string[][]; vireo: string[][] }, seq: string[][]): Promise<void> {
   await resetState(ex, defaults);
   for (const args of seq) {
-    if (commandName(args) === 'lcs' && !(await ex.lcsAllowed(args))) continue;
+    if (PRECHECKED.has(commandName(args)) && !(await ex.allowed(args))) continue;
     await ex.run([args]);
   }
 }

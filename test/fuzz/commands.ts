@@ -49,7 +49,27 @@ function key(rng: Rng): string {
 
 const INFO_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'keyspace', 'commandstats', 'errorstats', 'all', 'everything', 'default', 'nosuch'];
 
-function stringFor(rng: Rng, name: string, payloads: string[]): string {
+/** IDs stream commands meet: in the prepared streams, at the edges, special forms, malformed. */
+const STREAM_IDS = [
+  '0', '0-0', '0-1', '1-0', '1-1', '2', '3-*', '5-2', '5-*', '10-0', '12', '15-3', '20-0', '99-0', '(3-0', '(18446744073709551615-18446744073709551615',
+  '18446744073709551615-18446744073709551615', '18446744073709551615-*', '-', '+', '$', '>', '1-', '-1', '1-2-3', ' 7', '007',
+];
+/** Arguments of stream commands that hold an ID. */
+const STREAM_ID_ARGS = new Set(['id', 'start', 'end', 'threshold', 'lastid', 'last-id', 'max-deleted-id']);
+
+function streamStringFor(rng: Rng, name: string): string | null {
+  if (STREAM_ID_ARGS.has(name) && rng.chance(0.75)) return rng.pick(STREAM_IDS);
+  if (name === 'group' && rng.chance(0.8)) return rng.pick(['g', 'g', 'g2', 'nogroup']);
+  if (name === 'consumer' && rng.chance(0.8)) return rng.pick(['alice', 'bob', 'carol']);
+  if (name === 'min-idle-time') return rng.pick(['0', '0', '100000000', '-5', 'x', '9223372036854775807']);
+  return null;
+}
+
+function stringFor(rng: Rng, name: string, payloads: string[], command = ''): string {
+  if (command.startsWith('x')) {
+    const s = streamStringFor(rng, name);
+    if (s !== null) return s;
+  }
   switch (name) {
     case 'serialized-value':
       return payloads.length > 0 && rng.chance(0.9) ? rng.pick(payloads) : string(rng);
@@ -84,6 +104,8 @@ function integerFor(rng: Rng, name: string): string {
 /** One command, or null when the attempt hit a constraint or a pending fix. */
 export class CommandGenerator {
   private readonly weighted: (readonly [number, CommandSpec])[];
+  /** The command being generated (some argument pools depend on it). */
+  private current = '';
 
   constructor(
     readonly specs: CommandSpec[],
@@ -103,6 +125,7 @@ export class CommandGenerator {
 
   generate(rng: Rng, spec: CommandSpec): string[] {
     const name = spec.words.join('|');
+    this.current = name;
     const words = spec.words.map((w) => (rng.chance(0.1) ? w : w.toUpperCase()));
     const custom = CUSTOM[name]?.(rng, this.payloads);
     let args: string[];
@@ -143,7 +166,8 @@ export class CommandGenerator {
         for (const a of spec.args) this.arg(rng, a, out);
         return;
       case 'key':
-        return push(key(rng));
+        // Stream commands mostly meet the prepared streams (other keys answer WRONGTYPE or an empty reply).
+        return push(this.current.startsWith('x') && rng.chance(0.6) ? rng.pick(['stream:a', 'stream:a', 'stream:big', 'new:a']) : key(rng));
       case 'integer':
         return push(integerFor(rng, spec.name));
       case 'double':
@@ -153,7 +177,7 @@ export class CommandGenerator {
       case 'unix-time':
         return push(unixTime(rng, spec.name.includes('milli')));
       default:
-        return push(stringFor(rng, spec.name, this.payloads));
+        return push(stringFor(rng, spec.name, this.payloads, this.current));
     }
   }
 }
@@ -207,12 +231,16 @@ function mutatePayload(rng: Rng, payload: string): string {
   // A damaged sorted-set listpack or ziplist (RDB types 17 and 12) is not sent: Redis' sanitization checks
   // unique members and numeric scores but not their order, and Redis answers ranges in whatever order it got.
   if (buf[0] === RDB_TYPE_ZSET_ZIPLIST || buf[0] === RDB_TYPE_ZSET_LISTPACK) return payload;
+  // Nor a damaged stream: Redis' deep sanitization checks its listpacks and pending entries but not that
+  // the length matches the entries or that IDs ascend, which Vireo's index relies on (it refuses those).
+  if (buf[0] === RDB_TYPE_STREAM_LISTPACKS_2) return payload;
   crc64(buf, 0, buf.length - 8).digestLE().copy(buf, buf.length - 8);
   return buf.latin1Slice();
 }
 
 const RDB_TYPE_ZSET_ZIPLIST = 12;
 const RDB_TYPE_ZSET_LISTPACK = 17;
+const RDB_TYPE_STREAM_LISTPACKS_2 = 19;
 
 const CUSTOM: Record<string, (rng: Rng, payloads: string[]) => string[]> = {
   debug: (rng) => rng.pick(DEBUG_FORMS)(rng),

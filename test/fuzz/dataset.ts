@@ -15,6 +15,7 @@ export const KEYS = [
   'list:small', 'list:big', 'list:num',
   'set:int', 'set:bigint', 'set:small', 'set:big',
   'zset:small', 'zset:big', 'zset:lex', 'zset:inf',
+  'stream:a', 'stream:big',
   'nokey', 'new:a', 'new:b',
 ];
 
@@ -70,6 +71,13 @@ export function prepareCommands(rng: Rng): string[][] {
   cmds.push(zb);
   cmds.push(['ZADD', 'zset:lex', '0', 'a', '0', 'b', '0', 'c', '0', 'm0', '0', 'm1', '0', 'x', '0', '']);
   cmds.push(['ZADD', 'zset:inf', 'inf', 'm0', '-inf', 'm1', '0', 'm2', '1e308', 'm3']);
+
+  const sa: string[][] = [];
+  for (let i = 1; i <= 12; i++) sa.push(['XADD', 'stream:a', `${i}-${i % 3}`, 'f', `v${i}`, ...(i % 4 === 0 ? ['g', String(i)] : [])]);
+  cmds.push(...sa, ['XDEL', 'stream:a', '5-2'], ['XGROUP', 'CREATE', 'stream:a', 'g', '0'], ['XGROUP', 'CREATE', 'stream:a', 'g2', '$']);
+  cmds.push(['XREADGROUP', 'GROUP', 'g', 'alice', 'COUNT', '3', 'STREAMS', 'stream:a', '>'], ['XREADGROUP', 'GROUP', 'g', 'bob', 'COUNT', '2', 'STREAMS', 'stream:a', '>']);
+  const bigStream = rng.range(100, 400);
+  for (let i = 1; i <= bigStream; i++) cmds.push(['XADD', 'stream:big', `${i}-*`, 'name', rng.pick(MEMBERS), 'n', String(i)]);
 
   cmds.push(['SELECT', '1'], ['SET', 'str:int', '1'], ['RPUSH', 'list:small', 'x', 'y'], ['SADD', 'set:int', '1', '2'], ['SELECT', '0']);
   return cmds;

@@ -17,6 +17,7 @@
  */
 
 import type { Reply } from '../helpers/resp.js';
+import { maskTimes } from '../helpers/stream-mask.js';
 
 /** The command's name as the table knows it: `get`, `client|kill`. */
 export function commandName(args: readonly string[]): string {
@@ -24,7 +25,7 @@ export function commandName(args: readonly string[]): string {
   return CONTAINERS.has(first) && args.length > 1 ? `${first}|${args[1]!.toLowerCase()}` : first;
 }
 
-export const CONTAINERS = new Set(['client', 'config', 'command', 'memory', 'object', 'debug']);
+export const CONTAINERS = new Set(['client', 'config', 'command', 'memory', 'object', 'debug', 'xinfo', 'xgroup']);
 
 /** An argument as an integer, the way a server would read it (null when it is not one). */
 export function asInteger(s: string | undefined): bigint | null {
@@ -285,6 +286,14 @@ export const CONSTRAINTS: Constraint[] = [
   },
   { why: 'CLIENT KILL may only target connections that do not exist (never the canary or the fuzzer)', rejects: (a) => commandName(a) === 'client|kill' && !killsNobody(a) },
   {
+    why: 'XREAD/XREADGROUP BLOCK ms on an empty stream waits for its timeout: only 1-50 ms (or a refused value) is sent; 0 would wait forever',
+    rejects(a) {
+      if (!['xread', 'xreadgroup'].includes(commandName(a))) return false;
+      const ms = asInteger(after(a, 'BLOCK'));
+      return ms !== null && ms >= 0n && (ms === 0n || ms > 50n);
+    },
+  },
+  {
     why: 'CLIENT PAUSE longer than a moment would delay the canary past its bound (pauses of at most 20 ms)',
     rejects: (a) => commandName(a) === 'client|pause' && (asNumber(a[2]) ?? 0) > 20,
   },
@@ -366,6 +375,25 @@ export const CONSTRAINTS: Constraint[] = [
       commandName(a) === 'sort' && upper(a).includes('ALPHA') && upper(a).includes('STORE') && upper(a).some((x, i) => x === 'BY' && hasStar(a[i + 1] ?? '')),
   },
   {
+    why: "XADD with the `*` ID takes each server's clock: the IDs, and everything read after them, would differ (explicit and `<ms>-*` IDs are generated instead)",
+    rejects: (a) => commandName(a) === 'xadd' && a.slice(2).includes('*'),
+  },
+  {
+    why: "Stream idle-time filters and the delivery times XCLAIM sets decide by milliseconds elapsed on each server: min-idle-time / XPENDING IDLE of 0 or at least 10^7 ms, XCLAIM IDLE of at most 0 or past now (it then means now), TIME far in the past or the future",
+    rejects(a) {
+      const name = commandName(a);
+      const within = (v: string | undefined, lo: bigint, hi: bigint) => {
+        const n = asInteger(v);
+        return n !== null && n > lo && n < hi;
+      };
+      if ((name === 'xclaim' || name === 'xautoclaim') && within(a[4], 0n, 10_000_000n)) return true;
+      if (name === 'xpending' && within(after(a, 'IDLE', 3), 0n, 10_000_000n)) return true;
+      if (name !== 'xclaim') return false;
+      const now = BigInt(Date.now());
+      return within(after(a, 'IDLE', 5), 0n, now + 1_000_000n) || within(after(a, 'TIME', 5), 100_000_000_000n, now + 100_000_000n);
+    },
+  },
+  {
     why: 'DEBUG LOADAOF loads the files of the last background rewrite, which BGREWRITEAOF starts or schedules by timing on each server (and redis-server 7.0 exits when there are none)',
     rejects: (a) => commandName(a) === 'debug|loadaof',
   },
@@ -428,12 +456,12 @@ function randomMembers(r: Reply, args: readonly string[]): Reply {
   return { type: 'simple', value: `<${grouped.length} random members>` };
 }
 
-/** Commands and arguments Redis 7.2 added (the 7.0 reference refuses them; inside MULTI that aborts the whole transaction). */
+/** Commands and arguments Redis 7.2 (or 8.2: XACKDEL, XDELEX) added (the 7.0 reference refuses them; inside MULTI that aborts the whole transaction). */
 export function isRedis72Only(a: readonly string[]): boolean {
   // ZRANK/ZREVRANK: 7.0 has arity 3; 7.2 takes an optional WITHSCORE (and a syntax error for anything else).
   // COMMAND GETKEYS/GETKEYSANDFLAGS: 7.0 has arity -4, 7.2 -3 (a command without arguments).
   return (
-    named('waitaof', 'client|no-touch', 'client|setinfo')(a) ||
+    named('waitaof', 'client|no-touch', 'client|setinfo', 'xackdel', 'xdelex')(a) ||
     (named('zrank', 'zrevrank')(a) && a.length > 3) ||
     (named('command|getkeys', 'command|getkeysandflags')(a) && a.length === 3)
   );
@@ -473,7 +501,7 @@ export const FUZZ_DIFFERENCES: FuzzDifference[] = [
     normalize: () => CONSTANT,
   },
   {
-    why: 'Redis 7.2 additions the 7.0 reference answers with unknown command/subcommand or an arity error: WAITAOF, CLIENT NO-TOUCH, CLIENT SETINFO, ZRANK/ZREVRANK with a fourth argument (WITHSCORE), COMMAND GETKEYS/GETKEYSANDFLAGS of a command without arguments',
+    why: 'Redis 7.2 additions the 7.0 reference answers with unknown command/subcommand or an arity error: WAITAOF, CLIENT NO-TOUCH, CLIENT SETINFO, ZRANK/ZREVRANK with a fourth argument (WITHSCORE), COMMAND GETKEYS/GETKEYSANDFLAGS of a command without arguments; and Redis 8.2\'s XACKDEL and XDELEX',
     applies: (a) => isRedis72Only(a),
     normalize: () => CONSTANT,
   },
@@ -497,6 +525,11 @@ export const FUZZ_DIFFERENCES: FuzzDifference[] = [
     applies: (a) => named('lpos')(a) && asInteger(after(a, 'RANK', 3)) === -(1n << 63n),
     normalize: (r) => r,
     accept: (_redis, vireo) => vireo.type === 'error' && vireo.value.startsWith('ERR value is out of range'),
+  },
+  {
+    why: "Stream replies carry times: consumers' seen/active times and idle times, delivery times (XINFO), idle times (XPENDING): masked (test/helpers/stream-mask.ts)",
+    applies: named('xinfo|stream', 'xinfo|consumers', 'xpending'),
+    normalize: (r, a) => maskTimes(r, [...a]),
   },
   {
     why: 'RANDOMKEY picks at random: compared by kind (nil on an empty db)',

@@ -74,12 +74,18 @@ function argsOf(doc: Map<string, Reply>): ArgSpec[] {
 const token = (t: string, optional = false): ArgSpec => ({ name: t.toLowerCase(), type: 'pure-token', token: t, optional, multiple: false, multipleToken: false, args: [] });
 const arg = (name: string, type: ArgType, extra: Partial<ArgSpec> = {}): ArgSpec => ({ name, type, optional: false, multiple: false, multipleToken: false, args: [], ...extra });
 
-/** Redis 7.2 arguments the 7.0 reference's docs lack. */
+const REF_POLICY = [arg('condition', 'oneof', { optional: true, args: [token('KEEPREF'), token('DELREF'), token('ACKED')] })];
+const IDS_BLOCK = arg('ids', 'block', { token: 'IDS', args: [arg('numids', 'integer'), arg('id', 'string', { multiple: true })] });
+
+/** Redis 7.2 (and later) arguments the 7.0 reference's docs lack. */
 const SPECS_72: Record<string, (from70: ArgSpec[] | undefined) => ArgSpec[]> = {
   'client|no-touch': () => [arg('enabled', 'oneof', { args: [token('ON'), token('OFF')] })],
   'client|setinfo': () => [arg('attr', 'oneof', { args: [arg('libname', 'string', { token: 'LIB-NAME' }), arg('libver', 'string', { token: 'LIB-VER' })] })],
   waitaof: () => [arg('numlocal', 'integer'), arg('numreplicas', 'integer'), arg('timeout', 'integer')],
   zrank: (a) => [...(a ?? []), token('WITHSCORE', true)],
+  // Redis 8.2 (Vireo implements them; the 7.0 reference answers unknown command).
+  xackdel: () => [arg('key', 'key'), arg('group', 'string'), ...REF_POLICY, IDS_BLOCK],
+  xdelex: () => [arg('key', 'key'), ...REF_POLICY, IDS_BLOCK],
   zrevrank: (a) => [...(a ?? []), token('WITHSCORE', true)],
 };
 

@@ -128,6 +128,41 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
     applies: () => false,
     normalize: (r) => r,
   },
+  {
+    why: "Redis 7.2 reports a consumer's active-time (last successful interaction) beside its seen-time: XINFO CONSUMERS gains 'inactive', XINFO STREAM FULL's consumers gain 'active-time'. The 7.0 reference has neither; Vireo's extra field is dropped before comparing (tested by hand in streams.test.ts).",
+    applies: (a) => a[0]!.toLowerCase() === 'xinfo' && ['consumers', 'stream'].includes(a[1]?.toLowerCase() ?? ''),
+    normalize: (r, from) => (from === 'vireo' ? dropFields(r, new Set(['inactive', 'active-time'])) : r),
+  },
+  {
+    why: "XREAD/XREADGROUP with an odd number of arguments after STREAMS: Redis 7.0 always answers \"Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.\"; 7.2 names the command it got and the ID that fits it ('xreadgroup' and '>').",
+    applies: (a) => ['xread', 'xreadgroup'].includes(a[0]!.toLowerCase()),
+    normalize: (r, from, a) => {
+      if (from !== 'redis' || r.type !== 'error' || !r.value.startsWith('ERR Unbalanced XREAD list')) return r;
+      const name = a[0]!.toLowerCase();
+      return { type: 'error', value: `ERR Unbalanced '${name}' list of streams: for each stream key an ID or '${name === 'xreadgroup' ? '>' : '$'}' must be specified.` };
+    },
+  },
+  {
+    why: "XADD <ms>-* when the stream's last ID has that ms and the largest sequence: Redis 7.0 forgets to set errno and answers 'Elements are too large to be stored'; 7.2 answers that the ID is equal or smaller than the top item.",
+    applies: (a) => a[0]!.toLowerCase() === 'xadd' && a.some((x) => x.endsWith('-*')),
+    normalize: (r, from) =>
+      from === 'redis' && r.type === 'error' && r.value === 'ERR Elements are too large to be stored'
+        ? { type: 'error', value: 'ERR The ID specified in XADD is equal or smaller than the target stream top item' }
+        : r,
+  },
+  {
+    why: "BLOCK timeouts so large that now + timeout passes LLONG_MAX: Redis 7.2's getTimeoutFromObjectOrReply answers 'timeout is out of range', 7.0 overflows into a time in the past (and so blocks for nothing, or serves what it can).",
+    applies: (a) => ['xread', 'xreadgroup'].includes(a[0]!.toLowerCase()) && a.some((x, i) => x.toLowerCase() === 'block' && /^\d{19}$/.test(a[i + 1] ?? '') && BigInt(a[i + 1]!) > 9223372036854775807n - BigInt(Date.now())),
+    normalize: () => ({ type: 'error', value: 'ERR timeout is out of range' }),
+  },
+  {
+    why: "An XREADGROUP blocked on a key that is then deleted or replaced: Redis 7.0 answers '-UNBLOCKED the stream key no longer exists'; Redis 7.2 runs the command again, which answers what it answers on such a key (NOGROUP, or WRONGTYPE for a key of another type). Blocking XREADGROUP errors are compared as one kind; the non-blocking forms keep their exact texts.",
+    applies: (a) => a[0]!.toLowerCase() === 'xreadgroup' && a.some((x) => x.toLowerCase() === 'block'),
+    normalize: (r) =>
+      r.type === 'error' && /^(UNBLOCKED the stream key no longer exists|NOGROUP |WRONGTYPE )/.test(r.value)
+        ? { type: 'error', value: '<the stream or group is gone>' }
+        : r,
+  },
 ];
 
 /** A blocking command whose timeout in ms is 2^63 or more (see KNOWN_DIFFERENCES). */
@@ -139,6 +174,24 @@ function hugeTimeout(a: string[]): boolean {
   // Number() reads 1e400 as Infinity: past 2^63 ms as well (strtold takes it, 1e5000 is refused by both).
   const t = a[i]!.trim() === a[i] ? Number(a[i]) : NaN;
   return /^\+?(inf|infinity)$/i.test(a[i]!) || (t > 0 && t * 1000 >= 2 ** 63);
+}
+
+/** A map reply (RESP3 map or RESP2 flat array) without the named fields, at any depth. */
+function dropFields(r: Reply, names: Set<string>): Reply {
+  const isName = (k: Reply | undefined) => k !== undefined && k.type === 'bulk' && k.value !== null && names.has(k.value);
+  if (r.type === 'map') return { type: 'map', value: r.value.filter(([k]) => !isName(k)).map(([k, v]) => [k, dropFields(v, names)] as [Reply, Reply]) };
+  if (r.type !== 'array' || r.value === null) return r;
+  const items = r.value;
+  const flatMap = items.length % 2 === 0 && items.length > 0 && items.every((x, i) => i % 2 === 1 || x.type === 'bulk');
+  const out: Reply[] = [];
+  for (let i = 0; i < items.length; i++) {
+    if (flatMap && i % 2 === 0 && isName(items[i])) {
+      i++;
+      continue;
+    }
+    out.push(dropFields(items[i]!, names));
+  }
+  return { type: 'array', value: out };
 }
 
 /**

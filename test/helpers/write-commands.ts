@@ -33,6 +33,11 @@ export interface GeneratorOptions {
    * although both hold the same double.
    */
   exactScores: boolean;
+  /**
+   * Redis 8.2's stream reference policies (KEEPREF/DELREF/ACKED on XADD and
+   * XTRIM): off for the redis-server 7.0 replay, which refuses them.
+   */
+  streamPolicies: boolean;
 }
 
 const key = fc.constantFrom(...KEYS);
@@ -154,6 +159,57 @@ function zsetStore(name: string, o: GeneratorOptions): fc.Arbitrary<Argv> {
     ]);
 }
 
+// ---- streams ---------------------------------------------------------------------------
+
+/** Stream commands go mostly to two keys, so streams grow and their groups see traffic. */
+const streamKey = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('k4', 'k5') }, { weight: 1, arbitrary: key });
+const group = fc.constantFrom('g1', 'g2');
+const consumer = fc.constantFrom('c1', 'c2', 'c3');
+/** Small explicit IDs (they fail once a stream holds time-based ones: an error, nothing logged). */
+const streamId = fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 2 })).map(([ms, seq]) => `${ms}-${seq}`);
+const streamIds = (max = 3): fc.Arbitrary<string[]> => fc.array(streamId, { minLength: 1, maxLength: max });
+/** `*` most often (always accepted, logged with the ID it got), explicit and `<ms>-*` IDs too. */
+const newEntryId = fc.oneof({ weight: 3, arbitrary: fc.constant('*') }, { weight: 2, arbitrary: streamId }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 30 }).map((ms) => `${ms}-*`) });
+const fieldValues = pairs(fc.constantFrom('f', 'g', 'name', '1'), element, 3);
+
+function trimArb(o: GeneratorOptions): fc.Arbitrary<Argv> {
+  const policy = o.streamPolicies ? fc.constantFrom<Argv>([], [], ['KEEPREF'], ['DELREF'], ['ACKED']) : fc.constant<Argv>([]);
+  const threshold = fc.oneof(
+    fc.tuple(fc.constantFrom<Argv>([], ['='], ['~']), fc.integer({ min: 0, max: 8 })).map(([op, n]): Argv => ['MAXLEN', ...op, String(n)]),
+    fc.tuple(fc.constantFrom<Argv>([], ['='], ['~']), streamId).map(([op, id]): Argv => ['MINID', ...op, id]),
+    fc.integer({ min: 0, max: 8 }).map((n): Argv => ['MAXLEN', '~', String(n), 'LIMIT', String(n % 3)]),
+  );
+  return fc.tuple(policy, threshold).map(([p, t]) => [...p, ...t]);
+}
+
+function streamCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<Argv>> {
+  const trim = trimArb(o);
+  const policy = fc.constantFrom<Argv>([], ['KEEPREF'], ['DELREF'], ['ACKED']);
+  const idsBlock = streamIds(3).map((ids): Argv => ['IDS', String(ids.length), ...ids]);
+  return {
+    xadd: cmd('XADD', streamKey, fc.constantFrom<Argv>([], [], ['NOMKSTREAM']), fc.oneof(fc.constant<Argv>([]), trim), newEntryId, fieldValues),
+    xtrim: cmd('XTRIM', streamKey, trim),
+    xdel: cmd('XDEL', streamKey, streamIds()),
+    xsetid: cmd('XSETID', streamKey, fc.oneof(streamId, fc.constant('99999999999999-0')), fc.constantFrom<Argv>([], ['ENTRIESADDED', '1000'], ['MAXDELETEDID', '1-0'])),
+    'xgroup|create': cmd('XGROUP', 'CREATE', streamKey, group, fc.constantFrom('0', '$', '5-0'), fc.constantFrom<Argv>([], ['MKSTREAM'], ['MKSTREAM'], ['MKSTREAM', 'ENTRIESREAD', '2'])),
+    'xgroup|setid': cmd('XGROUP', 'SETID', streamKey, group, fc.constantFrom('0', '$', '10-0'), fc.constantFrom<Argv>([], ['ENTRIESREAD', '3'])),
+    'xgroup|destroy': cmd('XGROUP', 'DESTROY', streamKey, group),
+    'xgroup|createconsumer': cmd('XGROUP', 'CREATECONSUMER', streamKey, group, consumer),
+    'xgroup|delconsumer': cmd('XGROUP', 'DELCONSUMER', streamKey, group, consumer),
+    xreadgroup: cmd(
+      'XREADGROUP', 'GROUP', group, consumer,
+      fc.constantFrom<Argv>([], ['COUNT', '1'], ['COUNT', '3']),
+      fc.constantFrom<Argv>([], [], ['NOACK'], ['BLOCK', '1']),
+      'STREAMS', streamKey, fc.constantFrom('>', '>', '0'),
+    ),
+    xack: cmd('XACK', streamKey, group, streamIds()),
+    xclaim: cmd('XCLAIM', streamKey, group, consumer, '0', streamIds(), fc.constantFrom<Argv>([], ['FORCE'], ['JUSTID'], ['FORCE', 'JUSTID', 'RETRYCOUNT', '4'], ['LASTID', '20-0'], ['TIME', '1000'])),
+    xautoclaim: cmd('XAUTOCLAIM', streamKey, group, consumer, '0', fc.constantFrom('0', '(3-0', '15'), fc.constantFrom<Argv>([], ['COUNT', '1'], ['JUSTID'])),
+    xdelex: cmd('XDELEX', streamKey, policy, idsBlock),
+    xackdel: cmd('XACKDEL', streamKey, group, policy, idsBlock),
+  };
+}
+
 /** The write commands, by the name COMMAND gives them, each with its arbitrary. */
 export function writeCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<Argv>> {
   const score = scoreArb(o);
@@ -253,6 +309,7 @@ export function writeCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<
     zremrangebylex: cmd('ZREMRANGEBYLEX', key, fc.constantFrom('-', '[a', '(b'), fc.constantFrom('+', '[c', '(d')),
     zremrangebyrank: cmd('ZREMRANGEBYRANK', key, smallIndex, smallIndex),
     zremrangebyscore: cmd('ZREMRANGEBYSCORE', key, fc.constantFrom('-inf', '(0', '1', '2.5'), fc.constantFrom('+inf', '3', '(10')),
+    ...streamCommands(o),
   };
 }
 
@@ -280,6 +337,7 @@ export const readCommands: fc.Arbitrary<Argv> = fc.oneof(
   cmd('ZRANGE', key, '0', '-1', 'WITHSCORES'),
   cmd('HGETALL', key),
   cmd('SORT', key, fc.constantFrom<Argv>([], ['ALPHA'])),
+  cmd('XRANGE', key, '-', '+'),
   fc.constantFrom<Argv>(['SCAN', '0', 'COUNT', '100'], ['RANDOMKEY'], ['DBSIZE'], ['KEYS', '*']),
 );
 

@@ -1,0 +1,12 @@
+/**
+ * Command facts for what Vireo implements from after Redis 7.2 (the
+ * generated meta.ts holds 7.2's table only): XACKDEL and XDELEX of Redis
+ * 8.2, with the arity, flags and key specs of Redis' command reference.
+ */
+
+import type { MetaRow } from './meta.js';
+
+export const LATER_COMMAND_META: readonly MetaRow[] = [
+  ['xackdel', 'stream', '8.2.0', -6, 'write,fast', '@stream', 'index:1/range:0,1,0/RW+UPDATE+DELETE'],
+  ['xdelex', 'stream', '8.2.0', -5, 'write,fast', '@stream', 'index:1/range:0,1,0/RW+DELETE'],
+];

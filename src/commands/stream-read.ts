@@ -1,0 +1,332 @@
+/**
+ * XREAD and XREADGROUP (t_stream.c xreadCommand), blocking included.
+ *
+ * XREADGROUP delivers entries to a consumer: new ones (`>`) move the
+ * group's last ID and read counter and enter the PELs; an explicit ID
+ * serves the consumer's own history from its PEL. It is logged as Redis
+ * propagates it: XGROUP CREATECONSUMER for a consumer it created, one
+ * `XCLAIM key group consumer 0 id TIME t RETRYCOUNT n FORCE JUSTID LASTID
+ * last` per entry delivered (none with NOACK), then `XGROUP SETID key group
+ * last ENTRIESREAD n` when the group moved on.
+ *
+ * Blocking is Redis 7.2's: when nothing can be served the command waits for
+ * its keys and runs again when one changes; `$` is first replaced in argv by
+ * the stream's last ID so entries added meanwhile are not missed. A
+ * blocked XREADGROUP also runs again when its key is deleted or replaced,
+ * and then answers that run's error (NOGROUP, WRONGTYPE).
+ */
+
+import type { CommandImpl } from './table.js';
+import type { CommandContext } from './context.js';
+import { ERR, argLong, argTimeout, cstr, eq } from './util.js';
+import { waitForKeys } from './blocking.js';
+import { NOTIFY } from '../engine/engine.js';
+import type { StreamValue } from '../types/stream.js';
+import type { Consumer, Nack, StreamGroup } from '../types/stream-group.js';
+import { INVALID_ENTRIES_READ } from '../types/stream-group.js';
+import { MAX_ID, MIN_ID, addInt, asInt64, compareIds, formatId, idEquals, idFromKey, idKey, incrId, type StreamID } from '../types/stream-id.js';
+import { argId } from './stream-args.js';
+import { collectRange, emptyRefs, writeEntries, writeEntry, type EntryRefs } from './stream-reply.js';
+import { streamForRead } from './streams.js';
+
+interface ReadArgs {
+  /** Deadline for BLOCK (0: forever), or -1 without BLOCK. */
+  deadline: number;
+  count: number;
+  group: string | null;
+  consumer: string | null;
+  noack: boolean;
+  /** Index of the first key in argv, and how many streams. */
+  keysAt: number;
+  streams: number;
+}
+
+function parseReadArgs(ctx: CommandContext, argv: string[], isGroup: boolean): ReadArgs | null {
+  const a: ReadArgs = { deadline: -1, count: 0, group: null, consumer: null, noack: false, keysAt: 0, streams: 0 };
+  for (let i = 1; i < argv.length; i++) {
+    const more = argv.length - i - 1;
+    const o = argv[i]!;
+    if (eq(o, 'block') && more > 0) {
+      const d = argTimeout(ctx, argv[++i]!, 'milliseconds');
+      if (d === null) return null;
+      a.deadline = d;
+    } else if (eq(o, 'count') && more > 0) {
+      const n = argLong(ctx, argv[++i]!);
+      if (n === null) return null;
+      a.count = n < 0 ? 0 : n;
+    } else if (eq(o, 'streams') && more > 0) {
+      a.keysAt = i + 1;
+      const n = argv.length - a.keysAt;
+      if (n % 2 !== 0) {
+        const name = isGroup ? 'xreadgroup' : 'xread';
+        ctx.reply.error(`ERR Unbalanced '${name}' list of streams: for each stream key an ID or '${isGroup ? '>' : '$'}' must be specified.`);
+        return null;
+      }
+      a.streams = n / 2;
+      break;
+    } else if (eq(o, 'group') && more >= 2) {
+      if (!isGroup) {
+        ctx.reply.error('ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.');
+        return null;
+      }
+      a.group = argv[i + 1]!;
+      a.consumer = argv[i + 2]!;
+      i += 2;
+    } else if (eq(o, 'noack')) {
+      if (!isGroup) {
+        ctx.reply.error('ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.');
+        return null;
+      }
+      a.noack = true;
+    } else {
+      ctx.reply.error(ERR.SYNTAX);
+      return null;
+    }
+  }
+  if (a.keysAt === 0) {
+    ctx.reply.error(ERR.SYNTAX);
+    return null;
+  }
+  if (isGroup && a.group === null) {
+    ctx.reply.error('ERR Missing GROUP option for XREADGROUP');
+    return null;
+  }
+  return a;
+}
+
+/** `>`: the group's undelivered entries (stands for MAX_ID, as in Redis). */
+const NEW_ENTRIES = MAX_ID;
+
+/** What one stream gives the reply. */
+interface Served {
+  key: string;
+  /** Entries to write (new ones, or history entries still in the stream). */
+  refs: EntryRefs;
+  /** History reads: every PEL ID in order, and for each whether it is in refs (else [id, nil]). */
+  history: StreamID[] | null;
+  historyFound: boolean[] | null;
+}
+
+/** Logs the changes a consumer group read makes (Redis' streamPropagate*). */
+class GroupEffects {
+  readonly records: string[][] = [];
+  constructor(
+    private readonly key: string,
+    private readonly groupName: string,
+  ) {}
+
+  consumerCreated(consumer: string): void {
+    this.records.push(['XGROUP', 'CREATECONSUMER', this.key, this.groupName, consumer]);
+  }
+
+  claimed(id: StreamID, nack: Nack, g: StreamGroup): void {
+    this.records.push([
+      'XCLAIM', this.key, this.groupName, nack.consumer!.name, '0', formatId(id), 'TIME', String(nack.deliveryTime),
+      'RETRYCOUNT', String(asInt64(nack.deliveryCount)), 'FORCE', 'JUSTID', 'LASTID', formatId(g.lastId),
+    ]);
+  }
+
+  movedOn(g: StreamGroup): void {
+    this.records.push(['XGROUP', 'SETID', this.key, this.groupName, formatId(g.lastId), 'ENTRIESREAD', String(asInt64(g.entriesRead))]);
+  }
+}
+
+/**
+ * streamReplyWithRange with a group: deliver up to `count` new entries from
+ * `start` to `consumer`, moving the group's last ID and read counter and
+ * (without NOACK) recording each in the PELs.
+ */
+function deliverNew(ctx: CommandContext, s: StreamValue, g: StreamGroup, consumer: Consumer, start: StreamID, count: number, noack: boolean, fx: GroupEffects): EntryRefs {
+  const refs = collectRange(s, start, MAX_ID, false, count);
+  const now = ctx.engine.now;
+  let movedOn = false;
+  for (const id of refs.ids) {
+    if (compareIds(id, g.lastId) > 0) {
+      if (g.entriesRead !== INVALID_ENTRIES_READ && !s.rangeHasTombstones(id, null)) g.entriesRead = addInt(g.entriesRead, 1);
+      else if (s.entriesAdded !== 0) g.entriesRead = s.estimateDistance(id);
+      g.lastId = id;
+      movedOn = true;
+    }
+    if (noack) continue;
+    const key = idKey(id);
+    let nack = g.pel.get(key);
+    if (nack === undefined) {
+      nack = { deliveryTime: now, deliveryCount: 1, consumer };
+      g.pel.set(key, nack);
+      consumer.pel.set(key, nack);
+    } else {
+      // Already pending (XGROUP SETID moved the group back): it changes hands and starts over.
+      g.assign(key, nack, consumer);
+      nack.deliveryTime = now;
+      nack.deliveryCount = 1;
+    }
+    consumer.activeTime = now;
+    fx.claimed(id, nack, g);
+  }
+  if (movedOn) fx.movedOn(g);
+  return refs;
+}
+
+/** streamReplyWithRangeFromConsumerPEL: the consumer's pending entries from `start`, each delivered again. */
+function deliverHistory(ctx: CommandContext, s: StreamValue, consumer: Consumer, start: StreamID, count: number, served: Served): void {
+  const ids: StreamID[] = [];
+  const found: boolean[] = [];
+  const nacks: Nack[] = [];
+  consumer.pel.forEachFrom(idKey(start), (k, nack) => {
+    if (count !== 0 && ids.length >= count) return false;
+    ids.push(idFromKey(k));
+    nacks.push(nack);
+    return true;
+  });
+  const now = ctx.engine.now;
+  for (let i = 0; i < ids.length; i++) {
+    const it = s.iterate(ids[i]!, ids[i]!, false);
+    const present = it.next();
+    found.push(present);
+    if (!present) continue;
+    served.refs.nodes.push(it.cursor.node);
+    served.refs.offsets.push(it.cursor.entryStart);
+    served.refs.ids.push(ids[i]!);
+    nacks[i]!.deliveryTime = now;
+    nacks[i]!.deliveryCount = addInt(nacks[i]!.deliveryCount, 1);
+  }
+  served.history = ids;
+  served.historyFound = found;
+}
+
+function writeServed(ctx: CommandContext, served: Served[]): void {
+  const r = ctx.reply;
+  const resp3 = r.resp === 3;
+  if (resp3) r.map(served.length);
+  else r.array(served.length);
+  for (const sv of served) {
+    if (!resp3) r.array(2);
+    r.bulk(sv.key);
+    if (sv.history === null) {
+      r.array(sv.refs.ids.length);
+      writeEntries(r, sv.refs);
+      continue;
+    }
+    r.array(sv.history.length);
+    let k = 0;
+    for (let i = 0; i < sv.history.length; i++) {
+      if (sv.historyFound![i]) {
+        writeEntry(r, sv.refs.nodes[k]!, sv.refs.offsets[k]!);
+        k++;
+      } else {
+        // An entry deleted while pending: its ID with a null in place of the fields.
+        r.array(2);
+        r.bulk(formatId(sv.history[i]!));
+        r.nullArray();
+      }
+    }
+  }
+}
+
+function xread(ctx: CommandContext, argv: string[], isGroup: boolean): void {
+  const a = parseReadArgs(ctx, argv, isGroup);
+  if (a === null) return;
+  const { keysAt, streams } = a;
+  const ids: StreamID[] = [];
+  const groups: StreamGroup[] = [];
+  for (let k = 0; k < streams; k++) {
+    const key = argv[keysAt + k]!;
+    const arg = argv[keysAt + streams + k]!;
+    const s = streamForRead(ctx, key);
+    if (s === null) return;
+    if (isGroup) {
+      const g = s?.group(a.group!);
+      if (g === undefined) {
+        ctx.reply.error(`NOGROUP No such key '${cstr(key)}' or consumer group '${cstr(a.group!)}' in XREADGROUP with GROUP option`);
+        return;
+      }
+      groups.push(g);
+    }
+    if (arg === '$') {
+      if (isGroup) {
+        ctx.reply.error(
+          'ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.',
+        );
+        return;
+      }
+      ids.push(s === undefined ? MIN_ID : s.lastId);
+      continue;
+    }
+    if (arg === '>') {
+      if (!isGroup) {
+        ctx.reply.error('ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.');
+        return;
+      }
+      ids.push(NEW_ENTRIES);
+      continue;
+    }
+    const id = argId(ctx, arg);
+    if (id === null) return;
+    ids.push(id);
+  }
+
+  const served: Served[] = [];
+  const effects: string[][] = [];
+  for (let k = 0; k < streams; k++) {
+    const key = argv[keysAt + k]!;
+    const s = streamForRead(ctx, key);
+    if (s === undefined || s === null) continue;
+    let gt = ids[k]!;
+    let serve = false;
+    let history = false;
+    if (isGroup) {
+      const g = groups[k]!;
+      if (!idEquals(gt, NEW_ENTRIES)) {
+        serve = history = true;
+      } else if (s.length > 0 && compareIds(s.lastValidId(), g.lastId) > 0) {
+        serve = true;
+        gt = g.lastId;
+      }
+      const fx = new GroupEffects(key, a.group!);
+      let consumer = g.consumers.get(a.consumer!);
+      if (consumer === undefined) {
+        consumer = g.createConsumer(a.consumer!, ctx.engine.now)!;
+        fx.consumerCreated(consumer.name);
+        ctx.changed(key, NOTIFY.STREAM, 'xgroup-createconsumer');
+      }
+      consumer.seenTime = ctx.engine.now;
+      if (serve) {
+        // The start is the ID after gt (incrId wraps past the maximum as streamIncrID does).
+        const start = incrId(gt) ?? MIN_ID;
+        const sv: Served = { key, refs: emptyRefs(), history: null, historyFound: null };
+        if (history) deliverHistory(ctx, s, consumer, start, a.count, sv);
+        else {
+          sv.refs = deliverNew(ctx, s, g, consumer, start, a.count, a.noack, fx);
+          ctx.changed(key, NOTIFY.STREAM, 'xreadgroup');
+        }
+        served.push(sv);
+      }
+      effects.push(...fx.records);
+    } else if (s.length > 0 && compareIds(s.lastValidId(), gt) > 0) {
+      const start = incrId(gt) ?? MIN_ID;
+      served.push({ key, refs: collectRange(s, start, MAX_ID, false, a.count), history: null, historyFound: null });
+    }
+  }
+  for (const e of effects) ctx.engine.emit(ctx.db.id, e);
+
+  if (served.length > 0) {
+    writeServed(ctx, served);
+    return;
+  }
+  if (a.deadline === -1) {
+    ctx.reply.nullArray();
+    return;
+  }
+  if (ctx.canBlock()) {
+    // Wait from the IDs of now: a rerun must not read `$` as the stream's last ID of then.
+    for (let k = 0; k < streams; k++) if (argv[keysAt + streams + k] === '$') argv[keysAt + streams + k] = formatId(ids[k]!);
+  }
+  const keys = argv.slice(keysAt, keysAt + streams);
+  waitForKeys(ctx, { keys, type: 'stream', rerunOnDelete: isGroup, timedOut: () => ctx.reply.nullArray() }, a.deadline);
+}
+
+export const streamReadCommands: CommandImpl[] = [
+  { name: 'xread', run: (ctx, argv) => xread(ctx, argv, false) },
+  { name: 'xreadgroup', run: (ctx, argv) => xread(ctx, argv, true) },
+];
+
