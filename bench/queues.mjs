@@ -4,7 +4,7 @@
 // CPU time per job for both, and their ratio (medians of per-round ratios).
 //
 //   node bench/queues.mjs [--jobs 50000] [--consumers 4] [--window 64] [--rounds 5]
-//                         [--tests brpop,blmove,bzpopmin]
+//                         [--tests brpop,blmove,bzpopmin,xreadgroup]
 import fs from 'node:fs';
 import Redis from 'ioredis';
 import { median, options, requireTools, row, startServer } from './servers.mjs';
@@ -14,13 +14,23 @@ const jobs = Number(opt('jobs', '50000'));
 const consumers = Number(opt('consumers', '4'));
 const windowSize = Number(opt('window', '64'));
 const rounds = Number(opt('rounds', '5'));
-const tests = opt('tests', 'brpop,blmove,bzpopmin').split(',');
+const tests = opt('tests', 'brpop,blmove,bzpopmin,xreadgroup').split(',');
 
 /** How each test pushes and takes a job. */
 const WORKLOADS = {
   brpop: { push: (r, i) => r.lpush('q', `job:${i}`), take: (r) => r.brpop('q', 0) },
   blmove: { push: (r, i) => r.lpush('q', `job:${i}`), take: (r, id) => r.blmove('q', `processing:${id}`, 'RIGHT', 'LEFT', 0) },
   bzpopmin: { push: (r, i) => r.zadd('pq', i % 1000, `job:${i}`), take: (r) => r.bzpopmin('pq', 0) },
+  // A consumer group: read one message, acknowledge it.
+  xreadgroup: {
+    setup: (r) => r.xgroup('CREATE', 's', 'g', '$', 'MKSTREAM'),
+    push: (r, i) => r.xadd('s', '*', 'job', String(i)),
+    take: async (r, id) => {
+      const got = await r.xreadgroup('GROUP', 'g', `c${id}`, 'COUNT', 1, 'BLOCK', 0, 'STREAMS', 's', '>');
+      if (got !== null) await r.xack('s', 'g', got[0][1][0][0]);
+      return got;
+    },
+  },
 };
 
 /** User+system CPU of a process in microseconds (/proc ticks are 10 ms). */
@@ -34,6 +44,7 @@ async function runOnce(server, test) {
   const producer = new Redis(server.port, '127.0.0.1');
   const workers = Array.from({ length: consumers }, () => new Redis(server.port, '127.0.0.1'));
   await producer.flushall();
+  await w.setup?.(producer);
   let taken = 0;
   let done;
   const finished = new Promise((r) => (done = r));
