@@ -134,6 +134,33 @@ function protectedAllowed(server: DispatchHost, c: Client, cmd: Command): boolea
 }
 
 /**
+ * The execution unit itself: run `cmd` on `c`'s context between the
+ * engine's begin and end (one log unit), under the effect check, and note
+ * the log offset it reached. `rawSource`: the parser still holds argv's
+ * bytes, which the log may copy as they came.
+ */
+function runUnit(server: DispatchHost, c: Client, cmd: Command, argv: string[], rawSource: boolean): void {
+  const engine = server.engine;
+  const ctx = c.ctx;
+  const offsetBefore = engine.log.offset;
+  engine.begin();
+  // CLIENT NO-TOUCH: lookups leave access times alone, except TOUCH's own.
+  engine.noTouch = ctx.noTouch && cmd.name !== 'touch';
+  if (rawSource) engine.setSource(c.parser);
+  const check = server.effectCheck;
+  if (check !== null) check.before(ctx, cmd, argv);
+  try {
+    cmd.run!(ctx, argv);
+  } catch (e) {
+    c.reply.error(server.internalError(e, `executing '${cmd.name}'`, c, argv));
+  } finally {
+    engine.end();
+  }
+  if (check !== null) check.after(ctx, cmd, argv);
+  if (engine.log.offset !== offsetBefore) ctx.lastWriteOffset = engine.log.offset;
+}
+
+/**
  * Run one command as an execution unit on client `c`'s context and account
  * for it. `nested` is set for commands run by EXEC (or scripts): reply
  * modes belong to the outer one.
@@ -149,22 +176,7 @@ export function call(server: DispatchHost, c: Client, cmd: Command, argv: string
   const prevArgv = ctx.currentArgv;
   ctx.current = cmd;
   ctx.currentArgv = argv;
-  const offsetBefore = engine.log.offset;
-  engine.begin();
-  // CLIENT NO-TOUCH: lookups leave access times alone, except TOUCH's own.
-  engine.noTouch = ctx.noTouch && cmd.name !== 'touch';
-  if (!nested && c.parser.rawArgv === argv) engine.setSource(c.parser);
-  const check = server.effectCheck;
-  if (check !== null) check.before(ctx, cmd, argv);
-  try {
-    cmd.run!(ctx, argv);
-  } catch (e) {
-    reply.error(server.internalError(e, `executing '${cmd.name}'`, c, argv));
-  } finally {
-    engine.end();
-  }
-  if (check !== null) check.after(ctx, cmd, argv);
-  if (engine.log.offset !== offsetBefore) ctx.lastWriteOffset = engine.log.offset;
+  runUnit(server, c, cmd, argv, !nested && c.parser.rawArgv === argv);
   // Reading a clock costs ~100 ns here: commands of one input batch are
   // timed together (server.accountBatch); only a command that may be slow
   // takes a reading of its own, so the ones after it see a fresh time.
@@ -213,24 +225,10 @@ export function commandBlockedByPause(server: DispatchHost, c: Client, argv: str
  * first ran; this is the same execution unit as call() without that.
  */
 export function rerun(server: DispatchHost, c: Client, cmd: Command, argv: string[]): void {
-  const engine = server.engine;
   const ctx = c.ctx;
   ctx.current = cmd;
   ctx.currentArgv = argv;
-  const offsetBefore = engine.log.offset;
-  engine.begin();
-  engine.noTouch = ctx.noTouch;
-  const check = server.effectCheck;
-  if (check !== null) check.before(ctx, cmd, argv);
-  try {
-    cmd.run!(ctx, argv);
-  } catch (e) {
-    c.reply.error(server.internalError(e, `executing '${cmd.name}'`, c, argv));
-  } finally {
-    engine.end();
-  }
-  if (check !== null) check.after(ctx, cmd, argv);
-  if (engine.log.offset !== offsetBefore) ctx.lastWriteOffset = engine.log.offset;
+  runUnit(server, c, cmd, argv, false);
   ctx.current = null;
   ctx.currentArgv = null;
 }
