@@ -170,6 +170,9 @@ export function argDbIndex(ctx: CommandContext, s: string, rangeMsg: string = ER
   return id;
 }
 
+const WHOLE_SECONDS = /^[0-9]+$/;
+const WHOLE_MS = /^(0|[1-9][0-9]*)$/;
+
 /**
  * getTimeoutFromObjectOrReply: a blocking command's timeout (seconds with
  * decimals, or whole milliseconds) as a deadline on the engine clock, 0 for
@@ -179,28 +182,28 @@ export function argDbIndex(ctx: CommandContext, s: string, rangeMsg: string = ER
  * (just above -1 ms once multiplied) rounds to 0: no timeout.
  */
 export function argTimeout(ctx: CommandContext, s: string, unit: 'seconds' | 'milliseconds'): number | null {
+  // The usual case, a small whole number, needs no long double or BigInt (milliseconds as string2ll: no leading zero).
+  if (s.length <= 9 && (unit === 'seconds' ? WHOLE_SECONDS : WHOLE_MS).test(s)) {
+    const n = unit === 'seconds' ? Number(s) * 1000 : Number(s);
+    return n === 0 ? 0 : ctx.engine.now + n;
+  }
   let ms: bigint;
   if (unit === 'seconds') {
-    if (/^[0-9]{1,9}$/.test(s)) {
-      // Whole seconds (the usual case) are exact in any precision.
-      ms = BigInt(s) * 1000n;
-    } else {
-      const v = parseLongDouble(s);
-      if (v === null) {
-        ctx.reply.error('ERR timeout is not a float or out of range');
-        return null;
-      }
-      const scaled = mulLongDouble(v, 1000n);
-      if (scaled.inf && !scaled.neg) {
-        ctx.reply.error('ERR timeout is out of range');
-        return null;
-      }
-      // -inf (and any other negative) is refused below as negative.
-      ms = scaled.inf ? -1n : ceilLongDouble(scaled);
-      if (ms > INT64_MAX) {
-        ctx.reply.error('ERR timeout is out of range');
-        return null;
-      }
+    const v = parseLongDouble(s);
+    if (v === null) {
+      ctx.reply.error('ERR timeout is not a float or out of range');
+      return null;
+    }
+    const scaled = mulLongDouble(v, 1000n);
+    if (scaled.inf && !scaled.neg) {
+      ctx.reply.error('ERR timeout is out of range');
+      return null;
+    }
+    // -inf (and any other negative) is refused below as negative.
+    ms = scaled.inf ? -1n : ceilLongDouble(scaled);
+    if (ms > INT64_MAX) {
+      ctx.reply.error('ERR timeout is out of range');
+      return null;
     }
   } else {
     const n = parseInt64(s);
