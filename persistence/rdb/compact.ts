@@ -7,6 +7,7 @@
  */
 
 import { RdbError } from './format.js';
+import { backlenBytes, lpStringBytes, writeLpString } from '../../src/types/lp-codec.js';
 
 function fail(what: string, pos: number): never {
   throw new RdbError(`corrupt ${what} at byte ${pos}`);
@@ -162,7 +163,7 @@ export function readListpack(b: Buffer): string[] {
       out.push(b.readBigInt64LE(p + 1).toString());
       entryLen = 9;
     } else fail('listpack encoding', p);
-    const backlen = backlenSize(entryLen);
+    const backlen = backlenBytes(entryLen);
     if (p + entryLen + backlen > b.length - 1) fail('listpack entry (out of bounds)', p);
     // The back-length at the end of the entry must encode the entry's size (lpValidateNext).
     if (decodeBacklen(b, p + entryLen + backlen - 1) !== entryLen) fail('listpack entry (back-length)', p);
@@ -250,87 +251,15 @@ export function readZipmap(b: Buffer): string[] {
 
 // ---- writers ------------------------------------------------------------------------
 
-/** lpStringToInt64: the integer a listpack stores `s` as, or null when `s` is not one exactly. */
-function listpackInt(s: string): bigint | null {
-  if (s.length === 0 || s.length > 20) return null;
-  if (!/^(0|-?[1-9][0-9]*)$/.test(s)) return null;
-  const v = BigInt(s);
-  return v >= -(1n << 63n) && v < 1n << 63n ? v : null;
-}
-
-function backlenSize(entryLen: number): number {
-  return entryLen <= 127 ? 1 : entryLen < 16383 ? 2 : entryLen < 2097151 ? 3 : entryLen < 268435455 ? 4 : 5;
-}
-
-/** One entry's encoded bytes (without the back-length). */
-function encodeListpackEntry(s: string): Buffer {
-  const v = listpackInt(s);
-  if (v !== null) {
-    const n = Number(v);
-    if (n >= 0 && n <= 127) return Buffer.from([n]);
-    if (n >= -4096 && n <= 4095) {
-      const u = n < 0 ? (1 << 13) + n : n;
-      return Buffer.from([0xc0 | (u >> 8), u & 0xff]);
-    }
-    if (n >= -32768 && n <= 32767) {
-      const b = Buffer.alloc(3);
-      b[0] = 0xf1;
-      b.writeInt16LE(n, 1);
-      return b;
-    }
-    if (n >= -8388608 && n <= 8388607) {
-      const b = Buffer.alloc(4);
-      b[0] = 0xf2;
-      b.writeIntLE(n, 1, 3);
-      return b;
-    }
-    if (n >= -2147483648 && n <= 2147483647) {
-      const b = Buffer.alloc(5);
-      b[0] = 0xf3;
-      b.writeInt32LE(n, 1);
-      return b;
-    }
-    const b = Buffer.alloc(9);
-    b[0] = 0xf4;
-    b.writeBigInt64LE(v, 1);
-    return b;
-  }
-  const len = s.length;
-  let head: Buffer;
-  if (len < 64) head = Buffer.from([0x80 | len]);
-  else if (len < 4096) head = Buffer.from([0xe0 | (len >> 8), len & 0xff]);
-  else {
-    head = Buffer.alloc(5);
-    head[0] = 0xf0;
-    head.writeUInt32LE(len, 1);
-  }
-  return Buffer.concat([head, Buffer.from(s, 'latin1')]);
-}
-
-/** lpEncodeBacklen: the entry's size, readable right to left. */
-function writeBacklen(out: Buffer, at: number, l: number): number {
-  const size = backlenSize(l);
-  // Most significant group first; every byte but the first carries the continuation bit.
-  for (let i = size - 1; i >= 0; i--) {
-    const group = Math.floor(l / 2 ** (7 * i)) & 127;
-    out[at++] = i === size - 1 ? group : group | 128;
-  }
-  return at;
-}
-
 /** A listpack holding `entries` (integers in their integer encodings), as Redis 7 lays it out. */
 export function writeListpack(entries: readonly string[]): Buffer {
-  const encoded = entries.map(encodeListpackEntry);
   let total = 6 + 1;
-  for (const e of encoded) total += e.length + backlenSize(e.length);
+  for (const e of entries) total += lpStringBytes(e);
   const out = Buffer.alloc(total);
   out.writeUInt32LE(total, 0);
   out.writeUInt16LE(Math.min(entries.length, 65535), 4);
   let at = 6;
-  for (const e of encoded) {
-    e.copy(out, at);
-    at = writeBacklen(out, at + e.length, e.length);
-  }
+  for (const e of entries) at = writeLpString(out, at, e);
   out[at] = 0xff;
   return out;
 }
