@@ -60,7 +60,6 @@ async function runOnce(server, test) {
   const t0 = performance.now();
   let inFlight = 0;
   for (let i = 0; i < jobs; i++) {
-    if (inFlight >= windowSize) await new Promise((r) => setImmediate(r));
     inFlight++;
     w.push(producer, i).then(() => inFlight--);
     while (inFlight >= windowSize) await new Promise((r) => setImmediate(r));

@@ -346,6 +346,20 @@ function parseEnd(ctx: CommandContext, arg: string): boolean | null {
   return null;
 }
 
+/** LMOVE src dst LEFT|RIGHT LEFT|RIGHT, and BLMOVE with its timeout after the two ends. */
+function lmove(ctx: CommandContext, argv: string[], blocking: boolean): void {
+  const from = parseEnd(ctx, argv[3]!);
+  if (from === null) return;
+  const to = parseEnd(ctx, argv[4]!);
+  if (to === null) return;
+  if (!blocking) {
+    lmoveGeneric(ctx, argv, from, to);
+    return;
+  }
+  const deadline = argTimeout(ctx, argv[5]!, 'seconds');
+  if (deadline !== null) lmoveGeneric(ctx, argv, from, to, deadline);
+}
+
 /** LMOVE/RPOPLPUSH, and BLMOVE/BRPOPLPUSH with a `deadline` (logged as their non-blocking forms). */
 function lmoveGeneric(ctx: CommandContext, argv: string[], fromFront: boolean, toFront: boolean, deadline: number | null = null): void {
   const src = argv[1]!;
@@ -452,32 +466,13 @@ export const listCommands: CommandImpl[] = [
   { name: 'linsert', run: linsert },
   { name: 'lrem', run: lrem },
   { name: 'lpos', run: lpos },
-  {
-    name: 'lmove',
-    run(ctx, argv) {
-      const from = parseEnd(ctx, argv[3]!);
-      if (from === null) return;
-      const to = parseEnd(ctx, argv[4]!);
-      if (to === null) return;
-      lmoveGeneric(ctx, argv, from, to);
-    },
-  },
+  { name: 'lmove', run: (ctx, argv) => lmove(ctx, argv, false) },
   { name: 'rpoplpush', run: (ctx, argv) => lmoveGeneric(ctx, argv, false, true) },
   { name: 'lmpop', run: (ctx, argv) => lmpop(ctx, argv) },
   { name: 'blpop', run: (ctx, argv) => bpop(ctx, argv, true) },
   { name: 'brpop', run: (ctx, argv) => bpop(ctx, argv, false) },
   { name: 'blmpop', run: (ctx, argv) => lmpop(ctx, argv, true) },
-  {
-    name: 'blmove',
-    run(ctx, argv) {
-      const from = parseEnd(ctx, argv[3]!);
-      if (from === null) return;
-      const to = parseEnd(ctx, argv[4]!);
-      if (to === null) return;
-      const deadline = argTimeout(ctx, argv[5]!, 'seconds');
-      if (deadline !== null) lmoveGeneric(ctx, argv, from, to, deadline);
-    },
-  },
+  { name: 'blmove', run: (ctx, argv) => lmove(ctx, argv, true) },
   {
     name: 'brpoplpush',
     run(ctx, argv) {

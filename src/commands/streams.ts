@@ -15,6 +15,7 @@ import { ERR, argLong, cstr, eq, lookupTyped, replyHelp } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import { StreamValue, STREAM_LISTPACK_MAX_SIZE, type NodeLimits, type TrimArgs } from '../types/stream.js';
 import { INVALID_ENTRIES_READ, type Nack } from '../types/stream-group.js';
+import type { IdMap } from '../types/id-map.js';
 import {
   MAX_ID, MIN_ID, U64_MAX, asInt64, compareIds, formatId, idFromKey, incrId, isZeroId, type StreamID, type U64,
 } from '../types/stream-id.js';
@@ -346,6 +347,13 @@ function xinfoStreamHead(ctx: CommandContext, s: StreamValue): void {
   replyId(r, s.firstId);
 }
 
+/** The first `count` (0: all) entries of a pending list, as XINFO STREAM FULL shows them. */
+function firstPending(pel: IdMap<Nack>, count: number): [string, Nack][] {
+  const out: [string, Nack][] = [];
+  pel.forEachFrom(null, (k, nack) => (count === 0 || out.length < count) && out.push([k, nack]) > 0);
+  return out;
+}
+
 function xinfoStream(ctx: CommandContext, argv: string[], s: StreamValue): void {
   const opts = argv.slice(3);
   let full = false;
@@ -381,7 +389,6 @@ function xinfoStream(ctx: CommandContext, argv: string[], s: StreamValue): void 
   r.bulk('groups');
   const groups = s.sortedGroups();
   r.array(groups.length);
-  const within = (n: number) => count === 0 || n < count;
   for (const [name, g] of groups) {
     r.map(7);
     r.bulk('name');
@@ -395,8 +402,7 @@ function xinfoStream(ctx: CommandContext, argv: string[], s: StreamValue): void 
     r.bulk('pel-count');
     r.integer(g.pel.size);
     r.bulk('pending');
-    const pending: [string, Nack][] = [];
-    g.pel.forEachFrom(null, (k, nack) => within(pending.length) && pending.push([k, nack]) > 0);
+    const pending = firstPending(g.pel, count);
     r.array(pending.length);
     for (const [k, nack] of pending) {
       r.array(4);
@@ -419,8 +425,7 @@ function xinfoStream(ctx: CommandContext, argv: string[], s: StreamValue): void 
       r.bulk('pel-count');
       r.integer(c.pel.size);
       r.bulk('pending');
-      const own: [string, Nack][] = [];
-      c.pel.forEachFrom(null, (k, nack) => within(own.length) && own.push([k, nack]) > 0);
+      const own = firstPending(c.pel, count);
       r.array(own.length);
       for (const [k, nack] of own) {
         r.array(3);
