@@ -4,6 +4,7 @@
  * PAUSE, MONITOR, and shutdown. One Server owns one Engine.
  */
 
+import { ReplicationIds } from '../../replication/ids.js';
 import net from 'node:net';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
@@ -58,8 +59,11 @@ export class Server implements CommandHost {
   readonly runId = crypto.randomBytes(20).toString('hex');
   readonly version = VERSION;
   readonly redisVersion = REDIS_VERSION;
-  /** Replication id of this server's history (master_replid). */
-  replId = crypto.randomBytes(20).toString('hex');
+  /** Replication ids of this server's history (master_replid, master_replid2). */
+  readonly replIds = new ReplicationIds();
+  get replId(): string {
+    return this.replIds.replId;
+  }
   readonly memory = new MemoryTracker();
   /** Use handle-level socket I/O (direct-io.ts); VIREO_STREAM_IO=1 keeps Node's streams. */
   readonly directIo = process.env.VIREO_STREAM_IO !== '1';
