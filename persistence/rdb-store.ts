@@ -139,9 +139,14 @@ export class RdbStore {
       checksum: this.config.bool('rdbchecksum'),
       sink: (chunk) => writeAll(fd, chunk),
     });
+    this.writeHeader(w, aofBase);
+    return w;
+  }
+
+  /** The header every RDB starts with: aux fields and function libraries (also a replica's full sync). */
+  writeHeader(w: RdbWriter, aofBase = false): void {
     w.header(this.aux(aofBase));
     w.functions(this.functions);
-    return w;
   }
 
   /** Serialize the dataset synchronously into `file` (atomically). Throws SaveError. */

@@ -34,6 +34,11 @@ export interface SnapshotOptions {
   sliceKeys?: number;
   /** Time budget per slice in ms. */
   sliceMs?: number;
+  /**
+   * Asked before each background slice: true means "wait", and the snapshot
+   * goes on when `resume` is called (a replica's socket is full).
+   */
+  pace?: (resume: () => void) => boolean;
 }
 
 /**
@@ -89,6 +94,7 @@ export class Snapshot {
   private timer: NodeJS.Immediate | null = null;
   private readonly sliceKeys: number;
   private readonly sliceMs: number;
+  private readonly pace: ((resume: () => void) => boolean) | null;
 
   constructor(
     private readonly engine: Engine,
@@ -102,6 +108,7 @@ export class Snapshot {
     this.begun = new Array(n).fill(false);
     this.sliceKeys = opts.sliceKeys ?? 2000;
     this.sliceMs = opts.sliceMs ?? 5;
+    this.pace = opts.pace ?? null;
   }
 
   get done(): boolean {
@@ -132,10 +139,15 @@ export class Snapshot {
       } else if (this.finished) {
         this.unhook();
         onDone(null);
-      } else {
+      } else if (this.pace === null || !this.pace(() => this.resumeAfterPause(tick))) {
         this.timer = setImmediate(tick);
       }
     };
+    this.timer = setImmediate(tick);
+  }
+
+  private resumeAfterPause(tick: () => void): void {
+    if (this.aborted || this.finished || this.timer !== null) return;
     this.timer = setImmediate(tick);
   }
 

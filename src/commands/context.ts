@@ -16,6 +16,7 @@ import type { ReplyStream } from '../protocol/stream.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Persistence } from '../../persistence/persistence.js';
+import type { ReplicationPrimary } from '../../replication/primary.js';
 
 /** What the context knows of a command (the table's Command is one). */
 export interface CommandRef {
@@ -111,6 +112,12 @@ export interface Connection {
   close(): void;
   /** Reply with `stream` from here on (big replies, produced as the socket takes them). */
   startStream(stream: ReplyStream): void;
+  /** Write bytes as they are, outside the reply writer (the replication stream to a replica). */
+  sendRaw(chunks: Buffer[]): void;
+  /** Bytes handed to the socket that it has not taken yet. */
+  readonly socketPending: number;
+  /** Call `resume` once the socket has taken most of what waits. */
+  whenWritable(resume: () => void): void;
 }
 
 /** The server as commands see it. */
@@ -151,6 +158,14 @@ export interface CommandHost {
   /** Run one queued command of a transaction (EXEC) on `ctx`, with its accounting. */
   callNested(ctx: CommandContext, argv: string[]): void;
   shutdown(opts: { save?: boolean | null; force?: boolean }): Promise<boolean>;
+  /** The replicas attached to this server. */
+  readonly primary: ReplicationPrimary;
+  /** Why SYNC / PSYNC cannot be served now (a replica without its primary), or null. */
+  syncRefusal(): string | null;
+  /** REPLCONF GETACK from this server's primary. */
+  replicaGetAck(ctx: CommandContext): void;
+  /** ROLE on a replica: writes the reply and returns true; false on a primary. */
+  replicaRole(ctx: CommandContext): boolean;
 }
 
 /** Bytes a streamed reply produces per call when there is no socket to pace it. */

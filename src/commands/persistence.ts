@@ -187,8 +187,7 @@ function waitaof(ctx: CommandContext, argv: string[]): void {
   }
   const target = ctx.lastWriteOffset;
   const localAcks = () => (aof.on && aof.fsyncedOffset >= target ? 1 : 0);
-  // Replicas attach with replication; until then none acknowledges.
-  const replicaAcks = () => 0;
+  const replicaAcks = () => server.primary.fsynced(target);
   const answer = () => {
     ctx.reply.array(2);
     ctx.reply.integer(localAcks());
@@ -200,6 +199,7 @@ function waitaof(ctx: CommandContext, argv: string[]): void {
   }
   // Make the data reach the disk soon rather than at the next everysec tick.
   server.persistence.requestFsync();
+  if (numreplicas > 0) server.primary.requestAcks();
   server.block(ctx, { kind: 'waitaof', ready: () => localAcks() >= numlocal && replicaAcks() >= numreplicas, wake: answer }, timeout);
 }
 

@@ -75,6 +75,14 @@ export class CommandLog {
     this.encode(argv);
   }
 
+  /**
+   * Append a record that belongs to no database (the primary's PING and
+   * REPLCONF GETACK to its replicas): no SELECT before it, as in Redis.
+   */
+  appendMeta(argv: readonly string[]): void {
+    this.encode(argv);
+  }
+
   /** Append one record given as its RESP bytes src[start, end) (already canonical). */
   appendRaw(db: number, src: Buffer, start: number, end: number): void {
     if (db !== this.selectedDb) {

@@ -369,11 +369,24 @@ export class Client implements Connection, Waiter {
 
   /** Continue the stream once the socket has taken most of what waits. */
   private whenDrained(): void {
-    const resume = () => {
-      if (!this.closed) this.server.pumpLater(this);
+    this.whenWritable(() => this.server.pumpLater(this));
+  }
+
+  whenWritable(resume: () => void): void {
+    const once = () => {
+      if (!this.closed) resume();
     };
-    if (this.io !== null) this.io.onLowWater(STREAM_LOW_WATER, resume);
-    else this.socket?.once('drain', resume);
+    if (this.socketPending < STREAM_LOW_WATER) {
+      queueMicrotask(once);
+      return;
+    }
+    if (this.io !== null) this.io.onLowWater(STREAM_LOW_WATER, once);
+    else this.socket?.once('drain', once);
+  }
+
+  /** Write bytes as they are (the replication stream), behind what was sent before. */
+  sendRaw(chunks: Buffer[]): void {
+    this.send(chunks);
   }
 
   /** The memory fields of CLIENT LIST, measured now. */
@@ -397,7 +410,7 @@ export class Client implements Connection, Waiter {
   }
 
   /** Bytes handed to the socket that it has not taken yet. */
-  private get socketPending(): number {
+  get socketPending(): number {
     if (this.io !== null) return this.io.pendingBytes;
     return this.socket?.writableLength ?? 0;
   }

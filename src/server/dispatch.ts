@@ -45,6 +45,13 @@ function deniedOnDiskError(c: Client, cmd: Command): boolean {
   return cmd.name === 'exec' && multi !== null && multi.some((q) => (q.cmd.flags & F.WRITE) !== 0);
 }
 
+/** A write command, or EXEC of a transaction with one (min-replicas-to-write, read-only replicas). */
+function isWrite(c: Client, cmd: Command): boolean {
+  if (cmd.flags & F.WRITE) return true;
+  const multi = c.ctx.multi;
+  return cmd.name === 'exec' && multi !== null && multi.some((q) => (q.cmd.flags & F.WRITE) !== 0);
+}
+
 /** Resolve argv to a command, replying with Redis' error when there is none. */
 export function lookupOrReject(server: DispatchHost, c: Client, argv: string[]): Command | null {
   // Pipelines repeat one command: comparing a short name beats hashing it for the table.
@@ -106,6 +113,11 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
       reject(c, cmd, misconf);
       return;
     }
+  }
+  const noReplicas = server.primary.writesRefused;
+  if (noReplicas !== null && isWrite(c, cmd) && !server.engine.isReplica && c.ctx.kind !== 'master') {
+    reject(c, cmd, noReplicas);
+    return;
   }
   if (persistence.loading !== null && !(flags & F.LOADING)) {
     reject(c, cmd, 'LOADING Redis is loading the dataset in memory');

@@ -6,6 +6,8 @@
  */
 
 import os from 'node:os';
+import type { ReplicationIds } from '../../replication/ids.js';
+import type { ReplicationPrimary } from '../../replication/primary.js';
 import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import type { CommandTable } from '../commands/table.js';
@@ -26,7 +28,8 @@ export interface InfoSource {
   readonly port: number;
   readonly redisVersion: string;
   readonly version: string;
-  readonly replId: string;
+  readonly replIds: ReplicationIds;
+  readonly primary: ReplicationPrimary;
   readonly runId: string;
   readonly startTime: number;
 }
@@ -255,9 +258,9 @@ function statsSection(s: InfoSource): Fields {
     ['instantaneous_input_repl_kbps', '0.00'],
     ['instantaneous_output_repl_kbps', '0.00'],
     ['rejected_connections', st.rejectedConnections],
-    ['sync_full', 0],
-    ['sync_partial_ok', 0],
-    ['sync_partial_err', 0],
+    ['sync_full', st.syncFull],
+    ['sync_partial_ok', st.syncPartialOk],
+    ['sync_partial_err', st.syncPartialErr],
     ['expired_keys', es.expiredKeys],
     ['expired_stale_perc', (es.expiredStalePerc * 100).toFixed(2)],
     ['expired_time_cap_reached_count', es.expiredTimeCapReached],
@@ -302,19 +305,16 @@ function statsSection(s: InfoSource): Fields {
 }
 
 function replicationSection(s: InfoSource): Fields {
-  const log = s.engine.log;
+  const ids = s.replIds;
   return [
     ['role', s.engine.isReplica ? 'slave' : 'master'],
-    ['connected_slaves', 0],
+    ...s.primary.infoFields(),
     ['master_failover_state', 'no-failover'],
-    ['master_replid', s.replId],
-    ['master_replid2', '0000000000000000000000000000000000000000'],
-    ['master_repl_offset', log.offset],
-    ['second_repl_offset', -1],
-    ['repl_backlog_active', 0],
-    ['repl_backlog_size', s.config.int('repl-backlog-size')],
-    ['repl_backlog_first_byte_offset', 0],
-    ['repl_backlog_histlen', 0],
+    ['master_replid', ids.replId],
+    ['master_replid2', ids.replId2],
+    ['master_repl_offset', s.engine.log.offset],
+    ['second_repl_offset', ids.secondOffset],
+    ...s.primary.backlogFields(),
   ];
 }
 

@@ -5,9 +5,11 @@
  */
 
 import { ReplicationIds } from '../../replication/ids.js';
+import { ReplicationPrimary } from '../../replication/primary.js';
 import net from 'node:net';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { Config, type ConfigValue } from '../config.js';
 import { Engine } from '../engine/engine.js';
 import { CommandLog } from '../log/command-log.js';
@@ -93,6 +95,8 @@ export class Server implements CommandHost {
   readonly persistence: Persistence;
   /** Applies records read from an AOF on a context of its own. */
   private readonly replayer: LogReplayer;
+  /** The replicas attached to this server (replication/primary.ts). */
+  readonly primary: ReplicationPrimary;
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
@@ -120,6 +124,18 @@ export class Server implements CommandHost {
       replay: (argv) => this.replayer.replay(argv),
     });
     this.persistence.gate.onAdvance(() => this.wakeReady('waitaof'));
+    this.primary = new ReplicationPrimary({
+      engine: this.engine,
+      config,
+      logger: this.logger,
+      stats: this.stats,
+      replIds: this.replIds,
+      gate: this.persistence.gate,
+      dataDir: () => path.dirname(this.persistence.rdb.path),
+      rdbHeader: (w) => this.persistence.rdb.writeHeader(w),
+      wakeWaiters: () => this.wakeReady('wait'),
+    });
+    this.persistence.gate.onAdvance(() => this.wakeReady('wait'));
     config.onChange((name, value) => this.applyConfig(name, value));
   }
 
@@ -331,6 +347,22 @@ export class Server implements CommandHost {
     this.persistence.forget(c);
     this.monitors.delete(c);
     this.pause.forget(c);
+    if (c.ctx.kind === 'replica') this.primary.forget(c);
+  }
+
+  // ---- replication (replication/) ---------------------------------------------------
+
+  /** Why this server cannot serve SYNC / PSYNC now, or null. */
+  syncRefusal(): string | null {
+    return null;
+  }
+
+  /** REPLCONF GETACK read from a primary's stream (the replica side answers it). */
+  replicaGetAck(_ctx: CommandContext): void {}
+
+  /** ROLE when this server is a replica: true once answered. */
+  replicaRole(_ctx: CommandContext): boolean {
+    return false;
   }
 
   authRequired(): boolean {
@@ -607,6 +639,11 @@ export class Server implements CommandHost {
     this.resetOutputPeaks();
     if (this.engine.log.hasPending) this.engine.log.flush();
     try {
+      this.primary.cron(this.engine.isReplica);
+    } catch (e) {
+      this.logger.error({ err: e }, 'replication cron failed');
+    }
+    try {
       this.persistence.cron();
     } catch (e) {
       this.logger.error({ err: e }, 'persistence cron failed');
@@ -676,6 +713,10 @@ export class Server implements CommandHost {
       return;
     }
     switch (name) {
+      case 'min-replicas-to-write':
+      case 'min-replicas-max-lag':
+        this.primary.refreshGoodReplicas();
+        break;
       case 'proto-max-bulk-len':
         this.protoMaxBulkLen = value as number;
         for (const c of this.clients.values()) c.parser.limits.maxBulkLen = value as number;

@@ -12,6 +12,10 @@ export class ServerStats {
   clientOutputBufferLimitDisconnections = 0;
   /** Exceptions caught while serving clients (each one is a bug). */
   internalErrors = 0;
+  /** Full and partial resynchronizations served to replicas (INFO stats). */
+  syncFull = 0;
+  syncPartialOk = 0;
+  syncPartialErr = 0;
   readsProcessed = 0;
   writesProcessed = 0;
   errors = new Map<string, number>();

@@ -1,0 +1,110 @@
+/**
+ * One replica as its primary sees it: the connection that sent SYNC or
+ * PSYNC, what it declared with REPLCONF, where it is in the command log,
+ * and what it acknowledged. It follows the log like the AOF does: from
+ * `nextOffset` on, every log byte goes to its socket, in order. While its
+ * RDB is produced or sent, the log bytes wait in `pending`.
+ */
+
+import type { Connection } from '../src/commands/context.js';
+import type { DurableFollower } from '../src/log/gate.js';
+
+/** INFO's state names (Redis' replstate). */
+export type LinkState = 'wait_bgsave' | 'send_bulk' | 'online';
+
+/** What a replica declared before SYNC/PSYNC (REPLCONF). */
+export interface ReplicaCapabilities {
+  listeningPort: number;
+  /** REPLCONF ip-address, or '' (the peer address is used). */
+  announcedIp: string;
+  /** capa eof: it reads the diskless `$EOF:<mark>` RDB form. */
+  eof: boolean;
+  /** capa psync2: it understands `+CONTINUE <replid>`. */
+  psync2: boolean;
+  /** REPLCONF rdb-only 1 (redis-cli --rdb): the RDB and nothing after it. */
+  rdbOnly: boolean;
+}
+
+export function noCapabilities(): ReplicaCapabilities {
+  return { listeningPort: 0, announcedIp: '', eof: false, psync2: false, rdbOnly: false };
+}
+
+export class ReplicaLink implements DurableFollower {
+  readonly kind = 'replica' as const;
+  /** Synchronous replication: replies wait for this replica's acknowledgement. */
+  required = false;
+  state: LinkState = 'wait_bgsave';
+  /** Log offset of the next byte this replica must be sent (Infinity: its sync has not started). */
+  nextOffset = Infinity;
+  /** Log bytes that wait while the RDB is produced and sent. */
+  private pending: Buffer[] = [];
+  pendingBytes = 0;
+  /** REPLCONF ACK: the offset it has applied, and (FACK) the one in its AOF on disk. */
+  ackOffset = 0;
+  aofOffset = 0;
+  /** Wall ms of its last ACK (lag), or of becoming online. */
+  lastAckMs = Date.now();
+  /** It sent REPLCONF ACK at least once (old SYNC readers never do: no timeout for them). */
+  acks = false;
+  /** SYNC (not PSYNC): it takes the stream without the +FULLRESYNC line. */
+  readonly oldProtocol: boolean;
+  /** Called when the link is closed for good. */
+  onClose: (() => void) | null = null;
+
+  constructor(
+    readonly conn: Connection,
+    readonly capa: ReplicaCapabilities,
+    oldProtocol: boolean,
+  ) {
+    this.oldProtocol = oldProtocol;
+  }
+
+  /** The address INFO and ROLE show: the announced ip, else the peer's. */
+  get ip(): string {
+    if (this.capa.announcedIp !== '') return this.capa.announcedIp;
+    const addr = this.conn.addr;
+    const colon = addr.lastIndexOf(':');
+    return colon < 0 ? addr : addr.slice(0, colon);
+  }
+
+  /** Log bytes [start, start + chunk.length), a copy the link may keep. */
+  feed(chunk: Buffer, start: number): void {
+    if (this.conn.closed) return;
+    const end = start + chunk.length;
+    if (end <= this.nextOffset) return;
+    const data = start < this.nextOffset ? chunk.subarray(this.nextOffset - start) : chunk;
+    this.nextOffset = end;
+    if (this.state === 'online') this.conn.sendRaw([data]);
+    else {
+      this.pending.push(data);
+      this.pendingBytes += data.length;
+    }
+  }
+
+  /** The RDB is sent: send what the log gathered meanwhile, then follow it live. */
+  goOnline(): void {
+    this.state = 'online';
+    this.lastAckMs = Date.now();
+    const held = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (held.length > 0 && !this.conn.closed) this.conn.sendRaw(held);
+  }
+
+  durableOffset(): number {
+    return this.required ? this.ackOffset : Infinity;
+  }
+
+  fsyncedOffset(): number {
+    return this.aofOffset;
+  }
+
+  ackedOffset(): number {
+    return this.ackOffset;
+  }
+
+  /** Seconds since its last ACK (INFO lag). */
+  lagSeconds(nowMs: number): number {
+    return Math.floor((nowMs - this.lastAckMs) / 1000);
+  }
+}
