@@ -6,7 +6,7 @@
 
 import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
-import { ERR, argLong, eq } from './util.js';
+import { ERR, argLong, argRange, eq } from './util.js';
 
 /** NET_HOST_STR_LEN in Redis: the longest address REPLCONF ip-address takes. */
 const NET_HOST_STR_LEN = 256;
@@ -16,6 +16,8 @@ function sync(ctx: CommandContext): void {
 }
 
 function psync(ctx: CommandContext, argv: string[]): void {
+  // Redis refuses a malformed offset outright (no full sync either).
+  if (argLong(ctx, argv[2]!) === null) return;
   attach(ctx, argv[1]!, argv[2]!);
 }
 
@@ -65,12 +67,8 @@ function replconf(ctx: CommandContext, argv: string[]): void {
       ctx.host.replicaGetAck(ctx);
       return;
     } else if (eq(opt, 'rdb-only')) {
-      const on = argLong(ctx, value);
+      const on = argRange(ctx, value, 0, 1);
       if (on === null) return;
-      if (on !== 0 && on !== 1) {
-        ctx.reply.error(ERR.SYNTAX);
-        return;
-      }
       if (conn !== null) primary.capabilities(conn).rdbOnly = on === 1;
     } else if (eq(opt, 'rdb-filter-only')) {
       // Filters of module data: there are no modules, so nothing is filtered.

@@ -1,0 +1,312 @@
+// Vireo as a primary: redis-server 7.0 replicas attach to it (full sync from
+// disk and diskless, partial resync from the backlog), redis-cli --rdb reads
+// it, WAIT counts acknowledgements, min-replicas-to-write refuses writes, and
+// PSYNC / REPLCONF answer bad input as Redis does.
+
+import { describe, expect, it } from 'vitest';
+import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { HAVE_REDIS, startRedis, startVireo, tempDir } from './helpers/servers.js';
+import { useCleanups } from './helpers/cleanups.js';
+import { call, digest, everyEncodingCommands, pipelineOk, type Cmd } from './helpers/dataset.js';
+import { infoField, infoNumber, waitFor } from './helpers/info.js';
+import { replOffset, waitInSync } from './helpers/repl-sync.js';
+import { toJs, type RespClient } from './helpers/resp.js';
+
+const cleanups = useCleanups();
+
+/** Writes over every type, several dbs, TTLs (some expiring during the test), transactions and streams with a group. */
+function workload(round: number): Cmd[] {
+  const cmds: Cmd[] = [['SELECT', '0']];
+  for (let i = 0; i < 200; i++) {
+    const k = `r${round}:${i}`;
+    cmds.push(['SET', `${k}:s`, `v${i}`]);
+    cmds.push(['INCRBY', `${k}:n`, String(i)]);
+    cmds.push(['RPUSH', `${k}:l`, 'a', 'b', String(i)]);
+    cmds.push(['HSET', `${k}:h`, 'f', String(i), 'g', 'x'.repeat(i % 90)]);
+    cmds.push(['SADD', `${k}:set`, String(i), 'm']);
+    cmds.push(['ZADD', `${k}:z`, String(i / 4), 'a', '-1.5', 'b']);
+    if (i % 10 === 0) cmds.push(['SET', `${k}:short`, 'gone soon', 'PX', '30']);
+    if (i % 7 === 0) cmds.push(['EXPIRE', `${k}:l`, '1000']);
+  }
+  cmds.push(['XADD', `stream:${round}`, '*', 'a', '1', 'b', '2']);
+  cmds.push(['XADD', `stream:${round}`, '*', 'a', '3']);
+  cmds.push(['XGROUP', 'CREATE', `stream:${round}`, 'g', '0']);
+  cmds.push(['XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '1', 'STREAMS', `stream:${round}`, '>']);
+  cmds.push(['MULTI']);
+  cmds.push(['LPUSH', `tx:${round}`, 'x']);
+  cmds.push(['SELECT', '5']);
+  cmds.push(['SET', `tx:${round}`, 'in db 5']);
+  cmds.push(['EXEC']);
+  cmds.push(['SELECT', '0']);
+  cmds.push(['DEL', `r${round}:0:s`]);
+  cmds.push(['LPOP', `r${round}:1:l`]);
+  return cmds;
+}
+
+async function attachRedisReplica(primaryPort: number) {
+  const replica = cleanups.track(await startRedis({ replicaof: `127.0.0.1 ${primaryPort}` }));
+  return { handle: replica, client: await cleanups.client(replica.port) };
+}
+
+describe.skipIf(!HAVE_REDIS)('redis-server 7.0 replicating from Vireo', () => {
+  for (const diskless of ['yes', 'no']) {
+    it(`full sync (repl-diskless-sync ${diskless}) then the stream: digests equal`, async () => {
+      const v = cleanups.track(await startVireo({ 'repl-diskless-sync': diskless, 'repl-diskless-sync-delay': '0' }));
+      const p = await cleanups.client(v.port);
+      await pipelineOk(p, everyEncodingCommands());
+      await pipelineOk(p, workload(1));
+      const { client: r, handle } = await attachRedisReplica(v.port);
+      // Writes while the replica syncs and after.
+      await pipelineOk(p, workload(2));
+      await waitInSync(p, r).catch(async (e) => { console.log(handle.output(), toJs(await p.call('INFO','replication')), toJs(await r.call('INFO','replication'))); throw e; });
+      await pipelineOk(p, workload(3));
+      await waitInSync(p, r);
+      // The short TTLs expire on the primary; the replica deletes them when the DELs arrive.
+      await new Promise((res) => setTimeout(res, 60));
+      await call(p, 'SCAN', '0', 'COUNT', '100000');
+      for (const db of ['0', '1', '5', '7', '15']) {
+        await call(p, 'SELECT', db);
+        await call(p, 'KEYS', '*');
+      }
+      await call(p, 'SELECT', '0');
+      await waitInSync(p, r);
+      expect(await digest(r)).toBe(await digest(p));
+      const info = await p.call('INFO', 'replication');
+      expect(infoNumber(info, 'connected_slaves')).toBe(1);
+      expect(infoField(info, 'slave0')).toMatch(/^ip=127\.0\.0\.1,port=\d+,state=online,offset=\d+,lag=\d+$/);
+      expect(infoNumber(await p.call('INFO', 'stats'), 'sync_full')).toBe(1);
+    });
+  }
+
+  it('continues from the backlog after the link drops (+CONTINUE, sync_partial_ok)', async () => {
+    const v = cleanups.track(await startVireo({ 'repl-diskless-sync-delay': '0' }));
+    const p = await cleanups.client(v.port);
+    await pipelineOk(p, workload(1));
+    const { client: r } = await attachRedisReplica(v.port);
+    await waitInSync(p, r);
+    expect(Number(toJs(await p.call('CLIENT', 'KILL', 'TYPE', 'replica')))).toBe(1);
+    await pipelineOk(p, workload(2));
+    await waitInSync(p, r);
+    const stats = await p.call('INFO', 'stats');
+    expect(infoNumber(stats, 'sync_full')).toBe(1);
+    expect(infoNumber(stats, 'sync_partial_ok')).toBe(1);
+    expect(await digest(r)).toBe(await digest(p));
+  });
+
+  it('falls back to a full sync when the backlog no longer covers the replica', async () => {
+    const v = cleanups.track(await startVireo({ 'repl-diskless-sync-delay': '0', 'repl-backlog-size': '16384' }));
+    const p = await cleanups.client(v.port);
+    const { client: r } = await attachRedisReplica(v.port);
+    await waitInSync(p, r);
+    // The replica reconnects within a second: by then the primary wrote 6x its backlog.
+    await call(p, 'CLIENT', 'KILL', 'TYPE', 'replica');
+    const big: Cmd[] = [];
+    for (let i = 0; i < 100; i++) big.push(['SET', `big:${i}`, 'y'.repeat(1000)]);
+    await pipelineOk(p, big);
+    await waitInSync(p, r);
+    const stats = await p.call('INFO', 'stats');
+    expect(infoNumber(stats, 'sync_full')).toBe(2);
+    expect(infoNumber(stats, 'sync_partial_err')).toBe(1);
+    expect(await digest(r)).toBe(await digest(p));
+  });
+
+  it('WAIT counts the replicas that acknowledged the client\'s last write', async () => {
+    const v = cleanups.track(await startVireo({ 'repl-diskless-sync-delay': '0' }));
+    const p = await cleanups.client(v.port);
+    expect(Number(toJs(await p.call('WAIT', '0', '0')))).toBe(0);
+    const { client: r } = await attachRedisReplica(v.port);
+    await waitInSync(p, r);
+    await call(p, 'SET', 'k', 'v');
+    expect(Number(toJs(await p.call('WAIT', '1', '5000')))).toBe(1);
+    // Two are asked for, one exists: the timeout answers with the one.
+    const started = Date.now();
+    expect(Number(toJs(await p.call('WAIT', '2', '150')))).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    // Inside MULTI it answers at once.
+    await call(p, 'MULTI');
+    await p.call('WAIT', '2', '0');
+    expect((toJs(await p.call('EXEC')) as unknown[]).map(Number)).toEqual([1]);
+    expect((await p.call('WAIT', '1', '-1')).value).toBe('ERR timeout is negative');
+    // ROLE lists the replica with its acknowledged offset.
+    const role = toJs(await p.call('ROLE')) as [string, number, string[][]];
+    expect(role[0]).toBe('master');
+    expect(Number(role[1])).toBe(await replOffset(p));
+    expect(role[2]).toHaveLength(1);
+    expect(role[2]![0]![0]).toBe('127.0.0.1');
+  });
+
+  it('min-replicas-to-write refuses writes until enough replicas are in reach', async () => {
+    const v = cleanups.track(await startVireo({ 'repl-diskless-sync-delay': '0' }));
+    const p = await cleanups.client(v.port);
+    await call(p, 'CONFIG', 'SET', 'min-replicas-to-write', '1');
+    expect((await p.call('SET', 'k', 'v')).value).toBe('NOREPLICAS Not enough good replicas to write.');
+    await call(p, 'MULTI');
+    await p.call('SET', 'k', 'v');
+    expect((await p.call('EXEC')).value).toBe('EXECABORT Transaction discarded because of previous errors.');
+    expect(toJs(await p.call('GET', 'k'))).toBe(null);
+    const { client: r } = await attachRedisReplica(v.port);
+    await waitInSync(p, r);
+    await waitFor('a good replica', async () => (await p.call('SET', 'k', 'v')).type !== 'error');
+    expect(infoNumber(await p.call('INFO', 'replication'), 'min_slaves_good_slaves')).toBe(1);
+  });
+
+  it('redis-cli --rdb saves a file redis-server loads with the same digest', async () => {
+    const v = cleanups.track(await startVireo({ 'repl-diskless-sync-delay': '0' }));
+    const p = await cleanups.client(v.port);
+    await pipelineOk(p, everyEncodingCommands());
+    for (const diskless of ['yes', 'no']) {
+      await call(p, 'CONFIG', 'SET', 'repl-diskless-sync', diskless);
+      const dir = tempDir('redis-cli-rdb-');
+      const file = path.join(dir, 'dump.rdb');
+      // Not spawnSync: the server under test runs in this process.
+      const out = await run('redis-cli', ['-p', String(v.port), '--rdb', file]);
+      expect(out.status, out.output).toBe(0);
+      expect(fs.statSync(file).size).toBeGreaterThan(0);
+      const loaded = cleanups.track(await startRedis({ dir, dbfilename: 'dump.rdb' }));
+      const c = await cleanups.client(loaded.port);
+      expect(await digest(c)).toBe(await digest(p));
+    }
+    // The reader was an rdb-only replica: gone once the file was sent.
+    await waitFor('rdb-only readers to go', async () => infoNumber(await p.call('INFO', 'replication'), 'connected_slaves') === 0);
+  });
+});
+
+/** Run a program to its end without blocking this process's event loop. */
+function run(cmd: string, args: string[]): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('exit', (status) => resolve({ status, output }));
+  });
+}
+
+/** A raw connection that reads the replication stream as bytes. */
+async function rawConnect(port: number): Promise<{ sock: net.Socket; data: () => Buffer; waitFor: (pred: (b: Buffer) => boolean) => Promise<void> }> {
+  const sock = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+  cleanups.defer(() => void sock.destroy());
+  let buf = Buffer.alloc(0);
+  sock.on('data', (d: Buffer) => (buf = Buffer.concat([buf, d])));
+  return {
+    sock,
+    data: () => buf,
+    waitFor: async (pred) => {
+      const deadline = Date.now() + 10000;
+      while (!pred(buf)) {
+        if (Date.now() > deadline) throw new Error(`timed out; got ${JSON.stringify(buf.toString('latin1').slice(0, 300))}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+  };
+}
+
+describe('PSYNC and the replication stream as a reader sees it', () => {
+  it('PSYNC with an unknown replid or an impossible offset gets a full resync', async () => {
+    const v = cleanups.track(await startVireo({ 'repl-diskless-sync': 'no' }));
+    const p = await cleanups.client(v.port);
+    await call(p, 'SET', 'a', '1');
+    for (const [id, offset] of [
+      ['0123456789012345678901234567890123456789', '1'],
+      [null, '99999999'],
+    ] as const) {
+      const replId = id ?? (infoField(await p.call('INFO', 'replication'), 'master_replid'));
+      const raw = await rawConnect(v.port);
+      raw.sock.write(`PSYNC ${replId} ${offset}\r\n`);
+      await raw.waitFor((b) => /^\+FULLRESYNC [0-9a-f]{40} \d+\r\n\$\d+\r\n/.test(b.toString('latin1')));
+      const m = /^\+FULLRESYNC ([0-9a-f]{40}) (\d+)\r\n\$(\d+)\r\n/.exec(raw.data().toString('latin1'))!;
+      const header = m[0].length;
+      await raw.waitFor((b) => b.length >= header + Number(m[3]));
+      expect(raw.data().subarray(header, header + 5).toString()).toBe('REDIS');
+      raw.sock.destroy();
+    }
+    expect(infoNumber(await p.call('INFO', 'stats'), 'sync_partial_err')).toBe(2);
+    // A malformed offset is refused without a sync.
+    expect((await p.call('PSYNC', '?', 'abc')).value).toBe('ERR value is not an integer or out of range');
+    expect(infoNumber(await p.call('INFO', 'stats'), 'sync_full')).toBe(2);
+  });
+
+  it('the stream after a sync holds the effects with SELECT and MULTI/EXEC, from the acknowledged offset', async () => {
+    const v = cleanups.track(await startVireo({ 'repl-diskless-sync-delay': '0' }));
+    const p = await cleanups.client(v.port);
+    const raw = await rawConnect(v.port);
+    raw.sock.write('REPLCONF capa eof capa psync2\r\nPSYNC ? -1\r\n');
+    await raw.waitFor((b) => b.includes('$EOF:'));
+    const text = () => raw.data().toString('latin1');
+    const mark = /\$EOF:([0-9a-f]{40})\r\n/.exec(text())![1]!;
+    await raw.waitFor((b) => b.lastIndexOf(mark) > b.indexOf(mark));
+    const start = raw.data().lastIndexOf(mark) + 40;
+    await call(p, 'SELECT', '3');
+    await call(p, 'INCR', 'n');
+    await call(p, 'MULTI');
+    await call(p, 'SET', 'a', 'x', 'EX', '100');
+    await call(p, 'LPUSH', 'l', '1');
+    await call(p, 'EXEC');
+    await raw.waitFor((b) => b.subarray(start).includes('EXEC'));
+    const stream = raw.data().subarray(start).toString('latin1');
+    expect(stream).toBe(
+      '*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n' +
+        '*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n' +
+        '*1\r\n$5\r\nMULTI\r\n' +
+        stream.slice(stream.indexOf('*5\r\n$3\r\nSET'), stream.indexOf('*3\r\n$5\r\nLPUSH')) +
+        '*3\r\n$5\r\nLPUSH\r\n$1\r\nl\r\n$1\r\n1\r\n' +
+        '*1\r\n$4\r\nEXEC\r\n',
+    );
+    // SET ... EX is propagated with an absolute time, as Redis does.
+    expect(stream).toMatch(/\*5\r\n\$3\r\nSET\r\n\$1\r\na\r\n\$1\r\nx\r\n\$4\r\nPXAT\r\n\$13\r\n\d{13}\r\n/);
+    // The reader's ACK shows in INFO and ROLE.
+    const offset = await replOffset(p);
+    raw.sock.write(`REPLCONF ACK ${offset}\r\n`);
+    await waitFor('the ACK', async () => infoField(await p.call('INFO', 'replication'), 'slave0').includes(`offset=${offset},`));
+    // Replies to a replica are muted: the ACK got none.
+    expect(raw.data().subarray(start).toString('latin1')).toBe(stream);
+  });
+
+  it('REPLCONF answers bad options as Redis does', async () => {
+    const v = cleanups.track(await startVireo());
+    const p = await cleanups.client(v.port);
+    const expectations: [string[], string][] = [
+      [['REPLCONF', 'foo', 'bar'], 'ERR Unrecognized REPLCONF option: foo'],
+      [['REPLCONF', 'listening-port'], 'ERR syntax error'],
+      [['REPLCONF', 'listening-port', 'abc'], 'ERR value is not an integer or out of range'],
+      [['REPLCONF', 'ip-address', 'x'.repeat(300)], 'ERR REPLCONF ip-address provided by replica instance is too long: 300 bytes'],
+    ];
+    for (const [args, err] of expectations) expect((await p.call(...args)).value).toBe(err);
+    expect(toJs(await p.call('REPLCONF', 'listening-port', '1234', 'capa', 'eof', 'capa', 'unknown'))).toBe('OK');
+    // An ACK from a client that is not a replica is ignored without a reply.
+    p.writeRaw('REPLCONF ACK 10\r\nPING\r\n');
+    expect(toJs((await p.read()).reply)).toBe('PONG');
+  });
+});
+
+describe.skipIf(!HAVE_REDIS)('REPLCONF and WAIT errors match redis-server', () => {
+  it('same replies', async () => {
+    const r = cleanups.track(await startRedis());
+    const v = cleanups.track(await startVireo());
+    const rc = await cleanups.client(r.port);
+    const vc = await cleanups.client(v.port);
+    const cases: string[][] = [
+      ['REPLCONF', 'foo', 'bar'],
+      ['REPLCONF', 'a'],
+      ['REPLCONF', 'listening-port', 'x'],
+      ['REPLCONF', 'capa', 'eof'],
+      ['REPLCONF', 'rdb-only', '2'],
+      ['REPLCONF'],
+      ['WAIT', 'x', '0'],
+      ['WAIT', '0', 'x'],
+      ['WAIT', '0', '-5'],
+      ['WAIT', '0', '0'],
+      ['WAIT', '1', '10'],
+      ['ROLE'],
+    ];
+    for (const args of cases) expect(await vc.call(...args), args.join(' ')).toEqual(await rc.call(...args));
+  });
+});
+
+export type { RespClient };
