@@ -19,6 +19,8 @@ import type { DurabilityGate } from '../src/log/gate.js';
 import type { ServerStats } from '../src/server/stats.js';
 import type { RdbWriter } from '../persistence/rdb/file.js';
 import { Backlog } from './backlog.js';
+import { DiskFeed, type LogFiles } from './disk-feed.js';
+import { parseOutputLimits } from '../src/server/output-limits.js';
 import { FullSync, type FullSyncMode } from './full-sync.js';
 import { noCapabilities, ReplicaLink, type ReplicaCapabilities } from './replica-link.js';
 import { randomReplId, type ReplicationIds } from './ids.js';
@@ -36,6 +38,8 @@ export interface PrimaryHost {
   rdbHeader(w: RdbWriter): void;
   /** Wake clients blocked in WAIT. */
   wakeWaiters(): void;
+  /** The AOF as stretches of the log on disk, or null when it is off. */
+  logFiles(): LogFiles | null;
 }
 
 /** What SYNC / PSYNC asked for. */
@@ -65,6 +69,7 @@ export class ReplicationPrimary implements LogFollower {
 
   constructor(private readonly host: PrimaryHost) {
     this.refreshGoodReplicas();
+    this.readSlowReplicaLimit();
   }
 
   // ---- the log ----------------------------------------------------------------------
@@ -74,7 +79,36 @@ export class ReplicationPrimary implements LogFollower {
     if (this.links.size === 0) return;
     // One copy for every replica: the log reuses its staging buffer.
     const copy = Buffer.from(chunk);
-    for (const link of this.links.values()) link.feed(copy, start);
+    for (const link of this.links.values()) {
+      if (link.state === 'online' && !link.fromDisk && link.conn.socketPending > this.slowReplicaBytes && this.feedFromDisk(link)) continue;
+      link.feed(copy, start);
+    }
+  }
+
+  /**
+   * Socket backlog past which a replica is fed from the AOF files instead
+   * of memory: half the replica class's soft output limit (hard if no soft).
+   */
+  private slowReplicaBytes = Infinity;
+
+  private readSlowReplicaLimit(): void {
+    const l = parseOutputLimits(this.host.config.str('client-output-buffer-limit')).slave;
+    const limit = l.soft > 0 ? l.soft : l.hard;
+    this.slowReplicaBytes = limit > 0 ? limit / 2 : 32 * 1024 * 1024;
+  }
+
+  /** Feed `link` from the AOF files from its nextOffset, if they hold it; false when they do not. */
+  private feedFromDisk(link: ReplicaLink): boolean {
+    const files = this.host.logFiles();
+    if (files === null) return false;
+    const feed = new DiskFeed(files);
+    if (!feed.covers(link.nextOffset)) return false;
+    link.fromDisk = true;
+    this.host.logger.info(`Replica ${link.ip}:${link.capa.listeningPort} is fed from the AOF files from offset ${link.nextOffset}.`);
+    feed.pump(link, () => {
+      link.fromDisk = false;
+    });
+    return true;
   }
 
   private follow(): void {
@@ -161,7 +195,7 @@ export class ReplicationPrimary implements LogFollower {
     this.host.stats.syncFull++;
     this.host.logger.info(`Replica ${link.ip}:${capa.listeningPort} asks for synchronization`);
     this.register(link);
-    this.ensureBacklog(this.links.size === 1 && !capa.rdbOnly);
+    this.ensureBacklog(!this.host.engine.isReplica);
     this.waiting.push(link);
     this.startSyncs();
   }
@@ -189,22 +223,29 @@ export class ReplicationPrimary implements LogFollower {
     // PSYNC counts from 1: the replica asks for the byte after the `offset` it has.
     const next = psyncOffset - 1;
     const backlog = this.backlog;
-    if (backlog === null || !backlog.covers(next)) {
+    const inMemory = backlog !== null && backlog.covers(next);
+    const files = inMemory ? null : this.host.logFiles();
+    if (!inMemory && (files === null || !new DiskFeed(files).covers(next))) {
       this.host.logger.info(`Unable to partial resync with replica ${link.ip}:${link.capa.listeningPort} for lack of backlog (Replica request was: ${psyncOffset}).`);
       return false;
     }
     link.conn.sendRaw([Buffer.from(link.capa.psync2 ? `+CONTINUE ${ids.replId}\r\n` : '+CONTINUE\r\n', 'latin1')]);
-    const held = backlog.readFrom(next);
-    if (held.length > 0) link.conn.sendRaw(held);
-    link.nextOffset = backlog.endOffset;
     link.ackOffset = next;
     link.state = 'online';
     link.lastAckMs = Date.now();
+    link.nextOffset = next;
     this.register(link);
+    this.ensureBacklog(false);
     this.host.stats.syncPartialOk++;
-    let bytes = 0;
-    for (const b of held) bytes += b.length;
-    this.host.logger.info(`Partial resynchronization request from ${link.ip}:${link.capa.listeningPort} accepted. Sending ${bytes} bytes of backlog starting from offset ${psyncOffset}.`);
+    if (inMemory) {
+      const held = backlog.readFrom(next);
+      if (held.length > 0) link.conn.sendRaw(held);
+      link.nextOffset = backlog.endOffset;
+      this.host.logger.info(`Partial resynchronization request from ${link.ip}:${link.capa.listeningPort} accepted. Sending ${backlog.endOffset - next} bytes of backlog starting from offset ${psyncOffset}.`);
+    } else {
+      this.host.logger.info(`Partial resynchronization request from ${link.ip}:${link.capa.listeningPort} accepted from the AOF files, starting from offset ${psyncOffset}.`);
+      this.feedFromDisk(link);
+    }
     return true;
   }
 
@@ -335,6 +376,7 @@ export class ReplicationPrimary implements LogFollower {
     }
     if (this.backlog !== null && this.backlog.size !== cfg.int('repl-backlog-size')) this.backlog.resize(cfg.int('repl-backlog-size'));
     this.refreshGoodReplicas();
+    this.readSlowReplicaLimit();
   }
 
   /** Count the replicas within min-replicas-max-lag and decide whether writes are refused (also on CONFIG SET). */

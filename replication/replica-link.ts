@@ -48,8 +48,8 @@ export class ReplicaLink implements DurableFollower {
   acks = false;
   /** SYNC (not PSYNC): it takes the stream without the +FULLRESYNC line. */
   readonly oldProtocol: boolean;
-  /** Called when the link is closed for good. */
-  onClose: (() => void) | null = null;
+  /** Fed from the AOF files (disk-feed.ts), not the live stream, until it is level with it. */
+  fromDisk = false;
 
   constructor(
     readonly conn: Connection,
@@ -69,7 +69,7 @@ export class ReplicaLink implements DurableFollower {
 
   /** Log bytes [start, start + chunk.length), a copy the link may keep. */
   feed(chunk: Buffer, start: number): void {
-    if (this.conn.closed) return;
+    if (this.conn.closed || this.fromDisk) return;
     const end = start + chunk.length;
     if (end <= this.nextOffset) return;
     const data = start < this.nextOffset ? chunk.subarray(this.nextOffset - start) : chunk;

@@ -310,3 +310,57 @@ describe.skipIf(!HAVE_REDIS)('REPLCONF and WAIT errors match redis-server', () =
 });
 
 export type { RespClient };
+
+describe.skipIf(!HAVE_REDIS)('the AOF files as a longer backlog', () => {
+  it('a replica whose offset left the in-memory backlog continues from the AOF files (+CONTINUE, no full sync)', async () => {
+    const v = cleanups.track(await startVireo({ appendonly: 'yes', 'repl-diskless-sync-delay': '0', 'repl-backlog-size': '16384' }));
+    const p = await cleanups.client(v.port);
+    await pipelineOk(p, workload(1));
+    const { client: r } = await attachRedisReplica(v.port);
+    await waitInSync(p, r);
+    await call(p, 'CLIENT', 'KILL', 'TYPE', 'replica');
+    const big: Cmd[] = [];
+    for (let i = 0; i < 200; i++) big.push(['SET', `big:${i}`, 'y'.repeat(1000)]);
+    await pipelineOk(p, big);
+    await waitInSync(p, r);
+    const stats = await p.call('INFO', 'stats');
+    expect(infoNumber(stats, 'sync_full')).toBe(1);
+    expect(infoNumber(stats, 'sync_partial_ok')).toBe(1);
+    expect(await digest(r)).toBe(await digest(p));
+  });
+});
+
+describe('a replica that reads slowly', () => {
+  it('is fed from the AOF files instead of memory, and gets every byte in order', async () => {
+    const v = cleanups.track(
+      await startVireo({ appendonly: 'yes', 'repl-diskless-sync-delay': '0', 'client-output-buffer-limit': 'replica 8mb 1mb 60' }),
+    );
+    const p = await cleanups.client(v.port);
+    const raw = await rawConnect(v.port);
+    raw.sock.write('REPLCONF capa eof\r\nPSYNC ? -1\r\n');
+    await raw.waitFor((b) => /\$EOF:[0-9a-f]{40}\r\n/.test(b.toString('latin1')));
+    const mark = /\$EOF:([0-9a-f]{40})\r\n/.exec(raw.data().toString('latin1'))![1]!;
+    await raw.waitFor((b) => b.lastIndexOf(mark) > b.indexOf(mark));
+    const start = raw.data().lastIndexOf(mark) + 40;
+    const offsetAtSync = Number(/\+FULLRESYNC [0-9a-f]{40} (\d+)/.exec(raw.data().toString('latin1'))![1]);
+    raw.sock.pause();
+    const n = 3000;
+    const value = 'z'.repeat(10000);
+    for (let i = 0; i < n; i += 500) {
+      const batch: Cmd[] = [];
+      for (let j = i; j < i + 500; j++) batch.push(['SET', `k:${j}`, value]);
+      await pipelineOk(p, batch);
+    }
+    const end = await replOffset(p);
+    raw.sock.resume();
+    await raw.waitFor((b) => b.length - start >= end - offsetAtSync);
+    const stream = raw.data().subarray(start).toString('latin1');
+    expect(stream.length).toBe(end - offsetAtSync);
+    // Every SET, in order, whole.
+    const keys = [...stream.matchAll(/\*3\r\n\$3\r\nSET\r\n\$\d+\r\n(k:\d+)\r\n\$10000\r\nz{10000}\r\n/g)].map((m) => m[1]);
+    expect(keys).toEqual(Array.from({ length: n }, (_, i) => `k:${i}`));
+    // Still connected: fed from disk, not dropped for its output buffer.
+    expect(infoNumber(await p.call('INFO', 'replication'), 'connected_slaves')).toBe(1);
+    expect(infoNumber(await p.call('INFO', 'stats'), 'client_output_buffer_limit_disconnections')).toBe(0);
+  });
+});

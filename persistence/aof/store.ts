@@ -100,6 +100,28 @@ export class AofStore {
   startOffsetOf(name: string): number | undefined {
     return this.manifest.startOffsetOf(name);
   }
+
+  /**
+   * The incr files on disk as stretches of the command log, by start
+   * offset: byte N of a file is log byte start + N. Empty when the files
+   * carry annotations (#TS lines) and so are not the log byte for byte.
+   */
+  logSegments(): { file: string; start: number; size: number }[] {
+    if (!this.on || this.writer.annotated) return [];
+    const out: { file: string; start: number; size: number }[] = [];
+    for (const f of this.manifest.files) {
+      if (f.type === 'b' || f.name.includes('.base.')) continue;
+      const start = this.manifest.startOffsetOf(f.name);
+      if (start === undefined) continue;
+      const file = path.join(this.manifest.dir, f.name);
+      try {
+        out.push({ file, start, size: fs.statSync(file).size });
+      } catch {
+        /* removed meanwhile */
+      }
+    }
+    return out.sort((a, b) => a.start - b.start);
+  }
   get rewriteInProgress(): boolean {
     return this.rewriter.inProgress;
   }

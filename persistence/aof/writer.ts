@@ -39,6 +39,11 @@ export class AofWriter implements LogFollower {
   /** appendfsync, and whether #TS annotations are written (kept current by onChange). */
   policy = 'everysec';
   private annotate = false;
+
+  /** Whether records are interleaved with annotations (the file is then not the log byte for byte). */
+  get annotated(): boolean {
+    return this.annotate;
+  }
   lastRecoveryTry = 0;
   private lastFileCheck = 0;
   /** The files on disk no longer hold the dataset: a recovery rewrite must finish first. */

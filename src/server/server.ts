@@ -134,6 +134,7 @@ export class Server implements CommandHost {
       dataDir: () => path.dirname(this.persistence.rdb.path),
       rdbHeader: (w) => this.persistence.rdb.writeHeader(w),
       wakeWaiters: () => this.wakeReady('wait'),
+      logFiles: () => (this.persistence.aof.on ? this.persistence.aof : null),
     });
     this.persistence.gate.onAdvance(() => this.wakeReady('wait'));
     config.onChange((name, value) => this.applyConfig(name, value));
