@@ -66,7 +66,13 @@ export class Persistence {
     this.archive = new Archive(this.config, this.logger);
     this.aof = new AofStore(this.engine, this.config, this.logger, this.rdb);
     this.aof.archive = this.archive;
-    this.gate = new DurabilityGate(this.engine.log);
+    const log = this.engine.log;
+    // Replies wait for the records that change data, not for the replication pings after them.
+    this.gate = new DurabilityGate({
+      get offset() {
+        return log.dataEnd;
+      },
+    });
     this.gate.addFollower(localFileFollower(this.aof));
     this.aof.onFsync = () => this.gate.advanced();
     this.groupCommit = new GroupCommit(this.engine.log, this.aof, this.gate);

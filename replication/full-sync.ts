@@ -134,7 +134,12 @@ export class FullSync {
       const tail = Buffer.from(mark, 'latin1');
       for (const link of this.live()) {
         link.conn.sendRaw([tail]);
-        this.delivered(link);
+        // SYNC readers never acknowledge: they get the stream right away.
+        if (link.oldProtocol || link.capa.rdbOnly) this.delivered(link);
+        else {
+          link.awaitingFirstAck = true;
+          link.lastAckMs = Date.now();
+        }
       }
       this.host.logger.info('Diskless RDB transfer done, replicas streaming');
       this.finish(true);

@@ -15,7 +15,7 @@ import type { Engine } from '../src/engine/engine.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
 import type { LogFollower } from '../src/log/command-log.js';
-import type { DurabilityGate } from '../src/log/gate.js';
+import type { DurabilityGate, DurableFollower } from '../src/log/gate.js';
 import type { ServerStats } from '../src/server/stats.js';
 import type { RdbWriter } from '../persistence/rdb/file.js';
 import { Backlog } from './backlog.js';
@@ -70,6 +70,56 @@ export class ReplicationPrimary implements LogFollower {
   constructor(private readonly host: PrimaryHost) {
     this.refreshGoodReplicas();
     this.readSlowReplicaLimit();
+    host.gate.addFollower(this.quorum);
+    this.readSyncReplicas();
+  }
+
+  // ---- synchronous replication (sync-replicas) -----------------------------------------
+
+  /** sync-replicas: replies wait until this many replicas acknowledged what they may reveal. */
+  private syncReplicas = 0;
+
+  /** The replicas as one follower of the gate: the log is "durable" up to the offset the syncReplicas-th best replica acknowledged. */
+  private readonly quorum: DurableFollower & { required: boolean } = {
+    kind: 'replica',
+    required: false,
+    durableOffset: () => this.quorumOffset(),
+    fsyncedOffset: () => 0,
+    ackedOffset: () => 0,
+  };
+
+  /**
+   * The highest offset a quorum of replicas acknowledged so far. Monotonic:
+   * while fewer replicas than asked for are online (writes are refused
+   * then), replies that reveal only what a quorum had still go out, and
+   * replies that wait for more wait until the replicas are back.
+   */
+  private quorumAcked = 0;
+
+  private quorumOffset(): number {
+    const n = this.syncReplicas;
+    if (n === 0) return Infinity;
+    const acked: number[] = [];
+    for (const link of this.links.values()) if (link.state === 'online') acked.push(link.ackOffset);
+    if (acked.length >= n) {
+      acked.sort((a, b) => b - a);
+      if (acked[n - 1]! > this.quorumAcked) this.quorumAcked = acked[n - 1]!;
+    }
+    return this.quorumAcked;
+  }
+
+  /** CONFIG SET sync-replicas (and start-up). */
+  readSyncReplicas(): void {
+    this.syncReplicas = this.host.engine.isReplica ? 0 : this.host.config.int('sync-replicas');
+    this.quorum.required = this.syncReplicas > 0;
+    this.refreshGoodReplicas();
+    // Turned off (or lowered): whoever waited may go.
+    this.host.gate.release();
+  }
+
+  /** True when replies wait for replicas: ask them for ACKs as soon as this turn's writes went out. */
+  get synchronous(): boolean {
+    return this.syncReplicas > 0;
   }
 
   // ---- the log ----------------------------------------------------------------------
@@ -161,6 +211,11 @@ export class ReplicationPrimary implements LogFollower {
     if (link === undefined) return;
     link.acks = true;
     link.lastAckMs = Date.now();
+    if (link.awaitingFirstAck) {
+      // The diskless RDB is loaded: now the stream may follow it.
+      link.awaitingFirstAck = false;
+      link.goOnline();
+    }
     let moved = false;
     if (offset > link.ackOffset) {
       link.ackOffset = offset;
@@ -174,6 +229,7 @@ export class ReplicationPrimary implements LogFollower {
       this.host.gate.advanced();
       this.host.gate.release();
     }
+    if (this.writesRefused !== null) this.refreshGoodReplicas();
   }
 
   // ---- SYNC / PSYNC ------------------------------------------------------------------
@@ -236,6 +292,7 @@ export class ReplicationPrimary implements LogFollower {
     link.nextOffset = next;
     this.register(link);
     this.ensureBacklog(false);
+    this.refreshGoodReplicas();
     this.host.stats.syncPartialOk++;
     if (inMemory) {
       const held = backlog.readFrom(next);
@@ -296,6 +353,7 @@ export class ReplicationPrimary implements LogFollower {
     this.host.engine.log.flush();
     const sync = new FullSync(host, mode, links, (s) => {
       this.syncs.delete(s);
+      this.refreshGoodReplicas();
       // Replicas that asked meanwhile get the next one.
       if (this.waiting.length > 0) this.startSyncs();
     });
@@ -360,6 +418,11 @@ export class ReplicationPrimary implements LogFollower {
     }
     const timeoutMs = cfg.int('repl-timeout') * 1000;
     for (const link of [...this.links.values()]) {
+      if (link.awaitingFirstAck && now - link.lastAckMs > timeoutMs) {
+        this.host.logger.warn(`Disconnecting timedout replica (full sync): ${link.ip}:${link.capa.listeningPort}`);
+        link.conn.close();
+        continue;
+      }
       if (link.state !== 'online' || !link.acks) continue;
       if (now - link.lastAckMs > timeoutMs) {
         this.host.logger.warn(`Disconnecting timedout replica (streaming sync): ${link.ip}:${link.capa.listeningPort}`);
@@ -388,7 +451,16 @@ export class ReplicationPrimary implements LogFollower {
     for (const link of this.links.values()) if (link.state === 'online' && link.lagSeconds(now) <= maxLag) n++;
     this.goodReplicas = n;
     const min = cfg.int('min-replicas-to-write');
-    this.writesRefused = min === 0 || maxLag === 0 || n >= min ? null : 'NOREPLICAS Not enough good replicas to write.';
+    const tooFewGood = min > 0 && maxLag > 0 && n < min;
+    // Synchronous replication cannot acknowledge a write without its replicas: refuse it up front.
+    const tooFewOnline = this.syncReplicas > 0 && this.onlineCount() < this.syncReplicas;
+    this.writesRefused = tooFewGood || tooFewOnline ? 'NOREPLICAS Not enough good replicas to write.' : null;
+  }
+
+  private onlineCount(): number {
+    let n = 0;
+    for (const link of this.links.values()) if (link.state === 'online') n++;
+    return n;
   }
 
   /** min-replicas-to-write: the error writes get now, or null (read per write: kept current, not computed). */

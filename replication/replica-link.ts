@@ -48,6 +48,12 @@ export class ReplicaLink implements DurableFollower {
   acks = false;
   /** SYNC (not PSYNC): it takes the stream without the +FULLRESYNC line. */
   readonly oldProtocol: boolean;
+  /**
+   * The diskless RDB was sent: the stream starts at its first REPLCONF ACK,
+   * because a replica reading `$EOF:` finds the end mark only as the last
+   * bytes it has read, so nothing may follow the mark until it has loaded.
+   */
+  awaitingFirstAck = false;
   /** Fed from the AOF files (disk-feed.ts), not the live stream, until it is level with it. */
   fromDisk = false;
 

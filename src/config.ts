@@ -201,6 +201,8 @@ str('replica-announce-ip', '', { aliases: ['slave-announce-ip'] });
 int('replica-announce-port', 0, 0, 65535, { aliases: ['slave-announce-port'] });
 int('min-replicas-to-write', 0, 0, INT_MAX, { aliases: ['min-slaves-to-write'] });
 int('min-replicas-max-lag', 10, 0, INT_MAX, { aliases: ['min-slaves-max-lag'] });
+// Vireo: a write's reply waits until this many replicas acknowledged it (0: off, Redis' asynchronous replication).
+int('sync-replicas', 0, 0, INT_MAX);
 bool('replica-lazy-flush', 'no', { aliases: ['slave-lazy-flush'] });
 bool('replica-ignore-maxmemory', 'yes', { aliases: ['slave-ignore-maxmemory'] });
 bool('replica-ignore-disk-write-errors', 'no');

@@ -48,6 +48,9 @@ function workload(round: number): Cmd[] {
 
 async function attachRedisReplica(primaryPort: number) {
   const replica = cleanups.track(await startRedis({ replicaof: `127.0.0.1 ${primaryPort}` }));
+  cleanups.defer(() => {
+    if (process.env.SHOWLOG) console.log(replica.output());
+  });
   return { handle: replica, client: await cleanups.client(replica.port) };
 }
 
@@ -242,6 +245,9 @@ describe('PSYNC and the replication stream as a reader sees it', () => {
     const mark = /\$EOF:([0-9a-f]{40})\r\n/.exec(text())![1]!;
     await raw.waitFor((b) => b.lastIndexOf(mark) > b.indexOf(mark));
     const start = raw.data().lastIndexOf(mark) + 40;
+    // After a diskless RDB the stream starts at the replica's first ACK (it must find the end mark last).
+    const synced = Number(/\+FULLRESYNC [0-9a-f]{40} (\d+)/.exec(text())![1]);
+    raw.sock.write(`REPLCONF ACK ${synced}\r\n`);
     await call(p, 'SELECT', '3');
     await call(p, 'INCR', 'n');
     await call(p, 'MULTI');
@@ -343,6 +349,7 @@ describe('a replica that reads slowly', () => {
     await raw.waitFor((b) => b.lastIndexOf(mark) > b.indexOf(mark));
     const start = raw.data().lastIndexOf(mark) + 40;
     const offsetAtSync = Number(/\+FULLRESYNC [0-9a-f]{40} (\d+)/.exec(raw.data().toString('latin1'))![1]);
+    raw.sock.write(`REPLCONF ACK ${offsetAtSync}\r\n`);
     raw.sock.pause();
     const n = 3000;
     const value = 'z'.repeat(10000);
@@ -362,5 +369,33 @@ describe('a replica that reads slowly', () => {
     // Still connected: fed from disk, not dropped for its output buffer.
     expect(infoNumber(await p.call('INFO', 'replication'), 'connected_slaves')).toBe(1);
     expect(infoNumber(await p.call('INFO', 'stats'), 'client_output_buffer_limit_disconnections')).toBe(0);
+  });
+});
+
+describe.skipIf(!HAVE_REDIS)('synchronous replication (sync-replicas)', () => {
+  it('a write is answered only once enough replicas acknowledged it', async () => {
+    const v = cleanups.track(await startVireo({ 'repl-diskless-sync-delay': '0' }));
+    const p = await cleanups.client(v.port);
+    expect(toJs(await p.call('CONFIG', 'GET', 'sync-replicas'))).toEqual(['sync-replicas', '0']);
+    const { client: r } = await attachRedisReplica(v.port);
+    await waitInSync(p, r);
+    await call(p, 'CONFIG', 'SET', 'sync-replicas', '1');
+    await call(p, 'SET', 'a', '1');
+    // The reply came after the replica had the write.
+    expect(toJs(await r.call('GET', 'a'))).toBe('1');
+    // A replica that cannot acknowledge holds the reply back.
+    const sleeping = r.call('DEBUG', 'SLEEP', '0.5');
+    await new Promise((res) => setTimeout(res, 50));
+    const started = Date.now();
+    await call(p, 'SET', 'b', '2');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    await sleeping;
+    // Two asked for, one attached: a write could not be acknowledged, so it is refused up front; reads go on.
+    await call(p, 'CONFIG', 'SET', 'sync-replicas', '2');
+    expect((await p.call('SET', 'c', '3')).value).toBe('NOREPLICAS Not enough good replicas to write.');
+    expect(toJs(await p.call('GET', 'b'))).toBe('2');
+    await call(p, 'CONFIG', 'SET', 'sync-replicas', '1');
+    await call(p, 'SET', 'c', '3');
+    expect(toJs(await r.call('GET', 'c'))).toBe('3');
   });
 });

@@ -23,6 +23,12 @@ const STAGING_SIZE = 64 * 1024;
 export class CommandLog {
   /** Bytes appended so far: the replication offset of the next byte. */
   offset = 0;
+  /**
+   * Offset just past the last record that changes the dataset: what a
+   * reply may reveal. The primary's PING and REPLCONF GETACK to its
+   * replicas advance `offset` but reveal nothing, so no reply waits for them.
+   */
+  dataEnd = 0;
   /** Offset of the first staged (not yet flushed) byte. */
   private flushedOffset = 0;
   private staging: Buffer = Buffer.allocUnsafe(STAGING_SIZE);
@@ -62,6 +68,7 @@ export class CommandLog {
   reset(offset: number): void {
     this.stagingLen = 0;
     this.offset = offset;
+    this.dataEnd = offset;
     this.flushedOffset = offset;
     this.selectedDb = -1;
   }
@@ -73,6 +80,7 @@ export class CommandLog {
       this.selectedDb = db;
     }
     this.encode(argv);
+    this.dataEnd = this.offset;
   }
 
   /**
@@ -92,6 +100,7 @@ export class CommandLog {
     const n = end - start;
     if (!this.recording) {
       this.skip(n);
+      this.dataEnd = this.offset;
       return;
     }
     this.ensure(n);
@@ -101,6 +110,7 @@ export class CommandLog {
     else src.copy(buf, p, start, end);
     this.stagingLen = p + n;
     this.offset += n;
+    this.dataEnd = this.offset;
   }
 
   /** Append records that must apply atomically: MULTI, records, EXEC. */

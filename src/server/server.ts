@@ -398,6 +398,7 @@ export class Server implements CommandHost {
       // once for all the clients served in the turn.
       c.holdReplies();
       this.persistence.hold(c);
+      if (this.primary.synchronous) this.primary.requestAcks();
     } else {
       this.queueWrite(c);
     }
@@ -717,6 +718,9 @@ export class Server implements CommandHost {
       case 'min-replicas-to-write':
       case 'min-replicas-max-lag':
         this.primary.refreshGoodReplicas();
+        break;
+      case 'sync-replicas':
+        this.primary.readSyncReplicas();
         break;
       case 'proto-max-bulk-len':
         this.protoMaxBulkLen = value as number;
