@@ -1,7 +1,8 @@
 // `npm run bench [-- options]`: install and build if needed, then run the
 // side-by-side benchmarks against redis-server. Without --suite every suite
 // runs: strings and collections (bench/compare.mjs), persistence
-// (bench/persistence.mjs).
+// (bench/persistence.mjs), queues (bench/queues.mjs), replication
+// (bench/replication.mjs).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensureBuild, ensureDependencies, root } from './ensure.mjs';
@@ -10,13 +11,14 @@ ensureDependencies();
 ensureBuild();
 const args = process.argv.slice(2);
 const i = args.indexOf('--suite');
-const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'queues', 'persistence'];
+const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'queues', 'persistence', 'replication'];
+const OWN_SCRIPT = new Set(['persistence', 'queues', 'replication']);
 const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 2)] : args;
 let status = 0;
 for (const suite of suites) {
   console.log(`\n== ${suite} ==`);
-  const script = suite === 'persistence' || suite === 'queues' ? `${suite}.mjs` : 'compare.mjs';
-  const extra = suite === 'persistence' || suite === 'queues' ? [] : ['--suite', suite];
+  const script = OWN_SCRIPT.has(suite) ? `${suite}.mjs` : 'compare.mjs';
+  const extra = OWN_SCRIPT.has(suite) ? [] : ['--suite', suite];
   const r = spawnSync(process.execPath, [path.join(root, 'bench', script), ...extra, ...rest], { stdio: 'inherit' });
   status ||= r.status ?? 1;
 }
