@@ -384,6 +384,13 @@ export class ReplicationPrimary implements LogFollower {
     return n;
   }
 
+  /** Online replicas that have not acknowledged the log up to `offset` (a graceful SHUTDOWN waits for them). */
+  lagging(offset: number): number {
+    let n = 0;
+    for (const link of this.links.values()) if (link.state === 'online' && link.ackOffset < offset) n++;
+    return n;
+  }
+
   /** Replicas whose AOF has the log up to `offset` on disk (WAITAOF). */
   fsynced(offset: number): number {
     let n = 0;

@@ -358,11 +358,10 @@ describe('a replica that reads slowly', () => {
       for (let j = i; j < i + 500; j++) batch.push(['SET', `k:${j}`, value]);
       await pipelineOk(p, batch);
     }
-    const end = await replOffset(p);
     raw.sock.resume();
-    await raw.waitFor((b) => b.length - start >= end - offsetAtSync);
+    // Everything up to the primary's offset arrives (the pings of the primary included).
+    await waitFor('the whole stream', async () => raw.data().length - start === (await replOffset(p)) - offsetAtSync, 20000);
     const stream = raw.data().subarray(start).toString('latin1');
-    expect(stream.length).toBe(end - offsetAtSync);
     // Every SET, in order, whole.
     const keys = [...stream.matchAll(/\*3\r\n\$3\r\nSET\r\n\$\d+\r\n(k:\d+)\r\n\$10000\r\nz{10000}\r\n/g)].map((m) => m[1]);
     expect(keys).toEqual(Array.from({ length: n }, (_, i) => `k:${i}`));
@@ -397,5 +396,41 @@ describe.skipIf(!HAVE_REDIS)('synchronous replication (sync-replicas)', () => {
     await call(p, 'CONFIG', 'SET', 'sync-replicas', '1');
     await call(p, 'SET', 'c', '3');
     expect(toJs(await r.call('GET', 'c'))).toBe('3');
+  });
+});
+
+describe.skipIf(!HAVE_REDIS)('SHUTDOWN with replicas', () => {
+  it('waits for a lagging replica to catch up (shutdown-timeout), and SHUTDOWN ABORT cancels the wait', async () => {
+    const v = await startVireo({ 'repl-diskless-sync-delay': '0' });
+    let stopped = false;
+    cleanups.defer(async () => {
+      if (!stopped) await v.stop();
+    });
+    const p = await cleanups.client(v.port);
+    const { client: r } = await attachRedisReplica(v.port);
+    await waitInSync(p, r);
+    // The replica stops reading for a while; the write reaches it only when it wakes.
+    const sleeping = r.call('DEBUG', 'SLEEP', '0.4');
+    await new Promise((res) => setTimeout(res, 50));
+    await call(p, 'SET', 'last', 'write');
+    const admin = await cleanups.client(v.port);
+    const shutdown = p.call('SHUTDOWN', 'NOSAVE');
+    await new Promise((res) => setTimeout(res, 100));
+    // Waiting: ABORT cancels it, the server stays up.
+    expect(toJs(await admin.call('SHUTDOWN', 'ABORT'))).toBe('OK');
+    expect((await shutdown).value).toBe('ERR Errors trying to SHUTDOWN. Check logs.');
+    expect(toJs(await admin.call('PING'))).toBe('PONG');
+    await sleeping;
+    await waitInSync(p, r);
+    // Again: this time it waits, and the replica has every write when the primary is gone.
+    const sleeping2 = r.call('DEBUG', 'SLEEP', '0.3');
+    await new Promise((res) => setTimeout(res, 50));
+    await call(p, 'SET', 'very-last', 'write');
+    const gone = p.call('SHUTDOWN', 'NOSAVE').catch(() => null);
+    await sleeping2;
+    await gone;
+    stopped = true;
+    await v.stop();
+    expect(toJs(await r.call('GET', 'very-last'))).toBe('write');
   });
 });

@@ -157,7 +157,10 @@ export interface CommandHost {
   info(sections: string[]): string;
   /** Run one queued command of a transaction (EXEC) on `ctx`, with its accounting. */
   callNested(ctx: CommandContext, argv: string[]): void;
-  shutdown(opts: { save?: boolean | null; force?: boolean }): Promise<boolean>;
+  /** SHUTDOWN; `now` skips waiting for lagging replicas. */
+  shutdown(opts: { save?: boolean | null; force?: boolean; now?: boolean }): Promise<boolean>;
+  /** SHUTDOWN ABORT: false when no shutdown is waiting. */
+  abortShutdown(): boolean;
   /** The replicas attached to this server. */
   readonly primary: ReplicationPrimary;
   /** Why SYNC / PSYNC cannot be served now (a replica without its primary), or null. */

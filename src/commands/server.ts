@@ -389,8 +389,8 @@ function shutdown(ctx: CommandContext, argv: string[]): void {
     return;
   }
   if (abort) {
-    // Vireo shuts down at once (no waiting for replicas), so there is never one to abort.
-    ctx.reply.error('ERR No shutdown in progress.');
+    if (ctx.host.abortShutdown()) ctx.reply.ok();
+    else ctx.reply.error('ERR No shutdown in progress.');
     return;
   }
   if (!now && ctx.inExec) {
@@ -400,7 +400,7 @@ function shutdown(ctx: CommandContext, argv: string[]): void {
   ctx.host.logger.warn('User requested shutdown...');
   const conn = ctx.conn;
   ctx.host
-    .shutdown({ save, force })
+    .shutdown({ save, force, now })
     .then((done) => {
       if (done || conn === null || conn.closed) return;
       ctx.reply.error('ERR Errors trying to SHUTDOWN. Check logs.');

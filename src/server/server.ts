@@ -180,8 +180,10 @@ export class Server implements CommandHost {
    * timers. Returns false, and keeps running, if saving failed and `force`
    * is not set.
    */
-  async shutdown(opts: { save?: boolean | null; force?: boolean } = {}): Promise<boolean> {
+  async shutdown(opts: { save?: boolean | null; force?: boolean; now?: boolean } = {}): Promise<boolean> {
     if (this.shuttingDown) return true;
+    if (this.shutdownWait !== null) return false;
+    if (!opts.now && !(await this.waitForReplicasBeforeShutdown())) return false;
     const save = opts.save ?? this.persistence.rdb.savePointsConfigured;
     if (this.persistence.loading === null && !this.persistence.shutdown(save) && !opts.force) return false;
     this.shuttingDown = true;
@@ -199,6 +201,53 @@ export class Server implements CommandHost {
     if (unixPath !== '') fs.rmSync(unixPath, { force: true });
     this.logger.info('Vireo is now ready to exit, bye bye...');
     for (const fn of this.onShutdown) fn();
+    return true;
+  }
+
+  /** A SHUTDOWN waiting for lagging replicas (SHUTDOWN ABORT cancels it). */
+  private shutdownWait: { abort: () => void } | null = null;
+
+  /**
+   * Redis 7's graceful shutdown: writes paused, replicas asked for their
+   * offsets, and up to shutdown-timeout seconds given to those that lag to
+   * catch up. False when SHUTDOWN ABORT cancelled it.
+   */
+  private async waitForReplicasBeforeShutdown(): Promise<boolean> {
+    const timeout = this.config.int('shutdown-timeout');
+    const target = this.engine.log.offset;
+    if (timeout === 0 || this.engine.isReplica || this.primary.lagging(target) === 0) return true;
+    this.logger.info('Waiting for replicas before shutting down.');
+    this.pause.start('write', timeout * 1000 + 1000);
+    this.engine.log.flush();
+    this.primary.requestAcks();
+    const aborted = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => finish(false), timeout * 1000);
+      const poll = setInterval(() => {
+        if (this.primary.lagging(target) === 0) finish(false);
+      }, 10);
+      const finish = (abort: boolean) => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        this.shutdownWait = null;
+        resolve(abort);
+      };
+      this.shutdownWait = { abort: () => finish(true) };
+    });
+    if (aborted) {
+      this.pause.end();
+      return false;
+    }
+    const lagging = this.primary.lagging(target);
+    if (lagging > 0) this.logger.warn(`${lagging} of the replicas are not in sync when shutting down.`);
+    else this.logger.info('Lagging replica(s) caught up, shutting down.');
+    return true;
+  }
+
+  /** SHUTDOWN ABORT: false when no shutdown waits. */
+  abortShutdown(): boolean {
+    if (this.shutdownWait === null) return false;
+    this.logger.warn('Shutdown manually aborted.');
+    this.shutdownWait.abort();
     return true;
   }
 
