@@ -113,9 +113,22 @@ export interface Connection {
   startStream(stream: ReplyStream): void;
 }
 
+/** The replica side of replication as commands see it (replication/replica.ts). */
+export interface ReplicaControl {
+  /** REPLICAOF host port: false when this server already follows that primary. */
+  follow(host: string, port: number, who: string): boolean;
+  /** REPLICAOF NO ONE: stop following (nothing to do on a primary). */
+  stopFollowing(who: string): void;
+  /** ROLE's replica form: host, port, link state and offset; null on a primary. */
+  role(): [host: string, port: number, state: string, offset: number] | null;
+  /** READONLY or MASTERDOWN when a client's command must be refused on this replica, else null. */
+  refusal(isWrite: boolean, deniedWhenStale: boolean): string | null;
+}
+
 /** The server as commands see it. */
 export interface CommandHost {
   readonly config: Config;
+  readonly replica: ReplicaControl;
   readonly logger: Logger;
   readonly persistence: Persistence;
   readonly memory: { readonly startup: number; readonly peak: number };

@@ -16,6 +16,7 @@ import { persistenceCommands } from './persistence.js';
 import { streamCommands } from './streams.js';
 import { streamReadCommands } from './stream-read.js';
 import { streamGroupCommands } from './stream-groups.js';
+import { replicaCommands } from './replica-commands.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -40,6 +41,7 @@ export function createCommandTable(): CommandTable {
     ...streamCommands,
     ...streamReadCommands,
     ...streamGroupCommands,
+    ...replicaCommands,
   ]);
   return table;
 }

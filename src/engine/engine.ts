@@ -82,7 +82,10 @@ export class Engine {
   /** Time snapshot of the running command, ms since the epoch. */
   now = Date.now();
   readonly clock = new Clock();
-  /** A replica hides expired keys but never deletes them itself. */
+  /**
+   * A replica hides expired keys but never deletes them itself, and logs
+   * no effect of its own (its log holds the primary's stream).
+   */
   isReplica = false;
   /**
    * While true (CLIENT PAUSE), expired keys are hidden but not deleted: a
@@ -168,6 +171,8 @@ export class Engine {
     if (this.loading) return;
     this.dirty += changes;
     this.effectCount++;
+    // A replica's log is its primary's stream byte for byte: nothing of its own enters it.
+    if (this.isReplica) return;
     if (!this.hasFirst) {
       this.hasFirst = true;
       this.firstDb = db;
@@ -195,7 +200,7 @@ export class Engine {
       this.emit(db, argv);
       return;
     }
-    if (this.loading) return;
+    if (this.loading || this.isReplica) return;
     this.log.append(db, argv);
     this.dirty++;
     this.effectCount++;

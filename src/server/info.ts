@@ -28,6 +28,8 @@ export interface InfoSource {
   readonly version: string;
   readonly replId: string;
   readonly runId: string;
+  /** The replica side (replication/replica.ts). */
+  readonly replica: { readonly isReplica: boolean; infoFields(): Fields };
   readonly startTime: number;
 }
 
@@ -304,7 +306,8 @@ function statsSection(s: InfoSource): Fields {
 function replicationSection(s: InfoSource): Fields {
   const log = s.engine.log;
   return [
-    ['role', s.engine.isReplica ? 'slave' : 'master'],
+    ['role', s.replica.isReplica ? 'slave' : 'master'],
+    ...s.replica.infoFields(),
     ['connected_slaves', 0],
     ['master_failover_state', 'no-failover'],
     ['master_replid', s.replId],

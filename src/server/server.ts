@@ -5,6 +5,7 @@
  */
 
 import { ReplicationIds } from '../../replication/ids.js';
+import { ReplicaLink } from '../../replication/replica.js';
 import net from 'node:net';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
@@ -93,6 +94,8 @@ export class Server implements CommandHost {
   readonly persistence: Persistence;
   /** Applies records read from an AOF on a context of its own. */
   private readonly replayer: LogReplayer;
+  /** Following a primary (REPLICAOF), when this server is a replica. */
+  readonly replica: ReplicaLink;
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
@@ -116,10 +119,23 @@ export class Server implements CommandHost {
       engine: this.engine,
       config,
       logger: this.logger,
-      replication: () => ({ replId: this.replId, offset: this.engine.log.offset }),
+      replication: () => ({ replId: this.replId, offset: this.engine.log.offset, streamDb: this.engine.log.streamDb }),
       replay: (argv) => this.replayer.replay(argv),
     });
     this.persistence.gate.onAdvance(() => this.wakeReady('waitaof'));
+    const server = this;
+    this.replica = new ReplicaLink({
+      engine: this.engine,
+      table: this.table,
+      logger: this.logger,
+      config,
+      persistence: this.persistence,
+      replIds: this.replIds,
+      commandHost: this,
+      get port() {
+        return server.port;
+      },
+    });
     config.onChange((name, value) => this.applyConfig(name, value));
   }
 
@@ -128,6 +144,8 @@ export class Server implements CommandHost {
   async start(): Promise<void> {
     await this.listeners.listen();
     this.scheduleCron();
+    // A replica keeps the TTLs its files hold: only its primary deletes.
+    if (this.config.str('replicaof') !== '') this.engine.isReplica = true;
     try {
       await runStepsAsync(this.persistence.loadSteps());
     } catch (e) {
@@ -136,6 +154,7 @@ export class Server implements CommandHost {
       await this.listeners.close();
       throw e;
     }
+    this.replica.startFromConfig(this.replayer.dbIndex);
     this.logger.info(
       { version: VERSION, redis_version: REDIS_VERSION, port: this.port },
       `Vireo ${VERSION} (Redis ${REDIS_VERSION} compatible) ready to accept connections on port ${this.config.int('port')}, pid ${process.pid}`,
@@ -170,6 +189,7 @@ export class Server implements CommandHost {
     this.shuttingDown = true;
     if (this.cron !== null) clearTimeout(this.cron);
     this.pause.stop();
+    this.replica.close();
     this.engine.log.flush();
     this.persistence.close();
     for (const c of [...this.clients.values()]) {
