@@ -144,6 +144,7 @@ export class StreamApplier {
     const engine = this.host.engine;
     const ctx = this.ctx;
     engine.begin();
+    engine.obeyingPrimary = true;
     try {
       for (const q of list) {
         if (q.cmd === NOOP) continue;
@@ -157,6 +158,7 @@ export class StreamApplier {
         }
       }
     } finally {
+      engine.obeyingPrimary = false;
       ctx.current = null;
       ctx.currentArgv = null;
       engine.end();

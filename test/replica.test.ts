@@ -219,6 +219,21 @@ describe('Vireo following a fake primary', () => {
     expect(infoField(info, 'master_replid')).toBe(NEW_ID);
     expect(await js(c, 'GET', 'k')).toBe('v');
   });
+
+  it("applies the primary's writes to keys whose TTL passed here: the primary decides when a key is gone", async () => {
+    const { c } = await replicaOfFake();
+    const link = await fake.link(1);
+    await fullSync(link, primaryRdb({}));
+    await waitState(c, 'connected');
+    const past = String(Date.now() - 1000);
+    // The primary saw these keys alive (its clock, or the TTL ran out in transit): its DEL is what removes them.
+    link.write(Buffer.concat([resp('SELECT', '0'), resp('SET', 'a', 'v', 'PXAT', past), resp('SET', 'b', 'v', 'PXAT', past), resp('APPEND', 'b', 'x'), resp('DEL', 'a')]));
+    await waitFor('DEL applied', async () => (await js(c, 'DBSIZE')) === '1');
+    // Hidden from clients while expired, but still there with the primary's value.
+    expect(await js(c, 'GET', 'b')).toBe(null);
+    link.write(resp('PERSIST', 'b'));
+    await waitFor('PERSIST applied', async () => (await js(c, 'GET', 'b')) === 'vx');
+  });
 });
 
 describe('a primary that goes wrong', () => {

@@ -88,6 +88,12 @@ export class Engine {
    */
   isReplica = false;
   /**
+   * Applying the primary's stream: a key exists until the primary deletes
+   * it, whatever its TTL says here (Redis' expireIfNeeded for the master
+   * client). The primary sends the DEL before it acts on an expired key.
+   */
+  obeyingPrimary = false;
+  /**
    * While true (CLIENT PAUSE), expired keys are hidden but not deleted: a
    * paused primary must not write, and its replicas must not diverge.
    */
@@ -215,7 +221,7 @@ export class Engine {
 
   /** True if the key exists but its TTL has passed. */
   isExpired(db: Db, key: string): boolean {
-    if (db.volatileCount === 0 || this.loading) return false;
+    if (db.volatileCount === 0 || this.loading || this.obeyingPrimary) return false;
     const when = db.getExpire(key);
     return when >= 0 && this.now > when;
   }
