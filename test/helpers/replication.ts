@@ -96,15 +96,14 @@ export async function settle(c: RespClient): Promise<void> {
   await c.call('SELECT', '0');
 }
 
-/** DEBUG DIGEST-VALUE and PEXPIRETIME of every key the load touches, per db (shows where two datasets differ). */
-export async function keyDigests(c: RespClient): Promise<Record<string, unknown>> {
+/** Type, PEXPIRETIME and DEBUG DIGEST-VALUE of every key of every db (shows where two datasets differ). */
+export async function keyDigests(c: RespClient, dbs = 16): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
-  for (const db of DBS) {
-    await c.call('SELECT', db);
-    for (const k of KEYS) {
-      const type = toJs(await c.call('TYPE', k));
-      if (type === 'none') continue;
-      out[`${db}:${k}`] = [type, toJs(await c.call('PEXPIRETIME', k)), toJs(await c.call('DEBUG', 'DIGEST-VALUE', k))];
+  for (let db = 0; db < dbs; db++) {
+    await c.call('SELECT', String(db));
+    const keys = ((toJs(await c.call('KEYS', '*')) as string[] | null) ?? []).sort();
+    for (const k of keys) {
+      out[`${db}:${k}`] = [toJs(await c.call('TYPE', k)), toJs(await c.call('PEXPIRETIME', k)), toJs(await c.call('DEBUG', 'DIGEST-VALUE', k))];
     }
   }
   await c.call('SELECT', '0');
