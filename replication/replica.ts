@@ -15,6 +15,7 @@
  * dataset is touched.
  */
 
+import dns from 'node:dns';
 import net from 'node:net';
 import type { Config } from '../src/config.js';
 import type { Persistence } from '../persistence/persistence.js';
@@ -219,15 +220,37 @@ export class ReplicaLink implements ReplicaControl {
 
   // ---- connecting and the handshake --------------------------------------------------------
 
+  /**
+   * Resolve the primary's name (in state connect: Redis' getaddrinfo fails
+   * there at once, for an unknown name), then open the connection.
+   */
   private connect(): void {
     if (this.closed || this.masterHost === null) return;
     const attempt = ++this.attempt;
+    const host = this.masterHost;
+    this.host.logger.info(`Connecting to MASTER ${host}:${this.masterPort}`);
+    if (net.isIP(host) !== 0) {
+      this.open(host, attempt);
+      return;
+    }
+    dns.lookup(host, (err, address) => {
+      if (attempt !== this.attempt) return;
+      if (err !== null) {
+        this.host.logger.warn(`Unable to connect to MASTER: ${err.message}`);
+        this.failures++;
+        this.scheduleConnect();
+        return;
+      }
+      this.open(address, attempt);
+    });
+  }
+
+  private open(address: string, attempt: number): void {
     const logger = this.host.logger;
-    logger.info(`Connecting to MASTER ${this.masterHost}:${this.masterPort}`);
     logger.info('MASTER <-> REPLICA sync started');
     this.state = 'connecting';
     this.lastIo = Date.now();
-    const socket = net.connect({ host: this.masterHost, port: this.masterPort });
+    const socket = net.connect({ host: address, port: this.masterPort });
     this.socket = socket;
     socket.setNoDelay(!this.config.bool('repl-disable-tcp-nodelay'));
     const current = () => attempt === this.attempt;
@@ -409,7 +432,15 @@ export class ReplicaLink implements ReplicaControl {
     if (rest === null) return;
     // What follows the payload is the stream: hold it until the dataset is loaded.
     this.socket?.pause();
-    void this.loadPayload(rest, this.attempt);
+    const attempt = this.attempt;
+    this.loadPayload(rest, attempt).catch((e: unknown) => {
+      this.host.logger.error({ err: e }, 'Internal error finishing the sync with the master');
+      this.loadingPayload = false;
+      if (attempt === this.attempt) {
+        this.hasHistory = false;
+        this.lost('Dropping the link with the master after an internal error.');
+      }
+    });
   }
 
   private async loadPayload(rest: Buffer, attempt: number): Promise<void> {
@@ -496,7 +527,12 @@ export class ReplicaLink implements ReplicaControl {
     this.log.reset(full.offset, streamDb);
     this.applier.discardTransaction();
     if (streamDb >= 0) this.applier.select(streamDb);
-    this.host.persistence.restartAfterSync();
+    try {
+      this.host.persistence.restartAfterSync();
+    } catch (e) {
+      // The data is loaded and served; the AOF's write error shows in INFO persistence and MISCONF.
+      this.host.logger.warn({ err: e }, 'Failed enabling the AOF after successful master synchronization!');
+    }
     this.hasHistory = true;
     this.host.logger.info(`Done loading RDB, keys loaded: ${result.keys}.`);
     this.host.logger.info('MASTER <-> REPLICA sync: Finished with success');

@@ -11,7 +11,7 @@
 
 import { describe, it, expect, afterEach } from 'vitest';
 import { useCleanups, js } from './helpers/cleanups.js';
-import { RespClient } from './helpers/resp.js';
+import { RespClient, toJs } from './helpers/resp.js';
 import { startVireo, type VireoHandle } from './helpers/servers.js';
 import { infoField } from './helpers/info.js';
 import { FakePrimary, type FakeLink } from './helpers/replication.js';
@@ -236,6 +236,35 @@ describe('Vireo following a fake primary', () => {
   });
 });
 
+describe('clients of a replica while it syncs and follows', () => {
+  it('a client blocked on the replica (XREAD BLOCK) is served when the primary writes', async () => {
+    const { v, c } = await replicaOfFake();
+    const link = await fake.link(1);
+    await fullSync(link, primaryRdb({}));
+    await waitState(c, 'connected');
+    const reader = await client(v.port);
+    const pending = reader.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$');
+    await waitFor('reader blocked', async () => ((await js(c, 'INFO', 'clients')) as string).includes('blocked_clients:1'));
+    link.write(Buffer.concat([resp('SELECT', '0'), resp('XADD', 's', '1-1', 'f', 'v')]));
+    expect(toJs(await pending)).toEqual([['s', [['1-1', ['f', 'v']]]]]);
+  });
+
+  it('while a sync loads its RDB, INFO answers and other commands get -LOADING', async () => {
+    const v = track(await startVireo());
+    const c = await client(v.port);
+    const keys: Record<string, string> = {};
+    for (let i = 0; i < 30000; i++) keys[`k${i}`] = `v${i}`;
+    const load = v.server.persistence.loadSyncSteps(primaryRdb(keys), null, 'the replication stream');
+    // The first slice of keys is in; the load waits for its next turn.
+    expect(load.next().done).toBe(false);
+    expect(await c.call('GET', 'k1')).toEqual({ type: 'error', value: 'LOADING Redis is loading the dataset in memory' });
+    expect(infoField(await c.call('INFO', 'persistence'), 'loading')).toBe('1');
+    while (!load.next().done);
+    expect(await js(c, 'GET', 'k29999')).toBe('v29999');
+    expect(infoField(await c.call('INFO', 'persistence'), 'loading')).toBe('0');
+  });
+});
+
 describe('a primary that goes wrong', () => {
   /** The replica keeps `keys` and keeps serving while the primary misbehaves. */
   async function stillServes(c: RespClient, keys: Record<string, string>): Promise<void> {
@@ -355,6 +384,16 @@ describe('REPLICAOF and the replica state clients see', () => {
     expect(await js(c, 'SET', 'w', '1')).toBe('OK');
     expect(await js(c, 'GET', 'mine')).toBe('1');
     expect(await js(c, 'REPLICAOF', 'no', 'one')).toBe('OK');
+  });
+
+  it('a primary whose name does not resolve leaves the link in state connect, as Redis (its getaddrinfo fails at once)', async () => {
+    const v = track(await startVireo());
+    const c = await client(v.port);
+    expect(await js(c, 'REPLICAOF', 'no-such-host.invalid', '6379')).toBe('OK');
+    expect(await role(c)).toEqual(['slave', 'no-such-host.invalid', '6379', 'connect', '-1']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await role(c)).toEqual(['slave', 'no-such-host.invalid', '6379', 'connect', '-1']);
+    expect(await js(c, 'GET', 'k')).toBe(null);
   });
 
   it('replica-serve-stale-data no: MASTERDOWN while the link is down, except for commands flagged stale', async () => {
