@@ -495,6 +495,14 @@ export const FUZZ_DIFFERENCES: FuzzDifference[] = [
     normalize: shapeOf,
   },
   {
+    why: "ROLE's replication offset: Redis counts master_repl_offset only once a backlog exists (a replica attached), Vireo's is its command log's offset, which every write advances (DESIGN.md §1): the offset is masked",
+    applies: named('role'),
+    normalize: (r) =>
+      r.type === 'array' && r.value !== null && r.value.length === 3 && r.value[1]!.type === 'integer'
+        ? { type: 'array', value: [r.value[0]!, { type: 'integer', value: '<offset>' }, r.value[2]!] }
+        : r,
+  },
+  {
     why: 'CONFIG GET of a glob lists parameters 7.0 and 7.2 do not share (and dir, port...): compared by kind; exact names are compared exactly (sorted pairs, KNOWN_DIFFERENCES)',
     applies: (a) => commandName(a) === 'config|get' && a.slice(2).some((p) => /[*?[]/.test(p)),
     normalize: shapeOf,
