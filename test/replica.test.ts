@@ -375,6 +375,11 @@ describe('REPLICAOF and the replica state clients see', () => {
     expect(await c.call('REPLICAOF', '127.0.0.1', '70000')).toEqual({ type: 'error', value: 'ERR Invalid master port' });
     expect(await c.call('REPLICAOF', '127.0.0.1', 'abc')).toEqual({ type: 'error', value: 'ERR Invalid master port' });
     expect(await js(c, 'CONFIG', 'GET', 'replicaof')).toEqual(['replicaof', `127.0.0.1 ${fake.port}`]);
+    // As in Redis: the primary changes with REPLICAOF, not CONFIG SET.
+    expect(await c.call('CONFIG', 'SET', 'replicaof', '127.0.0.1 1')).toEqual({
+      type: 'error',
+      value: "ERR CONFIG SET failed (possibly related to argument 'replicaof') - can't set immutable config",
+    });
     const idBefore = infoField(await c.call('INFO', 'replication'), 'master_replid');
     expect(await js(c, 'SLAVEOF', 'NO', 'ONE')).toBe('OK');
     expect(await role(c)).toEqual(['master', String(v.server.engine.log.offset), []]);
@@ -384,6 +389,7 @@ describe('REPLICAOF and the replica state clients see', () => {
     expect(await js(c, 'SET', 'w', '1')).toBe('OK');
     expect(await js(c, 'GET', 'mine')).toBe('1');
     expect(await js(c, 'REPLICAOF', 'no', 'one')).toBe('OK');
+    expect(await js(c, 'CONFIG', 'GET', 'replicaof')).toEqual(['replicaof', '']);
   });
 
   it('a primary whose name does not resolve leaves the link in state connect, as Redis (its getaddrinfo fails at once)', async () => {
