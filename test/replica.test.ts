@@ -10,6 +10,8 @@
  */
 
 import { describe, it, expect, afterEach } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
 import { useCleanups, js } from './helpers/cleanups.js';
 import { RespClient, toJs } from './helpers/resp.js';
 import { startVireo, type VireoHandle } from './helpers/servers.js';
@@ -20,6 +22,9 @@ import { rdbToBuffer } from '../persistence/rdb/file.js';
 import { MasterStreamParser, StreamProtocolError } from '../replication/master-stream.js';
 import { RdbTransfer, rdbChecksumOk } from '../replication/rdb-transfer.js';
 import { CommandLog } from '../src/log/command-log.js';
+import { AofManifest } from '../persistence/aof/manifest.js';
+import { Config } from '../src/config.js';
+import { pino } from 'pino';
 
 const { track, client } = useCleanups();
 
@@ -233,6 +238,55 @@ describe('Vireo following a fake primary', () => {
     expect(await js(c, 'GET', 'b')).toBe(null);
     link.write(resp('PERSIST', 'b'));
     await waitFor('PERSIST applied', async () => (await js(c, 'GET', 'b')) === 'vx');
+  });
+});
+
+describe("the replica's own files", () => {
+  it('a new AOF incr file never takes the name of a retired one still listed (removing the history would delete it)', () => {
+    const m = new AofManifest(new Config(), pino({ level: 'silent' }));
+    m.files = [
+      { name: 'appendonly.aof.1.base.rdb', seq: 1, type: 'h' },
+      { name: 'appendonly.aof.1.incr.aof', seq: 1, type: 'h' },
+      { name: 'appendonly.aof.2.base.rdb', seq: 2, type: 'b' },
+    ];
+    expect(m.nextSeq('i')).toBe(2);
+    expect(m.nextSeq('b')).toBe(3);
+  });
+
+  it('with appendonly yes a full sync starts a new AOF at the primary offset; a restart from it asks to continue from there', async () => {
+    const { v, c } = await replicaOfFake({ old: '1' }, { appendonly: 'yes' });
+    const dir = v.dir;
+    const first = await fake.link(1);
+    await fullSync(first, primaryRdb({ a: '1' }, 1), { offset: 500 });
+    await waitState(c, 'connected');
+    const stream = Buffer.concat([resp('SET', 'in1', 'x'), resp('SELECT', '2'), resp('SET', 'in2', 'y'), resp('PING'), resp('REPLCONF', 'GETACK', '*')]);
+    first.write(stream);
+    await waitFor('stream applied', async () => infoField(await c.call('INFO', 'replication'), 'slave_repl_offset') === String(500 + stream.length));
+    const manifest = fs.readFileSync(path.join(dir, 'appendonlydir', 'appendonly.aof.manifest'), 'latin1');
+    const files = [...manifest.matchAll(/^file (\S+) seq \d+ type ([bi])$/gm)].map((m) => m[1]!);
+    expect(files.length).toBe(2);
+    for (const f of files) expect(fs.existsSync(path.join(dir, 'appendonlydir', f)), f).toBe(true);
+    // The incr file holds the stream as received: no SELECT of its own (the base says the stream is on db 1).
+    const incr = files.find((f) => f.includes('.incr.'))!;
+    await v.stop();
+    expect(fs.readFileSync(path.join(dir, 'appendonlydir', incr)).latin1Slice()).toBe(stream.latin1Slice());
+
+    const again = track(await startVireo({ dir, appendonly: 'yes', replicaof: `127.0.0.1 ${fake.port}` }));
+    const c2 = await client(again.port);
+    expect(await js(c2, 'GET', 'in1')).toBe(null);
+    await c2.call('SELECT', '1');
+    expect(await js(c2, 'GET', 'in1')).toBe('x');
+    expect(await js(c2, 'GET', 'a')).toBe(null);
+    await c2.call('SELECT', '0');
+    expect(await js(c2, 'GET', 'a')).toBe('1');
+    await c2.call('SELECT', '2');
+    expect(await js(c2, 'GET', 'in2')).toBe('y');
+    const second = await fake.link(2);
+    expect(await second.handshake()).toEqual(['PSYNC', PRIMARY_ID, String(500 + stream.length + 1)]);
+    // It continues on db 2, where the stream was.
+    second.write('+CONTINUE\r\n');
+    second.write(resp('SET', 'in2', 'z'));
+    await waitFor('continued', async () => (await js(c2, 'GET', 'in2')) === 'z');
   });
 });
 
