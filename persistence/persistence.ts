@@ -12,6 +12,8 @@ import type { Engine } from '../src/engine/engine.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
 import { RdbStore, type ReplicationInfo } from './rdb-store.js';
+import type { RdbLoadResult } from './rdb/file.js';
+import type { Db } from '../src/engine/keyspace.js';
 import { AofLoadError, AofStore } from './aof/store.js';
 import { Archive } from './archive.js';
 import { RdbError } from './rdb/format.js';
@@ -50,6 +52,8 @@ export class Persistence {
   readonly aof: AofStore;
   readonly archive: Archive;
   loading: LoadingState | null = null;
+  /** The replication id the loaded files carry (RDB aux repl-id), for a replica to continue its history. */
+  loadedReplId: string | null = null;
   /** Which log offset replies may reveal, and who waits for more (src/log/gate.ts). */
   readonly gate: DurabilityGate;
   private readonly groupCommit: GroupCommit;
@@ -96,6 +100,7 @@ export class Persistence {
           // Like Redis 7: an empty dataset gets a base file right away.
           this.aof.rewriteSync();
         } else {
+          this.loadedReplId = this.aof.baseAux?.get('repl-id') ?? null;
           this.logger.info(`DB loaded from append only file: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
         }
       } else {
@@ -106,6 +111,10 @@ export class Persistence {
           const r = yield* this.rdb.loadSteps(buf, { preamble: false, onProgress: (b) => this.progress(file, b, buf.length) });
           const offset = Number(r.aux.get('repl-offset') ?? 0);
           this.engine.log.reset(Number.isSafeInteger(offset) && offset > 0 ? offset : 0);
+          this.loadedReplId = r.aux.get('repl-id') ?? null;
+          // The database a replica's stream continues on (its log never adds a SELECT of its own).
+          const streamDb = r.aux.get('repl-stream-db');
+          if (streamDb !== undefined && /^[0-9]{1,9}$/.test(streamDb)) this.host.replay(['SELECT', streamDb]);
           const l = this.rdb.lastLoad;
           this.logger.info(`Done loading RDB, keys loaded: ${l.keysLoaded}, keys expired: ${l.keysExpired}.`);
           this.logger.info(`DB loaded from disk: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
@@ -120,6 +129,39 @@ export class Persistence {
       this.engine.dirty = 0;
       this.loading = null;
     }
+  }
+
+  /**
+   * A replica's full sync: load its primary's RDB image into `into` (fresh
+   * databases the caller swaps in: repl-diskless-load swapdb) or into the
+   * dataset the caller emptied, answering -LOADING meanwhile. Yields between
+   * slices; throws RdbError on a damaged image.
+   */
+  *loadSyncSteps(rdb: Buffer, into: readonly Db[] | null, file: string): Generator<void, RdbLoadResult> {
+    // A snapshot or rewrite running now would mix the old dataset with the new one (Redis kills its child).
+    this.rdb.abort();
+    this.aof.abortRewrite();
+    this.engine.log.flush();
+    this.loading = { startedAt: Date.now(), totalBytes: 0, loadedBytes: 0, file: '', doneBytes: 0 };
+    this.engine.loading = true;
+    try {
+      this.progress(file, 0, rdb.length);
+      const onProgress = (b: number) => this.progress(file, b, rdb.length);
+      return yield* this.rdb.loadSteps(rdb, { preamble: false, onProgress, ...(into === null ? {} : { into }) });
+    } finally {
+      this.engine.loading = false;
+      this.loading = null;
+    }
+  }
+
+  /**
+   * After a replica's full sync: the AOF (when on) starts over from the
+   * loaded dataset at the log's new offset, as Redis' restartAOFAfterSYNC,
+   * and nobody waits any longer for offsets of the history that was dropped.
+   */
+  restartAfterSync(): void {
+    if (this.aof.on) this.aof.restartFromDataset();
+    this.releaseAll();
   }
 
   private progress(file: string, bytes: number, total: number): void {

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../src/engine/engine.js';
+import type { Db } from '../src/engine/keyspace.js';
 import type { Logger } from '../src/logger.js';
 import type { Config } from '../src/config.js';
 import { RdbWriter, RdbParser, type RdbLoadResult } from './rdb/file.js';
@@ -22,6 +23,8 @@ export type SaveStatus = 'ok' | 'err';
 export interface ReplicationInfo {
   replId: string;
   offset: number;
+  /** The database the replication stream is on at `offset` (aux repl-stream-db). */
+  streamDb: number;
 }
 
 /** Adapts an RdbWriter to the snapshot target interface. */
@@ -125,7 +128,7 @@ export class RdbStore {
       ['redis-bits', '64'],
       ['ctime', String(Math.floor(Date.now() / 1000))],
       ['used-mem', String(m.heapUsed + m.external)],
-      ['repl-stream-db', '0'],
+      ['repl-stream-db', String(Math.max(0, repl.streamDb))],
       ['repl-id', repl.replId],
       ['repl-offset', String(repl.offset)],
       ['aof-base', aofBase ? '1' : '0'],
@@ -292,8 +295,13 @@ export class RdbStore {
    * (the caller decides whether to yield to the event loop in between).
    * Keys whose TTL has passed are skipped, except in an AOF preamble.
    */
-  *loadSteps(buf: Buffer, opts: { preamble: boolean; merge?: boolean; onProgress?: (bytes: number) => void }): Generator<void, RdbLoadResult> {
+  *loadSteps(
+    buf: Buffer,
+    opts: { preamble: boolean; merge?: boolean; onProgress?: (bytes: number) => void; into?: readonly Db[] },
+  ): Generator<void, RdbLoadResult> {
     const engine = this.engine;
+    // A replica's swapdb load fills databases of its own, swapped in once whole.
+    const dbs = opts.into ?? engine.dbs;
     const now = Date.now();
     const stats: LoadStats = { keysLoaded: 0, keysExpired: 0 };
     const parser = new RdbParser(buf, {
@@ -304,8 +312,8 @@ export class RdbStore {
           stats.keysExpired++;
           return;
         }
-        const d = engine.dbs[db];
-        if (d === undefined) throw new RdbError(`FATAL: Data file was created with a Redis server configured to handle more than ${engine.dbs.length} databases. Exiting`);
+        const d = dbs[db];
+        if (d === undefined) throw new RdbError(`FATAL: Data file was created with a Redis server configured to handle more than ${dbs.length} databases. Exiting`);
         if (d.set(key, value) === false && opts.merge !== true) throw new RdbError(`Duplicate key '${key.slice(0, 128)}' found in RDB file`);
         if (expireMs !== -1) d.setExpire(key, expireMs);
         const word = engine.access.restored(freq, idleSeconds);

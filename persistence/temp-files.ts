@@ -15,6 +15,8 @@ function tempPatterns(aofPrefix: string): RegExp[] {
   return [
     // SAVE and AOF bases (rdb-store.ts writeSync), BGSAVE (rdb-store.ts bgsave)
     /^temp-(?:bg-)?(\d+)-\d+\.rdb$/,
+    // a replica's full sync receiving its primary's RDB (replication/rdb-transfer.ts)
+    /^temp-sync-(\d+)-\d+\.rdb$/,
     // BGREWRITEAOF (aof/rewrite.ts startRewrite)
     /^temp-rewriteaof-bg-(\d+)-\d+\.(?:rdb|aof)$/,
     // the manifest and its offsets sidecar (files.ts writeFileAtomic)

@@ -42,6 +42,20 @@ export class ReplicationIds {
     this.secondOffset = -1;
   }
 
+  /**
+   * Our primary continues under a new id (+CONTINUE <new id> after its own
+   * promotion): the current id becomes the second, valid up to `offset`
+   * (the next byte a replica of it may ask for is offset + 1), as Redis'
+   * slaveTryPartialResynchronization does, so our own replicas can still
+   * continue from us.
+   */
+  continueAs(replId: string, offset: number): void {
+    if (replId === this.replId) return;
+    this.replId2 = this.replId;
+    this.secondOffset = offset + 1;
+    this.replId = replId;
+  }
+
   /** Adopt a primary's history (after +FULLRESYNC). */
   adopt(replId: string): void {
     this.replId = replId;

@@ -510,6 +510,19 @@ export class ReplicationPrimary implements LogFollower {
     return out;
   }
 
+  /**
+   * This server's history changed under its replicas (it started following
+   * a primary, loaded a new dataset, was promoted, or its primary's replid
+   * changed): they reconnect and resync (partially when they can, through
+   * replid2), as Redis' disconnectSlaves. The backlog goes on from here.
+   */
+  historyChanged(): void {
+    this.disconnectAll();
+    this.host.engine.log.flush();
+    if (this.backlog !== null) this.backlog.restart(this.host.engine.log.offset);
+    else this.ensureBacklog(false);
+  }
+
   /** Close every replica link (REPLICAOF another primary, shutdown). */
   disconnectAll(): void {
     for (const s of [...this.syncs]) s.abort();

@@ -181,7 +181,7 @@ str('aof-archive-dir', 'appendonlydir-archive', { immutable: true });
 int('aof-archive-retention', 7 * 24 * 3600, 0, INT_MAX);
 
 // ---- replication -----------------------------------------------------------
-special('replicaof', '', parseReplicaOf, undefined, { aliases: ['slaveof'] });
+special('replicaof', '', parseReplicaOf, undefined, { aliases: ['slaveof'], immutable: true });
 str('masterauth', '');
 str('masteruser', '');
 bool('replica-serve-stale-data', 'yes', { aliases: ['slave-serve-stale-data'] });

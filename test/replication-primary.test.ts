@@ -12,7 +12,7 @@ import { HAVE_REDIS, startRedis, startVireo, tempDir } from './helpers/servers.j
 import { useCleanups } from './helpers/cleanups.js';
 import { call, digest, everyEncodingCommands, pipelineOk, type Cmd } from './helpers/dataset.js';
 import { infoField, infoNumber, waitFor } from './helpers/info.js';
-import { replOffset, waitInSync } from './helpers/repl-sync.js';
+import { replOffset, waitInSync } from './helpers/replication.js';
 import { toJs, type RespClient } from './helpers/resp.js';
 
 const cleanups = useCleanups();

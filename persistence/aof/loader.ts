@@ -50,6 +50,8 @@ export class AofLoader {
 
   /** Log bytes replayed from the last loaded file. */
   fileLogBytes = 0;
+  /** AUX fields of the last RDB preamble loaded (repl-id: the history the files continue). */
+  baseAux: Map<string, string> | null = null;
 
   /** Replay one file; returns the log bytes it holds (commands, not annotations). */
   private *loadFile(full: string, name: string, isBase: boolean, isLast: boolean, replay: Replay, progress: LoadProgress): Generator<void, number> {
@@ -66,6 +68,10 @@ export class AofLoader {
         throw e;
       }
       pos = r.end;
+      this.baseAux = r.aux;
+      // A replica's incr files continue its primary's stream where the base left it, with no SELECT of their own.
+      const streamDb = r.aux.get('repl-stream-db');
+      if (streamDb !== undefined && /^[0-9]{1,9}$/.test(streamDb)) replay(['SELECT', streamDb]);
     }
     let commands = 0;
     let multiStart = -1;

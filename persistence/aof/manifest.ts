@@ -128,7 +128,9 @@ export class AofManifest {
 
   nextSeq(type: AofFileType): number {
     let max = 0;
-    for (const f of this.files) if (f.type === type || (type === 'b' && f.type === 'h')) max = Math.max(max, f.seq);
+    // A new incr file must not take the name of a retired one that is still listed (removeHistory would delete it).
+    const counts = (f: AofFile) => f.type === type || (f.type === 'h' && (type === 'b' || f.name.endsWith('.incr.aof')));
+    for (const f of this.files) if (counts(f)) max = Math.max(max, f.seq);
     return max + 1;
   }
 

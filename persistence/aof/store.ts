@@ -97,6 +97,10 @@ export class AofStore {
   get currentSize(): number {
     return this.manifest.currentSize;
   }
+  /** AUX fields of the RDB preamble of the last AOF loaded, or null. */
+  get baseAux(): ReadonlyMap<string, string> | null {
+    return this.loader.baseAux;
+  }
   startOffsetOf(name: string): number | undefined {
     return this.manifest.startOffsetOf(name);
   }
@@ -215,6 +219,18 @@ export class AofStore {
 
   /** Write a base file synchronously (empty start, or tests). */
   rewriteSync(): void {
+    this.rewriter.rewriteSync();
+  }
+
+  /**
+   * The dataset was replaced and the log moved to another offset (a
+   * replica's full sync): a new base of it, synchronously, and a new incr
+   * file from the log's offset; every older file becomes history.
+   */
+  restartFromDataset(): void {
+    this.rewriter.abort();
+    this.writer.dropPending();
+    this.writer.startAt(this.engine.log.offset);
     this.rewriter.rewriteSync();
   }
 

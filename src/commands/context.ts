@@ -120,9 +120,22 @@ export interface Connection {
   whenWritable(resume: () => void): void;
 }
 
+/** The replica side of replication as commands see it (replication/replica.ts). */
+export interface ReplicaControl {
+  /** REPLICAOF host port: false when this server already follows that primary. */
+  follow(host: string, port: number, who: string): boolean;
+  /** REPLICAOF NO ONE: stop following (nothing to do on a primary). */
+  stopFollowing(who: string): void;
+  /** ROLE's replica form: host, port, link state and offset; null on a primary. */
+  role(): [host: string, port: number, state: string, offset: number] | null;
+  /** READONLY or MASTERDOWN when a client's command must be refused on this replica, else null. */
+  refusal(isWrite: boolean, deniedWhenStale: boolean): string | null;
+}
+
 /** The server as commands see it. */
 export interface CommandHost {
   readonly config: Config;
+  readonly replica: ReplicaControl;
   readonly logger: Logger;
   readonly persistence: Persistence;
   readonly memory: { readonly startup: number; readonly peak: number };
@@ -165,10 +178,6 @@ export interface CommandHost {
   readonly primary: ReplicationPrimary;
   /** Why SYNC / PSYNC cannot be served now (a replica without its primary), or null. */
   syncRefusal(): string | null;
-  /** REPLCONF GETACK from this server's primary. */
-  replicaGetAck(ctx: CommandContext): void;
-  /** ROLE on a replica: writes the reply and returns true; false on a primary. */
-  replicaRole(ctx: CommandContext): boolean;
 }
 
 /** Bytes a streamed reply produces per call when there is no socket to pace it. */

@@ -17,6 +17,7 @@ import { streamCommands } from './streams.js';
 import { streamReadCommands } from './stream-read.js';
 import { streamGroupCommands } from './stream-groups.js';
 import { replicationCommands } from './replication.js';
+import { replicaCommands } from './replica-commands.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -42,6 +43,7 @@ export function createCommandTable(): CommandTable {
     ...streamReadCommands,
     ...streamGroupCommands,
     ...replicationCommands,
+    ...replicaCommands,
   ]);
   return table;
 }

@@ -63,8 +63,7 @@ function replconf(ctx: CommandContext, argv: string[]): void {
       ack(ctx, argv, i);
       return;
     } else if (eq(opt, 'getack')) {
-      // A primary asking this replica for its offset: answered by the link to it, not here.
-      ctx.host.replicaGetAck(ctx);
+      // A primary's GETACK is answered by the replica's link to it (replication/stream-applier.ts); from anyone else, nothing.
       return;
     } else if (eq(opt, 'rdb-only')) {
       const on = argRange(ctx, value, 0, 1);
@@ -124,10 +123,23 @@ function wait(ctx: CommandContext, argv: string[]): void {
   primary.requestAcks();
 }
 
-/** ROLE: ["master", offset, [[ip, port, offset] ...]] (a replica answers its own form). */
+/**
+ * ROLE: ["master", offset, [[ip, port, offset] ...]] on a primary,
+ * ["slave", host, port, state, offset] on a replica.
+ */
 function role(ctx: CommandContext): void {
-  if (ctx.host.replicaRole(ctx)) return;
   const r = ctx.reply;
+  const asReplica = ctx.host.replica.role();
+  if (asReplica !== null) {
+    const [host, port, state, offset] = asReplica;
+    r.array(5);
+    r.bulk('slave');
+    r.bulk(host);
+    r.integer(port);
+    r.bulk(state);
+    r.integer(offset);
+    return;
+  }
   const replicas = ctx.host.primary.onlineReplicas();
   r.array(3);
   r.bulk('master');

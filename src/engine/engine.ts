@@ -82,8 +82,17 @@ export class Engine {
   /** Time snapshot of the running command, ms since the epoch. */
   now = Date.now();
   readonly clock = new Clock();
-  /** A replica hides expired keys but never deletes them itself. */
+  /**
+   * A replica hides expired keys but never deletes them itself, and logs
+   * no effect of its own (its log holds the primary's stream).
+   */
   isReplica = false;
+  /**
+   * Applying the primary's stream: a key exists until the primary deletes
+   * it, whatever its TTL says here (Redis' expireIfNeeded for the master
+   * client). The primary sends the DEL before it acts on an expired key.
+   */
+  obeyingPrimary = false;
   /**
    * While true (CLIENT PAUSE), expired keys are hidden but not deleted: a
    * paused primary must not write, and its replicas must not diverge.
@@ -168,6 +177,8 @@ export class Engine {
     if (this.loading) return;
     this.dirty += changes;
     this.effectCount++;
+    // A replica's log is its primary's stream byte for byte: nothing of its own enters it.
+    if (this.isReplica) return;
     if (!this.hasFirst) {
       this.hasFirst = true;
       this.firstDb = db;
@@ -195,7 +206,7 @@ export class Engine {
       this.emit(db, argv);
       return;
     }
-    if (this.loading) return;
+    if (this.loading || this.isReplica) return;
     this.log.append(db, argv);
     this.dirty++;
     this.effectCount++;
@@ -210,7 +221,7 @@ export class Engine {
 
   /** True if the key exists but its TTL has passed. */
   isExpired(db: Db, key: string): boolean {
-    if (db.volatileCount === 0 || this.loading) return false;
+    if (db.volatileCount === 0 || this.loading || this.obeyingPrimary) return false;
     const when = db.getExpire(key);
     return when >= 0 && this.now > when;
   }

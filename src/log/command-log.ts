@@ -35,6 +35,12 @@ export class CommandLog {
   private stagingLen = 0;
   /** Database the log stream is positioned on (-1: unknown, emit SELECT). */
   private selectedDb = -1;
+  /**
+   * Database a reader of every byte so far is left on (-1: unknown). Unlike
+   * selectedDb it survives resetSelectedDb: a replica's log, which never
+   * gets a SELECT of its own, records it as RDB aux `repl-stream-db`.
+   */
+  streamDb = -1;
   private readonly followers: LogFollower[] = [];
 
   follow(f: LogFollower): void {
@@ -64,21 +70,19 @@ export class CommandLog {
     this.selectedDb = -1;
   }
 
-  /** Drop anything staged and continue at `offset` (after loading a dataset). */
-  reset(offset: number): void {
+  /** Drop anything staged and continue at `offset` (after loading a dataset), the stream on `streamDb`. */
+  reset(offset: number, streamDb = -1): void {
     this.stagingLen = 0;
     this.offset = offset;
     this.dataEnd = offset;
     this.flushedOffset = offset;
     this.selectedDb = -1;
+    this.streamDb = streamDb;
   }
 
   /** Append one effect record executed against database `db`. */
   append(db: number, argv: readonly string[]): void {
-    if (db !== this.selectedDb) {
-      this.encode(['SELECT', String(db)]);
-      this.selectedDb = db;
-    }
+    if (db !== this.selectedDb) this.select(db);
     this.encode(argv);
     this.dataEnd = this.offset;
   }
@@ -91,12 +95,28 @@ export class CommandLog {
     this.encode(argv);
   }
 
+  private select(db: number): void {
+    this.encode(['SELECT', String(db)]);
+    this.selectedDb = this.streamDb = db;
+  }
+
   /** Append one record given as its RESP bytes src[start, end) (already canonical). */
   appendRaw(db: number, src: Buffer, start: number, end: number): void {
-    if (db !== this.selectedDb) {
-      this.encode(['SELECT', String(db)]);
-      this.selectedDb = db;
-    }
+    if (db !== this.selectedDb) this.select(db);
+    this.copyIn(src, start, end);
+  }
+
+  /**
+   * Append bytes of a primary's replication stream exactly as received (a
+   * replica's log is byte for byte its primary's, so the offsets agree):
+   * no SELECT is added; `dbAfter` is the database the stream is on after them.
+   */
+  appendVerbatim(src: Buffer, start: number, end: number, dbAfter: number): void {
+    this.copyIn(src, start, end);
+    this.selectedDb = this.streamDb = dbAfter;
+  }
+
+  private copyIn(src: Buffer, start: number, end: number): void {
     const n = end - start;
     if (!this.recording) {
       this.skip(n);

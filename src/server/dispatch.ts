@@ -119,6 +119,13 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
     reject(c, cmd, noReplicas);
     return;
   }
+  if (server.engine.isReplica) {
+    const refusal = replicaRefusal(server, c, cmd);
+    if (refusal !== null) {
+      reject(c, cmd, refusal);
+      return;
+    }
+  }
   if (persistence.loading !== null && !(flags & F.LOADING)) {
     reject(c, cmd, 'LOADING Redis is loading the dataset in memory');
     return;
@@ -138,6 +145,14 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
     }
   }
   call(server, c, cmd, argv);
+}
+
+/** READONLY / MASTERDOWN on a replica, as Redis' processCommand decides them; EXEC by the commands it queued. */
+function replicaRefusal(server: DispatchHost, c: Client, cmd: Command): string | null {
+  const queued = cmd.name === 'exec' ? c.ctx.multi : null;
+  const isWrite = (cmd.flags & F.WRITE) !== 0 || (queued !== null && queued.some((q) => (q.cmd.flags & F.WRITE) !== 0));
+  const deniedWhenStale = (cmd.flags & F.STALE) === 0 || (queued !== null && queued.some((q) => (q.cmd.flags & F.STALE) === 0));
+  return server.replica.refusal(isWrite, deniedWhenStale);
 }
 
 function protectedAllowed(server: DispatchHost, c: Client, cmd: Command): boolean {

@@ -31,6 +31,8 @@ export interface InfoSource {
   readonly replIds: ReplicationIds;
   readonly primary: ReplicationPrimary;
   readonly runId: string;
+  /** The replica side (replication/replica.ts). */
+  readonly replica: { readonly isReplica: boolean; infoFields(): Fields };
   readonly startTime: number;
 }
 
@@ -307,7 +309,8 @@ function statsSection(s: InfoSource): Fields {
 function replicationSection(s: InfoSource): Fields {
   const ids = s.replIds;
   return [
-    ['role', s.engine.isReplica ? 'slave' : 'master'],
+    ['role', s.replica.isReplica ? 'slave' : 'master'],
+    ...s.replica.infoFields(),
     ...s.primary.infoFields(),
     ['master_failover_state', 'no-failover'],
     ['master_replid', ids.replId],

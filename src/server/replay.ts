@@ -2,7 +2,8 @@
  * Applying records of the command log read back from disk (AOF loading,
  * DEBUG LOADAOF): each runs as a command on a context of its own, with no
  * connection and a reply sink that discards (Redis' fake AOF client, without
- * faking a client). A replica applying its primary's stream will do the same.
+ * faking a client). A replica applying its primary's stream does the same
+ * (replication/stream-applier.ts).
  */
 
 import type { Engine } from '../engine/engine.js';
@@ -20,8 +21,15 @@ export class LogReplayer {
     private readonly host: CommandHost,
   ) {}
 
+  /** The database the records read so far leave the stream on (a replica's log continues there). */
+  get dbIndex(): number {
+    return this.ctx === null ? 0 : this.ctx.db.id;
+  }
+
   /** Apply one record; a record that is not a valid command stops the load. */
   replay(argv: string[]): void {
+    // A replica's log holds its primary's stream as received: REPLCONF GETACK changes no data.
+    if (argv[0]!.toLowerCase() === 'replconf') return;
     const cmd = this.table.resolve(argv);
     if (cmd === undefined || cmd.run === null) {
       throw new AofLoadError(`Unknown command '${argv[0]!.slice(0, 128)}' reading the append only file`);

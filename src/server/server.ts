@@ -6,6 +6,7 @@
 
 import { ReplicationIds } from '../../replication/ids.js';
 import { ReplicationPrimary } from '../../replication/primary.js';
+import { PrimaryLink } from '../../replication/replica.js';
 import net from 'node:net';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
@@ -97,6 +98,8 @@ export class Server implements CommandHost {
   private readonly replayer: LogReplayer;
   /** The replicas attached to this server (replication/primary.ts). */
   readonly primary: ReplicationPrimary;
+  /** Following a primary (REPLICAOF), when this server is a replica. */
+  readonly replica: PrimaryLink;
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
@@ -120,7 +123,7 @@ export class Server implements CommandHost {
       engine: this.engine,
       config,
       logger: this.logger,
-      replication: () => ({ replId: this.replId, offset: this.engine.log.offset }),
+      replication: () => ({ replId: this.replId, offset: this.engine.log.offset, streamDb: this.engine.log.streamDb }),
       replay: (argv) => this.replayer.replay(argv),
     });
     this.persistence.gate.onAdvance(() => this.wakeReady('waitaof'));
@@ -137,6 +140,20 @@ export class Server implements CommandHost {
       logFiles: () => (this.persistence.aof.on ? this.persistence.aof : null),
     });
     this.persistence.gate.onAdvance(() => this.wakeReady('wait'));
+    const server = this;
+    this.replica = new PrimaryLink({
+      engine: this.engine,
+      table: this.table,
+      logger: this.logger,
+      config,
+      persistence: this.persistence,
+      replIds: this.replIds,
+      commandHost: this,
+      get port() {
+        return server.port;
+      },
+    });
+    this.replica.onNewHistory = () => this.primary.historyChanged();
     config.onChange((name, value) => this.applyConfig(name, value));
   }
 
@@ -145,6 +162,8 @@ export class Server implements CommandHost {
   async start(): Promise<void> {
     await this.listeners.listen();
     this.scheduleCron();
+    // A replica keeps the TTLs its files hold: only its primary deletes.
+    if (this.config.str('replicaof') !== '') this.engine.isReplica = true;
     try {
       await runStepsAsync(this.persistence.loadSteps());
     } catch (e) {
@@ -153,6 +172,7 @@ export class Server implements CommandHost {
       await this.listeners.close();
       throw e;
     }
+    this.replica.startFromConfig(this.replayer.dbIndex);
     this.logger.info(
       { version: VERSION, redis_version: REDIS_VERSION, port: this.port },
       `Vireo ${VERSION} (Redis ${REDIS_VERSION} compatible) ready to accept connections on port ${this.config.int('port')}, pid ${process.pid}`,
@@ -189,6 +209,7 @@ export class Server implements CommandHost {
     this.shuttingDown = true;
     if (this.cron !== null) clearTimeout(this.cron);
     this.pause.stop();
+    this.replica.close();
     this.engine.log.flush();
     this.persistence.close();
     for (const c of [...this.clients.values()]) {
@@ -402,17 +423,11 @@ export class Server implements CommandHost {
 
   // ---- replication (replication/) ---------------------------------------------------
 
-  /** Why this server cannot serve SYNC / PSYNC now, or null. */
+  /** Why this server cannot serve SYNC / PSYNC now (a replica whose own link is down), or null. */
   syncRefusal(): string | null {
-    return null;
-  }
-
-  /** REPLCONF GETACK read from a primary's stream (the replica side answers it). */
-  replicaGetAck(_ctx: CommandContext): void {}
-
-  /** ROLE when this server is a replica: true once answered. */
-  replicaRole(_ctx: CommandContext): boolean {
-    return false;
+    const role = this.replica.role();
+    if (role === null || role[2] === 'connected') return null;
+    return "NOMASTERLINK Can't SYNC while not connected with my master";
   }
 
   authRequired(): boolean {

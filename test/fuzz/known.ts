@@ -281,6 +281,10 @@ export const CONSTRAINTS: Constraint[] = [
   { why: 'MONITOR turns the fuzzing connection into a stream of other commands', rejects: (a) => commandName(a) === 'monitor' },
   { why: 'QUIT closes the fuzzing connection (the frame fuzzer sends QUIT and checks the close)', rejects: (a) => commandName(a) === 'quit' },
   {
+    why: "REPLICAOF/SLAVEOF <host> <port> makes the server follow a primary: what ROLE and INFO then say depends on the network's timing (a connect refused at once or a moment later), and a random port may be one of the servers under test. Only NO ONE is generated; test/replica*.test.ts cover the rest",
+    rejects: (a) => ['replicaof', 'slaveof'].includes(commandName(a)) && !(a.length === 3 && /^no$/i.test(a[1]!) && /^one$/i.test(a[2]!)),
+  },
+  {
     why: 'CLIENT REPLY OFF|SKIP mutes replies: the harness pairs each command with one reply',
     rejects: (a) => commandName(a) === 'client|reply' && a.length === 3 && /^(off|skip)$/i.test(a[2]!),
   },
@@ -489,6 +493,14 @@ export const FUZZ_DIFFERENCES: FuzzDifference[] = [
         'debug|object', 'debug|digest', 'object|freq', 'object|refcount', 'dump', 'command', 'command|info', 'command|docs', 'command|count', 'command|list', 'debug|help',
       )(a) || HELP.test(commandName(a)),
     normalize: shapeOf,
+  },
+  {
+    why: "ROLE's replication offset: Redis counts master_repl_offset only once a backlog exists (a replica attached), Vireo's is its command log's offset, which every write advances (DESIGN.md §1): the offset is masked",
+    applies: named('role'),
+    normalize: (r) =>
+      r.type === 'array' && r.value !== null && r.value.length === 3 && r.value[1]!.type === 'integer'
+        ? { type: 'array', value: [r.value[0]!, { type: 'integer', value: '<offset>' }, r.value[2]!] }
+        : r,
   },
   {
     why: 'CONFIG GET of a glob lists parameters 7.0 and 7.2 do not share (and dir, port...): compared by kind; exact names are compared exactly (sorted pairs, KNOWN_DIFFERENCES)',

@@ -171,9 +171,10 @@ export async function startRedis(params: Record<string, string> = {}): Promise<P
   const bin = redisServerPath();
   if (bin === null) throw new Error('redis-server not installed');
   const dir = params.dir ?? tempDir('redis-ref-');
-  const port = await freePort();
+  // A given port: a server taking over the address of one that was stopped (replication tests).
+  const port = params.port !== undefined ? Number(params.port) : await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--enable-debug-command', 'yes'];
-  for (const [k, v] of Object.entries(params)) if (k !== 'dir') args.push(`--${k}`, v);
+  for (const [k, v] of Object.entries(params)) if (k !== 'dir' && k !== 'port') args.push(`--${k}`, v);
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const h = handleFor(proc, port, dir);
   try {
