@@ -173,6 +173,20 @@ export class ReplicationPrimary implements LogFollower {
     this.host.engine.log.unfollow(this);
   }
 
+  /**
+   * Start-up of a primary: continue the history the loaded files carry
+   * (their replid; the log offset is theirs already), so replicas that were
+   * attached before the restart continue with +CONTINUE: from the AOF files
+   * with appendonly on, or from the (empty) backlog when they were level
+   * with an RDB saved at shutdown, as Redis 7 does.
+   */
+  resumeHistory(replId: string | null): void {
+    if (replId === null || !/^[0-9a-f]{40}$/.test(replId)) return;
+    this.host.replIds.replId = replId;
+    this.host.replIds.clearSecond();
+    this.ensureBacklog(false);
+  }
+
   /** Create the backlog (the first replica attaches, or a restarted primary resumes its history). */
   private ensureBacklog(newHistory: boolean): Backlog {
     if (this.backlog !== null) return this.backlog;
@@ -251,7 +265,8 @@ export class ReplicationPrimary implements LogFollower {
     this.host.stats.syncFull++;
     this.host.logger.info(`Replica ${link.ip}:${capa.listeningPort} asks for synchronization`);
     this.register(link);
-    this.ensureBacklog(!this.host.engine.isReplica);
+    // With the AOF on, the files are the whole history and keep its id across restarts: no new one.
+    this.ensureBacklog(!this.host.engine.isReplica && this.host.logFiles() === null);
     this.waiting.push(link);
     this.startSyncs();
   }

@@ -172,6 +172,7 @@ export class Server implements CommandHost {
       await this.listeners.close();
       throw e;
     }
+    if (this.config.str('replicaof') === '') this.primary.resumeHistory(this.persistence.loadedReplId);
     this.replica.startFromConfig(this.replayer.dbIndex);
     this.logger.info(
       { version: VERSION, redis_version: REDIS_VERSION, port: this.port },
