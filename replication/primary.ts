@@ -532,8 +532,9 @@ export class ReplicationPrimary implements LogFollower {
    * replid2), as Redis' disconnectSlaves. The backlog goes on from here.
    */
   historyChanged(): void {
-    this.disconnectAll();
+    // What the log holds goes out first: a FAILOVER target must end level with us.
     this.host.engine.log.flush();
+    this.disconnectAll();
     if (this.backlog !== null) this.backlog.restart(this.host.engine.log.offset);
     else this.ensureBacklog(false);
   }

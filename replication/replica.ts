@@ -135,7 +135,17 @@ export class PrimaryLink implements ReplicaControl {
     return true;
   }
 
+  /** FAILOVER: called with the target's answer to `PSYNC ... FAILOVER` (true: it took over). */
+  private failoverDone: ((ok: boolean) => void) | null = null;
+
+  /** FAILOVER: follow `host:port` and ask it to take over from this server (PSYNC ... FAILOVER). */
+  followForFailover(host: string, port: number, done: (ok: boolean) => void): void {
+    this.failoverDone = done;
+    this.follow(host, port, 'FAILOVER');
+  }
+
   stopFollowing(who: string): void {
+    this.failoverDone = null;
     if (this.state === 'none') return;
     this.endAttempt();
     this.stopTimers();
@@ -357,7 +367,7 @@ export class PrimaryLink implements ReplicaControl {
       const replId = this.host.replIds.replId;
       const from = String(this.log.offset + 1);
       logger.info(`Trying a partial resynchronization (request ${replId}:${from}).`);
-      this.send(['PSYNC', replId, from]);
+      this.send(this.failoverDone !== null ? ['PSYNC', replId, from, 'FAILOVER'] : ['PSYNC', replId, from]);
     } else {
       logger.info('Partial resynchronization not possible (no cached master)');
       this.send(['PSYNC', '?', '-1']);
@@ -368,6 +378,12 @@ export class PrimaryLink implements ReplicaControl {
   private psyncReply(line: string): void {
     const r = parsePsyncReply(line);
     const logger = this.host.logger;
+    const failover = this.failoverDone;
+    if (failover !== null) {
+      this.failoverDone = null;
+      failover(r.kind === 'full' || r.kind === 'continue');
+      if (r.kind !== 'full' && r.kind !== 'continue') return;
+    }
     switch (r.kind) {
       case 'full':
         logger.info(`Full resync from master: ${r.replId}:${r.offset}`);

@@ -73,6 +73,34 @@ describe('Vireo replicating from Vireo', () => {
     expect(await digest(r2.c)).toBe(await digest(pb.c));
   });
 
+  it('FAILOVER TO a replica: it takes over, the old primary follows it with a partial resync, no write lost', async () => {
+    const p = await vireo([]);
+    const r1 = await vireo(replicaOf(p.h));
+    const r2 = await vireo(replicaOf(p.h));
+    await runLoad(p.c, writeLoad(1301, 500));
+    await waitInSync(p.c, r1.c);
+    await waitInSync(p.c, r2.c);
+    expect(toJs(await p.c.call('FAILOVER', 'TO', '127.0.0.1', String(r1.h.port), 'TIMEOUT', '5000'))).toBe('OK');
+    await waitFor('the roles to switch', async () => infoField(await r1.c.call('INFO', 'replication'), 'role') === 'master' && infoField(await p.c.call('INFO', 'replication'), 'master_link_status') === 'up', 20000);
+    await waitFor('the failover to end', async () => infoField(await p.c.call('INFO', 'replication'), 'master_failover_state') === 'no-failover');
+    // The old primary continued from the new one's backlog: no full sync there.
+    const s = await stats(r1.c);
+    expect(s.full).toBe(0);
+    expect(s.partialOk).toBeGreaterThanOrEqual(1);
+    expect((await p.c.call('SET', 'x', '1')).value).toBe("READONLY You can't write against a read only replica.");
+    // Writes go on at the new primary; everyone ends with its data.
+    await runLoad(r1.c, writeLoad(1302, 300));
+    await settle(r1.c);
+    await waitInSync(r1.c, p.c);
+    await waitFor('the other replica to follow the new history', async () => {
+      const info = await r2.c.call('INFO', 'replication');
+      return infoField(info, 'master_link_status') === 'up' && infoField(info, 'master_replid') === infoField(await r1.c.call('INFO', 'replication'), 'master_replid');
+    }, 20000);
+    await waitFor('the other replica in sync', async () => Number(infoField(await r2.c.call('INFO', 'replication'), 'slave_repl_offset')) === Number(infoField(await r1.c.call('INFO', 'replication'), 'master_repl_offset')), 20000);
+    expect(await digest(p.c)).toBe(await digest(r1.c));
+    expect(await digest(r2.c)).toBe(await digest(r1.c));
+  });
+
   it('WAIT 2 returns 2 once both replicas have the write', async () => {
     const p = await vireo([]);
     const r1 = await vireo(replicaOf(p.h));

@@ -310,6 +310,20 @@ describe.skipIf(!HAVE_REDIS)('REPLCONF and WAIT errors match redis-server', () =
       ['WAIT', '0', '0'],
       ['WAIT', '1', '10'],
       ['ROLE'],
+      ['FAILOVER'],
+      ['FAILOVER', 'ABORT'],
+      ['FAILOVER', 'FORCE'],
+      ['FAILOVER', 'TIMEOUT', '0'],
+      ['FAILOVER', 'TIMEOUT', 'x'],
+      ['FAILOVER', 'TO', 'x'],
+      ['FAILOVER', 'TO', '127.0.0.1', '1', 'FORCE'],
+      ['FAILOVER', 'TO', '127.0.0.1', '1', 'TIMEOUT', '10', 'FORCE'],
+      ['FAILOVER', 'ABORT', 'TIMEOUT', '10'],
+      ['FAILOVER', 'BOGUS'],
+      ['FAILOVER', 'TIMEOUT', '-1'],
+      ['FAILOVER', 'TO', '127.0.0.1', 'x'],
+      ['FAILOVER', 'TIMEOUT', '10', 'TIMEOUT', '20'],
+      ['FAILOVER', 'FORCE', 'FORCE'],
     ];
     for (const args of cases) expect(await vc.call(...args), args.join(' ')).toEqual(await rc.call(...args));
   });

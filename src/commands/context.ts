@@ -17,6 +17,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Persistence } from '../../persistence/persistence.js';
 import type { ReplicationPrimary } from '../../replication/primary.js';
+import type { Failover } from '../../replication/failover.js';
+import type { ReplicationIds } from '../../replication/ids.js';
 
 /** What the context knows of a command (the table's Command is one). */
 export interface CommandRef {
@@ -176,6 +178,10 @@ export interface CommandHost {
   abortShutdown(): boolean;
   /** The replicas attached to this server. */
   readonly primary: ReplicationPrimary;
+  /** FAILOVER's state machine. */
+  readonly failover: Failover;
+  /** This server's replication ids (replid, replid2). */
+  readonly replIds: ReplicationIds;
   /** Why SYNC / PSYNC cannot be served now (a replica without its primary), or null. */
   syncRefusal(): string | null;
 }

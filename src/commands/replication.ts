@@ -16,9 +16,88 @@ function sync(ctx: CommandContext): void {
 }
 
 function psync(ctx: CommandContext, argv: string[]): void {
+  // PSYNC <replid> <offset> FAILOVER: our primary hands over (FAILOVER on its side): take over first.
+  if (argv.length > 3 && eq(argv[3]!, 'failover')) {
+    if (argv[1] !== ctx.host.replIds.replId) {
+      ctx.reply.error('ERR PSYNC FAILOVER replid must match my replid.');
+      return;
+    }
+    ctx.host.logger.info(`Failover request received for replid ${argv[1]}.`);
+    ctx.host.replica.stopFollowing('failover request');
+  }
   // Redis refuses a malformed offset outright (no full sync either).
   if (argLong(ctx, argv[2]!) === null) return;
   attach(ctx, argv[1]!, argv[2]!);
+}
+
+/** FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms] */
+function failover(ctx: CommandContext, argv: string[]): void {
+  let target: { host: string; port: number } | null = null;
+  let force = false;
+  let abort = false;
+  let timeoutMs = 0;
+  for (let i = 1; i < argv.length; i++) {
+    const rest = argv.length - i - 1;
+    if (eq(argv[i]!, 'to') && rest >= 2 && target === null) {
+      const port = argLong(ctx, argv[i + 2]!);
+      if (port === null) return;
+      target = { host: argv[i + 1]!, port };
+      i += 2;
+    } else if (eq(argv[i]!, 'force') && !force) {
+      force = true;
+    } else if (eq(argv[i]!, 'abort') && !abort) {
+      abort = true;
+    } else if (eq(argv[i]!, 'timeout') && rest >= 1 && timeoutMs === 0) {
+      const t = argLong(ctx, argv[i + 1]!);
+      if (t === null) return;
+      if (t <= 0) {
+        ctx.reply.error('ERR FAILOVER timeout must be greater than 0');
+        return;
+      }
+      timeoutMs = t;
+      i++;
+    } else {
+      ctx.reply.error(ERR.SYNTAX);
+      return;
+    }
+  }
+  const fo = ctx.host.failover;
+  if (abort) {
+    if (force || timeoutMs > 0 || target !== null) {
+      ctx.reply.error(ERR.SYNTAX);
+      return;
+    }
+    if (!fo.inProgress) {
+      ctx.reply.error('ERR No failover in progress.');
+      return;
+    }
+    fo.abort('Failover manually aborted');
+    ctx.reply.ok();
+    return;
+  }
+  if (ctx.engine.isReplica) {
+    ctx.reply.error('ERR FAILOVER is not valid when server is a replica.');
+    return;
+  }
+  const replicas = ctx.host.primary.onlineReplicas();
+  if (replicas.length === 0) {
+    ctx.reply.error('ERR FAILOVER requires connected replicas.');
+    return;
+  }
+  if (fo.inProgress) {
+    ctx.reply.error('ERR FAILOVER already in progress.');
+    return;
+  }
+  if (force && (timeoutMs === 0 || target === null)) {
+    ctx.reply.error('ERR FAILOVER with force option requires both a timeout and target HOST and IP.');
+    return;
+  }
+  if (target !== null && !replicas.some((r) => r.ip === target!.host && r.port === target!.port)) {
+    ctx.reply.error('ERR FAILOVER target HOST and PORT is not a replica.');
+    return;
+  }
+  fo.start({ target, force, timeoutMs });
+  ctx.reply.ok();
 }
 
 function attach(ctx: CommandContext, replId: string | null, offset: string): void {
@@ -159,4 +238,5 @@ export const replicationCommands: CommandImpl[] = [
   { name: 'replconf', run: replconf },
   { name: 'wait', run: wait },
   { name: 'role', run: role },
+  { name: 'failover', run: failover },
 ];

@@ -30,6 +30,7 @@ export interface InfoSource {
   readonly version: string;
   readonly replIds: ReplicationIds;
   readonly primary: ReplicationPrimary;
+  readonly failover: { readonly state: string };
   readonly runId: string;
   /** The replica side (replication/replica.ts). */
   readonly replica: { readonly isReplica: boolean; infoFields(): Fields };
@@ -312,7 +313,7 @@ function replicationSection(s: InfoSource): Fields {
     ['role', s.replica.isReplica ? 'slave' : 'master'],
     ...s.replica.infoFields(),
     ...s.primary.infoFields(),
-    ['master_failover_state', 'no-failover'],
+    ['master_failover_state', s.failover.state],
     ['master_replid', ids.replId],
     ['master_replid2', ids.replId2],
     ['master_repl_offset', s.engine.log.offset],

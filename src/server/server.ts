@@ -7,6 +7,7 @@
 import { ReplicationIds } from '../../replication/ids.js';
 import { ReplicationPrimary } from '../../replication/primary.js';
 import { PrimaryLink } from '../../replication/replica.js';
+import { Failover } from '../../replication/failover.js';
 import net from 'node:net';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
@@ -98,6 +99,8 @@ export class Server implements CommandHost {
   private readonly replayer: LogReplayer;
   /** The replicas attached to this server (replication/primary.ts). */
   readonly primary: ReplicationPrimary;
+  /** FAILOVER's state machine (replication/failover.ts). */
+  readonly failover: Failover;
   /** Following a primary (REPLICAOF), when this server is a replica. */
   readonly replica: PrimaryLink;
 
@@ -154,6 +157,16 @@ export class Server implements CommandHost {
       },
     });
     this.replica.onNewHistory = () => this.primary.historyChanged();
+    this.failover = new Failover({
+      logger: this.logger,
+      primary: this.primary,
+      logOffset: () => this.engine.log.offset,
+      pauseWrites: () => this.pause.start('write', 2 ** 31 - 1),
+      unpauseWrites: () => this.pause.end(),
+      followForFailover: (host, port, done) => this.replica.followForFailover(host, port, done),
+      becomePrimary: () => this.replica.stopFollowing('failover abort'),
+    });
+    this.persistence.gate.onAdvance(() => this.failover.check());
     config.onChange((name, value) => this.applyConfig(name, value));
   }
 
@@ -426,6 +439,7 @@ export class Server implements CommandHost {
 
   /** Why this server cannot serve SYNC / PSYNC now (a replica whose own link is down), or null. */
   syncRefusal(): string | null {
+    if (this.failover.inProgress) return "NOMASTERLINK Can't SYNC while failing over";
     const role = this.replica.role();
     if (role === null || role[2] === 'connected') return null;
     return "NOMASTERLINK Can't SYNC while not connected with my master";
@@ -707,6 +721,7 @@ export class Server implements CommandHost {
     if (this.engine.log.hasPending) this.engine.log.flush();
     try {
       this.primary.cron(this.engine.isReplica);
+      this.failover.check();
     } catch (e) {
       this.logger.error({ err: e }, 'replication cron failed');
     }
