@@ -172,7 +172,6 @@ export class FullSync {
     this.fd = fd;
     const writer = this.writer((chunk) => writeAll(fd, chunk));
     this.snapshot = new Snapshot(this.host.engine, new RdbSnapshotTarget(writer));
-    this.host.logger.info(`Starting BGSAVE for SYNC with target: disk`);
     this.snapshot.runAsync((err) => {
       try {
         if (err !== null) throw err;

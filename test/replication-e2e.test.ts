@@ -109,6 +109,9 @@ describe('Vireo replicating from Vireo', () => {
     await waitInSync(p.c, r2.c);
     await p.c.call('SET', 'k', 'v');
     expect(Number(toJs(await p.c.call('WAIT', '2', '5000')))).toBe(2);
+    // WAITAOF counts the replicas whose AOF has it on disk (their REPLCONF ACK ... FACK).
+    await p.c.call('SET', 'k2', 'v');
+    expect((toJs(await p.c.call('WAITAOF', '1', '2', '5000')) as unknown[]).map(Number)).toEqual([1, 2]);
     expect(toJs(await r1.c.call('GET', 'k'))).toBe('v');
     expect(toJs(await r2.c.call('GET', 'k'))).toBe('v');
   });

@@ -156,7 +156,7 @@ describe.skipIf(!HAVE_REDIS)('redis-server 7.0 replicating from Vireo', () => {
     expect(infoNumber(await p.call('INFO', 'replication'), 'min_slaves_good_slaves')).toBe(1);
   });
 
-  it('redis-cli --rdb saves a file redis-server loads with the same digest', async () => {
+  it('redis-cli --rdb saves a file redis-server loads with the same digest; redis-cli --replica prints the stream', async () => {
     const v = cleanups.track(await startVireo({ 'repl-diskless-sync-delay': '0' }));
     const p = await cleanups.client(v.port);
     await pipelineOk(p, everyEncodingCommands());
@@ -172,7 +172,18 @@ describe.skipIf(!HAVE_REDIS)('redis-server 7.0 replicating from Vireo', () => {
       const c = await cleanups.client(loaded.port);
       expect(await digest(c)).toBe(await digest(p));
     }
-    // The reader was an rdb-only replica: gone once the file was sent.
+    // redis-cli --replica: SYNC, then the stream printed command by command.
+    // stdbuf: redis-cli's stdout is a pipe here, which the C library would buffer.
+    const replica = spawn('stdbuf', ['-o0', 'redis-cli', '-p', String(v.port), '--replica'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanups.defer(() => void replica.kill('SIGKILL'));
+    let printed = '';
+    replica.stdout.on('data', (d) => (printed += d));
+    replica.stderr.on('data', (d) => (printed += d));
+    await waitFor('redis-cli to sync', async () => printed.includes('SYNC done'));
+    await call(p, 'SET', 'seen-by', 'redis-cli');
+    await waitFor('the SET in the stream', async () => printed.includes('"SET","seen-by","redis-cli"'));
+    replica.kill('SIGKILL');
+    // The readers were rdb-only or gone: none left.
     await waitFor('rdb-only readers to go', async () => infoNumber(await p.call('INFO', 'replication'), 'connected_slaves') === 0);
   });
 });
