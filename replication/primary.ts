@@ -415,7 +415,8 @@ export class ReplicationPrimary implements LogFollower {
 
   /** Ask every replica for an ACK at the end of this turn (a WAIT is waiting). */
   requestAcks(): void {
-    if (this.getAckScheduled || this.links.size === 0) return;
+    // A replica's log is its primary's stream: nothing of its own goes in.
+    if (this.getAckScheduled || this.links.size === 0 || this.host.engine.isReplica) return;
     this.getAckScheduled = true;
     setImmediate(() => {
       this.getAckScheduled = false;

@@ -55,6 +55,8 @@ export class PrimaryLink implements ReplicaControl {
   state: ReplState = 'none';
   /** Called when this server's history was replaced (full sync) or renamed (+CONTINUE with a new id): its own replicas must hear of it. */
   onNewHistory: (() => void) | null = null;
+  /** This server stopped being a primary (REPLICAOF host port from none): its blocked clients are released. */
+  onBecomeReplica: (() => void) | null = null;
 
   private readonly applier: StreamApplier;
   private socket: net.Socket | null = null;
@@ -121,6 +123,7 @@ export class PrimaryLink implements ReplicaControl {
       this.hasHistory = true;
       this.host.engine.isReplica = true;
       this.startCron();
+      this.onBecomeReplica?.();
     } else {
       this.endAttempt();
     }

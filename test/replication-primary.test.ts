@@ -459,3 +459,22 @@ describe.skipIf(!HAVE_REDIS)('SHUTDOWN with replicas', () => {
     expect(toJs(await r.call('GET', 'very-last'))).toBe('write');
   });
 });
+
+describe.skipIf(!HAVE_REDIS)('a primary turning replica', () => {
+  it('releases its blocked clients with the error redis-server gives', async () => {
+    const r = cleanups.track(await startRedis());
+    const v = cleanups.track(await startVireo());
+    const replies = [];
+    for (const port of [r.port, v.port]) {
+      const blocked = await cleanups.client(port);
+      const admin = await cleanups.client(port);
+      const pending = blocked.call('BLPOP', 'q', '0');
+      await waitFor('the client to block', async () => infoNumber(await admin.call('INFO', 'clients'), 'blocked_clients') === 1);
+      await call(admin, 'REPLICAOF', '127.0.0.1', '1');
+      replies.push(await pending);
+      await call(admin, 'REPLICAOF', 'NO', 'ONE');
+    }
+    expect(replies[1]).toEqual(replies[0]);
+    expect(replies[1]!.type).toBe('error');
+  });
+});

@@ -157,6 +157,7 @@ export class Server implements CommandHost {
       },
     });
     this.replica.onNewHistory = () => this.primary.historyChanged();
+    this.replica.onBecomeReplica = () => this.unblockOnRoleChange();
     this.failover = new Failover({
       logger: this.logger,
       primary: this.primary,
@@ -410,6 +411,19 @@ export class Server implements CommandHost {
     if (withError) this.blocked.unblockWithError(c, 'UNBLOCKED client unblocked via CLIENT UNBLOCK');
     else this.blocked.unblock(c, true);
     return true;
+  }
+
+  /**
+   * This primary turned replica (REPLICAOF host port): clients blocked on
+   * keys or WAIT get Redis' -UNBLOCKED error (their keys now change only by
+   * the primary's hand, and WAIT has no replicas of ours to count).
+   */
+  private unblockOnRoleChange(): void {
+    for (const c of this.clients.values()) {
+      const b = c.blocked;
+      if (b === null || b.internal === true) continue;
+      this.blocked.unblockWithError(c, 'UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)');
+    }
   }
 
   /** Something clients of `kind` wait for happened: wake those now ready. */

@@ -284,6 +284,24 @@ export const CONSTRAINTS: Constraint[] = [
     why: "REPLICAOF/SLAVEOF <host> <port> makes the server follow a primary: what ROLE and INFO then say depends on the network's timing (a connect refused at once or a moment later), and a random port may be one of the servers under test. Only NO ONE is generated; test/replica*.test.ts cover the rest",
     rejects: (a) => ['replicaof', 'slaveof'].includes(commandName(a)) && !(a.length === 3 && /^no$/i.test(a[1]!) && /^one$/i.test(a[2]!)),
   },
+  { why: 'SYNC/PSYNC turn the fuzzing connection into a replica (replies muted, the replication stream instead): test/replication-*.test.ts cover them', rejects: (a) => ['sync', 'psync'].includes(commandName(a)) },
+  {
+    why: 'REPLCONF ACK/GETACK are never answered (a replica sends them in its stream): the harness pairs each command with one reply',
+    rejects: (a) => commandName(a) === 'replconf' && a.slice(1).some((x, i) => i % 2 === 0 && /^(ack|getack)$/i.test(x)),
+  },
+  {
+    why: 'WAIT n>0 with no replica waits for its timeout: only 1-50 ms (or a refused value) is sent; 0 would wait forever',
+    rejects(a) {
+      if (commandName(a) !== 'wait' || a.length !== 3) return false;
+      const n = asInteger(a[1]);
+      const ms = asInteger(a[2]);
+      return n !== null && n > 0n && ms !== null && ms >= 0n && (ms === 0n || ms > 50n);
+    },
+  },
+  {
+    why: "Redis 8.2's XACKDEL and XDELEX change data the 7.0 reference keeps (it refuses them): the datasets would diverge; test/streams*.test.ts cover them",
+    rejects: (a) => ['xackdel', 'xdelex'].includes(commandName(a)),
+  },
   {
     why: 'CLIENT REPLY OFF|SKIP mutes replies: the harness pairs each command with one reply',
     rejects: (a) => commandName(a) === 'client|reply' && a.length === 3 && /^(off|skip)$/i.test(a[2]!),
