@@ -10,7 +10,6 @@
  * durability gate, which wakes WAIT and WAITAOF.
  */
 
-import type { Connection } from '../src/commands/context.js';
 import type { Engine } from '../src/engine/engine.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
@@ -22,7 +21,7 @@ import { Backlog } from './backlog.js';
 import { DiskFeed, type LogFiles } from './disk-feed.js';
 import { parseOutputLimits } from '../src/server/output-limits.js';
 import { FullSync, type FullSyncMode } from './full-sync.js';
-import { noCapabilities, ReplicaLink, type ReplicaCapabilities } from './replica-link.js';
+import { noCapabilities, ReplicaLink, type ReplicaCapabilities, type ReplicaConnection } from './replica-link.js';
 import { randomReplId, type ReplicationIds } from './ids.js';
 
 export interface PrimaryHost {
@@ -51,9 +50,9 @@ export interface SyncRequest {
 }
 
 export class ReplicationPrimary implements LogFollower {
-  private readonly links = new Map<Connection, ReplicaLink>();
+  private readonly links = new Map<ReplicaConnection, ReplicaLink>();
   /** What connections declared with REPLCONF before they sync. */
-  private readonly declared = new WeakMap<Connection, ReplicaCapabilities>();
+  private readonly declared = new WeakMap<ReplicaConnection, ReplicaCapabilities>();
   backlog: Backlog | null = null;
   private following = false;
   /** Wall ms since which no replica is attached (repl-backlog-ttl). */
@@ -206,7 +205,7 @@ export class ReplicationPrimary implements LogFollower {
   // ---- REPLCONF ------------------------------------------------------------------------
 
   /** Capabilities declared so far by `conn` (REPLCONF before SYNC). */
-  capabilities(conn: Connection): ReplicaCapabilities {
+  capabilities(conn: ReplicaConnection): ReplicaCapabilities {
     let capa = this.declared.get(conn);
     if (capa === undefined) {
       capa = noCapabilities();
@@ -215,12 +214,12 @@ export class ReplicationPrimary implements LogFollower {
     return capa;
   }
 
-  linkOf(conn: Connection): ReplicaLink | undefined {
+  linkOf(conn: ReplicaConnection): ReplicaLink | undefined {
     return this.links.get(conn);
   }
 
   /** REPLCONF ACK <offset> [FACK <aofoffset>] from an attached replica. */
-  ack(conn: Connection, offset: number, aofOffset: number | null): void {
+  ack(conn: ReplicaConnection, offset: number, aofOffset: number | null): void {
     const link = this.links.get(conn);
     if (link === undefined) return;
     link.acks = true;
@@ -253,7 +252,7 @@ export class ReplicationPrimary implements LogFollower {
    * history and offset allow, else give it a full sync. The connection is a
    * replica from here on; its replies are muted (it only reads the stream).
    */
-  attach(conn: Connection, req: SyncRequest): void {
+  attach(conn: ReplicaConnection, req: SyncRequest): void {
     if (this.links.has(conn)) return; // Redis ignores SYNC from a replica that already syncs
     const capa = this.capabilities(conn);
     const link = new ReplicaLink(conn, capa, req.replId === null);
@@ -378,7 +377,7 @@ export class ReplicationPrimary implements LogFollower {
   }
 
   /** The connection closed: forget its link. */
-  forget(conn: Connection): void {
+  forget(conn: ReplicaConnection): void {
     const link = this.links.get(conn);
     if (link === undefined) return;
     this.links.delete(conn);
@@ -517,6 +516,12 @@ export class ReplicationPrimary implements LogFollower {
       ['repl_backlog_first_byte_offset', b === null ? 0 : b.firstOffset + 1],
       ['repl_backlog_histlen', b === null ? 0 : b.histlen],
     ];
+  }
+
+  /** The state of the replica at `ip:port` (its announced address), or null when there is none (FAILOVER TO). */
+  replicaState(ip: string, port: number): string | null {
+    for (const link of this.links.values()) if (link.ip === ip && link.capa.listeningPort === port) return link.state;
+    return null;
   }
 
   /** ROLE's replica list: [ip, port, acked offset] of the online replicas. */

@@ -6,8 +6,28 @@
  * RDB is produced or sent, the log bytes wait in `pending`.
  */
 
-import type { Connection } from '../src/commands/context.js';
 import type { DurableFollower } from '../src/log/gate.js';
+
+/**
+ * What replication needs of a client connection (the server's Client is
+ * one): declared here so replication/ does not import the command layer.
+ */
+export interface ReplicaConnection {
+  readonly ctx: { kind: string };
+  /** "ip:port" of the peer. */
+  readonly addr: string;
+  readonly closed: boolean;
+  replyOff: boolean;
+  /** Send what the reply writer holds. */
+  flush(): void;
+  close(): void;
+  /** Write bytes as they are, outside the reply writer. */
+  sendRaw(chunks: Buffer[]): void;
+  /** Bytes handed to the socket that it has not taken yet. */
+  readonly socketPending: number;
+  /** Call `resume` once the socket has taken most of what waits. */
+  whenWritable(resume: () => void): void;
+}
 
 /** INFO's state names (Redis' replstate). */
 export type LinkState = 'wait_bgsave' | 'send_bulk' | 'online';
@@ -58,7 +78,7 @@ export class ReplicaLink implements DurableFollower {
   fromDisk = false;
 
   constructor(
-    readonly conn: Connection,
+    readonly conn: ReplicaConnection,
     readonly capa: ReplicaCapabilities,
     oldProtocol: boolean,
   ) {

@@ -30,43 +30,11 @@ function psync(ctx: CommandContext, argv: string[]): void {
   attach(ctx, argv[1]!, argv[2]!);
 }
 
-/** FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms] */
+/** FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms], checked in Redis' order. */
 function failover(ctx: CommandContext, argv: string[]): void {
-  let target: { host: string; port: number } | null = null;
-  let force = false;
-  let abort = false;
-  let timeoutMs = 0;
-  for (let i = 1; i < argv.length; i++) {
-    const rest = argv.length - i - 1;
-    if (eq(argv[i]!, 'to') && rest >= 2 && target === null) {
-      const port = argLong(ctx, argv[i + 2]!);
-      if (port === null) return;
-      target = { host: argv[i + 1]!, port };
-      i += 2;
-    } else if (eq(argv[i]!, 'force') && !force) {
-      force = true;
-    } else if (eq(argv[i]!, 'abort') && !abort) {
-      abort = true;
-    } else if (eq(argv[i]!, 'timeout') && rest >= 1 && timeoutMs === 0) {
-      const t = argLong(ctx, argv[i + 1]!);
-      if (t === null) return;
-      if (t <= 0) {
-        ctx.reply.error('ERR FAILOVER timeout must be greater than 0');
-        return;
-      }
-      timeoutMs = t;
-      i++;
-    } else {
-      ctx.reply.error(ERR.SYNTAX);
-      return;
-    }
-  }
   const fo = ctx.host.failover;
-  if (abort) {
-    if (force || timeoutMs > 0 || target !== null) {
-      ctx.reply.error(ERR.SYNTAX);
-      return;
-    }
+  // ABORT only stands alone; anywhere else it is a syntax error.
+  if (argv.length === 2 && eq(argv[1]!, 'abort')) {
     if (!fo.inProgress) {
       ctx.reply.error('ERR No failover in progress.');
       return;
@@ -75,26 +43,59 @@ function failover(ctx: CommandContext, argv: string[]): void {
     ctx.reply.ok();
     return;
   }
+  let target: { host: string; port: number } | null = null;
+  let force = false;
+  let timeoutMs = 0;
+  for (let i = 1; i < argv.length; i++) {
+    if (eq(argv[i]!, 'timeout') && i + 1 < argv.length && timeoutMs === 0) {
+      const t = argLong(ctx, argv[i + 1]!);
+      if (t === null) return;
+      if (t <= 0) {
+        ctx.reply.error('ERR FAILOVER timeout must be greater than 0');
+        return;
+      }
+      timeoutMs = t;
+      i++;
+    } else if (eq(argv[i]!, 'to') && i + 2 < argv.length && target === null) {
+      const port = argLong(ctx, argv[i + 2]!);
+      if (port === null) return;
+      target = { host: argv[i + 1]!, port };
+      i += 2;
+    } else if (eq(argv[i]!, 'force') && !force) {
+      force = true;
+    } else {
+      ctx.reply.error(ERR.SYNTAX);
+      return;
+    }
+  }
+  if (fo.inProgress) {
+    ctx.reply.error('ERR FAILOVER already in progress.');
+    return;
+  }
   if (ctx.engine.isReplica) {
     ctx.reply.error('ERR FAILOVER is not valid when server is a replica.');
     return;
   }
-  const replicas = ctx.host.primary.onlineReplicas();
-  if (replicas.length === 0) {
+  const primary = ctx.host.primary;
+  if (primary.replicaCount === 0) {
     ctx.reply.error('ERR FAILOVER requires connected replicas.');
-    return;
-  }
-  if (fo.inProgress) {
-    ctx.reply.error('ERR FAILOVER already in progress.');
     return;
   }
   if (force && (timeoutMs === 0 || target === null)) {
     ctx.reply.error('ERR FAILOVER with force option requires both a timeout and target HOST and IP.');
     return;
   }
-  if (target !== null && !replicas.some((r) => r.ip === target!.host && r.port === target!.port)) {
-    ctx.reply.error('ERR FAILOVER target HOST and PORT is not a replica.');
-    return;
+  if (target !== null) {
+    const t = target;
+    const state = primary.replicaState(t.host, t.port);
+    if (state === null) {
+      ctx.reply.error('ERR FAILOVER target HOST and PORT is not a replica.');
+      return;
+    }
+    if (state !== 'online') {
+      ctx.reply.error('ERR FAILOVER target replica is not online.');
+      return;
+    }
   }
   fo.start({ target, force, timeoutMs });
   ctx.reply.ok();
