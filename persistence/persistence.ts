@@ -159,8 +159,8 @@ export class Persistence {
    * loaded dataset at the log's new offset, as Redis' restartAOFAfterSYNC,
    * and nobody waits any longer for offsets of the history that was dropped.
    */
-  restartAfterSync(): void {
-    if (this.aof.on) this.aof.restartFromDataset();
+  restartAfterSync(rdbImage: Buffer | null = null): void {
+    if (this.aof.on) this.aof.restartFromDataset(rdbImage);
     this.releaseAll();
   }
 

@@ -514,7 +514,7 @@ export class PrimaryLink implements ReplicaControl {
       transfer.discard();
     }
     this.transfer = null;
-    this.fullSyncDone(result, rest);
+    this.fullSyncDone(result, rest, rdb);
   }
 
   /** Run a load to its end, a slice per event-loop turn, telling the primary we are alive meanwhile. */
@@ -540,7 +540,8 @@ export class PrimaryLink implements ReplicaControl {
     this.socket?.write('\n');
   }
 
-  private fullSyncDone(result: RdbLoadResult, rest: Buffer): void {
+  /** `rdb`: the image just loaded; with appendonly on it becomes the new AOF base as it is (no second serialization). */
+  private fullSyncDone(result: RdbLoadResult, rest: Buffer, rdb: Buffer): void {
     const full = this.full!;
     const streamDbText = result.aux.get('repl-stream-db');
     const streamDb = streamDbText !== undefined && /^[0-9]{1,9}$/.test(streamDbText) ? Number(streamDbText) : -1;
@@ -549,7 +550,7 @@ export class PrimaryLink implements ReplicaControl {
     this.applier.discardTransaction();
     if (streamDb >= 0) this.applier.select(streamDb);
     try {
-      this.host.persistence.restartAfterSync();
+      this.host.persistence.restartAfterSync(rdb);
     } catch (e) {
       // The data is loaded and served; the AOF's write error shows in INFO persistence and MISCONF.
       this.host.logger.warn({ err: e }, 'Failed enabling the AOF after successful master synchronization!');

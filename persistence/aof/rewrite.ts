@@ -208,8 +208,13 @@ export class AofRewriter {
     this.logger.info('Background AOF rewrite aborted');
   }
 
-  /** Write a base file synchronously (empty start, or tests). */
-  rewriteSync(): void {
+  /**
+   * Write a base file synchronously (empty start, tests, a replica's full
+   * sync). `rdbImage`: an RDB of exactly the current dataset (what a replica
+   * just loaded from its primary), written as the base as it is instead of
+   * serializing the dataset again.
+   */
+  rewriteSync(rdbImage: Buffer | null = null): void {
     const m = this.manifest;
     const dir = m.dir;
     fs.mkdirSync(dir, { recursive: true });
@@ -217,7 +222,8 @@ export class AofRewriter {
     const preamble = this.config.bool('aof-use-rdb-preamble');
     const baseName = m.baseName(seq, preamble);
     const full = path.join(dir, baseName);
-    if (preamble) this.rdb.writeSync(full, true);
+    if (preamble && rdbImage !== null) writeImage(full, rdbImage);
+    else if (preamble) this.rdb.writeSync(full, true);
     else {
       const fd = fs.openSync(full, 'w', 0o644);
       const target = new AofTextTarget(fd);
@@ -236,4 +242,18 @@ export class AofRewriter {
     m.removeHistory(this.archive());
     fsyncDir(dir);
   }
+}
+
+/** Write `image` to `file` atomically: a temp file, fsync, rename. */
+function writeImage(file: string, image: Buffer): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w', 0o644);
+  try {
+    let off = 0;
+    while (off < image.length) off += fs.writeSync(fd, image, off, image.length - off);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
 }

@@ -227,11 +227,11 @@ export class AofStore {
    * replica's full sync): a new base of it, synchronously, and a new incr
    * file from the log's offset; every older file becomes history.
    */
-  restartFromDataset(): void {
+  restartFromDataset(rdbImage: Buffer | null = null): void {
     this.rewriter.abort();
     this.writer.dropPending();
     this.writer.startAt(this.engine.log.offset);
-    this.rewriter.rewriteSync();
+    this.rewriter.rewriteSync(rdbImage);
   }
 
   // ---- enable / disable ---------------------------------------------------------------------
