@@ -285,6 +285,20 @@ describe('PSYNC and the replication stream as a reader sees it', () => {
     expect(raw.data().subarray(start).toString('latin1')).toBe(stream);
   });
 
+  it('a replica that sends junk is disconnected alone; the primary and its clients go on', async () => {
+    const v = cleanups.track(await startVireo({ 'repl-diskless-sync-delay': '0' }));
+    const p = await cleanups.client(v.port);
+    const raw = await rawConnect(v.port);
+    raw.sock.write('REPLCONF capa eof\r\nPSYNC ? -1\r\n');
+    await raw.waitFor((b) => b.toString('latin1').includes('$EOF:'));
+    await waitFor('the replica attached', async () => infoNumber(await p.call('INFO', 'replication'), 'connected_slaves') === 1);
+    const closed = new Promise<void>((res) => raw.sock.once('close', () => res()));
+    raw.sock.write('*2\r\n$3\r\nfoo\r\n$-5\r\n');
+    await closed;
+    await waitFor('the replica forgotten', async () => infoNumber(await p.call('INFO', 'replication'), 'connected_slaves') === 0);
+    expect(toJs(await p.call('SET', 'still', 'here'))).toBe('OK');
+  });
+
   it('REPLCONF answers bad options as Redis does', async () => {
     const v = cleanups.track(await startVireo());
     const p = await cleanups.client(v.port);
