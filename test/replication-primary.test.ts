@@ -8,7 +8,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { HAVE_REDIS, startRedis, startVireo, tempDir } from './helpers/servers.js';
+import { HAVE_REDIS, startRedis, startVireo, tempDir, type ProcessHandle } from './helpers/servers.js';
 import { useCleanups } from './helpers/cleanups.js';
 import { call, digest, everyEncodingCommands, pipelineOk, type Cmd } from './helpers/dataset.js';
 import { infoField, infoNumber, waitFor } from './helpers/info.js';
@@ -46,7 +46,7 @@ function workload(round: number): Cmd[] {
   return cmds;
 }
 
-async function attachRedisReplica(primaryPort: number) {
+async function attachRedisReplica(primaryPort: number): Promise<{ handle: ProcessHandle; client: RespClient }> {
   const replica = cleanups.track(await startRedis({ replicaof: `127.0.0.1 ${primaryPort}` }));
   cleanups.defer(() => {
     if (process.env.SHOWLOG) console.log(replica.output());
@@ -373,6 +373,39 @@ describe.skipIf(!HAVE_REDIS)('the AOF files as a longer backlog', () => {
     expect(infoNumber(stats, 'sync_partial_ok')).toBe(1);
     expect(await digest(r)).toBe(await digest(p));
   });
+});
+
+describe.skipIf(!HAVE_REDIS)('the AOF files as backlog, annotated and archived', () => {
+  for (const setup of ['aof-timestamp-enabled', 'aof-archive with a rewrite meanwhile'] as const) {
+    it(`+CONTINUE from the files with ${setup}`, async () => {
+      const params: Record<string, string> = { appendonly: 'yes', 'repl-diskless-sync-delay': '0', 'repl-backlog-size': '16384' };
+      if (setup === 'aof-timestamp-enabled') params['aof-timestamp-enabled'] = 'yes';
+      else params['aof-archive'] = 'yes';
+      const v = cleanups.track(await startVireo(params));
+      const p = await cleanups.client(v.port);
+      await pipelineOk(p, workload(1));
+      const { handle, client: r } = await attachRedisReplica(v.port);
+      await waitInSync(p, r);
+      // The replica freezes; its link is cut; the primary writes 20x its backlog (and retires its incr file).
+      process.kill(handle.proc.pid!, 'SIGSTOP');
+      cleanups.defer(() => void process.kill(handle.proc.pid!, 'SIGCONT'));
+      await call(p, 'CLIENT', 'KILL', 'TYPE', 'replica');
+      const big: Cmd[] = [];
+      for (let i = 0; i < 300; i++) big.push(['SET', `big:${i}`, 'y'.repeat(1000)]);
+      await pipelineOk(p, big);
+      if (setup !== 'aof-timestamp-enabled') {
+        await call(p, 'BGREWRITEAOF');
+        await waitFor('the rewrite', async () => infoNumber(await p.call('INFO', 'persistence'), 'aof_rewrite_in_progress') === 0);
+        await pipelineOk(p, workload(2));
+      }
+      process.kill(handle.proc.pid!, 'SIGCONT');
+      await waitInSync(p, r);
+      const stats = await p.call('INFO', 'stats');
+      expect(infoNumber(stats, 'sync_full')).toBe(1);
+      expect(infoNumber(stats, 'sync_partial_ok')).toBe(1);
+      expect(await digest(r)).toBe(await digest(p));
+    });
+  }
 });
 
 describe('a replica that reads slowly', () => {

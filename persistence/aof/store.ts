@@ -18,13 +18,23 @@ import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
 import type { RdbStore } from '../rdb-store.js';
 import { dataDir } from '../files.js';
-import type { Archive } from '../archive.js';
+import { readArchiveIndex, type Archive } from '../archive.js';
 import { AofManifest } from './manifest.js';
 import { AofWriter } from './writer.js';
 import { AofRewriter } from './rewrite.js';
 import { AofLoader, type LoadProgress, type Replay } from './loader.js';
 
 export { AofLoadError } from './manifest.js';
+
+/** An incr file as a stretch of the command log (replication's disk feed reads them). */
+export interface LogSegmentFile {
+  file: string;
+  /** Log offset of its first log byte. */
+  start: number;
+  /** Size on disk. */
+  size: number;
+  form: 'plain' | 'annotated' | 'lz4';
+}
 
 export class AofStore {
   private readonly manifest: AofManifest;
@@ -107,25 +117,41 @@ export class AofStore {
 
   /**
    * The incr files on disk as stretches of the command log, by start
-   * offset: byte N of a file is log byte start + N. Empty when the files
-   * carry annotations (#TS lines) and so are not the log byte for byte.
+   * offset: the live ones and, with `aof-archive`, the archived ones. A
+   * `plain` file is the log byte for byte (byte N is log byte start + N);
+   * an `annotated` one carries #TS lines between records; an `lz4` one is
+   * an archived frame of an annotated file.
    */
-  logSegments(): { file: string; start: number; size: number }[] {
-    if (!this.on || this.writer.annotated) return [];
-    const out: { file: string; start: number; size: number }[] = [];
+  logSegments(): LogSegmentFile[] {
+    if (!this.on) return [];
+    const form = this.writer.annotated ? 'annotated' : 'plain';
+    const out: LogSegmentFile[] = [];
     for (const f of this.manifest.files) {
       if (f.type === 'b' || f.name.includes('.base.')) continue;
       const start = this.manifest.startOffsetOf(f.name);
       if (start === undefined) continue;
       const file = path.join(this.manifest.dir, f.name);
       try {
-        out.push({ file, start, size: fs.statSync(file).size });
+        out.push({ file, start, size: fs.statSync(file).size, form });
       } catch {
         /* removed meanwhile */
       }
     }
-    return out.sort((a, b) => a.start - b.start);
+    const archive = this.archive;
+    if (archive !== null && archive.enabled) {
+      for (const e of readArchiveIndex(archive.dir)) {
+        if (e.type !== 'i' || out.some((o) => o.start === e.startOffset)) continue;
+        const file = path.join(archive.dir, `${e.name}.lz4`);
+        try {
+          out.push({ file, start: e.startOffset, size: fs.statSync(file).size, form: 'lz4' });
+        } catch {
+          /* pruned meanwhile */
+        }
+      }
+    }
+    return out.sort((x, y) => x.start - y.start);
   }
+
   get rewriteInProgress(): boolean {
     return this.rewriter.inProgress;
   }
