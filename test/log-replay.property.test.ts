@@ -28,9 +28,8 @@ import {
   KEYS,
   MAX_SHORT_TTL_MS,
   NOT_GENERATED,
-  dumpToken,
   readCommands,
-  resolveTokens,
+  resolveArgv,
   selectCommand,
   shortLived,
   writeCommands,
@@ -135,21 +134,6 @@ function isInternalError(r: Reply): boolean {
   return r.type === 'error' && r.value.includes('internal error');
 }
 
-/** argv with its tokens resolved; `{{dump:K}}` is K's DUMP payload now (or a payload RESTORE rejects). */
-async function resolve(c: RespClient, argv: Argv): Promise<Argv> {
-  const out: Argv = [];
-  for (const arg of argv) {
-    const dumpOf = dumpToken(arg);
-    if (dumpOf === null) {
-      out.push(resolveTokens(arg, Date.now()));
-      continue;
-    }
-    const payload = await c.call('DUMP', dumpOf);
-    out.push(payload.type === 'bulk' && payload.value !== null ? payload.value : 'not a payload');
-  }
-  return out;
-}
-
 /** The name COMMAND gives it: `xgroup|create` for a container's subcommand. */
 function commandName(argv: Argv): string {
   const first = argv[0]!.toLowerCase();
@@ -168,12 +152,12 @@ async function send(c: RespClient, argv: Argv): Promise<Reply> {
 async function runStep(c: RespClient, step: Step): Promise<void> {
   if (step.kind === 'sleep') return sleep(step.ms);
   if (step.kind === 'cmd') {
-    await send(c, await resolve(c, step.argv));
+    await send(c, await resolveArgv(c, step.argv));
     return;
   }
   // DUMP payloads are fetched before MULTI: inside it DUMP would be queued.
   const body: Argv[] = [];
-  for (const argv of step.body) body.push(await resolve(c, argv));
+  for (const argv of step.body) body.push(await resolveArgv(c, argv));
   if (step.watch !== null) {
     await send(c, ['WATCH', step.watch]);
     await send(c, ['SET', step.watch, 'touched']);

@@ -46,6 +46,21 @@ function workload(round: number): Cmd[] {
   return cmds;
 }
 
+/** Let workload()'s 30 ms TTLs run out and have the primary delete (and propagate) each expired key. */
+async function settle(p: RespClient): Promise<void> {
+  await new Promise((res) => setTimeout(res, 60));
+  for (const db of ['0', '1', '5', '7', '15']) {
+    await call(p, 'SELECT', db);
+    await call(p, 'KEYS', '*');
+  }
+  await call(p, 'SELECT', '0');
+}
+
+/** `n` SETs of 1000-byte values: enough bytes to run past a small backlog. */
+function bigWrites(n: number): Cmd[] {
+  return Array.from({ length: n }, (_, i): Cmd => ['SET', `big:${i}`, 'y'.repeat(1000)]);
+}
+
 async function attachRedisReplica(primaryPort: number): Promise<{ handle: ProcessHandle; client: RespClient }> {
   const replica = cleanups.track(await startRedis({ replicaof: `127.0.0.1 ${primaryPort}` }));
   cleanups.defer(() => {
@@ -68,13 +83,7 @@ describe.skipIf(!HAVE_REDIS)('redis-server 7.0 replicating from Vireo', () => {
       await pipelineOk(p, workload(3));
       await waitInSync(p, r);
       // The short TTLs expire on the primary; the replica deletes them when the DELs arrive.
-      await new Promise((res) => setTimeout(res, 60));
-      await call(p, 'SCAN', '0', 'COUNT', '100000');
-      for (const db of ['0', '1', '5', '7', '15']) {
-        await call(p, 'SELECT', db);
-        await call(p, 'KEYS', '*');
-      }
-      await call(p, 'SELECT', '0');
+      await settle(p);
       await waitInSync(p, r);
       expect(await digest(r)).toBe(await digest(p));
       const info = await p.call('INFO', 'replication');
@@ -92,6 +101,7 @@ describe.skipIf(!HAVE_REDIS)('redis-server 7.0 replicating from Vireo', () => {
     await waitInSync(p, r);
     expect(Number(toJs(await p.call('CLIENT', 'KILL', 'TYPE', 'replica')))).toBe(1);
     await pipelineOk(p, workload(2));
+    await settle(p);
     await waitInSync(p, r);
     const stats = await p.call('INFO', 'stats');
     expect(infoNumber(stats, 'sync_full')).toBe(1);
@@ -106,9 +116,7 @@ describe.skipIf(!HAVE_REDIS)('redis-server 7.0 replicating from Vireo', () => {
     await waitInSync(p, r);
     // The replica reconnects within a second: by then the primary wrote 6x its backlog.
     await call(p, 'CLIENT', 'KILL', 'TYPE', 'replica');
-    const big: Cmd[] = [];
-    for (let i = 0; i < 100; i++) big.push(['SET', `big:${i}`, 'y'.repeat(1000)]);
-    await pipelineOk(p, big);
+    await pipelineOk(p, bigWrites(100));
     await waitInSync(p, r);
     const stats = await p.call('INFO', 'stats');
     expect(infoNumber(stats, 'sync_full')).toBe(2);
@@ -364,9 +372,8 @@ describe.skipIf(!HAVE_REDIS)('the AOF files as a longer backlog', () => {
     const { client: r } = await attachRedisReplica(v.port);
     await waitInSync(p, r);
     await call(p, 'CLIENT', 'KILL', 'TYPE', 'replica');
-    const big: Cmd[] = [];
-    for (let i = 0; i < 200; i++) big.push(['SET', `big:${i}`, 'y'.repeat(1000)]);
-    await pipelineOk(p, big);
+    await pipelineOk(p, bigWrites(200));
+    await settle(p);
     await waitInSync(p, r);
     const stats = await p.call('INFO', 'stats');
     expect(infoNumber(stats, 'sync_full')).toBe(1);
@@ -390,15 +397,14 @@ describe.skipIf(!HAVE_REDIS)('the AOF files as backlog, annotated and archived',
       process.kill(handle.proc.pid!, 'SIGSTOP');
       cleanups.defer(() => void process.kill(handle.proc.pid!, 'SIGCONT'));
       await call(p, 'CLIENT', 'KILL', 'TYPE', 'replica');
-      const big: Cmd[] = [];
-      for (let i = 0; i < 300; i++) big.push(['SET', `big:${i}`, 'y'.repeat(1000)]);
-      await pipelineOk(p, big);
+      await pipelineOk(p, bigWrites(300));
       if (setup !== 'aof-timestamp-enabled') {
         await call(p, 'BGREWRITEAOF');
         await waitFor('the rewrite', async () => infoNumber(await p.call('INFO', 'persistence'), 'aof_rewrite_in_progress') === 0);
         await pipelineOk(p, workload(2));
       }
       process.kill(handle.proc.pid!, 'SIGCONT');
+      await settle(p);
       await waitInSync(p, r);
       const stats = await p.call('INFO', 'stats');
       expect(infoNumber(stats, 'sync_full')).toBe(1);

@@ -9,7 +9,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { parseReply, toJs, type Reply, type RespClient } from './resp.js';
 import { infoField } from './info.js';
-import { DBS, KEYS, MAX_SHORT_TTL_MS, dumpToken, resolveTokens, selectCommand, shortLived, writeCommands, type Argv } from './write-commands.js';
+import { DBS, KEYS, MAX_SHORT_TTL_MS, resolveArgv, selectCommand, shortLived, writeCommands, type Argv } from './write-commands.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -58,31 +58,17 @@ export function writeLoad(seed: number, steps: number): LoadStep[] {
   return fc.sample(step, { seed, numRuns: steps });
 }
 
-async function resolve(c: RespClient, argv: Argv): Promise<Argv> {
-  const out: Argv = [];
-  for (const arg of argv) {
-    const dumpOf = dumpToken(arg);
-    if (dumpOf === null) {
-      out.push(resolveTokens(arg, Date.now()));
-      continue;
-    }
-    const payload = await c.call('DUMP', dumpOf);
-    out.push(payload.type === 'bulk' && payload.value !== null ? payload.value : 'not a payload');
-  }
-  return out;
-}
-
 /** Run a load on `c` (error replies are part of it: they propagate nothing). Returns the replies that were not errors. */
 export async function runLoad(c: RespClient, load: LoadStep[]): Promise<number> {
   let ok = 0;
   for (const step of load) {
     if (step.kind === 'cmd') {
-      const r = await c.call(...(await resolve(c, step.argv)));
+      const r = await c.call(...(await resolveArgv(c, step.argv)));
       if (r.type !== 'error') ok++;
       continue;
     }
     const body: Argv[] = [];
-    for (const argv of step.body) body.push(await resolve(c, argv));
+    for (const argv of step.body) body.push(await resolveArgv(c, argv));
     await c.call('MULTI');
     for (const argv of body) await c.call(...argv);
     const r = await c.call('EXEC');

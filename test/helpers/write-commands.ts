@@ -15,6 +15,7 @@
  */
 
 import fc from 'fast-check';
+import type { RespClient } from './resp.js';
 
 /** Databases the sequences use (SELECT, MOVE, COPY ... DB, SWAPDB). */
 export const DBS = ['0', '1', '2', '3'];
@@ -365,4 +366,19 @@ export function resolveTokens(arg: string, nowMs: number): string {
 export function dumpToken(arg: string): string | null {
   const m = /^\{\{dump:(.+)\}\}$/.exec(arg);
   return m === null ? null : m[1]!;
+}
+
+/** argv with its tokens resolved on `c` now; `{{dump:K}}` is K's DUMP payload (or a payload RESTORE rejects). */
+export async function resolveArgv(c: RespClient, argv: Argv): Promise<Argv> {
+  const out: Argv = [];
+  for (const arg of argv) {
+    const dumpOf = dumpToken(arg);
+    if (dumpOf === null) {
+      out.push(resolveTokens(arg, Date.now()));
+      continue;
+    }
+    const payload = await c.call('DUMP', dumpOf);
+    out.push(payload.type === 'bulk' && payload.value !== null ? payload.value : 'not a payload');
+  }
+  return out;
 }
