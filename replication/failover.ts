@@ -56,11 +56,17 @@ export class Failover {
     this.state = 'waiting-for-sync';
     this.host.logger.info(`FAILOVER requested to ${req.target === null ? 'any replica' : `${req.target.host}:${req.target.port}`}.`);
     this.host.pauseWrites();
+    // Nothing may grow the log now: the target must become level with it (no pings either, as Redis).
+    this.host.primary.pingsPaused = true;
     this.host.primary.requestAcks();
     this.check();
   }
 
-  /** Cron and ACKs: is the target level with the log yet? Has the timeout passed? */
+  /**
+   * Cron and ACKs: is the target level with the log yet? Has the timeout
+   * passed? (The offsets asked for at the start come back with the GETACK
+   * counted; asking again would grow the log past them each time.)
+   */
   check(): void {
     const req = this.request;
     if (req === null || this.state !== 'waiting-for-sync') return;
@@ -79,7 +85,6 @@ export class Failover {
       }
       return;
     }
-    this.host.primary.requestAcks();
   }
 
   private takeOver(host: string, port: number): void {
@@ -112,6 +117,7 @@ export class Failover {
     this.state = 'no-failover';
     this.request = null;
     this.chosen = null;
+    this.host.primary.pingsPaused = false;
     this.host.unpauseWrites();
   }
 }

@@ -65,6 +65,8 @@ export class ReplicationPrimary implements LogFollower {
   private getAckScheduled = false;
   /** Replicas whose lag is within min-replicas-max-lag (refreshed by the cron and ACKs). */
   goodReplicas = 0;
+  /** FAILOVER waits for a replica to be level with the log: no PINGs meanwhile. */
+  pingsPaused = false;
 
   constructor(private readonly host: PrimaryHost) {
     this.refreshGoodReplicas();
@@ -97,7 +99,8 @@ export class ReplicationPrimary implements LogFollower {
 
   private quorumOffset(): number {
     const n = this.syncReplicas;
-    if (n === 0) return Infinity;
+    // A replica's writes come from its primary: nothing of ours waits for replicas there.
+    if (n === 0 || this.host.engine.isReplica) return Infinity;
     const acked: number[] = [];
     for (const link of this.links.values()) if (link.state === 'online') acked.push(link.ackOffset);
     if (acked.length >= n) {
@@ -432,7 +435,7 @@ export class ReplicationPrimary implements LogFollower {
   cron(isReplica: boolean): void {
     const now = Date.now();
     const cfg = this.host.config;
-    if (!isReplica && this.links.size > 0 && now - this.lastPingMs >= cfg.int('repl-ping-replica-period') * 1000) {
+    if (!isReplica && !this.pingsPaused && this.links.size > 0 && now - this.lastPingMs >= cfg.int('repl-ping-replica-period') * 1000) {
       this.lastPingMs = now;
       const log = this.host.engine.log;
       log.appendMeta(['PING']);
@@ -541,6 +544,9 @@ export class ReplicationPrimary implements LogFollower {
     // What the log holds goes out first: a FAILOVER target must end level with us.
     this.host.engine.log.flush();
     this.disconnectAll();
+    // Acknowledgements of the old history say nothing about the new one.
+    this.quorumAcked = 0;
+    this.readSyncReplicas();
     if (this.backlog !== null) this.backlog.restart(this.host.engine.log.offset);
     else this.ensureBacklog(false);
   }
