@@ -156,6 +156,52 @@ describe.skipIf(!HAVE_REDIS)('streams (differential)', () => {
     ]);
   });
 
+  it('reads that start inside a node after earlier reads went further (seek points), tombstones and XGROUP SETID back', async () => {
+    await pair.check('CONFIG', 'SET', 'stream-node-max-entries', '10');
+    const cmds: string[][] = [];
+    for (let i = 1; i <= 35; i++) cmds.push(['XADD', 's', `${100 + Math.floor(i / 4)}-${i}`, 'f', `v${i}`]);
+    await pair.script([...cmds, ['XGROUP', 'CREATE', 's', 'g', '0']]);
+    // Each read starts before where the one before it ended, in the same node and in others.
+    const reads: string[][] = [];
+    for (const [from, to] of [['104-17', '+'], ['101-5', '102-9'], ['(101-5', '+'], ['100-1', '100-2'], ['108-33', '+'], ['103-12', '103-13'], ['-', '101-4']]) {
+      reads.push(['XRANGE', 's', from!, to!, 'COUNT', '4'], ['XREVRANGE', 's', to!, from!, 'COUNT', '3']);
+    }
+    await pair.script(reads);
+    for (let i = 0; i < 12; i++) await masked('XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '1', 'STREAMS', 's', '>');
+    await pair.script([
+      ['XDEL', 's', '103-13', '103-14', '103-15'],
+      ['XRANGE', 's', '103-12', '+', 'COUNT', '2'],
+      ['XRANGE', 's', '103-14', '+', 'COUNT', '2'],
+      ['XGROUP', 'SETID', 's', 'g', '101-5'],
+    ]);
+    for (let i = 0; i < 4; i++) await masked('XREADGROUP', 'GROUP', 'g', 'c2', 'COUNT', '3', 'STREAMS', 's', '>');
+    await masked('XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '5', 'STREAMS', 's', '102-9');
+    await masked('XREAD', 'COUNT', '2', 'STREAMS', 's', '103-12');
+    await masked('XPENDING', 's', 'g', '-', '+', '50');
+  });
+
+  it('entries in replies: every listpack integer width, other fields than the first entry, big values, RESP3, muted and queued replies', async () => {
+    const ints = ['0', '127', '128', '-1', '4095', '-4096', '4096', '32767', '-32768', '8388607', '-8388608', '2147483647', '-2147483648', '2147483648', '9007199254740993', '9223372036854775807', '-9223372036854775808', '007', '+5', '1.5'];
+    const cmds: string[][] = [['XADD', 's', '1-0', 'a', 'x', 'b', 'y']];
+    ints.forEach((v, i) => cmds.push(['XADD', 's', `2-${i}`, 'a', v, 'b', v]));
+    cmds.push(['XADD', 's', '3-0', 'other', '1', 'x'.repeat(70), '-5']);
+    cmds.push(['XADD', 's', '3-1', 'a', 'y'.repeat(20000), 'b', 'z'.repeat(5000)]);
+    cmds.push(['XADD', 's', '18446744073709551615-18446744073709551615', 'a', 'max']);
+    await pair.script(cmds);
+    await pair.script([
+      ['XRANGE', 's', '-', '+'],
+      ['XREVRANGE', 's', '+', '-'],
+      ['XRANGE', 's', '3', '3'],
+      ['XREVRANGE', 's', '+', '-', 'COUNT', '1'],
+    ]);
+    const hello = (v: string) => Promise.all([pair.redis.call('HELLO', v), pair.vireo.call('HELLO', v)]);
+    await hello('3');
+    await pair.checkRaw('XRANGE s - + COUNT 5\r\nXREAD COUNT 3 STREAMS s 2-15\r\n', 2);
+    await hello('2');
+    await pair.checkRaw('CLIENT REPLY SKIP\r\nXRANGE s - +\r\nPING\r\n', 1);
+    await pair.checkRaw('MULTI\r\nXRANGE s 2-3 2-5\r\nXRANGE s (2-5 + COUNT 2\r\nEXEC\r\n', 4);
+  });
+
   it('XDEL and tombstones: first ID, max deleted ID, nodes emptied and removed', async () => {
     await pair.check('CONFIG', 'SET', 'stream-node-max-entries', '4');
     const cmds: string[][] = [];

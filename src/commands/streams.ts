@@ -20,7 +20,7 @@ import {
   MAX_ID, MIN_ID, U64_MAX, asInt64, compareIds, formatId, idFromKey, incrId, isZeroId, type StreamID, type U64,
 } from '../types/stream-id.js';
 import { argId, argRangeBound, mustObey, parseAddTrimArgs, parsePolicyAndIds, type AddTrimArgs } from './stream-args.js';
-import { collectRange, replyId, writeEntries, writeEntry } from './stream-reply.js';
+import { replyId, writeEntry, writeRange } from './stream-reply.js';
 import { parseInteger } from '../util/numbers.js';
 
 export function nodeLimits(ctx: CommandContext): NodeLimits {
@@ -250,9 +250,7 @@ function xrange(ctx: CommandContext, argv: string[], rev: boolean): void {
     ctx.reply.nullArray();
     return;
   }
-  const refs = collectRange(s, start, end, rev, count === -1 ? 0 : count);
-  ctx.reply.array(refs.ids.length);
-  writeEntries(ctx.reply, refs);
+  writeRange(ctx.reply, s, start, end, rev, count === -1 ? 0 : count);
 }
 
 // ---- XSETID -------------------------------------------------------------------
@@ -383,9 +381,7 @@ function xinfoStream(ctx: CommandContext, argv: string[], s: StreamValue): void 
     return;
   }
   r.bulk('entries');
-  const refs = collectRange(s, MIN_ID, MAX_ID, false, count);
-  r.array(refs.ids.length);
-  writeEntries(r, refs);
+  writeRange(r, s, MIN_ID, MAX_ID, false, count);
   r.bulk('groups');
   const groups = s.sortedGroups();
   r.array(groups.length);

@@ -187,6 +187,23 @@ export class LpReader {
     this.next = p + body + backlenBytes(body);
   }
 
+  /** Where the element after the one at p starts, without decoding it. */
+  skip(p: number): number {
+    const b = this.buf;
+    const enc = b[p]!;
+    let body: number;
+    if (enc < 0x80) body = 1;
+    else if (enc < 0xc0) body = 1 + (enc & 0x3f);
+    else if (enc < 0xe0) body = 2;
+    else if (enc < 0xf0) body = 2 + (((enc & 0x0f) << 8) | b[p + 1]!);
+    else if (enc === 0xf0) body = 5 + b.readUInt32LE(p + 1);
+    else if (enc === 0xf1) body = 3;
+    else if (enc === 0xf2) body = 4;
+    else if (enc === 0xf3) body = 5;
+    else body = 9;
+    return p + body + backlenBytes(body);
+  }
+
   /** The integer element at p (the caller knows it is one). */
   intAt(p: number): number {
     this.read(p);

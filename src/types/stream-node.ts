@@ -51,6 +51,19 @@ export class StreamNode {
   rdbBlob: Buffer | null = null;
   /** Listpack bytes of num-fields, the master fields and the zero terminator. */
   private readonly masterBytes: number;
+  /** Characters of the master field names together (sizing replies of SAMEFIELDS entries). */
+  readonly fieldChars: number;
+  /**
+   * Where forward seeks may start: an entry's offset and its ID. Entries
+   * never move within a node (it only grows at its end, and a delete flips
+   * a flag), so any entry seen once stays a valid starting point for IDs at
+   * or after its own; iterations leave the last entry they returned here.
+   * A consumer group reading new entries then starts one entry before
+   * them instead of at the node's first.
+   */
+  seekPos = 0;
+  seekMs: U64;
+  seekSeq: U64;
 
   constructor(
     readonly masterMs: U64,
@@ -60,9 +73,17 @@ export class StreamNode {
     capacity = 64,
   ) {
     this.buf = Buffer.allocUnsafeSlow(capacity);
+    // The first entry has the master ID.
+    this.seekMs = masterMs;
+    this.seekSeq = masterSeq;
     let bytes = lpIntBytes(fields.length) + lpIntBytes(0);
-    for (const f of fields) bytes += lpStringBytes(f);
+    let chars = 0;
+    for (const f of fields) {
+      bytes += lpStringBytes(f);
+      chars += f.length;
+    }
     this.masterBytes = bytes;
+    this.fieldChars = chars;
   }
 
   get masterId(): StreamID {
@@ -171,6 +192,9 @@ export class StreamNode {
    * encode it): the bytes are copied once, not re-encoded entry by entry.
    */
   adoptEntries(bytes: Buffer, valid: number, deleted: number, elements: number): void {
+    this.seekPos = 0;
+    this.seekMs = this.masterMs;
+    this.seekSeq = this.masterSeq;
     this.buf = Buffer.allocUnsafeSlow(bytes.length);
     bytes.copy(this.buf);
     this.end = bytes.length;
@@ -239,8 +263,14 @@ export class NodeCursor {
   /** Where the current entry's fields (or values, with SAMEFIELDS) begin. */
   fieldsStart = 0;
 
-  constructor(readonly node: StreamNode) {
+  constructor(public node: StreamNode) {
     this.r = new LpReader(node.buf);
+  }
+
+  /** Walk another node (an iterator moving on reuses its cursor). */
+  reset(node: StreamNode): void {
+    this.node = node;
+    this.r.buf = node.buf;
   }
 
   /** Decode the entry starting at p. */
@@ -255,25 +285,19 @@ export class NodeCursor {
     r.read(r.next);
     this.seq = addWrapping(node.masterSeq, r.int);
     let q = r.next;
+    let elements: number;
     if ((this.flags & FLAG_SAMEFIELDS) !== 0) {
-      this.numFields = node.fields.length;
-      this.fieldsStart = q;
-      for (let i = 0; i < this.numFields; i++) {
-        r.read(q);
-        q = r.next;
-      }
+      this.numFields = elements = node.fields.length;
     } else {
       r.read(q);
       this.numFields = r.int as number;
+      elements = 2 * this.numFields;
       q = r.next;
-      this.fieldsStart = q;
-      for (let i = 0; i < 2 * this.numFields; i++) {
-        r.read(q);
-        q = r.next;
-      }
     }
-    r.read(q); // lp-count
-    this.entryEnd = r.next;
+    this.fieldsStart = q;
+    // The fields and the lp-count are only stepped over here.
+    for (let i = 0; i <= elements; i++) q = r.skip(q);
+    this.entryEnd = q;
   }
 
   /** The entry ending at p (exclusive): its lp-count says how far back it starts. */

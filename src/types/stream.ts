@@ -450,7 +450,7 @@ export class StreamIterator {
     private readonly skipTombstones: boolean,
   ) {
     this.nodeIndex = s.nodeIndexFor(rev ? end : start, rev);
-    this.openNode();
+    if (this.openNode() && !rev) this.seek();
   }
 
   private openNode(): boolean {
@@ -459,9 +459,16 @@ export class StreamIterator {
       this.done = true;
       return false;
     }
-    this.cursor = new NodeCursor(node);
+    if (this.cursor === undefined) this.cursor = new NodeCursor(node);
+    else this.cursor.reset(node);
     this.pos = this.rev ? node.end : 0;
     return true;
+  }
+
+  /** Forwards, start at the node's seek point when it is not past `start` (the entries before it are all smaller). */
+  private seek(): void {
+    const node = this.cursor.node;
+    if (node.seekPos > 0 && compareParts(node.seekMs, node.seekSeq, this.start) <= 0) this.pos = node.seekPos;
   }
 
   next(): boolean {
@@ -482,13 +489,15 @@ export class StreamIterator {
         this.pos = c.entryEnd;
       }
       if (this.skipTombstones && (c.flags & FLAG_DELETED) !== 0) continue;
-      const id = { ms: c.ms, seq: c.seq };
       if (this.rev) {
-        if (compareIds(id, this.end) > 0) continue;
-        if (compareIds(id, this.start) < 0) return this.finish();
+        if (compareParts(c.ms, c.seq, this.end) > 0) continue;
+        if (compareParts(c.ms, c.seq, this.start) < 0) return this.finish();
       } else {
-        if (compareIds(id, this.start) < 0) continue;
-        if (compareIds(id, this.end) > 0) return this.finish();
+        if (compareParts(c.ms, c.seq, this.start) < 0) continue;
+        if (compareParts(c.ms, c.seq, this.end) > 0) return this.finish();
+        node.seekPos = c.entryStart;
+        node.seekMs = c.ms;
+        node.seekSeq = c.seq;
       }
       return true;
     }
@@ -511,4 +520,11 @@ export class StreamIterator {
       this.pos = this.rev ? 0 : node.end;
     }
   }
+}
+
+/** compareIds of the ID ms-seq with `id`, without making an ID object. */
+function compareParts(ms: U64, seq: U64, id: StreamID): number {
+  if (ms !== id.ms) return ms < id.ms ? -1 : 1;
+  if (seq !== id.seq) return seq < id.seq ? -1 : 1;
+  return 0;
 }
