@@ -51,6 +51,11 @@ export function lpIntOf(s: string): number | bigint | null {
 export function lpStringBytes(s: string): number {
   const v = lpIntOf(s);
   if (v !== null) return lpIntBytes(v);
+  return lpPlainStringBytes(s);
+}
+
+/** Total bytes of a string element stored as a string (lpIntOf found no integer in it). */
+export function lpPlainStringBytes(s: string): number {
   const n = strBodyBytes(s.length);
   return n + backlenBytes(n);
 }
@@ -106,6 +111,11 @@ export function writeLpInt(b: Buffer, p: number, v: number | bigint): number {
 export function writeLpString(b: Buffer, p: number, s: string): number {
   const v = lpIntOf(s);
   if (v !== null) return writeLpInt(b, p, v);
+  return writeLpPlainString(b, p, s);
+}
+
+/** Write a string element as a string (lpIntOf found no integer in it); returns the position after it. */
+export function writeLpPlainString(b: Buffer, p: number, s: string): number {
   const start = p;
   const len = s.length;
   if (len < 64) b[p++] = 0x80 | len;

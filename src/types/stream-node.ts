@@ -15,7 +15,7 @@
  * deleted entries) are kept as numbers and encoded on output.
  */
 
-import { LpReader, lpIntBytes, lpStringBytes, writeLpInt, writeLpString } from './lp-codec.js';
+import { LpReader, lpIntBytes, lpIntOf, lpPlainStringBytes, lpStringBytes, writeLpInt, writeLpPlainString, writeLpString } from './lp-codec.js';
 import { addWrapping, deltaInt64, type StreamID, type U64 } from './stream-id.js';
 
 export const FLAG_DELETED = 1;
@@ -23,6 +23,10 @@ export const FLAG_SAMEFIELDS = 2;
 
 /** Header (6) and end byte (1) of a listpack. */
 const LP_OVERHEAD = 7;
+
+/** append's integer readings of the strings it writes: reused up to this many (no array per entry), a new one beyond. */
+const REUSED_INTS = 256;
+const elementInts: (number | bigint | null)[] = [];
 
 /** Writes past a buffer's end are silently lost: a wrong size estimate must fail loudly instead. */
 function checkFits(end: number, b: Buffer): void {
@@ -130,15 +134,22 @@ export class StreamNode {
     const same = this.sameFields(argv, from, n);
     const msDelta = deltaInt64(id.ms, this.masterMs);
     const seqDelta = deltaInt64(id.seq, this.masterSeq);
+    // The strings written, in order (values only with SAMEFIELDS), each read as an integer once.
+    const step = same ? 2 : 1;
+    const first = same ? from + 1 : from;
+    const count = same ? n : 2 * n;
+    const ints = count <= REUSED_INTS ? elementInts : new Array<number | bigint | null>(count);
     let lpCount = 3 + n;
     let need = lpIntBytes(FLAG_SAMEFIELDS) + lpIntBytes(msDelta) + lpIntBytes(seqDelta);
     if (!same) {
       lpCount += n + 1;
       need += lpIntBytes(n);
     }
-    for (let i = 0; i < n; i++) {
-      if (!same) need += lpStringBytes(argv[from + 2 * i]!);
-      need += lpStringBytes(argv[from + 2 * i + 1]!);
+    for (let i = 0; i < count; i++) {
+      const str = argv[first + i * step]!;
+      const v = lpIntOf(str);
+      ints[i] = v;
+      need += v !== null ? lpIntBytes(v) : lpPlainStringBytes(str);
     }
     need += lpIntBytes(lpCount);
     this.reserve(need);
@@ -148,9 +159,10 @@ export class StreamNode {
     p = writeLpInt(b, p, msDelta);
     p = writeLpInt(b, p, seqDelta);
     if (!same) p = writeLpInt(b, p, n);
-    for (let i = 0; i < n; i++) {
-      if (!same) p = writeLpString(b, p, argv[from + 2 * i]!);
-      p = writeLpString(b, p, argv[from + 2 * i + 1]!);
+    for (let i = 0; i < count; i++) {
+      const v = ints[i]!;
+      p = v !== null ? writeLpInt(b, p, v) : writeLpPlainString(b, p, argv[first + i * step]!);
+      ints[i] = null;
     }
     p = writeLpInt(b, p, lpCount);
     checkFits(p, b);
