@@ -993,8 +993,7 @@ describe('streams: what the 7.0 reference cannot show', () => {
 
   it("full nodes own their bytes with little spare room (a slice of Node's buffer pool would keep the whole pool alive)", () => {
     const s = new StreamValue();
-    const limits = { maxBytes: 4096, maxEntries: 100 };
-    for (let i = 0; i < 1000; i++) s.append({ ms: 1700000000000 + i, seq: 0 }, ['a', String(i), 'b', 'value'], 0, 2, limits);
+    for (let i = 0; i < 1000; i++) s.append({ ms: 1700000000000 + i, seq: 0 }, ['a', String(i), 'b', 'value'], 0, 2, 4096, 100);
     const nodes = [...s.allNodes()];
     expect(nodes).toHaveLength(10);
     for (const n of nodes.slice(0, -1)) {

@@ -13,7 +13,7 @@ import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
 import { ERR, argLong, cstr, eq, lookupTyped, replyHelp } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
-import { StreamValue, STREAM_LISTPACK_MAX_SIZE, type NodeLimits, type TrimArgs } from '../types/stream.js';
+import { StreamValue, STREAM_LISTPACK_MAX_SIZE, type TrimArgs } from '../types/stream.js';
 import { INVALID_ENTRIES_READ, type Nack } from '../types/stream-group.js';
 import type { IdMap } from '../types/id-map.js';
 import {
@@ -22,11 +22,6 @@ import {
 import { argId, argRangeBound, mustObey, parseAddTrimArgs, parsePolicyAndIds, type AddTrimArgs } from './stream-args.js';
 import { replyId, writeEntry, writeRange } from './stream-reply.js';
 import { parseInteger } from '../util/numbers.js';
-
-export function nodeLimits(ctx: CommandContext): NodeLimits {
-  const l = ctx.engine.limits;
-  return { maxBytes: l.streamNodeMaxBytes, maxEntries: l.streamNodeMaxEntries };
-}
 
 /** A stream for reading: the value, undefined when missing, null after WRONGTYPE. */
 export function streamForRead(ctx: CommandContext, key: string): StreamValue | undefined | null {
@@ -123,7 +118,8 @@ function xadd(ctx: CommandContext, argv: string[]): void {
     s = probe;
     ctx.engine.setKey(ctx.db, key, s);
   }
-  s.append(id, argv, fieldPos, pairs / 2, nodeLimits(ctx));
+  const limits = ctx.engine.limits;
+  s.append(id, argv, fieldPos, pairs / 2, limits.streamNodeMaxBytes, limits.streamNodeMaxEntries);
   replyId(ctx.reply, id);
   ctx.changed(key, NOTIFY.STREAM, 'xadd');
   if (a.strategy !== null && s.trim(trimArgsOf(a)) > 0) ctx.changed(key, NOTIFY.STREAM, 'xtrim');

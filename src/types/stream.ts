@@ -37,11 +37,6 @@ export interface TrimArgs {
   policy: RefPolicy;
 }
 
-/** Node size limits (stream-node-max-bytes / stream-node-max-entries). */
-export interface NodeLimits {
-  maxBytes: number;
-  maxEntries: number;
-}
 
 /** Most bytes a new node reserves up front (see append). */
 const NODE_PREALLOC_MAX = 16 * 1024;
@@ -117,17 +112,18 @@ export class StreamValue extends RObject {
   /**
    * streamAppendItem with the ID already checked: `n` field/value pairs at
    * argv[from...] become an entry of the tail node, or of a new node when
-   * the tail is full by the node limits.
+   * the tail is full by the node limits (stream-node-max-bytes and
+   * stream-node-max-entries).
    */
-  append(id: StreamID, argv: readonly string[], from: number, n: number, limits: NodeLimits): void {
+  append(id: StreamID, argv: readonly string[], from: number, n: number, nodeMaxBytes: number, nodeMaxEntries: number): void {
     let tail = this.nodes.length > this.head ? this.nodes[this.nodes.length - 1]! : null;
     if (tail !== null) {
       let elementBytes = 0;
       for (let i = 0; i < 2 * n; i++) elementBytes += argv[from + i]!.length;
-      let maxBytes = limits.maxBytes;
+      let maxBytes = nodeMaxBytes;
       if (maxBytes === 0 || maxBytes > STREAM_LISTPACK_MAX_SIZE) maxBytes = STREAM_LISTPACK_MAX_SIZE;
       const full =
-        tail.lpBytes + elementBytes >= maxBytes || (limits.maxEntries > 0 && tail.valid + tail.deleted >= limits.maxEntries);
+        tail.lpBytes + elementBytes >= maxBytes || (nodeMaxEntries > 0 && tail.valid + tail.deleted >= nodeMaxEntries);
       if (full) {
         tail.shrink();
         tail = null;
