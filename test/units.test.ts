@@ -16,6 +16,7 @@ import { readIntset, readListpack, writeIntset, writeListpack } from '../persist
 import { AccessPolicy, AccessTable, KeyAccess } from '../src/engine/access.js';
 import { PackedNode, packedOf } from '../src/types/list-node.js';
 import { putUint, uintDigits } from '../src/util/bytes.js';
+import { IdMap } from '../src/types/id-map.js';
 
 /** Bit-by-bit CRC16/XMODEM, independent of the table-driven one under test. */
 function crc16Bitwise(s: string): number {
@@ -423,5 +424,41 @@ describe('listpack and intset writers (RDB, DUMP)', () => {
     }
     expect(writeIntset([1n]).readUInt32LE(0)).toBe(2);
     expect(writeIntset([1n << 40n]).readUInt32LE(0)).toBe(8);
+  });
+});
+
+describe('IdMap (pending entries lists)', () => {
+  const key = (n: number) => String.fromCharCode(n >> 8, n & 255);
+  const op = fc.oneof(
+    fc.integer({ min: 0, max: 400 }).map((n) => ({ set: n })),
+    fc.integer({ min: 0, max: 400 }).map((n) => ({ del: n })),
+    fc.constant({ delFirst: true }),
+    fc.constant({ delLast: true }),
+  );
+  it('inserts and deletes anywhere (first, last, middle, across chunk splits) keep the keys in order', () => {
+    fc.assert(
+      // Enough operations for chunks of 256 keys to split and for deletes to hit keys in the middle.
+      fc.property(fc.array(op, { minLength: 300, maxLength: 1500 }), (ops) => {
+        const m = new IdMap<number>();
+        const ref = new Map<string, number>();
+        for (const o of ops) {
+          if ('set' in o) {
+            expect(m.set(key(o.set), o.set)).toBe(!ref.has(key(o.set)));
+            ref.set(key(o.set), o.set);
+          } else {
+            const sorted = [...ref.keys()].sort();
+            const k = 'del' in o ? key(o.del) : 'delFirst' in o ? sorted[0] : sorted[sorted.length - 1];
+            if (k === undefined) continue;
+            expect(m.delete(k)).toBe(ref.get(k));
+            ref.delete(k);
+          }
+        }
+        const walked: [string, number][] = [];
+        m.forEachFrom(null, (k, v) => walked.push([k, v]) > 0);
+        expect(walked).toEqual([...ref.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+        expect(m.size).toBe(ref.size);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
