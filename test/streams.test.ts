@@ -818,6 +818,26 @@ describe.skipIf(!HAVE_REDIS)('blocking XREAD / XREADGROUP (differential, several
     expect(toJs(await pair.vireo.call('INFO', 'clients'))).toMatch(/total_blocking_keys_on_nokey:0/);
   });
 
+  it("other consumers' reads, claims and acknowledgements do not wake a blocked XREADGROUP (its seen-time stays)", async () => {
+    await pair.script([['XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM'], ['XADD', 's', '1-0', 'f', 'v'], ['XADD', 's', '2-0', 'f', 'w']]);
+    await checkMasked(pair.redis, pair.vireo, ['XREADGROUP', 'GROUP', 'g', 'bob', 'STREAMS', 's', '>']);
+    const waiting = send(b1, 'XREADGROUP', 'GROUP', 'g', 'alice', 'BLOCK', '0', 'STREAMS', 's', '>');
+    await blocked(1);
+    await new Promise((r) => setTimeout(r, 80));
+    await checkMasked(pair.redis, pair.vireo, ['XREADGROUP', 'GROUP', 'g', 'carol', 'STREAMS', 's', '>']);
+    await checkMasked(pair.redis, pair.vireo, ['XCLAIM', 's', 'g', 'dave', '0', '1-0', 'JUSTID']);
+    await pair.check('XGROUP', 'CREATECONSUMER', 's', 'g', 'erin');
+    await pair.check('XACK', 's', 'g', '1-0', '2-0');
+    // XINFO CONSUMERS (RESP2): [name, alice, pending, 0, idle, ms, ...] per consumer. Only Vireo's
+    // alice is there: 7.2 creates the consumer when it blocks, 7.0 only once it is served. Redis
+    // marks the key ready on none of these commands, so alice was last seen when she blocked.
+    const rows = toJs(await pair.vireo.call('XINFO', 'CONSUMERS', 's', 'g')) as unknown[][];
+    const alice = rows.find((x) => x[1] === 'alice')!;
+    expect(Number(alice[alice.indexOf('idle') + 1])).toBeGreaterThanOrEqual(70);
+    await pair.check('XADD', 's', '3-0', 'f', 'x');
+    expect(await same(waiting)).toEqual([['s', [['3-0', ['f', 'x']]]]]);
+  });
+
   it('INFO counts keys a blocked XREADGROUP waits on to be deleted', async () => {
     await pair.check('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
     const waiting = b1.vireo.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');

@@ -17,6 +17,7 @@ import { AccessPolicy, AccessTable, KeyAccess } from '../src/engine/access.js';
 import { PackedNode, packedOf } from '../src/types/list-node.js';
 import { putUint, uintDigits } from '../src/util/bytes.js';
 import { IdMap } from '../src/types/id-map.js';
+import { eq } from '../src/commands/util.js';
 
 /** Bit-by-bit CRC16/XMODEM, independent of the table-driven one under test. */
 function crc16Bitwise(s: string): number {
@@ -460,5 +461,27 @@ describe('IdMap (pending entries lists)', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('option keywords (eq)', () => {
+  const keywords = ['count', 'block', 'streams', 'group', 'noack', 'maxlen', 'minid', 'keepttl', 'ex', 'withscores', 'x', 'nomkstream', 'tls-port', 'a_b', 'z9'];
+  // Each keyword's letters in either case, or any latin1 character in their place (À-Þ lowercase to à-þ, never to ASCII).
+  const variant = fc.constantFrom(...keywords).chain((k) =>
+    fc.tuple(fc.constant(k), fc.array(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 255 })), { minLength: k.length, maxLength: k.length })).map(([kw, picks]) => [
+      kw,
+      [...kw].map((ch, i) => (picks[i]! < 0 ? (i % 2 ? ch.toUpperCase() : ch) : String.fromCharCode(picks[i]!))).join(''),
+    ]),
+  );
+  it('matches exactly when the lowercased argument is the keyword', () => {
+    fc.assert(
+      fc.property(variant, fc.constantFrom(...keywords), ([kw, arg], other) => {
+        expect(eq(arg!, kw!)).toBe(arg!.toLowerCase() === kw);
+        expect(eq(arg!, other)).toBe(arg!.toLowerCase() === other);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(eq('CoUnT', 'count')).toBe(true);
+    expect(eq('COUNT ', 'count')).toBe(false);
   });
 });

@@ -37,7 +37,6 @@ export interface TrimArgs {
   policy: RefPolicy;
 }
 
-
 /** Most bytes a new node reserves up front (see append). */
 const NODE_PREALLOC_MAX = 16 * 1024;
 
