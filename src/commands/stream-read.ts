@@ -121,13 +121,11 @@ interface Served {
   historyFound: boolean[] | null;
 }
 
-/** Logs the changes a consumer group read makes (Redis' streamPropagate*). */
+/** Logs the changes a consumer group read makes (Redis' streamPropagate*), for the stream `key` at hand. */
 class GroupEffects {
   readonly records: string[][] = [];
-  constructor(
-    private readonly key: string,
-    private readonly groupName: string,
-  ) {}
+  key = '';
+  constructor(private readonly groupName: string) {}
 
   consumerCreated(consumer: string): void {
     this.records.push(['XGROUP', 'CREATECONSUMER', this.key, this.groupName, consumer]);
@@ -240,22 +238,23 @@ function xread(ctx: CommandContext, argv: string[], isGroup: boolean): void {
   const a = parseReadArgs(ctx, argv, isGroup);
   if (a === null) return;
   const { keysAt, streams } = a;
-  const ids: StreamID[] = [];
-  const groups: StreamGroup[] = [];
-  const values: (StreamValue | undefined)[] = [];
+  // Sized arrays filled by index: most reads name one stream, and a pushed-to empty array reserves 17 slots.
+  const ids = new Array<StreamID>(streams);
+  const groups = isGroup ? new Array<StreamGroup>(streams) : null;
+  const values = new Array<StreamValue | undefined>(streams);
   for (let k = 0; k < streams; k++) {
     const key = argv[keysAt + k]!;
     const arg = argv[keysAt + streams + k]!;
     const s = streamForRead(ctx, key);
     if (s === null) return;
-    values.push(s);
-    if (isGroup) {
+    values[k] = s;
+    if (groups !== null) {
       const g = s?.group(a.group!);
       if (g === undefined) {
         ctx.reply.error(`NOGROUP No such key '${cstr(key)}' or consumer group '${cstr(a.group!)}' in XREADGROUP with GROUP option`);
         return;
       }
-      groups.push(g);
+      groups[k] = g;
     }
     if (arg === '$') {
       if (isGroup) {
@@ -264,7 +263,7 @@ function xread(ctx: CommandContext, argv: string[], isGroup: boolean): void {
         );
         return;
       }
-      ids.push(s === undefined ? MIN_ID : s.lastId);
+      ids[k] = s === undefined ? MIN_ID : s.lastId;
       continue;
     }
     if (arg === '>') {
@@ -272,26 +271,26 @@ function xread(ctx: CommandContext, argv: string[], isGroup: boolean): void {
         ctx.reply.error('ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.');
         return;
       }
-      ids.push(NEW_ENTRIES);
+      ids[k] = NEW_ENTRIES;
       continue;
     }
     const id = argId(ctx, arg);
     if (id === null) return;
-    ids.push(id);
+    ids[k] = id;
   }
 
   const served: Served[] = [];
-  const effects: string[][] = [];
+  const fx = groups !== null ? new GroupEffects(a.group!) : null;
   for (let k = 0; k < streams; k++) {
     const key = argv[keysAt + k]!;
     const s = values[k];
     if (s === undefined) continue;
     const gt = ids[k]!;
-    if (isGroup) {
+    if (groups !== null && fx !== null) {
       const g = groups[k]!;
       const history = !idEquals(gt, NEW_ENTRIES);
       const fresh = history ? null : entriesAfter(s, g.lastId, a.count);
-      const fx = new GroupEffects(key, a.group!);
+      fx.key = key;
       let consumer = g.consumers.get(a.consumer!);
       if (consumer === undefined) {
         consumer = g.createConsumer(a.consumer!, ctx.engine.now)!;
@@ -309,13 +308,12 @@ function xread(ctx: CommandContext, argv: string[], isGroup: boolean): void {
         served.push({ key, refs: fresh, history: null, historyFound: null });
         ctx.changed(key, NOTIFY.STREAM, 'xreadgroup');
       }
-      effects.push(...fx.records);
     } else {
       const fresh = entriesAfter(s, gt, a.count);
       if (fresh !== null) served.push({ key, refs: fresh, history: null, historyFound: null });
     }
   }
-  for (const e of effects) ctx.engine.emit(ctx.db.id, e);
+  if (fx !== null) for (const e of fx.records) ctx.engine.emit(ctx.db.id, e);
 
   if (served.length > 0) {
     writeServed(ctx, served);
