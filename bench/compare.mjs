@@ -10,7 +10,8 @@
 // Usage: npm run bench [-- --quick] [-- --suite strings|collections]
 //        (collections includes XADD and XRANGE, and a stream's memory)
 //        [-- --tests set,get] [-- --rounds 3] [-- --no-bench] [-- --no-memory]
-//        [-- --datasets hashes,streams]
+//        [-- --datasets hashes,streams] [-- --pin]
+//        (--pin: servers on CPU 0, redis-benchmark on CPU 1)
 import { loadDataset, DATASETS } from './datasets.mjs';
 import { benchOnce, median, options, requireTools, row, startServer } from './servers.mjs';
 
@@ -43,6 +44,8 @@ try {
       // is what machine drift disturbs least, so the median of those is
       // reported beside the ratio of the best rounds.
       const roundRatios = new Map();
+      // Server CPU per request, vireo/redis, per round (rows measured alone only).
+      const cpuRatios = new Map();
       // A warm-up run on each, not counted: V8 compiles Vireo's hot paths
       // during its first thousands of requests.
       for (const s of [redis, vireo]) {
@@ -53,35 +56,48 @@ try {
         // Alternate which server goes first so drift in machine load hits both.
         const order = r % 2 === 0 ? [redis, vireo] : [vireo, redis];
         const thisRound = { redis: new Map(), vireo: new Map() };
+        const cpuRound = { redis: new Map(), vireo: new Map() };
         for (const s of order) {
-          for (const { name, rps } of benchOnce(s, test, pipeline, pipeline > 1 ? requests * 4 : requests)) {
+          for (const { name, rps, cpuUs } of benchOnce(s, test, pipeline, pipeline > 1 ? requests * 4 : requests)) {
             best[s.kind].set(name, Math.max(best[s.kind].get(name) ?? 0, rps));
             thisRound[s.kind].set(name, rps);
+            if (cpuUs !== null) cpuRound[s.kind].set(name, cpuUs);
           }
           s.cli('FLUSHALL');
         }
         for (const [name, rps] of thisRound.redis) {
           if (!roundRatios.has(name)) roundRatios.set(name, []);
           roundRatios.get(name).push((thisRound.vireo.get(name) ?? 0) / rps);
+          const cpuRedis = cpuRound.redis.get(name);
+          const cpuVireo = cpuRound.vireo.get(name);
+          if (cpuRedis > 0 && cpuVireo !== undefined) {
+            if (!cpuRatios.has(name)) cpuRatios.set(name, []);
+            cpuRatios.get(name).push(cpuVireo / cpuRedis);
+          }
         }
       }
       for (const [name, rps] of best.redis) {
         const v = best.vireo.get(name) ?? 0;
-        results.push({ name, pipeline, redis: rps, vireo: v, ratio: v / rps, median: median(roundRatios.get(name)) });
+        const cpu = cpuRatios.get(name);
+        results.push({ name, pipeline, redis: rps, vireo: v, ratio: v / rps, median: median(roundRatios.get(name)), cpu: cpu ? median(cpu) : null });
       }
     }
   }
-  const w = [16, 3, 12, 12, 7, 9, 8];
-  if (results.length > 0) console.log(row(['test', 'P', 'redis best', 'vireo best', 'ratio', 'median', 'target'], w));
+  const w = [16, 3, 12, 12, 7, 9, 8, 8];
+  if (results.length > 0) console.log(row(['test', 'P', 'redis best', 'vireo best', 'ratio', 'median', 'target', 'cpu/req'], w));
   for (const r of results) {
     // redis-benchmark fills the list for LRANGE with an LPUSH run of its
     // own and reports it: shown, but the LPUSH row is the one judged.
     const setup = r.name.includes('needed to benchmark');
     const target = targets[r.pipeline];
     const mark = setup || r.median >= target ? '' : ' *';
-    console.log(row([r.name, r.pipeline, r.redis.toFixed(0), r.vireo.toFixed(0), r.ratio.toFixed(2), r.median.toFixed(2) + mark, setup ? '(setup)' : `>=${target}`], w));
+    const cpu = r.cpu === null ? '' : r.cpu.toFixed(2);
+    console.log(row([r.name, r.pipeline, r.redis.toFixed(0), r.vireo.toFixed(0), r.ratio.toFixed(2), r.median.toFixed(2) + mark, setup ? '(setup)' : `>=${target}`, cpu], w));
   }
-  if (results.length > 0) console.log('(ratio: best round of each; median: median of the per-round ratios, judged against the target; * below target)\n');
+  if (results.length > 0) {
+    console.log('(ratio: best round of each; median: median of the per-round ratios, judged against the target; * below target;');
+    console.log(' cpu/req: median of the per-round ratios of server CPU time per request, vireo/redis, lower is better)\n');
+  }
 
   if (!args.includes('--no-memory')) {
     const usedMemory = (s) => Number(/used_memory:(\d+)/.exec(s.cli('INFO', 'memory'))[1]);

@@ -4,10 +4,10 @@
 // CPU time per job for both, and their ratio (medians of per-round ratios).
 //
 //   node bench/queues.mjs [--jobs 50000] [--consumers 4] [--window 64] [--rounds 5]
-//                         [--tests brpop,blmove,bzpopmin,xreadgroup]
-import fs from 'node:fs';
+//                         [--tests brpop,blmove,bzpopmin,xreadgroup] [--pin]
+//   --pin: servers on CPU 0, this process (the clients) on CPU 1
 import Redis from 'ioredis';
-import { median, options, requireTools, row, startServer } from './servers.mjs';
+import { cpuMicros, median, options, pinSelf, requireTools, row, startServer } from './servers.mjs';
 
 const { opt } = options(process.argv.slice(2));
 const jobs = Number(opt('jobs', '50000'));
@@ -32,12 +32,6 @@ const WORKLOADS = {
     },
   },
 };
-
-/** User+system CPU of a process in microseconds (/proc ticks are 10 ms). */
-function cpuMicros(pid) {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10000;
-}
 
 async function runOnce(server, test) {
   const w = WORKLOADS[test];
@@ -74,6 +68,7 @@ async function runOnce(server, test) {
 }
 
 requireTools(['redis-server', 'redis-cli']);
+pinSelf();
 const redis = await startServer('redis');
 const vireo = await startServer('vireo');
 try {

@@ -8,6 +8,25 @@ import { fileURLToPath } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * `--pin` (any bench script): servers run on CPU 0 and clients on CPU 1
+ * (taskset), so on a 2-core machine client and server do not take turns on
+ * one core and the figures are steadier.
+ */
+export const pinned = process.argv.includes('--pin');
+const SERVER_CPU = '0';
+const CLIENT_CPU = '1';
+
+/** Run this process (a bench script whose client connections live in it) on the client CPU. */
+export function pinSelf() {
+  if (pinned) execFileSync('taskset', ['-a', '-p', '-c', CLIENT_CPU, String(process.pid)], { stdio: 'ignore' });
+}
+
+/** [command, args] for a program, under taskset on `cpu` when pinning. */
+function onCpu(cpu, program, args) {
+  return pinned ? ['taskset', ['-c', cpu, program, ...args]] : [program, args];
+}
+
 /** `--name value` options of a bench script: opt(name, default) and has(flag). */
 export function options(args) {
   return {
@@ -59,10 +78,11 @@ export async function startServer(kind, extra = [], dir = null) {
   const port = await freePort();
   const dataDir = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), `bench-${kind}-`));
   const common = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dataDir, '--enable-debug-command', 'yes', ...extra];
-  const proc =
+  const [program, args] =
     kind === 'redis'
-      ? spawn('redis-server', common, { stdio: 'ignore' })
-      : spawn(process.execPath, ['--expose-gc', path.join(root, 'dist', 'src', 'main.js'), ...common, '--loglevel', 'warning'], { stdio: 'ignore' });
+      ? onCpu(SERVER_CPU, 'redis-server', common)
+      : onCpu(SERVER_CPU, process.execPath, ['--expose-gc', path.join(root, 'dist', 'src', 'main.js'), ...common, '--loglevel', 'warning']);
+  const proc = spawn(program, args, { stdio: 'ignore' });
   const started = performance.now();
   await waitUp(port);
   return {
@@ -98,21 +118,30 @@ export const COMMAND_TESTS = {
   xrevrange_10: { fill: STREAM_FILL, command: ['XREVRANGE', 'bench:stream', '+', '-', 'COUNT', '10'] },
 };
 
-/** redis-benchmark -c 50 against one server: [{ name, rps }]. */
+/** User+system CPU time of a process in microseconds (/proc ticks are 10 ms). */
+export function cpuMicros(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10000;
+}
+
+/**
+ * redis-benchmark -c 50 against one server: [{ name, rps, cpuUs }], cpuUs
+ * the server's CPU time per request (null when one run reports several
+ * rows: redis-benchmark's LRANGE tests fill their list in the same run).
+ */
 export function benchOnce(server, test, pipeline, requests) {
   const custom = COMMAND_TESTS[test];
   const base = ['-p', String(server.port), '-q', '--csv'];
   if (custom?.fill) execFileSync('redis-benchmark', [...base, '-c', '1', '-n', '1000', '-P', '100', ...custom.fill], { encoding: 'utf8' });
   const what = custom ? custom.command : ['-t', test];
-  const out = execFileSync('redis-benchmark', [...base, '-c', '50', '-n', String(requests), '-P', String(pipeline), ...what], { encoding: 'utf8' });
-  return out
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((l) => {
-      const cols = l.split(',').map((c) => c.replace(/"/g, ''));
-      return { name: custom ? test.toUpperCase() : cols[0], rps: Number(cols[1]) };
-    });
+  const cpu0 = cpuMicros(server.pid);
+  const out = execFileSync(...onCpu(CLIENT_CPU, 'redis-benchmark', [...base, '-c', '50', '-n', String(requests), '-P', String(pipeline), ...what]), { encoding: 'utf8' });
+  const cpu = cpuMicros(server.pid) - cpu0;
+  const rows = out.trim().split('\n').slice(1);
+  return rows.map((l) => {
+    const cols = l.split(',').map((c) => c.replace(/"/g, ''));
+    return { name: custom ? test.toUpperCase() : cols[0], rps: Number(cols[1]), cpuUs: rows.length === 1 ? cpu / requests : null };
+  });
 }
 
 export function row(cols, widths) {

@@ -156,6 +156,52 @@ describe.skipIf(!HAVE_REDIS)('streams (differential)', () => {
     ]);
   });
 
+  it('reads that start inside a node after earlier reads went further (seek points), tombstones and XGROUP SETID back', async () => {
+    await pair.check('CONFIG', 'SET', 'stream-node-max-entries', '10');
+    const cmds: string[][] = [];
+    for (let i = 1; i <= 35; i++) cmds.push(['XADD', 's', `${100 + Math.floor(i / 4)}-${i}`, 'f', `v${i}`]);
+    await pair.script([...cmds, ['XGROUP', 'CREATE', 's', 'g', '0']]);
+    // Each read starts before where the one before it ended, in the same node and in others.
+    const reads: string[][] = [];
+    for (const [from, to] of [['104-17', '+'], ['101-5', '102-9'], ['(101-5', '+'], ['100-1', '100-2'], ['108-33', '+'], ['103-12', '103-13'], ['-', '101-4']]) {
+      reads.push(['XRANGE', 's', from!, to!, 'COUNT', '4'], ['XREVRANGE', 's', to!, from!, 'COUNT', '3']);
+    }
+    await pair.script(reads);
+    for (let i = 0; i < 12; i++) await masked('XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '1', 'STREAMS', 's', '>');
+    await pair.script([
+      ['XDEL', 's', '103-13', '103-14', '103-15'],
+      ['XRANGE', 's', '103-12', '+', 'COUNT', '2'],
+      ['XRANGE', 's', '103-14', '+', 'COUNT', '2'],
+      ['XGROUP', 'SETID', 's', 'g', '101-5'],
+    ]);
+    for (let i = 0; i < 4; i++) await masked('XREADGROUP', 'GROUP', 'g', 'c2', 'COUNT', '3', 'STREAMS', 's', '>');
+    await masked('XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '5', 'STREAMS', 's', '102-9');
+    await masked('XREAD', 'COUNT', '2', 'STREAMS', 's', '103-12');
+    await masked('XPENDING', 's', 'g', '-', '+', '50');
+  });
+
+  it('entries in replies: every listpack integer width, other fields than the first entry, big values, RESP3, muted and queued replies', async () => {
+    const ints = ['0', '127', '128', '-1', '4095', '-4096', '4096', '32767', '-32768', '8388607', '-8388608', '2147483647', '-2147483648', '2147483648', '9007199254740993', '9223372036854775807', '-9223372036854775808', '007', '+5', '1.5'];
+    const cmds: string[][] = [['XADD', 's', '1-0', 'a', 'x', 'b', 'y']];
+    ints.forEach((v, i) => cmds.push(['XADD', 's', `2-${i}`, 'a', v, 'b', v]));
+    cmds.push(['XADD', 's', '3-0', 'other', '1', 'x'.repeat(70), '-5']);
+    cmds.push(['XADD', 's', '3-1', 'a', 'y'.repeat(20000), 'b', 'z'.repeat(5000)]);
+    cmds.push(['XADD', 's', '18446744073709551615-18446744073709551615', 'a', 'max']);
+    await pair.script(cmds);
+    await pair.script([
+      ['XRANGE', 's', '-', '+'],
+      ['XREVRANGE', 's', '+', '-'],
+      ['XRANGE', 's', '3', '3'],
+      ['XREVRANGE', 's', '+', '-', 'COUNT', '1'],
+    ]);
+    const hello = (v: string) => Promise.all([pair.redis.call('HELLO', v), pair.vireo.call('HELLO', v)]);
+    await hello('3');
+    await pair.checkRaw('XRANGE s - + COUNT 5\r\nXREAD COUNT 3 STREAMS s 2-15\r\n', 2);
+    await hello('2');
+    await pair.checkRaw('CLIENT REPLY SKIP\r\nXRANGE s - +\r\nPING\r\n', 1);
+    await pair.checkRaw('MULTI\r\nXRANGE s 2-3 2-5\r\nXRANGE s (2-5 + COUNT 2\r\nEXEC\r\n', 4);
+  });
+
   it('XDEL and tombstones: first ID, max deleted ID, nodes emptied and removed', async () => {
     await pair.check('CONFIG', 'SET', 'stream-node-max-entries', '4');
     const cmds: string[][] = [];
@@ -772,6 +818,26 @@ describe.skipIf(!HAVE_REDIS)('blocking XREAD / XREADGROUP (differential, several
     expect(toJs(await pair.vireo.call('INFO', 'clients'))).toMatch(/total_blocking_keys_on_nokey:0/);
   });
 
+  it("other consumers' reads, claims and acknowledgements do not wake a blocked XREADGROUP (its seen-time stays)", async () => {
+    await pair.script([['XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM'], ['XADD', 's', '1-0', 'f', 'v'], ['XADD', 's', '2-0', 'f', 'w']]);
+    await checkMasked(pair.redis, pair.vireo, ['XREADGROUP', 'GROUP', 'g', 'bob', 'STREAMS', 's', '>']);
+    const waiting = send(b1, 'XREADGROUP', 'GROUP', 'g', 'alice', 'BLOCK', '0', 'STREAMS', 's', '>');
+    await blocked(1);
+    await new Promise((r) => setTimeout(r, 80));
+    await checkMasked(pair.redis, pair.vireo, ['XREADGROUP', 'GROUP', 'g', 'carol', 'STREAMS', 's', '>']);
+    await checkMasked(pair.redis, pair.vireo, ['XCLAIM', 's', 'g', 'dave', '0', '1-0', 'JUSTID']);
+    await pair.check('XGROUP', 'CREATECONSUMER', 's', 'g', 'erin');
+    await pair.check('XACK', 's', 'g', '1-0', '2-0');
+    // XINFO CONSUMERS (RESP2): [name, alice, pending, 0, idle, ms, ...] per consumer. Only Vireo's
+    // alice is there: 7.2 creates the consumer when it blocks, 7.0 only once it is served. Redis
+    // marks the key ready on none of these commands, so alice was last seen when she blocked.
+    const rows = toJs(await pair.vireo.call('XINFO', 'CONSUMERS', 's', 'g')) as unknown[][];
+    const alice = rows.find((x) => x[1] === 'alice')!;
+    expect(Number(alice[alice.indexOf('idle') + 1])).toBeGreaterThanOrEqual(70);
+    await pair.check('XADD', 's', '3-0', 'f', 'x');
+    expect(await same(waiting)).toEqual([['s', [['3-0', ['f', 'x']]]]]);
+  });
+
   it('INFO counts keys a blocked XREADGROUP waits on to be deleted', async () => {
     await pair.check('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
     const waiting = b1.vireo.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
@@ -947,8 +1013,7 @@ describe('streams: what the 7.0 reference cannot show', () => {
 
   it("full nodes own their bytes with little spare room (a slice of Node's buffer pool would keep the whole pool alive)", () => {
     const s = new StreamValue();
-    const limits = { maxBytes: 4096, maxEntries: 100 };
-    for (let i = 0; i < 1000; i++) s.append({ ms: 1700000000000 + i, seq: 0 }, ['a', String(i), 'b', 'value'], 0, 2, limits);
+    for (let i = 0; i < 1000; i++) s.append({ ms: 1700000000000 + i, seq: 0 }, ['a', String(i), 'b', 'value'], 0, 2, 4096, 100);
     const nodes = [...s.allNodes()];
     expect(nodes).toHaveLength(10);
     for (const n of nodes.slice(0, -1)) {

@@ -16,6 +16,8 @@ import { readIntset, readListpack, writeIntset, writeListpack } from '../persist
 import { AccessPolicy, AccessTable, KeyAccess } from '../src/engine/access.js';
 import { PackedNode, packedOf } from '../src/types/list-node.js';
 import { putUint, uintDigits } from '../src/util/bytes.js';
+import { IdMap } from '../src/types/id-map.js';
+import { eq } from '../src/commands/util.js';
 
 /** Bit-by-bit CRC16/XMODEM, independent of the table-driven one under test. */
 function crc16Bitwise(s: string): number {
@@ -423,5 +425,63 @@ describe('listpack and intset writers (RDB, DUMP)', () => {
     }
     expect(writeIntset([1n]).readUInt32LE(0)).toBe(2);
     expect(writeIntset([1n << 40n]).readUInt32LE(0)).toBe(8);
+  });
+});
+
+describe('IdMap (pending entries lists)', () => {
+  const key = (n: number) => String.fromCharCode(n >> 8, n & 255);
+  const op = fc.oneof(
+    fc.integer({ min: 0, max: 400 }).map((n) => ({ set: n })),
+    fc.integer({ min: 0, max: 400 }).map((n) => ({ del: n })),
+    fc.constant({ delFirst: true }),
+    fc.constant({ delLast: true }),
+  );
+  it('inserts and deletes anywhere (first, last, middle, across chunk splits) keep the keys in order', () => {
+    fc.assert(
+      // Enough operations for chunks of 256 keys to split and for deletes to hit keys in the middle.
+      fc.property(fc.array(op, { minLength: 300, maxLength: 1500 }), (ops) => {
+        const m = new IdMap<number>();
+        const ref = new Map<string, number>();
+        for (const o of ops) {
+          if ('set' in o) {
+            expect(m.set(key(o.set), o.set)).toBe(!ref.has(key(o.set)));
+            ref.set(key(o.set), o.set);
+          } else {
+            const sorted = [...ref.keys()].sort();
+            const k = 'del' in o ? key(o.del) : 'delFirst' in o ? sorted[0] : sorted[sorted.length - 1];
+            if (k === undefined) continue;
+            expect(m.delete(k)).toBe(ref.get(k));
+            ref.delete(k);
+          }
+        }
+        const walked: [string, number][] = [];
+        m.forEachFrom(null, (k, v) => walked.push([k, v]) > 0);
+        expect(walked).toEqual([...ref.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+        expect(m.size).toBe(ref.size);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('option keywords (eq)', () => {
+  const keywords = ['count', 'block', 'streams', 'group', 'noack', 'maxlen', 'minid', 'keepttl', 'ex', 'withscores', 'x', 'nomkstream', 'tls-port', 'a_b', 'z9'];
+  // Each keyword's letters in either case, or any latin1 character in their place (À-Þ lowercase to à-þ, never to ASCII).
+  const variant = fc.constantFrom(...keywords).chain((k) =>
+    fc.tuple(fc.constant(k), fc.array(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 255 })), { minLength: k.length, maxLength: k.length })).map(([kw, picks]) => [
+      kw,
+      [...kw].map((ch, i) => (picks[i]! < 0 ? (i % 2 ? ch.toUpperCase() : ch) : String.fromCharCode(picks[i]!))).join(''),
+    ]),
+  );
+  it('matches exactly when the lowercased argument is the keyword', () => {
+    fc.assert(
+      fc.property(variant, fc.constantFrom(...keywords), ([kw, arg], other) => {
+        expect(eq(arg!, kw!)).toBe(arg!.toLowerCase() === kw);
+        expect(eq(arg!, other)).toBe(arg!.toLowerCase() === other);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(eq('CoUnT', 'count')).toBe(true);
+    expect(eq('COUNT ', 'count')).toBe(false);
   });
 });

@@ -7,7 +7,7 @@
 
 import type { CommandContext } from './context.js';
 import { ERR, argLong, eq } from './util.js';
-import { decrId, incrId, parseId, U64_MAX, type StreamID, type U64 } from '../types/stream-id.js';
+import { MIN_ID, decrId, incrId, parseId, U64_MAX, type StreamID, type U64 } from '../types/stream-id.js';
 import type { RefPolicy, TrimStrategy } from '../types/stream.js';
 
 export const ERR_INVALID_ID = 'ERR Invalid stream ID specified as stream command argument';
@@ -66,6 +66,12 @@ export interface AddTrimArgs {
   idIndex: number;
 }
 
+/** What parseAddTrimArgs finds in `XADD key * ...`: shared, never changed. */
+const PLAIN_XADD: Readonly<AddTrimArgs> = Object.freeze({
+  strategy: null, thresholdIndex: -1, approx: false, maxlen: 0, minid: MIN_ID, limit: 0,
+  policy: 'keepref', policyIndex: -1, id: null, seqGiven: true, noMkStream: false, idIndex: 2,
+});
+
 const BOTH_STRATEGIES = 'ERR syntax error, MAXLEN and MINID options at the same time are not compatible';
 
 /**
@@ -73,9 +79,11 @@ const BOTH_STRATEGIES = 'ERR syntax error, MAXLEN and MINID options at the same 
  * what a primary or the AOF logged (LIMIT is then ignored, as the logged
  * threshold is exact). `limitDefault` is stream-node-max-entries.
  */
-export function parseAddTrimArgs(ctx: CommandContext, argv: string[], xadd: boolean, mustObey: boolean, nodeMaxEntries: number): AddTrimArgs | null {
+export function parseAddTrimArgs(ctx: CommandContext, argv: string[], xadd: boolean, mustObey: boolean, nodeMaxEntries: number): Readonly<AddTrimArgs> | null {
+  // `XADD key * field value ...`, by far the most common form, has nothing to parse.
+  if (xadd && argv[2] === '*') return PLAIN_XADD;
   const a: AddTrimArgs = {
-    strategy: null, thresholdIndex: -1, approx: false, maxlen: 0, minid: { ms: 0, seq: 0 }, limit: 0,
+    strategy: null, thresholdIndex: -1, approx: false, maxlen: 0, minid: MIN_ID, limit: 0,
     policy: 'keepref', policyIndex: -1, id: null, seqGiven: true, noMkStream: false, idIndex: -1,
   };
   let limitGiven = false;

@@ -94,6 +94,20 @@ function parseReadArgs(ctx: CommandContext, argv: string[], isGroup: boolean): R
   return a;
 }
 
+/**
+ * Up to `count` (0: all) live entries after `id`, or null when there is
+ * none (Redis compares the last live ID first; the range itself answers
+ * that, and the stream's last ID, which bounds it, settles most reads that
+ * find nothing).
+ */
+function entriesAfter(s: StreamValue, id: StreamID, count: number): EntryRefs | null {
+  if (s.length === 0 || compareIds(s.lastId, id) <= 0) return null;
+  const start = incrId(id);
+  if (start === null) return null;
+  const refs = collectRange(s, start, MAX_ID, false, count);
+  return refs.ids.length > 0 ? refs : null;
+}
+
 /** `>`: the group's undelivered entries (stands for MAX_ID, as in Redis). */
 const NEW_ENTRIES = MAX_ID;
 
@@ -107,22 +121,21 @@ interface Served {
   historyFound: boolean[] | null;
 }
 
-/** Logs the changes a consumer group read makes (Redis' streamPropagate*). */
+/** Logs the changes a consumer group read makes (Redis' streamPropagate*), for the stream `key` at hand. */
 class GroupEffects {
   readonly records: string[][] = [];
-  constructor(
-    private readonly key: string,
-    private readonly groupName: string,
-  ) {}
+  key = '';
+  constructor(private readonly groupName: string) {}
 
   consumerCreated(consumer: string): void {
     this.records.push(['XGROUP', 'CREATECONSUMER', this.key, this.groupName, consumer]);
   }
 
   claimed(id: StreamID, nack: Nack, g: StreamGroup): void {
+    const idText = formatId(id);
     this.records.push([
-      'XCLAIM', this.key, this.groupName, nack.consumer!.name, '0', formatId(id), 'TIME', String(nack.deliveryTime),
-      'RETRYCOUNT', String(asInt64(nack.deliveryCount)), 'FORCE', 'JUSTID', 'LASTID', formatId(g.lastId),
+      'XCLAIM', this.key, this.groupName, nack.consumer!.name, '0', idText, 'TIME', String(nack.deliveryTime),
+      'RETRYCOUNT', String(asInt64(nack.deliveryCount)), 'FORCE', 'JUSTID', 'LASTID', g.lastId === id ? idText : formatId(g.lastId),
     ]);
   }
 
@@ -132,12 +145,11 @@ class GroupEffects {
 }
 
 /**
- * streamReplyWithRange with a group: deliver up to `count` new entries from
- * `start` to `consumer`, moving the group's last ID and read counter and
- * (without NOACK) recording each in the PELs.
+ * streamReplyWithRange with a group: deliver the new entries `refs` to
+ * `consumer`, moving the group's last ID and read counter and (without
+ * NOACK) recording each in the PELs.
  */
-function deliverNew(ctx: CommandContext, s: StreamValue, g: StreamGroup, consumer: Consumer, start: StreamID, count: number, noack: boolean, fx: GroupEffects): EntryRefs {
-  const refs = collectRange(s, start, MAX_ID, false, count);
+function deliverNew(ctx: CommandContext, s: StreamValue, g: StreamGroup, consumer: Consumer, refs: EntryRefs, noack: boolean, fx: GroupEffects): void {
   const now = ctx.engine.now;
   let movedOn = false;
   for (const id of refs.ids) {
@@ -164,7 +176,6 @@ function deliverNew(ctx: CommandContext, s: StreamValue, g: StreamGroup, consume
     fx.claimed(id, nack, g);
   }
   if (movedOn) fx.movedOn(g);
-  return refs;
 }
 
 /** streamReplyWithRangeFromConsumerPEL: the consumer's pending entries from `start`, each delivered again. */
@@ -227,20 +238,23 @@ function xread(ctx: CommandContext, argv: string[], isGroup: boolean): void {
   const a = parseReadArgs(ctx, argv, isGroup);
   if (a === null) return;
   const { keysAt, streams } = a;
-  const ids: StreamID[] = [];
-  const groups: StreamGroup[] = [];
+  // Sized arrays filled by index: most reads name one stream, and a pushed-to empty array reserves 17 slots.
+  const ids = new Array<StreamID>(streams);
+  const groups = isGroup ? new Array<StreamGroup>(streams) : null;
+  const values = new Array<StreamValue | undefined>(streams);
   for (let k = 0; k < streams; k++) {
     const key = argv[keysAt + k]!;
     const arg = argv[keysAt + streams + k]!;
     const s = streamForRead(ctx, key);
     if (s === null) return;
-    if (isGroup) {
+    values[k] = s;
+    if (groups !== null) {
       const g = s?.group(a.group!);
       if (g === undefined) {
         ctx.reply.error(`NOGROUP No such key '${cstr(key)}' or consumer group '${cstr(a.group!)}' in XREADGROUP with GROUP option`);
         return;
       }
-      groups.push(g);
+      groups[k] = g;
     }
     if (arg === '$') {
       if (isGroup) {
@@ -249,7 +263,7 @@ function xread(ctx: CommandContext, argv: string[], isGroup: boolean): void {
         );
         return;
       }
-      ids.push(s === undefined ? MIN_ID : s.lastId);
+      ids[k] = s === undefined ? MIN_ID : s.lastId;
       continue;
     }
     if (arg === '>') {
@@ -257,32 +271,26 @@ function xread(ctx: CommandContext, argv: string[], isGroup: boolean): void {
         ctx.reply.error('ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.');
         return;
       }
-      ids.push(NEW_ENTRIES);
+      ids[k] = NEW_ENTRIES;
       continue;
     }
     const id = argId(ctx, arg);
     if (id === null) return;
-    ids.push(id);
+    ids[k] = id;
   }
 
   const served: Served[] = [];
-  const effects: string[][] = [];
+  const fx = groups !== null ? new GroupEffects(a.group!) : null;
   for (let k = 0; k < streams; k++) {
     const key = argv[keysAt + k]!;
-    const s = streamForRead(ctx, key);
-    if (s === undefined || s === null) continue;
-    let gt = ids[k]!;
-    let serve = false;
-    let history = false;
-    if (isGroup) {
+    const s = values[k];
+    if (s === undefined) continue;
+    const gt = ids[k]!;
+    if (groups !== null && fx !== null) {
       const g = groups[k]!;
-      if (!idEquals(gt, NEW_ENTRIES)) {
-        serve = history = true;
-      } else if (s.length > 0 && compareIds(s.lastValidId(), g.lastId) > 0) {
-        serve = true;
-        gt = g.lastId;
-      }
-      const fx = new GroupEffects(key, a.group!);
+      const history = !idEquals(gt, NEW_ENTRIES);
+      const fresh = history ? null : entriesAfter(s, g.lastId, a.count);
+      fx.key = key;
       let consumer = g.consumers.get(a.consumer!);
       if (consumer === undefined) {
         consumer = g.createConsumer(a.consumer!, ctx.engine.now)!;
@@ -290,24 +298,22 @@ function xread(ctx: CommandContext, argv: string[], isGroup: boolean): void {
         ctx.changed(key, NOTIFY.STREAM, 'xgroup-createconsumer');
       }
       consumer.seenTime = ctx.engine.now;
-      if (serve) {
+      if (history) {
         // The start is the ID after gt (incrId wraps past the maximum as streamIncrID does).
-        const start = incrId(gt) ?? MIN_ID;
         const sv: Served = { key, refs: emptyRefs(), history: null, historyFound: null };
-        if (history) deliverHistory(ctx, s, consumer, start, a.count, sv);
-        else {
-          sv.refs = deliverNew(ctx, s, g, consumer, start, a.count, a.noack, fx);
-          ctx.changed(key, NOTIFY.STREAM, 'xreadgroup');
-        }
+        deliverHistory(ctx, s, consumer, incrId(gt) ?? MIN_ID, a.count, sv);
         served.push(sv);
+      } else if (fresh !== null) {
+        deliverNew(ctx, s, g, consumer, fresh, a.noack, fx);
+        served.push({ key, refs: fresh, history: null, historyFound: null });
+        ctx.changed(key, NOTIFY.STREAM, 'xreadgroup');
       }
-      effects.push(...fx.records);
-    } else if (s.length > 0 && compareIds(s.lastValidId(), gt) > 0) {
-      const start = incrId(gt) ?? MIN_ID;
-      served.push({ key, refs: collectRange(s, start, MAX_ID, false, a.count), history: null, historyFound: null });
+    } else {
+      const fresh = entriesAfter(s, gt, a.count);
+      if (fresh !== null) served.push({ key, refs: fresh, history: null, historyFound: null });
     }
   }
-  for (const e of effects) ctx.engine.emit(ctx.db.id, e);
+  if (fx !== null) for (const e of fx.records) ctx.engine.emit(ctx.db.id, e);
 
   if (served.length > 0) {
     writeServed(ctx, served);

@@ -13,20 +13,15 @@ import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
 import { ERR, argLong, cstr, eq, lookupTyped, replyHelp } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
-import { StreamValue, STREAM_LISTPACK_MAX_SIZE, type NodeLimits, type TrimArgs } from '../types/stream.js';
+import { StreamValue, STREAM_LISTPACK_MAX_SIZE, type TrimArgs } from '../types/stream.js';
 import { INVALID_ENTRIES_READ, type Nack } from '../types/stream-group.js';
 import type { IdMap } from '../types/id-map.js';
 import {
   MAX_ID, MIN_ID, U64_MAX, asInt64, compareIds, formatId, idFromKey, incrId, isZeroId, type StreamID, type U64,
 } from '../types/stream-id.js';
 import { argId, argRangeBound, mustObey, parseAddTrimArgs, parsePolicyAndIds, type AddTrimArgs } from './stream-args.js';
-import { collectRange, replyId, writeEntries, writeEntry } from './stream-reply.js';
+import { replyId, writeEntry, writeRange } from './stream-reply.js';
 import { parseInteger } from '../util/numbers.js';
-
-export function nodeLimits(ctx: CommandContext): NodeLimits {
-  const l = ctx.engine.limits;
-  return { maxBytes: l.streamNodeMaxBytes, maxEntries: l.streamNodeMaxEntries };
-}
 
 /** A stream for reading: the value, undefined when missing, null after WRONGTYPE. */
 export function streamForRead(ctx: CommandContext, key: string): StreamValue | undefined | null {
@@ -123,7 +118,8 @@ function xadd(ctx: CommandContext, argv: string[]): void {
     s = probe;
     ctx.engine.setKey(ctx.db, key, s);
   }
-  s.append(id, argv, fieldPos, pairs / 2, nodeLimits(ctx));
+  const limits = ctx.engine.limits;
+  s.append(id, argv, fieldPos, pairs / 2, limits.streamNodeMaxBytes, limits.streamNodeMaxEntries);
   replyId(ctx.reply, id);
   ctx.changed(key, NOTIFY.STREAM, 'xadd');
   if (a.strategy !== null && s.trim(trimArgsOf(a)) > 0) ctx.changed(key, NOTIFY.STREAM, 'xtrim');
@@ -250,9 +246,7 @@ function xrange(ctx: CommandContext, argv: string[], rev: boolean): void {
     ctx.reply.nullArray();
     return;
   }
-  const refs = collectRange(s, start, end, rev, count === -1 ? 0 : count);
-  ctx.reply.array(refs.ids.length);
-  writeEntries(ctx.reply, refs);
+  writeRange(ctx.reply, s, start, end, rev, count === -1 ? 0 : count);
 }
 
 // ---- XSETID -------------------------------------------------------------------
@@ -383,9 +377,7 @@ function xinfoStream(ctx: CommandContext, argv: string[], s: StreamValue): void 
     return;
   }
   r.bulk('entries');
-  const refs = collectRange(s, MIN_ID, MAX_ID, false, count);
-  r.array(refs.ids.length);
-  writeEntries(r, refs);
+  writeRange(r, s, MIN_ID, MAX_ID, false, count);
   r.bulk('groups');
   const groups = s.sortedGroups();
   r.array(groups.length);

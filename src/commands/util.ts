@@ -144,7 +144,15 @@ export function cstr(s: string): string {
 
 /** Case-insensitive option compare for ASCII keywords. */
 export function eq(arg: string, keyword: string): boolean {
-  return arg.length === keyword.length && arg.toLowerCase() === keyword;
+  const n = keyword.length;
+  if (arg.length !== n) return false;
+  // arg.toLowerCase() === keyword without making the lowercase string (options are tried
+  // against several keywords each): only A-Z lower to ASCII, and keywords are lowercase ASCII.
+  for (let i = 0; i < n; i++) {
+    const c = arg.charCodeAt(i);
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== keyword.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** HELP output: the lines Redis prints for a container command. */

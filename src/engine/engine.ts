@@ -63,6 +63,15 @@ export const NOTIFY = {
 } as const;
 export type NotifyClass = (typeof NOTIFY)[keyof typeof NOTIFY];
 
+/**
+ * Changes that cannot end a blocked client's wait: a consumer group's
+ * bookkeeping (deliveries, acknowledgements, claims, new consumers) adds
+ * no entry and removes neither the key nor a group. Redis does not mark
+ * the key ready for them; waking the stream's waiters would only run their
+ * reads again to find nothing (refreshing their consumers' seen-time).
+ */
+const NEVER_ENDS_A_WAIT = new Set(['xreadgroup', 'xack', 'xclaim', 'xautoclaim', 'xgroup-createconsumer']);
+
 /** Receives keyspace events (notifications, client tracking and snapshots subscribe). */
 export type KeyspaceListener = (cls: NotifyClass, event: string, key: string, db: number) => void;
 
@@ -301,13 +310,13 @@ export class Engine {
 
   /**
    * The change signal (Redis' signalModifiedKey plus notifyKeyspaceEvent):
-   * breaks WATCHes, marks the key ready for clients blocked on it, and
-   * tells every keyspace listener. Reached through ExecContext.changed.
+   * breaks WATCHes, marks the key ready for clients blocked on it (unless
+   * the change cannot end a wait), and tells every keyspace listener. Reached through ExecContext.changed.
    */
   changed(db: Db, key: string, cls: NotifyClass, event: string): void {
     this.changeCount++;
     this.watches.touch(db, key);
-    this.readyKeys.signal(db, key);
+    if (!NEVER_ENDS_A_WAIT.has(event)) this.readyKeys.signal(db, key);
     const listeners = this.keyspaceListeners;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(cls, event, key, db.id);
   }

@@ -35,6 +35,8 @@ export interface ReplySink {
 }
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+/** deferArray's placeholder chunk. */
+const EMPTY = Buffer.alloc(0);
 
 export class ReplyWriter {
   /** 2 or 3, set by HELLO. */
@@ -335,6 +337,57 @@ export class ReplyWriter {
       this.pending += p - start;
       a.pos = p;
     }
+  }
+
+  /**
+   * An array header whose length is only known after its elements are
+   * written (Redis' addReplyDeferredLen): returns a handle for
+   * setArrayLength, which must follow before the reply is flushed.
+   */
+  deferArray(): number {
+    if (this.muted) return -1;
+    if (this.arena.owner === this) this.closeRegion();
+    this.chunks.push(EMPTY);
+    return this.chunks.length - 1;
+  }
+
+  /** Write the header deferArray() left a place for. */
+  setArrayLength(handle: number, n: number): void {
+    if (handle < 0) return;
+    const a = this.arena;
+    // The header's bytes go after everything written so far in the slab, as a chunk of their own.
+    if (a.owner !== null) a.owner.closeRegion();
+    if (a.pos + 24 > a.buf.length) {
+      a.buf = Buffer.allocUnsafe(SLAB_SIZE);
+      a.pos = 0;
+    }
+    const start = a.pos;
+    let p = start;
+    a.buf[p++] = 42; // '*'
+    p = putUint(a.buf, p, n);
+    a.buf[p++] = 13;
+    a.buf[p++] = 10;
+    this.chunks[handle] = a.buf.subarray(start, p);
+    this.pending += p - start;
+    a.pos = p;
+  }
+
+  /**
+   * Raw access for an encoder of its own (stream entries): room for `n`
+   * bytes in the returned buffer from `rawPosition`; the encoder then calls
+   * advanceRaw with the position after what it wrote. Not while muted.
+   */
+  reserveRaw(n: number): Buffer {
+    return this.reserve(n);
+  }
+
+  get rawPosition(): number {
+    return this.arena.pos;
+  }
+
+  advanceRaw(end: number): void {
+    this.pending += end - this.arena.pos;
+    this.arena.pos = end;
   }
 
   /** Pre-encoded protocol bytes (replies relayed verbatim). */

@@ -12,6 +12,21 @@
 
 const CHUNK_MAX = 256;
 
+/**
+ * Remove a[i] in place. splice(i, 1) would return a new array of the
+ * removed element: an allocation per acknowledged entry, twice (group and
+ * consumer PEL) and for keys and values each.
+ */
+function removeAt<T>(a: T[], i: number): void {
+  if (i === 0) {
+    a.shift();
+    return;
+  }
+  const last = a.length - 1;
+  for (let j = i; j < last; j++) a[j] = a[j + 1]!;
+  a.pop();
+}
+
 interface Chunk<V> {
   keys: string[];
   vals: V[];
@@ -96,8 +111,8 @@ export class IdMap<V> {
     const i = IdMap.lowerBound(c.keys, key);
     if (c.keys[i] !== key) return undefined;
     const val = c.vals[i]!;
-    c.keys.splice(i, 1);
-    c.vals.splice(i, 1);
+    removeAt(c.keys, i);
+    removeAt(c.vals, i);
     this.size--;
     if (c.keys.length === 0) this.chunks.splice(ci, 1);
     return val;

@@ -51,6 +51,11 @@ export function lpIntOf(s: string): number | bigint | null {
 export function lpStringBytes(s: string): number {
   const v = lpIntOf(s);
   if (v !== null) return lpIntBytes(v);
+  return lpPlainStringBytes(s);
+}
+
+/** Total bytes of a string element stored as a string (lpIntOf found no integer in it). */
+export function lpPlainStringBytes(s: string): number {
   const n = strBodyBytes(s.length);
   return n + backlenBytes(n);
 }
@@ -106,6 +111,11 @@ export function writeLpInt(b: Buffer, p: number, v: number | bigint): number {
 export function writeLpString(b: Buffer, p: number, s: string): number {
   const v = lpIntOf(s);
   if (v !== null) return writeLpInt(b, p, v);
+  return writeLpPlainString(b, p, s);
+}
+
+/** Write a string element as a string (lpIntOf found no integer in it); returns the position after it. */
+export function writeLpPlainString(b: Buffer, p: number, s: string): number {
   const start = p;
   const len = s.length;
   if (len < 64) b[p++] = 0x80 | len;
@@ -185,6 +195,23 @@ export class LpReader {
       body = 9;
     }
     this.next = p + body + backlenBytes(body);
+  }
+
+  /** Where the element after the one at p starts, without decoding it. */
+  skip(p: number): number {
+    const b = this.buf;
+    const enc = b[p]!;
+    let body: number;
+    if (enc < 0x80) body = 1;
+    else if (enc < 0xc0) body = 1 + (enc & 0x3f);
+    else if (enc < 0xe0) body = 2;
+    else if (enc < 0xf0) body = 2 + (((enc & 0x0f) << 8) | b[p + 1]!);
+    else if (enc === 0xf0) body = 5 + b.readUInt32LE(p + 1);
+    else if (enc === 0xf1) body = 3;
+    else if (enc === 0xf2) body = 4;
+    else if (enc === 0xf3) body = 5;
+    else body = 9;
+    return p + body + backlenBytes(body);
   }
 
   /** The integer element at p (the caller knows it is one). */

@@ -103,19 +103,26 @@ export function decrId(id: StreamID): StreamID | null {
 // The ID as 16 big-endian bytes in a latin1 string (streamEncodeID): string
 // order is ID order, so keys sort and compare without decoding.
 
-function halves(v: U64): [number, number] {
-  if (typeof v === 'number') return [Math.floor(v / 4294967296), v >>> 0];
-  return [Number(v >> 32n), Number(v & 0xffffffffn)];
+function high(v: U64): number {
+  return typeof v === 'number' ? Math.floor(v / 4294967296) : Number(v >> 32n);
 }
 
-function wordChars(w: number): string {
-  return String.fromCharCode(w >>> 24, (w >>> 16) & 255, (w >>> 8) & 255, w & 255);
+function low(v: U64): number {
+  return typeof v === 'number' ? v >>> 0 : Number(v & 0xffffffffn);
 }
 
 export function idKey(id: StreamID): string {
-  const [mh, ml] = halves(id.ms);
-  const [sh, sl] = halves(id.seq);
-  return wordChars(mh) + wordChars(ml) + wordChars(sh) + wordChars(sl);
+  const mh = high(id.ms);
+  const ml = low(id.ms);
+  const sh = high(id.seq);
+  const sl = low(id.seq);
+  // One call makes one flat string (joined 4-char pieces would be a rope, flattened at the first compare).
+  return String.fromCharCode(
+    mh >>> 24, (mh >>> 16) & 255, (mh >>> 8) & 255, mh & 255,
+    ml >>> 24, (ml >>> 16) & 255, (ml >>> 8) & 255, ml & 255,
+    sh >>> 24, (sh >>> 16) & 255, (sh >>> 8) & 255, sh & 255,
+    sl >>> 24, (sl >>> 16) & 255, (sl >>> 8) & 255, sl & 255,
+  );
 }
 
 function readWord(k: string, at: number): number {

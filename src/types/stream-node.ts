@@ -15,7 +15,7 @@
  * deleted entries) are kept as numbers and encoded on output.
  */
 
-import { LpReader, lpIntBytes, lpStringBytes, writeLpInt, writeLpString } from './lp-codec.js';
+import { LpReader, lpIntBytes, lpIntOf, lpPlainStringBytes, lpStringBytes, writeLpInt, writeLpPlainString, writeLpString } from './lp-codec.js';
 import { addWrapping, deltaInt64, type StreamID, type U64 } from './stream-id.js';
 
 export const FLAG_DELETED = 1;
@@ -23,6 +23,10 @@ export const FLAG_SAMEFIELDS = 2;
 
 /** Header (6) and end byte (1) of a listpack. */
 const LP_OVERHEAD = 7;
+
+/** append's integer readings of the strings it writes: reused up to this many (no array per entry), a new one beyond. */
+const REUSED_INTS = 256;
+const elementInts: (number | bigint | null)[] = [];
 
 /** Writes past a buffer's end are silently lost: a wrong size estimate must fail loudly instead. */
 function checkFits(end: number, b: Buffer): void {
@@ -51,6 +55,19 @@ export class StreamNode {
   rdbBlob: Buffer | null = null;
   /** Listpack bytes of num-fields, the master fields and the zero terminator. */
   private readonly masterBytes: number;
+  /** Characters of the master field names together (sizing replies of SAMEFIELDS entries). */
+  readonly fieldChars: number;
+  /**
+   * Where forward seeks may start: an entry's offset and its ID. Entries
+   * never move within a node (it only grows at its end, and a delete flips
+   * a flag), so any entry seen once stays a valid starting point for IDs at
+   * or after its own; iterations leave the last entry they returned here.
+   * A consumer group reading new entries then starts one entry before
+   * them instead of at the node's first.
+   */
+  seekPos = 0;
+  seekMs: U64;
+  seekSeq: U64;
 
   constructor(
     readonly masterMs: U64,
@@ -60,9 +77,17 @@ export class StreamNode {
     capacity = 64,
   ) {
     this.buf = Buffer.allocUnsafeSlow(capacity);
+    // The first entry has the master ID.
+    this.seekMs = masterMs;
+    this.seekSeq = masterSeq;
     let bytes = lpIntBytes(fields.length) + lpIntBytes(0);
-    for (const f of fields) bytes += lpStringBytes(f);
+    let chars = 0;
+    for (const f of fields) {
+      bytes += lpStringBytes(f);
+      chars += f.length;
+    }
     this.masterBytes = bytes;
+    this.fieldChars = chars;
   }
 
   get masterId(): StreamID {
@@ -109,15 +134,22 @@ export class StreamNode {
     const same = this.sameFields(argv, from, n);
     const msDelta = deltaInt64(id.ms, this.masterMs);
     const seqDelta = deltaInt64(id.seq, this.masterSeq);
+    // The strings written, in order (values only with SAMEFIELDS), each read as an integer once.
+    const step = same ? 2 : 1;
+    const first = same ? from + 1 : from;
+    const count = same ? n : 2 * n;
+    const ints = count <= REUSED_INTS ? elementInts : new Array<number | bigint | null>(count);
     let lpCount = 3 + n;
     let need = lpIntBytes(FLAG_SAMEFIELDS) + lpIntBytes(msDelta) + lpIntBytes(seqDelta);
     if (!same) {
       lpCount += n + 1;
       need += lpIntBytes(n);
     }
-    for (let i = 0; i < n; i++) {
-      if (!same) need += lpStringBytes(argv[from + 2 * i]!);
-      need += lpStringBytes(argv[from + 2 * i + 1]!);
+    for (let i = 0; i < count; i++) {
+      const str = argv[first + i * step]!;
+      const v = lpIntOf(str);
+      ints[i] = v;
+      need += v !== null ? lpIntBytes(v) : lpPlainStringBytes(str);
     }
     need += lpIntBytes(lpCount);
     this.reserve(need);
@@ -127,9 +159,10 @@ export class StreamNode {
     p = writeLpInt(b, p, msDelta);
     p = writeLpInt(b, p, seqDelta);
     if (!same) p = writeLpInt(b, p, n);
-    for (let i = 0; i < n; i++) {
-      if (!same) p = writeLpString(b, p, argv[from + 2 * i]!);
-      p = writeLpString(b, p, argv[from + 2 * i + 1]!);
+    for (let i = 0; i < count; i++) {
+      const v = ints[i]!;
+      p = v !== null ? writeLpInt(b, p, v) : writeLpPlainString(b, p, argv[first + i * step]!);
+      ints[i] = null;
     }
     p = writeLpInt(b, p, lpCount);
     checkFits(p, b);
@@ -171,6 +204,9 @@ export class StreamNode {
    * encode it): the bytes are copied once, not re-encoded entry by entry.
    */
   adoptEntries(bytes: Buffer, valid: number, deleted: number, elements: number): void {
+    this.seekPos = 0;
+    this.seekMs = this.masterMs;
+    this.seekSeq = this.masterSeq;
     this.buf = Buffer.allocUnsafeSlow(bytes.length);
     bytes.copy(this.buf);
     this.end = bytes.length;
@@ -239,8 +275,14 @@ export class NodeCursor {
   /** Where the current entry's fields (or values, with SAMEFIELDS) begin. */
   fieldsStart = 0;
 
-  constructor(readonly node: StreamNode) {
+  constructor(public node: StreamNode) {
     this.r = new LpReader(node.buf);
+  }
+
+  /** Walk another node (an iterator moving on reuses its cursor). */
+  reset(node: StreamNode): void {
+    this.node = node;
+    this.r.buf = node.buf;
   }
 
   /** Decode the entry starting at p. */
@@ -255,25 +297,19 @@ export class NodeCursor {
     r.read(r.next);
     this.seq = addWrapping(node.masterSeq, r.int);
     let q = r.next;
+    let elements: number;
     if ((this.flags & FLAG_SAMEFIELDS) !== 0) {
-      this.numFields = node.fields.length;
-      this.fieldsStart = q;
-      for (let i = 0; i < this.numFields; i++) {
-        r.read(q);
-        q = r.next;
-      }
+      this.numFields = elements = node.fields.length;
     } else {
       r.read(q);
       this.numFields = r.int as number;
+      elements = 2 * this.numFields;
       q = r.next;
-      this.fieldsStart = q;
-      for (let i = 0; i < 2 * this.numFields; i++) {
-        r.read(q);
-        q = r.next;
-      }
     }
-    r.read(q); // lp-count
-    this.entryEnd = r.next;
+    this.fieldsStart = q;
+    // The fields and the lp-count are only stepped over here.
+    for (let i = 0; i <= elements; i++) q = r.skip(q);
+    this.entryEnd = q;
   }
 
   /** The entry ending at p (exclusive): its lp-count says how far back it starts. */

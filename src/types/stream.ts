@@ -37,12 +37,6 @@ export interface TrimArgs {
   policy: RefPolicy;
 }
 
-/** Node size limits (stream-node-max-bytes / stream-node-max-entries). */
-export interface NodeLimits {
-  maxBytes: number;
-  maxEntries: number;
-}
-
 /** Most bytes a new node reserves up front (see append). */
 const NODE_PREALLOC_MAX = 16 * 1024;
 
@@ -117,17 +111,18 @@ export class StreamValue extends RObject {
   /**
    * streamAppendItem with the ID already checked: `n` field/value pairs at
    * argv[from...] become an entry of the tail node, or of a new node when
-   * the tail is full by the node limits.
+   * the tail is full by the node limits (stream-node-max-bytes and
+   * stream-node-max-entries).
    */
-  append(id: StreamID, argv: readonly string[], from: number, n: number, limits: NodeLimits): void {
+  append(id: StreamID, argv: readonly string[], from: number, n: number, nodeMaxBytes: number, nodeMaxEntries: number): void {
     let tail = this.nodes.length > this.head ? this.nodes[this.nodes.length - 1]! : null;
     if (tail !== null) {
       let elementBytes = 0;
       for (let i = 0; i < 2 * n; i++) elementBytes += argv[from + i]!.length;
-      let maxBytes = limits.maxBytes;
+      let maxBytes = nodeMaxBytes;
       if (maxBytes === 0 || maxBytes > STREAM_LISTPACK_MAX_SIZE) maxBytes = STREAM_LISTPACK_MAX_SIZE;
       const full =
-        tail.lpBytes + elementBytes >= maxBytes || (limits.maxEntries > 0 && tail.valid + tail.deleted >= limits.maxEntries);
+        tail.lpBytes + elementBytes >= maxBytes || (nodeMaxEntries > 0 && tail.valid + tail.deleted >= nodeMaxEntries);
       if (full) {
         tail.shrink();
         tail = null;
@@ -450,7 +445,7 @@ export class StreamIterator {
     private readonly skipTombstones: boolean,
   ) {
     this.nodeIndex = s.nodeIndexFor(rev ? end : start, rev);
-    this.openNode();
+    if (this.openNode() && !rev) this.seek();
   }
 
   private openNode(): boolean {
@@ -459,9 +454,16 @@ export class StreamIterator {
       this.done = true;
       return false;
     }
-    this.cursor = new NodeCursor(node);
+    if (this.cursor === undefined) this.cursor = new NodeCursor(node);
+    else this.cursor.reset(node);
     this.pos = this.rev ? node.end : 0;
     return true;
+  }
+
+  /** Forwards, start at the node's seek point when it is not past `start` (the entries before it are all smaller). */
+  private seek(): void {
+    const node = this.cursor.node;
+    if (node.seekPos > 0 && compareParts(node.seekMs, node.seekSeq, this.start) <= 0) this.pos = node.seekPos;
   }
 
   next(): boolean {
@@ -482,13 +484,15 @@ export class StreamIterator {
         this.pos = c.entryEnd;
       }
       if (this.skipTombstones && (c.flags & FLAG_DELETED) !== 0) continue;
-      const id = { ms: c.ms, seq: c.seq };
       if (this.rev) {
-        if (compareIds(id, this.end) > 0) continue;
-        if (compareIds(id, this.start) < 0) return this.finish();
+        if (compareParts(c.ms, c.seq, this.end) > 0) continue;
+        if (compareParts(c.ms, c.seq, this.start) < 0) return this.finish();
       } else {
-        if (compareIds(id, this.start) < 0) continue;
-        if (compareIds(id, this.end) > 0) return this.finish();
+        if (compareParts(c.ms, c.seq, this.start) < 0) continue;
+        if (compareParts(c.ms, c.seq, this.end) > 0) return this.finish();
+        node.seekPos = c.entryStart;
+        node.seekMs = c.ms;
+        node.seekSeq = c.seq;
       }
       return true;
     }
@@ -511,4 +515,11 @@ export class StreamIterator {
       this.pos = this.rev ? 0 : node.end;
     }
   }
+}
+
+/** compareIds of the ID ms-seq with `id`, without making an ID object. */
+function compareParts(ms: U64, seq: U64, id: StreamID): number {
+  if (ms !== id.ms) return ms < id.ms ? -1 : 1;
+  if (seq !== id.seq) return seq < id.seq ? -1 : 1;
+  return 0;
 }
