@@ -200,6 +200,12 @@ describe.skipIf(!HAVE_REDIS)('streams (differential)', () => {
     await hello('2');
     await pair.checkRaw('CLIENT REPLY SKIP\r\nXRANGE s - +\r\nPING\r\n', 1);
     await pair.checkRaw('MULTI\r\nXRANGE s 2-3 2-5\r\nXRANGE s (2-5 + COUNT 2\r\nEXEC\r\n', 4);
+    // Replies bigger than the writer's 256 KB slabs, alone and behind others in one pipeline.
+    const big: string[][] = [];
+    for (let i = 1; i <= 3000; i++) big.push(['XADD', 'big', `${i}-0`, 'payload', `${i}:${'p'.repeat(100)}`]);
+    await pair.script(big);
+    await pair.checkRaw('XRANGE big - +\r\n', 1);
+    await pair.checkRaw('PING\r\nXRANGE big - + COUNT 2500\r\nXREVRANGE big + - COUNT 3\r\nXRANGE big 2999 +\r\n', 4);
   });
 
   it('XDEL and tombstones: first ID, max deleted ID, nodes emptied and removed', async () => {

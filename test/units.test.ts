@@ -18,6 +18,7 @@ import { PackedNode, packedOf } from '../src/types/list-node.js';
 import { putUint, uintDigits } from '../src/util/bytes.js';
 import { IdMap } from '../src/types/id-map.js';
 import { eq } from '../src/commands/util.js';
+import { parseId } from '../src/types/stream-id.js';
 
 /** Bit-by-bit CRC16/XMODEM, independent of the table-driven one under test. */
 function crc16Bitwise(s: string): number {
@@ -483,5 +484,20 @@ describe('option keywords (eq)', () => {
     );
     expect(eq('CoUnT', 'count')).toBe(true);
     expect(eq('COUNT ', 'count')).toBe(false);
+  });
+});
+
+describe('stream ID parsing', () => {
+  // A trailing NUL byte means nothing to Redis (C reads up to it) but takes parseId off its fast path.
+  const part = fc.oneof(fc.stringMatching(/^[0-9]{1,21}$/), fc.constantFrom('0', '00', '007', '', '18446744073709551615', '18446744073709551616', '9007199254740993', '+1', ' 1', '-1', '*'));
+  it('the plain `<ms>-<seq>` fast path reads every ID as the full parser does', () => {
+    fc.assert(
+      fc.property(part, part, fc.boolean(), fc.boolean(), (ms, seq, strict, wildcard) => {
+        const s = `${ms}-${seq}`;
+        expect(parseId(s, 0, strict, wildcard)).toEqual(parseId(`${s}\0`, 0, strict, wildcard));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(parseId('1700000000000-7', 0, true)).toEqual({ id: { ms: 1700000000000, seq: 7 }, seqGiven: true });
   });
 });

@@ -13,7 +13,7 @@
  */
 
 import { formatDouble } from '../util/numbers.js';
-import { putBulk, putBulkBytes, putString, putUint } from '../util/bytes.js';
+import { putBulk, putBulkBytes, putString, putUint, uintDigits } from '../util/bytes.js';
 
 /** Replies are encoded into shared slabs of this size (CLIENT LIST rbs). */
 export const REPLY_SLAB_SIZE = 256 * 1024;
@@ -35,8 +35,8 @@ export interface ReplySink {
 }
 
 const CRLF = Buffer.from('\r\n', 'latin1');
-/** deferArray's placeholder chunk. */
-const EMPTY = Buffer.alloc(0);
+/** Room deferArray keeps for an array header: '*', up to 16 digits (2^53), CRLF. */
+const DEFERRED_HEADER = 19;
 
 export class ReplyWriter {
   /** 2 or 3, set by HELLO. */
@@ -55,6 +55,8 @@ export class ReplyWriter {
   errorCount = 0;
   /** Told about every error reply (errorstats), muted or not. */
   onError: ((msg: string) => void) | null = null;
+  /** The slab of each header deferArray() kept room for and setArrayLength() has not written yet. */
+  private readonly deferredSlabs: Buffer[] = [];
 
   constructor(private readonly arena: OutputArena) {}
 
@@ -341,35 +343,51 @@ export class ReplyWriter {
 
   /**
    * An array header whose length is only known after its elements are
-   * written (Redis' addReplyDeferredLen): returns a handle for
-   * setArrayLength, which must follow before the reply is flushed.
+   * written (Redis' addReplyDeferredLen): room for the longest header is
+   * kept in place, and setArrayLength, which must follow before the reply
+   * is flushed, writes the header at the end of that room. Returns a handle
+   * for setArrayLength (-1 while muted).
    */
   deferArray(): number {
     if (this.muted) return -1;
-    if (this.arena.owner === this) this.closeRegion();
-    this.chunks.push(EMPTY);
-    return this.chunks.length - 1;
+    const buf = this.reserve(DEFERRED_HEADER);
+    const a = this.arena;
+    const at = a.pos;
+    a.pos += DEFERRED_HEADER;
+    this.deferredSlabs.push(buf);
+    return at;
   }
 
-  /** Write the header deferArray() left a place for. */
+  /** Write the header deferArray() kept room for; the unused front of the room is left out of the reply. */
   setArrayLength(handle: number, n: number): void {
     if (handle < 0) return;
+    const slab = this.deferredSlabs.pop()!;
+    const roomEnd = handle + DEFERRED_HEADER;
+    let p = roomEnd - 3 - uintDigits(n);
+    const start = p;
+    slab[p++] = 42; // '*'
+    p = putUint(slab, p, n);
+    slab[p++] = 13;
+    slab[p] = 10;
+    this.pending += roomEnd - start;
     const a = this.arena;
-    // The header's bytes go after everything written so far in the slab, as a chunk of their own.
-    if (a.owner !== null) a.owner.closeRegion();
-    if (a.pos + 24 > a.buf.length) {
-      a.buf = Buffer.allocUnsafe(SLAB_SIZE);
-      a.pos = 0;
+    if (a.owner === this && a.buf === slab && this.regionStart <= handle) {
+      // The room is in the open region: what came before it becomes a chunk, the region goes on from the header.
+      if (this.regionStart < handle) this.chunks.push(slab.subarray(this.regionStart, handle));
+      this.regionStart = start;
+      return;
     }
-    const start = a.pos;
-    let p = start;
-    a.buf[p++] = 42; // '*'
-    p = putUint(a.buf, p, n);
-    a.buf[p++] = 13;
-    a.buf[p++] = 10;
-    this.chunks[handle] = a.buf.subarray(start, p);
-    this.pending += p - start;
-    a.pos = p;
+    // The region was sealed since (its slab filled up, a big string went out on its own): cut the room out of its chunk.
+    for (let i = this.chunks.length - 1; i >= 0; i--) {
+      const c = this.chunks[i]!;
+      const from = c.byteOffset - slab.byteOffset;
+      if (c.buffer !== slab.buffer || handle < from || handle >= from + c.length) continue;
+      const after = slab.subarray(start, from + c.length);
+      if (handle > from) this.chunks.splice(i, 1, slab.subarray(from, handle), after);
+      else this.chunks[i] = after;
+      return;
+    }
+    throw new Error('setArrayLength: the deferred header is not in this reply');
   }
 
   /**

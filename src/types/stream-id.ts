@@ -182,6 +182,33 @@ export function parseU64(s: string): U64 | null {
   return u64(m[1] === '-' && v !== 0n ? TWO_64 - v : v);
 }
 
+/**
+ * `<ms>-<seq>` in its usual form (each part 1-15 digits, no leading zero),
+ * read without slicing the string; null for anything else, which the full
+ * parser then reads as Redis does.
+ */
+function plainId(s: string): StreamID | null {
+  const n = s.length;
+  let i = 0;
+  let ms = 0;
+  for (; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    ms = ms * 10 + d;
+  }
+  if (i === 0 || i > 15 || i === n || s.charCodeAt(i) !== 45 || (s.charCodeAt(0) === 48 && i > 1)) return null;
+  const seqStart = ++i;
+  let seq = 0;
+  for (; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return null;
+    seq = seq * 10 + d;
+  }
+  const seqLen = n - seqStart;
+  if (seqLen === 0 || seqLen > 15 || (s.charCodeAt(seqStart) === 48 && seqLen > 1)) return null;
+  return { ms, seq };
+}
+
 export interface ParsedId {
   id: StreamID;
   /** False for the `<ms>-*` form (the sequence is to be generated). */
@@ -194,6 +221,8 @@ export interface ParsedId {
  * `allowSeqWildcard`. Null when invalid.
  */
 export function parseId(s: string, missingSeq: U64, strict: boolean, allowSeqWildcard = false): ParsedId | null {
+  const plain = plainId(s);
+  if (plain !== null) return { id: plain, seqGiven: true };
   if (s.length > 127) return null;
   // C sees the argument up to its first NUL byte.
   const nul = s.indexOf('\0');
