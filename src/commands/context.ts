@@ -19,6 +19,8 @@ import type { Persistence } from '../../persistence/persistence.js';
 import type { ReplicationPrimary } from '../../replication/primary.js';
 import type { Failover } from '../../replication/failover.js';
 import type { ReplicationIds } from '../../replication/ids.js';
+import type { Scripting } from '../scripting/scripting.js';
+import type { Command } from './table.js';
 
 /** What the context knows of a command (the table's Command is one). */
 export interface CommandRef {
@@ -184,6 +186,12 @@ export interface CommandHost {
   readonly replIds: ReplicationIds;
   /** Why SYNC / PSYNC cannot be served now (a replica without its primary), or null. */
   syncRefusal(): string | null;
+  /** Lua scripting: the script cache, the functions, the running script. */
+  readonly scripting: Scripting;
+  /** The command (or subcommand) `argv` names, or undefined. */
+  lookupCommand(argv: readonly string[]): Command | undefined;
+  /** Run one command of a script's redis.call on the script's context, with its accounting. */
+  runScriptCommand(ctx: CommandContext, cmd: Command, argv: string[]): void;
 }
 
 /** Bytes a streamed reply produces per call when there is no socket to pace it. */

@@ -18,6 +18,7 @@ import { streamReadCommands } from './stream-read.js';
 import { streamGroupCommands } from './stream-groups.js';
 import { replicationCommands } from './replication.js';
 import { replicaCommands } from './replica-commands.js';
+import { evalCommands } from '../scripting/eval-commands.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -44,6 +45,7 @@ export function createCommandTable(): CommandTable {
     ...streamGroupCommands,
     ...replicationCommands,
     ...replicaCommands,
+    ...evalCommands,
   ]);
   return table;
 }

@@ -130,6 +130,12 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
     reject(c, cmd, 'LOADING Redis is loading the dataset in memory');
     return;
   }
+  const busy = server.scripting.busyError;
+  if (busy !== null && (!(flags & F.ALLOW_BUSY) || (cmd.name === 'shutdown' && !argv.some((a) => a.toLowerCase() === 'nosave')))) {
+    // A script runs past busy-reply-threshold: only what can stop it (or the server) is served.
+    reject(c, cmd, busy);
+    return;
+  }
   const multi = c.ctx.multi;
   if (multi !== null) {
     const top = cmd.parent ?? cmd;
@@ -225,8 +231,9 @@ export function call(server: DispatchHost, c: Client, cmd: Command, argv: string
       c.replySkipNext = false;
     }
     reply.muted = false;
-    // Blocked clients whose keys this command filled are served now that it is complete.
-    if (engine.readyKeys.hasReady) engine.readyKeys.serve();
+    // Blocked clients whose keys this command filled are served now that it is complete
+    // (not while a suspended script keeps its execution unit open: they are served when it ends).
+    if (engine.readyKeys.hasReady && !engine.inUnit) engine.readyKeys.serve();
   }
   if (server.monitors.size > 0) server.feedMonitors(c, cmd, argv);
 }

@@ -35,6 +35,7 @@ import { ActiveExpire } from '../engine/expire.js';
 import { createLogger, pinoLevel, type Logger } from '../logger.js';
 import { VERSION, REDIS_VERSION } from '../version.js';
 import { monitorLine, monitorSource } from './monitor.js';
+import { Scripting } from '../scripting/scripting.js';
 import { ServerStats } from './stats.js';
 import { MemoryTracker } from './info.js';
 import { discardTransaction } from '../commands/transactions.js';
@@ -73,6 +74,7 @@ export class Server implements CommandHost {
   readonly directIo = process.env.VIREO_STREAM_IO !== '1';
   /** DEBUG SET-ACTIVE-EXPIRE. */
   activeExpireEnabled = true;
+  readonly scripting: Scripting;
   /** Internal-error replies name the exception and where it was thrown (tests and fuzzers). */
   readonly debugExceptions = process.env.VIREO_DEBUG_EXCEPTIONS === '1';
   /** Test mode: every change must log an effect and send the change signal (effect-check.ts). */
@@ -108,6 +110,7 @@ export class Server implements CommandHost {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
     this.engine = new Engine({ databases: config.int('databases'), log: new CommandLog() });
     this.table = createCommandTable();
+    this.scripting = new Scripting(REDIS_VERSION, this.logger);
     this.replayer = new LogReplayer(this.engine, this.table, this);
     this.blocked = new BlockedClients((c) => this.resume(c));
     this.pause = new ClientPause(this.engine, (c) => this.resume(c), () => this.pauseEnded());
@@ -588,6 +591,41 @@ export class Server implements CommandHost {
     return infoString(this, sections);
   }
 
+  lookupCommand(argv: readonly string[]): Command | undefined {
+    return this.table.resolve(argv);
+  }
+
+  /** A command of a script's redis.call: accounted like any command, shown to MONITOR as from "lua". */
+  runScriptCommand(ctx: CommandContext, cmd: Command, argv: string[]): void {
+    const reply = ctx.reply;
+    const errorsBefore = reply.errorCount;
+    const prev = ctx.current;
+    const prevArgv = ctx.currentArgv;
+    ctx.current = cmd;
+    ctx.currentArgv = argv;
+    try {
+      cmd.run!(ctx, argv);
+    } catch (e) {
+      reply.error(this.internalError(e, `executing '${cmd.name}' from a script`, null, argv));
+    } finally {
+      ctx.current = prev;
+      ctx.currentArgv = prevArgv;
+    }
+    this.timeCommand(cmd);
+    if (cmd.timedAlone) this.accountBatch();
+    cmd.stats.calls++;
+    if (reply.errorCount !== errorsBefore) cmd.stats.failed++;
+    this.stats.commandsProcessed++;
+    if (this.monitors.size > 0 && !(cmd.flags & (F.SKIP_MONITOR | F.ADMIN))) {
+      const line = monitorLine('lua', ctx.db.id, argv);
+      for (const m of this.monitors) {
+        if (m.closed) continue;
+        m.reply.rawBytes(line);
+        m.flush();
+      }
+    }
+  }
+
   callNested(ctx: CommandContext, argv: string[]): void {
     // Queued commands were resolved when queued; the table has not changed since.
     const cmd = this.table.resolve(argv)!;
@@ -726,7 +764,8 @@ export class Server implements CommandHost {
     const hz = Math.max(1, Math.min(500, this.config.int('hz')));
     // Like Redis' slow expire cycle: at most 25% of the cron period.
     const budget = (1000 / hz) * 0.25 * (this.config.int('active-expire-effort') / 4 + 0.75);
-    if (this.activeExpireEnabled && !this.engine.isReplica && !this.engine.expiryPaused && !this.engine.loading) this.expire.run(budget);
+    // Not while a suspended script holds its execution unit open: it must see the keyspace it started with.
+    if (this.activeExpireEnabled && !this.engine.isReplica && !this.engine.expiryPaused && !this.engine.loading && !this.engine.inUnit) this.expire.run(budget);
     for (const db of this.engine.dbs) db.foldAccess();
     this.memory.sample();
     this.sampleStats();

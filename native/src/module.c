@@ -1,0 +1,384 @@
+/*
+ * N-API surface of the scripting addon (src/scripting/lua-vm.ts types it):
+ *   createVm(options, callbacks) -> vm
+ *   compile(vm, code, chunkname) -> ref | error string
+ *   run(vm, ref, keys, args, funcname, clientResp, busyMs, mayYield) -> Buffer | null (suspended)
+ *   resume(vm) -> Buffer | null;  kill(vm);  unref(vm, ref)
+ *   loadLibrary(vm, code) -> null | error string;  memory(vm) -> bytes
+ *   errorCounted(vm) -> whether the last error reply was already counted
+ *   close(vm)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lauxlib.h"
+#include "vm.h"
+
+const char *VM_REGISTRY_KEY = "vireo.vm";
+
+/* ---- Buf ----------------------------------------------------------------- */
+
+void buf_reserve(Buf *b, size_t more) {
+  if (b->len + more <= b->cap) return;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap < b->len + more) cap *= 2;
+  char *p = realloc(b->data, cap);
+  if (p == NULL) abort(); /* plain malloc failing: the process is out of memory anyway */
+  b->data = p;
+  b->cap = cap;
+}
+
+void buf_put(Buf *b, const void *p, size_t n) {
+  buf_reserve(b, n);
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+}
+
+void buf_puts(Buf *b, const char *s) {
+  buf_put(b, s, strlen(s));
+}
+
+void buf_putc(Buf *b, char c) {
+  buf_put(b, &c, 1);
+}
+
+void buf_free(Buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+/* ---- the Lua allocator: counts bytes, refuses past the limit ---------------- */
+
+static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  Vm *vm = (Vm *)ud;
+  if (nsize == 0) {
+    free(ptr);
+    vm->mem_used -= osize;
+    return NULL;
+  }
+  if (vm->mem_limit > 0 && nsize > osize && vm->mem_used + (nsize - osize) > vm->mem_limit) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (p != NULL) vm->mem_used = vm->mem_used - osize + nsize;
+  return p;
+}
+
+static int vm_panic(lua_State *L) {
+  (void)L;
+  /* Unprotected Lua error: every entry point is protected, so this is a bug. */
+  abort();
+  return 0;
+}
+
+Vm *vm_of(lua_State *L) {
+  void *ud = NULL;
+  lua_getallocf(L, &ud);
+  return (Vm *)ud;
+}
+
+/* ---- calling JS --------------------------------------------------------- */
+
+int js_call(Vm *vm, int cb, napi_value *argv, size_t argc, napi_value *result) {
+  napi_env env = vm->env;
+  napi_value fn, global;
+  if (napi_get_reference_value(env, vm->cb[cb], &fn) != napi_ok) return 0;
+  napi_get_undefined(env, &global);
+  napi_status st = napi_call_function(env, global, fn, argc, argv, result);
+  if (st != napi_ok) {
+    /* A callback must not throw; if one does, the script gets an error, not the server. */
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value ex;
+      napi_get_and_clear_last_exception(env, &ex);
+    }
+    return 0;
+  }
+  return 1;
+}
+
+/* ---- argument helpers ---------------------------------------------------- */
+
+#define CHECK(call)                                                  \
+  do {                                                               \
+    if ((call) != napi_ok) {                                         \
+      napi_throw_error(env, NULL, "vireo_lua: bad call: " #call);    \
+      return NULL;                                                   \
+    }                                                                \
+  } while (0)
+
+static Vm *get_vm(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, NULL, "vireo_lua: not a VM");
+    return NULL;
+  }
+  Vm *vm = (Vm *)p;
+  if (vm->L == NULL) {
+    napi_throw_error(env, NULL, "vireo_lua: VM closed");
+    return NULL;
+  }
+  vm->env = env;
+  return vm;
+}
+
+/* Bytes of a Buffer or a latin1 string argument into `b`. */
+static int get_bytes(napi_env env, napi_value v, Buf *b) {
+  bool is_buffer = false;
+  b->len = 0;
+  napi_is_buffer(env, v, &is_buffer);
+  if (is_buffer) {
+    void *data;
+    size_t len;
+    if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return 0;
+    buf_put(b, data, len);
+    return 1;
+  }
+  size_t len = 0;
+  if (napi_get_value_string_latin1(env, v, NULL, 0, &len) != napi_ok) return 0;
+  buf_reserve(b, len + 1);
+  napi_get_value_string_latin1(env, v, b->data, len + 1, &len);
+  b->len = len;
+  return 1;
+}
+
+static napi_value result_buffer(napi_env env, Vm *vm, int status) {
+  napi_value out;
+  if (status == RUN_SUSPENDED) {
+    napi_get_null(env, &out);
+    return out;
+  }
+  napi_create_buffer_copy(env, vm->out.len, vm->out.data, NULL, &out);
+  return out;
+}
+
+/* ---- exported functions -------------------------------------------------- */
+
+static void finalize_vm(napi_env env, void *data, void *hint) {
+  (void)hint;
+  Vm *vm = (Vm *)data;
+  if (vm->L != NULL) lua_close(vm->L);
+  for (int i = 0; i < 6; i++)
+    if (vm->cb[i] != NULL) napi_delete_reference(env, vm->cb[i]);
+  buf_free(&vm->reply);
+  buf_free(&vm->out);
+  buf_free(&vm->scratch);
+  free(vm);
+}
+
+static int setup_protected(lua_State *L) {
+  vm_setup((Vm *)lua_touserdata(L, 1));
+  return 0;
+}
+
+static napi_value create_vm(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Vm *vm = calloc(1, sizeof(Vm));
+  if (vm == NULL) {
+    napi_throw_error(env, NULL, "vireo_lua: out of memory");
+    return NULL;
+  }
+  vm->env = env;
+  vm->spare_ref = LUA_NOREF;
+  napi_value v;
+  double limit = 0;
+  if (napi_get_named_property(env, argv[0], "memoryLimit", &v) == napi_ok) napi_get_value_double(env, v, &limit);
+  vm->mem_limit = limit > 0 ? (size_t)limit : 0;
+  bool functions = false;
+  if (napi_get_named_property(env, argv[0], "functions", &v) == napi_ok) napi_get_value_bool(env, v, &functions);
+  vm->is_functions = functions;
+  if (napi_get_named_property(env, argv[0], "redisVersion", &v) == napi_ok) {
+    size_t n;
+    if (napi_get_value_string_latin1(env, v, vm_redis_version, sizeof vm_redis_version, &n) == napi_ok) {
+      int major = 0, minor = 0, patch = 0;
+      sscanf(vm_redis_version, "%d.%d.%d", &major, &minor, &patch);
+      vm_redis_version_num = (major << 16) | (minor << 8) | patch;
+    }
+  }
+  static const char *names[6] = {"call", "log", "sha1hex", "formatDouble", "aclCheck", "registerFunction"};
+  for (int i = 0; i < 6; i++) {
+    napi_value fn;
+    napi_valuetype t = napi_undefined;
+    if (napi_get_named_property(env, argv[1], names[i], &fn) == napi_ok) napi_typeof(env, fn, &t);
+    if (t == napi_function) napi_create_reference(env, fn, 1, &vm->cb[i]);
+  }
+  vm->L = lua_newstate(vm_alloc, vm);
+  if (vm->L == NULL) {
+    free(vm);
+    napi_throw_error(env, NULL, "vireo_lua: cannot create a Lua state");
+    return NULL;
+  }
+  lua_atpanic(vm->L, vm_panic);
+  if (lua_cpcall(vm->L, setup_protected, vm) != 0) {
+    const char *msg = lua_tostring(vm->L, -1);
+    napi_throw_error(env, NULL, msg ? msg : "vireo_lua: setup failed");
+    lua_close(vm->L);
+    free(vm);
+    return NULL;
+  }
+  napi_value ext;
+  CHECK(napi_create_external(env, vm, finalize_vm, NULL, &ext));
+  return ext;
+}
+
+static napi_value compile(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Vm *vm = get_vm(env, argv[0]);
+  if (vm == NULL) return NULL;
+  char chunkname[64] = "@user_script";
+  size_t n;
+  napi_get_value_string_latin1(env, argv[2], chunkname, sizeof chunkname, &n);
+  if (!get_bytes(env, argv[1], &vm->scratch)) {
+    napi_throw_type_error(env, NULL, "vireo_lua: code must be a Buffer or a string");
+    return NULL;
+  }
+  lua_State *L = vm->L;
+  if (luaL_loadbuffer(L, vm->scratch.data, vm->scratch.len, chunkname) != 0) {
+    size_t len;
+    const char *msg = lua_tolstring(L, -1, &len);
+    CHECK(napi_create_string_latin1(env, msg ? msg : "?", msg ? len : 1, &out));
+    lua_pop(L, 1);
+    return out;
+  }
+  /* Scripts see the read-only environment, not the real globals. */
+  lua_getfield(L, LUA_REGISTRYINDEX, "vireo.env");
+  lua_setfenv(L, -2);
+  int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  CHECK(napi_create_int32(env, ref, &out));
+  return out;
+}
+
+static napi_value run(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Vm *vm = get_vm(env, argv[0]);
+  if (vm == NULL) return NULL;
+  if (vm->running) {
+    napi_throw_error(env, NULL, "vireo_lua: a script is already running");
+    return NULL;
+  }
+  int32_t ref = 0, client_resp = 2;
+  double busy = 0;
+  bool may_yield = false;
+  size_t n;
+  napi_get_value_int32(env, argv[1], &ref);
+  vm->funcname[0] = 0;
+  napi_get_value_string_latin1(env, argv[4], vm->funcname, sizeof vm->funcname, &n);
+  napi_get_value_int32(env, argv[5], &client_resp);
+  napi_get_value_double(env, argv[6], &busy);
+  napi_get_value_bool(env, argv[7], &may_yield);
+  vm->client_resp = client_resp == 3 ? 3 : 2;
+  vm->busy_ms = busy;
+  vm->may_yield = may_yield;
+  vm->function_mode = vm->is_functions;
+  return result_buffer(env, vm, vm_start(vm, ref, argv[2], argv[3]));
+}
+
+static napi_value resume(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Vm *vm = get_vm(env, argv[0]);
+  if (vm == NULL) return NULL;
+  return result_buffer(env, vm, vm_resume(vm));
+}
+
+static napi_value kill_script(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Vm *vm = get_vm(env, argv[0]);
+  if (vm == NULL) return NULL;
+  vm->killed = 1;
+  return NULL;
+}
+
+static napi_value unref(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Vm *vm = get_vm(env, argv[0]);
+  if (vm == NULL) return NULL;
+  int32_t ref = LUA_NOREF;
+  napi_get_value_int32(env, argv[1], &ref);
+  luaL_unref(vm->L, LUA_REGISTRYINDEX, ref);
+  return NULL;
+}
+
+static napi_value load_library(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Vm *vm = get_vm(env, argv[0]);
+  if (vm == NULL) return NULL;
+  if (!get_bytes(env, argv[1], &vm->scratch)) {
+    napi_throw_type_error(env, NULL, "vireo_lua: code must be a Buffer or a string");
+    return NULL;
+  }
+  if (vm_load_library(vm, vm->scratch.data, vm->scratch.len)) {
+    napi_get_null(env, &out);
+    return out;
+  }
+  CHECK(napi_create_string_latin1(env, vm->out.data, vm->out.len, &out));
+  return out;
+}
+
+static napi_value memory(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Vm *vm = get_vm(env, argv[0]);
+  if (vm == NULL) return NULL;
+  CHECK(napi_create_double(env, (double)vm->mem_used, &out));
+  return out;
+}
+
+static napi_value error_counted(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Vm *vm = get_vm(env, argv[0]);
+  if (vm == NULL) return NULL;
+  CHECK(napi_get_boolean(env, vm->out_error_no_stats, &out));
+  return out;
+}
+
+static napi_value close_vm(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Vm *vm = get_vm(env, argv[0]);
+  if (vm == NULL) return NULL;
+  if (vm->running) {
+    napi_throw_error(env, NULL, "vireo_lua: cannot close a VM while a script runs");
+    return NULL;
+  }
+  lua_close(vm->L);
+  vm->L = NULL;
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"createVm", NULL, create_vm, NULL, NULL, NULL, napi_default, NULL},
+      {"compile", NULL, compile, NULL, NULL, NULL, napi_default, NULL},
+      {"run", NULL, run, NULL, NULL, NULL, napi_default, NULL},
+      {"resume", NULL, resume, NULL, NULL, NULL, napi_default, NULL},
+      {"kill", NULL, kill_script, NULL, NULL, NULL, napi_default, NULL},
+      {"unref", NULL, unref, NULL, NULL, NULL, napi_default, NULL},
+      {"loadLibrary", NULL, load_library, NULL, NULL, NULL, napi_default, NULL},
+      {"memory", NULL, memory, NULL, NULL, NULL, napi_default, NULL},
+      {"errorCounted", NULL, error_counted, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, close_vm, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

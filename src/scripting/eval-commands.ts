@@ -1,0 +1,201 @@
+/**
+ * EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (Redis' eval.c): the
+ * script cache by SHA1 and the `#!lua flags=...` shebang.
+ */
+
+import type { CommandContext } from '../commands/context.js';
+import type { CommandImpl } from '../commands/table.js';
+import { ERR, replyHelp } from '../commands/util.js';
+import { COMPAT_FLAGS, ScriptingUnavailable, flagsFromNames, sha1hex, type ScriptFlags } from './scripting.js';
+
+/** A script in the cache: its function in the EVAL Lua state, its source, its flags. */
+export interface CachedScript {
+  ref: number;
+  body: string;
+  flags: ScriptFlags;
+}
+
+const KNOWN_FLAGS = ['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'];
+
+/**
+ * Redis' evalExtractShebangFlags: the flags of a `#!lua` first line and
+ * the offset where the code starts (the newline stays, so line numbers
+ * hold), or the error text.
+ */
+export function parseEvalShebang(body: string): { flags: ScriptFlags; codeStart: number } | string {
+  if (!body.startsWith('#!')) return { flags: COMPAT_FLAGS, codeStart: 0 };
+  const end = body.indexOf('\n');
+  if (end === -1) return 'Invalid script shebang';
+  const parts = body.slice(0, end).split(/[ \t\r]+/).filter((p) => p !== '');
+  if (parts.length === 0) return 'Invalid engine in script shebang';
+  if (parts[0] !== '#!lua') return `Unexpected engine in script shebang: ${parts[0]}`;
+  const names: string[] = [];
+  for (const part of parts.slice(1)) {
+    if (!part.startsWith('flags=')) return `Unknown lua shebang option: ${part}`;
+    for (const flag of part.slice(6).split(',')) {
+      if (flag === '') continue;
+      if (!KNOWN_FLAGS.includes(flag)) return `Unexpected flag in script shebang: ${flag}`;
+      names.push(flag);
+    }
+  }
+  return { flags: flagsFromNames(names), codeStart: end };
+}
+
+/** The cache entry for `body`, compiling it if new; null after replying with the error. */
+function scriptFor(ctx: CommandContext, body: string, sha: string): CachedScript | null {
+  const scripting = ctx.host.scripting;
+  const cached = scripting.scripts.get(sha);
+  if (cached !== undefined) return cached;
+  const shebang = parseEvalShebang(body);
+  if (typeof shebang === 'string') {
+    ctx.reply.error(`ERR ${shebang}`);
+    return null;
+  }
+  const addon = scripting.addon();
+  const code = shebang.codeStart === 0 ? body : body.slice(shebang.codeStart);
+  const ref = addon.compile(scripting.evalEngine.get(), Buffer.from(code, 'latin1'), '@user_script');
+  if (typeof ref === 'string') {
+    ctx.reply.error(`ERR Error compiling script (new function): ${ref}`);
+    return null;
+  }
+  const script = { ref, body, flags: shebang.flags };
+  scripting.scripts.set(sha, script);
+  return script;
+}
+
+/** numkeys, checked as Redis' evalGetKeys does; null after replying with the error. */
+export function argNumKeys(ctx: CommandContext, argv: string[]): number | null {
+  const s = argv[2]!;
+  const n = /^-?\d{1,18}$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n)) {
+    ctx.reply.error(ERR.NOT_INTEGER);
+    return null;
+  }
+  if (n > argv.length - 3) {
+    ctx.reply.error("ERR Number of keys can't be greater than number of args");
+    return null;
+  }
+  if (n < 0) {
+    ctx.reply.error("ERR Number of keys can't be negative");
+    return null;
+  }
+  return n;
+}
+
+function evalGeneric(ctx: CommandContext, argv: string[], bySha: boolean, readOnly: boolean): void {
+  const scripting = ctx.host.scripting;
+  const unavailable = scripting.unavailable();
+  if (unavailable !== null) {
+    ctx.reply.error(unavailable);
+    return;
+  }
+  const numkeys = argNumKeys(ctx, argv);
+  if (numkeys === null) return;
+  let sha: string;
+  let script: CachedScript | null | undefined;
+  if (bySha) {
+    sha = argv[1]!.toLowerCase();
+    script = sha.length === 40 ? scripting.scripts.get(sha) : undefined;
+    if (script === undefined) {
+      ctx.reply.error('NOSCRIPT No matching script. Please use EVAL.');
+      return;
+    }
+  } else {
+    sha = sha1hex(argv[1]!);
+    script = scriptFor(ctx, argv[1]!, sha);
+    if (script === null) return;
+  }
+  scripting.run(ctx, scripting.evalEngine, {
+    kind: 'eval',
+    ref: script.ref,
+    name: sha,
+    flags: script.flags,
+    readOnlyCommand: readOnly,
+    keys: argv.slice(3, 3 + numkeys),
+    args: argv.slice(3 + numkeys),
+  });
+}
+
+const SCRIPT_HELP = [
+  'DEBUG (YES|SYNC|NO)',
+  '    Set the debug mode for subsequent scripts executed.',
+  'EXISTS <sha1> [<sha1> ...]',
+  '    Return information about the existence of the scripts in the script cache.',
+  'FLUSH [ASYNC|SYNC]',
+  '    Flush the Lua scripts cache. Very dangerous on replicas.',
+  '    When called without the optional mode argument, the behavior is determined by the',
+  '    lazyfree-lazy-user-flush configuration directive. Valid modes are:',
+  '    * ASYNC: Asynchronously flush the scripts cache.',
+  '    * SYNC: Synchronously flush the scripts cache.',
+  'KILL',
+  '    Kill the currently executing Lua script.',
+  'LOAD <script>',
+  '    Load a script into the scripts cache without executing it.',
+];
+
+/** Scripting commands answer this when the addon could not be built, rather than crashing. */
+function guarded(run: (ctx: CommandContext, argv: string[]) => void): (ctx: CommandContext, argv: string[]) => void {
+  return (ctx, argv) => {
+    try {
+      run(ctx, argv);
+    } catch (e) {
+      if (!(e instanceof ScriptingUnavailable)) throw e;
+      ctx.reply.error(`ERR scripting is unavailable: ${e.message}`);
+    }
+  };
+}
+
+export const evalCommands: CommandImpl[] = [
+  { name: 'eval', run: guarded((ctx, argv) => evalGeneric(ctx, argv, false, false)) },
+  { name: 'evalsha', run: guarded((ctx, argv) => evalGeneric(ctx, argv, true, false)) },
+  { name: 'eval_ro', run: guarded((ctx, argv) => evalGeneric(ctx, argv, false, true)) },
+  { name: 'evalsha_ro', run: guarded((ctx, argv) => evalGeneric(ctx, argv, true, true)) },
+  {
+    name: 'script|load',
+    run: guarded((ctx, argv) => {
+      const sha = sha1hex(argv[2]!);
+      if (scriptFor(ctx, argv[2]!, sha) !== null) ctx.reply.bulk(sha);
+    }),
+  },
+  {
+    name: 'script|exists',
+    run(ctx, argv) {
+      const scripts = ctx.host.scripting.scripts;
+      ctx.reply.array(argv.length - 2);
+      for (let i = 2; i < argv.length; i++) ctx.reply.integer(scripts.has(argv[i]!.toLowerCase()) ? 1 : 0);
+    },
+  },
+  {
+    name: 'script|flush',
+    run(ctx, argv) {
+      if (argv.length > 3 || (argv.length === 3 && !/^(sync|async)$/i.test(argv[2]!))) {
+        ctx.reply.error('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
+        return;
+      }
+      ctx.host.scripting.flushScripts();
+      ctx.reply.ok();
+    },
+  },
+  {
+    name: 'script|kill',
+    run(ctx) {
+      const err = ctx.host.scripting.kill('eval');
+      if (err === null) ctx.reply.ok();
+      else ctx.reply.error(err);
+    },
+  },
+  {
+    name: 'script|debug',
+    run(ctx, argv) {
+      if (ctx.multi !== null || ctx.inExec) {
+        ctx.reply.error('ERR SCRIPT DEBUG must be called outside MULTI');
+        return;
+      }
+      const mode = argv[2]!.toLowerCase();
+      if (mode === 'no') ctx.reply.ok();
+      else if (mode === 'yes' || mode === 'sync') ctx.reply.error('ERR SCRIPT DEBUG is not supported: Vireo has no Lua debugger (ldb)');
+      else ctx.reply.error('ERR Use SCRIPT DEBUG YES/SYNC/NO');
+    },
+  },
+  { name: 'script|help', run: (ctx) => replyHelp(ctx, 'SCRIPT', SCRIPT_HELP) },
+];

@@ -1,0 +1,66 @@
+/**
+ * The native scripting addon (native/: Lua 5.1.5 as Redis embeds it, with
+ * cjson, cmsgpack, struct and bit), typed. It is built by `npm install`
+ * (scripts/build-native.mjs); when it is missing the server still runs and
+ * its scripting commands say why they cannot.
+ */
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** An opaque Lua state. */
+export type LuaVm = { readonly __brand: 'LuaVm' };
+
+/** What the VM calls back into. Must not throw. */
+export interface LuaCallbacks {
+  /** redis.call / redis.pcall: run `argv` and return its reply's RESP bytes (errors as `-CODE msg`). */
+  call(argv: string[], resp: number): Buffer;
+  log(level: number, message: string): void;
+  sha1hex(s: string): string;
+  formatDouble(d: number): string;
+  /** redis.acl_check_cmd: 1 allowed, 0 denied, -1 no such command. */
+  aclCheck(argv: string[]): number;
+  /** redis.register_function at FUNCTION LOAD: null, or Redis' error text. */
+  registerFunction(name: string, ref: number, flags: string[], description: string | null): string | null;
+}
+
+export interface LuaAddon {
+  createVm(options: { memoryLimit: number; functions: boolean; redisVersion: string }, callbacks: LuaCallbacks): LuaVm;
+  /** A function reference, or the compiler's error text. */
+  compile(vm: LuaVm, code: Buffer | string, chunkname: string): number | string;
+  /** The reply's RESP bytes, or null when the script was suspended (resume it later). */
+  run(vm: LuaVm, ref: number, keys: string[], args: string[], funcname: string, clientResp: number, busyMs: number, mayYield: boolean): Buffer | null;
+  resume(vm: LuaVm): Buffer | null;
+  kill(vm: LuaVm): void;
+  unref(vm: LuaVm, ref: number): void;
+  /** Run a library body (FUNCTION LOAD): null, or Redis' error text. */
+  loadLibrary(vm: LuaVm, code: Buffer | string): string | null;
+  memory(vm: LuaVm): number;
+  /** The last error reply came from a command that already counted it (errorstats). */
+  errorCounted(vm: LuaVm): boolean;
+  close(vm: LuaVm): void;
+}
+
+/** native/ of the project, from src/scripting/ (tests) or dist/src/scripting/ (the built server). */
+function addonPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const rel = path.join('native', 'build', 'Release', 'vireo_lua.node');
+  const fromSrc = path.resolve(here, '..', '..', rel);
+  return existsSync(fromSrc) ? fromSrc : path.resolve(here, '..', '..', '..', rel);
+}
+
+let loaded: LuaAddon | Error | null = null;
+
+/** The addon, or why it is not available. */
+export function luaAddon(): LuaAddon | Error {
+  if (loaded === null) {
+    try {
+      loaded = createRequire(import.meta.url)(addonPath()) as LuaAddon;
+    } catch (e) {
+      loaded = new Error(`the Lua scripting addon is not built (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); run npm install`);
+    }
+  }
+  return loaded;
+}

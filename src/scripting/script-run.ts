@@ -1,0 +1,81 @@
+/**
+ * One running script (EVAL or FCALL): the execution context its
+ * redis.call commands run on, Redis' checks before each of them
+ * (scriptCall), and the write state SCRIPT KILL looks at. The script's
+ * effects join the caller's execution unit, so they enter the command log
+ * as one MULTI ... EXEC record of the commands it ran (never the script).
+ */
+
+import { CommandContext } from '../commands/context.js';
+import { F, arityOk } from '../commands/table.js';
+import { OutputArena, ReplyWriter } from '../protocol/writer.js';
+
+export type ScriptKind = 'eval' | 'function';
+
+/** RESP bytes of an error reply. */
+export function errorReply(msg: string): Buffer {
+  return Buffer.from(`-${msg}\r\n`, 'latin1');
+}
+
+const EMPTY_REPLY = Buffer.from('$-1\r\n', 'latin1');
+
+export class ScriptRun {
+  /** The context redis.call runs commands on (its own db: SELECT inside a script stays inside). */
+  readonly ctx: CommandContext;
+  private readonly writer: ReplyWriter;
+  /** A write command ran: SCRIPT KILL refuses (UNKILLABLE), and later writes skip the state checks. */
+  wrote = false;
+  /** Parked between two slices of the event loop (the server answers -BUSY meanwhile). */
+  suspended = false;
+
+  constructor(
+    readonly caller: CommandContext,
+    readonly kind: ScriptKind,
+    /** EVAL_RO / FCALL_RO, or the no-writes flag. */
+    readonly readOnly: boolean,
+  ) {
+    this.writer = new ReplyWriter(new OutputArena());
+    this.ctx = new CommandContext(caller.engine, this.writer, caller.host, null, -1);
+    this.ctx.db = caller.db;
+  }
+
+  /** redis.call / redis.pcall: run `argv` and return the reply's bytes. */
+  call(argv: string[], resp: number): Buffer {
+    const host = this.caller.host;
+    const cmd = host.lookupCommand(argv);
+    if (cmd === undefined) return errorReply('ERR Unknown Redis command called from script');
+    if (!arityOk(cmd, argv.length)) return errorReply('ERR Wrong number of args calling Redis command from script');
+    if (cmd.flags & F.NOSCRIPT) return errorReply('ERR This Redis command is not allowed from script');
+    if (!(cmd.flags & F.STALE)) {
+      const stale = host.replica.refusal(false, true);
+      if (stale !== null && stale.startsWith('MASTERDOWN')) return errorReply(stale);
+    }
+    if (cmd.flags & F.WRITE) {
+      const refusal = this.writeRefusal();
+      if (refusal !== null) return errorReply(refusal);
+      this.wrote = true;
+    }
+    const w = this.writer;
+    w.resp = resp === 3 ? 3 : 2;
+    host.runScriptCommand(this.ctx, cmd, argv);
+    const chunks = w.takeChunks();
+    if (chunks === null) return EMPTY_REPLY;
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+
+  /** Redis' scriptVerifyWriteCommandAllow: why a write must not run now, or null. */
+  private writeRefusal(): string | null {
+    if (this.readOnly) return 'ERR Write commands are not allowed from read-only scripts.';
+    // Once the script has written, it must not fail halfway on server state.
+    if (this.wrote) return null;
+    const host = this.caller.host;
+    const fromPrimary = this.caller.kind === 'master';
+    const replica = host.replica.refusal(true, false);
+    if (replica !== null && replica.startsWith('READONLY') && !fromPrimary) return "READONLY You can't write against a read only replica.";
+    const misconf = host.persistence.misconf();
+    if (misconf !== null && !fromPrimary) return misconf;
+    const noReplicas = host.primary.writesRefused;
+    if (noReplicas !== null && !fromPrimary) return noReplicas;
+    return null;
+  }
+}
