@@ -72,6 +72,8 @@ static int register_function(lua_State *L) {
   } else if (!lua_istable(L, 1)) {
     err = "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).";
   } else {
+    /* Index 2 holds the callback once found; lua_next's key and value sit above it. */
+    lua_settop(L, 2);
     lua_pushnil(L);
     while (err == NULL && lua_next(L, 1)) {
       /* stack: args, key, value */
@@ -97,7 +99,7 @@ static int register_function(lua_State *L) {
         if (!lua_isfunction(L, -1)) err = "callback argument given to redis.register_function must be a function";
         else {
           lua_pushvalue(L, -1);
-          lua_replace(L, 2); /* keep it at index 2 (argc is 1, so 2 is free after the iteration) */
+          lua_replace(L, 2);
           callback = 2;
         }
       } else if (strcasecmp(key, "flags") == 0) {
