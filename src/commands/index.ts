@@ -19,6 +19,7 @@ import { streamGroupCommands } from './stream-groups.js';
 import { replicationCommands } from './replication.js';
 import { replicaCommands } from './replica-commands.js';
 import { evalCommands } from '../scripting/eval-commands.js';
+import { functionCommands } from '../scripting/function-commands.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -46,6 +47,7 @@ export function createCommandTable(): CommandTable {
     ...replicationCommands,
     ...replicaCommands,
     ...evalCommands,
+    ...functionCommands,
   ]);
   return table;
 }

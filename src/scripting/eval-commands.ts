@@ -134,7 +134,7 @@ const SCRIPT_HELP = [
 ];
 
 /** Scripting commands answer this when the addon could not be built, rather than crashing. */
-function guarded(run: (ctx: CommandContext, argv: string[]) => void): (ctx: CommandContext, argv: string[]) => void {
+export function guarded(run: (ctx: CommandContext, argv: string[]) => void): (ctx: CommandContext, argv: string[]) => void {
   return (ctx, argv) => {
     try {
       run(ctx, argv);

@@ -27,12 +27,18 @@ export class ScriptRun {
   wrote = false;
   /** Parked between two slices of the event loop (the server answers -BUSY meanwhile). */
   suspended = false;
+  /** When it started, ms since the epoch (FUNCTION STATS duration_ms). */
+  readonly startedAt = Date.now();
 
   constructor(
     readonly caller: CommandContext,
     readonly kind: ScriptKind,
     /** EVAL_RO / FCALL_RO, or the no-writes flag. */
     readonly readOnly: boolean,
+    /** The sha (EVAL) or the function's name (FCALL). */
+    readonly name: string,
+    /** The caller's command (FUNCTION STATS shows it). */
+    readonly command: readonly string[],
   ) {
     this.writer = new ReplyWriter(new OutputArena());
     this.ctx = new CommandContext(caller.engine, this.writer, caller.host, null, -1);

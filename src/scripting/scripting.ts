@@ -18,6 +18,10 @@ import { luaAddon, type LuaAddon, type LuaCallbacks, type LuaVm } from './lua-ad
 import { ScriptRun, errorReply, type ScriptKind } from './script-run.js';
 import type { Logger } from '../logger.js';
 import type { CachedScript } from './eval-commands.js';
+import { FunctionRegistry } from './functions.js';
+import type { ScriptFlags } from './script-flags.js';
+
+export { COMPAT_FLAGS, flagsFromNames, type ScriptFlags } from './script-flags.js';
 
 export const BUSY_EVAL = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
 export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
@@ -27,37 +31,6 @@ const DEFAULT_MEMORY_LIMIT = 1 << 30;
 
 export function sha1hex(body: string): string {
   return createHash('sha1').update(body, 'latin1').digest('hex');
-}
-
-/** The shebang flags a script or function declares (Redis' scripts_flags_def). */
-export interface ScriptFlags {
-  /** Declared by a shebang (EVAL) or a function: not Redis' compat mode. */
-  declared: boolean;
-  noWrites: boolean;
-  allowOom: boolean;
-  allowStale: boolean;
-  noCluster: boolean;
-  allowCrossSlot: boolean;
-}
-
-export const COMPAT_FLAGS: ScriptFlags = {
-  declared: false,
-  noWrites: false,
-  allowOom: false,
-  allowStale: false,
-  noCluster: false,
-  allowCrossSlot: false,
-};
-
-export function flagsFromNames(names: readonly string[]): ScriptFlags {
-  return {
-    declared: true,
-    noWrites: names.includes('no-writes'),
-    allowOom: names.includes('allow-oom'),
-    allowStale: names.includes('allow-stale'),
-    noCluster: names.includes('no-cluster'),
-    allowCrossSlot: names.includes('allow-cross-slot-keys'),
-  };
 }
 
 /** What a run needs from its caller's command. */
@@ -95,7 +68,12 @@ export class LuaEngine {
     return this.vm;
   }
 
-  /** Drop the state and everything compiled in it (SCRIPT FLUSH, FUNCTION FLUSH). */
+  /** Whether the Lua state exists (references into it mean something). */
+  get started(): boolean {
+    return this.vm !== null;
+  }
+
+  /** Drop the state and everything compiled in it (SCRIPT FLUSH). */
   reset(): void {
     if (this.vm !== null) this.scripting.addon().close(this.vm);
     this.vm = null;
@@ -111,6 +89,8 @@ export class Scripting {
   /** EVAL's script cache by lowercase SHA1 (EVAL and SCRIPT LOAD fill it, SCRIPT FLUSH empties it). */
   readonly scripts = new Map<string, CachedScript>();
   readonly functionEngine = new LuaEngine(this, true);
+  /** The libraries FUNCTION LOAD loaded and the functions FCALL runs. */
+  readonly functions = new FunctionRegistry(this);
   /** The script running now, or suspended between slices. */
   running: ScriptRun | null = null;
   private runningEngine: LuaEngine | null = null;
@@ -216,7 +196,7 @@ export class Scripting {
     }
     const addon = this.addon();
     const vm = engine.get();
-    const run = new ScriptRun(caller, req.kind, req.readOnlyCommand || req.flags.noWrites);
+    const run = new ScriptRun(caller, req.kind, req.readOnlyCommand || req.flags.noWrites, req.name, caller.currentArgv ?? []);
     // Only a connection's own command can be parked; inside EXEC (or with no client) the script runs to its end.
     const mayYield = caller.conn !== null && !caller.inExec && caller.kind !== 'master';
     const busyMs = caller.host.config.int('busy-reply-threshold');
