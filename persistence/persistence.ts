@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import type { Engine } from '../src/engine/engine.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
-import { RdbStore, type ReplicationInfo } from './rdb-store.js';
+import { RdbStore, type FunctionLibraries, type ReplicationInfo } from './rdb-store.js';
 import type { RdbLoadResult } from './rdb/file.js';
 import type { Db } from '../src/engine/keyspace.js';
 import { AofLoadError, AofStore } from './aof/store.js';
@@ -45,6 +45,8 @@ export interface PersistenceHost {
   replication(): ReplicationInfo;
   /** Run one command read from an AOF (no reply, no log record of its own). */
   replay(argv: string[]): void;
+  /** The function libraries, saved and loaded with the keys. */
+  functions: FunctionLibraries;
 }
 
 export class Persistence {
@@ -66,7 +68,7 @@ export class Persistence {
     this.engine = host.engine;
     this.config = host.config;
     this.logger = host.logger;
-    this.rdb = new RdbStore(this.engine, this.config, this.logger, host.replication);
+    this.rdb = new RdbStore(this.engine, this.config, this.logger, host.replication, host.functions);
     this.archive = new Archive(this.config, this.logger);
     this.aof = new AofStore(this.engine, this.config, this.logger, this.rdb);
     this.aof.archive = this.archive;

@@ -41,6 +41,25 @@ export class RdbSnapshotTarget implements SnapshotTarget {
   }
 }
 
+/**
+ * The function libraries a dataset holds beside its keys (Redis 7
+ * functions): snapshots write each library's code as RDB opcode 245, and
+ * loading a file installs the libraries it holds.
+ */
+export interface FunctionLibraries {
+  /** Each library's code, in load order. */
+  codes(): string[];
+  /**
+   * Install libraries read from a file, all or none: `flush` replaces
+   * every library, `append` refuses a name already loaded, `replace`
+   * replaces libraries of the same name. Null, or why a library could not
+   * be loaded.
+   */
+  restore(codes: readonly string[], policy: FunctionPolicy): string | null;
+}
+
+export type FunctionPolicy = 'flush' | 'append' | 'replace';
+
 export interface LoadStats {
   keysLoaded: number;
   keysExpired: number;
@@ -93,14 +112,14 @@ export class RdbStore {
   scheduled = false;
   lastLoad: LoadStats = { keysLoaded: 0, keysExpired: 0 };
   private current: Bgsave | null = null;
-  /** Function libraries read from a file, written back on save. */
-  functions: string[] = [];
 
   constructor(
     private readonly engine: Engine,
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly replication: () => ReplicationInfo,
+    /** The server's function libraries (every RDB carries them). */
+    readonly functions: FunctionLibraries,
   ) {}
 
   get path(): string {
@@ -149,7 +168,7 @@ export class RdbStore {
   /** The header every RDB starts with: aux fields and function libraries (also a replica's full sync). */
   writeHeader(w: RdbWriter, aofBase = false): void {
     w.header(this.aux(aofBase));
-    w.functions(this.functions);
+    w.functions(this.functions.codes());
   }
 
   /** Serialize the dataset synchronously into `file` (atomically). Throws SaveError. */
@@ -294,10 +313,12 @@ export class RdbStore {
    * Load an RDB image into the (empty) engine, a slice of keys per step
    * (the caller decides whether to yield to the event loop in between).
    * Keys whose TTL has passed are skipped, except in an AOF preamble.
+   * The file's function libraries are installed once it is read whole, by
+   * `opts.functions` (default flush: they replace those loaded before).
    */
   *loadSteps(
     buf: Buffer,
-    opts: { preamble: boolean; merge?: boolean; onProgress?: (bytes: number) => void; into?: readonly Db[] },
+    opts: { preamble: boolean; merge?: boolean; onProgress?: (bytes: number) => void; into?: readonly Db[]; functions?: FunctionPolicy },
   ): Generator<void, RdbLoadResult> {
     const engine = this.engine;
     // A replica's swapdb load fills databases of its own, swapped in once whole.
@@ -326,7 +347,8 @@ export class RdbStore {
       yield;
     }
     opts.onProgress?.(parser.position);
-    this.functions = parser.result.functions;
+    const failed = this.functions.restore(parser.result.functions, opts.functions ?? 'flush');
+    if (failed !== null) throw new RdbError(`Failed loading library, ${failed}`);
     this.lastLoad = stats;
     return parser.result;
   }

@@ -126,10 +126,10 @@ export class AofRewriter {
     if (preamble) {
       rdbWriter = new RdbWriter({ compress: this.config.bool('rdbcompression'), checksum: this.config.bool('rdbchecksum'), sink: (c) => writeAll(fd, c) });
       rdbWriter.header(this.rdb.aux(true));
-      rdbWriter.functions(this.rdb.functions);
+      rdbWriter.functions(this.rdb.functions.codes());
       target = new RdbSnapshotTarget(rdbWriter);
     } else {
-      target = new AofTextTarget(fd);
+      target = new AofTextTarget(fd, this.rdb.functions.codes());
     }
     const snapshot = new Snapshot(this.engine, target);
     job.snapshot = snapshot;
@@ -226,7 +226,7 @@ export class AofRewriter {
     else if (preamble) this.rdb.writeSync(full, true);
     else {
       const fd = fs.openSync(full, 'w', 0o644);
-      const target = new AofTextTarget(fd);
+      const target = new AofTextTarget(fd, this.rdb.functions.codes());
       new Snapshot(this.engine, target).runSync();
       target.drain();
       fs.fsyncSync(fd);

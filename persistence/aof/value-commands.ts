@@ -1,8 +1,9 @@
 /**
  * A dataset snapshot as commands (the RESP base of an AOF with
- * aof-use-rdb-preamble no): one SET / RPUSH / SADD / ZADD / HSET per key
- * (collections in batches of 64 items), a stream as Redis' rewriteStreamObject
- * writes it, and PEXPIREAT for a TTL.
+ * aof-use-rdb-preamble no): a FUNCTION LOAD per function library first (as
+ * Redis' rewriteFunctions), then one SET / RPUSH / SADD / ZADD / HSET per
+ * key (collections in batches of 64 items), a stream as Redis'
+ * rewriteStreamObject writes it, and PEXPIREAT for a TTL.
  */
 
 import type { SnapshotTarget } from '../snapshot.js';
@@ -26,7 +27,13 @@ export class AofTextTarget implements SnapshotTarget {
   private chunks: Buffer[] = [];
   private db = -1;
 
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly fd: number,
+    /** The function libraries' code, written before the keys. */
+    libraries: readonly string[],
+  ) {
+    for (const code of libraries) this.cmd(['FUNCTION', 'LOAD', code]);
+  }
 
   private cmd(argv: readonly (string | Uint8Array)[]): void {
     this.chunks.push(encodeRespCommand(argv));

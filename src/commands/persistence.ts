@@ -237,8 +237,10 @@ export function debugReload(ctx: CommandContext, argv: string[]): void {
   if (flush) ctx.engine.flush(null);
   const engine = ctx.engine;
   engine.loading = true;
+  // Redis empties the functions with the keys; without that, MERGE lets the file's libraries replace ours.
+  const functions = flush ? 'flush' : merge ? 'replace' : 'append';
   try {
-    runSteps(p.rdb.loadSteps(fs.readFileSync(file), { preamble: false, merge }));
+    runSteps(p.rdb.loadSteps(fs.readFileSync(file), { preamble: false, merge, functions }));
   } catch (e) {
     server.logger.warn({ err: e }, 'DEBUG RELOAD: error loading the RDB');
     ctx.reply.error('ERR Error trying to load the RDB dump, check server logs.');
@@ -261,6 +263,8 @@ export function debugLoadAof(ctx: CommandContext): void {
     p.aof.flushAll();
   }
   ctx.engine.flush(null);
+  // The files hold the libraries too (FUNCTION LOAD records, or an RDB preamble).
+  ctx.host.scripting.functions.flush();
   let loaded: boolean;
   try {
     loaded = runSteps(p.reloadAofSteps());

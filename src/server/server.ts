@@ -131,6 +131,7 @@ export class Server implements CommandHost {
       logger: this.logger,
       replication: () => ({ replId: this.replId, offset: this.engine.log.offset, streamDb: this.engine.log.streamDb }),
       replay: (argv) => this.replayer.replay(argv),
+      functions: this.scripting.functions,
     });
     this.persistence.gate.onAdvance(() => this.wakeReady('waitaof'));
     this.primary = new ReplicationPrimary({
