@@ -14,6 +14,7 @@ import type { CommandTable } from '../commands/table.js';
 import type { Persistence } from '../../persistence/persistence.js';
 import type { Client } from './client.js';
 import type { ServerStats } from './stats.js';
+import type { Scripting } from '../scripting/scripting.js';
 
 /** What INFO reads from the server (Server implements it). */
 export interface InfoSource {
@@ -35,6 +36,8 @@ export interface InfoSource {
   /** The replica side (replication/replica.ts). */
   readonly replica: { readonly isReplica: boolean; infoFields(): Fields };
   readonly startTime: number;
+  /** EVAL's script cache and the function libraries (INFO memory). */
+  readonly scripting: Scripting;
 }
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'module_list', 'errorstats', 'cluster', 'keyspace'];
@@ -146,19 +149,7 @@ function memorySection(s: InfoSource): Fields {
     ['used_memory_dataset_perc', `${used > 0 ? ((dataset / used) * 100).toFixed(2) : '0.00'}%`],
     ['total_system_memory', total],
     ['total_system_memory_human', bytesToHuman(total)],
-    ['used_memory_lua', 0],
-    ['used_memory_vm_eval', 0],
-    ['used_memory_lua_human', '0B'],
-    ['used_memory_scripts_eval', 0],
-    ['number_of_cached_scripts', 0],
-    ['number_of_functions', 0],
-    ['number_of_libraries', 0],
-    ['used_memory_vm_functions', 0],
-    ['used_memory_vm_total', 0],
-    ['used_memory_vm_total_human', '0B'],
-    ['used_memory_functions', 0],
-    ['used_memory_scripts', 0],
-    ['used_memory_scripts_human', '0B'],
+    ...scriptingMemory(s.scripting),
     ['maxmemory', maxmemory],
     ['maxmemory_human', bytesToHuman(maxmemory)],
     ['maxmemory_policy', s.config.str('maxmemory-policy')],
@@ -175,6 +166,30 @@ function memorySection(s: InfoSource): Fields {
     ['active_defrag_running', 0],
     ['lazyfree_pending_objects', 0],
     ['lazyfreed_objects', 0],
+  ];
+}
+
+/** The Lua states' memory and what EVAL's cache and the function libraries hold, as Redis 7.2 names them. */
+function scriptingMemory(scripting: Scripting): Fields {
+  const vmEval = scripting.evalEngine.memory;
+  const vmFunctions = scripting.functionEngine.memory;
+  const functions = scripting.functions;
+  const scriptsEval = scripting.scriptsMemory;
+  const functionsOverhead = functions.memory;
+  return [
+    ['used_memory_lua', vmEval],
+    ['used_memory_vm_eval', vmEval],
+    ['used_memory_lua_human', bytesToHuman(vmEval)],
+    ['used_memory_scripts_eval', scriptsEval],
+    ['number_of_cached_scripts', scripting.scripts.size],
+    ['number_of_functions', functions.current.functions.size],
+    ['number_of_libraries', functions.current.libraries.size],
+    ['used_memory_vm_functions', vmFunctions],
+    ['used_memory_vm_total', vmEval + vmFunctions],
+    ['used_memory_vm_total_human', bytesToHuman(vmEval + vmFunctions)],
+    ['used_memory_functions', functionsOverhead],
+    ['used_memory_scripts', scriptsEval + functionsOverhead],
+    ['used_memory_scripts_human', bytesToHuman(scriptsEval + functionsOverhead)],
   ];
 }
 
