@@ -265,7 +265,7 @@ const BACKGROUND_JOBS = new Set(['bgsave', 'bgrewriteaof']);
 /** Back to a known state: connection, data, configuration. */
 async function resetState(ex: Executor, defaults: { redis: string[][]; vireo: string[][] }): Promise<void> {
   const s = ex.stream;
-  const base = [['RESET'], ['FLUSHALL'], ['DEBUG', 'SET-ACTIVE-EXPIRE', '1'], ['CLIENT', 'UNPAUSE']];
+  const base = [['RESET'], ['FLUSHALL'], ['FUNCTION', 'FLUSH'], ['DEBUG', 'SET-ACTIVE-EXPIRE', '1'], ['CLIENT', 'UNPAUSE']];
   const send = async (conn: ReplyConn, cmds: string[][]) => {
     conn.write(Buffer.concat(cmds.map((c) => encodeCommand(c))));
     for (let i = 0; i < cmds.length; i++) await conn.next(REPLY_TIMEOUT_MS);

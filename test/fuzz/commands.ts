@@ -65,6 +65,33 @@ function streamStringFor(rng: Rng, name: string): string | null {
   return null;
 }
 
+/** Libraries FUNCTION LOAD gets; each names its functions after itself, so no two libraries ever claim one name. */
+const FUZZ_LIBRARIES = ['lib1', 'lib2', 'lib3'];
+
+/** Function bodies (keys, args in scope) and flags: reads, writes, and errors raised by the commands they call. */
+const FUZZ_FUNCTIONS: [name: string, body: string, flags: string][] = [
+  ['get', "return redis.call('get', keys[1])", "'no-writes'"],
+  ['set', "return redis.call('set', keys[1], args[1] or 'v')", ''],
+  ['incr', "return redis.call('incrby', keys[1], args[1] or '1')", ''],
+  ['push', "return redis.call('rpush', keys[1], unpack(args))", ''],
+  ['echo', 'return {keys, args}', "'no-writes'"],
+  ['type', "return redis.pcall('type', keys[1])", "'no-writes', 'allow-stale'"],
+  ['del', "return redis.call('del', unpack(keys))", ''],
+  ['arity', "return redis.call('hget', keys[1])", "'no-writes'"],
+];
+
+const FUZZ_FUNCTION_NAMES = FUZZ_LIBRARIES.flatMap((lib) => FUZZ_FUNCTIONS.map(([fn]) => `${lib}_${fn}`));
+
+/** A library of one to three functions of the pool. */
+function libraryCode(rng: Rng): string {
+  const lib = rng.pick(FUZZ_LIBRARIES);
+  const chosen = new Set(Array.from({ length: rng.range(1, 3) }, () => rng.pick(FUZZ_FUNCTIONS)));
+  const lines = [...chosen].map(
+    ([fn, body, flags]) => `redis.register_function{function_name = '${lib}_${fn}', callback = function(keys, args) ${body} end, flags = {${flags}}}`,
+  );
+  return `#!lua name=${lib}\n${lines.join('\n')}`;
+}
+
 function stringFor(rng: Rng, name: string, payloads: string[], command = ''): string {
   if (command.startsWith('x')) {
     const s = streamStringFor(rng, name);
@@ -88,6 +115,13 @@ function stringFor(rng: Rng, name: string, payloads: string[], command = ''): st
       return rng.pick(['get', 'SET', 'sort', 'lcs', 'zunionstore', 'client', 'config|get', 'nosuch', 'lmpop', 'eval', '']);
     case 'subcommand':
       return rng.pick(['help', 'nosuch', 'HELP', '']);
+    case 'function-code':
+      return rng.chance(0.6) ? libraryCode(rng) : string(rng);
+    case 'function':
+      return rng.chance(0.8) ? rng.pick(FUZZ_FUNCTION_NAMES) : string(rng);
+    case 'library-name':
+    case 'library-name-pattern':
+      return rng.chance(0.7) ? rng.pick([...FUZZ_LIBRARIES, 'lib*', 'LIB1', 'l?b2']) : string(rng);
     default:
       return rng.weighted<() => string>([
         [45, () => rng.pick(MEMBERS)],

@@ -25,7 +25,7 @@ export function commandName(args: readonly string[]): string {
   return CONTAINERS.has(first) && args.length > 1 ? `${first}|${args[1]!.toLowerCase()}` : first;
 }
 
-export const CONTAINERS = new Set(['client', 'config', 'command', 'memory', 'object', 'debug', 'xinfo', 'xgroup']);
+export const CONTAINERS = new Set(['client', 'config', 'command', 'memory', 'object', 'debug', 'xinfo', 'xgroup', 'script', 'function']);
 
 /** An argument as an integer, the way a server would read it (null when it is not one). */
 export function asInteger(s: string | undefined): bigint | null {
@@ -464,6 +464,22 @@ function pairs(items: Reply[], flat: boolean): Reply[] {
   return out;
 }
 
+/** A FUNCTION LIST library (RESP2 flat pairs or a RESP3 map) with its functions sorted. */
+function sortLibraryFunctions(lib: Reply): Reply {
+  const isFunctions = (k: Reply | undefined) => k !== undefined && k.type === 'bulk' && k.value === 'functions';
+  const sorted = (v: Reply) => (itemsOf(v) === null ? v : sortedArray(itemsOf(v)!));
+  if (lib.type === 'map') return { type: 'map', value: lib.value.map(([k, v]) => [k, isFunctions(k) ? sorted(v) : v] as [Reply, Reply]) };
+  const items = itemsOf(lib);
+  if (items === null) return lib;
+  return { type: 'array', value: items.map((v, i) => (isFunctions(items[i - 1]) ? sorted(v) : v)) };
+}
+
+/** FUNCTION LIST: libraries and their functions in a fixed order. */
+function sortedFunctionList(r: Reply): Reply {
+  const items = itemsOf(r);
+  return items === null ? r : sortedArray(items.map(sortLibraryFunctions));
+}
+
 /** Random members: the count of members, and the members themselves when the reply is the whole collection. */
 function randomMembers(r: Reply, args: readonly string[]): Reply {
   const items = itemsOf(r);
@@ -511,6 +527,11 @@ export const FUZZ_DIFFERENCES: FuzzDifference[] = [
         'debug|object', 'debug|digest', 'object|freq', 'object|refcount', 'dump', 'command', 'command|info', 'command|docs', 'command|count', 'command|list', 'debug|help',
       )(a) || HELP.test(commandName(a)),
     normalize: shapeOf,
+  },
+  {
+    why: "FUNCTION LIST and FUNCTION DUMP give libraries, and each library's functions, in the order of Redis' dicts (hash order): LIST is compared sorted, DUMP by kind (its LZF choices may differ too)",
+    applies: named('function|list', 'function|dump'),
+    normalize: (r, a) => (commandName(a) === 'function|list' ? sortedFunctionList(r) : shapeOf(r)),
   },
   {
     why: "ROLE's replication offset: Redis counts master_repl_offset only once a backlog exists (a replica attached), Vireo's is its command log's offset, which every write advances (DESIGN.md §1): the offset is masked",
