@@ -97,7 +97,7 @@ export async function buildNative({ force = false } = {}) {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     await buildNative({ force: process.argv.includes('--force') });
   } catch (e) {

@@ -172,6 +172,7 @@ int vm_setup(Vm *vm) {
   lua_setglobal(L, "rawset");
 
   api_register(L, !vm->is_functions); /* redis (and server) */
+  yieldable_install(vm);
 
   /* Library tables become read-only proxies (string's metatable keeps the real one for ("x"):len()). */
   static const char *libs[] = {"string", "math", "table", "cjson", "struct", "cmsgpack", "bit", "os", "coroutine", "redis", NULL};
