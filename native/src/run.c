@@ -130,9 +130,22 @@ static int format_error(lua_State *L) {
   /* stack: vm, err, source|nil, line|nil, yielded */
   int has_where = !lua_isnil(L, 3);
   if (!lua_istable(L, 2)) {
-    const char *s = lua_tostring(L, 2);
     lua_createtable(L, 0, 3);
-    lua_pushfstring(L, "ERR %s", s ? s : (lua_isnil(L, 2) ? "nil" : "execution failure"));
+    /* 'ERR ' .. tostring(err) */
+    switch (lua_type(L, 2)) {
+    case LUA_TSTRING:
+    case LUA_TNUMBER:
+      lua_pushfstring(L, "ERR %s", lua_tostring(L, 2));
+      break;
+    case LUA_TNIL:
+      lua_pushliteral(L, "ERR nil");
+      break;
+    case LUA_TBOOLEAN:
+      lua_pushstring(L, lua_toboolean(L, 2) ? "ERR true" : "ERR false");
+      break;
+    default:
+      lua_pushfstring(L, "ERR %s: %p", luaL_typename(L, 2), lua_topointer(L, 2));
+    }
     lua_setfield(L, -2, "err");
     lua_replace(L, 2);
   }

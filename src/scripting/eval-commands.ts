@@ -32,8 +32,9 @@ export function parseEvalShebang(body: string): { flags: ScriptFlags; codeStart:
   const names: string[] = [];
   for (const part of parts.slice(1)) {
     if (!part.startsWith('flags=')) return `Unknown lua shebang option: ${part}`;
-    for (const flag of part.slice(6).split(',')) {
-      if (flag === '') continue;
+    // Redis splits with sdssplitlen: "flags=" has no flags, "flags=a," has an empty one.
+    const list = part.slice(6);
+    for (const flag of list === '' ? [] : list.split(',')) {
       if (!KNOWN_FLAGS.includes(flag)) return `Unexpected flag in script shebang: ${flag}`;
       names.push(flag);
     }
@@ -188,7 +189,7 @@ export const evalCommands: CommandImpl[] = [
     name: 'script|debug',
     run(ctx, argv) {
       if (ctx.multi !== null || ctx.inExec) {
-        ctx.reply.error('ERR SCRIPT DEBUG must be called outside MULTI');
+        ctx.reply.error('ERR SCRIPT DEBUG must be called outside a pipeline');
         return;
       }
       const mode = argv[2]!.toLowerCase();

@@ -50,10 +50,10 @@ export class ScriptRun {
       const stale = host.replica.refusal(false, true);
       if (stale !== null && stale.startsWith('MASTERDOWN')) return errorReply(stale);
     }
-    if (cmd.flags & F.WRITE) {
-      const refusal = this.writeRefusal();
+    if (cmd.flags & (F.WRITE | F.MAY_REPLICATE)) {
+      const refusal = this.writeRefusal(cmd.flags);
       if (refusal !== null) return errorReply(refusal);
-      this.wrote = true;
+      if (cmd.flags & F.WRITE) this.wrote = true;
     }
     const w = this.writer;
     w.resp = resp === 3 ? 3 : 2;
@@ -64,8 +64,9 @@ export class ScriptRun {
   }
 
   /** Redis' scriptVerifyWriteCommandAllow: why a write must not run now, or null. */
-  private writeRefusal(): string | null {
+  private writeRefusal(flags: number): string | null {
     if (this.readOnly) return 'ERR Write commands are not allowed from read-only scripts.';
+    if (!(flags & F.WRITE)) return null;
     // Once the script has written, it must not fail halfway on server state.
     if (this.wrote) return null;
     const host = this.caller.host;
