@@ -263,6 +263,9 @@ static int finish(Vm *vm, lua_State *co, int status) {
     }
     release_coroutine(vm);
   }
+  /* Lua 5.1 has no emergency collection: after a script ran out of memory (or came close), collect now,
+   * or the next script could not even be compiled. */
+  if (limit > 0 && (status == LUA_ERRMEM || vm->mem_used > limit / 2)) lua_gc(L, LUA_GCCOLLECT, 0);
   vm->mem_limit = limit;
   vm->running = 0;
   vm->co = NULL;

@@ -22,9 +22,6 @@ import type { CachedScript } from './eval-commands.js';
 export const BUSY_EVAL = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
 export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
 
-/** Bytes a script's Lua state may allocate before its allocations fail ("not enough memory"). */
-const DEFAULT_MEMORY_LIMIT = 1 << 30;
-
 export function sha1hex(body: string): string {
   return createHash('sha1').update(body, 'latin1').digest('hex');
 }
@@ -101,6 +98,10 @@ export class LuaEngine {
     this.vm = null;
   }
 
+  applyMemoryLimit(bytes: number): void {
+    if (this.vm !== null) this.scripting.addon().setMemoryLimit(this.vm, bytes);
+  }
+
   get memory(): number {
     return this.vm === null ? 0 : this.scripting.addon().memory(this.vm);
   }
@@ -114,12 +115,23 @@ export class Scripting {
   /** The script running now, or suspended between slices. */
   running: ScriptRun | null = null;
   private runningEngine: LuaEngine | null = null;
-  memoryLimit = DEFAULT_MEMORY_LIMIT;
+  /** lua-memory-limit: bytes each Lua state may allocate before its allocations fail ("not enough memory"). */
+  private limit = 1 << 30;
 
   constructor(
     readonly redisVersion: string,
     private readonly logger: Logger,
   ) {}
+
+  get memoryLimit(): number {
+    return this.limit;
+  }
+
+  /** CONFIG SET lua-memory-limit: applies to both Lua states at once. */
+  set memoryLimit(bytes: number) {
+    this.limit = bytes;
+    for (const engine of [this.evalEngine, this.functionEngine]) engine.applyMemoryLimit(bytes);
+  }
 
   /** The addon; throws Redis-style error text when it is not built. */
   addon(): LuaAddon {

@@ -111,6 +111,7 @@ export class Server implements CommandHost {
     this.engine = new Engine({ databases: config.int('databases'), log: new CommandLog() });
     this.table = createCommandTable();
     this.scripting = new Scripting(REDIS_VERSION, this.logger);
+    this.scripting.memoryLimit = config.int('lua-memory-limit');
     this.replayer = new LogReplayer(this.engine, this.table, this);
     this.blocked = new BlockedClients((c) => this.resume(c));
     this.pause = new ClientPause(this.engine, (c) => this.resume(c), () => this.pauseEnded());
@@ -854,6 +855,9 @@ export class Server implements CommandHost {
         break;
       case 'sync-replicas':
         this.primary.readSyncReplicas();
+        break;
+      case 'lua-memory-limit':
+        this.scripting.memoryLimit = value as number;
         break;
       case 'proto-max-bulk-len':
         this.protoMaxBulkLen = value as number;
