@@ -85,6 +85,7 @@ static int proxy_pairs(lua_State *L) {
 
 /* setmetatable() on a protected table is Redis' read-only error. */
 static int guarded_setmetatable(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
   if (lua_getmetatable(L, 1)) {
     lua_getfield(L, -1, "__newindex");
     int guarded = lua_tocfunction(L, -1) == readonly_error;
@@ -103,7 +104,7 @@ static int guarded_setmetatable(lua_State *L) {
 /* loadstring()/load() refuse precompiled chunks, as Redis does (bytecode can break the VM). */
 static int guarded_loadstring(lua_State *L) {
   size_t len;
-  const char *s = lua_tolstring(L, 1, &len);
+  const char *s = luaL_checklstring(L, 1, &len);
   if (s != NULL && len > 0 && s[0] == '\033') {
     lua_pushnil(L);
     lua_pushliteral(L, "binary chunks are not allowed");

@@ -22,6 +22,22 @@ export interface KnownDifference {
 
 export const KNOWN_DIFFERENCES: KnownDifference[] = [
   {
+    why: "Redis 7.2 words the last line of every HELP reply 'Print this help.'; 7.0's SCRIPT HELP says 'Prints this help.'.",
+    applies: (a) => a[0]!.toLowerCase() === 'script' && a[1]?.toLowerCase() === 'help',
+    normalize: (r, from) =>
+      from === 'redis' && r.type === 'array' && r.value !== null
+        ? { type: 'array', value: r.value.map((l) => (l.type === 'simple' && l.value === '    Prints this help.' ? { type: 'simple', value: '    Print this help.' } : l)) }
+        : r,
+  },
+  {
+    why: "Scripts on Vireo also see os (with os.clock only) and server (Valkey's alias of redis); a listing of the globals drops them before comparing (both are tested on Vireo alone in scripting.test.ts).",
+    applies: (a) => a[0]!.toUpperCase() === 'EVAL' && (a[1] ?? '').includes('pairs(_G)'),
+    normalize: (r, from) =>
+      from === 'vireo' && r.type === 'array' && r.value !== null
+        ? { type: 'array', value: r.value.filter((v) => !(v.type === 'bulk' && (v.value === 'os' || v.value === 'server'))) }
+        : r,
+  },
+  {
     why: 'HELLO reports the server version: 7.0.x for the reference, 7.2.4 for Vireo; connection ids differ.',
     applies: (a) => a[0]!.toLowerCase() === 'hello',
     normalize(r) {
