@@ -11,9 +11,10 @@
 //
 // Usage: npm run bench -- --suite scripting [--quick] [--rounds 5] [--requests 100000]
 //        [--jobs 20000] [--concurrency 50] [--window 50] [--bullmq-rounds 4]
-//        [--no-evalsha] [--no-bullmq] [--pin] [--calibrate]
+//        [--no-evalsha] [--no-bullmq] [--pin] [--calibrate] [--verbose]
 //        (--pin: servers on CPU 0, redis-benchmark and the BullMQ clients on CPU 1;
-//         --calibrate: a second redis-server in Vireo's place, to see the harness' noise)
+//         --calibrate: a second redis-server in Vireo's place, to see the harness' noise;
+//         --verbose: every BullMQ round's figures)
 import { Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
 import { RMW_SCRIPT, RMW_SHA, benchOnce, cpuMicros, median, options, pinSelf, requireTools, row, startServer } from './servers.mjs';
