@@ -6,14 +6,7 @@
 import type { CommandContext } from '../commands/context.js';
 import type { CommandImpl } from '../commands/table.js';
 import { ERR, replyHelp } from '../commands/util.js';
-import { COMPAT_FLAGS, ScriptingUnavailable, flagsFromNames, sha1hex, type ScriptFlags } from './scripting.js';
-
-/** A script in the cache: its function in the EVAL Lua state, its source, its flags. */
-export interface CachedScript {
-  ref: number;
-  body: string;
-  flags: ScriptFlags;
-}
+import { COMPAT_FLAGS, ScriptingUnavailable, flagsFromNames, scriptingOf, sha1hex, type CachedScript, type ScriptFlags } from './scripting.js';
 
 const KNOWN_FLAGS = ['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'];
 
@@ -44,7 +37,7 @@ export function parseEvalShebang(body: string): { flags: ScriptFlags; codeStart:
 
 /** The cache entry for `body`, compiling it if new; null after replying with the error. */
 function scriptFor(ctx: CommandContext, body: string, sha: string): CachedScript | null {
-  const scripting = ctx.host.scripting;
+  const scripting = scriptingOf(ctx.host);
   const cached = scripting.scripts.get(sha);
   if (cached !== undefined) return cached;
   const shebang = parseEvalShebang(body);
@@ -84,7 +77,7 @@ export function argNumKeys(ctx: CommandContext, argv: string[]): number | null {
 }
 
 function evalGeneric(ctx: CommandContext, argv: string[], bySha: boolean, readOnly: boolean): void {
-  const scripting = ctx.host.scripting;
+  const scripting = scriptingOf(ctx.host);
   const unavailable = scripting.unavailable();
   if (unavailable !== null) {
     ctx.reply.error(unavailable);
@@ -161,7 +154,7 @@ export const evalCommands: CommandImpl[] = [
   {
     name: 'script|exists',
     run(ctx, argv) {
-      const scripts = ctx.host.scripting.scripts;
+      const scripts = scriptingOf(ctx.host).scripts;
       ctx.reply.array(argv.length - 2);
       for (let i = 2; i < argv.length; i++) ctx.reply.integer(scripts.has(argv[i]!.toLowerCase()) ? 1 : 0);
     },
@@ -173,14 +166,14 @@ export const evalCommands: CommandImpl[] = [
         ctx.reply.error('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
         return;
       }
-      ctx.host.scripting.flushScripts();
+      scriptingOf(ctx.host).flushScripts();
       ctx.reply.ok();
     },
   },
   {
     name: 'script|kill',
     run(ctx) {
-      const err = ctx.host.scripting.kill('eval');
+      const err = scriptingOf(ctx.host).kill('eval');
       if (err === null) ctx.reply.ok();
       else ctx.reply.error(err);
     },

@@ -7,7 +7,7 @@
  */
 
 import { CommandContext } from '../commands/context.js';
-import { F, arityOk } from '../commands/table.js';
+import { F } from '../commands/table.js';
 import { OutputArena, ReplyWriter } from '../protocol/writer.js';
 
 export type ScriptKind = 'eval' | 'function';
@@ -44,7 +44,7 @@ export class ScriptRun {
     const host = this.caller.host;
     const cmd = host.lookupCommand(argv);
     if (cmd === undefined) return errorReply('ERR Unknown Redis command called from script');
-    if (!arityOk(cmd, argv.length)) return errorReply('ERR Wrong number of args calling Redis command from script');
+    if (cmd.arity > 0 ? argv.length !== cmd.arity : argv.length < -cmd.arity) return errorReply('ERR Wrong number of args calling Redis command from script');
     if (cmd.flags & F.NOSCRIPT) return errorReply('ERR This Redis command is not allowed from script');
     if (!(cmd.flags & F.STALE)) {
       const stale = host.replica.refusal(false, true);

@@ -17,10 +17,22 @@ import { formatDouble } from '../util/numbers.js';
 import { luaAddon, type LuaAddon, type LuaCallbacks, type LuaVm } from './lua-addon.js';
 import { ScriptRun, errorReply, type ScriptKind } from './script-run.js';
 import type { Logger } from '../logger.js';
-import type { CachedScript } from './eval-commands.js';
 
 export const BUSY_EVAL = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
 export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
+
+/** Each server's Scripting, found from the host its commands see (kept off CommandHost: no import cycle). */
+const byHost = new WeakMap<object, Scripting>();
+
+export function attachScripting(host: object, scripting: Scripting): void {
+  byHost.set(host, scripting);
+}
+
+export function scriptingOf(host: object): Scripting {
+  const s = byHost.get(host);
+  if (s === undefined) throw new Error('no scripting attached to this server');
+  return s;
+}
 
 export function sha1hex(body: string): string {
   return createHash('sha1').update(body, 'latin1').digest('hex');
@@ -55,6 +67,13 @@ export function flagsFromNames(names: readonly string[]): ScriptFlags {
     noCluster: names.includes('no-cluster'),
     allowCrossSlot: names.includes('allow-cross-slot-keys'),
   };
+}
+
+/** A script in the cache: its function in the EVAL Lua state, its source, its flags. */
+export interface CachedScript {
+  ref: number;
+  body: string;
+  flags: ScriptFlags;
 }
 
 /** What a run needs from its caller's command. */

@@ -35,7 +35,7 @@ import { ActiveExpire } from '../engine/expire.js';
 import { createLogger, pinoLevel, type Logger } from '../logger.js';
 import { VERSION, REDIS_VERSION } from '../version.js';
 import { monitorLine, monitorSource } from './monitor.js';
-import { Scripting } from '../scripting/scripting.js';
+import { Scripting, attachScripting } from '../scripting/scripting.js';
 import { ServerStats } from './stats.js';
 import { MemoryTracker } from './info.js';
 import { discardTransaction } from '../commands/transactions.js';
@@ -112,6 +112,7 @@ export class Server implements CommandHost {
     this.table = createCommandTable();
     this.scripting = new Scripting(REDIS_VERSION, this.logger);
     this.scripting.memoryLimit = config.int('lua-memory-limit');
+    attachScripting(this, this.scripting);
     this.replayer = new LogReplayer(this.engine, this.table, this);
     this.blocked = new BlockedClients((c) => this.resume(c));
     this.pause = new ClientPause(this.engine, (c) => this.resume(c), () => this.pauseEnded());
