@@ -1,5 +1,6 @@
 // Starting redis-server and the built Vireo side by side for benchmarks.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -111,7 +112,15 @@ export async function startServer(kind, extra = [], dir = null) {
  * the list before its LRANGE tests, so reads find 1000 entries of 3 fields.
  */
 const STREAM_FILL = ['XADD', 'bench:stream', '*', 'name', 'sensor', 'temp', '21.5', 'seq', '__rand_int__'];
+/** A small read-modify-write script: read a counter, write it back increased by ARGV[1]. */
+export const RMW_SCRIPT = "local n = tonumber(redis.call('GET', KEYS[1]) or '0') + tonumber(ARGV[1])\nredis.call('SET', KEYS[1], n)\nreturn n";
+export const RMW_SHA = createHash('sha1').update(RMW_SCRIPT).digest('hex');
+/**
+ * `script`: loaded with SCRIPT LOAD before the run (the command EVALSHAs it);
+ * `random`: redis-benchmark's -r, spreading __rand_int__ keys over that many.
+ */
 export const COMMAND_TESTS = {
+  evalsha_rmw: { script: RMW_SCRIPT, random: 1000000, command: ['EVALSHA', RMW_SHA, '1', 'counter:__rand_int__', '1'] },
   xadd: { command: STREAM_FILL },
   xrange_10: { fill: STREAM_FILL, command: ['XRANGE', 'bench:stream', '-', '+', 'COUNT', '10'] },
   xrange_100: { fill: STREAM_FILL, command: ['XRANGE', 'bench:stream', '-', '+', 'COUNT', '100'] },
@@ -131,7 +140,8 @@ export function cpuMicros(pid) {
  */
 export function benchOnce(server, test, pipeline, requests) {
   const custom = COMMAND_TESTS[test];
-  const base = ['-p', String(server.port), '-q', '--csv'];
+  const base = ['-p', String(server.port), '-q', '--csv', ...(custom?.random ? ['-r', String(custom.random)] : [])];
+  if (custom?.script) server.cli('SCRIPT', 'LOAD', custom.script);
   if (custom?.fill) execFileSync('redis-benchmark', [...base, '-c', '1', '-n', '1000', '-P', '100', ...custom.fill], { encoding: 'utf8' });
   const what = custom ? custom.command : ['-t', test];
   const cpu0 = cpuMicros(server.pid);

@@ -1,12 +1,13 @@
 // Builds the scripting addon (native/): the real Lua 5.1.5 VM, as Redis
 // embeds it, with lua-cjson 2.1.0, both compiled from Debian's pinned
-// source tarballs (fetched once into native/deps/, checked by SHA-256),
+// source tarballs (fetched once into native/deps/, checked by SHA-256;
+// one line of Lua changed as Redis changed it, see patchLuaSources),
 // plus Vireo's own glue and libraries. Run by `npm install` and by
 // `npm start` / `npm test` when the addon is missing or older than its
 // sources. Needs what node-gyp needs: python3, make, a C compiler.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,6 +60,18 @@ async function fetchSources() {
   }
 }
 
+/**
+ * Redis' Lua hashes every byte of a string (stock 5.1 samples long ones,
+ * which lets crafted keys collide): the same hash gives tables the same
+ * traversal order, so cjson and cmsgpack write maps in Redis' order.
+ */
+function patchLuaSources() {
+  const file = path.join(depsDir, 'lua-5.1.5', 'src', 'lstring.c');
+  const code = readFileSync(file, 'latin1');
+  const stock = 'size_t step = (l>>5)+1;';
+  if (code.includes(stock)) writeFileSync(file, code.replace(stock, 'size_t step = 1; /* Vireo: hash every byte, as Redis does */'));
+}
+
 function newest(dir) {
   let t = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -91,13 +104,14 @@ function nodedirArgs() {
 export async function buildNative({ force = false } = {}) {
   if (!force && addonIsFresh()) return;
   await fetchSources();
+  patchLuaSources();
   console.error('[vireo] building the Lua scripting addon (node-gyp)...');
   execFileSync(process.execPath, [nodeGyp(), 'rebuild', ...nodedirArgs(), '--directory', nativeDir], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     await buildNative({ force: process.argv.includes('--force') });
   } catch (e) {

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addonIsFresh } from './build-native.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -27,7 +28,15 @@ export function ensureDependencies() {
   execFileSync(npm, [...args, '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
 }
 
+/** The Lua scripting addon (native/), rebuilt when missing or older than its C sources. */
+function ensureNative() {
+  if (addonIsFresh()) return;
+  const script = path.join(root, 'scripts', 'build-native.mjs');
+  execFileSync(process.execPath, [script], { cwd: root, stdio: 'inherit' });
+}
+
 export function ensureBuild() {
+  ensureNative();
   // Our own stamp, not dist/.tsbuildinfo: `tsc --noEmit` (npm run
   // typecheck) rewrites that one without building anything.
   const stamp = path.join(root, 'dist', '.vireo-built');

@@ -203,6 +203,8 @@ int('min-replicas-to-write', 0, 0, INT_MAX, { aliases: ['min-slaves-to-write'] }
 int('min-replicas-max-lag', 10, 0, INT_MAX, { aliases: ['min-slaves-max-lag'] });
 // Vireo: a write's reply waits until this many replicas acknowledged it (0: off, Redis' asynchronous replication).
 int('sync-replicas', 0, 0, INT_MAX);
+// Vireo: bytes each Lua state (EVAL's, the functions') may allocate; past it a script fails with "not enough memory" (0: no limit).
+mem('lua-memory-limit', 1024 * 1024 * 1024, 0, LONG_MAX);
 bool('replica-lazy-flush', 'no', { aliases: ['slave-lazy-flush'] });
 bool('replica-ignore-maxmemory', 'yes', { aliases: ['slave-ignore-maxmemory'] });
 bool('replica-ignore-disk-write-errors', 'no');

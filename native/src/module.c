@@ -4,7 +4,7 @@
  *   compile(vm, code, chunkname) -> ref | error string
  *   run(vm, ref, keys, args, funcname, clientResp, busyMs, mayYield) -> Buffer | null (suspended)
  *   resume(vm) -> Buffer | null;  kill(vm);  unref(vm, ref)
- *   loadLibrary(vm, code) -> null | error string;  memory(vm) -> bytes
+ *   loadLibrary(vm, code) -> null | error string;  memory(vm) -> bytes;  setMemoryLimit(vm, bytes)
  *   errorCounted(vm) -> whether the last error reply was already counted
  *   close(vm)
  */
@@ -339,6 +339,18 @@ static napi_value memory(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value set_memory_limit(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Vm *vm = get_vm(env, argv[0]);
+  if (vm == NULL) return NULL;
+  double limit = 0;
+  napi_get_value_double(env, argv[1], &limit);
+  vm->mem_limit = limit > 0 ? (size_t)limit : 0;
+  return NULL;
+}
+
 static napi_value error_counted(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out;
@@ -373,6 +385,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"kill", NULL, kill_script, NULL, NULL, NULL, napi_default, NULL},
       {"unref", NULL, unref, NULL, NULL, NULL, napi_default, NULL},
       {"loadLibrary", NULL, load_library, NULL, NULL, NULL, napi_default, NULL},
+      {"setMemoryLimit", NULL, set_memory_limit, NULL, NULL, NULL, napi_default, NULL},
       {"memory", NULL, memory, NULL, NULL, NULL, napi_default, NULL},
       {"errorCounted", NULL, error_counted, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_vm, NULL, NULL, NULL, napi_default, NULL},

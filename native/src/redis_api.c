@@ -104,7 +104,7 @@ static int generic_call(lua_State *L, int raise) {
   int argc = lua_gettop(L);
   if (!vm->running) return raise_error_table(L, "redis.call/pcall can only be called inside a script invocation");
   if (argc == 0) {
-    api_push_error_table(L, "Please specify at least one argument for this redis lib call", 61);
+    api_push_error_table(L, "Please specify at least one argument for this redis lib call", 60);
     return raise ? lua_error(L) : 1;
   }
   napi_handle_scope scope;
@@ -280,6 +280,19 @@ static int api_acl_check_cmd(lua_State *L) {
   return 1;
 }
 
+/* Redis' EVAL error handler is a visible global; ours only shapes an error like it (no stack to look at). */
+static int api_err_handler(lua_State *L) {
+  if (!lua_istable(L, 1)) {
+    const char *s = lua_tostring(L, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushfstring(L, "ERR %s", s ? s : luaL_typename(L, 1));
+    lua_setfield(L, -2, "err");
+    return 1;
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
 static int api_replicate_commands(lua_State *L) {
   lua_pushboolean(L, 1);
   return 1;
@@ -338,6 +351,8 @@ void api_register(lua_State *L, int eval_extras) {
   set_fn(L, "acl_check_cmd", api_acl_check_cmd);
   if (eval_extras) {
     /* Only EVAL scripts have these (Redis' eval.c adds them; functions do not). */
+    lua_pushcfunction(L, api_err_handler);
+    lua_setglobal(L, "__redis__err__handler");
     set_fn(L, "replicate_commands", api_replicate_commands);
     set_fn(L, "breakpoint", api_breakpoint);
     set_fn(L, "debug", api_debug);

@@ -140,10 +140,15 @@ static void parse(lua_State *L, Cursor *c, int keep) {
       if (keep) lua_pushboolean(L, 0);
       break;
     }
-    if (keep) lua_createtable(L, n < 1 << 20 ? (int)n : 1 << 20, 0);
+    /* No preallocated array part: # of an array with RESP3 nulls must stop where Redis' does. */
+    if (keep) lua_newtable(L);
     for (long long j = 0; j < n && c->p < c->end; j++) {
       parse(L, c, keep);
-      if (keep) lua_rawseti(L, -2, (int)(j + 1));
+      if (keep) {
+        lua_pushnumber(L, (lua_Number)(j + 1));
+        lua_insert(L, -2);
+        lua_settable(L, -3);
+      }
     }
     break;
   }

@@ -38,8 +38,9 @@ static void count_hook(lua_State *co, lua_Debug *ar) {
   double now = vm_now_ms();
   if (now - vm->started_ms < vm->busy_ms) return;
   if (vm->hook_yielded_once && now - vm->resumed_ms < SLICE_MS) return;
-  /* Only plain Lua code can be suspended: not inside pcall, a metamethod or a C callback. */
-  if (co->nCcalls > co->baseCcalls) return;
+  /* Only plain Lua code can be suspended (not inside a metamethod or a C callback), in the
+   * script's coroutine or a pcall wrapper's (yieldable.c), never in the script's own coroutines. */
+  if (co->nCcalls > co->baseCcalls || !yieldable_thread(vm, co)) return;
   vm->hook_yielded = 1;
   vm->hook_yielded_once = 1;
   lua_yield(co, 0);
@@ -107,16 +108,20 @@ typedef struct {
   int status;
 } FinishArgs;
 
-/* Source and line of the frame that raised the error: the raising function if it is Lua code, else its caller. */
+/*
+ * Source and line of the frame that raised the error, as Redis' error
+ * handler finds it: the raising function if it is Lua code, else its
+ * caller; frames of the pcall wrappers (yieldable.c) are not the script's.
+ */
 static void error_location(lua_State *co, lua_Debug *ar, int *found) {
   *found = 0;
-  if (!lua_getstack(co, 0, ar)) return;
-  lua_getinfo(co, "Sl", ar);
-  if (strcmp(ar->what, "C") == 0) {
-    if (!lua_getstack(co, 1, ar)) return;
+  for (int level = 0; lua_getstack(co, level, ar); level++) {
     lua_getinfo(co, "Sl", ar);
+    if (strcmp(ar->what, "C") != 0 && strcmp(ar->source, "=pcall") != 0) {
+      *found = 1;
+      return;
+    }
   }
-  *found = 1;
 }
 
 /* Under lua_pcall on the main state: the error reply, as luaCallFunction and the error handler build it. */
@@ -125,9 +130,22 @@ static int format_error(lua_State *L) {
   /* stack: vm, err, source|nil, line|nil, yielded */
   int has_where = !lua_isnil(L, 3);
   if (!lua_istable(L, 2)) {
-    const char *s = lua_tostring(L, 2);
     lua_createtable(L, 0, 3);
-    lua_pushfstring(L, "ERR %s", s ? s : (lua_isnil(L, 2) ? "nil" : "execution failure"));
+    /* 'ERR ' .. tostring(err) */
+    switch (lua_type(L, 2)) {
+    case LUA_TSTRING:
+    case LUA_TNUMBER:
+      lua_pushfstring(L, "ERR %s", lua_tostring(L, 2));
+      break;
+    case LUA_TNIL:
+      lua_pushliteral(L, "ERR nil");
+      break;
+    case LUA_TBOOLEAN:
+      lua_pushstring(L, lua_toboolean(L, 2) ? "ERR true" : "ERR false");
+      break;
+    default:
+      lua_pushfstring(L, "ERR %s: %p", luaL_typename(L, 2), lua_topointer(L, 2));
+    }
     lua_setfield(L, -2, "err");
     lua_replace(L, 2);
   }
@@ -245,6 +263,9 @@ static int finish(Vm *vm, lua_State *co, int status) {
     }
     release_coroutine(vm);
   }
+  /* Lua 5.1 has no emergency collection: after a script ran out of memory (or came close), collect now,
+   * or the next script could not even be compiled. */
+  if (limit > 0 && (status == LUA_ERRMEM || vm->mem_used > limit / 2)) lua_gc(L, LUA_GCCOLLECT, 0);
   vm->mem_limit = limit;
   vm->running = 0;
   vm->co = NULL;

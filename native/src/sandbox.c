@@ -38,10 +38,139 @@ void sandbox_push_readonly_proxy(lua_State *L, int idx) {
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, readonly_error);
   lua_setfield(L, -2, "__newindex");
-  /* getmetatable() answers false and setmetatable() refuses: the protection cannot be removed. */
-  lua_pushboolean(L, 0);
+  /* getmetatable() shows a read-only view of the metatable, so it cannot be edited either. */
+  lua_newtable(L);
+  lua_createtable(L, 0, 2);
+  lua_pushvalue(L, -3);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, readonly_error);
+  lua_setfield(L, -2, "__newindex");
+  lua_setmetatable(L, -2);
   lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, -2);
+}
+
+/* The table a read-only proxy at `idx` stands for, pushed; nothing pushed (0) if it is not one. */
+static int push_proxy_target(lua_State *L, int idx) {
+  if (!lua_istable(L, idx) || !lua_getmetatable(L, idx)) return 0;
+  lua_getfield(L, -1, "__newindex");
+  int proxy = lua_tocfunction(L, -1) == readonly_error;
+  lua_pop(L, 1);
+  if (!proxy) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_getfield(L, -1, "__index");
+  lua_remove(L, -2);
+  return 1;
+}
+
+/* next() and pairs() walk what a proxy stands for (Lua 5.1 has no __pairs). */
+static int proxy_next(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 2);
+  if (push_proxy_target(L, 1)) lua_replace(L, 1);
+  if (lua_next(L, 1)) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
+static int proxy_pairs(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+/* setmetatable() on a protected table is Redis' read-only error. */
+static int guarded_setmetatable(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_getmetatable(L, 1)) {
+    lua_getfield(L, -1, "__newindex");
+    int guarded = lua_tocfunction(L, -1) == readonly_error;
+    lua_pop(L, 2);
+    if (guarded) {
+      lua_pushstring(L, "Attempt to modify a readonly table");
+      return lua_error(L);
+    }
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+/* loadstring()/load() refuse precompiled chunks, as Redis does (bytecode can break the VM). */
+static int guarded_loadstring(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  if (s != NULL && len > 0 && s[0] == '\033') {
+    lua_pushnil(L);
+    lua_pushliteral(L, "binary chunks are not allowed");
+    return 2;
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+/* load(reader): read the whole chunk first, then load it as a string. */
+static int guarded_load(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TFUNCTION) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+  }
+  const char *name = luaL_optstring(L, 2, "=(load)");
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (;;) {
+    lua_pushvalue(L, 1);
+    lua_call(L, 0, 1);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      break;
+    }
+    if (!lua_isstring(L, -1)) return luaL_error(L, "reader function must return a string");
+    size_t n;
+    lua_tolstring(L, -1, &n);
+    if (n == 0) {
+      lua_pop(L, 1);
+      break;
+    }
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  size_t len;
+  const char *code = lua_tolstring(L, -1, &len);
+  if (len > 0 && code[0] == '\033') {
+    lua_pushnil(L);
+    lua_pushliteral(L, "binary chunks are not allowed");
+    return 2;
+  }
+  if (luaL_loadbuffer(L, code, len, name) != 0) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  return 1;
+}
+
+/* coroutine.running() from the script's own coroutine (or a pcall wrapper's) is the main thread: nil. */
+static int script_running(lua_State *L) {
+  Vm *vm = vm_of(L);
+  if (yieldable_thread(vm, L)) return 0;
+  lua_pushthread(L);
+  return 1;
+}
+
+static void wrap_global(lua_State *L, const char *name, lua_CFunction f) {
+  lua_getglobal(L, name);
+  lua_pushcclosure(L, f, 1);
+  lua_setglobal(L, name);
 }
 
 /* rawset() refuses the protected tables too, as on Redis' read-only tables. */
@@ -150,7 +279,7 @@ int vm_setup(Vm *vm) {
   open_lib(L, "bit", luaopen_bit);
 
   /* What Redis removes or never loads. */
-  static const char *removed[] = {"print", "dofile", "loadfile", "module", "require", "package", NULL};
+  static const char *removed[] = {"print", "dofile", "loadfile", "module", "require", "package", "getfenv", "setfenv", "newproxy", NULL};
   for (const char **n = removed; *n; n++) {
     lua_pushnil(L);
     lua_setglobal(L, *n);
@@ -170,8 +299,21 @@ int vm_setup(Vm *vm) {
 
   lua_pushcfunction(L, guarded_rawset);
   lua_setglobal(L, "rawset");
+  wrap_global(L, "setmetatable", guarded_setmetatable);
+  wrap_global(L, "loadstring", guarded_loadstring);
+  wrap_global(L, "load", guarded_load);
+  lua_pushcfunction(L, proxy_next);
+  lua_pushvalue(L, -1);
+  lua_setglobal(L, "next");
+  lua_pushcclosure(L, proxy_pairs, 1);
+  lua_setglobal(L, "pairs");
+  lua_getglobal(L, "coroutine");
+  lua_pushcfunction(L, script_running);
+  lua_setfield(L, -2, "running");
+  lua_pop(L, 1);
 
   api_register(L, !vm->is_functions); /* redis (and server) */
+  yieldable_install(vm);
 
   /* Library tables become read-only proxies (string's metatable keeps the real one for ("x"):len()). */
   static const char *libs[] = {"string", "math", "table", "cjson", "struct", "cmsgpack", "bit", "os", "coroutine", "redis", NULL};
@@ -185,6 +327,15 @@ int vm_setup(Vm *vm) {
   }
   lua_getglobal(L, "redis");
   lua_setglobal(L, "server");
+  /* ("x"):upper() and getmetatable("").__index see the same (protected) string table scripts see. */
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  lua_getglobal(L, "string");
+  lua_setfield(L, -2, "__index");
+  /* getmetatable("") is a read-only view of it, as Redis protects it. */
+  sandbox_push_readonly_proxy(L, -1);
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 2);
 
   /* Missing globals are an error. */
   lua_pushvalue(L, LUA_GLOBALSINDEX);
@@ -193,8 +344,6 @@ int vm_setup(Vm *vm) {
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, readonly_error);
   lua_setfield(L, -2, "__newindex");
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, -2);
 
   /* P, the environment scripts run in; _G names it. Kept in the registry. */

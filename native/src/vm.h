@@ -57,6 +57,8 @@ typedef struct Vm {
   char funcname[128]; /* the sha (EVAL) or function name (FCALL) errors name */
   int is_functions;   /* the FUNCTION engine's state (library API at load time) */
 
+  int yieldable_ref; /* weak set of the pcall wrappers' coroutines */
+
   /* A finished coroutine kept for the next run. */
   lua_State *spare_co;
   int spare_ref;
@@ -78,6 +80,10 @@ int vm_load_library(Vm *vm, const char *code, size_t len);
 void vm_set_array_global(lua_State *L, const char *name);
 void sandbox_push_readonly_proxy(lua_State *L, int idx);
 void sandbox_set_error_metatable(lua_State *L);
+
+/* yieldable.c */
+void yieldable_install(Vm *vm);
+int yieldable_thread(Vm *vm, lua_State *co);
 
 /* redis_api.c */
 void api_register(lua_State *L, int eval_extras);

@@ -19,8 +19,6 @@ import type { Persistence } from '../../persistence/persistence.js';
 import type { ReplicationPrimary } from '../../replication/primary.js';
 import type { Failover } from '../../replication/failover.js';
 import type { ReplicationIds } from '../../replication/ids.js';
-import type { Scripting } from '../scripting/scripting.js';
-import type { Command } from './table.js';
 
 /** What the context knows of a command (the table's Command is one). */
 export interface CommandRef {
@@ -28,6 +26,11 @@ export interface CommandRef {
   readonly name: string;
   /** Flag bits (table.ts F). */
   readonly flags: number;
+}
+
+/** What a script's redis.call needs to know of a command before running it. */
+export interface ScriptableCommand extends CommandRef {
+  readonly arity: number;
 }
 
 export interface QueuedCommand {
@@ -186,12 +189,10 @@ export interface CommandHost {
   readonly replIds: ReplicationIds;
   /** Why SYNC / PSYNC cannot be served now (a replica without its primary), or null. */
   syncRefusal(): string | null;
-  /** Lua scripting: the script cache, the functions, the running script. */
-  readonly scripting: Scripting;
   /** The command (or subcommand) `argv` names, or undefined. */
-  lookupCommand(argv: readonly string[]): Command | undefined;
+  lookupCommand(argv: readonly string[]): ScriptableCommand | undefined;
   /** Run one command of a script's redis.call on the script's context, with its accounting. */
-  runScriptCommand(ctx: CommandContext, cmd: Command, argv: string[]): void;
+  runScriptCommand(ctx: CommandContext, cmd: ScriptableCommand, argv: string[]): void;
 }
 
 /** Bytes a streamed reply produces per call when there is no socket to pace it. */

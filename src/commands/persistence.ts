@@ -264,7 +264,7 @@ export function debugLoadAof(ctx: CommandContext): void {
   }
   ctx.engine.flush(null);
   // The files hold the libraries too (FUNCTION LOAD records, or an RDB preamble).
-  ctx.host.scripting.functions.flush();
+  p.rdb.functions.restore([], 'flush');
   let loaded: boolean;
   try {
     loaded = runSteps(p.reloadAofSteps());

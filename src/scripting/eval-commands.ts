@@ -6,14 +6,7 @@
 import type { CommandContext } from '../commands/context.js';
 import type { CommandImpl } from '../commands/table.js';
 import { ERR, replyHelp } from '../commands/util.js';
-import { COMPAT_FLAGS, ScriptingUnavailable, flagsFromNames, sha1hex, type ScriptFlags } from './scripting.js';
-
-/** A script in the cache: its function in the EVAL Lua state, its source, its flags. */
-export interface CachedScript {
-  ref: number;
-  body: string;
-  flags: ScriptFlags;
-}
+import { COMPAT_FLAGS, ScriptingUnavailable, flagsFromNames, scriptingOf, sha1hex, type CachedScript, type ScriptFlags } from './scripting.js';
 
 const KNOWN_FLAGS = ['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'];
 
@@ -32,8 +25,9 @@ export function parseEvalShebang(body: string): { flags: ScriptFlags; codeStart:
   const names: string[] = [];
   for (const part of parts.slice(1)) {
     if (!part.startsWith('flags=')) return `Unknown lua shebang option: ${part}`;
-    for (const flag of part.slice(6).split(',')) {
-      if (flag === '') continue;
+    // Redis splits with sdssplitlen: "flags=" has no flags, "flags=a," has an empty one.
+    const list = part.slice(6);
+    for (const flag of list === '' ? [] : list.split(',')) {
       if (!KNOWN_FLAGS.includes(flag)) return `Unexpected flag in script shebang: ${flag}`;
       names.push(flag);
     }
@@ -43,7 +37,7 @@ export function parseEvalShebang(body: string): { flags: ScriptFlags; codeStart:
 
 /** The cache entry for `body`, compiling it if new; null after replying with the error. */
 function scriptFor(ctx: CommandContext, body: string, sha: string): CachedScript | null {
-  const scripting = ctx.host.scripting;
+  const scripting = scriptingOf(ctx.host);
   const cached = scripting.scripts.get(sha);
   if (cached !== undefined) return cached;
   const shebang = parseEvalShebang(body);
@@ -83,7 +77,7 @@ export function argNumKeys(ctx: CommandContext, argv: string[]): number | null {
 }
 
 function evalGeneric(ctx: CommandContext, argv: string[], bySha: boolean, readOnly: boolean): void {
-  const scripting = ctx.host.scripting;
+  const scripting = scriptingOf(ctx.host);
   const unavailable = scripting.unavailable();
   if (unavailable !== null) {
     ctx.reply.error(unavailable);
@@ -160,7 +154,7 @@ export const evalCommands: CommandImpl[] = [
   {
     name: 'script|exists',
     run(ctx, argv) {
-      const scripts = ctx.host.scripting.scripts;
+      const scripts = scriptingOf(ctx.host).scripts;
       ctx.reply.array(argv.length - 2);
       for (let i = 2; i < argv.length; i++) ctx.reply.integer(scripts.has(argv[i]!.toLowerCase()) ? 1 : 0);
     },
@@ -172,14 +166,14 @@ export const evalCommands: CommandImpl[] = [
         ctx.reply.error('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
         return;
       }
-      ctx.host.scripting.flushScripts();
+      scriptingOf(ctx.host).flushScripts();
       ctx.reply.ok();
     },
   },
   {
     name: 'script|kill',
     run(ctx) {
-      const err = ctx.host.scripting.kill('eval');
+      const err = scriptingOf(ctx.host).kill('eval');
       if (err === null) ctx.reply.ok();
       else ctx.reply.error(err);
     },
@@ -188,7 +182,7 @@ export const evalCommands: CommandImpl[] = [
     name: 'script|debug',
     run(ctx, argv) {
       if (ctx.multi !== null || ctx.inExec) {
-        ctx.reply.error('ERR SCRIPT DEBUG must be called outside MULTI');
+        ctx.reply.error('ERR SCRIPT DEBUG must be called outside a pipeline');
         return;
       }
       const mode = argv[2]!.toLowerCase();

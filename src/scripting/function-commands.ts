@@ -12,7 +12,7 @@ import { parseLong } from '../util/numbers.js';
 import { guarded } from './eval-commands.js';
 import { dumpFunctions, readFunctionPayload } from './function-dump.js';
 import { LUA_ENGINE, type Library, type RestorePolicy } from './functions.js';
-import { BUSY_EVAL } from './scripting.js';
+import { BUSY_EVAL, scriptingOf } from './scripting.js';
 
 /** Redis' addReplySubcommandSyntaxError. */
 function subcommandSyntaxError(ctx: CommandContext, argv: string[]): void {
@@ -40,7 +40,7 @@ function functionLoad(ctx: CommandContext, argv: string[]): void {
     }
     replace = true;
   }
-  const r = ctx.host.scripting.functions.create(argv[i]!, replace);
+  const r = scriptingOf(ctx.host).functions.create(argv[i]!, replace);
   if ('error' in r) {
     sdsError(ctx, `ERR ${r.error}`);
     return;
@@ -69,7 +69,7 @@ function functionList(ctx: CommandContext, argv: string[]): void {
     }
   }
   const matches = pattern === null ? null : globMatcher(pattern, true);
-  const libraries = [...ctx.host.scripting.functions.current.libraries.values()].filter((lib) => matches === null || matches(lib.name));
+  const libraries = [...scriptingOf(ctx.host).functions.current.libraries.values()].filter((lib) => matches === null || matches(lib.name));
   ctx.reply.array(libraries.length);
   for (const lib of libraries) replyLibrary(ctx, lib, withCode);
 }
@@ -110,7 +110,7 @@ function functionFlush(ctx: CommandContext, argv: string[]): void {
     ctx.reply.error('ERR FUNCTION FLUSH only supports SYNC|ASYNC option');
     return;
   }
-  ctx.host.scripting.functions.flush();
+  scriptingOf(ctx.host).functions.flush();
   logged(ctx, argv);
   ctx.reply.ok();
 }
@@ -133,7 +133,7 @@ function functionRestore(ctx: CommandContext, argv: string[]): void {
     }
   }
   const codes = readFunctionPayload(Buffer.from(argv[2]!, 'latin1'));
-  const error = typeof codes === 'string' ? codes : ctx.host.scripting.functions.restore(codes, policy);
+  const error = typeof codes === 'string' ? codes : scriptingOf(ctx.host).functions.restore(codes, policy);
   if (error !== null) {
     sdsError(ctx, `ERR ${error}`);
     return;
@@ -144,7 +144,7 @@ function functionRestore(ctx: CommandContext, argv: string[]): void {
 
 /** FUNCTION STATS: the function running now (only a suspended one can be seen), and the engine's counts. */
 function functionStats(ctx: CommandContext): void {
-  const scripting = ctx.host.scripting;
+  const scripting = scriptingOf(ctx.host);
   const run = scripting.running !== null && scripting.running.suspended ? scripting.running : null;
   if (run !== null && run.kind === 'eval') {
     ctx.reply.error(BUSY_EVAL);
@@ -177,7 +177,7 @@ function functionStats(ctx: CommandContext): void {
 
 /** FCALL / FCALL_RO function numkeys key... arg... */
 function fcall(ctx: CommandContext, argv: string[], readOnly: boolean): void {
-  const scripting = ctx.host.scripting;
+  const scripting = scriptingOf(ctx.host);
   const unavailable = scripting.unavailable();
   if (unavailable !== null) {
     ctx.reply.error(unavailable);
@@ -260,7 +260,7 @@ export const functionCommands: CommandImpl[] = [
   {
     name: 'function|delete',
     run: guarded((ctx, argv) => {
-      if (!ctx.host.scripting.functions.delete(argv[2]!)) {
+      if (!scriptingOf(ctx.host).functions.delete(argv[2]!)) {
         ctx.reply.error('ERR Library not found');
         return;
       }
@@ -272,7 +272,7 @@ export const functionCommands: CommandImpl[] = [
   {
     name: 'function|dump',
     run(ctx) {
-      ctx.reply.bulkBuffer(dumpFunctions(ctx.host.scripting.functions.codes(), ctx.host.config.bool('rdbcompression')));
+      ctx.reply.bulkBuffer(dumpFunctions(scriptingOf(ctx.host).functions.codes(), ctx.host.config.bool('rdbcompression')));
     },
   },
   { name: 'function|restore', run: guarded(functionRestore) },
@@ -280,7 +280,7 @@ export const functionCommands: CommandImpl[] = [
   {
     name: 'function|kill',
     run(ctx) {
-      const err = ctx.host.scripting.kill('function');
+      const err = scriptingOf(ctx.host).kill('function');
       if (err === null) ctx.reply.ok();
       else ctx.reply.error(err);
     },

@@ -9,7 +9,7 @@
 
 import { splitArgs } from '../protocol/parser.js';
 import { flagsFromNames, type ScriptFlags } from './script-flags.js';
-import type { Scripting } from './scripting.js';
+import type { LuaAddon, LuaVm } from './lua-addon.js';
 
 /** The one engine Redis 7.2 has, as FUNCTION LIST and FUNCTION STATS name it. */
 export const LUA_ENGINE = 'LUA';
@@ -117,12 +117,25 @@ export function parseLibraryMetadata(code: string): LibraryMetadata | string {
   return { engine, name, bodyStart: newline };
 }
 
+/** What the registry needs of the scripting engine (Scripting passes itself; no import back to it). */
+export interface FunctionEngineHost {
+  readonly functionEngine: {
+    /** redis.register_function's handler while a library body runs. */
+    onRegister: ((name: string, ref: number, flags: string[], description: string | null) => string | null) | null;
+    get(): LuaVm;
+    readonly started: boolean;
+  };
+  addon(): LuaAddon;
+  /** Why scripts cannot run here, or null. */
+  unavailable(): string | null;
+}
+
 /** The function libraries of a server and the operations on them. */
 export class FunctionRegistry {
   /** The libraries FCALL, FUNCTION LIST and snapshots see. */
   current = new LibrarySet();
 
-  constructor(private readonly scripting: Scripting) {}
+  constructor(private readonly scripting: FunctionEngineHost) {}
 
   /** The function FCALL `name` runs, or undefined. */
   lookup(name: string): LuaFunction | undefined {

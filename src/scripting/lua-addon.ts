@@ -38,6 +38,7 @@ export interface LuaAddon {
   /** Run a library body (FUNCTION LOAD): null, or Redis' error text. */
   loadLibrary(vm: LuaVm, code: Buffer | string): string | null;
   memory(vm: LuaVm): number;
+  setMemoryLimit(vm: LuaVm, bytes: number): void;
   /** The last error reply came from a command that already counted it (errorstats). */
   errorCounted(vm: LuaVm): boolean;
   close(vm: LuaVm): void;

@@ -7,7 +7,7 @@
  */
 
 import { CommandContext } from '../commands/context.js';
-import { F, arityOk } from '../commands/table.js';
+import { F } from '../commands/table.js';
 import { OutputArena, ReplyWriter } from '../protocol/writer.js';
 
 export type ScriptKind = 'eval' | 'function';
@@ -50,16 +50,16 @@ export class ScriptRun {
     const host = this.caller.host;
     const cmd = host.lookupCommand(argv);
     if (cmd === undefined) return errorReply('ERR Unknown Redis command called from script');
-    if (!arityOk(cmd, argv.length)) return errorReply('ERR Wrong number of args calling Redis command from script');
+    if (cmd.arity > 0 ? argv.length !== cmd.arity : argv.length < -cmd.arity) return errorReply('ERR Wrong number of args calling Redis command from script');
     if (cmd.flags & F.NOSCRIPT) return errorReply('ERR This Redis command is not allowed from script');
     if (!(cmd.flags & F.STALE)) {
       const stale = host.replica.refusal(false, true);
       if (stale !== null && stale.startsWith('MASTERDOWN')) return errorReply(stale);
     }
-    if (cmd.flags & F.WRITE) {
-      const refusal = this.writeRefusal();
+    if (cmd.flags & (F.WRITE | F.MAY_REPLICATE)) {
+      const refusal = this.writeRefusal(cmd.flags);
       if (refusal !== null) return errorReply(refusal);
-      this.wrote = true;
+      if (cmd.flags & F.WRITE) this.wrote = true;
     }
     const w = this.writer;
     w.resp = resp === 3 ? 3 : 2;
@@ -70,8 +70,9 @@ export class ScriptRun {
   }
 
   /** Redis' scriptVerifyWriteCommandAllow: why a write must not run now, or null. */
-  private writeRefusal(): string | null {
+  private writeRefusal(flags: number): string | null {
     if (this.readOnly) return 'ERR Write commands are not allowed from read-only scripts.';
+    if (!(flags & F.WRITE)) return null;
     // Once the script has written, it must not fail halfway on server state.
     if (this.wrote) return null;
     const host = this.caller.host;

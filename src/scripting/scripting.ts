@@ -17,7 +17,6 @@ import { formatDouble } from '../util/numbers.js';
 import { luaAddon, type LuaAddon, type LuaCallbacks, type LuaVm } from './lua-addon.js';
 import { ScriptRun, errorReply, type ScriptKind } from './script-run.js';
 import type { Logger } from '../logger.js';
-import type { CachedScript } from './eval-commands.js';
 import { FunctionRegistry } from './functions.js';
 import type { ScriptFlags } from './script-flags.js';
 
@@ -26,11 +25,28 @@ export { COMPAT_FLAGS, flagsFromNames, type ScriptFlags } from './script-flags.j
 export const BUSY_EVAL = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
 export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
 
-/** Bytes a script's Lua state may allocate before its allocations fail ("not enough memory"). */
-const DEFAULT_MEMORY_LIMIT = 1 << 30;
+/** Each server's Scripting, found from the host its commands see (kept off CommandHost: no import cycle). */
+const byHost = new WeakMap<object, Scripting>();
+
+export function attachScripting(host: object, scripting: Scripting): void {
+  byHost.set(host, scripting);
+}
+
+export function scriptingOf(host: object): Scripting {
+  const s = byHost.get(host);
+  if (s === undefined) throw new Error('no scripting attached to this server');
+  return s;
+}
 
 export function sha1hex(body: string): string {
   return createHash('sha1').update(body, 'latin1').digest('hex');
+}
+
+/** A script in the cache: its function in the EVAL Lua state, its source, its flags. */
+export interface CachedScript {
+  ref: number;
+  body: string;
+  flags: ScriptFlags;
 }
 
 /** What a run needs from its caller's command. */
@@ -79,6 +95,10 @@ export class LuaEngine {
     this.vm = null;
   }
 
+  applyMemoryLimit(bytes: number): void {
+    if (this.vm !== null) this.scripting.addon().setMemoryLimit(this.vm, bytes);
+  }
+
   get memory(): number {
     return this.vm === null ? 0 : this.scripting.addon().memory(this.vm);
   }
@@ -94,12 +114,23 @@ export class Scripting {
   /** The script running now, or suspended between slices. */
   running: ScriptRun | null = null;
   private runningEngine: LuaEngine | null = null;
-  memoryLimit = DEFAULT_MEMORY_LIMIT;
+  /** lua-memory-limit: bytes each Lua state may allocate before its allocations fail ("not enough memory"). */
+  private limit = 1 << 30;
 
   constructor(
     readonly redisVersion: string,
     private readonly logger: Logger,
   ) {}
+
+  get memoryLimit(): number {
+    return this.limit;
+  }
+
+  /** CONFIG SET lua-memory-limit: applies to both Lua states at once. */
+  set memoryLimit(bytes: number) {
+    this.limit = bytes;
+    for (const engine of [this.evalEngine, this.functionEngine]) engine.applyMemoryLimit(bytes);
+  }
 
   /** The addon; throws Redis-style error text when it is not built. */
   addon(): LuaAddon {

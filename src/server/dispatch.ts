@@ -14,6 +14,8 @@ import type { Command } from '../commands/table.js';
 /** What dispatch needs from the server (Server implements it). */
 export interface DispatchHost extends ClientHost {
   readonly effectCheck: EffectCheck | null;
+  /** The running script, for -BUSY. */
+  readonly scripting: { readonly busyError: string | null };
   /** Account a command's time (commandstats), per input batch. */
   timeCommand(cmd: Command): void;
   accountBatch(): void;

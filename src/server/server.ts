@@ -35,7 +35,7 @@ import { ActiveExpire } from '../engine/expire.js';
 import { createLogger, pinoLevel, type Logger } from '../logger.js';
 import { VERSION, REDIS_VERSION } from '../version.js';
 import { monitorLine, monitorSource } from './monitor.js';
-import { Scripting } from '../scripting/scripting.js';
+import { Scripting, attachScripting } from '../scripting/scripting.js';
 import { ServerStats } from './stats.js';
 import { MemoryTracker } from './info.js';
 import { discardTransaction } from '../commands/transactions.js';
@@ -111,6 +111,8 @@ export class Server implements CommandHost {
     this.engine = new Engine({ databases: config.int('databases'), log: new CommandLog() });
     this.table = createCommandTable();
     this.scripting = new Scripting(REDIS_VERSION, this.logger);
+    this.scripting.memoryLimit = config.int('lua-memory-limit');
+    attachScripting(this, this.scripting);
     this.replayer = new LogReplayer(this.engine, this.table, this);
     this.blocked = new BlockedClients((c) => this.resume(c));
     this.pause = new ClientPause(this.engine, (c) => this.resume(c), () => this.pauseEnded());
@@ -855,6 +857,9 @@ export class Server implements CommandHost {
         break;
       case 'sync-replicas':
         this.primary.readSyncReplicas();
+        break;
+      case 'lua-memory-limit':
+        this.scripting.memoryLimit = value as number;
         break;
       case 'proto-max-bulk-len':
         this.protoMaxBulkLen = value as number;
