@@ -83,13 +83,18 @@ function evalGeneric(ctx: CommandContext, argv: string[], bySha: boolean, readOn
     ctx.reply.error(unavailable);
     return;
   }
+  // evalShaCommand: a name that cannot be a SHA1 is NOSCRIPT before numkeys is read.
+  if (bySha && argv[1]!.length !== 40) {
+    ctx.reply.error('NOSCRIPT No matching script. Please use EVAL.');
+    return;
+  }
   const numkeys = argNumKeys(ctx, argv);
   if (numkeys === null) return;
   let sha: string;
   let script: CachedScript | null | undefined;
   if (bySha) {
     sha = argv[1]!.toLowerCase();
-    script = sha.length === 40 ? scripting.scripts.get(sha) : undefined;
+    script = scripting.scripts.get(sha);
     if (script === undefined) {
       ctx.reply.error('NOSCRIPT No matching script. Please use EVAL.');
       return;
