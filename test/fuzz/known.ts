@@ -278,6 +278,10 @@ const RDB_TYPE_STREAM_LISTPACKS_3 = 21;
 
 export const CONSTRAINTS: Constraint[] = [
   { why: 'SHUTDOWN stops the server under test', rejects: (a) => commandName(a) === 'shutdown' },
+  {
+    why: 'SCRIPT DEBUG YES|SYNC turns on the Lua debugger for the connection, which Vireo does not have (it refuses): the scripts after it would run under ldb on the reference only',
+    rejects: (a) => commandName(a) === 'script|debug' && /^(yes|sync)$/i.test(a[2] ?? ''),
+  },
   { why: 'MONITOR turns the fuzzing connection into a stream of other commands', rejects: (a) => commandName(a) === 'monitor' },
   { why: 'QUIT closes the fuzzing connection (the frame fuzzer sends QUIT and checks the close)', rejects: (a) => commandName(a) === 'quit' },
   {
