@@ -624,6 +624,11 @@ describe.skipIf(!HAVE_REDIS)('scripting (differential)', () => {
         ['EVAL', 'return {KEYS, ARGV}', '1', 'k', 'a'],
         ['EVALSHA', 'abc', '0'],
         ['EVALSHA', 'abc', 'x'],
+        ['EVAL', 'return 1', '01'],
+        ['EVAL', 'return 1', '-0'],
+        ['EVAL', 'return 1', '-9223372036854775808'],
+        ['EVAL', 'return 1', '9223372036854775807'],
+        ['EVAL', 'return 1', '9223372036854775808'],
         ['EVALSHA_RO', 'abc', '5', 'k'],
         ['EVALSHA', 'ffffffffffffffffffffffffffffffffffffffff', 'x'],
         ['EVALSHA', 'ffffffffffffffffffffffffffffffffffffffff', '0'],
@@ -1249,6 +1254,17 @@ describe.skipIf(!HAVE_REDIS)('scripting (differential)', () => {
         ['SCRIPT', 'DEBUG', 'NO'],
         ['EXEC'],
       ]);
+    });
+
+    it('SCRIPT DEBUG after other commands of the same pipeline: their replies are pending, Redis refuses it', async () => {
+      const batch = Buffer.concat([encodeCommand(['PING']), encodeCommand(['SCRIPT', 'DEBUG', 'NO'])]);
+      pair.redis.writeRaw(batch);
+      pair.vireo.writeRaw(batch);
+      for (let i = 0; i < 2; i++) {
+        const [a, b] = await Promise.all([pair.redis.read(), pair.vireo.read()]);
+        expect(b.reply).toEqual(a.reply);
+      }
+      await pair.check('SCRIPT', 'DEBUG', 'NO');
     });
 
     it('a script is the same script whatever its bytes: the digest covers them all', async () => {

@@ -6,6 +6,7 @@
 import type { CommandContext } from '../commands/context.js';
 import type { CommandImpl } from '../commands/table.js';
 import { ERR, replyHelp } from '../commands/util.js';
+import { parseLong } from '../util/numbers.js';
 import { COMPAT_FLAGS, ScriptingUnavailable, flagsFromNames, scriptingOf, sha1hex, type CachedScript, type ScriptFlags } from './scripting.js';
 
 const KNOWN_FLAGS = ['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'];
@@ -59,9 +60,9 @@ function scriptFor(ctx: CommandContext, body: string, sha: string): CachedScript
 
 /** numkeys, checked as Redis' evalGetKeys does; null after replying with the error. */
 export function argNumKeys(ctx: CommandContext, argv: string[]): number | null {
-  const s = argv[2]!;
-  const n = /^-?\d{1,18}$/.test(s) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(n)) {
+  // string2ll: no leading zeros or '-0', any int64 (beyond 2^53 only compared, so the nearest double will do).
+  const n = parseLong(argv[2]!);
+  if (n === null) {
     ctx.reply.error(ERR.NOT_INTEGER);
     return null;
   }
@@ -186,7 +187,10 @@ export const evalCommands: CommandImpl[] = [
   {
     name: 'script|debug',
     run(ctx, argv) {
-      if (ctx.multi !== null || ctx.inExec) {
+      // Redis refuses it while earlier replies wait to be written (clientHasPendingReplies): after other
+      // commands of the same pipeline, or inside EXEC.
+      const pending = ctx.reply.hasOutput || (ctx.conn !== null && ctx.conn.socketPending > 0);
+      if (ctx.multi !== null || ctx.inExec || pending) {
         ctx.reply.error('ERR SCRIPT DEBUG must be called outside a pipeline');
         return;
       }
