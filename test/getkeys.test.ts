@@ -111,6 +111,18 @@ describe.skipIf(!HAVE_REDIS)('COMMAND GETKEYS (differential)', () => {
     await pair.check('COMMAND', 'GETKEYSANDFLAGS');
   });
 
+  it('EVAL and FCALL families: keys from the spec, else evalGetKeys/functionGetKeys (numkeys read with atoi)', async () => {
+    for (const cmd of ['EVAL', 'EVALSHA', 'EVAL_RO', 'EVALSHA_RO', 'FCALL', 'FCALL_RO']) {
+      await both(cmd, 's', '2', 'k1', 'k2', 'a');
+      await both(cmd, 's', '1x', 'k1', 'a');
+      await both(cmd, 's', '01', 'k1');
+      await both(cmd, 's', ' 2', 'k1', 'k2');
+      await both(cmd, 's', '3', 'k1', 'k2');
+      await both(cmd, 's', '0', 'a');
+      await both(cmd, 's', '-1', 'a');
+    }
+  });
+
   it('a command name alone is checked as in Redis 7.2 (arity -3; 7.0 had -4)', async () => {
     const v = async (...args: string[]) => toJs(await pair.vireo.call('COMMAND', 'GETKEYS', ...args));
     expect(await v('GET')).toEqual(new Error('ERR Invalid number of arguments specified for command'));

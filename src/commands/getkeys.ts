@@ -74,8 +74,7 @@ const zunionInterDiffGetKeys = numkeysGetKeys(0, 1, 2);
 
 /**
  * The procedures of the implemented commands. Commands that land later add
- * theirs (EVAL/FCALL, BLMPOP/BZMPOP: numkeys at 2; MIGRATE, XREAD,
- * GEORADIUS: their own, as in db.c).
+ * theirs (MIGRATE, XREAD, GEORADIUS: their own, as in db.c).
  */
 export const GETKEYS_PROCS: Readonly<Record<string, GetKeysProc>> = {
   set: setGetKeys,
@@ -94,4 +93,11 @@ export const GETKEYS_PROCS: Readonly<Record<string, GetKeysProc>> = {
   // After the timeout: blmpopGetKeys / bzmpopGetKeys.
   blmpop: numkeysGetKeys(0, 2, 3),
   bzmpop: numkeysGetKeys(0, 2, 3),
+  // evalGetKeys and functionGetKeys: numkeys after the script or function.
+  eval: numkeysGetKeys(0, 2, 3),
+  evalsha: numkeysGetKeys(0, 2, 3),
+  eval_ro: numkeysGetKeys(0, 2, 3),
+  evalsha_ro: numkeysGetKeys(0, 2, 3),
+  fcall: numkeysGetKeys(0, 2, 3),
+  fcall_ro: numkeysGetKeys(0, 2, 3),
 };
