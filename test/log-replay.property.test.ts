@@ -2,15 +2,17 @@
  * Replaying the command log rebuilds the dataset (DESIGN.md §1, issue 10).
  *
  * fast-check generates random sequences of every write command Vireo
- * implements (plus reads that expire keys lazily, SELECT, MULTI/EXEC with and
+ * implements (plus FCALL of the libraries they load, reads that expire keys
+ * lazily, SELECT, MULTI/EXEC with and
  * without errors inside, and pauses so short TTLs run out during the run and
  * active expiry logs its DELs). Each sequence runs against a Vireo process
  * with appendonly yes; then:
  *   - DEBUG LOADAOF in that process gives back the same dataset,
  *   - a fresh Vireo started on the same appendonlydir gives back the same dataset,
  *   - redis-server 7.0 started on a copy of the appendonlydir gives back the same dataset.
- * "Same dataset" is DEBUG DIGEST (all dbs, values and expire times) plus, to
- * show where they differ, each key's type, PEXPIRETIME and DEBUG DIGEST-VALUE.
+ * "Same dataset" is DEBUG DIGEST (all dbs, values and expire times) and the
+ * function libraries plus, to show where they differ, each key's type,
+ * PEXPIRETIME and DEBUG DIGEST-VALUE.
  *
  * CI runs a bounded number of sequences; VIREO_PROP_RUNS=n runs more.
  * A failure prints fast-check's seed and path: VIREO_PROP_SEED=s
@@ -26,6 +28,7 @@ import { HAVE_REDIS, startRedis, startVireoProcess, tempDir, type ProcessHandle 
 import {
   DBS,
   KEYS,
+  functionCalls,
   MAX_SHORT_TTL_MS,
   NOT_GENERATED,
   readCommands,
@@ -80,7 +83,9 @@ function stepArb(allowed: Set<string>, o: GeneratorOptions): fc.Arbitrary<Step> 
     .filter(([name]) => allowed.has(name))
     .map(([name, arbitrary]) => ({ weight: weightOf(name), arbitrary }));
   const write = fc.oneof(...writes);
-  const anyCommand = fc.oneof({ weight: 6, arbitrary: write }, { weight: 1, arbitrary: readCommands }, { weight: 1, arbitrary: selectCommand });
+  // FCALL only where the functions can be loaded (the generator's FUNCTION LOAD).
+  const calls = allowed.has('function|load') ? [{ weight: 1, arbitrary: functionCalls }] : [];
+  const anyCommand = fc.oneof({ weight: 6, arbitrary: write }, { weight: 1, arbitrary: readCommands }, { weight: 1, arbitrary: selectCommand }, ...calls);
   // Inside MULTI too: a SET with a past EXAT/PXAT, then a command touching the key, logs the
   // expiry's DEL inside the transaction record, where it happened (found by this test).
   const queued = anyCommand;
@@ -114,6 +119,7 @@ function stepArb(allowed: Set<string>, o: GeneratorOptions): fc.Arbitrary<Step> 
     { weight: 6, arbitrary: readCommands.map((argv): Step => ({ kind: 'cmd', argv })) },
     { weight: 4, arbitrary: selectCommand.map((argv): Step => ({ kind: 'cmd', argv })) },
     { weight: 4, arbitrary: multi },
+    ...calls.map((c) => ({ weight: 4, arbitrary: c.arbitrary.map((argv): Step => ({ kind: 'cmd', argv })) })),
     { weight: 3, arbitrary: fc.integer({ min: 1, max: 60 }).map((ms): Step => ({ kind: 'sleep', ms })) },
   );
 }
@@ -137,7 +143,7 @@ function isInternalError(r: Reply): boolean {
 /** The name COMMAND gives it: `xgroup|create` for a container's subcommand. */
 function commandName(argv: Argv): string {
   const first = argv[0]!.toLowerCase();
-  return first === 'xgroup' && argv.length > 1 ? `${first}|${argv[1]!.toLowerCase()}` : first;
+  return (first === 'xgroup' || first === 'function') && argv.length > 1 ? `${first}|${argv[1]!.toLowerCase()}` : first;
 }
 
 async function send(c: RespClient, argv: Argv): Promise<Reply> {
@@ -184,6 +190,8 @@ async function settle(c: RespClient): Promise<void> {
 
 interface Dataset {
   digest: string;
+  /** FUNCTION LIST WITHCODE, sorted (servers list libraries in their own order). */
+  functions: string[];
   /** db -> key -> [type, pexpiretime, digest-value, stream state (streams only)] */
   keys: Record<string, Record<string, [unknown, unknown, unknown, unknown]>>;
 }
@@ -220,7 +228,8 @@ async function dataset(c: RespClient): Promise<Dataset> {
       keys[db][k] = [type, toJs(await c.call('PEXPIRETIME', k)), toJs(await c.call('DEBUG', 'DIGEST-VALUE', k)), type === 'stream' ? await streamState(c, k) : null];
     }
   }
-  return { digest: digest.value, keys };
+  const libraries = (toJs(await c.call('FUNCTION', 'LIST', 'WITHCODE')) as unknown[][]).map((l) => String(l[l.indexOf('library_code') + 1])).sort();
+  return { digest: digest.value, functions: libraries, keys };
 }
 
 async function withClient<T>(port: number, f: (c: RespClient) => Promise<T>): Promise<T> {

@@ -9,7 +9,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { parseReply, toJs, type Reply, type RespClient } from './resp.js';
 import { infoField } from './info.js';
-import { DBS, KEYS, MAX_SHORT_TTL_MS, resolveArgv, selectCommand, shortLived, writeCommands, type Argv } from './write-commands.js';
+import { DBS, KEYS, MAX_SHORT_TTL_MS, functionCalls, resolveArgv, selectCommand, shortLived, writeCommands, type Argv } from './write-commands.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -45,12 +45,17 @@ export type LoadStep = { kind: 'cmd'; argv: Argv } | { kind: 'multi'; body: Argv
 
 /**
  * A seeded write load: every write command the log-replay property knows
- * (zset scores exact, so 7.0's and Vireo's DEBUG DIGEST agree), keys with
- * short TTLs, SELECT, and MULTI/EXEC blocks.
+ * (zset scores exact, so 7.0's and Vireo's DEBUG DIGEST agree), FCALL of the
+ * libraries it loads, keys with short TTLs, SELECT, and MULTI/EXEC blocks.
  */
 export function writeLoad(seed: number, steps: number): LoadStep[] {
   const writes = Object.values(writeCommands({ exactScores: true, streamPolicies: false }));
-  const one = fc.oneof({ weight: 10, arbitrary: fc.oneof(...writes) }, { weight: 2, arbitrary: shortLived }, { weight: 2, arbitrary: selectCommand });
+  const one = fc.oneof(
+    { weight: 10, arbitrary: fc.oneof(...writes) },
+    { weight: 2, arbitrary: shortLived },
+    { weight: 2, arbitrary: selectCommand },
+    { weight: 1, arbitrary: functionCalls },
+  );
   const step = fc.oneof(
     { weight: 12, arbitrary: one.map((argv): LoadStep => ({ kind: 'cmd', argv })) },
     { weight: 1, arbitrary: fc.array(one, { minLength: 1, maxLength: 5 }).map((body): LoadStep => ({ kind: 'multi', body })) },

@@ -10,8 +10,9 @@
  *
  * Arguments may hold tokens resolved when the command is sent:
  * `{{now+N}}` / `{{pnow+N}}` (unix time in s / ms, plus N), `{{big:XY}}`
- * (XY repeated to 5000 bytes) and `{{dump:KEY}}` (the DUMP payload of KEY in
- * the selected db, or a payload RESTORE rejects).
+ * (XY repeated to 5000 bytes), `{{dump:KEY}}` (the DUMP payload of KEY in
+ * the selected db, or a payload RESTORE rejects) and `{{fdump}}` (FUNCTION
+ * DUMP's payload).
  */
 
 import fc from 'fast-check';
@@ -146,6 +147,35 @@ const restoreCommand: fc.Arbitrary<Argv> = fc.oneof(
   cmd('RESTORE', key, fc.oneof(futureMsShort, futureMsLong, pastMs), key.map((k) => `{{dump:${k}}}`), fc.constantFrom<Argv>(['ABSTTL'], ['ABSTTL', 'REPLACE'])),
 );
 
+/** Function libraries: each names its functions after itself, so two libraries never claim one name. */
+export const LIBRARIES = ['wlib', 'xlib'];
+
+/**
+ * A library's code in one of two versions (REPLACE changes what its
+ * functions write): a SET, two RPUSHes (two effects: one MULTI/EXEC
+ * record), and a write followed by an error (the write stays).
+ */
+function libraryCode(lib: string, version: number): string {
+  const fn = (name: string, body: string) => `redis.register_function('${lib}_${name}', function(keys, args) ${body} end)`;
+  return [
+    `#!lua name=${lib}`,
+    fn('set', `return redis.call('set', keys[1], args[1] .. '-v${version}')`),
+    fn('push2', `redis.call('rpush', keys[1], args[1]) return redis.call('rpush', keys[1], '${version}')`),
+    fn('partial', `redis.call('incr', keys[1]) error('after the write')`),
+  ].join('\n');
+}
+
+const library = fc.tuple(fc.constantFrom(...LIBRARIES), fc.constantFrom(1, 2)).map(([lib, v]) => libraryCode(lib, v));
+
+/** FCALL of the libraries' functions (not a write command in the table: its effects are the commands it runs). */
+export const functionCalls: fc.Arbitrary<Argv> = cmd(
+  'FCALL',
+  fc.constantFrom(...LIBRARIES.flatMap((lib) => ['set', 'push2', 'partial'].map((f) => `${lib}_${f}`))),
+  '1',
+  key,
+  element,
+);
+
 function zsetStore(name: string, o: GeneratorOptions): fc.Arbitrary<Argv> {
   const withWeights = name !== 'ZDIFFSTORE';
   return fc
@@ -249,6 +279,11 @@ export function writeCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<
     flushdb: cmd('FLUSHDB', fc.constantFrom<Argv>([], ['ASYNC'], ['SYNC'])),
     swapdb: cmd('SWAPDB', db, db),
     sort: sortCommand,
+    // function libraries ({{fdump}}: the FUNCTION DUMP payload when the command is sent)
+    'function|load': cmd('FUNCTION', 'LOAD', fc.constantFrom<Argv>([], ['REPLACE']), library),
+    'function|delete': cmd('FUNCTION', 'DELETE', fc.constantFrom(...LIBRARIES, 'nolib')),
+    'function|flush': cmd('FUNCTION', 'FLUSH', fc.constantFrom<Argv>([], ['ASYNC'], ['SYNC'])),
+    'function|restore': cmd('FUNCTION', 'RESTORE', '{{fdump}}', fc.constantFrom<Argv>([], ['APPEND'], ['REPLACE'], ['FLUSH'])),
     // hashes
     hdel: cmd('HDEL', key, elements(3)),
     hincrby: cmd('HINCRBY', key, element, integer),
@@ -368,10 +403,15 @@ export function dumpToken(arg: string): string | null {
   return m === null ? null : m[1]!;
 }
 
-/** argv with its tokens resolved on `c` now; `{{dump:K}}` is K's DUMP payload (or a payload RESTORE rejects). */
+/** argv with its tokens resolved on `c` now; `{{dump:K}}` is K's DUMP payload (or a payload RESTORE rejects), `{{fdump}}` FUNCTION DUMP's. */
 export async function resolveArgv(c: RespClient, argv: Argv): Promise<Argv> {
   const out: Argv = [];
   for (const arg of argv) {
+    if (arg === '{{fdump}}') {
+      const payload = await c.call('FUNCTION', 'DUMP');
+      out.push(payload.type === 'bulk' && payload.value !== null ? payload.value : 'not a payload');
+      continue;
+    }
     const dumpOf = dumpToken(arg);
     if (dumpOf === null) {
       out.push(resolveTokens(arg, Date.now()));
