@@ -1,7 +1,7 @@
 // Builds the scripting addon (native/): the real Lua 5.1.5 VM, as Redis
 // embeds it, with lua-cjson 2.1.0, both compiled from Debian's pinned
 // source tarballs (fetched once into native/deps/, checked by SHA-256;
-// one line of Lua changed as Redis changed it, see patchLuaSources),
+// two lines of Lua changed as Redis changed them, see patchLuaSources),
 // plus Vireo's own glue and libraries. Run by `npm install` and by
 // `npm start` / `npm test` when the addon is missing or older than its
 // sources. Needs what node-gyp needs: python3, make, a C compiler.
@@ -66,10 +66,17 @@ async function fetchSources() {
  * traversal order, so cjson and cmsgpack write maps in Redis' order.
  */
 function patchLuaSources() {
-  const file = path.join(depsDir, 'lua-5.1.5', 'src', 'lstring.c');
+  patchLua('lstring.c', 'size_t step = (l>>5)+1;', 'size_t step = 1; /* Vireo: hash every byte, as Redis does */');
+  // Redis' Lua never loads precompiled chunks: a script starting with ESC is source (an error at its first
+  // symbol), not bytecode handed to the undumper, which trusts what it reads and can break the VM.
+  patchLua('ldo.c', 'tf = ((c == LUA_SIGNATURE[0]) ? luaU_undump : luaY_parser)(L, p->z,', 'tf = ((void)c, luaY_parser)(L, p->z, /* Vireo: source only, as Redis */');
+}
+
+/** Replace `stock` by `patched` in a Lua source file (once: a patched file is left as it is). */
+function patchLua(name, stock, patched) {
+  const file = path.join(depsDir, 'lua-5.1.5', 'src', name);
   const code = readFileSync(file, 'latin1');
-  const stock = 'size_t step = (l>>5)+1;';
-  if (code.includes(stock)) writeFileSync(file, code.replace(stock, 'size_t step = 1; /* Vireo: hash every byte, as Redis does */'));
+  if (code.includes(stock)) writeFileSync(file, code.replace(stock, patched));
 }
 
 function newest(dir) {

@@ -1267,6 +1267,15 @@ describe.skipIf(!HAVE_REDIS)('scripting (differential)', () => {
       await pair.check('SCRIPT', 'DEBUG', 'NO');
     });
 
+    it('a script starting with ESC (the bytecode signature) is compiled as source, never undumped', async () => {
+      // A real Lua 5.1 chunk header, then junk: the stock undumper would read it as bytecode.
+      const chunk = '\x1bLua\x51\x00\x01\x04\x08\x04\x08\x00junk';
+      await pair.check('SCRIPT', 'LOAD', '\x1b@\x12\x14\xf3');
+      await pair.check('EVAL', chunk, '0');
+      await pair.check('EVAL', '\x1b', '0');
+      await pair.check('FUNCTION', 'LOAD', `#!lua name=esc\n${chunk}`);
+    });
+
     it('a script is the same script whatever its bytes: the digest covers them all', async () => {
       for (const body of ['return 1 ', 'return 1\n', 'return 1\r\n', 'return "\u00e9"', 'return "\\0"']) {
         await pair.check('SCRIPT', 'LOAD', body);
