@@ -279,8 +279,10 @@ const RDB_TYPE_STREAM_LISTPACKS_3 = 21;
 export const CONSTRAINTS: Constraint[] = [
   { why: 'SHUTDOWN stops the server under test', rejects: (a) => commandName(a) === 'shutdown' },
   {
-    why: 'SCRIPT DEBUG YES|SYNC turns on the Lua debugger for the connection, which Vireo does not have (it refuses): the scripts after it would run under ldb on the reference only',
-    rejects: (a) => commandName(a) === 'script|debug' && /^(yes|sync)$/i.test(a[2] ?? ''),
+    why:
+      'SCRIPT DEBUG: YES|SYNC turns on the Lua debugger for the connection, which Vireo does not have (it refuses), so the scripts after it would run under ldb on the reference only; ' +
+      "and any form is refused while earlier replies of the pipeline wait to be written, which depends on when each server's socket took them (scripting.test.ts checks a pipeline)",
+    rejects: (a) => commandName(a) === 'script|debug',
   },
   { why: 'MONITOR turns the fuzzing connection into a stream of other commands', rejects: (a) => commandName(a) === 'monitor' },
   { why: 'QUIT closes the fuzzing connection (the frame fuzzer sends QUIT and checks the close)', rejects: (a) => commandName(a) === 'quit' },
