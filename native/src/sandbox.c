@@ -50,16 +50,19 @@ void sandbox_push_readonly_proxy(lua_State *L, int idx) {
   lua_setmetatable(L, -2);
 }
 
-/* The table a read-only proxy at `idx` stands for, pushed; nothing pushed (0) if it is not one. */
-static int push_proxy_target(lua_State *L, int idx) {
+/* Whether the table at `idx` is protected: its metatable refuses writes with readonly_error. */
+static int is_guarded(lua_State *L, int idx) {
   if (!lua_istable(L, idx) || !lua_getmetatable(L, idx)) return 0;
   lua_getfield(L, -1, "__newindex");
-  int proxy = lua_tocfunction(L, -1) == readonly_error;
-  lua_pop(L, 1);
-  if (!proxy) {
-    lua_pop(L, 1);
-    return 0;
-  }
+  int guarded = lua_tocfunction(L, -1) == readonly_error;
+  lua_pop(L, 2);
+  return guarded;
+}
+
+/* The table a read-only proxy at `idx` stands for, pushed; nothing pushed (0) if it is not one. */
+static int push_proxy_target(lua_State *L, int idx) {
+  if (!is_guarded(L, idx)) return 0;
+  lua_getmetatable(L, idx);
   lua_getfield(L, -1, "__index");
   lua_remove(L, -2);
   return 1;
@@ -86,14 +89,9 @@ static int proxy_pairs(lua_State *L) {
 /* setmetatable() on a protected table is Redis' read-only error. */
 static int guarded_setmetatable(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  if (lua_getmetatable(L, 1)) {
-    lua_getfield(L, -1, "__newindex");
-    int guarded = lua_tocfunction(L, -1) == readonly_error;
-    lua_pop(L, 2);
-    if (guarded) {
-      lua_pushstring(L, "Attempt to modify a readonly table");
-      return lua_error(L);
-    }
+  if (is_guarded(L, 1)) {
+    lua_pushstring(L, "Attempt to modify a readonly table");
+    return lua_error(L);
   }
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
@@ -178,14 +176,9 @@ static int guarded_rawset(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checkany(L, 2);
   luaL_checkany(L, 3);
-  if (lua_getmetatable(L, 1)) {
-    lua_getfield(L, -1, "__newindex");
-    int guarded = lua_tocfunction(L, -1) == readonly_error;
-    lua_pop(L, 2);
-    if (guarded) {
-      lua_pushstring(L, "Attempt to modify a readonly table");
-      return lua_error(L);
-    }
+  if (is_guarded(L, 1)) {
+    lua_pushstring(L, "Attempt to modify a readonly table");
+    return lua_error(L);
   }
   lua_settop(L, 3);
   lua_rawset(L, 1);
