@@ -416,6 +416,32 @@ describe.skipIf(!HAVE_REDIS)('scripting (differential)', () => {
       ]);
     });
 
+    it('errors of the commands a script runs count once in errorstats, as Redis counts them', async () => {
+      const both = [pair.redis, pair.vireo] as const;
+      await Promise.all(both.map((c) => c.call('CONFIG', 'RESETSTAT')));
+      await pair.check('SET', 'x', 'a');
+      await evalAll(pair, [
+        "return redis.call('incr', 'x')",
+        "return redis.pcall('incr', 'x')",
+        "redis.pcall('incr', 'x') return 'swallowed'",
+        "redis.pcall('incr', 'x') return redis.error_reply('ERR value is not an integer or out of range')",
+        "return redis.pcall('nosuchcommand')",
+        "return redis.pcall('get')",
+        "return {err = 'MYCODE own error'}",
+        "error('raised')",
+      ]);
+      const counters = async (c: (typeof both)[number]): Promise<string[]> => {
+        const text = (r: Reply): string => (r.type === 'bulk' || r.type === 'verbatim' ? String(r.value) : '');
+        const errorstats = text(await c.call('INFO', 'errorstats')).split('\r\n').filter((l) => l.startsWith('errorstat_'));
+        const total = text(await c.call('INFO', 'stats')).split('\r\n').filter((l) => l.startsWith('total_error_replies:'));
+        const evalStats = text(await c.call('INFO', 'commandstats')).split('\r\n').filter((l) => l.startsWith('cmdstat_eval:'));
+        return [...errorstats.sort(), ...total, ...evalStats.map((l) => l.replace(/.*(failed_calls=\d+).*/, '$1'))];
+      };
+      const [r, v] = await Promise.all(both.map(counters));
+      expect(r.length).toBeGreaterThan(2);
+      expect(v).toEqual(r);
+    });
+
     it('runtime errors name the script and the line', async () => {
       await evalAll(pair, [
         'local t = nil\nreturn t.x',

@@ -75,8 +75,15 @@ static void encode_table(Vm *vm, lua_State *L, Buf *out) {
   size_t len;
   if (field(L, "err") == LUA_TSTRING) {
     const char *s = lua_tolstring(L, -1, &len);
+    /* The script's whole reply is a command's error (redis.pcall's table): it was counted when it arose. */
+    int whole_reply = out->len == 0;
     put_line(out, '-', s, len);
     lua_pop(L, 1);
+    if (whole_reply) {
+      field(L, "ignore_error_stats_update");
+      vm->out_error_no_stats = lua_toboolean(L, -1);
+      lua_pop(L, 1);
+    }
     return;
   }
   lua_pop(L, 1);

@@ -255,7 +255,7 @@ static int api_set_repl(lua_State *L) {
   int64_t flags = (int64_t)lua_tonumber(L, -1);
   if ((flags & ~(int64_t)(PROPAGATE_AOF | PROPAGATE_REPL)) != 0)
     return raise_error_table(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
-  vm->repl_flags = flags;
+  /* Checked, not honoured: every write enters the one command log that AOF and replicas read (README). */
   return 0;
 }
 

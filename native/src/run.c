@@ -280,7 +280,6 @@ int vm_start(Vm *vm, int fn_ref, napi_value keys, napi_value args) {
   vm->hook_yielded = 0;
   vm->hook_yielded_once = 0;
   vm->resp = 2;
-  vm->repl_flags = 3;
   if (lua_cpcall(L, prepare, &a) != 0) {
     lua_pop(L, 1);
     vm->running = 0;

@@ -52,7 +52,6 @@ typedef struct Vm {
   double started_ms;
   double resumed_ms;
   double busy_ms;    /* busy-reply-threshold; 0: never suspend */
-  int64_t repl_flags;
   int hook_yielded_once;
   char funcname[128]; /* the sha (EVAL) or function name (FCALL) errors name */
   int is_functions;   /* the FUNCTION engine's state (library API at load time) */

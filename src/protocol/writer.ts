@@ -154,10 +154,14 @@ export class ReplyWriter {
     this.raw('+OK\r\n');
   }
 
-  /** An error reply; `msg` starts with its code (ERR, WRONGTYPE, ...). */
-  error(msg: string): void {
+  /**
+   * An error reply; `msg` starts with its code (ERR, WRONGTYPE, ...).
+   * `counted` false: the error was already counted in errorstats where it
+   * arose (a script returning the error of a command it ran).
+   */
+  error(msg: string, counted = true): void {
     this.errorCount++;
-    if (this.onError !== null) this.onError(msg);
+    if (counted && this.onError !== null) this.onError(msg);
     if (this.muted) return;
     // Newlines would break the protocol; Redis trims them at the end (sdstrim) and turns the rest into spaces.
     if (msg.includes('\n') || msg.includes('\r')) msg = msg.replace(/[\r\n]+$/, '').replace(/[\r\n]/g, ' ');

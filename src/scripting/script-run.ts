@@ -41,6 +41,9 @@ export class ScriptRun {
     readonly command: readonly string[],
   ) {
     this.writer = new ReplyWriter(new OutputArena());
+    // Errors of the commands a script runs count in errorstats as Redis counts them (the script's
+    // own reply then skips them: Lua's error table carries ignore_error_stats_update).
+    this.writer.onError = (msg) => this.countError(msg);
     this.ctx = new CommandContext(caller.engine, this.writer, caller.host, null, -1);
     this.ctx.db = caller.db;
   }
@@ -49,16 +52,16 @@ export class ScriptRun {
   call(argv: string[], resp: number): Buffer {
     const host = this.caller.host;
     const cmd = host.lookupCommand(argv);
-    if (cmd === undefined) return errorReply('ERR Unknown Redis command called from script');
-    if (cmd.arity > 0 ? argv.length !== cmd.arity : argv.length < -cmd.arity) return errorReply('ERR Wrong number of args calling Redis command from script');
-    if (cmd.flags & F.NOSCRIPT) return errorReply('ERR This Redis command is not allowed from script');
+    if (cmd === undefined) return this.rejected('ERR Unknown Redis command called from script');
+    if (cmd.arity > 0 ? argv.length !== cmd.arity : argv.length < -cmd.arity) return this.rejected('ERR Wrong number of args calling Redis command from script');
+    if (cmd.flags & F.NOSCRIPT) return this.rejected('ERR This Redis command is not allowed from script');
     if (!(cmd.flags & F.STALE)) {
       const stale = host.replica.refusal(false, true);
-      if (stale !== null && stale.startsWith('MASTERDOWN')) return errorReply(stale);
+      if (stale !== null && stale.startsWith('MASTERDOWN')) return this.rejected(stale);
     }
     if (cmd.flags & (F.WRITE | F.MAY_REPLICATE)) {
       const refusal = this.writeRefusal(cmd.flags);
-      if (refusal !== null) return errorReply(refusal);
+      if (refusal !== null) return this.rejected(refusal);
       if (cmd.flags & F.WRITE) this.wrote = true;
     }
     const w = this.writer;
@@ -67,6 +70,21 @@ export class ScriptRun {
     const chunks = w.takeChunks();
     if (chunks === null) return EMPTY_REPLY;
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+
+  /** A command scriptCall refused before running it: counted as Redis' afterErrorReply counts it. */
+  private rejected(msg: string): Buffer {
+    this.countError(msg);
+    return errorReply(msg);
+  }
+
+  /**
+   * One error reply of the script's commands, in the server's errorstats. The
+   * caller's failed_calls counts only its own error reply, as Redis' does.
+   */
+  private countError(msg: string): void {
+    const onError = this.caller.reply.onError;
+    if (onError !== null) onError(msg);
   }
 
   /** Redis' scriptVerifyWriteCommandAllow: why a write must not run now, or null. */

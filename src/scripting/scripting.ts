@@ -243,7 +243,7 @@ export class Scripting {
     if (out !== null) {
       this.running = null;
       this.runningEngine = null;
-      this.reply(caller, out);
+      this.reply(caller, out, !addon.errorCounted(vm));
       return;
     }
     this.suspend(run, addon, vm);
@@ -259,19 +259,21 @@ export class Scripting {
     // The caller's execution unit stays open until the script ends: its effects stay one record.
     engine.begin();
     let result: Buffer | null = null;
+    let countResult = true;
     host.block(
       caller,
       {
         kind: 'script',
         internal: true,
         ready: () => result !== null,
-        wake: () => this.reply(caller, result!),
+        wake: () => this.reply(caller, result!, countResult),
       },
       0,
     );
     const step = (): void => {
       try {
         result = addon.resume(vm);
+        countResult = !addon.errorCounted(vm);
       } catch (e) {
         this.logger.error({ err: e }, 'resuming a script failed');
         result = errorReply('ERR internal error resuming the script');
@@ -289,10 +291,10 @@ export class Scripting {
     setImmediate(step);
   }
 
-  /** Write a script's RESP result to its caller (errors through the writer, so they are counted). */
-  private reply(caller: CommandContext, out: Buffer): void {
+  /** Write a script's RESP result to its caller (errors through the writer, counted unless already counted). */
+  private reply(caller: CommandContext, out: Buffer, counted: boolean): void {
     if (out.length > 0 && out[0] === 0x2d /* - */) {
-      caller.reply.error(out.toString('latin1', 1, out.length - 2));
+      caller.reply.error(out.toString('latin1', 1, out.length - 2), counted);
       return;
     }
     caller.reply.rawBytes(out);
