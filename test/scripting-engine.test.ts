@@ -120,6 +120,24 @@ describe('bad scripts get errors, the server stays up', () => {
     expect(await js(c, 'EXISTS', 'in5')).toBe('1');
   });
 
+  it('redis.call passes big and many arguments byte for byte, then small ones again', async () => {
+    const v = track(await startVireo());
+    const c = await client(v.port);
+    // 3 MB with every byte value (the argument buffer grows, then shrinks for the small calls after).
+    const script = "local s = string.rep(ARGV[1], 3 * 4096) redis.call('set', KEYS[1], s) return redis.call('strlen', KEYS[1])";
+    const every = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i)).join('');
+    expect(await js(c, 'EVAL', script, '1', 'big', every)).toBe(String(3 * 4096 * 256));
+    expect(await js(c, 'EVAL', "return redis.call('getrange', KEYS[1], 0, 255) == ARGV[1]", '1', 'big', every)).toBe('1');
+    const many = 'local t = {} for i = 1, 7000 do t[i] = i * 1.5 end return redis.call("rpush", KEYS[1], unpack(t))';
+    expect(await js(c, 'EVAL', many, '1', 'list')).toBe('7000');
+    expect(await js(c, 'LRANGE', 'list', '6999', '-1')).toEqual(['10500']);
+    expect(await js(c, 'EVAL', "return redis.call('set', KEYS[1], ARGV[1])", '1', 'small', '')).toBe('OK');
+    expect(await js(c, 'EVAL', "return {redis.call('strlen', KEYS[1]), redis.pcall('get', {})}", '1', 'small')).toEqual([
+      '0',
+      new Error('ERR Lua redis lib command arguments must be strings or integers'),
+    ]);
+  });
+
   it('a pipeline of thousands of EVALs gets every reply in order', async () => {
     const v = track(await startVireo());
     const c: RespClient = await client(v.port);

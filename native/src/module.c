@@ -161,6 +161,7 @@ static void finalize_vm(napi_env env, void *data, void *hint) {
   if (vm->L != NULL) lua_close(vm->L);
   for (int i = 0; i < 6; i++)
     if (vm->cb[i] != NULL) napi_delete_reference(env, vm->cb[i]);
+  if (vm->args_ref != NULL) napi_delete_reference(env, vm->args_ref);
   buf_free(&vm->reply);
   buf_free(&vm->out);
   buf_free(&vm->scratch);

@@ -87,6 +87,59 @@ static int args_to_js(Vm *vm, lua_State *L, int argc, napi_value *out) {
   return 1;
 }
 
+/* The packed-arguments Buffer with room for `need` bytes (a new one when it is too small,
+ * or much too big after one huge call). */
+static int args_buffer(Vm *vm, size_t need, napi_value *out) {
+  napi_env env = vm->env;
+  int fits = vm->args_ref != NULL && vm->args_cap >= need && !(vm->args_cap > (1u << 20) && need < (64u << 10));
+  if (fits) return napi_get_reference_value(env, vm->args_ref, out) == napi_ok;
+  size_t cap = 64u << 10;
+  while (cap < need) cap *= 2;
+  void *data;
+  if (napi_create_buffer(env, cap, &data, out) != napi_ok) return 0;
+  if (vm->args_ref != NULL) napi_delete_reference(env, vm->args_ref);
+  if (napi_create_reference(env, *out, 1, &vm->args_ref) != napi_ok) {
+    vm->args_ref = NULL;
+    return 0;
+  }
+  vm->args_data = data;
+  vm->args_cap = cap;
+  return 1;
+}
+
+/* Arguments 1..argc packed into the arguments Buffer (u32le lengths, then bytes): -1 when one is
+ * neither a string nor a number, 0 when the Buffer cannot be had, 1 done. */
+static int pack_args(Vm *vm, lua_State *L, int argc, napi_value *out) {
+  Buf *b = &vm->scratch;
+  b->len = 0;
+  buf_reserve(b, (size_t)argc * 4);
+  b->len = (size_t)argc * 4;
+  for (int j = 1; j <= argc; j++) {
+    const char *p;
+    size_t len;
+    char num[64];
+    if (lua_type(L, j) == LUA_TNUMBER) {
+      /* Not lua_tolstring: Lua's %.14g loses precision (Redis formats with %.17g). */
+      len = (size_t)snprintf(num, sizeof num, "%.17g", (double)lua_tonumber(L, j));
+      p = num;
+    } else if (lua_type(L, j) == LUA_TSTRING) {
+      p = lua_tolstring(L, j, &len);
+    } else {
+      return -1;
+    }
+    if (len > UINT32_MAX) return -1;
+    unsigned char *hdr = (unsigned char *)b->data + (size_t)(j - 1) * 4;
+    hdr[0] = (unsigned char)len;
+    hdr[1] = (unsigned char)(len >> 8);
+    hdr[2] = (unsigned char)(len >> 16);
+    hdr[3] = (unsigned char)(len >> 24);
+    buf_put(b, p, len);
+  }
+  if (!args_buffer(vm, b->len, out)) return 0;
+  memcpy(vm->args_data, b->data, b->len);
+  return 1;
+}
+
 /* Copy a JS Buffer result into vm->reply (JS memory must not be held across Lua calls that may throw). */
 static int take_reply(Vm *vm, napi_value result) {
   void *data;
@@ -109,12 +162,14 @@ static int generic_call(lua_State *L, int raise) {
   }
   napi_handle_scope scope;
   napi_open_handle_scope(vm->env, &scope);
-  napi_value argv[2];
-  int ok = args_to_js(vm, L, argc, &argv[0]);
-  if (ok) {
-    napi_create_int32(vm->env, vm->resp, &argv[1]);
+  napi_value argv[3];
+  int packed = pack_args(vm, L, argc, &argv[0]);
+  int ok = packed >= 0;
+  if (packed > 0) {
+    napi_create_int32(vm->env, argc, &argv[1]);
+    napi_create_int32(vm->env, vm->resp, &argv[2]);
     napi_value result;
-    ok = js_call(vm, CB_CALL, argv, 2, &result) && take_reply(vm, result);
+    ok = js_call(vm, CB_CALL, argv, 3, &result) && take_reply(vm, result);
     if (!ok) {
       vm->reply.len = 0;
       buf_puts(&vm->reply, "-ERR Vireo: the command could not be run from the script\r\n");
@@ -122,6 +177,7 @@ static int generic_call(lua_State *L, int raise) {
     }
   } else {
     vm->reply.len = 0;
+    if (packed == 0) buf_puts(&vm->reply, "-ERR Vireo: the command could not be run from the script\r\n");
   }
   napi_close_handle_scope(vm->env, scope);
   lua_settop(L, 0);

@@ -65,6 +65,12 @@ typedef struct Vm {
   /* JS callbacks, by CB_* index. */
   napi_ref cb[6];
 
+  /* redis.call's arguments for JS, packed: a u32le length per argument, then their bytes.
+   * One Buffer kept across calls: one N-API call per redis.call instead of two per argument. */
+  napi_ref args_ref;
+  char *args_data;
+  size_t args_cap;
+
   Buf reply;   /* redis.call reply bytes, copied out of JS */
   Buf scratch; /* script source and other argument bytes */
   Buf out;     /* result of the script in RESP */

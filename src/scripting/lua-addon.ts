@@ -9,14 +9,19 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeLatin1 } from '../protocol/latin1-decode.js';
 
 /** An opaque Lua state. */
 export type LuaVm = { readonly __brand: 'LuaVm' };
 
 /** What the VM calls back into. Must not throw. */
 export interface LuaCallbacks {
-  /** redis.call / redis.pcall: run `argv` and return its reply's RESP bytes (errors as `-CODE msg`). */
-  call(argv: string[], resp: number): Buffer;
+  /**
+   * redis.call / redis.pcall: run the command and return its reply's RESP bytes (errors as
+   * `-CODE msg`). Its `argc` arguments are packed in `packed` (unpackArgs reads them); the
+   * Buffer is reused by the next call.
+   */
+  call(packed: Buffer, argc: number, resp: number): Buffer;
   log(level: number, message: string): void;
   sha1hex(s: string): string;
   formatDouble(d: number): string;
@@ -64,4 +69,16 @@ export function luaAddon(): LuaAddon | Error {
     }
   }
   return loaded;
+}
+
+/** The arguments of a redis.call as the addon packs them: a u32le length each, then their bytes. */
+export function unpackArgs(packed: Buffer, argc: number): string[] {
+  const argv = new Array<string>(argc);
+  let at = argc * 4;
+  for (let i = 0; i < argc; i++) {
+    const len = packed.readUInt32LE(i * 4);
+    argv[i] = decodeLatin1(packed, at, at + len);
+    at += len;
+  }
+  return argv;
 }

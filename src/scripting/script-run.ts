@@ -31,6 +31,7 @@ export class ScriptRun {
   readonly startedAt = Date.now();
 
   constructor(
+    arena: OutputArena,
     readonly caller: CommandContext,
     readonly kind: ScriptKind,
     /** EVAL_RO / FCALL_RO, or the no-writes flag. */
@@ -40,7 +41,7 @@ export class ScriptRun {
     /** The caller's command (FUNCTION STATS shows it). */
     readonly command: readonly string[],
   ) {
-    this.writer = new ReplyWriter(new OutputArena());
+    this.writer = new ReplyWriter(arena);
     // Errors of the commands a script runs count in errorstats as Redis counts them (the script's
     // own reply then skips them: Lua's error table carries ignore_error_stats_update).
     this.writer.onError = (msg) => this.countError(msg);

@@ -14,7 +14,8 @@
 import { createHash } from 'node:crypto';
 import type { CommandContext } from '../commands/context.js';
 import { formatDouble } from '../util/numbers.js';
-import { luaAddon, type LuaAddon, type LuaCallbacks, type LuaVm } from './lua-addon.js';
+import { OutputArena } from '../protocol/writer.js';
+import { luaAddon, unpackArgs, type LuaAddon, type LuaCallbacks, type LuaVm } from './lua-addon.js';
 import { ScriptRun, errorReply, type ScriptKind } from './script-run.js';
 import type { Logger } from '../logger.js';
 import { FunctionRegistry } from './functions.js';
@@ -111,6 +112,8 @@ export class Scripting {
   readonly functionEngine = new LuaEngine(this, true);
   /** The libraries FUNCTION LOAD loaded and the functions FCALL runs. */
   readonly functions = new FunctionRegistry(this);
+  /** Where the commands of scripts encode their replies: one slab for every run (one script runs at a time). */
+  private readonly callArena = new OutputArena();
   /** The script running now, or suspended between slices. */
   running: ScriptRun | null = null;
   private runningEngine: LuaEngine | null = null;
@@ -154,11 +157,11 @@ export class Scripting {
 
   callbacksFor(engine: LuaEngine): LuaCallbacks {
     return {
-      call: (argv, resp) => {
+      call: (packed, argc, resp) => {
         const run = this.running;
         if (run === null) return errorReply('ERR redis.call/pcall can only be called inside a script invocation');
         try {
-          return run.call(argv, resp);
+          return run.call(unpackArgs(packed, argc), resp);
         } catch (e) {
           this.logger.error({ err: e }, 'internal error running a command from a script');
           return errorReply('ERR internal error running a command from a script');
@@ -227,7 +230,7 @@ export class Scripting {
     }
     const addon = this.addon();
     const vm = engine.get();
-    const run = new ScriptRun(caller, req.kind, req.readOnlyCommand || req.flags.noWrites, req.name, caller.currentArgv ?? []);
+    const run = new ScriptRun(this.callArena, caller, req.kind, req.readOnlyCommand || req.flags.noWrites, req.name, caller.currentArgv ?? []);
     // Only a connection's own command can be parked; inside EXEC (or with no client) the script runs to its end.
     const mayYield = caller.conn !== null && !caller.inExec && caller.kind !== 'master';
     const busyMs = caller.host.config.int('busy-reply-threshold');
