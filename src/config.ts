@@ -205,6 +205,11 @@ int('min-replicas-max-lag', 10, 0, INT_MAX, { aliases: ['min-slaves-max-lag'] })
 int('sync-replicas', 0, 0, INT_MAX);
 // Vireo: bytes each Lua state (EVAL's, the functions') may allocate; past it a script fails with "not enough memory" (0: no limit).
 mem('lua-memory-limit', 1024 * 1024 * 1024, 0, LONG_MAX);
+// Vireo: the durable change feed (src/server/changefeed.ts): keyspace events appended to this stream key ('' off).
+str('changefeed-key', '');
+int('changefeed-db', 0, 0, INT_MAX);
+int('changefeed-maxlen', 1_000_000, 1, LONG_MAX);
+str('changefeed-events', 'g$lshzxetd', { parse: parseFeedClasses });
 bool('replica-lazy-flush', 'no', { aliases: ['slave-lazy-flush'] });
 bool('replica-ignore-maxmemory', 'yes', { aliases: ['slave-ignore-maxmemory'] });
 bool('replica-ignore-disk-write-errors', 'no');
@@ -450,6 +455,20 @@ export function parseNotifyFlags(v: string): string | null {
     else return null;
   }
   return set.size === 0 ? '' : [...set].join('');
+}
+
+/** Event classes the change feed may carry: notify-keyspace-events' letters without K, E and key misses. */
+const FEED_CLASSES = 'g$lshzxetdn';
+
+/** changefeed-events: the class letters in a fixed order ('A' is every class but n). */
+function parseFeedClasses(v: string): string | Error {
+  const set = new Set<string>();
+  for (const ch of v) {
+    if (ch === 'A') for (const c of 'g$lshzxetd') set.add(c);
+    else if (FEED_CLASSES.includes(ch)) set.add(ch);
+    else return new Error("Invalid event class character. Use 'Ag$lshzxetdn'.");
+  }
+  return [...FEED_CLASSES].filter((c) => set.has(c)).join('');
 }
 
 /** Redis' keyspaceEventsFlagsToString order. */

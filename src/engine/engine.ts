@@ -161,8 +161,15 @@ export class Engine {
     this.src = src;
   }
 
+  /**
+   * Called as the outermost unit is about to end, while it is still open:
+   * what it does joins the unit's record (the change feed appends there).
+   */
+  beforeCommit: (() => void) | null = null;
+
   /** End it: its effects enter the log as one atomic record. */
   end(): void {
+    if (this.depth === 1 && this.beforeCommit !== null) this.beforeCommit();
     if (--this.depth > 0) return;
     const src = this.src;
     this.src = null;

@@ -38,6 +38,8 @@ export interface InfoSource {
   readonly startTime: number;
   /** EVAL's script cache and the function libraries (INFO memory). */
   readonly scripting: Scripting;
+  /** The durable change feed's counters (INFO stats). */
+  readonly changeFeed: { readonly entriesAdded: number; readonly entriesLost: number };
 }
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'module_list', 'errorstats', 'cluster', 'keyspace'];
@@ -319,6 +321,8 @@ function statsSection(s: InfoSource): Fields {
     ['acl_access_denied_key', 0],
     ['acl_access_denied_channel', 0],
     ['vireo_internal_errors', st.internalErrors],
+    ['vireo_changefeed_entries_added', s.changeFeed.entriesAdded],
+    ['vireo_changefeed_entries_lost', s.changeFeed.entriesLost],
   ];
 }
 

@@ -23,6 +23,7 @@ import type { KeyWaiter } from '../engine/ready-keys.js';
 import type { Db } from '../engine/keyspace.js';
 import { typeOf } from '../types/value.js';
 import { EffectCheck } from './effect-check.js';
+import { ChangeFeed } from './changefeed.js';
 import { infoString } from './info.js';
 import { Client } from './client.js';
 import { DirectIo } from './direct-io.js';
@@ -105,6 +106,8 @@ export class Server implements CommandHost {
   readonly failover: Failover;
   /** Following a primary (REPLICAOF), when this server is a replica. */
   readonly replica: PrimaryLink;
+  /** Keyspace events appended to a stream (changefeed-* parameters). */
+  readonly changeFeed: ChangeFeed;
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
@@ -174,7 +177,21 @@ export class Server implements CommandHost {
       becomePrimary: () => this.replica.stopFollowing('failover abort'),
     });
     this.persistence.gate.onAdvance(() => this.failover.check());
+    this.changeFeed = new ChangeFeed(this.engine, this, this.table.resolve(['XADD'])!, this.logger);
+    this.applyChangeFeedConfig();
     config.onChange((name, value) => this.applyConfig(name, value));
+  }
+
+  /** The changefeed-* parameters; an error (CONFIG SET refuses) for a database that does not exist. */
+  private applyChangeFeedConfig(): void {
+    const db = this.config.int('changefeed-db');
+    if (db >= this.engine.dbs.length) throw new Error(`changefeed-db ${db} is not a database (databases is ${this.engine.dbs.length})`);
+    this.changeFeed.configure({
+      key: this.config.str('changefeed-key'),
+      db,
+      maxlen: this.config.int('changefeed-maxlen'),
+      classes: this.config.str('changefeed-events'),
+    });
   }
 
   // ---- lifecycle ---------------------------------------------------------
@@ -860,6 +877,12 @@ export class Server implements CommandHost {
         break;
       case 'lua-memory-limit':
         this.scripting.memoryLimit = value as number;
+        break;
+      case 'changefeed-key':
+      case 'changefeed-db':
+      case 'changefeed-maxlen':
+      case 'changefeed-events':
+        this.applyChangeFeedConfig();
         break;
       case 'proto-max-bulk-len':
         this.protoMaxBulkLen = value as number;
