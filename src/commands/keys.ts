@@ -150,7 +150,7 @@ function renameGeneric(ctx: CommandContext, argv: string[], nx: boolean): void {
     engine.deleteKey(db, dst);
   }
   db.delete(src);
-  db.set(dst, v);
+  engine.setKey(db, dst, v, true);
   if (when >= 0) db.setExpire(dst, when);
   ctx.changed(src, NOTIFY.GENERIC, 'rename_from', db);
   ctx.changed(dst, NOTIFY.GENERIC, 'rename_to', db);
@@ -195,7 +195,7 @@ function copy(ctx: CommandContext, argv: string[]): void {
     }
     engine.deleteKey(target, dst);
   }
-  target.set(dst, cloneValue(v));
+  engine.setKey(target, dst, cloneValue(v), true);
   if (when >= 0) target.setExpire(dst, when);
   ctx.changed(dst, NOTIFY.GENERIC, 'copy_to', target);
   engine.emit(ctx.db.id, argv);
@@ -223,7 +223,7 @@ function move(ctx: CommandContext, argv: string[]): void {
     ctx.reply.integer(0);
     return;
   }
-  dst.set(key, v);
+  engine.setKey(dst, key, v, true);
   if (when >= 0) dst.setExpire(key, when);
   src.delete(key);
   ctx.changed(key, NOTIFY.GENERIC, 'move_from', src);

@@ -222,7 +222,7 @@ function debugPopulate(ctx: CommandContext, argv: string[]): void {
     let value = `value:${j}`;
     // Padded through a buffer so the value is one flat string, as if it came from a client.
     if (size > 0) value = value.length >= size ? value.slice(0, size) : padWithZeros(value, size);
-    db.set(key, value);
+    engine.setKey(db, key, value, true);
     // Vireo logs every change: populated keys reach the AOF and replicas too.
     engine.emit(db.id, ['SET', key, value]);
   }

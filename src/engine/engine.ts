@@ -304,10 +304,19 @@ export class Engine {
   // Mutations change the tables only: the command signals each change
   // once, through its context (ExecContext.changed), beside its effect.
 
-  /** Store a value (Redis setKey): overwrites, clears the TTL unless keepTtl. */
+  /**
+   * Store a value (Redis setKey): overwrites, clears the TTL unless keepTtl.
+   * A key that did not exist raises the `new` keyspace event (Redis' dbAdd).
+   */
   setKey(db: Db, key: string, value: Value, keepTtl = false): void {
-    db.set(key, value);
-    if (!keepTtl && db.volatileCount > 0) db.removeExpire(key);
+    if (db.set(key, value)) this.keyAdded(db, key);
+    else if (!keepTtl && db.volatileCount > 0) db.removeExpire(key);
+  }
+
+  /** The `new` event: a notification only (the command's own change signal follows it). */
+  private keyAdded(db: Db, key: string): void {
+    const listeners = this.keyspaceListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(NOTIFY.NEW, 'new', key, db.id);
   }
 
   /** Delete a key; returns false if it did not exist. */
