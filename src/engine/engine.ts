@@ -272,11 +272,11 @@ export class Engine {
   lookupRead(db: Db, key: string, touch = true): Value | undefined {
     const v = db.get(key);
     if (v === undefined) {
-      this.stats.keyspaceMisses++;
+      this.keyMissed(db, key);
       return undefined;
     }
     if (db.volatileCount > 0 && this.expireIfNeeded(db, key)) {
-      this.stats.keyspaceMisses++;
+      this.keyMissed(db, key);
       return undefined;
     }
     this.stats.keyspaceHits++;
@@ -311,6 +311,13 @@ export class Engine {
   setKey(db: Db, key: string, value: Value, keepTtl = false): void {
     if (db.set(key, value)) this.keyAdded(db, key);
     else if (!keepTtl && db.volatileCount > 0) db.removeExpire(key);
+  }
+
+  /** A read found no key: counted, and the `keymiss` event (a notification only). */
+  private keyMissed(db: Db, key: string): void {
+    this.stats.keyspaceMisses++;
+    const listeners = this.keyspaceListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(NOTIFY.KEY_MISS, 'keymiss', key, db.id);
   }
 
   /** The `new` event: a notification only (the command's own change signal follows it). */
