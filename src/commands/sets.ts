@@ -147,8 +147,8 @@ function storeResult(ctx: CommandContext, argv: string[], dst: string, members: 
   const engine = ctx.engine;
   const limits = engine.limits;
   if (members.length === 0) {
-    if (engine.lookupWrite(ctx.db, dst) !== undefined) {
-      engine.deleteKey(ctx.db, dst);
+    // Redis' dbDelete: an expired dst is deleted as it is (a `del` event, not `expired`).
+    if (engine.deleteKey(ctx.db, dst)) {
       ctx.changed(dst, NOTIFY.GENERIC, 'del');
       engine.emit(ctx.db.id, argv);
     }

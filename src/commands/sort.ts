@@ -253,8 +253,8 @@ function sortGeneric(ctx: CommandContext, argv: string[], readonly: boolean): vo
     engine.setKey(ctx.db, storeKey, list);
     ctx.changed(storeKey, NOTIFY.LIST, 'sortstore');
     engine.emit(ctx.db.id, argv, out.length);
-  } else if (engine.lookupWrite(ctx.db, storeKey) !== undefined) {
-    engine.deleteKey(ctx.db, storeKey);
+  } else if (engine.deleteKey(ctx.db, storeKey)) {
+    // Redis' dbDelete: an expired key is deleted as it is (a `del` event, not `expired`).
     ctx.changed(storeKey, NOTIFY.GENERIC, 'del');
     engine.emit(ctx.db.id, argv);
   }

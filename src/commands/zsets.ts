@@ -454,8 +454,8 @@ function storeZset(ctx: CommandContext, argv: string[], dst: string, items: [str
   const engine = ctx.engine;
   if (items.length === 0) {
     ctx.reply.integer(0);
-    if (engine.lookupWrite(ctx.db, dst) !== undefined) {
-      engine.deleteKey(ctx.db, dst);
+    // Redis' dbDelete: an expired dst is deleted as it is (a `del` event, not `expired`).
+    if (engine.deleteKey(ctx.db, dst)) {
       ctx.changed(dst, NOTIFY.GENERIC, 'del');
       engine.emit(ctx.db.id, argv);
     }
