@@ -306,9 +306,12 @@ export class Engine {
 
   /**
    * Store a value (Redis setKey): overwrites, clears the TTL unless keepTtl.
-   * A key that did not exist raises the `new` keyspace event (Redis' dbAdd).
+   * A key that did not exist (or had expired) raises the `new` keyspace
+   * event (Redis' dbAdd).
    */
   setKey(db: Db, key: string, value: Value, keepTtl = false): void {
+    // Redis' setKey looks the key up for writing first: an expired one is deleted (`expired`), then added (`new`).
+    if (db.volatileCount > 0) this.expireIfNeeded(db, key);
     if (db.set(key, value)) this.keyAdded(db, key);
     else if (!keepTtl && db.volatileCount > 0) db.removeExpire(key);
   }
