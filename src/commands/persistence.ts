@@ -134,8 +134,8 @@ function restore(ctx: CommandContext, argv: string[]): void {
     ctx.reply.error(e instanceof RdbError && e.message.startsWith('DUMP payload') ? 'ERR DUMP payload version or checksum are wrong' : 'ERR Bad data format');
     return;
   }
-  const existed = replace && engine.lookupWrite(db, key) !== undefined;
-  if (existed) engine.deleteKey(db, key);
+  // Redis' dbDelete: REPLACE removes an expired key as it is (no `expired` event).
+  const existed = replace && engine.deleteKey(db, key);
   // Redis adds the clock in a C long long: a sum past 2^63-1 wraps negative, i.e. already expired.
   if (ttl !== 0 && !absttl) ttl = ttl > LONG_MAX - engine.now ? -1 : ttl + engine.now;
   if (ttl !== 0 && ttl <= engine.now && !engine.keepsPastTtl) {
