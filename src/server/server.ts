@@ -42,6 +42,7 @@ import { discardTransaction } from '../commands/transactions.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
 import { strerror } from '../../persistence/errors.js';
 import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from './output-limits.js';
+import { PubSub } from '../pubsub/registry.js';
 
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
 const ACCESS_PARAMS = new Set(['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']);
@@ -105,6 +106,8 @@ export class Server implements CommandHost {
   readonly failover: Failover;
   /** Following a primary (REPLICAOF), when this server is a replica. */
   readonly replica: PrimaryLink;
+  /** Pub/Sub channels, patterns and shard channels (src/pubsub/). */
+  readonly pubsub = new PubSub();
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
@@ -452,6 +455,7 @@ export class Server implements CommandHost {
     this.persistence.forget(c);
     this.monitors.delete(c);
     this.pause.forget(c);
+    this.pubsub.unsubscribeAll(c);
     if (c.ctx.kind === 'replica') this.primary.forget(c);
   }
 
@@ -492,6 +496,11 @@ export class Server implements CommandHost {
    */
   afterInput(c: Client): void {
     if (this.timedCount > 0) this.accountBatch();
+    this.outputReady(c);
+  }
+
+  /** `c` has output to send: at the end of this turn, or once the AOF has what it may reveal. */
+  outputReady(c: Client): void {
     if (this.persistence.mustWait()) {
       // The group commit at the end of this turn hands the log to the AOF,
       // once for all the clients served in the turn.
@@ -719,6 +728,8 @@ export class Server implements CommandHost {
       c.monitor = false;
       this.monitors.delete(c);
     }
+    this.pubsub.unsubscribeAll(c);
+    if (ctx.kind === 'pubsub') ctx.kind = 'normal';
     ctx.select(0);
     c.reply.resp = 2;
     c.authenticated = !this.authRequired();
