@@ -43,6 +43,7 @@ import { LoadError, Persistence, runStepsAsync } from '../../persistence/persist
 import { strerror } from '../../persistence/errors.js';
 import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from './output-limits.js';
 import { PubSub } from '../pubsub/registry.js';
+import { KeyspaceNotifier } from '../pubsub/notifications.js';
 
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
 const ACCESS_PARAMS = new Set(['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']);
@@ -108,6 +109,8 @@ export class Server implements CommandHost {
   readonly replica: PrimaryLink;
   /** Pub/Sub channels, patterns and shard channels (src/pubsub/). */
   readonly pubsub = new PubSub();
+  /** notify-keyspace-events: the engine's change signals as Pub/Sub messages. */
+  private readonly notifier = new KeyspaceNotifier(this.pubsub);
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
@@ -130,6 +133,8 @@ export class Server implements CommandHost {
       this.engine.limits.apply(name, config.int(name));
     }
     this.applyAccessConfig();
+    this.notifier.configure(config.str('notify-keyspace-events'));
+    this.engine.keyspaceListeners.push(this.notifier.listener);
     this.persistence = new Persistence({
       engine: this.engine,
       config,
@@ -881,6 +886,9 @@ export class Server implements CommandHost {
         break;
       case 'client-output-buffer-limit':
         this.outputLimits = this.readOutputLimits();
+        break;
+      case 'notify-keyspace-events':
+        this.notifier.configure(value as string);
         break;
       case 'loglevel':
         this.logger.level = pinoLevel(value as string);
