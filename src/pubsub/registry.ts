@@ -14,7 +14,7 @@
  */
 
 import { ScanMap, ScanSet } from '../util/bigmap.js';
-import { globMatcher } from '../util/glob.js';
+import { globMatch } from '../util/glob.js';
 import { Frame, type Payload } from './frames.js';
 
 /** One connection's subscriptions. */
@@ -48,6 +48,18 @@ export interface Subscriber {
 interface PatternEntry {
   readonly matches: (channel: string) => boolean;
   readonly subscribers: Set<Subscriber>;
+}
+
+/**
+ * A matcher for one pattern, as Redis' stringmatchlen decides it. Not
+ * KEYS' globMatcher: KEYS '*' takes an all-keys shortcut that also lists
+ * the empty key, while stringmatchlen('*', '') is false, so neither
+ * PSUBSCRIBE '*' nor PUBSUB CHANNELS '*' matches the empty channel name.
+ */
+function channelMatcher(pattern: string): (channel: string) => boolean {
+  if (!/[*?[\\]/.test(pattern)) return (channel) => channel === pattern;
+  if (pattern === '*') return (channel) => channel.length > 0;
+  return (channel) => globMatch(pattern, channel);
 }
 
 /** Which table a channel subscription lives in. */
@@ -122,7 +134,7 @@ export class PubSub {
     if (!subscriptionsOf(s).patterns.add(pattern)) return false;
     let entry = this.patterns.get(pattern);
     if (entry === undefined) {
-      entry = { matches: globMatcher(pattern), subscribers: new Set() };
+      entry = { matches: channelMatcher(pattern), subscribers: new Set() };
       this.patterns.set(pattern, entry);
     }
     entry.subscribers.add(s);
@@ -182,7 +194,7 @@ export class PubSub {
 
   /** Channels with subscribers, those matching `pattern` when given (PUBSUB CHANNELS / SHARDCHANNELS). */
   channelNames(pattern: string | null, kind: ChannelKind): string[] {
-    const matches = pattern === null ? null : globMatcher(pattern);
+    const matches = pattern === null ? null : channelMatcher(pattern);
     const out: string[] = [];
     for (const name of this.table(kind).keys()) if (matches === null || matches(name)) out.push(name);
     return out;
