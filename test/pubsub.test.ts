@@ -18,7 +18,7 @@ import { RespClient, encodeCommand, toJs, type Reply } from './helpers/resp.js';
 import { HAVE_REDIS, startVireo, type VireoHandle } from './helpers/servers.js';
 import { infoNumber, waitFor } from './helpers/info.js';
 import { useCleanups } from './helpers/cleanups.js';
-import { Frame, encodeBulkArray } from '../src/pubsub/frames.js';
+import { encodeBulkArray, encodeMessage, withPushHeader } from '../src/pubsub/frames.js';
 
 const { defer } = useCleanups();
 
@@ -605,13 +605,14 @@ describe('10k channels and 1k patterns', () => {
 });
 
 describe('frames', () => {
-  it('a message is encoded once per protocol; RESP3 differs only by its push header; bytes payloads are framed as they are', () => {
-    const f = new Frame(['message', 'ch', Buffer.from([0, 13, 10, 255])]);
-    expect(f.for(2).latin1Slice()).toBe('*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$4\r\n\x00\r\n\xff\r\n');
-    expect(f.for(3).latin1Slice()).toBe('>3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$4\r\n\x00\r\n\xff\r\n');
-    // The same bytes for every receiver of one protocol.
-    expect(f.for(2)).toBe(f.for(2));
-    expect(f.for(3)).toBe(f.for(3));
+  it('a message is encoded as Redis frames it; RESP3 differs only by its push header; bytes payloads are framed as they are', () => {
+    const frame = encodeMessage('message', null, 'ch', Buffer.from([0, 13, 10, 255]));
+    expect(frame.latin1Slice()).toBe('*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$4\r\n\x00\r\n\xff\r\n');
+    expect(withPushHeader(frame).latin1Slice()).toBe('>3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$4\r\n\x00\r\n\xff\r\n');
+    for (const [kind, pattern] of [['message', null], ['smessage', null], ['pmessage', 'c*']] as const) {
+      const parts = pattern === null ? [kind, 'caf\xe9', ''] : [kind, pattern, 'caf\xe9', ''];
+      expect(encodeMessage(kind, pattern, 'caf\xe9', '').equals(encodeBulkArray(parts))).toBe(true);
+    }
     expect(encodeBulkArray(['pmessage', '*', 'caf\xe9', '']).latin1Slice()).toBe('*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$4\r\ncaf\xe9\r\n$0\r\n\r\n');
   });
 });

@@ -3,7 +3,7 @@
  * (per pattern for pmessage) and the same Buffer goes to every subscriber's
  * output: RESP2 and RESP3 frames differ only in their first byte (`*` for
  * an array, `>` for a push), so the RESP3 form is a copy with that byte
- * changed, made only when a RESP3 subscriber is there to get it.
+ * changed (withPushHeader), made only when a RESP3 subscriber is there.
  */
 
 import { putBulk, putBulkBytes, putUint, uintDigits, bulkSize } from '../util/bytes.js';
@@ -35,21 +35,30 @@ export function withPushHeader(arrayFrame: Buffer): Buffer {
   return out;
 }
 
+export type MessageKind = 'message' | 'pmessage' | 'smessage';
+
+/** Each message kind's array header and first element, encoded once. */
+const HEADS: Record<MessageKind, Buffer> = {
+  message: Buffer.from('*3\r\n$7\r\nmessage\r\n', 'latin1'),
+  pmessage: Buffer.from('*4\r\n$8\r\npmessage\r\n', 'latin1'),
+  smessage: Buffer.from('*3\r\n$8\r\nsmessage\r\n', 'latin1'),
+};
+
 /**
- * One frame in both protocol versions, each encoded on first use: a
- * PUBLISH whose subscribers all speak RESP2 never builds the RESP3 copy.
+ * A message frame in its RESP2 form: [kind, pattern (pmessage only),
+ * channel, message]. The same bytes as encodeBulkArray, without building
+ * an array of parts per PUBLISH (this runs once per message).
  */
-export class Frame {
-  private resp2: Buffer | null = null;
-  private resp3: Buffer | null = null;
-
-  constructor(private readonly parts: readonly Payload[]) {}
-
-  /** The bytes for a client speaking `protocol`. */
-  for(protocol: 2 | 3): Buffer {
-    if (this.resp2 === null) this.resp2 = encodeBulkArray(this.parts);
-    if (protocol === 2) return this.resp2;
-    if (this.resp3 === null) this.resp3 = withPushHeader(this.resp2);
-    return this.resp3;
-  }
+export function encodeMessage(kind: MessageKind, pattern: string | null, channel: string, message: Payload): Buffer {
+  const head = HEADS[kind];
+  let size = head.length + bulkSize(channel.length) + bulkSize(message.length);
+  if (pattern !== null) size += bulkSize(pattern.length);
+  const out = Buffer.allocUnsafe(size);
+  head.copy(out, 0);
+  let pos = head.length;
+  if (pattern !== null) pos = putBulk(out, pos, pattern);
+  pos = putBulk(out, pos, channel);
+  if (typeof message === 'string') putBulk(out, pos, message);
+  else putBulkBytes(out, pos, message, 0, message.length);
+  return out;
 }

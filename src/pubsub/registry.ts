@@ -15,7 +15,7 @@
 
 import { ScanMap, ScanSet } from '../util/bigmap.js';
 import { globMatch } from '../util/glob.js';
-import { Frame, type Payload } from './frames.js';
+import { encodeMessage, withPushHeader, type MessageKind, type Payload } from './frames.js';
 
 /** One connection's subscriptions. */
 export class Subscriptions {
@@ -170,11 +170,11 @@ export class PubSub {
   publish(channel: string, message: Payload): number {
     let receivers = 0;
     const subscribers = this.channels.get(channel);
-    if (subscribers !== undefined) receivers += deliver(subscribers, new Frame(['message', channel, message]));
+    if (subscribers !== undefined) receivers += deliver(subscribers, 'message', null, channel, message);
     if (this.patterns.size === 0) return receivers;
     for (const [pattern, entry] of this.patterns.entries()) {
       if (!entry.matches(channel)) continue;
-      receivers += deliver(entry.subscribers, new Frame(['pmessage', pattern, channel, message]));
+      receivers += deliver(entry.subscribers, 'pmessage', pattern, channel, message);
     }
     return receivers;
   }
@@ -182,7 +182,7 @@ export class PubSub {
   /** SPUBLISH: shard channels have no patterns. */
   spublish(channel: string, message: Payload): number {
     const subscribers = this.shardChannels.get(channel);
-    return subscribers === undefined ? 0 : deliver(subscribers, new Frame(['smessage', channel, message]));
+    return subscribers === undefined ? 0 : deliver(subscribers, 'smessage', null, channel, message);
   }
 
   // ---- introspection (PUBSUB) ------------------------------------------------------
@@ -201,11 +201,22 @@ export class PubSub {
   }
 }
 
-/** Write one frame to each subscriber in its protocol; returns how many there were. */
-function deliver(subscribers: Set<Subscriber>, frame: Frame): number {
+/**
+ * Write one message to each subscriber, encoded once per protocol version
+ * and shared; returns how many subscribers there were.
+ */
+function deliver(subscribers: Set<Subscriber>, kind: MessageKind, pattern: string | null, channel: string, message: Payload): number {
+  let resp2: Buffer | null = null;
+  let resp3: Buffer | null = null;
   let n = 0;
   for (const s of subscribers) {
-    s.writePush(frame.for(s.protocol));
+    if (resp2 === null) resp2 = encodeMessage(kind, pattern, channel, message);
+    if (s.protocol === 2) {
+      s.writePush(resp2);
+    } else {
+      if (resp3 === null) resp3 = withPushHeader(resp2);
+      s.writePush(resp3);
+    }
     n++;
   }
   return n;
