@@ -1,6 +1,6 @@
 /**
  * Pub/Sub commands (Redis' pubsub.c): SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE
- * PUNSUBSCRIBE SSUBSCRIBE SSUNSUBSCRIBE PUBLISH SPUBLISH and PUBSUB. The
+ * PUNSUBSCRIBE SSUBSCRIBE SUNSUBSCRIBE PUBLISH SPUBLISH and PUBSUB. The
  * registry and the delivery are in src/pubsub/; what a RESP2 connection in
  * Pub/Sub mode may still run is decided by the dispatcher.
  *
