@@ -13,6 +13,13 @@ function ping(ctx: CommandContext, argv: string[]): void {
     ctx.reply.error(`ERR wrong number of arguments for 'ping' command`);
     return;
   }
+  // A RESP2 connection in Pub/Sub mode reads every reply as a message: PING answers as one.
+  if (ctx.conn !== null && ctx.conn.inPubSub && ctx.reply.resp === 2) {
+    ctx.reply.array(2);
+    ctx.reply.bulk('pong');
+    ctx.reply.bulk(argv.length === 1 ? '' : argv[1]!);
+    return;
+  }
   if (argv.length === 1) ctx.reply.simple('PONG');
   else ctx.reply.bulk(argv[1]!);
 }
@@ -162,10 +169,11 @@ export function clientInfoLine(conn: Connection): string {
   // A command held by CLIENT PAUSE shows as the one it runs, as in Redis.
   const cmd = ctx.current ?? conn.heldCommand;
   const lastCmd = cmd !== null ? cmd.name : conn.lastCommand;
+  const subs = conn.subscriptions;
   return (
     `id=${conn.id} addr=${conn.addr} laddr=${conn.laddr} fd=${conn.fd} name=${ctx.name}` +
     ` age=${now - Math.floor(conn.createdAt / 1000)} idle=${now - Math.floor(conn.lastInteraction / 1000)}` +
-    ` flags=${clientFlags(conn)} db=${ctx.db.id} sub=0 psub=0 ssub=0 multi=${ctx.multi === null ? -1 : ctx.multi.length}` +
+    ` flags=${clientFlags(conn)} db=${ctx.db.id} sub=${subs?.channels.size ?? 0} psub=${subs?.patterns.size ?? 0} ssub=${subs?.shardChannels.size ?? 0} multi=${ctx.multi === null ? -1 : ctx.multi.length}` +
     ` qbuf=${m.qbuf} qbuf-free=${m.qbufFree} argv-mem=${m.argvMem} multi-mem=${m.multiMem}` +
     ` rbs=${REPLY_SLAB_SIZE} rbp=${conn.outputPeak} obl=${m.obl} oll=${m.oll} omem=${m.omem}` +
     ` tot-mem=${m.totMem} events=${m.writing ? 'rw' : 'r'} cmd=${lastCmd} user=${conn.user} redir=-1 resp=${ctx.reply.resp}` +

@@ -19,6 +19,7 @@ import type { Persistence } from '../../persistence/persistence.js';
 import type { ReplicationPrimary } from '../../replication/primary.js';
 import type { Failover } from '../../replication/failover.js';
 import type { ReplicationIds } from '../../replication/ids.js';
+import type { PubSub, Subscriber } from '../pubsub/registry.js';
 
 /** What the context knows of a command (the table's Command is one). */
 export interface CommandRef {
@@ -86,8 +87,8 @@ export interface KeyBlockRequest {
   timedOut(): void;
 }
 
-/** A client connection as commands see it (CLIENT, HELLO, AUTH, MONITOR, RESET). */
-export interface Connection {
+/** A client connection as commands see it (CLIENT, HELLO, AUTH, MONITOR, RESET, the Pub/Sub commands). */
+export interface Connection extends Subscriber {
   readonly id: number;
   readonly ctx: CommandContext;
   readonly addr: string;
@@ -111,6 +112,8 @@ export interface Connection {
   replySkipNext: boolean;
   noEvict: boolean;
   monitor: boolean;
+  /** In Pub/Sub mode: subscribed to any channel, pattern or shard channel. */
+  readonly inPubSub: boolean;
   setAuthenticated(user: string): void;
   memoryReport(): ClientMemory;
   /** Send what was written so far (a reply produced outside the input path). */
@@ -183,6 +186,8 @@ export interface CommandHost {
   abortShutdown(): boolean;
   /** The replicas attached to this server. */
   readonly primary: ReplicationPrimary;
+  /** Channels, patterns and shard channels, and the delivery of messages (src/pubsub/). */
+  readonly pubsub: PubSub;
   /** FAILOVER's state machine. */
   readonly failover: Failover;
   /** This server's replication ids (replid, replid2). */

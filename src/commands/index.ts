@@ -20,6 +20,7 @@ import { replicationCommands } from './replication.js';
 import { replicaCommands } from './replica-commands.js';
 import { evalCommands } from '../scripting/eval-commands.js';
 import { functionCommands } from '../scripting/function-commands.js';
+import { pubsubCommands } from './pubsub.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -48,6 +49,7 @@ export function createCommandTable(): CommandTable {
     ...replicaCommands,
     ...evalCommands,
     ...functionCommands,
+    ...pubsubCommands,
   ]);
   return table;
 }

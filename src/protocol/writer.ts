@@ -426,6 +426,15 @@ export class ReplyWriter {
   }
 
   /**
+   * Bytes shared with other clients (a Pub/Sub frame), appended as their
+   * own chunk without a copy: the caller never changes them. Not muted:
+   * a push is not a reply (CLIENT REPLY OFF silences replies only).
+   */
+  shared(b: Buffer): void {
+    this.direct(b);
+  }
+
+  /**
    * The header of an attribute map of n pairs (`|n`), followed by its pairs
    * and then the reply it describes. RESP3 only: RESP2 has no attributes,
    * so callers send neither the header nor the pairs to a RESP2 client.

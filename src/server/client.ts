@@ -20,6 +20,7 @@ import type { ReplyStream } from '../protocol/stream.js';
 import { SoftLimitClock, type OutputLimit } from './output-limits.js';
 import { clientInfoLine } from '../commands/connection.js';
 import { reprString } from './monitor.js';
+import type { Subscriptions } from '../pubsub/registry.js';
 
 /** What a connection needs from the server that accepted it (Server implements it). */
 export interface ClientHost extends CommandHost {
@@ -39,6 +40,8 @@ export interface ClientHost extends CommandHost {
   outputLimitFor(c: Client): OutputLimit | null;
   /** Continue c's streamed reply on a later turn. */
   pumpLater(c: Client): void;
+  /** Output was added outside c's own input (a Pub/Sub message): send it at the end of the turn, or hold it for the AOF. */
+  outputReady(c: Client): void;
   /** Log and count an exception; returns the error reply. */
   internalError(e: unknown, where: string, c: Client | null, argv?: readonly string[] | null): string;
   /** The connection closed: forget it. */
@@ -134,6 +137,10 @@ export class Client implements Connection, Waiter {
   readonly softLimit = new SoftLimitClock();
   /** Largest output of one flush in the current period (CLIENT LIST rbp). */
   outputPeak = 0;
+  /** Pub/Sub subscriptions (src/pubsub/registry.ts); null until the first one. */
+  subscriptions: Subscriptions | null = null;
+  /** Pushes to this client raised by its own running command: they follow its reply (Redis 7.2). */
+  private deferredPushes: Buffer[] | null = null;
 
   constructor(
     readonly server: ClientHost,
@@ -382,6 +389,51 @@ export class Client implements Connection, Waiter {
     }
     if (this.io !== null) this.io.onLowWater(STREAM_LOW_WATER, once);
     else this.socket?.once('drain', once);
+  }
+
+  // ---- Pub/Sub ---------------------------------------------------------------
+
+  /** The protocol version of this connection (HELLO). */
+  get protocol(): 2 | 3 {
+    return this.reply.resp;
+  }
+
+  /** Channels, patterns and shard channels subscribed to (0: not in Pub/Sub mode). */
+  get subscriptionCount(): number {
+    return this.subscriptions === null ? 0 : this.subscriptions.total;
+  }
+
+  /** In Pub/Sub mode (Redis' CLIENT_PUBSUB): a RESP2 connection may then only run the (un)subscribe commands, PING, QUIT and RESET. */
+  get inPubSub(): boolean {
+    return this.subscriptions !== null && this.subscriptions.total > 0;
+  }
+
+  /**
+   * Append an encoded push frame (a Pub/Sub message, an invalidation) to
+   * this client's output, shared and never copied. While this client's own
+   * command runs it waits for the reply (releasePushes): a RESP3 client
+   * publishing to itself gets its PUBLISH reply first, and an EXEC's array
+   * is not broken up by it.
+   */
+  writePush(frame: Buffer): void {
+    if (this.closed) return;
+    if (this.ctx.current !== null) {
+      if (this.deferredPushes === null) this.deferredPushes = [];
+      this.deferredPushes.push(frame);
+      return;
+    }
+    this.reply.shared(frame);
+    this.server.outputReady(this);
+    // A subscriber that does not read is closed at its output limit, checked as the output grows.
+    if (this.reply.pending >= this.nextLimitCheck) this.checkOutputLimitMidTurn();
+  }
+
+  /** The command finished: send the pushes it raised for this client. */
+  releasePushes(): void {
+    const pushes = this.deferredPushes;
+    if (pushes === null) return;
+    this.deferredPushes = null;
+    for (const frame of pushes) this.writePush(frame);
   }
 
   /** Write bytes as they are (the replication stream), behind what was sent before. */

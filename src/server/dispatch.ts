@@ -27,6 +27,9 @@ import { cstr } from '../commands/util.js';
 /** Commands that run immediately even inside MULTI. */
 const MULTI_EXEMPT = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
+/** What a RESP2 connection in Pub/Sub mode may run (RESP3 mixes pushes with replies: no limit there). */
+const PUBSUB_MODE_COMMANDS = new Set(['subscribe', 'ssubscribe', 'psubscribe', 'unsubscribe', 'sunsubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
+
 function reject(c: Client, cmd: Command | null, msg: string): void {
   if (cmd !== null) cmd.stats.rejected++;
   if (cmd !== null && cmd.name === 'exec') {
@@ -121,12 +124,19 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
     reject(c, cmd, noReplicas);
     return;
   }
-  if (server.engine.isReplica) {
-    const refusal = replicaRefusal(server, c, cmd);
-    if (refusal !== null) {
-      reject(c, cmd, refusal);
-      return;
-    }
+  // Redis' order: READONLY, then the Pub/Sub context, then MASTERDOWN.
+  const replicaRefused = server.engine.isReplica ? replicaRefusal(server, c, cmd) : null;
+  if (replicaRefused !== null && replicaRefused.startsWith('READONLY')) {
+    reject(c, cmd, replicaRefused);
+    return;
+  }
+  if (c.inPubSub && c.reply.resp === 2 && !PUBSUB_MODE_COMMANDS.has(cmd.name)) {
+    reject(c, cmd, `ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
+    return;
+  }
+  if (replicaRefused !== null) {
+    reject(c, cmd, replicaRefused);
+    return;
   }
   if (persistence.loading !== null && !(flags & F.LOADING)) {
     reject(c, cmd, 'LOADING Redis is loading the dataset in memory');
@@ -233,6 +243,8 @@ export function call(server: DispatchHost, c: Client, cmd: Command, argv: string
       c.replySkipNext = false;
     }
     reply.muted = false;
+    // Messages this command published to its own client follow its reply.
+    c.releasePushes();
     // Blocked clients whose keys this command filled are served now that it is complete
     // (not while a suspended script keeps its execution unit open: they are served when it ends).
     if (engine.readyKeys.hasReady && !engine.inUnit) engine.readyKeys.serve();
@@ -267,4 +279,5 @@ export function rerun(server: DispatchHost, c: Client, cmd: Command, argv: strin
   runUnit(server, c, cmd, argv, false);
   ctx.current = null;
   ctx.currentArgv = null;
+  c.releasePushes();
 }

@@ -15,6 +15,7 @@ import type { Persistence } from '../../persistence/persistence.js';
 import type { Client } from './client.js';
 import type { ServerStats } from './stats.js';
 import type { Scripting } from '../scripting/scripting.js';
+import type { PubSub } from '../pubsub/registry.js';
 
 /** What INFO reads from the server (Server implements it). */
 export interface InfoSource {
@@ -40,6 +41,8 @@ export interface InfoSource {
   readonly scripting: Scripting;
   /** The durable change feed's counters (INFO stats). */
   readonly changeFeed: { readonly entriesAdded: number; readonly entriesLost: number };
+  /** Channel and pattern counts (INFO stats). */
+  readonly pubsub: PubSub;
 }
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'module_list', 'errorstats', 'cluster', 'keyspace'];
@@ -291,9 +294,9 @@ function statsSection(s: InfoSource): Fields {
     ['current_eviction_exceeded_time', 0],
     ['keyspace_hits', es.keyspaceHits],
     ['keyspace_misses', es.keyspaceMisses],
-    ['pubsub_channels', 0],
-    ['pubsub_patterns', 0],
-    ['pubsubshard_channels', 0],
+    ['pubsub_channels', s.pubsub.channelCount],
+    ['pubsub_patterns', s.pubsub.patternCount],
+    ['pubsubshard_channels', s.pubsub.shardChannelCount],
     ['latest_fork_usec', 0],
     ['total_forks', 0],
     ['migrate_cached_sockets', 0],

@@ -28,8 +28,10 @@ export class LogReplayer {
 
   /** Apply one record; a record that is not a valid command stops the load. */
   replay(argv: string[]): void {
-    // A replica's log holds its primary's stream as received: REPLCONF GETACK changes no data.
-    if (argv[0]!.toLowerCase() === 'replconf') return;
+    // A replica's log holds its primary's stream as received: REPLCONF GETACK changes no data,
+    // and the messages published while it fed replicas were delivered then, not to be sent again.
+    const name = argv[0]!.toLowerCase();
+    if (name === 'replconf' || name === 'publish' || name === 'spublish') return;
     const cmd = this.table.resolve(argv);
     if (cmd === undefined || cmd.run === null) {
       throw new AofLoadError(`Unknown command '${argv[0]!.slice(0, 128)}' reading the append only file`);

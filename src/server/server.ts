@@ -43,6 +43,8 @@ import { discardTransaction } from '../commands/transactions.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
 import { strerror } from '../../persistence/errors.js';
 import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from './output-limits.js';
+import { PubSub } from '../pubsub/registry.js';
+import { KeyspaceNotifier } from '../pubsub/notifications.js';
 
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
 const ACCESS_PARAMS = new Set(['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']);
@@ -108,6 +110,10 @@ export class Server implements CommandHost {
   readonly replica: PrimaryLink;
   /** Keyspace events appended to a stream (changefeed-* parameters). */
   readonly changeFeed: ChangeFeed;
+  /** Pub/Sub channels, patterns and shard channels (src/pubsub/). */
+  readonly pubsub = new PubSub();
+  /** notify-keyspace-events: the engine's change signals as Pub/Sub messages. */
+  private readonly notifier = new KeyspaceNotifier(this.pubsub);
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
@@ -130,6 +136,8 @@ export class Server implements CommandHost {
       this.engine.limits.apply(name, config.int(name));
     }
     this.applyAccessConfig();
+    this.notifier.configure(config.str('notify-keyspace-events'));
+    this.engine.keyspaceListeners.push(this.notifier.listener);
     this.persistence = new Persistence({
       engine: this.engine,
       config,
@@ -469,6 +477,7 @@ export class Server implements CommandHost {
     this.persistence.forget(c);
     this.monitors.delete(c);
     this.pause.forget(c);
+    this.pubsub.unsubscribeAll(c);
     if (c.ctx.kind === 'replica') this.primary.forget(c);
   }
 
@@ -509,6 +518,11 @@ export class Server implements CommandHost {
    */
   afterInput(c: Client): void {
     if (this.timedCount > 0) this.accountBatch();
+    this.outputReady(c);
+  }
+
+  /** `c` has output to send: at the end of this turn, or once the AOF has what it may reveal. */
+  outputReady(c: Client): void {
     if (this.persistence.mustWait()) {
       // The group commit at the end of this turn hands the log to the AOF,
       // once for all the clients served in the turn.
@@ -736,6 +750,8 @@ export class Server implements CommandHost {
       c.monitor = false;
       this.monitors.delete(c);
     }
+    this.pubsub.unsubscribeAll(c);
+    if (ctx.kind === 'pubsub') ctx.kind = 'normal';
     ctx.select(0);
     c.reply.resp = 2;
     c.authenticated = !this.authRequired();
@@ -893,6 +909,9 @@ export class Server implements CommandHost {
         break;
       case 'client-output-buffer-limit':
         this.outputLimits = this.readOutputLimits();
+        break;
+      case 'notify-keyspace-events':
+        this.notifier.configure(value as string);
         break;
       case 'loglevel':
         this.logger.level = pinoLevel(value as string);

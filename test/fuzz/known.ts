@@ -287,6 +287,10 @@ export const CONSTRAINTS: Constraint[] = [
   { why: 'MONITOR turns the fuzzing connection into a stream of other commands', rejects: (a) => commandName(a) === 'monitor' },
   { why: 'QUIT closes the fuzzing connection (the frame fuzzer sends QUIT and checks the close)', rejects: (a) => commandName(a) === 'quit' },
   {
+    why: '(P|S)SUBSCRIBE and (P|S)UNSUBSCRIBE answer one confirmation per name (the harness pairs each command with one reply), and a RESP2 connection in Pub/Sub mode refuses most commands: test/pubsub.test.ts covers them',
+    rejects: (a) => /^[ps]?(un)?subscribe$/.test(commandName(a)),
+  },
+  {
     why: "REPLICAOF/SLAVEOF <host> <port> makes the server follow a primary: what ROLE and INFO then say depends on the network's timing (a connect refused at once or a moment later), and a random port may be one of the servers under test. Only NO ONE is generated; test/replica*.test.ts cover the rest",
     rejects: (a) => ['replicaof', 'slaveof'].includes(commandName(a)) && !(a.length === 3 && /^no$/i.test(a[1]!) && /^one$/i.test(a[2]!)),
   },

@@ -1,0 +1,315 @@
+/**
+ * Pub/Sub end to end: the clients people use (ioredis, node-redis in RESP2
+ * and RESP3) subscribing, receiving and resubscribing after their
+ * connection was killed; `client-output-buffer-limit pubsub` closing a
+ * subscriber that does not read while 100 MB are published, the others
+ * unaffected and the server's memory bounded; and replication: a replica's
+ * subscribers get what is published on its primary (Vireo, and redis-server,
+ * on either side), while a primary without replicas logs no message and a
+ * replayed log delivers none again.
+ * The protocol itself, against redis-server: pubsub.test.ts.
+ */
+
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { HAVE_REDIS, startRedis, startVireo, startVireoProcess } from './helpers/servers.js';
+import { RespClient, encodeCommand, toJs } from './helpers/resp.js';
+import { infoNumber, waitFor } from './helpers/info.js';
+import { useCleanups } from './helpers/cleanups.js';
+import { waitInSync } from './helpers/replication.js';
+
+const { defer, track, client } = useCleanups();
+
+/** Resolves with the first `n` values `subscribe` hands to its callback. */
+function collect<T>(n: number, subscribe: (push: (v: T) => void) => void): Promise<T[]> {
+  return new Promise((resolve) => {
+    const got: T[] = [];
+    subscribe((v) => {
+      got.push(v);
+      if (got.length === n) resolve(got);
+    });
+  });
+}
+
+async function numsub(c: RespClient, channel: string): Promise<number> {
+  const r = toJs(await c.call('PUBSUB', 'NUMSUB', channel)) as string[];
+  return Number(r[1]);
+}
+
+describe('clients', () => {
+  it('ioredis: subscribe, psubscribe, binary messages, and resubscribing after its connection is killed', async () => {
+    const v = track(await startVireo());
+    const admin = await client(v.port);
+    const sub = new Redis({ port: v.port, host: '127.0.0.1', maxRetriesPerRequest: null });
+    defer(() => sub.disconnect());
+    const pub = new Redis({ port: v.port, host: '127.0.0.1' });
+    defer(() => pub.disconnect());
+
+    expect(await sub.subscribe('news', 'sport')).toBe(2);
+    expect(await sub.psubscribe('log.*')).toBe(3);
+    const messages = collect<[string, string]>(2, (push) => sub.on('message', (channel: string, message: string) => push([channel, message])));
+    const pmessages = collect<[string, string, string]>(1, (push) => sub.on('pmessage', (pattern: string, channel: string, message: string) => push([pattern, channel, message])));
+    const binary = collect<Buffer>(1, (push) => sub.on('messageBuffer', (channel: Buffer, message: Buffer) => channel.toString() === 'sport' && push(message)));
+    expect(await pub.publish('news', 'hello')).toBe(1);
+    expect(await pub.publish('sport', Buffer.from([0, 255, 13, 10]))).toBe(1);
+    expect(await pub.publish('log.error', 'disk full')).toBe(1);
+    expect(await messages).toEqual([
+      ['news', 'hello'],
+      ['sport', Buffer.from([0, 255, 13, 10]).toString()],
+    ]);
+    expect(await pmessages).toEqual([['log.*', 'log.error', 'disk full']]);
+    expect(await binary).toEqual([Buffer.from([0, 255, 13, 10])]);
+
+    // Killed: ioredis reconnects and subscribes again to everything it had.
+    expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toEqual({ type: 'integer', value: '1' });
+    await waitFor('ioredis to resubscribe', async () => (await numsub(admin, 'news')) === 1 && infoNumber(await admin.call('INFO', 'stats'), 'pubsub_patterns') === 1);
+    const again = collect<string>(1, (push) => sub.on('message', (channel: string, message: string) => channel === 'news' && message === 'after' && push(message)));
+    const againP = collect<string>(1, (push) => sub.on('pmessage', (_p: string, _c: string, message: string) => message === 'after' && push(message)));
+    expect(await pub.publish('news', 'after')).toBe(1);
+    expect(await pub.publish('log.x', 'after')).toBe(1);
+    expect(await again).toEqual(['after']);
+    expect(await againP).toEqual(['after']);
+    expect(await sub.unsubscribe('news', 'sport')).toBe(1);
+    expect(await sub.punsubscribe()).toBe(0);
+    expect(await numsub(admin, 'news')).toBe(0);
+  });
+
+  for (const RESP of [2, 3] as const) {
+    it(`node-redis (RESP${RESP}): subscribe, pSubscribe, sSubscribe, and resubscribing after its connection is killed`, async () => {
+      const v = track(await startVireo());
+      const admin = await client(v.port);
+      const pub = createClient({ url: `redis://127.0.0.1:${v.port}`, RESP });
+      await pub.connect();
+      defer(() => pub.destroy());
+      const sub = pub.duplicate();
+      sub.on('error', () => {});
+      await sub.connect();
+      defer(() => sub.destroy());
+
+      const got: string[] = [];
+      await sub.subscribe('orders', (message, channel) => got.push(`${channel}:${message}`));
+      await sub.pSubscribe('audit.*', (message, channel) => got.push(`p ${channel}:${message}`));
+      await sub.sSubscribe('shard', (message, channel) => got.push(`s ${channel}:${message}`));
+      expect(await pub.publish('orders', 'o1')).toBe(1);
+      expect(await pub.publish('audit.login', 'u1')).toBe(1);
+      expect(await pub.sPublish('shard', 'x1')).toBe(1);
+      expect(await pub.pubSubNumSub(['orders', 'nobody'])).toEqual({ orders: 1, nobody: 0 });
+      expect(await pub.pubSubNumPat()).toBe(1);
+      await waitFor('three messages', async () => got.length === 3);
+      expect(got).toEqual(['orders:o1', 'p audit.login:u1', 's shard:x1']);
+
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      await waitFor('node-redis to resubscribe', async () => (await numsub(admin, 'orders')) === 1 && (toJs(await admin.call('PUBSUB', 'SHARDNUMSUB', 'shard')) as string[])[1] === '1' && toJs(await admin.call('PUBSUB', 'NUMPAT')) === '1');
+      await pub.publish('orders', 'o2');
+      await pub.publish('audit.logout', 'u2');
+      await waitFor('the messages after the reconnection', async () => got.length === 5);
+      expect(got.slice(3)).toEqual(['orders:o2', 'p audit.logout:u2']);
+      await sub.unsubscribe('orders');
+      await sub.pUnsubscribe();
+      await sub.sUnsubscribe();
+      expect(await pub.publish('orders', 'o3')).toBe(0);
+    });
+  }
+});
+
+/** RSS of a process, from /proc. */
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+/** A subscriber that subscribes and then never reads (its socket paused). */
+async function stalledSubscriber(port: number, channel: string): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(encodeCommand(['SUBSCRIBE', channel]));
+  await new Promise((r) => socket.once('data', r));
+  socket.pause();
+  defer(() => socket.destroy());
+  return socket;
+}
+
+describe('client-output-buffer-limit pubsub', () => {
+  it('a subscriber that never reads while 100 MB are published is closed at the hard limit; another keeps receiving; memory stays bounded', async () => {
+    // The default limit: pubsub 32mb 8mb 60.
+    const v = track(await startVireoProcess(['--save', '']));
+    const admin = await client(v.port);
+    expect(toJs(await admin.call('CONFIG', 'GET', 'client-output-buffer-limit'))).toEqual(['client-output-buffer-limit', 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60']);
+    const reader = await client(v.port);
+    await reader.call('SUBSCRIBE', 'firehose');
+    await stalledSubscriber(v.port, 'firehose');
+    expect(await numsub(admin, 'firehose')).toBe(2);
+    const list = toJs(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
+    expect(list.trim().split('\n')).toHaveLength(2);
+
+    const pid = v.proc.pid!;
+    await admin.call('MEMORY', 'PURGE');
+    const before = rssBytes(pid);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 10);
+    const disconnectionsBefore = infoNumber(await admin.call('INFO', 'stats'), 'client_output_buffer_limit_disconnections');
+
+    // 1600 messages of 64 KB: 100 MB, published in pipelined batches while the reader reads.
+    const message = 'm'.repeat(64 * 1024);
+    const total = 1600;
+    const pub = await client(v.port);
+    let received = 0;
+    const allReceived = (async () => {
+      for (; received < total; received++) {
+        const r = toJs((await reader.read()).reply) as string[];
+        if (r[0] !== 'message' || r[2]!.length !== message.length) throw new Error(`unexpected frame ${JSON.stringify(r).slice(0, 80)}`);
+      }
+    })();
+    const receivers: number[] = [];
+    for (let sent = 0; sent < total; sent += 50) {
+      pub.writeRaw(Buffer.concat(Array.from({ length: 50 }, () => encodeCommand(['PUBLISH', 'firehose', message]))));
+      for (let i = 0; i < 50; i++) receivers.push(Number((toJs((await pub.read()).reply) as string)));
+    }
+    await allReceived;
+    clearInterval(sampler);
+
+    expect(received).toBe(total);
+    // Both received the first messages; the stalled one was closed once 32 MB waited for it.
+    expect(receivers[0]).toBe(2);
+    expect(receivers[total - 1]).toBe(1);
+    expect(infoNumber(await admin.call('INFO', 'stats'), 'client_output_buffer_limit_disconnections') - disconnectionsBefore).toBe(1);
+    expect(await numsub(admin, 'firehose')).toBe(1);
+    // Without the limit the stalled subscriber alone would hold 100 MB; with it, about 32 MB (what its
+    // socket took aside), plus the reader's and the publisher's buffers in flight and the parsed
+    // messages not collected yet (about 50 MB in all when measured).
+    expect(peak - before).toBeLessThan(90 * 1024 * 1024);
+    expect(v.output()).toMatch(/Client id=\d+ addr=\S+ .*flags=P .* scheduled to be closed ASAP for overcoming of output buffer limits/);
+    expect(await admin.call('PING')).toEqual({ type: 'simple', value: 'PONG' });
+  });
+
+  it('the soft limit: over it for longer than soft-seconds, closed; a RESP3 subscriber counts as pubsub too', async () => {
+    const v = track(await startVireo({ 'client-output-buffer-limit': 'pubsub 0 1mb 1' }));
+    const admin = await client(v.port);
+    const socket = net.connect(v.port, '127.0.0.1');
+    socket.on('error', () => {});
+    defer(() => socket.destroy());
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(Buffer.concat([encodeCommand(['HELLO', '3']), encodeCommand(['SUBSCRIBE', 'slow'])]));
+    await waitFor('the subscription', async () => (await numsub(admin, 'slow')) === 1);
+    socket.pause();
+    const pub = await client(v.port);
+    const message = 'x'.repeat(256 * 1024);
+    // Over 1 MB at once (the socket takes a few MB first), then a message every 100 ms: closed after a second over.
+    const deadline = Date.now() + 20_000;
+    let published = 0;
+    while ((await numsub(admin, 'slow')) === 1 && Date.now() < deadline) {
+      await pub.call('PUBLISH', 'slow', message);
+      published++;
+      if (published > 64) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await numsub(admin, 'slow')).toBe(0);
+    expect(infoNumber(await admin.call('INFO', 'stats'), 'client_output_buffer_limit_disconnections')).toBe(1);
+  });
+});
+
+/** Every byte of the AOF directory's files, as latin1. */
+function aofText(dir: string): string {
+  const aofDir = path.join(dir, 'appendonlydir');
+  return fs
+    .readdirSync(aofDir)
+    .map((f) => fs.readFileSync(path.join(aofDir, f)).latin1Slice())
+    .join('');
+}
+
+describe('replication', () => {
+  it("a replica's subscribers get what is published on its primary (channels, patterns, shard channels, inside MULTI), down a chain", async () => {
+    const p = track(await startVireo({ appendonly: 'yes', 'repl-diskless-sync-delay': '0' }));
+    const pc = await client(p.port);
+    // No replica, no backlog: a message is not data and stays out of the log.
+    expect(await pc.call('PUBLISH', 'early', 'not logged')).toEqual({ type: 'integer', value: '0' });
+    expect(await pc.call('SET', 'marker', '1')).toEqual({ type: 'simple', value: 'OK' });
+    await waitFor('the AOF to have the SET', async () => aofText(p.dir).includes('marker'));
+    expect(aofText(p.dir)).not.toContain('not logged');
+
+    const r1 = track(await startVireo({ replicaof: `127.0.0.1 ${p.port}` }));
+    const r2 = track(await startVireo({ replicaof: `127.0.0.1 ${r1.port}` }));
+    const r1c = await client(r1.port);
+    const r2c = await client(r2.port);
+    await waitInSync(pc, r1c);
+    await waitInSync(pc, r2c);
+    const sub1 = await client(r1.port);
+    const sub2 = await client(r2.port);
+    await sub1.call('SUBSCRIBE', 'news');
+    await sub1.call('PSUBSCRIBE', 'log.*');
+    await sub1.call('SSUBSCRIBE', 'shard');
+    await sub2.call('SUBSCRIBE', 'news');
+
+    // The primary has no subscriber of its own: 0 receivers, yet the replicas deliver.
+    expect(await pc.call('PUBLISH', 'news', 'hello')).toEqual({ type: 'integer', value: '0' });
+    expect(await pc.call('PUBLISH', 'log.error', 'disk')).toEqual({ type: 'integer', value: '0' });
+    expect(await pc.call('SPUBLISH', 'shard', 'sharded')).toEqual({ type: 'integer', value: '0' });
+    await pc.call('MULTI');
+    await pc.call('SET', 'k', 'v');
+    await pc.call('PUBLISH', 'news', 'with the write');
+    expect(toJs(await pc.call('EXEC'))).toEqual(['OK', '0']);
+    await pc.call('EVAL', "redis.call('set', 'k2', 'v') return redis.call('publish', 'news', 'from a script')", '0');
+    const frames = async (c: RespClient, n: number) => {
+      const out: unknown[] = [];
+      for (let i = 0; i < n; i++) out.push(toJs((await c.read()).reply));
+      return out;
+    };
+    expect(await frames(sub1, 5)).toEqual([
+      ['message', 'news', 'hello'],
+      ['pmessage', 'log.*', 'log.error', 'disk'],
+      ['smessage', 'shard', 'sharded'],
+      ['message', 'news', 'with the write'],
+      ['message', 'news', 'from a script'],
+    ]);
+    expect(await frames(sub2, 3)).toEqual([
+      ['message', 'news', 'hello'],
+      ['message', 'news', 'with the write'],
+      ['message', 'news', 'from a script'],
+    ]);
+    // Publishing on a replica reaches its own subscribers only.
+    expect(await r1c.call('PUBLISH', 'news', 'local')).toEqual({ type: 'integer', value: '1' });
+    expect(await frames(sub1, 1)).toEqual([['message', 'news', 'local']]);
+    await waitInSync(pc, r2c);
+    expect(toJs(await r2c.call('GET', 'k2'))).toBe('v');
+
+    // With a backlog the messages are in the log, hence in the AOF: a replay must not send them again.
+    await waitFor('the AOF to have the message', async () => aofText(p.dir).includes('with the write'));
+    const local = await client(p.port);
+    await local.call('SUBSCRIBE', 'news');
+    expect(await pc.call('DEBUG', 'LOADAOF')).toEqual({ type: 'simple', value: 'OK' });
+    expect(toJs(await pc.call('GET', 'k'))).toBe('v');
+    local.writeRaw(encodeCommand(['PING']));
+    expect(toJs((await local.read()).reply)).toEqual(['pong', '']);
+  });
+
+  it.skipIf(!HAVE_REDIS)('redis-server replicating from Vireo, and Vireo replicating from redis-server, deliver PUBLISH to their subscribers', async () => {
+    const v = track(await startVireo({ 'repl-diskless-sync-delay': '0' }));
+    const theirs = track(await startRedis());
+    const vc = await client(v.port);
+    const tc = await client(theirs.port);
+    expect(await tc.call('REPLICAOF', '127.0.0.1', String(v.port))).toEqual({ type: 'simple', value: 'OK' });
+    await waitInSync(vc, tc);
+    const onRedis = await client(theirs.port);
+    await onRedis.call('SUBSCRIBE', 'from-vireo');
+    await vc.call('PUBLISH', 'from-vireo', 'hi redis');
+    expect(toJs((await onRedis.read()).reply)).toEqual(['message', 'from-vireo', 'hi redis']);
+
+    const primary = track(await startRedis());
+    const rc = await client(primary.port);
+    const replica = track(await startVireo());
+    const replicaClient = await client(replica.port);
+    await replicaClient.call('REPLICAOF', '127.0.0.1', String(primary.port));
+    await waitInSync(rc, replicaClient);
+    const onVireo = await client(replica.port);
+    await onVireo.call('SUBSCRIBE', 'from-redis');
+    await onVireo.call('SSUBSCRIBE', 'shard-from-redis');
+    await rc.call('PUBLISH', 'from-redis', 'hi vireo');
+    await rc.call('SPUBLISH', 'shard-from-redis', 'sharded');
+    expect(toJs((await onVireo.read()).reply)).toEqual(['message', 'from-redis', 'hi vireo']);
+    expect(toJs((await onVireo.read()).reply)).toEqual(['smessage', 'shard-from-redis', 'sharded']);
+  });
+});
