@@ -20,6 +20,7 @@ import type { ReplyStream } from '../protocol/stream.js';
 import { SoftLimitClock, type OutputLimit } from './output-limits.js';
 import { clientInfoLine } from '../commands/connection.js';
 import { reprString } from './monitor.js';
+import type { ClientTracking, TrackingClient } from '../tracking/client.js';
 
 /** What a connection needs from the server that accepted it (Server implements it). */
 export interface ClientHost extends CommandHost {
@@ -78,7 +79,7 @@ const LIMIT_CHECK_STEP = 1024 * 1024;
 /** Pieces of one streamed reply produced in one turn at most. */
 const STREAM_PIECES_PER_TURN = 4;
 
-export class Client implements Connection, Waiter {
+export class Client implements Connection, Waiter, TrackingClient {
   /** What this connection's commands run on. */
   readonly ctx: CommandContext;
   readonly reply: ReplyWriter;
@@ -108,6 +109,8 @@ export class Client implements Connection, Waiter {
   monitor = false;
   /** A parsed command held back by CLIENT PAUSE. */
   held: string[] | null = null;
+  /** CLIENT TRACKING state while tracking is on (src/tracking/). */
+  tracking: ClientTracking | null = null;
 
   get heldCommand(): Command | null {
     return this.held === null ? null : (this.server.table.resolve(this.held) ?? null);
@@ -447,6 +450,18 @@ export class Client implements Connection, Waiter {
     this.authenticated = true;
     this.user = user;
     this.parser.limits.authenticated = true;
+  }
+
+  /**
+   * Whether this client holds a Pub/Sub subscription (Redis' CLIENT_PUBSUB):
+   * a RESP2 client that tracking clients redirect to gets their
+   * invalidations as messages on __redis__:invalidate only then. The
+   * seam between client-side caching and Pub/Sub: Pub/Sub marks a
+   * subscriber's context kind 'pubsub' (CLIENT LIST flag P); until it
+   * exists no client is in that mode.
+   */
+  inPubSubMode(): boolean {
+    return this.ctx.kind === 'pubsub';
   }
 
   /** "id=.. addr=.." for logs. */
