@@ -506,6 +506,8 @@ export class PrimaryLink implements ReplicaControl {
     if (into !== null) {
       logger.info('MASTER <-> REPLICA sync: Swapping active DB with loaded DB');
       for (let i = 0; i < into.length; i++) engine.swapDbs(engine.dbs[i]!, into[i]!);
+      // Redis' swapMainDbWithTempDb: tracking clients get a null invalidation, as for a flush.
+      engine.signalFlushed();
     }
     try {
       transfer.keepAs(this.host.persistence.rdb.path);

@@ -7,6 +7,7 @@ import type { CommandContext, Connection } from './context.js';
 import { ERR, argDbIndex, argLong, eq, replyHelp, cstr } from './util.js';
 import { parseInt64, parseLong } from '../util/numbers.js';
 import { REPLY_SLAB_SIZE } from '../protocol/writer.js';
+import { trackingCommands, trackingListFlags, trackingRedirect } from './tracking.js';
 
 function ping(ctx: CommandContext, argv: string[]): void {
   if (argv.length > 2) {
@@ -153,6 +154,7 @@ function clientFlags(conn: Connection): string {
   if (ctx.kind === 'pubsub') f += 'P';
   if (ctx.multi !== null) f += 'x';
   if (ctx.host.isBlocked(conn)) f += 'b';
+  f += trackingListFlags(conn);
   if (ctx.casDirty) f += 'd';
   if (conn.closeAfterReply) f += 'c';
   if (conn.addr.startsWith('/')) f += 'U';
@@ -176,7 +178,7 @@ export function clientInfoLine(conn: Connection): string {
     ` flags=${clientFlags(conn)} db=${ctx.db.id} sub=${subs?.channels.size ?? 0} psub=${subs?.patterns.size ?? 0} ssub=${subs?.shardChannels.size ?? 0} multi=${ctx.multi === null ? -1 : ctx.multi.length}` +
     ` qbuf=${m.qbuf} qbuf-free=${m.qbufFree} argv-mem=${m.argvMem} multi-mem=${m.multiMem}` +
     ` rbs=${REPLY_SLAB_SIZE} rbp=${conn.outputPeak} obl=${m.obl} oll=${m.oll} omem=${m.omem}` +
-    ` tot-mem=${m.totMem} events=${m.writing ? 'rw' : 'r'} cmd=${lastCmd} user=${conn.user} redir=-1 resp=${ctx.reply.resp}` +
+    ` tot-mem=${m.totMem} events=${m.writing ? 'rw' : 'r'} cmd=${lastCmd} user=${conn.user} redir=${trackingRedirect(conn)} resp=${ctx.reply.resp}` +
     ` lib-name=${conn.libName} lib-ver=${conn.libVer}`
   );
 }
@@ -401,6 +403,11 @@ const CLIENT_HELP = [
   '    Set client meta attr. Options are:',
   '    * LIB-NAME: the client lib name.',
   '    * LIB-VER: the client lib version.',
+  'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]',
+  '         [OPTIN] [OPTOUT] [NOLOOP]',
+  '    Control server assisted client side caching.',
+  'TRACKINGINFO',
+  '    Report tracking status for the current connection.',
   'NO-EVICT (ON|OFF)',
   '    Protect current client connection from eviction.',
   'NO-TOUCH (ON|OFF)',
@@ -476,12 +483,7 @@ const clientCommands: CommandImpl[] = [
     },
   },
   { name: 'client|help', run: (ctx) => replyHelp(ctx, 'CLIENT', CLIENT_HELP) },
-  {
-    // Vireo has no client-side caching (CLIENT TRACKING) yet, so no client
-    // is ever in tracking mode: this is what Redis answers such a client.
-    name: 'client|caching',
-    run: (ctx) => ctx.reply.error('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled'),
-  },
+  ...trackingCommands,
 ];
 
 /** CLIENT UNBLOCK id [TIMEOUT | ERROR]: 1 when the client was inside a blocking command. */

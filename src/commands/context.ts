@@ -142,6 +142,43 @@ export interface ReplicaControl {
   refusal(isWrite: boolean, deniedWhenStale: boolean): string | null;
 }
 
+/** CLIENT TRACKING ON's options, checked (commands/tracking.ts). */
+export interface TrackingOptions {
+  /** REDIRECT: the ID of an existing client; 0 for none. */
+  redirect: number;
+  bcast: boolean;
+  optin: boolean;
+  optout: boolean;
+  noloop: boolean;
+  /** PREFIX arguments, in the order given (BCAST only). */
+  prefixes: string[];
+}
+
+/** A connection's tracking state as CLIENT TRACKINGINFO, GETREDIR and LIST show it. */
+export interface TrackingView {
+  readonly redirect: number;
+  readonly bcast: boolean;
+  readonly optin: boolean;
+  readonly optout: boolean;
+  readonly noloop: boolean;
+  /** CLIENT CACHING was given for the next command. */
+  readonly caching: boolean;
+  readonly brokenRedirect: boolean;
+  readonly prefixes: ReadonlySet<string>;
+}
+
+/** Client-side caching as commands see it (src/tracking/tracking.ts implements it). */
+export interface TrackingControl {
+  /** `conn`'s tracking state, or null while tracking is off. */
+  stateOf(conn: Connection): TrackingView | null;
+  /** CLIENT TRACKING ON with options already checked (and again while on: Redis' enableTracking). */
+  enable(conn: Connection, opts: TrackingOptions): void;
+  /** CLIENT TRACKING OFF, RESET. */
+  disable(conn: Connection): void;
+  /** CLIENT CACHING YES (OPTIN) or NO (OPTOUT): the next command (or transaction) is the exception. */
+  setCaching(conn: Connection): void;
+}
+
 /** The server as commands see it. */
 export interface CommandHost {
   readonly config: Config;
@@ -153,6 +190,8 @@ export interface CommandHost {
   readonly protoMaxBulkLen: number;
   readonly clients: ReadonlyMap<number, Connection>;
   readonly monitors: Set<Connection>;
+  /** Client-side caching (CLIENT TRACKING). */
+  readonly tracking: TrackingControl;
   activeExpireEnabled: boolean;
   /** A port/bind change being applied, or null. */
   readonly rebinding: Promise<void> | null;

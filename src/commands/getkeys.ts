@@ -69,12 +69,36 @@ function setGetKeys(argv: readonly string[]): KeyRef[] {
   return [{ pos: 1, flags: get ? ['RW', 'ACCESS', 'UPDATE'] : ['OW', 'UPDATE'] }];
 }
 
+/**
+ * Redis' xreadGetKeys: the first half of the arguments after STREAMS (the
+ * other half are IDs). Options before it are skipped with their values, so
+ * a group or key named STREAMS is not taken for the keyword; none when the
+ * arguments after it are missing or odd in number.
+ */
+function xreadGetKeys(argv: readonly string[]): KeyRef[] {
+  let streams = -1;
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i]!.toLowerCase();
+    if (arg === 'block' || arg === 'count') i++;
+    else if (arg === 'group') i += 2;
+    else if (arg === 'streams') {
+      streams = i;
+      break;
+    } else if (arg !== 'noack') break;
+  }
+  const args = argv.length - streams - 1;
+  if (streams === -1 || args === 0 || args % 2 !== 0) return [];
+  const keys: KeyRef[] = [];
+  for (let i = streams + 1; i < streams + 1 + args / 2; i++) keys.push({ pos: i, flags: [] });
+  return keys;
+}
+
 const zunionInterDiffStoreGetKeys = numkeysGetKeys(1, 2, 3);
 const zunionInterDiffGetKeys = numkeysGetKeys(0, 1, 2);
 
 /**
  * The procedures of the implemented commands. Commands that land later add
- * theirs (MIGRATE, XREAD, GEORADIUS: their own, as in db.c).
+ * theirs (MIGRATE, GEORADIUS: their own, as in db.c).
  */
 export const GETKEYS_PROCS: Readonly<Record<string, GetKeysProc>> = {
   set: setGetKeys,
@@ -100,4 +124,6 @@ export const GETKEYS_PROCS: Readonly<Record<string, GetKeysProc>> = {
   evalsha_ro: numkeysGetKeys(0, 2, 3),
   fcall: numkeysGetKeys(0, 2, 3),
   fcall_ro: numkeysGetKeys(0, 2, 3),
+  xread: xreadGetKeys,
+  xreadgroup: xreadGetKeys,
 };

@@ -45,6 +45,6 @@ export class ExecContext implements Watcher {
    * beside the effect the command logs.
    */
   changed(key: string, cls: NotifyClass, event: string, db: Db = this.db): void {
-    this.engine.changed(db, key, cls, event);
+    this.engine.changed(db, key, cls, event, this);
   }
 }

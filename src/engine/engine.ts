@@ -75,6 +75,23 @@ const NEVER_ENDS_A_WAIT = new Set(['xreadgroup', 'xack', 'xclaim', 'xautoclaim',
 /** Receives keyspace events (notifications, client tracking and snapshots subscribe). */
 export type KeyspaceListener = (cls: NotifyClass, event: string, key: string, db: number) => void;
 
+/**
+ * Client-side caching's view of the change signal (src/tracking/ implements
+ * it): Redis' signalModifiedKey and signalFlushedDb. Unlike a keyspace
+ * listener it learns which execution context made the change (CLIENT
+ * TRACKING ... NOLOOP leaves out the client's own changes).
+ */
+export interface KeyInvalidator {
+  /**
+   * `key` (in any database: tracking does not tell them apart) was modified
+   * by the command running on context `by`, an identity only compared, or
+   * by the server itself (an expiry) when null.
+   */
+  keyModified(key: string, by: object | null): void;
+  /** Databases were emptied or replaced as a whole: every cached key is stale. */
+  flushed(): void;
+}
+
 export class Engine {
   readonly dbs: Db[];
   readonly log: CommandLog;
@@ -118,6 +135,8 @@ export class Engine {
   }
   /** Keyspace listeners: every change signal reaches each of them. */
   readonly keyspaceListeners: KeyspaceListener[] = [];
+  /** Client-side caching (CLIENT TRACKING), told of every modified key and flush. */
+  invalidator: KeyInvalidator | null = null;
   /** Keys blocked clients wait on, and those filled by the running command. */
   readonly readyKeys: ReadyKeys;
   /** Change signals and effects so far (the test-mode check compares them per command). */
@@ -337,12 +356,17 @@ export class Engine {
   /**
    * The change signal (Redis' signalModifiedKey plus notifyKeyspaceEvent):
    * breaks WATCHes, marks the key ready for clients blocked on it (unless
-   * the change cannot end a wait), and tells every keyspace listener. Reached through ExecContext.changed.
+   * the change cannot end a wait), invalidates the key for client-side
+   * caching, and tells every keyspace listener. Reached through
+   * ExecContext.changed (`by`: that context), or with null for the
+   * server's own changes (expiry).
    */
-  changed(db: Db, key: string, cls: NotifyClass, event: string): void {
+  changed(db: Db, key: string, cls: NotifyClass, event: string, by: object | null = null): void {
     this.changeCount++;
     this.watches.touch(db, key);
     if (!NEVER_ENDS_A_WAIT.has(event)) this.readyKeys.signal(db, key);
+    // A key-miss event reports a read, not a change.
+    if (this.invalidator !== null && cls !== NOTIFY.KEY_MISS) this.invalidator.keyModified(key, by);
     const listeners = this.keyspaceListeners;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(cls, event, key, db.id);
   }
@@ -350,6 +374,7 @@ export class Engine {
   /** Empty one database (FLUSHDB) or all (FLUSHALL). Returns keys removed. */
   flush(db: Db | null): number {
     this.changeCount++;
+    this.signalFlushed();
     let removed = 0;
     for (const d of db === null ? this.dbs : [db]) {
       this.watches.touchAll(d, null, this.isStaleForWatch);
@@ -357,6 +382,14 @@ export class Engine {
       d.clear();
     }
     return removed;
+  }
+
+  /**
+   * Every key a client may cache is stale: a database was emptied or
+   * replaced as a whole (Redis sends tracking clients a null invalidation).
+   */
+  signalFlushed(): void {
+    if (this.invalidator !== null) this.invalidator.flushed();
   }
 
   swapDbs(a: Db, b: Db): void {

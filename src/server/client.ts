@@ -21,6 +21,7 @@ import { SoftLimitClock, type OutputLimit } from './output-limits.js';
 import { clientInfoLine } from '../commands/connection.js';
 import { reprString } from './monitor.js';
 import type { Subscriptions } from '../pubsub/registry.js';
+import type { ClientTracking, TrackingClient } from '../tracking/client.js';
 
 /** What a connection needs from the server that accepted it (Server implements it). */
 export interface ClientHost extends CommandHost {
@@ -81,7 +82,7 @@ const LIMIT_CHECK_STEP = 1024 * 1024;
 /** Pieces of one streamed reply produced in one turn at most. */
 const STREAM_PIECES_PER_TURN = 4;
 
-export class Client implements Connection, Waiter {
+export class Client implements Connection, Waiter, TrackingClient {
   /** What this connection's commands run on. */
   readonly ctx: CommandContext;
   readonly reply: ReplyWriter;
@@ -111,6 +112,8 @@ export class Client implements Connection, Waiter {
   monitor = false;
   /** A parsed command held back by CLIENT PAUSE. */
   held: string[] | null = null;
+  /** CLIENT TRACKING state while tracking is on (src/tracking/). */
+  tracking: ClientTracking | null = null;
 
   get heldCommand(): Command | null {
     return this.held === null ? null : (this.server.table.resolve(this.held) ?? null);
@@ -499,6 +502,11 @@ export class Client implements Connection, Waiter {
     this.authenticated = true;
     this.user = user;
     this.parser.limits.authenticated = true;
+  }
+
+  /** Tracking sends redirected RESP2 invalidations only to a subscriber (Redis' CLIENT_PUBSUB). */
+  inPubSubMode(): boolean {
+    return this.inPubSub;
   }
 
   /** "id=.. addr=.." for logs. */

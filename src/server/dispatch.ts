@@ -10,9 +10,12 @@ import type { Client } from './client.js';
 import type { ClientHost } from './client.js';
 import type { EffectCheck } from './effect-check.js';
 import type { Command } from '../commands/table.js';
+import type { Tracking } from '../tracking/tracking.js';
 
 /** What dispatch needs from the server (Server implements it). */
 export interface DispatchHost extends ClientHost {
+  /** Client-side caching: keys read by tracking clients, invalidations held for the reply. */
+  readonly tracking: Tracking;
   readonly effectCheck: EffectCheck | null;
   /** The running script, for -BUSY. */
   readonly scripting: { readonly busyError: string | null };
@@ -111,6 +114,8 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
     reject(c, cmd, 'NOAUTH Authentication required.');
     return;
   }
+  // Keep the tracking table within tracking-table-max-keys (where Redis' processCommand does).
+  if (server.tracking.clientCount > 0) server.tracking.enforceLimit();
   const persistence = server.persistence;
   if (deniedOnDiskError(c, cmd)) {
     const misconf = persistence.misconf();
@@ -221,7 +226,11 @@ export function call(server: DispatchHost, c: Client, cmd: Command, argv: string
   const prevArgv = ctx.currentArgv;
   ctx.current = cmd;
   ctx.currentArgv = argv;
+  const tracking = server.tracking;
+  // While it runs, this client's own invalidations wait for its reply.
+  if (!nested) tracking.executing = true;
   runUnit(server, c, cmd, argv, !nested && c.parser.rawArgv === argv);
+  if (c.tracking !== null && cmd.flags & F.READONLY) tracking.rememberKeys(c, cmd, argv);
   // Reading a clock costs ~100 ns here: commands of one input batch are
   // timed together (server.accountBatch); only a command that may be slow
   // takes a reading of its own, so the ones after it see a fresh time.
@@ -243,7 +252,10 @@ export function call(server: DispatchHost, c: Client, cmd: Command, argv: string
       c.replySkipNext = false;
     }
     reply.muted = false;
-    // Messages this command published to its own client follow its reply.
+    tracking.executing = false;
+    // Invalidations and messages this command raised for its own client follow its reply
+    // (invalidations first: Redis signals a key before it notifies its event).
+    if (tracking.hasDeferred) tracking.sendDeferred();
     c.releasePushes();
     // Blocked clients whose keys this command filled are served now that it is complete
     // (not while a suspended script keeps its execution unit open: they are served when it ends).
@@ -274,10 +286,23 @@ export function commandBlockedByPause(server: DispatchHost, c: Client, argv: str
  */
 export function rerun(server: DispatchHost, c: Client, cmd: Command, argv: string[]): void {
   const ctx = c.ctx;
+  const tracking = server.tracking;
+  const trackedBefore = tracking.current;
+  const executingBefore = tracking.executing;
+  tracking.current = c;
+  tracking.executing = true;
   ctx.current = cmd;
   ctx.currentArgv = argv;
-  runUnit(server, c, cmd, argv, false);
-  ctx.current = null;
-  ctx.currentArgv = null;
-  c.releasePushes();
+  try {
+    runUnit(server, c, cmd, argv, false);
+    if (c.tracking !== null && cmd.flags & F.READONLY) tracking.rememberKeys(c, cmd, argv);
+  } finally {
+    ctx.current = null;
+    ctx.currentArgv = null;
+    tracking.executing = false;
+    if (tracking.hasDeferred) tracking.sendDeferred();
+    tracking.current = trackedBefore;
+    tracking.executing = executingBefore;
+    c.releasePushes();
+  }
 }

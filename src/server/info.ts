@@ -43,6 +43,8 @@ export interface InfoSource {
   readonly changeFeed: { readonly entriesAdded: number; readonly entriesLost: number };
   /** Channel and pattern counts (INFO stats). */
   readonly pubsub: PubSub;
+  /** Client-side caching's counts (tracking_clients and tracking_total_*). */
+  readonly tracking: { readonly clientCount: number; readonly totalKeys: number; readonly totalItems: number; readonly totalPrefixes: number };
 }
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'module_list', 'errorstats', 'cluster', 'keyspace'];
@@ -127,7 +129,7 @@ function clientsSection(s: InfoSource): Fields {
     ['client_recent_max_input_buffer', maxIn],
     ['client_recent_max_output_buffer', maxOut],
     ['blocked_clients', s.blockedClients],
-    ['tracking_clients', 0],
+    ['tracking_clients', s.tracking.clientCount],
     ['clients_in_timeout_table', 0],
     ['total_blocking_keys', s.engine.readyKeys.totalBlockingKeys],
     ['total_blocking_keys_on_nokey', s.engine.readyKeys.totalBlockingKeysOnNoKey],
@@ -307,9 +309,9 @@ function statsSection(s: InfoSource): Fields {
     ['active_defrag_key_misses', 0],
     ['total_active_defrag_time', 0],
     ['current_active_defrag_time', 0],
-    ['tracking_total_keys', 0],
-    ['tracking_total_items', 0],
-    ['tracking_total_prefixes', 0],
+    ['tracking_total_keys', s.tracking.totalKeys],
+    ['tracking_total_items', s.tracking.totalItems],
+    ['tracking_total_prefixes', s.tracking.totalPrefixes],
     ['unexpected_error_replies', st.unexpectedErrorReplies],
     ['total_error_replies', st.totalErrorReplies],
     ['dump_payload_sanitizations', 0],

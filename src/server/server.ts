@@ -45,6 +45,8 @@ import { strerror } from '../../persistence/errors.js';
 import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from './output-limits.js';
 import { PubSub } from '../pubsub/registry.js';
 import { KeyspaceNotifier } from '../pubsub/notifications.js';
+import { Tracking } from '../tracking/tracking.js';
+import type { TrackingClient, TrackingHost } from '../tracking/client.js';
 
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
 const ACCESS_PARAMS = new Set(['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']);
@@ -55,7 +57,7 @@ export interface ServerOptions {
   logger?: Logger;
 }
 
-export class Server implements CommandHost {
+export class Server implements CommandHost, TrackingHost {
   readonly engine: Engine;
   readonly table: CommandTable;
   readonly logger: Logger;
@@ -82,6 +84,10 @@ export class Server implements CommandHost {
   readonly debugExceptions = process.env.VIREO_DEBUG_EXCEPTIONS === '1';
   /** Test mode: every change must log an effect and send the change signal (effect-check.ts). */
   readonly effectCheck: EffectCheck | null;
+  /** Client-side caching (CLIENT TRACKING). */
+  readonly tracking: Tracking;
+  /** tracking-table-max-keys. */
+  trackingTableMaxKeys: number;
 
   /** Copies of hot configuration values. */
   protoMaxBulkLen: number;
@@ -123,13 +129,16 @@ export class Server implements CommandHost {
     this.scripting.memoryLimit = config.int('lua-memory-limit');
     attachScripting(this, this.scripting);
     this.replayer = new LogReplayer(this.engine, this.table, this);
-    this.blocked = new BlockedClients((c) => this.resume(c));
+    this.blocked = new BlockedClients((c) => this.resumeAfterBlocking(c));
     this.pause = new ClientPause(this.engine, (c) => this.resume(c), () => this.pauseEnded());
     this.listeners = new Listeners(config, this.logger, (socket, unix) => this.accept(socket, unix), () => this.shuttingDown);
     this.expire = new ActiveExpire(this.engine);
     this.protoMaxBulkLen = config.int('proto-max-bulk-len');
     this.queryBufferLimit = config.int('client-query-buffer-limit');
     this.outputLimits = this.readOutputLimits();
+    this.trackingTableMaxKeys = config.int('tracking-table-max-keys');
+    this.tracking = new Tracking(this);
+    this.engine.invalidator = this.tracking;
     this.recordError = (msg: string) => this.countError(msg);
     this.effectCheck = process.env.VIREO_CHECK_EFFECTS === '1' ? new EffectCheck(this.engine, (msg) => this.logger.error(`Effect check: ${msg}`)) : null;
     for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries', 'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth', 'stream-node-max-bytes', 'stream-node-max-entries']) {
@@ -462,6 +471,12 @@ export class Server implements CommandHost {
     this.blocked.wakeReady(kind);
   }
 
+  /** A blocking command ended: like any processed command, it used up CLIENT CACHING. */
+  private resumeAfterBlocking(c: Client): void {
+    if (c.tracking !== null) this.tracking.commandProcessed(c, c.ctx.multi !== null, false);
+    this.resume(c);
+  }
+
   /** A client that waited (blocking command, pause) goes on with its buffered input. */
   private resume(c: Client): void {
     this.engine.clock.tick();
@@ -478,6 +493,7 @@ export class Server implements CommandHost {
     this.monitors.delete(c);
     this.pause.forget(c);
     this.pubsub.unsubscribeAll(c);
+    this.tracking.forget(c);
     if (c.ctx.kind === 'replica') this.primary.forget(c);
   }
 
@@ -508,7 +524,19 @@ export class Server implements CommandHost {
   // ---- command flow ------------------------------------------------------------
 
   execute(c: Client, argv: string[]): void {
-    execute(this, c, argv);
+    const tracking = this.tracking;
+    // Redis' server.current_client, for tracking's NOLOOP and its deferred invalidations.
+    const previous = tracking.current;
+    tracking.current = c;
+    try {
+      execute(this, c, argv);
+    } finally {
+      tracking.current = previous;
+    }
+    // CLIENT CACHING covers the next command (or transaction) only; a blocked command keeps it until it ends.
+    if (c.tracking !== null && c.tracking.caching && c.blocked === null) {
+      this.tracking.commandProcessed(c, c.ctx.multi !== null, this.table.resolve(argv)?.parent?.name === 'client');
+    }
   }
 
   /**
@@ -518,11 +546,11 @@ export class Server implements CommandHost {
    */
   afterInput(c: Client): void {
     if (this.timedCount > 0) this.accountBatch();
-    this.outputReady(c);
+    this.releaseOutput(c);
   }
 
-  /** `c` has output to send: at the end of this turn, or once the AOF has what it may reveal. */
-  outputReady(c: Client): void {
+  /** Send what `c`'s writer holds with this turn's replies, or when the AOF has what it may reveal. */
+  private releaseOutput(c: Client): void {
     if (this.persistence.mustWait()) {
       // The group commit at the end of this turn hands the log to the AOF,
       // once for all the clients served in the turn.
@@ -547,6 +575,10 @@ export class Server implements CommandHost {
     if (c.writeQueued) return;
     c.writeQueued = true;
     this.pendingWrites.push(c);
+    this.scheduleWrites();
+  }
+
+  private scheduleWrites(): void {
     if (!this.writesScheduled) {
       this.writesScheduled = true;
       setImmediate(this.writePending);
@@ -554,6 +586,8 @@ export class Server implements CommandHost {
   }
 
   private readonly writePending = (): void => {
+    // BCAST invalidations of this turn's changes go out with its replies (Redis' beforeSleep).
+    this.tracking.broadcast();
     this.writesScheduled = false;
     if (this.engine.log.hasPending) this.engine.log.flush();
     const list = this.pendingWrites;
@@ -581,6 +615,22 @@ export class Server implements CommandHost {
     this.pumps = [];
     for (const c of list) c.pump();
   };
+
+  // ---- client-side caching (TrackingHost) ----------------------------------------------
+
+  clientById(id: number): Client | undefined {
+    return this.clients.get(id);
+  }
+
+  /** Tracking wrote an invalidation to `c` outside its own command. */
+  outputReady(c: TrackingClient): void {
+    const client = this.clients.get(c.id);
+    if (client !== undefined && client === c) this.releaseOutput(client);
+  }
+
+  scheduleBroadcast(): void {
+    this.scheduleWrites();
+  }
 
   // ---- output buffer limits ----------------------------------------------------
 
@@ -650,6 +700,9 @@ export class Server implements CommandHost {
     cmd.stats.calls++;
     if (reply.errorCount !== errorsBefore) cmd.stats.failed++;
     this.stats.commandsProcessed++;
+    // The script's caller remembers the keys its read-only commands read (Redis' current_client).
+    const caller = this.tracking.current;
+    if (caller !== null && caller.tracking !== null && cmd.flags & F.READONLY) this.tracking.rememberKeys(caller, cmd, argv);
     if (this.monitors.size > 0 && !(cmd.flags & (F.SKIP_MONITOR | F.ADMIN))) {
       const line = monitorLine('lua', ctx.db.id, argv);
       for (const m of this.monitors) {
@@ -764,6 +817,7 @@ export class Server implements CommandHost {
     c.replySkipNext = false;
     ctx.noTouch = false;
     c.noEvict = false;
+    this.tracking.forget(c);
   }
 
   /** CONFIG RESETSTAT. */
@@ -803,6 +857,8 @@ export class Server implements CommandHost {
     // Not while a suspended script holds its execution unit open: it must see the keyspace it started with.
     if (this.activeExpireEnabled && !this.engine.isReplica && !this.engine.expiryPaused && !this.engine.loading && !this.engine.inUnit) this.expire.run(budget);
     for (const db of this.engine.dbs) db.foldAccess();
+    // Also when idle: a CONFIG SET of tracking-table-max-keys applies without waiting for a command.
+    if (this.tracking.clientCount > 0) this.tracking.enforceLimit();
     this.memory.sample();
     this.sampleStats();
     this.closeIdleClients();
@@ -906,6 +962,9 @@ export class Server implements CommandHost {
         break;
       case 'client-query-buffer-limit':
         this.queryBufferLimit = value as number;
+        break;
+      case 'tracking-table-max-keys':
+        this.trackingTableMaxKeys = value as number;
         break;
       case 'client-output-buffer-limit':
         this.outputLimits = this.readOutputLimits();

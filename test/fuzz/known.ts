@@ -195,6 +195,17 @@ function expiryDelayMs(args: readonly string[]): number | null {
   }
 }
 
+/** Whether two PREFIX values of a CLIENT TRACKING overlap, the first of them not the first PREFIX. */
+function laterPrefixesOverlap(args: readonly string[]): boolean {
+  const u = upper(args);
+  const prefixes: string[] = [];
+  for (let i = 3; i < args.length - 1; i++) if (u[i] === 'PREFIX') prefixes.push(args[++i]!);
+  for (let i = 1; i < prefixes.length; i++) {
+    for (let j = i + 1; j < prefixes.length; j++) if (prefixes[i]!.startsWith(prefixes[j]!) || prefixes[j]!.startsWith(prefixes[i]!)) return true;
+  }
+  return false;
+}
+
 /** Whether CLIENT KILL's filters surely match no connection of the run (the canary, the fuzzer, the other side). */
 function killsNobody(args: readonly string[]): boolean {
   if (args.length === 3) return !args[2]!.startsWith('127.0.0.1') && !args[2]!.startsWith('[::1]');
@@ -317,6 +328,14 @@ export const CONSTRAINTS: Constraint[] = [
     rejects: (a) => commandName(a) === 'client|reply' && a.length === 3 && /^(off|skip)$/i.test(a[2]!),
   },
   { why: 'CLIENT KILL may only target connections that do not exist (never the canary or the fuzzer)', rejects: (a) => commandName(a) === 'client|kill' && !killsNobody(a) },
+  {
+    why: 'CLIENT TRACKING ... REDIRECT id: client IDs differ between the servers (an ID one has may not exist on the other)',
+    rejects: (a) => commandName(a) === 'client|tracking' && upper(a).includes('REDIRECT'),
+  },
+  {
+    why: 'CLIENT TRACKING ... PREFIX a PREFIX b PREFIX bc: when a later PREFIX overlaps another, Redis replies the error and +OK (two replies; Vireo only the error, see KNOWN_DIFFERENCES)',
+    rejects: (a) => commandName(a) === 'client|tracking' && laterPrefixesOverlap(a),
+  },
   {
     why: 'XREAD/XREADGROUP BLOCK ms on an empty stream waits for its timeout: only 1-50 ms (or a refused value) is sent; 0 would wait forever',
     rejects(a) {
