@@ -545,7 +545,8 @@ describe.skipIf(!HAVE_REDIS)('client tracking (differential)', () => {
         [0, 'SET', 'a', '1'],
         [1, 'MSET', 'b1', '1', 'b2', '2'],
         [0, 'GET', 'a'],
-        [1, 'FLUSHALL'],
+        // Not FLUSHALL: its null invalidation reaches this RESP2 subscriber as RESP3's `_` from
+        // Redis and as `$-1` from Vireo (KNOWN_DIFFERENCES).
       ]);
     });
   });
