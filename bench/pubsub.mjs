@@ -97,33 +97,42 @@ function judged(ratio) {
   return ratio.toFixed(2) + (ratio >= TARGET ? '' : ' *');
 }
 
+/**
+ * An uncounted warm-up on Vireo (V8 compiles its paths), then `rounds` rounds of `once` on both
+ * servers back to back, each going first in turn: the best rate of each, and the median ratios.
+ */
+async function alternate(redis, vireo, once) {
+  await once(vireo);
+  const ratios = [];
+  const cpuRatios = [];
+  const best = { redis: 0, vireo: 0 };
+  for (let r = 0; r < rounds; r++) {
+    const round = {};
+    for (const s of r % 2 === 0 ? [redis, vireo] : [vireo, redis]) {
+      round[s.kind] = await once(s);
+      best[s.kind] = Math.max(best[s.kind], round[s.kind].rate);
+    }
+    ratios.push(round.vireo.rate / round.redis.rate);
+    cpuRatios.push(round.vireo.cpuUs / round.redis.cpuUs);
+  }
+  return { best, ratio: median(ratios), cpuRatio: median(cpuRatios) };
+}
+
 async function benchPublish(redis, vireo) {
   const w = [12, 14, 14, 7, 8, 8];
   console.log(row(['subscribers', 'redis msg/s', 'vireo msg/s', 'ratio', 'target', 'cpu/msg'], w));
   for (const count of [1, 10, 100]) {
-    const ratios = [];
-    const cpuRatios = [];
-    const best = { redis: 0, vireo: 0 };
-    await publishOnce(vireo, count); // warm-up: V8 compiles the delivery path
-    for (let r = 0; r < rounds; r++) {
-      const round = {};
-      for (const s of r % 2 === 0 ? [redis, vireo] : [vireo, redis]) {
-        round[s.kind] = await publishOnce(s, count);
-        best[s.kind] = Math.max(best[s.kind], round[s.kind].rate);
-      }
-      ratios.push(round.vireo.rate / round.redis.rate);
-      cpuRatios.push(round.vireo.cpuUs / round.redis.cpuUs);
-    }
-    console.log(row([count, Math.round(best.redis), Math.round(best.vireo), judged(median(ratios)), TARGET, median(cpuRatios).toFixed(2)], w));
+    const { best, ratio, cpuRatio } = await alternate(redis, vireo, (s) => publishOnce(s, count));
+    console.log(row([count, Math.round(best.redis), Math.round(best.vireo), judged(ratio), TARGET, cpuRatio.toFixed(2)], w));
   }
 }
 
-/** GET over the loaded keys, with tracking on or off: requests/s and CPU µs per request. */
+/** GET over the loaded keys, with tracking on or off: requests/s (rate) and CPU µs per request. */
 async function getOnce(server, tracking) {
   const cpu0 = cpuMicros(server.pid);
   const out = await benchmarkAsync(server.port, ['-r', String(keys), ...(tracking ? ['--enable-tracking'] : []), '-t', 'get']);
-  const rps = Number(out.trim().split('\n')[1].split(',')[1].replace(/"/g, ''));
-  return { rps, cpuUs: (cpuMicros(server.pid) - cpu0) / requests };
+  const rate = Number(out.trim().split('\n')[1].split(',')[1].replace(/"/g, ''));
+  return { rate, cpuUs: (cpuMicros(server.pid) - cpu0) / requests };
 }
 
 async function benchTracking(redis, vireo) {
@@ -134,21 +143,9 @@ async function benchTracking(redis, vireo) {
   const w = [16, 12, 12, 7, 8, 8];
   console.log(row(['GET', 'redis rps', 'vireo rps', 'ratio', 'target', 'cpu/req'], w));
   for (const tracking of [false, true]) {
-    const ratios = [];
-    const cpuRatios = [];
-    const best = { redis: 0, vireo: 0 };
-    await getOnce(vireo, tracking);
-    for (let r = 0; r < rounds; r++) {
-      const round = {};
-      for (const s of r % 2 === 0 ? [redis, vireo] : [vireo, redis]) {
-        round[s.kind] = await getOnce(s, tracking);
-        best[s.kind] = Math.max(best[s.kind], round[s.kind].rps);
-      }
-      ratios.push(round.vireo.rps / round.redis.rps);
-      cpuRatios.push(round.vireo.cpuUs / round.redis.cpuUs);
-    }
+    const { best, ratio, cpuRatio } = await alternate(redis, vireo, (s) => getOnce(s, tracking));
     const tracked = tracking ? vireo.cli('INFO', 'stats').match(/tracking_total_keys:(\d+)/)?.[1] ?? '?' : '-';
-    console.log(row([tracking ? `tracking on (${tracked} keys)` : 'tracking off', Math.round(best.redis), Math.round(best.vireo), judged(median(ratios)), TARGET, median(cpuRatios).toFixed(2)], w));
+    console.log(row([tracking ? `tracking on (${tracked} keys)` : 'tracking off', Math.round(best.redis), Math.round(best.vireo), judged(ratio), TARGET, cpuRatio.toFixed(2)], w));
   }
 }
 
