@@ -64,29 +64,6 @@ static int raise_error_table(lua_State *L, const char *msg) {
   return lua_error(L);
 }
 
-/* Arguments 1..argc as a JS array of latin1 strings; 0 when one is neither a string nor a number. */
-static int args_to_js(Vm *vm, lua_State *L, int argc, napi_value *out) {
-  napi_env env = vm->env;
-  napi_create_array_with_length(env, (size_t)argc, out);
-  for (int j = 1; j <= argc; j++) {
-    napi_value s;
-    if (lua_type(L, j) == LUA_TNUMBER) {
-      /* Not lua_tolstring: Lua's %.14g loses precision (Redis formats with %.17g). */
-      char num[64];
-      int n = snprintf(num, sizeof num, "%.17g", (double)lua_tonumber(L, j));
-      napi_create_string_latin1(env, num, (size_t)n, &s);
-    } else if (lua_type(L, j) == LUA_TSTRING) {
-      size_t len;
-      const char *p = lua_tolstring(L, j, &len);
-      if (napi_create_string_latin1(env, p, len, &s) != napi_ok) return 0;
-    } else {
-      return 0;
-    }
-    napi_set_element(env, *out, (uint32_t)(j - 1), s);
-  }
-  return 1;
-}
-
 /* The packed-arguments Buffer with room for `need` bytes (a new one when it is too small,
  * or much too big after one huge call). */
 static int args_buffer(Vm *vm, size_t need, napi_value *out) {
@@ -322,9 +299,10 @@ static int api_acl_check_cmd(lua_State *L) {
   if (argc == 0) return raise_error_table(L, "Please specify at least one argument for this redis lib call");
   napi_handle_scope scope;
   napi_open_handle_scope(vm->env, &scope);
-  napi_value arr, result;
+  napi_value argv[2], result;
   int verdict = -2; /* -2 bad arguments, -1 no such command, 0 denied, 1 allowed */
-  if (args_to_js(vm, L, argc, &arr) && js_call(vm, CB_ACL_CHECK, &arr, 1, &result)) {
+  if (pack_args(vm, L, argc, &argv[0]) > 0 && napi_create_int32(vm->env, argc, &argv[1]) == napi_ok &&
+      js_call(vm, CB_ACL_CHECK, argv, 2, &result)) {
     int32_t v = -1;
     napi_get_value_int32(vm->env, result, &v);
     verdict = v;

@@ -25,8 +25,8 @@ export interface LuaCallbacks {
   log(level: number, message: string): void;
   sha1hex(s: string): string;
   formatDouble(d: number): string;
-  /** redis.acl_check_cmd: 1 allowed, 0 denied, -1 no such command. */
-  aclCheck(argv: string[]): number;
+  /** redis.acl_check_cmd (arguments packed as for call): 1 allowed, 0 denied, -1 no such command. */
+  aclCheck(packed: Buffer, argc: number): number;
   /** redis.register_function at FUNCTION LOAD: null, or Redis' error text. */
   registerFunction(name: string, ref: number, flags: string[], description: string | null): string | null;
 }

@@ -170,9 +170,9 @@ export class Scripting {
       log: (level, message) => this.log(level, message),
       sha1hex: (s) => sha1hex(s),
       formatDouble: (d) => formatDouble(d),
-      aclCheck: (argv) => {
+      aclCheck: (packed, argc) => {
         const run = this.running;
-        return run !== null && run.caller.host.lookupCommand(argv) !== undefined ? 1 : -1;
+        return run !== null && run.caller.host.lookupCommand(unpackArgs(packed, argc)) !== undefined ? 1 : -1;
       },
       registerFunction: (name, ref, flags, description) => {
         const handler = engine.onRegister;
