@@ -338,14 +338,18 @@ export class Engine {
   /** A read found no key: counted, and the `keymiss` event (a notification only). */
   private keyMissed(db: Db, key: string): void {
     this.stats.keyspaceMisses++;
-    const listeners = this.keyspaceListeners;
-    for (let i = 0; i < listeners.length; i++) listeners[i]!(NOTIFY.KEY_MISS, 'keymiss', key, db.id);
+    this.tellListeners(NOTIFY.KEY_MISS, 'keymiss', key, db);
   }
 
   /** The `new` event: a notification only (the command's own change signal follows it). */
   private keyAdded(db: Db, key: string): void {
+    this.tellListeners(NOTIFY.NEW, 'new', key, db);
+  }
+
+  /** Hand one keyspace event to every listener (notifications, the change feed). */
+  private tellListeners(cls: NotifyClass, event: string, key: string, db: Db): void {
     const listeners = this.keyspaceListeners;
-    for (let i = 0; i < listeners.length; i++) listeners[i]!(NOTIFY.NEW, 'new', key, db.id);
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(cls, event, key, db.id);
   }
 
   /** Delete a key; returns false if it did not exist. */
@@ -367,8 +371,7 @@ export class Engine {
     if (!NEVER_ENDS_A_WAIT.has(event)) this.readyKeys.signal(db, key);
     // A key-miss event reports a read, not a change.
     if (this.invalidator !== null && cls !== NOTIFY.KEY_MISS) this.invalidator.keyModified(key, by);
-    const listeners = this.keyspaceListeners;
-    for (let i = 0; i < listeners.length; i++) listeners[i]!(cls, event, key, db.id);
+    this.tellListeners(cls, event, key, db);
   }
 
   /** Empty one database (FLUSHDB) or all (FLUSHALL). Returns keys removed. */
