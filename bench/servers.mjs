@@ -73,7 +73,9 @@ export async function waitUp(port, timeoutMs = 120000) {
 
 /**
  * Start `kind` ('redis' or 'vireo') with persistence off unless `extra`
- * says otherwise; `dir` reuses a data directory (restarts).
+ * says otherwise; `dir` reuses a data directory (restarts). Vireo runs
+ * with the node flags in VIREO_BENCH_NODE_FLAGS when set (profiling:
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 export async function startServer(kind, extra = [], dir = null) {
   const port = await freePort();
@@ -82,7 +84,7 @@ export async function startServer(kind, extra = [], dir = null) {
   const [program, args] =
     kind === 'redis'
       ? onCpu(SERVER_CPU, 'redis-server', common)
-      : onCpu(SERVER_CPU, process.execPath, ['--expose-gc', path.join(root, 'dist', 'src', 'main.js'), ...common, '--loglevel', 'warning']);
+      : onCpu(SERVER_CPU, process.execPath, [...(process.env.VIREO_BENCH_NODE_FLAGS ?? '--expose-gc').split(' ').filter(Boolean), path.join(root, 'dist', 'src', 'main.js'), ...common, '--loglevel', 'warning']);
   const proc = spawn(program, args, { stdio: 'ignore' });
   const started = performance.now();
   await waitUp(port);
@@ -98,7 +100,8 @@ export async function startServer(kind, extra = [], dir = null) {
       if (proc.exitCode === null && proc.signalCode === null) {
         await new Promise((r) => {
           proc.once('exit', r);
-          process.kill(proc.pid, 'SIGKILL');
+          // A profiled server (VIREO_BENCH_NODE_FLAGS='--cpu-prof ...') must exit cleanly to write its profile.
+          process.kill(proc.pid, process.env.VIREO_BENCH_NODE_FLAGS ? 'SIGINT' : 'SIGKILL');
         });
       }
       if (!keepDir) fs.rmSync(dataDir, { recursive: true, force: true });

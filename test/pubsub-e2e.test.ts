@@ -187,6 +187,34 @@ describe('client-output-buffer-limit pubsub', () => {
     expect(await admin.call('PING')).toEqual({ type: 'simple', value: 'PONG' });
   });
 
+  it('a subscriber that reads slowly gets every message in order, and the +OK of its QUIT after them, then the end of the stream', async () => {
+    const v = track(await startVireo({ 'client-output-buffer-limit': 'pubsub 0 0 0' }));
+    const sock = net.connect(v.port, '127.0.0.1');
+    defer(() => sock.destroy());
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    sock.write(encodeCommand(['SUBSCRIBE', 'slow']));
+    const chunks: Buffer[] = [];
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    const ended = new Promise<void>((resolve) => sock.once('end', () => resolve()));
+    await waitFor('the subscription confirmation', async () => chunks.length > 0);
+    // Stop reading: the socket buffers fill and the server gathers what follows.
+    sock.pause();
+    const pub = await client(v.port);
+    const total = 4000;
+    for (let sent = 0; sent < total; sent += 500) {
+      pub.writeRaw(Buffer.concat(Array.from({ length: 500 }, (_, i) => encodeCommand(['PUBLISH', 'slow', `${sent + i}:${'p'.repeat(2000)}`]))));
+      for (let i = 0; i < 500; i++) expect(toJs((await pub.read()).reply)).toBe('1');
+    }
+    sock.write(encodeCommand(['QUIT']));
+    await new Promise((r) => setTimeout(r, 50));
+    sock.resume();
+    await ended;
+    const text = Buffer.concat(chunks).toString('latin1');
+    const seq = [...text.matchAll(/\r\n(\d+):p+\r\n/g)].map((m) => Number(m[1]));
+    expect(seq).toEqual(Array.from({ length: total }, (_, i) => i));
+    expect(text.endsWith('+OK\r\n')).toBe(true);
+  });
+
   it('the soft limit: over it for longer than soft-seconds, closed; a RESP3 subscriber counts as pubsub too', async () => {
     const v = track(await startVireo({ 'client-output-buffer-limit': 'pubsub 0 1mb 1' }));
     const admin = await client(v.port);

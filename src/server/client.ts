@@ -483,7 +483,8 @@ export class Client implements Connection, Waiter, TrackingClient {
     if (this.closed) return;
     this.closed = true;
     this.streams = null;
-    if (this.socket !== null) this.socket.end();
+    if (this.io !== null) this.io.end();
+    else if (this.socket !== null) this.socket.end();
     this.server.unlinkClient(this);
   }
 

@@ -72,6 +72,11 @@ function readView(n: number): Buffer {
   return v;
 }
 
+/** writeNow copies more than SMALL_CHUNKS chunks averaging under SMALL_CHUNK_BYTES into one buffer. */
+const SMALL_CHUNKS = 4;
+const SMALL_CHUNK_BYTES = 1024;
+const GATHER_BYTES = 16 * 1024;
+
 /** Pause reading while this many written bytes wait for the socket. */
 const HIGH_WATER = 64 * 1024 * 1024;
 
@@ -82,6 +87,19 @@ export class DirectIo {
   pendingWrites = 0;
   private readingPaused = false;
   private spareReq: WriteReq | null = null;
+  /** Where many small chunks are copied into one write (reused while writes complete at once). */
+  private gatherBuf: Buffer | null = null;
+  /**
+   * Output gathered while libuv still has writes queued for this socket
+   * (a subscriber reading slower than messages arrive): libuv would queue
+   * each later write too, one request object per call, so they wait here
+   * and go out in one writev once the queue drains (as Redis appends to a
+   * client's buffer and writes it when the socket is writable).
+   */
+  private backlog: Buffer[] = [];
+  private backlogBytes = 0;
+  /** end() was called while output was gathered: shut down once it is written. */
+  private endAfterBacklog = false;
   /** Called once pendingBytes falls below lowWater (a streamed reply continues). */
   private lowWaterCallback: (() => void) | null = null;
   private lowWater = 0;
@@ -110,6 +128,7 @@ export class DirectIo {
       io.pendingBytes -= this.bytes;
       io.pendingWrites--;
       this.buffer = null;
+      if (io.pendingWrites === 0 && io.backlog.length > 0) io.writeBacklog();
       const cb = io.lowWaterCallback;
       if (cb !== null && io.pendingBytes < io.lowWater) {
         io.lowWaterCallback = null;
@@ -142,6 +161,40 @@ export class DirectIo {
   /** Write chunks in order; returns false if the socket is gone. */
   write(chunks: Buffer[]): boolean {
     if (this.socket.destroyed) return false;
+    if (this.pendingWrites > 0) {
+      let bytes = 0;
+      for (const c of chunks) {
+        this.backlog.push(c);
+        bytes += c.length;
+      }
+      this.backlogBytes += bytes;
+      this.pendingBytes += bytes;
+      this.pauseReadingIfFull();
+      return true;
+    }
+    return this.writeNow(chunks);
+  }
+
+  /** Shut the socket down for writing once everything written so far has gone out. */
+  end(): void {
+    if (this.backlog.length > 0) this.endAfterBacklog = true;
+    else this.socket.end();
+  }
+
+  /** libuv's queue drained: hand it what gathered meanwhile, in one call. */
+  private writeBacklog(): void {
+    const chunks = this.backlog;
+    const bytes = this.backlogBytes;
+    this.backlog = [];
+    this.backlogBytes = 0;
+    this.pendingBytes -= bytes;
+    if (this.writeNow(chunks) && this.endAfterBacklog && this.backlog.length === 0) {
+      this.endAfterBacklog = false;
+      this.socket.end();
+    }
+  }
+
+  private writeNow(chunks: Buffer[]): boolean {
     // libuv only takes the request object when the write cannot complete at
     // once; until then one object serves every write of this socket.
     let req = this.spareReq;
@@ -154,10 +207,14 @@ export class DirectIo {
       req.buffer = null;
       this.spareReq = req;
     }
-    const single = chunks.length === 1;
     let bytes = 0;
     for (const c of chunks) bytes += c.length;
-    const err = single ? this.handle.writeBuffer(req, chunks[0]!) : this.handle.writev(req, chunks, true);
+    // Many small chunks (Pub/Sub frames, one per message) cost more as iovec
+    // entries, each fetched from the array by the binding, than copied once.
+    let gathered: Buffer | null = null;
+    if (chunks.length > SMALL_CHUNKS && bytes <= GATHER_BYTES && bytes < chunks.length * SMALL_CHUNK_BYTES) gathered = this.gather(chunks, bytes);
+    const single = gathered !== null || chunks.length === 1;
+    const err = gathered !== null ? this.handle.writeBuffer(req, gathered) : single ? this.handle.writeBuffer(req, chunks[0]!) : this.handle.writev(req, chunks, true);
     if (err !== 0) {
       this.socket.destroy();
       return false;
@@ -167,14 +224,37 @@ export class DirectIo {
       // (the caller reuses its array) and count it until oncomplete.
       this.spareReq = null;
       req.bytes = bytes;
-      req.buffer = single ? chunks[0]! : chunks.slice();
+      if (gathered !== null) {
+        // libuv holds the gather buffer now: the next gather takes a new one.
+        this.gatherBuf = null;
+        req.buffer = gathered;
+      } else {
+        req.buffer = single ? chunks[0]! : chunks.slice();
+      }
       this.pendingBytes += bytes;
       this.pendingWrites++;
-      if (!this.readingPaused && this.pendingBytes > HIGH_WATER) {
-        this.readingPaused = true;
-        this.handle.readStop();
-      }
+      this.pauseReadingIfFull();
     }
     return true;
+  }
+
+  /** Copy `chunks` (`bytes` in all) into this socket's gather buffer; returns the filled part. */
+  private gather(chunks: Buffer[], bytes: number): Buffer {
+    let buf = this.gatherBuf;
+    if (buf === null) this.gatherBuf = buf = Buffer.allocUnsafeSlow(GATHER_BYTES);
+    let at = 0;
+    for (const c of chunks) {
+      buf.set(c, at);
+      at += c.length;
+    }
+    return buf.subarray(0, bytes);
+  }
+
+  /** A client that does not read its replies stops being read (Redis would close it at its output limit). */
+  private pauseReadingIfFull(): void {
+    if (!this.readingPaused && this.pendingBytes > HIGH_WATER) {
+      this.readingPaused = true;
+      this.handle.readStop();
+    }
   }
 }

@@ -624,6 +624,11 @@ export class Server implements CommandHost, TrackingHost {
 
   /** Tracking wrote an invalidation to `c` outside its own command. */
   outputReady(c: TrackingClient): void {
+    // A Client (every Pub/Sub delivery) needs no lookup: closed ones are skipped by their flag.
+    if (c instanceof Client) {
+      if (!c.closed) this.releaseOutput(c);
+      return;
+    }
     const client = this.clients.get(c.id);
     if (client !== undefined && client === c) this.releaseOutput(client);
   }
