@@ -486,6 +486,37 @@ describe('what Redis 7.2 changed: a push for the client whose own command runs f
     expect(await frames(c, 3)).toEqual(['1', { push: ['message', 'self', 'hi'] }, 'PONG']);
   });
 
+  /** A frame as an array, RESP3 push or RESP2 array alike. */
+  const unwrapPush = (f: unknown): unknown => (Array.isArray(f) ? f : (f as { push: unknown }).push);
+
+  it('CLIENT REPLY OFF silences replies, not confirmations and messages, in RESP3 and RESP2 (7.0 dropped the confirmations)', async () => {
+    // Redis 7.2's own test, "PubSub messages with CLIENT REPLY OFF", and the same over RESP2.
+    const pub = await RespClient.connect(v.port);
+    defer(() => pub.close());
+    for (const c of [await resp3(), await RespClient.connect(v.port)]) {
+      defer(() => c.close());
+      c.writeRaw(Buffer.concat([encodeCommand(['CLIENT', 'REPLY', 'OFF']), encodeCommand(['SUBSCRIBE', 'channel']), encodeCommand(['PSUBSCRIBE', 'ch*'])]));
+      const first = await frames(c, 2);
+      expect(first.map(unwrapPush)).toEqual([
+        ['subscribe', 'channel', '1'],
+        ['psubscribe', 'ch*', '2'],
+      ]);
+      expect(toJs(await pub.call('PUBLISH', 'channel', 'hello'))).toBe('2');
+      const messages = await frames(c, 2);
+      expect(messages.map(unwrapPush)).toEqual([
+        ['message', 'channel', 'hello'],
+        ['pmessage', 'ch*', 'channel', 'hello'],
+      ]);
+      // PING is an ordinary reply: silenced; the unsubscribe confirmations are not.
+      c.writeRaw(Buffer.concat([encodeCommand(['PING']), encodeCommand(['UNSUBSCRIBE', 'channel']), encodeCommand(['PUNSUBSCRIBE', 'ch*'])]));
+      const last = await frames(c, 2);
+      expect(last.map(unwrapPush)).toEqual([
+        ['unsubscribe', 'channel', '1'],
+        ['punsubscribe', 'ch*', '0'],
+      ]);
+    }
+  });
+
   it('inside MULTI: the messages come after the whole EXEC reply (7.0 put them inside its array)', async () => {
     // Redis 7.2's own test, "publish to self inside multi".
     const c = await resp3();

@@ -17,14 +17,21 @@ import { cstr, replyHelp } from './util.js';
 import { argAt } from '../protocol/big-args.js';
 import type { ChannelKind } from '../pubsub/registry.js';
 
-/** Confirmation of one (un)subscription: [kind, name or null, count], a push in RESP3. */
+/**
+ * Confirmation of one (un)subscription: [kind, name or null, count], a push
+ * in RESP3. Sent under CLIENT REPLY OFF|SKIP too, in both protocols, as
+ * Redis 7.2 sends it (its CLIENT_PUSHING flag, redis#11875).
+ */
 function confirm(ctx: CommandContext, kind: string, name: string | null, count: number): void {
   const r = ctx.reply;
+  const muted = r.muted;
+  r.muted = false;
   r.push(3);
   r.bulk(kind);
   if (name === null) r.nullBulk();
   else r.bulk(name);
   r.integer(count);
+  r.muted = muted;
 }
 
 /** CLIENT LIST's type and the output limit class follow the Pub/Sub mode (Redis' CLIENT_PUBSUB flag). */
