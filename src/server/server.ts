@@ -591,7 +591,11 @@ export class Server implements CommandHost, TrackingHost {
     this.writesScheduled = false;
     if (this.engine.log.hasPending) this.engine.log.flush();
     const list = this.pendingWrites;
-    for (let i = 0; i < list.length; i++) {
+    // Last queued first, as Redis walks clients_pending_write (it links each
+    // client at the head): a publisher's reply goes out before the fan-out to
+    // the subscribers its message reached, so its next command arrives while
+    // they are written and the next turn serves more at once.
+    for (let i = list.length - 1; i >= 0; i--) {
       const c = list[i]!;
       c.writeQueued = false;
       c.flush();
