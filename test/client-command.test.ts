@@ -141,6 +141,19 @@ describe.skipIf(!HAVE_REDIS)('CLIENT arguments (differential)', () => {
     ]);
   });
 
+  it("CLIENT HELP: every line of the reference's help, in its order (7.2 adds SETINFO and NO-TOUCH)", async () => {
+    const [ref, ours] = await Promise.all([pair.redis.call('CLIENT', 'HELP'), pair.vireo.call('CLIENT', 'HELP')]);
+    // 7.2 words the last line 'Print this help.' (KNOWN_DIFFERENCES).
+    const redisLines = (toJs(ref) as string[]).map((l) => (l === '    Prints this help.' ? '    Print this help.' : l));
+    const vireoLines = toJs(ours) as string[];
+    let at = 0;
+    for (const line of redisLines) {
+      const found = vireoLines.indexOf(line, at);
+      expect(found, `missing or out of order: ${line}`).toBeGreaterThanOrEqual(0);
+      at = found + 1;
+    }
+  });
+
   // Redis 7.2 answers; the 7.0 reference has no NO-TOUCH or SETINFO and
   // accepts a pause timeout that overflows (7.2 refuses it, redis/redis#11338).
   it('7.2-only: CLIENT NO-TOUCH, SETINFO, PAUSE timeout overflow', async () => {
