@@ -45,7 +45,8 @@ export function defaults(opts: CampaignOptions): Required<CampaignOptions> {
     concurrency: 16, // at most the 16 databases: one per session in flight
     episodeLength: 300,
     rssGrowthMb: 1024,
-    stallMs: 1000,
+    // Catches a blocked event loop (a runaway loop), not slowness: generous, as the machine is shared.
+    stallMs: 3000,
     onlyEpisode: -1,
     onlySession: -1,
     shrinkBudgetMs: 60000,
