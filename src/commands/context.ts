@@ -10,6 +10,8 @@
  * src/server/, the server hands these to them through the context.
  */
 
+import type { SlowLog } from '../diagnostics/slowlog.js';
+import type { LatencyMonitor } from '../diagnostics/latency-monitor.js';
 import { ExecContext, type ReplySink } from '../engine/context.js';
 import type { Engine } from '../engine/engine.js';
 import type { ReplyStream } from '../protocol/stream.js';
@@ -227,6 +229,10 @@ export interface CommandHost {
   readonly primary: ReplicationPrimary;
   /** Channels, patterns and shard channels, and the delivery of messages (src/pubsub/). */
   readonly pubsub: PubSub;
+  /** SLOWLOG's entries (src/diagnostics/slowlog.ts). */
+  readonly slowlog: SlowLog;
+  /** LATENCY LATEST / HISTORY / RESET's events. */
+  readonly latencyMonitor: LatencyMonitor;
   /** FAILOVER's state machine. */
   readonly failover: Failover;
   /** This server's replication ids (replid, replid2). */

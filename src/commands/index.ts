@@ -21,6 +21,8 @@ import { replicaCommands } from './replica-commands.js';
 import { evalCommands } from '../scripting/eval-commands.js';
 import { functionCommands } from '../scripting/function-commands.js';
 import { pubsubCommands } from './pubsub.js';
+import { slowlogCommands } from './slowlog.js';
+import { latencyCommands } from './latency.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -50,6 +52,8 @@ export function createCommandTable(): CommandTable {
     ...evalCommands,
     ...functionCommands,
     ...pubsubCommands,
+    ...slowlogCommands,
+    ...latencyCommands(tableOf),
   ]);
   return table;
 }

@@ -10,6 +10,7 @@
 import { COMMAND_META, type MetaRow } from './meta.js';
 import { LATER_COMMAND_META } from './meta-later.js';
 import type { CommandContext } from './context.js';
+import type { CommandLatency } from '../diagnostics/latency-stats.js';
 import { GETKEYS_PROCS, type GetKeysProc, type KeyRef } from './getkeys.js';
 
 export type { GetKeysProc, KeyRef } from './getkeys.js';
@@ -119,6 +120,8 @@ export class CommandStats {
   usec = 0;
   rejected = 0;
   failed = 0;
+  /** Its latency histogram (latency-tracking), made at its first timed call. */
+  latency: CommandLatency | null = null;
 }
 
 /**

@@ -44,6 +44,8 @@ export interface InfoSource {
   /** Channel and pattern counts (INFO stats). */
   readonly pubsub: PubSub;
   /** Client-side caching's counts (tracking_clients and tracking_total_*). */
+  /** Latency histograms' percentiles (INFO latencystats). */
+  readonly timing: { readonly percentiles: readonly number[] };
   readonly tracking: { readonly clientCount: number; readonly totalKeys: number; readonly totalItems: number; readonly totalPrefixes: number };
 }
 
@@ -398,6 +400,24 @@ function commandstatsSection(s: InfoSource): Fields {
   return out;
 }
 
+/** `p50=1.003,p99=3.007,p99.9=5.023`: the configured percentiles in microseconds, as Redis prints them. */
+function latencystatsSection(s: InfoSource): Fields {
+  const out: Fields = [];
+  const percentiles = s.timing.percentiles;
+  for (const cmd of s.table.all()) {
+    const h = cmd.stats.latency;
+    if (h === null || h.calls === 0) continue;
+    const parts = percentiles.map((p) => `p${formatPercentile(p)}=${h.percentileUs(p).toFixed(3)}`);
+    out.push([`latency_percentiles_usec_${cmd.name}`, parts.join(',')]);
+  }
+  return out;
+}
+
+/** A percentile as Redis prints it: "%f" with the trailing zeros (and point) trimmed. */
+function formatPercentile(p: number): string {
+  return p.toFixed(6).replace(/\.?0+$/, '');
+}
+
 const SECTIONS: Record<string, { title: string; build: (s: InfoSource) => Fields }> = {
   server: { title: 'Server', build: serverSection },
   clients: { title: 'Clients', build: clientsSection },
@@ -411,7 +431,7 @@ const SECTIONS: Record<string, { title: string; build: (s: InfoSource) => Fields
   cluster: { title: 'Cluster', build: () => [['cluster_enabled', 0]] },
   keyspace: { title: 'Keyspace', build: keyspaceSection },
   commandstats: { title: 'Commandstats', build: commandstatsSection },
-  latencystats: { title: 'Latencystats', build: () => [] },
+  latencystats: { title: 'Latencystats', build: latencystatsSection },
 };
 
 /** The INFO text for the requested sections (Redis' genRedisInfoString). */

@@ -93,7 +93,7 @@ const REDACTED = '"(redacted)"';
  * Arguments MONITOR must not show (Redis' redactClientCommandArgument):
  * AUTH's user and password, HELLO ... AUTH <user> <pass>. Null when none.
  */
-function redactedPositions(argv: readonly string[]): Set<number> | null {
+export function redactedPositions(argv: readonly string[]): Set<number> | null {
   const name = argv[0]!.toLowerCase();
   if (name === 'auth') return new Set(Array.from({ length: argv.length - 1 }, (_, i) => i + 1));
   if (name !== 'hello') return null;

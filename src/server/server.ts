@@ -26,6 +26,9 @@ import { EffectCheck } from './effect-check.js';
 import { ChangeFeed } from './changefeed.js';
 import { infoString } from './info.js';
 import { Client } from './client.js';
+import { CommandTiming } from './command-timing.js';
+import { LatencyMonitor } from '../diagnostics/latency-monitor.js';
+import type { SlowLog } from '../diagnostics/slowlog.js';
 import { DirectIo } from './direct-io.js';
 import { Listeners } from './listeners.js';
 import { LogReplayer } from './replay.js';
@@ -118,6 +121,12 @@ export class Server implements CommandHost, TrackingHost {
   readonly changeFeed: ChangeFeed;
   /** Pub/Sub channels, patterns and shard channels (src/pubsub/). */
   readonly pubsub = new PubSub();
+  readonly latencyMonitor = new LatencyMonitor();
+  readonly timing = new CommandTiming(this.latencyMonitor);
+
+  get slowlog(): SlowLog {
+    return this.timing.slowlog;
+  }
   /** notify-keyspace-events: the engine's change signals as Pub/Sub messages. */
   private readonly notifier = new KeyspaceNotifier(this.pubsub);
 
@@ -196,6 +205,8 @@ export class Server implements CommandHost, TrackingHost {
     this.persistence.gate.onAdvance(() => this.failover.check());
     this.changeFeed = new ChangeFeed(this.engine, this, this.table.resolve(['XADD'])!, this.logger);
     this.applyChangeFeedConfig();
+    this.latencyMonitor.thresholdMs = config.int('latency-monitor-threshold');
+    this.timing.configure(config);
     config.onChange((name, value) => this.applyConfig(name, value));
   }
 
@@ -696,6 +707,8 @@ export class Server implements CommandHost, TrackingHost {
     const prevArgv = ctx.currentArgv;
     ctx.current = cmd;
     ctx.currentArgv = argv;
+    const timing = this.timing;
+    const started = timing.precise ? this.engine.clock.tick() : 0;
     try {
       cmd.run!(ctx, argv);
     } catch (e) {
@@ -704,8 +717,12 @@ export class Server implements CommandHost, TrackingHost {
       ctx.current = prev;
       ctx.currentArgv = prevArgv;
     }
-    this.timeCommand(cmd);
-    if (cmd.timedAlone) this.accountBatch();
+    if (timing.precise) {
+      timing.finished(cmd, argv, (this.engine.clock.tick() - started) * 1000, null);
+    } else {
+      this.timeCommand(cmd);
+      if (cmd.timedAlone) this.accountBatch();
+    }
     cmd.stats.calls++;
     if (reply.errorCount !== errorsBefore) cmd.stats.failed++;
     this.stats.commandsProcessed++;
@@ -837,6 +854,7 @@ export class Server implements CommandHost, TrackingHost {
       cmd.stats.usec = 0;
       cmd.stats.rejected = 0;
       cmd.stats.failed = 0;
+      cmd.stats.latency = null;
     }
     const es = this.engine.stats;
     es.keyspaceHits = 0;
@@ -971,6 +989,16 @@ export class Server implements CommandHost, TrackingHost {
         break;
       case 'client-query-buffer-limit':
         this.queryBufferLimit = value as number;
+        break;
+      case 'slowlog-log-slower-than':
+      case 'slowlog-max-len':
+      case 'latency-tracking':
+      case 'latency-tracking-info-percentiles':
+        this.timing.configure(this.config);
+        break;
+      case 'latency-monitor-threshold':
+        this.latencyMonitor.thresholdMs = value as number;
+        this.timing.configure(this.config);
         break;
       case 'tracking-table-max-keys':
         this.trackingTableMaxKeys = value as number;
