@@ -175,4 +175,19 @@ describe.skipIf(!HAVE_REDIS)('SLOWLOG, LATENCY, INFO latencystats (differential)
     await pair.check('CONFIG', 'SET', 'latency-tracking', 'yes');
     await pair.check('CONFIG', 'SET', 'latency-tracking-info-percentiles', '50 99 99.9');
   });
+
+  it("Vireo's own event: V8 collector pauses as `gc` (observed only while the monitor is on)", async () => {
+    const v = pair.vireo;
+    await v.call('CONFIG', 'SET', 'latency-monitor-threshold', '1');
+    let events: string[] = [];
+    for (let i = 0; i < 10 && !events.includes('gc'); i++) {
+      await v.call('DEBUG', 'POPULATE', '200000', `gc${i}:`, '100');
+      await v.call('FLUSHALL');
+      events = (toJs(await v.call('LATENCY', 'LATEST')) as string[][]).map((e) => e[0]!);
+    }
+    expect(events).toContain('gc');
+    expect(events).toContain('command');
+    await v.call('CONFIG', 'SET', 'latency-monitor-threshold', '0');
+    await v.call('LATENCY', 'RESET');
+  });
 });

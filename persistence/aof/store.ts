@@ -38,7 +38,7 @@ export interface LogSegmentFile {
 
 export class AofStore {
   private readonly manifest: AofManifest;
-  private readonly writer: AofWriter;
+  readonly writer: AofWriter;
   private readonly rewriter: AofRewriter;
   private readonly loader: AofLoader;
   archive: Archive | null = null;

@@ -29,6 +29,8 @@ export class AofWriter implements LogFollower {
   private pendingEnd = 0;
   lastFsyncAt = Date.now();
   private fsyncRunning = false;
+  /** Told how long writes and fsyncs took (the latency monitor's aof-write and aof-fsync-always). */
+  onLatency: ((event: string, ms: number) => void) | null = null;
   lastWriteOk = true;
   lastWriteError = '';
   /** Size of the open incr file: a failed write is cut back to it. */
@@ -140,8 +142,10 @@ export class AofWriter implements LogFollower {
     if (!this.on || this.fd < 0) return true;
     if (this.pendingBytes === 0) return this.lastWriteOk || this.retryFsyncOnly();
     const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    const started = performance.now();
     try {
       writeAll(this.fd, data);
+      this.onLatency?.('aof-write', performance.now() - started);
     } catch (e) {
       try {
         fs.ftruncateSync(this.fd, this.incrSize);
@@ -216,8 +220,11 @@ export class AofWriter implements LogFollower {
     const target = this.writtenOffset;
     const fd = this.fd;
     this.fsyncRunning = true;
+    const started = performance.now();
     fs.fdatasync(fd, (err) => {
       this.fsyncRunning = false;
+      // In the thread pool, not on the loop; under `always` it is what the held replies waited for.
+      if (this.policy === 'always') this.onLatency?.('aof-fsync-always', performance.now() - started);
       if (err) {
         this.writeFailed(err);
         done(false);

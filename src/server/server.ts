@@ -4,6 +4,7 @@
  * PAUSE, MONITOR, and shutdown. One Server owns one Engine.
  */
 
+import { PerformanceObserver } from 'node:perf_hooks';
 import { ReplicationIds } from '../../replication/ids.js';
 import { ReplicationPrimary } from '../../replication/primary.js';
 import { PrimaryLink } from '../../replication/replica.js';
@@ -206,6 +207,8 @@ export class Server implements CommandHost, TrackingHost {
     this.changeFeed = new ChangeFeed(this.engine, this, this.table.resolve(['XADD'])!, this.logger);
     this.applyChangeFeedConfig();
     this.latencyMonitor.thresholdMs = config.int('latency-monitor-threshold');
+    this.persistence.aof.writer.onLatency = (event, ms) => this.latencyMonitor.addIfNeeded(event, ms);
+    this.watchGcPauses();
     this.timing.configure(config);
     config.onChange((name, value) => this.applyConfig(name, value));
   }
@@ -274,6 +277,7 @@ export class Server implements CommandHost, TrackingHost {
     if (this.persistence.loading === null && !this.persistence.shutdown(save) && !opts.force) return false;
     this.shuttingDown = true;
     if (this.cron !== null) clearTimeout(this.cron);
+    this.watchGcPauses();
     this.pause.stop();
     this.replica.close();
     this.engine.log.flush();
@@ -875,6 +879,26 @@ export class Server implements CommandHost, TrackingHost {
     this.cron.unref();
   }
 
+  /**
+   * V8's garbage collector pauses are Vireo's own latency event, `gc`
+   * (Redis has no collector); observed only while the monitor is on.
+   */
+  private watchGcPauses(): void {
+    const on = this.latencyMonitor.thresholdMs > 0 && !this.shuttingDown;
+    if (on === (this.gcObserver !== null)) return;
+    if (!on) {
+      this.gcObserver!.disconnect();
+      this.gcObserver = null;
+      return;
+    }
+    this.gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) this.latencyMonitor.addIfNeeded('gc', entry.duration);
+    });
+    this.gcObserver.observe({ entryTypes: ['gc'] });
+  }
+
+  private gcObserver: PerformanceObserver | null = null;
+
   private runCron(): void {
     if (this.shuttingDown) return;
     this.engine.clock.resync();
@@ -882,7 +906,11 @@ export class Server implements CommandHost, TrackingHost {
     // Like Redis' slow expire cycle: at most 25% of the cron period.
     const budget = (1000 / hz) * 0.25 * (this.config.int('active-expire-effort') / 4 + 0.75);
     // Not while a suspended script holds its execution unit open: it must see the keyspace it started with.
-    if (this.activeExpireEnabled && !this.engine.isReplica && !this.engine.expiryPaused && !this.engine.loading && !this.engine.inUnit) this.expire.run(budget);
+    if (this.activeExpireEnabled && !this.engine.isReplica && !this.engine.expiryPaused && !this.engine.loading && !this.engine.inUnit) {
+      const started = performance.now();
+      this.expire.run(budget);
+      this.latencyMonitor.addIfNeeded('expire-cycle', performance.now() - started);
+    }
     for (const db of this.engine.dbs) db.foldAccess();
     // Also when idle: a CONFIG SET of tracking-table-max-keys applies without waiting for a command.
     if (this.tracking.clientCount > 0) this.tracking.enforceLimit();
@@ -999,6 +1027,7 @@ export class Server implements CommandHost, TrackingHost {
       case 'latency-monitor-threshold':
         this.latencyMonitor.thresholdMs = value as number;
         this.timing.configure(this.config);
+        this.watchGcPauses();
         break;
       case 'tracking-table-max-keys':
         this.trackingTableMaxKeys = value as number;
