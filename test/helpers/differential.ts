@@ -22,8 +22,8 @@ export interface KnownDifference {
 
 export const KNOWN_DIFFERENCES: KnownDifference[] = [
   {
-    why: "Redis 7.2 words the last line of every HELP reply 'Print this help.'; 7.0's SCRIPT HELP, FUNCTION HELP and PUBSUB HELP say 'Prints this help.'.",
-    applies: (a) => ['script', 'function', 'pubsub'].includes(a[0]!.toLowerCase()) && a[1]?.toLowerCase() === 'help',
+    why: "Redis 7.2 words the last line of every HELP reply 'Print this help.'; 7.0's SCRIPT HELP, FUNCTION HELP, PUBSUB HELP and MODULE HELP say 'Prints this help.'.",
+    applies: (a) => ['script', 'function', 'pubsub', 'module'].includes(a[0]!.toLowerCase()) && a[1]?.toLowerCase() === 'help',
     normalize: (r, from) =>
       from === 'redis' && r.type === 'array' && r.value !== null
         ? { type: 'array', value: r.value.map((l) => (l.type === 'simple' && l.value === '    Prints this help.' ? { type: 'simple', value: '    Print this help.' } : l)) }
