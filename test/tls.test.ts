@@ -131,6 +131,21 @@ describe.skipIf(!HAVE_OPENSSL)('TLS', () => {
     }
   });
 
+  it('TLS connections use the socket stream API (their handle is the TLS layer\'s); plain ones keep direct I/O', async () => {
+    const t = await RespClient.connectTls(tlsPort, clientOptions(certs));
+    const p = await RespClient.connect(plainPort);
+    try {
+      await t.call('CLIENT', 'SETNAME', 'over-tls');
+      await p.call('CLIENT', 'SETNAME', 'plain');
+      const byName = new Map([...v.server.clients.values()].map((c) => [c.ctx.name, c]));
+      expect(byName.get('over-tls')!.io).toBeNull();
+      expect(byName.get('plain')!.io).not.toBeNull();
+    } finally {
+      t.close();
+      p.close();
+    }
+  });
+
   it('the plain port keeps serving plain text; a plain-text client on the TLS port is refused', async () => {
     expect(await plainPing(plainPort)).toBe('PONG');
     expect(await plainPing(tlsPort)).toBe('closed');
