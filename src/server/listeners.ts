@@ -29,7 +29,7 @@ interface Group {
 }
 
 /** Largest number of TLS sessions kept for resumption when tls-session-cache-size is 0 (OpenSSL: no limit). */
-const SESSION_CACHE_CAP = 1_000_000;
+const SESSION_CACHE_CAP = 200_000;
 
 export class Listeners {
   private readonly groups: Record<Kind, Group> = { tcp: { servers: [], boundFor: null }, tls: { servers: [], boundFor: null } };

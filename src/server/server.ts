@@ -235,9 +235,10 @@ export class Server implements CommandHost, TrackingHost {
     }
     if (this.config.str('replicaof') === '') this.primary.resumeHistory(this.persistence.loadedReplId);
     this.replica.startFromConfig(this.replayer.dbIndex);
+    const tlsPort = this.listeners.tlsPort;
     this.logger.info(
-      { version: VERSION, redis_version: REDIS_VERSION, port: this.port },
-      `Vireo ${VERSION} (Redis ${REDIS_VERSION} compatible) ready to accept connections on port ${this.config.int('port')}, pid ${process.pid}`,
+      { version: VERSION, redis_version: REDIS_VERSION, port: this.port, ...(tlsPort !== 0 ? { tls_port: tlsPort } : {}) },
+      `Vireo ${VERSION} (Redis ${REDIS_VERSION} compatible) ready to accept connections on port ${this.config.int('port')}${tlsPort !== 0 ? `, TLS port ${tlsPort}` : ''}, pid ${process.pid}`,
     );
   }
 
