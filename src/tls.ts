@@ -85,6 +85,9 @@ function readFile(file: string, what: string): Buffer {
   }
 }
 
+/** Larger files in tls-ca-cert-dir are not certificates (a CA bundle is a few hundred KB). */
+const MAX_CA_FILE_BYTES = 4 * 1024 * 1024;
+
 /** The certificates of tls-ca-cert-file and of every PEM file in tls-ca-cert-dir. */
 function caCertificates(config: Config): Buffer[] | undefined {
   const file = config.str('tls-ca-cert-file');
@@ -103,7 +106,9 @@ function caCertificates(config: Config): Buffer[] | undefined {
       const full = path.join(dir, name);
       let pem: Buffer;
       try {
-        if (!fs.statSync(full).isFile()) continue;
+        // Certificate files only: a directory such as /proc holds files that are empty in size or endless.
+        const st = fs.statSync(full);
+        if (!st.isFile() || st.size === 0 || st.size > MAX_CA_FILE_BYTES) continue;
         pem = fs.readFileSync(full);
       } catch {
         continue;

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
@@ -206,6 +207,27 @@ describe.skipIf(!HAVE_OPENSSL)('TLS', () => {
       before.close();
       admin.close();
     }
+  });
+
+  it('tls-ca-cert-dir: the certificates among its files verify clients; other files are skipped', async () => {
+    const admin = await RespClient.connect(plainPort);
+    const caDir = path.join(certs.dir, 'ca-dir');
+    fs.mkdirSync(caDir, { recursive: true });
+    fs.copyFileSync(certs.caCert, path.join(caDir, 'ca.pem'));
+    fs.writeFileSync(path.join(caDir, 'README'), 'not a certificate\n');
+    fs.writeFileSync(path.join(caDir, 'empty'), '');
+    try {
+      expect(toJs(await admin.call('CONFIG', 'SET', 'tls-ca-cert-file', '', 'tls-ca-cert-dir', caDir))).toBe('OK');
+      expect(await pingOver(tlsPort, clientOptions(certs))).toBe('PONG');
+      // Without the CA's file the client's certificate no longer verifies.
+      fs.rmSync(path.join(caDir, 'ca.pem'));
+      expect(toJs(await admin.call('CONFIG', 'SET', 'tls-ca-cert-dir', caDir))).toBe('OK');
+      expect(await pingOver(tlsPort, clientOptions(certs))).not.toBe('PONG');
+    } finally {
+      await admin.call('CONFIG', 'SET', 'tls-ca-cert-file', certs.caCert, 'tls-ca-cert-dir', '');
+      admin.close();
+    }
+    expect(await pingOver(tlsPort, clientOptions(certs))).toBe('PONG');
   });
 
   it('tls-protocols bounds the versions; tls-session-caching lets a client resume', async () => {
