@@ -17,6 +17,7 @@
 
 import dns from 'node:dns';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Config } from '../src/config.js';
 import type { Persistence } from '../persistence/persistence.js';
 import type { RdbLoadResult } from '../persistence/rdb/file.js';
@@ -28,6 +29,7 @@ import { MasterStreamParser, StreamProtocolError } from './master-stream.js';
 import { HandshakeError, ReplyLines, encodeArgs, handshakeSteps, parsePsyncReply, pingReplyOk, type HandshakeStep } from './handshake.js';
 import { RdbTransfer, parsePayloadHeader, rdbChecksumOk, type PayloadHeader } from './rdb-transfer.js';
 import { dataDir } from '../persistence/files.js';
+import { clientConnectOptions } from '../src/tls.js';
 
 /** Redis' repl_state, as ROLE names it. */
 export type ReplState = 'none' | 'connect' | 'connecting' | 'handshake' | 'transfer' | 'connected';
@@ -265,11 +267,16 @@ export class PrimaryLink implements ReplicaControl {
     logger.info('MASTER <-> REPLICA sync started');
     this.state = 'connecting';
     this.lastIo = Date.now();
-    const socket = net.connect({ host: address, port: this.masterPort });
+    const socket = this.dial(address);
+    if (socket === null) {
+      this.lost('Unable to connect to MASTER over TLS.');
+      return;
+    }
     this.socket = socket;
     socket.setNoDelay(!this.config.bool('repl-disable-tcp-nodelay'));
     const current = () => attempt === this.attempt;
-    socket.on('connect', () => current() && this.guard(() => this.onConnect()));
+    // Under TLS the handshake starts once the TLS session is up.
+    socket.on(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', () => current() && this.guard(() => this.onConnect()));
     socket.on('data', (chunk: Buffer) => current() && this.guard(() => this.onData(chunk)));
     socket.on('error', (e) => {
       if (current()) logger.warn(`Error condition on socket for SYNC: ${e.message}`);
@@ -280,6 +287,23 @@ export class PrimaryLink implements ReplicaControl {
       if (this.loadingPayload) this.peerClosed = true;
       else this.lost(this.state === 'connected' ? 'Connection with master lost.' : 'Connection with master closed during the sync.');
     });
+  }
+
+  /**
+   * Open the connection to the primary: TLS under tls-replication (the
+   * client certificate and CA of the tls-* parameters), else plain TCP.
+   * Null, logged, when the TLS context cannot be built.
+   */
+  private dial(address: string): net.Socket | null {
+    if (!this.config.bool('tls-replication')) return net.connect({ host: address, port: this.masterPort });
+    let options: tls.ConnectionOptions;
+    try {
+      options = clientConnectOptions(this.config);
+    } catch (e) {
+      this.host.logger.warn(`Unable to connect to MASTER: ${(e as Error).message}`);
+      return null;
+    }
+    return tls.connect({ ...options, host: address, port: this.masterPort, ...(net.isIP(this.masterHost!) === 0 ? { servername: this.masterHost! } : {}) });
   }
 
   /** Run a socket event's work; a bug in it drops this link rather than the server. */

@@ -290,17 +290,17 @@ int('cluster-announce-tls-port', 0, 0, 65535, inert);
 enumOf('cluster-preferred-endpoint-type', 'ip', ['ip', 'hostname', 'unknown-endpoint'], inert);
 mem('cluster-link-sendbuf-limit', 0, 0, LONG_MAX, inert);
 
-// ---- TLS (accepted so redis.conf files load; TLS is not implemented) ----
-int('tls-port', 0, 0, 65535, { immutable: true, inert: true });
+// ---- TLS (src/tls.ts, server/listeners.ts; tls-cluster has no cluster to apply to) ----
+int('tls-port', 0, 0, 65535);
 for (const n of ['tls-cert-file', 'tls-key-file', 'tls-key-file-pass', 'tls-client-cert-file', 'tls-client-key-file', 'tls-client-key-file-pass', 'tls-dh-params-file', 'tls-ca-cert-file', 'tls-ca-cert-dir', 'tls-protocols', 'tls-ciphers', 'tls-ciphersuites'])
-  str(n, '', inert);
+  str(n, '');
 bool('tls-cluster', 'no', inert);
-bool('tls-replication', 'no', inert);
-enumOf('tls-auth-clients', 'yes', ['no', 'yes', 'optional'], inert);
-bool('tls-prefer-server-ciphers', 'no', inert);
-bool('tls-session-caching', 'yes', inert);
-int('tls-session-cache-size', 20480, 0, INT_MAX, inert);
-int('tls-session-cache-timeout', 300, 0, INT_MAX, inert);
+bool('tls-replication', 'no');
+enumOf('tls-auth-clients', 'yes', ['no', 'yes', 'optional']);
+bool('tls-prefer-server-ciphers', 'no');
+bool('tls-session-caching', 'yes');
+int('tls-session-cache-size', 20480, 0, INT_MAX);
+int('tls-session-cache-timeout', 300, 0, INT_MAX);
 
 // ---- special formats ------------------------------------------------------------
 

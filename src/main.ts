@@ -74,7 +74,6 @@ const IGNORED = new Set(['rename-command', 'user', 'loadmodule']);
  */
 const NOT_IMPLEMENTED: Record<string, { active: (c: Config) => boolean; what: string }> = {
   'cluster-enabled': { active: (c) => c.bool('cluster-enabled'), what: 'cluster mode' },
-  'tls-port': { active: (c) => c.int('tls-port') !== 0, what: 'TLS' },
 };
 
 /** Apply directives to a Config, with Redis' FATAL CONFIG FILE ERROR on failure. */

@@ -23,6 +23,7 @@ import { functionCommands } from '../scripting/function-commands.js';
 import { pubsubCommands } from './pubsub.js';
 import { slowlogCommands } from './slowlog.js';
 import { latencyCommands } from './latency.js';
+import { moduleCommands } from './modules.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -54,6 +55,7 @@ export function createCommandTable(): CommandTable {
     ...pubsubCommands,
     ...slowlogCommands,
     ...latencyCommands(tableOf),
+    ...moduleCommands,
   ]);
   return table;
 }

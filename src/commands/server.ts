@@ -96,6 +96,7 @@ function configGet(ctx: CommandContext, argv: string[]): void {
 /** What Redis answers when a port or bind change cannot be applied (updatePort, applyBind). */
 const LISTEN_FAILURES: Record<string, string> = {
   port: 'Unable to listen on this port. Check server logs.',
+  'tls-port': 'Unable to listen on this port. Check server logs.',
   bind: 'Failed to bind to specified addresses.',
 };
 

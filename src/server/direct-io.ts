@@ -141,8 +141,13 @@ export class DirectIo {
     };
   }
 
-  /** Take over a connected socket's I/O, or null to keep the stream API. */
+  /**
+   * Take over a connected socket's I/O, or null to keep the stream API.
+   * A TLS socket's handle (TLSWrap) has the same methods but its reads and
+   * writes are the TLS layer's: it keeps the stream API.
+   */
   static attach(socket: Socket, onData: (chunk: Buffer) => void): DirectIo | null {
+    if ((socket as Socket & { encrypted?: boolean }).encrypted === true) return null;
     const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
     if (binding === null || handle === null || typeof handle.writeBuffer !== 'function' || typeof handle.writev !== 'function' || typeof handle.useUserBuffer !== 'function') return null;
     return new DirectIo(socket, handle, binding, onData);

@@ -1,55 +1,146 @@
 /**
- * The listening sockets: TCP per `bind` address on `port`, and the unix
- * socket; rebinding them when CONFIG SET changes port or bind, with the
- * old listeners kept (or reopened) when the new ones cannot be bound.
+ * The listening sockets: TCP per `bind` address on `port`, TLS per `bind`
+ * address on `tls-port`, and the unix socket; rebinding them when CONFIG
+ * SET changes port, tls-port or bind, with the old listeners kept (or
+ * reopened) when the new ones cannot be bound; the TLS listeners' context
+ * replaced when a tls-* parameter changes (new connections use it).
  */
 
 import net from 'node:net';
+import tls from 'node:tls';
 import fs from 'node:fs';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { SessionCache, clientAuth, serverContextOptions } from '../tls.js';
 
-/** Where TCP listeners are bound: the `port` and `bind` parameters. */
+/** Where TCP listeners are bound: the `port` (or `tls-port`) and `bind` parameters. */
 interface TcpSpec {
   port: number;
   bind: string;
 }
 
+/** Plain TCP on `port`, TLS on `tls-port`. */
+type Kind = 'tcp' | 'tls';
+
+/** The listeners of one kind and what they were bound for (null: none). */
+interface Group {
+  servers: net.Server[];
+  boundFor: (TcpSpec & { actualPort: number }) | null;
+}
+
+/** Largest number of TLS sessions kept for resumption when tls-session-cache-size is 0 (OpenSSL: no limit). */
+const SESSION_CACHE_CAP = 200_000;
+
 export class Listeners {
-  private servers: net.Server[] = [];
-  /** The port and bind addresses the TCP listeners were bound for (null: not listening yet). */
-  private tcpBoundFor: (TcpSpec & { actualPort: number }) | null = null;
+  private readonly groups: Record<Kind, Group> = { tcp: { servers: [], boundFor: null }, tls: { servers: [], boundFor: null } };
+  private unixServer: net.Server | null = null;
+  /** listen() has run: rebind() has something to compare with. */
+  private started = false;
+  /** The TLS listeners' context options (null until TLS is configured). */
+  private tlsContext: tls.SecureContextOptions | null = null;
+  private readonly sessions = new SessionCache(() => {
+    if (!this.config.bool('tls-session-caching')) return 0;
+    const n = this.config.int('tls-session-cache-size');
+    return n === 0 ? SESSION_CACHE_CAP : Math.min(n, SESSION_CACHE_CAP);
+  });
   /** A rebind started by CONFIG SET port/bind that has not settled yet. */
   rebinding: Promise<void> | null = null;
 
   constructor(
     private readonly config: Config,
     private readonly logger: Logger,
-    /** A connection was accepted. */
+    /** A connection was accepted (TLS ones once their handshake is done). */
     private readonly onSocket: (socket: net.Socket, unix: boolean) => void,
     /** The server is shutting down: a rebind must not leave listeners open. */
     private readonly stopping: () => boolean,
   ) {}
 
-  /** maxclients changed: the listeners' own connection caps follow. */
-  setMaxConnections(n: number): void {
-    for (const l of this.servers) l.maxConnections = n;
+  private get all(): net.Server[] {
+    const out = [...this.groups.tcp.servers, ...this.groups.tls.servers];
+    if (this.unixServer !== null) out.push(this.unixServer);
+    return out;
   }
 
-  /** TCP port actually bound (useful with port 0 in tests). */
+  /** maxclients changed: the listeners' own connection caps follow. */
+  setMaxConnections(n: number): void {
+    for (const l of this.all) l.maxConnections = n;
+  }
+
+  /** TCP port actually bound (useful with port 0 in tests); the TLS port when only TLS listens. */
   get port(): number {
-    for (const l of this.servers) {
+    for (const l of [...this.groups.tcp.servers, ...this.groups.tls.servers]) {
       const a = l.address();
       if (a !== null && typeof a === 'object') return a.port;
     }
     return this.config.int('port');
   }
 
-  /** Bind the TCP listeners (and the unix socket) the configuration names. */
+  /** TLS port actually bound (0: no TLS listener). */
+  get tlsPort(): number {
+    for (const l of this.groups.tls.servers) {
+      const a = l.address();
+      if (a !== null && typeof a === 'object') return a.port;
+    }
+    return 0;
+  }
+
+  /**
+   * Where a kind of listener should be bound now, or null for none. Port 0
+   * disables plain TCP when TLS or a unix socket listens (as in Redis);
+   * alone it picks a free port (Vireo's tests rely on that). tls-port 0 is
+   * no TLS.
+   */
+  private wanted(kind: Kind): TcpSpec | null {
+    const bind = this.config.str('bind');
+    if (kind === 'tls') {
+      const port = this.config.int('tls-port');
+      return port === 0 ? null : { port, bind };
+    }
+    const port = this.config.int('port');
+    if (port === 0 && (this.config.str('unixsocket') !== '' || this.config.int('tls-port') !== 0)) return null;
+    return { port, bind };
+  }
+
+  /**
+   * Build the TLS context from the tls-* parameters (throws TlsConfigError
+   * with Redis' log line, changing nothing, when it cannot be built) and
+   * hand it to the TLS listeners: connections accepted from now on use it.
+   * Nothing to do while TLS is off.
+   */
+  reloadTls(): void {
+    if (this.config.int('tls-port') === 0 && !this.config.bool('tls-replication')) {
+      this.tlsContext = null;
+      return;
+    }
+    const options = serverContextOptions(this.config);
+    this.tlsContext = options;
+    const auth = clientAuth(this.config);
+    for (const l of this.groups.tls.servers) {
+      const server = l as tls.Server & { requestCert: boolean; rejectUnauthorized: boolean };
+      server.setSecureContext(options);
+      // Read per connection by Node's TLS server.
+      server.requestCert = auth.requestCert;
+      server.rejectUnauthorized = auth.rejectUnauthorized;
+    }
+    this.sessions.clear();
+  }
+
+  /** Bind the TCP and TLS listeners (and the unix socket) the configuration names. */
   async listen(): Promise<void> {
-    const tcp = { port: this.config.int('port'), bind: this.config.str('bind') };
-    this.servers.push(...(await this.listenTcp(tcp)));
-    this.tcpBoundFor = { ...tcp, actualPort: this.port };
+    this.reloadTls();
+    for (const kind of ['tcp', 'tls'] as const) {
+      const want = this.wanted(kind);
+      if (want === null) continue;
+      const group = this.groups[kind];
+      try {
+        group.servers = await this.listenTcp(want, kind);
+      } catch (e) {
+        await this.close();
+        throw e;
+      }
+      group.boundFor = { ...want, actualPort: this.actualPort(group) };
+    }
+    this.started = true;
     const unixPath = this.config.str('unixsocket');
     if (unixPath !== '') {
       try {
@@ -57,16 +148,20 @@ export class Listeners {
       } catch {
         // not there
       }
-      this.servers.push(await this.listenOn({ path: unixPath }, true));
+      this.unixServer = await this.listenOn({ path: unixPath }, 'unix');
       const perm = this.config.int('unixsocketperm');
       if (perm !== 0) fs.chmodSync(unixPath, perm);
     }
   }
 
-  /** Bind a TCP listener per `bind` address on `port`; on failure none of them stays open. */
-  private async listenTcp({ port, bind }: TcpSpec): Promise<net.Server[]> {
+  private actualPort(group: Group): number {
+    const a = group.servers[0]?.address();
+    return a !== undefined && a !== null && typeof a === 'object' ? a.port : 0;
+  }
+
+  /** Bind a listener of `kind` per `bind` address on `port`; on failure none of them stays open. */
+  private async listenTcp({ port, bind }: TcpSpec, kind: Kind): Promise<net.Server[]> {
     const bound: net.Server[] = [];
-    if (port === 0 && this.config.str('unixsocket') !== '') return bound;
     const addrs = bind.split(' ').filter((a) => a !== '');
     try {
       for (const raw of addrs.length > 0 ? addrs : ['*']) {
@@ -77,11 +172,11 @@ export class Listeners {
         const first = bound[0]?.address();
         const boundPort = port === 0 && first !== undefined && first !== null && typeof first === 'object' ? first.port : port;
         try {
-          bound.push(await this.listenOn({ host, port: boundPort, ipv6Only: host.includes(':') }, false));
+          bound.push(await this.listenOn({ host, port: boundPort, ipv6Only: host.includes(':') }, kind));
         } catch (e) {
           const err = e as NodeJS.ErrnoException;
           if (optional && (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT')) continue;
-          throw new Error(`Could not create server TCP listening socket ${addr}:${port}: ${err.message}`);
+          throw new Error(`Could not create server ${kind === 'tls' ? 'TLS' : 'TCP'} listening socket ${addr}:${port}: ${err.message}`);
         }
       }
     } catch (e) {
@@ -91,9 +186,9 @@ export class Listeners {
     return bound;
   }
 
-  private listenOn(opts: net.ListenOptions, unix: boolean): Promise<net.Server> {
+  private listenOn(opts: net.ListenOptions, kind: Kind | 'unix'): Promise<net.Server> {
     return new Promise((resolve, reject) => {
-      const srv = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket, unix));
+      const srv = kind === 'tls' ? this.createTlsServer() : net.createServer({ noDelay: true }, (socket) => this.onSocket(socket, kind === 'unix'));
       srv.maxConnections = this.config.int('maxclients') + 32;
       srv.once('error', reject);
       srv.listen({ ...opts, backlog: this.config.int('tcp-backlog') }, () => {
@@ -105,19 +200,45 @@ export class Listeners {
   }
 
   /**
-   * After CONFIG SET port/bind: listen where the configuration now says.
-   * Null when the TCP listeners already match it (or the server does not
+   * A TLS listener on the current context. A connection reaches the server
+   * once its handshake is done; under tls-auth-clients optional a
+   * certificate that was sent must still verify.
+   */
+  private createTlsServer(): tls.Server {
+    const srv = tls.createServer({ ...this.tlsContext!, ...clientAuth(this.config), noDelay: true });
+    this.sessions.attach(srv);
+    srv.on('secureConnection', (socket: tls.TLSSocket) => {
+      if (!socket.authorized && this.config.str('tls-auth-clients') === 'optional' && Object.keys(socket.getPeerCertificate()).length > 0) {
+        this.logger.debug(`Error accepting a client connection: ${String(socket.authorizationError)}`);
+        socket.destroy();
+        return;
+      }
+      this.onSocket(socket, false);
+    });
+    // A failed handshake (plain text on the TLS port, an unknown CA, no certificate): Redis logs it at verbose.
+    srv.on('tlsClientError', (err, socket) => {
+      this.logger.debug(`Error accepting a client connection: ${err.message} (conn: fd=-1 addr=${socket.remoteAddress}:${socket.remotePort})`);
+      socket.destroy();
+    });
+    return srv;
+  }
+
+  /**
+   * After CONFIG SET port/tls-port/bind: listen where the configuration now
+   * says. Null when the listeners already match it (or the server does not
    * listen yet); else settles once the new listeners are bound, or rejects,
    * the old ones still serving, when they cannot be. Rebinds run one after
    * the other.
    */
   rebind(): Promise<void> | null {
-    const want = { port: this.config.int('port'), bind: this.config.str('bind') };
-    const have = this.tcpBoundFor;
-    if (this.stopping() || have === null || (want.port === have.port && want.bind === have.bind)) return null;
+    if (this.stopping() || !this.started) return null;
+    const changed = (['tcp', 'tls'] as const).filter((kind) => !this.matches(kind, this.wanted(kind)));
+    if (changed.length === 0) return null;
     const run = (this.rebinding ?? Promise.resolve())
       .catch(() => undefined)
-      .then(() => this.relisten(want));
+      .then(async () => {
+        for (const kind of changed) await this.relisten(kind, this.wanted(kind));
+      });
     const tracked = run.finally(() => {
       if (this.rebinding === tracked) this.rebinding = null;
     });
@@ -125,53 +246,70 @@ export class Listeners {
     return tracked;
   }
 
+  private matches(kind: Kind, want: TcpSpec | null): boolean {
+    const have = this.groups[kind].boundFor;
+    if (want === null || have === null) return want === have;
+    return want.port === have.port && want.bind === have.bind;
+  }
+
   /**
-   * Replace the TCP listeners (the unix socket stays). A new port is bound
-   * before the old listeners close. New addresses on the same port can only
-   * be bound once the old listeners are closed, so those are reopened if
-   * the new ones fail (Redis' changeBindAddr does the same).
+   * Replace the listeners of one kind. A new port is bound before the old
+   * listeners close. New addresses on the same port can only be bound once
+   * the old listeners are closed, so those are reopened if the new ones
+   * fail (Redis' changeBindAddr does the same).
    */
-  private async relisten(want: TcpSpec): Promise<void> {
-    const have = this.tcpBoundFor!;
-    const oldTcp = this.servers.filter((l) => typeof l.address() !== 'string');
-    const keep = this.servers.filter((l) => !oldTcp.includes(l));
-    const samePort = want.port === have.port;
+  private async relisten(kind: Kind, want: TcpSpec | null): Promise<void> {
+    const group = this.groups[kind];
+    const have = group.boundFor;
+    const old = group.servers;
+    if (want === null) {
+      for (const l of old) l.close();
+      group.servers = [];
+      group.boundFor = null;
+      return;
+    }
+    if (kind === 'tls' && this.tlsContext === null) this.reloadTls();
+    const samePort = have !== null && want.port === have.port;
     if (samePort) {
-      for (const l of oldTcp) l.close();
-      this.servers = keep;
+      for (const l of old) l.close();
+      group.servers = [];
     }
     // Port 0 (any free port) keeps the one it got.
     const target = samePort && want.port === 0 ? { ...want, port: have.actualPort } : want;
     let fresh: net.Server[];
     try {
-      fresh = await this.listenTcp(target);
+      fresh = await this.listenTcp(target, kind);
     } catch (e) {
       this.logger.warn(`Warning: ${(e as Error).message}`);
-      if (samePort) await this.reopenTcp({ port: have.actualPort, bind: have.bind });
+      if (samePort) await this.reopen(kind, { port: have.actualPort, bind: have.bind });
       throw e;
     }
     if (this.stopping()) {
       for (const l of fresh) l.close();
       return;
     }
-    if (!samePort) for (const l of oldTcp) l.close();
-    this.servers = [...keep, ...fresh];
-    this.tcpBoundFor = { ...want, actualPort: this.port };
+    if (!samePort) for (const l of old) l.close();
+    group.servers = fresh;
+    group.boundFor = { ...want, actualPort: this.actualPort(group) };
   }
 
   /** Listen again as before a failed rebind; if even that fails, say so (clients connected stay served). */
-  private async reopenTcp(spec: TcpSpec): Promise<void> {
+  private async reopen(kind: Kind, spec: TcpSpec): Promise<void> {
+    const group = this.groups[kind];
     try {
-      this.servers.push(...(await this.listenTcp(spec)));
+      group.servers = await this.listenTcp(spec, kind);
     } catch (e) {
       this.logger.error({ err: e }, 'Failed to restore the previous listening sockets');
-      this.tcpBoundFor = { port: -1, bind: '', actualPort: -1 };
+      group.boundFor = { port: -1, bind: '', actualPort: -1 };
     }
   }
 
   /** Close every listener. */
   async close(): Promise<void> {
-    await Promise.all(this.servers.map((l) => new Promise<void>((r) => l.close(() => r()))));
-    this.servers = [];
+    const all = this.all;
+    this.groups.tcp.servers = [];
+    this.groups.tls.servers = [];
+    this.unixServer = null;
+    await Promise.all(all.map((l) => new Promise<void>((r) => l.close(() => r()))));
   }
 }

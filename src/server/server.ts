@@ -32,6 +32,7 @@ import { LatencyMonitor } from '../diagnostics/latency-monitor.js';
 import type { SlowLog } from '../diagnostics/slowlog.js';
 import { DirectIo } from './direct-io.js';
 import { Listeners } from './listeners.js';
+import { TLS_CONTEXT_PARAMS, TlsConfigError } from '../tls.js';
 import { LogReplayer } from './replay.js';
 import { BlockedClients, replyAs } from './blocking.js';
 import { ClientPause } from './pause.js';
@@ -228,7 +229,13 @@ export class Server implements CommandHost, TrackingHost {
   // ---- lifecycle ---------------------------------------------------------
 
   async start(): Promise<void> {
-    await this.listeners.listen();
+    try {
+      await this.listeners.listen();
+    } catch (e) {
+      if (!(e instanceof TlsConfigError)) throw e;
+      this.logger.fatal(e.message);
+      throw new Error('Failed to configure TLS. Check logs for more info.');
+    }
     this.scheduleCron();
     // A replica keeps the TTLs its files hold: only its primary deletes.
     if (this.config.str('replicaof') !== '') this.engine.isReplica = true;
@@ -242,9 +249,10 @@ export class Server implements CommandHost, TrackingHost {
     }
     if (this.config.str('replicaof') === '') this.primary.resumeHistory(this.persistence.loadedReplId);
     this.replica.startFromConfig(this.replayer.dbIndex);
+    const tlsPort = this.listeners.tlsPort;
     this.logger.info(
-      { version: VERSION, redis_version: REDIS_VERSION, port: this.port },
-      `Vireo ${VERSION} (Redis ${REDIS_VERSION} compatible) ready to accept connections on port ${this.config.int('port')}, pid ${process.pid}`,
+      { version: VERSION, redis_version: REDIS_VERSION, port: this.port, ...(tlsPort !== 0 ? { tls_port: tlsPort } : {}) },
+      `Vireo ${VERSION} (Redis ${REDIS_VERSION} compatible) ready to accept connections on port ${this.config.int('port')}${tlsPort !== 0 ? `, TLS port ${tlsPort}` : ''}, pid ${process.pid}`,
     );
   }
 
@@ -988,7 +996,22 @@ export class Server implements CommandHost, TrackingHost {
     access.sharedIntegers = this.config.int('maxmemory') === 0 || !(access.lfu || access.lru);
   }
 
+  /** A tls-* parameter changed: new TLS connections use the rebuilt context; on failure the old one stays. */
+  private reloadTls(): void {
+    try {
+      this.listeners.reloadTls();
+    } catch (e) {
+      if (!(e instanceof TlsConfigError)) throw e;
+      this.logger.warn(e.message);
+      throw new Error('Unable to update TLS configuration. Check server logs.');
+    }
+  }
+
   private applyConfig(name: string, value: ConfigValue): void {
+    if (TLS_CONTEXT_PARAMS.has(name)) {
+      this.reloadTls();
+      return;
+    }
     if (typeof value === 'number' && this.engine.limits.apply(name, value)) return;
     if (ACCESS_PARAMS.has(name)) {
       this.applyAccessConfig();
@@ -1044,7 +1067,11 @@ export class Server implements CommandHost, TrackingHost {
       case 'maxclients':
         this.listeners.setMaxConnections((value as number) + 32);
         break;
-      // 'port' and 'bind' are applied by rebind(), which CONFIG SET awaits.
+      // 'port', 'tls-port' and 'bind' are applied by rebind(), which CONFIG SET awaits.
+      case 'tls-port':
+        // The context must build before a TLS listener is bound.
+        if (value !== 0) this.reloadTls();
+        break;
       case 'dir':
         if (value !== '') {
           try {

@@ -5,6 +5,7 @@
  */
 
 import net from 'node:net';
+import tls from 'node:tls';
 
 export type Reply =
   | { type: 'simple'; value: string }
@@ -139,6 +140,15 @@ export class RespClient {
   static connect(port: number, host = '127.0.0.1'): Promise<RespClient> {
     return new Promise((resolve, reject) => {
       const s = net.connect({ port, host }, () => resolve(new RespClient(s)));
+      s.setNoDelay(true);
+      s.once('error', reject);
+    });
+  }
+
+  /** A TLS connection (the handshake done before it resolves). */
+  static connectTls(port: number, options: tls.ConnectionOptions): Promise<RespClient> {
+    return new Promise((resolve, reject) => {
+      const s = tls.connect({ port, host: '127.0.0.1', ...options }, () => resolve(new RespClient(s)));
       s.setNoDelay(true);
       s.once('error', reject);
     });
