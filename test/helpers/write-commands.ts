@@ -363,7 +363,7 @@ function geoCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<Argv>> {
     georadiusbymember: cmd('GEORADIUSBYMEMBER', key, geoMember, fc.constantFrom('100', '300'), 'km', count, store, key),
     geosearchstore: cmd(
       'GEOSEARCHSTORE', key, key,
-      fc.constantFrom<Argv>(['FROMLONLAT', '14', '38'], ['FROMMEMBER', 'a']),
+      fc.constantFrom<Argv>(['FROMLONLAT', '14', '38'], ['FROMLONLAT', '13.4', '38.1'], ['FROMMEMBER', 'a']),
       fc.constantFrom<Argv>(['BYRADIUS', '200', 'km'], ['BYBOX', '400', '300', 'km']),
       count,
       o.exactScores ? fc.constant<Argv>([]) : fc.constantFrom<Argv>([], ['STOREDIST']),
