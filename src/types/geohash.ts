@@ -381,7 +381,8 @@ function boxScores(c: Cell, shift: number): [number, number] {
 export function formatDistance(d: number): string {
   if (d === 0) return '0.0000';
   const scaled = d * 10000;
-  // llrint of NaN or of a value beyond int64 gives LLONG_MIN, printed negated.
+  // llrint of NaN (asin of a rounded-up 1.0...01 for antipodes) gives LLONG_MIN, printed
+  // as below; real distances stay far under 2^53 / 10^4, where this arithmetic is exact.
   if (!(Math.abs(scaled) < 9007199254740992)) return '-922337203685477.5808';
   let r = Math.floor(scaled);
   const frac = scaled - r;
