@@ -290,6 +290,18 @@ describe.skipIf(!HAVE_REDIS)('geo (differential)', () => {
       ['GEORADIUSBYMEMBER', 'nosrc', 'x', '1', 'km', 'STORE', 'd2'],
       ['EXISTS', 'd2'],
       ['GEORADIUSBYMEMBER', 'nosrc', 'x', '1', 'km'],
+      // Encodings of stored sets: listpack while small, skiplist past the entry or value limits.
+      ['GEOSEARCHSTORE', 'enc', 'src', 'FROMLONLAT', '15', '37', 'BYRADIUS', '300', 'km'],
+      ['OBJECT', 'ENCODING', 'enc'],
+      ['GEOADD', 'src', '13.6', '38.1', 'x'.repeat(70)],
+      ['GEOSEARCHSTORE', 'enc', 'src', 'FROMLONLAT', '15', '37', 'BYRADIUS', '300', 'km'],
+      ['OBJECT', 'ENCODING', 'enc'],
+      ['CONFIG', 'SET', 'zset-max-listpack-entries', '2'],
+      ['GEORADIUS', 'src', '15', '37', '300', 'km', 'COUNT', '3', 'STORE', 'enc'],
+      ['OBJECT', 'ENCODING', 'enc'],
+      ['GEORADIUS', 'src', '15', '37', '300', 'km', 'COUNT', '2', 'STORE', 'enc'],
+      ['OBJECT', 'ENCODING', 'enc'],
+      ['CONFIG', 'SET', 'zset-max-listpack-entries', '16'],
     ]);
   });
 
