@@ -24,6 +24,7 @@ import { pubsubCommands } from './pubsub.js';
 import { slowlogCommands } from './slowlog.js';
 import { latencyCommands } from './latency.js';
 import { moduleCommands } from './modules.js';
+import { geoCommands } from './geo.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -56,6 +57,7 @@ export function createCommandTable(): CommandTable {
     ...slowlogCommands,
     ...latencyCommands(tableOf),
     ...moduleCommands,
+    ...geoCommands,
   ]);
   return table;
 }

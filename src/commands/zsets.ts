@@ -169,7 +169,7 @@ function zsetAdd(z: ZSetValue, score: number, member: string, flags: number, ctx
   return ADDED;
 }
 
-function zaddGeneric(ctx: CommandContext, argv: string[], baseFlags: number): void {
+export function zaddGeneric(ctx: CommandContext, argv: string[], baseFlags: number): void {
   let flags = baseFlags;
   let ch = false;
   let idx = 2;
@@ -450,7 +450,7 @@ function zrangestore(ctx: CommandContext, argv: string[]): void {
 }
 
 /** Store a result at `dst` (or delete it when empty) and reply its size. */
-function storeZset(ctx: CommandContext, argv: string[], dst: string, items: [string, number][], event: string, build: () => ZSetValue): void {
+export function storeZset(ctx: CommandContext, argv: string[], dst: string, items: [string, number][], event: string, build: () => ZSetValue): void {
   const engine = ctx.engine;
   if (items.length === 0) {
     ctx.reply.integer(0);

@@ -289,6 +289,13 @@ export class ReplyWriter {
     }
   }
 
+  /** A double the caller formatted (Redis' addReplyHumanLongDouble): `,` in RESP3, a bulk string in RESP2. */
+  doubleText(s: string): void {
+    if (this.muted) return;
+    if (this.resp === 3) this.raw(',' + s + '\r\n');
+    else this.bulk(s);
+  }
+
   bool(b: boolean): void {
     if (this.muted) return;
     if (this.resp === 3) this.raw(b ? '#t\r\n' : '#f\r\n');
