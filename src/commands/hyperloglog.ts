@@ -38,6 +38,7 @@ import {
   registersOf,
   setRegister,
   sparseSet,
+  sparseToDense,
   storeCard,
   storeRegisters,
 } from '../types/hll.js';
@@ -68,11 +69,15 @@ function hllOrReply(ctx: CommandContext, v: Value): HllView | null {
   return view;
 }
 
+/** The value as a MutableString to write into: itself, or a copy not stored yet. */
+function writable(v: Value): MutableString {
+  return v instanceof MutableString ? v : MutableString.fromBytes(Buffer.from(v as string, 'latin1'));
+}
+
 /** The key's HLL as a MutableString to write into (Redis' dbUnshareStringValue). */
 function unshare(ctx: CommandContext, key: string, v: Value): MutableString {
-  if (v instanceof MutableString) return v;
-  const m = MutableString.fromBytes(Buffer.from(v as string, 'latin1'));
-  ctx.db.replace(key, m);
+  const m = writable(v);
+  if (m !== v) ctx.db.replace(key, m);
   return m;
 }
 
@@ -89,27 +94,31 @@ function pfadd(ctx: CommandContext, argv: string[]): void {
     updated++;
   } else {
     if (hllOrReply(ctx, existing) === null) return;
-    hll = unshare(ctx, key, existing);
+    // A copy of a plain string is stored only once something changed (a corrupt HLL may change nothing).
+    hll = writable(existing);
   }
   const maxBytes = engine.limits.hllSparseMaxBytes;
+  let corrupt = false;
   for (let j = 2; j < argv.length; j++) {
     const r = hllAdd(hll, argv[j]!, maxBytes);
     if (r === 1) updated++;
     else if (r === -1) {
-      // Redis replies without propagating; what the elements before changed is logged all the same
-      // (replaying this PFADD changes the same registers and stops at the same place).
-      if (updated > 0) {
-        engine.modified(db, key, ctx);
-        engine.emit(db.id, argv, updated);
-      }
-      ctx.reply.error(HLL_INVALID);
-      return;
+      corrupt = true;
+      break;
     }
   }
   if (updated > 0) {
+    if (hll !== existing && existing !== undefined) db.replace(key, hll);
     invalidateCache(hll.buf);
-    ctx.changed(key, NOTIFY.STRING, 'pfadd', db);
+    // Redis neither announces nor propagates a PFADD that stopped at a corrupt HLL; what the elements
+    // before it changed is logged all the same (replaying this PFADD changes the same registers and stops there).
+    if (corrupt) engine.modified(db, key, ctx);
+    else ctx.changed(key, NOTIFY.STRING, 'pfadd', db);
     engine.emit(db.id, argv, updated);
+  }
+  if (corrupt) {
+    ctx.reply.error(HLL_INVALID);
+    return;
   }
   ctx.reply.integer(updated > 0 ? 1 : 0);
 }
@@ -258,15 +267,18 @@ function pfdebug(ctx: CommandContext, argv: string[]): void {
  */
 function toDenseOrReply(ctx: CommandContext, key: string, v: Value, view: HllView): HllView | null {
   if (view.bytes[4] === HLL_DENSE) return view;
-  const hll = unshare(ctx, key, v);
-  if (!promoteToDense(hll)) {
+  const dense = sparseToDense(view.bytes, view.length);
+  if (dense === null) {
     ctx.reply.error(HLL_INVALID);
     return null;
   }
+  const hll = unshare(ctx, key, v);
+  hll.buf = dense;
+  hll.length = dense.length;
   // Redis only counts the change (server.dirty); Vireo also signals it, so WATCH and tracking see the new bytes.
   ctx.engine.modified(ctx.db, key, ctx);
   ctx.engine.emit(ctx.db.id, ['PFDEBUG', 'TODENSE', key]);
-  return { bytes: hll.buf, length: hll.length };
+  return { bytes: dense, length: dense.length };
 }
 
 /** Redis' PFSELFTEST: register access, then dense and sparse estimates against true counts. */
