@@ -11,8 +11,8 @@ ensureDependencies();
 ensureBuild();
 const args = process.argv.slice(2);
 const i = args.indexOf('--suite');
-const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'queues', 'persistence', 'replication', 'scripting', 'pubsub'];
-const OWN_SCRIPT = new Set(['persistence', 'queues', 'replication', 'scripting', 'pubsub']);
+const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'queues', 'persistence', 'replication', 'scripting', 'pubsub', 'hll'];
+const OWN_SCRIPT = new Set(['persistence', 'queues', 'replication', 'scripting', 'pubsub', 'hll']);
 const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 2)] : args;
 let status = 0;
 for (const suite of suites) {

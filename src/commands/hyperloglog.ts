@@ -29,6 +29,7 @@ import {
   createHll,
   decodeSparse,
   denseSet,
+  emptyRegisters,
   hllAdd,
   hllCount,
   invalidateCache,
@@ -159,7 +160,7 @@ function pfcount(ctx: CommandContext, argv: string[]): void {
 
 /** PFCOUNT of several keys: the cardinality of their union, nothing written. */
 function pfcountUnion(ctx: CommandContext, argv: string[]): void {
-  const max = new Uint8Array(HLL_REGISTERS);
+  const max = emptyRegisters();
   for (let j = 1; j < argv.length; j++) {
     const v = ctx.engine.lookupRead(ctx.db, argv[j]!);
     if (v === undefined) continue;
@@ -177,7 +178,7 @@ function pfmerge(ctx: CommandContext, argv: string[]): void {
   const key = argv[1]!;
   const engine = ctx.engine;
   const db = ctx.db;
-  const max = new Uint8Array(HLL_REGISTERS);
+  const max = emptyRegisters();
   // Any dense input makes the destination dense; with sparse inputs only it stays sparse while it fits.
   let useDense = false;
   for (let j = 1; j < argv.length; j++) {

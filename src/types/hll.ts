@@ -130,7 +130,10 @@ export function hllPattern(ele: string): number {
 /** A new HLL as Redis' createHLLObject makes it: sparse, all registers zero, cache valid (0). */
 export function createHll(): MutableString {
   const runs = Math.ceil(HLL_REGISTERS / SPARSE_XZERO_MAX_LEN);
-  const m = MutableString.fromBytes(Buffer.alloc(HLL_HDR_SIZE + runs * 2), 32);
+  const length = HLL_HDR_SIZE + runs * 2;
+  // Room for a few splits before the first reallocation.
+  const m = MutableString.adopt(Buffer.allocUnsafe(length + 46).fill(0, 0, length));
+  m.length = length;
   const b = m.buf;
   b.latin1Write('HYLL', 0);
   b[4] = HLL_SPARSE;
@@ -436,9 +439,7 @@ export function hllAdd(v: MutableString, ele: string, maxBytes: number): number 
 /** Redis' hllMerge: max[i] = MAX(max[i], hll[i]); false if a sparse HLL is corrupt. */
 export function mergeInto(max: Uint8Array, b: Uint8Array, len: number): boolean {
   if (b[4] === HLL_DENSE) {
-    const regs = scratchRegisters();
-    denseRegisters(b, regs);
-    for (let i = 0; i < HLL_REGISTERS; i++) if (regs[i]! > max[i]!) max[i] = regs[i]!;
+    mergeDense(max, b);
     return true;
   }
   const covered = walkSparse(b, len, (first, runlen, value) => {
@@ -447,10 +448,29 @@ export function mergeInto(max: Uint8Array, b: Uint8Array, len: number): boolean 
   return covered === HLL_REGISTERS;
 }
 
-let scratch: Uint8Array | null = null;
-function scratchRegisters(): Uint8Array {
-  if (scratch === null) scratch = new Uint8Array(HLL_REGISTERS);
-  return scratch;
+const unionRegisters = new Uint8Array(HLL_REGISTERS);
+
+/** Zeroed raw registers to merge into (one shared array: PFCOUNT and PFMERGE use it and let go). */
+export function emptyRegisters(): Uint8Array {
+  return unionRegisters.fill(0);
+}
+
+/** max[i] = MAX(max[i], register i) over a dense HLL, four registers per three bytes. */
+function mergeDense(max: Uint8Array, b: Uint8Array): void {
+  let r = HLL_HDR_SIZE;
+  for (let j = 0; j < HLL_REGISTERS; j += 4, r += 3) {
+    const b0 = b[r]!;
+    const b1 = b[r + 1]!;
+    const b2 = b[r + 2]!;
+    const v0 = b0 & 63;
+    const v1 = ((b0 >>> 6) | (b1 << 2)) & 63;
+    const v2 = ((b1 >>> 4) | (b2 << 4)) & 63;
+    const v3 = b2 >>> 2;
+    if (v0 > max[j]!) max[j] = v0;
+    if (v1 > max[j + 1]!) max[j + 1] = v1;
+    if (v2 > max[j + 2]!) max[j + 2] = v2;
+    if (v3 > max[j + 3]!) max[j + 3] = v3;
+  }
 }
 
 /** Write raw registers (one byte each) into a dense HLL (hllDenseCompress). */
@@ -474,7 +494,7 @@ export function registersOf(b: Uint8Array): Uint8Array {
   return regs;
 }
 
-const histogram = new Float64Array(64);
+const histogram = new Int32Array(64);
 
 /** The cardinality of raw registers (one byte each). */
 export function countRegisters(regs: Uint8Array): number {
@@ -487,9 +507,7 @@ export function countRegisters(regs: Uint8Array): number {
 export function hllCount(b: Uint8Array, len: number): number {
   histogram.fill(0);
   if (b[4] === HLL_DENSE) {
-    const regs = scratchRegisters();
-    denseRegisters(b, regs);
-    for (let i = 0; i < HLL_REGISTERS; i++) histogram[regs[i]!]!++;
+    denseHistogram(b);
     return estimate(histogram);
   }
   let idx = 0;
@@ -512,6 +530,21 @@ export function hllCount(b: Uint8Array, len: number): number {
     }
   }
   return idx === HLL_REGISTERS ? estimate(histogram) : -1;
+}
+
+/** Count a dense HLL's register values into the histogram. */
+function denseHistogram(b: Uint8Array): void {
+  const h = histogram;
+  let r = HLL_HDR_SIZE;
+  for (let j = 0; j < HLL_REGISTERS; j += 4, r += 3) {
+    const b0 = b[r]!;
+    const b1 = b[r + 1]!;
+    const b2 = b[r + 2]!;
+    h[b0 & 63]!++;
+    h[((b0 >>> 6) | (b1 << 2)) & 63]!++;
+    h[((b1 >>> 4) | (b2 << 4)) & 63]!++;
+    h[b2 >>> 2]!++;
+  }
 }
 
 /** Ertl's sigma (arXiv:1702.01284), as Redis computes it. */
@@ -547,7 +580,7 @@ function tau(x: number): number {
 const HLL_ALPHA_INF = 0.721347520444481703680;
 
 /** The improved estimator over a register histogram. */
-function estimate(reghisto: Float64Array): number {
+function estimate(reghisto: Int32Array): number {
   const m = HLL_REGISTERS;
   let z = m * tau((m - reghisto[HLL_Q + 1]!) / m);
   for (let j = HLL_Q; j >= 1; --j) {
