@@ -31,6 +31,8 @@ import {
   denseSet,
   emptyRegisters,
   hllAdd,
+  hllAddPattern,
+  hllPatternOfWords,
   hllCount,
   invalidateCache,
   isHllBytes,
@@ -310,14 +312,12 @@ function selfTest(maxBytes: number): string | null {
   const relerr = 1.04 / Math.sqrt(HLL_REGISTERS);
   const seedHi = Math.floor(Math.random() * 0x100000000);
   const seedLo = Math.floor(Math.random() * 0x100000000);
-  const ele = Buffer.alloc(8);
   let checkpoint = 1;
   for (let j = 1; j <= 10_000_000; j++) {
-    ele.writeUInt32LE((j ^ seedLo) >>> 0, 0);
-    ele.writeUInt32LE(seedHi, 4);
-    const s = ele.latin1Slice(0, 8);
-    hllAdd(denseHll, s, maxBytes);
-    hllAdd(sparse, s, maxBytes);
+    // The element is the uint64 j ^ seed, hashed as its 8 little-endian bytes.
+    const pattern = hllPatternOfWords(seedHi, (j ^ seedLo) >>> 0);
+    hllAddPattern(denseHll, pattern, maxBytes);
+    hllAddPattern(sparse, pattern, maxBytes);
     if (j !== checkpoint) continue;
     if (j < maxBytes / 2 && sparse.buf[4] !== HLL_SPARSE) return 'sparse encoding not used';
     const card = hllCount(dense, dense.length);

@@ -70,25 +70,43 @@ function mulM(hi: number, lo: number): void {
   prodHi = (carry + Math.imul(hi, M_LO) + Math.imul(lo, M_HI)) >>> 0;
 }
 
+// The running hash of murmur64 (module state, as the product above).
 let hashHi = 0;
 let hashLo = 0;
+
+/** Start a hash of `len` bytes: h = seed ^ (len * m). */
+function hashStart(len: number): void {
+  mulM(0, len);
+  hashHi = prodHi;
+  hashLo = (prodLo ^ SEED) >>> 0;
+}
+
+/** Mix one 8-byte block k (little endian, as two 32-bit halves) into the hash. */
+function hashBlock(kHi: number, kLo: number): void {
+  mulM(kHi, kLo);
+  // k ^= k >> 47: only the high half reaches the low one.
+  mulM(prodHi, (prodLo ^ (prodHi >>> 15)) >>> 0);
+  mulM((hashHi ^ prodHi) >>> 0, (hashLo ^ prodLo) >>> 0);
+  hashHi = prodHi;
+  hashLo = prodLo;
+}
+
+/** The final avalanche: h ^= h >> 47; h *= m; h ^= h >> 47. */
+function hashFinish(): void {
+  mulM(hashHi, (hashLo ^ (hashHi >>> 15)) >>> 0);
+  hashHi = prodHi;
+  hashLo = (prodLo ^ (prodHi >>> 15)) >>> 0;
+}
 
 /** MurmurHash64A of a latin1 string (one byte per char) into hashHi:hashLo. */
 function murmur64(s: string): void {
   const len = s.length;
-  mulM(0, len);
-  let hHi = prodHi;
-  let hLo = (prodLo ^ SEED) >>> 0;
+  hashStart(len);
   const end = len - (len & 7);
   for (let i = 0; i < end; i += 8) {
     const kLo = (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24)) >>> 0;
     const kHi = (s.charCodeAt(i + 4) | (s.charCodeAt(i + 5) << 8) | (s.charCodeAt(i + 6) << 16) | (s.charCodeAt(i + 7) << 24)) >>> 0;
-    mulM(kHi, kLo);
-    // k ^= k >> 47: only the high half reaches the low one.
-    mulM(prodHi, (prodLo ^ (prodHi >>> 15)) >>> 0);
-    mulM((hHi ^ prodHi) >>> 0, (hLo ^ prodLo) >>> 0);
-    hHi = prodHi;
-    hLo = prodLo;
+    hashBlock(kHi, kLo);
   }
   const rest = len & 7;
   if (rest !== 0) {
@@ -99,22 +117,15 @@ function murmur64(s: string): void {
       if (j >= 4) tHi |= c << ((j - 4) * 8);
       else tLo |= c << (j * 8);
     }
-    mulM((hHi ^ tHi) >>> 0, (hLo ^ tLo) >>> 0);
-    hHi = prodHi;
-    hLo = prodLo;
+    mulM((hashHi ^ tHi) >>> 0, (hashLo ^ tLo) >>> 0);
+    hashHi = prodHi;
+    hashLo = prodLo;
   }
-  hLo = (hLo ^ (hHi >>> 15)) >>> 0;
-  mulM(hHi, hLo);
-  hashHi = prodHi;
-  hashLo = (prodLo ^ (prodHi >>> 15)) >>> 0;
+  hashFinish();
 }
 
-/**
- * Redis' hllPatLen: the register an element goes to and the length of its
- * hash's 000..1 pattern, packed as (count << 14) | index.
- */
-export function hllPattern(ele: string): number {
-  murmur64(ele);
+/** Redis' hllPatLen of the hash in hashHi:hashLo, packed as (count << 14) | index. */
+function patternOfHash(): number {
   const index = hashLo & HLL_P_MASK;
   // Count trailing zeroes of hash >> 14 with bit 50 set as a stop.
   const low = hashLo >>> HLL_P;
@@ -123,6 +134,23 @@ export function hllPattern(ele: string): number {
   else if (hashHi !== 0) count = 1 + (32 - HLL_P) + (31 - Math.clz32(hashHi & -hashHi));
   else count = HLL_Q + 1;
   return (count << HLL_P) | index;
+}
+
+/**
+ * Redis' hllPatLen: the register an element goes to and the length of its
+ * hash's 000..1 pattern, packed as (count << 14) | index.
+ */
+export function hllPattern(ele: string): number {
+  murmur64(ele);
+  return patternOfHash();
+}
+
+/** hllPattern of an 8-byte element given as its little-endian 32-bit halves (PFSELFTEST's uint64s). */
+export function hllPatternOfWords(hi: number, lo: number): number {
+  hashStart(8);
+  hashBlock(hi >>> 0, lo >>> 0);
+  hashFinish();
+  return patternOfHash();
 }
 
 // ---- header ---------------------------------------------------------------------------
@@ -428,7 +456,11 @@ function promoteAndSet(v: MutableString, index: number, count: number): number {
 
 /** Redis' hllAdd on a value already checked by isHllBytes: 1 changed, 0 not, -1 corrupt. */
 export function hllAdd(v: MutableString, ele: string, maxBytes: number): number {
-  const pattern = hllPattern(ele);
+  return hllAddPattern(v, hllPattern(ele), maxBytes);
+}
+
+/** hllAdd of an element already hashed (hllPattern). */
+export function hllAddPattern(v: MutableString, pattern: number, maxBytes: number): number {
   const index = pattern & HLL_P_MASK;
   const count = pattern >>> HLL_P;
   return v.buf[4] === HLL_DENSE ? denseSet(v.buf, index, count) : sparseSet(v, index, count, maxBytes);
