@@ -50,11 +50,15 @@ const M_HI = 0xc6a4a793;
 const M_LO = 0x5bd1e995;
 const SEED = 0xadc83b19;
 
-// The product of the last mul64 call (module state: the hot path allocates nothing).
-let prodHi = 0;
-let prodLo = 0;
+// The product of the last mulM and the running hash, in a typed array: module
+// variables would box every uint32 above 2^30 into a heap number.
+const state = new Uint32Array(4);
+const PROD_HI = 0;
+const PROD_LO = 1;
+const HASH_HI = 2;
+const HASH_LO = 3;
 
-/** (hi:lo * 0xc6a4a7935bd1e995) mod 2^64 into prodHi:prodLo. */
+/** (hi:lo * 0xc6a4a7935bd1e995) mod 2^64 into state[PROD_HI]:state[PROD_LO]. */
 function mulM(hi: number, lo: number): void {
   // The high half of lo * M_LO needs 16-bit limbs to stay exact in doubles.
   const a0 = lo & 0xffff;
@@ -66,39 +70,37 @@ function mulM(hi: number, lo: number): void {
   const p01 = a0 * b1;
   const mid = (p00 >>> 16) + (p10 & 0xffff) + (p01 & 0xffff);
   const carry = a1 * b1 + (p10 >>> 16) + (p01 >>> 16) + (mid >>> 16);
-  prodLo = Math.imul(lo, M_LO) >>> 0;
-  prodHi = (carry + Math.imul(hi, M_LO) + Math.imul(lo, M_HI)) >>> 0;
+  state[PROD_LO] = Math.imul(lo, M_LO);
+  state[PROD_HI] = carry + Math.imul(hi, M_LO) + Math.imul(lo, M_HI);
 }
-
-// The running hash of murmur64 (module state, as the product above).
-let hashHi = 0;
-let hashLo = 0;
 
 /** Start a hash of `len` bytes: h = seed ^ (len * m). */
 function hashStart(len: number): void {
   mulM(0, len);
-  hashHi = prodHi;
-  hashLo = (prodLo ^ SEED) >>> 0;
+  state[HASH_HI] = state[PROD_HI]!;
+  state[HASH_LO] = state[PROD_LO]! ^ SEED;
 }
 
 /** Mix one 8-byte block k (little endian, as two 32-bit halves) into the hash. */
 function hashBlock(kHi: number, kLo: number): void {
   mulM(kHi, kLo);
   // k ^= k >> 47: only the high half reaches the low one.
-  mulM(prodHi, (prodLo ^ (prodHi >>> 15)) >>> 0);
-  mulM((hashHi ^ prodHi) >>> 0, (hashLo ^ prodLo) >>> 0);
-  hashHi = prodHi;
-  hashLo = prodLo;
+  const hi = state[PROD_HI]!;
+  mulM(hi, (state[PROD_LO]! ^ (hi >>> 15)) >>> 0);
+  mulM((state[HASH_HI]! ^ state[PROD_HI]!) >>> 0, (state[HASH_LO]! ^ state[PROD_LO]!) >>> 0);
+  state[HASH_HI] = state[PROD_HI]!;
+  state[HASH_LO] = state[PROD_LO]!;
 }
 
 /** The final avalanche: h ^= h >> 47; h *= m; h ^= h >> 47. */
 function hashFinish(): void {
-  mulM(hashHi, (hashLo ^ (hashHi >>> 15)) >>> 0);
-  hashHi = prodHi;
-  hashLo = (prodLo ^ (prodHi >>> 15)) >>> 0;
+  const hi = state[HASH_HI]!;
+  mulM(hi, (state[HASH_LO]! ^ (hi >>> 15)) >>> 0);
+  state[HASH_HI] = state[PROD_HI]!;
+  state[HASH_LO] = state[PROD_LO]! ^ (state[PROD_HI]! >>> 15);
 }
 
-/** MurmurHash64A of a latin1 string (one byte per char) into hashHi:hashLo. */
+/** MurmurHash64A of a latin1 string (one byte per char) into state[HASH_HI]:state[HASH_LO]. */
 function murmur64(s: string): void {
   const len = s.length;
   hashStart(len);
@@ -117,15 +119,17 @@ function murmur64(s: string): void {
       if (j >= 4) tHi |= c << ((j - 4) * 8);
       else tLo |= c << (j * 8);
     }
-    mulM((hashHi ^ tHi) >>> 0, (hashLo ^ tLo) >>> 0);
-    hashHi = prodHi;
-    hashLo = prodLo;
+    mulM((state[HASH_HI]! ^ tHi) >>> 0, (state[HASH_LO]! ^ tLo) >>> 0);
+    state[HASH_HI] = state[PROD_HI]!;
+    state[HASH_LO] = state[PROD_LO]!;
   }
   hashFinish();
 }
 
-/** Redis' hllPatLen of the hash in hashHi:hashLo, packed as (count << 14) | index. */
+/** Redis' hllPatLen of the hash in state[HASH_HI]:state[HASH_LO], packed as (count << 14) | index. */
 function patternOfHash(): number {
+  const hashHi = state[HASH_HI]!;
+  const hashLo = state[HASH_LO]!;
   const index = hashLo & HLL_P_MASK;
   // Count trailing zeroes of hash >> 14 with bit 50 set as a stop.
   const low = hashLo >>> HLL_P;
