@@ -349,7 +349,7 @@ describe.skipIf(!HAVE_REDIS)('HyperLogLog (differential)', () => {
 });
 
 describe.skipIf(!HAVE_REDIS)('HyperLogLog in the AOF', () => {
-  it('PFADD, PFMERGE, PFCOUNT and PFDEBUG replay to the same bytes, in Vireo and in redis-server', async () => {
+  it('PFADD, PFMERGE, PFCOUNT and PFDEBUG replay to the same bytes, in Vireo and in redis-server, whatever hll-sparse-max-bytes was', async () => {
     const dir = tempDir('vireo-hll-aof-');
     const first = await startVireo({ dir, appendonly: 'yes', appendfsync: 'always' });
     const c = await RespClient.connect(first.port);
@@ -368,8 +368,15 @@ describe.skipIf(!HAVE_REDIS)('HyperLogLog in the AOF', () => {
     await run('PFMERGE', 'merged', 'sparse', 'dense');
     await run('PFMERGE', 'merged-sparse', 'sparse');
     await run('PFCOUNT', 'merged-sparse');
+    // Promoted early under a low limit: a replay under the default limit must still end dense.
+    await run('CONFIG', 'SET', 'hll-sparse-max-bytes', '60');
+    await run('PFADD', 'low-limit', ...Array.from({ length: 40 }, (_, i) => `l${i}`));
+    await run('PFMERGE', 'low-merge', 'sparse', 'low-limit');
+    await run('PFADD', 'low-merge2', 'a', 'b');
+    await run('PFMERGE', 'low-merge2', 'merged-sparse');
+    await run('PFADD', 'low-merge2', ...Array.from({ length: 30 }, (_, i) => `m${i}`));
     await run('CONFIG', 'SET', 'hll-sparse-max-bytes', '3000');
-    const keys = ['sparse', 'dense', 'todense', 'getreg', 'merged', 'merged-sparse'];
+    const keys = ['sparse', 'dense', 'todense', 'getreg', 'merged', 'merged-sparse', 'low-limit', 'low-merge', 'low-merge2'];
     const want = await Promise.all(keys.map((k) => c.call('GET', k)));
     c.close();
     await first.stop();

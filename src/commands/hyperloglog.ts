@@ -100,6 +100,7 @@ function pfadd(ctx: CommandContext, argv: string[]): void {
     // A copy of a plain string is stored only once something changed (a corrupt HLL may change nothing).
     hll = writable(existing);
   }
+  const wasSparse = hll.buf[4] === HLL_SPARSE;
   const maxBytes = engine.limits.hllSparseMaxBytes;
   let corrupt = false;
   for (let j = 2; j < argv.length; j++) {
@@ -118,6 +119,7 @@ function pfadd(ctx: CommandContext, argv: string[]): void {
     if (corrupt) engine.modified(db, key, ctx);
     else ctx.changed(key, NOTIFY.STRING, 'pfadd', db);
     engine.emit(db.id, argv, updated);
+    if (wasSparse) logPromotion(ctx, key, hll);
   }
   if (corrupt) {
     ctx.reply.error(HLL_INVALID);
@@ -202,13 +204,25 @@ function pfmerge(ctx: CommandContext, argv: string[]): void {
   } else {
     hll = unshare(ctx, key, existing);
   }
+  const wasSparse = hll.buf[4] === HLL_SPARSE;
   // The destination was merged above, so it is valid: promoting it cannot fail.
   if (useDense && promoteToDense(hll)) storeRegisters(hll.buf, max);
   else writeSparse(hll, max, engine.limits.hllSparseMaxBytes);
   invalidateCache(hll.buf);
   ctx.changed(key, NOTIFY.STRING, 'pfadd', db);
   engine.emit(db.id, argv);
+  if (wasSparse) logPromotion(ctx, key, hll);
   ctx.reply.ok();
+}
+
+/**
+ * A sparse HLL that turned dense is also logged as PFDEBUG TODENSE: where it
+ * turns dense depends on hll-sparse-max-bytes, which the replica or the
+ * restarted server may set higher. The registers are the same either way,
+ * so after this both hold the same dense bytes.
+ */
+function logPromotion(ctx: CommandContext, key: string, hll: MutableString): void {
+  if (hll.buf[4] === HLL_DENSE) ctx.engine.emit(ctx.db.id, ['PFDEBUG', 'TODENSE', key], 0);
 }
 
 /** Raise the registers of a sparse HLL one by one (it may turn dense on the way). */
