@@ -25,6 +25,7 @@ import { slowlogCommands } from './slowlog.js';
 import { latencyCommands } from './latency.js';
 import { moduleCommands } from './modules.js';
 import { geoCommands } from './geo.js';
+import { hyperloglogCommands } from './hyperloglog.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -58,6 +59,7 @@ export function createCommandTable(): CommandTable {
     ...latencyCommands(tableOf),
     ...moduleCommands,
     ...geoCommands,
+    ...hyperloglogCommands,
   ]);
   return table;
 }

@@ -374,6 +374,17 @@ export class Engine {
     this.tellListeners(cls, event, key, db);
   }
 
+  /**
+   * Redis' signalModifiedKey alone: breaks WATCHes and invalidates
+   * client-side caches, with no keyspace event (PFCOUNT refreshing the
+   * cardinality it caches inside the value).
+   */
+  modified(db: Db, key: string, by: object | null = null): void {
+    this.changeCount++;
+    this.watches.touch(db, key);
+    if (this.invalidator !== null) this.invalidator.keyModified(key, by);
+  }
+
   /** Empty one database (FLUSHDB) or all (FLUSHALL). Returns keys removed. */
   flush(db: Db | null): number {
     this.changeCount++;

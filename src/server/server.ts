@@ -152,7 +152,7 @@ export class Server implements CommandHost, TrackingHost {
     this.engine.invalidator = this.tracking;
     this.recordError = (msg: string) => this.countError(msg);
     this.effectCheck = process.env.VIREO_CHECK_EFFECTS === '1' ? new EffectCheck(this.engine, (msg) => this.logger.error(`Effect check: ${msg}`)) : null;
-    for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries', 'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth', 'stream-node-max-bytes', 'stream-node-max-entries']) {
+    for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries', 'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth', 'stream-node-max-bytes', 'stream-node-max-entries', 'hll-sparse-max-bytes']) {
       this.engine.limits.apply(name, config.int(name));
     }
     this.applyAccessConfig();

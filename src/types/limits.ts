@@ -15,6 +15,7 @@ export class EncodingLimits {
   listCompressDepth = 0;
   streamNodeMaxBytes = 4096;
   streamNodeMaxEntries = 100;
+  hllSparseMaxBytes = 3000;
 
   /** Apply a configuration parameter; returns true if it was one of these. */
   apply(name: string, value: number): boolean {
@@ -30,6 +31,7 @@ export class EncodingLimits {
       case 'list-compress-depth': this.listCompressDepth = value; return true;
       case 'stream-node-max-bytes': this.streamNodeMaxBytes = value; return true;
       case 'stream-node-max-entries': this.streamNodeMaxEntries = value; return true;
+      case 'hll-sparse-max-bytes': this.hllSparseMaxBytes = value; return true;
       default: return false;
     }
   }

@@ -241,6 +241,16 @@ function streamCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<Argv>>
   };
 }
 
+/** HyperLogLog writes: few elements (sparse) or many (promoted to dense past hll-sparse-max-bytes). */
+function hyperloglogCommands(): Record<string, fc.Arbitrary<Argv>> {
+  const many = fc.integer({ min: 200, max: 1500 }).map((n) => Array.from({ length: n }, (_, i) => `m${n}:${i}`));
+  return {
+    pfadd: cmd('PFADD', key, fc.oneof({ weight: 4, arbitrary: elements(4) }, { weight: 1, arbitrary: many })),
+    pfmerge: cmd('PFMERGE', key, keyList()),
+    pfdebug: cmd('PFDEBUG', fc.constantFrom('TODENSE', 'GETREG'), key),
+  };
+}
+
 /** The write commands, by the name COMMAND gives them, each with its arbitrary. */
 export function writeCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<Argv>> {
   const score = scoreArb(o);
@@ -346,6 +356,7 @@ export function writeCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<
     zremrangebyrank: cmd('ZREMRANGEBYRANK', key, smallIndex, smallIndex),
     zremrangebyscore: cmd('ZREMRANGEBYSCORE', key, fc.constantFrom('-inf', '(0', '1', '2.5'), fc.constantFrom('+inf', '3', '(10')),
     ...streamCommands(o),
+    ...hyperloglogCommands(),
     ...geoCommands(o),
   };
 }
@@ -396,6 +407,7 @@ export const readCommands: fc.Arbitrary<Argv> = fc.oneof(
   cmd('HGETALL', key),
   cmd('SORT', key, fc.constantFrom<Argv>([], ['ALPHA'])),
   cmd('XRANGE', key, '-', '+'),
+  cmd('PFCOUNT', key),
   fc.constantFrom<Argv>(['SCAN', '0', 'COUNT', '100'], ['RANDOMKEY'], ['DBSIZE'], ['KEYS', '*']),
 );
 
