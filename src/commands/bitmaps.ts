@@ -489,9 +489,10 @@ function runFieldOps(ctx: CommandContext, key: string, ops: FieldOp[], target: B
   }
   if (changes === 0 && !target.grown) return;
   storeTarget(ctx, key, target);
-  // Redis signals nothing when FAIL refused every write to a string it grew (or created):
-  // the growth is a change all the same, signalled and logged (the last byte's SET replays it).
-  ctx.changed(key, NOTIFY.STRING, 'bitfield');
+  // Redis names BITFIELD's event `setbit`. When FAIL refused every write to a string it grew
+  // (or created), Redis 7.2 neither signals nor propagates the growth (fixed upstream in
+  // redis#15699); here it is a change all the same: signalled, and logged (the last byte's SET).
+  ctx.changed(key, NOTIFY.STRING, 'setbit');
   if (target.grown) effect.push('SET', 'u8', String((value.length - 1) * 8), String(value.bytes[value.length - 1]));
   ctx.engine.emit(ctx.db.id, effect, changes);
 }
