@@ -148,6 +148,24 @@ describe.skipIf(!HAVE_REDIS)('bitmaps (differential)', () => {
       ]);
     }
     await pair.script([['BITPOS', 'ones', '0'], ['BITPOS', 'z', '1'], ['SET', 'ff', '\xff'.repeat(700)], ['BITPOS', 'ff', '0'], ['BITPOS', 'ff', '0', '0', '-1'], ['BITPOS', 'ff', '1', '100']]);
+    // Past 64 kB: whole chunks are skipped by memcmp, the chunk with the bit is scanned.
+    await pair.script([
+      ['SETBIT', 'zz', String(8 * 150000 + 3), '1'],
+      ['SETBIT', 'zz', String(8 * 199999 + 7), '1'],
+      ['BITPOS', 'zz', '1'],
+      ['BITPOS', 'zz', '1', '65535'],
+      ['BITPOS', 'zz', '1', '150001'],
+      ['BITPOS', 'zz', '1', '0', '149999'],
+      ['BITPOS', 'zz', '1', String(8 * 150000 + 4), '-1', 'BIT'],
+      ['BITCOUNT', 'zz'],
+      ['BITCOUNT', 'zz', '65536', '-1'],
+      ['SET', 'ffff', '\xff'.repeat(200000)],
+      ['SETBIT', 'ffff', String(8 * 131072 + 1), '0'],
+      ['BITPOS', 'ffff', '0'],
+      ['BITPOS', 'ffff', '0', '131073'],
+      ['BITPOS', 'ffff', '0', '131073', '-1'],
+      ['BITCOUNT', 'ffff', '1', '-2'],
+    ]);
   });
 
   it('errors: offsets, bit values, types, overflow policies, arity, syntax, wrong type', async () => {

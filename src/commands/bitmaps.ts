@@ -101,15 +101,32 @@ function unitIsBit(ctx: CommandContext, arg: string): boolean | null {
 
 // ---- values ------------------------------------------------------------------------
 
-/** A string value's bytes for reading (integer-encoded values as their decimal text). */
-function bytesForRead(v: StringValue): Uint8Array {
-  return typeof v === 'object' ? v.bytes : bytesOf(v);
+/**
+ * Text values are copied into one reused buffer for reading (a copy per
+ * command of a 1 MB value costs an allocation and its collection); values
+ * longer than this get their own copy, so the buffer stays small.
+ */
+const SCRATCH_MAX = 4 * 1024 * 1024;
+let scratch = Buffer.allocUnsafe(4096);
+
+/**
+ * A string value's bytes for reading (integer-encoded values as their
+ * decimal text). With `shared`, a text value's bytes may sit in the reused
+ * buffer: valid only until the next call.
+ */
+function bytesForRead(v: StringValue, shared: boolean): Uint8Array {
+  if (typeof v === 'object') return v.bytes;
+  const text = typeof v === 'string' ? v : String(v);
+  if (!shared || text.length > SCRATCH_MAX) return bytesOf(text);
+  if (scratch.length < text.length) scratch = Buffer.allocUnsafe(Math.max(text.length, scratch.length * 2));
+  const length = scratch.latin1Write(text, 0);
+  return scratch.subarray(0, length);
 }
 
-/** A read of `key` as a string: undefined when missing, null after WRONGTYPE. */
-function lookupBytes(ctx: CommandContext, key: string): Uint8Array | undefined | null {
+/** A read of `key` as a string: undefined when missing, null after WRONGTYPE (`shared`: see bytesForRead). */
+function lookupBytes(ctx: CommandContext, key: string, shared = true): Uint8Array | undefined | null {
   const v = readString(ctx, key);
-  return v === null || v === undefined ? v : bytesForRead(v);
+  return v === null || v === undefined ? v : bytesForRead(v, shared);
 }
 
 interface BitTarget {
@@ -321,7 +338,8 @@ function bitopCommand(ctx: CommandContext, argv: string[]): void {
   }
   const inputs: Uint8Array[] = [];
   for (let i = 3; i < argv.length; i++) {
-    const bytes = lookupBytes(ctx, argv[i]!);
+    // Every source is read before the result is computed: none may share the reused buffer.
+    const bytes = lookupBytes(ctx, argv[i]!, false);
     if (bytes === null) return;
     inputs.push(bytes ?? ZERO_LENGTH);
   }

@@ -1,65 +1,40 @@
 /**
  * Bitmaps over string values (Redis' bitops.c): bit counting and searching
- * a word at a time, BITFIELD's integer fields, BITOP's operations.
+ * (64-bit words at a time, bitmap-kernels.ts), BITFIELD's integer fields,
+ * BITOP's operations.
  *
  * Bit 0 is the most significant bit of byte 0; a field of `bits` bits is
  * read most significant bit first from its offset (Redis' convention, the
  * same as SETBIT's). Bytes past a value's end read as zeros.
  */
 
+import { popcountWords, skipWords } from './bitmap-kernels.js';
+
 /** Set bits in each byte value. */
 const BYTE_POPCOUNT = new Uint8Array(256);
 for (let i = 1; i < 256; i++) BYTE_POPCOUNT[i] = (i & 1) + BYTE_POPCOUNT[i >> 1]!;
-
-/** Set bits of a 32-bit word (SWAR: pairs, nibbles, bytes, then one multiply sums the bytes). */
-function popcount32(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  x = (x + (x >>> 4)) & 0x0f0f0f0f;
-  return Math.imul(x, 0x01010101) >>> 24;
-}
-
-/** The whole aligned 32-bit words of bytes[from, to): [first byte, word view]. */
-function wordsOf(bytes: Uint8Array, from: number, to: number): [number, Int32Array] {
-  let start = from;
-  while (start < to && ((bytes.byteOffset + start) & 3) !== 0) start++;
-  const count = Math.max(0, (to - start) >> 2);
-  return [start, new Int32Array(bytes.buffer, bytes.byteOffset + start, count)];
-}
 
 /** Set bits of one byte. */
 export function bitsInByte(b: number): number {
   return BYTE_POPCOUNT[b & 0xff]!;
 }
 
+/** Below this many bytes a byte loop beats copying into the WebAssembly kernels. */
+const KERNEL_MIN_BYTES = 256;
+
 /** Set bits in bytes[from, to). */
 export function popcount(bytes: Uint8Array, from: number, to: number): number {
   let count = 0;
-  if (to - from < 64) {
-    for (let i = from; i < to; i++) count += BYTE_POPCOUNT[bytes[i]!]!;
-    return count;
-  }
-  const [start, words] = wordsOf(bytes, from, to);
-  for (let i = from; i < start; i++) count += BYTE_POPCOUNT[bytes[i]!]!;
-  const n = words.length;
-  for (let w = 0; w < n; w++) count += popcount32(words[w]!);
-  for (let i = start + n * 4; i < to; i++) count += BYTE_POPCOUNT[bytes[i]!]!;
+  let at = from;
+  if (to - from >= KERNEL_MIN_BYTES) [count, at] = popcountWords(bytes, from, to);
+  for (; at < to; at++) count += BYTE_POPCOUNT[bytes[at]!]!;
   return count;
 }
 
 /** The first byte in bytes[from, to) that is not `skip` (0 or 0xff), or -1. */
-function firstByteNot(bytes: Uint8Array, from: number, to: number, skip: number): number {
-  let i = from;
-  if (to - from >= 64) {
-    const [start, words] = wordsOf(bytes, from, to);
-    for (; i < start; i++) if (bytes[i] !== skip) return i;
-    const skipWord = skip === 0 ? 0 : -1;
-    const n = words.length;
-    let w = 0;
-    while (w < n && words[w] === skipWord) w++;
-    i = start + w * 4;
-  }
-  for (; i < to; i++) if (bytes[i] !== skip) return i;
+function firstByteNot(bytes: Uint8Array, from: number, to: number, skip: 0 | 0xff): number {
+  let at = to - from >= KERNEL_MIN_BYTES ? skipWords(bytes, from, to, skip) : from;
+  for (; at < to; at++) if (bytes[at] !== skip) return at;
   return -1;
 }
 
