@@ -17,8 +17,9 @@
 // the server's CPU time per request beside it.
 //
 // Usage: npm run bench -- --suite bitmaps [--quick] [--rounds 5] [--requests 100000]
-//        [--pipeline 1] [--pin] [--calibrate]
-//        (--pin: servers on CPU 0, redis-benchmark on CPU 1;
+//        [--pipeline 1] [--pin] [--calibrate] [--tests setbit,bitfield]
+//        (--tests: only the tests whose names contain one of the words, any case;
+//         --pin: servers on CPU 0, redis-benchmark and this process on CPU 1;
 //         --calibrate: a second redis-server in Vireo's place, to see the harness' noise)
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
@@ -80,52 +81,51 @@ function rng(seed) {
 const encode = (argv) => Buffer.from(`*${argv.length}\r\n` + argv.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join(''));
 
 /**
- * `total` commands from `make(random)` over `connections` connections,
- * `pipeline` in flight on each; resolves when every reply (one RESP
- * integer/array line group each) has come back. Replies are counted by
- * their first line only: every command here answers an integer or a
- * one-element array of one.
+ * Send `commands` (encoded in advance, so this process spends little per
+ * request) over `connections` connections with one command in flight on
+ * each, as redis-benchmark -c 50 -P 1 does. Every reply here is
+ * `lines` CRLF-terminated lines (SETBIT: `:0`; BITFIELD: `*1`, `:n`):
+ * replies are counted by their line feeds, without parsing.
  */
-async function drive(port, make, total, connections = 50) {
-  const random = rng(12345);
+async function drive(port, commands, lines, connections = 50) {
   let sent = 0;
   let done = 0;
   await new Promise((resolve, reject) => {
     for (let i = 0; i < connections; i++) {
       const sock = net.connect(port, '127.0.0.1');
       sock.setNoDelay(true);
-      let pending = '';
+      let feeds = 0;
       const next = () => {
-        if (sent >= total) return false;
-        sent++;
-        sock.write(encode(make(random)));
-        return true;
+        if (sent === commands.length) return sock.end();
+        sock.write(commands[sent++]);
       };
       sock.on('error', reject);
-      sock.on('connect', () => next() || sock.end());
+      sock.on('connect', next);
       sock.on('data', (d) => {
-        pending += d.toString('latin1');
-        let at;
-        while ((at = pending.indexOf('\r\n')) >= 0) {
-          const line = pending.slice(0, at);
-          pending = pending.slice(at + 2);
-          if (line.startsWith('-')) reject(new Error(line));
-          if (line.startsWith('*')) continue; // BITFIELD's array header: its integer follows
-          if (++done === total) resolve();
-          if (!next()) sock.end();
+        if (d[0] === 45) reject(new Error(d.toString('latin1'))); // '-': an error reply
+        for (let at = d.indexOf(10); at >= 0; at = d.indexOf(10, at + 1)) feeds++;
+        for (; feeds >= lines; feeds -= lines) {
+          if (++done === commands.length) resolve();
+          next();
         }
       });
     }
   });
 }
 
+/** `count` commands from `make(random)`, the same for both servers (a seeded generator). */
+function commandsOf(make, count) {
+  const random = rng(12345);
+  return Array.from({ length: count }, () => encode(make(random)));
+}
+
 const TESTS = [
-  { name: 'SETBIT random offset', requests, drive: (r) => ['SETBIT', 'bench:setbit', String(Math.floor(r() * 8 * MB)), '1'] },
+  { name: 'SETBIT random offset', requests, lines: 1, drive: (r) => ['SETBIT', 'bench:setbit', String(Math.floor(r() * 8 * MB)), '1'] },
   { name: 'BITCOUNT 1MB bitmap', requests: Math.ceil(requests / 10), command: ['BITCOUNT', 'bench:bitmap'] },
   { name: 'BITCOUNT 1MB SET value', requests: Math.ceil(requests / 10), command: ['BITCOUNT', 'bench:bytes'] },
   { name: 'BITCOUNT 1MB range', requests: Math.ceil(requests / 10), command: ['BITCOUNT', 'bench:bitmap', '3', '-5', 'BIT'] },
   { name: 'BITPOS 1 scan 1MB', requests: Math.ceil(requests / 10), command: ['BITPOS', 'bench:scan', '1'] },
-  { name: 'BITFIELD INCRBY u16', requests, drive: (r) => ['BITFIELD', 'bench:counters', 'INCRBY', 'u16', `#${Math.floor(r() * 100000)}`, '1'] },
+  { name: 'BITFIELD INCRBY u16', requests, lines: 2, drive: (r) => ['BITFIELD', 'bench:counters', 'INCRBY', 'u16', `#${Math.floor(r() * 100000)}`, '1'] },
 ];
 
 /** One run of a test: requests/s, the server's CPU µs per request, and how busy it was. */
@@ -139,8 +139,9 @@ async function once(server, test) {
 }
 
 async function driven(server, test) {
+  test.commands ??= commandsOf(test.drive, test.requests);
   const started = performance.now();
-  await drive(server.port, test.drive, test.requests);
+  await drive(server.port, test.commands, test.lines);
   return test.requests / ((performance.now() - started) / 1000);
 }
 
@@ -164,7 +165,8 @@ try {
   console.log(`${rounds} rounds, -c 50 -P ${pipeline}${pinned ? ', pinned' : ''}`);
   const w = [24, 12, 12, 7, 8, 8, 14];
   console.log(row(['test', 'redis rps', 'vireo rps', 'ratio', 'target', 'cpu/req', 'cpu% r / v'], w));
-  for (const test of TESTS) {
+  const only = opt('tests', '').toLowerCase().split(',').filter(Boolean);
+  for (const test of TESTS.filter((t) => only.length === 0 || only.some((w) => t.name.toLowerCase().includes(w)))) {
     await once(vireo, test); // warm-up: V8 compiles the path
     const ratios = [];
     const cpuRatios = [];

@@ -211,6 +211,8 @@ describe.skipIf(!HAVE_REDIS)('bitmaps (differential)', () => {
       ['BITFIELD', 'k', 'SET', 'u8', '0', 'x'],
       ['BITFIELD', 'k', 'SET', 'u8', '0', '9223372036854775808'],
       ['BITFIELD', 'k', 'OVERFLOW', 'FOO', 'SET', 'u8', '0', '1'],
+      ['BITFIELD', 'k', 'OVERFLOW', 'constructor', 'SET', 'u8', '0', '1'],
+      ['BITFIELD', 'k', 'OVERFLOW', '__proto__', 'SET', 'u8', '0', '1'],
       ['BITFIELD', 'k', 'OVERFLOW'],
       ['BITFIELD', 'k', 'GET', 'u8'],
       ['BITFIELD', 'k', 'SET', 'u8', '0'],
@@ -240,6 +242,27 @@ describe.skipIf(!HAVE_REDIS)('bitmaps (differential)', () => {
       ['BITOP', 'OR', 'l', 'a'],
       ['TYPE', 'l'],
       ['GET', 'l'],
+    ]);
+  });
+
+  it('proto-max-bulk-len bounds the offsets: its last bit is writable, the next one is refused', async () => {
+    const limit = 1024 * 1024;
+    await pair.script([
+      ['CONFIG', 'SET', 'proto-max-bulk-len', String(limit)],
+      ['SETBIT', 'p', String(8 * limit), '1'],
+      ['GETBIT', 'p', String(8 * limit)],
+      ['BITFIELD', 'p', 'GET', 'u8', `#${limit}`],
+      ['BITFIELD', 'p', 'SET', 'u8', `#${limit}`, '1'],
+      ['EXISTS', 'p'],
+      ['SETBIT', 'p', String(8 * limit - 1), '1'],
+      ['STRLEN', 'p'],
+      // A field may end past the limit when it starts before it (Redis checks the offset only).
+      ['BITFIELD', 'p', 'SET', 'i64', String(8 * limit - 1), '-1'],
+      ['STRLEN', 'p'],
+      ['BITCOUNT', 'p'],
+      ['BITPOS', 'p', '1'],
+      ['CONFIG', 'SET', 'proto-max-bulk-len', String(512 * limit)],
+      ['DEL', 'p'],
     ]);
   });
 

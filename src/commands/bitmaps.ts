@@ -28,6 +28,7 @@ import {
   addNumber,
   bitop,
   bitsInByte,
+  fieldTypeOf,
   findBit,
   getBit,
   numberPathFits,
@@ -78,7 +79,7 @@ function fieldType(ctx: CommandContext, arg: string): FieldType | null {
     ctx.reply.error(FIELD_TYPE_ERR);
     return null;
   }
-  return { signed: sign === 105, bits };
+  return fieldTypeOf(sign === 105, bits);
 }
 
 /** Redis' index conversion: negatives count from the end, then clamped into [0, total). */
@@ -390,7 +391,11 @@ interface FieldOp {
   overflow: Overflow;
 }
 
-const OVERFLOWS: Record<string, Overflow> = { wrap: OVERFLOW_WRAP, sat: OVERFLOW_SAT, fail: OVERFLOW_FAIL };
+const OVERFLOWS: ReadonlyMap<string, Overflow> = new Map([
+  ['wrap', OVERFLOW_WRAP],
+  ['sat', OVERFLOW_SAT],
+  ['fail', OVERFLOW_FAIL],
+]);
 
 /** The operations of a BITFIELD command, in order; null after replying to the first bad one. */
 function parseFieldOps(ctx: CommandContext, argv: string[]): FieldOp[] | null {
@@ -400,7 +405,7 @@ function parseFieldOps(ctx: CommandContext, argv: string[]): FieldOp[] | null {
     const remaining = argv.length - j - 1;
     const sub = argv[j]!.toLowerCase();
     if (sub === 'overflow' && remaining >= 1) {
-      const policy = OVERFLOWS[argv[++j]!.toLowerCase()];
+      const policy = OVERFLOWS.get(argv[++j]!.toLowerCase());
       if (policy === undefined) {
         ctx.reply.error('ERR Invalid OVERFLOW type specified');
         return null;
@@ -465,8 +470,10 @@ const typeName = (t: FieldType): string => `${t.signed ? 'i' : 'u'}${t.bits}`;
 function bitfieldGeneric(ctx: CommandContext, argv: string[], readOnly: boolean): void {
   const ops = parseFieldOps(ctx, argv);
   if (ops === null) return;
-  const writes = ops.filter((op) => op.opcode !== OP_GET);
-  if (writes.length === 0) {
+  // The last bit a SET or INCRBY reaches (-1: a read-only command).
+  let maxBit = -1;
+  for (const op of ops) if (op.opcode !== OP_GET) maxBit = Math.max(maxBit, op.offset + op.type.bits - 1);
+  if (maxBit < 0) {
     const bytes = lookupBytes(ctx, argv[1]!);
     if (bytes === null) return;
     ctx.reply.array(ops.length);
@@ -477,7 +484,6 @@ function bitfieldGeneric(ctx: CommandContext, argv: string[], readOnly: boolean)
     ctx.reply.error('ERR BITFIELD_RO only supports the GET subcommand');
     return;
   }
-  const maxBit = writes.reduce((m, op) => Math.max(m, op.offset + op.type.bits - 1), 0);
   const target = stringForBits(ctx, argv[1]!, maxBit);
   if (target === null) return;
   runFieldOps(ctx, argv[1]!, ops, target);
@@ -486,16 +492,17 @@ function bitfieldGeneric(ctx: CommandContext, argv: string[], readOnly: boolean)
 /** Run the operations on the string, reply, signal the change, and log the fields written. */
 function runFieldOps(ctx: CommandContext, key: string, ops: FieldOp[], target: BitTarget): void {
   const value = target.value;
+  const bytes = value.bytes;
   // Redis counts a write as a change when it changed the field or the string grew.
   let changes = 0;
   const effect: string[] = ['BITFIELD', key];
   ctx.reply.array(ops.length);
   for (const op of ops) {
     if (op.opcode === OP_GET) {
-      ctx.reply.integer(readField(value.bytes, op));
+      ctx.reply.integer(readField(bytes, op));
       continue;
     }
-    const w = writeField(value.bytes, op);
+    const w = writeField(bytes, op);
     if (w.reply === null) {
       ctx.reply.nullBulk();
       continue;
@@ -511,7 +518,7 @@ function runFieldOps(ctx: CommandContext, key: string, ops: FieldOp[], target: B
   // (or created), Redis 7.2 neither signals nor propagates the growth (fixed upstream in
   // redis#15699); here it is a change all the same: signalled, and logged (the last byte's SET).
   ctx.changed(key, NOTIFY.STRING, 'setbit');
-  if (target.grown) effect.push('SET', 'u8', String((value.length - 1) * 8), String(value.bytes[value.length - 1]));
+  if (target.grown) effect.push('SET', 'u8', String((bytes.length - 1) * 8), String(bytes[bytes.length - 1]));
   ctx.engine.emit(ctx.db.id, effect, changes);
 }
 

@@ -69,10 +69,27 @@ export function findBit(bytes: Uint8Array, fromBit: number, toBit: number, bit: 
 
 // ---- BITFIELD ---------------------------------------------------------------------
 
-/** A field type: `i1`..`i64` or `u1`..`u63`. */
+/** A field type: `i1`..`i64` or `u1`..`u63`, with its range for the number path (fieldTypeOf). */
 export interface FieldType {
   signed: boolean;
   bits: number;
+  /** 2^bits, and the type's least and greatest values (as doubles: exact up to NUMBER_BITS). */
+  size: number;
+  min: number;
+  max: number;
+}
+
+function makeFieldType(signed: boolean, bits: number): FieldType {
+  const size = 2 ** bits;
+  return { signed, bits, size, min: signed ? -(size / 2) : 0, max: signed ? size / 2 - 1 : size - 1 };
+}
+
+/** Every type, made once: [unsigned by width, signed by width] (index 0 unused). */
+const FIELD_TYPES = [false, true].map((signed) => Array.from({ length: 65 }, (_, bits) => makeFieldType(signed, bits)));
+
+/** The type of `bits` bits (1..64), signed or not. */
+export function fieldTypeOf(signed: boolean, bits: number): FieldType {
+  return FIELD_TYPES[signed ? 1 : 0]![bits]!;
 }
 
 /** Fields this narrow, with arguments within 2^53, are computed with doubles (exactly). */
@@ -112,7 +129,7 @@ function writeHalves(bytes: Uint8Array, offset: number, bits: number, hi: number
 /** A field's value as a number (types of at most NUMBER_BITS bits). */
 export function readFieldNumber(bytes: Uint8Array, offset: number, type: FieldType): number {
   const u = readNumber(bytes, offset, type.bits);
-  return type.signed && u >= 2 ** (type.bits - 1) ? u - 2 ** type.bits : u;
+  return type.signed && u > type.max ? u - type.size : u;
 }
 
 /** A field's value as an int64 / uint64 bigint (any type). */
@@ -124,7 +141,7 @@ export function readFieldBig(bytes: Uint8Array, offset: number, type: FieldType)
 
 /** Store a number in range of the field's type (two's complement for negatives). */
 export function writeFieldNumber(bytes: Uint8Array, offset: number, type: FieldType, value: number): void {
-  const u = value < 0 ? value + 2 ** type.bits : value;
+  const u = value < 0 ? value + type.size : value;
   const hi = Math.floor(u / 2 ** 32);
   writeHalves(bytes, offset, type.bits, hi, u - hi * 2 ** 32);
 }
@@ -154,9 +171,7 @@ export function numberPathFits(type: FieldType, argument: number | bigint): argu
  * for types and arguments numberPathFits accepts.
  */
 export function addNumber(type: FieldType, value: number, incr: number, overflow: Overflow): number | null {
-  const size = 2 ** type.bits;
-  const min = type.signed ? -(size / 2) : 0;
-  const max = type.signed ? size / 2 - 1 : size - 1;
+  const { size, min, max } = type;
   // An unsigned SET of a negative int64 is its uint64: above every maximum.
   const sum = value + incr;
   const high = sum > max || (!type.signed && incr === 0 && value < 0);
