@@ -462,7 +462,7 @@ function writeField(bytes: Uint8Array, op: FieldOp): FieldWrite {
 }
 
 function readField(bytes: Uint8Array, op: FieldOp): number | bigint {
-  return op.type.bits <= 48 ? readFieldNumber(bytes, op.offset, op.type) : readFieldBig(bytes, op.offset, op.type);
+  return numberPathFits(op.type, 0) ? readFieldNumber(bytes, op.offset, op.type) : readFieldBig(bytes, op.offset, op.type);
 }
 
 const typeName = (t: FieldType): string => `${t.signed ? 'i' : 'u'}${t.bits}`;
