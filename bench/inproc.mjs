@@ -37,6 +37,10 @@ const workloads = {
   xrange_10: () => encode(['XRANGE', 'bench:stream', '-', '+', 'COUNT', '10']),
   xrange_100: () => encode(['XRANGE', 'bench:stream', '-', '+', 'COUNT', '100']),
   mset: (i) => encode(['MSET', ...Array.from({ length: 10 }, (_, j) => [`key:${String((i + j) % 100000).padStart(12, '0')}`, 'xxx']).flat()]),
+  // Bitmaps at scattered offsets (a multiplicative hash of i): a 1 MB bitmap, 100000 u16 counters.
+  setbit: (i) => encode(['SETBIT', 'bitmap', String((i * 2654435761) % 8388608), '1']),
+  getbit: (i) => encode(['GETBIT', 'bitmap', String((i * 2654435761) % 8388608)]),
+  bitfield: (i) => encode(['BITFIELD', 'counters', 'INCRBY', 'u16', `#${(i * 2654435761) % 100000}`, '1']),
 };
 // LRANGE needs a list to read: 600 elements, as redis-benchmark pushes them.
 client.onData(Buffer.from(encode(['RPUSH', 'mylist', ...Array.from({ length: 600 }, () => 'xxx')]), 'latin1'));

@@ -216,8 +216,12 @@ describe.skipIf(!HAVE_REDIS)('keyspace notifications (differential)', () => {
         // SORT with BY/GET patterns looks keys up per element, and for equal weights in the order its
         // unstable sort leaves them: which keys miss (and after LIMIT, which at all) is not comparable.
         const sort = argvs.some((a) => a[0] === 'SORT');
+        // BITFIELD ... OVERFLOW FAIL refusing every write still grows (or creates) the string: Redis 7.2
+        // signals nothing then (fixed upstream in redis#15699), Vireo signals `setbit` (bitmaps.test.ts).
+        const bitfieldFail = argvs.some((a) => a[0] === 'BITFIELD' && a.some((x) => x.toUpperCase() === 'FAIL'));
         const comparable = (events: string[]): string[] => {
           let kept = consumerCreators ? events.filter((e) => !e.includes('xgroup-createconsumer')) : events;
+          if (bitfieldFail) kept = kept.filter((e) => !/(:| )setbit\b/.test(e));
           if (sort) kept = kept.filter((e) => !e.includes('keymiss'));
           return unordered ? [...kept].sort() : kept;
         };

@@ -140,7 +140,7 @@ describe.skipIf(!HAVE_REDIS)('server commands (differential)', () => {
     expect(strings).toContain('incrbyfloat');
     expect(strings).not.toContain('del');
     const pat = toJs(await pair.vireo.call('COMMAND', 'LIST', 'FILTERBY', 'PATTERN', 'get*')) as string[];
-    expect(pat.sort()).toEqual(['get', 'getdel', 'getex', 'getrange', 'getset']);
+    expect(pat.sort()).toEqual(['get', 'getbit', 'getdel', 'getex', 'getrange', 'getset']);
   });
 });
 

@@ -70,6 +70,23 @@ function setGetKeys(argv: readonly string[]): KeyRef[] {
 }
 
 /**
+ * Redis' bitfieldGetKeys: the key is read-only (RO ACCESS) when every
+ * subcommand is a GET or OVERFLOW with its arguments; a SET, an INCRBY or
+ * anything it cannot read makes it RW ACCESS UPDATE.
+ */
+function bitfieldGetKeys(argv: readonly string[]): KeyRef[] {
+  let readOnly = true;
+  for (let i = 2; i < argv.length && readOnly; i++) {
+    const remaining = argv.length - i - 1;
+    const arg = argv[i]!.toLowerCase();
+    if (arg === 'get' && remaining >= 2) i += 2;
+    else if (arg === 'overflow' && remaining >= 1) i += 1;
+    else readOnly = false;
+  }
+  return [{ pos: 1, flags: readOnly ? ['RO', 'ACCESS'] : ['RW', 'ACCESS', 'UPDATE'] }];
+}
+
+/**
  * Redis' xreadGetKeys: the first half of the arguments after STREAMS (the
  * other half are IDs). Options before it are skipped with their values, so
  * a group or key named STREAMS is not taken for the keyword; none when the
@@ -102,6 +119,7 @@ const zunionInterDiffGetKeys = numkeysGetKeys(0, 1, 2);
  */
 export const GETKEYS_PROCS: Readonly<Record<string, GetKeysProc>> = {
   set: setGetKeys,
+  bitfield: bitfieldGetKeys,
   sort: sortGetKeys,
   sort_ro: () => [SORT_KEY],
   zunionstore: zunionInterDiffStoreGetKeys,

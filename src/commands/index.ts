@@ -26,6 +26,7 @@ import { latencyCommands } from './latency.js';
 import { moduleCommands } from './modules.js';
 import { geoCommands } from './geo.js';
 import { hyperloglogCommands } from './hyperloglog.js';
+import { bitmapCommands } from './bitmaps.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -60,6 +61,7 @@ export function createCommandTable(): CommandTable {
     ...moduleCommands,
     ...geoCommands,
     ...hyperloglogCommands,
+    ...bitmapCommands,
   ]);
   return table;
 }

@@ -2,6 +2,8 @@
  * Command facts for what Vireo implements from after Redis 7.2 (the
  * generated meta.ts holds 7.2's table only): XACKDEL and XDELEX of Redis
  * 8.2, with the arity, flags and key specs of Redis' command reference.
+ * Redis 8.2's BITOP operations (DIFF, DIFF1, ANDOR, ONE) change none of
+ * BITOP's facts (arity -4, flags, key specs: 8.2's bitop.json): no row.
  */
 
 import type { MetaRow } from './meta.js';

@@ -676,5 +676,5 @@ export const stringCommands: CommandImpl[] = [
   { name: 'lcs', run: lcs },
 ];
 
-export { integerOf, replyValue, formatInteger };
+export { integerOf, replyValue, formatInteger, readString, tooLong };
 export type { Value };

@@ -393,6 +393,15 @@ export const CONSTRAINTS: Constraint[] = [
     },
   },
   {
+    why: 'bitmaps of 16 MB to 512 MB (SETBIT, BITFIELD SET/INCRBY at a far offset) are legal but cost both servers a zero-filled allocation per command, as SETRANGE does; the fuzzer stays below',
+    rejects(a) {
+      const name = commandName(a);
+      if (name === 'setbit') return farBit(a[2]);
+      if (name !== 'bitfield') return false;
+      return a.some((x, i) => /^(set|incrby)$/i.test(x) && farBit(a[i + 2], a[i + 1]));
+    },
+  },
+  {
     why: 'a negative count asks for |count| random members with repetitions, which Redis streams too: beyond 5000 it is gigabytes, except at the counts Redis refuses with a range error',
     rejects(a) {
       if (!isRandomMember(commandName(a))) return false;
@@ -536,6 +545,16 @@ export function isRedis72Only(a: readonly string[]): boolean {
     (named('zrank', 'zrevrank')(a) && a.length > 3) ||
     (named('command|getkeys', 'command|getkeysandflags')(a) && a.length === 3)
   );
+}
+
+/** A bit offset (`#n`: n fields of `type`) past 2^27 bits (16 MB) but inside what proto-max-bulk-len allows. */
+function farBit(offset: string | undefined, type?: string): boolean {
+  const hash = type !== undefined && offset?.startsWith('#') === true;
+  const n = asInteger(hash ? offset!.slice(1) : offset);
+  const width = hash ? asInteger(type!.slice(1)) : 1n;
+  if (n === null || width === null) return false;
+  const bit = n * width;
+  return bit > 1n << 27n && bit < 1n << 32n;
 }
 
 /** A SORT pattern has a star for Redis when strchr finds one: before any NUL byte. */

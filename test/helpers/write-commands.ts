@@ -37,7 +37,8 @@ export interface GeneratorOptions {
   exactScores: boolean;
   /**
    * Redis 8.2's stream reference policies (KEEPREF/DELREF/ACKED on XADD and
-   * XTRIM): off for the redis-server 7.0 replay, which refuses them.
+   * XTRIM), and its BITOP DIFF/DIFF1/ANDOR/ONE: off for the redis-server
+   * 7.0 replay, which refuses them.
    */
   streamPolicies: boolean;
 }
@@ -188,6 +189,27 @@ function zsetStore(name: string, o: GeneratorOptions): fc.Arbitrary<Argv> {
       ...(withWeights && weighted ? ['WEIGHTS', ...ws.slice(0, srcs.length).map((w) => w.replace('(', ''))] : []),
       ...(withWeights ? agg : []),
     ]);
+}
+
+// ---- bitmaps ---------------------------------------------------------------------------
+
+/** Bit offsets within a few bytes, sometimes a few kB away (the string grows, zero-padded). */
+const bitOffset = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 20000 }) }).map(String);
+const fieldType = fc.constantFrom('u1', 'i3', 'u8', 'i8', 'u16', 'i32', 'u63', 'i64');
+const fieldOp: fc.Arbitrary<Argv> = fc.oneof(
+  cmd('GET', fieldType, fc.oneof(bitOffset, fc.constantFrom('#0', '#3'))),
+  cmd('SET', fieldType, fc.oneof(bitOffset, fc.constantFrom('#1', '#5')), integer),
+  cmd('INCRBY', fieldType, bitOffset, integer),
+  cmd('OVERFLOW', fc.constantFrom('WRAP', 'SAT', 'FAIL')),
+);
+
+function bitmapCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<Argv>> {
+  const ops = o.streamPolicies ? ['AND', 'OR', 'XOR', 'DIFF', 'DIFF1', 'ANDOR', 'ONE'] : ['AND', 'OR', 'XOR'];
+  return {
+    setbit: cmd('SETBIT', key, bitOffset, fc.constantFrom('0', '1', '1')),
+    bitfield: cmd('BITFIELD', key, fc.array(fieldOp, { minLength: 1, maxLength: 4 }).map((xs) => xs.flat())),
+    bitop: fc.oneof(cmd('BITOP', fc.constantFrom(...ops), key, keyList(3)), cmd('BITOP', 'NOT', key, key)),
+  };
 }
 
 // ---- streams ---------------------------------------------------------------------------
@@ -356,6 +378,7 @@ export function writeCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<
     zremrangebyrank: cmd('ZREMRANGEBYRANK', key, smallIndex, smallIndex),
     zremrangebyscore: cmd('ZREMRANGEBYSCORE', key, fc.constantFrom('-inf', '(0', '1', '2.5'), fc.constantFrom('+inf', '3', '(10')),
     ...streamCommands(o),
+    ...bitmapCommands(o),
     ...hyperloglogCommands(),
     ...geoCommands(o),
   };
