@@ -2,6 +2,7 @@
 // Client (no sockets) and reports nanoseconds per command. Isolates the
 // JS cost of parse + dispatch + execute + encode from syscalls.
 // Usage: node bench/inproc.mjs [command...]   (after npm run build)
+//        VIREO_INPROC_CONFIG='latency-tracking=no slowlog-log-slower-than=-1' sets parameters first.
 import { pino } from 'pino';
 // VIREO_DIST=path/to/another/dist compares two builds.
 const dist = process.env.VIREO_DIST ? new URL(`file://${process.env.VIREO_DIST.replace(/\/?$/, '/')}`) : new URL('../dist/', import.meta.url);
@@ -10,6 +11,8 @@ const { Server } = await import(new URL('src/server/server.js', dist).href);
 const { Client } = await import(new URL('src/server/client.js', dist).href);
 
 const config = new Config();
+const params = (process.env.VIREO_INPROC_CONFIG ?? '').split(' ').filter(Boolean).map((p) => p.split('='));
+if (params.length > 0) config.setMany(params, { startup: true });
 const server = new Server(config, { logger: pino({ level: 'silent' }) });
 const sink = { write() { return true; }, cork() {}, uncork() {}, writableLength: 0, isPaused: () => false, end() {}, remoteAddress: '127.0.0.1' };
 const client = new Client(server, 1, sink, server.arena, '127.0.0.1:1', '127.0.0.1:6379', 0);

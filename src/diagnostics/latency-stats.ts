@@ -19,39 +19,43 @@ const MIN_NS = 1;
 const MAX_NS = 1_000_000_000;
 /** LATENCY HISTOGRAM's first bucket (1024 ns) and its factor (Redis' hdr_iter_log_init(.., 1024, 2)). */
 const FIRST_BUCKET_NS = 1024;
+/** Durations under 10 µs are counted in 100 ns steps before they reach the histogram. */
+const FAST_STEPS = 100;
 
 export class CommandLatency {
   private readonly histogram = new Int32Histogram(MIN_NS, MAX_NS, 2);
   /**
-   * Fast commands take the same whole number of microseconds again and
-   * again: repeats are counted here and recorded in one call (a record
-   * costs more than the command's clock reading).
+   * Counts of durations under 10 µs by 100 ns step, moved into the
+   * histogram when it is read: a record in hdr-histogram-js costs more
+   * than a fast command's clock reading, an array increment does not.
    */
-  private repeatedNs = -1;
-  private repeats = 0;
+  private readonly fast = new Uint32Array(FAST_STEPS);
+  private fastCount = 0;
 
   record(durationUs: number): void {
     // Redis reads whole microseconds; Node's clock sees sub-microsecond
-    // commands: keep 100 ns steps below 10 µs (about the histogram's own
+    // commands: 100 ns steps below 10 µs (about the histogram's own
     // precision there), whole microseconds above.
-    const raw = durationUs * 1000;
-    let ns = raw < 10_000 ? Math.floor(raw / 100) * 100 : Math.floor(durationUs) * 1000;
-    if (ns < MIN_NS) ns = MIN_NS;
-    else if (ns > MAX_NS) ns = MAX_NS;
-    if (ns === this.repeatedNs) {
-      this.repeats++;
+    const step = Math.floor(durationUs * 10);
+    if (step < FAST_STEPS) {
+      this.fast[step]!++;
+      this.fastCount++;
       return;
     }
-    this.flush();
-    this.repeatedNs = ns;
-    this.repeats = 1;
+    const ns = Math.floor(durationUs) * 1000;
+    this.histogram.recordValue(ns > MAX_NS ? MAX_NS : ns);
   }
 
   private flush(): void {
-    if (this.repeats > 0) {
-      this.histogram.recordValueWithCount(this.repeatedNs, this.repeats);
-      this.repeats = 0;
+    if (this.fastCount === 0) return;
+    const fast = this.fast;
+    for (let i = 0; i < FAST_STEPS; i++) {
+      const n = fast[i]!;
+      if (n === 0) continue;
+      this.histogram.recordValueWithCount(i === 0 ? MIN_NS : i * 100, n);
+      fast[i] = 0;
     }
+    this.fastCount = 0;
   }
 
   get calls(): number {
@@ -92,8 +96,8 @@ export class CommandLatency {
   }
 
   reset(): void {
-    this.repeats = 0;
-    this.repeatedNs = -1;
+    this.fast.fill(0);
+    this.fastCount = 0;
     this.histogram.reset();
   }
 }

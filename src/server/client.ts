@@ -373,6 +373,7 @@ export class Client implements Connection, Waiter, TrackingClient {
       this.send(this.reply.takeChunks());
     }
     if (this.closed) return;
+    this.engine.clock.tick();
     this.processInput();
     this.server.afterInput(this);
   }

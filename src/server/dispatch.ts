@@ -233,7 +233,9 @@ export function call(server: DispatchHost, c: Client, cmd: Command, argv: string
   // While it runs, this client's own invalidations wait for its reply.
   if (!nested) tracking.executing = true;
   const timing = server.timing;
-  const started = timing.precise ? engine.clock.tick() : 0;
+  // One clock reading per command: a top-level command starts where the one
+  // before it ended (or where its input arrived: the clock is read then).
+  const started = timing.precise ? (nested ? engine.clock.tick() : engine.clock.mark) : 0;
   runUnit(server, c, cmd, argv, !nested && c.parser.rawArgv === argv);
   if (c.tracking !== null && cmd.flags & F.READONLY) tracking.rememberKeys(c, cmd, argv);
   if (timing.precise) {
