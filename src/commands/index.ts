@@ -21,6 +21,7 @@ import { replicaCommands } from './replica-commands.js';
 import { evalCommands } from '../scripting/eval-commands.js';
 import { functionCommands } from '../scripting/function-commands.js';
 import { pubsubCommands } from './pubsub.js';
+import { aclCommands } from './acl.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -50,6 +51,7 @@ export function createCommandTable(): CommandTable {
     ...evalCommands,
     ...functionCommands,
     ...pubsubCommands,
+    ...aclCommands,
   ]);
   return table;
 }

@@ -46,6 +46,8 @@ import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from
 import { PubSub } from '../pubsub/registry.js';
 import { KeyspaceNotifier } from '../pubsub/notifications.js';
 import { Tracking } from '../tracking/tracking.js';
+import { AccessControl } from './auth.js';
+import type { Acl } from '../acl/acl.js';
 import type { TrackingClient, TrackingHost } from '../tracking/client.js';
 
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
@@ -120,11 +122,25 @@ export class Server implements CommandHost, TrackingHost {
   readonly pubsub = new PubSub();
   /** notify-keyspace-events: the engine's change signals as Pub/Sub messages. */
   private readonly notifier = new KeyspaceNotifier(this.pubsub);
+  /** ACL users, the permission check's refusals and the AUTH brake (auth.ts). */
+  readonly access: AccessControl;
+  get acl(): Acl {
+    return this.access.acl;
+  }
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
     this.engine = new Engine({ databases: config.int('databases'), log: new CommandLog() });
     this.table = createCommandTable();
+    const server = this;
+    this.access = new AccessControl({
+      config,
+      logger: this.logger,
+      table: this.table,
+      clients: this.clients,
+      currentClient: () => server.tracking.current as Client | null,
+      delay: (ctx, ms, done) => server.block(ctx, { kind: 'auth-brake', ready: () => false, wake: () => done(), internal: true }, ms),
+    });
     this.scripting = new Scripting(REDIS_VERSION, this.logger);
     this.scripting.memoryLimit = config.int('lua-memory-limit');
     attachScripting(this, this.scripting);
@@ -169,7 +185,6 @@ export class Server implements CommandHost, TrackingHost {
       logFiles: () => (this.persistence.aof.on ? this.persistence.aof : null),
     });
     this.persistence.gate.onAdvance(() => this.wakeReady('wait'));
-    const server = this;
     this.replica = new PrimaryLink({
       engine: this.engine,
       table: this.table,
@@ -214,6 +229,7 @@ export class Server implements CommandHost, TrackingHost {
   // ---- lifecycle ---------------------------------------------------------
 
   async start(): Promise<void> {
+    this.loadUsers();
     await this.listeners.listen();
     this.scheduleCron();
     // A replica keeps the TTLs its files hold: only its primary deletes.
@@ -232,6 +248,33 @@ export class Server implements CommandHost, TrackingHost {
       { version: VERSION, redis_version: REDIS_VERSION, port: this.port },
       `Vireo ${VERSION} (Redis ${REDIS_VERSION} compatible) ready to accept connections on port ${this.config.int('port')}, pid ${process.pid}`,
     );
+  }
+
+  /**
+   * The users of the configuration file's `user` lines, then the ACL file's
+   * (Redis' ACLLoadUsersAtStartup): an error stops start-up.
+   */
+  private loadUsers(): void {
+    const fail = (msg: string) => {
+      this.logger.fatal(msg);
+      throw new Error(msg);
+    };
+    const aclfile = this.config.str('aclfile');
+    const lines = this.config.userDirectives;
+    if (aclfile !== '' && lines.length > 0) {
+      fail(
+        'Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.',
+      );
+    }
+    const err = this.acl.loadConfiguredUsers(lines);
+    if (err !== null) {
+      this.logger.fatal(err);
+      fail('Critical error while loading ACLs. Exiting.');
+    }
+    if (aclfile !== '') {
+      const errors = this.acl.loadFile(aclfile);
+      if (errors !== null) fail(`Aborting Redis startup because of ACL errors: ${errors}`);
+    }
   }
 
   /** TCP port actually bound (useful with port 0 in tests). */
@@ -508,7 +551,15 @@ export class Server implements CommandHost, TrackingHost {
   }
 
   authRequired(): boolean {
-    return this.config.str('requirepass') !== '';
+    return this.acl.authRequired;
+  }
+
+  authFailed(ctx: CommandContext, username: string, command: string): void {
+    this.access.authFailed(ctx, username, command);
+  }
+
+  scriptAclRefusal(caller: CommandContext, cmd: Command, argv: readonly string[]): string | null {
+    return this.access.scriptRefusal(caller, cmd, argv);
   }
 
   /** Local connections (loopback or unix socket), for protected mode and DEBUG. */
@@ -816,9 +867,9 @@ export class Server implements CommandHost, TrackingHost {
     if (ctx.kind === 'pubsub') ctx.kind = 'normal';
     ctx.select(0);
     c.reply.resp = 2;
+    c.aclUser = this.acl.defaultUser;
     c.authenticated = !this.authRequired();
     c.parser.limits.authenticated = c.authenticated;
-    c.user = 'default';
     discardTransaction(ctx);
     ctx.name = '';
     c.replyOff = false;
@@ -949,6 +1000,9 @@ export class Server implements CommandHost, TrackingHost {
       return;
     }
     switch (name) {
+      case 'requirepass':
+        this.acl.setDefaultPassword(value as string);
+        break;
       case 'min-replicas-to-write':
       case 'min-replicas-max-lag':
         this.primary.refreshGoodReplicas();

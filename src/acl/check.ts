@@ -1,0 +1,210 @@
+/**
+ * The permission check of a command line against a user (Redis 7.2's
+ * ACLCheckAllUserCommandPerm): each selector in turn, the first that allows
+ * the command, its keys and its channels wins; otherwise the most relevant
+ * refusal is reported. A user with an unrestricted selector (the default
+ * user) never gets here: dispatch tests User.unrestricted first. For the
+ * others, the common commands (key specs that are plain index ranges) are
+ * walked without allocating.
+ */
+
+import { F, commandKeys, type Command, type KeyRef, type KeySpec } from '../commands/table.js';
+import { PERM_READ, PERM_WRITE, type Selector, type User } from './user.js';
+
+export const ACL_OK = 0;
+export const ACL_DENIED_CMD = 1;
+export const ACL_DENIED_KEY = 2;
+export const ACL_DENIED_AUTH = 3;
+export const ACL_DENIED_CHANNEL = 4;
+
+export type AclDenial = typeof ACL_DENIED_CMD | typeof ACL_DENIED_KEY | typeof ACL_DENIED_AUTH | typeof ACL_DENIED_CHANNEL;
+
+/** The permissions a key reference needs: read for ACCESS, write for INSERT, DELETE or UPDATE. */
+export function keyRefNeeds(flags: readonly string[]): number {
+  let need = 0;
+  for (const f of flags) {
+    if (f === 'ACCESS') need |= PERM_READ;
+    else if (f === 'INSERT' || f === 'DELETE' || f === 'UPDATE') need |= PERM_WRITE;
+  }
+  return need;
+}
+
+/** A key spec that is a plain index range: argv positions from `first` to `lastKey`, needing `need`. */
+interface RangePlan {
+  first: number;
+  lastKey: number;
+  step: number;
+  limit: number;
+  need: number;
+}
+
+/** Per command: its plain range plans, or null when keys need commandKeys() (keywords, keynum, getkeys procs). */
+const plans = new WeakMap<Command, RangePlan[] | null>();
+
+function rangePlans(cmd: Command): RangePlan[] | null {
+  let p = plans.get(cmd);
+  if (p === undefined) {
+    p = buildPlans(cmd);
+    plans.set(cmd, p);
+  }
+  return p;
+}
+
+function buildPlans(cmd: Command): RangePlan[] | null {
+  if (cmd.getKeys !== null) return null;
+  const out: RangePlan[] = [];
+  for (const spec of cmd.keySpecs) {
+    if (!isPlainRange(spec)) return null;
+    if (spec.bs.type !== 'index' || spec.fk.type !== 'range') return null;
+    out.push({ first: spec.bs.pos, lastKey: spec.fk.lastKey, step: spec.fk.keyStep, limit: spec.fk.limit, need: keyRefNeeds(spec.flags) });
+  }
+  return out;
+}
+
+function isPlainRange(spec: KeySpec): boolean {
+  const f = spec.flags;
+  return spec.bs.type === 'index' && spec.fk.type === 'range' && !f.includes('NOT_KEY') && !f.includes('INCOMPLETE') && !f.includes('VARIABLE_FLAGS');
+}
+
+/** Does the command name keys at all (Redis' doesCommandHaveKeys)? */
+function hasKeys(cmd: Command): boolean {
+  return cmd.getKeys !== null || cmd.keySpecs.some((s) => !s.flags.includes('NOT_KEY'));
+}
+
+/** Where the last refusal points in argv (0: the command itself). */
+export let deniedIndex = 0;
+
+/** Keys of one command line, computed once for all the selectors. */
+interface KeyCache {
+  refs: KeyRef[] | null;
+}
+
+function checkKey(s: Selector, key: string, need: number): boolean {
+  for (const p of s.keys) {
+    if ((p.perm & need) === need && p.matches(key)) return true;
+  }
+  return false;
+}
+
+/** The plain-range walk: true when every key passes (deniedIndex set otherwise); null when a range does not fit argv. */
+function checkRanges(s: Selector, ranges: RangePlan[], argv: readonly string[]): boolean | null {
+  const argc = argv.length;
+  for (const r of ranges) {
+    const last = r.lastKey >= 0 ? r.first + r.lastKey : r.limit === 0 ? argc + r.lastKey : r.first + (Math.trunc((argc - r.first) / r.limit) + r.lastKey);
+    if (last >= argc || last < r.first || r.first >= argc) return null;
+  }
+  for (const r of ranges) {
+    const last = r.lastKey >= 0 ? r.first + r.lastKey : r.limit === 0 ? argc + r.lastKey : r.first + (Math.trunc((argc - r.first) / r.limit) + r.lastKey);
+    for (let i = r.first; i <= last; i += r.step) {
+      if (!checkKey(s, argv[i]!, r.need)) {
+        deniedIndex = i;
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+function checkKeys(s: Selector, cmd: Command, argv: readonly string[], cache: KeyCache): boolean {
+  const ranges = rangePlans(cmd);
+  if (ranges !== null) {
+    const ok = checkRanges(s, ranges, argv);
+    if (ok !== null) return ok;
+  }
+  cache.refs ??= commandKeys(cmd, argv);
+  for (const ref of cache.refs) {
+    if (!checkKey(s, argv[ref.pos]!, keyRefNeeds(ref.flags))) {
+      deniedIndex = ref.pos;
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The channels a command publishes or subscribes to: first argv index, and whether they are patterns. */
+function channelArgs(cmd: Command): { from: number; to: number; pattern: boolean } | null {
+  switch (cmd.name) {
+    case 'publish':
+    case 'spublish':
+      return { from: 1, to: 1, pattern: false };
+    case 'subscribe':
+    case 'ssubscribe':
+      return { from: 1, to: -1, pattern: false };
+    case 'psubscribe':
+      return { from: 1, to: -1, pattern: true };
+    default:
+      return null;
+  }
+}
+
+/** Redis' ACLCheckChannelAgainstList: a pattern (PSUBSCRIBE) must be listed literally. */
+export function channelAllowed(s: Selector, channel: string, isPattern: boolean): boolean {
+  if (s.allChannels) return true;
+  for (const c of s.channels) {
+    if (isPattern ? c.pattern === channel : c.matches(channel)) return true;
+  }
+  return false;
+}
+
+function checkChannels(s: Selector, cmd: Command, argv: readonly string[]): boolean {
+  const spec = channelArgs(cmd);
+  if (spec === null) return true;
+  const to = spec.to < 0 ? argv.length - 1 : spec.to;
+  for (let i = spec.from; i <= to && i < argv.length; i++) {
+    if (!channelAllowed(s, argv[i]!, spec.pattern)) {
+      deniedIndex = i;
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Redis' ACLSelectorCheckCmd. */
+function checkSelector(s: Selector, cmd: Command, argv: readonly string[], cache: KeyCache): number {
+  if (!s.allCommands && !(cmd.flags & F.NO_AUTH) && s.allowed[cmd.aclId] === 0) {
+    const args = s.firstArgs?.get(cmd.aclId);
+    const idx = cmd.parent !== null ? 2 : 1;
+    if (args === undefined || argv.length < 2 || idx >= argv.length || !args.includes(argv[idx]!.toLowerCase())) {
+      deniedIndex = 0;
+      return ACL_DENIED_CMD;
+    }
+  }
+  if (!s.allKeys && hasKeys(cmd) && !checkKeys(s, cmd, argv, cache)) return ACL_DENIED_KEY;
+  if (!s.allChannels && !checkChannels(s, cmd, argv)) return ACL_DENIED_CHANNEL;
+  return ACL_OK;
+}
+
+/**
+ * Can `u` run this command line? ACL_OK, or the refusal: the command when
+ * no selector allows it, else the last key or channel none could match
+ * (its argv index in `deniedIndex`).
+ */
+export function checkCommand(u: User, cmd: Command, argv: readonly string[]): number {
+  if (u.unrestricted) return ACL_OK;
+  let relevant: number = ACL_DENIED_CMD;
+  let lastIdx = 0;
+  const cache: KeyCache = { refs: null };
+  for (const s of u.selectors) {
+    deniedIndex = 0;
+    const r = checkSelector(s, cmd, argv, cache);
+    if (r === ACL_OK) return ACL_OK;
+    if (r > relevant || (r === relevant && deniedIndex > lastIdx)) {
+      relevant = r;
+      lastIdx = deniedIndex;
+    }
+  }
+  deniedIndex = lastIdx;
+  return relevant;
+}
+
+/** Redis' getAclErrorMessage (verbose: ACL DRYRUN's wording). */
+export function denialMessage(result: number, user: User, cmd: Command, value: string, verbose: boolean): string {
+  switch (result) {
+    case ACL_DENIED_CMD:
+      return `User ${user.name} has no permissions to run the '${cmd.name}' command`;
+    case ACL_DENIED_KEY:
+      return verbose ? `User ${user.name} has no permissions to access the '${value}' key` : 'No permissions to access a key';
+    default:
+      return verbose ? `User ${user.name} has no permissions to access the '${value}' channel` : 'No permissions to access a channel';
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * ACL users and their selectors, as Redis 7.2's acl.c models them: a user
+ * has flags, SHA-256 password hashes and a list of selectors, the first of
+ * which (the root) holds the rules given outside parentheses. A selector
+ * holds a command bitmap (one byte per known command), the first arguments
+ * allowed for otherwise denied commands, key patterns with read/write
+ * permissions and channel patterns. Applying a rule string lives in
+ * rules.ts; the permission check in check.ts.
+ */
+
+import { createHash } from 'node:crypto';
+import { globMatcher } from '../util/glob.js';
+
+/** Key pattern permissions (Redis' ACL_READ_PERMISSION / ACL_WRITE_PERMISSION). */
+export const PERM_READ = 1;
+export const PERM_WRITE = 2;
+export const PERM_ALL = 3;
+
+export interface KeyPattern {
+  readonly pattern: string;
+  /** PERM_READ, PERM_WRITE or both. */
+  perm: number;
+  readonly matches: (key: string) => boolean;
+}
+
+export function keyPattern(pattern: string, perm: number): KeyPattern {
+  return { pattern, perm, matches: globMatcher(pattern) };
+}
+
+export interface ChannelPattern {
+  readonly pattern: string;
+  readonly matches: (channel: string) => boolean;
+}
+
+export function channelPattern(pattern: string): ChannelPattern {
+  return { pattern, matches: globMatcher(pattern) };
+}
+
+export class Selector {
+  /** Set by +@all / allcommands, cleared when any command bit is cleared. */
+  allCommands = false;
+  /** One byte per command id, plus the last one: "future commands" (set only by +@all). */
+  readonly allowed: Uint8Array;
+  /** Allowed first arguments (lowercase) by command id, for `+select|0` rules. */
+  firstArgs: Map<number, string[]> | null = null;
+  /** The command rules in the order they apply, each '+name' or '-name' (Redis' command_rules). */
+  commandRules: string[] = [];
+  allKeys = false;
+  keys: KeyPattern[] = [];
+  allChannels: boolean;
+  channels: ChannelPattern[] = [];
+
+  constructor(
+    readonly root: boolean,
+    commandCount: number,
+    /** acl-pubsub-default is allchannels. */
+    allChannelsByDefault: boolean,
+  ) {
+    this.allowed = new Uint8Array(commandCount + 1);
+    this.allChannels = allChannelsByDefault;
+  }
+
+  get canRunFutureCommands(): boolean {
+    return this.allowed[this.allowed.length - 1] === 1;
+  }
+
+  clone(): Selector {
+    const s = new Selector(this.root, this.allowed.length - 1, this.allChannels);
+    s.allCommands = this.allCommands;
+    s.allowed.set(this.allowed);
+    if (this.firstArgs !== null) s.firstArgs = new Map([...this.firstArgs].map(([id, args]) => [id, [...args]]));
+    s.commandRules = [...this.commandRules];
+    s.allKeys = this.allKeys;
+    s.keys = this.keys.map((k) => ({ ...k }));
+    s.channels = [...this.channels];
+    return s;
+  }
+}
+
+/** The hex SHA-256 of a password's bytes (argv strings hold bytes as latin1). */
+export function hashPassword(password: string): string {
+  return createHash('sha256').update(Buffer.from(password, 'latin1')).digest('hex');
+}
+
+export class User {
+  enabled = false;
+  nopass = false;
+  /** Redis' sanitize-payload / skip-sanitize-payload flags (RESTORE checks payloads either way). */
+  sanitizePayload: 'sanitize' | 'skip' | null = 'sanitize';
+  /** Hex SHA-256 hashes, in the order they were added. */
+  passwords: string[] = [];
+  selectors: Selector[];
+  /**
+   * Some selector allows every command, key and channel: the permission
+   * check is skipped (the default user's case). Kept by refresh().
+   */
+  unrestricted = false;
+
+  constructor(
+    readonly name: string,
+    readonly commandCount: number,
+    allChannelsByDefault: boolean,
+  ) {
+    this.selectors = [new Selector(true, commandCount, allChannelsByDefault)];
+  }
+
+  get root(): Selector {
+    return this.selectors[0]!;
+  }
+
+  /** Recompute what the hot path reads after the rules changed. */
+  refresh(): void {
+    this.unrestricted = this.selectors.some((s) => s.allCommands && s.allKeys && s.allChannels);
+  }
+
+  /** Take over `other`'s rules (Redis' ACLCopyUser): clients holding this object see them at once. */
+  copyFrom(other: User): void {
+    this.enabled = other.enabled;
+    this.nopass = other.nopass;
+    this.sanitizePayload = other.sanitizePayload;
+    this.passwords = [...other.passwords];
+    this.selectors = other.selectors.map((s) => s.clone());
+    this.refresh();
+  }
+
+  /** An unlinked copy to stage changes on (ACL SETUSER applies all of them or none). */
+  clone(): User {
+    const u = new User(this.name, this.commandCount, false);
+    u.copyFrom(this);
+    return u;
+  }
+
+  /** Redis' ACLCheckUserCredentials: enabled, and nopass or one of the hashes matches. */
+  checkPassword(password: string): boolean {
+    if (!this.enabled) return false;
+    if (this.nopass) return true;
+    const hashed = hashPassword(password);
+    let ok = false;
+    // Every hash is compared (no early exit): the time does not tell which one matched.
+    for (const p of this.passwords) if (timingSafeHexEqual(p, hashed)) ok = true;
+    return ok;
+  }
+}
+
+function timingSafeHexEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
