@@ -151,8 +151,8 @@ str('aclfile', '', { immutable: true });
 int('acllog-max-len', 128, 0, LONG_MAX);
 enumOf('acl-pubsub-default', 'resetchannels', ['allchannels', 'resetchannels']);
 // Vireo's brute-force brake: refused AUTH attempts per second per address before the replies are delayed (0: off).
-int('auth-failure-delay-threshold', 0, 0, INT_MAX);
-int('auth-failure-delay-ms', 1000, 1, 60000);
+int('auth-brake-threshold', 0, 0, INT_MAX);
+int('auth-brake-ms', 1000, 1, 60000);
 
 // ---- snapshotting ---------------------------------------------------------
 special('save', '3600 1 300 100 60 10000', parseSave, undefined);

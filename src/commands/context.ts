@@ -196,6 +196,8 @@ export interface CommandHost {
   authFailed(ctx: CommandContext, username: string, command: string): void;
   /** redis.call's ACL check for the script's caller: the error reply, or null when allowed. */
   scriptAclRefusal(caller: CommandContext, cmd: ScriptableCommand, argv: readonly string[]): string | null;
+  /** redis.acl_check_cmd: may the script's caller run this command line? (Nothing is logged.) */
+  aclPermits(caller: CommandContext, cmd: ScriptableCommand, argv: readonly string[]): boolean;
   readonly replica: ReplicaControl;
   readonly logger: Logger;
   readonly persistence: Persistence;

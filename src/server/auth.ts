@@ -2,9 +2,9 @@
  * The server's side of ACLs: the host the ACL registry calls back
  * (closing a deleted user's clients, re-checking subscribers), the ACL LOG
  * entries of refused commands, scripts' commands and AUTH attempts, and
- * the brute-force brake (a Vireo addition): past `auth-failure-delay-threshold`
+ * the brute-force brake (a Vireo addition): past `auth-brake-threshold`
  * refused AUTH attempts in one second from one address, further refusals
- * are answered only after `auth-failure-delay-ms`, with the connection
+ * are answered only after `auth-brake-ms`, with the connection
  * parked meanwhile.
  */
 
@@ -160,12 +160,12 @@ export class AccessControl implements AclHost {
   authFailed(ctx: CommandContext, username: string, command: string): void {
     const conn = ctx.conn;
     this.acl.log.add(ACL_DENIED_AUTH, this.logContext(ctx), command, username, this.clientInfo(conn));
-    const threshold = this.host.config.int('auth-failure-delay-threshold');
+    const threshold = this.host.config.int('auth-brake-threshold');
     const braked = conn !== null && this.brake.refused(sourceAddress(conn.addr), threshold, Date.now());
     if (!braked || !ctx.canBlock()) {
       ctx.reply.error(WRONGPASS);
       return;
     }
-    this.host.delay(ctx, this.host.config.int('auth-failure-delay-ms'), () => ctx.reply.error(WRONGPASS));
+    this.host.delay(ctx, this.host.config.int('auth-brake-ms'), () => ctx.reply.error(WRONGPASS));
   }
 }

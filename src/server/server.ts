@@ -48,6 +48,7 @@ import { KeyspaceNotifier } from '../pubsub/notifications.js';
 import { Tracking } from '../tracking/tracking.js';
 import { AccessControl } from './auth.js';
 import type { Acl } from '../acl/acl.js';
+import { ACL_OK, checkCommand } from '../acl/check.js';
 import type { TrackingClient, TrackingHost } from '../tracking/client.js';
 
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
@@ -560,6 +561,11 @@ export class Server implements CommandHost, TrackingHost {
 
   scriptAclRefusal(caller: CommandContext, cmd: Command, argv: readonly string[]): string | null {
     return this.access.scriptRefusal(caller, cmd, argv);
+  }
+
+  aclPermits(caller: CommandContext, cmd: Command, argv: readonly string[]): boolean {
+    const conn = caller.conn;
+    return conn === null || checkCommand(conn.aclUser, cmd, argv) === ACL_OK;
   }
 
   /** Local connections (loopback or unix socket), for protected mode and DEBUG. */
