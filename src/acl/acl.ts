@@ -158,7 +158,8 @@ export class Acl {
 /** Redis' config-file check of a `user` line (ACLAppendUserForLoading): the index of the bad word and why, or null. */
 export function checkUserDirective(env: RuleEnv, words: readonly string[]): { index: number; error: string } | null {
   const merged = mergeSelectorArgs(words.slice(1));
-  if (!Array.isArray(merged)) return { index: merged.unmatched, error: ruleErrorText('EINVAL') };
+  // Redis reports an unmatched parenthesis with whatever errno held last: ENOENT in practice.
+  if (!Array.isArray(merged)) return { index: merged.unmatched, error: ruleErrorText('ENOENT') };
   const fake = newUser(env, words[0]!);
   for (let j = 0; j < merged.length; j++) {
     const err = applyUserRule(env, fake, merged[j]!);

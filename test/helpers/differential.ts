@@ -34,7 +34,7 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
   {
     why: "ACL LIST / GETUSER: 7.2 shows every user's sanitize-payload flag (7.0 only after a SETUSER names it), and prints command rules in the order they were given where 7.0 recomputes them from the command bitmap; the rules are compared by their effect in acl.test.ts (ACL DRYRUN of every command) and against 7.2's texts there.",
     applies: (a) => a[0]!.toLowerCase() === 'acl' && ['list', 'getuser'].includes(a[1]?.toLowerCase() ?? ''),
-    normalize: (r, from, a) => normalizeAclUserText(r, from, a[1]!.toLowerCase() === 'getuser'),
+    normalize: (r, _from, a) => normalizeAclUserText(r, a[1]!.toLowerCase() === 'getuser'),
   },
   {
     why: 'ACL LOG: 7.2 adds entry-id, timestamp-created and timestamp-last-updated to each entry; age-seconds and client-info depend on timing and connection ids.',
@@ -408,9 +408,9 @@ function mapErrors(r: Reply, fn: (s: string) => string): Reply {
 /** Redis 7.2's ACL refusal texts in 7.0's words. */
 function aclRefusalAs70(msg: string): string {
   return msg
-    .replace(/^NOPERM User \S+ has no permissions to run the '([^']+)' command/, "NOPERM this user has no permissions to run the '$1' command")
-    .replace(/^NOPERM No permissions to access a key/, 'NOPERM this user has no permissions to access one of the keys used as arguments')
-    .replace(/^NOPERM No permissions to access a channel/, 'NOPERM this user has no permissions to access one of the channels used as arguments')
+    .replace(/^((?:EXECABORT Transaction discarded because of: )?)NOPERM User \S+ has no permissions to run the '([^']+)' command/, "$1NOPERM this user has no permissions to run the '$2' command")
+    .replace(/^((?:EXECABORT Transaction discarded because of: )?)NOPERM No permissions to access a key/, '$1NOPERM this user has no permissions to access one of the keys used as arguments')
+    .replace(/^((?:EXECABORT Transaction discarded because of: )?)NOPERM No permissions to access a channel/, '$1NOPERM this user has no permissions to access one of the channels used as arguments')
     .replace(/^ERR ACL failure in script: User \S+ has no permissions to run the '[^']+' command/, "ERR The user executing the script can't run this command or subcommand")
     .replace(/^ERR ACL failure in script: No permissions to access a key/, "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments")
     .replace(/^ERR ACL failure in script: No permissions to access a channel/, "ERR The user executing the script can't access at least one of the channels mentioned in the command arguments");
@@ -419,10 +419,10 @@ function aclRefusalAs70(msg: string): string {
 /** Command rules (a +@all or -@all and the rules after it) in ACL LIST / GETUSER text. */
 const COMMAND_RULES = /[+-]@all( [+-][^ ()]+)*/g;
 
-function normalizeAclUserText(r: Reply, from: 'redis' | 'vireo', getuser: boolean): Reply {
+function normalizeAclUserText(r: Reply, getuser: boolean): Reply {
   const fix = (s: string) => {
     let out = s.replace(COMMAND_RULES, '<rules>');
-    if (from === 'vireo' && !getuser) out = out.replace(/ sanitize-payload(?= )/, '');
+    if (!getuser) out = out.replace(/ sanitize-payload(?= )/, '');
     return out;
   };
   if (!getuser) return mapStrings(r, fix);
@@ -438,7 +438,7 @@ function normalizeAclUserText(r: Reply, from: 'redis' | 'vireo', getuser: boolea
   const fieldValue = (k: Reply, v: Reply): Reply => {
     if (k.type !== 'bulk') return v;
     if (k.value === 'commands') return mapStrings(v, fix);
-    if (k.value === 'flags' && from === 'vireo' && (v.type === 'array' || v.type === 'set') && v.value !== null) {
+    if (k.value === 'flags' && (v.type === 'array' || v.type === 'set') && v.value !== null) {
       return { type: v.type, value: v.value.filter((f) => !(f.type === 'bulk' && f.value === 'sanitize-payload')) } as Reply;
     }
     if (k.value === 'selectors' && (v.type === 'array' || v.type === 'set') && v.value !== null) return { type: v.type, value: v.value.map(walk) } as Reply;
