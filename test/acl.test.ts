@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { DiffPair } from './helpers/differential.js';
 import { HAVE_REDIS, freePort, redisServerPath, startVireo, tempDir } from './helpers/servers.js';
-import { RespClient, toJs, type Reply } from './helpers/resp.js';
+import { RespClient, encodeCommand, toJs, type Reply } from './helpers/resp.js';
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import { Config, parseConfigText } from '../src/config.js';
@@ -411,16 +411,22 @@ describe('ACL on Vireo: Redis 7.2 texts and Vireo additions', () => {
 
   it('refusals carry 7.2 texts: NOPERM for commands, keys and channels; DRYRUN names the user', async () => {
     await c.call('ACL', 'SETUSER', 'r', 'on', 'nopass', '+@all', '-flushall', '~key:*', 'resetchannels', '&news.*');
+    // INFO's acl_access_denied_* fields (7.2) count the refusals below.
+    const counters = async () => Object.fromEntries(((await js('INFO', 'stats')) as string).match(/^acl_access_denied_\w+:\d+/gm)!.map((l) => l.split(':')).map(([k, v]) => [k, Number(v)]));
+    const before = await counters();
     const p = await RespClient.connect(server.port);
     try {
       expect(toJs(await p.call('AUTH', 'r', 'x'))).toBe('OK');
       expect(await p.call('FLUSHALL')).toEqual({ type: 'error', value: "NOPERM User r has no permissions to run the 'flushall' command" });
       expect(await p.call('GET', 'other')).toEqual({ type: 'error', value: 'NOPERM No permissions to access a key' });
       expect(await p.call('PUBLISH', 'other', 'x')).toEqual({ type: 'error', value: 'NOPERM No permissions to access a channel' });
+      expect(await p.call('AUTH', 'r2', 'x')).toMatchObject({ type: 'error' });
       expect(await p.call('EVAL', "return redis.call('get', 'other')", '0')).toMatchObject({ type: 'error', value: expect.stringMatching(/^ERR ACL failure in script: No permissions to access a key/) });
     } finally {
       p.close();
     }
+    const after = await counters();
+    expect(Object.keys(after).map((k) => after[k] - before[k])).toEqual([1, 1, 2, 1]);
     expect(await js('ACL', 'DRYRUN', 'r', 'flushall')).toBe("User r has no permissions to run the 'flushall' command");
     expect(await js('ACL', 'DRYRUN', 'r', 'get', 'other')).toBe("User r has no permissions to access the 'other' key");
     expect(await js('ACL', 'DRYRUN', 'r', 'publish', 'x', 'y')).toBe("User r has no permissions to access the 'x' channel");
@@ -491,21 +497,22 @@ describe('ACL on Vireo: Redis 7.2 texts and Vireo additions', () => {
     const p = await RespClient.connect(server.port);
     try {
       const id = toJs(await p.call('CLIENT', 'ID')) as string;
-      expect(await p.call('AUTH', 'victim', 'w1')).toMatchObject({ type: 'error' });
-      expect(await p.call('AUTH', 'victim', 'w2')).toMatchObject({ type: 'error' });
+      // Start in a fresh second (the brake counts per second), then send three refused AUTHs in one write.
+      await new Promise((r) => setTimeout(r, 1005 - (Date.now() % 1000)));
+      p.writeRaw(Buffer.concat([encodeCommand(['AUTH', 'victim', 'w1']), encodeCommand(['AUTH', 'victim', 'w2']), encodeCommand(['AUTH', 'victim', 'w3'])]));
+      expect((await p.read()).reply).toMatchObject({ type: 'error' });
+      expect((await p.read()).reply).toMatchObject({ type: 'error', value: 'WRONGPASS invalid username-password pair or user is disabled.' });
       // The third refusal within the second is held: the connection shows as blocked meanwhile.
-      const third = p.call('AUTH', 'victim', 'w3');
-      let list = '';
-      for (let i = 0; i < 50 && !/flags=b/.test(list.split('\n').find((l) => l.startsWith(`id=${id} `)) ?? ''); i++) {
-        list = (await js('CLIENT', 'LIST')) as string;
-      }
-      expect(list.split('\n').find((l) => l.startsWith(`id=${id} `))).toMatch(/flags=b/);
+      const line = async () => ((await js('CLIENT', 'LIST')) as string).split('\n').find((l) => l.startsWith(`id=${id} `)) ?? '';
+      let seen = await line();
+      for (let i = 0; i < 100 && !/flags=b/.test(seen); i++) seen = await line();
+      expect(seen).toMatch(/flags=b/);
       // Not a blocking command's wait: CLIENT UNBLOCK leaves it alone.
       expect(await js('CLIENT', 'UNBLOCK', id)).toBe('0');
       const log = (await js('ACL', 'LOG')) as unknown[][];
       expect(log[0]!.slice(0, 10)).toEqual(['count', '3', 'reason', 'auth', 'context', 'toplevel', 'object', 'AUTH', 'username', 'victim']);
       await js('CLIENT', 'KILL', 'ID', id);
-      await third.catch(() => undefined);
+      await p.waitClosed();
     } finally {
       p.close();
       await c.call('CONFIG', 'SET', 'auth-brake-threshold', '0');
