@@ -2,7 +2,8 @@
 // side-by-side benchmarks against redis-server. Without --suite every suite
 // runs: strings and collections (bench/compare.mjs), persistence
 // (bench/persistence.mjs), queues (bench/queues.mjs), replication
-// (bench/replication.mjs), scripting (bench/scripting.mjs: EVALSHA and BullMQ).
+// (bench/replication.mjs), scripting (bench/scripting.mjs: EVALSHA and BullMQ),
+// pubsub (bench/pubsub.mjs), acl (bench/acl.mjs: GET/SET as a restricted ACL user).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensureBuild, ensureDependencies, root } from './ensure.mjs';
@@ -11,8 +12,8 @@ ensureDependencies();
 ensureBuild();
 const args = process.argv.slice(2);
 const i = args.indexOf('--suite');
-const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'queues', 'persistence', 'replication', 'scripting', 'pubsub'];
-const OWN_SCRIPT = new Set(['persistence', 'queues', 'replication', 'scripting', 'pubsub']);
+const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'queues', 'persistence', 'replication', 'scripting', 'pubsub', 'acl'];
+const OWN_SCRIPT = new Set(['persistence', 'queues', 'replication', 'scripting', 'pubsub', 'acl']);
 const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 2)] : args;
 let status = 0;
 for (const suite of suites) {

@@ -38,27 +38,38 @@ interface RangePlan {
   need: number;
 }
 
-/** Per command: its plain range plans, or null when keys need commandKeys() (keywords, keynum, getkeys procs). */
-const plans = new WeakMap<Command, RangePlan[] | null>();
+/** What the check precomputes per command (kept on Command.aclPlan). */
+interface CommandPlan {
+  /** Redis' doesCommandHaveKeys. */
+  hasKeys: boolean;
+  /** The plain range plans, or null when keys need commandKeys() (keywords, keynum, getkeys procs). */
+  ranges: RangePlan[] | null;
+  /** SET: its key needs read permission too when a GET argument follows (Redis' setGetKeys). */
+  setGet: boolean;
+  channels: ChannelArgs | null;
+}
 
-function rangePlans(cmd: Command): RangePlan[] | null {
-  let p = plans.get(cmd);
+function planOf(cmd: Command): CommandPlan {
+  let p = cmd.aclPlan as CommandPlan | undefined;
   if (p === undefined) {
-    p = buildPlans(cmd);
-    plans.set(cmd, p);
+    p = buildPlan(cmd);
+    cmd.aclPlan = p;
   }
   return p;
 }
 
-function buildPlans(cmd: Command): RangePlan[] | null {
-  if (cmd.getKeys !== null) return null;
-  const out: RangePlan[] = [];
+function buildPlan(cmd: Command): CommandPlan {
+  const hasKeys = cmd.getKeys !== null || cmd.keySpecs.some((s) => !s.flags.includes('NOT_KEY'));
+  const channels = channelArgs(cmd);
+  // SET's spec has VARIABLE_FLAGS: the key is at 1, written, and read as well with GET.
+  if (cmd.name === 'set') return { hasKeys, ranges: [{ first: 1, lastKey: 0, step: 1, limit: 0, need: PERM_WRITE }], setGet: true, channels };
+  if (cmd.getKeys !== null) return { hasKeys, ranges: null, setGet: false, channels };
+  const ranges: RangePlan[] = [];
   for (const spec of cmd.keySpecs) {
-    if (!isPlainRange(spec)) return null;
-    if (spec.bs.type !== 'index' || spec.fk.type !== 'range') return null;
-    out.push({ first: spec.bs.pos, lastKey: spec.fk.lastKey, step: spec.fk.keyStep, limit: spec.fk.limit, need: keyRefNeeds(spec.flags) });
+    if (!isPlainRange(spec) || spec.bs.type !== 'index' || spec.fk.type !== 'range') return { hasKeys, ranges: null, setGet: false, channels };
+    ranges.push({ first: spec.bs.pos, lastKey: spec.fk.lastKey, step: spec.fk.keyStep, limit: spec.fk.limit, need: keyRefNeeds(spec.flags) });
   }
-  return out;
+  return { hasKeys, ranges, setGet: false, channels };
 }
 
 function isPlainRange(spec: KeySpec): boolean {
@@ -66,37 +77,55 @@ function isPlainRange(spec: KeySpec): boolean {
   return spec.bs.type === 'index' && spec.fk.type === 'range' && !f.includes('NOT_KEY') && !f.includes('INCOMPLETE') && !f.includes('VARIABLE_FLAGS');
 }
 
-/** Does the command name keys at all (Redis' doesCommandHaveKeys)? */
-function hasKeys(cmd: Command): boolean {
-  return cmd.getKeys !== null || cmd.keySpecs.some((s) => !s.flags.includes('NOT_KEY'));
-}
+/** The key cache of a one-selector check (nothing else runs while it is in use). */
+const SINGLE: KeyCache = { refs: null };
 
 /** Where the last refusal points in argv (0: the command itself). */
 export let deniedIndex = 0;
 
-/** Keys of one command line, computed once for all the selectors. */
+/** Keys of one command line from commandKeys(), computed once for all the selectors. */
 interface KeyCache {
   refs: KeyRef[] | null;
 }
 
 function checkKey(s: Selector, key: string, need: number): boolean {
-  for (const p of s.keys) {
+  const keys = s.keys;
+  for (let i = 0; i < keys.length; i++) {
+    const p = keys[i]!;
     if ((p.perm & need) === need && p.matches(key)) return true;
   }
   return false;
 }
 
+/** SET ... GET reads the key (setGetKeys looks for GET among the options). */
+function setNeeds(argv: readonly string[]): number {
+  for (let i = 3; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.length === 3 && a.toLowerCase() === 'get') return PERM_READ | PERM_WRITE;
+  }
+  return PERM_WRITE;
+}
+
+function rangeLast(r: RangePlan, argc: number): number {
+  if (r.lastKey >= 0) return r.first + r.lastKey;
+  if (r.limit === 0) return argc + r.lastKey;
+  return r.first + (Math.trunc((argc - r.first) / r.limit) + r.lastKey);
+}
+
 /** The plain-range walk: true when every key passes (deniedIndex set otherwise); null when a range does not fit argv. */
-function checkRanges(s: Selector, ranges: RangePlan[], argv: readonly string[]): boolean | null {
+function checkRanges(s: Selector, plan: CommandPlan, ranges: RangePlan[], argv: readonly string[]): boolean | null {
   const argc = argv.length;
-  for (const r of ranges) {
-    const last = r.lastKey >= 0 ? r.first + r.lastKey : r.limit === 0 ? argc + r.lastKey : r.first + (Math.trunc((argc - r.first) / r.limit) + r.lastKey);
+  for (let j = 0; j < ranges.length; j++) {
+    const r = ranges[j]!;
+    const last = rangeLast(r, argc);
     if (last >= argc || last < r.first || r.first >= argc) return null;
   }
-  for (const r of ranges) {
-    const last = r.lastKey >= 0 ? r.first + r.lastKey : r.limit === 0 ? argc + r.lastKey : r.first + (Math.trunc((argc - r.first) / r.limit) + r.lastKey);
+  for (let j = 0; j < ranges.length; j++) {
+    const r = ranges[j]!;
+    const last = rangeLast(r, argc);
+    const need = plan.setGet ? setNeeds(argv) : r.need;
     for (let i = r.first; i <= last; i += r.step) {
-      if (!checkKey(s, argv[i]!, r.need)) {
+      if (!checkKey(s, argv[i]!, need)) {
         deniedIndex = i;
         return false;
       }
@@ -105,10 +134,10 @@ function checkRanges(s: Selector, ranges: RangePlan[], argv: readonly string[]):
   return true;
 }
 
-function checkKeys(s: Selector, cmd: Command, argv: readonly string[], cache: KeyCache): boolean {
-  const ranges = rangePlans(cmd);
+function checkKeys(s: Selector, plan: CommandPlan, cmd: Command, argv: readonly string[], cache: KeyCache): boolean {
+  const ranges = plan.ranges;
   if (ranges !== null) {
-    const ok = checkRanges(s, ranges, argv);
+    const ok = checkRanges(s, plan, ranges, argv);
     if (ok !== null) return ok;
   }
   cache.refs ??= commandKeys(cmd, argv);
@@ -121,8 +150,14 @@ function checkKeys(s: Selector, cmd: Command, argv: readonly string[], cache: Ke
   return true;
 }
 
-/** The channels a command publishes or subscribes to: first argv index, and whether they are patterns. */
-function channelArgs(cmd: Command): { from: number; to: number; pattern: boolean } | null {
+/** Argv positions of the channels a command publishes or subscribes to (to: -1 for the last), and whether they are patterns. */
+interface ChannelArgs {
+  from: number;
+  to: number;
+  pattern: boolean;
+}
+
+function channelArgs(cmd: Command): ChannelArgs | null {
   switch (cmd.name) {
     case 'publish':
     case 'spublish':
@@ -146,9 +181,7 @@ export function channelAllowed(s: Selector, channel: string, isPattern: boolean)
   return false;
 }
 
-function checkChannels(s: Selector, cmd: Command, argv: readonly string[]): boolean {
-  const spec = channelArgs(cmd);
-  if (spec === null) return true;
+function checkChannels(s: Selector, spec: ChannelArgs, argv: readonly string[]): boolean {
   const to = spec.to < 0 ? argv.length - 1 : spec.to;
   for (let i = spec.from; i <= to && i < argv.length; i++) {
     if (!channelAllowed(s, argv[i]!, spec.pattern)) {
@@ -160,7 +193,7 @@ function checkChannels(s: Selector, cmd: Command, argv: readonly string[]): bool
 }
 
 /** Redis' ACLSelectorCheckCmd. */
-function checkSelector(s: Selector, cmd: Command, argv: readonly string[], cache: KeyCache): number {
+function checkSelector(s: Selector, plan: CommandPlan, cmd: Command, argv: readonly string[], cache: KeyCache): number {
   if (!s.allCommands && !(cmd.flags & F.NO_AUTH) && s.allowed[cmd.aclId] === 0) {
     const args = s.firstArgs?.get(cmd.aclId);
     const idx = cmd.parent !== null ? 2 : 1;
@@ -169,8 +202,8 @@ function checkSelector(s: Selector, cmd: Command, argv: readonly string[], cache
       return ACL_DENIED_CMD;
     }
   }
-  if (!s.allKeys && hasKeys(cmd) && !checkKeys(s, cmd, argv, cache)) return ACL_DENIED_KEY;
-  if (!s.allChannels && !checkChannels(s, cmd, argv)) return ACL_DENIED_CHANNEL;
+  if (!s.allKeys && plan.hasKeys && !checkKeys(s, plan, cmd, argv, cache)) return ACL_DENIED_KEY;
+  if (!s.allChannels && plan.channels !== null && !checkChannels(s, plan.channels, argv)) return ACL_DENIED_CHANNEL;
   return ACL_OK;
 }
 
@@ -181,12 +214,20 @@ function checkSelector(s: Selector, cmd: Command, argv: readonly string[], cache
  */
 export function checkCommand(u: User, cmd: Command, argv: readonly string[]): number {
   if (u.unrestricted) return ACL_OK;
+  const plan = planOf(cmd);
+  const selectors = u.selectors;
+  // The usual case, one selector: its verdict is the answer.
+  if (selectors.length === 1) {
+    deniedIndex = 0;
+    SINGLE.refs = null;
+    return checkSelector(selectors[0]!, plan, cmd, argv, SINGLE);
+  }
   let relevant: number = ACL_DENIED_CMD;
   let lastIdx = 0;
   const cache: KeyCache = { refs: null };
-  for (const s of u.selectors) {
+  for (const s of selectors) {
     deniedIndex = 0;
-    const r = checkSelector(s, cmd, argv, cache);
+    const r = checkSelector(s, plan, cmd, argv, cache);
     if (r === ACL_OK) return ACL_OK;
     if (r > relevant || (r === relevant && deniedIndex > lastIdx)) {
       relevant = r;

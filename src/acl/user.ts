@@ -23,8 +23,18 @@ export interface KeyPattern {
   readonly matches: (key: string) => boolean;
 }
 
+/** A glob as a matcher; `prefix*` (the common key pattern) is a startsWith. */
+function patternMatcher(pattern: string): (s: string) => boolean {
+  const star = pattern.indexOf('*');
+  if (star === pattern.length - 1 && !/[?[\\]/.test(pattern)) {
+    const prefix = pattern.slice(0, -1);
+    return (s) => s.startsWith(prefix);
+  }
+  return globMatcher(pattern);
+}
+
 export function keyPattern(pattern: string, perm: number): KeyPattern {
-  return { pattern, perm, matches: globMatcher(pattern) };
+  return { pattern, perm, matches: patternMatcher(pattern) };
 }
 
 export interface ChannelPattern {
@@ -33,7 +43,7 @@ export interface ChannelPattern {
 }
 
 export function channelPattern(pattern: string): ChannelPattern {
-  return { pattern, matches: globMatcher(pattern) };
+  return { pattern, matches: patternMatcher(pattern) };
 }
 
 export class Selector {

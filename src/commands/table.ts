@@ -140,6 +140,8 @@ export class Command {
   bigArg: ((index: number) => boolean) | null = null;
   /** Index in every ACL user's command bitmap (src/acl/), set by the table. */
   aclId = -1;
+  /** What the ACL check precomputes for this command on first use (src/acl/check.ts owns its shape). */
+  aclPlan: unknown = undefined;
   /**
    * Its run time is read from the clock on its own (commandstats) rather
    * than shared with the commands of its input batch: it may be slow in
