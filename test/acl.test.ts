@@ -28,7 +28,7 @@ const ruleWord = fc.oneof(
   fc.constantFrom('>pw', '>other', '<pw', '<nosuch', '#' + 'a'.repeat(64), '!' + 'a'.repeat(64), '#short', '#' + 'A'.repeat(64)),
   fc.constantFrom('+get', '-get', '+set', '-set', '+mget', '+GET', '+config', '-config', '+config|get', '-config|set', '+config|GET', '+select|0', '+select|1', '+client|id', '+client', '-client|kill'),
   fc.constantFrom('+@read', '-@read', '+@write', '-@write', '+@all', '-@all', '+@string', '-@keyspace', '+@dangerous', '-@admin', '+@pubsub', '+@fast', '-@slow', '+@connection'),
-  fc.constantFrom('~key:*', '~*', '%R~ro:*', '%W~wo:*', '%RW~rw:*', '%R~key:*', '~other', '&news.*', '&*', '&chan'),
+  fc.constantFrom('~key:*', '~*', '%R~ro:*', '%W~wo:*', '%RW~rw:*', '%R~key:*', '~other', '&news.*', '&*', '&chan', '%R', '~', '&', '~key:1'),
   fc.constantFrom('(+get ~sel:*)', '(%R~r:* +@read)', '(+set %W~w:*)', '(+@all ~* &*)'),
   fc.constantFrom('bogus', '+nosuch', '-nosuch', '+@nosuch', '%X~a', '%~a', '%R', '+config|', '+config|get|x', '-select|0', '(+nosuch)', '+', '', '~a\tb'),
 );
@@ -124,6 +124,16 @@ describe.skipIf(!HAVE_REDIS)('ACL (differential)', () => {
     await pair.check('ACL', 'GETUSER', 'm');
     await pair.check('ACL', 'SETUSER', 'm', '(+get', '~x', '%R~y)', '(+set)');
     await pair.check('ACL', 'GETUSER', 'm');
+    // '%R' and '&' add empty patterns, which match only empty names.
+    await pair.check('ACL', 'SETUSER', 'e', '+@all', '%R', '&');
+    await pair.script([
+      ['ACL', 'GETUSER', 'e'],
+      ['ACL', 'DRYRUN', 'e', 'get', 'key:1'],
+      ['ACL', 'DRYRUN', 'e', 'get', ''],
+      ['ACL', 'DRYRUN', 'e', 'publish', 'x', 'm'],
+      ['ACL', 'DRYRUN', 'e', 'publish', '', 'm'],
+      ['ACL', 'DELUSER', 'e'],
+    ]);
     await pair.check('ACL', 'DELUSER', 'm', 'nosuch');
     await pair.check('ACL', 'DELUSER', 'default');
     await pair.check('ACL', 'GETUSER', 'nosuch');
@@ -261,6 +271,33 @@ describe.skipIf(!HAVE_REDIS)('ACL (differential)', () => {
     await pair.check('ACL', 'GETUSER', 'default');
     await pair.check('ACL', 'LOG', '20');
     await pair.check('ACL', 'DELUSER', 'alice', 'bob');
+  });
+
+  it('EXEC checks the queued commands again when the rules changed meanwhile', async () => {
+    await pair.check('ACL', 'LOG', 'RESET');
+    await pair.check('ACL', 'SETUSER', 'tx', 'on', 'nopass', '+@all', '~*');
+    const p = await pair.connect();
+    try {
+      await p.script([['AUTH', 'tx', 'x'], ['MULTI'], ['SET', 'k1', 'v'], ['GET', 'other'], ['PING']]);
+      await pair.check('ACL', 'SETUSER', 'tx', 'resetkeys', '~k*', '-ping');
+      await p.check('EXEC');
+    } finally {
+      p.close();
+    }
+    await pair.check('ACL', 'LOG');
+    await pair.check('ACL', 'DELUSER', 'tx');
+  });
+
+  it('acl-pubsub-default decides the channels of new users', async () => {
+    await pair.check('CONFIG', 'SET', 'acl-pubsub-default', 'allchannels');
+    await pair.check('ACL', 'SETUSER', 'ch1', 'on');
+    await pair.check('ACL', 'SETUSER', 'ch1', 'reset');
+    await pair.check('ACL', 'GETUSER', 'ch1');
+    await pair.check('ACL', 'SETUSER', 'ch2', '&x');
+    await pair.check('CONFIG', 'SET', 'acl-pubsub-default', 'resetchannels');
+    await pair.check('ACL', 'SETUSER', 'ch3', 'on', '(+get)');
+    await pair.check('ACL', 'LIST');
+    await pair.check('ACL', 'DELUSER', 'ch1', 'ch2', 'ch3');
   });
 
   it('ACL DELUSER closes the connections of the deleted user', async () => {

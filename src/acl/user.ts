@@ -26,7 +26,7 @@ export interface KeyPattern {
 /** A glob as a matcher; `prefix*` (the common key pattern) is a startsWith. */
 function patternMatcher(pattern: string): (s: string) => boolean {
   const star = pattern.indexOf('*');
-  if (star === pattern.length - 1 && !/[?[\\]/.test(pattern)) {
+  if (star >= 0 && star === pattern.length - 1 && !/[?[\\]/.test(pattern)) {
     const prefix = pattern.slice(0, -1);
     return (s) => s.startsWith(prefix);
   }

@@ -9,7 +9,7 @@
  */
 
 import { Acl, type AclHost } from '../acl/acl.js';
-import { ACL_DENIED_AUTH, ACL_OK, channelAllowed, checkCommand, deniedIndex, denialMessage } from '../acl/check.js';
+import { ACL_DENIED_AUTH, ACL_DENIED_CMD, ACL_DENIED_KEY, ACL_OK, channelAllowed, checkCommand, deniedIndex, denialMessage } from '../acl/check.js';
 import type { LogContext } from '../acl/log.js';
 import type { User } from '../acl/user.js';
 import type { Config } from '../config.js';
@@ -140,6 +140,22 @@ export class AccessControl implements AclHost {
     const object = at === 0 ? cmd.name : argv[at]!;
     this.acl.log.add(result, this.logContext(conn.ctx), object, user.name, this.clientInfo(conn));
     return `NOPERM ${denialMessage(result, user, cmd, argv[at]!, false)}`;
+  }
+
+  /** A queued command at EXEC, when the rules changed after it was queued: the error, or null. */
+  execRefusal(conn: AuthClient, cmd: Command, argv: readonly string[]): string | null {
+    const user = conn.aclUser;
+    const result = checkCommand(user, cmd, argv);
+    if (result === ACL_OK) return null;
+    const at = deniedIndex;
+    this.acl.log.add(result, 'multi', at === 0 ? cmd.name : argv[at]!, user.name, this.clientInfo(conn));
+    const reason =
+      result === ACL_DENIED_CMD
+        ? 'no permission to execute the command or subcommand'
+        : result === ACL_DENIED_KEY
+          ? 'no permission to touch the specified keys'
+          : 'no permission to access one of the channels used as arguments';
+    return `NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: ${reason}`;
   }
 
   /** redis.call's check (Redis' scriptVerifyACL): the error, or null. */

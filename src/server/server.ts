@@ -782,7 +782,16 @@ export class Server implements CommandHost, TrackingHost {
   callNested(ctx: CommandContext, argv: string[]): void {
     // Queued commands were resolved when queued; the table has not changed since.
     const cmd = this.table.resolve(argv)!;
-    call(this, this.clientOf(ctx.connection()), cmd, argv, true);
+    const c = this.clientOf(ctx.connection());
+    // Permissions may have changed since the command was queued (Redis' execCommand checks again).
+    if (!c.aclUser.unrestricted) {
+      const denied = this.access.execRefusal(c, cmd, argv);
+      if (denied !== null) {
+        ctx.reply.error(denied);
+        return;
+      }
+    }
+    call(this, c, cmd, argv, true);
   }
 
   /** True if `argv` must wait because of CLIENT PAUSE. */
