@@ -90,7 +90,7 @@ describe.skipIf(!HAVE_REDIS)('ACL (differential)', () => {
         await pair.check('ACL', 'SETUSER', 'u1', ...rules);
         await describeUser('u1');
       }),
-      { numRuns: 60, seed: SEED },
+      { numRuns: Number(process.env.VIREO_FC_RUNS ?? 60), seed: SEED },
     );
     await pair.check('ACL', 'DELUSER', 'u1');
   });
