@@ -175,9 +175,9 @@ function channelArgs(cmd: Command): ChannelArgs | null {
 /** Redis' ACLCheckChannelAgainstList: a pattern (PSUBSCRIBE) must be listed literally. */
 export function channelAllowed(s: Selector, channel: string, isPattern: boolean): boolean {
   if (s.allChannels) return true;
-  for (const c of s.channels) {
-    if (isPattern ? c.pattern === channel : c.matches(channel)) return true;
-  }
+  if (isPattern) return s.channelPatterns.has(channel);
+  const channels = s.channels;
+  for (let i = 0; i < channels.length; i++) if (channels[i]!.matches(channel)) return true;
   return false;
 }
 
@@ -197,7 +197,7 @@ function checkSelector(s: Selector, plan: CommandPlan, cmd: Command, argv: reado
   if (!s.allCommands && !(cmd.flags & F.NO_AUTH) && s.allowed[cmd.aclId] === 0) {
     const args = s.firstArgs?.get(cmd.aclId);
     const idx = cmd.parent !== null ? 2 : 1;
-    if (args === undefined || argv.length < 2 || idx >= argv.length || !args.includes(argv[idx]!.toLowerCase())) {
+    if (args === undefined || argv.length < 2 || idx >= argv.length || !args.has(argv[idx]!.toLowerCase())) {
       deniedIndex = 0;
       return ACL_DENIED_CMD;
     }

@@ -7,7 +7,7 @@
 
 import type { Command, CommandTable } from '../commands/table.js';
 import { ACL_CATEGORIES } from '../commands/table.js';
-import { PERM_ALL, PERM_READ, PERM_WRITE, Selector, User, channelPattern, hashPassword, keyPattern, type KeyPattern } from './user.js';
+import { PERM_ALL, PERM_READ, PERM_WRITE, Selector, User, hashPassword, type KeyPattern } from './user.js';
 
 /** Why a rule was refused (Redis' errno values in ACLSetUser), mapped to its text by ruleErrorText. */
 export type RuleError = 'EINVAL' | 'ENOENT' | 'EEXIST' | 'EISDIR' | 'ENODEV' | 'EBADMSG' | 'ECHILD' | 'EALREADY';
@@ -88,14 +88,26 @@ function setBit(s: Selector, id: number, allow: boolean): void {
   if (!allow) s.allCommands = false;
 }
 
-/** Redis' ACLUpdateCommandRules: drop the rule's older spellings (and its subcommands'), then append it. */
+/** Redis' ACLUpdateCommandRules: drop the rule's older spelling (and its subcommands'), then append it. */
 function updateCommandRules(s: Selector, rule: string, allow: boolean): void {
   const name = lower(rule);
-  s.commandRules = s.commandRules.filter((r) => {
-    const body = r.slice(1);
-    return !(body === name || body.startsWith(`${name}|`));
-  });
-  s.commandRules.push((allow ? '+' : '-') + name);
+  const rules = s.commandRules;
+  rules.delete(name);
+  const bar = name.indexOf('|');
+  if (bar < 0) {
+    // Only a plain name has rules below it ('config' -> 'config|get'); `+a|b|c` is refused before this.
+    const below = s.subRules.get(name);
+    if (below !== undefined) {
+      for (const body of below) rules.delete(body);
+      s.subRules.delete(name);
+    }
+  } else {
+    const base = name.slice(0, bar);
+    const below = s.subRules.get(base);
+    if (below === undefined) s.subRules.set(base, new Set([name]));
+    else below.add(name);
+  }
+  rules.set(name, allow);
 }
 
 function setCategory(env: RuleEnv, s: Selector, category: string, allow: boolean): RuleError | null {
@@ -111,7 +123,8 @@ function setCategory(env: RuleEnv, s: Selector, category: string, allow: boolean
 function setAllCommands(s: Selector, allow: boolean): void {
   s.allowed.fill(allow ? 1 : 0);
   s.allCommands = allow;
-  s.commandRules = [];
+  s.commandRules.clear();
+  s.subRules.clear();
   s.firstArgs = null;
 }
 
@@ -133,9 +146,7 @@ function addKeyPattern(s: Selector, op: string): RuleError | null {
   } else perm = PERM_ALL;
   const pattern = op.slice(offset);
   if (hasSpaces(pattern)) return 'EINVAL';
-  const existing = s.keys.find((k) => k.pattern === pattern);
-  if (existing === undefined) s.keys.push(keyPattern(pattern, perm));
-  else existing.perm |= perm;
+  s.addKeyPattern(pattern, perm);
   s.allKeys = false;
   return null;
 }
@@ -144,7 +155,7 @@ function addChannelPattern(s: Selector, op: string): RuleError | null {
   if (s.allChannels) return 'EISDIR';
   const pattern = op.slice(1);
   if (hasSpaces(pattern)) return 'EINVAL';
-  if (!s.channels.some((c) => c.pattern === pattern)) s.channels.push(channelPattern(pattern));
+  s.addChannelPattern(pattern);
   s.allChannels = false;
   return null;
 }
@@ -172,8 +183,8 @@ function allowCommand(env: RuleEnv, s: Selector, op: string): RuleError | null {
   } else {
     env.warn(`Deprecation warning: Allowing a first arg of an otherwise blocked command is a misuse of ACL and may get disabled in the future (offender: +${name})`);
     s.firstArgs ??= new Map();
-    const args = s.firstArgs.get(cmd.aclId) ?? [];
-    if (!args.includes(lower(sub))) args.push(lower(sub));
+    const args = s.firstArgs.get(cmd.aclId) ?? new Set<string>();
+    args.add(lower(sub));
     s.firstArgs.set(cmd.aclId, args);
   }
   updateCommandRules(s, name, true);
@@ -185,16 +196,16 @@ export function applySelectorRule(env: RuleEnv, s: Selector, op: string): RuleEr
   const lc = lower(op);
   if (lc === 'allkeys' || op === '~*') {
     s.allKeys = true;
-    s.keys = [];
+    s.clearKeyPatterns();
   } else if (lc === 'resetkeys') {
     s.allKeys = false;
-    s.keys = [];
+    s.clearKeyPatterns();
   } else if (lc === 'allchannels' || op === '&*') {
     s.allChannels = true;
-    s.channels = [];
+    s.clearChannelPatterns();
   } else if (lc === 'resetchannels') {
     s.allChannels = false;
-    s.channels = [];
+    s.clearChannelPatterns();
   } else if (lc === 'allcommands' || lc === '+@all') {
     setAllCommands(s, true);
   } else if (lc === 'nocommands' || lc === '-@all') {
@@ -233,10 +244,10 @@ export function applyUserRule(env: RuleEnv, u: User, op: string): RuleError | nu
   else if (lc === 'sanitize-payload') u.sanitizePayload = 'sanitize';
   else if (lc === 'nopass') {
     u.nopass = true;
-    u.passwords = [];
+    u.passwords.clear();
   } else if (lc === 'resetpass') {
     u.nopass = false;
-    u.passwords = [];
+    u.passwords.clear();
   } else if (op[0] === '>' || op[0] === '#') {
     let hash: string;
     if (op[0] === '>') hash = hashPassword(op.slice(1));
@@ -244,7 +255,7 @@ export function applyUserRule(env: RuleEnv, u: User, op: string): RuleError | nu
       hash = op.slice(1);
       if (!HASH.test(hash)) return 'EBADMSG';
     }
-    if (!u.passwords.includes(hash)) u.passwords.push(hash);
+    u.passwords.add(hash);
     u.nopass = false;
   } else if (op[0] === '<' || op[0] === '!') {
     let hash: string;
@@ -253,9 +264,7 @@ export function applyUserRule(env: RuleEnv, u: User, op: string): RuleError | nu
       hash = op.slice(1);
       if (!HASH.test(hash)) return 'EBADMSG';
     }
-    const at = u.passwords.indexOf(hash);
-    if (at < 0) return 'ENODEV';
-    u.passwords.splice(at, 1);
+    if (!u.passwords.delete(hash)) return 'ENODEV';
   } else if (op[0] === '(' && op[op.length - 1] === ')') {
     const s = new Selector(false, u.commandCount, env.allChannelsByDefault);
     for (const word of splitWords(op.slice(1, -1))) {
@@ -267,7 +276,7 @@ export function applyUserRule(env: RuleEnv, u: User, op: string): RuleError | nu
     u.selectors = [u.root];
   } else if (lc === 'reset') {
     u.nopass = false;
-    u.passwords = [];
+    u.passwords.clear();
     const root = u.root;
     applySelectorRule(env, root, 'resetkeys');
     applySelectorRule(env, root, 'resetchannels');
@@ -319,28 +328,30 @@ function patternText(k: KeyPattern): string {
 /** Redis' ACLDescribeSelectorCommandRules: +@all or -@all, then the rules in order. */
 export function describeCommandRules(s: Selector): string {
   const base = s.canRunFutureCommands ? '+@all' : '-@all';
-  return s.commandRules.length === 0 ? base : `${base} ${s.commandRules.join(' ')}`;
+  let out = base;
+  for (const [body, allow] of s.commandRules) out += ` ${allow ? '+' : '-'}${body}`;
+  return out;
 }
 
 /** The key patterns as GETUSER shows them. */
 export function describeKeys(s: Selector): string {
-  return s.allKeys ? '~*' : s.keys.map(patternText).join(' ');
+  return s.allKeys ? '~*' : [...s.keyPatterns.values()].map(patternText).join(' ');
 }
 
 /** The channel patterns as GETUSER shows them. */
 export function describeChannels(s: Selector): string {
-  return s.allChannels ? '&*' : s.channels.map((c) => `&${c.pattern}`).join(' ');
+  return s.allChannels ? '&*' : [...s.channelPatterns.keys()].map((c) => `&${c}`).join(' ');
 }
 
 /** Redis' ACLDescribeSelector: keys, channels, then command rules. */
 function describeSelector(s: Selector): string {
   let out = '';
   if (s.allKeys) out += '~* ';
-  else for (const k of s.keys) out += `${patternText(k)} `;
+  else for (const k of s.keyPatterns.values()) out += `${patternText(k)} `;
   if (s.allChannels) out += '&* ';
   else {
     out += 'resetchannels ';
-    for (const c of s.channels) out += `&${c.pattern} `;
+    for (const c of s.channelPatterns.keys()) out += `&${c} `;
   }
   return out + describeCommandRules(s);
 }

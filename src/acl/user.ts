@@ -52,13 +52,23 @@ export class Selector {
   /** One byte per command id, plus the last one: "future commands" (set only by +@all). */
   readonly allowed: Uint8Array;
   /** Allowed first arguments (lowercase) by command id, for `+select|0` rules. */
-  firstArgs: Map<number, string[]> | null = null;
-  /** The command rules in the order they apply, each '+name' or '-name' (Redis' command_rules). */
-  commandRules: string[] = [];
+  firstArgs: Map<number, Set<string>> | null = null;
+  /**
+   * The command rules in the order they apply (Redis' command_rules): rule
+   * body ('get', '@read', 'config|get') -> allowed. Maps keep insertion
+   * order, and a rule given again moves to the end (delete, then set).
+   */
+  readonly commandRules = new Map<string, boolean>();
+  /** The rule bodies below a name ('config' -> {'config|get'}), so a rule for the name drops them without a scan. */
+  readonly subRules = new Map<string, Set<string>>();
   allKeys = false;
-  keys: KeyPattern[] = [];
+  /** Key patterns by pattern text, in the order added (a repeat widens the permission in place). */
+  readonly keyPatterns = new Map<string, KeyPattern>();
   allChannels: boolean;
-  channels: ChannelPattern[] = [];
+  readonly channelPatterns = new Map<string, ChannelPattern>();
+  /** Arrays of the patterns for the permission check, rebuilt after a change. */
+  private keyList: KeyPattern[] | null = null;
+  private channelList: ChannelPattern[] | null = null;
 
   constructor(
     readonly root: boolean,
@@ -74,15 +84,49 @@ export class Selector {
     return this.allowed[this.allowed.length - 1] === 1;
   }
 
+  get keys(): KeyPattern[] {
+    return (this.keyList ??= [...this.keyPatterns.values()]);
+  }
+
+  get channels(): ChannelPattern[] {
+    return (this.channelList ??= [...this.channelPatterns.values()]);
+  }
+
+  addKeyPattern(pattern: string, perm: number): void {
+    const existing = this.keyPatterns.get(pattern);
+    if (existing !== undefined) existing.perm |= perm;
+    else {
+      this.keyPatterns.set(pattern, keyPattern(pattern, perm));
+      this.keyList = null;
+    }
+  }
+
+  clearKeyPatterns(): void {
+    this.keyPatterns.clear();
+    this.keyList = null;
+  }
+
+  addChannelPattern(pattern: string): void {
+    if (this.channelPatterns.has(pattern)) return;
+    this.channelPatterns.set(pattern, channelPattern(pattern));
+    this.channelList = null;
+  }
+
+  clearChannelPatterns(): void {
+    this.channelPatterns.clear();
+    this.channelList = null;
+  }
+
   clone(): Selector {
     const s = new Selector(this.root, this.allowed.length - 1, this.allChannels);
     s.allCommands = this.allCommands;
     s.allowed.set(this.allowed);
-    if (this.firstArgs !== null) s.firstArgs = new Map([...this.firstArgs].map(([id, args]) => [id, [...args]]));
-    s.commandRules = [...this.commandRules];
+    if (this.firstArgs !== null) s.firstArgs = new Map([...this.firstArgs].map(([id, args]) => [id, new Set(args)]));
+    for (const [body, allow] of this.commandRules) s.commandRules.set(body, allow);
+    for (const [name, bodies] of this.subRules) s.subRules.set(name, new Set(bodies));
     s.allKeys = this.allKeys;
-    s.keys = this.keys.map((k) => ({ ...k }));
-    s.channels = [...this.channels];
+    for (const k of this.keyPatterns.values()) s.addKeyPattern(k.pattern, k.perm);
+    for (const c of this.channelPatterns.values()) s.addChannelPattern(c.pattern);
     return s;
   }
 }
@@ -98,7 +142,7 @@ export class User {
   /** Redis' sanitize-payload / skip-sanitize-payload flags (RESTORE checks payloads either way). */
   sanitizePayload: 'sanitize' | 'skip' | null = 'sanitize';
   /** Hex SHA-256 hashes, in the order they were added. */
-  passwords: string[] = [];
+  passwords = new Set<string>();
   selectors: Selector[];
   /**
    * Some selector allows every command, key and channel: the permission
@@ -128,7 +172,7 @@ export class User {
     this.enabled = other.enabled;
     this.nopass = other.nopass;
     this.sanitizePayload = other.sanitizePayload;
-    this.passwords = [...other.passwords];
+    this.passwords = new Set(other.passwords);
     this.selectors = other.selectors.map((s) => s.clone());
     this.refresh();
   }

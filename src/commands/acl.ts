@@ -59,7 +59,7 @@ function getuser(ctx: CommandContext, argv: string[]): void {
   r.set(flags.length);
   for (const f of flags) r.bulk(f);
   r.bulk('passwords');
-  r.array(u.passwords.length);
+  r.array(u.passwords.size);
   for (const p of u.passwords) r.bulk(p);
   replySelector(ctx, u.root);
   r.bulk('selectors');
