@@ -394,8 +394,18 @@ describe.skipIf(!HAVE_REDIS)('ACL files (differential)', () => {
         await pair.check('ACL', 'LOAD');
         await pair.check('ACL', 'USERS');
       }
+      // A connection of a user the new file replaces is closed; the default user's stay.
+      fs.writeFileSync(file, 'user default on nopass ~* &* +@all\nuser app on >pw ~app:* +@all\n');
+      await pair.check('ACL', 'LOAD');
+      const p = await pair.connect();
+      const q = await pair.connect();
+      await p.check('AUTH', 'app', 'pw');
       fs.writeFileSync(file, 'user other on >x ~o:* +get\n\n   \nuser default on nopass ~* &* +@all\n');
       await pair.check('ACL', 'LOAD');
+      await Promise.all([p.redis.waitClosed(), p.vireo.waitClosed()]);
+      p.close();
+      await q.check('ACL', 'WHOAMI');
+      q.close();
       await pair.check('ACL', 'LIST');
     } finally {
       await pair.stop();
