@@ -10,6 +10,10 @@ import { defaultUser, loadAclFile, newUser, saveAclFile, sortedUsers } from './f
 import { AclLog } from './log.js';
 import { applyUserRule, hasSpaces, mergeSelectorArgs, ruleErrorText, type RuleEnv } from './rules.js';
 import type { User } from './user.js';
+import type { AclControl } from './control.js';
+import { ACL_OK, checkCommand, deniedIndex, denialMessage } from './check.js';
+import { arityOk, type Command } from '../commands/table.js';
+import { categoryBit, commandCategoryBits } from './rules.js';
 
 /** What the ACL needs from the server. */
 export interface AclHost {
@@ -23,7 +27,7 @@ export interface AclHost {
   recheckSubscribers(user: User): void;
 }
 
-export class Acl {
+export class Acl implements AclControl {
   readonly users = new Map<string, User>();
   readonly defaultUser: User;
   readonly log: AclLog;
@@ -152,6 +156,30 @@ export class Acl {
   /** ACL SAVE; throws on I/O errors. */
   saveFile(filename: string): void {
     saveAclFile(this.users, filename);
+  }
+
+  commandsInCategory(category: string): string[] | null {
+    const bit = categoryBit(category);
+    if (bit === 0) return null;
+    const names: string[] = [];
+    for (const cmd of this.env.table.known.values()) if (commandCategoryBits(cmd) & bit) names.push(cmd.name);
+    return names;
+  }
+
+  /** Redis' lookupCommand over every known command (not strict: a container's unknown subcommand is not found). */
+  private lookupLine(argv: readonly string[]): Command | undefined {
+    const table = this.env.table;
+    const base = table.known.get(argv[0]!.toLowerCase());
+    if (base === undefined || argv.length === 1 || !table.hasKnownSubcommands(base)) return base;
+    return table.known.get(`${base.name}|${argv[1]!.toLowerCase()}`);
+  }
+
+  dryrun(user: User, argv: readonly string[]): { error: string } | { denied: string } | null {
+    const cmd = this.lookupLine(argv);
+    if (cmd === undefined) return { error: `ERR Command '${argv[0]}' not found` };
+    if (!arityOk(cmd, argv.length)) return { error: `ERR wrong number of arguments for '${cmd.name}' command` };
+    const result = checkCommand(user, cmd, argv);
+    return result === ACL_OK ? null : { denied: denialMessage(result, user, cmd, argv[deniedIndex]!, true) };
   }
 }
 

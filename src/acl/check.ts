@@ -11,13 +11,9 @@
 import { F, commandKeys, type Command, type KeyRef, type KeySpec } from '../commands/table.js';
 import { PERM_READ, PERM_WRITE, type Selector, type User } from './user.js';
 
-export const ACL_OK = 0;
-export const ACL_DENIED_CMD = 1;
-export const ACL_DENIED_KEY = 2;
-export const ACL_DENIED_AUTH = 3;
-export const ACL_DENIED_CHANNEL = 4;
+import { ACL_DENIED_CHANNEL, ACL_DENIED_CMD, ACL_DENIED_KEY, ACL_OK } from './results.js';
 
-export type AclDenial = typeof ACL_DENIED_CMD | typeof ACL_DENIED_KEY | typeof ACL_DENIED_AUTH | typeof ACL_DENIED_CHANNEL;
+export { ACL_DENIED_AUTH, ACL_DENIED_CHANNEL, ACL_DENIED_CMD, ACL_DENIED_KEY, ACL_OK } from './results.js';
 
 /** The permissions a key reference needs: read for ACCESS, write for INSERT, DELETE or UPDATE. */
 export function keyRefNeeds(flags: readonly string[]): number {

@@ -5,7 +5,7 @@
  * instead of added. At most acllog-max-len entries are kept.
  */
 
-import { ACL_DENIED_AUTH, ACL_DENIED_CHANNEL, ACL_DENIED_CMD, ACL_DENIED_KEY } from './check.js';
+import { ACL_DENIED_AUTH, ACL_DENIED_CHANNEL, ACL_DENIED_CMD, ACL_DENIED_KEY } from './results.js';
 
 export type LogContext = 'toplevel' | 'multi' | 'lua';
 

@@ -9,9 +9,8 @@ import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
 import { ERR, replyHelp } from './util.js';
 import { parseLong } from '../util/numbers.js';
-import { ACL_CATEGORIES, arityOk, type Command } from './table.js';
-import { ACL_OK, checkCommand, deniedIndex, denialMessage } from '../acl/check.js';
-import { commandCategoryBits, categoryBit, describeChannels, describeCommandRules, describeKeys, describeUser, userFlags } from '../acl/rules.js';
+import { ACL_CATEGORIES } from './table.js';
+import { describeChannels, describeCommandRules, describeKeys, describeUser, userFlags } from '../acl/rules.js';
 import { reasonName } from '../acl/log.js';
 import type { Selector } from '../acl/user.js';
 
@@ -99,13 +98,11 @@ function cat(ctx: CommandContext, argv: string[]): void {
     for (const c of ACL_CATEGORIES) r.bulk(c);
     return;
   }
-  const bit = categoryBit(argv[2]!);
-  if (bit === 0) {
+  const names = ctx.host.acl.commandsInCategory(argv[2]!);
+  if (names === null) {
     r.error(`ERR Unknown category '${argv[2]!.slice(0, 128)}'`);
     return;
   }
-  const names: string[] = [];
-  for (const cmd of ctx.host.acl.env.table.known.values()) if (commandCategoryBits(cmd) & bit) names.push(cmd.name);
   r.array(names.length);
   for (const n of names) r.bulk(n);
 }
@@ -183,33 +180,17 @@ function log(ctx: CommandContext, argv: string[]): void {
   }
 }
 
-/** Redis' lookupCommand over every known command (not strict: a container's unknown subcommand is not found). */
-function lookupForDryrun(ctx: CommandContext, argv: readonly string[]): Command | undefined {
-  const table = ctx.host.acl.env.table;
-  const base = table.known.get(argv[0]!.toLowerCase());
-  if (base === undefined || argv.length === 1 || !table.hasKnownSubcommands(base)) return base;
-  return table.known.get(`${base.name}|${argv[1]!.toLowerCase()}`);
-}
-
 function dryrun(ctx: CommandContext, argv: string[]): void {
-  const u = ctx.host.acl.get(argv[2]!);
+  const acl = ctx.host.acl;
+  const u = acl.get(argv[2]!);
   if (u === undefined) {
     ctx.reply.error(`ERR User '${argv[2]}' not found`);
     return;
   }
-  const line = argv.slice(3);
-  const cmd = lookupForDryrun(ctx, line);
-  if (cmd === undefined) {
-    ctx.reply.error(`ERR Command '${argv[3]}' not found`);
-    return;
-  }
-  if (!arityOk(cmd, line.length)) {
-    ctx.reply.error(`ERR wrong number of arguments for '${cmd.name}' command`);
-    return;
-  }
-  const result = checkCommand(u, cmd, line);
-  if (result === ACL_OK) ctx.reply.ok();
-  else ctx.reply.bulk(denialMessage(result, u, cmd, line[deniedIndex]!, true));
+  const outcome = acl.dryrun(u, argv.slice(3));
+  if (outcome === null) ctx.reply.ok();
+  else if ('error' in outcome) ctx.reply.error(outcome.error);
+  else ctx.reply.bulk(outcome.denied);
 }
 
 const NO_ACL_FILE =

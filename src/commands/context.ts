@@ -20,7 +20,7 @@ import type { ReplicationPrimary } from '../../replication/primary.js';
 import type { Failover } from '../../replication/failover.js';
 import type { ReplicationIds } from '../../replication/ids.js';
 import type { PubSub, Subscriber } from '../pubsub/registry.js';
-import type { Acl } from '../acl/acl.js';
+import type { AclControl } from '../acl/control.js';
 import type { User } from '../acl/user.js';
 
 /** What the context knows of a command (the table's Command is one). */
@@ -188,7 +188,7 @@ export interface TrackingControl {
 export interface CommandHost {
   readonly config: Config;
   /** ACL users, rules and the ACL LOG (src/acl/). */
-  readonly acl: Acl;
+  readonly acl: AclControl;
   /**
    * A refused AUTH / HELLO AUTH (ACL LOG, the brute-force brake): the
    * error reply to give, now or after the brake's delay.
