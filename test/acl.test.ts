@@ -141,7 +141,14 @@ describe.skipIf(!HAVE_REDIS)('ACL (differential)', () => {
     await pair.check('ACL', 'DRYRUN', 'default', 'nosuchcmd', 'x');
     await pair.check('ACL', 'DRYRUN', 'default', 'get');
     await pair.check('ACL', 'DRYRUN', 'default', 'config', 'nosuch');
+    await pair.check('ACL', 'DRYRUN', 'default', 'config|get', 'x');
+    await pair.check('ACL', 'DRYRUN', 'nosuch', 'config|get', 'x');
     await pair.check('ACL', 'CAT', 'nosuch');
+    await pair.check('ACL', 'CAT', 'no\x00such');
+    await pair.check('ACL', 'DRYRUN', 'no\x00such', 'get', 'x');
+    await pair.check('ACL', 'DRYRUN', 'default', 'no\x00such', 'x');
+    await pair.check('ACL', 'SETUSER', 'm', 'bo\x00gus');
+    await pair.check('ACL', 'SETUSER', 'm', 'bo\r\ngus');
     await pair.check('ACL', 'CAT', 'a', 'b');
     await pair.check('ACL', 'GENPASS', '0');
     await pair.check('ACL', 'GENPASS', '4097');

@@ -11,6 +11,7 @@ import { AclLog } from './log.js';
 import { applyUserRule, hasSpaces, mergeSelectorArgs, ruleErrorText, type RuleEnv } from './rules.js';
 import type { User } from './user.js';
 import type { AclControl } from './control.js';
+import { cstr } from '../commands/util.js';
 import { ACL_OK, checkCommand, deniedIndex, denialMessage } from './check.js';
 import { arityOk, type Command } from '../commands/table.js';
 import { categoryBit, commandCategoryBits } from './rules.js';
@@ -62,12 +63,12 @@ export class Acl implements AclControl {
   setUser(name: string, rules: readonly string[]): string | null {
     if (hasSpaces(name)) return "Usernames can't contain spaces or null characters";
     const merged = mergeSelectorArgs(rules);
-    if (!Array.isArray(merged)) return `Unmatched parenthesis in acl selector starting at '${rules[merged.unmatched]}'.`;
+    if (!Array.isArray(merged)) return `Unmatched parenthesis in acl selector starting at '${cstr(rules[merged.unmatched]!)}'.`;
     const existing = this.users.get(name);
     const staged = existing !== undefined ? existing.clone() : newUser(this.env, name);
     for (const rule of merged) {
       const err = applyUserRule(this.env, staged, rule);
-      if (err !== null) return `Error in ACL SETUSER modifier '${rule}': ${ruleErrorText(err)}`;
+      if (err !== null) return `Error in ACL SETUSER modifier '${cstr(rule)}': ${ruleErrorText(err)}`;
     }
     staged.refresh();
     if (existing === undefined) {
@@ -170,13 +171,15 @@ export class Acl implements AclControl {
   private lookupLine(argv: readonly string[]): Command | undefined {
     const table = this.env.table;
     const base = table.known.get(argv[0]!.toLowerCase());
-    if (base === undefined || argv.length === 1 || !table.hasKnownSubcommands(base)) return base;
+    // Only top-level names: 'config|get' is no command name on a command line.
+    if (base === undefined || base.parent !== null) return undefined;
+    if (argv.length === 1 || !table.hasKnownSubcommands(base)) return base;
     return table.known.get(`${base.name}|${argv[1]!.toLowerCase()}`);
   }
 
   dryrun(user: User, argv: readonly string[]): { error: string } | { denied: string } | null {
     const cmd = this.lookupLine(argv);
-    if (cmd === undefined) return { error: `ERR Command '${argv[0]}' not found` };
+    if (cmd === undefined) return { error: `ERR Command '${cstr(argv[0]!)}' not found` };
     if (!arityOk(cmd, argv.length)) return { error: `ERR wrong number of arguments for '${cmd.name}' command` };
     const result = checkCommand(user, cmd, argv);
     return result === ACL_OK ? null : { denied: denialMessage(result, user, cmd, argv[deniedIndex]!, true) };

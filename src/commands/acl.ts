@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
-import { ERR, replyHelp } from './util.js';
+import { ERR, cstr, replyHelp } from './util.js';
 import { parseLong } from '../util/numbers.js';
 import { ACL_CATEGORIES } from './table.js';
 import { describeChannels, describeCommandRules, describeKeys, describeUser, userFlags } from '../acl/rules.js';
@@ -100,7 +100,7 @@ function cat(ctx: CommandContext, argv: string[]): void {
   }
   const names = ctx.host.acl.commandsInCategory(argv[2]!);
   if (names === null) {
-    r.error(`ERR Unknown category '${argv[2]!.slice(0, 128)}'`);
+    r.error(`ERR Unknown category '${cstr(argv[2]!).slice(0, 128)}'`);
     return;
   }
   r.array(names.length);
@@ -184,7 +184,7 @@ function dryrun(ctx: CommandContext, argv: string[]): void {
   const acl = ctx.host.acl;
   const u = acl.get(argv[2]!);
   if (u === undefined) {
-    ctx.reply.error(`ERR User '${argv[2]}' not found`);
+    ctx.reply.error(`ERR User '${cstr(argv[2]!)}' not found`);
     return;
   }
   const outcome = acl.dryrun(u, argv.slice(3));

@@ -29,7 +29,7 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
   {
     why: "ACL DRYRUN: 7.2 answers 'User u has no permissions to ...', 7.0 'This user has no permissions to ...'.",
     applies: (a) => a[0]!.toLowerCase() === 'acl' && a[1]?.toLowerCase() === 'dryrun',
-    normalize: (r, from) => (from === 'vireo' && r.type === 'bulk' && r.value !== null ? { type: 'bulk', value: r.value.replace(/^User \S+ has no permissions/, 'This user has no permissions') } : r),
+    normalize: (r, from) => (from === 'vireo' && r.type === 'bulk' && r.value !== null ? { type: 'bulk', value: r.value.replace(/^User \S* has no permissions/, 'This user has no permissions') } : r),
   },
   {
     why: "ACL LIST / GETUSER: 7.2 shows every user's sanitize-payload flag (7.0 only after a SETUSER names it), and prints command rules in the order they were given where 7.0 recomputes them from the command bitmap; the rules are compared by their effect in acl.test.ts (ACL DRYRUN of every command) and against 7.2's texts there.",
@@ -408,10 +408,10 @@ function mapErrors(r: Reply, fn: (s: string) => string): Reply {
 /** Redis 7.2's ACL refusal texts in 7.0's words. */
 function aclRefusalAs70(msg: string): string {
   return msg
-    .replace(/^((?:EXECABORT Transaction discarded because of: )?)NOPERM User \S+ has no permissions to run the '([^']+)' command/, "$1NOPERM this user has no permissions to run the '$2' command")
+    .replace(/^((?:EXECABORT Transaction discarded because of: )?)NOPERM User \S* has no permissions to run the '([^']+)' command/, "$1NOPERM this user has no permissions to run the '$2' command")
     .replace(/^((?:EXECABORT Transaction discarded because of: )?)NOPERM No permissions to access a key/, '$1NOPERM this user has no permissions to access one of the keys used as arguments')
     .replace(/^((?:EXECABORT Transaction discarded because of: )?)NOPERM No permissions to access a channel/, '$1NOPERM this user has no permissions to access one of the channels used as arguments')
-    .replace(/^ERR ACL failure in script: User \S+ has no permissions to run the '[^']+' command/, "ERR The user executing the script can't run this command or subcommand")
+    .replace(/^ERR ACL failure in script: User \S* has no permissions to run the '[^']+' command/, "ERR The user executing the script can't run this command or subcommand")
     .replace(/^ERR ACL failure in script: No permissions to access a key/, "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments")
     .replace(/^ERR ACL failure in script: No permissions to access a channel/, "ERR The user executing the script can't access at least one of the channels mentioned in the command arguments");
 }
