@@ -360,8 +360,7 @@ function describeSelector(s: Selector): string {
 export function userFlags(u: User): string[] {
   const flags = [u.enabled ? 'on' : 'off'];
   if (u.nopass) flags.push('nopass');
-  if (u.sanitizePayload === 'skip') flags.push('skip-sanitize-payload');
-  if (u.sanitizePayload === 'sanitize') flags.push('sanitize-payload');
+  flags.push(u.sanitizePayload === 'skip' ? 'skip-sanitize-payload' : 'sanitize-payload');
   return flags;
 }
 

@@ -140,7 +140,7 @@ export class User {
   enabled = false;
   nopass = false;
   /** Redis' sanitize-payload / skip-sanitize-payload flags (RESTORE checks payloads either way). */
-  sanitizePayload: 'sanitize' | 'skip' | null = 'sanitize';
+  sanitizePayload: 'sanitize' | 'skip' = 'sanitize';
   /** Hex SHA-256 hashes, in the order they were added. */
   passwords = new Set<string>();
   selectors: Selector[];
