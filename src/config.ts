@@ -150,6 +150,9 @@ str('requirepass', '');
 str('aclfile', '', { immutable: true });
 int('acllog-max-len', 128, 0, LONG_MAX);
 enumOf('acl-pubsub-default', 'resetchannels', ['allchannels', 'resetchannels']);
+// Vireo's brute-force brake: refused AUTH attempts per second per address before the replies are delayed (0: off).
+int('auth-brake-threshold', 0, 0, INT_MAX);
+int('auth-brake-ms', 1000, 1, 60000);
 
 // ---- snapshotting ---------------------------------------------------------
 special('save', '3600 1 300 100 60 10000', parseSave, undefined);
@@ -518,6 +521,8 @@ export class Config {
   private readonly listeners: ChangeListener[] = [];
   /** Path of the config file the server started with ('' when none). */
   file = '';
+  /** `user` lines of the configuration file (name and rules), loaded at start-up as Redis does. */
+  readonly userDirectives: string[][] = [];
 
   constructor() {
     for (const d of defs) {

@@ -10,6 +10,9 @@ import { Config, ConfigError, parseConfigText } from './config.js';
 import { Server } from './server/server.js';
 import { VERSION, REDIS_VERSION } from './version.js';
 import { splitArgs } from './protocol/parser.js';
+import { createCommandTable } from './commands/index.js';
+import { checkUserDirective } from './acl/acl.js';
+import { ruleErrorText, type RuleEnv } from './acl/rules.js';
 
 export interface Directive {
   /** Where it came from, for error messages. */
@@ -65,7 +68,7 @@ function readConfigFile(file: string, seen = new Set<string>()): Directive[] {
 /** Parameters taking several words; everything else takes exactly one value. */
 const MULTI_WORD = new Set(['save', 'bind', 'client-output-buffer-limit', 'oom-score-adj-values', 'latency-tracking-info-percentiles', 'replicaof', 'slaveof', 'shutdown-on-sigint', 'shutdown-on-sigterm']);
 /** Directives Redis accepts that Vireo ignores (logged). */
-const IGNORED = new Set(['rename-command', 'user', 'loadmodule']);
+const IGNORED = new Set(['rename-command', 'loadmodule']);
 
 /**
  * Settings accepted only at their defaults (so stock redis.conf files load):
@@ -89,6 +92,12 @@ export function applyDirectives(config: Config, directives: Directive[], warn: (
       );
     if (IGNORED.has(name)) {
       warn(`Ignoring directive '${name}' (${d.source}:${d.line}): not supported by Vireo yet`);
+      continue;
+    }
+    if (name === 'user' && d.words.length >= 2) {
+      const bad = userDirectiveError(config, d.words);
+      if (bad !== null) throw fail(bad);
+      config.userDirectives.push(d.words.slice(1));
       continue;
     }
     const def = config.def(name);
@@ -123,6 +132,18 @@ export function applyDirectives(config: Config, directives: Directive[], warn: (
   const lastReset = saves.lastIndexOf('');
   applyJoined('save', lastReset >= 0 ? saves.slice(lastReset) : saves, false);
   applyJoined('client-output-buffer-limit', outputLimits, true);
+}
+
+let ruleEnv: RuleEnv | null = null;
+
+/** Redis' check of a `user` line (ACLAppendUserForLoading): its error text, or null. */
+function userDirectiveError(config: Config, words: readonly string[]): string | null {
+  const name = words[1]!;
+  if (config.userDirectives.some((u) => u[0] === name)) return `Error in user declaration '${name}': ${ruleErrorText('EALREADY')}`;
+  ruleEnv ??= { table: createCommandTable(), allChannelsByDefault: false, warn: () => {} };
+  const bad = checkUserDirective(ruleEnv, words.slice(1));
+  // Redis names the word by its index among the rules, counted from the start of the line.
+  return bad === null ? null : `Error in user declaration '${words[bad.index]}': ${bad.error}`;
 }
 
 const HELP = `Usage: vireo-server [/path/to/redis.conf] [options]

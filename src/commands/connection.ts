@@ -25,13 +25,14 @@ function ping(ctx: CommandContext, argv: string[]): void {
   else ctx.reply.bulk(argv[1]!);
 }
 
-/** AUTH against the default user (requirepass); true on success. */
-function checkPassword(ctx: CommandContext, user: string, password: string): boolean {
-  const required = ctx.host.config.str('requirepass');
-  if (user === 'default' && (required === '' || password === required)) {
-    ctx.connection().setAuthenticated('default');
+/** AUTH / HELLO AUTH against the ACL users; true on success (a refusal is logged and answered by the host). */
+function checkPassword(ctx: CommandContext, user: string, password: string, command: string): boolean {
+  const u = ctx.host.acl.authenticate(user, password);
+  if (u !== null) {
+    ctx.connection().setAuthenticated(u);
     return true;
   }
+  ctx.host.authFailed(ctx, user, command);
   return false;
 }
 
@@ -40,16 +41,15 @@ function auth(ctx: CommandContext, argv: string[]): void {
     ctx.reply.error(ERR.SYNTAX);
     return;
   }
-  const user = argv.length === 3 ? argv[1]! : 'default';
-  const password = argv[argv.length - 1]!;
-  if (argv.length === 2 && ctx.host.config.str('requirepass') === '') {
+  if (argv.length === 2 && ctx.host.acl.defaultUser.nopass) {
     ctx.reply.error(
       'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
     );
     return;
   }
-  if (checkPassword(ctx, user, password)) ctx.reply.ok();
-  else ctx.reply.error('WRONGPASS invalid username-password pair or user is disabled.');
+  const user = argv.length === 3 ? argv[1]! : 'default';
+  const password = argv[argv.length - 1]!;
+  if (checkPassword(ctx, user, password, argv[0]!)) ctx.reply.ok();
 }
 
 /** Redis' validateClientName: printable ASCII without spaces. */
@@ -100,10 +100,7 @@ function hello(ctx: CommandContext, argv: string[]): void {
       return;
     }
   }
-  if (user !== null && password !== null && !checkPassword(ctx, user, password)) {
-    ctx.reply.error('WRONGPASS invalid username-password pair or user is disabled.');
-    return;
-  }
+  if (user !== null && password !== null && !checkPassword(ctx, user, password, argv[0]!)) return;
   if (!ctx.connection().authenticated) {
     ctx.reply.error(
       'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
@@ -262,8 +259,7 @@ function parseKillFilters(ctx: CommandContext, argv: string[]): KillFilter | nul
     } else if (opt === 'addr') f.addr = val;
     else if (opt === 'laddr') f.laddr = val;
     else if (opt === 'user') {
-      // Only the default user exists until ACLs land.
-      if (val !== 'default') {
+      if (ctx.host.acl.get(val) === undefined) {
         ctx.reply.error(`ERR No such user '${val}'`);
         return null;
       }

@@ -22,6 +22,8 @@ import type { ReplicationPrimary } from '../../replication/primary.js';
 import type { Failover } from '../../replication/failover.js';
 import type { ReplicationIds } from '../../replication/ids.js';
 import type { PubSub, Subscriber } from '../pubsub/registry.js';
+import type { AclControl } from '../acl/control.js';
+import type { User } from '../acl/user.js';
 
 /** What the context knows of a command (the table's Command is one). */
 export interface CommandRef {
@@ -105,7 +107,10 @@ export interface Connection extends Subscriber {
   readonly heldCommand: CommandRef | null;
   libName: string;
   libVer: string;
-  user: string;
+  /** The name of the ACL user it is authenticated as (CLIENT LIST user=). */
+  readonly user: string;
+  /** The ACL user it runs as (the default user until AUTH). */
+  readonly aclUser: User;
   readonly authenticated: boolean;
   closeAfterReply: boolean;
   readonly closed: boolean;
@@ -116,7 +121,7 @@ export interface Connection extends Subscriber {
   monitor: boolean;
   /** In Pub/Sub mode: subscribed to any channel, pattern or shard channel. */
   readonly inPubSub: boolean;
-  setAuthenticated(user: string): void;
+  setAuthenticated(user: User): void;
   memoryReport(): ClientMemory;
   /** Send what was written so far (a reply produced outside the input path). */
   flush(): void;
@@ -184,6 +189,17 @@ export interface TrackingControl {
 /** The server as commands see it. */
 export interface CommandHost {
   readonly config: Config;
+  /** ACL users, rules and the ACL LOG (src/acl/). */
+  readonly acl: AclControl;
+  /**
+   * A refused AUTH / HELLO AUTH (ACL LOG, the brute-force brake): the
+   * error reply to give, now or after the brake's delay.
+   */
+  authFailed(ctx: CommandContext, username: string, command: string): void;
+  /** redis.call's ACL check for the script's caller: the error reply, or null when allowed. */
+  scriptAclRefusal(caller: CommandContext, cmd: ScriptableCommand, argv: readonly string[]): string | null;
+  /** redis.acl_check_cmd: may the script's caller run this command line? (Nothing is logged.) */
+  aclPermits(caller: CommandContext, cmd: ScriptableCommand, argv: readonly string[]): boolean;
   readonly replica: ReplicaControl;
   readonly logger: Logger;
   readonly persistence: Persistence;

@@ -27,6 +27,7 @@ import { moduleCommands } from './modules.js';
 import { geoCommands } from './geo.js';
 import { hyperloglogCommands } from './hyperloglog.js';
 import { bitmapCommands } from './bitmaps.js';
+import { aclCommands } from './acl.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -62,6 +63,7 @@ export function createCommandTable(): CommandTable {
     ...geoCommands,
     ...hyperloglogCommands,
     ...bitmapCommands,
+    ...aclCommands,
   ]);
   return table;
 }

@@ -141,6 +141,10 @@ export class Command {
   getKeys: GetKeysProc | null = null;
   /** CommandImpl.bigArg, or null. */
   bigArg: ((index: number) => boolean) | null = null;
+  /** Index in every ACL user's command bitmap (src/acl/), set by the table. */
+  aclId = -1;
+  /** What the ACL check precomputes for this command on first use (src/acl/check.ts owns its shape). */
+  aclPlan: unknown = undefined;
   /**
    * Its run time is read from the clock on its own (commandstats) rather
    * than shared with the commands of its input batch: it may be slow in
@@ -258,6 +262,12 @@ export class CommandTable {
   readonly commands = new Map<string, Command>();
   /** Lookup cache including the upper-case spelling most clients send. */
   private readonly fast = new Map<string, Command>();
+  /**
+   * Every command Redis 7.2 has, implemented or not, by full lowercase name
+   * ('config|get'): ACL rules and ACL CAT / DRYRUN know them all, as Redis
+   * does. The implemented ones are the objects of `commands`.
+   */
+  readonly known = new Map<string, Command>();
 
   constructor(impls: readonly CommandImpl[]) {
     const meta = new Map<string, MetaRow>([...COMMAND_META, ...LATER_COMMAND_META].map((r) => [r[0], r]));
@@ -288,6 +298,7 @@ export class CommandTable {
       cmd.getKeys = GETKEYS_PROCS[cmd.name] ?? null;
       cmd.bigArg = bigArgs.get(cmd.name) ?? null;
     }
+    this.collectKnown(meta);
     for (const [name, cmd] of this.commands) {
       this.fast.set(name, cmd);
       this.fast.set(name.toUpperCase(), cmd);
@@ -299,6 +310,54 @@ export class CommandTable {
     const flagNames = flags === '' ? [] : flags.split(',');
     const aclCats = acl === '' ? [] : acl.split(',').map((c) => c.replace(/^@/, ''));
     return new Command(name, group, since, arity, flagNames, aclCats, keySpecs, run, parent);
+  }
+
+  /** Fill `known` from the meta rows (parents before their subcommands) and number them for ACLs. */
+  private collectKnown(meta: Map<string, MetaRow>): void {
+    for (const cmd of this.all()) this.known.set(cmd.name, cmd);
+    const rows = [...meta.values()].sort((a, b) => (a[0].includes('|') ? 1 : 0) - (b[0].includes('|') ? 1 : 0));
+    for (const row of rows) {
+      const name = row[0];
+      if (this.known.has(name)) continue;
+      const bar = name.indexOf('|');
+      const parent = bar < 0 ? null : (this.known.get(name.slice(0, bar)) ?? null);
+      if (bar >= 0 && parent === null) continue;
+      const cmd = this.make(row, null, parent);
+      cmd.getKeys = GETKEYS_PROCS[name] ?? null;
+      this.known.set(name, cmd);
+      if (parent !== null && !this.commands.has(parent.name)) parent.subcommands.set(name.slice(bar + 1), cmd);
+    }
+    let id = 0;
+    for (const cmd of this.known.values()) {
+      cmd.aclId = id++;
+      if (cmd.parent === null) continue;
+      const siblings = this.children.get(cmd.parent);
+      if (siblings === undefined) this.children.set(cmd.parent, [cmd]);
+      else siblings.push(cmd);
+    }
+  }
+
+  /** Known subcommands by container. */
+  private readonly children = new Map<Command, Command[]>();
+
+  /** Redis' lookupCommandBySdsLogic over every known command: 'name' or 'parent|sub', case-insensitively. */
+  lookupKnown(fullName: string): Command | undefined {
+    const parts = fullName.toLowerCase().split('|');
+    if (parts.length > 2) return undefined;
+    const base = this.known.get(parts[0]!);
+    if (base === undefined || parts.length === 1) return base;
+    if (!this.hasKnownSubcommands(base)) return undefined;
+    return this.known.get(`${parts[0]}|${parts[1]}`);
+  }
+
+  /** Whether a known command is a container (CONFIG, CLIENT...), implemented subcommands or not. */
+  hasKnownSubcommands(cmd: Command): boolean {
+    return this.children.has(cmd);
+  }
+
+  /** The known subcommands of a known container command. */
+  knownSubcommands(cmd: Command): readonly Command[] {
+    return this.children.get(cmd) ?? [];
   }
 
   /** The top-level command for argv[0], case-insensitively. */

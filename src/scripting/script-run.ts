@@ -60,6 +60,8 @@ export class ScriptRun {
       const stale = host.replica.refusal(false, true);
       if (stale !== null && stale.startsWith('MASTERDOWN')) return this.rejected(stale);
     }
+    const denied = host.scriptAclRefusal(this.caller, cmd, argv);
+    if (denied !== null) return this.rejected(denied);
     if (cmd.flags & (F.WRITE | F.MAY_REPLICATE)) {
       const refusal = this.writeRefusal(cmd.flags);
       if (refusal !== null) return this.rejected(refusal);

@@ -172,7 +172,11 @@ export class Scripting {
       formatDouble: (d) => formatDouble(d),
       aclCheck: (packed, argc) => {
         const run = this.running;
-        return run !== null && run.caller.host.lookupCommand(unpackArgs(packed, argc)) !== undefined ? 1 : -1;
+        if (run === null) return -1;
+        const argv = unpackArgs(packed, argc);
+        const cmd = run.caller.host.lookupCommand(argv);
+        if (cmd === undefined) return -1;
+        return run.caller.host.aclPermits(run.caller, cmd, argv) ? 1 : 0;
       },
       registerFunction: (name, ref, flags, description) => {
         const handler = engine.onRegister;

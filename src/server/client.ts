@@ -22,6 +22,7 @@ import { clientInfoLine } from '../commands/connection.js';
 import { reprString } from './monitor.js';
 import type { Subscriptions } from '../pubsub/registry.js';
 import type { ClientTracking, TrackingClient } from '../tracking/client.js';
+import type { User } from '../acl/user.js';
 
 /** What a connection needs from the server that accepted it (Server implements it). */
 export interface ClientHost extends CommandHost {
@@ -92,7 +93,8 @@ export class Client implements Connection, Waiter, TrackingClient {
   libName = '';
   libVer = '';
   authenticated: boolean;
-  user = 'default';
+  /** The ACL user its commands are checked against (dispatch reads User.unrestricted first). */
+  aclUser: User;
 
   readonly createdAt = Date.now();
   lastInteraction = Date.now();
@@ -160,6 +162,7 @@ export class Client implements Connection, Waiter, TrackingClient {
     this.ctx = new CommandContext(server.engine, this.reply, server, this, id);
     this.reply.onError = server.recordError;
     this.authenticated = !server.authRequired();
+    this.aclUser = server.acl.defaultUser;
     this.parser = new RequestParser({
       maxBulkLen: server.protoMaxBulkLen,
       authenticated: this.authenticated,
@@ -500,9 +503,13 @@ export class Client implements Connection, Waiter, TrackingClient {
     this.server.unlinkClient(this);
   }
 
-  setAuthenticated(user: string): void {
+  get user(): string {
+    return this.aclUser.name;
+  }
+
+  setAuthenticated(user: User): void {
     this.authenticated = true;
-    this.user = user;
+    this.aclUser = user;
     this.parser.limits.authenticated = true;
   }
 

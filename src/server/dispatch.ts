@@ -11,12 +11,15 @@ import type { ClientHost } from './client.js';
 import type { EffectCheck } from './effect-check.js';
 import type { Command } from '../commands/table.js';
 import type { Tracking } from '../tracking/tracking.js';
+import type { AccessControl } from './auth.js';
 
 /** What dispatch needs from the server (Server implements it). */
 export interface DispatchHost extends ClientHost {
   /** Client-side caching: keys read by tracking clients, invalidations held for the reply. */
   readonly tracking: Tracking;
   readonly effectCheck: EffectCheck | null;
+  /** ACL users and the -NOPERM refusals (auth.ts). */
+  readonly access: AccessControl;
   /** The running script, for -BUSY. */
   readonly scripting: { readonly busyError: string | null };
   /** Per-command timing: commandstats, latency histograms, the slow log, the latency monitor. */
@@ -116,6 +119,14 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
   if (!c.authenticated && !(flags & F.NO_AUTH)) {
     reject(c, cmd, 'NOAUTH Authentication required.');
     return;
+  }
+  // The default user (every command, key and channel) skips the ACL check altogether.
+  if (!c.aclUser.unrestricted) {
+    const denied = server.access.refusal(c, cmd, argv);
+    if (denied !== null) {
+      reject(c, cmd, denied);
+      return;
+    }
   }
   // Keep the tracking table within tracking-table-max-keys (where Redis' processCommand does).
   if (server.tracking.clientCount > 0) server.tracking.enforceLimit();

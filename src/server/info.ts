@@ -5,6 +5,7 @@
  * Valkey does with its own fields.
  */
 
+import type { AclStats } from '../acl/log.js';
 import os from 'node:os';
 import type { ReplicationIds } from '../../replication/ids.js';
 import type { ReplicationPrimary } from '../../replication/primary.js';
@@ -20,6 +21,8 @@ import type { PubSub } from '../pubsub/registry.js';
 /** What INFO reads from the server (Server implements it). */
 export interface InfoSource {
   readonly config: Config;
+  /** ACL LOG's acl_access_denied_* counters. */
+  readonly acl: { readonly log: { readonly stats: AclStats } };
   readonly engine: Engine;
   readonly table: CommandTable;
   readonly persistence: Persistence;
@@ -323,10 +326,10 @@ function statsSection(s: InfoSource): Fields {
     ['io_threaded_writes_processed', 0],
     ['client_query_buffer_limit_disconnections', st.clientQueryBufferLimitDisconnections],
     ['client_output_buffer_limit_disconnections', st.clientOutputBufferLimitDisconnections],
-    ['acl_access_denied_auth', 0],
-    ['acl_access_denied_cmd', 0],
-    ['acl_access_denied_key', 0],
-    ['acl_access_denied_channel', 0],
+    ['acl_access_denied_auth', s.acl.log.stats.auth],
+    ['acl_access_denied_cmd', s.acl.log.stats.cmd],
+    ['acl_access_denied_key', s.acl.log.stats.key],
+    ['acl_access_denied_channel', s.acl.log.stats.channel],
     ['vireo_internal_errors', st.internalErrors],
     ['vireo_changefeed_entries_added', s.changeFeed.entriesAdded],
     ['vireo_changefeed_entries_lost', s.changeFeed.entriesLost],

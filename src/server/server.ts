@@ -51,6 +51,9 @@ import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from
 import { PubSub } from '../pubsub/registry.js';
 import { KeyspaceNotifier } from '../pubsub/notifications.js';
 import { Tracking } from '../tracking/tracking.js';
+import { AccessControl } from './auth.js';
+import type { Acl } from '../acl/acl.js';
+import { ACL_OK, checkCommand } from '../acl/check.js';
 import type { TrackingClient, TrackingHost } from '../tracking/client.js';
 
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
@@ -131,11 +134,25 @@ export class Server implements CommandHost, TrackingHost {
   }
   /** notify-keyspace-events: the engine's change signals as Pub/Sub messages. */
   private readonly notifier = new KeyspaceNotifier(this.pubsub);
+  /** ACL users, the permission check's refusals and the AUTH brake (auth.ts). */
+  readonly access: AccessControl;
+  get acl(): Acl {
+    return this.access.acl;
+  }
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
     this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
     this.engine = new Engine({ databases: config.int('databases'), log: new CommandLog() });
     this.table = createCommandTable();
+    const server = this;
+    this.access = new AccessControl({
+      config,
+      logger: this.logger,
+      table: this.table,
+      clients: this.clients,
+      currentClient: () => server.tracking.current as Client | null,
+      delay: (ctx, ms, done) => server.block(ctx, { kind: 'auth-brake', ready: () => false, wake: () => done(), internal: true }, ms),
+    });
     this.scripting = new Scripting(REDIS_VERSION, this.logger);
     this.scripting.memoryLimit = config.int('lua-memory-limit');
     attachScripting(this, this.scripting);
@@ -180,7 +197,6 @@ export class Server implements CommandHost, TrackingHost {
       logFiles: () => (this.persistence.aof.on ? this.persistence.aof : null),
     });
     this.persistence.gate.onAdvance(() => this.wakeReady('wait'));
-    const server = this;
     this.replica = new PrimaryLink({
       engine: this.engine,
       table: this.table,
@@ -229,6 +245,7 @@ export class Server implements CommandHost, TrackingHost {
   // ---- lifecycle ---------------------------------------------------------
 
   async start(): Promise<void> {
+    this.loadUsers();
     try {
       await this.listeners.listen();
     } catch (e) {
@@ -254,6 +271,33 @@ export class Server implements CommandHost, TrackingHost {
       { version: VERSION, redis_version: REDIS_VERSION, port: this.port, ...(tlsPort !== 0 ? { tls_port: tlsPort } : {}) },
       `Vireo ${VERSION} (Redis ${REDIS_VERSION} compatible) ready to accept connections on port ${this.config.int('port')}${tlsPort !== 0 ? `, TLS port ${tlsPort}` : ''}, pid ${process.pid}`,
     );
+  }
+
+  /**
+   * The users of the configuration file's `user` lines, then the ACL file's
+   * (Redis' ACLLoadUsersAtStartup): an error stops start-up.
+   */
+  private loadUsers(): void {
+    const fail = (msg: string) => {
+      this.logger.fatal(msg);
+      throw new Error(msg);
+    };
+    const aclfile = this.config.str('aclfile');
+    const lines = this.config.userDirectives;
+    if (aclfile !== '' && lines.length > 0) {
+      fail(
+        'Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.',
+      );
+    }
+    const err = this.acl.loadConfiguredUsers(lines);
+    if (err !== null) {
+      this.logger.fatal(err);
+      fail('Critical error while loading ACLs. Exiting.');
+    }
+    if (aclfile !== '') {
+      const errors = this.acl.loadFile(aclfile);
+      if (errors !== null) fail(`Aborting Redis startup because of ACL errors: ${errors}`);
+    }
   }
 
   /** TCP port actually bound (useful with port 0 in tests). */
@@ -531,7 +575,20 @@ export class Server implements CommandHost, TrackingHost {
   }
 
   authRequired(): boolean {
-    return this.config.str('requirepass') !== '';
+    return this.acl.authRequired;
+  }
+
+  authFailed(ctx: CommandContext, username: string, command: string): void {
+    this.access.authFailed(ctx, username, command);
+  }
+
+  scriptAclRefusal(caller: CommandContext, cmd: Command, argv: readonly string[]): string | null {
+    return this.access.scriptRefusal(caller, cmd, argv);
+  }
+
+  aclPermits(caller: CommandContext, cmd: Command, argv: readonly string[]): boolean {
+    const conn = caller.conn;
+    return conn === null || checkCommand(conn.aclUser, cmd, argv) === ACL_OK;
   }
 
   /** Local connections (loopback or unix socket), for protected mode and DEBUG. */
@@ -754,7 +811,16 @@ export class Server implements CommandHost, TrackingHost {
   callNested(ctx: CommandContext, argv: string[]): void {
     // Queued commands were resolved when queued; the table has not changed since.
     const cmd = this.table.resolve(argv)!;
-    call(this, this.clientOf(ctx.connection()), cmd, argv, true);
+    const c = this.clientOf(ctx.connection());
+    // Permissions may have changed since the command was queued (Redis' execCommand checks again).
+    if (!c.aclUser.unrestricted) {
+      const denied = this.access.execRefusal(c, cmd, argv);
+      if (denied !== null) {
+        ctx.reply.error(denied);
+        return;
+      }
+    }
+    call(this, c, cmd, argv, true);
   }
 
   /** True if `argv` must wait because of CLIENT PAUSE. */
@@ -845,9 +911,9 @@ export class Server implements CommandHost, TrackingHost {
     if (ctx.kind === 'pubsub') ctx.kind = 'normal';
     ctx.select(0);
     c.reply.resp = 2;
+    c.aclUser = this.acl.defaultUser;
     c.authenticated = !this.authRequired();
     c.parser.limits.authenticated = c.authenticated;
-    c.user = 'default';
     discardTransaction(ctx);
     ctx.name = '';
     c.replyOff = false;
@@ -1018,6 +1084,9 @@ export class Server implements CommandHost, TrackingHost {
       return;
     }
     switch (name) {
+      case 'requirepass':
+        this.acl.setDefaultPassword(value as string);
+        break;
       case 'min-replicas-to-write':
       case 'min-replicas-max-lag':
         this.primary.refreshGoodReplicas();
