@@ -40,6 +40,7 @@ describe.skipIf(!HAVE_REDIS)('SLOWLOG, LATENCY, INFO latencystats (differential)
     await pair.check('RPUSH', 'list', ...Array.from({ length: 40 }, (_, i) => `e${i}`));
     await pair.check('AUTH', 'user', 'secret');
     await pair.check('HELLO', '2', 'AUTH', 'default', 'pw', 'SETNAME', 'again');
+    await pair.check('ACL', 'SETUSER', 'someone', 'on', '>hunter2', '~*', '+get');
     await pair.check('MULTI');
     await pair.check('INCR', 'n');
     await pair.check('GET', 'k');
@@ -54,6 +55,7 @@ describe.skipIf(!HAVE_REDIS)('SLOWLOG, LATENCY, INFO latencystats (differential)
     expect(flat).toContain('... (11 more arguments)');
     expect(flat).not.toContain('secret');
     expect(flat).not.toContain('"pw"');
+    expect(flat).not.toContain('hunter2');
     for (const e of b) {
       expect(Number(e[0])).toBeGreaterThanOrEqual(0);
       expect(Math.abs(Number(e[1]) - Date.now() / 1000)).toBeLessThan(60);

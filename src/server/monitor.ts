@@ -91,11 +91,14 @@ const REDACTED = '"(redacted)"';
 
 /**
  * Arguments MONITOR must not show (Redis' redactClientCommandArgument):
- * AUTH's user and password, HELLO ... AUTH <user> <pass>. Null when none.
+ * AUTH's user and password, HELLO ... AUTH <user> <pass>, ACL SETUSER's
+ * arguments. Null when none.
  */
 export function redactedPositions(argv: readonly string[]): Set<number> | null {
   const name = argv[0]!.toLowerCase();
   if (name === 'auth') return new Set(Array.from({ length: argv.length - 1 }, (_, i) => i + 1));
+  // ACL SETUSER: the user name and every rule (passwords among them), as aclCommand redacts them.
+  if (name === 'acl' && argv.length >= 3 && argv[1]!.toLowerCase() === 'setuser') return new Set(Array.from({ length: argv.length - 2 }, (_, i) => i + 2));
   if (name !== 'hello') return null;
   // HELLO's options as helloCommand walks them: AUTH takes two arguments, SETNAME one.
   const out = new Set<number>();
