@@ -24,7 +24,7 @@
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { cpuMicros, median, options, pinSelf, pinned, requireTools, row, startServer } from './servers.mjs';
+import { cpuMicros, judged, median, options, pinSelf, pinned, requireTools, row, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt, has } = options(args);
@@ -153,10 +153,6 @@ function benchmark(server, test) {
   return Number(out.trim().split('\n')[1].split(',')[1].replace(/"/g, ''));
 }
 
-function judged(ratio) {
-  return ratio.toFixed(2) + (ratio >= TARGET ? '' : ' *');
-}
-
 const redis = await startServer('redis');
 const vireo = await startServer(has('calibrate') ? 'redis' : 'vireo');
 if (has('calibrate')) vireo.kind = 'vireo';
@@ -183,7 +179,7 @@ try {
       cpuRatios.push(round.vireo.cpuUs / round.redis.cpuUs);
     }
     const pct = (xs) => Math.round(median(xs) * 100);
-    console.log(row([test.name, Math.round(best.redis), Math.round(best.vireo), judged(median(ratios)), TARGET, median(cpuRatios).toFixed(2), `${pct(busy.redis)} / ${pct(busy.vireo)}`], w));
+    console.log(row([test.name, Math.round(best.redis), Math.round(best.vireo), judged(median(ratios), TARGET), TARGET, median(cpuRatios).toFixed(2), `${pct(busy.redis)} / ${pct(busy.vireo)}`], w));
   }
 } finally {
   await redis.stop();

@@ -14,7 +14,7 @@
 //        [--pipeline 1] [--members 100000] [--pin]
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import { cpuMicros, median, options, pinSelf, pinned, requireTools, row, startServer } from './servers.mjs';
+import { cpuMicros, judged, median, options, pinSelf, pinned, requireTools, row, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt, has } = options(args);
@@ -116,7 +116,7 @@ try {
       cpuRatios.push(round.vireo.cpuUs / round.redis.cpuUs);
     }
     const ratio = median(ratios);
-    console.log(row([test.name, Math.round(best.redis), Math.round(best.vireo), ratio.toFixed(2) + (ratio >= TARGET ? '' : ' *'), TARGET, median(cpuRatios).toFixed(2)], w));
+    console.log(row([test.name, Math.round(best.redis), Math.round(best.vireo), judged(ratio, TARGET), TARGET, median(cpuRatios).toFixed(2)], w));
   }
 } finally {
   await redis.stop();

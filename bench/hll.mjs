@@ -14,7 +14,7 @@
 //        (--pin: servers on CPU 0, redis-benchmark on CPU 1;
 //         --calibrate: a second redis-server in Vireo's place, to see the harness' noise)
 import { execFileSync } from 'node:child_process';
-import { cpuMicros, median, options, pinSelf, pinned, requireTools, row, startServer } from './servers.mjs';
+import { cpuMicros, judged, median, options, pinSelf, pinned, requireTools, row, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt, has } = options(args);
@@ -65,10 +65,6 @@ function once(server, c) {
   return { rate, cpuUs: cpu / requests };
 }
 
-function judged(ratio) {
-  return ratio.toFixed(2) + (ratio >= TARGET ? '' : ' *');
-}
-
 const redis = await startServer('redis');
 const vireo = await startServer(has('calibrate') ? 'redis' : 'vireo');
 if (has('calibrate')) vireo.kind = 'vireo';
@@ -91,7 +87,7 @@ try {
       ratios.push(round.vireo.rate / round.redis.rate);
       cpuRatios.push(round.vireo.cpuUs / round.redis.cpuUs);
     }
-    console.log(row([c.name, Math.round(best.redis), Math.round(best.vireo), judged(median(ratios)), TARGET, median(cpuRatios).toFixed(2)], w));
+    console.log(row([c.name, Math.round(best.redis), Math.round(best.vireo), judged(median(ratios), TARGET), TARGET, median(cpuRatios).toFixed(2)], w));
   }
   // Both servers hold the same HLLs after the same commands? Only the deterministic keys can be compared.
   const same = DENSE_KEYS.every((k) => redis.cli('PFCOUNT', k) === vireo.cli('PFCOUNT', k));

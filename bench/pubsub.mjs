@@ -16,7 +16,7 @@
 //         --calibrate: a second redis-server in Vireo's place, to see the harness' noise)
 import { execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
-import { cpuMicros, median, options, pinSelf, pinned, requireTools, row, startServer } from './servers.mjs';
+import { cpuMicros, judged, median, options, pinSelf, pinned, requireTools, row, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt, has } = options(args);
@@ -93,10 +93,6 @@ async function publishOnce(server, count) {
   }
 }
 
-function judged(ratio) {
-  return ratio.toFixed(2) + (ratio >= TARGET ? '' : ' *');
-}
-
 /**
  * An uncounted warm-up on Vireo (V8 compiles its paths), then `rounds` rounds of `once` on both
  * servers back to back, each going first in turn: the best rate of each, and the median ratios.
@@ -123,7 +119,7 @@ async function benchPublish(redis, vireo) {
   console.log(row(['subscribers', 'redis msg/s', 'vireo msg/s', 'ratio', 'target', 'cpu/msg'], w));
   for (const count of [1, 10, 100]) {
     const { best, ratio, cpuRatio } = await alternate(redis, vireo, (s) => publishOnce(s, count));
-    console.log(row([count, Math.round(best.redis), Math.round(best.vireo), judged(ratio), TARGET, cpuRatio.toFixed(2)], w));
+    console.log(row([count, Math.round(best.redis), Math.round(best.vireo), judged(ratio, TARGET), TARGET, cpuRatio.toFixed(2)], w));
   }
 }
 
@@ -145,7 +141,7 @@ async function benchTracking(redis, vireo) {
   for (const tracking of [false, true]) {
     const { best, ratio, cpuRatio } = await alternate(redis, vireo, (s) => getOnce(s, tracking));
     const tracked = tracking ? vireo.cli('INFO', 'stats').match(/tracking_total_keys:(\d+)/)?.[1] ?? '?' : '-';
-    console.log(row([tracking ? `tracking on (${tracked} keys)` : 'tracking off', Math.round(best.redis), Math.round(best.vireo), judged(ratio), TARGET, cpuRatio.toFixed(2)], w));
+    console.log(row([tracking ? `tracking on (${tracked} keys)` : 'tracking off', Math.round(best.redis), Math.round(best.vireo), judged(ratio, TARGET), TARGET, cpuRatio.toFixed(2)], w));
   }
 }
 

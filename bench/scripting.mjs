@@ -17,7 +17,7 @@
 //         --verbose: every BullMQ round's figures)
 import { Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
-import { RMW_SCRIPT, RMW_SHA, benchOnce, cpuMicros, median, options, pinSelf, requireTools, row, startServer } from './servers.mjs';
+import { RMW_SCRIPT, RMW_SHA, benchOnce, cpuMicros, judged, median, options, pinSelf, requireTools, row, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt, has } = options(args);
@@ -55,10 +55,6 @@ function evalshaFailures(server) {
   return m === null ? 0 : Number(m[1]);
 }
 
-function judged(ratio) {
-  return ratio.toFixed(2) + (ratio >= TARGET ? '' : ' *');
-}
-
 /** EVALSHA through redis-benchmark: rows of the table, or null when a server failed a request. */
 function benchEvalsha(redis, vireo) {
   const w = [14, 3, 12, 12, 7, 9, 8, 8];
@@ -89,7 +85,7 @@ function benchEvalsha(redis, vireo) {
         return false;
       }
     }
-    console.log(row(['EVALSHA_RMW', pipeline, best.redis.toFixed(0), best.vireo.toFixed(0), (best.vireo / best.redis).toFixed(2), judged(median(ratios)), `>=${TARGET}`, median(cpuRatios).toFixed(2)], w));
+    console.log(row(['EVALSHA_RMW', pipeline, best.redis.toFixed(0), best.vireo.toFixed(0), (best.vireo / best.redis).toFixed(2), judged(median(ratios), TARGET), `>=${TARGET}`, median(cpuRatios).toFixed(2)], w));
   }
   console.log('(ratio: best round of each; median: median of the per-round ratios, judged; * below target;');
   console.log(' cpu/req: median of the per-round ratios of server CPU time per request, vireo/redis, lower is better)\n');
@@ -164,7 +160,7 @@ async function benchBullmq(redis, vireo) {
   for (const phase of ['add', 'process']) {
     const a = last.redis[phase];
     const b = last.vireo[phase];
-    console.log(row([labels[phase], Math.round(a.jobsPerSec), Math.round(b.jobsPerSec), judged(median(ratios[phase])), `>=${TARGET}`, a.cpuPerJob.toFixed(1), b.cpuPerJob.toFixed(1), median(cpuRatios[phase]).toFixed(2)], w));
+    console.log(row([labels[phase], Math.round(a.jobsPerSec), Math.round(b.jobsPerSec), judged(median(ratios[phase]), TARGET), `>=${TARGET}`, a.cpuPerJob.toFixed(1), b.cpuPerJob.toFixed(1), median(cpuRatios[phase]).toFixed(2)], w));
   }
   console.log(`(${jobs} jobs, ${bullmqRounds} rounds; jobs/s of the last round, median of the per-round ratios vireo/redis, * below target;`);
   console.log(' us/job: server CPU time per job from /proc, last round; its median ratio vireo/redis, lower is better)');

@@ -162,6 +162,11 @@ export function row(cols, widths) {
 }
 
 /** Median of a list of numbers (benchmarks judge the median of per-round ratios). */
+/** A ratio as the tables print it: two decimals, starred when below `target`. */
+export function judged(ratio, target) {
+  return ratio.toFixed(2) + (ratio >= target ? '' : ' *');
+}
+
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

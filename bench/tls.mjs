@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { cpuMicros, freePort, median, options, pinSelf, pinned, requireTools, row, startServer } from './servers.mjs';
+import { cpuMicros, freePort, judged, median, options, pinSelf, pinned, requireTools, row, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt, has } = options(args);
@@ -94,7 +94,7 @@ try {
             pipeline,
             best.tls.redis.toFixed(0),
             best.tls.vireo.toFixed(0),
-            tlsRatio.toFixed(2) + (tlsRatio >= TARGET ? '' : ' *'),
+            judged(tlsRatio, TARGET),
             `>=${TARGET}`,
             median(cpuRatios).toFixed(2),
             best.plain.redis.toFixed(0),

@@ -25,7 +25,7 @@ export function commandName(args: readonly string[]): string {
   return CONTAINERS.has(first) && args.length > 1 ? `${first}|${args[1]!.toLowerCase()}` : first;
 }
 
-export const CONTAINERS = new Set(['client', 'config', 'command', 'memory', 'object', 'debug', 'xinfo', 'xgroup', 'script', 'function', 'acl']);
+export const CONTAINERS = new Set(['client', 'config', 'command', 'memory', 'object', 'debug', 'xinfo', 'xgroup', 'script', 'function', 'acl', 'slowlog', 'latency']);
 
 /** An argument as an integer, the way a server would read it (null when it is not one). */
 export function asInteger(s: string | undefined): bigint | null {
@@ -576,11 +576,12 @@ const HELP = /\|help$/;
 
 export const FUZZ_DIFFERENCES: FuzzDifference[] = [
   {
-    why: 'Server state and time: INFO, CLIENT LIST/INFO, MEMORY, TIME, LASTSAVE, DEBUG OBJECT/DIGEST (the digest mixes in absolute expire times), OBJECT FREQ (LFU counters grow at random), OBJECT REFCOUNT (Redis\' memory management: 2 while a queued MULTI command still holds the value), DUMP (7.0 writes its own encodings), COMMAND INFO/DOCS/COUNT/LIST (Vireo implements a subset of the 7.2 table), HELP texts: compared by reply kind and error text',
+    why: 'Server state and time: INFO, CLIENT LIST/INFO, MEMORY, TIME, LASTSAVE, SLOWLOG and LATENCY (durations), DEBUG OBJECT/DIGEST (the digest mixes in absolute expire times), OBJECT FREQ (LFU counters grow at random), OBJECT REFCOUNT (Redis\' memory management: 2 while a queued MULTI command still holds the value), DUMP (7.0 writes its own encodings), COMMAND INFO/DOCS/COUNT/LIST (Vireo implements a subset of the 7.2 table), HELP texts: compared by reply kind and error text',
     applies: (a) =>
       named(
         'info', 'client|list', 'client|info', 'memory|usage', 'memory|stats', 'memory|doctor', 'memory|malloc-stats', 'time', 'lastsave',
         'debug|object', 'debug|digest', 'object|freq', 'object|refcount', 'dump', 'command', 'command|info', 'command|docs', 'command|count', 'command|list', 'debug|help',
+        'slowlog|get', 'slowlog|len', 'latency|latest', 'latency|history', 'latency|histogram', 'latency|reset',
       )(a) || HELP.test(commandName(a)),
     normalize: shapeOf,
   },
