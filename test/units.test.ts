@@ -18,6 +18,7 @@ import { PackedNode, packedOf } from '../src/types/list-node.js';
 import { putUint, uintDigits } from '../src/util/bytes.js';
 import { IdMap } from '../src/types/id-map.js';
 import { eq } from '../src/commands/util.js';
+import { OutputArena, ReplyWriter, WriterMark } from '../src/protocol/writer.js';
 import { parseId } from '../src/types/stream-id.js';
 
 /** Bit-by-bit CRC16/XMODEM, independent of the table-driven one under test. */
@@ -499,5 +500,43 @@ describe('stream ID parsing', () => {
       { numRuns: 3000 },
     );
     expect(parseId('1700000000000-7', 0, true)).toEqual({ id: { ms: 1700000000000, seq: 7 }, seqGiven: true });
+  });
+});
+
+describe('ReplyWriter rollback (a command that throws halfway through its reply)', () => {
+  const text = (w: ReplyWriter): string => Buffer.concat(w.takeChunks() ?? []).toString('latin1');
+
+  it('drops what was written since the mark, in the open region, after another writer took the arena, and across a deferred header', () => {
+    const arena = new OutputArena();
+    const w = new ReplyWriter(arena);
+    const other = new ReplyWriter(arena);
+    const mark = new WriterMark();
+
+    w.simple('OK');
+    w.markAt(mark);
+    w.array(3);
+    w.bulk('a');
+    w.rollbackTo(mark);
+    w.error('ERR boom');
+    expect(text(w)).toBe('+OK\r\n-ERR boom\r\n');
+
+    // Another writer seals this one's region between the mark and the failure.
+    w.integer(1);
+    w.markAt(mark);
+    w.array(2);
+    other.simple('THEIRS');
+    w.bulk('x');
+    w.rollbackTo(mark);
+    w.error('ERR boom');
+    expect(text(w)).toBe(':1\r\n-ERR boom\r\n');
+    expect(text(other)).toBe('+THEIRS\r\n');
+
+    // A deferred array header opened after the mark is forgotten with it.
+    w.markAt(mark);
+    w.deferArray();
+    w.bulk('y');
+    w.rollbackTo(mark);
+    w.simple('after');
+    expect(text(w)).toBe('+after\r\n');
   });
 });

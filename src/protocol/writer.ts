@@ -82,6 +82,38 @@ export class ReplyWriter {
     a.owner = null;
   }
 
+  /** Note where the output stands (a command starts): rollbackTo() returns there. */
+  markAt(m: WriterMark): void {
+    const a = this.arena;
+    m.chunks = this.chunks.length;
+    m.owned = a.owner === this;
+    m.buf = a.buf;
+    m.regionStart = this.regionStart;
+    m.pos = a.pos;
+    m.pending = this.pending;
+    m.deferred = this.deferredSlabs.length;
+  }
+
+  /**
+   * Drop what was written since markAt(m) (a command that threw halfway
+   * through its reply): the error that replaces it must not follow half an
+   * array, or the client reads the rest of the stream out of step.
+   */
+  rollbackTo(m: WriterMark): void {
+    const a = this.arena;
+    const sameRegion = m.owned && a.owner === this && a.buf === m.buf && this.regionStart === m.regionStart && this.chunks.length === m.chunks;
+    if (sameRegion) {
+      a.pos = m.pos;
+    } else {
+      if (a.owner === this) a.owner = null;
+      while (this.chunks.length > m.chunks) this.chunks.pop();
+      // The region open at the mark was sealed since: keep its part written before the mark.
+      if (m.owned && m.pos > m.regionStart) this.chunks.push(m.buf!.subarray(m.regionStart, m.pos));
+    }
+    this.pending = m.pending;
+    while (this.deferredSlabs.length > m.deferred) this.deferredSlabs.pop();
+  }
+
   /**
    * Take everything written since the last call. The array is reused by
    * the next call: keep its elements, not the array.
@@ -450,6 +482,17 @@ export class ReplyWriter {
     if (this.muted || this.resp !== 3) return;
     this.prefixedInt(124, n);
   }
+}
+
+/** Where a writer's output stood (markAt / rollbackTo). */
+export class WriterMark {
+  chunks = 0;
+  owned = false;
+  buf: Buffer | null = null;
+  regionStart = 0;
+  pos = 0;
+  pending = 0;
+  deferred = 0;
 }
 
 export { CRLF };

@@ -7,7 +7,7 @@
 
 import type { Socket } from 'node:net';
 import { RequestParser, ProtocolError } from '../protocol/parser.js';
-import { ReplyWriter, type OutputArena } from '../protocol/writer.js';
+import { ReplyWriter, WriterMark, type OutputArena } from '../protocol/writer.js';
 import type { Engine } from '../engine/engine.js';
 import { CommandContext } from '../commands/context.js';
 import type { BlockRequest, ClientMemory, CommandHost, Connection } from '../commands/context.js';
@@ -131,6 +131,8 @@ export class Client implements Connection, Waiter, TrackingClient {
   lastCommandLookup: Command | undefined = undefined;
   /** Queued for the server's end-of-turn write (Server.queueWrite). */
   writeQueued = false;
+  /** Where the reply stood when the running top-level command started (rolled back if it throws). */
+  readonly replyMark = new WriterMark();
   /** Inside a blocking command: input waits until it is woken. */
   blocked: BlockState | null = null;
   /**

@@ -30,6 +30,7 @@ export interface DispatchHost extends ClientHost {
   feedMonitors(c: Client, cmd: Command, argv: string[]): void;
 }
 import { discardTransaction } from '../commands/transactions.js';
+import { WriterMark } from '../protocol/writer.js';
 import type { CommandTiming } from './command-timing.js';
 import { cstr } from '../commands/util.js';
 
@@ -203,9 +204,10 @@ function protectedAllowed(server: DispatchHost, c: Client, cmd: Command): boolea
  * the log offset it reached. `rawSource`: the parser still holds argv's
  * bytes, which the log may copy as they came.
  */
-function runUnit(server: DispatchHost, c: Client, cmd: Command, argv: string[], rawSource: boolean): void {
+function runUnit(server: DispatchHost, c: Client, cmd: Command, argv: string[], rawSource: boolean, mark: WriterMark): void {
   const engine = server.engine;
   const ctx = c.ctx;
+  c.reply.markAt(mark);
   const offsetBefore = engine.log.offset;
   engine.begin();
   // CLIENT NO-TOUCH: lookups leave access times alone, except TOUCH's own.
@@ -216,6 +218,7 @@ function runUnit(server: DispatchHost, c: Client, cmd: Command, argv: string[], 
   try {
     cmd.run!(ctx, argv);
   } catch (e) {
+    c.reply.rollbackTo(mark);
     c.reply.error(server.internalError(e, `executing '${cmd.name}'`, c, argv));
   } finally {
     engine.end();
@@ -247,7 +250,8 @@ export function call(server: DispatchHost, c: Client, cmd: Command, argv: string
   // One clock reading per command: a top-level command starts where the one
   // before it ended (or where its input arrived: the clock is read then).
   const started = timing.precise ? (nested ? engine.clock.tick() : engine.clock.mark) : 0;
-  runUnit(server, c, cmd, argv, !nested && c.parser.rawArgv === argv);
+  // Nested units (EXEC's commands) need a mark of their own; the top level reuses the client's.
+  runUnit(server, c, cmd, argv, !nested && c.parser.rawArgv === argv, nested ? new WriterMark() : c.replyMark);
   if (c.tracking !== null && cmd.flags & F.READONLY) tracking.rememberKeys(c, cmd, argv);
   if (timing.precise) {
     timing.finished(cmd, argv, (engine.clock.tick() - started) * 1000, c);
@@ -317,7 +321,7 @@ export function rerun(server: DispatchHost, c: Client, cmd: Command, argv: strin
   ctx.current = cmd;
   ctx.currentArgv = argv;
   try {
-    runUnit(server, c, cmd, argv, false);
+    runUnit(server, c, cmd, argv, false, new WriterMark());
     if (c.tracking !== null && cmd.flags & F.READONLY) tracking.rememberKeys(c, cmd, argv);
   } finally {
     ctx.current = null;
