@@ -204,8 +204,14 @@ export interface GeoShape {
  */
 export function distanceIfWithin(shape: GeoShape, lon: number, lat: number): number {
   if (!shape.box) {
+    const radiusM = shape.radius * shape.conversion;
+    // The great-circle distance is never below the latitude difference's
+    // arc: a point that far north or south is outside without the
+    // trigonometry (most candidates of the 9 cells are). The margin keeps
+    // points within rounding of the edge for the exact computation below.
+    if (latDistance(shape.lat, lat) > radiusM * (1 + 1e-9)) return -1;
     const d = distance(shape.lon, shape.lat, lon, lat);
-    return d > shape.radius * shape.conversion ? -1 : d;
+    return d > radiusM ? -1 : d;
   }
   const heightM = shape.height * shape.conversion;
   const widthM = shape.width * shape.conversion;
