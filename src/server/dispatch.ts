@@ -286,7 +286,14 @@ export function call(server: DispatchHost, c: Client, cmd: Command, argv: string
     c.releasePushes();
     // Blocked clients whose keys this command filled are served now that it is complete
     // (not while a suspended script keeps its execution unit open: they are served when it ends).
-    if (engine.readyKeys.hasReady && !engine.inUnit) engine.readyKeys.serve();
+    if (engine.readyKeys.hasReady && !engine.inUnit) {
+      // Queue this client's reply before the replies of the clients it wakes:
+      // the turn writes the last queued first, so those go out first, as in
+      // Redis (it queues the writer when its reply is added, the woken ones
+      // after it, each at the head of clients_pending_write).
+      server.outputReady(c);
+      engine.readyKeys.serve();
+    }
   }
   if (server.monitors.size > 0) server.feedMonitors(c, cmd, argv);
 }
