@@ -263,11 +263,27 @@ describe.skipIf(!HAVE_REDIS)('HyperLogLog (differential)', () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(opcode, { maxLength: 30 }), fc.boolean(), async (ops, cached) => {
+        // An XZERO cut after its first byte at the very end makes Redis read the
+        // sds terminator as its second byte and, when a PFADD splits it, write
+        // past the string it knows; Vireo reads the 0 too but not the write
+        // past the end. Left out here (the fixed crafted cases above cover cut opcodes).
+        fc.pre(!endsInCutXzero(ops.flat()));
         await checkCrafted([...header(1, cached ? 7n : null), ...ops.flat()]);
       }),
       { numRuns: RUNS * 4 },
     );
   });
+
+  /** Whether the sparse opcodes end in the first byte of an XZERO alone. */
+  function endsInCutXzero(bytes: number[]): boolean {
+    let p = 0;
+    while (p < bytes.length) {
+      const isXzero = (bytes[p]! & 0xc0) === 0x40;
+      if (isXzero && p === bytes.length - 1) return true;
+      p += isXzero ? 2 : 1;
+    }
+    return false;
+  }
 
   /** Every command on a crafted string, each compared, the value compared after each write. */
   async function checkCrafted(bytes: number[]): Promise<void> {
