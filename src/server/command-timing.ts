@@ -68,9 +68,6 @@ export class CommandTiming {
         this.slowlogMaxLen,
       );
     }
-    const ms = Math.floor(durationUs / 1000);
-    if (this.monitor.thresholdMs > 0 && ms >= this.monitor.thresholdMs) {
-      this.monitor.add(cmd.flags & F.FAST ? 'fast-command' : 'command', ms);
-    }
+    this.monitor.addIfNeeded(cmd.flags & F.FAST ? 'fast-command' : 'command', durationUs / 1000);
   }
 }
