@@ -216,10 +216,10 @@ export class DirectIo {
     for (const c of chunks) bytes += c.length;
     // Many small chunks (Pub/Sub frames, one per message) cost more as iovec
     // entries, each fetched from the array by the binding, than copied once.
-    let gathered: Buffer | null = null;
-    if (chunks.length > SMALL_CHUNKS && bytes <= GATHER_BYTES && bytes < chunks.length * SMALL_CHUNK_BYTES) gathered = this.gather(chunks, bytes);
-    const single = gathered !== null || chunks.length === 1;
-    const err = gathered !== null ? this.handle.writeBuffer(req, gathered) : single ? this.handle.writeBuffer(req, chunks[0]!) : this.handle.writev(req, chunks, true);
+    const gathered = chunks.length > SMALL_CHUNKS && bytes <= GATHER_BYTES && bytes < chunks.length * SMALL_CHUNK_BYTES ? this.gather(chunks, bytes) : null;
+    // One buffer to write (the gathered copy, or the only chunk), or null for a writev.
+    const one = gathered ?? (chunks.length === 1 ? chunks[0]! : null);
+    const err = one !== null ? this.handle.writeBuffer(req, one) : this.handle.writev(req, chunks, true);
     if (err !== 0) {
       this.socket.destroy();
       return false;
@@ -229,13 +229,9 @@ export class DirectIo {
       // (the caller reuses its array) and count it until oncomplete.
       this.spareReq = null;
       req.bytes = bytes;
-      if (gathered !== null) {
-        // libuv holds the gather buffer now: the next gather takes a new one.
-        this.gatherBuf = null;
-        req.buffer = gathered;
-      } else {
-        req.buffer = single ? chunks[0]! : chunks.slice();
-      }
+      // libuv holds the gather buffer now: the next gather takes a new one.
+      if (gathered !== null) this.gatherBuf = null;
+      req.buffer = one ?? chunks.slice();
       this.pendingBytes += bytes;
       this.pendingWrites++;
       this.pauseReadingIfFull();
