@@ -414,7 +414,7 @@ export class Client implements Connection, Waiter, TrackingClient {
 
   /** In Pub/Sub mode (Redis' CLIENT_PUBSUB): a RESP2 connection may then only run the (un)subscribe commands, PING, QUIT and RESET. */
   get inPubSub(): boolean {
-    return this.subscriptions !== null && this.subscriptions.total > 0;
+    return this.subscriptionCount > 0;
   }
 
   /**
