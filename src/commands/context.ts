@@ -204,6 +204,8 @@ export interface CommandHost {
   readonly logger: Logger;
   readonly persistence: Persistence;
   readonly memory: { readonly startup: number; readonly peak: number };
+  /** maxmemory, and whether the running command started over it with nothing to evict (Redis' pre_command_oom_state). */
+  readonly memoryLimit: { readonly maxmemory: number; readonly oomAtCommandStart: boolean };
   readonly redisVersion: string;
   readonly protoMaxBulkLen: number;
   readonly clients: ReadonlyMap<number, Connection>;

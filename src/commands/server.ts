@@ -8,12 +8,13 @@ import type { CommandContext } from './context.js';
 import { ERR, argInt, argLong, argNonNegative, eq, replyHelp, cstr } from './util.js';
 import { ConfigError, type ConfigUndo } from '../config.js';
 import { rewriteConfigFile } from '../config-rewrite.js';
-import { encodingOf, type Value } from '../types/value.js';
+import { encodingOf } from '../types/value.js';
 import { debugDigest, debugDigestValue, debugLoadAof, debugReload } from './persistence.js';
 import { savedObjectLength } from '../../persistence/rdb/file.js';
 import { ListValue } from '../types/list.js';
 import { objectRefcount } from './keys.js';
 import { fullGc, heapUsedBytes } from '../util/gc.js';
+import { keyMemoryUsage } from '../types/memory.js';
 
 function flushArgs(ctx: CommandContext, argv: string[]): boolean {
   if (argv.length > 2) {
@@ -416,22 +417,6 @@ function padWithZeros(s: string, size: number): string {
   return b.latin1Slice(0, size);
 }
 
-/** Approximate heap bytes of a V8 one-byte string of n chars (header + chars, 8-aligned). */
-function stringBytes(n: number): number {
-  return 16 + Math.ceil(n / 8) * 8;
-}
-
-/** MEMORY USAGE estimate for a key: key string, value, and the table entry. */
-function memoryUsage(key: string, v: Value): number {
-  const entry = 32;
-  let value: number;
-  if (typeof v === 'string') value = stringBytes(v.length);
-  else if (typeof v === 'number') value = 0; // small integers live inside the table entry
-  else if (typeof v === 'bigint') value = 24;
-  else value = v.memoryUsage();
-  return entry + stringBytes(key.length) + value;
-}
-
 const memoryCommands: CommandImpl[] = [
   {
     name: 'memory|usage',
@@ -452,7 +437,7 @@ const memoryCommands: CommandImpl[] = [
       // Redis looks the key up with dictFind: no expiry, no access update.
       const v = ctx.db.get(argv[2]!);
       if (v === undefined) ctx.reply.nullBulk();
-      else ctx.reply.integer(memoryUsage(argv[2]!, v));
+      else ctx.reply.integer(keyMemoryUsage(argv[2]!, v));
     },
   },
   {

@@ -280,8 +280,6 @@ export class AccessTable {
 
 /** Pending entries above this many are folded into the table at once. */
 const PENDING_MAX = 65536;
-/** A pending deletion. */
-const GONE = -1;
 
 /**
  * The access words of one database. Hashing a key for the table costs
@@ -356,16 +354,15 @@ export class KeyAccess {
 
   deleted(key: string): void {
     this.lastKey = null;
-    this.put(key, GONE);
+    // Straight out of both: a pending deletion would grow the pending map (evictions delete a key per write).
+    this.pending.delete(key);
+    this.table.delete(key);
   }
 
   /** Move the pending words into the table. */
   fold(): void {
     const table = this.table;
-    for (const [key, w] of this.pending) {
-      if (w === GONE) table.delete(key);
-      else table.set(key, w);
-    }
+    for (const [key, w] of this.pending) table.set(key, w);
     this.pending.clear();
   }
 

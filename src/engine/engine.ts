@@ -17,6 +17,7 @@ import type { Value } from '../types/value.js';
 import { Clock } from './clock.js';
 import { AccessPolicy } from './access.js';
 import { EncodingLimits } from '../types/limits.js';
+import { Evictor } from './evict.js';
 
 /** A request parser's view of the last command's canonical bytes. */
 export interface RawSource {
@@ -101,6 +102,8 @@ export class Engine {
   readonly limits = new EncodingLimits();
   /** Per-key access tracking under the eviction policy (OBJECT IDLETIME / FREQ). */
   readonly access = new AccessPolicy();
+  /** Chooses and deletes keys under maxmemory (evict.ts); the server decides when. */
+  readonly evictor: Evictor = new Evictor(this);
   /** The running command must not update access times (CLIENT NO-TOUCH). */
   noTouch = false;
   /** Changes since the last successful save (rdb_changes_since_last_save). */
@@ -280,6 +283,14 @@ export class Engine {
     db.delete(key);
     this.stats.expiredKeys++;
     this.changed(db, key, NOTIFY.EXPIRED, 'expired');
+    this.emitOwn(db.id, ['DEL', key]);
+  }
+
+  /** Delete a key chosen by eviction and propagate the deletion (Redis' deleteEvictedKeyAndPropagate). */
+  deleteEvicted(db: Db, key: string): void {
+    db.delete(key);
+    this.stats.evictedKeys++;
+    this.changed(db, key, NOTIFY.EVICTED, 'evicted');
     this.emitOwn(db.id, ['DEL', key]);
   }
 

@@ -15,6 +15,11 @@ import { SLOTS, keySlot } from './slot.js';
 import type { Value } from '../types/value.js';
 import { AccessPolicy, KeyAccess } from './access.js';
 
+/** A walk through one slot's table (eviction sampling). */
+interface Sampler {
+  iter: IterableIterator<string> | null;
+}
+
 export class Db {
   /** Table writes so far (sets, deletes, TTL changes): the test-mode effect check reads it. */
   writes = 0;
@@ -42,6 +47,10 @@ export class Db {
   // One-entry cache: a command looks a key up and then writes it.
   private lastKey = '';
   private lastSlot = keySlot('');
+
+  // Where eviction sampling goes on (sampleKeys), over all keys and over keys with a TTL.
+  private mainSampler: Sampler = { iter: null };
+  private volatileSampler: Sampler = { iter: null };
 
   /** Each key's access word (OBJECT IDLETIME / FREQ), see access.ts. */
   private access: KeyAccess;
@@ -215,6 +224,8 @@ export class Db {
     this.occupied = [];
     this.occupiedPos.fill(-1);
     this.access.clear();
+    this.mainSampler.iter = null;
+    this.volatileSampler.iter = null;
     this.lastKey = '';
     this.lastSlot = keySlot('');
   }
@@ -230,6 +241,8 @@ export class Db {
     [this.volatileCount, other.volatileCount] = [other.volatileCount, this.volatileCount];
     [this.occupied, other.occupied] = [other.occupied, this.occupied];
     [this.access, other.access] = [other.access, this.access];
+    [this.mainSampler, other.mainSampler] = [other.mainSampler, this.mainSampler];
+    [this.volatileSampler, other.volatileSampler] = [other.volatileSampler, this.volatileSampler];
     const sizes = Uint32Array.from(this.slotSizes);
     this.slotSizes.set(other.slotSizes);
     other.slotSizes.set(sizes);
@@ -246,6 +259,47 @@ export class Db {
     let skip = Math.floor(random() * t.size);
     for (const k of t.keys()) {
       if (skip-- === 0) return k;
+    }
+    return undefined;
+  }
+
+  /**
+   * Up to `count` keys for eviction sampling (Redis' dictGetSomeKeys): taken
+   * in a row from a position kept between calls, which jumps to a random
+   * occupied slot when its slot is used up (or at once when `jump`). A slot
+   * is never walked from its start to a random offset, so a huge slot (keys
+   * sharing a hash tag) costs no more per call than a small one. Keys may
+   * repeat, and may have been deleted since the position was taken.
+   */
+  sampleKeys(volatile: boolean, count: number, out: string[], jump: boolean, random: () => number = Math.random): void {
+    if ((volatile ? this.volatileCount : this.size) === 0) return;
+    const cursor = volatile ? this.volatileSampler : this.mainSampler;
+    if (jump) cursor.iter = null;
+    let misses = 0;
+    while (out.length < count) {
+      if (cursor.iter === null) {
+        const table = volatile ? this.randomExpireTable(misses++, random) : this.tables[this.occupied[Math.floor(random() * this.occupied.length)]!];
+        if (table === undefined) continue;
+        cursor.iter = table.keys();
+      }
+      const next = cursor.iter.next();
+      if (next.done === true) {
+        cursor.iter = null;
+        // Every key visited in this call: do not go round again.
+        if (++misses > count + 16) return;
+        continue;
+      }
+      out.push(next.value);
+    }
+  }
+
+  /** A TTL table: of a random occupied slot for the first tries, then the next one found from a random slot. */
+  private randomExpireTable(tries: number, random: () => number): Map<string, number> | undefined {
+    if (tries < 16) return this.expireTables[this.occupied[Math.floor(random() * this.occupied.length)]!];
+    const start = Math.floor(random() * SLOTS);
+    for (let i = 0; i < SLOTS; i++) {
+      const t = this.expireTables[(start + i) % SLOTS];
+      if (t !== undefined) return t;
     }
     return undefined;
   }

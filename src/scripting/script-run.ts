@@ -17,6 +17,9 @@ export function errorReply(msg: string): Buffer {
   return Buffer.from(`-${msg}\r\n`, 'latin1');
 }
 
+/** shared.oomerr. */
+const OOM_ERROR = "OOM command not allowed when used memory > 'maxmemory'.";
+
 const EMPTY_REPLY = Buffer.from('$-1\r\n', 'latin1');
 
 export class ScriptRun {
@@ -25,6 +28,8 @@ export class ScriptRun {
   private readonly writer: ReplyWriter;
   /** A write command ran: SCRIPT KILL refuses (UNKILLABLE), and later writes skip the state checks. */
   wrote = false;
+  /** The script declared allow-oom: commands that may grow memory run even over maxmemory. */
+  allowOom = false;
   /** Parked between two slices of the event loop (the server answers -BUSY meanwhile). */
   suspended = false;
   /** When it started, ms since the epoch (FUNCTION STATS duration_ms). */
@@ -65,8 +70,9 @@ export class ScriptRun {
     if (cmd.flags & (F.WRITE | F.MAY_REPLICATE)) {
       const refusal = this.writeRefusal(cmd.flags);
       if (refusal !== null) return this.rejected(refusal);
-      if (cmd.flags & F.WRITE) this.wrote = true;
     }
+    if (cmd.flags & F.DENYOOM && this.oomRefused()) return this.rejected(OOM_ERROR);
+    if (cmd.flags & F.WRITE) this.wrote = true;
     const w = this.writer;
     w.resp = resp === 3 ? 3 : 2;
     host.runScriptCommand(this.ctx, cmd, argv);
@@ -88,6 +94,16 @@ export class ScriptRun {
   private countError(msg: string): void {
     const onError = this.caller.reply.onError;
     if (onError !== null) onError(msg);
+  }
+
+  /**
+   * Redis' scriptVerifyOOM: the script started over maxmemory with nothing to
+   * evict, and has not written yet (it cannot stop halfway once it has).
+   */
+  private oomRefused(): boolean {
+    if (this.allowOom || this.wrote || this.caller.kind === 'master') return false;
+    const limit = this.caller.host.memoryLimit;
+    return limit.maxmemory > 0 && limit.oomAtCommandStart;
   }
 
   /** Redis' scriptVerifyWriteCommandAllow: why a write must not run now, or null. */

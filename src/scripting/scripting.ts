@@ -221,6 +221,12 @@ export class Scripting {
       if (req.readOnlyCommand) return 'ERR Can not execute a script with write flag using *_ro command.';
       const noReplicas = host.primary.writesRefused;
       if (noReplicas !== null && !fromPrimary) return noReplicas;
+      // Over maxmemory with nothing to evict: a script that may write needs allow-oom. At the top
+      // level Redis refuses it in processCommand (such a script makes EVAL deny-oom), in EXEC here.
+      const limit = host.memoryLimit;
+      if (!req.flags.allowOom && limit.maxmemory > 0 && limit.oomAtCommandStart && !fromPrimary) {
+        return caller.inExec ? "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'" : "OOM command not allowed when used memory > 'maxmemory'.";
+      }
     }
     return null;
   }
@@ -235,6 +241,7 @@ export class Scripting {
     const addon = this.addon();
     const vm = engine.get();
     const run = new ScriptRun(this.callArena, caller, req.kind, req.readOnlyCommand || req.flags.noWrites, req.name, caller.currentArgv ?? []);
+    run.allowOom = req.flags.declared && req.flags.allowOom;
     // Only a connection's own command can be parked; inside EXEC (or with no client) the script runs to its end.
     const mayYield = caller.conn !== null && !caller.inExec && caller.kind !== 'master';
     const busyMs = caller.host.config.int('busy-reply-threshold');

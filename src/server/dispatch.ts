@@ -22,6 +22,8 @@ export interface DispatchHost extends ClientHost {
   readonly access: AccessControl;
   /** The running script, for -BUSY. */
   readonly scripting: { readonly busyError: string | null };
+  /** maxmemory (memory-limit.ts). */
+  readonly memoryLimit: MemoryLimit;
   /** Per-command timing: commandstats, latency histograms, the slow log, the latency monitor. */
   readonly timing: CommandTiming;
   /** Account a command's time (commandstats), per input batch, while `timing` is not precise. */
@@ -33,6 +35,7 @@ import { discardTransaction } from '../commands/transactions.js';
 import { WriterMark } from '../protocol/writer.js';
 import type { CommandTiming } from './command-timing.js';
 import { cstr } from '../commands/util.js';
+import { Eviction, OOM_ERROR, type MemoryLimit } from './memory-limit.js';
 
 /** Commands that run immediately even inside MULTI. */
 const MULTI_EXEMPT = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -58,6 +61,21 @@ function deniedOnDiskError(c: Client, cmd: Command): boolean {
   if (cmd.flags & F.WRITE || cmd.name === 'ping') return true;
   const multi = c.ctx.multi;
   return cmd.name === 'exec' && multi !== null && multi.some((q) => (q.cmd.flags & F.WRITE) !== 0);
+}
+
+/** Commands that still run over maxmemory inside MULTI (they end it or the connection). */
+const MULTI_OOM_EXEMPT = new Set(['exec', 'discard', 'quit', 'reset']);
+
+/**
+ * Over maxmemory with nothing to evict: commands that may grow memory are
+ * refused, and inside MULTI anything but what ends it (queuing takes memory).
+ */
+function refusedOnOom(c: Client, cmd: Command): boolean {
+  if (cmd.flags & F.DENYOOM) return true;
+  const multi = c.ctx.multi;
+  if (multi === null) return false;
+  if (!MULTI_OOM_EXEMPT.has(cmd.name)) return true;
+  return cmd.name === 'exec' && multi.some((q) => (q.cmd.flags & F.DENYOOM) !== 0);
 }
 
 /** A write command, or EXEC of a transaction with one (min-replicas-to-write, read-only replicas). */
@@ -131,6 +149,15 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
   }
   // Keep the tracking table within tracking-table-max-keys (where Redis' processCommand does).
   if (server.tracking.clientCount > 0) server.tracking.enforceLimit();
+  const memoryLimit = server.memoryLimit;
+  if (memoryLimit.maxmemory > 0 && c.ctx.kind !== 'master') {
+    const oom = memoryLimit.perform() === Eviction.Fail;
+    memoryLimit.oomAtCommandStart = oom;
+    if (oom && refusedOnOom(c, cmd)) {
+      reject(c, cmd, OOM_ERROR);
+      return;
+    }
+  }
   const persistence = server.persistence;
   if (deniedOnDiskError(c, cmd)) {
     const misconf = persistence.misconf();

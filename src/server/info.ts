@@ -28,6 +28,9 @@ export interface InfoSource {
   readonly persistence: Persistence;
   readonly stats: ServerStats;
   readonly memory: MemoryTracker;
+  /** maxmemory's eviction state (INFO stats) and what it leaves out of the measure. */
+  readonly memoryLimit: { readonly totalExceededMs: number; readonly currentExceededMs: number; readonly forcedCollections: number };
+  notCountedBytes(): number;
   readonly clients: ReadonlyMap<number, Client>;
   readonly blockedClients: number;
   readonly port: number;
@@ -74,11 +77,16 @@ export function usedMemory(): number {
 }
 
 export class MemoryTracker {
-  readonly startup = usedMemory();
-  peak = this.startup;
+  readonly startup: number;
+  peak: number;
+
+  constructor(private readonly measure: () => number = usedMemory) {
+    this.startup = measure();
+    this.peak = this.startup;
+  }
 
   sample(): number {
-    const used = usedMemory();
+    const used = this.measure();
     if (used > this.peak) this.peak = used;
     return used;
   }
@@ -167,7 +175,7 @@ function memorySection(s: InfoSource): Fields {
     ['maxmemory_policy', s.config.str('maxmemory-policy')],
     ['mem_fragmentation_ratio', (rss / Math.max(1, used)).toFixed(2)],
     ['mem_fragmentation_bytes', rss - used],
-    ['mem_not_counted_for_evict', 0],
+    ['mem_not_counted_for_evict', s.notCountedBytes()],
     ['mem_replication_backlog', 0],
     ['mem_total_replication_buffers', 0],
     ['mem_clients_slaves', 0],
@@ -297,8 +305,10 @@ function statsSection(s: InfoSource): Fields {
     ['expire_cycle_cpu_milliseconds', Math.round(es.expireCycleCpuMs)],
     ['evicted_keys', es.evictedKeys],
     ['evicted_clients', 0],
-    ['total_eviction_exceeded_time', 0],
-    ['current_eviction_exceeded_time', 0],
+    ['total_eviction_exceeded_time', s.memoryLimit.totalExceededMs],
+    ['current_eviction_exceeded_time', s.memoryLimit.currentExceededMs],
+    // Vireo: full collections run before evicting, so live keys are not evicted for garbage (memory-limit.ts).
+    ['eviction_full_collections', s.memoryLimit.forcedCollections],
     ['keyspace_hits', es.keyspaceHits],
     ['keyspace_misses', es.keyspaceMisses],
     ['pubsub_channels', s.pubsub.channelCount],

@@ -44,6 +44,9 @@ import { monitorLine, monitorSource } from './monitor.js';
 import { Scripting, attachScripting } from '../scripting/scripting.js';
 import { ServerStats } from './stats.js';
 import { MemoryTracker } from './info.js';
+import { MemoryLimit } from './memory-limit.js';
+import type { EvictionPolicy } from '../engine/evict.js';
+import type { TypeName } from '../types/value.js';
 import { discardTransaction } from '../commands/transactions.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
 import { strerror } from '../../persistence/errors.js';
@@ -58,6 +61,8 @@ import type { TrackingClient, TrackingHost } from '../tracking/client.js';
 
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
 const ACCESS_PARAMS = new Set(['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']);
+/** Parameters of eviction under maxmemory. */
+const EVICTION_PARAMS = new Set(['maxmemory', 'maxmemory-policy', 'maxmemory-samples', 'maxmemory-eviction-tenacity', 'maxmemory-protect-types', 'maxmemory-protect-keys']);
 
 
 export interface ServerOptions {
@@ -82,7 +87,9 @@ export class Server implements CommandHost, TrackingHost {
   get replId(): string {
     return this.replIds.replId;
   }
-  readonly memory = new MemoryTracker();
+  /** maxmemory: the measure, eviction and the OOM state (memory-limit.ts). */
+  readonly memoryLimit: MemoryLimit = new MemoryLimit(this);
+  readonly memory = new MemoryTracker(() => this.memoryLimit.used());
   /** Use handle-level socket I/O (direct-io.ts); VIREO_STREAM_IO=1 keeps Node's streams. */
   readonly directIo = process.env.VIREO_STREAM_IO !== '1';
   /** DEBUG SET-ACTIVE-EXPIRE. */
@@ -173,6 +180,7 @@ export class Server implements CommandHost, TrackingHost {
       this.engine.limits.apply(name, config.int(name));
     }
     this.applyAccessConfig();
+    this.applyEvictionConfig();
     this.notifier.configure(config.str('notify-keyspace-events'));
     this.engine.keyspaceListeners.push(this.notifier.listener);
     this.persistence = new Persistence({
@@ -329,6 +337,7 @@ export class Server implements CommandHost, TrackingHost {
     if (this.persistence.loading === null && !this.persistence.shutdown(save) && !opts.force) return false;
     this.shuttingDown = true;
     if (this.cron !== null) clearTimeout(this.cron);
+    this.memoryLimit.close();
     this.watchGcPauses();
     this.pause.stop();
     this.replica.close();
@@ -942,6 +951,7 @@ export class Server implements CommandHost, TrackingHost {
     es.expiredTimeCapReached = 0;
     es.expireCycleCpuMs = 0;
     es.evictedKeys = 0;
+    this.memoryLimit.resetStats();
     this.memory.peak = this.memory.sample();
   }
 
@@ -1062,6 +1072,41 @@ export class Server implements CommandHost, TrackingHost {
     access.sharedIntegers = this.config.int('maxmemory') === 0 || !(access.lfu || access.lru);
   }
 
+  /** maxmemory and the eviction parameters, read from the config. */
+  private applyEvictionConfig(): void {
+    const c = this.config;
+    const protection = this.engine.evictor.protection;
+    protection.setTypes(c.str('maxmemory-protect-types').split(' ').filter((t) => t !== '') as TypeName[]);
+    protection.setPatterns(c.str('maxmemory-protect-keys').split(' ').filter((p) => p !== ''));
+    const before = this.memoryLimit.maxmemory;
+    const maxmemory = c.int('maxmemory');
+    this.memoryLimit.configure(maxmemory, c.str('maxmemory-policy') as EvictionPolicy, c.int('maxmemory-samples'), c.int('maxmemory-eviction-tenacity'));
+    if (maxmemory > 0 && maxmemory !== before) {
+      const used = this.memoryLimit.used();
+      if (used > maxmemory) {
+        // Redis' updateMaxmemory: warn, then evict right away (in steps, between commands).
+        this.logger.warn(
+          `WARNING: the new maxmemory value set via CONFIG SET (${maxmemory}) is smaller than the current memory usage (${used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.`,
+        );
+        this.memoryLimit.perform();
+      }
+    }
+  }
+
+  /** Bytes maxmemory does not count: what is buffered for replicas (Redis' freeMemoryGetNotCountedMemory). */
+  notCountedBytes(): number {
+    if (this.primary.replicaCount === 0) return 0;
+    let bytes = 0;
+    for (const c of this.clients.values()) if (c.ctx.kind === 'replica') bytes += c.outputMemory;
+    return bytes;
+  }
+
+  /** Redis' isSafeToPerformEvictions. */
+  evictionPaused(): boolean {
+    if (this.persistence.loading !== null || this.scripting.busyError !== null || this.pause.mode !== null) return true;
+    return this.engine.isReplica && this.config.bool('replica-ignore-maxmemory');
+  }
+
   /** A tls-* parameter changed: new TLS connections use the rebuilt context; on failure the old one stays. */
   private reloadTls(): void {
     try {
@@ -1079,6 +1124,7 @@ export class Server implements CommandHost, TrackingHost {
       return;
     }
     if (typeof value === 'number' && this.engine.limits.apply(name, value)) return;
+    if (EVICTION_PARAMS.has(name)) this.applyEvictionConfig();
     if (ACCESS_PARAMS.has(name)) {
       this.applyAccessConfig();
       return;
