@@ -224,8 +224,8 @@ enumOf('maxmemory-policy', 'noeviction', ['volatile-lru', 'volatile-lfu', 'volat
 int('maxmemory-samples', 5, 1, 64);
 int('maxmemory-eviction-tenacity', 10, 0, 100);
 // Vireo: keys eviction never takes, by type ("stream list") and by glob pattern ("bull:* queue:*"): queues must not lose keys.
-str('maxmemory-protect-types', '', { parse: parseProtectTypes });
-str('maxmemory-protect-keys', '');
+str('eviction-protect-types', '', { parse: parseProtectTypes });
+str('eviction-protect-keys', '');
 special('maxmemory-clients', '0', parseMemoryOrPercent, undefined, inert);
 bool('lazyfree-lazy-eviction', 'no', inert);
 bool('lazyfree-lazy-expire', 'no');
@@ -469,7 +469,7 @@ const FEED_CLASSES = 'g$lshzxetdn';
 /** changefeed-events: the class letters in a fixed order ('A' is every class but n). */
 const KEY_TYPES = ['string', 'list', 'set', 'zset', 'hash', 'stream'];
 
-/** maxmemory-protect-types: space-separated type names, normalized. */
+/** eviction-protect-types: space-separated type names, normalized. */
 function parseProtectTypes(v: string): string | Error {
   const names = v.toLowerCase().split(/[\s,]+/).filter((n) => n !== '');
   for (const n of names) if (!KEY_TYPES.includes(n)) return new Error(`Unknown key type '${n}'. Use string, list, set, zset, hash or stream.`);

@@ -285,8 +285,8 @@ describe('eviction under maxmemory', () => {
     expect(soonAlive).toBeLessThan(0.6);
   }, 60000);
 
-  it('maxmemory-protect-types and maxmemory-protect-keys keep queues: streams, lists and bull:* keys are never evicted', async () => {
-    const c = await start('allkeys-lru', ['--maxmemory-protect-types', 'stream list', '--maxmemory-protect-keys', 'bull:* jobs:*']);
+  it('eviction-protect-types and eviction-protect-keys keep queues: streams, lists and bull:* keys are never evicted', async () => {
+    const c = await start('allkeys-lru', ['--eviction-protect-types', 'stream list', '--eviction-protect-keys', 'bull:* jobs:*']);
     const cmds: Cmd[] = [];
     for (let i = 0; i < 200; i++) {
       cmds.push(['XADD', `events:${i}`, '*', 'payload', value(500)]);
@@ -299,8 +299,8 @@ describe('eviction under maxmemory', () => {
     await fillTo(c, 'cache', 0.9, 1000);
     await pressure(c, 20000, 1000);
     expect((await existing(c, protectedKeys)).size).toBe(protectedKeys.length);
-    expect(toJs(await c.call('CONFIG', 'GET', 'maxmemory-protect-types'))).toEqual(['maxmemory-protect-types', 'stream list']);
-    const bad = await c.call('CONFIG', 'SET', 'maxmemory-protect-types', 'queue');
+    expect(toJs(await c.call('CONFIG', 'GET', 'eviction-protect-types'))).toEqual(['eviction-protect-types', 'stream list']);
+    const bad = await c.call('CONFIG', 'SET', 'eviction-protect-types', 'queue');
     expect(bad.type === 'error' && bad.value).toMatch(/Unknown key type 'queue'/);
     // With only protected keys left, writes get OOM rather than losing a queue.
     await c.call('FLUSHDB');

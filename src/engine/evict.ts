@@ -11,8 +11,8 @@
  * since a queue that loses a key loses jobs.
  */
 
-import type { Engine } from './engine.js';
 import type { Db } from './keyspace.js';
+import type { AccessPolicy } from './access.js';
 import { typeOf, type TypeName, type Value } from '../types/value.js';
 import { keyMemoryUsage } from '../types/memory.js';
 import { globMatcher } from '../util/glob.js';
@@ -57,6 +57,14 @@ export class EvictionProtection {
   }
 }
 
+/** What eviction needs of the engine. */
+export interface EvictionHost {
+  readonly dbs: readonly Db[];
+  readonly access: AccessPolicy;
+  /** Delete the key and propagate it as Redis does an evicted key (DEL, `evicted` event, counted). */
+  deleteEvicted(db: Db, key: string): void;
+}
+
 export class Evictor {
   policy: EvictionPolicy = 'noeviction';
   samples = 5;
@@ -70,7 +78,7 @@ export class Evictor {
   /** Round robin over databases for the random policies (Redis' static next_db). */
   private nextDb = 0;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: EvictionHost) {}
 
   private get volatileOnly(): boolean {
     return this.policy.startsWith('volatile-');

@@ -62,7 +62,7 @@ import type { TrackingClient, TrackingHost } from '../tracking/client.js';
 /** Parameters that change what per-key access words mean (OBJECT IDLETIME / FREQ). */
 const ACCESS_PARAMS = new Set(['maxmemory-policy', 'lfu-log-factor', 'lfu-decay-time', 'maxmemory']);
 /** Parameters of eviction under maxmemory. */
-const EVICTION_PARAMS = new Set(['maxmemory', 'maxmemory-policy', 'maxmemory-samples', 'maxmemory-eviction-tenacity', 'maxmemory-protect-types', 'maxmemory-protect-keys']);
+const EVICTION_PARAMS = new Set(['maxmemory', 'maxmemory-policy', 'maxmemory-samples', 'maxmemory-eviction-tenacity', 'eviction-protect-types', 'eviction-protect-keys']);
 
 
 export interface ServerOptions {
@@ -1076,8 +1076,8 @@ export class Server implements CommandHost, TrackingHost {
   private applyEvictionConfig(): void {
     const c = this.config;
     const protection = this.engine.evictor.protection;
-    protection.setTypes(c.str('maxmemory-protect-types').split(' ').filter((t) => t !== '') as TypeName[]);
-    protection.setPatterns(c.str('maxmemory-protect-keys').split(' ').filter((p) => p !== ''));
+    protection.setTypes(c.str('eviction-protect-types').split(' ').filter((t) => t !== '') as TypeName[]);
+    protection.setPatterns(c.str('eviction-protect-keys').split(' ').filter((p) => p !== ''));
     const before = this.memoryLimit.maxmemory;
     const maxmemory = c.int('maxmemory');
     this.memoryLimit.configure(maxmemory, c.str('maxmemory-policy') as EvictionPolicy, c.int('maxmemory-samples'), c.int('maxmemory-eviction-tenacity'));
