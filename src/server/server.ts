@@ -425,6 +425,7 @@ export class Server implements CommandHost, TrackingHost {
 
   private accept(socket: net.Socket, unix: boolean): void {
     this.stats.connectionsReceived++;
+    this.logger.debug(unix ? `Accepted connection to ${this.config.str('unixsocket')}` : `Accepted ${socket.remoteAddress}:${socket.remotePort}`);
     if (this.clients.size >= this.config.int('maxclients')) {
       this.stats.rejectedConnections++;
       socket.end('-ERR max number of clients reached\r\n');
@@ -891,7 +892,8 @@ export class Server implements CommandHost, TrackingHost {
   internalError(e: unknown, where: string, c: Client | null, argv: readonly string[] | null = null): string {
     this.stats.internalErrors++;
     const shownArgs = argv === null ? undefined : argv.slice(0, 8).map((a) => a.slice(0, 64));
-    this.logger.error({ err: e, client: c?.describe(), argv: shownArgs }, `Internal error ${where}`);
+    const context = `${c === null ? '' : ` (client ${c.describe()})`}${shownArgs === undefined ? '' : ` running '${shownArgs.join(' ')}'`}`;
+    this.logger.error({ err: e, client: c?.describe(), argv: shownArgs }, `Internal error ${where}${context}`);
     let msg = `ERR internal error ${where}`;
     if (this.debugExceptions) {
       const err = e instanceof Error ? e : new Error(String(e));
