@@ -101,9 +101,13 @@ export class Persistence {
         if (!found) {
           // Like Redis 7: an empty dataset gets a base file right away.
           this.aof.rewriteSync();
+          const files = this.aof.currentFiles;
+          this.logger.info(`Creating AOF base file ${files.base} on server start`);
+          this.logger.info(`Creating AOF incr file ${files.incr} on server start`);
         } else {
           this.loadedReplId = this.aof.baseAux?.get('repl-id') ?? null;
           this.logger.info(`DB loaded from append only file: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
+          this.logger.info(`Opening AOF incr file ${this.aof.currentFiles.incr} on server start`);
         }
       } else {
         const file = this.rdb.path;
@@ -117,8 +121,6 @@ export class Persistence {
           // The database a replica's stream continues on (its log never adds a SELECT of its own).
           const streamDb = r.aux.get('repl-stream-db');
           if (streamDb !== undefined && /^[0-9]{1,9}$/.test(streamDb)) this.host.replay(['SELECT', streamDb]);
-          const l = this.rdb.lastLoad;
-          this.logger.info(`Done loading RDB, keys loaded: ${l.keysLoaded}, keys expired: ${l.keysExpired}.`);
           this.logger.info(`DB loaded from disk: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
         }
       }

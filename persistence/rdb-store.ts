@@ -228,7 +228,7 @@ export class RdbStore {
     this.lastBgsaveTry = Date.now();
     const job: Bgsave = { snapshot: null, tmp, fd: -1, start: Date.now(), dirtyAtStart: this.engine.dirty, timer: null };
     this.current = job;
-    this.logger.info('Background saving started');
+    this.logger.info(`Background saving started by pid ${process.pid}`);
     try {
       job.fd = saveStage((why) => openFailure(tmp, why), () => fs.openSync(tmp, 'w', 0o644));
     } catch (e) {
@@ -248,6 +248,8 @@ export class RdbStore {
         job.fd = -1;
         saveStage((why) => moveFailure(tmp, file, why), () => fs.renameSync(tmp, file));
         fsyncDir(path.dirname(file));
+        // What Redis' saving child logs before it exits.
+        this.logger.info('DB saved on disk');
       } catch (e) {
         this.finishBgsave(job, file, e instanceof SaveError ? e : new SaveError(writeFailure(strerror(e)), { cause: e }), onDone);
         return;
@@ -341,6 +343,7 @@ export class RdbStore {
         if (word >= 0) d.setAccessWord(key, value, word);
         stats.keysLoaded++;
       },
+      onAux: (k, v) => this.logAux(k, v),
     });
     while (!parser.step(LOAD_SLICE_KEYS)) {
       opts.onProgress?.(parser.position);
@@ -350,7 +353,16 @@ export class RdbStore {
     const failed = this.functions.restore(parser.result.functions, opts.functions ?? 'flush');
     if (failed !== null) throw new RdbError(`Failed loading library, ${failed}`);
     this.lastLoad = stats;
+    this.logger.info(`Done loading RDB, keys loaded: ${stats.keysLoaded}, keys expired: ${stats.keysExpired}.`);
     return parser.result;
+  }
+
+  /** The AUX fields Redis' rdbLoad logs, with its texts. */
+  private logAux(key: string, value: string): void {
+    if (key === 'redis-ver') this.logger.info(`Loading RDB produced by version ${value}`);
+    else if (key === 'ctime') this.logger.info(`RDB age ${Math.max(0, Math.floor(Date.now() / 1000) - (parseInt(value, 10) || 0))} seconds`);
+    else if (key === 'used-mem') this.logger.info(`RDB memory usage when created ${((parseInt(value, 10) || 0) / (1024 * 1024)).toFixed(2)} Mb`);
+    else if (key === 'aof-base' && (parseInt(value, 10) || 0) !== 0) this.logger.info('RDB is base AOF');
   }
 }
 

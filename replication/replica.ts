@@ -582,7 +582,6 @@ export class PrimaryLink implements ReplicaControl {
       this.host.logger.warn({ err: e }, 'Failed enabling the AOF after successful master synchronization!');
     }
     this.hasHistory = true;
-    this.host.logger.info(`Done loading RDB, keys loaded: ${result.keys}.`);
     this.host.logger.info('MASTER <-> REPLICA sync: Finished with success');
     this.connected(rest);
   }

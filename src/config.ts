@@ -213,6 +213,8 @@ str('changefeed-key', '');
 int('changefeed-db', 0, 0, INT_MAX);
 int('changefeed-maxlen', 1_000_000, 1, LONG_MAX);
 str('changefeed-events', 'g$lshzxetd', { parse: parseFeedClasses });
+// Vireo: the log's line format: Redis' human lines, or JSON lines for log shippers (src/logger.ts).
+enumOf('log-format', 'redis', ['redis', 'json'], { immutable: true });
 bool('replica-lazy-flush', 'no', { aliases: ['slave-lazy-flush'] });
 bool('replica-ignore-maxmemory', 'yes', { aliases: ['slave-ignore-maxmemory'] });
 bool('replica-ignore-disk-write-errors', 'no');

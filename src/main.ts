@@ -13,6 +13,8 @@ import { splitArgs } from './protocol/parser.js';
 import { createCommandTable } from './commands/index.js';
 import { checkUserDirective } from './acl/acl.js';
 import { ruleErrorText, type RuleEnv } from './acl/rules.js';
+import type { Logger } from './logger.js';
+import { strerror } from '../persistence/errors.js';
 
 export interface Directive {
   /** Where it came from, for error messages. */
@@ -186,9 +188,21 @@ export async function main(args: string[]): Promise<Server | null> {
   fs.mkdirSync(dir, { recursive: true });
   process.chdir(dir);
   config.setMany([['dir', dir]], { startup: true });
+  // After the chdir: a relative logfile is opened in `dir`, as Redis opens it at every line.
+  checkLogfile(config.str('logfile'));
   const server = new Server(config);
-  for (const w of warnings) server.logger.warn(w);
-  await server.start();
+  const logger = server.logger;
+  // What is still queued when the process ends anyway (process.exit, an uncaught exception).
+  process.on('exit', () => logger.flushSync());
+  process.on('uncaughtExceptionMonitor', (e) => logger.fatal({ err: e }, 'Uncaught exception, exiting'));
+  logStartBanner(logger, args.length === 0);
+  for (const w of warnings) logger.warn(w);
+  try {
+    await server.start();
+  } catch (e) {
+    await logger.flush();
+    throw e;
+  }
   const stop = (signal: string) => {
     server.logger.warn(`Received ${signal} scheduling shutdown...`);
     // shutdown-on-sigterm / shutdown-on-sigint: default, save, nosave, now, force.
@@ -204,10 +218,28 @@ export async function main(args: string[]): Promise<Server | null> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   server.whenShutdown(() => {
-    // Let pino flush, then leave.
-    setImmediate(() => process.exit(0));
+    // Every line (the last is "ready to exit, bye bye") is written before the process leaves.
+    void logger.flush().then(() => process.exit(0));
   });
   return server;
+}
+
+/** Redis' first lines (its main()), saying Vireo where Redis says Redis. */
+function logStartBanner(logger: Logger, noArguments: boolean): void {
+  logger.info('oO0OoO0OoO0Oo Vireo is starting oO0OoO0OoO0Oo');
+  logger.info(`Vireo version=${VERSION}, redis_version=${REDIS_VERSION}, bits=64, node=${process.version}, pid=${process.pid}, just started`);
+  if (noArguments) logger.warn('Warning: no config file specified, using the default config. In order to specify a config file use vireo-server /path/to/redis.conf');
+  else logger.info('Configuration loaded');
+}
+
+/** Like Redis, a log file that cannot be opened for appending stops start-up. */
+function checkLogfile(file: string): void {
+  if (file === '') return;
+  try {
+    fs.closeSync(fs.openSync(file, 'a'));
+  } catch (e) {
+    throw new ConfigError(`\n*** FATAL CONFIG FILE ERROR (Vireo ${VERSION}) ***\nCan't open the log file: ${strerror(e)}`);
+  }
 }
 
 const invokedDirectly = process.argv[1] !== undefined && /main\.(js|ts)$/.test(process.argv[1]);

@@ -15,7 +15,7 @@ import { DiffPair } from './helpers/differential.js';
 import { HAVE_REDIS, freePort, redisServerPath, startVireo, tempDir } from './helpers/servers.js';
 import { RespClient, encodeCommand, toJs, type Reply } from './helpers/resp.js';
 import { createHash } from 'node:crypto';
-import { pino } from 'pino';
+import { testLogger } from '../src/logger.js';
 import { Config, parseConfigText } from '../src/config.js';
 import { Server } from '../src/server/server.js';
 import { applyDirectives } from '../src/main.js';
@@ -535,7 +535,7 @@ describe('ACL on Vireo: Redis 7.2 texts and Vireo additions', () => {
     const config = new Config();
     applyDirectives(config, directives('user alice on >pw ~a:* +get\nuser default on nopass ~* +@all -flushall\n'), () => undefined);
     config.setMany([['port', '0'], ['bind', '127.0.0.1'], ['dir', dir]], { startup: true });
-    const s = new Server(config, { logger: pino({ level: 'silent' }) });
+    const s = new Server(config, { logger: testLogger('nothing') });
     await s.start();
     const q = await RespClient.connect(s.port);
     try {

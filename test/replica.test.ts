@@ -24,7 +24,7 @@ import { RdbTransfer, rdbChecksumOk } from '../replication/rdb-transfer.js';
 import { CommandLog } from '../src/log/command-log.js';
 import { AofManifest } from '../persistence/aof/manifest.js';
 import { Config } from '../src/config.js';
-import { pino } from 'pino';
+import { testLogger } from '../src/logger.js';
 
 const { track, client } = useCleanups();
 
@@ -243,7 +243,7 @@ describe('Vireo following a fake primary', () => {
 
 describe("the replica's own files", () => {
   it('a new AOF incr file never takes the name of a retired one still listed (removing the history would delete it)', () => {
-    const m = new AofManifest(new Config(), pino({ level: 'silent' }));
+    const m = new AofManifest(new Config(), testLogger('nothing'));
     m.files = [
       { name: 'appendonly.aof.1.base.rdb', seq: 1, type: 'h' },
       { name: 'appendonly.aof.1.incr.aof', seq: 1, type: 'h' },

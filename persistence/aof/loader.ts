@@ -40,7 +40,10 @@ export class AofLoader {
       const isLast = i === order.length - 1;
       const start = m.startOffsetOf(f.name);
       if (start !== undefined) offset = start;
+      const started = Date.now();
       offset += yield* this.loadFile(full, f.name, f.type === 'b', isLast, replay, progress);
+      // Redis says nothing of an empty file.
+      if (fs.statSync(full).size > 0) this.logger.info(`DB loaded from ${f.type === 'b' ? 'base' : 'incr'} file ${f.name}: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
     }
     m.baseSize = base ? fs.statSync(path.join(dir, base.name)).size : 0;
     m.recomputeSize();
@@ -60,6 +63,7 @@ export class AofLoader {
     let logBytes = 0;
     progress(name, 0, buf.length);
     if (buf.length >= 5 && buf.latin1Slice(0, 5) === 'REDIS') {
+      this.logger.info(isBase ? 'Reading RDB base file on AOF loading...' : 'Reading RDB preamble from AOF file...');
       let r;
       try {
         r = yield* this.rdb.loadSteps(buf, { preamble: true, onProgress: (b) => progress(name, b, buf.length) });

@@ -158,6 +158,7 @@ export class AofManifest {
           archive.store(full, f.name, f.name.includes('.base.') ? 'b' : 'i', start, this.snapshotTimes.get(f.name) ?? 0);
         }
         if (this.config.bool('aof-disable-auto-gc')) continue;
+        this.logger.info(`Removing the history file ${f.name} in the background`);
         fs.rmSync(full, { force: true });
       } catch (e) {
         this.logger.warn({ err: e, file: f.name }, 'could not remove AOF history file');

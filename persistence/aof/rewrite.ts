@@ -111,7 +111,8 @@ export class AofRewriter {
     const tmp = path.join(dir, `temp-rewriteaof-bg-${process.pid}-${Date.now()}.${preamble ? 'rdb' : 'aof'}`);
     const job: Rewrite = { snapshot: null, tmp, fd: -1, start: Date.now(), incr, timer: null };
     this.rewriting = job;
-    this.logger.info('Background append only file rewriting started');
+    if (incr !== null) this.logger.info(`Creating AOF incr file ${incr.name} on background rewrite`);
+    this.logger.info(`Background append only file rewriting started by pid ${process.pid}`);
     try {
       job.fd = fs.openSync(tmp, 'w', 0o644);
     } catch (e) {
@@ -139,6 +140,9 @@ export class AofRewriter {
         fs.fsyncSync(fd);
         fs.closeSync(fd);
         job.fd = -1;
+        // Redis' child, then its parent seeing the child exit.
+        this.logger.info(`Successfully created the temporary AOF base file ${path.basename(job.tmp)}`);
+        this.logger.info('Background AOF rewrite terminated with success');
         this.finishRewrite(job, snapshot, preamble);
       }),
     );
@@ -175,6 +179,7 @@ export class AofRewriter {
     const seq = m.nextSeq('b');
     const baseName = m.baseName(seq, preamble);
     fs.renameSync(job.tmp, path.join(dir, baseName));
+    this.logger.info(`Successfully renamed the temporary AOF base file ${path.basename(job.tmp)} into ${baseName}`);
     const history: AofFile[] = [];
     const keep: AofFile[] = [];
     const from = job.incr;

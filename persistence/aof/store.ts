@@ -108,6 +108,12 @@ export class AofStore {
     return this.manifest.currentSize;
   }
   /** AUX fields of the RDB preamble of the last AOF loaded, or null. */
+  /** The files the AOF appends to now and starts from (start-up's log lines). */
+  get currentFiles(): { base: string | null; incr: string | null } {
+    const live = this.manifest.liveIncrs();
+    return { base: this.manifest.files.find((f) => f.type === 'b')?.name ?? null, incr: live[live.length - 1]?.name ?? null };
+  }
+
   get baseAux(): ReadonlyMap<string, string> | null {
     return this.loader.baseAux;
   }

@@ -145,6 +145,8 @@ export interface RdbLoadOptions {
   /** One key (positional, so loading allocates no record per key). */
   /** A key; `idleSeconds` / `freq` are the IDLE / FREQ opcodes before it, -1 when absent. */
   onKey: (db: number, key: string, value: Value, expireMs: number, idleSeconds: number, freq: number) => void;
+  /** An AUX field, as it is read (Redis logs some of them while loading). */
+  onAux?: (key: string, value: string) => void;
 }
 
 function isEmptyCollection(v: Value): boolean {
@@ -227,7 +229,9 @@ export class RdbParser {
       }
       if (type === RDB_OPCODE.AUX) {
         const k = inp.string();
-        result.aux.set(k, inp.string());
+        const v = inp.string();
+        result.aux.set(k, v);
+        this.opts.onAux?.(k, v);
         continue;
       }
       if (type === RDB_OPCODE.MODULE_AUX) throw new RdbError('the file holds module auxiliary data, which Vireo cannot load');

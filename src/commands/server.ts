@@ -399,7 +399,6 @@ function shutdown(ctx: CommandContext, argv: string[]): void {
     ctx.reply.error("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client");
     return;
   }
-  ctx.host.logger.warn('User requested shutdown...');
   const conn = ctx.conn;
   ctx.host
     .shutdown({ save, force, now })

@@ -189,7 +189,8 @@ export class Scripting {
     // redis.log levels: 0 debug, 1 verbose, 2 notice, 3 warning.
     if (level >= 3) this.logger.warn(message);
     else if (level === 2) this.logger.info(message);
-    else this.logger.debug(message);
+    else if (level === 1) this.logger.debug(message);
+    else this.logger.trace(message);
   }
 
   /**

@@ -217,7 +217,7 @@ export class Client implements Connection, Waiter, TrackingClient {
         } catch (e) {
           if (!(e instanceof ProtocolError)) throw e;
           this.reply.error('ERR ' + e.message);
-          this.server.logger.debug({ client: this.describe(), error: e.message }, 'Protocol error from client');
+          this.server.logger.debug(`Protocol error (${e.message}) from client: ${clientInfoLine(this)}`);
           this.closeAfterReply = true;
           break;
         }

@@ -38,7 +38,7 @@ import { BlockedClients, replyAs } from './blocking.js';
 import { ClientPause } from './pause.js';
 import { call, execute, commandBlockedByPause, rerun } from './dispatch.js';
 import { ActiveExpire } from '../engine/expire.js';
-import { createLogger, pinoLevel, type Logger } from '../logger.js';
+import { createLogger, type Logger, type RedisLogLevel } from '../logger.js';
 import { VERSION, REDIS_VERSION } from '../version.js';
 import { monitorLine, monitorSource } from './monitor.js';
 import { Scripting, attachScripting } from '../scripting/scripting.js';
@@ -148,8 +148,11 @@ export class Server implements CommandHost, TrackingHost {
   }
 
   constructor(readonly config: Config, opts: ServerOptions = {}) {
-    this.logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'));
     this.engine = new Engine({ databases: config.int('databases'), log: new CommandLog() });
+    const logger = opts.logger ?? createLogger(config.str('loglevel'), config.str('logfile'), config.str('log-format'));
+    // The log's role mark: S while following a primary, M otherwise.
+    logger.role = () => (this.engine.isReplica ? 'S' : 'M');
+    this.logger = logger;
     this.table = createCommandTable();
     const server = this;
     this.access = new AccessControl({
@@ -257,10 +260,16 @@ export class Server implements CommandHost, TrackingHost {
     try {
       await this.listeners.listen();
     } catch (e) {
-      if (!(e instanceof TlsConfigError)) throw e;
+      if (!(e instanceof TlsConfigError)) {
+        this.logger.warn(`Warning: ${(e as Error).message}`);
+        this.logger.warn(`Failed listening on port ${this.config.int('port')} (TCP), aborting.`);
+        throw e;
+      }
       this.logger.fatal(e.message);
       throw new Error('Failed to configure TLS. Check logs for more info.');
     }
+    this.logger.info(`Running mode=standalone, port=${this.port}.`);
+    this.logger.info('Server initialized');
     this.scheduleCron();
     // A replica keeps the TTLs its files hold: only its primary deletes.
     if (this.config.str('replicaof') !== '') this.engine.isReplica = true;
@@ -274,11 +283,15 @@ export class Server implements CommandHost, TrackingHost {
     }
     if (this.config.str('replicaof') === '') this.primary.resumeHistory(this.persistence.loadedReplId);
     this.replica.startFromConfig(this.replayer.dbIndex);
-    const tlsPort = this.listeners.tlsPort;
-    this.logger.info(
-      { version: VERSION, redis_version: REDIS_VERSION, port: this.port, ...(tlsPort !== 0 ? { tls_port: tlsPort } : {}) },
-      `Vireo ${VERSION} (Redis ${REDIS_VERSION} compatible) ready to accept connections on port ${this.config.int('port')}${tlsPort !== 0 ? `, TLS port ${tlsPort}` : ''}, pid ${process.pid}`,
-    );
+    this.logReady();
+  }
+
+  /** Redis 7.2's line per kind of listener: "Ready to accept connections tcp|unix|tls". */
+  private logReady(): void {
+    const tcp = this.listeners.port !== 0 && this.listeners.port !== this.listeners.tlsPort;
+    if (tcp) this.logger.info('Ready to accept connections tcp');
+    if (this.config.str('unixsocket') !== '') this.logger.info('Ready to accept connections unix');
+    if (this.listeners.tlsPort !== 0) this.logger.info('Ready to accept connections tls');
   }
 
   /**
@@ -332,6 +345,8 @@ export class Server implements CommandHost, TrackingHost {
   async shutdown(opts: { save?: boolean | null; force?: boolean; now?: boolean } = {}): Promise<boolean> {
     if (this.shuttingDown) return true;
     if (this.shutdownWait !== null) return false;
+    // Redis' prepareForShutdown: SHUTDOWN and the signals alike.
+    this.logger.warn('User requested shutdown...');
     if (!opts.now && !(await this.waitForReplicasBeforeShutdown())) return false;
     const save = opts.save ?? this.persistence.rdb.savePointsConfigured;
     if (this.persistence.loading === null && !this.persistence.shutdown(save) && !opts.force) return false;
@@ -350,8 +365,11 @@ export class Server implements CommandHost, TrackingHost {
     }
     await this.listeners.close();
     const unixPath = this.config.str('unixsocket');
-    if (unixPath !== '') fs.rmSync(unixPath, { force: true });
-    this.logger.info('Vireo is now ready to exit, bye bye...');
+    if (unixPath !== '') {
+      this.logger.info('Removing the unix socket file.');
+      fs.rmSync(unixPath, { force: true });
+    }
+    this.logger.warn('Vireo is now ready to exit, bye bye...');
     for (const fn of this.onShutdown) fn();
     return true;
   }
@@ -416,6 +434,7 @@ export class Server implements CommandHost, TrackingHost {
 
   private accept(socket: net.Socket, unix: boolean): void {
     this.stats.connectionsReceived++;
+    this.logger.debug(unix ? `Accepted connection to ${this.config.str('unixsocket')}` : `Accepted ${socket.remoteAddress}:${socket.remotePort}`);
     if (this.clients.size >= this.config.int('maxclients')) {
       this.stats.rejectedConnections++;
       socket.end('-ERR max number of clients reached\r\n');
@@ -882,7 +901,8 @@ export class Server implements CommandHost, TrackingHost {
   internalError(e: unknown, where: string, c: Client | null, argv: readonly string[] | null = null): string {
     this.stats.internalErrors++;
     const shownArgs = argv === null ? undefined : argv.slice(0, 8).map((a) => a.slice(0, 64));
-    this.logger.error({ err: e, client: c?.describe(), argv: shownArgs }, `Internal error ${where}`);
+    const context = `${c === null ? '' : ` (client ${c.describe()})`}${shownArgs === undefined ? '' : ` running '${shownArgs.join(' ')}'`}`;
+    this.logger.error({ err: e, client: c?.describe(), argv: shownArgs }, `Internal error ${where}${context}`);
     let msg = `ERR internal error ${where}`;
     if (this.debugExceptions) {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -1177,7 +1197,7 @@ export class Server implements CommandHost, TrackingHost {
         this.notifier.configure(value as string);
         break;
       case 'loglevel':
-        this.logger.level = pinoLevel(value as string);
+        this.logger.setLevel(value as RedisLogLevel);
         break;
       case 'maxclients':
         this.listeners.setMaxConnections((value as number) + 32);

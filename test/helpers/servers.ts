@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
+import { testLogger } from '../../src/logger.js';
 import { Config } from '../../src/config.js';
 import { Server } from '../../src/server/server.js';
 import { RespClient } from './resp.js';
@@ -44,7 +44,7 @@ export async function startVireo(params: Record<string, string> = {}): Promise<V
   const config = new Config();
   const pairs: [string, string][] = Object.entries({ port: '0', bind: '127.0.0.1', 'enable-debug-command': 'yes', ...params, dir });
   config.setMany(pairs, { startup: true });
-  const server = new Server(config, { logger: pino({ level: process.env.VIREO_TEST_LOG ?? 'silent' }) });
+  const server = new Server(config, { logger: testLogger() });
   await server.start();
   return {
     server,
