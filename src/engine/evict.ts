@@ -75,6 +75,7 @@ export class Evictor {
   private readonly poolDbs = new Int32Array(POOL_SIZE);
   private poolSize = 0;
   private readonly sampled: string[] = [];
+  private readonly sampledValues: Value[] = [];
   /** Round robin over databases for the random policies (Redis' static next_db). */
   private nextDb = 0;
 
@@ -118,11 +119,10 @@ export class Evictor {
         if ((volatile ? db.volatileCount : db.size) === 0) continue;
         anyKeys = true;
         out.length = 0;
-        db.sampleKeys(volatile, 1, out, true);
+        this.sampledValues.length = 0;
+        db.sampleKeys(volatile, 1, out, this.sampledValues, true);
         const key = out[0];
-        if (key === undefined) continue;
-        const v = db.get(key);
-        if (v !== undefined && !this.protection.covers(key, v)) return { db: db.id, key };
+        if (key !== undefined && !this.protection.covers(key, this.sampledValues[0]!)) return { db: db.id, key };
       }
       if (!anyKeys) return null;
     }
@@ -156,19 +156,20 @@ export class Evictor {
 
   /** evictionPoolPopulate: sample keys of `db` into the pool. Returns how many were sampled. */
   private populate(db: Db, volatile: boolean): number {
-    const out = this.sampled;
-    out.length = 0;
-    db.sampleKeys(volatile, this.samples, out, false);
+    const keys = this.sampled;
+    const values = this.sampledValues;
+    keys.length = 0;
+    values.length = 0;
+    db.sampleKeys(volatile, this.samples, keys, values, false);
     const protection = this.protection;
     const guarded = protection.active;
-    for (const key of out) {
-      const v = db.get(key);
-      // A sampled key may be gone: the sampler walks a slot's table as it was.
-      if (v === undefined) continue;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const v = values[i]!;
       if (guarded && protection.covers(key, v)) continue;
       this.offer(db, key, this.score(db, key, v));
     }
-    return out.length;
+    return keys.length;
   }
 
   /** Higher is more evictable: idle time (LRU), 255 - frequency (LFU), closeness of the expiry (TTL). */

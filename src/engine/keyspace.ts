@@ -18,6 +18,7 @@ import { AccessPolicy, KeyAccess } from './access.js';
 /** A walk through one slot's table (eviction sampling). */
 interface Sampler {
   iter: IterableIterator<string> | null;
+  slot: number;
 }
 
 export class Db {
@@ -49,8 +50,8 @@ export class Db {
   private lastSlot = keySlot('');
 
   // Where eviction sampling goes on (sampleKeys), over all keys and over keys with a TTL.
-  private mainSampler: Sampler = { iter: null };
-  private volatileSampler: Sampler = { iter: null };
+  private mainSampler: Sampler = { iter: null, slot: 0 };
+  private volatileSampler: Sampler = { iter: null, slot: 0 };
 
   /** Each key's access word (OBJECT IDLETIME / FREQ), see access.ts. */
   private access: KeyAccess;
@@ -264,23 +265,25 @@ export class Db {
   }
 
   /**
-   * Up to `count` keys for eviction sampling (Redis' dictGetSomeKeys): taken
-   * in a row from a position kept between calls, which jumps to a random
-   * occupied slot when its slot is used up (or at once when `jump`). A slot
-   * is never walked from its start to a random offset, so a huge slot (keys
-   * sharing a hash tag) costs no more per call than a small one. Keys may
-   * repeat, and may have been deleted since the position was taken.
+   * Up to `count` keys with their values for eviction sampling (Redis'
+   * dictGetSomeKeys): taken in a row from a position kept between calls,
+   * which jumps to a random occupied slot when its slot is used up (or at
+   * once when `jump`). A slot is never walked from its start to a random
+   * offset, so a huge slot (keys sharing a hash tag) costs no more per call
+   * than a small one. Keys may repeat from one call to the next.
    */
-  sampleKeys(volatile: boolean, count: number, out: string[], jump: boolean, random: () => number = Math.random): void {
+  sampleKeys(volatile: boolean, count: number, keys: string[], values: Value[], jump: boolean, random: () => number = Math.random): void {
     if ((volatile ? this.volatileCount : this.size) === 0) return;
     const cursor = volatile ? this.volatileSampler : this.mainSampler;
     if (jump) cursor.iter = null;
     let misses = 0;
-    while (out.length < count) {
+    while (keys.length < count) {
       if (cursor.iter === null) {
-        const table = volatile ? this.randomExpireTable(misses++, random) : this.tables[this.occupied[Math.floor(random() * this.occupied.length)]!];
+        const slot = volatile ? this.randomExpireSlot(misses++, random) : this.occupied[Math.floor(random() * this.occupied.length)]!;
+        const table = volatile ? this.expireTables[slot] : this.tables[slot];
         if (table === undefined) continue;
         cursor.iter = table.keys();
+        cursor.slot = slot;
       }
       const next = cursor.iter.next();
       if (next.done === true) {
@@ -289,19 +292,24 @@ export class Db {
         if (++misses > count + 16) return;
         continue;
       }
-      out.push(next.value);
+      // The slot's table as it is now (the walk may be over one emptied and replaced since).
+      const v = this.tables[cursor.slot]?.get(next.value);
+      if (v === undefined) continue;
+      keys.push(next.value);
+      values.push(v);
     }
   }
 
-  /** A TTL table: of a random occupied slot for the first tries, then the next one found from a random slot. */
-  private randomExpireTable(tries: number, random: () => number): Map<string, number> | undefined {
-    if (tries < 16) return this.expireTables[this.occupied[Math.floor(random() * this.occupied.length)]!];
+  /** A slot with a TTL table: a random occupied one for the first tries, then the next one found from a random slot. */
+  private randomExpireSlot(tries: number, random: () => number): number {
+    const guess = this.occupied[Math.floor(random() * this.occupied.length)]!;
+    if (tries < 16) return guess;
     const start = Math.floor(random() * SLOTS);
     for (let i = 0; i < SLOTS; i++) {
-      const t = this.expireTables[(start + i) % SLOTS];
-      if (t !== undefined) return t;
+      const slot = (start + i) % SLOTS;
+      if (this.expireTables[slot] !== undefined) return slot;
     }
-    return undefined;
+    return guess;
   }
 
   /** A random key that has a TTL, or undefined. */
