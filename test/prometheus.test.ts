@@ -388,12 +388,13 @@ describe.skipIf(!HAVE_REDIS || !HAVE_EXPORTER)('redis_exporter (Debian) on redis
   let ownEndpoint: { families: Map<string, ParsedFamily>; text: string; redisInfo: string } | null = null;
 
   beforeAll(async () => {
-    const redis = await startRedis({ 'repl-diskless-sync-delay': '0' });
+    // The primaries keep an AOF (its INFO fields are exported only then), the replicas do not.
+    const redis = await startRedis({ 'repl-diskless-sync-delay': '0', appendonly: 'yes' });
     servers.push(redis);
     const redisReplica = await startRedis({ replicaof: `127.0.0.1 ${redis.port}` });
     servers.push(redisReplica);
     const metricsPort = await freePort();
-    const vireo = await startVireo({ 'prometheus-port': String(metricsPort), 'repl-diskless-sync-delay': '0' });
+    const vireo = await startVireo({ 'prometheus-port': String(metricsPort), 'repl-diskless-sync-delay': '0', appendonly: 'yes' });
     vireos.push(vireo);
     const vireoReplica = await startVireo({ replicaof: `127.0.0.1 ${vireo.port}` });
     vireos.push(vireoReplica);
