@@ -320,6 +320,13 @@ function addKeyspace(set: FamilySet, sec: InfoSection, databases: number): void 
   for (const [db, f] of seen) set.add('redis_db_avg_ttl_seconds', 'gauge', 'Avg TTL in seconds', Number(f.get('avg_ttl') ?? 0) / 1000, { db });
 }
 
+/** A replica's fields about its link that the exporter labels with the primary's address. */
+const REPLICA_LINK_HELP: Record<string, string> = {
+  master_last_io_seconds_ago: 'Master last io seconds ago',
+  master_sync_in_progress: 'Master sync in progress',
+  slave_repl_offset: 'Slave replication offset',
+};
+
 /** The replicas (slaveN lines) and, on a replica, its link to the primary, labelled as the exporter labels them. */
 function addReplication(set: FamilySet, sec: InfoSection, fields: Map<string, string | number>): void {
   const masterLabels = { master_host: String(fields.get('master_host') ?? ''), master_port: String(fields.get('master_port') ?? '') };
@@ -331,9 +338,8 @@ function addReplication(set: FamilySet, sec: InfoSection, fields: Map<string, st
       set.add('redis_connected_slave_lag_seconds', 'gauge', 'Lag of connected slave', Number(f.get('lag') ?? 0), labels);
     } else if (key === 'master_link_status') {
       set.add('redis_master_link_up', 'gauge', 'Master link status on Redis slave', raw === 'up' ? 1 : 0, masterLabels);
-    } else if (key === 'master_last_io_seconds_ago' || key === 'master_sync_in_progress' || key === 'slave_repl_offset') {
-      const help = key === 'slave_repl_offset' ? 'Slave replication offset' : key.replace(/_/g, ' ');
-      set.add(`redis_${key}`, 'gauge', help, Math.trunc(fieldNumber(raw) ?? 0), masterLabels);
+    } else if (REPLICA_LINK_HELP[key] !== undefined) {
+      set.add(`redis_${key}`, 'gauge', REPLICA_LINK_HELP[key], Math.trunc(fieldNumber(raw) ?? 0), masterLabels);
     }
   }
   if (fields.get('role') === 'slave') {
