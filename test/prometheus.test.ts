@@ -385,7 +385,9 @@ describe.skipIf(!HAVE_REDIS || !HAVE_EXPORTER)('redis_exporter (Debian) on redis
   const clients: RespClient[] = [];
   /** [redis, vireo] x [primary, replica]. */
   let scraped: { redis: Map<string, string>; vireo: Map<string, string>; vireoLog: string }[] = [];
-  let ownEndpoint: { families: Map<string, ParsedFamily>; text: string; redisInfo: string } | null = null;
+  /** Vireo's own /metrics, of the primary and of the replica. */
+  let ownEndpoints: Map<string, ParsedFamily>[] = [];
+  let redisInfo = '';
 
   beforeAll(async () => {
     // The primaries keep an AOF (its INFO fields are exported only then), the replicas do not.
@@ -396,7 +398,8 @@ describe.skipIf(!HAVE_REDIS || !HAVE_EXPORTER)('redis_exporter (Debian) on redis
     const metricsPort = await freePort();
     const vireo = await startVireo({ 'prometheus-port': String(metricsPort), 'repl-diskless-sync-delay': '0', appendonly: 'yes' });
     vireos.push(vireo);
-    const vireoReplica = await startVireo({ replicaof: `127.0.0.1 ${vireo.port}` });
+    const replicaMetricsPort = await freePort();
+    const vireoReplica = await startVireo({ replicaof: `127.0.0.1 ${vireo.port}`, 'prometheus-port': String(replicaMetricsPort) });
     vireos.push(vireoReplica);
     for (const port of [redis.port, vireo.port]) {
       const c = await RespClient.connect(port);
@@ -422,9 +425,8 @@ describe.skipIf(!HAVE_REDIS || !HAVE_EXPORTER)('redis_exporter (Debian) on redis
       { redis: await exporterFamilies(eRedis!), vireo: await exporterFamilies(eVireo!), vireoLog: '' },
       { redis: await exporterFamilies(eRedisReplica!), vireo: await exporterFamilies(eVireoReplica!), vireoLog: '' },
     ];
-    const text = (await httpRequest(metricsPort, '/metrics')).body;
-    const redisInfo = (await clients[0]!.call('INFO', 'ALL')) as { value: string };
-    ownEndpoint = { families: new Map(parseText(text).map((f) => [f.name, f])), text, redisInfo: redisInfo.value };
+    for (const port of [metricsPort, replicaMetricsPort]) ownEndpoints.push(await scrape(port));
+    redisInfo = ((await clients[0]!.call('INFO', 'ALL')) as { value: string }).value;
     scraped[0]!.vireoLog = eVireo!.log();
     scraped[1]!.vireoLog = eVireoReplica!.log();
   }, 60000);
@@ -464,9 +466,12 @@ describe.skipIf(!HAVE_REDIS || !HAVE_EXPORTER)('redis_exporter (Debian) on redis
     }
   });
 
-  it("names every family Vireo's own endpoint serves as the exporter names it for Vireo", () => {
-    const { vireo } = scraped[0]!;
-    const mine = ownEndpoint!.families;
+  it.each([
+    ['a primary', 0],
+    ['a replica', 1],
+  ])("names every family Vireo's own endpoint serves as %s as the exporter names it for Vireo", (_what, i) => {
+    const { vireo } = scraped[i]!;
+    const mine = ownEndpoints[i]!;
     const missing = [...vireo.keys()].filter((name) => !mine.has(name));
     expect(missing).toEqual([]);
     for (const [name, labels] of vireo) {
@@ -479,7 +484,7 @@ describe.skipIf(!HAVE_REDIS || !HAVE_EXPORTER)('redis_exporter (Debian) on redis
   it("maps redis-server's own INFO ALL to the exporter's families and types", () => {
     // The mapping alone, fed real redis-server 7.0 INFO: the families it names are those the exporter names.
     const families = scrapeFamilies({
-      sections: sectionsOf(ownEndpoint!.redisInfo),
+      sections: sectionsOf(redisInfo),
       config: { maxclients: 10000, maxmemory: 0, ioThreads: 1, databases: 16 },
       slowlog: { length: 1, lastId: 1, lastDurationUs: 1 },
       latencyEvents: [{ name: 'command', time: 1, ms: 10 }],
