@@ -4,7 +4,8 @@
 // (bench/persistence.mjs), queues (bench/queues.mjs), replication
 // (bench/replication.mjs), scripting (bench/scripting.mjs: EVALSHA and BullMQ),
 // pubsub (bench/pubsub.mjs), tls (bench/tls.mjs: SET/GET over TLS), geo (bench/geo.mjs),
-// hll (bench/hll.mjs), bitmaps (bench/bitmaps.mjs), acl (bench/acl.mjs: GET/SET as a restricted ACL user).
+// hll (bench/hll.mjs), bitmaps (bench/bitmaps.mjs), acl (bench/acl.mjs: GET/SET as a restricted ACL user),
+// prometheus (bench/prometheus.mjs: a scrape's cost, throughput while scraped).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensureBuild, ensureDependencies, root } from './ensure.mjs';
@@ -13,8 +14,8 @@ ensureDependencies();
 ensureBuild();
 const args = process.argv.slice(2);
 const i = args.indexOf('--suite');
-const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'queues', 'persistence', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations'];
-const OWN_SCRIPT = new Set(['persistence', 'queues', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations']);
+const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'queues', 'persistence', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'prometheus'];
+const OWN_SCRIPT = new Set(['persistence', 'queues', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'prometheus']);
 const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 2)] : args;
 let status = 0;
 for (const suite of suites) {

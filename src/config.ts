@@ -269,6 +269,9 @@ special('latency-tracking-info-percentiles', '50 99 99.9', parsePercentiles, und
 special('notify-keyspace-events', '', parseNotify, undefined);
 int('busy-reply-threshold', 5000, 0, LONG_MAX, { aliases: ['lua-time-limit'] });
 int('tracking-table-max-keys', 1000000, 0, LONG_MAX);
+// Vireo: the Prometheus endpoint (server/prometheus.ts): GET /metrics on this port (0: off), on prometheus-bind ('': the first bind address).
+int('prometheus-port', 0, 0, 65535, { immutable: true });
+str('prometheus-bind', '', { immutable: true });
 
 // ---- debugging: Redis' HIDDEN_CONFIG parameters, shown by CONFIG GET of the exact name only ----
 int('key-load-delay', 0, INT_MIN, INT_MAX, { hidden: true, inert: true });

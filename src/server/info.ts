@@ -58,7 +58,7 @@ export interface InfoSource {
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'module_list', 'errorstats', 'cluster', 'keyspace'];
 const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats', 'latencystats'];
 
-type Fields = [string, string | number][];
+export type Fields = [string, string | number][];
 
 /** Bytes as Redis' bytesToHuman prints them. */
 export function bytesToHuman(n: number): string {
@@ -447,8 +447,22 @@ const SECTIONS: Record<string, { title: string; build: (s: InfoSource) => Fields
   latencystats: { title: 'Latencystats', build: latencystatsSection },
 };
 
+/** One INFO section: its name, its title line and its fields in order. */
+export interface InfoSection {
+  readonly name: string;
+  readonly title: string;
+  readonly fields: Fields;
+}
+
 /** The INFO text for the requested sections (Redis' genRedisInfoString). */
 export function infoString(s: InfoSource, requested: string[]): string {
+  return infoSections(s, requested)
+    .map((sec) => `# ${sec.title}\r\n${sec.fields.map(([k, v]) => `${k}:${v}\r\n`).join('')}`)
+    .join('\r\n');
+}
+
+/** The requested sections' fields, as INFO would print them (the Prometheus endpoint maps them to metrics). */
+export function infoSections(s: InfoSource, requested: string[]): InfoSection[] {
   let names: string[];
   if (requested.length === 0) names = DEFAULT_SECTIONS;
   else {
@@ -461,11 +475,8 @@ export function infoString(s: InfoSource, requested: string[]): string {
     }
     names = ALL_SECTIONS.filter((n) => set.has(n));
   }
-  const parts: string[] = [];
-  for (const name of names) {
+  return names.map((name) => {
     const sec = SECTIONS[name]!;
-    const lines = sec.build(s).map(([k, v]) => `${k}:${v}`);
-    parts.push(`# ${sec.title}\r\n${lines.map((l) => l + '\r\n').join('')}`);
-  }
-  return parts.join('\r\n');
+    return { name, title: sec.title, fields: sec.build(s) };
+  });
 }

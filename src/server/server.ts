@@ -32,6 +32,7 @@ import { LatencyMonitor } from '../diagnostics/latency-monitor.js';
 import type { SlowLog } from '../diagnostics/slowlog.js';
 import { DirectIo } from './direct-io.js';
 import { Listeners } from './listeners.js';
+import type { PrometheusEndpoint } from './prometheus.js';
 import { TLS_CONTEXT_PARAMS, TlsConfigError } from '../tls.js';
 import { LogReplayer } from './replay.js';
 import { BlockedClients, replyAs } from './blocking.js';
@@ -118,6 +119,8 @@ export class Server implements CommandHost, TrackingHost {
   private readonly blocked: BlockedClients;
   private shuttingDown = false;
   private onShutdown: (() => void)[] = [];
+  /** GET /metrics (prometheus-port); null when off. */
+  private prometheus: PrometheusEndpoint | null = null;
   /** Bound once so every client's writer can share it. */
   readonly recordError: (msg: string) => void;
   readonly persistence: Persistence;
@@ -235,7 +238,10 @@ export class Server implements CommandHost, TrackingHost {
     this.changeFeed = new ChangeFeed(this.engine, this, this.table.resolve(['XADD'])!, this.logger);
     this.applyChangeFeedConfig();
     this.latencyMonitor.thresholdMs = config.int('latency-monitor-threshold');
-    this.persistence.aof.writer.onLatency = (event, ms) => this.latencyMonitor.addIfNeeded(event, ms);
+    this.persistence.aof.writer.onLatency = (event, ms) => {
+      this.latencyMonitor.addIfNeeded(event, ms);
+      this.prometheus?.observeLatency(event, ms);
+    };
     this.watchGcPauses();
     this.timing.configure(config);
     config.onChange((name, value) => this.applyConfig(name, value));
@@ -270,6 +276,12 @@ export class Server implements CommandHost, TrackingHost {
     }
     this.logger.info(`Running mode=standalone, port=${this.port}.`);
     this.logger.info('Server initialized');
+    try {
+      await this.startPrometheus();
+    } catch (e) {
+      await this.listeners.close();
+      throw e;
+    }
     this.scheduleCron();
     // A replica keeps the TTLs its files hold: only its primary deletes.
     if (this.config.str('replicaof') !== '') this.engine.isReplica = true;
@@ -279,6 +291,7 @@ export class Server implements CommandHost, TrackingHost {
       if (e instanceof LoadError) this.logger.fatal(e.message);
       else this.logger.fatal({ err: e }, 'loading the dataset failed');
       await this.listeners.close();
+      await this.prometheus?.close();
       throw e;
     }
     if (this.config.str('replicaof') === '') this.primary.resumeHistory(this.persistence.loadedReplId);
@@ -292,6 +305,29 @@ export class Server implements CommandHost, TrackingHost {
     if (tcp) this.logger.info('Ready to accept connections tcp');
     if (this.config.str('unixsocket') !== '') this.logger.info('Ready to accept connections unix');
     if (this.listeners.tlsPort !== 0) this.logger.info('Ready to accept connections tls');
+  }
+
+  /** The Prometheus endpoint when prometheus-port is set (loaded only then: off, it costs nothing). */
+  private async startPrometheus(): Promise<void> {
+    const port = this.config.int('prometheus-port');
+    if (port === 0) return;
+    const { PrometheusEndpoint, metricsHost } = await import('./prometheus.js');
+    const endpoint = new PrometheusEndpoint(this, this.logger);
+    const host = metricsHost(this.config);
+    try {
+      await endpoint.listen(host, port);
+    } catch (e) {
+      const msg = `Could not start the Prometheus endpoint on ${host}:${port}: ${(e as Error).message}`;
+      this.logger.fatal(msg);
+      throw new Error(msg);
+    }
+    this.prometheus = endpoint;
+    this.logger.info(`Prometheus metrics at http://${host.includes(':') ? `[${host}]` : host}:${endpoint.port}/metrics`);
+  }
+
+  /** The Prometheus endpoint's port (0: off). */
+  get prometheusPort(): number {
+    return this.prometheus?.port ?? 0;
   }
 
   /**
@@ -364,6 +400,8 @@ export class Server implements CommandHost, TrackingHost {
       c.socket?.destroy();
     }
     await this.listeners.close();
+    await this.prometheus?.close();
+    this.prometheus = null;
     const unixPath = this.config.str('unixsocket');
     if (unixPath !== '') {
       this.logger.info('Removing the unix socket file.');
