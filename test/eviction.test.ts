@@ -12,6 +12,7 @@ import { HAVE_REDIS, startVireoProcess, tempDir, type ProcessHandle } from './he
 import { RespClient, toJs } from './helpers/resp.js';
 import { digest, pipeline, type Cmd } from './helpers/dataset.js';
 import { infoNumber, waitFor } from './helpers/info.js';
+import { waitInSync } from './helpers/replication.js';
 
 const MB = 1024 * 1024;
 const LIMIT = 50 * MB;
@@ -311,11 +312,17 @@ describe('eviction under maxmemory', () => {
     expect((await existing(c, protectedKeys)).size).toBe(protectedKeys.length);
   }, 60000);
 
-  it('an eviction is a DEL in the command log (AOF replay gives the same dataset) with an evicted keyspace event', async () => {
+  it('an eviction is a DEL in the command log (AOF replay and a replica give the same dataset) with an evicted keyspace event', async () => {
     const dir = tempDir();
     const h = await startVireoProcess(['--maxmemory-policy', 'allkeys-random', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--notify-keyspace-events', 'Ee', '--enable-debug-command', 'yes'], { dir });
     servers.push(h);
     const c = await RespClient.connect(h.port);
+    // A replica with the same limit: it ignores maxmemory (replica-ignore-maxmemory yes) and applies the primary's DELs.
+    const r = await startVireoProcess(['--save', '', '--enable-debug-command', 'yes', '--maxmemory', String(LIMIT), '--maxmemory-policy', 'allkeys-lru']);
+    servers.push(r);
+    const replica = await RespClient.connect(r.port);
+    await replica.call('REPLICAOF', '127.0.0.1', String(h.port));
+    await waitInSync(c, replica);
     const sub = await RespClient.connect(h.port);
     await sub.call('SUBSCRIBE', '__keyevent@0__:evicted');
     await c.call('CONFIG', 'SET', 'maxmemory', String(LIMIT));
@@ -335,6 +342,9 @@ describe('eviction under maxmemory', () => {
     expect(messages).toBe(count);
     const before = await digest(c);
     const size = toJs(await c.call('DBSIZE'));
+    await waitInSync(c, replica);
+    expect(await digest(replica)).toBe(before);
+    expect(await evicted(replica)).toBe(0);
     await h.kill();
     const again = await startVireoProcess(['--save', '', '--appendonly', 'yes', '--enable-debug-command', 'yes'], { dir });
     servers.push(again);
