@@ -127,11 +127,14 @@ export class Snapshot {
       this.timer = null;
       if (this.aborted) return;
       if (this.error === null) {
+        const started = performance.now();
         try {
           this.step(this.sliceKeys, this.sliceMs);
         } catch (e) {
           this.error = e as Error;
         }
+        // A slice holds the event loop like a command: the latency monitor sees it.
+        this.engine.latencySink?.('snapshot-slice', performance.now() - started);
       }
       if (this.error !== null) {
         this.unhook();

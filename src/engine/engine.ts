@@ -136,6 +136,12 @@ export class Engine {
     if (on) this.access.startLoad(this.clock.wallMs());
     else this.access.endLoad();
   }
+  /**
+   * Where work the engine's users do between commands reports its duration
+   * (a snapshot slice: Vireo's `snapshot-slice` latency event); the server
+   * points it at the latency monitor.
+   */
+  latencySink: ((event: string, ms: number) => void) | null = null;
   /** Keyspace listeners: every change signal reaches each of them. */
   readonly keyspaceListeners: KeyspaceListener[] = [];
   /** Client-side caching (CLIENT TRACKING), told of every modified key and flush. */

@@ -242,6 +242,7 @@ export class Server implements CommandHost, TrackingHost {
       this.latencyMonitor.addIfNeeded(event, ms);
       this.prometheus?.observeLatency(event, ms);
     };
+    this.engine.latencySink = (event, ms) => this.latencyMonitor.addIfNeeded(event, ms);
     this.watchGcPauses();
     this.timing.configure(config);
     config.onChange((name, value) => this.applyConfig(name, value));
