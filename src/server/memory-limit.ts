@@ -44,10 +44,16 @@ export interface MemoryLimitHost {
   notCountedBytes(): number;
   /** Evicting must wait: loading, a replica ignoring maxmemory, CLIENT PAUSE, a script past its busy threshold. */
   evictionPaused(): boolean;
+  /** Bytes received from clients so far (INFO's total_net_input_bytes). */
+  readonly stats: { readonly netInputBytes: number };
 }
 
 /** The young generation's size is read again after this long (ms). */
 const YOUNG_READ_INTERVAL_MS = 1;
+/** A measure well under the limit holds this long (ms of the engine's clock)... */
+const MEASURE_HOLD_MS = 1;
+/** ...unless twice the bytes received since, plus this, could have closed the gap. */
+const MEASURE_HOLD_MARGIN = 64 * 1024;
 
 export class MemoryLimit {
   /** maxmemory in bytes; 0: no limit. */
@@ -138,10 +144,30 @@ export class MemoryLimit {
     return Infinity;
   }
 
+  // The last measure taken before a command: when, its value, and the input received by then.
+  private measuredAt = -Infinity;
+  private measured = 0;
+  private inputAtMeasure = 0;
+
+  /**
+   * Reading V8's heap statistics costs ~0.3 us, as much as a small command:
+   * far enough under the limit, a measure holds for a millisecond, unless
+   * the bytes received since (what writes can add, twice over) could reach it.
+   */
+  private recentlyUnder(): boolean {
+    const mark = this.host.engine.clock.mark;
+    if (mark - this.measuredAt > MEASURE_HOLD_MS) return false;
+    const received = this.host.stats.netInputBytes - this.inputAtMeasure;
+    return this.measured + 2 * received + MEASURE_HOLD_MARGIN < this.maxmemory;
+  }
+
   /** Evict until within the limit (or the time limit passes). Called before each command. */
   perform(): Eviction {
-    if (this.maxmemory === 0 || this.host.evictionPaused()) return Eviction.Ok;
+    if (this.maxmemory === 0 || this.recentlyUnder() || this.host.evictionPaused()) return Eviction.Ok;
     let counted = this.counted();
+    this.measuredAt = this.host.engine.clock.mark;
+    this.measured = counted;
+    this.inputAtMeasure = this.host.stats.netInputBytes;
     if (counted > this.maxmemory) counted = this.reclaim(counted, false);
     if (counted <= this.maxmemory) return this.finished(Eviction.Ok);
     const started = performance.now();
