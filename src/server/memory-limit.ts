@@ -61,7 +61,7 @@ export class MemoryLimit {
   tenacity = 10;
   /** Bytes of keys evicted since the last full collection (still in the heap as garbage). */
   private evictedGarbage = 0;
-  /** heapAndExternalBytes() right after the last full collection. */
+  /** used() right after the last full collection. */
   private afterFullGc = 0;
   /** Keys in all databases at that time. */
   private keysAfterFullGc = 0;
