@@ -9,8 +9,6 @@
  * accessed more than total/CAPACITY times (in the sample) is in it.
  */
 
-import { commandKeys, type Command } from '../commands/table.js';
-
 /** Entries kept; VIREO HOTKEYS COUNT takes at most this many. */
 export const HOTKEYS_CAPACITY = 128;
 
@@ -47,11 +45,16 @@ export class HotKeys {
     return this.rate !== 0;
   }
 
-  /** A command ran on database `db`: count its keys when its turn in the sample comes. */
-  commandRan(db: number, cmd: Command, argv: readonly string[]): void {
-    if (--this.countdown > 0) return;
+  /** A command ran: is it the one in `sampleRate` whose keys are counted? */
+  due(): boolean {
+    if (--this.countdown > 0) return false;
     this.countdown = this.rate;
-    for (const ref of commandKeys(cmd, argv)) this.count(db, argv[ref.pos]!);
+    return true;
+  }
+
+  /** Count one sampled command's keys, on database `db`. */
+  countKeys(db: number, keys: readonly string[]): void {
+    for (const key of keys) this.count(db, key);
   }
 
   private count(db: number, key: string): void {

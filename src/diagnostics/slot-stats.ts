@@ -11,8 +11,7 @@
  * c->slot.
  */
 
-import { SLOTS, keySlot } from '../engine/slot.js';
-import { F, commandKeys, type Command } from '../commands/table.js';
+import { SLOTS } from '../engine/slot.js';
 import { argLength } from '../protocol/big-args.js';
 import { bulkSize, uintDigits } from '../util/bytes.js';
 
@@ -22,7 +21,7 @@ export const NO_KEYS = -2;
 export const CROSS_SLOT = -1;
 
 /** Bytes of the MULTI that opened a transaction (`*1\r\n$5\r\nmulti\r\n`): Valkey adds them to EXEC's. */
-const MULTI_REQUEST_BYTES = 15;
+export const MULTI_REQUEST_BYTES = 15;
 
 export class SlotStats {
   /** cluster-slot-stats-enabled: accounting on (the dispatcher checks this once per command). */
@@ -45,16 +44,14 @@ export class SlotStats {
     this.unitSlot = NO_KEYS;
   }
 
-  /** A command ran inside the current unit (the top-level one too): merge the slot of its keys. */
-  noteCommand(cmd: Command, argv: readonly string[]): void {
-    if (this.unitSlot === CROSS_SLOT) return;
-    this.unitSlot = mergeSlot(this.unitSlot, commandSlot(cmd, argv));
+  /** A command ran inside the current unit (the top-level one too): merge the slot of its keys (commands/command-slot.ts). */
+  noteSlot(slot: number): void {
+    if (this.unitSlot !== CROSS_SLOT) this.unitSlot = mergeSlot(this.unitSlot, slot);
   }
 
   /** The top-level command ended: charge its slot, if it has exactly one. */
-  endUnit(cmd: Command, usec: number, requestBytes: number, replyBytes: number): void {
-    const slot = this.takeUnitSlot();
-    this.charge(slot, usec, cmd.name === 'exec' ? requestBytes + MULTI_REQUEST_BYTES : requestBytes, replyBytes);
+  endUnit(usec: number, requestBytes: number, replyBytes: number): void {
+    this.charge(this.takeUnitSlot(), usec, requestBytes, replyBytes);
   }
 
   /** The current unit's slot (NO_KEYS, CROSS_SLOT or a slot), ending the unit: a blocked command is charged later. */
@@ -73,8 +70,7 @@ export class SlotStats {
   }
 
   /** A command was queued by MULTI: its request bytes count now, for its own slot (EXEC runs it later). */
-  queued(cmd: Command, argv: readonly string[], requestBytes: number): void {
-    const slot = commandSlot(cmd, argv);
+  queued(slot: number, requestBytes: number): void {
     if (slot >= 0) this.bytesIn[slot] += requestBytes;
   }
 
@@ -84,33 +80,11 @@ export class SlotStats {
   }
 }
 
-function mergeSlot(unit: number, slot: number): number {
+/** The slot of keys seen so far combined with one more command's. */
+export function mergeSlot(unit: number, slot: number): number {
   if (slot === NO_KEYS) return unit;
   if (unit === NO_KEYS) return slot;
   return unit === slot ? unit : CROSS_SLOT;
-}
-
-/** Sharded Pub/Sub commands: their shard channels route like keys (NOT_KEY specs). */
-const SHARD_CHANNEL_COMMANDS = new Set(['spublish', 'ssubscribe', 'sunsubscribe']);
-
-/**
- * The one slot all of a command's keys hash to (Valkey's c->slot):
- * NO_KEYS when it has none, CROSS_SLOT when they span several. Shard
- * channels count as keys, as cluster routing treats them.
- */
-export function commandSlot(cmd: Command, argv: readonly string[]): number {
-  let slot = NO_KEYS;
-  if (cmd.flags & F.PUBSUB) {
-    if (!SHARD_CHANNEL_COMMANDS.has(cmd.name)) return NO_KEYS;
-    const last = cmd.name === 'spublish' ? Math.min(1, argv.length - 1) : argv.length - 1;
-    for (let i = 1; i <= last; i++) slot = mergeSlot(slot, keySlot(argv[i]!));
-    return slot;
-  }
-  for (const ref of commandKeys(cmd, argv)) {
-    slot = mergeSlot(slot, keySlot(argv[ref.pos]!));
-    if (slot === CROSS_SLOT) break;
-  }
-  return slot;
 }
 
 /** The bytes of `argv` sent as a canonical RESP multibulk (`*N\r\n` then `$len\r\n<arg>\r\n` each). */

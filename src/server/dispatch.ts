@@ -39,7 +39,8 @@ import { discardTransaction } from '../commands/transactions.js';
 import { WriterMark } from '../protocol/writer.js';
 import type { CommandTiming } from './command-timing.js';
 import { cstr } from '../commands/util.js';
-import { multibulkBytes, type SlotStats } from '../diagnostics/slot-stats.js';
+import { MULTI_REQUEST_BYTES, multibulkBytes, type SlotStats } from '../diagnostics/slot-stats.js';
+import { commandKeyNames, commandSlot } from '../commands/command-slot.js';
 import type { HotKeys } from '../diagnostics/hot-keys.js';
 import type { RequestParser } from '../protocol/parser.js';
 
@@ -187,7 +188,7 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
         return;
       }
       multi.push({ cmd, argv });
-      if (server.slotStats.enabled) server.slotStats.queued(cmd, argv, requestBytes(c.parser, argv));
+      if (server.slotStats.enabled) server.slotStats.queued(commandSlot(cmd, argv), requestBytes(c.parser, argv));
       c.reply.simple('QUEUED');
       return;
     }
@@ -251,7 +252,7 @@ export function call(server: DispatchHost, c: Client, cmd: Command, argv: string
 /** call() with per-slot accounting and hot-key sampling around it. */
 function observedCall(server: DispatchHost, c: Client, cmd: Command, argv: string[], nested: boolean): void {
   const hotKeys = server.hotKeys;
-  if (hotKeys.on) hotKeys.commandRan(c.ctx.db.id, cmd, argv);
+  if (hotKeys.on && hotKeys.due()) hotKeys.countKeys(c.ctx.db.id, commandKeyNames(cmd, argv));
   const slots = server.slotStats;
   if (!slots.enabled) {
     runCall(server, c, cmd, argv, nested);
@@ -260,22 +261,23 @@ function observedCall(server: DispatchHost, c: Client, cmd: Command, argv: strin
   if (nested) {
     // EXEC's commands: their keys decide EXEC's slot; their time and bytes are EXEC's.
     runCall(server, c, cmd, argv, true);
-    slots.noteCommand(cmd, argv);
+    slots.noteSlot(commandSlot(cmd, argv));
     return;
   }
   const reply = c.reply;
   const outBefore = reply.pending;
   slots.beginUnit();
   const usec = runCall(server, c, cmd, argv, false);
-  slots.noteCommand(cmd, argv);
-  const bytesIn = requestBytes(c.parser, argv);
+  slots.noteSlot(commandSlot(cmd, argv));
+  // Valkey charges EXEC with the bytes of its MULTI too.
+  const bytesIn = requestBytes(c.parser, argv) + (cmd.name === 'exec' ? MULTI_REQUEST_BYTES : 0);
   if (c.blocked !== null) {
     // As Valkey, a blocked command counts when it replies (blocking.ts replyAs calls this back).
     const slot = slots.takeUnitSlot();
     c.lateReplyAccount = (lateUsec, replyBytes) => slots.charge(slot, usec + lateUsec, bytesIn, replyBytes);
     return;
   }
-  slots.endUnit(cmd, usec, bytesIn, Math.max(0, reply.pending - outBefore));
+  slots.endUnit(usec, bytesIn, Math.max(0, reply.pending - outBefore));
 }
 
 /** The bytes of the request that carried `argv`, as sent (Valkey's net_input_bytes_curr_cmd). */

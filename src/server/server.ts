@@ -31,6 +31,7 @@ import { CommandTiming } from './command-timing.js';
 import { LatencyMonitor } from '../diagnostics/latency-monitor.js';
 import { SlotStats } from '../diagnostics/slot-stats.js';
 import { HotKeys } from '../diagnostics/hot-keys.js';
+import { commandKeyNames, commandSlot } from '../commands/command-slot.js';
 import type { SlowLog } from '../diagnostics/slowlog.js';
 import { DirectIo } from './direct-io.js';
 import { Listeners } from './listeners.js';
@@ -813,8 +814,8 @@ export class Server implements CommandHost, TrackingHost {
     this.stats.commandsProcessed++;
     if (this.observeCommands) {
       // The script's keys decide its caller's slot (a script over several slots is charged to none).
-      if (this.slotStats.enabled) this.slotStats.noteCommand(cmd, argv);
-      if (this.hotKeys.on) this.hotKeys.commandRan(ctx.db.id, cmd, argv);
+      if (this.slotStats.enabled) this.slotStats.noteSlot(commandSlot(cmd, argv));
+      if (this.hotKeys.on && this.hotKeys.due()) this.hotKeys.countKeys(ctx.db.id, commandKeyNames(cmd, argv));
     }
     // The script's caller remembers the keys its read-only commands read (Redis' current_client).
     const caller = this.tracking.current;
