@@ -292,6 +292,10 @@ bool('cluster-require-full-coverage', 'yes', inert);
 bool('cluster-replica-no-failover', 'no', { aliases: ['cluster-slave-no-failover'], inert: true });
 bool('cluster-allow-reads-when-down', 'no', inert);
 bool('cluster-allow-pubsubshard-when-down', 'yes', inert);
+// Valkey 8: CLUSTER SLOT-STATS' cpu-usec and network-bytes-in/out per slot (src/diagnostics/slot-stats.ts), kept without cluster mode.
+bool('cluster-slot-stats-enabled', 'no');
+// Vireo: VIREO HOTKEYS counts the keys of one command in this many (src/diagnostics/hot-keys.ts; 0: off).
+int('vireo-hotkeys-sample-rate', 0, 0, INT_MAX);
 str('cluster-announce-ip', '', inert);
 str('cluster-announce-hostname', '', { ...inert, parse: parseHostname });
 str('cluster-announce-human-nodename', '', inert);

@@ -12,6 +12,8 @@
 
 import type { SlowLog } from '../diagnostics/slowlog.js';
 import type { LatencyMonitor } from '../diagnostics/latency-monitor.js';
+import type { SlotStats } from '../diagnostics/slot-stats.js';
+import type { HotKeys } from '../diagnostics/hot-keys.js';
 import { ExecContext, type ReplySink } from '../engine/context.js';
 import type { Engine } from '../engine/engine.js';
 import type { ReplyStream } from '../protocol/stream.js';
@@ -247,6 +249,10 @@ export interface CommandHost {
   readonly primary: ReplicationPrimary;
   /** Channels, patterns and shard channels, and the delivery of messages (src/pubsub/). */
   readonly pubsub: PubSub;
+  /** Per-slot CPU and network bytes (CLUSTER SLOT-STATS). */
+  readonly slotStats: SlotStats;
+  /** Sampled key accesses (VIREO HOTKEYS). */
+  readonly hotKeys: HotKeys;
   /** SLOWLOG's entries (src/diagnostics/slowlog.ts). */
   readonly slowlog: SlowLog;
   /** LATENCY LATEST / HISTORY / RESET's events. */

@@ -28,6 +28,8 @@ import { geoCommands } from './geo.js';
 import { hyperloglogCommands } from './hyperloglog.js';
 import { bitmapCommands } from './bitmaps.js';
 import { aclCommands } from './acl.js';
+import { clusterCommands } from './cluster.js';
+import { vireoCommands } from './vireo.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -64,6 +66,8 @@ export function createCommandTable(): CommandTable {
     ...hyperloglogCommands,
     ...bitmapCommands,
     ...aclCommands,
+    ...clusterCommands,
+    ...vireoCommands,
   ]);
   return table;
 }

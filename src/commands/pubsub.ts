@@ -16,6 +16,8 @@ import type { CommandContext, Connection } from './context.js';
 import { cstr, replyHelp } from './util.js';
 import { argAt } from '../protocol/big-args.js';
 import type { ChannelKind } from '../pubsub/registry.js';
+import { messageFrameSize } from '../pubsub/frames.js';
+import { keySlot } from '../engine/slot.js';
 
 /**
  * Confirmation of one (un)subscription: [kind, name or null, count], a push
@@ -146,7 +148,11 @@ function publish(ctx: CommandContext, argv: string[]): void {
 }
 
 function spublish(ctx: CommandContext, argv: string[]): void {
-  const receivers = ctx.host.pubsub.spublish(argv[1]!, argAt(argv, 2));
+  const message = argAt(argv, 2);
+  const receivers = ctx.host.pubsub.spublish(argv[1]!, message);
+  const slotStats = ctx.host.slotStats;
+  // Valkey counts the messages to this node's subscribers as the shard channel's slot's output.
+  if (slotStats.enabled && receivers > 0) slotStats.addBytesOut(keySlot(argv[1]!), receivers * messageFrameSize('smessage', null, argv[1]!, message));
   propagate(ctx, argv);
   ctx.reply.integer(receivers);
 }

@@ -442,8 +442,18 @@ export class RequestParser {
   }
 
 
+  /** The last inline command and the bytes its line took (CLUSTER SLOT-STATS network-bytes-in). */
+  inlineArgv: string[] | null = null;
+  inlineBytes = 0;
+
   private readInline(): string[] | null {
-    return this.plainInline() ?? this.quotedInline();
+    const start = this.pos;
+    const argv = this.plainInline() ?? this.quotedInline();
+    if (argv !== null) {
+      this.inlineArgv = argv;
+      this.inlineBytes = this.pos - start;
+    }
+    return argv;
   }
 
   /**

@@ -44,6 +44,12 @@ const HEADS: Record<MessageKind, Buffer> = {
   smessage: Buffer.from('*3\r\n$8\r\nsmessage\r\n', 'latin1'),
 };
 
+/** The bytes of a message frame (RESP2 and RESP3 frames differ only in their first byte). */
+export function messageFrameSize(kind: MessageKind, pattern: string | null, channel: string, message: Payload): number {
+  const size = HEADS[kind].length + bulkSize(channel.length) + bulkSize(message.length);
+  return pattern === null ? size : size + bulkSize(pattern.length);
+}
+
 /**
  * A message frame in its RESP2 form: [kind, pattern (pmessage only),
  * channel, message]. The same bytes as encodeBulkArray, without building
@@ -51,9 +57,7 @@ const HEADS: Record<MessageKind, Buffer> = {
  */
 export function encodeMessage(kind: MessageKind, pattern: string | null, channel: string, message: Payload): Buffer {
   const head = HEADS[kind];
-  let size = head.length + bulkSize(channel.length) + bulkSize(message.length);
-  if (pattern !== null) size += bulkSize(pattern.length);
-  const out = Buffer.allocUnsafe(size);
+  const out = Buffer.allocUnsafe(messageFrameSize(kind, pattern, channel, message));
   head.copy(out, 0);
   let pos = head.length;
   if (pattern !== null) pos = putBulk(out, pos, pattern);

@@ -107,9 +107,17 @@ export class BlockedClients {
 /** Write a blocked client's late reply with the reply mode its command had. */
 export function replyAs(c: Client, b: BlockState, write: () => void): void {
   c.reply.muted = b.muted;
+  const account = c.lateReplyAccount;
+  const outBefore = c.reply.pending;
+  const started = account !== null ? performance.now() : 0;
   try {
     write();
   } finally {
     c.reply.muted = false;
+  }
+  // A rerun that still finds nothing writes nothing and keeps waiting.
+  if (account !== null && c.reply.pending > outBefore) {
+    c.lateReplyAccount = null;
+    account((performance.now() - started) * 1000, c.reply.pending - outBefore);
   }
 }

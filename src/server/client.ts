@@ -135,6 +135,8 @@ export class Client implements Connection, Waiter, TrackingClient {
   readonly replyMark = new WriterMark();
   /** Inside a blocking command: input waits until it is woken. */
   blocked: BlockState | null = null;
+  /** Charges a blocked command's slot once its late reply is written (CLUSTER SLOT-STATS); null otherwise. */
+  lateReplyAccount: ((usec: number, replyBytes: number) => void) | null = null;
   /**
    * Output still to be produced, in order: streamed replies and the bytes
    * written after them (EXEC's later replies). While set, input waits.

@@ -40,7 +40,9 @@ export class CommandTiming {
     this.slowlogMaxLen = config.int('slowlog-max-len');
     this.trackLatency = config.bool('latency-tracking');
     this.percentiles = config.str('latency-tracking-info-percentiles').split(' ').filter(Boolean).map(Number);
-    this.precise = this.trackLatency || this.slowerThanUs >= 0 || this.monitor.thresholdMs > 0;
+    // Per-slot cpu-usec adds each command's own time, as commandstats does.
+    const slotStats = config.bool('cluster-slot-stats-enabled');
+    this.precise = this.trackLatency || this.slowerThanUs >= 0 || this.monitor.thresholdMs > 0 || slotStats;
   }
 
   /**

@@ -30,12 +30,22 @@ export interface DispatchHost extends ClientHost {
   timeCommand(cmd: Command): void;
   accountBatch(): void;
   feedMonitors(c: Client, cmd: Command, argv: string[]): void;
+  /** Per-slot CPU and network bytes (CLUSTER SLOT-STATS, cluster-slot-stats-enabled). */
+  readonly slotStats: SlotStats;
+  /** Sampled key accesses (VIREO HOTKEYS, vireo-hotkeys-sample-rate). */
+  readonly hotKeys: HotKeys;
+  /** Either of those is on: commands go through observedCall. */
+  readonly observeCommands: boolean;
 }
 import { discardTransaction } from '../commands/transactions.js';
 import { WriterMark } from '../protocol/writer.js';
 import type { CommandTiming } from './command-timing.js';
 import { cstr } from '../commands/util.js';
 import { Eviction, OOM_ERROR, type MemoryLimit } from './memory-limit.js';
+import { MULTI_REQUEST_BYTES, multibulkBytes, type SlotStats } from '../diagnostics/slot-stats.js';
+import { commandKeyNames, commandSlot } from '../commands/command-slot.js';
+import type { HotKeys } from '../diagnostics/hot-keys.js';
+import type { RequestParser } from '../protocol/parser.js';
 
 /** Commands that run immediately even inside MULTI. */
 const MULTI_EXEMPT = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -205,6 +215,7 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
         return;
       }
       multi.push({ cmd, argv });
+      if (server.slotStats.enabled) server.slotStats.queued(commandSlot(cmd, argv), requestBytes(c.parser, argv));
       c.reply.simple('QUEUED');
       return;
     }
@@ -260,6 +271,52 @@ function runUnit(server: DispatchHost, c: Client, cmd: Command, argv: string[], 
  * modes belong to the outer one.
  */
 export function call(server: DispatchHost, c: Client, cmd: Command, argv: string[], nested = false): void {
+  // Per-slot stats and hot keys cost this one check while both are off.
+  if (server.observeCommands) observedCall(server, c, cmd, argv, nested);
+  else runCall(server, c, cmd, argv, nested);
+}
+
+/** call() with per-slot accounting and hot-key sampling around it. */
+function observedCall(server: DispatchHost, c: Client, cmd: Command, argv: string[], nested: boolean): void {
+  const hotKeys = server.hotKeys;
+  if (hotKeys.on && hotKeys.due()) hotKeys.countKeys(c.ctx.db.id, commandKeyNames(cmd, argv));
+  const slots = server.slotStats;
+  if (!slots.enabled) {
+    runCall(server, c, cmd, argv, nested);
+    return;
+  }
+  if (nested) {
+    // EXEC's commands: their keys decide EXEC's slot; their time and bytes are EXEC's.
+    runCall(server, c, cmd, argv, true);
+    slots.noteSlot(commandSlot(cmd, argv));
+    return;
+  }
+  const reply = c.reply;
+  const outBefore = reply.pending;
+  slots.beginUnit();
+  const usec = runCall(server, c, cmd, argv, false);
+  slots.noteSlot(commandSlot(cmd, argv));
+  // Valkey charges EXEC with the bytes of its MULTI too.
+  const bytesIn = requestBytes(c.parser, argv) + (cmd.name === 'exec' ? MULTI_REQUEST_BYTES : 0);
+  if (c.blocked !== null) {
+    // As Valkey, a blocked command counts when it replies (blocking.ts replyAs calls this back).
+    const slot = slots.takeUnitSlot();
+    c.lateReplyAccount = (lateUsec, replyBytes) => slots.charge(slot, usec + lateUsec, bytesIn, replyBytes);
+    return;
+  }
+  slots.endUnit(usec, bytesIn, Math.max(0, reply.pending - outBefore));
+}
+
+/** The bytes of the request that carried `argv`, as sent (Valkey's net_input_bytes_curr_cmd). */
+function requestBytes(parser: RequestParser, argv: string[]): number {
+  if (parser.rawArgv === argv) return parser.rawEnd - parser.rawStart;
+  if (parser.inlineArgv === argv) return parser.inlineBytes;
+  // Parsed by the exact path (split across reads): canonical RESP unless the client padded it.
+  return multibulkBytes(argv);
+}
+
+/** The execution unit and its accounting; returns its duration in µs (0 when timing is not precise). */
+function runCall(server: DispatchHost, c: Client, cmd: Command, argv: string[], nested: boolean): number {
   const engine = server.engine;
   const ctx = c.ctx;
   const reply = c.reply;
@@ -280,8 +337,10 @@ export function call(server: DispatchHost, c: Client, cmd: Command, argv: string
   // Nested units (EXEC's commands) need a mark of their own; the top level reuses the client's.
   runUnit(server, c, cmd, argv, !nested && c.parser.rawArgv === argv, nested ? new WriterMark() : c.replyMark);
   if (c.tracking !== null && cmd.flags & F.READONLY) tracking.rememberKeys(c, cmd, argv);
+  let usec = 0;
   if (timing.precise) {
-    timing.finished(cmd, argv, (engine.clock.tick() - started) * 1000, c);
+    usec = (engine.clock.tick() - started) * 1000;
+    timing.finished(cmd, argv, usec, c);
   } else {
     // Reading a clock costs ~40 ns: with no histogram, slow log or latency
     // monitor to feed, commands of one input batch are timed together
@@ -323,6 +382,7 @@ export function call(server: DispatchHost, c: Client, cmd: Command, argv: string
     }
   }
   if (server.monitors.size > 0) server.feedMonitors(c, cmd, argv);
+  return usec;
 }
 
 /**

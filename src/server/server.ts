@@ -29,6 +29,9 @@ import { infoString } from './info.js';
 import { Client } from './client.js';
 import { CommandTiming } from './command-timing.js';
 import { LatencyMonitor } from '../diagnostics/latency-monitor.js';
+import { SlotStats } from '../diagnostics/slot-stats.js';
+import { HotKeys } from '../diagnostics/hot-keys.js';
+import { commandKeyNames, commandSlot } from '../commands/command-slot.js';
 import type { SlowLog } from '../diagnostics/slowlog.js';
 import { DirectIo } from './direct-io.js';
 import { Listeners } from './listeners.js';
@@ -138,6 +141,11 @@ export class Server implements CommandHost, TrackingHost {
   readonly pubsub = new PubSub();
   readonly latencyMonitor = new LatencyMonitor();
   readonly timing = new CommandTiming(this.latencyMonitor);
+  /** CLUSTER SLOT-STATS' per-slot CPU and bytes, and VIREO HOTKEYS' sample. */
+  readonly slotStats = new SlotStats();
+  readonly hotKeys = new HotKeys();
+  /** Either of them is on (dispatch checks this one flag per command). */
+  observeCommands = false;
 
   get slowlog(): SlowLog {
     return this.timing.slowlog;
@@ -245,7 +253,16 @@ export class Server implements CommandHost, TrackingHost {
     this.engine.latencySink = (event, ms) => this.latencyMonitor.addIfNeeded(event, ms);
     this.watchGcPauses();
     this.timing.configure(config);
+    this.applyObserverConfig();
     config.onChange((name, value) => this.applyConfig(name, value));
+  }
+
+  /** cluster-slot-stats-enabled and vireo-hotkeys-sample-rate. */
+  private applyObserverConfig(): void {
+    this.slotStats.enabled = this.config.bool('cluster-slot-stats-enabled');
+    this.hotKeys.configure(this.config.int('vireo-hotkeys-sample-rate'));
+    this.observeCommands = this.slotStats.enabled || this.hotKeys.on;
+    this.timing.configure(this.config);
   }
 
   /** The changefeed-* parameters; an error (CONFIG SET refuses) for a database that does not exist. */
@@ -862,6 +879,11 @@ export class Server implements CommandHost, TrackingHost {
     cmd.stats.calls++;
     if (reply.errorCount !== errorsBefore) cmd.stats.failed++;
     this.stats.commandsProcessed++;
+    if (this.observeCommands) {
+      // The script's keys decide its caller's slot (a script over several slots is charged to none).
+      if (this.slotStats.enabled) this.slotStats.noteSlot(commandSlot(cmd, argv));
+      if (this.hotKeys.on && this.hotKeys.due()) this.hotKeys.countKeys(ctx.db.id, commandKeyNames(cmd, argv));
+    }
     // The script's caller remembers the keys its read-only commands read (Redis' current_client).
     const caller = this.tracking.current;
     if (caller !== null && caller.tracking !== null && cmd.flags & F.READONLY) this.tracking.rememberKeys(caller, cmd, argv);
@@ -995,6 +1017,8 @@ export class Server implements CommandHost, TrackingHost {
   /** CONFIG RESETSTAT. */
   resetStats(): void {
     Object.assign(this.stats, new ServerStats());
+    this.slotStats.reset();
+    this.hotKeys.reset();
     for (const cmd of this.table.all()) {
       cmd.stats.calls = 0;
       cmd.stats.usec = 0;
@@ -1214,6 +1238,10 @@ export class Server implements CommandHost, TrackingHost {
         break;
       case 'client-query-buffer-limit':
         this.queryBufferLimit = value as number;
+        break;
+      case 'cluster-slot-stats-enabled':
+      case 'vireo-hotkeys-sample-rate':
+        this.applyObserverConfig();
         break;
       case 'slowlog-log-slower-than':
       case 'slowlog-max-len':

@@ -25,7 +25,7 @@ export function commandName(args: readonly string[]): string {
   return CONTAINERS.has(first) && args.length > 1 ? `${first}|${args[1]!.toLowerCase()}` : first;
 }
 
-export const CONTAINERS = new Set(['client', 'config', 'command', 'memory', 'object', 'debug', 'xinfo', 'xgroup', 'script', 'function', 'acl', 'slowlog', 'latency']);
+export const CONTAINERS = new Set(['client', 'config', 'command', 'memory', 'object', 'debug', 'xinfo', 'xgroup', 'script', 'function', 'acl', 'slowlog', 'latency', 'cluster', 'vireo']);
 
 /** An argument as an integer, the way a server would read it (null when it is not one). */
 export function asInteger(s: string | undefined): bigint | null {
@@ -326,6 +326,12 @@ export const CONSTRAINTS: Constraint[] = [
   {
     why: "Redis 8.2's XACKDEL and XDELEX change data the 7.0 reference keeps (it refuses them): the datasets would diverge; test/streams*.test.ts cover them",
     rejects: (a) => ['xackdel', 'xdelex'].includes(commandName(a)),
+  },
+  {
+    why: "CLUSTER's slot subcommands and HELP answer in standalone Vireo where the standalone 7.0 reference says cluster support is disabled (test/cluster-slots.test.ts compares them with a cluster-mode reference); MYSHARDID is 7.2's, SLOT-STATS Valkey's, VIREO Vireo's own. The topology subcommands stay fuzzed: both answer the same error",
+    rejects: (a) =>
+      ['cluster|keyslot', 'cluster|countkeysinslot', 'cluster|getkeysinslot', 'cluster|slot-stats', 'cluster|help', 'cluster|myshardid'].includes(commandName(a)) ||
+      commandName(a).startsWith('vireo'),
   },
   {
     why: 'CLIENT REPLY OFF|SKIP mutes replies: the harness pairs each command with one reply',

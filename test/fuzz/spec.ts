@@ -87,6 +87,18 @@ const SPECS_72: Record<string, (from70: ArgSpec[] | undefined) => ArgSpec[]> = {
   xackdel: () => [arg('key', 'key'), arg('group', 'string'), ...REF_POLICY, IDS_BLOCK],
   xdelex: () => [arg('key', 'key'), ...REF_POLICY, IDS_BLOCK],
   zrevrank: (a) => [...(a ?? []), token('WITHSCORE', true)],
+  // Redis 7.2's CLUSTER MYSHARDID, Valkey 8's CLUSTER SLOT-STATS, Vireo's VIREO (known.ts keeps them from the reference).
+  'cluster|myshardid': () => [],
+  'cluster|slot-stats': () => [
+    arg('filter', 'oneof', {
+      args: [
+        arg('slotsrange', 'block', { token: 'SLOTSRANGE', args: [arg('start-slot', 'integer'), arg('end-slot', 'integer')] }),
+        arg('orderby', 'block', { token: 'ORDERBY', args: [arg('metric', 'string'), arg('limit', 'integer', { token: 'LIMIT', optional: true }), arg('order', 'oneof', { optional: true, args: [token('ASC'), token('DESC')] })] }),
+      ],
+    }),
+  ],
+  'vireo|help': () => [],
+  'vireo|hotkeys': () => [arg('count', 'integer', { token: 'COUNT', optional: true })],
 };
 
 /** The argument shapes of every command Vireo lists, read from the reference server on `port`. */

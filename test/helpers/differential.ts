@@ -489,6 +489,15 @@ export class DiffPair {
     return new DiffPair(redis, vireo, { redis: redisHandle, vireo: vireoHandle });
   }
 
+  /**
+   * A pair of already started servers (a reference started with parameters
+   * Vireo does not take, such as cluster-enabled); stop() stops both.
+   */
+  static async of(redisHandle: ProcessHandle, vireoHandle: VireoHandle): Promise<DiffPair> {
+    const [redis, vireo] = await Promise.all([RespClient.connect(redisHandle.port), RespClient.connect(vireoHandle.port)]);
+    return new DiffPair(redis, vireo, { redis: redisHandle, vireo: vireoHandle });
+  }
+
   /** Whether the second server is redis-server too (DIFF_AGAINST_REDIS=1). */
   static get referenceOnly(): boolean {
     return REFERENCE_ONLY;
