@@ -44,6 +44,8 @@ import { monitorLine, monitorSource } from './monitor.js';
 import { Scripting, attachScripting } from '../scripting/scripting.js';
 import { ServerStats } from './stats.js';
 import { MemoryTracker } from './info.js';
+import { StartupBaseline, type DoctorCounts, type MemoryOverhead } from '../diagnostics/memory-report.js';
+import { gatherMemoryOverhead } from './memory-overhead.js';
 import { discardTransaction } from '../commands/transactions.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
 import { strerror } from '../../persistence/errors.js';
@@ -83,6 +85,8 @@ export class Server implements CommandHost, TrackingHost {
     return this.replIds.replId;
   }
   readonly memory = new MemoryTracker();
+  /** The Node runtime's own RSS (left out of the fragmentation ratios) and used_memory, measured once listening. */
+  readonly baseline = new StartupBaseline();
   /** Use handle-level socket I/O (direct-io.ts); VIREO_STREAM_IO=1 keeps Node's streams. */
   readonly directIo = process.env.VIREO_STREAM_IO !== '1';
   /** DEBUG SET-ACTIVE-EXPIRE. */
@@ -248,6 +252,7 @@ export class Server implements CommandHost, TrackingHost {
     this.loadUsers();
     try {
       await this.listeners.listen();
+      this.baseline.capture(this.memory.sample());
     } catch (e) {
       if (!(e instanceof TlsConfigError)) throw e;
       this.logger.fatal(e.message);
@@ -762,6 +767,11 @@ export class Server implements CommandHost, TrackingHost {
 
   info(sections: string[]): string {
     return infoString(this, sections);
+  }
+
+  /** INFO memory's, MEMORY STATS' and MEMORY DOCTOR's figures, measured now. */
+  memoryOverhead(): { overhead: MemoryOverhead; counts: DoctorCounts } {
+    return gatherMemoryOverhead(this);
   }
 
   lookupCommand(argv: readonly string[]): Command | undefined {
