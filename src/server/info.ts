@@ -7,6 +7,7 @@
 
 import type { AclStats } from '../acl/log.js';
 import os from 'node:os';
+import { createHash } from 'node:crypto';
 import type { ReplicationIds } from '../../replication/ids.js';
 import type { ReplicationPrimary } from '../../replication/primary.js';
 import type { Config } from '../config.js';
@@ -88,6 +89,11 @@ export class MemoryTracker {
   }
 }
 
+/** A build id in Redis' form (hex digits), stable for a Vireo version. */
+function buildId(version: string): string {
+  return createHash('sha1').update(`vireo-${version}`).digest('hex').slice(0, 16);
+}
+
 function serverSection(s: InfoSource): Fields {
   const now = Date.now();
   const uptime = Math.floor((now - s.startTime) / 1000);
@@ -98,7 +104,7 @@ function serverSection(s: InfoSource): Fields {
     ['server_name', 'vireo'],
     ['redis_git_sha1', '00000000'],
     ['redis_git_dirty', 0],
-    ['redis_build_id', '0'],
+    ['redis_build_id', buildId(s.version)],
     ['redis_mode', 'standalone'],
     ['os', `${os.type()} ${os.release()} ${os.arch()}`],
     ['arch_bits', 64],
