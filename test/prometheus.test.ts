@@ -295,21 +295,6 @@ const HAVE_EXPORTER = (() => {
 /** The exporter's own families and those about key groups it was not asked for: not about the server scraped. */
 const EXPORTER_OWN = /^(go_|process_|promhttp_|redis_exporter_|redis_target_scrape_request_errors_total$|redis_last_key_groups_scrape_duration_milliseconds$)/;
 
-/**
- * INFO memory fields Vireo does not have yet (the INFO memory work adds
- * them); listed so the check below holds for everything else. Each is
- * checked to be still missing, so the list cannot outlive the gap.
- */
-const PENDING_INFO_MEMORY = [
-  'redis_allocator_active_bytes',
-  'redis_allocator_allocated_bytes',
-  'redis_allocator_frag_bytes',
-  'redis_allocator_frag_ratio',
-  'redis_allocator_resident_bytes',
-  'redis_allocator_rss_bytes',
-  'redis_allocator_rss_ratio',
-];
-
 interface ExporterHandle {
   port: number;
   proc: ChildProcess;
@@ -448,15 +433,12 @@ describe.skipIf(!HAVE_REDIS || !HAVE_EXPORTER)('redis_exporter (Debian) on redis
     const missing: string[] = [];
     const relabelled: string[] = [];
     for (const [name, labels] of redis) {
-      if (PENDING_INFO_MEMORY.includes(name)) continue;
       const mine = vireo.get(name);
       if (mine === undefined) missing.push(name);
       else if (mine !== labels) relabelled.push(`${name}: {${labels}} vs {${mine}}`);
     }
     expect(missing).toEqual([]);
     expect(relabelled).toEqual([]);
-    // The families asked of the INFO memory work are still missing (else drop them from the list).
-    for (const name of PENDING_INFO_MEMORY) expect(vireo.has(name), `${name} is served now: drop it from PENDING_INFO_MEMORY`).toBe(false);
   });
 
   it('logs no warning or error while scraping Vireo', () => {

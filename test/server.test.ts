@@ -166,7 +166,7 @@ describe('INFO', () => {
       }
       expect(info.startsWith('# Server\r\n')).toBe(true);
       const sections = [...info.matchAll(/^# (\w+)/gm)].map((m) => m[1]);
-      expect(sections).toEqual(['Server', 'Clients', 'Memory', 'Persistence', 'Stats', 'Replication', 'CPU', 'Modules', 'Errorstats', 'Cluster', 'Keyspace', 'Commandstats', 'Latencystats']);
+      expect(sections).toEqual(['Server', 'Clients', 'Memory', 'Persistence', 'Stats', 'Replication', 'CPU', 'Modules', 'Commandstats', 'Errorstats', 'Latencystats', 'Cluster', 'Keyspace']);
       const one = toJs(await c.call('INFO', 'keyspace')) as string;
       expect(one).toBe('# Keyspace\r\ndb0:keys=2,expires=0,avg_ttl=0\r\n');
       const two = toJs(await c.call('INFO', 'server', 'clients')) as string;

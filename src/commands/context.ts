@@ -14,6 +14,7 @@ import type { SlowLog } from '../diagnostics/slowlog.js';
 import type { LatencyMonitor } from '../diagnostics/latency-monitor.js';
 import type { SlotStats } from '../diagnostics/slot-stats.js';
 import type { HotKeys } from '../diagnostics/hot-keys.js';
+import type { DoctorCounts, MemoryOverhead } from '../diagnostics/memory-report.js';
 import { ExecContext, type ReplySink } from '../engine/context.js';
 import type { Engine } from '../engine/engine.js';
 import type { ReplyStream } from '../protocol/stream.js';
@@ -239,6 +240,8 @@ export interface CommandHost {
   resetStats(): void;
   /** INFO [section ...] as its text. */
   info(sections: string[]): string;
+  /** MEMORY STATS' and MEMORY DOCTOR's figures, measured now (src/diagnostics/memory-report.ts). */
+  memoryOverhead(): { overhead: MemoryOverhead; counts: DoctorCounts };
   /** Run one queued command of a transaction (EXEC) on `ctx`, with its accounting. */
   callNested(ctx: CommandContext, argv: string[]): void;
   /** SHUTDOWN; `now` skips waiting for lagging replicas. */

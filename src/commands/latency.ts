@@ -1,11 +1,14 @@
 /**
- * LATENCY LATEST / HISTORY / RESET / HISTOGRAM / HELP (Redis' latency.c):
- * the latency monitor's events and the per-command latency histograms.
+ * LATENCY LATEST / HISTORY / RESET / HISTOGRAM / DOCTOR / GRAPH / HELP
+ * (Redis' latency.c): the latency monitor's events, their analysis and
+ * graph (src/diagnostics/latency-report.ts), and the per-command latency
+ * histograms.
  */
 
 import type { Command, CommandImpl, CommandTable } from './table.js';
 import type { CommandContext } from './context.js';
-import { replyHelp } from './util.js';
+import { cstr, replyHelp } from './util.js';
+import { latencyDoctorReport, latencyGraph } from '../diagnostics/latency-report.js';
 
 const LATENCY_HELP = [
   'DOCTOR',
@@ -50,6 +53,24 @@ function history(ctx: CommandContext, argv: string[]): void {
   }
 }
 
+function doctor(ctx: CommandContext): void {
+  const cfg = ctx.host.config;
+  const report = latencyDoctorReport(ctx.host.latencyMonitor, {
+    thresholdMs: ctx.host.latencyMonitor.thresholdMs,
+    slowlogSlowerThanUs: cfg.int('slowlog-log-slower-than'),
+    appendfsync: cfg.str('appendfsync'),
+    hz: cfg.int('hz'),
+  });
+  ctx.reply.verbatim(report);
+}
+
+function graph(ctx: CommandContext, argv: string[]): void {
+  const event = argv[2]!;
+  const series = ctx.host.latencyMonitor.events.get(event);
+  if (series === undefined) ctx.reply.error(`ERR No samples available for event '${cstr(event)}'`);
+  else ctx.reply.verbatim(latencyGraph(event, series));
+}
+
 /** One command's entry of LATENCY HISTOGRAM: {calls, histogram_usec: {bound: cumulative calls}}. */
 function histogramEntry(ctx: CommandContext, cmd: Command): void {
   const h = cmd.stats.latency!;
@@ -90,6 +111,8 @@ export function latencyCommands(tableOf: () => CommandTable): CommandImpl[] {
   return [
     { name: 'latency|latest', run: latest },
     { name: 'latency|history', run: history },
+    { name: 'latency|doctor', run: doctor },
+    { name: 'latency|graph', run: graph },
     {
       name: 'latency|reset',
       run: (ctx, argv) => ctx.reply.integer(ctx.host.latencyMonitor.reset(argv.slice(2))),

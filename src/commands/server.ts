@@ -15,6 +15,7 @@ import { ListValue } from '../types/list.js';
 import { objectRefcount } from './keys.js';
 import { fullGc, heapUsedBytes } from '../util/gc.js';
 import { keyMemoryUsage } from '../types/memory.js';
+import { mallocStatsReport, memoryDoctorReport, memoryStatsEntries } from '../diagnostics/memory-report.js';
 
 function flushArgs(ctx: CommandContext, argv: string[]): boolean {
   if (argv.length > 2) {
@@ -452,38 +453,31 @@ const memoryCommands: CommandImpl[] = [
   {
     name: 'memory|stats',
     run(ctx) {
-      const m = process.memoryUsage();
-      const used = m.heapUsed + m.external;
-      const keys = ctx.engine.totalKeys;
-      const fields: [string, number][] = [
-        ['peak.allocated', ctx.host.memory.peak],
-        ['total.allocated', used],
-        ['startup.allocated', ctx.host.memory.startup],
-        ['keys.count', keys],
-        ['keys.bytes-per-key', keys === 0 ? 0 : Math.floor((used - ctx.host.memory.startup) / keys)],
-        ['dataset.bytes', Math.max(0, used - ctx.host.memory.startup)],
-        ['rss.bytes', m.rss],
-        ['heap.total', m.heapTotal],
-        ['external.bytes', m.external],
-      ];
-      ctx.reply.map(fields.length);
-      for (const [k, n] of fields) {
-        ctx.reply.bulk(k);
-        ctx.reply.integer(n);
+      const entries = memoryStatsEntries(ctx.host.memoryOverhead().overhead);
+      const r = ctx.reply;
+      r.map(entries.length);
+      for (const [name, v] of entries) {
+        r.bulk(name);
+        if ('int' in v) r.integer(v.int);
+        else if ('float' in v) r.double(v.float);
+        else {
+          r.map(2);
+          r.bulk('overhead.hashtable.main');
+          r.integer(v.db.main);
+          r.bulk('overhead.hashtable.expires');
+          r.integer(v.db.expires);
+        }
       }
     },
   },
   {
     name: 'memory|doctor',
     run(ctx) {
-      const m = process.memoryUsage();
-      ctx.reply.verbatim(
-        `Vireo keeps its data in the V8 heap: ${m.heapUsed} bytes used of ${m.heapTotal} reserved, ${m.external} bytes in buffers, rss ${m.rss}.` +
-          ' Run MEMORY PURGE to collect garbage before measuring.\n',
-      );
+      const { overhead, counts } = ctx.host.memoryOverhead();
+      ctx.reply.verbatim(memoryDoctorReport(overhead, counts));
     },
   },
-  { name: 'memory|malloc-stats', run: (ctx) => ctx.reply.verbatim('Stats not supported for the current allocator\n') },
+  { name: 'memory|malloc-stats', run: (ctx) => ctx.reply.verbatim(mallocStatsReport()) },
   {
     name: 'memory|help',
     run(ctx) {

@@ -7,6 +7,7 @@
 
 import type { AclStats } from '../acl/log.js';
 import os from 'node:os';
+import { createHash } from 'node:crypto';
 import type { ReplicationIds } from '../../replication/ids.js';
 import type { ReplicationPrimary } from '../../replication/primary.js';
 import type { Config } from '../config.js';
@@ -17,6 +18,7 @@ import type { Client } from './client.js';
 import type { ServerStats } from './stats.js';
 import type { Scripting } from '../scripting/scripting.js';
 import type { PubSub } from '../pubsub/registry.js';
+import { allocatorName, type MemoryOverhead } from '../diagnostics/memory-report.js';
 
 /** What INFO reads from the server (Server implements it). */
 export interface InfoSource {
@@ -31,6 +33,8 @@ export interface InfoSource {
   /** maxmemory's eviction state (INFO stats) and what it leaves out of the measure. */
   readonly memoryLimit: { readonly totalExceededMs: number; readonly currentExceededMs: number; readonly forcedCollections: number };
   notCountedBytes(): number;
+  /** INFO memory's overhead figures (src/server/memory-overhead.ts). */
+  memoryOverhead(): { overhead: MemoryOverhead };
   readonly clients: ReadonlyMap<number, Client>;
   readonly blockedClients: number;
   readonly port: number;
@@ -56,7 +60,8 @@ export interface InfoSource {
 }
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'module_list', 'errorstats', 'cluster', 'keyspace'];
-const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats', 'latencystats'];
+/** Every section in Redis' order: commandstats and latencystats sit beside errorstats, before cluster. */
+const ALL_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'module_list', 'commandstats', 'errorstats', 'latencystats', 'cluster', 'keyspace'];
 
 export type Fields = [string, string | number][];
 
@@ -77,7 +82,8 @@ export function usedMemory(): number {
 }
 
 export class MemoryTracker {
-  readonly startup: number;
+  /** used_memory_startup: taken again once the server is ready (Redis' initial_memory_usage, before data loads). */
+  startup: number;
   peak: number;
 
   constructor(private readonly measure: () => number = usedMemory) {
@@ -85,11 +91,22 @@ export class MemoryTracker {
     this.peak = this.startup;
   }
 
+  /** The server is built and listening, no data loaded yet: this is its start-up memory. */
+  markStartup(): number {
+    this.startup = this.sample();
+    return this.startup;
+  }
+
   sample(): number {
     const used = this.measure();
     if (used > this.peak) this.peak = used;
     return used;
   }
+}
+
+/** A build id in Redis' form (hex digits), stable for a Vireo version. */
+function buildId(version: string): string {
+  return createHash('sha1').update(`vireo-${version}`).digest('hex').slice(0, 16);
 }
 
 function serverSection(s: InfoSource): Fields {
@@ -102,7 +119,7 @@ function serverSection(s: InfoSource): Fields {
     ['server_name', 'vireo'],
     ['redis_git_sha1', '00000000'],
     ['redis_git_dirty', 0],
-    ['redis_build_id', '0'],
+    ['redis_build_id', buildId(s.version)],
     ['redis_mode', 'standalone'],
     ['os', `${os.type()} ${os.release()} ${os.arch()}`],
     ['arch_bits', 64],
@@ -149,43 +166,57 @@ function clientsSection(s: InfoSource): Fields {
   ];
 }
 
+/**
+ * Redis 7.2's memory fields measured on V8 (src/diagnostics/memory-report.ts
+ * maps them; the README's "Memory" section explains each).
+ */
 function memorySection(s: InfoSource): Fields {
-  const used = s.memory.sample();
-  const rss = process.memoryUsage().rss;
+  const o = s.memoryOverhead().overhead;
+  const used = o.totalAllocated;
+  const a = o.allocator;
   const total = os.totalmem();
   const maxmemory = s.config.int('maxmemory');
-  const dataset = Math.max(0, used - s.memory.startup);
   return [
     ['used_memory', used],
     ['used_memory_human', bytesToHuman(used)],
-    ['used_memory_rss', rss],
-    ['used_memory_rss_human', bytesToHuman(rss)],
-    ['used_memory_peak', s.memory.peak],
-    ['used_memory_peak_human', bytesToHuman(s.memory.peak)],
-    ['used_memory_peak_perc', `${((used / s.memory.peak) * 100).toFixed(2)}%`],
-    ['used_memory_overhead', s.memory.startup],
-    ['used_memory_startup', s.memory.startup],
-    ['used_memory_dataset', dataset],
-    ['used_memory_dataset_perc', `${used > 0 ? ((dataset / used) * 100).toFixed(2) : '0.00'}%`],
+    ['used_memory_rss', a.rss],
+    ['used_memory_rss_human', bytesToHuman(a.rss)],
+    ['used_memory_peak', o.peakAllocated],
+    ['used_memory_peak_human', bytesToHuman(o.peakAllocated)],
+    ['used_memory_peak_perc', `${o.peakPerc.toFixed(2)}%`],
+    ['used_memory_overhead', o.overheadTotal],
+    ['used_memory_startup', o.startupAllocated],
+    ['used_memory_dataset', o.dataset],
+    ['used_memory_dataset_perc', `${o.datasetPerc.toFixed(2)}%`],
+    ['allocator_allocated', a.allocated],
+    ['allocator_active', a.active],
+    ['allocator_resident', a.resident],
     ['total_system_memory', total],
     ['total_system_memory_human', bytesToHuman(total)],
     ...scriptingMemory(s.scripting),
     ['maxmemory', maxmemory],
     ['maxmemory_human', bytesToHuman(maxmemory)],
     ['maxmemory_policy', s.config.str('maxmemory-policy')],
-    ['mem_fragmentation_ratio', (rss / Math.max(1, used)).toFixed(2)],
-    ['mem_fragmentation_bytes', rss - used],
+    ['allocator_frag_ratio', o.allocatorFrag.toFixed(2)],
+    ['allocator_frag_bytes', o.allocatorFragBytes],
+    ['allocator_rss_ratio', o.allocatorRss.toFixed(2)],
+    ['allocator_rss_bytes', o.allocatorRssBytes],
+    ['rss_overhead_ratio', o.rssExtra.toFixed(2)],
+    ['rss_overhead_bytes', o.rssExtraBytes],
+    ['mem_fragmentation_ratio', o.totalFrag.toFixed(2)],
+    ['mem_fragmentation_bytes', o.totalFragBytes],
     ['mem_not_counted_for_evict', s.notCountedBytes()],
-    ['mem_replication_backlog', 0],
-    ['mem_total_replication_buffers', 0],
-    ['mem_clients_slaves', 0],
-    ['mem_clients_normal', 0],
-    ['mem_cluster_links', 0],
-    ['mem_aof_buffer', 0],
-    ['mem_allocator', `v8-${process.versions.v8}`],
+    ['mem_replication_backlog', o.replicationBacklog],
+    ['mem_total_replication_buffers', o.replicationBacklog + o.clientsSlaves],
+    ['mem_clients_slaves', o.clientsSlaves],
+    ['mem_clients_normal', o.clientsNormal],
+    ['mem_cluster_links', o.clusterLinks],
+    ['mem_aof_buffer', o.aofBuffer],
+    ['mem_allocator', allocatorName()],
     ['active_defrag_running', 0],
     ['lazyfree_pending_objects', 0],
     ['lazyfreed_objects', 0],
+    ['vireo_runtime_rss', o.runtimeRss],
   ];
 }
 
@@ -336,6 +367,9 @@ function statsSection(s: InfoSource): Fields {
     ['io_threaded_writes_processed', 0],
     ['client_query_buffer_limit_disconnections', st.clientQueryBufferLimitDisconnections],
     ['client_output_buffer_limit_disconnections', st.clientOutputBufferLimitDisconnections],
+    // Replies go out in fixed-size slabs (CLIENT LIST's rbs): no client reply buffer is ever resized.
+    ['reply_buffer_shrinks', 0],
+    ['reply_buffer_expands', 0],
     ['acl_access_denied_auth', s.acl.log.stats.auth],
     ['acl_access_denied_cmd', s.acl.log.stats.cmd],
     ['acl_access_denied_key', s.acl.log.stats.key],

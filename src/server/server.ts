@@ -51,6 +51,8 @@ import { MemoryTracker } from './info.js';
 import { MemoryLimit } from './memory-limit.js';
 import type { EvictionPolicy } from '../engine/evict.js';
 import type { TypeName } from '../types/value.js';
+import { StartupBaseline, type DoctorCounts, type MemoryOverhead } from '../diagnostics/memory-report.js';
+import { gatherMemoryOverhead } from './memory-overhead.js';
 import { discardTransaction } from '../commands/transactions.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
 import { strerror } from '../../persistence/errors.js';
@@ -94,6 +96,8 @@ export class Server implements CommandHost, TrackingHost {
   /** maxmemory: the measure, eviction and the OOM state (memory-limit.ts). */
   readonly memoryLimit: MemoryLimit = new MemoryLimit(this);
   readonly memory = new MemoryTracker(() => this.memoryLimit.used());
+  /** The Node runtime's own RSS (left out of the fragmentation ratios) and used_memory, measured once listening. */
+  readonly baseline = new StartupBaseline();
   /** Use handle-level socket I/O (direct-io.ts); VIREO_STREAM_IO=1 keeps Node's streams. */
   readonly directIo = process.env.VIREO_STREAM_IO !== '1';
   /** DEBUG SET-ACTIVE-EXPIRE. */
@@ -194,7 +198,7 @@ export class Server implements CommandHost, TrackingHost {
       this.engine.limits.apply(name, config.int(name));
     }
     this.applyAccessConfig();
-    this.applyEvictionConfig();
+    this.applyEvictionConfig(false);
     this.notifier.configure(config.str('notify-keyspace-events'));
     this.engine.keyspaceListeners.push(this.notifier.listener);
     this.persistence = new Persistence({
@@ -283,6 +287,8 @@ export class Server implements CommandHost, TrackingHost {
     this.loadUsers();
     try {
       await this.listeners.listen();
+      this.baseline.capture(this.memory.markStartup());
+      this.warnIfMaxmemoryBelowStartup();
     } catch (e) {
       if (!(e instanceof TlsConfigError)) {
         this.logger.warn(`Warning: ${(e as Error).message}`);
@@ -848,6 +854,11 @@ export class Server implements CommandHost, TrackingHost {
     return infoString(this, sections);
   }
 
+  /** INFO memory's, MEMORY STATS' and MEMORY DOCTOR's figures, measured now. */
+  memoryOverhead(): { overhead: MemoryOverhead; counts: DoctorCounts } {
+    return gatherMemoryOverhead(this);
+  }
+
   lookupCommand(argv: readonly string[]): Command | undefined {
     return this.table.resolve(argv);
   }
@@ -1155,8 +1166,8 @@ export class Server implements CommandHost, TrackingHost {
     access.sharedIntegers = this.config.int('maxmemory') === 0 || !(access.lfu || access.lru);
   }
 
-  /** maxmemory and the eviction parameters, read from the config. */
-  private applyEvictionConfig(): void {
+  /** maxmemory and the eviction parameters, read from the config (`runtime`: by CONFIG SET, not at start-up). */
+  private applyEvictionConfig(runtime: boolean): void {
     const c = this.config;
     const protection = this.engine.evictor.protection;
     protection.setTypes(c.str('eviction-protect-types').split(' ').filter((t) => t !== '') as TypeName[]);
@@ -1164,7 +1175,7 @@ export class Server implements CommandHost, TrackingHost {
     const before = this.memoryLimit.maxmemory;
     const maxmemory = c.int('maxmemory');
     this.memoryLimit.configure(maxmemory, c.str('maxmemory-policy') as EvictionPolicy, c.int('maxmemory-samples'), c.int('maxmemory-eviction-tenacity'));
-    if (maxmemory > 0 && maxmemory !== before) {
+    if (runtime && maxmemory > 0 && maxmemory !== before) {
       const used = this.memoryLimit.used();
       if (used > maxmemory) {
         // Redis' updateMaxmemory: warn, then evict right away (in steps, between commands).
@@ -1173,6 +1184,16 @@ export class Server implements CommandHost, TrackingHost {
         );
         this.memoryLimit.perform();
       }
+    }
+  }
+
+  /** A limit below what the empty server holds leaves no room for data: say so at start (Redis warns below 1 MB). */
+  private warnIfMaxmemoryBelowStartup(): void {
+    const maxmemory = this.config.int('maxmemory');
+    if (maxmemory > 0 && this.memory.startup > maxmemory) {
+      this.logger.warn(
+        `WARNING: maxmemory (${maxmemory} bytes) is below what the server holds with no data (${this.memory.startup} bytes): every write will evict or be refused. Vireo's used_memory includes the Node runtime's heap, about 20 MB.`,
+      );
     }
   }
 
@@ -1207,7 +1228,7 @@ export class Server implements CommandHost, TrackingHost {
       return;
     }
     if (typeof value === 'number' && this.engine.limits.apply(name, value)) return;
-    if (EVICTION_PARAMS.has(name)) this.applyEvictionConfig();
+    if (EVICTION_PARAMS.has(name)) this.applyEvictionConfig(true);
     if (ACCESS_PARAMS.has(name)) {
       this.applyAccessConfig();
       return;

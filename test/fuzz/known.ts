@@ -488,6 +488,18 @@ export interface FuzzDifference {
   accept?(redis: Reply, vireo: Reply): boolean;
 }
 
+/** ACL LOG without the entries of failed HELLO ... AUTH (reason auth, object hello). */
+function withoutHelloAuthEntries(r: Reply): Reply {
+  if (r.type !== 'array' || r.value === null) return r;
+  const fieldOf = (e: Reply, name: string): string | null => {
+    const items = e.type === 'map' ? e.value.flat() : e.type === 'array' && e.value !== null ? e.value : [];
+    const i = items.findIndex((x, j) => j % 2 === 0 && x.type === 'bulk' && x.value === name);
+    const v = items[i + 1];
+    return i >= 0 && v !== undefined && v.type === 'bulk' ? v.value : null;
+  };
+  return { type: 'array', value: r.value.filter((e) => !(fieldOf(e, 'reason') === 'auth' && fieldOf(e, 'object')?.toLowerCase() === 'hello')) };
+}
+
 /** The reply's kind: errors keep their text, nil stays nil, everything else becomes its type. */
 export function shapeOf(r: Reply): Reply {
   if (r.type === 'error') return r;
@@ -638,6 +650,11 @@ export const FUZZ_DIFFERENCES: FuzzDifference[] = [
       redis.value.startsWith('WRONGPASS') &&
       vireo.type === 'error' &&
       /^ERR (Client names cannot contain|Syntax error in HELLO option)/.test(vireo.value),
+  },
+  {
+    why: "ACL LOG after such a HELLO ... AUTH: 7.0 logged the failed authentication that 7.2 never attempts; the entries of HELLO's failed authentications are left out of the comparison (acl.test.ts checks them against redis-server)",
+    applies: (a) => commandName(a) === 'acl|log' && !(a.length > 2 && /^reset$/i.test(a[2]!)),
+    normalize: withoutHelloAuthEntries,
   },
   {
     why: 'LPOS ... RANK -9223372036854775808: Redis 7.2 refuses it with its range error (redis/redis#12167), 7.0 answers as if the rank were valid',
