@@ -28,6 +28,7 @@ import { FlowProducer, Job, Queue, QueueEvents, UnrecoverableError, Worker, type
 import { useCleanups } from './helpers/cleanups.js';
 import { TARGETS, stopChecked } from './helpers/targets.js';
 import type { ProcessHandle } from './helpers/servers.js';
+import { waitFor } from './helpers/info.js';
 
 const BULK_JOBS = Number(process.env.VIREO_BULLMQ_JOBS ?? 5000);
 const BULK_WORKERS = 4;
@@ -428,7 +429,10 @@ for (const target of TARGETS) {
       const bad = await q.add('bad', { ok: false });
       expect(await good.waitUntilFinished(events, 30_000)).toBe(`job ${good.id} done`);
       await expect(bad.waitUntilFinished(events, 30_000)).rejects.toThrow(`job ${bad.id} refused`);
-      // waitUntilFinished resolved on these very events: every listener has them too.
+      // waitUntilFinished may answer from the job's stored state before QueueEvents read the
+      // stream that far: wait for the last event (the stream keeps them in order, so the
+      // earlier ones of both jobs have been delivered by then).
+      await waitFor('the failed event', async () => seen.failed!.includes(bad.id!) && seen.completed!.includes(good.id!), 30_000);
       expect(seen.added).toEqual([good.id, bad.id]);
       expect([...seen.active!].sort()).toEqual([good.id, bad.id].sort());
       expect([...seen.progress!].sort()).toEqual([good.id, bad.id].sort());
