@@ -104,11 +104,11 @@ function measure(test, pipeline, random) {
   }
   const hitShare = (l) => (l.hits + l.misses > 0 ? `${Math.floor((100 * l.hits) / (l.hits + l.misses))}%` : '');
   const hits = random && lookups.redis.hits + lookups.redis.misses > 0 ? `${hitShare(lookups.redis)}/${hitShare(lookups.vireo)}` : '';
-  const keys = random ? keyCount(random) : KEYED.has(test) ? '1' : '-';
+  const keys = random ? keyCount(random) : test.startsWith('ping') ? '-' : '1';
   for (const [name, rps] of best.redis) {
     const v = best.vireo.get(name) ?? 0;
     const cpu = cpuRatios.get(name);
-    results.push({ name, keys, random, pipeline, redis: rps, vireo: v, ratio: v / rps, median: median(roundRatios.get(name)), cpu: cpu ? median(cpu) : null, hits });
+    results.push({ name, keyed: KEYED.has(test), keys, random, pipeline, redis: rps, vireo: v, ratio: v / rps, median: median(roundRatios.get(name)), cpu: cpu ? median(cpu) : null, hits });
   }
 }
 
@@ -190,7 +190,7 @@ try {
     // own and reports it: shown, but the LPUSH row is the one judged.
     const setup = r.name.includes('needed to benchmark');
     // A keyed test on one key measures the protocol; its random-key row is the one judged.
-    const protocolOnly = r.keys === '1' && keyedTests.length > 0;
+    const protocolOnly = r.keyed && !r.random && keyedTests.length > 0;
     const target = targets[r.pipeline];
     const mark = setup || protocolOnly || r.median >= target ? '' : ' *';
     const cpu = r.cpu === null ? '' : r.cpu.toFixed(2);
@@ -199,7 +199,7 @@ try {
   }
   if (results.length > 0) {
     console.log('(ratio: best round of each; median: median of the per-round ratios, judged against the target; * below target;');
-    console.log(' keys: 1 = one key (redis-benchmark without -r), the protocol-only figure, not judged; 1M = -r over 1M names, all loaded;');
+    if (keyedTests.length > 0) console.log(' keys: 1 = one key (redis-benchmark without -r), the protocol-only figure, not judged; 1M = -r over 1M names, all loaded;');
     console.log(' cpu/req: median of the per-round ratios of server CPU time per request, vireo/redis, lower is better;');
     console.log(' hits r/v: share of GETs that found their key, redis/vireo)\n');
   }
