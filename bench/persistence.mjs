@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Persistence side by side with redis-server under the same settings:
 //  - SET throughput with appendonly yes, appendfsync always and everysec
-//    (-c 50, -P 1 and -P 16; group commit lets one fsync cover many clients);
+//    (-c 50, -P 1 and -P 16; group commit lets one fsync cover many clients),
+//    on one key and with keys spread over 1M names (-r 1000000, judged);
 //  - SAVE time and start-up load time of an RDB with 1M keys.
 // Prints ratios (vireo/redis for throughput, vireo/redis for times).
 //
@@ -17,38 +18,67 @@ const keys = Number(opt('keys', quick ? '200000' : '1000000'));
 
 requireTools(['redis-server', 'redis-benchmark', 'redis-cli']);
 
-const w = [28, 3, 12, 12, 7, 9, 8];
-console.log(row(['SET with appendonly yes', 'P', 'redis best', 'vireo best', 'ratio', 'median', 'target'], w));
+// Judged on keys spread over 1M names (-r): with one key every SET
+// rewrites the same entry, which measures the protocol and the log, not the
+// keyspace. The issue's targets for appendfsync always: >= 0.9 at -P 1 and
+// >= 1.0 at -P 16, where group commit lets one fsync cover many clients.
+const TARGETS = { always: { 1: 0.9, 16: 1.0 }, everysec: { 1: 0.9, 16: 0.9 } };
+const RANDOM_KEYS = 1000000;
+
+/** SET at one pipeline depth on both servers, keys spread over `random` names (or one key): a table row. */
+function measureSet(redis, vireo, policy, pipeline, random) {
+  const spread = random ? { random } : {};
+  const best = { redis: 0, vireo: 0 };
+  // Per-round ratios (both servers back to back): their median is judged.
+  const ratios = [];
+  const cpuRatios = [];
+  for (const s of [redis, vireo]) benchOnce(s, 'set', pipeline, Math.ceil(requests / 5), spread);
+  for (let r = 0; r < rounds; r++) {
+    const round = {};
+    for (const s of r % 2 === 0 ? [redis, vireo] : [vireo, redis]) {
+      const [res] = benchOnce(s, 'set', pipeline, pipeline > 1 ? requests * 4 : requests, spread);
+      best[s.kind] = Math.max(best[s.kind], res.rps);
+      round[s.kind] = res;
+    }
+    ratios.push(round.vireo.rps / round.redis.rps);
+    cpuRatios.push(round.vireo.cpuUs / round.redis.cpuUs);
+  }
+  const med = median(ratios);
+  const target = TARGETS[policy][pipeline];
+  const judgedRow = random !== null;
+  return row(
+    [
+      `appendfsync ${policy}`,
+      random ? `${random / 1000000}M` : '1',
+      pipeline,
+      best.redis.toFixed(0),
+      best.vireo.toFixed(0),
+      (best.vireo / best.redis).toFixed(2),
+      med.toFixed(2) + (!judgedRow || med >= target ? '' : ' *'),
+      judgedRow ? `>=${target}` : '(1 key)',
+      median(cpuRatios).toFixed(2),
+    ],
+    w,
+  );
+}
+
+const w = [22, 4, 3, 12, 12, 7, 9, 8, 8];
+console.log(row(['SET with appendonly yes', 'keys', 'P', 'redis best', 'vireo best', 'ratio', 'median', 'target', 'cpu/req'], w));
 for (const policy of ['always', 'everysec']) {
   const extra = ['--appendonly', 'yes', '--appendfsync', policy];
   const redis = await startServer('redis', extra);
   const vireo = await startServer('vireo', extra);
   try {
-    for (const pipeline of [1, 16]) {
-      const best = { redis: 0, vireo: 0 };
-      // Per-round ratios (both servers back to back): their median is judged.
-      const ratios = [];
-      for (const s of [redis, vireo]) benchOnce(s, 'set', pipeline, Math.ceil(requests / 5));
-      for (let r = 0; r < rounds; r++) {
-        const round = {};
-        for (const s of r % 2 === 0 ? [redis, vireo] : [vireo, redis]) {
-          const [res] = benchOnce(s, 'set', pipeline, pipeline > 1 ? requests * 4 : requests);
-          best[s.kind] = Math.max(best[s.kind], res.rps);
-          round[s.kind] = res.rps;
-        }
-        ratios.push(round.vireo / round.redis);
-      }
-      const ratio = best.vireo / best.redis;
-      const med = median(ratios);
-      console.log(
-        row([`appendfsync ${policy}`, pipeline, best.redis.toFixed(0), best.vireo.toFixed(0), ratio.toFixed(2), med.toFixed(2) + (med >= 0.9 ? '' : ' *'), '>=0.9'], w),
-      );
+    for (const random of [null, RANDOM_KEYS]) {
+      for (const pipeline of [1, 16]) console.log(measureSet(redis, vireo, policy, pipeline, random));
     }
   } finally {
     await redis.stop();
     await vireo.stop();
   }
 }
+console.log('(keys: 1 = one key, shown but not judged; 1M = -r over 1M names, judged; median: of the per-round ratios;');
+console.log(' cpu/req: median of the per-round ratios of server CPU per request, vireo/redis)');
 
 console.log('');
 const w2 = [28, 12, 12, 7, 8];

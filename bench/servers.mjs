@@ -28,6 +28,11 @@ function onCpu(cpu, program, args) {
   return pinned ? ['taskset', ['-c', cpu, program, ...args]] : [program, args];
 }
 
+/** [command, args] for a client program (redis-benchmark, redis-cli), on the client CPU when pinning. */
+export function onClientCpu(program, args) {
+  return onCpu(CLIENT_CPU, program, args);
+}
+
 /** `--name value` options of a bench script: opt(name, default) and has(flag). */
 export function options(args) {
   return {
@@ -140,10 +145,12 @@ export function cpuMicros(pid) {
  * redis-benchmark -c 50 against one server: [{ name, rps, cpuUs }], cpuUs
  * the server's CPU time per request (null when one run reports several
  * rows: redis-benchmark's LRANGE tests fill their list in the same run).
+ * `random`: -r, spreading the test's `__rand_int__` keys over that many names.
  */
-export function benchOnce(server, test, pipeline, requests) {
+export function benchOnce(server, test, pipeline, requests, { random } = {}) {
   const custom = COMMAND_TESTS[test];
-  const base = ['-p', String(server.port), '-q', '--csv', ...(custom?.random ? ['-r', String(custom.random)] : [])];
+  const spread = random ?? custom?.random;
+  const base = ['-p', String(server.port), '-q', '--csv', ...(spread ? ['-r', String(spread)] : [])];
   if (custom?.script) server.cli('SCRIPT', 'LOAD', custom.script);
   if (custom?.fill) execFileSync('redis-benchmark', [...base, '-c', '1', '-n', '1000', '-P', '100', ...custom.fill], { encoding: 'utf8' });
   const what = custom ? custom.command : ['-t', test];
@@ -155,6 +162,28 @@ export function benchOnce(server, test, pipeline, requests) {
     const cols = l.split(',').map((c) => c.replace(/"/g, ''));
     return { name: custom ? test.toUpperCase() : cols[0], rps: Number(cols[1]), cpuUs: rows.length === 1 ? cpu / requests : null };
   });
+}
+
+/**
+ * The name redis-benchmark -r gives key number i: it writes `__rand_int__`
+ * as 12 zero-padded digits, so `key:__rand_int__` reads `key:000000000042`.
+ */
+export function benchKey(i) {
+  return `key:${String(i).padStart(12, '0')}`;
+}
+
+/** SET of every key redis-benchmark -r `n` can name, each to a `valueSize`-byte value (commands for loadDataset). */
+export function* benchKeySets(n, valueSize) {
+  const value = 'x'.repeat(valueSize);
+  for (let i = 0; i < n; i++) yield ['SET', benchKey(i), value];
+}
+
+/**
+ * An INFO field of a server as a number (`section`: the INFO section
+ * holding it); `field=` inside a line counts too (INFO keyspace's `keys=`).
+ */
+export function infoNumber(server, section, field) {
+  return Number(new RegExp(`\\b${field}[:=](\\d+)`).exec(server.cli('INFO', section))?.[1] ?? NaN);
 }
 
 export function row(cols, widths) {

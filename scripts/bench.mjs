@@ -1,6 +1,7 @@
 // `npm run bench [-- options]`: install and build if needed, then run the
 // side-by-side benchmarks against redis-server. Without --suite every suite
-// runs: strings and collections (bench/compare.mjs), persistence
+// runs: strings and collections (bench/compare.mjs), keyspace (bench/keyspace.mjs:
+// redis-cli --pipe of 1M SETs, a 90/10 GET/SET mix over 1M keys), persistence
 // (bench/persistence.mjs), queues (bench/queues.mjs), replication
 // (bench/replication.mjs), scripting (bench/scripting.mjs: EVALSHA and BullMQ),
 // pubsub (bench/pubsub.mjs), tls (bench/tls.mjs: SET/GET over TLS), geo (bench/geo.mjs),
@@ -14,8 +15,8 @@ ensureDependencies();
 ensureBuild();
 const args = process.argv.slice(2);
 const i = args.indexOf('--suite');
-const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'queues', 'persistence', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'prometheus'];
-const OWN_SCRIPT = new Set(['persistence', 'queues', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'prometheus']);
+const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'keyspace', 'queues', 'persistence', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'prometheus'];
+const OWN_SCRIPT = new Set(['keyspace', 'persistence', 'queues', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'prometheus']);
 const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 2)] : args;
 let status = 0;
 for (const suite of suites) {
