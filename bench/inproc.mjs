@@ -123,12 +123,16 @@ async function runSpread(name) {
   await startProfile();
   gcSeen.length = 0;
   if (traceGc) console.log(`# measured pass of ${name} starts`);
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await feed(chunks);
   const ns = Number(process.hrtime.bigint() - t0) / count;
+  // CPU of every thread (the collector's helpers too): steadier than the wall clock on a busy machine.
+  const cpu = process.cpuUsage(cpu0);
+  const cpuNs = ((cpu.user + cpu.system) * 1000) / count;
   if (traceGc) console.log(`# measured pass of ${name} ends`);
   await stopProfile(name);
-  console.log(`${name.padEnd(10)} ${ns.toFixed(0)} ns/command${gcSummary(count)}`);
+  console.log(`${name.padEnd(10)} ${ns.toFixed(0)} ns/command (cpu ${cpuNs.toFixed(0)})${gcSummary(count)}`);
 }
 
 // VIREO_INPROC_GC=1 reports the collections of each 1M workload's measured
