@@ -81,6 +81,9 @@ const spreadWorkloads = {
   incr_1m: { load: 'counter', cmd: (n) => encode(['INCR', spreadKey('counter', n + 1)]) },
   // MSET of 10 scattered keys of the loaded dataset (100k commands, 1M keys written).
   mset_1m: { load: 'key', count: SPREAD / 10, cmd: (n) => encode(['MSET', ...Array.from({ length: 10 }, (_, j) => [spreadKey('key', n * 10 + j + 7), VALUE]).flat()]) },
+  // A cache: every key has a TTL, SET renews it, GET checks it.
+  setex_1m: { load: 'ttl', cmd: (n) => encode(['SET', spreadKey('ttl', n + 1), VALUE, 'EX', '3600']) },
+  get_ttl_1m: { load: 'ttl', cmd: (n) => encode(['GET', spreadKey('ttl', n + 1)]) },
 };
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -105,9 +108,13 @@ function pipelines(cmd, count) {
   return chunks;
 }
 
-/** Load 1M keys named `prefix` (integers for counters), with MSET (fast, not measured). */
+/** Load 1M keys named `prefix` (integers for counters, a TTL for ttl), with MSET (fast, not measured). */
 async function load(prefix) {
   await feed(pipelines((n) => encode(['FLUSHALL']), 1));
+  if (prefix === 'ttl') {
+    await feed(pipelines((n) => encode(['SET', spreadKey(prefix, n), VALUE, 'EX', '3600']), SPREAD));
+    return;
+  }
   const value = prefix === 'counter' ? () => '1' : () => VALUE;
   await feed(pipelines((n) => encode(['MSET', ...Array.from({ length: 100 }, (_, j) => [spreadKey(prefix, n * 100 + j), value()]).flat()]), SPREAD / 100));
 }
