@@ -6,8 +6,9 @@
  * Redis reads four layers: what it asked the allocator for (used_memory),
  * what the allocator handed out (allocated), the pages holding those
  * allocations (active), the pages in RAM (resident), and the process RSS.
- * V8 has the same layers: used_memory (heapUsed + external, given by the
- * server's MemoryTracker), the heap in use plus buffers and V8's own
+ * V8 has the same layers: used_memory (the heap less its young generation,
+ * plus external buffers, less keys evicted but not yet collected: see
+ * src/server/memory-limit.ts; given by the server's MemoryTracker), the heap in use plus buffers and V8's own
  * malloc (allocated), the heap pages V8 committed (active), the committed
  * pages that are in RAM (resident), and the RSS. A Node process also
  * carries a fixed RSS that is neither heap nor buffers (the node binary,

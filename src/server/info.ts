@@ -75,18 +75,13 @@ export function bytesToHuman(n: number): string {
   return `${(n / 1024 ** 5).toFixed(2)}P`;
 }
 
-/** Memory the dataset and server hold: the V8 heap plus off-heap buffers. */
-export function usedMemory(): number {
-  const m = process.memoryUsage();
-  return m.heapUsed + m.external;
-}
-
 export class MemoryTracker {
   /** used_memory_startup: taken again once the server is ready (Redis' initial_memory_usage, before data loads). */
   startup: number;
   peak: number;
 
-  constructor(private readonly measure: () => number = usedMemory) {
+  /** `measure`: used_memory as maxmemory counts it (MemoryLimit.used), the one definition of it. */
+  constructor(private readonly measure: () => number) {
     this.startup = measure();
     this.peak = this.startup;
   }
