@@ -278,17 +278,16 @@ export function call(server: DispatchHost, c: Client, cmd: Command, argv: string
 
 /** call() with per-slot accounting and hot-key sampling around it. */
 function observedCall(server: DispatchHost, c: Client, cmd: Command, argv: string[], nested: boolean): void {
+  if (nested) {
+    runCall(server, c, cmd, argv, true);
+    observeInnerCommand(server, c.ctx.db.id, cmd, argv);
+    return;
+  }
   const hotKeys = server.hotKeys;
   if (hotKeys.on && hotKeys.due()) hotKeys.countKeys(c.ctx.db.id, commandKeyNames(cmd, argv));
   const slots = server.slotStats;
   if (!slots.enabled) {
-    runCall(server, c, cmd, argv, nested);
-    return;
-  }
-  if (nested) {
-    // EXEC's commands: their keys decide EXEC's slot; their time and bytes are EXEC's.
-    runCall(server, c, cmd, argv, true);
-    slots.noteSlot(commandSlot(cmd, argv));
+    runCall(server, c, cmd, argv, false);
     return;
   }
   const reply = c.reply;
@@ -305,6 +304,17 @@ function observedCall(server: DispatchHost, c: Client, cmd: Command, argv: strin
     return;
   }
   slots.endUnit(usec, bytesIn, Math.max(0, reply.pending - outBefore));
+}
+
+/**
+ * A command run inside another (EXEC's, a script's), while slot stats or
+ * hot keys are on: its keys are sampled for hot keys and decide the outer
+ * unit's slot; its time and bytes are the outer unit's.
+ */
+export function observeInnerCommand(server: Pick<DispatchHost, 'slotStats' | 'hotKeys'>, db: number, cmd: Command, argv: string[]): void {
+  const hotKeys = server.hotKeys;
+  if (hotKeys.on && hotKeys.due()) hotKeys.countKeys(db, commandKeyNames(cmd, argv));
+  if (server.slotStats.enabled) server.slotStats.noteSlot(commandSlot(cmd, argv));
 }
 
 /** The bytes of the request that carried `argv`, as sent (Valkey's net_input_bytes_curr_cmd). */

@@ -31,7 +31,6 @@ import { CommandTiming } from './command-timing.js';
 import { LatencyMonitor } from '../diagnostics/latency-monitor.js';
 import { SlotStats } from '../diagnostics/slot-stats.js';
 import { HotKeys } from '../diagnostics/hot-keys.js';
-import { commandKeyNames, commandSlot } from '../commands/command-slot.js';
 import type { SlowLog } from '../diagnostics/slowlog.js';
 import { DirectIo } from './direct-io.js';
 import { Listeners } from './listeners.js';
@@ -40,7 +39,7 @@ import { TLS_CONTEXT_PARAMS, TlsConfigError } from '../tls.js';
 import { LogReplayer } from './replay.js';
 import { BlockedClients, replyAs } from './blocking.js';
 import { ClientPause } from './pause.js';
-import { call, execute, commandBlockedByPause, rerun } from './dispatch.js';
+import { call, execute, commandBlockedByPause, observeInnerCommand, rerun } from './dispatch.js';
 import { ActiveExpire } from '../engine/expire.js';
 import { createLogger, type Logger, type RedisLogLevel } from '../logger.js';
 import { VERSION, REDIS_VERSION } from '../version.js';
@@ -890,11 +889,8 @@ export class Server implements CommandHost, TrackingHost {
     cmd.stats.calls++;
     if (reply.errorCount !== errorsBefore) cmd.stats.failed++;
     this.stats.commandsProcessed++;
-    if (this.observeCommands) {
-      // The script's keys decide its caller's slot (a script over several slots is charged to none).
-      if (this.slotStats.enabled) this.slotStats.noteSlot(commandSlot(cmd, argv));
-      if (this.hotKeys.on && this.hotKeys.due()) this.hotKeys.countKeys(ctx.db.id, commandKeyNames(cmd, argv));
-    }
+    // The script's keys decide its caller's slot (a script over several slots is charged to none).
+    if (this.observeCommands) observeInnerCommand(this, ctx.db.id, cmd, argv);
     // The script's caller remembers the keys its read-only commands read (Redis' current_client).
     const caller = this.tracking.current;
     if (caller !== null && caller.tracking !== null && cmd.flags & F.READONLY) this.tracking.rememberKeys(caller, cmd, argv);
