@@ -622,6 +622,34 @@ describe.skipIf(!HAVE_REDIS)('streams (differential)', () => {
     await pair.check('DEBUG', 'DIGEST');
   });
 
+  it('XSETID below max-deleted-entry-id is refused even on an emptied stream (7.2; 7.0 checks only a stream with entries)', async () => {
+    const v = pair.vireo;
+    await v.call('DEL', 'emptied');
+    await v.call('XADD', 'emptied', '39-1', 'f', 'v');
+    await v.call('XDEL', 'emptied', '39-1');
+    const r = await v.call('XSETID', 'emptied', '0-0');
+    expect(r.type === 'error' && r.value).toBe('ERR The ID specified in XSETID is smaller than current max_deleted_entry_id');
+    expect(toJs(await v.call('XSETID', 'emptied', '39-1'))).toBe('OK');
+    await v.call('DEL', 'emptied');
+  });
+
+  /**
+   * XSETID to an ID below the stream's max-deleted-entry-id: Redis 7.2 refuses
+   * it ('smaller than current max_deleted_entry_id', even on an empty
+   * stream), 7.0 checks that only on a stream with entries and accepts it,
+   * after which the two streams' last IDs differ. Such a command is not sent
+   * in the random sequences; the 7.2 refusal is checked in the test above.
+   */
+  async function belowMaxDeleted(key: string, id: string): Promise<boolean> {
+    const info = toJs(await pair.redis.call('XINFO', 'STREAM', key));
+    if (!Array.isArray(info)) return false;
+    const at = info.indexOf('max-deleted-entry-id');
+    if (at < 0) return false;
+    const [ms, seq] = String(info[at + 1]).split('-').map(BigInt);
+    const [ims, iseq] = id.split('-').map(BigInt);
+    return ims! < ms! || (ims === ms && iseq! < seq!);
+  }
+
   it('random sequences of stream commands give the same replies (fast-check)', async () => {
     await pair.script([
       ['CONFIG', 'SET', 'stream-node-max-entries', '4'],
@@ -682,7 +710,10 @@ describe.skipIf(!HAVE_REDIS)('streams (differential)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 60 }), async (cmds) => {
         await pair.check('DEL', 's1', 's2');
-        for (const c of cmds) await masked(...c);
+        for (const c of cmds) {
+          if (c[0] === 'XSETID' && (await belowMaxDeleted(c[1]!, c[2]!))) continue;
+          await masked(...c);
+        }
         await pair.check('DEBUG', 'DIGEST');
         for (const k of ['s1', 's2']) await masked('XINFO', 'STREAM', k, 'FULL', 'COUNT', '0');
       }),
