@@ -443,8 +443,6 @@ const memoryCommands: CommandImpl[] = [
   {
     name: 'memory|purge',
     run(ctx) {
-      // Pending access stamps go into their compact table first (the cron would, within 1/hz s).
-      for (const db of ctx.engine.dbs) db.foldAccess();
       // A full collection: used_memory then counts live data only (the bench measures after it).
       fullGc();
       ctx.reply.ok();

@@ -8,7 +8,7 @@
  * Values that are plain JS strings and numbers have no field to keep it in,
  * so the words live beside the keyspace (KeyAccess, one per database): an
  * open-addressing table of 64-bit key fingerprints and 32-bit words, about
- * 16 bytes per key, fed through a small map of recent accesses.
+ * 16 bytes per key.
  */
 
 /** LRU_CLOCK_MAX: the clock wraps at 24 bits. */
@@ -278,20 +278,15 @@ export class AccessTable {
   }
 }
 
-/** Pending entries above this many are folded into the table at once. */
-const PENDING_MAX = 65536;
-
 /**
- * The access words of one database. Hashing a key for the table costs
- * about as much as the keyspace lookup itself, while a JS Map lookup with
- * the same string reuses the hash V8 already computed for the keyspace:
- * so accesses are recorded in a small Map of pending words, folded into the
- * table by the cron (and when it grows large). A key touched many times
- * between folds (the usual hot key) is hashed once.
+ * The access words of one database, written straight into the fingerprint
+ * table. (A map of pending words folded in by the cron used to sit in
+ * front of it: with keys spread over a large keyspace every access then
+ * cost a Map insert, and the fold hashed each key again, long after its
+ * string had left the cache, and missed in the table anyway.)
  */
 export class KeyAccess {
   private table = new AccessTable();
-  private pending = new Map<string, number>();
   // The last LRU stamp recorded: the same key stamped again within the
   // same second (GET then SET, MSET of one key, a hot key) changes nothing.
   private lastKey: string | null = null;
@@ -301,22 +296,15 @@ export class KeyAccess {
 
   /** The word of an existing key (one loaded from a file may have no entry: it has the load's word). */
   word(key: string): number {
-    const w = this.pending.get(key);
-    if (w !== undefined) return w;
     const t = this.table.get(key);
     return t >= 0 ? t : this.policy.loadWord;
-  }
-
-  private put(key: string, word: number): void {
-    this.pending.set(key, word);
-    if (this.pending.size >= PENDING_MAX) this.fold();
   }
 
   /** A new key. */
   created(key: string): void {
     // Loading: no entry; the key reads as policy.loadWord (RDB IDLE/FREQ still set one).
     if (this.policy.loading) return;
-    if (this.policy.lfu) this.put(key, this.policy.fresh());
+    if (this.policy.lfu) this.table.set(key, this.policy.fresh());
     else this.stamp(key);
   }
 
@@ -327,7 +315,7 @@ export class KeyAccess {
     if (key === this.lastKey && word === this.lastWord) return;
     this.lastKey = key;
     this.lastWord = word;
-    this.put(key, word);
+    this.table.set(key, word);
   }
 
   /** An existing key got a new value: a fresh LRU time; LFU keeps its counter (dbSetValue). */
@@ -343,32 +331,22 @@ export class KeyAccess {
       this.stamp(key);
       return;
     }
-    this.put(key, policy.touched(this.word(key)));
+    this.table.set(key, policy.touched(this.word(key)));
   }
 
   /** Set the word of an existing key (RESTORE / RDB IDLE and FREQ). */
   set(key: string, word: number): void {
     this.lastKey = null;
-    this.put(key, word);
+    this.table.set(key, word);
   }
 
   deleted(key: string): void {
     this.lastKey = null;
-    // Straight out of both: a pending deletion would grow the pending map (evictions delete a key per write).
-    this.pending.delete(key);
     this.table.delete(key);
-  }
-
-  /** Move the pending words into the table. */
-  fold(): void {
-    const table = this.table;
-    for (const [key, w] of this.pending) table.set(key, w);
-    this.pending.clear();
   }
 
   clear(): void {
     this.table = new AccessTable();
-    this.pending.clear();
     this.lastKey = null;
   }
 }

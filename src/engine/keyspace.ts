@@ -82,11 +82,6 @@ export class Db {
     else this.access.set(key, word);
   }
 
-  /** Fold recorded accesses into the compact table (the cron calls this). */
-  foldAccess(): void {
-    this.access.fold();
-  }
-
   slotOf(key: string): number {
     if (key === this.lastKey) return this.lastSlot;
     const slot = keySlot(key);

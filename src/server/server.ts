@@ -1085,7 +1085,6 @@ export class Server implements CommandHost, TrackingHost {
       this.expire.run(budget);
       this.latencyMonitor.addIfNeeded('expire-cycle', performance.now() - started);
     }
-    for (const db of this.engine.dbs) db.foldAccess();
     // Also when idle: a CONFIG SET of tracking-table-max-keys applies without waiting for a command.
     if (this.tracking.clientCount > 0) this.tracking.enforceLimit();
     this.memory.sample();
