@@ -206,6 +206,20 @@ export class AccessTable {
     }
   }
 
+  /** What warm() read: stored, so the compiler cannot drop the read as unused. */
+  warmed = 0;
+
+  /**
+   * Hash `key` and read its home slot, so that the cache line is on its
+   * way while the caller looks the key up in the keyspace (several
+   * dependent cache misses at millions of keys): the get or set that
+   * follows then finds the fingerprint computed and the slot in cache.
+   */
+  warm(key: string): void {
+    this.hash(key);
+    this.warmed = this.slots[this.home(this.h1) * 3 + 1]!;
+  }
+
   /** The key's word, or -1 when it has none. */
   get(key: string): number {
     this.hash(key);
@@ -293,6 +307,11 @@ export class KeyAccess {
   private lastWord = -1;
 
   constructor(private readonly policy: AccessPolicy) {}
+
+  /** `key` is about to be looked up in the keyspace: start fetching its word (AccessTable.warm). */
+  warm(key: string): void {
+    this.table.warm(key);
+  }
 
   /** The word of an existing key (one loaded from a file may have no entry: it has the load's word). */
   word(key: string): number {

@@ -82,11 +82,15 @@ export class Db {
     else this.access.set(key, word);
   }
 
+  /** The slot of `key`. A key other than the last one also has its access word fetched. */
   slotOf(key: string): number {
     if (key === this.lastKey) return this.lastSlot;
     const slot = keySlot(key);
     this.lastKey = key;
     this.lastSlot = slot;
+    // Nearly every lookup or write is followed by an access stamp: fetching
+    // its table slot now overlaps that cache miss with the keyspace table's.
+    this.access.warm(key);
     return slot;
   }
 
