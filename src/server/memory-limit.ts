@@ -12,8 +12,9 @@
  *   - keys evicted since the last full collection are subtracted (their
  *     estimated bytes): evicting does not shrink the heap at once, and
  *     without this one excess would evict key after key;
- *   - over the limit with much young garbage, a scavenge (about 1 ms)
- *     frees the per-request garbage first;
+ *   - the young generation is left out (it is mostly per-request
+ *     garbage), except where a yes cannot be taken back: under noeviction
+ *     its survivors count near the limit (withLiveYoung);
  *   - over the limit with much growth the evictions do not explain (values
  *     overwritten or deleted by commands), a full collection runs first,
  *     so live keys are not evicted for garbage.
@@ -23,7 +24,7 @@ import { PerformanceObserver, constants as perfConstants, type PerformanceEntry 
 import type { Engine } from '../engine/engine.js';
 import type { EvictionPolicy } from '../engine/evict.js';
 import type { LatencyMonitor } from '../diagnostics/latency-monitor.js';
-import { fullGc, heapAndExternalBytes, youngBytes } from '../util/gc.js';
+import { fullGc, heapAndExternalBytes, minorGc, youngBytes } from '../util/gc.js';
 
 export const OOM_ERROR = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -50,6 +51,8 @@ export interface MemoryLimitHost {
 
 /** The young generation's size is read again after this long (ms). */
 const YOUNG_READ_INTERVAL_MS = 1;
+/** Young-generation growth after which a refusal near the limit scavenges again instead of counting it all. */
+const YOUNG_SCAVENGE_STEP = 1 << 20;
 /** A measure well under the limit holds this long (ms of the engine's clock)... */
 const MEASURE_HOLD_MS = 1;
 /** ...unless twice the bytes received since, plus this, could have closed the gap. */
@@ -165,6 +168,7 @@ export class MemoryLimit {
   perform(): Eviction {
     if (this.maxmemory === 0 || this.recentlyUnder() || this.host.evictionPaused()) return Eviction.Ok;
     let counted = this.counted();
+    if (counted <= this.maxmemory && this.host.engine.evictor.policy === 'noeviction') counted = this.withLiveYoung(counted);
     this.measuredAt = this.host.engine.clock.mark;
     this.measured = counted;
     this.inputAtMeasure = this.host.stats.netInputBytes;
@@ -202,6 +206,30 @@ export class MemoryLimit {
     monitor.addIfNeeded('eviction-cycle', performance.now() - started);
     if (result === Eviction.Ok && this.timer !== null) result = Eviction.Running;
     return this.finished(result);
+  }
+
+  // New space right after the last scavenge this class forced (its survivors), or -1.
+  private youngAfterScavenge = -1;
+
+  /**
+   * The measure leaves out the young generation, where the keys written in
+   * the last few MB of traffic still are: evicting policies catch up once
+   * they are promoted, but a refusal (noeviction) cannot be taken back. So
+   * before saying yes near the limit, the young generation counts: whole
+   * while it is small, and after a scavenge (about a millisecond, forced at
+   * most once per MB allocated since) only its survivors.
+   */
+  private withLiveYoung(counted: number): number {
+    const young = youngBytes();
+    if (counted + young <= this.maxmemory) return counted;
+    if (this.youngAfterScavenge < 0 || young - this.youngAfterScavenge > YOUNG_SCAVENGE_STEP) {
+      minorGc();
+      this.youngReadAt = -Infinity;
+      const survivors = youngBytes();
+      this.youngAfterScavenge = survivors;
+      return this.counted() + survivors;
+    }
+    return counted + young;
   }
 
   /**
