@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serverNodeFlags } from '../scripts/node-flags.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -89,7 +90,7 @@ export async function startServer(kind, extra = [], dir = null) {
   const [program, args] =
     kind === 'redis'
       ? onCpu(SERVER_CPU, 'redis-server', common)
-      : onCpu(SERVER_CPU, process.execPath, [...(process.env.VIREO_BENCH_NODE_FLAGS ?? '--expose-gc').split(' ').filter(Boolean), path.join(root, 'dist', 'src', 'main.js'), ...common, '--loglevel', 'warning']);
+      : onCpu(SERVER_CPU, process.execPath, [...(process.env.VIREO_BENCH_NODE_FLAGS ?? ['--expose-gc', ...serverNodeFlags()].join(' ')).split(' ').filter(Boolean), path.join(root, 'dist', 'src', 'main.js'), ...common, '--loglevel', 'warning']);
   const proc = spawn(program, args, { stdio: 'ignore' });
   const started = performance.now();
   await waitUp(port);

@@ -6,7 +6,8 @@
 // (bench/replication.mjs), scripting (bench/scripting.mjs: EVALSHA and BullMQ),
 // pubsub (bench/pubsub.mjs), tls (bench/tls.mjs: SET/GET over TLS), geo (bench/geo.mjs),
 // hll (bench/hll.mjs), bitmaps (bench/bitmaps.mjs), acl (bench/acl.mjs: GET/SET as a restricted ACL user),
-// prometheus (bench/prometheus.mjs: a scrape's cost, throughput while scraped).
+// prometheus (bench/prometheus.mjs: a scrape's cost, throughput while scraped),
+// latency-size (bench/latency-size.mjs: GET/SET latency percentiles with 10M keys loaded).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensureBuild, ensureDependencies, root } from './ensure.mjs';
@@ -15,8 +16,8 @@ ensureDependencies();
 ensureBuild();
 const args = process.argv.slice(2);
 const i = args.indexOf('--suite');
-const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'keyspace', 'queues', 'persistence', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus'];
-const OWN_SCRIPT = new Set(['keyspace', 'persistence', 'queues', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus']);
+const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'keyspace', 'queues', 'persistence', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus', 'latency-size'];
+const OWN_SCRIPT = new Set(['latency-size', 'keyspace', 'persistence', 'queues', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus']);
 const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 2)] : args;
 let status = 0;
 for (const suite of suites) {

@@ -24,6 +24,8 @@ export interface DispatchHost extends ClientHost {
   readonly scripting: { readonly busyError: string | null };
   /** maxmemory (memory-limit.ts). */
   readonly memoryLimit: MemoryLimit;
+  /** The V8 heap's ceiling (heap-guard.ts). */
+  readonly heapGuard: HeapGuard;
   /** Per-command timing: commandstats, latency histograms, the slow log, the latency monitor. */
   readonly timing: CommandTiming;
   /** Account a command's time (commandstats), per input batch, while `timing` is not precise. */
@@ -42,6 +44,7 @@ import { WriterMark } from '../protocol/writer.js';
 import type { CommandTiming } from './command-timing.js';
 import { cstr } from '../commands/util.js';
 import { Eviction, OOM_ERROR, type MemoryLimit } from './memory-limit.js';
+import { HEAP_OOM_ERROR, type HeapGuard } from './heap-guard.js';
 import { MULTI_REQUEST_BYTES, multibulkBytes, type SlotStats } from '../diagnostics/slot-stats.js';
 import { commandKeyNames, commandSlot } from '../commands/command-slot.js';
 import type { HotKeys } from '../diagnostics/hot-keys.js';
@@ -167,6 +170,10 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
       reject(c, cmd, OOM_ERROR);
       return;
     }
+  }
+  if (server.heapGuard.check() && c.ctx.kind !== 'master' && refusedOnOom(c, cmd)) {
+    reject(c, cmd, HEAP_OOM_ERROR);
+    return;
   }
   const persistence = server.persistence;
   if (deniedOnDiskError(c, cmd)) {

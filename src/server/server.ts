@@ -47,6 +47,7 @@ import { monitorLine, monitorSource } from './monitor.js';
 import { Scripting, attachScripting } from '../scripting/scripting.js';
 import { ServerStats } from './stats.js';
 import { MemoryTracker } from './info.js';
+import { HeapGuard } from './heap-guard.js';
 import { MemoryLimit } from './memory-limit.js';
 import type { EvictionPolicy } from '../engine/evict.js';
 import type { TypeName } from '../types/value.js';
@@ -94,6 +95,7 @@ export class Server implements CommandHost, TrackingHost {
   }
   /** maxmemory: the measure, eviction and the OOM state (memory-limit.ts). */
   readonly memoryLimit: MemoryLimit = new MemoryLimit(this);
+  readonly heapGuard: HeapGuard = new HeapGuard(this);
   readonly memory = new MemoryTracker(() => this.memoryLimit.used());
   /** The Node runtime's own RSS (left out of the fragmentation ratios) and used_memory, measured once listening. */
   readonly baseline = new StartupBaseline();

@@ -126,12 +126,12 @@ function handleFor(proc: ChildProcess, port: number, dir: string): ProcessHandle
 }
 
 /** Start the built Vireo (dist/) as a child process. */
-export async function startVireoProcess(args: string[] = [], opts: { dir?: string; port?: number } = {}): Promise<ProcessHandle> {
+export async function startVireoProcess(args: string[] = [], opts: { dir?: string; port?: number; nodeFlags?: string[] } = {}): Promise<ProcessHandle> {
   const dir = opts.dir ?? tempDir();
   const port = opts.port ?? (await freePort());
   const main = path.join(ROOT, 'dist', 'src', 'main.js');
   if (!fs.existsSync(main)) throw new Error('dist/ is missing: run npm test (it builds first) or npm run build');
-  const proc = spawn(process.execPath, [main, ...args, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
+  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), main, ...args, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     // A bug caught as an exception names itself in its -ERR reply (a differential check then shows which command).
