@@ -31,6 +31,34 @@ describe.skipIf(!HAVE_REDIS)('streams (differential)', () => {
     await pair.script(NODE_DEFAULTS);
   });
 
+  it("a group's bookkeeping (XREADGROUP delivering, XCLAIM, XAUTOCLAIM, XACK) breaks no WATCH, as in Redis", async () => {
+    const other = await pair.connect();
+    try {
+      await pair.script([
+        ['XADD', 's', '1-1', 'f', 'v'],
+        ['XADD', 's', '2-1', 'f', 'v'],
+        ['XGROUP', 'CREATE', 's', 'g', '0'],
+        ['XGROUP', 'CREATECONSUMER', 's', 'g', 'c'],
+        ['XGROUP', 'CREATECONSUMER', 's', 'g', 'c2'],
+      ]);
+      const steps = [
+        ['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', 's', '>'],
+        ['XCLAIM', 's', 'g', 'c2', '0', '1-1'],
+        ['XAUTOCLAIM', 's', 'g', 'c', '0', '0'],
+        ['XACK', 's', 'g', '1-1'],
+      ];
+      for (const step of steps) {
+        await pair.check('WATCH', 's');
+        await other.check(...step);
+        await pair.check('MULTI');
+        await pair.check('XLEN', 's');
+        await pair.check('EXEC');
+      }
+    } finally {
+      other.close();
+    }
+  });
+
   it('XADD: explicit, <ms>-* and incomplete IDs, NOMKSTREAM, arity and ID errors', async () => {
     await pair.script([
       ['XADD', 's', '1-1', 'a', '1', 'b', '2'],

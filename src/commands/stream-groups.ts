@@ -202,7 +202,7 @@ function xack(ctx: CommandContext, argv: string[]): void {
   for (const k of keys) if (g.ack(k)) acked++;
   ctx.reply.integer(acked);
   if (acked === 0) return;
-  ctx.changed(key, NOTIFY.STREAM, 'xack');
+  ctx.engine.groupStateChanged();
   ctx.engine.emit(ctx.db.id, argv, acked);
 }
 
@@ -244,7 +244,8 @@ function xackdel(ctx: CommandContext, argv: string[]): void {
     else if (firstDeleted) s.firstId = s.edgeId(true, true);
   }
   if (!changed && deleted === 0) return;
-  ctx.changed(key, NOTIFY.STREAM, deleted > 0 ? 'xdel' : 'xack');
+  if (deleted > 0) ctx.changed(key, NOTIFY.STREAM, 'xdel');
+  else ctx.engine.groupStateChanged();
   ctx.engine.emit(ctx.db.id, argv, Math.max(1, deleted));
 }
 
@@ -458,7 +459,7 @@ function xclaim(ctx: CommandContext, argv: string[]): void {
     else writeEntryById(ctx.reply, s, id);
   }
   if (effects.length === 0) return;
-  ctx.changed(key, NOTIFY.STREAM, 'xclaim');
+  ctx.engine.groupStateChanged();
   for (const e of effects) ctx.engine.emit(ctx.db.id, e);
 }
 
@@ -554,7 +555,7 @@ function xautoclaim(ctx: CommandContext, argv: string[]): void {
   r.array(deleted.length);
   for (const id of deleted) replyId(r, id);
   if (effects.length === 0) return;
-  ctx.changed(key, NOTIFY.STREAM, 'xautoclaim');
+  ctx.engine.groupStateChanged();
   for (const e of effects) ctx.engine.emit(ctx.db.id, e);
 }
 

@@ -306,7 +306,7 @@ function xread(ctx: CommandContext, argv: string[], isGroup: boolean): void {
       } else if (fresh !== null) {
         deliverNew(ctx, s, g, consumer, fresh, a.noack, fx);
         served.push({ key, refs: fresh, history: null, historyFound: null });
-        ctx.changed(key, NOTIFY.STREAM, 'xreadgroup');
+        ctx.engine.groupStateChanged();
       }
     } else {
       const fresh = entriesAfter(s, gt, a.count);

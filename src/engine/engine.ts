@@ -65,13 +65,13 @@ export const NOTIFY = {
 export type NotifyClass = (typeof NOTIFY)[keyof typeof NOTIFY];
 
 /**
- * Changes that cannot end a blocked client's wait: a consumer group's
- * bookkeeping (deliveries, acknowledgements, claims, new consumers) adds
- * no entry and removes neither the key nor a group. Redis does not mark
- * the key ready for them; waking the stream's waiters would only run their
- * reads again to find nothing (refreshing their consumers' seen-time).
+ * Changes that cannot end a blocked client's wait: a new consumer adds no
+ * entry and removes neither the key nor a group. Redis does not mark the
+ * key ready for it; waking the stream's waiters would only run their reads
+ * again to find nothing (refreshing their consumers' seen-time). The
+ * group's other bookkeeping signals nothing at all (groupStateChanged).
  */
-const NEVER_ENDS_A_WAIT = new Set(['xreadgroup', 'xack', 'xclaim', 'xautoclaim', 'xgroup-createconsumer']);
+const NEVER_ENDS_A_WAIT = new Set(['xgroup-createconsumer']);
 
 /** Receives keyspace events (notifications, client tracking and snapshots subscribe). */
 export type KeyspaceListener = (cls: NotifyClass, event: string, key: string, db: number) => void;
@@ -400,6 +400,15 @@ export class Engine {
     this.changeCount++;
     this.watches.touch(db, key);
     if (this.invalidator !== null) this.invalidator.keyModified(key, by);
+  }
+
+  /**
+   * A consumer group's own state changed (XREADGROUP delivering, XACK,
+   * XCLAIM, XAUTOCLAIM): a write, but Redis signals nothing for it: no
+   * keyspace event, no WATCH or client-side cache invalidation.
+   */
+  groupStateChanged(): void {
+    this.changeCount++;
   }
 
   /** Empty one database (FLUSHDB) or all (FLUSHALL). Returns keys removed. */
