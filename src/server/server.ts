@@ -1196,8 +1196,10 @@ export class Server implements CommandHost, TrackingHost {
 
   /** Bytes maxmemory does not count: what is buffered for replicas (Redis' freeMemoryGetNotCountedMemory). */
   notCountedBytes(): number {
-    if (this.primary.replicaCount === 0) return 0;
-    let bytes = 0;
+    // Redis' freeMemoryGetNotCountedMemory: replicas' output buffers and the AOF buffer.
+    const aof = this.persistence.aof;
+    let bytes = aof.on ? aof.bufferLength : 0;
+    if (this.primary.replicaCount === 0) return bytes;
     for (const c of this.clients.values()) if (c.ctx.kind === 'replica') bytes += c.outputMemory;
     return bytes;
   }
