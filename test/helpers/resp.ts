@@ -117,15 +117,31 @@ export function toJs(r: Reply): unknown {
   }
 }
 
+/** Where a bulk string reply at the start of `buf` ends, when its header is there (else 0). */
+function bulkReplyEnd(buf: Buffer): number {
+  if (buf.length === 0 || buf[0] !== 0x24) return 0;
+  const eol = buf.indexOf('\r\n');
+  if (eol < 0) return 0;
+  const n = Number(buf.toString('latin1', 1, eol));
+  return n >= 0 ? eol + 2 + n + 2 : 0;
+}
+
 export class RespClient {
   private buf = Buffer.alloc(0);
+  // Chunks received and not yet joined to buf, and the end of the bulk reply they belong to.
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private bulkEnd = 0;
   private waiters: { resolve: (v: { reply: Reply; raw: Buffer }) => void; reject: (e: Error) => void }[] = [];
   private closedError: Error | null = null;
   closed = false;
 
   private constructor(private readonly socket: net.Socket) {
     socket.on('data', (d) => {
-      this.buf = Buffer.concat([this.buf, d]);
+      this.pending.push(d);
+      this.pendingBytes += d.length;
+      // A big bulk reply arrives in many chunks: join and parse once it is whole, not per chunk.
+      if (this.buf.length + this.pendingBytes < this.bulkEnd) return;
       this.drain();
     });
     const onClose = () => {
@@ -162,18 +178,25 @@ export class RespClient {
   }
 
   private drain(): void {
+    if (this.pendingBytes > 0) {
+      this.buf = Buffer.concat([this.buf, ...this.pending]);
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    this.bulkEnd = bulkReplyEnd(this.buf);
     while (this.waiters.length > 0) {
       const r = parseReply(this.buf, 0);
       if (r === null) return;
       const raw = this.buf.subarray(0, r[1]);
       this.buf = this.buf.subarray(r[1]);
       this.waiters.shift()!.resolve({ reply: r[0], raw: Buffer.from(raw) });
+      this.bulkEnd = bulkReplyEnd(this.buf);
     }
   }
 
   /** Next reply (raw bytes and parsed). */
   read(): Promise<{ reply: Reply; raw: Buffer }> {
-    if (this.closedError !== null && this.buf.length === 0) return Promise.reject(this.closedError);
+    if (this.closedError !== null && this.buf.length === 0 && this.pendingBytes === 0) return Promise.reject(this.closedError);
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       this.drain();
@@ -202,7 +225,7 @@ export class RespClient {
 
   /** Bytes received but not consumed as replies. */
   get leftover(): Buffer {
-    return this.buf;
+    return this.pendingBytes === 0 ? this.buf : Buffer.concat([this.buf, ...this.pending]);
   }
 
   close(): void {
