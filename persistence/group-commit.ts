@@ -52,6 +52,21 @@ export class GroupCommit {
     this.gate.release();
   }
 
+  /**
+   * The server's end-of-turn write of replies: under everysec and no a
+   * reply waits only for the AOF write of the log before it, so the log is
+   * written here, before the replies go out, as Redis' beforeSleep writes
+   * the AOF before the clients' replies; such replies are not held in the
+   * gate. Under `always` the committer keeps its own rhythm (one write per
+   * fsync while one runs).
+   */
+  writeBeforeReplies(): void {
+    const aof = this.aof;
+    if (!aof.on || aof.policy === 'always') return;
+    this.log.flush();
+    if (aof.bufferLength > 0) aof.writePending();
+  }
+
   /** Cron: retry a failed write, write what is buffered, release what is durable. */
   cron(): void {
     const aof = this.aof;

@@ -19,6 +19,7 @@ function aofState(policy: string): AofState {
 /** A replica link: acknowledges offsets, replies wait for it when `required`. */
 class FakeReplica implements DurableFollower {
   readonly kind = 'replica' as const;
+  readonly durableOnWrite = false;
   ack = 0;
   fack = 0;
   constructor(public required: boolean) {}
