@@ -25,6 +25,9 @@ export class GroupCommit {
   /** Hold `w`'s replies until the AOF has what they may reveal; commit at the end of this turn. */
   hold(w: Waiter): void {
     this.gate.hold(w);
+    // Gathering the next group: it is complete once enough clients are back
+    // or its time is up (the timer only has millisecond resolution).
+    if (this.gathering !== null && (this.gate.waiting >= this.gatherTarget || performance.now() >= this.gatherUntil)) this.endGathering();
     this.scheduleCommit();
   }
 
@@ -38,7 +41,7 @@ export class GroupCommit {
   commit(): void {
     this.commitScheduled = false;
     // Gathering the next group (afterFsync): it commits when that ends.
-    if (this.gatherUntil !== 0) return;
+    if (this.gathering !== null) return;
     this.log.flush();
     const aof = this.aof;
     // Under `always` nothing is released before the next fsync anyway: while
@@ -50,6 +53,21 @@ export class GroupCommit {
       this.startFsync();
     }
     this.gate.release();
+  }
+
+  /**
+   * The server's end-of-turn write of replies: under everysec and no a
+   * reply waits only for the AOF write of the log before it, so the log is
+   * written here, before the replies go out, as Redis' beforeSleep writes
+   * the AOF before the clients' replies; such replies are not held in the
+   * gate. Under `always` the committer keeps its own rhythm (one write per
+   * fsync while one runs).
+   */
+  writeBeforeReplies(): void {
+    const aof = this.aof;
+    if (!aof.on || aof.policy === 'always') return;
+    this.log.flush();
+    if (aof.bufferLength > 0) aof.writePending();
   }
 
   /** Cron: retry a failed write, write what is buffered, release what is durable. */
@@ -72,17 +90,24 @@ export class GroupCommit {
   // waits, for at most half the last fsync's duration, until most of the
   // clients just answered have written again: one full group per fsync, as
   // Redis gets from its blocking fsync, with the fsync still off the main thread.
-  private gatherUntil = 0;
+  // The wait is event driven (hold() counts the clients back, a timer ends
+  // it): the main thread sleeps in the poll meanwhile rather than spinning
+  // through turns, which on one core took CPU from the fsync's own thread.
+  /** The timer that ends the gathering at its deadline; null when not gathering. */
+  private gathering: NodeJS.Timeout | null = null;
   private gatherTarget = 0;
+  private gatherUntil = 0;
   private fsyncStartedAt = 0;
 
-  private readonly gatherTick = (): void => {
-    if (this.gate.waiting < this.gatherTarget && performance.now() < this.gatherUntil) {
-      setImmediate(this.gatherTick);
-      return;
-    }
-    this.gatherUntil = 0;
-    this.commit();
+  /** The group is complete (or its time is up): commit it at the end of this turn. */
+  private endGathering(): void {
+    clearTimeout(this.gathering!);
+    this.gathering = null;
+    this.scheduleCommit();
+  }
+
+  private readonly gatherDeadline = (): void => {
+    if (this.gathering !== null) this.endGathering();
   };
 
   /** Have the AOF fsynced soon (WAITAOF under everysec / no). */
@@ -103,9 +128,11 @@ export class GroupCommit {
     const released = this.gate.release();
     if (this.aof.fsyncedOffset >= this.log.offset || !(this.fsyncWanted || this.aof.policy === 'always')) return;
     if (this.aof.policy === 'always' && released > 1) {
-      this.gatherUntil = performance.now() + Math.min(2, fsyncMs / 2);
       this.gatherTarget = this.gate.waiting + Math.ceil(released * 0.75);
-      setImmediate(this.gatherTick);
+      const ms = Math.min(2, fsyncMs / 2);
+      this.gatherUntil = performance.now() + ms;
+      // Ends it if no client comes back by then (hold() checks the deadline too).
+      this.gathering = setTimeout(this.gatherDeadline, Math.max(1, Math.round(ms)));
       return;
     }
     this.commit();

@@ -195,6 +195,16 @@ export class Persistence {
     this.groupCommit.hold(w);
   }
 
+  /** Replies wait only for the AOF write at the end of the turn (appendfsync everysec or no): nothing is held. */
+  durableOnWrite(): boolean {
+    return this.gate.durableOnWrite();
+  }
+
+  /** The end of a turn, before its replies go out: write the log to the AOF (see GroupCommit.writeBeforeReplies). */
+  writeBeforeReplies(): void {
+    this.groupCommit.writeBeforeReplies();
+  }
+
   forget(w: Waiter): void {
     this.gate.forget(w);
   }

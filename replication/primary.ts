@@ -87,6 +87,8 @@ export class ReplicationPrimary implements LogFollower {
     durableOffset: () => this.quorumOffset(),
     fsyncedOffset: () => 0,
     ackedOffset: () => 0,
+    // Replies wait for the replicas' acknowledgements.
+    durableOnWrite: false,
   };
 
   /**

@@ -53,6 +53,8 @@ export class ReplicaLink implements DurableFollower {
   readonly kind = 'replica' as const;
   /** Synchronous replication: replies wait for this replica's acknowledgement. */
   required = false;
+  /** Replies it holds back wait for its acknowledgement, not for a write. */
+  readonly durableOnWrite = false;
   state: LinkState = 'wait_bgsave';
   /** Log offset of the next byte this replica must be sent (Infinity: its sync has not started). */
   nextOffset = Infinity;

@@ -19,6 +19,7 @@ function aofState(policy: string): AofState {
 /** A replica link: acknowledges offsets, replies wait for it when `required`. */
 class FakeReplica implements DurableFollower {
   readonly kind = 'replica' as const;
+  readonly durableOnWrite = false;
   ack = 0;
   fack = 0;
   constructor(public required: boolean) {}
@@ -99,6 +100,23 @@ describe('durability gate: group commit', () => {
       expect(gate.release()).toBe(1);
       expect(released).toEqual(['a']);
     }
+  });
+
+  it('the end-of-turn write suffices under everysec and no, not under always nor with a required replica', () => {
+    for (const [policy, suffices] of [['everysec', true], ['no', true], ['always', false]] as const) {
+      const { gate } = setup(policy);
+      expect(gate.durableOnWrite()).toBe(suffices);
+      // A replica that replies do not wait for changes nothing; one they wait for does.
+      const replica = new FakeReplica(false);
+      gate.addFollower(replica);
+      expect(gate.durableOnWrite()).toBe(suffices);
+      replica.required = true;
+      expect(gate.durableOnWrite()).toBe(false);
+    }
+    // With the AOF off only the required followers count.
+    const { gate, aof } = setup('always');
+    aof.on = false;
+    expect(gate.durableOnWrite()).toBe(true);
   });
 
   it('under everysec a failed write holds no reply (Redis: it is retried, replies go out)', () => {

@@ -33,6 +33,12 @@ export interface DurableFollower {
   fsyncedOffset(): number;
   /** Log offset the follower acknowledged having (WAIT): the AOF's written offset, a replica's ACK. */
   ackedOffset(): number;
+  /**
+   * Whether writing the log to it, as the end of every turn does before
+   * any reply goes out, makes the log durable as far as it goes (the AOF
+   * under everysec or no): replies then need not be held for it.
+   */
+  readonly durableOnWrite: boolean;
 }
 
 /** What a local log file (the AOF) tells the gate about itself. */
@@ -63,6 +69,9 @@ export function localFileFollower(file: LocalFileState): DurableFollower {
     },
     fsyncedOffset: () => (file.on ? file.fsyncedOffset : 0),
     ackedOffset: () => (file.on ? file.writtenOffset : 0),
+    get durableOnWrite() {
+      return file.policy !== 'always';
+    },
   };
 }
 
@@ -104,6 +113,20 @@ export class DurabilityGate {
   /** True when replies produced now must wait (hot path: one call per served client). */
   mustWait(): boolean {
     return this.log.offset > this.durableOffset();
+  }
+
+  /**
+   * True when every required follower is durableOnWrite: a reply produced
+   * now waits only for the write at the end of the turn, not for an fsync
+   * or an acknowledgement, so it is not held (see Server.releaseOutput).
+   */
+  durableOnWrite(): boolean {
+    const fs = this.followers;
+    for (let i = 0; i < fs.length; i++) {
+      const f = fs[i]!;
+      if (f.required && !f.durableOnWrite) return false;
+    }
+    return true;
   }
 
   /** Hold `w`'s replies until the log is durable up to the current offset. */

@@ -722,7 +722,9 @@ export class Server implements CommandHost, TrackingHost {
 
   /** Send what `c`'s writer holds with this turn's replies, or when the AOF has what it may reveal. */
   private releaseOutput(c: Client): void {
-    if (this.persistence.mustWait()) {
+    // Under appendfsync everysec or no the AOF write at the end of this turn
+    // (writePending) is all a reply waits for: it is not held.
+    if (this.persistence.mustWait() && !this.persistence.durableOnWrite()) {
       // The group commit at the end of this turn hands the log to the AOF,
       // once for all the clients served in the turn.
       c.holdReplies();
@@ -761,6 +763,11 @@ export class Server implements CommandHost, TrackingHost {
     this.tracking.broadcast();
     this.writesScheduled = false;
     if (this.engine.log.hasPending) this.engine.log.flush();
+    // The AOF first (everysec, no): these replies may reveal what it holds.
+    const persistence = this.persistence;
+    persistence.writeBeforeReplies();
+    // Not written after all (no AOF file open yet): the replies wait in the gate.
+    const behind = persistence.durableOnWrite() && persistence.mustWait();
     const list = this.pendingWrites;
     // Last queued first, as Redis walks clients_pending_write (it links each
     // client at the head): a publisher's reply goes out before the fan-out to
@@ -769,6 +776,11 @@ export class Server implements CommandHost, TrackingHost {
     for (let i = list.length - 1; i >= 0; i--) {
       const c = list[i]!;
       c.writeQueued = false;
+      if (behind && !c.closed) {
+        c.holdReplies();
+        persistence.hold(c);
+        continue;
+      }
       c.flush();
       if (c.streaming) this.pumpLater(c);
     }
