@@ -436,7 +436,8 @@ describe('BITOP DIFF, DIFF1, ANDOR, ONE (Redis 8.2)', () => {
       }),
       { numRuns: 40 },
     );
-  });
+    // Every write waits for its fsync (appendfsync always): about 25 s on the shared VM's disk.
+  }, 90_000);
 
   it('keyspace events: BITOP set / del; SETBIT and BITFIELD setbit, only when something changed (Redis names both setbit)', async () => {
     const v = track(await startVireo({ 'notify-keyspace-events': 'KEA' }));
