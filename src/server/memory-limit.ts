@@ -125,8 +125,11 @@ export class MemoryLimit {
 
   /** Slab bytes of the string stores holding no key: allocated, but free for the next keys (as malloc's free memory in Redis). */
   private storeFreeBytes(): number {
+    // The server measures memory once while it is being built, before its engine exists.
+    const engine = this.host.engine as Engine | undefined;
+    if (engine === undefined) return 0;
     let n = 0;
-    for (const db of this.host.engine.dbs) n += db.storeFreeBytes();
+    for (const db of engine.dbs) n += db.storeFreeBytes();
     return n;
   }
 
