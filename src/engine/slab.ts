@@ -25,8 +25,8 @@ const OFFSET_MASK = (1 << OFFSET_BITS) - 1;
 const MAX_SLABS = 1 << 14;
 
 export class SlabAllocator {
-  /** Bytes of each slab, by slab id (index 0 unused). */
-  u8: Uint8Array[] = [new Uint8Array(0)];
+  /** Bytes of each slab, by slab id (index 0 unused); Buffers, for their native latin1 decoding. */
+  u8: Buffer[] = [Buffer.alloc(0)];
   /** The same slabs as 32-bit words. */
   u32: Uint32Array[] = [new Uint32Array(0)];
   /** The same slabs as doubles. */
@@ -77,7 +77,7 @@ export class SlabAllocator {
 
   /** Drop every record and slab: the memory goes back once the GC collects the buffers. */
   clear(): void {
-    this.u8 = [new Uint8Array(0)];
+    this.u8 = [Buffer.alloc(0)];
     this.u32 = [new Uint32Array(0)];
     this.f64 = [new Float64Array(0)];
     this.free.fill(0);
@@ -97,7 +97,7 @@ export class SlabAllocator {
     bytes = Math.max(size, bytes - (bytes % size));
     this.lastSlabBytes[cls] = bytes;
     const buf = new ArrayBuffer((bytes + 7) & ~7);
-    this.u8.push(new Uint8Array(buf));
+    this.u8.push(Buffer.from(buf));
     this.u32.push(new Uint32Array(buf));
     this.f64.push(new Float64Array(buf));
     this.current[cls] = id;
