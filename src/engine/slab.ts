@@ -115,3 +115,96 @@ export function slabOf(ref: number): number {
 export function offsetOf(ref: number): number {
   return (ref & OFFSET_MASK) << 3;
 }
+
+/**
+ * Zeroed Int32Array blocks of 2^k ints (the per-slot indexes of the string
+ * store), cut from shared slabs with a free list per size. Thousands of
+ * small indexes, each replaced as it grows, would otherwise be as many
+ * small malloc blocks in the C heap, where what they leave behind after a
+ * FLUSHALL cannot go back to the system while anything above them lives.
+ * A slab whose blocks are all free is dropped: indexes grow in step during
+ * a bulk load, and the sizes they outgrow would otherwise stay allocated.
+ */
+export class BlockPool {
+  private free: Int32Array[][] = [];
+  /** Per size (log2 of ints): the slab being cut and the next free int in it. */
+  private slab: (Int32Array | undefined)[] = [];
+  private next: number[] = [];
+  private lastSlabInts: number[] = [];
+  /** Blocks handed out, per slab. */
+  private live = new Map<ArrayBufferLike, number>();
+  /** Bytes of all slabs. */
+  bytes = 0;
+  /** Bytes of the blocks handed out. */
+  liveBytes = 0;
+
+  /** A zeroed block of 2^log2 ints. */
+  alloc(log2: number): Int32Array {
+    const ints = 1 << log2;
+    this.liveBytes += ints * 4;
+    // Blocks of 256 KiB or more get a buffer of their own.
+    if (ints >= SLAB_MAX / 16) {
+      this.bytes += ints * 4;
+      return new Int32Array(ints);
+    }
+    const list = this.free[log2];
+    let block: Int32Array;
+    if (list !== undefined && list.length > 0) {
+      block = list.pop()!;
+    } else {
+      let slab = this.slab[log2];
+      let at = this.next[log2] ?? 0;
+      if (slab === undefined || at + ints > slab.length) {
+        const last = this.lastSlabInts[log2] ?? 0;
+        const size = Math.max(ints, last === 0 ? SLAB_MIN / 4 : Math.min(SLAB_MAX / 4, last * 2));
+        this.lastSlabInts[log2] = size;
+        slab = new Int32Array(size);
+        this.bytes += size * 4;
+        this.slab[log2] = slab;
+        at = 0;
+      }
+      this.next[log2] = at + ints;
+      block = slab.subarray(at, at + ints);
+    }
+    this.live.set(block.buffer, (this.live.get(block.buffer) ?? 0) + 1);
+    return block;
+  }
+
+  /** Give back a block from alloc(). */
+  release(block: Int32Array): void {
+    const ints = block.length;
+    this.liveBytes -= ints * 4;
+    if (ints >= SLAB_MAX / 16) {
+      this.bytes -= ints * 4;
+      return;
+    }
+    const log2 = 31 - Math.clz32(ints);
+    const buf = block.buffer;
+    const n = this.live.get(buf)! - 1;
+    if (n > 0) {
+      this.live.set(buf, n);
+      block.fill(0);
+      (this.free[log2] ??= []).push(block);
+      return;
+    }
+    // The slab's last block: drop the slab with its free blocks.
+    this.live.delete(buf);
+    this.bytes -= buf.byteLength;
+    const list = this.free[log2];
+    if (list !== undefined) this.free[log2] = list.filter((b) => b.buffer !== buf);
+    if (this.slab[log2]?.buffer === buf) {
+      this.slab[log2] = undefined;
+      this.next[log2] = 0;
+    }
+  }
+
+  clear(): void {
+    this.free = [];
+    this.slab = [];
+    this.next = [];
+    this.lastSlabInts = [];
+    this.live.clear();
+    this.bytes = 0;
+    this.liveBytes = 0;
+  }
+}

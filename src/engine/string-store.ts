@@ -21,7 +21,7 @@
  */
 
 import { SLOTS } from './slot.js';
-import { SlabAllocator } from './slab.js';
+import { BlockPool, SlabAllocator } from './slab.js';
 
 /** Longest key kept here (its length is one byte). */
 export const STORE_KEY_MAX = 255;
@@ -37,8 +37,8 @@ const KIND_STRING = 0;
 const KIND_NUMBER = 1;
 const OFFSET_BITS = 17;
 const OFFSET_MASK = (1 << OFFSET_BITS) - 1;
-/** Smallest index: 4 pairs. */
-const MIN_CAPACITY = 4;
+/** Smallest index: 4 pairs (8 ints, 2^3). Indexes hold a power of two of pairs. */
+const MIN_LOG2_INTS = 3;
 
 /** Can `key` holding `value` be kept in a StringStore? (Only a string or a number can.) */
 export function storable(key: string, value: unknown): boolean {
@@ -78,6 +78,8 @@ function latin1(u8: Buffer, start: number, len: number): string {
 
 export class StringStore {
   private alloc = new SlabAllocator();
+  /** Where the indexes are cut from. */
+  private blocks = new BlockPool();
   /** Per slot: [hash, ref] pairs, or undefined when the slot holds no key here. */
   private index: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(SLOTS);
   /** Keys per slot. */
@@ -92,14 +94,12 @@ export class StringStore {
 
   /** Bytes of slabs and indexes (their ArrayBuffers, counted by process.memoryUsage().arrayBuffers). */
   bytes(): number {
-    let n = this.alloc.slabBytes;
-    for (const idx of this.index) if (idx !== undefined) n += idx.byteLength;
-    return n;
+    return this.alloc.slabBytes + this.blocks.bytes;
   }
 
-  /** Bytes of slabs holding no record (freed ones waiting for reuse, the unfilled end of slabs). */
+  /** Bytes of slabs holding no record or index (freed ones waiting for reuse, the unfilled end of slabs). */
   freeBytes(): number {
-    return this.alloc.slabBytes - this.alloc.liveBytes;
+    return this.alloc.slabBytes - this.alloc.liveBytes + this.blocks.bytes - this.blocks.liveBytes;
   }
 
   private hash(key: string): number {
@@ -211,7 +211,7 @@ export class StringStore {
   set(slot: number, key: string, value: string | number, word: number, seq: number): boolean {
     let idx = this.index[slot];
     if (idx === undefined) {
-      idx = new Int32Array(MIN_CAPACITY * 2);
+      idx = this.blocks.alloc(MIN_LOG2_INTS);
       this.index[slot] = idx;
     }
     const size = recordSize(key.length, value);
@@ -237,7 +237,8 @@ export class StringStore {
     this.insert(idx, this.lastHash, ref);
     this.size++;
     const n = ++this.counts[slot]!;
-    if (n * 5 > (idx.length >>> 1) * 4) this.resize(slot, Math.ceil((idx.length >>> 1) * 1.5));
+    // Up to 3/4 full: a miss then probes a few pairs on average.
+    if (n * 8 > idx.length * 3) this.resize(slot, 31 - Math.clz32(idx.length) + 1);
     return true;
   }
 
@@ -257,6 +258,7 @@ export class StringStore {
     this.size--;
     const n = --this.counts[slot]!;
     if (n === 0) {
+      this.blocks.release(idx);
       this.index[slot] = undefined;
       return word;
     }
@@ -278,8 +280,8 @@ export class StringStore {
     }
     idx[i * 2] = 0;
     idx[i * 2 + 1] = 0;
-    // Give memory back once mostly empty.
-    if (cap > 16 && n * 8 < cap) this.resize(slot, Math.max(MIN_CAPACITY, n * 2));
+    // Give memory back once mostly empty: an eighth full, down to a quarter.
+    if (cap > 16 && n * 8 < cap) this.resize(slot, 31 - Math.clz32(idx.length) - 2);
     return word;
   }
 
@@ -305,6 +307,7 @@ export class StringStore {
 
   clear(): void {
     this.alloc.clear();
+    this.blocks.clear();
     this.index = new Array<Int32Array | undefined>(SLOTS);
     this.counts.fill(0);
     this.size = 0;
@@ -322,10 +325,12 @@ export class StringStore {
     idx[p + 1] = ref;
   }
 
-  private resize(slot: number, capacity: number): void {
+  /** Move `slot`'s index to one of 2^log2Ints ints. */
+  private resize(slot: number, log2Ints: number): void {
     const old = this.index[slot]!;
-    const idx = new Int32Array(capacity * 2);
+    const idx = this.blocks.alloc(log2Ints);
     for (let p = 0; p < old.length; p += 2) if (old[p + 1] !== 0) this.insert(idx, old[p]!, old[p + 1]!);
+    this.blocks.release(old);
     this.index[slot] = idx;
   }
 
@@ -376,10 +381,10 @@ function home(h: number, capacity: number): number {
 
 /**
  * Bytes a key of the store costs: its record and its share of the slot's
- * index (8 bytes a pair, indexes between 53% and 80% full).
+ * index (8 bytes a pair, indexes between 3/8 and 3/4 full).
  */
 export function storeKeyBytes(key: string, value: string | number): number {
-  return recordSize(key.length, value) + 12;
+  return recordSize(key.length, value) + 14;
 }
 
 /** Bytes of the record of a key of `klen` bytes holding `value`. */
