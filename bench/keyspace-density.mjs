@@ -11,9 +11,18 @@
 //   node bench/keyspace-density.mjs            runs every variant at 1M and 10M keys
 //   node bench/keyspace-density.mjs map 1000000   one run (what the driver spawns)
 //
-// Figures (2 cores, node 20, shared machine; one run each):
-//   variant keys   B/key(heap+ext) B/key(rss)  full-gc max ms  get hit/miss ns  set over/new ns
-//   (filled in below by the runs of this commit, see the report)
+// Figures (2 cores shared with other work, load ~4, node 20, pinned to one
+// core; bytes after a full GC; ns less the key decoding; gets and sets over
+// 1M random names; the machine's memory latency makes every miss slow, so
+// compare the rows, not the absolute ns):
+//   variant    keys  B/key heap+ext  B/key rss  full GC max  get hit  get miss  set overwrite
+//   map          1M       95.8         141-169     101-111 ms  1651-2192  905-1473  1553-2141
+//   store        1M       58.2          89-97        7-10 ms    682-797   323-395   616-632
+//   map         10M      104.2           126        1352 ms      3639      2690      4265
+//   store       10M       45.8            52         6.5 ms       987       569       946
+// (An earlier store with 8-byte headers and 1.5x-grown malloc'd indexes: 48.4 B/key at 1M,
+// 43.7 at 10M; the 12-byte header holds the insertion number GETKEYSINSLOT orders by, the
+// power-of-two indexes come from BlockPool so that FLUSHALL gives their memory back.)
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

@@ -91,6 +91,10 @@ export class StringStore {
   private lastHash = 0;
   /** What warm() read: stored, so the compiler cannot drop the read as unused. */
   warmed = 0;
+  // The key last found and its record: a lookup is followed by an access stamp.
+  // Forgotten by every delete (its record may be reused) and clear.
+  private hitKey: string | null = null;
+  private hitRef = 0;
 
   /** Bytes of slabs and indexes (their ArrayBuffers, counted by process.memoryUsage().arrayBuffers). */
   bytes(): number {
@@ -150,18 +154,19 @@ export class StringStore {
 
   /** The record of `key` in `slot`, or 0. */
   ref(slot: number, key: string): number {
+    if (key === this.hitKey) return this.hitRef;
     const idx = this.index[slot];
     if (idx === undefined) return 0;
     const p = this.find(idx, key);
-    return p < 0 ? 0 : idx[p + 1]!;
+    if (p < 0) return 0;
+    this.hitKey = key;
+    return (this.hitRef = idx[p + 1]!);
   }
 
   /** The value of `key`, or undefined. */
   get(slot: number, key: string): string | number | undefined {
-    const idx = this.index[slot];
-    if (idx === undefined) return undefined;
-    const p = this.find(idx, key);
-    return p < 0 ? undefined : this.value(idx[p + 1]!);
+    const ref = this.ref(slot, key);
+    return ref === 0 ? undefined : this.value(ref);
   }
 
   has(slot: number, key: string): boolean {
@@ -229,11 +234,16 @@ export class StringStore {
       this.alloc.release(old, oldSize);
       idx[p + 1] = ref;
       this.lastRef = ref;
+      // The old record is free now: it must not be found through the cache.
+      this.hitKey = key;
+      this.hitRef = ref;
       return false;
     }
     const ref = this.alloc.alloc(size);
     this.writeRecord(ref, key, value, word, seq);
     this.lastRef = ref;
+    this.hitKey = key;
+    this.hitRef = ref;
     this.insert(idx, this.lastHash, ref);
     this.size++;
     const n = ++this.counts[slot]!;
@@ -251,6 +261,7 @@ export class StringStore {
     if (idx === undefined) return -1;
     const found = this.find(idx, key);
     if (found < 0) return -1;
+    this.hitKey = null;
     const ref = idx[found + 1]!;
     const word = this.word(ref);
     this.deletedSeq = this.seq(ref);
@@ -312,6 +323,7 @@ export class StringStore {
     this.counts.fill(0);
     this.size = 0;
     this.lastKey = null;
+    this.hitKey = null;
   }
 
   private insert(idx: Int32Array, h: number, ref: number): void {
