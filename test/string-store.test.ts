@@ -119,18 +119,29 @@ describe('string store', () => {
     expect(SlabAllocator.roundUp(17)).toBe(24);
   });
 
-  it('hands out zeroed index blocks and drops a slab once all its blocks are back', () => {
+  it('hands out zeroed index blocks, drops a slab once all its blocks are back and cuts the current one again', () => {
     const pool = new BlockPool();
-    const blocks = Array.from({ length: 3000 }, (_, i) => pool.alloc(3 + (i % 4)));
+    const take = () => Array.from({ length: 3000 }, (_, i) => pool.alloc(3 + (i % 4)));
+    const blocks = take();
     for (const b of blocks) b.fill(7);
     expect(pool.liveBytes).toBe(blocks.reduce((n, b) => n + b.byteLength, 0));
+    const peak = pool.bytes;
     for (const b of blocks.slice(0, 1500)) pool.release(b);
     const again = pool.alloc(3);
     expect([...again].every((x) => x === 0)).toBe(true);
     pool.release(again);
     for (const b of blocks.slice(1500)) pool.release(b);
     expect(pool.liveBytes).toBe(0);
-    expect(pool.bytes).toBe(0);
+    // Only the slab being cut of each of the 4 sizes stays (the largest: slabs double).
+    expect(pool.bytes).toBeLessThan(peak);
+    const second = take();
+    expect(second.every((b) => b.every((x) => x === 0))).toBe(true);
+    // (Slabs cut after the drop are as large as the last ones: at most twice the first round.)
+    expect(pool.bytes).toBeLessThanOrEqual(2 * peak);
+    // A slot filled after another: the same block comes back each time, no slab is added.
+    const bytes = pool.bytes;
+    for (let i = 0; i < 1000; i++) pool.release(pool.alloc(9));
+    expect(pool.bytes).toBeLessThanOrEqual(bytes + 4096 * 4);
     expect(pool.alloc(20).length).toBe(1 << 20);
   });
 

@@ -187,15 +187,19 @@ export class BlockPool {
       (this.free[log2] ??= []).push(block);
       return;
     }
-    // The slab's last block: drop the slab with its free blocks.
+    // The slab's last block: its free blocks leave the free list, and the
+    // slab is dropped, unless it is the one being cut (a bulk load filling
+    // one slot after another frees each size's only block again and again:
+    // that slab is cut again from its start instead).
     this.live.delete(buf);
-    this.bytes -= buf.byteLength;
     const list = this.free[log2];
     if (list !== undefined) this.free[log2] = list.filter((b) => b.buffer !== buf);
     if (this.slab[log2]?.buffer === buf) {
-      this.slab[log2] = undefined;
+      this.slab[log2]!.fill(0, 0, this.next[log2]);
       this.next[log2] = 0;
+      return;
     }
+    this.bytes -= buf.byteLength;
   }
 
   clear(): void {
