@@ -319,7 +319,7 @@ export class StringStore {
   clear(): void {
     this.alloc.clear();
     this.blocks.clear();
-    this.index = new Array<Int32Array | undefined>(SLOTS);
+    this.index.fill(undefined);
     this.counts.fill(0);
     this.size = 0;
     this.lastKey = null;
