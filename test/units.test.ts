@@ -302,7 +302,7 @@ describe('access table (per-key OBJECT IDLETIME / FREQ words)', () => {
           policy.nowMs = o.at * 1000;
           if (o.kind === 'created') {
             if (model.has(o.key)) continue; // the keyspace creates only missing keys
-            access.created(o.key);
+            access.created(o.key, 0);
             model.set(o.key, policy.lruClock());
           } else if (o.kind === 'touched') {
             if (!model.has(o.key)) continue;

@@ -13,7 +13,7 @@ import { debugDigest, debugDigestValue, debugLoadAof, debugReload } from './pers
 import { savedObjectLength } from '../../persistence/rdb/file.js';
 import { ListValue } from '../types/list.js';
 import { objectRefcount } from './keys.js';
-import { fullGc, heapUsedBytes } from '../util/gc.js';
+import { fullGc, heapAndExternalBytes } from '../util/gc.js';
 import { keyMemoryUsage } from '../types/memory.js';
 import { mallocStatsReport, memoryDoctorReport, memoryStatsEntries } from '../diagnostics/memory-report.js';
 
@@ -29,7 +29,7 @@ function flushArgs(ctx: CommandContext, argv: string[]): boolean {
   return true;
 }
 
-/** Heap in use beyond the start-up size from which a flush collects at once. */
+/** Heap and off-heap buffers (the string store's slabs) in use beyond the start-up size from which a flush collects at once. */
 const FLUSH_COLLECT_BYTES = 32 * 1024 * 1024;
 
 /**
@@ -39,7 +39,7 @@ const FLUSH_COLLECT_BYTES = 32 * 1024 * 1024;
  */
 function collectFlushed(ctx: CommandContext, argv: string[]): void {
   const lazy = argv.length === 2 ? eq(argv[1]!, 'async') : ctx.host.config.bool('lazyfree-lazy-user-flush');
-  if (lazy || heapUsedBytes() - ctx.host.memory.startup < FLUSH_COLLECT_BYTES) return;
+  if (lazy || heapAndExternalBytes() - ctx.host.memory.startup < FLUSH_COLLECT_BYTES) return;
   fullGc();
 }
 

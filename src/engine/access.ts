@@ -5,10 +5,13 @@
  * in seconds; under an LFU policy it is 16 bits of minutes and an 8-bit
  * logarithmic access counter, exactly as in Redis' evict.c.
  *
- * Values that are plain JS strings and numbers have no field to keep it in,
- * so the words live beside the keyspace (KeyAccess, one per database): an
- * open-addressing table of 64-bit key fingerprints and 32-bit words, about
- * 16 bytes per key.
+ * Keys in the off-heap string store (string-store.ts) keep their word in
+ * their record. The other keys' values (JS strings too long for the store,
+ * bigints, RObjects) are JS values with no spare field for it, so their
+ * words live beside the keyspace (KeyAccess, one per database): an
+ * open-addressing table of 64-bit key fingerprints, 32-bit words and 32-bit
+ * insertion numbers (CLUSTER GETKEYSINSLOT lists a slot newest first),
+ * about 20 bytes per key.
  */
 
 /** LRU_CLOCK_MAX: the clock wraps at 24 bits. */
@@ -144,7 +147,7 @@ export class AccessPolicy {
  * confused (about 1 in 10^7 for a billion keys).
  */
 export class AccessTable {
-  /** Slot i is [3i]: first hash, [3i+1]: second hash (0: empty), [3i+2]: word. */
+  /** Slot i is [4i]: first hash, [4i+1]: second hash (0: empty), [4i+2]: word, [4i+3]: insertion number. */
   private slots: Int32Array;
   private capacity: number;
   size = 0;
@@ -155,7 +158,7 @@ export class AccessTable {
 
   constructor(capacity = 16) {
     this.capacity = capacity;
-    this.slots = new Int32Array(capacity * 3);
+    this.slots = new Int32Array(capacity * 4);
   }
 
   /** Fingerprint `key` into h1/h2 (h2 is never 0: 0 marks an empty slot). */
@@ -190,18 +193,18 @@ export class AccessTable {
     return Math.floor(((h1 >>> 0) * this.capacity) / 4294967296);
   }
 
-  /** Offset (3 * slot) of the last hashed key, or -1. */
+  /** Offset (4 * slot) of the last hashed key, or -1. */
   private find(): number {
     const slots = this.slots;
     const h1 = this.h1;
     const h2 = this.h2;
-    const end = this.capacity * 3;
-    let o = this.home(h1) * 3;
+    const end = this.capacity * 4;
+    let o = this.home(h1) * 4;
     for (;;) {
       const f2 = slots[o + 1]!;
       if (f2 === 0) return -1;
       if (f2 === h2 && slots[o] === h1) return o;
-      o += 3;
+      o += 4;
       if (o === end) o = 0;
     }
   }
@@ -217,7 +220,7 @@ export class AccessTable {
    */
   warm(key: string): void {
     this.hash(key);
-    this.warmed = this.slots[this.home(this.h1) * 3 + 1]!;
+    this.warmed = this.slots[this.home(this.h1) * 4 + 1]!;
   }
 
   /** The key's word, or -1 when it has none. */
@@ -227,29 +230,43 @@ export class AccessTable {
     return o < 0 ? -1 : this.slots[o + 2]! >>> 0;
   }
 
-  /** Set the word of `key`, inserting it when new. */
-  set(key: string, word: number): void {
+  /** The key's insertion number, or 0 when it has none. */
+  seq(key: string): number {
+    this.hash(key);
+    const o = this.find();
+    return o < 0 ? 0 : this.slots[o + 3]! >>> 0;
+  }
+
+  /** Set the word of `key`, inserting it (with insertion number `seq`) when new. */
+  set(key: string, word: number, seq = 0): void {
     this.hash(key);
     const o = this.find();
     if (o >= 0) {
       this.slots[o + 2] = word;
       return;
     }
-    this.insert(this.h1, this.h2, word);
+    this.insert(this.h1, this.h2, word, seq);
     if (++this.size * 5 > this.capacity * 4) this.resize(Math.ceil(this.capacity * 1.5));
   }
 
-  private insert(h1: number, h2: number, word: number): void {
+  /** Set both the word and the insertion number of `key`. */
+  put(key: string, word: number, seq: number): void {
+    this.set(key, word, seq);
+    this.slots[this.find() + 3] = seq;
+  }
+
+  private insert(h1: number, h2: number, word: number, seq: number): void {
     const slots = this.slots;
-    const end = this.capacity * 3;
-    let o = this.home(h1) * 3;
+    const end = this.capacity * 4;
+    let o = this.home(h1) * 4;
     while (slots[o + 1] !== 0) {
-      o += 3;
+      o += 4;
       if (o === end) o = 0;
     }
     slots[o] = h1;
     slots[o + 1] = h2;
     slots[o + 2] = word;
+    slots[o + 3] = seq;
   }
 
   delete(key: string): void {
@@ -260,19 +277,19 @@ export class AccessTable {
     const cap = this.capacity;
     // Backward-shift deletion: move later entries of the run into the hole
     // when their home position allows it, so lookups never need tombstones.
-    let i = found / 3;
+    let i = found / 4;
     let j = i;
     for (;;) {
       if (++j === cap) j = 0;
-      if (slots[j * 3 + 1] === 0) break;
-      const h = this.home(slots[j * 3]!);
+      if (slots[j * 4 + 1] === 0) break;
+      const h = this.home(slots[j * 4]!);
       const movable = i <= j ? h <= i || h > j : h <= i && h > j;
       if (movable) {
-        slots.copyWithin(i * 3, j * 3, j * 3 + 3);
+        slots.copyWithin(i * 4, j * 4, j * 4 + 4);
         i = j;
       }
     }
-    slots[i * 3 + 1] = 0;
+    slots[i * 4 + 1] = 0;
     this.size--;
     // Give memory back once mostly empty (as Redis shrinks its dicts).
     if (cap > 64 && this.size * 8 < cap) this.resize(Math.max(16, Math.ceil(this.size * 2)));
@@ -280,15 +297,15 @@ export class AccessTable {
 
   clear(): void {
     this.capacity = 16;
-    this.slots = new Int32Array(48);
+    this.slots = new Int32Array(64);
     this.size = 0;
   }
 
   private resize(capacity: number): void {
     const old = this.slots;
     this.capacity = capacity;
-    this.slots = new Int32Array(capacity * 3);
-    for (let o = 0; o < old.length; o += 3) if (old[o + 1] !== 0) this.insert(old[o]!, old[o + 1]!, old[o + 2]!);
+    this.slots = new Int32Array(capacity * 4);
+    for (let o = 0; o < old.length; o += 4) if (old[o + 1] !== 0) this.insert(old[o]!, old[o + 1]!, old[o + 2]!, old[o + 3]!);
   }
 }
 
@@ -319,12 +336,23 @@ export class KeyAccess {
     return t >= 0 ? t : this.policy.loadWord;
   }
 
-  /** A new key. */
-  created(key: string): void {
-    // Loading: no entry; the key reads as policy.loadWord (RDB IDLE/FREQ still set one).
-    if (this.policy.loading) return;
-    if (this.policy.lfu) this.table.set(key, this.policy.fresh());
-    else this.stamp(key);
+  /** A new key, the `seq`th inserted in its database. */
+  created(key: string, seq: number): void {
+    const policy = this.policy;
+    // Loading: the key gets the load's word (RDB IDLE/FREQ may set another).
+    this.lastKey = null;
+    this.table.put(key, policy.loading ? policy.loadWord : policy.fresh(), seq);
+  }
+
+  /** The insertion number of an existing key (0 if it has none). */
+  seq(key: string): number {
+    return this.table.seq(key);
+  }
+
+  /** A key moved here from the string store keeps its word and insertion number. */
+  adopt(key: string, word: number, seq: number): void {
+    this.lastKey = null;
+    this.table.put(key, word, seq);
   }
 
   /** Stamp the key with the LRU clock. */

@@ -15,6 +15,7 @@ import type { Db } from './keyspace.js';
 import type { AccessPolicy } from './access.js';
 import { typeOf, type TypeName, type Value } from '../types/value.js';
 import { keyMemoryUsage } from '../types/memory.js';
+import { storable } from './string-store.js';
 import { globMatcher } from '../util/glob.js';
 
 export type EvictionPolicy =
@@ -79,6 +80,9 @@ export class Evictor {
   /** Round robin over databases for the random policies (Redis' static next_db). */
   private nextDb = 0;
 
+  /** Of what the last evictOne() freed, the bytes that stay in the heap as garbage until a full collection. */
+  lastHeapBytes = 0;
+
   constructor(private readonly engine: EvictionHost) {}
 
   private get volatileOnly(): boolean {
@@ -97,6 +101,8 @@ export class Evictor {
     const db = this.engine.dbs[victim.db]!;
     const v = db.get(victim.key)!;
     const bytes = keyMemoryUsage(victim.key, v);
+    // A key of the string store frees its record at once (Db.storeFreeBytes counts it); a heap key's bytes wait for a collection.
+    this.lastHeapBytes = storable(victim.key, v) ? 0 : bytes;
     this.engine.deleteEvicted(db, victim.key);
     return bytes;
   }

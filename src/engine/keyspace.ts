@@ -1,11 +1,22 @@
 /**
  * One database: keys split into per-slot tables (DESIGN.md §4).
  *
- * Splitting by hash slot keeps every JS Map far below V8's 2^24 entry
- * limit, gives SCAN a cursor that survives inserts and deletes (a cursor is
- * the next slot; every slot is visited once), and is the unit of sharding
- * for worker threads and cluster mode. TTLs live in parallel per-slot maps
- * that exist only for slots holding keys with a TTL.
+ * Splitting by hash slot keeps every table small (a JS Map throws past 2^24
+ * entries; an index grows by copying only its slot's entries), gives SCAN a
+ * cursor that survives inserts and deletes (a cursor is the next slot; every
+ * slot is visited once), and is the unit of sharding for worker threads and
+ * cluster mode. TTLs live in parallel per-slot maps that exist only for
+ * slots holding keys with a TTL.
+ *
+ * A key lives in exactly one of two places:
+ *  - the string store (string-store.ts), off the JS heap, when its value is
+ *    a latin1 string of at most STORE_VALUE_MAX bytes or a number and the
+ *    key itself is latin1 and at most STORE_KEY_MAX bytes: the bulk of most
+ *    datasets, at a few dozen bytes per key and nothing for the GC to trace;
+ *  - the slot's JS Map otherwise (collections, MutableStrings, bigints, long
+ *    strings), with its access word in the access table (access.ts).
+ * A write that changes a value's kind moves the key across, keeping its
+ * access word and insertion number.
  *
  * This is storage only: expiry policy, propagation and notifications are
  * the engine's job.
@@ -14,19 +25,28 @@
 import { SLOTS, keySlot } from './slot.js';
 import type { Value } from '../types/value.js';
 import { AccessPolicy, KeyAccess } from './access.js';
+import { StringStore, storable } from './string-store.js';
 
-/** A walk through one slot's table (eviction sampling). */
+/** A walk through one slot's keys (eviction sampling): its store index positions, then its Map. */
 interface Sampler {
-  iter: IterableIterator<string> | null;
+  active: boolean;
   slot: number;
+  /** Next position in the slot's store index; -1 once the walk is in the Map (or in a TTL table). */
+  pos: number;
+  iter: IterableIterator<string> | null;
 }
+
+const newSampler = (): Sampler => ({ active: false, slot: 0, pos: -1, iter: null });
 
 export class Db {
   /** Table writes so far (sets, deletes, TTL changes): the test-mode effect check reads it. */
   writes = 0;
-  private tables: (Map<string, Value> | undefined)[] = new Array(SLOTS);
-  private expireTables: (Map<string, number> | undefined)[] = new Array(SLOTS);
-  /** Keys per slot, for SCAN, RANDOMKEY and CLUSTER COUNTKEYSINSLOT. */
+  /** Keys holding short strings and numbers (see the file comment). */
+  private store = new StringStore();
+  /** Every other key, per slot. */
+  private tables: (Map<string, Value> | undefined)[] = new Array<Map<string, Value> | undefined>(SLOTS);
+  private expireTables: (Map<string, number> | undefined)[] = new Array<Map<string, number> | undefined>(SLOTS);
+  /** Keys per slot (both places), for SCAN, RANDOMKEY and CLUSTER COUNTKEYSINSLOT. */
   readonly slotSizes = new Uint32Array(SLOTS);
   /** Number of keys. */
   size = 0;
@@ -35,6 +55,8 @@ export class Db {
   /** Slots that hold keys, densely packed for O(1) random choice. */
   private occupied: number[] = [];
   private occupiedPos = new Int32Array(SLOTS).fill(-1);
+  /** Insertion number of the next new key (wraps at 2^32; CLUSTER GETKEYSINSLOT orders by it). */
+  private nextSeq = 1;
 
   /**
    * Called before any change to a key (set, replace, delete, TTL change, or
@@ -50,10 +72,10 @@ export class Db {
   private lastSlot = keySlot('');
 
   // Where eviction sampling goes on (sampleKeys), over all keys and over keys with a TTL.
-  private mainSampler: Sampler = { iter: null, slot: 0 };
-  private volatileSampler: Sampler = { iter: null, slot: 0 };
+  private mainSampler: Sampler = newSampler();
+  private volatileSampler: Sampler = newSampler();
 
-  /** Each key's access word (OBJECT IDLETIME / FREQ), see access.ts. */
+  /** The access words of keys in the Maps, see access.ts. */
   private access: KeyAccess;
 
   constructor(
@@ -64,44 +86,72 @@ export class Db {
     this.access = new KeyAccess(policy);
   }
 
+  /** Bytes of the string store's slabs that hold no key (memory in use less them is what the keys hold). */
+  storeFreeBytes(): number {
+    return this.store.freeBytes();
+  }
+
+  /** The store record of `key` holding `v`, or 0 when the key is in a Map. */
+  private storeRef(key: string, v: Value): number {
+    if (typeof v !== 'string' && typeof v !== 'number') return 0;
+    return this.store.ref(this.slotOf(key), key);
+  }
+
   /** Record an access to an existing key holding `v` (Redis' lookupKey without LOOKUP_NOTOUCH). */
   touchAccess(key: string, v: Value): void {
     const policy = this.policy;
-    if (policy.isShared(v)) policy.setSharedWord(v, policy.touched(policy.sharedWord(v)));
-    else this.access.touched(key);
+    if (policy.isShared(v)) {
+      policy.setSharedWord(v, policy.touched(policy.sharedWord(v)));
+      return;
+    }
+    const ref = this.storeRef(key, v);
+    if (ref === 0) this.access.touched(key);
+    else if (!policy.loading) this.store.setWord(ref, policy.lfu ? policy.touched(this.store.word(ref)) : policy.lruClock());
   }
 
   /** The access word of `key` holding `v` (-1 if the key has none). */
   accessWord(key: string, v: Value): number {
-    return this.policy.isShared(v) ? this.policy.sharedWord(v) : this.access.word(key);
+    if (this.policy.isShared(v)) return this.policy.sharedWord(v);
+    const ref = this.storeRef(key, v);
+    return ref === 0 ? this.access.word(key) : this.store.word(ref);
   }
 
   /** Set the access word of an existing key (RESTORE IDLETIME / FREQ, RDB IDLE / FREQ). */
   setAccessWord(key: string, v: Value, word: number): void {
-    if (this.policy.isShared(v)) this.policy.setSharedWord(v, word);
-    else this.access.set(key, word);
+    if (this.policy.isShared(v)) {
+      this.policy.setSharedWord(v, word);
+      return;
+    }
+    const ref = this.storeRef(key, v);
+    if (ref === 0) this.access.set(key, word);
+    else this.store.setWord(ref, word);
   }
 
-  /** The slot of `key`. A key other than the last one also has its access word fetched. */
+  /** The slot of `key`. A key other than the last one also has its index position fetched. */
   slotOf(key: string): number {
     if (key === this.lastKey) return this.lastSlot;
     const slot = keySlot(key);
     this.lastKey = key;
     this.lastSlot = slot;
-    // Nearly every lookup or write is followed by an access stamp: fetching
-    // its table slot now overlaps that cache miss with the keyspace table's.
-    this.access.warm(key);
+    // Nearly every lookup or write probes the slot's store index: fetching
+    // its position now overlaps that cache miss with the slot's own.
+    this.store.warm(slot, key);
     return slot;
   }
 
   /** The stored value, ignoring TTLs. */
   get(key: string): Value | undefined {
-    const t = this.tables[this.slotOf(key)];
+    const slot = this.slotOf(key);
+    const v = this.store.get(slot, key);
+    if (v !== undefined) return v;
+    const t = this.tables[slot];
     return t === undefined ? undefined : t.get(key);
   }
 
   has(key: string): boolean {
-    const t = this.tables[this.slotOf(key)];
+    const slot = this.slotOf(key);
+    if (this.store.has(slot, key)) return true;
+    const t = this.tables[slot];
     return t !== undefined && t.has(key);
   }
 
@@ -119,10 +169,38 @@ export class Db {
     this.writes++;
     const slot = this.slotOf(key);
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
+    const policy = this.policy;
+    if (storable(key, value)) {
+      const v = value as string | number;
+      const store = this.store;
+      const t = this.tables[slot];
+      if (t !== undefined && t.has(key)) {
+        const word = this.access.word(key);
+        const seq = this.access.seq(key);
+        this.dropFromMap(slot, t, key);
+        store.set(slot, key, v, word, seq);
+      } else if (store.set(slot, key, v, policy.loading ? policy.loadWord : policy.fresh(), this.nextSeq)) {
+        this.nextSeq = (this.nextSeq + 1) >>> 0;
+        this.added(slot);
+        return true;
+      }
+      // An overwrite: a fresh LRU time; LFU keeps its counter (dbSetValue).
+      if (!policy.lfu && !policy.loading) store.setWord(store.lastRef, policy.lruClock());
+      return false;
+    }
     let t = this.tables[slot];
     if (t === undefined) {
       t = new Map();
       this.tables[slot] = t;
+    }
+    if (this.store.counts[slot] !== 0) {
+      const word = this.store.delete(slot, key);
+      if (word >= 0) {
+        t.set(key, value);
+        this.access.adopt(key, word, this.store.deletedSeq);
+        this.access.overwritten(key);
+        return false;
+      }
     }
     const before = t.size;
     t.set(key, value);
@@ -130,9 +208,9 @@ export class Db {
       this.access.overwritten(key);
       return false;
     }
-    this.access.created(key);
-    this.size++;
-    if (this.slotSizes[slot]++ === 0) this.markOccupied(slot);
+    this.access.created(key, this.nextSeq);
+    this.nextSeq = (this.nextSeq + 1) >>> 0;
+    this.added(slot);
     return true;
   }
 
@@ -141,21 +219,57 @@ export class Db {
     this.writes++;
     const slot = this.slotOf(key);
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
-    this.tables[slot]!.set(key, value);
+    const store = this.store;
+    if (storable(key, value)) {
+      const v = value as string | number;
+      const t = this.tables[slot];
+      if (t !== undefined && t.has(key)) {
+        const word = this.access.word(key);
+        const seq = this.access.seq(key);
+        this.dropFromMap(slot, t, key);
+        store.set(slot, key, v, word, seq);
+      } else {
+        store.set(slot, key, v, 0, 0);
+      }
+      return;
+    }
+    let t = this.tables[slot];
+    if (t === undefined) {
+      t = new Map();
+      this.tables[slot] = t;
+    }
+    if (store.counts[slot] !== 0) {
+      const word = store.delete(slot, key);
+      if (word >= 0) this.access.adopt(key, word, store.deletedSeq);
+    }
+    t.set(key, value);
+  }
+
+  /** Take `key` out of its slot's Map (it moves to the store). */
+  private dropFromMap(slot: number, t: Map<string, Value>, key: string): void {
+    t.delete(key);
+    this.access.deleted(key);
+    if (t.size === 0) this.tables[slot] = undefined;
+  }
+
+  /** A key was added to `slot`. */
+  private added(slot: number): void {
+    this.size++;
+    if (this.slotSizes[slot]++ === 0) this.markOccupied(slot);
   }
 
   delete(key: string): boolean {
     const slot = this.slotOf(key);
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
-    const t = this.tables[slot];
-    if (t === undefined || !t.delete(key)) return false;
-    this.writes++;
-    this.access.deleted(key);
-    this.size--;
-    if (--this.slotSizes[slot]! === 0) {
-      this.markEmpty(slot);
-      this.tables[slot] = undefined;
+    if (this.store.counts[slot] === 0 || this.store.delete(slot, key) < 0) {
+      const t = this.tables[slot];
+      if (t === undefined || !t.delete(key)) return false;
+      this.access.deleted(key);
+      if (t.size === 0) this.tables[slot] = undefined;
     }
+    this.writes++;
+    this.size--;
+    if (--this.slotSizes[slot]! === 0) this.markEmpty(slot);
     if (this.volatileCount > 0) this.removeExpireInSlot(slot, key);
     return true;
   }
@@ -216,16 +330,19 @@ export class Db {
   clear(): void {
     if (this.size > 0) this.writes++;
     if (this.beforeBulkChange !== null) this.beforeBulkChange(this);
-    this.tables = new Array(SLOTS);
-    this.expireTables = new Array(SLOTS);
+    // Slabs and indexes are dropped whole: their memory goes back at the next GC.
+    this.store.clear();
+    // Emptied in place: a new 16384-entry array is a large-object allocation (128 KB), milliseconds each.
+    this.tables.fill(undefined);
+    this.expireTables.fill(undefined);
     this.slotSizes.fill(0);
     this.size = 0;
     this.volatileCount = 0;
     this.occupied = [];
     this.occupiedPos.fill(-1);
     this.access.clear();
-    this.mainSampler.iter = null;
-    this.volatileSampler.iter = null;
+    this.mainSampler.active = false;
+    this.volatileSampler.active = false;
     this.lastKey = '';
     this.lastSlot = keySlot('');
   }
@@ -235,12 +352,14 @@ export class Db {
     this.writes++;
     if (this.beforeBulkChange !== null) this.beforeBulkChange(this);
     if (other.beforeBulkChange !== null) other.beforeBulkChange(other);
+    [this.store, other.store] = [other.store, this.store];
     [this.tables, other.tables] = [other.tables, this.tables];
     [this.expireTables, other.expireTables] = [other.expireTables, this.expireTables];
     [this.size, other.size] = [other.size, this.size];
     [this.volatileCount, other.volatileCount] = [other.volatileCount, this.volatileCount];
     [this.occupied, other.occupied] = [other.occupied, this.occupied];
     [this.access, other.access] = [other.access, this.access];
+    [this.nextSeq, other.nextSeq] = [other.nextSeq, this.nextSeq];
     [this.mainSampler, other.mainSampler] = [other.mainSampler, this.mainSampler];
     [this.volatileSampler, other.volatileSampler] = [other.volatileSampler, this.volatileSampler];
     const sizes = Uint32Array.from(this.slotSizes);
@@ -249,14 +368,30 @@ export class Db {
     const pos = Int32Array.from(this.occupiedPos);
     this.occupiedPos.set(other.occupiedPos);
     other.occupiedPos.set(pos);
+    // The one-entry slot cache is only a key's slot (the same in every db), but the store warmed by it changed.
+    this.lastKey = '';
+    other.lastKey = '';
   }
 
   /** A random key (TTLs ignored), or undefined when empty. */
   randomKey(random: () => number = Math.random): string | undefined {
     if (this.size === 0) return undefined;
     const slot = this.occupied[Math.floor(random() * this.occupied.length)]!;
-    const t = this.tables[slot]!;
-    let skip = Math.floor(random() * t.size);
+    const inStore = this.store.counts[slot]!;
+    let skip = Math.floor(random() * this.slotSizes[slot]!);
+    if (skip < inStore) {
+      // A random position of the slot's index, then the next key from there.
+      const cap = this.store.capacityOf(slot);
+      let pos = Math.floor(random() * cap);
+      for (let i = 0; i < cap; i++, pos = pos + 1 === cap ? 0 : pos + 1) {
+        const ref = this.store.refAt(slot, pos);
+        if (ref !== 0) return this.store.key(ref);
+      }
+      return undefined;
+    }
+    skip -= inStore;
+    const t = this.tables[slot];
+    if (t === undefined) return undefined;
     for (const k of t.keys()) {
       if (skip-- === 0) return k;
     }
@@ -274,29 +409,57 @@ export class Db {
   sampleKeys(volatile: boolean, count: number, keys: string[], values: Value[], jump: boolean, random: () => number = Math.random): void {
     if ((volatile ? this.volatileCount : this.size) === 0) return;
     const cursor = volatile ? this.volatileSampler : this.mainSampler;
-    if (jump) cursor.iter = null;
+    if (jump) cursor.active = false;
+    const store = this.store;
     let misses = 0;
     while (keys.length < count) {
-      if (cursor.iter === null) {
+      if (!cursor.active) {
         const slot = volatile ? this.randomExpireSlot(misses++, random) : this.occupied[Math.floor(random() * this.occupied.length)]!;
-        const table = volatile ? this.expireTables[slot] : this.tables[slot];
-        if (table === undefined) continue;
-        cursor.iter = table.keys();
+        if (volatile) {
+          const table = this.expireTables[slot];
+          if (table === undefined) continue;
+          cursor.iter = table.keys();
+          cursor.pos = -1;
+        } else {
+          cursor.iter = null;
+          cursor.pos = 0;
+        }
         cursor.slot = slot;
+        cursor.active = true;
       }
-      const next = cursor.iter.next();
-      if (next.done === true) {
-        cursor.iter = null;
+      const slot = cursor.slot;
+      if (cursor.pos >= 0) {
+        // The store's keys of the slot, by index position (the index may have been resized since: positions stay in range).
+        if (cursor.pos < store.capacityOf(slot)) {
+          const ref = store.refAt(slot, cursor.pos++);
+          if (ref !== 0) {
+            keys.push(store.key(ref));
+            values.push(store.value(ref));
+          }
+          continue;
+        }
+        cursor.pos = -1;
+        cursor.iter = this.tables[slot]?.keys() ?? null;
+      }
+      const next = cursor.iter === null ? null : cursor.iter.next();
+      if (next === null || next.done === true) {
+        cursor.active = false;
         // Every key visited in this call: do not go round again.
         if (++misses > count + 16) return;
         continue;
       }
-      // The slot's table as it is now (the walk may be over one emptied and replaced since).
-      const v = this.tables[cursor.slot]?.get(next.value);
+      // The key's value as it is now (the walk may be over a table emptied and replaced since).
+      const v = volatile ? this.valueIn(slot, next.value) : this.tables[slot]?.get(next.value);
       if (v === undefined) continue;
       keys.push(next.value);
       values.push(v);
     }
+  }
+
+  /** The value of `key` in `slot` (either place), without the one-entry cache. */
+  private valueIn(slot: number, key: string): Value | undefined {
+    const v = this.store.get(slot, key);
+    return v !== undefined ? v : this.tables[slot]?.get(key);
   }
 
   /** A slot with a TTL table: a random occupied one for the first tries, then the next one found from a random slot. */
@@ -326,19 +489,44 @@ export class Db {
     return undefined;
   }
 
-  /** Keys of one slot with their values (a snapshot slice). */
-  slotEntries(slot: number): Map<string, Value> | undefined {
-    return this.tables[slot];
+  /** Keys of one slot with their values (a snapshot slice), or undefined when it holds none. */
+  slotEntries(slot: number): [string, Value][] | undefined {
+    if (this.slotSizes[slot] === 0) return undefined;
+    const out: [string, Value][] = [];
+    const refs: number[] = [];
+    this.store.refsOfSlot(slot, refs);
+    for (const ref of refs) out.push([this.store.key(ref), this.store.value(ref)]);
+    const t = this.tables[slot];
+    if (t !== undefined) for (const e of t) out.push(e);
+    return out;
+  }
+
+  /** Keys of one slot (a copy: the caller may change the keyspace while it walks them). */
+  private keysOfSlot(slot: number, out: string[]): void {
+    const refs: number[] = [];
+    this.store.refsOfSlot(slot, refs);
+    for (const ref of refs) out.push(this.store.key(ref));
+    const t = this.tables[slot];
+    if (t !== undefined) for (const k of t.keys()) out.push(k);
   }
 
   /** Every key (TTLs ignored), slot by slot. */
   *keys(): IterableIterator<string> {
-    for (const t of this.tables) if (t !== undefined) yield* t.keys();
+    const keys: string[] = [];
+    for (let slot = 0; slot < SLOTS; slot++) {
+      if (this.slotSizes[slot] === 0) continue;
+      keys.length = 0;
+      this.keysOfSlot(slot, keys);
+      yield* keys;
+    }
   }
 
   /** Every key with its value, slot by slot. */
   *entries(): IterableIterator<[string, Value]> {
-    for (const t of this.tables) if (t !== undefined) yield* t.entries();
+    for (let slot = 0; slot < SLOTS; slot++) {
+      const entries = this.slotEntries(slot);
+      if (entries !== undefined) yield* entries;
+    }
   }
 
   /** Every (key, absolute expiry) pair. */
@@ -351,9 +539,18 @@ export class Db {
     return this.expireTables[slot];
   }
 
-  /** Keys of one slot. */
+  /** Keys of one slot, oldest first (CLUSTER GETKEYSINSLOT lists them newest first, as Redis 7). */
   slotKeys(slot: number): IterableIterator<string> | undefined {
-    return this.tables[slot]?.keys();
+    if (this.slotSizes[slot] === 0) return undefined;
+    const aged: { key: string; age: number }[] = [];
+    const refs: number[] = [];
+    this.store.refsOfSlot(slot, refs);
+    // Ages count back from the next insertion number, so its wrapping at 2^32 does not reorder keys.
+    for (const ref of refs) aged.push({ key: this.store.key(ref), age: (this.nextSeq - this.store.seq(ref)) >>> 0 });
+    const t = this.tables[slot];
+    if (t !== undefined) for (const key of t.keys()) aged.push({ key, age: (this.nextSeq - this.access.seq(key)) >>> 0 });
+    aged.sort((a, b) => b.age - a.age);
+    return aged.map((e) => e.key).values();
   }
 
   /**
@@ -368,7 +565,7 @@ export class Db {
     while (slot < SLOTS && gathered < count) {
       const n = this.slotSizes[slot]!;
       if (n > 0) {
-        for (const k of this.tables[slot]!.keys()) out.push(k);
+        this.keysOfSlot(slot, out);
         gathered += n;
       }
       slot++;

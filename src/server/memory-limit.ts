@@ -6,7 +6,8 @@
  * maxmemory-eviction-tenacity (past it, a timer goes on between commands).
  * When nothing can be evicted, commands that may grow memory get -OOM.
  *
- * The measure is V8's heap in use plus off-heap buffers. Unlike malloc's
+ * The measure is V8's heap in use plus off-heap buffers, less the free
+ * space in the string stores' slabs (reused by the next keys). Unlike malloc's
  * count in Redis, a V8 heap keeps dead objects until a collection finds
  * them, so three adjustments keep the measure near the live data:
  *   - keys evicted since the last full collection are subtracted (their
@@ -122,7 +123,17 @@ export class MemoryLimit {
   }
 
   private usedWith(young: number): number {
-    return Math.max(0, heapAndExternalBytes() - young - this.evictedGarbage);
+    return Math.max(0, heapAndExternalBytes() - young - this.evictedGarbage - this.storeFreeBytes());
+  }
+
+  /** Slab bytes of the string stores holding no key: allocated, but free for the next keys (as malloc's free memory in Redis). */
+  private storeFreeBytes(): number {
+    // The server measures memory once while it is being built, before its engine exists.
+    const engine = this.host.engine as Engine | undefined;
+    if (engine === undefined) return 0;
+    let n = 0;
+    for (const db of engine.dbs) n += db.storeFreeBytes();
+    return n;
   }
 
   // Reading the young generation's size costs ~0.4 us: per command it is read at most once a millisecond.
@@ -194,7 +205,7 @@ export class MemoryLimit {
         break;
       }
       if (delStart > 0) monitor.addIfNeeded('eviction-del', performance.now() - delStart);
-      this.evictedGarbage += bytes;
+      this.evictedGarbage += engine.evictor.lastHeapBytes;
       freed += bytes;
       keys++;
       if (keys % 16 === 0 && performance.now() - started > limitMs) {

@@ -9,14 +9,16 @@
  */
 
 import type { Value } from './value.js';
+import { storable, storeKeyBytes } from '../engine/string-store.js';
 
 /** Approximate heap bytes of a V8 one-byte string of n chars (header + chars, 8-aligned). */
 export function stringBytes(n: number): number {
   return 16 + Math.ceil(n / 8) * 8;
 }
 
-/** A key, its value and its table entry. */
+/** A key, its value and its table entry (a record of the off-heap string store for short strings and numbers). */
 export function keyMemoryUsage(key: string, v: Value): number {
+  if (storable(key, v)) return storeKeyBytes(key, v as string | number);
   const entry = 56;
   let value: number;
   if (typeof v === 'string') value = stringBytes(v.length);

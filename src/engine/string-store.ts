@@ -1,0 +1,405 @@
+/**
+ * Keys holding a short latin1 string or a number, kept off the JS heap
+ * (DESIGN.md §4): the GC has no key string, value string or Map entry to
+ * trace per key, and a key costs its bytes plus a few dozen, not the
+ * hundred-odd bytes of a Map entry, two strings and an access-table entry.
+ *
+ * A record (slab.ts) holds one key:
+ *   u32 at +0   the key's access word (LRU clock / LFU counter, access.ts)
+ *   u32 at +4   the key's insertion number (CLUSTER GETKEYSINSLOT: newest first)
+ *   u8  at +8   key length
+ *   u8  at +9   kind: 0 latin1 string, 1 number (a double)
+ *   u8  at +10  value length (strings)
+ *   +12         key bytes, then the value's bytes, or the double at the
+ *               next multiple of 8
+ *
+ * Each hash slot has its own open-addressing index (linear probing over an
+ * Int32Array of [hash, ref] pairs, backward-shift deletion, no tombstones),
+ * created with the slot's first key and dropped with its last: growing a
+ * slot's index moves a few hundred entries even at 10M keys, and SCAN keeps
+ * its slot cursor.
+ */
+
+import { SLOTS } from './slot.js';
+import { BlockPool, SlabAllocator } from './slab.js';
+
+/** Longest key kept here (its length is one byte). */
+export const STORE_KEY_MAX = 255;
+/**
+ * Longest string value kept here; longer ones live in the JS Map. Up to it
+ * a record costs less than the JS strings and Map entry it replaces (a
+ * 16-byte key with a 100-byte value: 140 bytes against about 210), and
+ * copying its bytes costs less than the GC's tracing of them.
+ */
+export const STORE_VALUE_MAX = 128;
+
+const KIND_STRING = 0;
+const KIND_NUMBER = 1;
+const OFFSET_BITS = 17;
+const OFFSET_MASK = (1 << OFFSET_BITS) - 1;
+/** Smallest index: 4 pairs (8 ints, 2^3). Indexes hold a power of two of pairs. */
+const MIN_LOG2_INTS = 3;
+
+/** Can `key` holding `value` be kept in a StringStore? (Only a string or a number can.) */
+export function storable(key: string, value: unknown): boolean {
+  if (key.length > STORE_KEY_MAX) return false;
+  if (typeof value === 'number') return isLatin1(key);
+  if (typeof value !== 'string' || value.length > STORE_VALUE_MAX) return false;
+  return isLatin1(key) && isLatin1(value);
+}
+
+function isLatin1(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 255) return false;
+  return true;
+}
+
+/** The string of `len` latin1 bytes at `start`. */
+function latin1(u8: Buffer, start: number, len: number): string {
+  switch (len) {
+    case 0:
+      return '';
+    case 1:
+      return String.fromCharCode(u8[start]!);
+    case 2:
+      return String.fromCharCode(u8[start]!, u8[start + 1]!);
+    case 3:
+      return String.fromCharCode(u8[start]!, u8[start + 1]!, u8[start + 2]!);
+    case 4:
+      return String.fromCharCode(u8[start]!, u8[start + 1]!, u8[start + 2]!, u8[start + 3]!);
+  }
+  // V8 copies concatenations shorter than 13 characters into flat strings, faster than a native call.
+  if (len < 13) {
+    let s = '';
+    for (let i = start; i < start + len; i++) s += String.fromCharCode(u8[i]!);
+    return s;
+  }
+  return u8.latin1Slice(start, start + len);
+}
+
+export class StringStore {
+  private alloc = new SlabAllocator();
+  /** Where the indexes are cut from. */
+  private blocks = new BlockPool();
+  /** Per slot: [hash, ref] pairs, or undefined when the slot holds no key here. */
+  private index: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(SLOTS);
+  /** Keys per slot. */
+  readonly counts = new Uint32Array(SLOTS);
+  /** Number of keys. */
+  size = 0;
+  // The key last hashed and its hash: a command looks a key up, then writes it.
+  private lastKey: string | null = null;
+  private lastHash = 0;
+  /** What warm() read: stored, so the compiler cannot drop the read as unused. */
+  warmed = 0;
+  // The key last found and its record: a lookup is followed by an access stamp.
+  // Forgotten by every delete (its record may be reused) and clear.
+  private hitKey: string | null = null;
+  private hitRef = 0;
+
+  /** Bytes of slabs and indexes (their ArrayBuffers, counted by process.memoryUsage().arrayBuffers). */
+  bytes(): number {
+    return this.alloc.slabBytes + this.blocks.bytes;
+  }
+
+  /** Bytes of slabs holding no record or index (freed ones waiting for reuse, the unfilled end of slabs). */
+  freeBytes(): number {
+    return this.alloc.slabBytes - this.alloc.liveBytes + this.blocks.bytes - this.blocks.liveBytes;
+  }
+
+  private hash(key: string): number {
+    if (key === this.lastKey) return this.lastHash;
+    let a = 0x811c9dc5 ^ key.length;
+    for (let i = 0; i < key.length; i++) a = Math.imul(a ^ key.charCodeAt(i), 0x01000193);
+    // fmix32 from MurmurHash3: every input bit reaches every output bit.
+    a ^= a >>> 16;
+    a = Math.imul(a, 0x85ebca6b);
+    a ^= a >>> 13;
+    a = Math.imul(a, 0xc2b2ae35);
+    a ^= a >>> 16;
+    this.lastKey = key;
+    this.lastHash = a;
+    return a;
+  }
+
+  /** Hash `key` and read its home position in `slot`, so its cache line is on its way. */
+  warm(slot: number, key: string): void {
+    const idx = this.index[slot];
+    if (idx === undefined) return;
+    this.warmed = idx[home(this.hash(key), idx.length >>> 1) << 1]!;
+  }
+
+  /** Position of `key`'s pair in its slot's index, or -1. */
+  private find(idx: Int32Array, key: string): number {
+    const h = this.hash(key);
+    const end = idx.length;
+    let p = home(h, end >>> 1) << 1;
+    for (;;) {
+      const ref = idx[p + 1]!;
+      if (ref === 0) return -1;
+      if (idx[p] === h && this.keyIs(ref, key)) return p;
+      p += 2;
+      if (p === end) p = 0;
+    }
+  }
+
+  private keyIs(ref: number, key: string): boolean {
+    const u8 = this.alloc.u8[ref >>> OFFSET_BITS]!;
+    const off = (ref & OFFSET_MASK) << 3;
+    const n = key.length;
+    if (u8[off + 8] !== n) return false;
+    const k = off + 12;
+    for (let i = 0; i < n; i++) if (u8[k + i] !== key.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /** The record of `key` in `slot`, or 0. */
+  ref(slot: number, key: string): number {
+    if (key === this.hitKey) return this.hitRef;
+    const idx = this.index[slot];
+    if (idx === undefined) return 0;
+    const p = this.find(idx, key);
+    if (p < 0) return 0;
+    this.hitKey = key;
+    return (this.hitRef = idx[p + 1]!);
+  }
+
+  /** The value of `key`, or undefined. */
+  get(slot: number, key: string): string | number | undefined {
+    const ref = this.ref(slot, key);
+    return ref === 0 ? undefined : this.value(ref);
+  }
+
+  has(slot: number, key: string): boolean {
+    const idx = this.index[slot];
+    return idx !== undefined && this.find(idx, key) >= 0;
+  }
+
+  /** The value held by record `ref`. */
+  value(ref: number): string | number {
+    const s = ref >>> OFFSET_BITS;
+    const off = (ref & OFFSET_MASK) << 3;
+    const u8 = this.alloc.u8[s]!;
+    const klen = u8[off + 8]!;
+    if (u8[off + 9] === KIND_NUMBER) return this.alloc.f64[s]![(off + 19 + klen) >>> 3]!;
+    return latin1(u8, off + 12 + klen, u8[off + 10]!);
+  }
+
+  /** The key of record `ref`. */
+  key(ref: number): string {
+    const u8 = this.alloc.u8[ref >>> OFFSET_BITS]!;
+    const off = (ref & OFFSET_MASK) << 3;
+    return latin1(u8, off + 12, u8[off + 8]!);
+  }
+
+  /** The access word of record `ref`. */
+  word(ref: number): number {
+    return this.alloc.u32[ref >>> OFFSET_BITS]![(ref & OFFSET_MASK) << 1]!;
+  }
+
+  setWord(ref: number, word: number): void {
+    this.alloc.u32[ref >>> OFFSET_BITS]![(ref & OFFSET_MASK) << 1] = word;
+  }
+
+  /** The insertion number of record `ref`. */
+  seq(ref: number): number {
+    return this.alloc.u32[ref >>> OFFSET_BITS]![((ref & OFFSET_MASK) << 1) + 1]!;
+  }
+
+  /** The record written by the last set(). */
+  lastRef = 0;
+
+  /**
+   * Set `key` (storable) to `value`. A new key gets access word `word` and
+   * insertion number `seq`; an existing one keeps both. Returns true if the
+   * key is new.
+   */
+  set(slot: number, key: string, value: string | number, word: number, seq: number): boolean {
+    let idx = this.index[slot];
+    if (idx === undefined) {
+      idx = this.blocks.alloc(MIN_LOG2_INTS);
+      this.index[slot] = idx;
+    }
+    const size = recordSize(key.length, value);
+    const p = this.find(idx, key);
+    if (p >= 0) {
+      const old = idx[p + 1]!;
+      const oldSize = this.recordSizeOf(old);
+      if (oldSize === size) {
+        this.writeValue(old, key.length, value);
+        this.lastRef = old;
+        return false;
+      }
+      const ref = this.alloc.alloc(size);
+      this.writeRecord(ref, key, value, this.word(old), this.seq(old));
+      this.alloc.release(old, oldSize);
+      idx[p + 1] = ref;
+      this.lastRef = ref;
+      // The old record is free now: it must not be found through the cache.
+      this.hitKey = key;
+      this.hitRef = ref;
+      return false;
+    }
+    const ref = this.alloc.alloc(size);
+    this.writeRecord(ref, key, value, word, seq);
+    this.lastRef = ref;
+    this.hitKey = key;
+    this.hitRef = ref;
+    this.insert(idx, this.lastHash, ref);
+    this.size++;
+    const n = ++this.counts[slot]!;
+    // Up to 3/4 full: a miss then probes a few pairs on average.
+    if (n * 8 > idx.length * 3) this.resize(slot, 31 - Math.clz32(idx.length) + 1);
+    return true;
+  }
+
+  /** The insertion number of the key delete() last removed. */
+  deletedSeq = 0;
+
+  /** Remove `key`; returns its access word, or -1 when it was not here. */
+  delete(slot: number, key: string): number {
+    const idx = this.index[slot];
+    if (idx === undefined) return -1;
+    const found = this.find(idx, key);
+    if (found < 0) return -1;
+    this.hitKey = null;
+    const ref = idx[found + 1]!;
+    const word = this.word(ref);
+    this.deletedSeq = this.seq(ref);
+    this.alloc.release(ref, this.recordSizeOf(ref));
+    this.size--;
+    const n = --this.counts[slot]!;
+    if (n === 0) {
+      this.blocks.release(idx);
+      this.index[slot] = undefined;
+      return word;
+    }
+    // Backward-shift deletion: move later pairs of the run into the hole
+    // when their home position allows it, so lookups never meet tombstones.
+    const cap = idx.length >>> 1;
+    let i = found >>> 1;
+    let j = i;
+    for (;;) {
+      if (++j === cap) j = 0;
+      if (idx[j * 2 + 1] === 0) break;
+      const h = home(idx[j * 2]!, cap);
+      const movable = i <= j ? h <= i || h > j : h <= i && h > j;
+      if (movable) {
+        idx[i * 2] = idx[j * 2]!;
+        idx[i * 2 + 1] = idx[j * 2 + 1]!;
+        i = j;
+      }
+    }
+    idx[i * 2] = 0;
+    idx[i * 2 + 1] = 0;
+    // Give memory back once mostly empty: an eighth full, down to a quarter.
+    if (cap > 16 && n * 8 < cap) this.resize(slot, 31 - Math.clz32(idx.length) - 2);
+    return word;
+  }
+
+  /** Refs of the keys of `slot`, appended to `out`. */
+  refsOfSlot(slot: number, out: number[]): void {
+    const idx = this.index[slot];
+    if (idx === undefined) return;
+    for (let p = 1; p < idx.length; p += 2) if (idx[p] !== 0) out.push(idx[p]!);
+  }
+
+  /** Positions in `slot`'s index (for walks that resume: sampling). */
+  capacityOf(slot: number): number {
+    const idx = this.index[slot];
+    return idx === undefined ? 0 : idx.length >>> 1;
+  }
+
+  /** The ref at position `pos` of `slot`'s index, or 0 when empty (or past the end). */
+  refAt(slot: number, pos: number): number {
+    const idx = this.index[slot];
+    if (idx === undefined || pos * 2 >= idx.length) return 0;
+    return idx[pos * 2 + 1]!;
+  }
+
+  clear(): void {
+    this.alloc.clear();
+    this.blocks.clear();
+    this.index.fill(undefined);
+    this.counts.fill(0);
+    this.size = 0;
+    this.lastKey = null;
+    this.hitKey = null;
+  }
+
+  private insert(idx: Int32Array, h: number, ref: number): void {
+    const end = idx.length;
+    let p = home(h, end >>> 1) << 1;
+    while (idx[p + 1] !== 0) {
+      p += 2;
+      if (p === end) p = 0;
+    }
+    idx[p] = h;
+    idx[p + 1] = ref;
+  }
+
+  /** Move `slot`'s index to one of 2^log2Ints ints. */
+  private resize(slot: number, log2Ints: number): void {
+    const old = this.index[slot]!;
+    const idx = this.blocks.alloc(log2Ints);
+    for (let p = 0; p < old.length; p += 2) if (old[p + 1] !== 0) this.insert(idx, old[p]!, old[p + 1]!);
+    this.blocks.release(old);
+    this.index[slot] = idx;
+  }
+
+  private recordSizeOf(ref: number): number {
+    const u8 = this.alloc.u8[ref >>> OFFSET_BITS]!;
+    const off = (ref & OFFSET_MASK) << 3;
+    const klen = u8[off + 8]!;
+    return u8[off + 9] === KIND_NUMBER ? SlabAllocator.roundUp(((19 + klen) & ~7) + 8) : SlabAllocator.roundUp(12 + klen + u8[off + 10]!);
+  }
+
+  private writeRecord(ref: number, key: string, value: string | number, word: number, seq: number): void {
+    const s = ref >>> OFFSET_BITS;
+    const off = (ref & OFFSET_MASK) << 3;
+    const u8 = this.alloc.u8[s]!;
+    const u32 = this.alloc.u32[s]!;
+    u32[off >>> 2] = word;
+    u32[(off >>> 2) + 1] = seq;
+    const n = key.length;
+    u8[off + 8] = n;
+    const k = off + 12;
+    for (let i = 0; i < n; i++) u8[k + i] = key.charCodeAt(i);
+    this.writeValue(ref, n, value);
+  }
+
+  private writeValue(ref: number, klen: number, value: string | number): void {
+    const s = ref >>> OFFSET_BITS;
+    const off = (ref & OFFSET_MASK) << 3;
+    const u8 = this.alloc.u8[s]!;
+    if (typeof value === 'number') {
+      u8[off + 9] = KIND_NUMBER;
+      this.alloc.f64[s]![(off + 19 + klen) >>> 3] = value;
+      return;
+    }
+    u8[off + 9] = KIND_STRING;
+    const n = value.length;
+    u8[off + 10] = n;
+    const v = off + 12 + klen;
+    // A native copy pays for its call from a few dozen bytes on.
+    if (n > 32) u8.latin1Write(value, v, n);
+    else for (let i = 0; i < n; i++) u8[v + i] = value.charCodeAt(i);
+  }
+}
+
+/** Home position of hash `h` in an index of `capacity` pairs. */
+function home(h: number, capacity: number): number {
+  return Math.floor(((h >>> 0) * capacity) / 4294967296);
+}
+
+/**
+ * Bytes a key of the store costs: its record and its share of the slot's
+ * index (8 bytes a pair, indexes between 3/8 and 3/4 full).
+ */
+export function storeKeyBytes(key: string, value: string | number): number {
+  return recordSize(key.length, value) + 14;
+}
+
+/** Bytes of the record of a key of `klen` bytes holding `value`. */
+function recordSize(klen: number, value: string | number): number {
+  return typeof value === 'number' ? SlabAllocator.roundUp(((19 + klen) & ~7) + 8) : SlabAllocator.roundUp(12 + klen + value.length);
+}

@@ -1,0 +1,274 @@
+// The off-heap string store (src/engine/string-store.ts, src/engine/slab.ts)
+// and the keyspace that splits keys between it and per-slot Maps
+// (src/engine/keyspace.ts), each checked against a plain Map as the model.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { StringStore, STORE_VALUE_MAX, storable } from '../src/engine/string-store.js';
+import { BlockPool, SlabAllocator } from '../src/engine/slab.js';
+import { Db } from '../src/engine/keyspace.js';
+import { AccessPolicy } from '../src/engine/access.js';
+import { keySlot, SLOTS } from '../src/engine/slot.js';
+import { MutableString } from '../src/types/string.js';
+import type { Value } from '../src/types/value.js';
+
+/** A fresh copy of a string (keys arrive from clients as new string objects). */
+const fresh = (s: string): string => [...s].join('');
+
+/** Latin1 strings of every length class of the store: empty, short, around a record boundary, the longest kept. */
+const byte = fc.integer({ min: 0, max: 255 }).map((b) => String.fromCharCode(b));
+const shortString = fc.oneof(
+  fc.string({ unit: byte, maxLength: 6 }),
+  fc.string({ unit: byte, minLength: 7, maxLength: 30 }),
+  fc.integer({ min: STORE_VALUE_MAX - 3, max: STORE_VALUE_MAX }).map((n) => 'v'.repeat(n)),
+);
+const number = fc.oneof(fc.integer(), fc.double({ noNaN: false }), fc.constant(-0), fc.constant(2 ** 53));
+// Few distinct key names, so that sets overwrite and deletes hit; a few slots hold many keys (index growth).
+const key = fc.oneof(
+  fc.integer({ min: 0, max: 40 }).map((i) => `{a}${i}`),
+  fc.integer({ min: 0, max: 300 }).map((i) => `{b}k${i}`),
+  fc.string({ unit: byte, maxLength: 4 }),
+  fc.integer({ min: 200, max: 255 }).map((n) => 'K'.repeat(n)),
+);
+
+describe('string store', () => {
+  it('behaves as a Map per slot under sets, overwrites and deletes of values of every size class', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key, value: fc.oneof(shortString, number), word: fc.nat(0xffffff) }),
+      fc.record({ kind: fc.constant('delete' as const), key }),
+      fc.record({ kind: fc.constant('get' as const), key }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 600 }), (ops) => {
+        const store = new StringStore();
+        const model = new Map<string, { value: string | number; word: number; seq: number }>();
+        let seq = 0;
+        for (const o of ops) {
+          const k = fresh(o.key);
+          const slot = keySlot(k);
+          if (o.kind === 'set') {
+            const isNew = store.set(slot, k, o.value, o.word, ++seq);
+            const had = model.get(o.key);
+            expect(isNew).toBe(had === undefined);
+            model.set(o.key, { value: o.value, word: had?.word ?? o.word, seq: had?.seq ?? seq });
+          } else if (o.kind === 'delete') {
+            const had = model.get(o.key);
+            expect(store.delete(slot, k)).toBe(had === undefined ? -1 : had.word);
+            if (had !== undefined) expect(store.deletedSeq).toBe(had.seq);
+            model.delete(o.key);
+          } else {
+            expect(store.get(slot, k)).toEqual(model.get(o.key)?.value);
+          }
+          expect(store.size).toBe(model.size);
+        }
+        for (const [k, e] of model) {
+          const slot = keySlot(k);
+          const ref = store.ref(slot, fresh(k));
+          expect(ref).not.toBe(0);
+          expect(Object.is(store.value(ref), e.value) || store.value(ref) === e.value).toBe(true);
+          expect(store.key(ref)).toBe(k);
+          expect(store.word(ref)).toBe(e.word);
+          expect(store.seq(ref)).toBe(e.seq);
+        }
+        // Walking each slot finds exactly the model's keys of that slot.
+        const perSlot = new Map<number, string[]>();
+        for (const k of model.keys()) {
+          const slot = keySlot(k);
+          perSlot.set(slot, [...(perSlot.get(slot) ?? []), k]);
+        }
+        for (const [slot, keys] of perSlot) {
+          const refs: number[] = [];
+          store.refsOfSlot(slot, refs);
+          expect(refs.map((r) => store.key(r)).sort()).toEqual([...keys].sort());
+          expect(store.counts[slot]).toBe(keys.length);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('grows a slot to tens of thousands of keys, shrinks it back and reuses freed records', () => {
+    const store = new StringStore();
+    const slot = 7;
+    const n = 50000;
+    for (let i = 0; i < n; i++) store.set(slot, `key:${i}`, `v${i % 100}`, i, i);
+    const slabBytes = store.bytes();
+    // Free now: the unfilled end of the last slab of each size (slabs double up to 1 MiB).
+    const freeAtFull = store.freeBytes();
+    for (let i = 0; i < n - 10; i++) expect(store.delete(slot, `key:${i}`)).toBe(i);
+    expect(store.counts[slot]).toBe(10);
+    for (let i = 0; i < n; i++) expect(store.get(slot, `key:${i}`)).toBe(i < n - 10 ? undefined : `v${i % 100}`);
+    // The same records again: the free lists give them back (about 1.2 MB of them), no record slab is added.
+    for (let i = 0; i < n - 10; i++) store.set(slot, `key:${i}`, `v${i % 100}`, i, i);
+    expect(store.freeBytes()).toBeLessThanOrEqual(freeAtFull + SLAB_SLACK);
+    expect(store.bytes()).toBeLessThanOrEqual(slabBytes + SLAB_SLACK);
+    store.clear();
+    expect(store.size).toBe(0);
+    expect(store.get(slot, 'key:1')).toBeUndefined();
+    expect(store.freeBytes()).toBe(0);
+  });
+
+  it('keeps each size class in its own slabs and frees a record for the next of its size', () => {
+    const slabs = new SlabAllocator();
+    const a = slabs.alloc(32);
+    const b = slabs.alloc(48);
+    slabs.release(a, 32);
+    expect(slabs.alloc(32)).toBe(a);
+    expect(slabs.alloc(48)).not.toBe(b);
+    expect(slabs.liveBytes).toBe(32 + 48 + 48);
+    expect(SlabAllocator.roundUp(1)).toBe(16);
+    expect(SlabAllocator.roundUp(17)).toBe(24);
+  });
+
+  it('hands out zeroed index blocks, drops a slab once all its blocks are back and cuts the current one again', () => {
+    const pool = new BlockPool();
+    const take = () => Array.from({ length: 3000 }, (_, i) => pool.alloc(3 + (i % 4)));
+    const blocks = take();
+    for (const b of blocks) b.fill(7);
+    expect(pool.liveBytes).toBe(blocks.reduce((n, b) => n + b.byteLength, 0));
+    const peak = pool.bytes;
+    for (const b of blocks.slice(0, 1500)) pool.release(b);
+    const again = pool.alloc(3);
+    expect([...again].every((x) => x === 0)).toBe(true);
+    pool.release(again);
+    for (const b of blocks.slice(1500)) pool.release(b);
+    expect(pool.liveBytes).toBe(0);
+    // Only the slab being cut of each of the 4 sizes stays (the largest: slabs double).
+    expect(pool.bytes).toBeLessThan(peak);
+    const second = take();
+    expect(second.every((b) => b.every((x) => x === 0))).toBe(true);
+    // (Slabs cut after the drop are as large as the last ones: at most twice the first round.)
+    expect(pool.bytes).toBeLessThanOrEqual(2 * peak);
+    // A slot filled after another: the same block comes back each time, no slab is added.
+    const bytes = pool.bytes;
+    for (let i = 0; i < 1000; i++) pool.release(pool.alloc(9));
+    expect(pool.bytes).toBeLessThanOrEqual(bytes + 4096 * 4);
+    expect(pool.alloc(20).length).toBe(1 << 20);
+  });
+
+  it('takes only latin1 keys of at most 255 bytes holding numbers or short latin1 strings', () => {
+    expect(storable('k', 'v')).toBe(true);
+    expect(storable('k', 12)).toBe(true);
+    expect(storable('k', 'v'.repeat(STORE_VALUE_MAX))).toBe(true);
+    expect(storable('k', 'v'.repeat(STORE_VALUE_MAX + 1))).toBe(false);
+    expect(storable('k'.repeat(256), 'v')).toBe(false);
+    expect(storable('k\u0100', 'v')).toBe(false);
+    expect(storable('k', 'v\u0100')).toBe(false);
+    expect(storable('k', 12n)).toBe(false);
+    expect(storable('k', new MutableString('v'))).toBe(false);
+  });
+});
+
+/** Slack of the unfilled ends of the slabs (one per size class in use) and of the index blocks outgrown, kept for reuse. */
+const SLAB_SLACK = 128 * 1024;
+
+describe('keyspace split between the string store and the Maps', () => {
+  const value = fc.oneof(
+    shortString,
+    number,
+    fc.integer({ min: STORE_VALUE_MAX + 1, max: 200 }).map((n) => 'L'.repeat(n)),
+    fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+    fc.string({ maxLength: 4 }).map((s) => new MutableString(s)),
+  );
+  type Op = { kind: 'set' | 'replace'; key: string; value: Value; at: number } | { kind: 'delete' | 'touch'; key: string; at: number } | { kind: 'flush' | 'swap' };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('set' as const, 'replace' as const), key, value, at: fc.nat(1000) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('delete' as const, 'touch' as const), key, at: fc.nat(1000) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('flush' as const, 'swap' as const) }) },
+  );
+
+  it('keeps every key, value, access word, slot count and SCAN walk of a Map model, across moves between forms', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+        const policy = new AccessPolicy();
+        policy.sharedIntegers = false;
+        const db = new Db(0, policy);
+        const other = new Db(1, policy);
+        let model = new Map<string, { value: Value; word: number }>();
+        let otherModel = new Map<string, { value: Value; word: number }>();
+        for (const o of ops) {
+          if (o.kind === 'flush') {
+            db.clear();
+            model.clear();
+            continue;
+          }
+          if (o.kind === 'swap') {
+            // Swapping exchanges contents, the ids stay.
+            db.swapWith(other);
+            [model, otherModel] = [otherModel, model];
+            continue;
+          }
+          policy.nowMs = o.at * 1000;
+          const k = fresh(o.key);
+          const had = model.get(o.key);
+          if (o.kind === 'set') {
+            expect(db.set(k, o.value)).toBe(had === undefined);
+            model.set(o.key, { value: o.value, word: policy.lruClock() });
+          } else if (o.kind === 'replace') {
+            if (had === undefined) continue;
+            db.replace(k, o.value);
+            model.set(o.key, { value: o.value, word: had.word });
+          } else if (o.kind === 'delete') {
+            expect(db.delete(k)).toBe(had !== undefined);
+            model.delete(o.key);
+          } else {
+            if (had === undefined) continue;
+            db.touchAccess(k, db.get(k)!);
+            had.word = policy.lruClock();
+          }
+        }
+        for (const [d, m] of [
+          [db, model],
+          [other, otherModel],
+        ] as const) {
+          expect(d.size).toBe(m.size);
+          for (const [k, e] of m) {
+            const v = d.get(fresh(k));
+            if (typeof e.value === 'number') expect(Object.is(v, e.value)).toBe(true);
+            else expect(v).toBe(e.value);
+            expect(d.accessWord(fresh(k), v!)).toBe(e.word);
+          }
+          // SCAN by slot cursor returns every key once; slot counts agree.
+          const scanned: string[] = [];
+          let cursor = 0;
+          do cursor = d.scan(cursor, 10, scanned);
+          while (cursor !== 0);
+          expect(scanned.sort()).toEqual([...m.keys()].sort());
+          expect([...d.keys()].sort()).toEqual([...m.keys()].sort());
+          let total = 0;
+          for (let slot = 0; slot < SLOTS; slot++) total += d.slotSizes[slot]!;
+          expect(total).toBe(m.size);
+          if (m.size > 0) expect(m.has(d.randomKey()!)).toBe(true);
+          const keys: string[] = [];
+          const values: Value[] = [];
+          d.sampleKeys(false, 5, keys, values, true);
+          for (let i = 0; i < keys.length; i++) expect(d.get(keys[i]!)).toBe(values[i]);
+          if (m.size > 0) expect(keys.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('lists a slot oldest first across both forms, an overwrite keeping its place', () => {
+    const db = new Db(0);
+    db.set('{t}a', '1');
+    db.set('{t}b', 'x'.repeat(STORE_VALUE_MAX + 1));
+    db.set('{t}c', 3);
+    db.set('{t}a', 'y'.repeat(STORE_VALUE_MAX + 1)); // moves to the Map, keeps its place
+    db.set('{t}b', '2'); // moves to the store, keeps its place
+    db.delete('{t}c');
+    db.set('{t}c', new MutableString('m'));
+    expect([...db.slotKeys(keySlot('{t}'))!]).toEqual(['{t}a', '{t}b', '{t}c']);
+  });
+
+  it('reports the slab memory of its keys, and none once flushed', () => {
+    const db = new Db(0);
+    for (let i = 0; i < 10000; i++) db.set(`key:${i}`, 'xxx');
+    for (let i = 0; i < 5000; i++) db.delete(`key:${i}`);
+    // 'key:N' holding 'xxx': 24-byte records.
+    expect(db.storeFreeBytes()).toBeGreaterThanOrEqual(5000 * 24);
+    db.clear();
+    expect(db.storeFreeBytes()).toBe(0);
+    expect(db.get('key:6000')).toBeUndefined();
+  });
+});
