@@ -249,6 +249,21 @@ describe('keyspace split between the string store and the Maps', () => {
     );
   });
 
+  it('finds the empty key in its own slot after SWAPDB (the one-entry slot cache is emptied as a true pair)', () => {
+    // Found by the model test above: a lookup of a key in another slot, SWAPDB, then the key ''.
+    const policy = new AccessPolicy();
+    const db = new Db(0, policy);
+    const other = new Db(1, policy);
+    const long = 'L'.repeat(STORE_VALUE_MAX + 1);
+    expect(keySlot('K'.repeat(200))).not.toBe(keySlot(''));
+    db.delete('K'.repeat(200));
+    db.swapWith(other);
+    db.set('', long);
+    db.set('\0', long);
+    expect(db.get('')).toBe(long);
+    expect(db.get('\0')).toBe(long);
+  });
+
   it('lists a slot oldest first across both forms, an overwrite keeping its place', () => {
     const db = new Db(0);
     db.set('{t}a', '1');

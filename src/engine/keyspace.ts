@@ -343,8 +343,7 @@ export class Db {
     this.access.clear();
     this.mainSampler.active = false;
     this.volatileSampler.active = false;
-    this.lastKey = '';
-    this.lastSlot = keySlot('');
+    this.forgetLastKey();
   }
 
   /** Exchange contents with another db (SWAPDB); ids stay. */
@@ -369,8 +368,14 @@ export class Db {
     this.occupiedPos.set(other.occupiedPos);
     other.occupiedPos.set(pos);
     // The one-entry slot cache is only a key's slot (the same in every db), but the store warmed by it changed.
+    this.forgetLastKey();
+    other.forgetLastKey();
+  }
+
+  /** Empty the one-entry slot cache: it then holds '' with its own slot (the pair must stay true). */
+  private forgetLastKey(): void {
     this.lastKey = '';
-    other.lastKey = '';
+    this.lastSlot = keySlot('');
   }
 
   /** A random key (TTLs ignored), or undefined when empty. */
