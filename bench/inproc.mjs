@@ -79,6 +79,8 @@ const spreadWorkloads = {
   get_1m: { load: 'key', cmd: (n) => encode(['GET', spreadKey('key', n + 1)]) },
   // INCR of 1M existing counters (loaded with integers, as INCR leaves them).
   incr_1m: { load: 'counter', cmd: (n) => encode(['INCR', spreadKey('counter', n + 1)]) },
+  // INCR creating its counters (redis-benchmark's INCR over unloaded names).
+  incr_new_1m: { load: null, cmd: (n) => encode(['INCR', spreadKey('counter', n)]) },
   // MSET of 10 scattered keys of the loaded dataset (100k commands, 1M keys written).
   mset_1m: { load: 'key', count: SPREAD / 10, cmd: (n) => encode(['MSET', ...Array.from({ length: 10 }, (_, j) => [spreadKey('key', n * 10 + j + 7), VALUE]).flat()]) },
   // A cache: every key has a TTL, SET renews it, GET checks it.
