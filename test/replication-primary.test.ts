@@ -219,15 +219,24 @@ async function rawConnect(port: number): Promise<{ sock: net.Socket; data: () =>
     s.once('error', reject);
   });
   cleanups.defer(() => void sock.destroy());
+  // Chunks are joined when read, not per chunk: a stream of tens of MB copied per 64 KB chunk took seconds per poll.
   let buf = Buffer.alloc(0);
-  sock.on('data', (d: Buffer) => (buf = Buffer.concat([buf, d])));
+  let chunks: Buffer[] = [];
+  sock.on('data', (d: Buffer) => chunks.push(d));
+  const data = (): Buffer => {
+    if (chunks.length > 0) {
+      buf = Buffer.concat([buf, ...chunks]);
+      chunks = [];
+    }
+    return buf;
+  };
   return {
     sock,
-    data: () => buf,
+    data,
     waitFor: async (pred) => {
       const deadline = Date.now() + 10000;
-      while (!pred(buf)) {
-        if (Date.now() > deadline) throw new Error(`timed out; got ${JSON.stringify(buf.toString('latin1').slice(0, 300))}`);
+      while (!pred(data())) {
+        if (Date.now() > deadline) throw new Error(`timed out; got ${JSON.stringify(data().toString('latin1').slice(0, 300))}`);
         await new Promise((r) => setTimeout(r, 10));
       }
     },
