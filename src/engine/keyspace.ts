@@ -173,13 +173,7 @@ export class Db {
     if (storable(key, value)) {
       const v = value as string | number;
       const store = this.store;
-      const t = this.tables[slot];
-      if (t !== undefined && t.has(key)) {
-        const word = this.access.word(key);
-        const seq = this.access.seq(key);
-        this.dropFromMap(slot, t, key);
-        store.set(slot, key, v, word, seq);
-      } else if (store.set(slot, key, v, policy.loading ? policy.loadWord : policy.fresh(), this.nextSeq)) {
+      if (!this.moveToStore(slot, key, v) && store.set(slot, key, v, policy.loading ? policy.loadWord : policy.fresh(), this.nextSeq)) {
         this.nextSeq = (this.nextSeq + 1) >>> 0;
         this.added(slot);
         return true;
@@ -188,19 +182,11 @@ export class Db {
       if (!policy.lfu && !policy.loading) store.setWord(store.lastRef, policy.lruClock());
       return false;
     }
-    let t = this.tables[slot];
-    if (t === undefined) {
-      t = new Map();
-      this.tables[slot] = t;
-    }
-    if (this.store.counts[slot] !== 0) {
-      const word = this.store.delete(slot, key);
-      if (word >= 0) {
-        t.set(key, value);
-        this.access.adopt(key, word, this.store.deletedSeq);
-        this.access.overwritten(key);
-        return false;
-      }
+    const t = this.mapOf(slot);
+    if (this.takeFromStore(slot, key)) {
+      t.set(key, value);
+      this.access.overwritten(key);
+      return false;
     }
     const before = t.size;
     t.set(key, value);
@@ -219,30 +205,51 @@ export class Db {
     this.writes++;
     const slot = this.slotOf(key);
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
-    const store = this.store;
     if (storable(key, value)) {
       const v = value as string | number;
-      const t = this.tables[slot];
-      if (t !== undefined && t.has(key)) {
-        const word = this.access.word(key);
-        const seq = this.access.seq(key);
-        this.dropFromMap(slot, t, key);
-        store.set(slot, key, v, word, seq);
-      } else {
-        store.set(slot, key, v, 0, 0);
-      }
+      if (!this.moveToStore(slot, key, v)) this.store.set(slot, key, v, 0, 0);
       return;
     }
+    const t = this.mapOf(slot);
+    this.takeFromStore(slot, key);
+    t.set(key, value);
+  }
+
+  /** The slot's Map, created when it has none. */
+  private mapOf(slot: number): Map<string, Value> {
     let t = this.tables[slot];
     if (t === undefined) {
       t = new Map();
       this.tables[slot] = t;
     }
-    if (store.counts[slot] !== 0) {
-      const word = store.delete(slot, key);
-      if (word >= 0) this.access.adopt(key, word, store.deletedSeq);
-    }
-    t.set(key, value);
+    return t;
+  }
+
+  /**
+   * A key held in its slot's Map takes `v` in the store instead, keeping
+   * its access word and insertion number. False when the Map does not hold it.
+   */
+  private moveToStore(slot: number, key: string, v: string | number): boolean {
+    const t = this.tables[slot];
+    if (t === undefined || !t.has(key)) return false;
+    const word = this.access.word(key);
+    const seq = this.access.seq(key);
+    this.dropFromMap(slot, t, key);
+    this.store.set(slot, key, v, word, seq);
+    return true;
+  }
+
+  /**
+   * A key held in the store leaves it for the Map: its access word and
+   * insertion number go to the access table. False when the store does not hold it.
+   */
+  private takeFromStore(slot: number, key: string): boolean {
+    const store = this.store;
+    if (store.counts[slot] === 0) return false;
+    const word = store.delete(slot, key);
+    if (word < 0) return false;
+    this.access.adopt(key, word, store.deletedSeq);
+    return true;
   }
 
   /** Take `key` out of its slot's Map (it moves to the store). */
