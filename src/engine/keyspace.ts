@@ -205,6 +205,7 @@ export class Db {
     this.writes++;
     const slot = this.slotOf(key);
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
+    if (typeof value === 'number' && this.store.overwriteNumber(key, value)) return;
     if (storable(key, value)) {
       const v = value as string | number;
       if (!this.moveToStore(slot, key, v)) this.store.set(slot, key, v, 0, 0);

@@ -205,6 +205,23 @@ export class StringStore {
     return this.alloc.u32[ref >>> OFFSET_BITS]![((ref & OFFSET_MASK) << 1) + 1]!;
   }
 
+  /**
+   * Overwrite in place the number held by `key` when it is the key last
+   * found and holds a number (INCR writes right after its read): no second
+   * probe, no record change. False when that does not apply.
+   */
+  overwriteNumber(key: string, value: number): boolean {
+    if (key !== this.hitKey) return false;
+    const ref = this.hitRef;
+    const s = ref >>> OFFSET_BITS;
+    const off = (ref & OFFSET_MASK) << 3;
+    const u8 = this.alloc.u8[s]!;
+    if (u8[off + 9] !== KIND_NUMBER) return false;
+    this.alloc.f64[s]![(off + 19 + u8[off + 8]!) >>> 3] = value;
+    this.lastRef = ref;
+    return true;
+  }
+
   /** The record written by the last set(). */
   lastRef = 0;
 
