@@ -64,6 +64,7 @@ const SPREAD = 1_000_000;
 const spread = (n) => (n * 618033) % SPREAD;
 const spreadKey = (prefix, n) => `${prefix}:${String(spread(n)).padStart(12, '0')}`;
 const VALUE = 'xxx';
+const VALUE100 = 'v'.repeat(100);
 
 /**
  * Each 1M workload: the dataset it needs loaded first (or none) and its
@@ -86,6 +87,10 @@ const spreadWorkloads = {
   // A cache: every key has a TTL, SET renews it, GET checks it.
   setex_1m: { load: 'ttl', cmd: (n) => encode(['SET', spreadKey('ttl', n + 1), VALUE, 'EX', '3600']) },
   get_ttl_1m: { load: 'ttl', cmd: (n) => encode(['GET', spreadKey('ttl', n + 1)]) },
+  // GET of 100-byte values, every one a hit.
+  get100_1m: { load: 'cache', cmd: (n) => encode(['GET', spreadKey('cache', n + 1)]) },
+  // The cache mix of bench/keyspace.mjs: 9 GETs to 1 SET, 100-byte values.
+  mix_1m: { load: 'cache', cmd: (n) => (n % 10 === 9 ? encode(['SET', spreadKey('cache', n + 1), VALUE100]) : encode(['GET', spreadKey('cache', n + 1)])) },
 };
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -117,7 +122,7 @@ async function load(prefix) {
     await feed(pipelines((n) => encode(['SET', spreadKey(prefix, n), VALUE, 'EX', '3600']), SPREAD));
     return;
   }
-  const value = prefix === 'counter' ? () => '1' : () => VALUE;
+  const value = prefix === 'counter' ? () => '1' : prefix === 'cache' ? () => VALUE100 : () => VALUE;
   await feed(pipelines((n) => encode(['MSET', ...Array.from({ length: 100 }, (_, j) => [spreadKey(prefix, n * 100 + j), value()]).flat()]), SPREAD / 100));
 }
 

@@ -181,7 +181,16 @@ function setexGeneric(ctx: CommandContext, argv: string[], unitFlag: number): vo
 }
 
 function get(ctx: CommandContext, argv: string[]): void {
-  getGeneric(ctx, argv[1]!);
+  const key = argv[1]!;
+  // A short string off the JS heap goes from its record to the reply.
+  const ref = ctx.engine.lookupReadRecord(ctx.db, key);
+  if (ref === 0) {
+    getGeneric(ctx, key);
+    return;
+  }
+  const records = ctx.db.records;
+  const n = records.stringSpan(ref);
+  ctx.reply.bulkBytes(records.spanBuf, records.spanStart, records.spanStart + n);
 }
 
 function getex(ctx: CommandContext, argv: string[]): void {

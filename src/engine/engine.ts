@@ -320,6 +320,20 @@ export class Engine {
     return v;
   }
 
+  /**
+   * lookupRead of a key holding a string in the string store: its record
+   * (GET copies the reply from there, no JS string made), or 0 when the key
+   * is not such a one, or has expired; lookupRead then answers for it.
+   */
+  lookupReadRecord(db: Db, key: string): number {
+    const ref = db.stringRecordOf(key);
+    if (ref === 0) return 0;
+    if (db.volatileCount > 0 && this.expireIfNeeded(db, key)) return 0;
+    this.stats.keyspaceHits++;
+    if (!this.noTouch) db.touchRecord(ref);
+    return ref;
+  }
+
   /** Look a key up for writing: expiry applied, no stats, access time updated (unless CLIENT NO-TOUCH). */
   lookupWrite(db: Db, key: string): Value | undefined {
     const v = db.get(key);

@@ -109,6 +109,24 @@ export class Db {
     else if (!policy.loading) this.store.setWord(ref, policy.lfu ? policy.touched(this.store.word(ref)) : policy.lruClock());
   }
 
+  /** The string store, for replies copied from a record (stringRecordOf, StringStore.stringSpan). */
+  get records(): StringStore {
+    return this.store;
+  }
+
+  /** The store record of `key` when it holds a string there (not a number), else 0. */
+  stringRecordOf(key: string): number {
+    const ref = this.store.ref(this.slotOf(key), key);
+    return ref !== 0 && this.store.stringSpan(ref) >= 0 ? ref : 0;
+  }
+
+  /** touchAccess of a key found by stringRecordOf (a string is never a shared value). */
+  touchRecord(ref: number): void {
+    const policy = this.policy;
+    if (policy.loading) return;
+    this.store.setWord(ref, policy.lfu ? policy.touched(this.store.word(ref)) : policy.lruClock());
+  }
+
   /** The access word of `key` holding `v` (-1 if the key has none). */
   accessWord(key: string, v: Value): number {
     if (this.policy.isShared(v)) return this.policy.sharedWord(v);

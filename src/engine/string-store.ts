@@ -184,6 +184,24 @@ export class StringStore {
     return latin1(u8, off + 12 + klen, u8[off + 10]!);
   }
 
+  /** Set by stringSpan(): the slab holding the string's bytes, and where they start. */
+  spanBuf: Buffer = Buffer.alloc(0);
+  spanStart = 0;
+
+  /**
+   * The length of the string held by record `ref`, its bytes left at
+   * spanBuf[spanStart...] (a reply copies them from the slab, no JS string
+   * made); -1 when the record holds a number.
+   */
+  stringSpan(ref: number): number {
+    const off = (ref & OFFSET_MASK) << 3;
+    const u8 = this.alloc.u8[ref >>> OFFSET_BITS]!;
+    if (u8[off + 9] === KIND_NUMBER) return -1;
+    this.spanBuf = u8;
+    this.spanStart = off + 12 + u8[off + 8]!;
+    return u8[off + 10]!;
+  }
+
   /** The key of record `ref`. */
   key(ref: number): string {
     const u8 = this.alloc.u8[ref >>> OFFSET_BITS]!;
