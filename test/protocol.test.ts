@@ -3,7 +3,8 @@
 // server and other clients unaffected), binary-safe arguments.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffPair } from './helpers/differential.js';
-import { HAVE_REDIS } from './helpers/servers.js';
+import net from 'node:net';
+import { HAVE_REDIS, startVireo } from './helpers/servers.js';
 import { encodeCommand } from './helpers/resp.js';
 
 describe.skipIf(!HAVE_REDIS)('protocol (differential)', () => {
@@ -109,5 +110,59 @@ describe.skipIf(!HAVE_REDIS)('protocol (differential)', () => {
     await pair.check('CONFIG');
     await pair.check('CONFIG', 'NOSUCH');
     await pair.check('client', 'kill');
+  });
+});
+
+describe('partial commands of many clients at once', () => {
+  it('keeps each client its own half-received command while the others read (the shared read and join buffers)', async () => {
+    const v = await startVireo();
+    const CLIENTS = 8;
+    const COMMANDS = 400;
+    // A value of 1..300 bytes per command, so commands straddle reads at every offset.
+    const value = (c: number, i: number) => `${c}:${i}:`.padEnd(1 + ((c * 131 + i * 17) % 300), String.fromCharCode(97 + ((c + i) % 26)));
+    const sockets: net.Socket[] = [];
+    try {
+      const received = Array.from({ length: CLIENTS }, () => [] as Buffer[]);
+      const expected: Buffer[] = [];
+      const streams: Buffer[] = [];
+      for (let c = 0; c < CLIENTS; c++) {
+        const s = net.connect(v.port, '127.0.0.1');
+        s.on('data', (d: Buffer) => received[c]!.push(d));
+        await new Promise((r) => s.once('connect', r));
+        sockets.push(s);
+        const req: Buffer[] = [];
+        let want = '';
+        for (let i = 0; i < COMMANDS; i++) {
+          const k = `{c${c}}k${i}`;
+          const val = value(c, i);
+          req.push(encodeCommand(['SET', k, val]), encodeCommand(['GET', k]));
+          want += `+OK\r\n$${val.length}\r\n${val}\r\n`;
+        }
+        streams.push(Buffer.concat(req));
+        expected.push(Buffer.from(want, 'latin1'));
+      }
+      // Round robin over the clients, a fragment of 1..2000 bytes each, a turn of the event loop between rounds.
+      let seed = 12345;
+      const rand = (n: number) => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return 1 + (seed % n);
+      };
+      const sent = new Array<number>(CLIENTS).fill(0);
+      while (sent.some((n, c) => n < streams[c]!.length)) {
+        for (let c = 0; c < CLIENTS; c++) {
+          const n = Math.min(rand(2000), streams[c]!.length - sent[c]!);
+          if (n <= 0) continue;
+          sockets[c]!.write(streams[c]!.subarray(sent[c]!, sent[c]! + n));
+          sent[c]! += n;
+        }
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      const deadline = Date.now() + 20000;
+      while (received.some((r, c) => Buffer.concat(r).length < expected[c]!.length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (let c = 0; c < CLIENTS; c++) expect(Buffer.concat(received[c]!).toString('latin1')).toBe(expected[c]!.toString('latin1'));
+    } finally {
+      for (const s of sockets) s.destroy();
+      await v.stop();
+    }
   });
 });

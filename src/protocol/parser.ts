@@ -118,7 +118,12 @@ export class RequestParser {
     return this.multibulkLen > 0 || this.pos < this.buf.length;
   }
 
-  feed(chunk: Buffer): void {
+  /**
+   * Add received bytes. `scratch`: a buffer the caller lends until its next
+   * detach() (direct I/O's clients share one): the end of a partial command
+   * and the chunk are joined there instead of in a new allocation per read.
+   */
+  feed(chunk: Buffer, scratch: Buffer | null = null): void {
     this.rawArgv = null;
     if (this.bigArg !== null) {
       chunk = this.fillBigArg(chunk);
@@ -131,7 +136,13 @@ export class RequestParser {
     }
     // Keep the start of a partial command so its raw bytes stay contiguous.
     const from = this.multibulkLen > 0 && this.cmdStart >= 0 ? this.cmdStart : this.pos;
-    this.buf = from >= this.buf.length ? chunk : Buffer.concat([this.buf.subarray(from), chunk]);
+    const rest = this.buf.length - from;
+    if (rest <= 0) this.buf = chunk;
+    else if (scratch !== null && rest + chunk.length <= scratch.length && this.buf.buffer !== scratch.buffer) {
+      this.buf.copy(scratch, 0, from);
+      chunk.copy(scratch, rest);
+      this.buf = scratch.subarray(0, rest + chunk.length);
+    } else this.buf = Buffer.concat([this.buf.subarray(from), chunk]);
     this.pos -= from;
     if (this.cmdStart >= 0) this.cmdStart -= from;
   }

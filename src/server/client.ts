@@ -15,7 +15,7 @@ import type { Command, CommandStats, CommandTable } from '../commands/table.js';
 import type { Logger } from '../logger.js';
 import type { ServerStats } from './stats.js';
 import type { Waiter } from '../../persistence/persistence.js';
-import type { DirectIo } from './direct-io.js';
+import { JOIN_BUFFER, type DirectIo } from './direct-io.js';
 import type { ReplyStream } from '../protocol/stream.js';
 import { SoftLimitClock, type OutputLimit } from './output-limits.js';
 import { clientInfoLine } from '../commands/connection.js';
@@ -183,7 +183,7 @@ export class Client implements Connection, Waiter, TrackingClient {
     // Closed (or closing) clients are not parsed: more data may still arrive.
     if (this.closeAfterReply || this.closed) return;
     try {
-      this.parser.feed(chunk);
+      this.parser.feed(chunk, this.io !== null ? JOIN_BUFFER : null);
       this.processInput();
     } catch (e) {
       // A bug outside any command (they catch their own): this connection's

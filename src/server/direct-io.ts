@@ -57,6 +57,12 @@ const binding: StreamWrapBinding | null = (() => {
  * parsed yet is copied out by the caller (RequestParser.detach).
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+/**
+ * Where a client's partial command and its next read are joined (the
+ * parser's feed scratch): every client parses and detaches within one
+ * callback, so one buffer serves them all, as READ_BUFFER does.
+ */
+export const JOIN_BUFFER = Buffer.allocUnsafe(128 * 1024);
 
 /**
  * Views of READ_BUFFER by length, made once: creating a Buffer view costs
