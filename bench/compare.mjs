@@ -16,7 +16,7 @@
 //        [-- --datasets hashes,streams] [-- --pin] [-- --keyspace 1000000]
 //        (--pin: servers on CPU 0, redis-benchmark on CPU 1)
 import { loadDataset, DATASETS } from './datasets.mjs';
-import { benchKeySets, benchOnce, infoNumber, median, options, requireTools, row, startServer } from './servers.mjs';
+import { benchCounterSets, benchKeySets, benchOnce, infoNumber, median, options, requireTools, row, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt } = options(args);
@@ -170,14 +170,20 @@ try {
   }
   // The keyed tests again with their keys spread over `keyspace` names,
   // every one of them loaded first (3-byte values, as redis-benchmark's
-  // SET writes) so that GET finds what it reads.
+  // SET writes) so that GET finds what it reads, and INCR's counters too
+  // (counter:__rand_int__, set to 0) so that it increments counters that
+  // exist, as SET overwrites keys that exist (creating keys: the keyspace
+  // suite's --pipe).
   const keyedTests = tests.filter((t) => KEYED.has(t));
   if (benching && keyedTests.length > 0) {
+    const counters = keyedTests.includes('incr');
     for (const s of [redis, vireo]) {
       s.cli('FLUSHALL');
       await loadDataset(s.port, benchKeySets(keyspace, 3));
+      if (counters) await loadDataset(s.port, benchCounterSets(keyspace));
       const loaded = infoNumber(s, 'keyspace', 'keys');
-      if (loaded !== keyspace) throw new Error(`${s.kind} holds ${loaded} keys after loading ${keyspace}`);
+      const want = counters ? 2 * keyspace : keyspace;
+      if (loaded !== want) throw new Error(`${s.kind} holds ${loaded} keys after loading ${want}`);
     }
     for (const pipeline of [1, 16]) {
       for (const test of keyedTests) measure(test, pipeline, keyspace);

@@ -169,14 +169,19 @@ export function benchOnce(server, test, pipeline, requests, { random } = {}) {
  * The name redis-benchmark -r gives key number i: it writes `__rand_int__`
  * as 12 zero-padded digits, so `key:__rand_int__` reads `key:000000000042`.
  */
-export function benchKey(i) {
-  return `key:${String(i).padStart(12, '0')}`;
+export function benchKey(i, prefix = 'key') {
+  return `${prefix}:${String(i).padStart(12, '0')}`;
 }
 
 /** SET of every key redis-benchmark -r `n` can name, each to a `valueSize`-byte value (commands for loadDataset). */
 export function* benchKeySets(n, valueSize) {
   const value = 'x'.repeat(valueSize);
   for (let i = 0; i < n; i++) yield ['SET', benchKey(i), value];
+}
+
+/** SET of every counter redis-benchmark's INCR with -r `n` can name (counter:__rand_int__), to 0. */
+export function* benchCounterSets(n) {
+  for (let i = 0; i < n; i++) yield ['SET', benchKey(i, 'counter'), '0'];
 }
 
 /**
