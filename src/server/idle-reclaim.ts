@@ -20,8 +20,9 @@
  * (malloc_trim, for buffers freed back to malloc, is left to FLUSHALL and
  * MEMORY PURGE, where the big frees are: it walks all of malloc's free
  * blocks, ~0.1 s at 5M keys, even when it has nothing to give back.)
- * The pauses (a few ms to a few tens, with the heap's size) fall where no
- * command is waiting; latency event `idle-gc`.
+ * The pauses (a scavenge ~10 ms; a full collection 25-50 ms at 1M-5M keys,
+ * up to ~100 ms on a loaded machine) fall where no command is waiting;
+ * latency event `idle-gc`.
  */
 
 import v8 from 'node:v8';
