@@ -51,6 +51,7 @@ function rig(start: Partial<HeapFigures> = {}) {
         Object.assign(heap, r.afterMajor);
       },
       minor: () => ran.push('minor'),
+      trim: () => ran.push('trim'),
     },
   );
   return r;
@@ -65,7 +66,7 @@ describe('idle reclaim decisions', () => {
     expect(r.ran).toEqual([]);
   });
 
-  it('once quiet: a full collection for the grown heap, then a scavenge and a second full collection, once per quiet spell', () => {
+  it('once quiet: a full collection for the grown heap, then a scavenge, a second full collection and a malloc trim, once per quiet spell', () => {
     const r = rig();
     r.run(2000, 5);
     // A bulk load: the heap holds far more than after the last collection, the young generation is at its maximum.
@@ -81,15 +82,17 @@ describe('idle reclaim decisions', () => {
     r.run(YOUNG_QUIET_MS - PERIOD);
     expect(r.ran).toEqual(['major']);
     r.run(PERIOD);
-    expect(r.ran).toEqual(['major', 'minor', 'major']);
+    expect(r.ran).toEqual(['major', 'minor']);
+    r.run(PERIOD);
+    expect(r.ran).toEqual(['major', 'minor', 'major', 'trim']);
     expect([r.reclaim.collections, r.reclaim.scavenges]).toEqual([2, 1]);
     r.heap.young = 1 * MB;
     r.run(60_000);
-    expect(r.ran).toHaveLength(3);
+    expect(r.ran).toHaveLength(4);
     // Traffic, then quiet again with nothing grown: nothing to do.
     r.run(1000, 5);
     r.run(60_000);
-    expect(r.ran).toHaveLength(3);
+    expect(r.ran).toHaveLength(4);
   });
 
   it('a young generation left large is shrunk by a scavenge alone; live growth under the slack is not collected', () => {

@@ -15,24 +15,31 @@
  *      the young generation is larger than an idle server needs (V8 shrinks
  *      it at a collection that finds allocation below 1 KB/ms over its last
  *      5 s, which only a quiet spell gives), and if step 1 freed much, a
- *      second full collection (V8 keeps the pages the first one emptied
- *      pooled until the next: tens of MB after a large load).
- * (malloc_trim, for buffers freed back to malloc, is left to FLUSHALL and
- * MEMORY PURGE, where the big frees are: it walks all of malloc's free
- * blocks, ~0.1 s at 5M keys, even when it has nothing to give back.)
+ *      second full collection at the next tick (V8 keeps the pages the
+ *      first one emptied pooled until the next: tens of MB after a large
+ *      load).
+ *      Then malloc_trim, on a worker thread (it walks all of malloc's free
+ *      blocks, ~0.1 s at 5M keys): the buffers those collections freed went
+ *      back to malloc, which keeps their pages (FLUSHALL and MEMORY PURGE
+ *      trim too, in the command).
  * The pauses (a scavenge ~10 ms; a full collection 25-50 ms at 1M-5M keys,
  * up to ~100 ms on a loaded machine) fall where no command is waiting;
  * latency event `idle-gc`.
  */
 
 import v8 from 'node:v8';
-import { majorGc, minorGc } from '../util/gc.js';
+import { majorGc, minorGc, trimMallocInBackground } from '../util/gc.js';
 
 /** Quiet for this long (ms) before the full collection. */
 export const QUIET_MS = 5000;
 /** ...and this long since the last collection before the scavenge: V8 judges allocation over its last 5 s. */
 export const YOUNG_QUIET_MS = 6000;
-/** A cron tick with more commands per second than this, or more input, or late (a long command held the loop), ends a quiet spell. */
+/**
+ * Traffic is counted over windows of WINDOW_MS: one with more commands per
+ * second than this, or more input, ends a quiet spell, as does a cron tick
+ * coming late (a long command held the event loop).
+ */
+const WINDOW_MS = 1000;
 const BUSY_COMMANDS_PER_S = 10;
 const BUSY_INPUT_PER_S = 64 * 1024;
 /** Old generation + buffers over their size after the last collection by this share (and MIN bytes): collect. */
@@ -80,8 +87,9 @@ export class IdleReclaim {
   private quietSince: number;
   private lastGcAt = -Infinity;
   private lastTick: number;
-  private commandsAtTick: number;
-  private inputAtTick: number;
+  private windowStart: number;
+  private commandsAtWindow: number;
+  private inputAtWindow: number;
   /** `held` right after the last collection (or the lowest seen since: V8's own collections lower it). */
   private heldAfterGc: number;
   private fullDone = false;
@@ -93,26 +101,19 @@ export class IdleReclaim {
     private readonly host: IdleReclaimHost,
     now: number,
     private readonly figures: () => HeapFigures = heapFigures,
-    private readonly gc: { major(): void; minor(): void } = { major: majorGc, minor: minorGc },
+    private readonly gc: { major(): void; minor(): void; trim(): void } = { major: majorGc, minor: minorGc, trim: trimMallocInBackground },
   ) {
     this.quietSince = now;
     this.lastTick = now;
-    this.commandsAtTick = host.stats.commandsProcessed;
-    this.inputAtTick = host.stats.netInputBytes;
+    this.windowStart = now;
+    this.commandsAtWindow = host.stats.commandsProcessed;
+    this.inputAtWindow = host.stats.netInputBytes;
     this.heldAfterGc = figures().held;
   }
 
   /** From the cron; `now`: a monotonic ms clock (performance.now()); `periodMs`: the cron's period. */
   tick(now: number, periodMs: number): void {
-    const s = this.host.stats;
-    const dt = Math.max(1, now - this.lastTick);
-    const commands = s.commandsProcessed - this.commandsAtTick;
-    const input = s.netInputBytes - this.inputAtTick;
-    this.lastTick = now;
-    this.commandsAtTick = s.commandsProcessed;
-    this.inputAtTick = s.netInputBytes;
-    const late = dt > 1000 + 2 * periodMs;
-    if (late || (commands * 1000) / dt > BUSY_COMMANDS_PER_S || (input * 1000) / dt > BUSY_INPUT_PER_S) {
+    if (this.busy(now, periodMs)) {
       this.quietSince = now;
       this.fullDone = this.youngDone = false;
       this.freed = 0;
@@ -133,18 +134,38 @@ export class IdleReclaim {
         return;
       }
     }
-    if (this.youngDone || now - Math.max(this.quietSince, this.lastGcAt) < YOUNG_QUIET_MS) return;
-    this.youngDone = true;
-    const scavenge = f.young > YOUNG_IDLE_BYTES;
-    const collect = this.freed > FREED_POOLED_BYTES;
-    if (!scavenge && !collect) return;
-    this.pause(() => {
-      if (scavenge) this.gc.minor();
-      if (collect) this.gc.major();
-    });
-    if (scavenge) this.scavenges++;
-    if (collect) this.collections++;
-    this.lastGcAt = now;
+    if (!this.youngDone) {
+      if (now - Math.max(this.quietSince, this.lastGcAt) < YOUNG_QUIET_MS) return;
+      this.youngDone = true;
+      if (f.young > YOUNG_IDLE_BYTES) {
+        this.pause(() => this.gc.minor());
+        this.scavenges++;
+        // The second full collection, if any, at the next tick: two shorter pauses.
+        return;
+      }
+    }
+    if (this.freed > FREED_POOLED_BYTES) {
+      this.freed = 0;
+      this.pause(() => this.gc.major());
+      this.collections++;
+      this.lastGcAt = now;
+      this.gc.trim();
+    }
+  }
+
+  /** Did traffic come since the last tick (judged once a window closes), or was the tick late? */
+  private busy(now: number, periodMs: number): boolean {
+    const late = now - this.lastTick > 1000 + 2 * periodMs;
+    this.lastTick = now;
+    const span = now - this.windowStart;
+    if (!late && span < WINDOW_MS) return false;
+    const s = this.host.stats;
+    const commands = s.commandsProcessed - this.commandsAtWindow;
+    const input = s.netInputBytes - this.inputAtWindow;
+    this.windowStart = now;
+    this.commandsAtWindow = s.commandsProcessed;
+    this.inputAtWindow = s.netInputBytes;
+    return late || (commands * 1000) / span > BUSY_COMMANDS_PER_S || (input * 1000) / span > BUSY_INPUT_PER_S;
   }
 
   /** Run `work`, timing its pause. */

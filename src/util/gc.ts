@@ -49,6 +49,22 @@ export function trimMalloc(): boolean {
   return !(addon instanceof Error) && addon.trimMalloc !== undefined && addon.trimMalloc();
 }
 
+let trimming = false;
+
+/**
+ * trimMalloc on a libuv worker thread: the JS thread goes on (its own
+ * mallocs wait only while the trim holds their arena's lock). One at a time.
+ */
+export function trimMallocInBackground(): void {
+  const addon = luaAddon();
+  if (trimming || addon instanceof Error || addon.trimMallocAsync === undefined) return;
+  trimming = true;
+  addon.trimMallocAsync().then(
+    () => (trimming = false),
+    () => (trimming = false),
+  );
+}
+
 /** Bytes of the V8 heap in use, garbage not yet collected included. */
 export function heapUsedBytes(): number {
   return v8.getHeapStatistics().used_heap_size;
