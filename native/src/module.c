@@ -384,9 +384,9 @@ static napi_value close_vm(napi_env env, napi_callback_info info) {
 /*
  * Buffers the GC frees go back to glibc's malloc, which keeps the free
  * blocks below the top of its heap mapped (after a FLUSHALL, hundreds of MB
- * of a large dataset's slabs): malloc_trim returns their pages, as Redis'
- * MEMORY PURGE has jemalloc purge. Not in the scripting API; here because
- * this is the server's one native module.
+ * of a large dataset's slabs): malloc_trim returns their pages (FLUSHALL,
+ * the idle reclaim), as jemalloc purges for Redis. Not in the scripting
+ * API; here because this is the server's one native module.
  */
 static napi_value trim_malloc(napi_env env, napi_callback_info info) {
   int released = 0;

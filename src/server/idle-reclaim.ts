@@ -20,8 +20,8 @@
  *      load).
  *      Then malloc_trim, on a worker thread (it walks all of malloc's free
  *      blocks, ~0.1 s at 5M keys): the buffers those collections freed went
- *      back to malloc, which keeps their pages (FLUSHALL and MEMORY PURGE
- *      trim too, in the command).
+ *      back to malloc, which keeps their pages (FLUSHALL trims too, in the
+ *      command).
  * The pauses (a scavenge ~10 ms; a full collection 25-50 ms at 1M-5M keys,
  * up to ~100 ms on a loaded machine) fall where no command is waiting;
  * latency event `idle-gc`.
