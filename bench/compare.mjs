@@ -120,8 +120,8 @@ const usedMemory = (s) => infoNumber(s, 'memory', 'used_memory');
 const rss = (s) => infoNumber(s, 'memory', 'used_memory_rss');
 /** Bytes per unit of small strings (the target: at or below redis-server's); other types: within 1.5x. */
 const memoryTarget = (ds) => (ds.populate ? 1.0 : 1.5);
-/** How long a loaded server is left quiet before its RSS is read (Vireo's idle reclaim is done by 11 s). */
-const QUIET_WAIT_MS = 13000;
+/** How long a loaded server is left quiet before its RSS is read (Vireo's idle reclaim is done 11-12 s into a quiet spell). */
+const QUIET_WAIT_MS = 16000;
 
 /**
  * Memory of one dataset in a fresh pair of servers (the benchmarks before

@@ -18,6 +18,7 @@ function rig(start: Partial<HeapFigures> = {}) {
   const heap: HeapFigures = { held: 40 * MB, young: 2 * MB, used: 30 * MB, ...start };
   const ran: string[] = [];
   let paused = false;
+  let overhead = 1.1;
   const r = {
     stats,
     heap,
@@ -25,6 +26,7 @@ function rig(start: Partial<HeapFigures> = {}) {
     /** What a full collection leaves. */
     afterMajor: {} as Partial<HeapFigures>,
     pause: (on: boolean) => (paused = on),
+    overhead: (ratio: number) => (overhead = ratio),
     reclaim: null as unknown as IdleReclaim,
     /** Cron ticks for `ms`, `commandsPerTick` commands arriving before each. */
     run(ms: number, commandsPerTick = 0) {
@@ -42,7 +44,7 @@ function rig(start: Partial<HeapFigures> = {}) {
   };
   let now = 0;
   r.reclaim = new IdleReclaim(
-    { stats, reclaimPaused: () => paused, paused: () => {} },
+    { stats, reclaimPaused: () => paused, paused: () => {}, overheadRatio: () => overhead },
     0,
     () => ({ ...heap }),
     {
@@ -101,6 +103,19 @@ describe('idle reclaim decisions', () => {
     r.heap.young = 64 * MB;
     r.run(QUIET_MS + YOUNG_QUIET_MS);
     expect(r.ran).toEqual(['minor']);
+  });
+
+  it('collects when the RSS is high against used_memory though the heap did not grow (pages V8 keeps after its own collection)', () => {
+    const r = rig();
+    r.overhead(1.8);
+    r.run(QUIET_MS);
+    expect(r.ran).toEqual(['major']);
+    r.run(60_000);
+    expect(r.ran).toEqual(['major']);
+    r.overhead(1.2);
+    r.run(1000, 5);
+    r.run(60_000);
+    expect(r.ran).toEqual(['major']);
   });
 
   it('a full collection that freed little is not followed by a second one', () => {

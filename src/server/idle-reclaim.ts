@@ -9,8 +9,10 @@
  *
  * Two steps, each at most once per quiet spell (traffic starts a new one):
  *   1. quiet for QUIET_MS, and the old generation plus off-heap buffers
- *      hold a good share more than after the last collection: a full
- *      collection (V8 returns its pages as it sweeps them);
+ *      hold a good share more than after the last collection, or the RSS
+ *      (less the Node runtime's own) is over 1.3x used_memory: a full
+ *      collection (V8 returns its pages as it sweeps them, and those an
+ *      earlier collection emptied, which it keeps pooled until the next);
  *   2. quiet for YOUNG_QUIET_MS since the last collection: a scavenge if
  *      the young generation is larger than an idle server needs (V8 shrinks
  *      it at a collection that finds allocation below 1 KB/ms over its last
@@ -45,6 +47,8 @@ const BUSY_INPUT_PER_S = 64 * 1024;
 /** Old generation + buffers over their size after the last collection by this share (and MIN bytes): collect. */
 const SLACK_SHARE = 0.25;
 const SLACK_MIN = 8 << 20;
+/** RSS less the runtime's over used_memory past this: collect even if the heap did not grow. */
+const OVERHEAD_HIGH = 1.3;
 /** A young generation committed past this is shrunk when quiet (an idle server's is 1-2 MB). */
 const YOUNG_IDLE_BYTES = 4 << 20;
 /** Step 1 freeing this much of the heap is followed by a second full collection in step 2. */
@@ -56,6 +60,8 @@ export interface IdleReclaimHost {
   reclaimPaused(): boolean;
   /** A pause taken (ms), for the latency monitor. */
   paused(ms: number): void;
+  /** The RSS, less the Node runtime's own, over used_memory (INFO's mem_fragmentation_ratio). */
+  overheadRatio(): number;
 }
 
 /** Heap figures the decision reads (bytes). */
@@ -124,7 +130,8 @@ export class IdleReclaim {
     if (f.held < this.heldAfterGc) this.heldAfterGc = f.held;
     if (!this.fullDone) {
       this.fullDone = true;
-      if (f.held > this.heldAfterGc + Math.max(SLACK_MIN, this.heldAfterGc * SLACK_SHARE)) {
+      const grown = f.held > this.heldAfterGc + Math.max(SLACK_MIN, this.heldAfterGc * SLACK_SHARE);
+      if (grown || this.host.overheadRatio() > OVERHEAD_HIGH) {
         this.pause(() => this.gc.major());
         this.lastGcAt = now;
         this.collections++;

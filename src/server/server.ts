@@ -106,6 +106,7 @@ export class Server implements CommandHost, TrackingHost {
       stats: this.stats,
       reclaimPaused: () => this.shuttingDown || this.engine.loading,
       paused: (ms) => this.latencyMonitor.addIfNeeded('idle-gc', ms),
+      overheadRatio: () => (process.memoryUsage.rss() - this.baseline.runtimeRss) / Math.max(1, this.memory.sample()),
     },
     performance.now(),
   );
