@@ -120,11 +120,16 @@ const usedMemory = (s) => infoNumber(s, 'memory', 'used_memory');
 const rss = (s) => infoNumber(s, 'memory', 'used_memory_rss');
 /** Bytes per unit of small strings (the issue's target: at or below redis-server's); other types: within 1.5x. */
 const memoryTarget = (ds) => (ds.populate ? 1.0 : 1.5);
+/** How long a loaded server is left quiet before its RSS is read (Vireo's idle reclaim is done 11-12 s into a quiet spell). */
+const QUIET_WAIT_MS = 16000;
 
 /**
  * Memory of one dataset in a fresh pair of servers (the benchmarks before
  * leave heaps grown and fragmented): used_memory and RSS before and after
- * loading it, each after a full GC (Vireo's MEMORY PURGE).
+ * loading it, each after a full GC (Vireo's MEMORY PURGE); before that,
+ * RSS once the server was left quiet after the load (Vireo's idle reclaim,
+ * src/server/idle-reclaim.ts, runs 5 s and 11 s into a quiet spell); and
+ * after a FLUSHALL of it (no PURGE: what FLUSHALL itself gives back).
  */
 async function compareMemory(ds, w2) {
   const mem = {};
@@ -135,15 +140,22 @@ async function compareMemory(ds, w2) {
       const before = { used: usedMemory(s), rss: rss(s) };
       if (ds.populate) s.cli('DEBUG', 'POPULATE', String(ds.populate));
       else await loadDataset(s.port, ds.commands());
+      await new Promise((r) => setTimeout(r, QUIET_WAIT_MS));
+      const quiet = { used: usedMemory(s), rss: rss(s) };
       s.cli('MEMORY', 'PURGE');
       const after = { used: usedMemory(s), rss: rss(s) };
+      s.cli('FLUSHALL');
+      const flushed = { used: usedMemory(s), rss: rss(s) };
       mem[kind] = {
         per: (after.used - before.used) / ds.units,
         rssPer: (after.rss - before.rss) / ds.units,
         usedAfterPer: after.used / ds.units,
         rssAfterPer: after.rss / ds.units,
         rssOverUsed: after.rss / after.used,
+        quietRssOverUsed: quiet.rss / quiet.used,
         emptyRssMb: before.rss / 2 ** 20,
+        flushedRssOverUsed: flushed.rss / flushed.used,
+        flushedRssMb: flushed.rss / 2 ** 20,
       };
     } finally {
       await s.stop();
@@ -160,7 +172,10 @@ async function compareMemory(ds, w2) {
   line(`  rss growth (B/${ds.unit})`, 'rssPer');
   line(`  rss after load (B/${ds.unit})`, 'rssAfterPer');
   line('  rss/used_memory after load', 'rssOverUsed', 2);
+  line('  rss/used_memory after load, quiet, no PURGE', 'quietRssOverUsed', 2);
   line('  empty server rss (MB)', 'emptyRssMb');
+  line('  rss/used_memory after FLUSHALL', 'flushedRssOverUsed', 2);
+  line('  rss after FLUSHALL (MB)', 'flushedRssMb');
 }
 
 try {
@@ -216,7 +231,8 @@ try {
     console.log(row(['memory (used_memory growth, after a full GC)', 'redis', 'vireo', 'ratio', 'target'], w2));
     for (const name of datasets) await compareMemory(DATASETS[name](quick), w2);
     console.log('(used_memory and RSS growth: after loading less before, on a fresh server; after load: the whole');
-    console.log(' server\'s figure over the keys; rss/used_memory: RSS over used_memory after the load)');
+    console.log(' server\'s figure over the keys; rss/used_memory: RSS over used_memory after the load and MEMORY PURGE;');
+    console.log(` quiet: ${QUIET_WAIT_MS / 1000} s after the load, before the PURGE; after FLUSHALL: right after it, no PURGE)`);
   }
 } finally {
   await redis.stop();

@@ -7,10 +7,14 @@
  *   loadLibrary(vm, code) -> null | error string;  memory(vm) -> bytes;  setMemoryLimit(vm, bytes)
  *   errorCounted(vm) -> whether the last error reply was already counted
  *   close(vm)
+ *   trimMalloc() -> whether the C heap gave pages back to the system; trimMallocAsync() -> Promise of it
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "lauxlib.h"
 #include "vm.h"
@@ -377,6 +381,65 @@ static napi_value close_vm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * Buffers the GC frees go back to glibc's malloc, which keeps the free
+ * blocks below the top of its heap mapped (after a FLUSHALL, hundreds of MB
+ * of a large dataset's slabs): malloc_trim returns their pages (FLUSHALL,
+ * the idle reclaim), as jemalloc purges for Redis. Not in the scripting
+ * API; here because this is the server's one native module.
+ */
+static napi_value trim_malloc(napi_env env, napi_callback_info info) {
+  int released = 0;
+#ifdef __GLIBC__
+  released = malloc_trim(0);
+#endif
+  napi_value out;
+  CHECK(napi_get_boolean(env, released != 0, &out));
+  return out;
+}
+
+/* trimMallocAsync() -> Promise<boolean>: the same on a libuv worker thread (the JS thread
+   goes on; its own mallocs wait only while trim holds their arena's lock). */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int released;
+} TrimJob;
+
+static void trim_execute(napi_env env, void *data) {
+  TrimJob *job = data;
+#ifdef __GLIBC__
+  job->released = malloc_trim(0);
+#endif
+}
+
+static void trim_complete(napi_env env, napi_status status, void *data) {
+  TrimJob *job = data;
+  napi_value out;
+  napi_get_boolean(env, status == napi_ok && job->released != 0, &out);
+  napi_resolve_deferred(env, job->deferred, out);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value trim_malloc_async(napi_env env, napi_callback_info info) {
+  TrimJob *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    napi_throw_error(env, NULL, "vireo_lua: out of memory");
+    return NULL;
+  }
+  napi_value promise, name;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "vireo_trim", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, trim_execute, trim_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free(job);
+    napi_throw_error(env, NULL, "vireo_lua: bad call: trimMallocAsync");
+    return NULL;
+  }
+  return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"createVm", NULL, create_vm, NULL, NULL, NULL, napi_default, NULL},
@@ -390,6 +453,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"memory", NULL, memory, NULL, NULL, NULL, napi_default, NULL},
       {"errorCounted", NULL, error_counted, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_vm, NULL, NULL, NULL, napi_default, NULL},
+      {"trimMalloc", NULL, trim_malloc, NULL, NULL, NULL, napi_default, NULL},
+      {"trimMallocAsync", NULL, trim_malloc_async, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

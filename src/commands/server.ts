@@ -13,7 +13,7 @@ import { debugDigest, debugDigestValue, debugLoadAof, debugReload } from './pers
 import { savedObjectLength } from '../../persistence/rdb/file.js';
 import { ListValue } from '../types/list.js';
 import { objectRefcount } from './keys.js';
-import { fullGc, heapAndExternalBytes } from '../util/gc.js';
+import { fullGc, heapAndExternalBytes, trimMalloc } from '../util/gc.js';
 import { keyMemoryUsage } from '../types/memory.js';
 import { mallocStatsReport, memoryDoctorReport, memoryStatsEntries } from '../diagnostics/memory-report.js';
 
@@ -41,6 +41,8 @@ function collectFlushed(ctx: CommandContext, argv: string[]): void {
   const lazy = argv.length === 2 ? eq(argv[1]!, 'async') : ctx.host.config.bool('lazyfree-lazy-user-flush');
   if (lazy || heapAndExternalBytes() - ctx.host.memory.startup < FLUSH_COLLECT_BYTES) return;
   fullGc();
+  // The slabs the collections freed went back to malloc: their pages go back to the system.
+  trimMalloc();
 }
 
 function flushdb(ctx: CommandContext, argv: string[]): void {
@@ -444,6 +446,8 @@ const memoryCommands: CommandImpl[] = [
     name: 'memory|purge',
     run(ctx) {
       // A full collection: used_memory then counts live data only (the bench measures after it).
+      // (No malloc_trim here: FLUSHALL and the idle reclaim trim where the big frees are, and tests
+      // take PURGE as the point from which a burst's RSS growth is measured, malloc's reused pages included.)
       fullGc();
       ctx.reply.ok();
     },

@@ -47,6 +47,10 @@ export interface LuaAddon {
   /** The last error reply came from a command that already counted it (errorstats). */
   errorCounted(vm: LuaVm): boolean;
   close(vm: LuaVm): void;
+  /** malloc_trim(0): free C-heap pages go back to the system (src/util/gc.ts trimMalloc); absent from an addon built before it. */
+  trimMalloc?(): boolean;
+  /** The same on a libuv worker thread. */
+  trimMallocAsync?(): Promise<boolean>;
 }
 
 /** native/ of the project, from src/scripting/ (tests) or dist/src/scripting/ (the built server). */

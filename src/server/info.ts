@@ -33,6 +33,8 @@ export interface InfoSource {
   /** maxmemory's eviction state (INFO stats) and what it leaves out of the measure. */
   readonly memoryLimit: { readonly totalExceededMs: number; readonly currentExceededMs: number; readonly forcedCollections: number };
   notCountedBytes(): number;
+  /** Collections run when quiet (INFO memory's vireo_idle_* fields). */
+  readonly idleReclaim: { readonly collections: number; readonly scavenges: number; readonly maxPauseMs: number };
   /** INFO memory's overhead figures (src/server/memory-overhead.ts). */
   memoryOverhead(): { overhead: MemoryOverhead };
   readonly clients: ReadonlyMap<number, Client>;
@@ -212,6 +214,9 @@ function memorySection(s: InfoSource): Fields {
     ['lazyfree_pending_objects', 0],
     ['lazyfreed_objects', 0],
     ['vireo_runtime_rss', o.runtimeRss],
+    ['vireo_idle_collections', s.idleReclaim.collections],
+    ['vireo_idle_scavenges', s.idleReclaim.scavenges],
+    ['vireo_idle_gc_max_ms', s.idleReclaim.maxPauseMs.toFixed(1)],
   ];
 }
 

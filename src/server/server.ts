@@ -49,6 +49,7 @@ import { ServerStats } from './stats.js';
 import { MemoryTracker } from './info.js';
 import { HeapGuard } from './heap-guard.js';
 import { MemoryLimit } from './memory-limit.js';
+import { IdleReclaim } from './idle-reclaim.js';
 import type { EvictionPolicy } from '../engine/evict.js';
 import type { TypeName } from '../types/value.js';
 import { StartupBaseline, type DoctorCounts, type MemoryOverhead } from '../diagnostics/memory-report.js';
@@ -99,6 +100,16 @@ export class Server implements CommandHost, TrackingHost {
   readonly memory = new MemoryTracker(() => this.memoryLimit.used());
   /** The Node runtime's own RSS (left out of the fragmentation ratios) and used_memory, measured once listening. */
   readonly baseline = new StartupBaseline();
+  /** Collections run from the cron once the server is quiet, to give memory back (idle-reclaim.ts). */
+  readonly idleReclaim = new IdleReclaim(
+    {
+      stats: this.stats,
+      reclaimPaused: () => this.shuttingDown || this.engine.loading,
+      paused: (ms) => this.latencyMonitor.addIfNeeded('idle-gc', ms),
+      overheadRatio: () => (process.memoryUsage.rss() - this.baseline.runtimeRss) / Math.max(1, this.memory.sample()),
+    },
+    performance.now(),
+  );
   /** Use handle-level socket I/O (direct-io.ts); VIREO_STREAM_IO=1 keeps Node's streams. */
   readonly directIo = process.env.VIREO_STREAM_IO !== '1';
   /** DEBUG SET-ACTIVE-EXPIRE. */
@@ -1102,6 +1113,7 @@ export class Server implements CommandHost, TrackingHost {
     // Also when idle: a CONFIG SET of tracking-table-max-keys applies without waiting for a command.
     if (this.tracking.clientCount > 0) this.tracking.enforceLimit();
     this.memory.sample();
+    this.idleReclaim.tick(performance.now(), 1000 / hz);
     this.sampleStats();
     this.closeIdleClients();
     this.resetOutputPeaks();

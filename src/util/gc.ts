@@ -9,6 +9,7 @@
 
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { luaAddon } from '../scripting/lua-addon.js';
 
 let collector: (() => void) | null = null;
 
@@ -30,6 +31,38 @@ export function fullGc(): void {
   const gc = loadCollector();
   gc();
   gc();
+}
+
+/** One full collection (what an idle server can afford: half of fullGc's pause). */
+export function majorGc(): void {
+  loadCollector()();
+}
+
+/**
+ * Give the C heap's free pages back to the system (glibc's malloc_trim, via
+ * the native addon; nothing without it). ArrayBuffers the GC freed (the
+ * string store's slabs) return to malloc, which keeps what lies below the
+ * top of its heap mapped. A few ms per hundred MB given back.
+ */
+export function trimMalloc(): boolean {
+  const addon = luaAddon();
+  return !(addon instanceof Error) && addon.trimMalloc !== undefined && addon.trimMalloc();
+}
+
+let trimming = false;
+
+/**
+ * trimMalloc on a libuv worker thread: the JS thread goes on (its own
+ * mallocs wait only while the trim holds their arena's lock). One at a time.
+ */
+export function trimMallocInBackground(): void {
+  const addon = luaAddon();
+  if (trimming || addon instanceof Error || addon.trimMallocAsync === undefined) return;
+  trimming = true;
+  addon.trimMallocAsync().then(
+    () => (trimming = false),
+    () => (trimming = false),
+  );
 }
 
 /** Bytes of the V8 heap in use, garbage not yet collected included. */
