@@ -287,7 +287,7 @@ export class Db {
     const word = store.delete(slot, key);
     if (word < 0) return false;
     this.access.adopt(key, word, store.deletedSeq);
-    if (store.deletedExpire >= 0) this.setMapExpire(slot, key, store.deletedExpire);
+    if (store.deletedHasExpire) this.setMapExpire(slot, key, store.deletedExpire);
     return true;
   }
 
@@ -496,7 +496,7 @@ export class Db {
         // The store's keys of the slot, by index position (the index may have been resized since: positions stay in range).
         if (cursor.pos < store.capacityOf(slot)) {
           const ref = store.refAt(slot, cursor.pos++);
-          if (ref !== 0 && (!volatile || store.expireOf(ref) >= 0)) {
+          if (ref !== 0 && (!volatile || store.hasExpire(ref))) {
             keys.push(store.key(ref));
             values.push(store.value(ref));
           }
@@ -575,7 +575,7 @@ export class Db {
       let pos = Math.floor(random() * cap);
       for (let i = 0; i < cap; i++, pos = pos + 1 === cap ? 0 : pos + 1) {
         const ref = store.refAt(slot, pos);
-        if (ref !== 0 && store.expireOf(ref) >= 0) return store.key(ref);
+        if (ref !== 0 && store.hasExpire(ref)) return store.key(ref);
       }
       return undefined;
     }
@@ -635,10 +635,7 @@ export class Db {
       if (store.ttlCounts[slot] !== 0) {
         refs.length = 0;
         store.refsOfSlot(slot, refs);
-        for (const ref of refs) {
-          const when = store.expireOf(ref);
-          if (when >= 0) out.push([store.key(ref), when]);
-        }
+        for (const ref of refs) if (store.hasExpire(ref)) out.push([store.key(ref), store.expireOf(ref)]);
       }
       const t = this.expireTables[slot];
       if (t !== undefined) for (const e of t) out.push(e);
@@ -666,11 +663,9 @@ export class Db {
         while (walk.pos < cap && found < max) {
           if (budget-- === 0) return false;
           const ref = store.refAt(slot, walk.pos++);
-          if (ref === 0) continue;
-          const when = store.expireOf(ref);
-          if (when < 0) continue;
+          if (ref === 0 || !store.hasExpire(ref)) continue;
           keys.push(store.key(ref));
-          whens.push(when);
+          whens.push(store.expireOf(ref));
           found++;
         }
         if (found === max && walk.pos < cap) return false;

@@ -234,7 +234,12 @@ export class StringStore {
     return true;
   }
 
-  /** The absolute expiry (ms) of record `ref`, or -1 when it has no TTL. */
+  /** Does record `ref` have a TTL? */
+  hasExpire(ref: number): boolean {
+    return (this.alloc.u8[ref >>> OFFSET_BITS]![((ref & OFFSET_MASK) << 3) + 11]! & FLAG_TTL) !== 0;
+  }
+
+  /** The absolute expiry (ms) of record `ref`, or -1 when it has no TTL (an expiry may itself be negative: hasExpire tells). */
   expireOf(ref: number): number {
     const s = ref >>> OFFSET_BITS;
     const off = (ref & OFFSET_MASK) << 3;
@@ -309,8 +314,9 @@ export class StringStore {
       // An overwrite keeps the key's TTL.
       const old = idx[p + 1]!;
       const oldSize = this.recordSizeOf(old);
-      const when = this.expireOf(old);
-      if (when >= 0) size += 8;
+      const ttl = this.hasExpire(old);
+      const when = ttl ? this.expireOf(old) : 0;
+      if (ttl) size += 8;
       if (oldSize === size) {
         this.writeValue(old, key.length, value);
         this.lastRef = old;
@@ -318,7 +324,7 @@ export class StringStore {
       }
       const ref = this.alloc.alloc(size);
       this.writeRecord(ref, key, value, this.word(old), this.seq(old));
-      if (when >= 0) this.writeExpire(ref, size, when);
+      if (ttl) this.writeExpire(ref, size, when);
       this.alloc.release(old, oldSize);
       idx[p + 1] = ref;
       this.lastRef = ref;
@@ -342,7 +348,8 @@ export class StringStore {
 
   /** The insertion number of the key delete() last removed. */
   deletedSeq = 0;
-  /** The expiry of the key delete() last removed, or -1 when it had no TTL. */
+  /** Whether the key delete() last removed had a TTL, and which. */
+  deletedHasExpire = false;
   deletedExpire = -1;
 
   /** Remove `key`; returns its access word, or -1 when it was not here. */
@@ -355,9 +362,10 @@ export class StringStore {
     const ref = idx[found + 1]!;
     const word = this.word(ref);
     this.deletedSeq = this.seq(ref);
-    const when = this.expireOf(ref);
-    this.deletedExpire = when;
-    if (when >= 0) {
+    const ttl = this.hasExpire(ref);
+    this.deletedHasExpire = ttl;
+    this.deletedExpire = this.expireOf(ref);
+    if (ttl) {
       this.ttlCounts[slot]!--;
       this.ttlSize--;
     }
