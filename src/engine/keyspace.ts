@@ -77,6 +77,11 @@ export class Db {
   get volatileCount(): number {
     return this.mapVolatile + this.store.ttlSize;
   }
+
+  /** Of those, the keys of the string store (their TTL is in their record). */
+  get storeVolatileCount(): number {
+    return this.store.ttlSize;
+  }
   /** Slots that hold keys, densely packed for O(1) random choice. */
   private occupied: number[] = [];
   private occupiedPos = new Int32Array(SLOTS).fill(-1);
