@@ -86,6 +86,8 @@ const spreadWorkloads = {
   // A cache: every key has a TTL, SET renews it, GET checks it.
   setex_1m: { load: 'ttl', cmd: (n) => encode(['SET', spreadKey('ttl', n + 1), VALUE, 'EX', '3600']) },
   get_ttl_1m: { load: 'ttl', cmd: (n) => encode(['GET', spreadKey('ttl', n + 1)]) },
+  // SET EX of 1M new keys into an empty database (a key of the string store gets its TTL after its value).
+  setex_new_1m: { load: null, cmd: (n) => encode(['SET', spreadKey('ttl', n), VALUE, 'EX', '3600']) },
 };
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
