@@ -170,11 +170,11 @@ describe('keyspace split between the string store and the Maps', () => {
     fc.string({ maxLength: 4 }).map((s) => new MutableString(s)),
   );
   type Op =
-    | { kind: 'set' | 'replace'; key: string; value: Value; at: number }
+    | { kind: 'set' | 'replace' | 'setex'; key: string; value: Value; at: number }
     | { kind: 'delete' | 'touch' | 'expire' | 'persist'; key: string; at: number }
     | { kind: 'flush' | 'swap' };
   const op: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('set' as const, 'replace' as const), key, value, at: fc.nat(1000) }) },
+    { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('set' as const, 'replace' as const, 'setex' as const), key, value, at: fc.nat(1000) }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('delete' as const, 'touch' as const), key, at: fc.nat(1000) }) },
     { weight: 4, arbitrary: fc.record({ kind: fc.constantFrom('expire' as const, 'expire' as const, 'persist' as const), key, at: fc.nat(1000) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('flush' as const, 'swap' as const) }) },
@@ -236,6 +236,11 @@ describe('keyspace split between the string store and the Maps', () => {
             // A set keeps the TTL (the engine's setKey removes it unless KEEPTTL).
             expect(db.set(k, o.value)).toBe(had === undefined);
             model.set(name, { value: o.value, word: policy.lruClock(), when: had === undefined ? null : had.when });
+          } else if (o.kind === 'setex') {
+            // SET EX: a new key of the store gets its TTL in its first record.
+            expect(db.setWithExpire(k, o.value, o.at + 0.25)).toBe(had === undefined);
+            model.set(name, { value: o.value, word: policy.lruClock(), when: o.at + 0.25 });
+            expect(db.getExpire(fresh(name))).toBe(o.at + 0.25);
           } else if (o.kind === 'replace') {
             if (had === undefined) continue;
             // Half the time read first, as INCR does (its write then reuses the read's record).

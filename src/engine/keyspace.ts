@@ -237,6 +237,28 @@ export class Db {
     return true;
   }
 
+  /**
+   * set() then setExpire(): a new key of the string store is written with
+   * its TTL at once. Returns true if the key is new.
+   */
+  setWithExpire(key: string, value: Value, when: number): boolean {
+    const slot = this.slotOf(key);
+    const t = this.tables[slot];
+    // An existing key (a renewal: the store's lookup cache holds it) takes the general path.
+    if (this.store.ref(slot, key) !== 0 || (t !== undefined && t.has(key)) || !storable(key, value)) {
+      const isNew = this.set(key, value);
+      this.setExpire(key, when);
+      return isNew;
+    }
+    this.writes += 2;
+    if (this.beforeChange !== null) this.beforeChange(this, slot, key);
+    const policy = this.policy;
+    this.store.insertWithExpire(slot, key, value as string | number, policy.loading ? policy.loadWord : policy.fresh(), this.nextSeq, when);
+    this.nextSeq = (this.nextSeq + 1) >>> 0;
+    this.added(slot);
+    return true;
+  }
+
   /** Replace the value of an existing key without touching anything else. */
   replace(key: string, value: Value): void {
     this.writes++;

@@ -333,6 +333,31 @@ export class StringStore {
       this.hitRef = ref;
       return false;
     }
+    this.insertNew(slot, idx, key, value, word, seq, size);
+    return true;
+  }
+
+  /**
+   * Add `key` (storable, not here: the caller knows) holding `value` with
+   * expiry `when`, in one record of the size with a TTL (set() then
+   * setExpire() would write a record and move it at once).
+   */
+  insertWithExpire(slot: number, key: string, value: string | number, word: number, seq: number, when: number): void {
+    let idx = this.index[slot];
+    if (idx === undefined) {
+      idx = this.blocks.alloc(MIN_LOG2_INTS);
+      this.index[slot] = idx;
+    }
+    this.hash(key);
+    const size = recordSize(key.length, value) + 8;
+    const ref = this.insertNew(slot, idx, key, value, word, seq, size);
+    this.writeExpire(ref, size, when);
+    this.ttlCounts[slot]!++;
+    this.ttlSize++;
+  }
+
+  /** Write a record of `size` bytes for the new key `key` (hashed last) and index it. Returns its ref. */
+  private insertNew(slot: number, idx: Int32Array, key: string, value: string | number, word: number, seq: number, size: number): number {
     const ref = this.alloc.alloc(size);
     this.writeRecord(ref, key, value, word, seq);
     this.lastRef = ref;
@@ -343,7 +368,7 @@ export class StringStore {
     const n = ++this.counts[slot]!;
     // Up to 3/4 full: a miss then probes a few pairs on average.
     if (n * 8 > idx.length * 3) this.resize(slot, 31 - Math.clz32(idx.length) + 1);
-    return true;
+    return ref;
   }
 
   /** The insertion number of the key delete() last removed. */
