@@ -45,6 +45,8 @@ const KIND_NUMBER = 1;
 const FLAG_TTL = 1;
 const OFFSET_BITS = 17;
 const OFFSET_MASK = (1 << OFFSET_BITS) - 1;
+/** The TTL counts of every store holding no TTL yet (all zeros, never written). */
+const NO_TTLS = new Uint32Array(SLOTS);
 /** Smallest index: 4 pairs (8 ints, 2^3). Indexes hold a power of two of pairs. */
 const MIN_LOG2_INTS = 3;
 
@@ -94,8 +96,12 @@ export class StringStore {
   readonly counts = new Uint32Array(SLOTS);
   /** Number of keys. */
   size = 0;
-  /** Keys with a TTL per slot (walks of volatile keys skip slots holding none). */
-  readonly ttlCounts = new Uint32Array(SLOTS);
+  /**
+   * Keys with a TTL per slot (walks of volatile keys skip slots holding
+   * none). NO_TTLS, shared and never written, until the first TTL: 16
+   * databases would otherwise start with 1 MiB of zeros.
+   */
+  ttlCounts: Uint32Array = NO_TTLS;
   /** Number of keys with a TTL. */
   ttlSize = 0;
   // The key last hashed and its hash: a command looks a key up, then writes it.
@@ -268,7 +274,7 @@ export class StringStore {
     this.writeExpire(moved, size + 8, when);
     this.alloc.release(ref, size);
     this.repoint(slot, key, ref, moved);
-    this.ttlCounts[slot]!++;
+    this.ownTtlCounts()[slot]!++;
     this.ttlSize++;
     return 1;
   }
@@ -352,7 +358,7 @@ export class StringStore {
     const size = recordSize(key.length, value) + 8;
     const ref = this.insertNew(slot, idx, key, value, word, seq, size);
     this.writeExpire(ref, size, when);
-    this.ttlCounts[slot]!++;
+    this.ownTtlCounts()[slot]!++;
     this.ttlSize++;
   }
 
@@ -451,7 +457,7 @@ export class StringStore {
     this.index.fill(undefined);
     this.counts.fill(0);
     this.size = 0;
-    this.ttlCounts.fill(0);
+    this.ttlCounts = NO_TTLS;
     this.ttlSize = 0;
     this.lastKey = null;
     this.hitKey = null;
@@ -483,6 +489,12 @@ export class StringStore {
     const klen = u8[off + 8]!;
     const size = u8[off + 9] === KIND_NUMBER ? SlabAllocator.roundUp(((19 + klen) & ~7) + 8) : SlabAllocator.roundUp(12 + klen + u8[off + 10]!);
     return (u8[off + 11]! & FLAG_TTL) === 0 ? size : size + 8;
+  }
+
+  /** ttlCounts, made this store's own before its first count is written. */
+  private ownTtlCounts(): Uint32Array {
+    if (this.ttlCounts === NO_TTLS) this.ttlCounts = new Uint32Array(SLOTS);
+    return this.ttlCounts;
   }
 
   /** Write `when` as the expiry of record `ref` of `size` bytes (its last 8) and flag it. */
