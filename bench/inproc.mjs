@@ -91,6 +91,8 @@ const spreadWorkloads = {
   get100_1m: { load: 'cache', cmd: (n) => encode(['GET', spreadKey('cache', n + 1)]) },
   // The cache mix of bench/keyspace.mjs: 9 GETs to 1 SET, 100-byte values.
   mix_1m: { load: 'cache', cmd: (n) => (n % 10 === 9 ? encode(['SET', spreadKey('cache', n + 1), VALUE100]) : encode(['GET', spreadKey('cache', n + 1)])) },
+  // SET EX of 1M new keys into an empty database (written with its TTL in one record).
+  setex_new_1m: { load: null, cmd: (n) => encode(['SET', spreadKey('ttl', n), VALUE, 'EX', '3600']) },
 };
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAVE_REDIS, startRedis, startVireoProcess, type ProcessHandle } from './helpers/servers.js';
 import { RespClient, toJs } from './helpers/resp.js';
-import { memoryDoctorReport, memoryOverhead, type AllocatorSample, type MemoryInputs } from '../src/diagnostics/memory-report.js';
+import { EXPIRE_ENTRY_BYTES, RECORD_EXPIRE_BYTES, memoryDoctorReport, memoryOverhead, type AllocatorSample, type MemoryInputs } from '../src/diagnostics/memory-report.js';
 
 const MB = 1024 * 1024;
 
@@ -60,6 +60,12 @@ describe('MEMORY DOCTOR findings', () => {
   const counts = { clients: 2, replicas: 0, cachedScripts: 0 };
   const doctor = (inp: Partial<MemoryInputs> = {}, a: Partial<AllocatorSample> = {}, n: Partial<typeof counts> = {}) =>
     memoryDoctorReport(memoryOverhead({ ...inputs, ...inp }, { ...alloc, ...a }), { ...counts, ...n });
+
+  it('counts a TTL kept in a string-store record as its 8 bytes, one in an expiry Map as its entry', () => {
+    const o = memoryOverhead({ ...inputs, dbs: [{ id: 0, keys: 1000, expires: 10, recordExpires: 4 }] }, alloc);
+    expect(o.dbs[0]!.expires).toBe(6 * EXPIRE_ENTRY_BYTES + 4 * RECORD_EXPIRE_BYTES);
+    expect(memoryOverhead(inputs, alloc).dbs[0]!.expires).toBe(10 * EXPIRE_ENTRY_BYTES);
+  });
 
   it('finds nothing in a healthy instance: the young generation is not fragmentation', () => {
     expect(doctor()).toBe("Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n");

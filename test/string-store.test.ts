@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { StringStore, STORE_VALUE_MAX, storable } from '../src/engine/string-store.js';
 import { BlockPool, SlabAllocator } from '../src/engine/slab.js';
-import { Db } from '../src/engine/keyspace.js';
+import { Db, newExpireWalk } from '../src/engine/keyspace.js';
 import { AccessPolicy } from '../src/engine/access.js';
 import { keySlot, SLOTS } from '../src/engine/slot.js';
 import { MutableString } from '../src/types/string.js';
@@ -169,22 +169,51 @@ describe('keyspace split between the string store and the Maps', () => {
     fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
     fc.string({ maxLength: 4 }).map((s) => new MutableString(s)),
   );
-  type Op = { kind: 'set' | 'replace'; key: string; value: Value; at: number } | { kind: 'delete' | 'touch'; key: string; at: number } | { kind: 'flush' | 'swap' };
+  type Op =
+    | { kind: 'set' | 'replace' | 'setex'; key: string; value: Value; at: number }
+    | { kind: 'delete' | 'touch' | 'expire' | 'persist'; key: string; at: number }
+    | { kind: 'flush' | 'swap' };
   const op: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('set' as const, 'replace' as const), key, value, at: fc.nat(1000) }) },
+    { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('set' as const, 'replace' as const, 'setex' as const), key, value, at: fc.nat(1000) }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('delete' as const, 'touch' as const), key, at: fc.nat(1000) }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constantFrom('expire' as const, 'expire' as const, 'persist' as const), key, at: fc.nat(1000) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('flush' as const, 'swap' as const) }) },
   );
 
-  it('keeps every key, value, access word, slot count and SCAN walk of a Map model, across moves between forms', () => {
+  /** Every (key, expiry) pair of `d` as the active expiry cycle walks them, `max` at a time. */
+  function walkExpires(d: Db, max: number): [string, number][] {
+    const walk = newExpireWalk();
+    const out: [string, number][] = [];
+    const keys: string[] = [];
+    const whens: number[] = [];
+    for (let slot = 0; slot < SLOTS; slot++) {
+      walk.slot = slot;
+      for (let calls = 0; ; calls++) {
+        keys.length = 0;
+        whens.length = 0;
+        const done = d.expiresOfSlot(walk, max, keys, whens);
+        // (Plain checks: an expect per slot would make the walk slow.)
+        if (keys.length > max) throw new Error(`${keys.length} keys from a walk step of ${max}`);
+        keys.forEach((k, i) => out.push([k, whens[i]!]));
+        if (done) break;
+        if (calls > 100000) throw new Error(`the walk of slot ${slot} does not end`);
+      }
+    }
+    return out;
+  }
+
+  const byKey = (a: [string, number], b: [string, number]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+  it('keeps every key, value, access word, TTL, slot count and SCAN walk of a Map model, across moves between forms', () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+      fc.property(fc.array(op, { minLength: 100, maxLength: 400 }), (ops) => {
         const policy = new AccessPolicy();
         policy.sharedIntegers = false;
         const db = new Db(0, policy);
         const other = new Db(1, policy);
-        let model = new Map<string, { value: Value; word: number }>();
-        let otherModel = new Map<string, { value: Value; word: number }>();
+        // `when`: the key's expiry, null without one (an expiry may be negative: a replica keeps what its primary sent).
+        let model = new Map<string, { value: Value; word: number; when: number | null }>();
+        let otherModel = new Map<string, { value: Value; word: number; when: number | null }>();
         for (const o of ops) {
           if (o.kind === 'flush') {
             db.clear();
@@ -198,20 +227,41 @@ describe('keyspace split between the string store and the Maps', () => {
             continue;
           }
           policy.nowMs = o.at * 1000;
-          const k = fresh(o.key);
-          const had = model.get(o.key);
+          // TTL changes mostly name an existing key (picked by `at`), else few keys would have a TTL; other ops a third of the time.
+          const existing = o.kind === 'expire' || o.kind === 'persist' ? o.at % 5 !== 0 : o.at % 3 === 1;
+          const name = existing && model.size > 0 ? [...model.keys()][(o.at >> 2) % model.size]! : o.key;
+          const k = fresh(name);
+          const had = model.get(name);
           if (o.kind === 'set') {
+            // A set keeps the TTL (the engine's setKey removes it unless KEEPTTL).
             expect(db.set(k, o.value)).toBe(had === undefined);
-            model.set(o.key, { value: o.value, word: policy.lruClock() });
+            model.set(name, { value: o.value, word: policy.lruClock(), when: had === undefined ? null : had.when });
+          } else if (o.kind === 'setex') {
+            // SET EX: a new key of the store gets its TTL in its first record.
+            expect(db.setWithExpire(k, o.value, o.at + 0.25)).toBe(had === undefined);
+            model.set(name, { value: o.value, word: policy.lruClock(), when: o.at + 0.25 });
+            expect(db.getExpire(fresh(name))).toBe(o.at + 0.25);
           } else if (o.kind === 'replace') {
             if (had === undefined) continue;
             // Half the time read first, as INCR does (its write then reuses the read's record).
             if (o.at % 2 === 0) db.get(k);
             db.replace(k, o.value);
-            model.set(o.key, { value: o.value, word: had.word });
+            model.set(name, { value: o.value, word: had.word, when: had.when });
+          } else if (o.kind === 'expire') {
+            // TTLs are only set on existing keys; half the time the key was just read (the store's lookup cache).
+            if (had === undefined) continue;
+            if (o.at % 2 === 0) expect(db.getExpire(k)).toBe(had.when ?? -1);
+            const when = o.at % 9 === 4 ? -2 - o.at : o.at * 1000 + 0.5;
+            db.setExpire(k, when);
+            had.when = when;
+            expect(db.getExpire(fresh(k))).toBe(when);
+          } else if (o.kind === 'persist') {
+            expect(db.removeExpire(k)).toBe(had !== undefined && had.when !== null);
+            if (had !== undefined) had.when = null;
+            expect(db.getExpire(fresh(name))).toBe(-1);
           } else if (o.kind === 'delete') {
             expect(db.delete(k)).toBe(had !== undefined);
-            model.delete(o.key);
+            model.delete(name);
           } else {
             if (had === undefined) continue;
             db.touchAccess(k, db.get(k)!);
@@ -228,7 +278,26 @@ describe('keyspace split between the string store and the Maps', () => {
             if (typeof e.value === 'number') expect(Object.is(v, e.value)).toBe(true);
             else expect(v).toBe(e.value);
             expect(d.accessWord(fresh(k), v!)).toBe(e.word);
+            expect(d.getExpire(fresh(k))).toBe(e.when ?? -1);
           }
+          // TTLs: counted exactly, listed once each (snapshots, the active expiry cycle), sampled only among volatile keys.
+          const volatile: [string, number][] = [...m].flatMap(([k, e]) => (e.when === null ? [] : [[k, e.when] as [string, number]]));
+          volatile.sort(byKey);
+          expect(d.volatileCount).toBe(volatile.length);
+          expect([...d.expireEntries()].sort(byKey)).toEqual(volatile);
+          expect(walkExpires(d, 1).sort(byKey)).toEqual(volatile);
+          expect(walkExpires(d, 3).sort(byKey)).toEqual(volatile);
+          const vkeys: string[] = [];
+          const vvalues: Value[] = [];
+          d.sampleKeys(true, 4, vkeys, vvalues, true);
+          if (volatile.length > 0) expect(vkeys.length).toBeGreaterThan(0);
+          for (let i = 0; i < vkeys.length; i++) {
+            expect(m.get(vkeys[i]!)?.when).not.toBeNull();
+            expect(d.get(vkeys[i]!)).toBe(vvalues[i]);
+          }
+          const rk = d.randomVolatileKey();
+          if (volatile.length === 0) expect(rk).toBeUndefined();
+          else expect(m.get(rk!)?.when).not.toBeNull();
           // SCAN by slot cursor returns every key once; slot counts agree.
           const scanned: string[] = [];
           let cursor = 0;

@@ -154,11 +154,11 @@ function setGeneric(
     }
     return;
   }
-  engine.setKey(db, key, valueFromArg(value), (flags & SET_KEEPTTL) !== 0 || hasExpire);
+  if (hasExpire) engine.setKeyWithExpire(db, key, valueFromArg(value), when);
+  else engine.setKey(db, key, valueFromArg(value), (flags & SET_KEEPTTL) !== 0);
   ctx.changed(key, NOTIFY.STRING, 'set', db);
   let effect = argv;
   if (hasExpire) {
-    db.setExpire(key, when);
     if (!(flags & SET_PXAT)) effect = argvFrom(['SET', key, value, 'PXAT', String(when)]);
     ctx.changed(key, NOTIFY.GENERIC, 'expire', db);
   }

@@ -67,8 +67,10 @@ export class StartupBaseline {
 
 /** Bytes one key costs in its per-slot table (the Map entry and its share of the buckets); MEMORY USAGE counts it too. */
 export const TABLE_ENTRY_BYTES = 32;
-/** Bytes one TTL costs: its entry in the per-slot expiry Map and the heap number holding the ms time. */
+/** Bytes one TTL of a key in a Map costs: its entry in the per-slot expiry Map and the heap number holding the ms time. */
 export const EXPIRE_ENTRY_BYTES = 48;
+/** Bytes one TTL of a key of the string store costs: the double at the end of its record. */
+export const RECORD_EXPIRE_BYTES = 8;
 
 /** The figures the overhead is computed from (the server gathers them). */
 export interface MemoryInputs {
@@ -85,8 +87,8 @@ export interface MemoryInputs {
   aofBuffer: number;
   luaCaches: number;
   functionsCaches: number;
-  /** Databases with keys: id, key count, keys with a TTL. */
-  dbs: readonly { id: number; keys: number; expires: number }[];
+  /** Databases with keys: id, key count, keys with a TTL, and how many of those keep it in their store record. */
+  dbs: readonly { id: number; keys: number; expires: number; recordExpires?: number }[];
 }
 
 export interface DbOverhead {
@@ -137,7 +139,10 @@ function ratio(a: number, b: number): number {
 
 /** Redis' getMemoryOverheadData on Vireo's figures. */
 export function memoryOverhead(inp: MemoryInputs, alloc: AllocatorSample = sampleAllocator()): MemoryOverhead {
-  const dbs = inp.dbs.map((d) => ({ id: d.id, main: d.keys * TABLE_ENTRY_BYTES, expires: d.expires * EXPIRE_ENTRY_BYTES }));
+  const dbs = inp.dbs.map((d) => {
+    const inRecords = d.recordExpires ?? 0;
+    return { id: d.id, main: d.keys * TABLE_ENTRY_BYTES, expires: (d.expires - inRecords) * EXPIRE_ENTRY_BYTES + inRecords * RECORD_EXPIRE_BYTES };
+  });
   let totalKeys = 0;
   for (const d of inp.dbs) totalKeys += d.keys;
   let overheadTotal = inp.startup + inp.replicationBacklog + inp.clientsSlaves + inp.clientsNormal + inp.aofBuffer + inp.luaCaches + inp.functionsCaches;

@@ -366,6 +366,12 @@ export class Engine {
     else if (!keepTtl && db.volatileCount > 0) db.removeExpire(key);
   }
 
+  /** setKey with a TTL: store `value` with absolute expiry `when` (ms). */
+  setKeyWithExpire(db: Db, key: string, value: Value, when: number): void {
+    if (db.volatileCount > 0) this.expireIfNeeded(db, key);
+    if (db.setWithExpire(key, value, when)) this.keyAdded(db, key);
+  }
+
   /** A read found no key: counted, and the `keymiss` event (a notification only). */
   private keyMissed(db: Db, key: string): void {
     this.stats.keyspaceMisses++;

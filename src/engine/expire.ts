@@ -2,29 +2,28 @@
  * The active expire cycle (DESIGN.md §5). Redis samples random keys with a
  * TTL; here each database keeps a rolling cursor over its per-slot TTL
  * tables instead, which visits every volatile key in turn and needs no
- * random access into a JS Map. Like Redis, a database is worked on in
+ * random access into a JS Map (Db.expiresOfSlot: keys of the string store
+ * carry their TTL in their record, the others are in per-slot TTL Maps). Like Redis, a database is worked on in
  * batches while more than 10% of the sampled keys turned out expired, and
  * the whole cycle stops at its time budget.
  */
 
 import type { Engine } from './engine.js';
-import type { Db } from './keyspace.js';
+import { newExpireWalk, type Db, type ExpireWalk } from './keyspace.js';
 import { SLOTS } from './slot.js';
 
 const KEYS_PER_BATCH = 20;
 const ACCEPTABLE_STALE_PERCENT = 10;
 
-interface Cursor {
-  slot: number;
-  iter: Iterator<[string, number]> | null;
-}
-
 export class ActiveExpire {
-  private cursors: Cursor[];
+  private cursors: ExpireWalk[];
   private nextDb = 0;
+  // A batch's keys and expiries (reused).
+  private keys: string[] = [];
+  private whens: number[] = [];
 
   constructor(private readonly engine: Engine) {
-    this.cursors = engine.dbs.map(() => ({ slot: 0, iter: null }));
+    this.cursors = engine.dbs.map(() => newExpireWalk());
   }
 
   /** Run for at most `budgetMs`. Returns the number of keys deleted. */
@@ -71,35 +70,32 @@ export class ActiveExpire {
   }
 
   /** Check up to KEYS_PER_BATCH volatile keys of `db` from its cursor. */
-  private batch(db: Db, cursor: Cursor): { sampled: number; expired: number } {
+  private batch(db: Db, cursor: ExpireWalk): { sampled: number; expired: number } {
     const engine = this.engine;
     const now = Date.now();
     engine.now = now;
+    const keys = this.keys;
+    const whens = this.whens;
     let sampled = 0;
     let expired = 0;
     let slotsVisited = 0;
+    // Each step looks at a bounded part of a slot; a batch ends with its keys or after one round of the slots.
     while (sampled < KEYS_PER_BATCH && slotsVisited <= SLOTS) {
-      if (cursor.iter === null) {
-        const table = db.expiresOfSlot(cursor.slot);
-        if (table === undefined) {
-          cursor.slot = (cursor.slot + 1) % SLOTS;
-          slotsVisited++;
-          continue;
-        }
-        cursor.iter = table.entries();
-      }
-      const next = cursor.iter.next();
-      if (next.done) {
-        cursor.iter = null;
+      keys.length = 0;
+      whens.length = 0;
+      if (db.expiresOfSlot(cursor, KEYS_PER_BATCH - sampled, keys, whens)) {
         cursor.slot = (cursor.slot + 1) % SLOTS;
         slotsVisited++;
-        continue;
       }
-      sampled++;
-      const [key, when] = next.value;
-      if (now > when && db.getExpire(key) === when) {
-        engine.deleteExpired(db, key);
-        expired++;
+      // The keys are gathered before any is deleted: a deletion may reorder the slot's index.
+      for (let i = 0; i < keys.length; i++) {
+        sampled++;
+        const key = keys[i]!;
+        const when = whens[i]!;
+        if (now > when && db.getExpire(key) === when) {
+          engine.deleteExpired(db, key);
+          expired++;
+        }
       }
     }
     return { sampled, expired };

@@ -5,8 +5,7 @@
  * entries; an index grows by copying only its slot's entries), gives SCAN a
  * cursor that survives inserts and deletes (a cursor is the next slot; every
  * slot is visited once), and is the unit of sharding for worker threads and
- * cluster mode. TTLs live in parallel per-slot maps that exist only for
- * slots holding keys with a TTL.
+ * cluster mode.
  *
  * A key lives in exactly one of two places:
  *  - the string store (string-store.ts), off the JS heap, when its value is
@@ -16,7 +15,11 @@
  *  - the slot's JS Map otherwise (collections, MutableStrings, bigints, long
  *    strings), with its access word in the access table (access.ts).
  * A write that changes a value's kind moves the key across, keeping its
- * access word and insertion number.
+ * access word, insertion number and TTL.
+ *
+ * A key's TTL (absolute expiry in ms) lives where the key does: in its store
+ * record, or for a key in a Map in a parallel per-slot Map that exists only
+ * for slots holding such keys.
  *
  * This is storage only: expiry policy, propagation and notifications are
  * the engine's job.
@@ -27,7 +30,11 @@ import type { Value } from '../types/value.js';
 import { AccessPolicy, KeyAccess } from './access.js';
 import { StringStore, storable } from './string-store.js';
 
-/** A walk through one slot's keys (eviction sampling): its store index positions, then its Map. */
+/**
+ * A walk through one slot's keys (eviction sampling): its store index
+ * positions, then its Map (a walk over keys with a TTL: the store's keys
+ * with one, then the slot's TTL table).
+ */
 interface Sampler {
   active: boolean;
   slot: number;
@@ -35,6 +42,19 @@ interface Sampler {
   pos: number;
   iter: IterableIterator<string> | null;
 }
+
+/** A resumable walk over the keys with a TTL of one slot at a time (the active expiry cycle, Db.expiresOfSlot). */
+export interface ExpireWalk {
+  slot: number;
+  /** Next position in the slot's store index; -1 once the walk is in the slot's TTL table. */
+  pos: number;
+  iter: Iterator<[string, number]> | null;
+}
+
+export const newExpireWalk = (): ExpireWalk => ({ slot: 0, pos: 0, iter: null });
+
+/** Store index positions an ExpireWalk step looks at per key it may return (bounds its work in a slot of few TTLs). */
+const WALK_POSITIONS_PER_KEY = 16;
 
 const newSampler = (): Sampler => ({ active: false, slot: 0, pos: -1, iter: null });
 
@@ -45,13 +65,23 @@ export class Db {
   private store = new StringStore();
   /** Every other key, per slot. */
   private tables: (Map<string, Value> | undefined)[] = new Array<Map<string, Value> | undefined>(SLOTS);
+  /** TTLs of the keys in the Maps, per slot (keys in the store keep theirs in their record). */
   private expireTables: (Map<string, number> | undefined)[] = new Array<Map<string, number> | undefined>(SLOTS);
+  /** Number of keys in the Maps with a TTL. */
+  private mapVolatile = 0;
   /** Keys per slot (both places), for SCAN, RANDOMKEY and CLUSTER COUNTKEYSINSLOT. */
   readonly slotSizes = new Uint32Array(SLOTS);
   /** Number of keys. */
   size = 0;
   /** Number of keys with a TTL. */
-  volatileCount = 0;
+  get volatileCount(): number {
+    return this.mapVolatile + this.store.ttlSize;
+  }
+
+  /** Of those, the keys of the string store (their TTL is in their record). */
+  get storeVolatileCount(): number {
+    return this.store.ttlSize;
+  }
   /** Slots that hold keys, densely packed for O(1) random choice. */
   private occupied: number[] = [];
   private occupiedPos = new Int32Array(SLOTS).fill(-1);
@@ -176,7 +206,14 @@ export class Db {
   /** Absolute expiry in ms, or -1 when the key has no TTL (or does not exist). */
   getExpire(key: string): number {
     if (this.volatileCount === 0) return -1;
-    const t = this.expireTables[this.slotOf(key)];
+    const slot = this.slotOf(key);
+    const store = this.store;
+    if (store.ttlCounts[slot] !== 0) {
+      const ref = store.ref(slot, key);
+      if (ref !== 0) return store.expireOf(ref);
+    }
+    if (this.mapVolatile === 0) return -1;
+    const t = this.expireTables[slot];
     if (t === undefined) return -1;
     const when = t.get(key);
     return when === undefined ? -1 : when;
@@ -213,6 +250,28 @@ export class Db {
       return false;
     }
     this.access.created(key, this.nextSeq);
+    this.nextSeq = (this.nextSeq + 1) >>> 0;
+    this.added(slot);
+    return true;
+  }
+
+  /**
+   * set() then setExpire(): a new key of the string store is written with
+   * its TTL at once. Returns true if the key is new.
+   */
+  setWithExpire(key: string, value: Value, when: number): boolean {
+    const slot = this.slotOf(key);
+    const t = this.tables[slot];
+    // An existing key (a renewal: the store's lookup cache holds it) takes the general path.
+    if (this.store.ref(slot, key) !== 0 || (t !== undefined && t.has(key)) || !storable(key, value)) {
+      const isNew = this.set(key, value);
+      this.setExpire(key, when);
+      return isNew;
+    }
+    this.writes += 2;
+    if (this.beforeChange !== null) this.beforeChange(this, slot, key);
+    const policy = this.policy;
+    this.store.insertWithExpire(slot, key, value as string | number, policy.loading ? policy.loadWord : policy.fresh(), this.nextSeq, when);
     this.nextSeq = (this.nextSeq + 1) >>> 0;
     this.added(slot);
     return true;
@@ -255,6 +314,11 @@ export class Db {
     const seq = this.access.seq(key);
     this.dropFromMap(slot, t, key);
     this.store.set(slot, key, v, word, seq);
+    const when = this.mapVolatile === 0 ? undefined : this.expireTables[slot]?.get(key);
+    if (when !== undefined) {
+      this.removeExpireInSlot(slot, key);
+      this.store.setExpire(slot, key, when);
+    }
     return true;
   }
 
@@ -268,6 +332,7 @@ export class Db {
     const word = store.delete(slot, key);
     if (word < 0) return false;
     this.access.adopt(key, word, store.deletedSeq);
+    if (store.deletedHasExpire) this.setMapExpire(slot, key, store.deletedExpire);
     return true;
   }
 
@@ -292,11 +357,11 @@ export class Db {
       if (t === undefined || !t.delete(key)) return false;
       this.access.deleted(key);
       if (t.size === 0) this.tables[slot] = undefined;
+      if (this.mapVolatile > 0) this.removeExpireInSlot(slot, key);
     }
     this.writes++;
     this.size--;
     if (--this.slotSizes[slot]! === 0) this.markEmpty(slot);
-    if (this.volatileCount > 0) this.removeExpireInSlot(slot, key);
     return true;
   }
 
@@ -304,6 +369,12 @@ export class Db {
     this.writes++;
     const slot = this.slotOf(key);
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
+    if (this.store.counts[slot] !== 0 && this.store.setExpire(slot, key, when) >= 0) return;
+    this.setMapExpire(slot, key, when);
+  }
+
+  /** Set the TTL of a key held in a Map (or of a key not held at all, as before). */
+  private setMapExpire(slot: number, key: string, when: number): void {
     let t = this.expireTables[slot];
     if (t === undefined) {
       t = new Map();
@@ -311,7 +382,7 @@ export class Db {
     }
     const before = t.size;
     t.set(key, when);
-    if (t.size !== before) this.volatileCount++;
+    if (t.size !== before) this.mapVolatile++;
   }
 
   /** Remove the TTL. Returns true if there was one. */
@@ -319,7 +390,9 @@ export class Db {
     if (this.volatileCount === 0) return false;
     const slot = this.slotOf(key);
     if (this.beforeChange !== null) this.beforeChange(this, slot, key);
-    if (!this.removeExpireInSlot(slot, key)) return false;
+    const inStore = this.store.ttlSize === 0 ? -1 : this.store.removeExpire(slot, key);
+    if (inStore === 0) return false;
+    if (inStore < 0 && !this.removeExpireInSlot(slot, key)) return false;
     this.writes++;
     return true;
   }
@@ -332,7 +405,7 @@ export class Db {
   private removeExpireInSlot(slot: number, key: string): boolean {
     const t = this.expireTables[slot];
     if (t === undefined || !t.delete(key)) return false;
-    this.volatileCount--;
+    this.mapVolatile--;
     if (t.size === 0) this.expireTables[slot] = undefined;
     return true;
   }
@@ -363,7 +436,7 @@ export class Db {
     this.expireTables.fill(undefined);
     this.slotSizes.fill(0);
     this.size = 0;
-    this.volatileCount = 0;
+    this.mapVolatile = 0;
     this.occupied = [];
     this.occupiedPos.fill(-1);
     this.access.clear();
@@ -381,7 +454,7 @@ export class Db {
     [this.tables, other.tables] = [other.tables, this.tables];
     [this.expireTables, other.expireTables] = [other.expireTables, this.expireTables];
     [this.size, other.size] = [other.size, this.size];
-    [this.volatileCount, other.volatileCount] = [other.volatileCount, this.volatileCount];
+    [this.mapVolatile, other.mapVolatile] = [other.mapVolatile, this.mapVolatile];
     [this.occupied, other.occupied] = [other.occupied, this.occupied];
     [this.access, other.access] = [other.access, this.access];
     [this.nextSeq, other.nextSeq] = [other.nextSeq, this.nextSeq];
@@ -447,10 +520,15 @@ export class Db {
       if (!cursor.active) {
         const slot = volatile ? this.randomExpireSlot(misses++, random) : this.occupied[Math.floor(random() * this.occupied.length)]!;
         if (volatile) {
-          const table = this.expireTables[slot];
-          if (table === undefined) continue;
-          cursor.iter = table.keys();
-          cursor.pos = -1;
+          if (store.ttlCounts[slot] !== 0) {
+            cursor.iter = null;
+            cursor.pos = 0;
+          } else {
+            const table = this.expireTables[slot];
+            if (table === undefined) continue;
+            cursor.iter = table.keys();
+            cursor.pos = -1;
+          }
         } else {
           cursor.iter = null;
           cursor.pos = 0;
@@ -463,14 +541,14 @@ export class Db {
         // The store's keys of the slot, by index position (the index may have been resized since: positions stay in range).
         if (cursor.pos < store.capacityOf(slot)) {
           const ref = store.refAt(slot, cursor.pos++);
-          if (ref !== 0) {
+          if (ref !== 0 && (!volatile || store.hasExpire(ref))) {
             keys.push(store.key(ref));
             values.push(store.value(ref));
           }
           continue;
         }
         cursor.pos = -1;
-        cursor.iter = this.tables[slot]?.keys() ?? null;
+        cursor.iter = (volatile ? this.expireTables[slot]?.keys() : this.tables[slot]?.keys()) ?? null;
       }
       const next = cursor.iter === null ? null : cursor.iter.next();
       if (next === null || next.done === true) {
@@ -493,14 +571,19 @@ export class Db {
     return v !== undefined ? v : this.tables[slot]?.get(key);
   }
 
-  /** A slot with a TTL table: a random occupied one for the first tries, then the next one found from a random slot. */
+  /** Does `slot` hold keys with a TTL (in the store or its TTL table)? */
+  private hasExpires(slot: number): boolean {
+    return this.store.ttlCounts[slot] !== 0 || this.expireTables[slot] !== undefined;
+  }
+
+  /** A slot with keys with a TTL: a random occupied one for the first tries, then the next one found from a random slot. */
   private randomExpireSlot(tries: number, random: () => number): number {
     const guess = this.occupied[Math.floor(random() * this.occupied.length)]!;
     if (tries < 16) return guess;
     const start = Math.floor(random() * SLOTS);
     for (let i = 0; i < SLOTS; i++) {
       const slot = (start + i) % SLOTS;
-      if (this.expireTables[slot] !== undefined) return slot;
+      if (this.hasExpires(slot)) return slot;
     }
     return guess;
   }
@@ -511,12 +594,38 @@ export class Db {
     // Volatile keys may be sparse across occupied slots: probe a few, then walk.
     for (let tries = 0; tries < 16; tries++) {
       const slot = this.occupied[Math.floor(random() * this.occupied.length)]!;
-      const t = this.expireTables[slot];
-      if (t === undefined) continue;
-      let skip = Math.floor(random() * t.size);
-      for (const k of t.keys()) if (skip-- === 0) return k;
+      if (!this.hasExpires(slot)) continue;
+      const k = this.volatileKeyOfSlot(slot, random);
+      if (k !== undefined) return k;
     }
-    for (const t of this.expireTables) if (t !== undefined) for (const k of t.keys()) return k;
+    const start = Math.floor(random() * SLOTS);
+    for (let i = 0; i < SLOTS; i++) {
+      const slot = (start + i) % SLOTS;
+      if (!this.hasExpires(slot)) continue;
+      const k = this.volatileKeyOfSlot(slot, random);
+      if (k !== undefined) return k;
+    }
+    return undefined;
+  }
+
+  /** A random key with a TTL of `slot`: the store's or the TTL table's in proportion to their counts. */
+  private volatileKeyOfSlot(slot: number, random: () => number): string | undefined {
+    const store = this.store;
+    const inStore = store.ttlCounts[slot]!;
+    const t = this.expireTables[slot];
+    let skip = Math.floor(random() * (inStore + (t === undefined ? 0 : t.size)));
+    if (skip < inStore) {
+      // A random position of the slot's index, then the next key with a TTL from there.
+      const cap = store.capacityOf(slot);
+      let pos = Math.floor(random() * cap);
+      for (let i = 0; i < cap; i++, pos = pos + 1 === cap ? 0 : pos + 1) {
+        const ref = store.refAt(slot, pos);
+        if (ref !== 0 && store.hasExpire(ref)) return store.key(ref);
+      }
+      return undefined;
+    }
+    skip -= inStore;
+    if (t !== undefined) for (const k of t.keys()) if (skip-- === 0) return k;
     return undefined;
   }
 
@@ -560,14 +669,69 @@ export class Db {
     }
   }
 
-  /** Every (key, absolute expiry) pair. */
+  /** Every (key, absolute expiry) pair, slot by slot (a slot's pairs are copied before they are yielded). */
   *expireEntries(): IterableIterator<[string, number]> {
-    for (const t of this.expireTables) if (t !== undefined) yield* t.entries();
+    const store = this.store;
+    const refs: number[] = [];
+    const out: [string, number][] = [];
+    for (let slot = 0; slot < SLOTS; slot++) {
+      if (!this.hasExpires(slot)) continue;
+      out.length = 0;
+      if (store.ttlCounts[slot] !== 0) {
+        refs.length = 0;
+        store.refsOfSlot(slot, refs);
+        for (const ref of refs) if (store.hasExpire(ref)) out.push([store.key(ref), store.expireOf(ref)]);
+      }
+      const t = this.expireTables[slot];
+      if (t !== undefined) for (const e of t) out.push(e);
+      yield* out;
+    }
   }
 
-  /** The TTL table of one slot (for the active expiry cycle). */
-  expiresOfSlot(slot: number): Map<string, number> | undefined {
-    return this.expireTables[slot];
+  /**
+   * The next keys with a TTL of `walk.slot` with their expiries, appended
+   * to `keys` and `whens`: at most `max`, after looking at no more than
+   * WALK_POSITIONS_PER_KEY store index positions per key asked for. Goes on
+   * where the last call on `walk` stopped (the keyspace may have changed
+   * since: a key may then be skipped or returned twice). Returns true when
+   * the slot is done: `walk` is then reset for the next slot, which the
+   * caller sets.
+   */
+  expiresOfSlot(walk: ExpireWalk, max: number, keys: string[], whens: number[]): boolean {
+    const slot = walk.slot;
+    const store = this.store;
+    let found = 0;
+    if (walk.pos >= 0) {
+      if (store.ttlCounts[slot] !== 0) {
+        const cap = store.capacityOf(slot);
+        let budget = max * WALK_POSITIONS_PER_KEY;
+        while (walk.pos < cap && found < max) {
+          if (budget-- === 0) return false;
+          const ref = store.refAt(slot, walk.pos++);
+          if (ref === 0 || !store.hasExpire(ref)) continue;
+          keys.push(store.key(ref));
+          whens.push(store.expireOf(ref));
+          found++;
+        }
+        if (found === max && walk.pos < cap) return false;
+      }
+      walk.pos = -1;
+      walk.iter = this.expireTables[slot]?.entries() ?? null;
+    }
+    const iter = walk.iter;
+    if (iter !== null) {
+      while (found < max) {
+        const next = iter.next();
+        if (next.done === true) break;
+        keys.push(next.value[0]);
+        whens.push(next.value[1]);
+        found++;
+      }
+      if (found === max) return false;
+    }
+    walk.pos = 0;
+    walk.iter = null;
+    return true;
   }
 
   /** Keys of one slot, oldest first (CLUSTER GETKEYSINSLOT lists them newest first, as Redis 7). */

@@ -10,8 +10,14 @@
  *   u8  at +8   key length
  *   u8  at +9   kind: 0 latin1 string, 1 number (a double)
  *   u8  at +10  value length (strings)
+ *   u8  at +11  flags: 1 when the key has a TTL
  *   +12         key bytes, then the value's bytes, or the double at the
  *               next multiple of 8
+ *   then, with a TTL, the absolute expiry in ms (a double) in the record's
+ *   last 8 bytes (the record is 8 bytes longer than without one)
+ *
+ * Adding or removing a TTL changes the record's size, so it moves the key to
+ * a record of the other size (keeping its access word and insertion number).
  *
  * Each hash slot has its own open-addressing index (linear probing over an
  * Int32Array of [hash, ref] pairs, backward-shift deletion, no tombstones),
@@ -35,8 +41,12 @@ export const STORE_VALUE_MAX = 128;
 
 const KIND_STRING = 0;
 const KIND_NUMBER = 1;
+/** Flag at +11: the record ends with an expiry. */
+const FLAG_TTL = 1;
 const OFFSET_BITS = 17;
 const OFFSET_MASK = (1 << OFFSET_BITS) - 1;
+/** The TTL counts of every store holding no TTL yet (all zeros, never written). */
+const NO_TTLS = new Uint32Array(SLOTS);
 /** Smallest index: 4 pairs (8 ints, 2^3). Indexes hold a power of two of pairs. */
 const MIN_LOG2_INTS = 3;
 
@@ -89,6 +99,14 @@ export class StringStore {
   readonly counts = new Uint32Array(SLOTS);
   /** Number of keys. */
   size = 0;
+  /**
+   * Keys with a TTL per slot (walks of volatile keys skip slots holding
+   * none). NO_TTLS, shared and never written, until the first TTL: 16
+   * databases would otherwise start with 1 MiB of zeros.
+   */
+  ttlCounts: Uint32Array = NO_TTLS;
+  /** Number of keys with a TTL. */
+  ttlSize = 0;
   // The key last hashed and its hash: a command looks a key up, then writes it.
   private lastKey: string | null = null;
   private lastHash = 0;
@@ -243,6 +261,66 @@ export class StringStore {
     return true;
   }
 
+  /** Does record `ref` have a TTL? */
+  hasExpire(ref: number): boolean {
+    return (this.alloc.u8[ref >>> OFFSET_BITS]![((ref & OFFSET_MASK) << 3) + 11]! & FLAG_TTL) !== 0;
+  }
+
+  /** The absolute expiry (ms) of record `ref`, or -1 when it has no TTL (an expiry may itself be negative: hasExpire tells). */
+  expireOf(ref: number): number {
+    const s = ref >>> OFFSET_BITS;
+    const off = (ref & OFFSET_MASK) << 3;
+    const u8 = this.alloc.u8[s]!;
+    if ((u8[off + 11]! & FLAG_TTL) === 0) return -1;
+    return this.alloc.f64[s]![(off + this.recordSizeOf(ref) - 8) >>> 3]!;
+  }
+
+  /**
+   * Give `key` the expiry `when` (ms, >= 0). Returns -1 when the key is not
+   * here, 0 when it had a TTL (overwritten in place), 1 when it had none
+   * (the key moves to a record 8 bytes longer).
+   */
+  setExpire(slot: number, key: string, when: number): number {
+    const ref = this.ref(slot, key);
+    if (ref === 0) return -1;
+    const size = this.recordSizeOf(ref);
+    const s = ref >>> OFFSET_BITS;
+    const off = (ref & OFFSET_MASK) << 3;
+    if ((this.alloc.u8[s]![off + 11]! & FLAG_TTL) !== 0) {
+      this.alloc.f64[s]![(off + size - 8) >>> 3] = when;
+      return 0;
+    }
+    const moved = this.alloc.alloc(size + 8);
+    this.copyRecord(ref, moved, size);
+    this.writeExpire(moved, size + 8, when);
+    this.alloc.release(ref, size);
+    this.repoint(slot, key, ref, moved);
+    this.ownTtlCounts()[slot]!++;
+    this.ttlSize++;
+    return 1;
+  }
+
+  /**
+   * Remove `key`'s TTL. Returns -1 when the key is not here, 0 when it had
+   * no TTL, 1 when it had one (the key moves to a record 8 bytes shorter).
+   */
+  removeExpire(slot: number, key: string): number {
+    const ref = this.ref(slot, key);
+    if (ref === 0) return -1;
+    const s = ref >>> OFFSET_BITS;
+    const off = (ref & OFFSET_MASK) << 3;
+    if ((this.alloc.u8[s]![off + 11]! & FLAG_TTL) === 0) return 0;
+    const size = this.recordSizeOf(ref);
+    const moved = this.alloc.alloc(size - 8);
+    this.copyRecord(ref, moved, size - 8);
+    this.alloc.u8[moved >>> OFFSET_BITS]![((moved & OFFSET_MASK) << 3) + 11] = 0;
+    this.alloc.release(ref, size);
+    this.repoint(slot, key, ref, moved);
+    this.ttlCounts[slot]!--;
+    this.ttlSize--;
+    return 1;
+  }
+
   /** The record written by the last set(). */
   lastRef = 0;
 
@@ -257,11 +335,15 @@ export class StringStore {
       idx = this.blocks.alloc(MIN_LOG2_INTS);
       this.index[slot] = idx;
     }
-    const size = recordSize(key.length, value);
+    let size = recordSize(key.length, value);
     const p = this.find(idx, key);
     if (p >= 0) {
+      // An overwrite keeps the key's TTL.
       const old = idx[p + 1]!;
       const oldSize = this.recordSizeOf(old);
+      const ttl = this.hasExpire(old);
+      const when = ttl ? this.expireOf(old) : 0;
+      if (ttl) size += 8;
       if (oldSize === size) {
         this.writeValue(old, key.length, value);
         this.lastRef = old;
@@ -269,6 +351,7 @@ export class StringStore {
       }
       const ref = this.alloc.alloc(size);
       this.writeRecord(ref, key, value, this.word(old), this.seq(old));
+      if (ttl) this.writeExpire(ref, size, when);
       this.alloc.release(old, oldSize);
       idx[p + 1] = ref;
       this.lastRef = ref;
@@ -277,6 +360,31 @@ export class StringStore {
       this.hitRef = ref;
       return false;
     }
+    this.insertNew(slot, idx, key, value, word, seq, size);
+    return true;
+  }
+
+  /**
+   * Add `key` (storable, not here: the caller knows) holding `value` with
+   * expiry `when`, in one record of the size with a TTL (set() then
+   * setExpire() would write a record and move it at once).
+   */
+  insertWithExpire(slot: number, key: string, value: string | number, word: number, seq: number, when: number): void {
+    let idx = this.index[slot];
+    if (idx === undefined) {
+      idx = this.blocks.alloc(MIN_LOG2_INTS);
+      this.index[slot] = idx;
+    }
+    this.hash(key);
+    const size = recordSize(key.length, value) + 8;
+    const ref = this.insertNew(slot, idx, key, value, word, seq, size);
+    this.writeExpire(ref, size, when);
+    this.ownTtlCounts()[slot]!++;
+    this.ttlSize++;
+  }
+
+  /** Write a record of `size` bytes for the new key `key` (hashed last) and index it. Returns its ref. */
+  private insertNew(slot: number, idx: Int32Array, key: string, value: string | number, word: number, seq: number, size: number): number {
     const ref = this.alloc.alloc(size);
     this.writeRecord(ref, key, value, word, seq);
     this.lastRef = ref;
@@ -287,11 +395,14 @@ export class StringStore {
     const n = ++this.counts[slot]!;
     // Up to 3/4 full: a miss then probes a few pairs on average.
     if (n * 8 > idx.length * 3) this.resize(slot, 31 - Math.clz32(idx.length) + 1);
-    return true;
+    return ref;
   }
 
   /** The insertion number of the key delete() last removed. */
   deletedSeq = 0;
+  /** Whether the key delete() last removed had a TTL, and which. */
+  deletedHasExpire = false;
+  deletedExpire = -1;
 
   /** Remove `key`; returns its access word, or -1 when it was not here. */
   delete(slot: number, key: string): number {
@@ -303,6 +414,13 @@ export class StringStore {
     const ref = idx[found + 1]!;
     const word = this.word(ref);
     this.deletedSeq = this.seq(ref);
+    const ttl = this.hasExpire(ref);
+    this.deletedHasExpire = ttl;
+    this.deletedExpire = this.expireOf(ref);
+    if (ttl) {
+      this.ttlCounts[slot]!--;
+      this.ttlSize--;
+    }
     this.alloc.release(ref, this.recordSizeOf(ref));
     this.size--;
     const n = --this.counts[slot]!;
@@ -360,6 +478,8 @@ export class StringStore {
     this.index.fill(undefined);
     this.counts.fill(0);
     this.size = 0;
+    this.ttlCounts = NO_TTLS;
+    this.ttlSize = 0;
     this.lastKey = null;
     this.hitKey = null;
   }
@@ -388,7 +508,41 @@ export class StringStore {
     const u8 = this.alloc.u8[ref >>> OFFSET_BITS]!;
     const off = (ref & OFFSET_MASK) << 3;
     const klen = u8[off + 8]!;
-    return u8[off + 9] === KIND_NUMBER ? SlabAllocator.roundUp(((19 + klen) & ~7) + 8) : SlabAllocator.roundUp(12 + klen + u8[off + 10]!);
+    const size = u8[off + 9] === KIND_NUMBER ? SlabAllocator.roundUp(((19 + klen) & ~7) + 8) : SlabAllocator.roundUp(12 + klen + u8[off + 10]!);
+    return (u8[off + 11]! & FLAG_TTL) === 0 ? size : size + 8;
+  }
+
+  /** ttlCounts, made this store's own before its first count is written. */
+  private ownTtlCounts(): Uint32Array {
+    if (this.ttlCounts === NO_TTLS) this.ttlCounts = new Uint32Array(SLOTS);
+    return this.ttlCounts;
+  }
+
+  /** Write `when` as the expiry of record `ref` of `size` bytes (its last 8) and flag it. */
+  private writeExpire(ref: number, size: number, when: number): void {
+    const s = ref >>> OFFSET_BITS;
+    const off = (ref & OFFSET_MASK) << 3;
+    this.alloc.u8[s]![off + 11] = FLAG_TTL;
+    this.alloc.f64[s]![(off + size - 8) >>> 3] = when;
+  }
+
+  /** Copy the first `bytes` bytes of record `from` to record `to` (multiples of 8). */
+  private copyRecord(from: number, to: number, bytes: number): void {
+    const a = this.alloc.u32[from >>> OFFSET_BITS]!;
+    const b = this.alloc.u32[to >>> OFFSET_BITS]!;
+    const i = (from & OFFSET_MASK) << 1;
+    const j = (to & OFFSET_MASK) << 1;
+    for (let n = 0; n < bytes >>> 2; n++) b[j + n] = a[i + n]!;
+  }
+
+  /** Point `key`'s index pair at its new record `ref` (moved from `old`), and the caches too. */
+  private repoint(slot: number, key: string, old: number, ref: number): void {
+    const idx = this.index[slot]!;
+    idx[this.find(idx, key) + 1] = ref;
+    this.hitKey = key;
+    this.hitRef = ref;
+    // The old record is free: a write through lastRef would break its size's free list.
+    if (this.lastRef === old) this.lastRef = ref;
   }
 
   private writeRecord(ref: number, key: string, value: string | number, word: number, seq: number): void {
@@ -400,6 +554,7 @@ export class StringStore {
     u32[(off >>> 2) + 1] = seq;
     const n = key.length;
     u8[off + 8] = n;
+    u8[off + 11] = 0;
     const k = off + 12;
     for (let i = 0; i < n; i++) u8[k + i] = key.charCodeAt(i);
     this.writeValue(ref, n, value);

@@ -41,7 +41,7 @@ export function gatherMemoryOverhead(s: MemorySource): { overhead: MemoryOverhea
   const buffers = clientBuffers(s);
   const aof = s.persistence.aof;
   const dbs = [];
-  for (const db of s.engine.dbs) if (db.size > 0) dbs.push({ id: db.id, keys: db.size, expires: db.volatileCount });
+  for (const db of s.engine.dbs) if (db.size > 0) dbs.push({ id: db.id, keys: db.size, expires: db.volatileCount, recordExpires: db.storeVolatileCount });
   const overhead = memoryOverhead({
     used,
     startup: s.memory.startup,
