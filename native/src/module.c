@@ -388,13 +388,17 @@ static napi_value close_vm(napi_env env, napi_callback_info info) {
  * the idle reclaim), as jemalloc purges for Redis. Not in the scripting
  * API; here because this is the server's one native module.
  */
-static napi_value trim_malloc(napi_env env, napi_callback_info info) {
-  int released = 0;
+static int trim_now(void) {
 #ifdef __GLIBC__
-  released = malloc_trim(0);
+  return malloc_trim(0);
+#else
+  return 0;
 #endif
+}
+
+static napi_value trim_malloc(napi_env env, napi_callback_info info) {
   napi_value out;
-  CHECK(napi_get_boolean(env, released != 0, &out));
+  CHECK(napi_get_boolean(env, trim_now() != 0, &out));
   return out;
 }
 
@@ -408,9 +412,7 @@ typedef struct {
 
 static void trim_execute(napi_env env, void *data) {
   TrimJob *job = data;
-#ifdef __GLIBC__
-  job->released = malloc_trim(0);
-#endif
+  job->released = trim_now();
 }
 
 static void trim_complete(napi_env env, napi_status status, void *data) {

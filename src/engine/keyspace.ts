@@ -136,7 +136,7 @@ export class Db {
     }
     const ref = this.storeRef(key, v);
     if (ref === 0) this.access.touched(key);
-    else if (!policy.loading) this.store.setWord(ref, policy.lfu ? policy.touched(this.store.word(ref)) : policy.lruClock());
+    else this.touchRecord(ref);
   }
 
   /** The string store, for replies copied from a record (stringRecordOf, StringStore.stringSpan). */
@@ -150,7 +150,7 @@ export class Db {
     return ref !== 0 && this.store.stringSpan(ref) >= 0 ? ref : 0;
   }
 
-  /** touchAccess of a key found by stringRecordOf (a string is never a shared value). */
+  /** touchAccess of a key held in store record `ref` (stringRecordOf's: a string is never a shared value). */
   touchRecord(ref: number): void {
     const policy = this.policy;
     if (policy.loading) return;

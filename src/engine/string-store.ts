@@ -330,11 +330,7 @@ export class StringStore {
    * key is new.
    */
   set(slot: number, key: string, value: string | number, word: number, seq: number): boolean {
-    let idx = this.index[slot];
-    if (idx === undefined) {
-      idx = this.blocks.alloc(MIN_LOG2_INTS);
-      this.index[slot] = idx;
-    }
+    const idx = this.indexOf(slot);
     let size = recordSize(key.length, value);
     const p = this.find(idx, key);
     if (p >= 0) {
@@ -370,11 +366,7 @@ export class StringStore {
    * setExpire() would write a record and move it at once).
    */
   insertWithExpire(slot: number, key: string, value: string | number, word: number, seq: number, when: number): void {
-    let idx = this.index[slot];
-    if (idx === undefined) {
-      idx = this.blocks.alloc(MIN_LOG2_INTS);
-      this.index[slot] = idx;
-    }
+    const idx = this.indexOf(slot);
     this.hash(key);
     const size = recordSize(key.length, value) + 8;
     const ref = this.insertNew(slot, idx, key, value, word, seq, size);
@@ -510,6 +502,16 @@ export class StringStore {
     const klen = u8[off + 8]!;
     const size = u8[off + 9] === KIND_NUMBER ? SlabAllocator.roundUp(((19 + klen) & ~7) + 8) : SlabAllocator.roundUp(12 + klen + u8[off + 10]!);
     return (u8[off + 11]! & FLAG_TTL) === 0 ? size : size + 8;
+  }
+
+  /** `slot`'s index, created (smallest size) when the slot has none. */
+  private indexOf(slot: number): Int32Array {
+    let idx = this.index[slot];
+    if (idx === undefined) {
+      idx = this.blocks.alloc(MIN_LOG2_INTS);
+      this.index[slot] = idx;
+    }
+    return idx;
   }
 
   /** ttlCounts, made this store's own before its first count is written. */

@@ -132,9 +132,7 @@ export class IdleReclaim {
       this.fullDone = true;
       const grown = f.held > this.heldAfterGc + Math.max(SLACK_MIN, this.heldAfterGc * SLACK_SHARE);
       if (grown || this.host.overheadRatio() > OVERHEAD_HIGH) {
-        this.pause(() => this.gc.major());
-        this.lastGcAt = now;
-        this.collections++;
+        this.collect(now);
         const after = this.figures();
         this.heldAfterGc = after.held;
         this.freed = f.used - after.used;
@@ -153,9 +151,7 @@ export class IdleReclaim {
     }
     if (this.freed > FREED_POOLED_BYTES) {
       this.freed = 0;
-      this.pause(() => this.gc.major());
-      this.collections++;
-      this.lastGcAt = now;
+      this.collect(now);
       this.gc.trim();
     }
   }
@@ -173,6 +169,13 @@ export class IdleReclaim {
     this.commandsAtWindow = s.commandsProcessed;
     this.inputAtWindow = s.netInputBytes;
     return late || (commands * 1000) / span > BUSY_COMMANDS_PER_S || (input * 1000) / span > BUSY_INPUT_PER_S;
+  }
+
+  /** A full collection, counted and timed. */
+  private collect(now: number): void {
+    this.pause(() => this.gc.major());
+    this.collections++;
+    this.lastGcAt = now;
   }
 
   /** Run `work`, timing its pause. */
