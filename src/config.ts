@@ -127,6 +127,8 @@ int('hz', 10, 0, INT_MAX);
 bool('dynamic-hz', 'yes', inert);
 int('io-threads', 1, 1, 128, { immutable: true, inert: true });
 bool('io-threads-do-reads', 'no', { immutable: true, inert: true });
+// Valkey 8's: keys of up to this many pipelined commands are prefetched together (0 or 1: off).
+int('prefetch-batch-max-size', 16, 0, 128);
 str('ignore-warnings', '', inert);
 str('server_cpulist', '', { immutable: true, inert: true });
 str('bio_cpulist', '', { immutable: true, inert: true });

@@ -3,11 +3,12 @@
 // (src/engine/keyspace.ts), each checked against a plain Map as the model.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { StringStore, STORE_VALUE_MAX, storable } from '../src/engine/string-store.js';
+import { StringStore, STORE_VALUE_MAX, storable, keyHash, keyHashOfBytes } from '../src/engine/string-store.js';
+import { KeyPeek } from '../src/protocol/key-peek.js';
 import { BlockPool, SlabAllocator } from '../src/engine/slab.js';
 import { Db, newExpireWalk } from '../src/engine/keyspace.js';
 import { AccessPolicy } from '../src/engine/access.js';
-import { keySlot, SLOTS } from '../src/engine/slot.js';
+import { keySlot, keySlotOfBytes, SLOTS } from '../src/engine/slot.js';
 import { MutableString } from '../src/types/string.js';
 import type { Value } from '../src/types/value.js';
 
@@ -155,6 +156,78 @@ describe('string store', () => {
     expect(storable('k', 'v\u0100')).toBe(false);
     expect(storable('k', 12n)).toBe(false);
     expect(storable('k', new MutableString('v'))).toBe(false);
+  });
+});
+
+/** The RESP encoding of one command. */
+function resp(argv: string[]): string {
+  return `*${argv.length}\r\n` + argv.map((a) => `$${a.length}\r\n${a}\r\n`).join('');
+}
+
+describe('reading keys ahead of a pipeline', () => {
+  const keyChars = fc.string({ unit: fc.constantFrom('a', 'b', '{', '}', ':', '\xff', '\x80', '0'), maxLength: 40 });
+
+  it('hashes and slots a key from its bytes exactly as from its string', () => {
+    fc.assert(
+      fc.property(keyChars, fc.nat(8), (key, pad) => {
+        const buf = Buffer.from('#'.repeat(pad) + key + '#', 'latin1');
+        expect(keySlotOfBytes(buf, pad, pad + key.length)).toBe(keySlot(key));
+        expect(keyHashOfBytes(buf, pad, pad + key.length)).toBe(keyHash(key));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('finds the key arguments of whole commands and stops at the first incomplete or inline one', () => {
+    const keysOf = (text: string, max = 32) => {
+      const peek = new KeyPeek(max);
+      const buf = Buffer.from(text, 'latin1');
+      peek.scan(buf, 0);
+      const keys: string[] = [];
+      for (let i = 0; i < peek.keys; i++) keys.push(buf.latin1Slice(peek.ranges[2 * i]!, peek.ranges[2 * i + 1]!));
+      return { keys, commands: peek.commands };
+    };
+    const pipeline = [
+      ['GET', 'k1'],
+      ['set', 'k2', 'v'],
+      ['MSET', 'm1', 'a', 'm2', 'b'],
+      ['del', 'd1', 'd2', 'd3'],
+      ['PING'],
+      ['mget', 'g1', 'g2'],
+      ['HSET', 'h', 'f', 'v'],
+    ];
+    const text = pipeline.map(resp).join('');
+    expect(keysOf(text)).toEqual({ keys: ['k1', 'k2', 'm1', 'm2', 'd1', 'd2', 'd3', 'g1', 'g2', 'h'], commands: 7 });
+    // At most max keys: the scan ends after the command that fills them.
+    expect(keysOf(text, 3)).toEqual({ keys: ['k1', 'k2', 'm1'], commands: 3 });
+    // A command cut anywhere is not counted; its keys received whole may be warmed.
+    for (let cut = 0; cut < text.length; cut++) {
+      const { keys, commands } = keysOf(text.slice(0, cut));
+      expect(commands).toBeLessThanOrEqual(pipeline.length);
+      const whole = pipeline.slice(0, commands).map(resp).join('').length;
+      expect(whole).toBeLessThanOrEqual(cut);
+      expect(keys.every((k) => ['k1', 'k2', 'm1', 'm2', 'd1', 'd2', 'd3', 'g1', 'g2', 'h'].includes(k))).toBe(true);
+    }
+    expect(keysOf('GET k1\r\n' + resp(['GET', 'k2']))).toEqual({ keys: [], commands: 0 });
+    expect(keysOf(resp(['GET', 'k1']) + '*1x\r\n')).toEqual({ keys: ['k1'], commands: 1 });
+  });
+
+  it('reaches the records of keys a pipeline names, and none of keys it lacks', () => {
+    const store = new StringStore();
+    const names = Array.from({ length: 2000 }, (_, i) => `key:${i}`);
+    for (const k of names) store.set(keySlot(k), k, 'v', 0, 0);
+    const peek = new KeyPeek(32);
+    let reached = 0;
+    for (let i = 0; i < names.length; i += 16) {
+      const buf = Buffer.from(names.slice(i, i + 16).map((k) => resp(['GET', k])).join(''), 'latin1');
+      peek.scan(buf, 0);
+      reached += store.prefetch(buf, peek.ranges, peek.keys);
+    }
+    // Linear probing leaves some keys one position past home: most are at it.
+    expect(reached).toBeGreaterThan(names.length * 0.6);
+    const absent = Buffer.from(names.slice(0, 16).map((k) => resp(['GET', k + 'x'])).join(''), 'latin1');
+    peek.scan(absent, 0);
+    expect(store.prefetch(absent, peek.ranges, peek.keys)).toBe(0);
   });
 });
 

@@ -28,7 +28,7 @@
 import { SLOTS, keySlot } from './slot.js';
 import type { Value } from '../types/value.js';
 import { AccessPolicy, KeyAccess } from './access.js';
-import { StringStore, storable } from './string-store.js';
+import { PREFETCH_MAX, StringStore, storable } from './string-store.js';
 
 /**
  * A walk through one slot's keys (eviction sampling): its store index
@@ -185,6 +185,11 @@ export class Db {
     // its position now overlaps that cache miss with the slot's own.
     this.store.warm(slot, key);
     return slot;
+  }
+
+  /** Warm the cache for keys about to be looked up (StringStore.prefetch). */
+  prefetch(buf: Uint8Array, ranges: Int32Array, n: number): void {
+    if (this.store.size !== 0 && n <= PREFETCH_MAX) this.store.prefetch(buf, ranges, n);
   }
 
   /** The stored value, ignoring TTLs. */

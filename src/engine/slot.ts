@@ -33,3 +33,23 @@ export function keySlot(key: string): number {
   }
   return crc16(key, 0, key.length) & 0x3fff;
 }
+
+function crc16Bytes(b: Uint8Array, start: number, end: number): number {
+  let crc = 0;
+  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ b[i]!) & 0xff]!;
+  return crc;
+}
+
+/** keySlot of the key whose latin1 bytes are b[start, end). */
+export function keySlotOfBytes(b: Uint8Array, start: number, end: number): number {
+  for (let open = start; open < end; open++) {
+    if (b[open] !== 0x7b) continue;
+    for (let close = open + 1; close < end; close++) {
+      if (b[close] !== 0x7d) continue;
+      if (close > open + 1) return crc16Bytes(b, open + 1, close) & 0x3fff;
+      break;
+    }
+    break;
+  }
+  return crc16Bytes(b, start, end) & 0x3fff;
+}

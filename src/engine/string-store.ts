@@ -26,7 +26,7 @@
  * its slot cursor.
  */
 
-import { SLOTS } from './slot.js';
+import { SLOTS, keySlotOfBytes } from './slot.js';
 import { BlockPool, SlabAllocator } from './slab.js';
 
 /** Longest key kept here (its length is one byte). */
@@ -129,17 +129,54 @@ export class StringStore {
 
   private hash(key: string): number {
     if (key === this.lastKey) return this.lastHash;
-    let a = 0x811c9dc5 ^ key.length;
-    for (let i = 0; i < key.length; i++) a = Math.imul(a ^ key.charCodeAt(i), 0x01000193);
-    // fmix32 from MurmurHash3: every input bit reaches every output bit.
-    a ^= a >>> 16;
-    a = Math.imul(a, 0x85ebca6b);
-    a ^= a >>> 13;
-    a = Math.imul(a, 0xc2b2ae35);
-    a ^= a >>> 16;
+    const a = keyHash(key);
     this.lastKey = key;
     this.lastHash = a;
     return a;
+  }
+
+  /**
+   * Bring the index entries and records of a batch of keys (latin1 bytes at
+   * buf[ranges[2i], ranges[2i+1]) ) into the cache before the commands that
+   * name them run. Each phase is a short loop of independent loads, so the
+   * CPU has many cache misses in flight at once instead of one per command.
+   * Returns how many records it reached (keys found at their home position).
+   */
+  prefetch(buf: Uint8Array, ranges: Int32Array, n: number): number {
+    const slots = PF_SLOTS;
+    const hashes = PF_HASHES;
+    for (let i = 0; i < n; i++) {
+      const start = ranges[2 * i]!;
+      const end = ranges[2 * i + 1]!;
+      slots[i] = keySlotOfBytes(buf, start, end);
+      hashes[i] = keyHashOfBytes(buf, start, end);
+    }
+    const indexes = PF_INDEXES;
+    const index = this.index;
+    for (let i = 0; i < n; i++) indexes[i] = index[slots[i]!];
+    const refs = PF_REFS;
+    for (let i = 0; i < n; i++) {
+      const idx = indexes[i];
+      if (idx === undefined) {
+        refs[i] = 0;
+        continue;
+      }
+      const p = home(hashes[i]!, idx.length >>> 1) << 1;
+      refs[i] = idx[p] === hashes[i] ? idx[p + 1]! : 0;
+    }
+    const u32 = this.alloc.u32;
+    let w = 0;
+    let hits = 0;
+    for (let i = 0; i < n; i++) {
+      const ref = refs[i]!;
+      if (ref === 0) continue;
+      w ^= u32[ref >>> OFFSET_BITS]![(ref & OFFSET_MASK) << 1]!;
+      hits++;
+    }
+    // The indexes are not kept alive by this scratch array.
+    for (let i = 0; i < n; i++) indexes[i] = undefined;
+    this.warmed = w;
+    return hits;
   }
 
   /** Hash `key` and read its home position in `slot`, so its cache line is on its way. */
@@ -582,6 +619,35 @@ export class StringStore {
 }
 
 /** Home position of hash `h` in an index of `capacity` pairs. */
+/** The index hash of a key: FNV-1a over its latin1 bytes, then MurmurHash3's fmix32 (every input bit reaches every output bit). */
+export function keyHash(key: string): number {
+  let a = 0x811c9dc5 ^ key.length;
+  for (let i = 0; i < key.length; i++) a = Math.imul(a ^ key.charCodeAt(i), 0x01000193);
+  return fmix32(a);
+}
+
+/** keyHash of the key whose bytes are buf[start, end). */
+export function keyHashOfBytes(buf: Uint8Array, start: number, end: number): number {
+  let a = 0x811c9dc5 ^ (end - start);
+  for (let i = start; i < end; i++) a = Math.imul(a ^ buf[i]!, 0x01000193);
+  return fmix32(a);
+}
+
+function fmix32(a: number): number {
+  a ^= a >>> 16;
+  a = Math.imul(a, 0x85ebca6b);
+  a ^= a >>> 13;
+  a = Math.imul(a, 0xc2b2ae35);
+  return a ^ (a >>> 16);
+}
+
+/** Most keys prefetch() takes at once. */
+export const PREFETCH_MAX = 128;
+const PF_SLOTS = new Int32Array(PREFETCH_MAX);
+const PF_HASHES = new Int32Array(PREFETCH_MAX);
+const PF_REFS = new Int32Array(PREFETCH_MAX);
+const PF_INDEXES: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(PREFETCH_MAX).fill(undefined);
+
 function home(h: number, capacity: number): number {
   return Math.floor(((h >>> 0) * capacity) / 4294967296);
 }

@@ -113,6 +113,14 @@ export class RequestParser {
     return this.bigArg === null ? 0 : this.bigArg.length - this.bigFilled;
   }
 
+  /**
+   * Where the next command starts in rawBuffer, when the parser stands
+   * between commands (key-peek.ts reads ahead from there); -1 mid-command.
+   */
+  get commandBoundary(): number {
+    return this.multibulkLen === 0 && this.bigArg === null && this.completedBig === null ? this.pos : -1;
+  }
+
   /** True while a command is partially received. */
   get midCommand(): boolean {
     return this.multibulkLen > 0 || this.pos < this.buf.length;

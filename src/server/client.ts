@@ -16,6 +16,11 @@ import type { Logger } from '../logger.js';
 import type { ServerStats } from './stats.js';
 import type { Waiter } from '../../persistence/persistence.js';
 import { JOIN_BUFFER, type DirectIo } from './direct-io.js';
+import { PREFETCH_MAX } from '../engine/string-store.js';
+import { KeyPeek } from '../protocol/key-peek.js';
+
+/** The keys processInput() reads ahead (one for all clients: one runs at a time). */
+const AHEAD = new KeyPeek(PREFETCH_MAX);
 import type { ReplyStream } from '../protocol/stream.js';
 import { SoftLimitClock, type OutputLimit } from './output-limits.js';
 import { clientInfoLine } from '../commands/connection.js';
@@ -31,6 +36,8 @@ export interface ClientHost extends CommandHost {
   readonly stats: ServerStats;
   readonly logger: Logger;
   readonly queryBufferLimit: number;
+  /** Keys prefetched together ahead of a pipeline (prefetch-batch-max-size; under 2: off). */
+  readonly prefetchBatch: number;
   readonly recordError: (msg: string) => void;
   authRequired(): boolean;
   /** Run (or queue, inside MULTI) one parsed command. */
@@ -206,14 +213,32 @@ export class Client implements Connection, Waiter, TrackingClient {
     this.server.afterInput(this);
   }
 
+  /**
+   * Warm the cache for the keys of the pipelined commands about to run
+   * (key-peek.ts). Returns how many commands that covers (at least 1).
+   */
+  private prefetchAhead(): number {
+    const batch = this.server.prefetchBatch;
+    const parser = this.parser;
+    const from = parser.commandBoundary;
+    // A lone command gains nothing: its lookup would wait for the same misses.
+    if (batch < 2 || from < 0 || parser.pendingBytes < 64) return PREFETCH_MAX;
+    AHEAD.scan(parser.rawBuffer, from, batch);
+    if (AHEAD.commands > 1 || AHEAD.keys > 1) this.ctx.db.prefetch(parser.rawBuffer, AHEAD.ranges, AHEAD.keys);
+    return Math.max(1, AHEAD.commands);
+  }
+
   /** Run every complete command in the query buffer (until paused or closing). */
   processInput(): void {
+    // Commands left before the keys of the next ones are read ahead.
+    let untilPrefetch = 0;
     while (!this.closeAfterReply && !this.closed && this.blocked === null && this.streams === null) {
       let argv: string[] | null;
       if (this.held !== null) {
         argv = this.held;
         this.held = null;
       } else {
+        if (--untilPrefetch <= 0) untilPrefetch = this.prefetchAhead();
         try {
           argv = this.parser.next();
         } catch (e) {

@@ -127,6 +127,8 @@ export class Server implements CommandHost, TrackingHost {
   /** Copies of hot configuration values. */
   protoMaxBulkLen: number;
   queryBufferLimit: number;
+  /** Keys read ahead and prefetched per pipeline window (prefetch-batch-max-size; under 2: off). */
+  prefetchBatch: number;
   /** client-output-buffer-limit per class; null when no class has a limit. */
   private outputLimits: OutputLimits | null;
 
@@ -200,6 +202,7 @@ export class Server implements CommandHost, TrackingHost {
     this.expire = new ActiveExpire(this.engine);
     this.protoMaxBulkLen = config.int('proto-max-bulk-len');
     this.queryBufferLimit = config.int('client-query-buffer-limit');
+    this.prefetchBatch = config.int('prefetch-batch-max-size');
     this.outputLimits = this.readOutputLimits();
     this.trackingTableMaxKeys = config.int('tracking-table-max-keys');
     this.tracking = new Tracking(this);
@@ -1282,6 +1285,9 @@ export class Server implements CommandHost, TrackingHost {
         break;
       case 'client-query-buffer-limit':
         this.queryBufferLimit = value as number;
+        break;
+      case 'prefetch-batch-max-size':
+        this.prefetchBatch = value as number;
         break;
       case 'cluster-slot-stats-enabled':
       case 'vireo-hotkeys-sample-rate':
