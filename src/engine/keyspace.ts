@@ -30,6 +30,9 @@ import type { Value } from '../types/value.js';
 import { AccessPolicy, KeyAccess } from './access.js';
 import { PREFETCH_MAX, StringStore, storable } from './string-store.js';
 
+/** Keys in the string store from which a pipeline's keys are prefetched. */
+const PREFETCH_MIN_KEYS = 4096;
+
 /**
  * A walk through one slot's keys (eviction sampling): its store index
  * positions, then its Map (a walk over keys with a TTL: the store's keys
@@ -187,9 +190,17 @@ export class Db {
     return slot;
   }
 
+  /**
+   * Is reading keys ahead worth it here? A few thousand keys stay in the
+   * CPU's caches anyway: the scan would cost without saving a miss.
+   */
+  get prefetchWorthwhile(): boolean {
+    return this.store.size >= PREFETCH_MIN_KEYS;
+  }
+
   /** Warm the cache for keys about to be looked up (StringStore.prefetch). */
   prefetch(buf: Uint8Array, ranges: Int32Array, n: number): void {
-    if (this.store.size !== 0 && n <= PREFETCH_MAX) this.store.prefetch(buf, ranges, n);
+    if (n <= PREFETCH_MAX) this.store.prefetch(buf, ranges, n);
   }
 
   /** The stored value, ignoring TTLs. */

@@ -10,7 +10,8 @@
 
 export const SLOTS = 16384;
 
-const CRC16_TABLE = new Uint16Array(256);
+/** CRC16/XMODEM of each byte value (exported for loops that hash a key's bytes in the same pass). */
+export const CRC16_TABLE = new Uint16Array(256);
 for (let i = 0; i < 256; i++) {
   let crc = i << 8;
   for (let j = 0; j < 8; j++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;

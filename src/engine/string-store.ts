@@ -26,7 +26,7 @@
  * its slot cursor.
  */
 
-import { SLOTS, keySlotOfBytes } from './slot.js';
+import { CRC16_TABLE, SLOTS, keySlotOfBytes } from './slot.js';
 import { BlockPool, SlabAllocator } from './slab.js';
 
 /** Longest key kept here (its length is one byte). */
@@ -148,8 +148,18 @@ export class StringStore {
     for (let i = 0; i < n; i++) {
       const start = ranges[2 * i]!;
       const end = ranges[2 * i + 1]!;
-      slots[i] = keySlotOfBytes(buf, start, end);
-      hashes[i] = keyHashOfBytes(buf, start, end);
+      // keyHashOfBytes and the slot's CRC16 in one pass; a key with a '{' takes keySlotOfBytes for its hash tag.
+      let a = 0x811c9dc5 ^ (end - start);
+      let crc = 0;
+      let brace = false;
+      for (let j = start; j < end; j++) {
+        const b = buf[j]!;
+        a = Math.imul(a ^ b, 0x01000193);
+        crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ b) & 0xff]!;
+        if (b === 0x7b) brace = true;
+      }
+      hashes[i] = fmix32(a);
+      slots[i] = brace ? keySlotOfBytes(buf, start, end) : crc & 0x3fff;
     }
     const indexes = PF_INDEXES;
     const index = this.index;

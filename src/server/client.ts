@@ -222,7 +222,7 @@ export class Client implements Connection, Waiter, TrackingClient {
     const parser = this.parser;
     const from = parser.commandBoundary;
     // A lone command gains nothing: its lookup would wait for the same misses.
-    if (batch < 2 || from < 0 || parser.pendingBytes < 64) return PREFETCH_MAX;
+    if (batch < 2 || from < 0 || parser.pendingBytes < 64 || !this.ctx.db.prefetchWorthwhile) return PREFETCH_MAX;
     AHEAD.scan(parser.rawBuffer, from, batch);
     if (AHEAD.commands > 1 || AHEAD.keys > 1) this.ctx.db.prefetch(parser.rawBuffer, AHEAD.ranges, AHEAD.keys);
     return Math.max(1, AHEAD.commands);
