@@ -174,13 +174,16 @@ export class StringStore {
       const p = home(hashes[i]!, idx.length >>> 1) << 1;
       refs[i] = idx[p] === hashes[i] ? idx[p + 1]! : 0;
     }
-    const u32 = this.alloc.u32;
+    const u8s = this.alloc.u8;
     let w = 0;
     let hits = 0;
     for (let i = 0; i < n; i++) {
       const ref = refs[i]!;
       if (ref === 0) continue;
-      w ^= u32[ref >>> OFFSET_BITS]![(ref & OFFSET_MASK) << 1]!;
+      const u8 = u8s[ref >>> OFFSET_BITS]!;
+      const off = (ref & OFFSET_MASK) << 3;
+      // The record's header, and its last byte: a 100-byte value spans two or three cache lines.
+      w ^= u8[off + 11 + u8[off + 8]! + u8[off + 10]!]!;
       hits++;
     }
     // The indexes are not kept alive by this scratch array.
