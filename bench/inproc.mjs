@@ -59,8 +59,8 @@ for (let i = 0; i < 1000; i++) client.onData(Buffer.from(encode(['XADD', 'bench:
 
 // ---- keys spread over 1M names -------------------------------------------------
 
-const SPREAD = 1_000_000;
-/** The n-th key of a walk over all 1M names in a scattered order (618033 is coprime with 10^6). */
+const SPREAD = Number(process.env.VIREO_INPROC_KEYS ?? 1_000_000);
+/** The n-th key of a walk over all SPREAD names (VIREO_INPROC_KEYS, default 1M) in a scattered order (618033 is coprime with 10^6 and 10^7). */
 const spread = (n) => (n * 618033) % SPREAD;
 const spreadKey = (prefix, n) => `${prefix}:${String(spread(n)).padStart(12, '0')}`;
 const VALUE = 'xxx';

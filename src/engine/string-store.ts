@@ -116,6 +116,8 @@ export class StringStore {
   // Forgotten by every delete (its record may be reused) and clear.
   private hitKey: string | null = null;
   private hitRef = 0;
+  /** prefetch()'s working arrays, made by its first call. */
+  private scratch: PrefetchScratch | null = null;
 
   /** Bytes of slabs and indexes (their ArrayBuffers, counted by process.memoryUsage().arrayBuffers). */
   bytes(): number {
@@ -143,8 +145,9 @@ export class StringStore {
    * Returns how many records it reached (keys found at their home position).
    */
   prefetch(buf: Uint8Array, ranges: Int32Array, n: number): number {
-    const slots = PF_SLOTS;
-    const hashes = PF_HASHES;
+    const scratch = (this.scratch ??= new PrefetchScratch());
+    const slots = scratch.slots;
+    const hashes = scratch.hashes;
     for (let i = 0; i < n; i++) {
       const start = ranges[2 * i]!;
       const end = ranges[2 * i + 1]!;
@@ -161,10 +164,10 @@ export class StringStore {
       hashes[i] = fmix32(a);
       slots[i] = brace ? keySlotOfBytes(buf, start, end) : crc & 0x3fff;
     }
-    const indexes = PF_INDEXES;
+    const indexes = scratch.indexes;
     const index = this.index;
     for (let i = 0; i < n; i++) indexes[i] = index[slots[i]!];
-    const refs = PF_REFS;
+    const refs = scratch.refs;
     for (let i = 0; i < n; i++) {
       const idx = indexes[i];
       if (idx === undefined) {
@@ -656,10 +659,14 @@ function fmix32(a: number): number {
 
 /** Most keys prefetch() takes at once. */
 export const PREFETCH_MAX = 128;
-const PF_SLOTS = new Int32Array(PREFETCH_MAX);
-const PF_HASHES = new Int32Array(PREFETCH_MAX);
-const PF_REFS = new Int32Array(PREFETCH_MAX);
-const PF_INDEXES: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(PREFETCH_MAX).fill(undefined);
+
+/** prefetch()'s per-phase results, one entry per key. */
+class PrefetchScratch {
+  readonly slots = new Int32Array(PREFETCH_MAX);
+  readonly hashes = new Int32Array(PREFETCH_MAX);
+  readonly refs = new Int32Array(PREFETCH_MAX);
+  readonly indexes: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(PREFETCH_MAX).fill(undefined);
+}
 
 function home(h: number, capacity: number): number {
   return Math.floor(((h >>> 0) * capacity) / 4294967296);
