@@ -3,7 +3,7 @@
 // (src/engine/keyspace.ts), each checked against a plain Map as the model.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { StringStore, STORE_VALUE_MAX, storable, keyHash, keyHashOfBytes } from '../src/engine/string-store.js';
+import { StringStore, STORE_VALUE_MAX, storable } from '../src/engine/string-store.js';
 import { KeyPeek } from '../src/protocol/key-peek.js';
 import { BlockPool, SlabAllocator } from '../src/engine/slab.js';
 import { Db, newExpireWalk } from '../src/engine/keyspace.js';
@@ -167,12 +167,11 @@ function resp(argv: string[]): string {
 describe('reading keys ahead of a pipeline', () => {
   const keyChars = fc.string({ unit: fc.constantFrom('a', 'b', '{', '}', ':', '\xff', '\x80', '0'), maxLength: 40 });
 
-  it('hashes and slots a key from its bytes exactly as from its string', () => {
+  it('slots a key from its bytes exactly as from its string', () => {
     fc.assert(
       fc.property(keyChars, fc.nat(8), (key, pad) => {
         const buf = Buffer.from('#'.repeat(pad) + key + '#', 'latin1');
         expect(keySlotOfBytes(buf, pad, pad + key.length)).toBe(keySlot(key));
-        expect(keyHashOfBytes(buf, pad, pad + key.length)).toBe(keyHash(key));
       }),
       { numRuns: 3000 },
     );
@@ -214,8 +213,9 @@ describe('reading keys ahead of a pipeline', () => {
 
   it('reaches the records of keys a pipeline names, and none of keys it lacks', () => {
     const store = new StringStore();
-    const names = Array.from({ length: 2000 }, (_, i) => `key:${i}`);
-    for (const k of names) store.set(keySlot(k), k, 'v', 0, 0);
+    // Hash tags, bytes >= 0x80, numbers and strings: the batch hashes and slots bytes as the store does strings.
+    const names = Array.from({ length: 2000 }, (_, i) => (i % 3 === 0 ? `{user${i % 7}}:\xe9${i}` : `key:${i}`));
+    for (const [i, k] of names.entries()) store.set(keySlot(k), k, i % 2 === 0 ? i : 'v'.repeat(i % 120), 0, 0);
     const peek = new KeyPeek(32);
     let reached = 0;
     for (let i = 0; i < names.length; i += 16) {
@@ -223,8 +223,11 @@ describe('reading keys ahead of a pipeline', () => {
       peek.scan(buf, 0);
       reached += store.prefetch(buf, peek.ranges, peek.keys);
     }
-    // Linear probing leaves some keys one position past home: most are at it.
-    expect(reached).toBeGreaterThan(names.length * 0.6);
+    // Linear probing leaves a key past its home when another holds it: over
+    // 16384 slots most indexes hold one or two of these keys, and 1749 of the
+    // 2000 sit at home (deterministic: the names fix the slots). A wrong hash
+    // reaches none; wrong slots for the hash-tagged third reach 1333.
+    expect(reached).toBeGreaterThan(names.length * 0.8);
     const absent = Buffer.from(names.slice(0, 16).map((k) => resp(['GET', k + 'x'])).join(''), 'latin1');
     peek.scan(absent, 0);
     expect(store.prefetch(absent, peek.ranges, peek.keys)).toBe(0);

@@ -9,7 +9,7 @@
  *   u32 at +4   the key's insertion number (CLUSTER GETKEYSINSLOT: newest first)
  *   u8  at +8   key length
  *   u8  at +9   kind: 0 latin1 string, 1 number (a double)
- *   u8  at +10  value length (strings)
+ *   u8  at +10  value length (strings; 0 for a number)
  *   u8  at +11  flags: 1 when the key has a TTL
  *   +12         key bytes, then the value's bytes, or the double at the
  *               next multiple of 8
@@ -151,7 +151,7 @@ export class StringStore {
     for (let i = 0; i < n; i++) {
       const start = ranges[2 * i]!;
       const end = ranges[2 * i + 1]!;
-      // keyHashOfBytes and the slot's CRC16 in one pass; a key with a '{' takes keySlotOfBytes for its hash tag.
+      // keyHash and the slot's CRC16 in one pass over the bytes; a key with a '{' takes keySlotOfBytes for its hash tag.
       let a = 0x811c9dc5 ^ (end - start);
       let crc = 0;
       let brace = false;
@@ -621,6 +621,8 @@ export class StringStore {
     const u8 = this.alloc.u8[s]!;
     if (typeof value === 'number') {
       u8[off + 9] = KIND_NUMBER;
+      // No string length: prefetch() reads the byte at +11 + key length + this one, which must stay in the record.
+      u8[off + 10] = 0;
       this.alloc.f64[s]![(off + 19 + klen) >>> 3] = value;
       return;
     }
@@ -634,18 +636,10 @@ export class StringStore {
   }
 }
 
-/** Home position of hash `h` in an index of `capacity` pairs. */
 /** The index hash of a key: FNV-1a over its latin1 bytes, then MurmurHash3's fmix32 (every input bit reaches every output bit). */
 export function keyHash(key: string): number {
   let a = 0x811c9dc5 ^ key.length;
   for (let i = 0; i < key.length; i++) a = Math.imul(a ^ key.charCodeAt(i), 0x01000193);
-  return fmix32(a);
-}
-
-/** keyHash of the key whose bytes are buf[start, end). */
-export function keyHashOfBytes(buf: Uint8Array, start: number, end: number): number {
-  let a = 0x811c9dc5 ^ (end - start);
-  for (let i = start; i < end; i++) a = Math.imul(a ^ buf[i]!, 0x01000193);
   return fmix32(a);
 }
 
@@ -668,6 +662,7 @@ class PrefetchScratch {
   readonly indexes: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(PREFETCH_MAX).fill(undefined);
 }
 
+/** Home position of hash `h` in an index of `capacity` pairs. */
 function home(h: number, capacity: number): number {
   return Math.floor(((h >>> 0) * capacity) / 4294967296);
 }

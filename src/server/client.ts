@@ -18,9 +18,6 @@ import type { Waiter } from '../../persistence/persistence.js';
 import { JOIN_BUFFER, type DirectIo } from './direct-io.js';
 import { PREFETCH_MAX } from '../engine/string-store.js';
 import { KeyPeek } from '../protocol/key-peek.js';
-
-/** The keys processInput() reads ahead (one for all clients: one runs at a time). */
-const AHEAD = new KeyPeek(PREFETCH_MAX);
 import type { ReplyStream } from '../protocol/stream.js';
 import { SoftLimitClock, type OutputLimit } from './output-limits.js';
 import { clientInfoLine } from '../commands/connection.js';
@@ -28,6 +25,9 @@ import { reprString } from './monitor.js';
 import type { Subscriptions } from '../pubsub/registry.js';
 import type { ClientTracking, TrackingClient } from '../tracking/client.js';
 import type { User } from '../acl/user.js';
+
+/** The keys processInput() reads ahead (one for all clients: one runs at a time). */
+const AHEAD = new KeyPeek(PREFETCH_MAX);
 
 /** What a connection needs from the server that accepted it (Server implements it). */
 export interface ClientHost extends CommandHost {
