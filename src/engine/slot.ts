@@ -10,19 +10,21 @@
 
 export const SLOTS = 16384;
 
-/** CRC16/XMODEM of each byte value (exported for loops that hash a key's bytes in the same pass). */
-export const CRC16_TABLE = new Uint16Array(256);
+const CRC16_TABLE = new Uint16Array(256);
 for (let i = 0; i < 256; i++) {
   let crc = i << 8;
   for (let j = 0; j < 8; j++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   CRC16_TABLE[i] = crc;
 }
 
+/** CRC16/XMODEM of the bytes so far (`crc`), then `byte` (loops that hash a key's bytes for more than its slot take it one byte at a time). */
+export function crc16Step(crc: number, byte: number): number {
+  return ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ byte) & 0xff]!;
+}
+
 function crc16(s: string, start: number, end: number): number {
   let crc = 0;
-  for (let i = start; i < end; i++) {
-    crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ s.charCodeAt(i)) & 0xff]!;
-  }
+  for (let i = start; i < end; i++) crc = crc16Step(crc, s.charCodeAt(i));
   return crc;
 }
 
@@ -37,7 +39,7 @@ export function keySlot(key: string): number {
 
 function crc16Bytes(b: Uint8Array, start: number, end: number): number {
   let crc = 0;
-  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ b[i]!) & 0xff]!;
+  for (let i = start; i < end; i++) crc = crc16Step(crc, b[i]!);
   return crc;
 }
 

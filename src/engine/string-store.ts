@@ -26,7 +26,7 @@
  * its slot cursor.
  */
 
-import { CRC16_TABLE, SLOTS, keySlotOfBytes } from './slot.js';
+import { SLOTS, crc16Step, keySlotOfBytes } from './slot.js';
 import { BlockPool, SlabAllocator } from './slab.js';
 
 /** Longest key kept here (its length is one byte). */
@@ -152,13 +152,13 @@ export class StringStore {
       const start = ranges[2 * i]!;
       const end = ranges[2 * i + 1]!;
       // keyHash and the slot's CRC16 in one pass over the bytes; a key with a '{' takes keySlotOfBytes for its hash tag.
-      let a = 0x811c9dc5 ^ (end - start);
+      let a = FNV_BASIS ^ (end - start);
       let crc = 0;
       let brace = false;
       for (let j = start; j < end; j++) {
         const b = buf[j]!;
-        a = Math.imul(a ^ b, 0x01000193);
-        crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ b) & 0xff]!;
+        a = Math.imul(a ^ b, FNV_PRIME);
+        crc = crc16Step(crc, b);
         if (b === 0x7b) brace = true;
       }
       hashes[i] = fmix32(a);
@@ -636,10 +636,14 @@ export class StringStore {
   }
 }
 
+/** FNV-1a's 32-bit offset basis and prime (keyHash, and prefetch() over a key's bytes). */
+const FNV_BASIS = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
 /** The index hash of a key: FNV-1a over its latin1 bytes, then MurmurHash3's fmix32 (every input bit reaches every output bit). */
 export function keyHash(key: string): number {
-  let a = 0x811c9dc5 ^ key.length;
-  for (let i = 0; i < key.length; i++) a = Math.imul(a ^ key.charCodeAt(i), 0x01000193);
+  let a = FNV_BASIS ^ key.length;
+  for (let i = 0; i < key.length; i++) a = Math.imul(a ^ key.charCodeAt(i), FNV_PRIME);
   return fmix32(a);
 }
 

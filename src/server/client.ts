@@ -224,7 +224,8 @@ export class Client implements Connection, Waiter, TrackingClient {
     // A lone command gains nothing: its lookup would wait for the same misses.
     if (batch < 2 || from < 0 || parser.pendingBytes < 64 || !this.ctx.db.prefetchWorthwhile) return PREFETCH_MAX;
     AHEAD.scan(parser.rawBuffer, from, batch);
-    if (AHEAD.commands > 1 || AHEAD.keys > 1) this.ctx.db.prefetch(parser.rawBuffer, AHEAD.ranges, AHEAD.keys);
+    // One key alone has no other miss to overlap with.
+    if (AHEAD.keys > 1) this.ctx.db.prefetch(parser.rawBuffer, AHEAD.ranges, AHEAD.keys);
     return Math.max(1, AHEAD.commands);
   }
 
