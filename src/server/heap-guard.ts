@@ -9,12 +9,16 @@
  *
  * Reading the heap's size costs ~0.3 us, so it is read when the bytes
  * received since the last reading (what writes can add) pass a step, or a
- * few ms of the engine's clock went by. Near the limit a full collection
- * runs first (at most once a second), so garbage is not mistaken for data.
+ * few ms of the engine's clock went by. Near the limit garbage is collected
+ * before deciding, so it is not mistaken for data: the young generation's
+ * first (a scavenge, ~1 ms, at most every 100 ms), then the whole heap (at
+ * most once a second). Once refusing, writes are accepted again only a
+ * quarter of the margin below the threshold, so one DEL, or garbage freed
+ * by V8's own collections, does not flip the answer back and forth.
  */
 
 import v8 from 'node:v8';
-import { fullGc } from '../util/gc.js';
+import { fullGc, heapUsedBytes, minorGc } from '../util/gc.js';
 
 export const HEAP_OOM_ERROR = "OOM command not allowed when used memory is near the server's heap limit (node --max-old-space-size).";
 
@@ -30,6 +34,10 @@ const INPUT_STEP = 1 << 20;
 const TIME_STEP_MS = 10;
 /** Full collections forced by the guard are this far apart at least (ms). */
 const GC_INTERVAL_MS = 1000;
+/** Scavenges forced by the guard are this far apart at least (ms). */
+const MINOR_GC_INTERVAL_MS = 100;
+/** Once refusing, the heap must fall this share of the margin below the threshold. */
+const RELEASE_SHARE = 0.25;
 
 export interface HeapGuardHost {
   readonly engine: { readonly clock: { readonly mark: number } };
@@ -55,16 +63,20 @@ export class HeapGuard {
   /** The old generation's limit in bytes. */
   readonly limit: number;
   private readonly refuseAt: number;
+  private readonly releaseAt: number;
   private checkedAt = -Infinity;
   private inputAtCheck = -Infinity;
   private collectedAt = -Infinity;
+  private scavengedAt = -Infinity;
 
   constructor(
     private readonly host: HeapGuardHost,
     limit = oldGenerationLimit(),
   ) {
     this.limit = limit;
-    this.refuseAt = limit - Math.min(MARGIN_MAX, Math.max(MARGIN_MIN, limit * MARGIN_SHARE));
+    const margin = Math.min(MARGIN_MAX, Math.max(MARGIN_MIN, limit * MARGIN_SHARE));
+    this.refuseAt = limit - margin;
+    this.releaseAt = this.refuseAt - margin * RELEASE_SHARE;
   }
 
   /** Before a command: is the heap near its limit? Cheap unless a reading is due. */
@@ -79,17 +91,18 @@ export class HeapGuard {
   }
 
   private measure(mark: number): boolean {
-    if (heapUsed() < this.refuseAt) return false;
+    const threshold = this.near ? this.releaseAt : this.refuseAt;
+    if (heapUsedBytes() < threshold) return false;
+    if (mark - this.scavengedAt >= MINOR_GC_INTERVAL_MS) {
+      this.scavengedAt = mark;
+      minorGc();
+      if (heapUsedBytes() < threshold) return false;
+    }
     if (mark - this.collectedAt >= GC_INTERVAL_MS) {
       this.collectedAt = mark;
       fullGc();
-      return heapUsed() >= this.refuseAt;
+      return heapUsedBytes() >= threshold;
     }
     return true;
   }
-}
-
-/** The whole heap in use, young generation included: what it holds may be live and promoted next. */
-function heapUsed(): number {
-  return v8.getHeapStatistics().used_heap_size;
 }
