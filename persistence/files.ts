@@ -34,6 +34,18 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** fsyncDir in the thread pool: `done` runs once the directory is synced (or could not be). */
+export function fsyncDirAsync(dir: string, done: () => void): void {
+  fs.open(dir, 'r', (err, fd) => {
+    if (err !== null) {
+      done();
+      return;
+    }
+    // Some filesystems refuse fsync on directories; the rename itself stands.
+    fs.fsync(fd, () => fs.close(fd, () => done()));
+  });
+}
+
 /** Write `data` to `file` atomically: temp file, fsync, rename, fsync dir. */
 export function writeFileAtomic(file: string, data: string | Buffer, dir: string): void {
   const tmp = `${file}.tmp-${process.pid}`;

@@ -25,6 +25,12 @@ export interface SnapshotTarget {
   beginDb(db: number, keys: number, expires: number): void;
   /** `idleSeconds` / `freq`: what the eviction policy saves of the key's access clock, -1 for nothing. */
   entry(db: number, key: string, value: Value, expireMs: number, idleSeconds: number, freq: number): void;
+  /**
+   * entry() of a string key held in the string store, from its record's
+   * bytes: the key at buf[keyStart, keyStart + keyLen), the value after it.
+   * Optional: without it such keys come to entry() as strings.
+   */
+  bytesEntry?(db: number, buf: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number, expireMs: number, idleSeconds: number, freq: number): void;
   /** Give buffered output to its destination (between slices). */
   drain(): void;
 }
@@ -217,17 +223,62 @@ export class Snapshot {
   }
 
   private serializeSlot(db: Db, slot: number): number {
-    const entries = db.slotEntries(slot);
     let n = 0;
-    if (entries !== undefined) {
-      const handled = this.handled[db.id]!;
-      for (const [key, value] of entries) {
-        if (handled.size > 0 && handled.has(key)) continue;
-        this.write(db, key, value, db.getExpire(key));
-        n++;
+    const handled = this.handled[db.id]!;
+    if (this.target.bytesEntry !== undefined) {
+      // The string store's keys go from their records' bytes (no key or value string made), then the slot's other keys.
+      n = this.serializeRecords(db, slot, handled);
+      const table = db.slotTable(slot);
+      if (table !== undefined) {
+        for (const [key, value] of table) {
+          if (handled.size > 0 && handled.has(key)) continue;
+          this.write(db, key, value, db.getExpire(key));
+          n++;
+        }
+      }
+    } else {
+      const entries = db.slotEntries(slot);
+      if (entries !== undefined) {
+        for (const [key, value] of entries) {
+          if (handled.size > 0 && handled.has(key)) continue;
+          this.write(db, key, value, db.getExpire(key));
+          n++;
+        }
       }
     }
     this.nextSlot[db.id] = slot + 1;
+    return n;
+  }
+
+  /** The refs of a slot's store records (reused from slot to slot). */
+  private readonly refs: number[] = [];
+
+  /** Write the string-store keys of `slot` through target.bytesEntry (numbers through entry()). */
+  private serializeRecords(db: Db, slot: number, handled: Set<string>): number {
+    const store = db.records;
+    const refs = this.refs;
+    refs.length = 0;
+    store.refsOfSlot(slot, refs);
+    if (refs.length === 0) return 0;
+    this.beginDb(db);
+    const policy = db.policy;
+    const saveClock = policy.lru || policy.lfu;
+    const target = this.target;
+    let n = 0;
+    for (const ref of refs) {
+      if (handled.size > 0 && handled.has(store.key(ref))) continue;
+      n++;
+      const valueLen = store.stringSpan(ref);
+      if (valueLen < 0) {
+        this.write(db, store.key(ref), store.value(ref), store.expireOf(ref));
+        continue;
+      }
+      const word = saveClock ? store.word(ref) : 0;
+      const keyLen = store.keyLength(ref);
+      const valueStart = store.spanStart;
+      target.bytesEntry!(db.id, store.spanBuf, valueStart - keyLen, keyLen, valueStart, valueLen, store.expireOf(ref), saveClock ? policy.savedIdle(word) : -1, saveClock ? policy.savedFreq(word) : -1);
+      this.keysWritten++;
+    }
     return n;
   }
 

@@ -164,7 +164,7 @@ bool('rdbchecksum', 'yes', { immutable: true });
 str('dbfilename', 'dump.rdb', { protected: true, parse: parseBaseName });
 bool('rdb-del-sync-files', 'no');
 special('dir', '', undefined, () => process.cwd(), { protected: true });
-bool('rdb-save-incremental-fsync', 'yes', inert);
+bool('rdb-save-incremental-fsync', 'yes');
 enumOf('sanitize-dump-payload', 'no', ['no', 'yes', 'clients']);
 
 // ---- append only ----------------------------------------------------------

@@ -14,6 +14,7 @@ import { RdbWriter } from '../rdb/file.js';
 import { Snapshot, type SnapshotTarget } from '../snapshot.js';
 import { RdbSnapshotTarget, type RdbStore, writeAll } from '../rdb-store.js';
 import { fsyncDir, mkdirIfMissing } from '../files.js';
+import { BackgroundFile, closeTempFile } from '../background-file.js';
 import type { Archive } from '../archive.js';
 import { strerror } from '../errors.js';
 import type { AofFile, AofManifest } from './manifest.js';
@@ -26,6 +27,8 @@ interface Rewrite {
   tmp: string;
   /** The temp file, -1 once closed (or never opened). */
   fd: number;
+  /** Writes the temp file in the thread pool (and closes fd); null once closed. */
+  file: BackgroundFile | null;
   /** The deferred failure of a rewrite whose temp file could not be opened. */
   timer: NodeJS.Immediate | null;
   start: number;
@@ -109,7 +112,7 @@ export class AofRewriter {
     }
     const preamble = this.config.bool('aof-use-rdb-preamble');
     const tmp = path.join(dir, `temp-rewriteaof-bg-${process.pid}-${Date.now()}.${preamble ? 'rdb' : 'aof'}`);
-    const job: Rewrite = { snapshot: null, tmp, fd: -1, start: Date.now(), incr, timer: null };
+    const job: Rewrite = { snapshot: null, file: null, tmp, fd: -1, start: Date.now(), incr, timer: null };
     this.rewriting = job;
     if (incr !== null) this.logger.info(`Creating AOF incr file ${incr.name} on background rewrite`);
     this.logger.info(`Background append only file rewriting started by pid ${process.pid}`);
@@ -121,31 +124,44 @@ export class AofRewriter {
       job.timer = setImmediate(() => this.endRewrite(job, e as Error, () => {}));
       return;
     }
-    const fd = job.fd;
+    const file = new BackgroundFile(job.fd, this.config.bool('aof-rewrite-incremental-fsync'));
+    job.file = file;
+    const write = (c: Buffer): void => file.write(c);
     let target: SnapshotTarget;
     let rdbWriter: RdbWriter | null = null;
     if (preamble) {
-      rdbWriter = new RdbWriter({ compress: this.config.bool('rdbcompression'), checksum: this.config.bool('rdbchecksum'), sink: (c) => writeAll(fd, c) });
+      rdbWriter = new RdbWriter({ compress: this.config.bool('rdbcompression'), checksum: this.config.bool('rdbchecksum'), sink: write, sinkKeepsChunks: true });
       rdbWriter.header(this.rdb.aux(true));
       rdbWriter.functions(this.rdb.functions.codes());
       target = new RdbSnapshotTarget(rdbWriter);
     } else {
-      target = new AofTextTarget(fd, this.rdb.functions.codes());
+      target = new AofTextTarget(write, this.rdb.functions.codes(), true);
     }
-    const snapshot = new Snapshot(this.engine, target);
+    const snapshot = new Snapshot(this.engine, target, { pace: file.pace });
     job.snapshot = snapshot;
-    snapshot.runAsync((err) =>
-      this.endRewrite(job, err, () => {
-        rdbWriter?.end();
-        fs.fsyncSync(fd);
-        fs.closeSync(fd);
-        job.fd = -1;
-        // Redis' child, then its parent seeing the child exit.
-        this.logger.info(`Successfully created the temporary AOF base file ${path.basename(job.tmp)}`);
-        this.logger.info('Background AOF rewrite terminated with success');
-        this.finishRewrite(job, snapshot, preamble);
-      }),
-    );
+    snapshot.runAsync((err) => {
+      if (err === null) {
+        try {
+          rdbWriter?.end();
+        } catch (e) {
+          err = e as Error;
+        }
+      }
+      if (err !== null) {
+        this.endRewrite(job, err, () => {});
+        return;
+      }
+      // The rest of the file and its fsync go through the thread pool; the event loop goes on.
+      file.finish((fsyncErr) =>
+        this.endRewrite(job, fsyncErr, () => {
+          closeTempFile(job);
+          // Redis' child, then its parent seeing the child exit.
+          this.logger.info(`Successfully created the temporary AOF base file ${path.basename(job.tmp)}`);
+          this.logger.info('Background AOF rewrite terminated with success');
+          this.finishRewrite(job, snapshot, preamble);
+        }),
+      );
+    });
   }
 
   /** The rewrite's snapshot ended (err: it failed): `install` the new base, or clean up. */
@@ -159,8 +175,7 @@ export class AofRewriter {
       this.rewrites++;
       this.logger.info('Background AOF rewrite finished successfully');
     } catch (e) {
-      if (job.fd >= 0) fs.closeSync(job.fd);
-      job.fd = -1;
+      closeTempFile(job);
       fs.rmSync(job.tmp, { force: true });
       this.lastRewriteStatus = 'err';
       this.rewriteFailures++;
@@ -207,7 +222,7 @@ export class AofRewriter {
     if (job === null) return;
     job.snapshot?.abort();
     if (job.timer !== null) clearImmediate(job.timer);
-    if (job.fd >= 0) fs.closeSync(job.fd);
+    closeTempFile(job);
     fs.rmSync(job.tmp, { force: true });
     this.rewriting = null;
     this.logger.info('Background AOF rewrite aborted');
@@ -231,7 +246,7 @@ export class AofRewriter {
     else if (preamble) this.rdb.writeSync(full, true);
     else {
       const fd = fs.openSync(full, 'w', 0o644);
-      const target = new AofTextTarget(fd, this.rdb.functions.codes());
+      const target = new AofTextTarget((c) => writeAll(fd, c), this.rdb.functions.codes());
       new Snapshot(this.engine, target).runSync();
       target.drain();
       fs.fsyncSync(fd);

@@ -7,7 +7,6 @@
  */
 
 import type { SnapshotTarget } from '../snapshot.js';
-import { writeAll } from '../rdb-store.js';
 import { encodeRespCommand, encodeRespCommandHead } from '../resp.js';
 import type { Value } from '../../src/types/value.js';
 import { MutableString, stringOf } from '../../src/types/string.js';
@@ -28,9 +27,12 @@ export class AofTextTarget implements SnapshotTarget {
   private db = -1;
 
   constructor(
-    private readonly fd: number,
+    /** Where the bytes go: written at once, or queued (then `keepsChunks`). */
+    private readonly write: (chunk: Buffer) => void,
     /** The function libraries' code, written before the keys. */
     libraries: readonly string[],
+    /** `write` keeps chunks past its return: a value's own bytes are copied first. */
+    private readonly keepsChunks = false,
   ) {
     for (const code of libraries) this.cmd(['FUNCTION', 'LOAD', code]);
   }
@@ -51,7 +53,7 @@ export class AofTextTarget implements SnapshotTarget {
     }
     this.chunks.push(encodeRespCommandHead(['SET', key], bytes.length));
     this.drain();
-    writeAll(this.fd, bytes);
+    this.write(this.keepsChunks ? Buffer.from(bytes) : bytes);
     this.chunks.push(CRLF);
   }
 
@@ -107,7 +109,7 @@ export class AofTextTarget implements SnapshotTarget {
 
   drain(): void {
     if (this.chunks.length === 0) return;
-    writeAll(this.fd, Buffer.concat(this.chunks));
+    this.write(Buffer.concat(this.chunks));
     this.chunks = [];
   }
 }

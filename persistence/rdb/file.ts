@@ -8,7 +8,7 @@
  */
 
 import { Crc64 } from './crc64.js';
-import { RDB_OPCODE, RDB_VERSION_MAX_READ, RDB_VERSION_WRITTEN, RdbError, RdbInput, RdbOutput } from './format.js';
+import { RDB_OPCODE, RDB_TYPE, RDB_VERSION_MAX_READ, RDB_VERSION_WRITTEN, RdbError, RdbInput, RdbOutput } from './format.js';
 import { isValueType, readValue, valueType, writePayload, writeValue } from './values.js';
 import type { Value } from '../../src/types/value.js';
 import type { EncodingLimits } from '../../src/types/limits.js';
@@ -21,6 +21,12 @@ export interface RdbWriterOptions {
    * as a view of the value itself: use it before the dataset changes.
    */
   sink: (chunk: Buffer) => void;
+  /**
+   * The sink keeps chunks past its return (it writes them later, off the
+   * main thread): long values, handed over as views of the value itself or
+   * of a scratch buffer, are copied first.
+   */
+  sinkKeepsChunks?: boolean;
 }
 
 export class RdbWriter {
@@ -31,7 +37,7 @@ export class RdbWriter {
 
   constructor(private readonly opts: RdbWriterOptions) {
     // Long values go to the sink as they are, not through the buffer.
-    this.out.spill = (chunk) => this.emit(chunk);
+    this.out.spill = opts.sinkKeepsChunks === true ? (chunk) => this.emit(Buffer.from(chunk)) : (chunk) => this.emit(chunk);
   }
 
   /** Hand buffered bytes to the sink (call between slices). */
@@ -77,6 +83,29 @@ export class RdbWriter {
 
   /** One key; switches database first when needed. */
   entry(db: number, key: string, value: Value, expireMs: number, idleSeconds = -1, freq = -1): void {
+    this.entryHead(db, expireMs, idleSeconds, freq);
+    this.out.u8(valueType(value));
+    this.out.string(key, this.opts.compress);
+    writePayload(this.out, value, this.opts.compress);
+    this.keys++;
+    this.maybeDrain();
+  }
+
+  /**
+   * entry() of a string whose key and value bytes lie in `buf` (a
+   * string-store record): written from those bytes, no JS string made.
+   */
+  bytesEntry(db: number, buf: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number, expireMs: number, idleSeconds: number, freq: number): void {
+    this.entryHead(db, expireMs, idleSeconds, freq);
+    this.out.u8(RDB_TYPE.STRING);
+    this.out.bytesAt(buf, keyStart, keyLen, this.opts.compress);
+    this.out.bytesAt(buf, valueStart, valueLen, this.opts.compress);
+    this.keys++;
+    this.maybeDrain();
+  }
+
+  /** What precedes a key: SELECTDB when the database changes, then Redis' order: expire, IDLE (LRU policies), FREQ (LFU policies). */
+  private entryHead(db: number, expireMs: number, idleSeconds: number, freq: number): void {
     if (db !== this.currentDb) {
       this.out.u8(RDB_OPCODE.SELECTDB);
       this.out.len(db);
@@ -86,7 +115,6 @@ export class RdbWriter {
       this.out.u8(RDB_OPCODE.EXPIRETIME_MS);
       this.out.millis(expireMs);
     }
-    // Redis' order: expire, IDLE (LRU policies), FREQ (LFU policies), then the key.
     if (idleSeconds >= 0) {
       this.out.u8(RDB_OPCODE.IDLE);
       this.out.len(idleSeconds);
@@ -95,11 +123,6 @@ export class RdbWriter {
       this.out.u8(RDB_OPCODE.FREQ);
       this.out.u8(freq);
     }
-    this.out.u8(valueType(value));
-    this.out.string(key, this.opts.compress);
-    writePayload(this.out, value, this.opts.compress);
-    this.keys++;
-    this.maybeDrain();
   }
 
   /** EOF opcode and checksum; drains everything. */

@@ -363,6 +363,27 @@ export class RdbOutput {
     this.pos += this.buf.latin1Write(s, this.pos);
   }
 
+  /**
+   * rdbSaveRawString of buf[start, start + len), a string-store record's
+   * key or value: no JS string is made, except for the few bytes of a
+   * string that may take an integer encoding.
+   */
+  bytesAt(buf: Buffer, start: number, len: number, compress: boolean): void {
+    if (len <= 11) {
+      const c0 = buf[start];
+      if (len > 0 && ((c0! >= 48 && c0! <= 57) || c0 === 45)) {
+        this.string(buf.latin1Slice(start, start + len), compress);
+        return;
+      }
+    } else if (compress && len > 20 && this.lzfInPlace(buf.subarray(start, start + len), len)) {
+      return;
+    }
+    this.len(len);
+    this.ensure(len);
+    buf.copy(this.buf, this.pos, start, start + len);
+    this.pos += len;
+  }
+
   /** rdbSaveRawString of bytes (a MutableString's value, possibly longer than a JS string). */
   bytes(b: Uint8Array, compress: boolean): void {
     const len = b.length;

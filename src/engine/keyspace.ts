@@ -657,6 +657,15 @@ export class Db {
     return out;
   }
 
+  /**
+   * The keys of `slot` held outside the string store (collections, long
+   * strings), read-only: a snapshot walks the store's records of the slot
+   * itself (StringStore.refsOfSlot) and these beside them.
+   */
+  slotTable(slot: number): ReadonlyMap<string, Value> | undefined {
+    return this.tables[slot];
+  }
+
   /** Keys of one slot (a copy: the caller may change the keyspace while it walks them). */
   private keysOfSlot(slot: number, out: string[]): void {
     const refs: number[] = [];

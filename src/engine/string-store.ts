@@ -276,6 +276,11 @@ export class StringStore {
     return u8[off + 10]!;
   }
 
+  /** The length of record `ref`'s key. In a record the value's bytes follow the key's: after stringSpan(ref) the key starts at spanStart minus this. */
+  keyLength(ref: number): number {
+    return this.alloc.u8[ref >>> OFFSET_BITS]![((ref & OFFSET_MASK) << 3) + 8]!;
+  }
+
   /** The key of record `ref`. */
   key(ref: number): string {
     const u8 = this.alloc.u8[ref >>> OFFSET_BITS]!;

@@ -205,6 +205,11 @@ export function everyEncodingCommands(base = BASE_TIME): Cmd[] {
   cmds.push(['SET', 'incompressible', Buffer.from(Array.from({ length: 400 }, (_, i) => (i * 7919 + 13) & 0xff))]);
   cmds.push(['SET', bin(0, 1, 2, 0xff, 0x0d, 0x0a), bin(0xfe, 0, 0x80, 0x0d, 0x0a, 0x24)]);
   cmds.push(['SET', 'big', 'x'.repeat(70000)]);
+  // Short strings live in the string store, and snapshots write them from its records' bytes.
+  cmds.push(['SET', 'store-lzf', 'abcd'.repeat(25)]);
+  cmds.push(['SET', 'store-12digits', '123456789012']);
+  cmds.push(['SET', 'store-21', 'y'.repeat(21)]);
+  cmds.push(['SET', 'store-high', bin(0xe9, 0x80, 0xff, 0x41)]);
   cmds.push(['HSET', 'hash-small', 'a', '1', 'b', 'two', 'c', '-3', 'd', '']);
   cmds.push(['HSET', 'hash-longval', 'f', 'v'.repeat(100)]);
   const bigHash: string[] = [];

@@ -1,0 +1,166 @@
+/**
+ * A file the thread pool writes while the main thread goes on serving
+ * clients: a background snapshot (BGSAVE, BGREWRITEAOF) queues its chunks
+ * here and they reach the disk in order through fs.writev on libuv's
+ * threads, so the main thread pays a copy into the queue, not the disk.
+ *
+ * Like Redis' rdb-save-incremental-fsync, an fdatasync follows every 4 MB
+ * written: dirty pages do not pile up in the page cache, and the final
+ * fsync (also in the thread pool) has little left to flush. Measured with
+ * 1M keys, a synchronous final fsync held the event loop for 35 ms.
+ *
+ * The descriptor is closed only when no write is in flight: closed under a
+ * pending write, its number could be reused by another file and receive
+ * the rest of this one's bytes.
+ */
+
+import fs from 'node:fs';
+
+/** Bytes written between two fdatasyncs (Redis' REDIS_AUTOSYNC_BYTES). */
+export const INCREMENTAL_FSYNC_BYTES = 4 * 1024 * 1024;
+/** Queued bytes past which the snapshot waits for the disk (pace), and below which it goes on. */
+const QUEUE_HIGH = 32 * 1024 * 1024;
+const QUEUE_LOW = 8 * 1024 * 1024;
+
+export class BackgroundFile {
+  private queue: Buffer[] = [];
+  /** Bytes queued or being written. */
+  pending = 0;
+  /** Bytes on disk (written, maybe not fsynced yet). */
+  written = 0;
+  /** A write or fsync is running in the thread pool. */
+  private busy = false;
+  private unsynced = 0;
+  private error: Error | null = null;
+  private closeWanted = false;
+  private closed = false;
+  private resume: (() => void) | null = null;
+  private finisher: ((err: Error | null) => void) | null = null;
+
+  constructor(
+    readonly fd: number,
+    /** fdatasync every INCREMENTAL_FSYNC_BYTES (rdb-save-incremental-fsync, aof-rewrite-incremental-fsync). */
+    private readonly incrementalFsync: boolean,
+  ) {}
+
+  /**
+   * Queue `chunk`, which the file keeps until it is written: the caller
+   * must not change it. Throws the first write error, so a snapshot
+   * writing here ends with it.
+   */
+  write(chunk: Buffer): void {
+    if (this.error !== null) throw this.error;
+    if (this.closeWanted) throw new Error('write to a closed background file');
+    if (chunk.length === 0) return;
+    this.queue.push(chunk);
+    this.pending += chunk.length;
+    this.pump();
+  }
+
+  /** A Snapshot's pace: true while the disk is far behind, and `resume` is called once it caught up. */
+  readonly pace = (resume: () => void): boolean => {
+    if (this.pending < QUEUE_HIGH || this.error !== null) return false;
+    this.resume = resume;
+    return true;
+  };
+
+  /** Write out what is queued, fsync the file, then call `done` with the first error (or null). */
+  finish(done: (err: Error | null) => void): void {
+    this.finisher = done;
+    this.pump();
+  }
+
+  /** Close the descriptor once no write is in flight (what is still queued is dropped). */
+  close(): void {
+    this.closeWanted = true;
+    this.queue = [];
+    this.pending = 0;
+    this.wakeSnapshot();
+    this.pump();
+  }
+
+  private wakeSnapshot(): void {
+    const resume = this.resume;
+    if (resume === null) return;
+    this.resume = null;
+    resume();
+  }
+
+  private pump(): void {
+    if (this.busy || this.closed) return;
+    if (this.closeWanted) {
+      this.closed = true;
+      fs.close(this.fd, () => {});
+      return;
+    }
+    if (this.error === null && this.queue.length > 0) {
+      this.writeQueued();
+      return;
+    }
+    const done = this.finisher;
+    if (done === null) return;
+    this.finisher = null;
+    if (this.error !== null) {
+      done(this.error);
+      return;
+    }
+    this.busy = true;
+    fs.fsync(this.fd, (err) => {
+      this.busy = false;
+      done(err);
+      this.pump();
+    });
+  }
+
+  private writeQueued(): void {
+    const bufs = this.queue;
+    this.queue = [];
+    let bytes = 0;
+    for (const b of bufs) bytes += b.length;
+    this.busy = true;
+    // libuv writes every buffer (it loops over short writes) or fails.
+    fs.writev(this.fd, bufs, (err, n) => {
+      this.busy = false;
+      if (this.closeWanted) {
+        this.pump();
+        return;
+      }
+      this.pending -= bytes;
+      if (err === null && n !== bytes) err = Object.assign(new Error(`short write: ${n} of ${bytes} bytes`), { code: 'EIO' });
+      if (err !== null) {
+        this.error ??= err;
+        this.queue = [];
+        this.pending = 0;
+      } else {
+        this.written += n;
+        this.unsynced += n;
+      }
+      if (this.pending < QUEUE_LOW || this.error !== null) this.wakeSnapshot();
+      if (this.error === null && this.incrementalFsync && this.unsynced >= INCREMENTAL_FSYNC_BYTES) {
+        this.unsynced = 0;
+        this.busy = true;
+        fs.fdatasync(this.fd, (e) => {
+          this.busy = false;
+          if (e !== null) this.error ??= e;
+          this.pump();
+        });
+        return;
+      }
+      this.pump();
+    });
+  }
+}
+
+/** A background job's temp file: its descriptor, and the BackgroundFile writing it (null when writes are synchronous or it is closed). */
+export interface TempFile {
+  fd: number;
+  file: BackgroundFile | null;
+}
+
+/** Close a job's temp file: through its BackgroundFile (after any write in flight), or at once. */
+export function closeTempFile(job: TempFile): void {
+  if (job.file !== null) job.file.close();
+  else if (job.fd >= 0) fs.closeSync(job.fd);
+  job.file = null;
+  job.fd = -1;
+}
