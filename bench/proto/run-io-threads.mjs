@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// Measures the I/O-thread prototype (io-threads.mjs) beside the real,
+// single-threaded Vireo server: redis-benchmark SET and GET over 1M names
+// (-r 1000000, -c 50) at -P 1 and -P 16, the benchmark pinned to core 1.
+// Per layout: throughput, the server's CPU per request split by thread, and
+// requests per CPU-second of the server (per-core efficiency). The main
+// thread's CPU per request bounds what any number of I/O threads can reach.
+//
+// Usage: node bench/proto/run-io-threads.mjs [--requests 400000]
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const REQUESTS = Number(opt('requests', '400000'));
+const root = new URL('../../', import.meta.url).pathname;
+
+/** CPU seconds (user + sys) of every thread of `pid`: Map tid -> seconds. */
+function threadCpu(pid) {
+  const out = new Map();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100);
+  }
+  return out;
+}
+
+async function start(layout) {
+  const port = 30000 + Math.floor(Math.random() * 20000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iothreads-'));
+  let proc;
+  if (layout.threads === 0) {
+    proc = spawn('taskset', ['-c', '0', 'node', '--max-semi-space-size=32', 'dist/src/main.js', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  } else {
+    proc = spawn('taskset', ['-c', '0', 'node', '--max-semi-space-size=32', 'bench/proto/io-threads.mjs', '--port', String(port), '--threads', String(layout.threads)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  }
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  const ioTids = [];
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (layout.threads > 0) {
+      const m = /ready ([\d ]+)/.exec(out);
+      if (m !== null) {
+        ioTids.push(...m[1].trim().split(' ').map(Number));
+        break;
+      }
+    } else if (spawnSync('redis-cli', ['-p', String(port), 'PING']).stdout?.toString().includes('PONG')) break;
+  }
+  // The node process is the child of taskset's exec: same pid.
+  const pid = proc.pid;
+  // I/O threads placed on core 1 (beside the benchmark) when the layout says so.
+  if (layout.ioCore !== undefined) for (const tid of ioTids) spawnSync('taskset', ['-p', '-c', String(layout.ioCore), String(tid)]);
+  return { port, pid, ioTids, stop: () => { proc.kill('SIGINT'); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+
+function bench(port, test, pipeline, n) {
+  const r = spawnSync('taskset', ['-c', '1', 'redis-benchmark', '-p', String(port), '-q', '--csv', '-r', '1000000', '-c', '50', '-n', String(n), '-P', String(pipeline), '-t', test], { encoding: 'utf8' });
+  const line = r.stdout.trim().split('\n').pop();
+  return Number(line.split(',')[1].replaceAll('"', ''));
+}
+
+const layouts = [
+  { name: 'vireo (1 thread)', threads: 0 },
+  { name: 'proto 1 io, core 0', threads: 1 },
+  { name: 'proto 2 io, core 0', threads: 2 },
+  { name: 'proto 1 io on core 1', threads: 1, ioCore: 1 },
+];
+console.log('layout                    test  P     req/s  main us/req  io us/req  req per server CPU-s');
+for (const layout of layouts) {
+  for (const pipeline of [1, 16]) {
+    for (const test of ['set', 'get']) {
+      const s = await start(layout);
+      const n = pipeline === 1 ? REQUESTS / 4 : REQUESTS;
+      bench(s.port, test, pipeline, Math.ceil(n / 4));
+      const before = threadCpu(s.pid);
+      const rps = bench(s.port, test, pipeline, n);
+      const after = threadCpu(s.pid);
+      let main = 0;
+      let io = 0;
+      let other = 0;
+      for (const [tid, t] of after) {
+        const d = t - (before.get(tid) ?? 0);
+        if (tid === s.pid) main += d;
+        else if (s.ioTids.includes(tid)) io += d;
+        else other += d;
+      }
+      s.stop();
+      const total = main + io + other;
+      console.log(
+        `${layout.name.padEnd(24)} ${test.padEnd(4)} ${String(pipeline).padStart(2)} ${rps.toFixed(0).padStart(9)} ${((main * 1e6) / n).toFixed(2).padStart(12)} ${((io * 1e6) / n).toFixed(2).padStart(10)} ${(n / total).toFixed(0).padStart(21)}`,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+console.log('(main/io us/req: CPU of the main thread / of the I/O threads per request; the rest of the server CPU (GC helpers, libuv) counts in the last column)');
