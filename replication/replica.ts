@@ -27,7 +27,7 @@ import type { ReplicationIds } from './ids.js';
 import { StreamApplier, type ApplierHost } from './stream-applier.js';
 import { MasterStreamParser, StreamProtocolError } from './master-stream.js';
 import { HandshakeError, ReplyLines, encodeArgs, handshakeSteps, parsePsyncReply, pingReplyOk, type HandshakeStep } from './handshake.js';
-import { RdbTransfer, parsePayloadHeader, rdbChecksumOk, type PayloadHeader } from './rdb-transfer.js';
+import { RdbTransfer, parsePayloadHeader, type PayloadHeader } from './rdb-transfer.js';
 import { dataDir } from '../persistence/files.js';
 import { clientConnectOptions } from '../src/tls.js';
 
@@ -493,13 +493,22 @@ export class PrimaryLink implements ReplicaControl {
     const logger = this.host.logger;
     const engine = this.host.engine;
     let rdb: Buffer;
+    // Received whole: a link closing from here on does not stop the load (see the socket's close).
+    this.loadingPayload = true;
     try {
-      rdb = transfer.payload();
+      rdb = await transfer.payloadAsync();
     } catch (e) {
+      this.loadingPayload = false;
+      if (attempt !== this.attempt) return;
       this.lost(`Failed reading the RDB received from the MASTER: ${(e as Error).message}`);
       return;
     }
-    if (!rdbChecksumOk(rdb)) {
+    if (attempt !== this.attempt) {
+      this.loadingPayload = false;
+      return;
+    }
+    if (!transfer.checksumOk()) {
+      this.loadingPayload = false;
       this.lost('MASTER <-> REPLICA sync: the RDB received is damaged (not an RDB, or its checksum does not match): keeping the current dataset');
       return;
     }

@@ -133,6 +133,24 @@ describe('the stream parser and the payload reader', () => {
     expect(rdbChecksumOk(Buffer.from('not an rdb at all, no'))).toBe(false);
   });
 
+  it('RdbTransfer checks the checksum as the bytes arrive: the same answer as rdbChecksumOk, whatever the chunk sizes', () => {
+    const rdb = primaryRdb({ a: '1', b: 'x'.repeat(300) });
+    const bad = Buffer.from(rdb);
+    bad[20] ^= 1;
+    const badTrailer = Buffer.from(rdb);
+    badTrailer[badTrailer.length - 3] ^= 1;
+    const noChecksum = Buffer.concat([rdb.subarray(0, rdb.length - 8), Buffer.alloc(8)]);
+    for (const [image, ok] of [[rdb, true], [bad, false], [badTrailer, false], [noChecksum, true], [Buffer.from('not an rdb at all, no'), false]] as const) {
+      expect(rdbChecksumOk(image)).toBe(ok);
+      for (const size of [1, 2, 7, 8, 9, 100, 100000]) {
+        const t = new RdbTransfer({ kind: 'length', length: image.length }, { kind: 'memory' });
+        for (let i = 0; i < image.length; i += size) t.push(image.subarray(i, i + size));
+        expect(t.done).toBe(true);
+        expect(t.checksumOk(), `chunks of ${size}`).toBe(ok);
+      }
+    }
+  });
+
   it('CommandLog.appendVerbatim copies the bytes and adds no SELECT', () => {
     const log = new CommandLog();
     const seen: Buffer[] = [];
