@@ -22,12 +22,22 @@ export const INCREMENTAL_FSYNC_BYTES = 4 * 1024 * 1024;
 const QUEUE_HIGH = 32 * 1024 * 1024;
 const QUEUE_LOW = 8 * 1024 * 1024;
 
+/** Queued chunks that go to one place in the file, one after the other. */
+interface Run {
+  at: number;
+  bytes: number;
+  bufs: Buffer[];
+}
+
 export class BackgroundFile {
-  private queue: Buffer[] = [];
+  /** Runs of queued chunks, in file order; a writeNow() between two chunks starts a new run. */
+  private queue: Run[] = [];
   /** Bytes queued or being written. */
   pending = 0;
   /** Bytes on disk (written, maybe not fsynced yet). */
   written = 0;
+  /** Where the next chunk goes in the file: every chunk has its place, so writeNow() needs no wait for the queue. */
+  private end = 0;
   /** A write or fsync is running in the thread pool. */
   private busy = false;
   private unsynced = 0;
@@ -52,9 +62,36 @@ export class BackgroundFile {
     if (this.error !== null) throw this.error;
     if (this.closeWanted) throw new Error('write to a closed background file');
     if (chunk.length === 0) return;
-    this.queue.push(chunk);
+    const last = this.queue[this.queue.length - 1];
+    if (last !== undefined && last.at + last.bytes === this.end) {
+      last.bufs.push(chunk);
+      last.bytes += chunk.length;
+    } else {
+      this.queue.push({ at: this.end, bytes: chunk.length, bufs: [chunk] });
+    }
+    this.end += chunk.length;
     this.pending += chunk.length;
     this.pump();
+  }
+
+  /**
+   * Write `chunk` at its place in the file before returning, for bytes the
+   * caller cannot hand over (a long value's own buffer, which a client may
+   * change next): no copy of it is made. Throws the first write error.
+   */
+  writeNow(chunk: Buffer): void {
+    if (this.error !== null) throw this.error;
+    if (this.closeWanted) throw new Error('write to a closed background file');
+    let off = 0;
+    try {
+      while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off, this.end + off);
+    } catch (e) {
+      this.error = e as Error;
+      throw e;
+    }
+    this.end += chunk.length;
+    this.written += chunk.length;
+    this.unsynced += chunk.length;
   }
 
   /** A Snapshot's pace: true while the disk is far behind, and `resume` is called once it caught up. */
@@ -113,13 +150,10 @@ export class BackgroundFile {
   }
 
   private writeQueued(): void {
-    const bufs = this.queue;
-    this.queue = [];
-    let bytes = 0;
-    for (const b of bufs) bytes += b.length;
+    const { at, bytes, bufs } = this.queue.shift()!;
     this.busy = true;
     // libuv writes every buffer (it loops over short writes) or fails.
-    fs.writev(this.fd, bufs, (err, n) => {
+    fs.writev(this.fd, bufs, at, (err, n) => {
       this.busy = false;
       if (this.closeWanted) {
         this.pump();

@@ -167,7 +167,7 @@ export class RdbStore {
       compress: this.config.bool('rdbcompression'),
       checksum: this.config.bool('rdbchecksum'),
       sink: background === null ? (chunk) => writeAll(fd, chunk) : (chunk) => background.write(chunk),
-      sinkKeepsChunks: background !== null,
+      ...(background === null ? {} : { spill: (chunk: Buffer) => background.writeNow(chunk) }),
     });
     this.writeHeader(w, aofBase);
     return w;

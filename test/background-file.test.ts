@@ -36,6 +36,27 @@ describe('BackgroundFile', () => {
     expect(f.written).toBe(total);
   });
 
+  it('writeNow() puts a chunk at its place before returning, between queued chunks still being written', async () => {
+    const file = path.join(dir, 'out');
+    const f = new BackgroundFile(fs.openSync(file, 'w'), true);
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 60; i++) {
+      const chunk = Buffer.alloc(50_000 + i, i);
+      expected.push(chunk);
+      if (i % 3 === 2) {
+        f.writeNow(chunk);
+        // Its bytes are on disk already: the caller may change its buffer now.
+        chunk.fill(0xee);
+        expected[i] = Buffer.alloc(50_000 + i, i);
+      } else {
+        f.write(chunk);
+      }
+    }
+    expect(await finish(f)).toBeNull();
+    f.close();
+    expect(fs.readFileSync(file).equals(Buffer.concat(expected))).toBe(true);
+  });
+
   it('paces a snapshot that runs far ahead of the disk, and resumes it once the queue drained', async () => {
     const fd = fs.openSync(path.join(dir, 'out'), 'w');
     const f = new BackgroundFile(fd, false);

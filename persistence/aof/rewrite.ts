@@ -127,15 +127,16 @@ export class AofRewriter {
     const file = new BackgroundFile(job.fd, this.config.bool('aof-rewrite-incremental-fsync'));
     job.file = file;
     const write = (c: Buffer): void => file.write(c);
+    const writeNow = (c: Buffer): void => file.writeNow(c);
     let target: SnapshotTarget;
     let rdbWriter: RdbWriter | null = null;
     if (preamble) {
-      rdbWriter = new RdbWriter({ compress: this.config.bool('rdbcompression'), checksum: this.config.bool('rdbchecksum'), sink: write, sinkKeepsChunks: true });
+      rdbWriter = new RdbWriter({ compress: this.config.bool('rdbcompression'), checksum: this.config.bool('rdbchecksum'), sink: write, spill: writeNow });
       rdbWriter.header(this.rdb.aux(true));
       rdbWriter.functions(this.rdb.functions.codes());
       target = new RdbSnapshotTarget(rdbWriter);
     } else {
-      target = new AofTextTarget(write, this.rdb.functions.codes(), true);
+      target = new AofTextTarget(write, this.rdb.functions.codes(), writeNow);
     }
     const snapshot = new Snapshot(this.engine, target, { pace: file.pace });
     job.snapshot = snapshot;

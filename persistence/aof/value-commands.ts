@@ -31,8 +31,8 @@ export class AofTextTarget implements SnapshotTarget {
     private readonly write: (chunk: Buffer) => void,
     /** The function libraries' code, written before the keys. */
     libraries: readonly string[],
-    /** `write` keeps chunks past its return: a value's own bytes are copied first. */
-    private readonly keepsChunks = false,
+    /** Where a long value's own bytes go, when `write` keeps its chunks past its return: done with them when it returns. */
+    private readonly writeNow: (chunk: Buffer) => void = write,
   ) {
     for (const code of libraries) this.cmd(['FUNCTION', 'LOAD', code]);
   }
@@ -53,7 +53,7 @@ export class AofTextTarget implements SnapshotTarget {
     }
     this.chunks.push(encodeRespCommandHead(['SET', key], bytes.length));
     this.drain();
-    this.write(this.keepsChunks ? Buffer.from(bytes) : bytes);
+    this.writeNow(bytes);
     this.chunks.push(CRLF);
   }
 

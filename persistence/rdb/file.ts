@@ -22,11 +22,12 @@ export interface RdbWriterOptions {
    */
   sink: (chunk: Buffer) => void;
   /**
-   * The sink keeps chunks past its return (it writes them later, off the
-   * main thread): long values, handed over as views of the value itself or
-   * of a scratch buffer, are copied first.
+   * Where long values go (views of the value itself or of a scratch
+   * buffer), when `sink` keeps its chunks past its return (it writes them
+   * later, off the main thread): this one must be done with them when it
+   * returns. Default: `sink`.
    */
-  sinkKeepsChunks?: boolean;
+  spill?: (chunk: Buffer) => void;
 }
 
 export class RdbWriter {
@@ -37,7 +38,11 @@ export class RdbWriter {
 
   constructor(private readonly opts: RdbWriterOptions) {
     // Long values go to the sink as they are, not through the buffer.
-    this.out.spill = opts.sinkKeepsChunks === true ? (chunk) => this.emit(Buffer.from(chunk)) : (chunk) => this.emit(chunk);
+    const spill = opts.spill ?? opts.sink;
+    this.out.spill = (chunk) => {
+      if (this.opts.checksum) this.crc.update(chunk);
+      spill(chunk);
+    };
   }
 
   /** Hand buffered bytes to the sink (call between slices). */
