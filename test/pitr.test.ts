@@ -27,10 +27,11 @@ async function connect(port: number): Promise<RespClient> {
 
 const info = readInfo;
 
+/** BGREWRITEAOF, then wait until it is done and the files it retired are in the archive (archived in the background). */
 async function rewrite(c: RespClient): Promise<void> {
   expect(toJs(await c.call('BGREWRITEAOF'))).toBe('Background append only file rewriting started');
   for (;;) {
-    if ((await info(c, 'persistence', 'aof_rewrite_in_progress')) === '0') return;
+    if ((await info(c, 'persistence', 'aof_rewrite_in_progress')) === '0' && (await info(c, 'persistence', 'aof_archive_pending')) === '0') return;
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -146,29 +146,56 @@ export class AofManifest {
     return this.files.filter((f) => f.type === 'i').sort((a, b) => a.seq - b.seq);
   }
 
-  /** Delete (or archive) history files and drop them from the manifest. */
+  /** History files being archived in the background: listed until they are. */
+  private readonly archiving = new Set<string>();
+
+  /**
+   * Archive (aof-archive) and delete history files and drop them from the
+   * manifest, all off the event loop: deletions are unlinks in the thread
+   * pool, archived files are dropped once in the archive (listed as history
+   * until then, so a crash meanwhile loses none: they are archived at the
+   * next start). With aof-disable-auto-gc they stay listed.
+   */
   removeHistory(archive: Archive | null): void {
-    const history = this.files.filter((f) => f.type === 'h');
-    if (history.length === 0) return;
-    for (const f of history) {
-      const full = path.join(this.dir, f.name);
-      try {
-        const start = this.offsets.get(f.name);
-        if (archive !== null && archive.enabled && start !== undefined) {
-          archive.store(full, f.name, f.name.includes('.base.') ? 'b' : 'i', start, this.snapshotTimes.get(f.name) ?? 0);
-        }
-        if (this.config.bool('aof-disable-auto-gc')) continue;
-        this.logger.info(`Removing the history file ${f.name} in the background`);
-        fs.rmSync(full, { force: true });
-      } catch (e) {
-        this.logger.warn({ err: e, file: f.name }, 'could not remove AOF history file');
+    const keep = this.config.bool('aof-disable-auto-gc');
+    let dropped = false;
+    // A copy: drop() takes files out of the list.
+    for (const f of [...this.files]) {
+      if (f.type !== 'h' || this.archiving.has(f.name)) continue;
+      const start = this.offsets.get(f.name);
+      if (archive !== null && archive.enabled && start !== undefined) {
+        this.archiving.add(f.name);
+        const full = path.join(this.dir, f.name);
+        archive.storeInBackground(full, f.name, f.name.includes('.base.') ? 'b' : 'i', start, this.snapshotTimes.get(f.name) ?? 0, (err) => {
+          if (err !== null) {
+            // Still listed as history: tried again at the next rewrite or start.
+            this.archiving.delete(f.name);
+            this.logger.warn({ err, file: f.name }, 'could not archive AOF history file');
+            return;
+          }
+          if (keep) return; // archived; it stays listed, and archiving marks it done
+          this.archiving.delete(f.name);
+          if (this.drop(f)) this.persist();
+        });
+        continue;
       }
-      this.offsets.delete(f.name);
-      this.snapshotTimes.delete(f.name);
+      if (!keep) dropped = this.drop(f) || dropped;
     }
-    if (this.config.bool('aof-disable-auto-gc')) return;
-    this.files = this.files.filter((f) => f.type !== 'h');
-    this.persist();
+    if (dropped) this.persist();
+  }
+
+  /** Delete history file `f` in the background and forget it; false when it was no longer listed. */
+  private drop(f: AofFile): boolean {
+    const i = this.files.indexOf(f);
+    if (i < 0) return false;
+    this.logger.info(`Removing the history file ${f.name} in the background`);
+    fs.rm(path.join(this.dir, f.name), { force: true }, (e) => {
+      if (e !== null) this.logger.warn({ err: e, file: f.name }, 'could not remove AOF history file');
+    });
+    this.files.splice(i, 1);
+    this.offsets.delete(f.name);
+    this.snapshotTimes.delete(f.name);
+    return true;
   }
 
   /** Sum the sizes of the live files (INFO aof_current_size). */

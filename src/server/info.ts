@@ -291,6 +291,8 @@ function persistenceSection(s: InfoSource): Fields {
       ['aof_delayed_fsync', 0],
     );
   }
+  // Vireo: retired AOF files still being archived in the background (aof-archive).
+  if (p.archive.enabled || p.archive.pending > 0) fields.push(['aof_archive_pending', p.archive.pending]);
   if (loading !== null) {
     const elapsed = (Date.now() - loading.startedAt) / 1000;
     const perc = loading.totalBytes > 0 ? (100 * loading.loadedBytes) / loading.totalBytes : 0;
