@@ -112,7 +112,7 @@ export class Snapshot {
     this.nextSlot = new Array(n).fill(0);
     this.handled = Array.from({ length: n }, () => new Set<string>());
     this.begun = new Array(n).fill(false);
-    this.sliceKeys = opts.sliceKeys ?? 2000;
+    this.sliceKeys = opts.sliceKeys ?? 1000;
     this.sliceMs = opts.sliceMs ?? 5;
     this.pace = opts.pace ?? null;
   }
