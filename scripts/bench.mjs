@@ -8,6 +8,7 @@
 // hll (bench/hll.mjs), bitmaps (bench/bitmaps.mjs), acl (bench/acl.mjs: GET/SET as a restricted ACL user),
 // prometheus (bench/prometheus.mjs: a scrape's cost, throughput while scraped),
 // latency-size (bench/latency-size.mjs: GET/SET latency percentiles with 10M keys loaded).
+// `--threads` runs the I/O-thread prototype's measurement alone (bench/proto/run-io-threads.mjs).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensureBuild, ensureDependencies, root } from './ensure.mjs';
@@ -15,6 +16,11 @@ import { ensureBuild, ensureDependencies, root } from './ensure.mjs';
 ensureDependencies();
 ensureBuild();
 const args = process.argv.slice(2);
+if (args.includes('--threads')) {
+  const rest = args.filter((a) => a !== '--threads');
+  const r = spawnSync(process.execPath, [path.join(root, 'bench', 'proto', 'run-io-threads.mjs'), ...rest], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
 const i = args.indexOf('--suite');
 const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'keyspace', 'queues', 'persistence', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus', 'latency-size'];
 const OWN_SCRIPT = new Set(['latency-size', 'keyspace', 'persistence', 'queues', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus']);

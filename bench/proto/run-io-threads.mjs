@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Measures the I/O-thread prototype (io-threads.mjs) beside the real,
-// single-threaded Vireo server: redis-benchmark SET and GET over 1M names
+// single-threaded Vireo server and redis-server (with io-threads 1 and 4,
+// its I/O threads doing reads too): redis-benchmark SET and GET over 1M names
 // (-r 1000000, -c 50) at -P 1 and -P 16, the benchmark pinned to core 1.
 // Per layout: throughput, the server's CPU per request split by thread, and
 // requests per CPU-second of the server (per-core efficiency). The main
 // thread's CPU per request bounds what any number of I/O threads can reach.
 //
-// Usage: node bench/proto/run-io-threads.mjs [--requests 400000]
+// Usage: node bench/proto/run-io-threads.mjs [--requests 400000] [--redis-io-threads]
+//        npm run bench -- --threads
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,7 +37,10 @@ async function start(layout) {
   const port = 30000 + Math.floor(Math.random() * 20000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iothreads-'));
   let proc;
-  if (layout.threads === 0) {
+  if (layout.redis !== undefined) {
+    const io = layout.redis > 1 ? ['--io-threads', String(layout.redis), '--io-threads-do-reads', 'yes'] : [];
+    proc = spawn('taskset', ['-c', layout.redisCores ?? '0', 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...io], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  } else if (layout.threads === 0) {
     proc = spawn('taskset', ['-c', '0', 'node', '--max-semi-space-size=32', 'dist/src/main.js', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   } else {
     proc = spawn('taskset', ['-c', '0', 'node', '--max-semi-space-size=32', 'bench/proto/io-threads.mjs', '--port', String(port), '--threads', String(layout.threads)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -45,7 +50,7 @@ async function start(layout) {
   const ioTids = [];
   for (let i = 0; i < 100; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    if (layout.threads > 0) {
+    if (layout.threads > 0 && layout.redis === undefined) {
       const m = /ready ([\d ]+)/.exec(out);
       if (m !== null) {
         ioTids.push(...m[1].trim().split(' ').map(Number));
@@ -67,6 +72,11 @@ function bench(port, test, pipeline, n) {
 }
 
 const layouts = [
+  { name: 'redis-server', threads: 0, redis: 1 },
+  // redis-server with io-threads 4 pinned to the server's one core: its I/O
+  // threads spin waiting for work and starve the main thread (1.5k req/s,
+  // measured); it needs cores of its own, which this 2-core machine lacks.
+  ...(process.argv.includes('--redis-io-threads') ? [{ name: 'redis io-threads 4, core 0', threads: 0, redis: 4 }] : []),
   { name: 'vireo (1 thread)', threads: 0 },
   { name: 'proto 1 io, core 0', threads: 1 },
   { name: 'proto 2 io, core 0', threads: 2 },
@@ -88,7 +98,7 @@ for (const layout of layouts) {
       for (const [tid, t] of after) {
         const d = t - (before.get(tid) ?? 0);
         if (tid === s.pid) main += d;
-        else if (s.ioTids.includes(tid)) io += d;
+        else if (s.ioTids.includes(tid) || layout.redis > 1) io += d;
         else other += d;
       }
       s.stop();
