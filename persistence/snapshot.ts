@@ -223,27 +223,22 @@ export class Snapshot {
   }
 
   private serializeSlot(db: Db, slot: number): number {
-    let n = 0;
     const handled = this.handled[db.id]!;
+    let n = 0;
+    // The string store's keys go from their records' bytes (no key or value
+    // string made), then the slot's other keys; without bytesEntry, all as entries.
+    let entries: Iterable<[string, Value]> | undefined;
     if (this.target.bytesEntry !== undefined) {
-      // The string store's keys go from their records' bytes (no key or value string made), then the slot's other keys.
       n = this.serializeRecords(db, slot, handled);
-      const table = db.slotTable(slot);
-      if (table !== undefined) {
-        for (const [key, value] of table) {
-          if (handled.size > 0 && handled.has(key)) continue;
-          this.write(db, key, value, db.getExpire(key));
-          n++;
-        }
-      }
+      entries = db.slotTable(slot);
     } else {
-      const entries = db.slotEntries(slot);
-      if (entries !== undefined) {
-        for (const [key, value] of entries) {
-          if (handled.size > 0 && handled.has(key)) continue;
-          this.write(db, key, value, db.getExpire(key));
-          n++;
-        }
+      entries = db.slotEntries(slot);
+    }
+    if (entries !== undefined) {
+      for (const [key, value] of entries) {
+        if (handled.size > 0 && handled.has(key)) continue;
+        this.write(db, key, value, db.getExpire(key));
+        n++;
       }
     }
     this.nextSlot[db.id] = slot + 1;
