@@ -15,6 +15,9 @@ import { HashValue } from '../types/hash.js';
 import { MAX_STRING_CHARS, isStringValue, textOrBytes } from '../types/string.js';
 import type { Value } from '../types/value.js';
 
+/** Elements per RPUSH when a SORT ... STORE is logged as its result. */
+const SORT_STORE_PUSH_CHUNK = 1024;
+
 /** Where Redis' strchr/strstr find `what` in a pattern: they stop at a NUL byte (the rest of the pattern still counts). */
 function cIndexOf(s: string, what: string, from = 0): number {
   const at = s.indexOf(what, from);
@@ -252,7 +255,13 @@ function sortGeneric(ctx: CommandContext, argv: string[], readonly: boolean): vo
     list.afterShrink(fill);
     engine.setKey(ctx.db, storeKey, list);
     ctx.changed(storeKey, NOTIFY.LIST, 'sortstore');
-    engine.emit(ctx.db.id, argv, out.length);
+    // Logged as its result, not as the SORT: elements whose sort keys tie
+    // come out in an order the algorithm picks (Redis' pqsort is not
+    // stable, this sort is), and a replay elsewhere must rebuild this list.
+    engine.emit(ctx.db.id, ['DEL', storeKey], 0);
+    for (let i = 0; i < out.length; i += SORT_STORE_PUSH_CHUNK) {
+      engine.emit(ctx.db.id, ['RPUSH', storeKey, ...out.slice(i, i + SORT_STORE_PUSH_CHUNK)], i === 0 ? out.length : 0);
+    }
   } else if (engine.deleteKey(ctx.db, storeKey)) {
     // Redis' dbDelete: an expired key is deleted as it is (a `del` event, not `expired`).
     ctx.changed(storeKey, NOTIFY.GENERIC, 'del');
