@@ -175,7 +175,9 @@ describe('AOF rewrite of streams (rewriteStreamObject)', () => {
       expect(toJs(await c.call('BGREWRITEAOF'))).toMatch(/rewriting/);
       await waitRewrite(c);
       dir = path.join(v.dir, 'appendonlydir');
-      const base = fs.readdirSync(dir).find((f) => f.includes('.base.'))!;
+      // The base the manifest names (the old one is unlinked in the background, and may still be there).
+      const manifest = fs.readFileSync(path.join(dir, 'appendonly.aof.manifest'), 'latin1');
+      const base = /^file (\S+) seq \d+ type b$/m.exec(manifest)![1]!;
       const bytes = fs.readFileSync(path.join(dir, base));
       const records: string[][] = [];
       for (let pos = 0; pos < bytes.length; ) {
