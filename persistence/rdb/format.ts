@@ -375,7 +375,7 @@ export class RdbOutput {
         this.string(buf.latin1Slice(start, start + len), compress);
         return;
       }
-    } else if (compress && len > 20 && this.lzfInPlace(buf.subarray(start, start + len), len)) {
+    } else if (compress && len > 20 && this.lzfInPlace(buf, len, start)) {
       return;
     }
     this.len(len);
@@ -402,13 +402,13 @@ export class RdbOutput {
   }
 
   /**
-   * LZF-compress input[0, len) straight into the output behind its header;
+   * LZF-compress input[inStart, inStart + len) straight into the output behind its header;
    * false (nothing written) when it does not save at least 4 bytes.
    */
-  private lzfInPlace(input: Uint8Array, len: number): boolean {
+  private lzfInPlace(input: Uint8Array, len: number, inStart = 0): boolean {
     this.ensure(len + 12);
     const headerRoom = 11; // type byte + two lengths
-    const clen = lzfCompressInto(input, len, this.buf, this.pos + headerRoom, len - 4);
+    const clen = lzfCompressInto(input, len, this.buf, this.pos + headerRoom, len - 4, inStart);
     if (clen === 0) return false;
     const body = this.pos + headerRoom;
     this.buf[this.pos++] = 0xc0 | RDB_ENC_LZF;

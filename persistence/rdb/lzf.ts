@@ -31,11 +31,11 @@ export function lzfCompress(input: Uint8Array, maxOut: number): Buffer | null {
 }
 
 /**
- * Compress input[0, n) into out[outStart, outStart + maxOut); returns the
- * compressed length, or 0 when it does not fit (nothing outside that range
- * is written).
+ * Compress input[inStart, inStart + n) into out[outStart, outStart + maxOut);
+ * returns the compressed length, or 0 when it does not fit (nothing outside
+ * that range is written).
  */
-export function lzfCompressInto(input: Uint8Array, n: number, out: Uint8Array, outStart: number, maxOut: number): number {
+export function lzfCompressInto(input: Uint8Array, n: number, out: Uint8Array, outStart: number, maxOut: number, inStart = 0): number {
   if (n < 4) return 0;
   stamp = (stamp + 1) >>> 0;
   if (stamp === 0) {
@@ -45,9 +45,10 @@ export function lzfCompressInto(input: Uint8Array, n: number, out: Uint8Array, o
   const now = stamp;
   const limit = outStart + maxOut;
   let op = outStart;
-  let litStart = 0; // first pending literal
-  let ip = 0;
-  while (ip + 2 < n) {
+  const end = inStart + n;
+  let litStart = inStart; // first pending literal
+  let ip = inStart;
+  while (ip + 2 < end) {
     const v = (input[ip]! << 16) | (input[ip + 1]! << 8) | input[ip + 2]!;
     const h = (Math.imul(v, 2654435761) >>> (32 - HLOG)) & (HSIZE - 1);
     const ref = stamps[h] === now ? table[h]! : -1;
@@ -55,7 +56,7 @@ export function lzfCompressInto(input: Uint8Array, n: number, out: Uint8Array, o
     stamps[h] = now;
     const off = ip - ref - 1;
     if (ref >= 0 && off < MAX_OFF && input[ref] === input[ip] && input[ref + 1] === input[ip + 1] && input[ref + 2] === input[ip + 2]) {
-      const maxLen = Math.min(n - ip, MAX_REF);
+      const maxLen = Math.min(end - ip, MAX_REF);
       let len = 3;
       while (len < maxLen && input[ref + len] === input[ip + len]) len++;
       op = flushLiterals(input, litStart, ip, out, op, limit);
@@ -73,7 +74,7 @@ export function lzfCompressInto(input: Uint8Array, n: number, out: Uint8Array, o
     }
     ip++;
   }
-  op = flushLiterals(input, litStart, n, out, op, limit);
+  op = flushLiterals(input, litStart, end, out, op, limit);
   return op < 0 ? 0 : op - outStart;
 }
 
