@@ -46,6 +46,8 @@ export class BackgroundFile {
   private closed = false;
   private resume: (() => void) | null = null;
   private finisher: ((err: Error | null) => void) | null = null;
+  /** Called with the chunks of each write that went out: their buffers may be reused. */
+  onWritten: ((chunks: Buffer[]) => void) | null = null;
 
   constructor(
     readonly fd: number,
@@ -168,6 +170,7 @@ export class BackgroundFile {
       } else {
         this.written += n;
         this.unsynced += n;
+        this.onWritten?.(bufs);
       }
       if (this.pending < QUEUE_LOW || this.error !== null) this.wakeSnapshot();
       if (this.error === null && this.incrementalFsync && this.unsynced >= INCREMENTAL_FSYNC_BYTES) {

@@ -167,8 +167,9 @@ export class RdbStore {
       compress: this.config.bool('rdbcompression'),
       checksum: this.config.bool('rdbchecksum'),
       sink: background === null ? (chunk) => writeAll(fd, chunk) : (chunk) => background.write(chunk),
-      ...(background === null ? {} : { spill: (chunk: Buffer) => background.writeNow(chunk) }),
+      ...(background === null ? {} : { spill: (chunk: Buffer) => background.writeNow(chunk), sinkGivesBack: true }),
     });
+    if (background !== null) background.onWritten = (chunks) => chunks.forEach((c) => w.giveBack(c));
     this.writeHeader(w, aofBase);
     return w;
   }

@@ -131,7 +131,9 @@ export class AofRewriter {
     let target: SnapshotTarget;
     let rdbWriter: RdbWriter | null = null;
     if (preamble) {
-      rdbWriter = new RdbWriter({ compress: this.config.bool('rdbcompression'), checksum: this.config.bool('rdbchecksum'), sink: write, spill: writeNow });
+      const w = new RdbWriter({ compress: this.config.bool('rdbcompression'), checksum: this.config.bool('rdbchecksum'), sink: write, spill: writeNow, sinkGivesBack: true });
+      file.onWritten = (chunks) => chunks.forEach((c) => w.giveBack(c));
+      rdbWriter = w;
       rdbWriter.header(this.rdb.aux(true));
       rdbWriter.functions(this.rdb.functions.codes());
       target = new RdbSnapshotTarget(rdbWriter);

@@ -28,6 +28,12 @@ export interface RdbWriterOptions {
    * returns. Default: `sink`.
    */
   spill?: (chunk: Buffer) => void;
+  /**
+   * The sink keeps chunks until they are written and then hands them to
+   * giveBack(): chunks are the writer's own buffers, not copies, and are
+   * written into again once given back.
+   */
+  sinkGivesBack?: boolean;
 }
 
 export class RdbWriter {
@@ -48,7 +54,12 @@ export class RdbWriter {
   /** Hand buffered bytes to the sink (call between slices). */
   drain(): void {
     if (this.out.pos === 0) return;
-    this.emit(this.out.take());
+    this.emit(this.opts.sinkGivesBack === true ? this.out.takeBuffer() : this.out.take());
+  }
+
+  /** A chunk the sink is done with (sinkGivesBack). */
+  giveBack(chunk: Buffer): void {
+    this.out.giveBack(chunk);
   }
 
   private emit(chunk: Buffer): void {

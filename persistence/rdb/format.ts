@@ -229,6 +229,10 @@ export class RdbInput {
 /** Scratch copy of a string being compressed. */
 let lzfInput = Buffer.allocUnsafe(64 * 1024);
 
+/** takeBuffer's buffers: at least this large (none from Node's shared pool), at most this many kept. */
+const RECYCLED_MIN = 64 * 1024;
+const RECYCLED_MAX = 16;
+
 /** Strings at least this long are written through `spill` (when set) rather than copied into the buffer. */
 export const SPILL_BYTES = 1024 * 1024;
 
@@ -288,6 +292,32 @@ export class RdbOutput {
     const out = Buffer.from(this.buf.subarray(0, this.pos));
     this.pos = 0;
     return out;
+  }
+
+  /** Buffers given back after use, for takeBuffer() to write into next. */
+  private spares: ArrayBuffer[] = [];
+
+  /**
+   * take() without a copy: the buffer itself is handed over, and writing
+   * goes on in one given back by giveBack(), or a new one. A snapshot's
+   * chunks then reuse a few buffers instead of allocating hundreds of MB of
+   * them, whose external-memory growth made V8 collect in the middle of
+   * slices.
+   */
+  takeBuffer(): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    const size = this.buf.length;
+    const spare = this.spares.pop();
+    this.buf = spare !== undefined && spare.byteLength === size ? Buffer.from(spare) : Buffer.allocUnsafe(size);
+    this.pos = 0;
+    return out;
+  }
+
+  /** A chunk from takeBuffer() that is no longer used (written out): its buffer may be written into again. */
+  giveBack(chunk: Buffer): void {
+    // Only whole buffers of their own (Node's 8 KB pool is shared by other Buffers).
+    if (chunk.byteOffset !== 0 || chunk.buffer.byteLength < RECYCLED_MIN || this.spares.length >= RECYCLED_MAX) return;
+    this.spares.push(chunk.buffer as ArrayBuffer);
   }
 
   u8(v: number): void {
