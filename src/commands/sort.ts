@@ -14,6 +14,7 @@ import { ZSetValue } from '../types/zset.js';
 import { HashValue } from '../types/hash.js';
 import { MAX_STRING_CHARS, isStringValue, textOrBytes } from '../types/string.js';
 import type { Value } from '../types/value.js';
+import { pqsort } from '../util/pqsort.js';
 
 /** Elements per RPUSH when a SORT ... STORE is logged as its result. */
 const SORT_STORE_PUSH_CHUNK = 1024;
@@ -205,7 +206,7 @@ function sortGeneric(ctx: CommandContext, argv: string[], readonly: boolean): vo
       return;
     }
     const byPattern = sortBy !== null;
-    items.sort((a, b) => {
+    const compare = (a: Item, b: Item): number => {
       let cmp: number;
       if (!alpha) {
         cmp = a.score > b.score ? 1 : a.score < b.score ? -1 : byteCompare(a.obj, b.obj);
@@ -216,7 +217,12 @@ function sortGeneric(ctx: CommandContext, argv: string[], readonly: boolean): vo
         cmp = byteCompare(a.obj, b.obj);
       }
       return desc ? -cmp : cmp;
-    });
+    };
+    // As Redis: sorted BY a pattern with a LIMIT range, its partial
+    // quicksort (ties in its order); otherwise libc's qsort, a merge sort
+    // in glibc and stable, as this one.
+    if (byPattern && (start !== 0 || end !== len - 1)) pqsort(items, compare, start, end);
+    else items.sort(compare);
   }
 
   const outputLen = gets.length > 0 ? gets.length * Math.max(0, end - start + 1) : Math.max(0, end - start + 1);
