@@ -13,6 +13,7 @@ import type { CommandContext } from './context.js';
 import { ERR, argDouble, argLong, cstr, eq, lookupTyped } from './util.js';
 import { storeZset, zaddGeneric } from './zsets.js';
 import { ZSetValue } from '../types/zset.js';
+import { pqsort } from '../util/pqsort.js';
 import {
   GEO_LAT_MAX,
   GEO_LAT_MIN,
@@ -234,89 +235,13 @@ function byDistanceDesc(a: GeoPoint, b: GeoPoint): number {
   return -byDistanceAsc(a, b);
 }
 
-type Compare = (a: GeoPoint, b: GeoPoint) => number;
-
-/**
- * Redis' pqsort (NetBSD's qsort with a range): sorts enough of a[0, n) that
- * positions lrange..rrange hold what a full sort would put there. Not
- * stable; ported step by step so ties land where Redis puts them.
- */
-function pqsort(a: GeoPoint[], lo: number, n: number, cmp: Compare, lrange: number, rrange: number): void {
-  const swap = (i: number, j: number): void => {
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  };
-  const vecswap = (i: number, j: number, count: number): void => {
-    for (let k = 0; k < count; k++) swap(i + k, j + k);
-  };
-  const med3 = (i: number, j: number, k: number): number =>
-    cmp(a[i]!, a[j]!) < 0
-      ? cmp(a[j]!, a[k]!) < 0 ? j : cmp(a[i]!, a[k]!) < 0 ? k : i
-      : cmp(a[j]!, a[k]!) > 0 ? j : cmp(a[i]!, a[k]!) < 0 ? i : k;
-  // Whether [lrange, rrange] misses [from, from + count) entirely.
-  const outside = (from: number, count: number): boolean => (lrange < from && rrange < from) || (lrange >= from + count && rrange >= from + count);
-
-  for (;;) {
-    if (n < 7) {
-      for (let pm = lo + 1; pm < lo + n; pm++) {
-        for (let pl = pm; pl > lo && cmp(a[pl - 1]!, a[pl]!) > 0; pl--) swap(pl, pl - 1);
-      }
-      return;
-    }
-    let pm = lo + Math.floor(n / 2);
-    if (n > 7) {
-      let pl = lo;
-      let pn = lo + n - 1;
-      if (n > 40) {
-        const d = Math.floor(n / 8);
-        pl = med3(pl, pl + d, pl + 2 * d);
-        pm = med3(pm - d, pm, pm + d);
-        pn = med3(pn - 2 * d, pn - d, pn);
-      }
-      pm = med3(pl, pm, pn);
-    }
-    swap(lo, pm);
-    let pa = lo + 1;
-    let pb = pa;
-    let pc = lo + n - 1;
-    let pd = pc;
-    for (;;) {
-      let r: number;
-      while (pb <= pc && (r = cmp(a[pb]!, a[lo]!)) <= 0) {
-        if (r === 0) swap(pa++, pb);
-        pb++;
-      }
-      while (pb <= pc && (r = cmp(a[pc]!, a[lo]!)) >= 0) {
-        if (r === 0) swap(pc, pd--);
-        pc--;
-      }
-      if (pb > pc) break;
-      swap(pb++, pc--);
-    }
-    const pn = lo + n;
-    let r = Math.min(pa - lo, pb - pa);
-    vecswap(lo, pb - r, r);
-    r = Math.min(pd - pc, pn - pd - 1);
-    vecswap(pb, pn - r, r);
-    r = pb - pa;
-    if (r > 1 && !outside(lo, r)) pqsort(a, lo, r, cmp, lrange, rrange);
-    r = pd - pc;
-    if (r <= 1) return;
-    // Iterate rather than recurse, as the C code does.
-    lo = pn - r;
-    n = r;
-    if (outside(lo, n)) return;
-  }
-}
-
 /** Order the points as Redis does and return how many are replied or stored. */
 function sortPoints(points: GeoPoint[], sort: Sort, count: number): number {
   const returned = count === 0 || points.length < count ? points.length : count;
   if (sort === Sort.None) return returned;
   const cmp = sort === Sort.Asc ? byDistanceAsc : byDistanceDesc;
   if (returned === points.length) points.sort(cmp); // stable, like glibc's merge sort
-  else pqsort(points, 0, points.length, cmp, 0, returned - 1);
+  else pqsort(points, cmp, 0, returned - 1);
   return returned;
 }
 
