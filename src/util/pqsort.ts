@@ -1,8 +1,10 @@
 /**
  * The partial quicksort Redis' SORT uses when it sorts BY a pattern and
- * only a LIMIT range is wanted (src/pqsort.c: NetBSD's qsort, Bentley and
- * McIlroy's three-way partitioning, that leaves alone the partitions
- * outside the range). It is not stable: elements that compare equal (BY
+ * only a LIMIT range is wanted, and GEOSEARCH with COUNT (src/pqsort.c:
+ * NetBSD's qsort, Bentley and McIlroy's three-way partitioning, that leaves
+ * alone the partitions outside the range). As in Redis 7.0-7.2 and Valkey:
+ * without the later switch to insertion sort after a partition that moved
+ * nothing. It is not stable: elements that compare equal (BY
  * keys that tie, or are all missing) come out in the order this very
  * algorithm leaves them, so SORT ... BY ... LIMIT answers as redis-server
  * does only with the same steps, written here over an array.
@@ -66,12 +68,10 @@ function partial<T>(v: T[], base: number, n: number, cmp: Cmp<T>, lrange: number
     let pb = pa;
     let pc = base + n - 1;
     let pd = pc;
-    let swapped = false;
     for (;;) {
       let r = 0;
       while (pb <= pc && (r = cmp(v[pb]!, v[base]!)) <= 0) {
         if (r === 0) {
-          swapped = true;
           swap(v, pa, pb);
           pa++;
         }
@@ -79,7 +79,6 @@ function partial<T>(v: T[], base: number, n: number, cmp: Cmp<T>, lrange: number
       }
       while (pb <= pc && (r = cmp(v[pc]!, v[base]!)) >= 0) {
         if (r === 0) {
-          swapped = true;
           swap(v, pc, pd);
           pd--;
         }
@@ -87,14 +86,8 @@ function partial<T>(v: T[], base: number, n: number, cmp: Cmp<T>, lrange: number
       }
       if (pb > pc) break;
       swap(v, pb, pc);
-      swapped = true;
       pb++;
       pc--;
-    }
-    // Nothing moved: the C code switches to insertion sort.
-    if (!swapped) {
-      insertionSort(v, base, n, cmp);
-      return;
     }
     const end = base + n;
     let r = Math.min(pa - base, pb - pa);
