@@ -161,8 +161,12 @@ export class RdbStore {
     ];
   }
 
-  /** An RdbWriter with the header written, writing to `fd` at once, or through `background`. */
-  private writerFor(fd: number, aofBase: boolean, background: BackgroundFile | null = null): RdbWriter {
+  /**
+   * An RdbWriter with the header written (`aofBase`: the AOF's RDB
+   * preamble), writing to `fd` at once, or through `background` (BGSAVE,
+   * BGREWRITEAOF), which then gives its buffers back once written.
+   */
+  writerFor(fd: number, aofBase: boolean, background: BackgroundFile | null = null): RdbWriter {
     const w = new RdbWriter({
       compress: this.config.bool('rdbcompression'),
       checksum: this.config.bool('rdbchecksum'),

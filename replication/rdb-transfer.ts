@@ -53,15 +53,8 @@ export class RdbTransfer {
   private readonly chunks: Buffer[] = [];
   /** Last bytes of a marked payload, held back: they may be the start of the mark. */
   private tail: Buffer = Buffer.alloc(0);
-  /**
-   * The payload's CRC-64, computed as its bytes arrive (a check of 100 MB
-   * at the end held the event loop for hundreds of ms), less its last 8
-   * bytes: the trailer, held in `trailer` until more bytes come.
-   */
-  private readonly crc = new Crc64();
-  private trailer: Buffer = Buffer.alloc(0);
-  /** The payload's first bytes ("REDIS" and the version). */
-  private head: Buffer = Buffer.alloc(0);
+  /** The payload's checksum, computed as its bytes arrive (a check of 100 MB at the end held the event loop for hundreds of ms). */
+  private readonly checksum = new RdbChecksum();
 
   constructor(
     readonly header: PayloadHeader,
@@ -112,50 +105,18 @@ export class RdbTransfer {
     if (this.fd >= 0) writeAll(this.fd, bytes);
     else this.chunks.push(bytes);
     this.received += bytes.length;
-    this.hash(bytes);
+    this.checksum.push(bytes);
   }
 
-  /** Feed the checksum all but the last 8 bytes received so far. */
-  private hash(bytes: Buffer): void {
-    if (this.head.length < 9) this.head = Buffer.concat([this.head, bytes.subarray(0, 9 - this.head.length)]);
-    if (bytes.length >= 8) {
-      this.crc.update(this.trailer);
-      this.crc.update(bytes, 0, bytes.length - 8);
-      this.trailer = Buffer.from(bytes.subarray(bytes.length - 8));
-      return;
-    }
-    const held = Buffer.concat([this.trailer, bytes]);
-    if (held.length > 8) this.crc.update(held, 0, held.length - 8);
-    this.trailer = held.length > 8 ? held.subarray(held.length - 8) : held;
-  }
-
-  /**
-   * Whether the complete payload's CRC-64 trailer matches its bytes (an
-   * image that carries none, or from before RDB 5, passes), as
-   * rdbChecksumOk, from what was computed while it arrived.
-   */
+  /** rdbChecksumOk of the complete payload, from what was computed while it arrived. */
   checksumOk(): boolean {
-    if (this.received < 9 + 8 || this.head.latin1Slice(0, 5) !== 'REDIS') return false;
-    const version = Number(this.head.latin1Slice(5, 9));
-    if (!(version >= 5)) return true;
-    if (this.trailer.every((b) => b === 0)) return true;
-    return this.crc.digestLE().equals(this.trailer);
+    return this.checksum.ok();
   }
 
-  /** The complete payload (read back from the temp file when it went to disk). */
-  payload(): Buffer {
+  /** The complete payload (read back from the temp file when it went to disk; its fdatasync and read in the thread pool). */
+  async payload(): Promise<Buffer> {
     if (!this.done) throw new Error('the RDB transfer is not complete');
     if (this.fd < 0) return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    fs.fdatasyncSync(this.fd);
-    fs.closeSync(this.fd);
-    this.fd = -1;
-    return fs.readFileSync(this.file!);
-  }
-
-  /** payload(), with the temp file's fdatasync and read in the thread pool. */
-  async payloadAsync(): Promise<Buffer> {
-    if (!this.done) throw new Error('the RDB transfer is not complete');
-    if (this.fd < 0) return this.payload();
     const fd = this.fd;
     this.fd = -1;
     try {
@@ -183,14 +144,43 @@ export class RdbTransfer {
 
 /**
  * Whether an RDB image's CRC-64 trailer matches its bytes (an image that
- * carries none, or from before RDB 5, passes). Checked before a full sync
- * empties the dataset, so a damaged transfer leaves the old data in place.
+ * carries none, or from before RDB 5, passes), fed as they come: all but
+ * the last 8 bytes seen so far go into the CRC, those 8 are the trailer
+ * once the image is whole. Checked before a full sync empties the dataset,
+ * so a damaged transfer leaves the old data in place.
  */
+export class RdbChecksum {
+  private readonly crc = new Crc64();
+  private trailer: Buffer = Buffer.alloc(0);
+  /** The image's first bytes ("REDIS" and the version). */
+  private head: Buffer = Buffer.alloc(0);
+  private length = 0;
+
+  push(bytes: Buffer): this {
+    this.length += bytes.length;
+    if (this.head.length < 9) this.head = Buffer.concat([this.head, bytes.subarray(0, 9 - this.head.length)]);
+    if (bytes.length >= 8) {
+      this.crc.update(this.trailer);
+      this.crc.update(bytes, 0, bytes.length - 8);
+      this.trailer = Buffer.from(bytes.subarray(bytes.length - 8));
+      return this;
+    }
+    const held = Buffer.concat([this.trailer, bytes]);
+    if (held.length > 8) this.crc.update(held, 0, held.length - 8);
+    this.trailer = held.length > 8 ? held.subarray(held.length - 8) : held;
+    return this;
+  }
+
+  ok(): boolean {
+    if (this.length < 9 + 8 || this.head.latin1Slice(0, 5) !== 'REDIS') return false;
+    const version = Number(this.head.latin1Slice(5, 9));
+    if (!(version >= 5)) return true;
+    if (this.trailer.every((b) => b === 0)) return true;
+    return this.crc.digestLE().equals(this.trailer);
+  }
+}
+
+/** RdbChecksum of a whole image. */
 export function rdbChecksumOk(rdb: Buffer): boolean {
-  if (rdb.length < 9 + 8 || rdb.latin1Slice(0, 5) !== 'REDIS') return false;
-  const version = Number(rdb.latin1Slice(5, 9));
-  if (!(version >= 5)) return true;
-  const stored = rdb.subarray(rdb.length - 8);
-  if (stored.every((b) => b === 0)) return true;
-  return new Crc64().update(rdb, 0, rdb.length - 8).digestLE().equals(stored);
+  return new RdbChecksum().push(rdb).ok();
 }

@@ -496,7 +496,7 @@ export class PrimaryLink implements ReplicaControl {
     // Received whole: a link closing from here on does not stop the load (see the socket's close).
     this.loadingPayload = true;
     try {
-      rdb = await transfer.payloadAsync();
+      rdb = await transfer.payload();
     } catch (e) {
       this.loadingPayload = false;
       if (attempt !== this.attempt) return;

@@ -109,7 +109,7 @@ describe('the stream parser and the payload reader', () => {
     }
   });
 
-  it('RdbTransfer finds the EOF mark across chunk boundaries and returns what follows it', () => {
+  it('RdbTransfer finds the EOF mark across chunk boundaries and returns what follows it', async () => {
     const rdb = primaryRdb({ a: '1' });
     const mark = Buffer.from('Z'.repeat(40));
     const framed = Buffer.concat([rdb, mark, resp('PING')]);
@@ -119,7 +119,7 @@ describe('the stream parser and the payload reader', () => {
       for (let i = 0; i < framed.length && rest === null; i += size) rest = t.push(framed.subarray(i, i + size));
       const tail = Buffer.concat([rest!, framed.subarray(Math.min(framed.length, Math.ceil((rdb.length + 40) / size) * size))]);
       expect(t.done).toBe(true);
-      expect(t.payload().equals(rdb)).toBe(true);
+      expect((await t.payload()).equals(rdb)).toBe(true);
       expect(tail.latin1Slice()).toBe(resp('PING').latin1Slice());
     }
   });

@@ -126,19 +126,13 @@ export class AofRewriter {
     }
     const file = new BackgroundFile(job.fd, this.config.bool('aof-rewrite-incremental-fsync'));
     job.file = file;
-    const write = (c: Buffer): void => file.write(c);
-    const writeNow = (c: Buffer): void => file.writeNow(c);
     let target: SnapshotTarget;
     let rdbWriter: RdbWriter | null = null;
     if (preamble) {
-      const w = new RdbWriter({ compress: this.config.bool('rdbcompression'), checksum: this.config.bool('rdbchecksum'), sink: write, spill: writeNow, sinkGivesBack: true });
-      file.onWritten = (chunks) => chunks.forEach((c) => w.giveBack(c));
-      rdbWriter = w;
-      rdbWriter.header(this.rdb.aux(true));
-      rdbWriter.functions(this.rdb.functions.codes());
+      rdbWriter = this.rdb.writerFor(job.fd, true, file);
       target = new RdbSnapshotTarget(rdbWriter);
     } else {
-      target = new AofTextTarget(write, this.rdb.functions.codes(), writeNow);
+      target = new AofTextTarget((c) => file.write(c), this.rdb.functions.codes(), (c) => file.writeNow(c));
     }
     const snapshot = new Snapshot(this.engine, target, { pace: file.pace });
     job.snapshot = snapshot;
