@@ -125,7 +125,7 @@ str('proc-title-template', '{title} {listen-addr} {server-mode}', { ...inert, pa
 str('locale-collate', '', inert);
 int('hz', 10, 0, INT_MAX);
 bool('dynamic-hz', 'yes', inert);
-int('io-threads', 1, 1, 128, { immutable: true, inert: true });
+int('io-threads', 1, 1, 128, { immutable: true });
 bool('io-threads-do-reads', 'no', { immutable: true, inert: true });
 // Valkey 8's: keys of up to this many pipelined commands are prefetched together (0 or 1: off).
 int('prefetch-batch-max-size', 16, 0, 128);

@@ -8,10 +8,13 @@
  *   errorCounted(vm) -> whether the last error reply was already counted
  *   close(vm)
  *   trimMalloc() -> whether the C heap gave pages back to the system; trimMallocAsync() -> Promise of it
+ *   dupFd(fd) -> a new descriptor for the same open file (dup(2)), or throws
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -442,6 +445,25 @@ static napi_value trim_malloc_async(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* dupFd(fd) -> fd: each I/O thread listens on its own duplicate of a listening socket
+   (src/server/io-threads/), so each can close its copy without closing another's. */
+static napi_value dup_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "vireo_lua: bad call: dupFd(fd)");
+    return NULL;
+  }
+  int copy = dup(fd);
+  if (copy < 0) {
+    napi_throw_error(env, NULL, strerror(errno));
+    return NULL;
+  }
+  CHECK(napi_create_int32(env, copy, &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"createVm", NULL, create_vm, NULL, NULL, NULL, napi_default, NULL},
@@ -457,6 +479,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, close_vm, NULL, NULL, NULL, napi_default, NULL},
       {"trimMalloc", NULL, trim_malloc, NULL, NULL, NULL, napi_default, NULL},
       {"trimMallocAsync", NULL, trim_malloc_async, NULL, NULL, NULL, napi_default, NULL},
+      {"dupFd", NULL, dup_fd, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -51,6 +51,8 @@ export interface LuaAddon {
   trimMalloc?(): boolean;
   /** The same on a libuv worker thread. */
   trimMallocAsync?(): Promise<boolean>;
+  /** dup(2): a second descriptor for a listening socket, one per I/O thread (src/server/io-threads/). */
+  dupFd?(fd: number): number;
 }
 
 /** native/ of the project, from src/scripting/ (tests) or dist/src/scripting/ (the built server). */

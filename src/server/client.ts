@@ -15,7 +15,8 @@ import type { Command, CommandStats, CommandTable } from '../commands/table.js';
 import type { Logger } from '../logger.js';
 import type { ServerStats } from './stats.js';
 import type { Waiter } from '../../persistence/persistence.js';
-import { JOIN_BUFFER, type DirectIo } from './direct-io.js';
+import { JOIN_BUFFER } from './direct-io.js';
+import type { ClientIo } from './client-io.js';
 import { PREFETCH_MAX } from '../engine/string-store.js';
 import { KeyPeek } from '../protocol/key-peek.js';
 import type { ReplyStream } from '../protocol/stream.js';
@@ -127,8 +128,14 @@ export class Client implements Connection, Waiter, TrackingClient {
   get heldCommand(): Command | null {
     return this.held === null ? null : (this.server.table.resolve(this.held) ?? null);
   }
-  /** Direct handle I/O (direct-io.ts), or null when the socket's stream API is used. */
-  io: DirectIo | null = null;
+  /**
+   * Where output goes without the socket's stream API: the libuv handle
+   * (direct-io.ts) or an I/O thread (io-threads/); null when the stream API
+   * is used. Input then arrives in a shared buffer, valid for one call.
+   */
+  io: ClientIo | null = null;
+  /** The peer's IP address; null for a unix socket or a connection-less client. */
+  peerIp: string | null = null;
   /** Replies waiting for the AOF (group commit); null when none are held. */
   private heldReplies: Buffer[] | null = null;
   /** Log offset that must be durable before heldReplies go out. */
@@ -298,16 +305,17 @@ export class Client implements Connection, Waiter, TrackingClient {
 
   private send(chunks: Buffer[] | null): void {
     const socket = this.socket;
-    if (chunks === null || socket === null || this.closed) return;
+    if (chunks === null || this.closed || (socket === null && this.io === null)) return;
     let bytes = 0;
     for (const c of chunks) bytes += c.length;
     if (bytes > this.outputPeak) this.outputPeak = bytes;
     this.netOut += bytes;
     this.server.stats.netOutputBytes += bytes;
+    this.server.stats.writesProcessed++;
     const io = this.io;
     if (io !== null) {
       io.write(chunks);
-    } else {
+    } else if (socket !== null) {
       if (chunks.length === 1) {
         socket.write(chunks[0]!);
       } else {
@@ -529,7 +537,8 @@ export class Client implements Connection, Waiter, TrackingClient {
     this.streams = null;
     this.heldReplies = null;
     this.reply.takeChunks();
-    if (this.socket !== null) this.socket.destroy();
+    if (this.io !== null) this.io.destroy();
+    else if (this.socket !== null) this.socket.destroy();
     this.server.unlinkClient(this);
   }
 

@@ -16,6 +16,7 @@
  */
 
 import type { Socket } from 'node:net';
+import type { ClientIo } from './client-io.js';
 
 interface WriteReq {
   handle: StreamHandle;
@@ -86,7 +87,7 @@ const GATHER_BYTES = 16 * 1024;
 /** Pause reading while this many written bytes wait for the socket. */
 const HIGH_WATER = 64 * 1024 * 1024;
 
-export class DirectIo {
+export class DirectIo implements ClientIo {
   /** Bytes handed to libuv that the kernel has not taken yet. */
   pendingBytes = 0;
   /** Writes queued in libuv (CLIENT LIST oll). */
@@ -190,6 +191,10 @@ export class DirectIo {
   end(): void {
     if (this.backlog.length > 0) this.endAfterBacklog = true;
     else this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
   }
 
   /** libuv's queue drained: hand it what gathered meanwhile, in one call. */

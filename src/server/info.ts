@@ -23,6 +23,8 @@ import { allocatorName, type MemoryOverhead } from '../diagnostics/memory-report
 /** What INFO reads from the server (Server implements it). */
 export interface InfoSource {
   readonly config: Config;
+  /** The I/O threads (io-threads > 1) and what they carried. */
+  readonly ioThreads: { readonly count: number; readonly readsProcessed: number; readonly writesProcessed: number } | null;
   /** ACL LOG's acl_access_denied_* counters. */
   readonly acl: { readonly log: { readonly stats: AclStats } };
   readonly engine: Engine;
@@ -137,7 +139,7 @@ function serverSection(s: InfoSource): Fields {
     ['lru_clock', Math.floor(now / 1000) & 0xffffff],
     ['executable', process.argv[1] ?? ''],
     ['config_file', s.config.file],
-    ['io_threads_active', 0],
+    ['io_threads_active', s.ioThreads === null ? 0 : 1],
     ['listener0', `name=tcp,${binds.map((b) => `bind=${b}`).join(',')},port=${s.port}`],
   ];
 }
@@ -365,8 +367,8 @@ function statsSection(s: InfoSource): Fields {
     ['dump_payload_sanitizations', 0],
     ['total_reads_processed', st.readsProcessed],
     ['total_writes_processed', st.writesProcessed],
-    ['io_threaded_reads_processed', 0],
-    ['io_threaded_writes_processed', 0],
+    ['io_threaded_reads_processed', s.ioThreads?.readsProcessed ?? 0],
+    ['io_threaded_writes_processed', s.ioThreads?.writesProcessed ?? 0],
     ['client_query_buffer_limit_disconnections', st.clientQueryBufferLimitDisconnections],
     ['client_output_buffer_limit_disconnections', st.clientOutputBufferLimitDisconnections],
     // Replies go out in fixed-size slabs (CLIENT LIST's rbs): no client reply buffer is ever resized.

@@ -19,12 +19,19 @@ interface TcpSpec {
   bind: string;
 }
 
+/** A listening socket: a net.Server, or one handed to the I/O threads (io-threads/pool.ts). */
+export interface Listening {
+  address(): net.AddressInfo | string | null;
+  close(cb?: () => void): unknown;
+  maxConnections: number;
+}
+
 /** Plain TCP on `port`, TLS on `tls-port`. */
 type Kind = 'tcp' | 'tls';
 
 /** The listeners of one kind and what they were bound for (null: none). */
 interface Group {
-  servers: net.Server[];
+  servers: Listening[];
   boundFor: (TcpSpec & { actualPort: number }) | null;
 }
 
@@ -53,9 +60,11 @@ export class Listeners {
     private readonly onSocket: (socket: net.Socket, unix: boolean) => void,
     /** The server is shutting down: a rebind must not leave listeners open. */
     private readonly stopping: () => boolean,
+    /** Where plain TCP listeners go once bound (the I/O threads), or null to keep them here. */
+    private readonly handOff: ((srv: net.Server) => Promise<Listening>) | null = null,
   ) {}
 
-  private get all(): net.Server[] {
+  private get all(): Listening[] {
     const out = [...this.groups.tcp.servers, ...this.groups.tls.servers];
     if (this.unixServer !== null) out.push(this.unixServer);
     return out;
@@ -160,8 +169,8 @@ export class Listeners {
   }
 
   /** Bind a listener of `kind` per `bind` address on `port`; on failure none of them stays open. */
-  private async listenTcp({ port, bind }: TcpSpec, kind: Kind): Promise<net.Server[]> {
-    const bound: net.Server[] = [];
+  private async listenTcp({ port, bind }: TcpSpec, kind: Kind): Promise<Listening[]> {
+    const bound: Listening[] = [];
     const addrs = bind.split(' ').filter((a) => a !== '');
     try {
       for (const raw of addrs.length > 0 ? addrs : ['*']) {
@@ -172,7 +181,8 @@ export class Listeners {
         const first = bound[0]?.address();
         const boundPort = port === 0 && first !== undefined && first !== null && typeof first === 'object' ? first.port : port;
         try {
-          bound.push(await this.listenOn({ host, port: boundPort, ipv6Only: host.includes(':') }, kind));
+          const srv = await this.listenOn({ host, port: boundPort, ipv6Only: host.includes(':') }, kind);
+          bound.push(kind === 'tcp' && this.handOff !== null ? await this.handOff(srv) : srv);
         } catch (e) {
           const err = e as NodeJS.ErrnoException;
           if (optional && (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT')) continue;
@@ -276,7 +286,7 @@ export class Listeners {
     }
     // Port 0 (any free port) keeps the one it got.
     const target = samePort && want.port === 0 ? { ...want, port: have.actualPort } : want;
-    let fresh: net.Server[];
+    let fresh: Listening[];
     try {
       fresh = await this.listenTcp(target, kind);
     } catch (e) {

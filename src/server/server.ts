@@ -34,6 +34,8 @@ import { HotKeys } from '../diagnostics/hot-keys.js';
 import type { SlowLog } from '../diagnostics/slowlog.js';
 import { DirectIo } from './direct-io.js';
 import { Listeners } from './listeners.js';
+import { IoThreads, type ThreadIo, type ThreadedConnection } from './io-threads/pool.js';
+import type { ConnectionInfo } from './io-threads/messages.js';
 import type { PrometheusEndpoint } from './prometheus.js';
 import { TLS_CONTEXT_PARAMS, TlsConfigError } from '../tls.js';
 import { LogReplayer } from './replay.js';
@@ -110,6 +112,8 @@ export class Server implements CommandHost, TrackingHost {
     },
     performance.now(),
   );
+  /** The I/O threads (io-threads > 1) once started; null: the main thread does all socket I/O. */
+  ioThreads: IoThreads | null = null;
   /** Use handle-level socket I/O (direct-io.ts); VIREO_STREAM_IO=1 keeps Node's streams. */
   readonly directIo = process.env.VIREO_STREAM_IO !== '1';
   /** DEBUG SET-ACTIVE-EXPIRE. */
@@ -198,7 +202,13 @@ export class Server implements CommandHost, TrackingHost {
     this.replayer = new LogReplayer(this.engine, this.table, this);
     this.blocked = new BlockedClients((c) => this.resumeAfterBlocking(c));
     this.pause = new ClientPause(this.engine, (c) => this.resume(c), () => this.pauseEnded());
-    this.listeners = new Listeners(config, this.logger, (socket, unix) => this.accept(socket, unix), () => this.shuttingDown);
+    this.listeners = new Listeners(
+      config,
+      this.logger,
+      (socket, unix) => this.accept(socket, unix),
+      () => this.shuttingDown,
+      (srv) => (this.ioThreads === null ? Promise.resolve(srv) : this.ioThreads.adopt(srv)),
+    );
     this.expire = new ActiveExpire(this.engine);
     this.protoMaxBulkLen = config.int('proto-max-bulk-len');
     this.queryBufferLimit = config.int('client-query-buffer-limit');
@@ -300,6 +310,7 @@ export class Server implements CommandHost, TrackingHost {
 
   async start(): Promise<void> {
     this.loadUsers();
+    this.startIoThreads();
     try {
       await this.listeners.listen();
       this.baseline.capture(this.memory.markStartup());
@@ -336,6 +347,19 @@ export class Server implements CommandHost, TrackingHost {
     if (this.config.str('replicaof') === '') this.primary.resumeHistory(this.persistence.loadedReplId);
     this.replica.startFromConfig(this.replayer.dbIndex);
     this.logReady();
+  }
+
+  /** io-threads N: N - 1 I/O threads beside this one (Redis counts the main thread too). */
+  private startIoThreads(): void {
+    const n = this.config.int('io-threads');
+    if (n <= 1) return;
+    if (!IoThreads.available()) {
+      this.logger.warn('io-threads needs the native addon (npm install builds it): running single-threaded');
+      return;
+    }
+    this.ioThreads = new IoThreads(n - 1, { open: (info, io) => this.acceptThreaded(info, io) }, (e) => this.internalError(e, 'I/O threads', null));
+    this.ioThreads.setKeepalive(this.config.int('tcp-keepalive'));
+    this.logger.info(`${n - 1} I/O threads started (io-threads ${n})`);
   }
 
   /** Redis 7.2's line per kind of listener: "Ready to accept connections tcp|unix|tls". */
@@ -439,6 +463,9 @@ export class Server implements CommandHost, TrackingHost {
       c.socket?.destroy();
     }
     await this.listeners.close();
+    // The I/O threads write what the clients were sent (close() ended them) and stop.
+    await this.ioThreads?.stop();
+    this.ioThreads = null;
     await this.prometheus?.close();
     this.prometheus = null;
     const unixPath = this.config.str('unixsocket');
@@ -509,12 +536,21 @@ export class Server implements CommandHost, TrackingHost {
 
   // ---- connections -----------------------------------------------------------
 
+  /** Why a new connection is turned away (its error line), or null to serve it. */
+  private refusal(peerIp: string | null): string | null {
+    if (this.clients.size >= this.config.int('maxclients')) return '-ERR max number of clients reached\r\n';
+    if (peerIp !== null && this.config.bool('protected-mode') && !this.authRequired() && !isLoopback(peerIp)) return PROTECTED_MODE_ERROR;
+    return null;
+  }
+
   private accept(socket: net.Socket, unix: boolean): void {
     this.stats.connectionsReceived++;
     this.logger.debug(unix ? `Accepted connection to ${this.config.str('unixsocket')}` : `Accepted ${socket.remoteAddress}:${socket.remotePort}`);
-    if (this.clients.size >= this.config.int('maxclients')) {
+    const peerIp = unix ? null : (socket.remoteAddress ?? null);
+    const refused = this.refusal(peerIp);
+    if (refused !== null) {
       this.stats.rejectedConnections++;
-      socket.end('-ERR max number of clients reached\r\n');
+      socket.end(refused);
       return;
     }
     const unixPath = this.config.str('unixsocket');
@@ -522,11 +558,7 @@ export class Server implements CommandHost, TrackingHost {
     const laddr = unix ? `${unixPath}:0` : `${socket.localAddress}:${socket.localPort}`;
     const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
     const client = new Client(this, this.nextClientId++, socket, this.arena, addr, laddr, fd);
-    if (!unix && this.config.bool('protected-mode') && !this.authRequired() && !isLoopback(socket.remoteAddress)) {
-      this.stats.rejectedConnections++;
-      socket.end(PROTECTED_MODE_ERROR);
-      return;
-    }
+    client.peerIp = peerIp;
     this.clients.set(client.id, client);
     const keepalive = this.config.int('tcp-keepalive');
     if (!unix && keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
@@ -543,6 +575,33 @@ export class Server implements CommandHost, TrackingHost {
       client.closed = true;
       this.unlinkClient(client);
     });
+  }
+
+  /** A connection an I/O thread accepted: the same checks, a Client whose output goes through the thread. */
+  private acceptThreaded(info: ConnectionInfo, io: ThreadIo): ThreadedConnection | null {
+    this.stats.connectionsReceived++;
+    this.logger.debug(`Accepted ${info.remoteAddress}:${info.remotePort}`);
+    const refused = this.refusal(info.remoteAddress);
+    if (refused !== null) {
+      this.stats.rejectedConnections++;
+      io.write([Buffer.from(refused, 'latin1')]);
+      io.end();
+      return null;
+    }
+    const client = new Client(this, this.nextClientId++, null, this.arena, `${info.remoteAddress}:${info.remotePort}`, `${info.localAddress}:${info.localPort}`, info.fd);
+    client.peerIp = info.remoteAddress;
+    client.io = io;
+    this.clients.set(client.id, client);
+    return {
+      onData: (chunk) => {
+        this.stats.readsProcessed++;
+        client.onData(chunk);
+      },
+      onClose: () => {
+        client.closed = true;
+        this.unlinkClient(client);
+      },
+    };
   }
 
   // ---- blocking commands and CLIENT PAUSE (blocking.ts, pause.ts) ------------------
@@ -700,10 +759,8 @@ export class Server implements CommandHost, TrackingHost {
   isLocal(conn: Connection | null): boolean {
     // Contexts without a connection run on the server's behalf.
     if (conn === null) return true;
-    const c = this.clientOf(conn);
-    if (c.socket === null) return true;
-    const ra = c.socket.remoteAddress;
-    return ra === undefined || isLoopback(ra);
+    const ip = this.clientOf(conn).peerIp;
+    return ip === null || isLoopback(ip);
   }
 
   // ---- command flow ------------------------------------------------------------
@@ -1318,6 +1375,9 @@ export class Server implements CommandHost, TrackingHost {
         break;
       case 'maxclients':
         this.listeners.setMaxConnections((value as number) + 32);
+        break;
+      case 'tcp-keepalive':
+        this.ioThreads?.setKeepalive(value as number);
         break;
       // 'port', 'tls-port' and 'bind' are applied by rebind(), which CONFIG SET awaits.
       case 'tls-port':

@@ -38,11 +38,18 @@ export interface VireoHandle {
   stop(): Promise<void>;
 }
 
+/**
+ * VIREO_TEST_IO_THREADS=N runs every server the tests start with `io-threads N`
+ * (unless a test sets it): the whole suite then checks the I/O-thread path.
+ */
+const TEST_IO_THREADS = process.env.VIREO_TEST_IO_THREADS ?? '';
+
 /** Start Vireo inside the test process on a spare port. */
 export async function startVireo(params: Record<string, string> = {}): Promise<VireoHandle> {
   const dir = params.dir ?? tempDir();
   const config = new Config();
-  const pairs: [string, string][] = Object.entries({ port: '0', bind: '127.0.0.1', 'enable-debug-command': 'yes', ...params, dir });
+  const threads: Record<string, string> = TEST_IO_THREADS !== '' ? { 'io-threads': TEST_IO_THREADS } : {};
+  const pairs: [string, string][] = Object.entries({ port: '0', bind: '127.0.0.1', 'enable-debug-command': 'yes', ...threads, ...params, dir });
   config.setMany(pairs, { startup: true });
   const server = new Server(config, { logger: testLogger() });
   await server.start();
@@ -131,7 +138,8 @@ export async function startVireoProcess(args: string[] = [], opts: { dir?: strin
   const port = opts.port ?? (await freePort());
   const main = path.join(ROOT, 'dist', 'src', 'main.js');
   if (!fs.existsSync(main)) throw new Error('dist/ is missing: run npm test (it builds first) or npm run build');
-  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), main, ...args, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
+  const threads = TEST_IO_THREADS !== '' && !args.some((a) => a.includes('io-threads')) ? ['--io-threads', TEST_IO_THREADS] : [];
+  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), main, ...threads, ...args, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     // A bug caught as an exception names itself in its -ERR reply (a differential check then shows which command).

@@ -1,0 +1,343 @@
+/**
+ * The main thread's side of the I/O threads (io-threads N starts N - 1 of
+ * them; the main thread is the Nth, as in Redis). Each I/O thread owns the
+ * sockets it accepts; the main thread keeps one Client per connection and
+ * runs every command, so the command log keeps one order. Bytes cross in
+ * two SharedArrayBuffer rings per thread (ring.ts): reads come up, batched
+ * per event-loop turn; replies go down, published once per main-thread turn.
+ *
+ * A listening socket is bound on the main thread (Listeners: the same
+ * errors, port 0, rebinding), then each I/O thread listens on its own
+ * dup(2) of it and the main thread's copy is closed: the kernel hands each
+ * new connection to one of the threads waiting in accept.
+ */
+
+import fs from 'node:fs';
+import net from 'node:net';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Kind, Ring, createRing } from './ring.js';
+import { decodeControl, encodeControl, type ConnectionInfo, type FromWorker, type ToWorker } from './messages.js';
+import type { ClientIo } from '../client-io.js';
+import type { Listening } from '../listeners.js';
+import { luaAddon } from '../../scripting/lua-addon.js';
+
+/** Bytes of each ring (one each way per I/O thread). */
+const RING_BYTES = 4 * 1024 * 1024;
+
+/** What the server does with the I/O threads' connections. */
+export interface ThreadedConnections {
+  /** A connection was accepted: its handler, or null when it is refused (the io is ended by then). */
+  open(info: ConnectionInfo, io: ThreadIo): ThreadedConnection | null;
+}
+
+export interface ThreadedConnection {
+  /** Bytes read; a view into the ring, valid only during the call. */
+  onData(chunk: Buffer): void;
+  onClose(): void;
+}
+
+/** The worker script beside this module once built; from the sources (tests), the built one. */
+function workerScript(): URL {
+  const here = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  return new URL(`file://${path.join(root, 'dist', 'src', 'server', 'io-threads', 'worker.js')}`);
+}
+
+/** One connection's output path through its I/O thread (Client.io). */
+export class ThreadIo implements ClientIo {
+  /** Bytes sent down that the I/O thread has not reported written. */
+  pendingBytes = 0;
+  private closed = false;
+  private lowWater = 0;
+  private lowWaterCallback: (() => void) | null = null;
+
+  constructor(
+    private readonly thread: IoThread,
+    readonly conn: number,
+  ) {}
+
+  get pendingWrites(): number {
+    return this.pendingBytes > 0 ? 1 : 0;
+  }
+
+  write(chunks: Buffer[]): boolean {
+    if (this.closed) return false;
+    this.thread.pool.writesProcessed++;
+    for (const c of chunks) {
+      this.pendingBytes += c.length;
+      this.thread.send(this.conn, Kind.Data, c);
+    }
+    return true;
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.thread.send(this.conn, Kind.End, null);
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.thread.send(this.conn, Kind.Destroy, null);
+  }
+
+  onLowWater(bytes: number, cb: () => void): void {
+    if (this.pendingBytes < bytes) {
+      cb();
+      return;
+    }
+    this.lowWater = bytes;
+    this.lowWaterCallback = cb;
+  }
+
+  /** The I/O thread wrote `n` more bytes to the socket. */
+  written(n: number): void {
+    this.pendingBytes -= n;
+    const cb = this.lowWaterCallback;
+    if (cb !== null && this.pendingBytes < this.lowWater) {
+      this.lowWaterCallback = null;
+      cb();
+    }
+  }
+}
+
+interface Live {
+  io: ThreadIo;
+  handler: ThreadedConnection | null;
+}
+
+/** One I/O thread, seen from the main thread. */
+class IoThread {
+  readonly worker: Worker;
+  private readonly up: Ring;
+  private readonly down: Ring;
+  /** Messages that found no room in the down ring yet, in order. */
+  private backlog: { conn: number; kind: Kind; bytes: Buffer | null }[] = [];
+  private publishQueued = false;
+  private stopped = false;
+  private readonly conns = new Map<number, Live>();
+  private readonly replies = new Map<string, (m: FromWorker) => void>();
+
+  constructor(
+    readonly index: number,
+    threads: number,
+    readonly pool: IoThreads,
+  ) {
+    const up = createRing(RING_BYTES);
+    const down = createRing(RING_BYTES);
+    this.up = new Ring(up);
+    this.down = new Ring(down);
+    this.worker = new Worker(workerScript(), { workerData: { index, threads, up, down } });
+    this.worker.on('message', (raw: Uint8Array) => {
+      const m = decodeControl(raw) as FromWorker;
+      const key = 'id' in m ? `${m.op}:${m.id}` : m.op;
+      const waiter = this.replies.get(key);
+      if (waiter !== undefined) {
+        this.replies.delete(key);
+        waiter(m);
+      }
+    });
+    this.worker.on('error', (e) => pool.failed(this, e));
+    void this.readLoop();
+  }
+
+  control(msg: ToWorker, expect: string | null): Promise<FromWorker | null> {
+    this.worker.postMessage(encodeControl(msg));
+    if (expect === null) return Promise.resolve(null);
+    return new Promise((resolve) => this.replies.set(expect, resolve));
+  }
+
+  /** Queue a message to the thread; it goes with this turn's batch. */
+  send(conn: number, kind: Kind, bytes: Buffer | null): void {
+    if (bytes !== null && bytes.length > this.down.maxPayload) {
+      // Larger than a ring message may be: in pieces (views, no copy).
+      const step = this.down.maxPayload;
+      for (let at = 0; at < bytes.length; at += step) this.send(conn, kind, bytes.subarray(at, Math.min(bytes.length, at + step)));
+      return;
+    }
+    if (this.backlog.length > 0 || !this.down.push(conn, kind, bytes)) this.backlog.push({ conn, kind, bytes });
+    if (!this.publishQueued) {
+      this.publishQueued = true;
+      queueMicrotask(this.publish);
+    }
+  }
+
+  private readonly publish = (): void => {
+    this.publishQueued = false;
+    while (this.backlog.length > 0) {
+      const m = this.backlog[0]!;
+      if (!this.down.push(m.conn, m.kind, m.bytes)) break;
+      this.backlog.shift();
+    }
+    this.down.publish(true);
+    // The thread is behind: try again once it has drained some.
+    if (this.backlog.length > 0 && !this.stopped) {
+      this.publishQueued = true;
+      setTimeout(this.publish, 1);
+    }
+  };
+
+  private readonly onMessage = (conn: number, kind: Kind, bytes: Buffer | null, len: number): void => {
+    switch (kind) {
+      case Kind.Data: {
+        const live = this.conns.get(conn);
+        if (live?.handler != null) {
+          this.pool.readsProcessed++;
+          live.handler.onData(bytes!);
+        }
+        break;
+      }
+      case Kind.Written:
+        this.conns.get(conn)?.io.written(len);
+        break;
+      case Kind.Open: {
+        const info = decodeControl(bytes!) as ConnectionInfo;
+        const io = new ThreadIo(this, conn);
+        const live: Live = { io, handler: null };
+        this.conns.set(conn, live);
+        live.handler = this.pool.host.open(info, io);
+        break;
+      }
+      case Kind.Closed: {
+        const live = this.conns.get(conn);
+        this.conns.delete(conn);
+        live?.handler?.onClose();
+        break;
+      }
+    }
+  };
+
+  private async readLoop(): Promise<void> {
+    while (!this.stopped) {
+      const seen = this.up.wakeCount;
+      try {
+        this.up.drain(this.onMessage);
+      } catch (e) {
+        // A handler's bug (they catch their own): the ring has moved past that message.
+        this.pool.onError(e);
+      }
+      await this.up.sleep(seen);
+    }
+  }
+
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  async stop(): Promise<void> {
+    // Let this turn's replies go first.
+    this.publish();
+    const timeout = new Promise<null>((r) => setTimeout(() => r(null), 1000).unref());
+    await Promise.race([this.control({ op: 'stop' }, 'stopped'), timeout]);
+    this.stopped = true;
+    this.up.wake(); // the read loop sees `stopped` and ends
+    await this.worker.terminate();
+  }
+}
+
+/** A listening socket handed to the I/O threads (Listeners keeps it as one of its listeners). */
+class ThreadedListener implements Listening {
+  maxConnections = 0;
+  private closed = false;
+
+  constructor(
+    private readonly pool: IoThreads,
+    private readonly id: number,
+    private readonly addr: net.AddressInfo | string | null,
+  ) {}
+
+  address(): net.AddressInfo | string | null {
+    return this.closed ? null : this.addr;
+  }
+
+  close(cb?: () => void): this {
+    if (!this.closed) {
+      this.closed = true;
+      void this.pool.unlisten(this.id).then(() => cb?.());
+    } else cb?.();
+    return this;
+  }
+}
+
+export class IoThreads {
+  private readonly threads: IoThread[] = [];
+  private nextListener = 1;
+  readsProcessed = 0;
+  writesProcessed = 0;
+  private keepaliveMs = 0;
+
+  constructor(
+    count: number,
+    readonly host: ThreadedConnections,
+    readonly onError: (e: unknown) => void,
+  ) {
+    for (let i = 0; i < count; i++) this.threads.push(new IoThread(i, count, this));
+  }
+
+  /** Whether listening sockets can be shared with threads here (dup(2) comes from the native addon). */
+  static available(): boolean {
+    const addon = luaAddon();
+    return !(addon instanceof Error) && typeof addon.dupFd === 'function';
+  }
+
+  get count(): number {
+    return this.threads.length;
+  }
+
+  get connections(): number {
+    let n = 0;
+    for (const t of this.threads) n += t.connections;
+    return n;
+  }
+
+  setKeepalive(seconds: number): void {
+    this.keepaliveMs = seconds * 1000;
+    for (const t of this.threads) void t.control({ op: 'keepalive', keepaliveMs: this.keepaliveMs }, null);
+  }
+
+  /**
+   * Give a bound listener to the I/O threads: each listens on its own
+   * duplicate of the socket, then `srv` is closed. Connections `srv` accepts
+   * before that are served on the main thread as usual.
+   */
+  async adopt(srv: net.Server): Promise<Listening> {
+    const fd = (srv as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    const addon = luaAddon();
+    if (fd === undefined || fd < 0 || addon instanceof Error || addon.dupFd === undefined) return srv;
+    const id = this.nextListener++;
+    const addr = srv.address();
+    const copies = this.threads.map(() => addon.dupFd!(fd));
+    const results = await Promise.all(this.threads.map((t, i) => t.control({ op: 'listen', id, fd: copies[i]!, keepaliveMs: this.keepaliveMs }, `listening:${id}`)));
+    const failed = results.find((r) => r !== null && r.op === 'listening' && r.error !== null);
+    if (failed !== undefined) {
+      // Keep serving from the main thread; the copies that listen are closed with their listeners.
+      await this.unlisten(id);
+      results.forEach((r, i) => {
+        if (r !== null && r.op === 'listening' && r.error !== null) fs.closeSync(copies[i]!);
+      });
+      this.onError(new Error(`an I/O thread could not listen: ${(failed as { error: string }).error}`));
+      return srv;
+    }
+    await new Promise<void>((r) => srv.close(() => r()));
+    return new ThreadedListener(this, id, addr);
+  }
+
+  async unlisten(id: number): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.control({ op: 'unlisten', id }, `unlistened:${id}`)));
+  }
+
+  failed(t: IoThread, e: unknown): void {
+    this.onError(new Error(`I/O thread ${t.index} failed: ${e instanceof Error ? e.message : String(e)}`));
+  }
+
+  /** End every connection once its replies are written, and stop the threads. */
+  async stop(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.stop()));
+    this.threads.length = 0;
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * An I/O thread (io-threads > 1). It accepts connections on its own copies
+ * of the listening sockets, reads them, and hands the bytes to the main
+ * thread through its `up` ring; it takes the replies from its `down` ring
+ * and writes them out. Commands never run here: the main thread runs every
+ * command in one order, so there is one command log.
+ *
+ * Control messages (listen, unlisten, stop) come by postMessage, packed
+ * with msgpackr (messages.ts).
+ */
+
+import net from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Kind, Ring } from './ring.js';
+import { decodeControl, encodeControl, type ConnectionInfo, type ToWorker, type WorkerData } from './messages.js';
+
+/** Pause reading every socket while this much read input waits for ring space. */
+const BACKLOG_HIGH_WATER = 64 * 1024 * 1024;
+/** Written-byte counts are reported at once (waking the main thread) from this size on. */
+const EAGER_ACK_BYTES = 64 * 1024;
+/** Smaller counts ride with the next message, or go after this long (ms) if none comes. */
+const LAZY_ACK_MS = 2;
+
+interface Conn {
+  readonly id: number;
+  readonly socket: net.Socket;
+  /** Bytes given to socket.write that it has not yet passed to the kernel. */
+  unacked: number;
+  /** Replies taken from the ring this batch, in order. */
+  out: Buffer[] | null;
+  /** End (or destroy) once this batch's replies are written. */
+  ending: 0 | typeof Kind.End | typeof Kind.Destroy;
+}
+
+const { index, threads, up: upSab, down: downSab } = workerData as WorkerData;
+const up = new Ring(upSab);
+const down = new Ring(downSab);
+const conns = new Map<number, Conn>();
+const listeners = new Map<number, net.Server>();
+/** Connection ids are index + k * threads: unique across the I/O threads. */
+let nextConn = index + 1;
+let keepaliveMs = 0;
+
+// ---- towards the main thread ------------------------------------------------
+
+/** Messages that found no room in the ring, in order (the main thread is behind). */
+let backlog: { conn: number; kind: Kind; bytes: Buffer | null; len: number }[] = [];
+let backlogBytes = 0;
+let readingPaused = false;
+let publishScheduled = false;
+/** Something the main thread must act on was pushed since the last wake-up. */
+let mustWake = false;
+/** Small written-byte counts were published without a wake-up. */
+let lazyAcks = false;
+const lazyAckTimer = setTimeout(() => {
+  if (lazyAcks) publishUp(true);
+}, LAZY_ACK_MS);
+lazyAckTimer.unref();
+
+function sendUp(conn: number, kind: Kind, bytes: Buffer | null, len = bytes === null ? 0 : bytes.length): void {
+  if (backlog.length > 0 || !up.push(conn, kind, bytes, len)) {
+    backlog.push({ conn, kind, bytes, len });
+    backlogBytes += bytes === null ? 0 : bytes.length;
+    if (!readingPaused && backlogBytes > BACKLOG_HIGH_WATER) setReading(false);
+  }
+  if (kind !== Kind.Written || len >= EAGER_ACK_BYTES) mustWake = true;
+  if (!publishScheduled) {
+    publishScheduled = true;
+    // Once per event-loop turn: the reads of one poll cross together.
+    setImmediate(publishTurn);
+  }
+}
+
+function publishTurn(): void {
+  publishScheduled = false;
+  while (backlog.length > 0) {
+    const m = backlog[0]!;
+    if (!up.push(m.conn, m.kind, m.bytes, m.len)) break;
+    backlog.shift();
+    backlogBytes -= m.bytes === null ? 0 : m.bytes.length;
+  }
+  if (backlog.length === 0 && readingPaused) setReading(true);
+  publishUp(mustWake);
+  if (backlog.length > 0) {
+    publishScheduled = true;
+    setTimeout(publishTurn, 1);
+  }
+}
+
+function publishUp(wake: boolean): void {
+  up.publish(wake);
+  if (wake) {
+    mustWake = false;
+    lazyAcks = false;
+  } else if (!lazyAcks) {
+    lazyAcks = true;
+    lazyAckTimer.refresh();
+  }
+}
+
+function setReading(on: boolean): void {
+  readingPaused = !on;
+  for (const c of conns.values()) {
+    if (on) c.socket.resume();
+    else c.socket.pause();
+  }
+}
+
+// ---- connections ---------------------------------------------------------------
+
+function accept(socket: net.Socket): void {
+  let conn = nextConn;
+  while (conns.has(conn)) conn = (conn + threads) % 0xffffffff;
+  nextConn = (conn + threads) % 0xffffffff;
+  const c: Conn = { id: conn, socket, unacked: 0, out: null, ending: 0 };
+  conns.set(conn, c);
+  if (keepaliveMs > 0) socket.setKeepAlive(true, keepaliveMs);
+  const info: ConnectionInfo = {
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    localAddress: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+    fd: (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1,
+  };
+  sendUp(conn, Kind.Open, encodeControl(info));
+  if (readingPaused) socket.pause();
+  socket.on('data', (chunk: Buffer) => sendUp(conn, Kind.Data, chunk));
+  socket.on('drain', () => {
+    if (c.unacked > 0) {
+      const n = c.unacked;
+      c.unacked = 0;
+      sendUp(conn, Kind.Written, null, n);
+    }
+  });
+  socket.on('error', () => {
+    /* reset by peer etc.: 'close' follows */
+  });
+  socket.on('close', () => {
+    conns.delete(conn);
+    sendUp(conn, Kind.Closed, null);
+  });
+}
+
+// ---- from the main thread --------------------------------------------------------
+
+/** Connections with replies taken in this drain. */
+const touched: Conn[] = [];
+
+function onReply(conn: number, kind: Kind, bytes: Buffer | null): void {
+  const c = conns.get(conn);
+  if (c === undefined) return;
+  if (kind === Kind.Data) {
+    // A copy: the ring's space is reused once this drain ends.
+    const copy = Buffer.allocUnsafe(bytes!.length);
+    copy.set(bytes!);
+    if (c.out === null) {
+      c.out = [copy];
+      touched.push(c);
+    } else c.out.push(copy);
+  } else if (kind === Kind.End || kind === Kind.Destroy) {
+    if (c.out === null) {
+      c.out = [];
+      touched.push(c);
+    }
+    c.ending = kind;
+  }
+}
+
+function writeReplies(): void {
+  for (const c of touched) {
+    const out = c.out!;
+    c.out = null;
+    const socket = c.socket;
+    if (c.ending === Kind.Destroy) {
+      socket.destroy();
+      continue;
+    }
+    if (out.length > 0 && !socket.destroyed) {
+      let bytes = 0;
+      if (out.length === 1) {
+        bytes = out[0]!.length;
+        socket.write(out[0]!);
+      } else {
+        socket.cork();
+        for (const b of out) {
+          bytes += b.length;
+          socket.write(b);
+        }
+        socket.uncork();
+      }
+      // Written at once (the usual case): say so with the next message; else when the socket drains.
+      if (socket.writableLength === 0) sendUp(c.id, Kind.Written, null, bytes);
+      else c.unacked += bytes;
+    }
+    if (c.ending === Kind.End) socket.end();
+  }
+  touched.length = 0;
+}
+
+async function serveReplies(): Promise<void> {
+  for (;;) {
+    const seen = down.wakeCount;
+    if (down.drain(onReply) > 0) writeReplies();
+    await down.sleep(seen);
+  }
+}
+
+// ---- control ---------------------------------------------------------------------
+
+function reply(msg: unknown): void {
+  parentPort!.postMessage(encodeControl(msg));
+}
+
+parentPort!.on('message', (raw: Uint8Array) => {
+  const msg = decodeControl(raw) as ToWorker;
+  switch (msg.op) {
+    case 'listen': {
+      keepaliveMs = msg.keepaliveMs;
+      const srv = net.createServer({ noDelay: true }, accept);
+      srv.once('error', (e) => reply({ op: 'listening', id: msg.id, error: e.message }));
+      srv.listen({ fd: msg.fd }, () => {
+        listeners.set(msg.id, srv);
+        reply({ op: 'listening', id: msg.id, error: null });
+      });
+      break;
+    }
+    case 'unlisten': {
+      const srv = listeners.get(msg.id);
+      listeners.delete(msg.id);
+      if (srv === undefined) reply({ op: 'unlistened', id: msg.id });
+      else srv.close(() => reply({ op: 'unlistened', id: msg.id }));
+      break;
+    }
+    case 'keepalive':
+      keepaliveMs = msg.keepaliveMs;
+      break;
+    case 'stop':
+      for (const srv of listeners.values()) srv.close();
+      listeners.clear();
+      // What the main thread sent before 'stop' is written first.
+      if (down.drain(onReply) > 0) writeReplies();
+      for (const c of conns.values()) c.socket.end();
+      reply({ op: 'stopped' });
+      break;
+  }
+});
+
+void serveReplies();
