@@ -90,6 +90,17 @@ export class Persistence {
    * Load the dataset: the AOF when appendonly is on, else dbfilename.
    * Yields between slices; drive it with runSteps / runStepsAsync.
    */
+  /**
+   * The server listens before it loads (as Redis does): from then until the
+   * load ends, commands are answered -LOADING, not run on an empty dataset
+   * whose writes no AOF would keep yet.
+   */
+  startLoading(): void {
+    if (this.loading !== null) return;
+    this.loading = { startedAt: Date.now(), totalBytes: 0, loadedBytes: 0, file: '', doneBytes: 0 };
+    this.engine.loading = true;
+  }
+
   *loadSteps(): Generator<void, void> {
     const started = Date.now();
     this.loading = { startedAt: started, totalBytes: 0, loadedBytes: 0, file: '', doneBytes: 0 };

@@ -35,6 +35,15 @@ interface Group {
   boundFor: (TcpSpec & { actualPort: number }) | null;
 }
 
+/** Stop accepting on `l`; settles once its socket is closed (not when its connections end). */
+function stopListening(l: Listening): Promise<void> {
+  if (l instanceof net.Server) {
+    l.close();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => l.close(() => resolve()));
+}
+
 /** Largest number of TLS sessions kept for resumption when tls-session-cache-size is 0 (OpenSSL: no limit). */
 const SESSION_CACHE_CAP = 200_000;
 
@@ -190,7 +199,8 @@ export class Listeners {
         }
       }
     } catch (e) {
-      for (const l of bound) l.close();
+      // Closed before the caller binds the same port again.
+      await Promise.all(bound.map(stopListening));
       throw e;
     }
     return bound;
@@ -281,7 +291,8 @@ export class Listeners {
     if (kind === 'tls' && this.tlsContext === null) this.reloadTls();
     const samePort = have !== null && want.port === have.port;
     if (samePort) {
-      for (const l of old) l.close();
+      // The port is bound again at once: the old sockets must be closed first (an I/O thread's asynchronously).
+      await Promise.all(old.map(stopListening));
       group.servers = [];
     }
     // Port 0 (any free port) keeps the one it got.

@@ -310,7 +310,19 @@ export class Server implements CommandHost, TrackingHost {
 
   async start(): Promise<void> {
     this.loadUsers();
-    this.startIoThreads();
+    this.persistence.startLoading();
+    await this.startIoThreads();
+    try {
+      await this.startServing();
+    } catch (e) {
+      // The I/O threads would keep a server that failed to start alive.
+      await this.ioThreads?.stop();
+      this.ioThreads = null;
+      throw e;
+    }
+  }
+
+  private async startServing(): Promise<void> {
     try {
       await this.listeners.listen();
       this.baseline.capture(this.memory.markStartup());
@@ -350,7 +362,7 @@ export class Server implements CommandHost, TrackingHost {
   }
 
   /** io-threads N: N - 1 I/O threads beside this one (Redis counts the main thread too). */
-  private startIoThreads(): void {
+  private async startIoThreads(): Promise<void> {
     const n = this.config.int('io-threads');
     if (n <= 1) return;
     if (!IoThreads.available()) {
@@ -359,6 +371,13 @@ export class Server implements CommandHost, TrackingHost {
     }
     this.ioThreads = new IoThreads(n - 1, { open: (info, io) => this.acceptThreaded(info, io) }, (e) => this.internalError(e, 'I/O threads', null));
     this.ioThreads.setKeepalive(this.config.int('tcp-keepalive'));
+    await this.ioThreads.ready;
+    if (!this.ioThreads.allAlive) {
+      await this.ioThreads.stop();
+      this.ioThreads = null;
+      this.logger.warn('the I/O threads could not start: running single-threaded');
+      return;
+    }
     this.logger.info(`${n - 1} I/O threads started (io-threads ${n})`);
   }
 

@@ -139,7 +139,7 @@ export async function startVireoProcess(args: string[] = [], opts: { dir?: strin
   const main = path.join(ROOT, 'dist', 'src', 'main.js');
   if (!fs.existsSync(main)) throw new Error('dist/ is missing: run npm test (it builds first) or npm run build');
   const threads = TEST_IO_THREADS !== '' && !args.some((a) => a.includes('io-threads')) ? ['--io-threads', TEST_IO_THREADS] : [];
-  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), main, ...threads, ...args, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
+  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), main, ...args, ...threads, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     // A bug caught as an exception names itself in its -ERR reply (a differential check then shows which command).

@@ -31,6 +31,7 @@ export type ToWorker =
   | { op: 'stop' };
 
 export type FromWorker =
+  | { op: 'ready' }
   | { op: 'listening'; id: number; error: string | null }
   | { op: 'unlistened'; id: number }
   | { op: 'stopped' };

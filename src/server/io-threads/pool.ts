@@ -26,6 +26,12 @@ import { luaAddon } from '../../scripting/lua-addon.js';
 
 /** Bytes of each ring (one each way per I/O thread). */
 const RING_BYTES = 4 * 1024 * 1024;
+/**
+ * Input taken from a thread's ring per main-thread turn: a read of cheap
+ * commands can make a hundred times its size in replies, which must go out
+ * (and other threads' input come in) before the next.
+ */
+const DRAIN_BUDGET = 256 * 1024;
 
 /** What the server does with the I/O threads' connections. */
 export interface ThreadedConnections {
@@ -47,11 +53,15 @@ function workerScript(): URL {
   return new URL(`file://${path.join(root, 'dist', 'src', 'server', 'io-threads', 'worker.js')}`);
 }
 
+/** Stop reading a connection while this much of its output waits (as DirectIo does), read again below half. */
+const READ_PAUSE_BYTES = 64 * 1024 * 1024;
+
 /** One connection's output path through its I/O thread (Client.io). */
 export class ThreadIo implements ClientIo {
   /** Bytes sent down that the I/O thread has not reported written. */
   pendingBytes = 0;
-  private closed = false;
+  private state: 'open' | 'ending' | 'destroyed' = 'open';
+  private readingPaused = false;
   private lowWater = 0;
   private lowWaterCallback: (() => void) | null = null;
 
@@ -65,25 +75,34 @@ export class ThreadIo implements ClientIo {
   }
 
   write(chunks: Buffer[]): boolean {
-    if (this.closed) return false;
+    if (this.state !== 'open') return false;
     this.thread.pool.writesProcessed++;
     for (const c of chunks) {
       this.pendingBytes += c.length;
       this.thread.send(this.conn, Kind.Data, c);
     }
+    if (!this.readingPaused && this.pendingBytes > READ_PAUSE_BYTES) {
+      // A client that does not read its replies stops being read (Redis would close it at its output limit).
+      this.readingPaused = true;
+      this.thread.send(this.conn, Kind.Pause, null);
+    }
     return true;
   }
 
   end(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.state !== 'open') return;
+    this.state = 'ending';
     this.thread.send(this.conn, Kind.End, null);
+    this.thread.detach(this.conn);
   }
 
   destroy(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.state === 'destroyed') return;
+    this.state = 'destroyed';
+    // What still waits for the ring is dropped here, not carried to the thread.
+    this.thread.discard(this.conn);
     this.thread.send(this.conn, Kind.Destroy, null);
+    this.thread.detach(this.conn);
   }
 
   onLowWater(bytes: number, cb: () => void): void {
@@ -98,6 +117,10 @@ export class ThreadIo implements ClientIo {
   /** The I/O thread wrote `n` more bytes to the socket. */
   written(n: number): void {
     this.pendingBytes -= n;
+    if (this.readingPaused && this.pendingBytes < READ_PAUSE_BYTES / 2 && this.state === 'open') {
+      this.readingPaused = false;
+      this.thread.send(this.conn, Kind.Resume, null);
+    }
     const cb = this.lowWaterCallback;
     if (cb !== null && this.pendingBytes < this.lowWater) {
       this.lowWaterCallback = null;
@@ -122,6 +145,8 @@ class IoThread {
   private stopped = false;
   private readonly conns = new Map<number, Live>();
   private readonly replies = new Map<string, (m: FromWorker) => void>();
+  /** Settles once the thread runs (it announces itself). */
+  readonly ready: Promise<unknown>;
 
   constructor(
     readonly index: number,
@@ -142,11 +167,15 @@ class IoThread {
         waiter(m);
       }
     });
+    this.ready = new Promise((resolve) => this.replies.set('ready', resolve));
+    // A thread that dies (a bug in it) takes its connections with it; the server goes on.
     this.worker.on('error', (e) => pool.failed(this, e));
+    this.worker.on('exit', () => this.died());
     void this.readLoop();
   }
 
   control(msg: ToWorker, expect: string | null): Promise<FromWorker | null> {
+    if (this.stopped) return Promise.resolve(null);
     this.worker.postMessage(encodeControl(msg));
     if (expect === null) return Promise.resolve(null);
     return new Promise((resolve) => this.replies.set(expect, resolve));
@@ -165,6 +194,21 @@ class IoThread {
       this.publishQueued = true;
       queueMicrotask(this.publish);
     }
+  }
+
+  /** The connection was closed by the server: its input is no longer wanted, its Client no longer held. */
+  detach(conn: number): void {
+    const live = this.conns.get(conn);
+    if (live !== undefined) live.handler = null;
+  }
+
+  /** Drop the messages for `conn` that wait for room in the ring (it is being destroyed). */
+  discard(conn: number): void {
+    if (this.backlog.length === 0) return;
+    const kept = this.backlog.filter((m) => m.conn !== conn);
+    const live = this.conns.get(conn);
+    if (live !== undefined) for (const m of this.backlog) if (m.conn === conn && m.kind === Kind.Data) live.io.written(m.bytes!.length);
+    this.backlog = kept;
   }
 
   private readonly publish = (): void => {
@@ -216,10 +260,15 @@ class IoThread {
     while (!this.stopped) {
       const seen = this.up.wakeCount;
       try {
-        this.up.drain(this.onMessage);
+        this.up.drain(this.onMessage, DRAIN_BUDGET);
       } catch (e) {
         // A handler's bug (they catch their own): the ring has moved past that message.
         this.pool.onError(e);
+      }
+      if (this.up.more) {
+        // Let this batch's replies go out (and other threads' input in) before the next.
+        await new Promise((r) => setImmediate(r));
+        continue;
       }
       await this.up.sleep(seen);
     }
@@ -229,7 +278,24 @@ class IoThread {
     return this.conns.size;
   }
 
+  /** The thread is gone (stopped, or failed): its connections are closed, waiters released. */
+  get alive(): boolean {
+    return !this.stopped;
+  }
+
+  private died(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.up.wake();
+    for (const waiter of this.replies.values()) waiter({ op: 'stopped' });
+    this.replies.clear();
+    const lost = [...this.conns.values()];
+    this.conns.clear();
+    for (const live of lost) live.handler?.onClose();
+  }
+
   async stop(): Promise<void> {
+    if (this.stopped) return;
     // Let this turn's replies go first.
     this.publish();
     const timeout = new Promise<null>((r) => setTimeout(() => r(null), 1000).unref());
@@ -277,6 +343,14 @@ export class IoThreads {
     readonly onError: (e: unknown) => void,
   ) {
     for (let i = 0; i < count; i++) this.threads.push(new IoThread(i, count, this));
+    this.ready = Promise.all(this.threads.map((t) => t.ready));
+  }
+
+  /** Settles once every thread runs (or has failed to: see allAlive). */
+  readonly ready: Promise<unknown>;
+
+  get allAlive(): boolean {
+    return this.threads.every((t) => t.alive);
   }
 
   /** Whether listening sockets can be shared with threads here (dup(2) comes from the native addon). */

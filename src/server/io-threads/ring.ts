@@ -42,6 +42,9 @@ export const Kind = {
   End: 4,
   /** main -> worker: close now, dropping what waits. */
   Destroy: 5,
+  /** main -> worker: stop reading the connection (its replies wait unread); Resume: read again. */
+  Pause: 6,
+  Resume: 7,
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -136,29 +139,42 @@ export class Ring {
     return this.tail !== load(this.i32, TAIL);
   }
 
-  /** Consumer: hand every published message to `fn`; returns how many there were. */
-  drain(fn: MessageHandler): number {
+  /**
+   * Consumer: hand the published messages to `fn`, up to about `budget`
+   * bytes of them (at least one); returns how many. `more` then says
+   * whether some wait still. A message `fn` throws on is not handed again.
+   */
+  drain(fn: MessageHandler, budget = Infinity): number {
     const tail = load(this.i32, TAIL);
     const cap = this.capacity;
+    const stopAt = this.head + budget;
     let n = 0;
-    while (this.head < tail) {
-      const pos = this.head % cap;
-      if (cap - pos < MESSAGE_HEADER || this.view.getUint32(pos, true) === WRAP) {
-        this.head += cap - pos;
-        continue;
+    try {
+      while (this.head < tail && this.head < stopAt) {
+        const pos = this.head % cap;
+        if (cap - pos < MESSAGE_HEADER || this.view.getUint32(pos, true) === WRAP) {
+          this.head += cap - pos;
+          continue;
+        }
+        const conn = this.view.getUint32(pos, true);
+        const kind = this.view.getUint32(pos + 4, true) as Kind;
+        const len = this.view.getUint32(pos + 8, true);
+        const carried = carriesBytes(kind) ? len : 0;
+        const start = pos + MESSAGE_HEADER;
+        // Moved past first (the producer cannot reuse the space before HEAD is stored below).
+        this.head += MESSAGE_HEADER + ((carried + 3) & ~3);
+        n++;
+        fn(conn, kind, carried > 0 ? this.bytes.subarray(start, start + carried) : null, len);
       }
-      const conn = this.view.getUint32(pos, true);
-      const kind = this.view.getUint32(pos + 4, true) as Kind;
-      const len = this.view.getUint32(pos + 8, true);
-      const carried = carriesBytes(kind) ? len : 0;
-      const start = pos + MESSAGE_HEADER;
-      fn(conn, kind, carried > 0 ? this.bytes.subarray(start, start + carried) : null, len);
-      this.head += MESSAGE_HEADER + ((carried + 3) & ~3);
-      n++;
+    } finally {
+      store(this.i32, HEAD, this.head);
     }
-    store(this.i32, HEAD, this.head);
+    this.more = this.head < tail;
     return n;
   }
+
+  /** Consumer: the last drain() stopped at its budget with messages left. */
+  more = false;
 
   /** Consumer: the wake counter, read before draining; sleep() returns once it moves past it. */
   get wakeCount(): number {

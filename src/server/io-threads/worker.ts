@@ -30,6 +30,8 @@ interface Conn {
   out: Buffer[] | null;
   /** End (or destroy) once this batch's replies are written. */
   ending: 0 | typeof Kind.End | typeof Kind.Destroy;
+  /** The main thread asked to stop reading it (its replies are not read). */
+  paused: boolean;
 }
 
 const { index, threads, up: upSab, down: downSab } = workerData as WorkerData;
@@ -101,8 +103,8 @@ function publishUp(wake: boolean): void {
 function setReading(on: boolean): void {
   readingPaused = !on;
   for (const c of conns.values()) {
-    if (on) c.socket.resume();
-    else c.socket.pause();
+    if (on && !c.paused) c.socket.resume();
+    else if (!on) c.socket.pause();
   }
 }
 
@@ -112,7 +114,7 @@ function accept(socket: net.Socket): void {
   let conn = nextConn;
   while (conns.has(conn)) conn = (conn + threads) % 0xffffffff;
   nextConn = (conn + threads) % 0xffffffff;
-  const c: Conn = { id: conn, socket, unacked: 0, out: null, ending: 0 };
+  const c: Conn = { id: conn, socket, unacked: 0, out: null, ending: 0, paused: false };
   conns.set(conn, c);
   if (keepaliveMs > 0) socket.setKeepAlive(true, keepaliveMs);
   const info: ConnectionInfo = {
@@ -157,6 +159,10 @@ function onReply(conn: number, kind: Kind, bytes: Buffer | null): void {
       c.out = [copy];
       touched.push(c);
     } else c.out.push(copy);
+  } else if (kind === Kind.Pause || kind === Kind.Resume) {
+    c.paused = kind === Kind.Pause;
+    if (c.paused) c.socket.pause();
+    else if (!readingPaused) c.socket.resume();
   } else if (kind === Kind.End || kind === Kind.Destroy) {
     if (c.out === null) {
       c.out = [];
@@ -227,8 +233,9 @@ parentPort!.on('message', (raw: Uint8Array) => {
     case 'unlisten': {
       const srv = listeners.get(msg.id);
       listeners.delete(msg.id);
-      if (srv === undefined) reply({ op: 'unlistened', id: msg.id });
-      else srv.close(() => reply({ op: 'unlistened', id: msg.id }));
+      // close() releases the listening socket at once; its callback would wait for every connection to end.
+      srv?.close();
+      reply({ op: 'unlistened', id: msg.id });
       break;
     }
     case 'keepalive':
@@ -246,3 +253,4 @@ parentPort!.on('message', (raw: Uint8Array) => {
 });
 
 void serveReplies();
+reply({ op: 'ready' });
