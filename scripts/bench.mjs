@@ -8,7 +8,8 @@
 // hll (bench/hll.mjs), bitmaps (bench/bitmaps.mjs), acl (bench/acl.mjs: GET/SET as a restricted ACL user),
 // prometheus (bench/prometheus.mjs: a scrape's cost, throughput while scraped),
 // latency-size (bench/latency-size.mjs: GET/SET latency percentiles with 10M keys loaded).
-// `--threads` runs the I/O-thread prototype's measurement alone (bench/proto/run-io-threads.mjs).
+// `--threads` runs the io-threads measurement alone (bench/io-threads.mjs: io-threads 1, 2, 4 beside
+// redis-server); `--threads-proto` the prototype it was chosen with (bench/proto/run-io-threads.mjs).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensureBuild, ensureDependencies, root } from './ensure.mjs';
@@ -16,9 +17,13 @@ import { ensureBuild, ensureDependencies, root } from './ensure.mjs';
 ensureDependencies();
 ensureBuild();
 const args = process.argv.slice(2);
-if (args.includes('--threads')) {
-  const rest = args.filter((a) => a !== '--threads');
-  const r = spawnSync(process.execPath, [path.join(root, 'bench', 'proto', 'run-io-threads.mjs'), ...rest], { stdio: 'inherit' });
+for (const [flag, script] of [
+  ['--threads', path.join('bench', 'io-threads.mjs')],
+  ['--threads-proto', path.join('bench', 'proto', 'run-io-threads.mjs')],
+]) {
+  if (!args.includes(flag)) continue;
+  const rest = args.filter((a) => a !== flag);
+  const r = spawnSync(process.execPath, [path.join(root, script), ...rest], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
 const i = args.indexOf('--suite');

@@ -93,6 +93,8 @@ export class DirectIo implements ClientIo {
   /** Writes queued in libuv (CLIENT LIST oll). */
   pendingWrites = 0;
   private readingPaused = false;
+  /** Reading stopped by the owner (an I/O thread's flow control), apart from the output high water. */
+  private readingHeld = false;
   private spareReq: WriteReq | null = null;
   /** Where many small chunks are copied into one write (reused while writes complete at once). */
   private gatherBuf: Buffer | null = null;
@@ -143,7 +145,7 @@ export class DirectIo implements ClientIo {
       }
       if (io.readingPaused && io.pendingBytes < HIGH_WATER / 2) {
         io.readingPaused = false;
-        if (!socket.destroyed) handle.readStart();
+        if (!socket.destroyed && !io.readingHeld) handle.readStart();
       }
     };
   }
@@ -195,6 +197,14 @@ export class DirectIo implements ClientIo {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** Stop reading (true) or read again (false), whatever the output high water says meanwhile. */
+  holdReading(hold: boolean): void {
+    if (this.readingHeld === hold || this.socket.destroyed) return;
+    this.readingHeld = hold;
+    if (hold) this.handle.readStop();
+    else if (!this.readingPaused) this.handle.readStart();
   }
 
   /** libuv's queue drained: hand it what gathered meanwhile, in one call. */

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Kind, Ring, createRing } from './ring.js';
 import { decodeControl, encodeControl, type ConnectionInfo, type FromWorker, type ToWorker } from './messages.js';
@@ -50,7 +50,7 @@ function workerScript(): URL {
   const here = new URL('./worker.js', import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  return new URL(`file://${path.join(root, 'dist', 'src', 'server', 'io-threads', 'worker.js')}`);
+  return pathToFileURL(path.join(root, 'dist', 'src', 'server', 'io-threads', 'worker.js'));
 }
 
 /** Stop reading a connection while this much of its output waits (as DirectIo does), read again below half. */

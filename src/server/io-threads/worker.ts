@@ -12,10 +12,11 @@
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Kind, Ring } from './ring.js';
+import { DirectIo } from '../direct-io.js';
 import { decodeControl, encodeControl, type ConnectionInfo, type ToWorker, type WorkerData } from './messages.js';
 
-/** Pause reading every socket while this much read input waits for ring space. */
-const BACKLOG_HIGH_WATER = 64 * 1024 * 1024;
+/** Pause reading every socket while this much read input waits for ring space (the main thread is behind). */
+const BACKLOG_HIGH_WATER = 16 * 1024 * 1024;
 /** Written-byte counts are reported at once (waking the main thread) from this size on. */
 const EAGER_ACK_BYTES = 64 * 1024;
 /** Smaller counts ride with the next message, or go after this long (ms) if none comes. */
@@ -24,6 +25,8 @@ const LAZY_ACK_MS = 2;
 interface Conn {
   readonly id: number;
   readonly socket: net.Socket;
+  /** Reads and writes on the libuv handle (direct-io.ts); null: the stream API. */
+  io: DirectIo | null;
   /** Bytes given to socket.write that it has not yet passed to the kernel. */
   unacked: number;
   /** Replies taken from the ring this batch, in order. */
@@ -59,9 +62,10 @@ const lazyAckTimer = setTimeout(() => {
 }, LAZY_ACK_MS);
 lazyAckTimer.unref();
 
-function sendUp(conn: number, kind: Kind, bytes: Buffer | null, len = bytes === null ? 0 : bytes.length): void {
+/** `transient`: bytes is the shared read buffer, copied if it must wait. */
+function sendUp(conn: number, kind: Kind, bytes: Buffer | null, len = bytes === null ? 0 : bytes.length, transient = false): void {
   if (backlog.length > 0 || !up.push(conn, kind, bytes, len)) {
-    backlog.push({ conn, kind, bytes, len });
+    backlog.push({ conn, kind, bytes: transient && bytes !== null ? Buffer.from(bytes) : bytes, len });
     backlogBytes += bytes === null ? 0 : bytes.length;
     if (!readingPaused && backlogBytes > BACKLOG_HIGH_WATER) setReading(false);
   }
@@ -102,10 +106,23 @@ function publishUp(wake: boolean): void {
 
 function setReading(on: boolean): void {
   readingPaused = !on;
-  for (const c of conns.values()) {
-    if (on && !c.paused) c.socket.resume();
-    else if (!on) c.socket.pause();
-  }
+  for (const c of conns.values()) applyReading(c);
+}
+
+/** Read c while neither the ring's backlog nor the main thread (c's replies unread) says stop. */
+function applyReading(c: Conn): void {
+  const hold = readingPaused || c.paused;
+  if (c.io !== null) c.io.holdReading(hold);
+  else if (hold) c.socket.pause();
+  else c.socket.resume();
+}
+
+/** c's queued output went out: say how much. */
+function ackQueued(c: Conn): void {
+  if (c.unacked === 0) return;
+  const n = c.unacked;
+  c.unacked = 0;
+  sendUp(c.id, Kind.Written, null, n);
 }
 
 // ---- connections ---------------------------------------------------------------
@@ -114,7 +131,7 @@ function accept(socket: net.Socket): void {
   let conn = nextConn;
   while (conns.has(conn)) conn = (conn + threads) % 0xffffffff;
   nextConn = (conn + threads) % 0xffffffff;
-  const c: Conn = { id: conn, socket, unacked: 0, out: null, ending: 0, paused: false };
+  const c: Conn = { id: conn, socket, io: null, unacked: 0, out: null, ending: 0, paused: false };
   conns.set(conn, c);
   if (keepaliveMs > 0) socket.setKeepAlive(true, keepaliveMs);
   const info: ConnectionInfo = {
@@ -125,15 +142,12 @@ function accept(socket: net.Socket): void {
     fd: (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1,
   };
   sendUp(conn, Kind.Open, encodeControl(info));
-  if (readingPaused) socket.pause();
-  socket.on('data', (chunk: Buffer) => sendUp(conn, Kind.Data, chunk));
-  socket.on('drain', () => {
-    if (c.unacked > 0) {
-      const n = c.unacked;
-      c.unacked = 0;
-      sendUp(conn, Kind.Written, null, n);
-    }
-  });
+  c.io = DirectIo.attach(socket, (chunk) => sendUp(conn, Kind.Data, chunk, chunk.length, true));
+  if (c.io === null) {
+    socket.on('data', (chunk: Buffer) => sendUp(conn, Kind.Data, chunk));
+    socket.on('drain', () => ackQueued(c));
+  }
+  if (readingPaused) applyReading(c);
   socket.on('error', () => {
     /* reset by peer etc.: 'close' follows */
   });
@@ -161,8 +175,7 @@ function onReply(conn: number, kind: Kind, bytes: Buffer | null): void {
     } else c.out.push(copy);
   } else if (kind === Kind.Pause || kind === Kind.Resume) {
     c.paused = kind === Kind.Pause;
-    if (c.paused) c.socket.pause();
-    else if (!readingPaused) c.socket.resume();
+    applyReading(c);
   } else if (kind === Kind.End || kind === Kind.Destroy) {
     if (c.out === null) {
       c.out = [];
@@ -183,22 +196,33 @@ function writeReplies(): void {
     }
     if (out.length > 0 && !socket.destroyed) {
       let bytes = 0;
-      if (out.length === 1) {
-        bytes = out[0]!.length;
-        socket.write(out[0]!);
-      } else {
-        socket.cork();
-        for (const b of out) {
-          bytes += b.length;
-          socket.write(b);
+      for (const b of out) bytes += b.length;
+      const io = c.io;
+      if (io !== null) {
+        const before = io.pendingBytes;
+        io.write(out);
+        const queued = io.pendingBytes - before;
+        // Written at once (the usual case): say so with the next message; the rest once libuv has written it.
+        if (bytes > queued) sendUp(c.id, Kind.Written, null, bytes - queued);
+        if (queued > 0) {
+          c.unacked += queued;
+          io.onLowWater(1, () => ackQueued(c));
         }
-        socket.uncork();
+      } else {
+        if (out.length === 1) socket.write(out[0]!);
+        else {
+          socket.cork();
+          for (const b of out) socket.write(b);
+          socket.uncork();
+        }
+        if (socket.writableLength === 0) sendUp(c.id, Kind.Written, null, bytes);
+        else c.unacked += bytes;
       }
-      // Written at once (the usual case): say so with the next message; else when the socket drains.
-      if (socket.writableLength === 0) sendUp(c.id, Kind.Written, null, bytes);
-      else c.unacked += bytes;
     }
-    if (c.ending === Kind.End) socket.end();
+    if (c.ending === Kind.End) {
+      if (c.io !== null) c.io.end();
+      else socket.end();
+    }
   }
   touched.length = 0;
 }
@@ -246,7 +270,10 @@ parentPort!.on('message', (raw: Uint8Array) => {
       listeners.clear();
       // What the main thread sent before 'stop' is written first.
       if (down.drain(onReply) > 0) writeReplies();
-      for (const c of conns.values()) c.socket.end();
+      for (const c of conns.values()) {
+        if (c.io !== null) c.io.end();
+        else c.socket.end();
+      }
       reply({ op: 'stopped' });
       break;
   }

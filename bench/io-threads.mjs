@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// io-threads, measured: redis-benchmark SET and GET over 1M names
+// (-r 1000000, -c 50) at -P 1 and -P 16 against Vireo with io-threads 1, 2
+// and 4 and against redis-server (io-threads 1, and 4 with --redis-io-threads),
+// each layout started fresh, in the same run. The server is pinned to the
+// cores its layout names, the benchmark to core 1.
+//
+// Per row: throughput, p50/p99 latency, the server's CPU per request split
+// into its main thread and every other thread (I/O threads, and V8's and
+// libuv's helpers), and requests per CPU-second of the whole server (the
+// per-core efficiency). The main thread's CPU per request bounds what any
+// number of I/O threads can reach: the last lines project that to 8 cores.
+//
+// Usage: node bench/io-threads.mjs [--requests 400000] [--redis-io-threads]
+//        npm run bench -- --threads
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const REQUESTS = Number(opt('requests', '400000'));
+const root = new URL('../', import.meta.url).pathname;
+
+/** CPU seconds (user + sys) of every thread of `pid`: Map tid -> seconds. */
+function threadCpu(pid) {
+  const out = new Map();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+async function start(layout) {
+  const port = 30000 + Math.floor(Math.random() * 20000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iothreads-'));
+  const cores = layout.cores ?? '0';
+  let proc;
+  if (layout.redis !== undefined) {
+    const io = layout.redis > 1 ? ['--io-threads', String(layout.redis), '--io-threads-do-reads', 'yes'] : [];
+    proc = spawn('taskset', ['-c', cores, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...io], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  } else {
+    const flags = ['--max-semi-space-size=32'];
+    proc = spawn('taskset', ['-c', cores, 'node', ...flags, 'dist/src/main.js', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', '--io-threads', String(layout.threads)], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (spawnSync('redis-cli', ['-p', String(port), 'PING']).stdout?.toString().includes('PONG')) break;
+  }
+  // taskset execs the server: same pid.
+  return {
+    port,
+    pid: proc.pid,
+    stop: async () => {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGKILL');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One redis-benchmark run pinned to core 1: req/s, p50 and p99 (ms). */
+function bench(port, test, pipeline, n) {
+  const r = spawnSync('taskset', ['-c', '1', 'redis-benchmark', '-p', String(port), '-q', '--csv', '-r', '1000000', '-c', '50', '-n', String(n), '-P', String(pipeline), '-t', test], { encoding: 'utf8' });
+  const line = r.stdout.trim().split('\n').pop();
+  const f = line.split(',').map((x) => Number(x.replaceAll('"', '')));
+  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  return { rps: f[1], p50: f[4], p99: f[6] };
+}
+
+const layouts = [
+  { name: 'redis-server', redis: 1 },
+  // redis-server's I/O threads spin waiting for work: on the server's one
+  // core they starve its main thread (about 1.5k req/s measured).
+  ...(args.includes('--redis-io-threads') ? [{ name: 'redis io-threads 4', redis: 4 }] : []),
+  { name: 'vireo io-threads 1', threads: 1 },
+  { name: 'vireo io-threads 2', threads: 2 },
+  { name: 'vireo io-threads 4', threads: 4 },
+  // The I/O thread may also run beside the benchmark: more CPU, shared.
+  { name: 'vireo io-threads 2 c0-1', threads: 2, cores: '0,1' },
+];
+const rows = [];
+console.log('layout                    test  P     req/s   p50    p99  main us/req  other us/req  req per server CPU-s');
+for (const layout of layouts) {
+  for (const pipeline of [1, 16]) {
+    for (const test of ['set', 'get']) {
+      const s = await start(layout);
+      const n = pipeline === 1 ? REQUESTS / 4 : REQUESTS;
+      bench(s.port, test, pipeline, Math.ceil(n / 4));
+      const before = threadCpu(s.pid);
+      const r = bench(s.port, test, pipeline, n);
+      const after = threadCpu(s.pid);
+      let main = 0;
+      let other = 0;
+      for (const [tid, t] of after) {
+        const d = t - (before.get(tid) ?? 0);
+        if (tid === s.pid) main += d;
+        else other += d;
+      }
+      await s.stop();
+      const perCpuSecond = n / (main + other);
+      rows.push({ layout: layout.name, test, pipeline, ...r, main: (main * 1e6) / n, other: (other * 1e6) / n, perCpuSecond });
+      console.log(
+        `${layout.name.padEnd(24)} ${test.padEnd(4)} ${String(pipeline).padStart(2)} ${r.rps.toFixed(0).padStart(9)} ${r.p50.toFixed(2).padStart(5)} ${r.p99.toFixed(2).padStart(6)} ${((main * 1e6) / n).toFixed(2).padStart(12)} ${((other * 1e6) / n).toFixed(2).padStart(13)} ${perCpuSecond.toFixed(0).padStart(21)}`,
+      );
+      await new Promise((res) => setTimeout(res, 300));
+    }
+  }
+}
+console.log('(main/other us/req: CPU of the main thread / of every other thread per request)');
+
+// Ratios beside redis-server, and the projection to 8 cores: with enough
+// I/O threads the main thread's CPU per request is the ceiling, and each
+// I/O thread carries (other us/req) of every request.
+const redis = (test, pipeline) => rows.find((x) => x.layout === 'redis-server' && x.test === test && x.pipeline === pipeline);
+console.log('\nvireo / redis-server throughput, and the 8-core projection for Vireo with I/O threads (main-thread bound)');
+for (const layoutName of ['vireo io-threads 1', 'vireo io-threads 2', 'vireo io-threads 4', 'vireo io-threads 2 c0-1']) {
+  for (const pipeline of [1, 16]) {
+    for (const test of ['set', 'get']) {
+      const v = rows.find((x) => x.layout === layoutName && x.test === test && x.pipeline === pipeline);
+      const ref = redis(test, pipeline);
+      if (v === undefined || ref === undefined) continue;
+      let projection = '';
+      if (layoutName === 'vireo io-threads 2') {
+        // 8 cores: the main thread on one, I/O threads on the other seven.
+        const byMain = 1e6 / v.main;
+        const byIo = (7 * 1e6) / v.other;
+        projection = `   8 cores: ~${(Math.min(byMain, byIo) / 1000).toFixed(0)}k req/s (${byMain < byIo ? 'main thread' : 'I/O threads'} bound; redis-server 1 thread here ${(ref.rps / 1000).toFixed(0)}k)`;
+      }
+      console.log(`${layoutName.padEnd(24)} ${test.padEnd(4)} P${String(pipeline).padEnd(3)} ${(v.rps / ref.rps).toFixed(2)}${projection}`);
+    }
+  }
+}
