@@ -159,6 +159,30 @@ function accept(socket: net.Socket): void {
 
 // ---- from the main thread --------------------------------------------------------
 
+/**
+ * Where replies are copied out of the ring: one slab reused from drain to
+ * drain while every write completes at once (the usual case), so replies
+ * make no garbage; a write that waits keeps its slab, and the next drain
+ * takes a new one.
+ */
+const SLAB_BYTES = 1024 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabUsed = 0;
+/** A write of this drain kept its bytes (they wait in libuv or the stream). */
+let slabKept = false;
+
+function copyOut(bytes: Buffer): Buffer {
+  if (bytes.length > SLAB_BYTES / 4) return Buffer.from(bytes);
+  if (slabUsed + bytes.length > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const view = slab.subarray(slabUsed, slabUsed + bytes.length);
+  view.set(bytes);
+  slabUsed += bytes.length;
+  return view;
+}
+
 /** Connections with replies taken in this drain. */
 const touched: Conn[] = [];
 
@@ -167,8 +191,7 @@ function onReply(conn: number, kind: Kind, bytes: Buffer | null): void {
   if (c === undefined) return;
   if (kind === Kind.Data) {
     // A copy: the ring's space is reused once this drain ends.
-    const copy = Buffer.allocUnsafe(bytes!.length);
-    copy.set(bytes!);
+    const copy = copyOut(bytes!);
     if (c.out === null) {
       c.out = [copy];
       touched.push(c);
@@ -205,10 +228,12 @@ function writeReplies(): void {
         // Written at once (the usual case): say so with the next message; the rest once libuv has written it.
         if (bytes > queued) sendUp(c.id, Kind.Written, null, bytes - queued);
         if (queued > 0) {
+          slabKept = true;
           c.unacked += queued;
           io.onLowWater(1, () => ackQueued(c));
         }
       } else {
+        slabKept = true;
         if (out.length === 1) socket.write(out[0]!);
         else {
           socket.cork();
@@ -225,6 +250,11 @@ function writeReplies(): void {
     }
   }
   touched.length = 0;
+  if (slabKept) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabKept = false;
+  }
+  slabUsed = 0;
 }
 
 async function serveReplies(): Promise<void> {
