@@ -11,10 +11,11 @@
 // per-core efficiency). The main thread's CPU per request bounds what any
 // number of I/O threads can reach: the last lines project that to 8 cores.
 //
-// Usage: node bench/io-threads.mjs [--requests 400000] [--redis-io-threads]
+// Usage: node bench/io-threads.mjs [--requests 400000] [--redis-io-threads] [--only 'io-threads 2']
 //        npm run bench -- --threads
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -41,8 +42,20 @@ function threadCpu(pid) {
   return out;
 }
 
+/** A port nobody listens on now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
 async function start(layout) {
-  const port = 30000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iothreads-'));
   const cores = layout.cores ?? '0';
   let proc;
@@ -53,9 +66,15 @@ async function start(layout) {
     const flags = ['--max-semi-space-size=32'];
     proc = spawn('taskset', ['-c', cores, 'node', ...flags, 'dist/src/main.js', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', '--io-threads', String(layout.threads)], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   }
-  for (let i = 0; i < 100; i++) {
+  let up = false;
+  for (let i = 0; i < 100 && !up; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    if (spawnSync('redis-cli', ['-p', String(port), 'PING']).stdout?.toString().includes('PONG')) break;
+    up = spawnSync('redis-cli', ['-p', String(port), 'PING']).stdout?.toString().includes('PONG') === true;
+  }
+  // redis-benchmark spins forever on a port nobody answers.
+  if (!up) {
+    proc.kill('SIGKILL');
+    throw new Error(`${layout.name} did not start on port ${port}`);
   }
   // taskset execs the server: same pid.
   return {
@@ -72,7 +91,7 @@ async function start(layout) {
 
 /** One redis-benchmark run pinned to core 1: req/s, p50 and p99 (ms). */
 function bench(port, test, pipeline, n) {
-  const r = spawnSync('taskset', ['-c', '1', 'redis-benchmark', '-p', String(port), '-q', '--csv', '-r', '1000000', '-c', '50', '-n', String(n), '-P', String(pipeline), '-t', test], { encoding: 'utf8' });
+  const r = spawnSync('taskset', ['-c', '1', 'redis-benchmark', '-p', String(port), '-q', '--csv', '-r', '1000000', '-c', '50', '-n', String(n), '-P', String(pipeline), '-t', test], { encoding: 'utf8', timeout: 300_000 });
   const line = r.stdout.trim().split('\n').pop();
   const f = line.split(',').map((x) => Number(x.replaceAll('"', '')));
   // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
@@ -90,6 +109,9 @@ const layouts = [
   // The I/O thread may also run beside the benchmark: more CPU, shared.
   { name: 'vireo io-threads 2 c0-1', threads: 2, cores: '0,1' },
 ];
+// --only <text>: the layouts whose name contains it (redis-server always runs, for the ratios).
+const only = opt('only', null);
+if (only !== null) layouts.splice(0, layouts.length, ...layouts.filter((l) => l.redis === 1 || l.name.includes(only)));
 const rows = [];
 console.log('layout                    test  P     req/s   p50    p99  main us/req  other us/req  req per server CPU-s');
 for (const layout of layouts) {

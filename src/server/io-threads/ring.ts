@@ -19,6 +19,7 @@
 const HEAD = 0; // read counter: low 31 bits in [0], the rest in [1]
 const TAIL = 2; // write counter, the same way
 const WAKE = 4; // bumped by every wake-up: what the consumer sleeps on
+const SLEEPING = 5; // 1 while the consumer sleeps (or is about to): only then does a producer wake it
 const HEADER_BYTES = 64; // its own cache line, apart from the data
 const MESSAGE_HEADER = 12;
 /** The connection-id word that means "continue at the ring's start". */
@@ -119,10 +120,14 @@ export class Ring {
     return true;
   }
 
-  /** Producer: make what was pushed visible; with `wake`, rouse a sleeping consumer. */
+  /**
+   * Producer: make what was pushed visible; with `wake`, rouse the consumer
+   * if it sleeps. A busy consumer finds the messages when it next looks:
+   * it checks the tail after saying it sleeps (sleep()), so none is missed.
+   */
   publish(wake: boolean): void {
     store(this.i32, TAIL, this.tail);
-    if (wake) {
+    if (wake && Atomics.load(this.i32, SLEEPING) === 1) {
       Atomics.add(this.i32, WAKE, 1);
       Atomics.notify(this.i32, WAKE);
     }
@@ -181,9 +186,18 @@ export class Ring {
     return Atomics.load(this.i32, WAKE);
   }
 
-  /** Consumer: resolve once the producer wakes it after `seen` (at once if it already has). */
-  sleep(seen: number): Promise<unknown> {
+  /**
+   * Consumer: resolve once there is something to drain: at once if messages
+   * came meanwhile, else when the producer wakes it after `seen`.
+   */
+  async sleep(seen: number): Promise<void> {
+    Atomics.store(this.i32, SLEEPING, 1);
+    if (load(this.i32, TAIL) > this.head) {
+      Atomics.store(this.i32, SLEEPING, 0);
+      return;
+    }
     const r = waitAsync(this.i32, WAKE, seen);
-    return r.async ? (r.value as Promise<unknown>) : Promise.resolve();
+    if (r.async) await r.value;
+    Atomics.store(this.i32, SLEEPING, 0);
   }
 }
