@@ -484,7 +484,17 @@ export class DiffPair {
 
   /** Start a fresh redis-server and Vireo with the same parameters. */
   static async start(params: Record<string, string> = {}): Promise<DiffPair> {
-    const [redisHandle, vireoHandle] = await Promise.all([startRedis(params), REFERENCE_ONLY ? startRedis(params) : startVireo(params)]);
+    const started = await Promise.allSettled([startRedis(params), REFERENCE_ONLY ? startRedis(params) : startVireo(params)]);
+    if (started[0].status === 'rejected' || started[1].status === 'rejected') {
+      // The one that did start must not outlive the test (an orphaned reference server kept listening).
+      if (started[0].status === 'fulfilled') await started[0].value.kill();
+      if (started[1].status === 'fulfilled') {
+        const h = started[1].value;
+        await ('server' in h ? h.stop() : h.kill());
+      }
+      throw started[0].status === 'rejected' ? started[0].reason : (started[1] as PromiseRejectedResult).reason;
+    }
+    const [redisHandle, vireoHandle] = [started[0].value, started[1].value];
     const [redis, vireo] = await Promise.all([RespClient.connect(redisHandle.port), RespClient.connect(vireoHandle.port)]);
     return new DiffPair(redis, vireo, { redis: redisHandle, vireo: vireoHandle });
   }
