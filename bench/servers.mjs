@@ -142,6 +142,20 @@ export function cpuMicros(pid) {
   return (Number(f[11]) + Number(f[12])) * 10000;
 }
 
+/** CPU seconds (user + system) of every thread of `pid` now: Map tid -> seconds. */
+export function threadCpu(pid) {
+  const out = new Map();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 /**
  * redis-benchmark -c 50 against one server: [{ name, rps, cpuUs }], cpuUs
  * the server's CPU time per request (null when one run reports several

@@ -13,6 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { threadCpu } from '../servers.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -21,17 +22,6 @@ const opt = (name, dflt) => {
 };
 const REQUESTS = Number(opt('requests', '400000'));
 const root = new URL('../../', import.meta.url).pathname;
-
-/** CPU seconds (user + sys) of every thread of `pid`: Map tid -> seconds. */
-function threadCpu(pid) {
-  const out = new Map();
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100);
-  }
-  return out;
-}
 
 async function start(layout) {
   const port = 30000 + Math.floor(Math.random() * 20000);
