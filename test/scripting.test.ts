@@ -1524,6 +1524,9 @@ describe.skipIf(!HAVE_REDIS)('scripting (differential)', () => {
         const script = 'local i = 0 while true do i = i + 1 end';
         runner.redis.writeRaw(evalBytes(script));
         runner.vireo.writeRaw(evalBytes(script));
+        // Past busy-reply-threshold, so the script runs on both before the other connection asks
+        // (through I/O threads, two connections' commands may reach the main thread in either order).
+        await new Promise((r) => setTimeout(r, 100));
         await other.check('PING');
         await other.check('GET', 'k');
         if (await implemented('function')) await other.check('FUNCTION', 'KILL');
@@ -1550,6 +1553,9 @@ describe.skipIf(!HAVE_REDIS)('scripting (differential)', () => {
         const script = "redis.call('set', 'w', '1') local i = 0 while i < 50000000 do i = i + 1 end return i";
         runner.redis.writeRaw(evalBytes(script));
         runner.vireo.writeRaw(evalBytes(script));
+        // Past busy-reply-threshold, so the script runs on both before the other connection asks
+        // (through I/O threads, two connections' commands may reach the main thread in either order).
+        await new Promise((r) => setTimeout(r, 100));
         await other.check('PING');
         await other.check('SCRIPT', 'KILL');
         const [a, b] = await Promise.all([runner.redis.read(), runner.vireo.read()]);

@@ -228,6 +228,20 @@ describe('CRC-64 (RDB trailers, DUMP payloads)', () => {
       }),
     );
   });
+
+  it('the native loop (long runs) and the JS loop agree, at any offset and split', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 200, maxLength: 3000 }), fc.nat(3000), fc.nat(40), (data, cut, skip) => {
+        const from = Math.min(skip, data.length);
+        const at = Math.min(from + cut, data.length);
+        const mixed = new Crc64().update(data, from, at).update(data, at, data.length);
+        const js = new Crc64().updateJs(data, from, data.length);
+        expect(mixed.value).toBe(js.value);
+        expect(js.value).toBe(crc64Bitwise(data.subarray(from)));
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
 
 describe('socket I/O', () => {

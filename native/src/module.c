@@ -9,11 +9,14 @@
  *   close(vm)
  *   trimMalloc() -> whether the C heap gave pages back to the system; trimMallocAsync() -> Promise of it
  *   dupFd(fd) -> a new descriptor for the same open file (dup(2)), or throws
+ *   crc64Update(state, bytes, start, end): Redis' CRC-64 (Jones, reflected) over bytes[start, end),
+ *     the state a Uint32Array [lo, hi] updated in place (persistence/rdb/crc64.ts)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <stdint.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -464,7 +467,64 @@ static napi_value dup_fd(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* Slicing-by-8 tables of the reflected Jones polynomial: crc64_table[k][b] is the CRC of
+   byte b followed by k zero bytes. */
+static uint64_t crc64_table[8][256];
+
+static void crc64_init(void) {
+  const uint64_t poly = 0x95ac9329ac4bc9b5ULL; /* 0xad93d23594c935a9 bit-reflected */
+  for (int i = 0; i < 256; i++) {
+    uint64_t crc = (uint64_t)i;
+    for (int b = 0; b < 8; b++) crc = (crc & 1) ? (crc >> 1) ^ poly : crc >> 1;
+    crc64_table[0][i] = crc;
+  }
+  for (int i = 0; i < 256; i++)
+    for (int k = 1; k < 8; k++) crc64_table[k][i] = (crc64_table[k - 1][i] >> 8) ^ crc64_table[0][crc64_table[k - 1][i] & 0xff];
+}
+
+static uint64_t crc64_run(uint64_t crc, const uint8_t *p, size_t n) {
+  while (n >= 8) {
+    /* The state is little endian: the next 8 bytes xor in as a little-endian word. */
+    uint64_t w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+                 (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+    crc ^= w;
+    crc = crc64_table[7][crc & 0xff] ^ crc64_table[6][(crc >> 8) & 0xff] ^ crc64_table[5][(crc >> 16) & 0xff] ^
+          crc64_table[4][(crc >> 24) & 0xff] ^ crc64_table[3][(crc >> 32) & 0xff] ^ crc64_table[2][(crc >> 40) & 0xff] ^
+          crc64_table[1][(crc >> 48) & 0xff] ^ crc64_table[0][crc >> 56];
+    p += 8;
+    n -= 8;
+  }
+  while (n--) crc = crc64_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+  return crc;
+}
+
+/* crc64Update(state: Uint32Array [lo, hi], bytes: Uint8Array, start, end). Native because a
+   snapshot checksums every chunk on the event loop: here it cannot be deoptimized or paused. */
+static napi_value crc64_update(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_typedarray_type st, bt;
+  size_t slen, blen;
+  void *sdata, *bdata;
+  int64_t start, end;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
+      napi_get_typedarray_info(env, argv[0], &st, &slen, &sdata, NULL, NULL) != napi_ok || st != napi_uint32_array || slen < 2 ||
+      napi_get_typedarray_info(env, argv[1], &bt, &blen, &bdata, NULL, NULL) != napi_ok || bt != napi_uint8_array ||
+      napi_get_value_int64(env, argv[2], &start) != napi_ok || napi_get_value_int64(env, argv[3], &end) != napi_ok ||
+      start < 0 || end < start || (size_t)end > blen) {
+    napi_throw_type_error(env, NULL, "vireo_lua: bad call: crc64Update(state, bytes, start, end)");
+    return NULL;
+  }
+  uint32_t *state = sdata;
+  uint64_t crc = (uint64_t)state[0] | (uint64_t)state[1] << 32;
+  crc = crc64_run(crc, (const uint8_t *)bdata + start, (size_t)(end - start));
+  state[0] = (uint32_t)crc;
+  state[1] = (uint32_t)(crc >> 32);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
+  crc64_init();
   napi_property_descriptor props[] = {
       {"createVm", NULL, create_vm, NULL, NULL, NULL, napi_default, NULL},
       {"compile", NULL, compile, NULL, NULL, NULL, napi_default, NULL},
@@ -480,6 +540,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"trimMalloc", NULL, trim_malloc, NULL, NULL, NULL, napi_default, NULL},
       {"trimMallocAsync", NULL, trim_malloc_async, NULL, NULL, NULL, napi_default, NULL},
       {"dupFd", NULL, dup_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"crc64Update", NULL, crc64_update, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -53,6 +53,8 @@ export interface LuaAddon {
   trimMallocAsync?(): Promise<boolean>;
   /** dup(2): a second descriptor for a listening socket, one per I/O thread (src/server/io-threads/). */
   dupFd?(fd: number): number;
+  /** Redis' CRC-64 over bytes[start, end), state [lo, hi] updated in place (persistence/rdb/crc64.ts). */
+  crc64Update?(state: Uint32Array, bytes: Uint8Array, start: number, end: number): void;
 }
 
 /** native/ of the project, from src/scripting/ (tests) or dist/src/scripting/ (the built server). */

@@ -352,6 +352,8 @@ export class Server implements CommandHost, TrackingHost {
     } catch (e) {
       if (e instanceof LoadError) this.logger.fatal(e.message);
       else this.logger.fatal({ err: e }, 'loading the dataset failed');
+      // Until the process is gone, clients still get -LOADING: nothing runs on a half-loaded dataset.
+      this.persistence.startLoading();
       await this.listeners.close();
       await this.prometheus?.close();
       throw e;
