@@ -87,24 +87,27 @@ export class Persistence {
   // ---- start-up -----------------------------------------------------------------
 
   /**
-   * Load the dataset: the AOF when appendonly is on, else dbfilename.
-   * Yields between slices; drive it with runSteps / runStepsAsync.
-   */
-  /**
    * The server listens before it loads (as Redis does): from then until the
    * load ends, commands are answered -LOADING, not run on an empty dataset
    * whose writes no AOF would keep yet.
    */
   startLoading(): void {
-    if (this.loading !== null) return;
-    this.loading = { startedAt: Date.now(), totalBytes: 0, loadedBytes: 0, file: '', doneBytes: 0 };
+    if (this.loading === null) this.beginLoading(Date.now());
+  }
+
+  /** Loading from `startedAt` on: commands get -LOADING, INFO shows its progress. */
+  private beginLoading(startedAt: number): void {
+    this.loading = { startedAt, totalBytes: 0, loadedBytes: 0, file: '', doneBytes: 0 };
     this.engine.loading = true;
   }
 
+  /**
+   * Load the dataset: the AOF when appendonly is on, else dbfilename.
+   * Yields between slices; drive it with runSteps / runStepsAsync.
+   */
   *loadSteps(): Generator<void, void> {
     const started = Date.now();
-    this.loading = { startedAt: started, totalBytes: 0, loadedBytes: 0, file: '', doneBytes: 0 };
-    this.engine.loading = true;
+    this.beginLoading(started);
     removeStaleTempFiles([path.dirname(this.rdb.path), this.aof.dir], this.config.str('appendfilename'), this.logger);
     try {
       if (this.config.bool('appendonly')) {
@@ -157,8 +160,7 @@ export class Persistence {
     this.rdb.abort();
     this.aof.abortRewrite();
     this.engine.log.flush();
-    this.loading = { startedAt: Date.now(), totalBytes: 0, loadedBytes: 0, file: '', doneBytes: 0 };
-    this.engine.loading = true;
+    this.beginLoading(Date.now());
     try {
       this.progress(file, 0, rdb.length);
       const onProgress = (b: number) => this.progress(file, b, rdb.length);

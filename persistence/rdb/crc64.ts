@@ -1,10 +1,10 @@
-import { luaAddon } from '../../src/scripting/lua-addon.js';
-
 /**
  * Redis' CRC-64 (Jones polynomial 0xad93d23594c935a9, reflected, init 0,
  * no final xor), used for RDB trailers and DUMP payloads. The 64-bit state
  * is kept as two 32-bit halves so the hot loop needs no BigInt.
  */
+
+import { luaAddon } from '../../src/scripting/lua-addon.js';
 
 const POLY_HI = 0x95ac9329;
 const POLY_LO = 0xac4bc9b5; // bit-reflected 0xad93d23594c935a9

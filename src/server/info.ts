@@ -24,7 +24,7 @@ import { allocatorName, type MemoryOverhead } from '../diagnostics/memory-report
 export interface InfoSource {
   readonly config: Config;
   /** The I/O threads (io-threads > 1) and what they carried. */
-  readonly ioThreads: { readonly count: number; readonly readsProcessed: number; readonly writesProcessed: number } | null;
+  readonly ioThreads: { readonly readsProcessed: number; readonly writesProcessed: number } | null;
   /** ACL LOG's acl_access_denied_* counters. */
   readonly acl: { readonly log: { readonly stats: AclStats } };
   readonly engine: Engine;

@@ -139,11 +139,6 @@ export class Ring {
     Atomics.notify(this.i32, WAKE);
   }
 
-  /** Producer: messages pushed that publish() has not made visible. */
-  get unpublished(): boolean {
-    return this.tail !== load(this.i32, TAIL);
-  }
-
   /**
    * Consumer: hand the published messages to `fn`, up to about `budget`
    * bytes of them (at least one); returns how many. `more` then says
