@@ -17,3 +17,31 @@ export interface ClientIo {
   /** Call `cb` once fewer than `bytes` wait (now, if that is already so). */
   onLowWater(bytes: number, cb: () => void): void;
 }
+
+/**
+ * A wait for a connection's pending output to fall below a mark: a
+ * streamed reply, a replica's feed go on then. One callback at a time.
+ */
+export class LowWaterWait {
+  private mark = 0;
+  private callback: (() => void) | null = null;
+
+  /** Call `cb` once `pending` falls below `bytes` (now, if it already is). */
+  arm(pending: number, bytes: number, cb: () => void): void {
+    if (pending < bytes) {
+      cb();
+      return;
+    }
+    this.mark = bytes;
+    this.callback = cb;
+  }
+
+  /** The pending bytes are `pending` now: run the waiting callback if that is below its mark. */
+  check(pending: number): void {
+    const cb = this.callback;
+    if (cb !== null && pending < this.mark) {
+      this.callback = null;
+      cb();
+    }
+  }
+}

@@ -16,7 +16,7 @@
  */
 
 import type { Socket } from 'node:net';
-import type { ClientIo } from './client-io.js';
+import { LowWaterWait, type ClientIo } from './client-io.js';
 
 interface WriteReq {
   handle: StreamHandle;
@@ -109,9 +109,8 @@ export class DirectIo implements ClientIo {
   private backlogBytes = 0;
   /** end() was called while output was gathered: shut down once it is written. */
   private endAfterBacklog = false;
-  /** Called once pendingBytes falls below lowWater (a streamed reply continues). */
-  private lowWaterCallback: (() => void) | null = null;
-  private lowWater = 0;
+  /** Called once pendingBytes falls below a mark (a streamed reply continues). */
+  private readonly lowWater = new LowWaterWait();
   private readonly onComplete: (this: WriteReq, status: number) => void;
 
   private constructor(
@@ -138,11 +137,7 @@ export class DirectIo implements ClientIo {
       io.pendingWrites--;
       this.buffer = null;
       if (io.pendingWrites === 0 && io.backlog.length > 0) io.writeBacklog();
-      const cb = io.lowWaterCallback;
-      if (cb !== null && io.pendingBytes < io.lowWater) {
-        io.lowWaterCallback = null;
-        cb();
-      }
+      io.lowWater.check(io.pendingBytes);
       if (io.readingPaused && io.pendingBytes < HIGH_WATER / 2) {
         io.readingPaused = false;
         if (!socket.destroyed && !io.readingHeld) handle.readStart();
@@ -164,12 +159,7 @@ export class DirectIo implements ClientIo {
 
   /** Call `cb` once fewer than `bytes` wait for the socket (now, if that is already so). */
   onLowWater(bytes: number, cb: () => void): void {
-    if (this.pendingBytes < bytes) {
-      cb();
-      return;
-    }
-    this.lowWater = bytes;
-    this.lowWaterCallback = cb;
+    this.lowWater.arm(this.pendingBytes, bytes, cb);
   }
 
   /** Write chunks in order; returns false if the socket is gone. */

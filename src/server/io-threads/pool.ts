@@ -20,7 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Kind, Ring, createRing } from './ring.js';
 import { decodeControl, encodeControl, type ConnectionInfo, type FromWorker, type ToWorker } from './messages.js';
-import type { ClientIo } from '../client-io.js';
+import { LowWaterWait, type ClientIo } from '../client-io.js';
 import type { Listening } from '../listeners.js';
 import { luaAddon } from '../../scripting/lua-addon.js';
 
@@ -62,8 +62,7 @@ export class ThreadIo implements ClientIo {
   pendingBytes = 0;
   private state: 'open' | 'ending' | 'destroyed' = 'open';
   private readingPaused = false;
-  private lowWater = 0;
-  private lowWaterCallback: (() => void) | null = null;
+  private readonly lowWater = new LowWaterWait();
 
   constructor(
     private readonly thread: IoThread,
@@ -106,12 +105,7 @@ export class ThreadIo implements ClientIo {
   }
 
   onLowWater(bytes: number, cb: () => void): void {
-    if (this.pendingBytes < bytes) {
-      cb();
-      return;
-    }
-    this.lowWater = bytes;
-    this.lowWaterCallback = cb;
+    this.lowWater.arm(this.pendingBytes, bytes, cb);
   }
 
   /** The I/O thread wrote `n` more bytes to the socket. */
@@ -121,11 +115,7 @@ export class ThreadIo implements ClientIo {
       this.readingPaused = false;
       this.thread.send(this.conn, Kind.Resume, null);
     }
-    const cb = this.lowWaterCallback;
-    if (cb !== null && this.pendingBytes < this.lowWater) {
-      this.lowWaterCallback = null;
-      cb();
-    }
+    this.lowWater.check(this.pendingBytes);
   }
 }
 
@@ -274,10 +264,6 @@ class IoThread {
     }
   }
 
-  get connections(): number {
-    return this.conns.size;
-  }
-
   /** The thread is gone (stopped, or failed): its connections are closed, waiters released. */
   get alive(): boolean {
     return !this.stopped;
@@ -357,16 +343,6 @@ export class IoThreads {
   static available(): boolean {
     const addon = luaAddon();
     return !(addon instanceof Error) && typeof addon.dupFd === 'function';
-  }
-
-  get count(): number {
-    return this.threads.length;
-  }
-
-  get connections(): number {
-    let n = 0;
-    for (const t of this.threads) n += t.connections;
-    return n;
   }
 
   setKeepalive(seconds: number): void {
