@@ -17,7 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, root, threadCpu } from './servers.mjs';
+import { freePort, pinnedBenchmark, root, threadCpu } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -61,15 +61,6 @@ async function start(layout) {
   };
 }
 
-/** One redis-benchmark run pinned to core 1: req/s, p50 and p99 (ms). */
-function bench(port, test, pipeline, n) {
-  const r = spawnSync('taskset', ['-c', '1', 'redis-benchmark', '-p', String(port), '-q', '--csv', '-r', '1000000', '-c', '50', '-n', String(n), '-P', String(pipeline), '-t', test], { encoding: 'utf8', timeout: 300_000 });
-  const line = r.stdout.trim().split('\n').pop();
-  const f = line.split(',').map((x) => Number(x.replaceAll('"', '')));
-  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  return { rps: f[1], p50: f[4], p99: f[6] };
-}
-
 const layouts = [
   { name: 'redis-server', redis: 1 },
   // redis-server's I/O threads spin waiting for work: on the server's one
@@ -91,9 +82,9 @@ for (const layout of layouts) {
     for (const test of ['set', 'get']) {
       const s = await start(layout);
       const n = pipeline === 1 ? REQUESTS / 4 : REQUESTS;
-      bench(s.port, test, pipeline, Math.ceil(n / 4));
+      pinnedBenchmark(s.port, test, pipeline, Math.ceil(n / 4));
       const before = threadCpu(s.pid);
-      const r = bench(s.port, test, pipeline, n);
+      const r = pinnedBenchmark(s.port, test, pipeline, n);
       const after = threadCpu(s.pid);
       let main = 0;
       let other = 0;

@@ -142,6 +142,18 @@ export function cpuMicros(pid) {
   return (Number(f[11]) + Number(f[12])) * 10000;
 }
 
+/**
+ * redis-benchmark pinned to core 1, `-c 50 -r 1000000`, one test: req/s and
+ * p50/p99 latency (ms). Times out rather than spin on a port nobody answers.
+ */
+export function pinnedBenchmark(port, test, pipeline, requests) {
+  const r = spawnSync('taskset', ['-c', '1', 'redis-benchmark', '-p', String(port), '-q', '--csv', '-r', '1000000', '-c', '50', '-n', String(requests), '-P', String(pipeline), '-t', test], { encoding: 'utf8', timeout: 300_000 });
+  const line = r.stdout.trim().split('\n').pop();
+  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  const f = line.split(',').map((x) => Number(x.replaceAll('"', '')));
+  return { rps: f[1], p50: f[4], p99: f[6] };
+}
+
 /** CPU seconds (user + system) of every thread of `pid` now: Map tid -> seconds. */
 export function threadCpu(pid) {
   const out = new Map();

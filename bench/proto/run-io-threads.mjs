@@ -8,12 +8,12 @@
 // thread's CPU per request bounds what any number of I/O threads can reach.
 //
 // Usage: node bench/proto/run-io-threads.mjs [--requests 400000] [--redis-io-threads]
-//        npm run bench -- --threads
+//        npm run bench -- --threads-proto
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { threadCpu } from '../servers.mjs';
+import { freePort, pinnedBenchmark, threadCpu } from '../servers.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -24,7 +24,7 @@ const REQUESTS = Number(opt('requests', '400000'));
 const root = new URL('../../', import.meta.url).pathname;
 
 async function start(layout) {
-  const port = 30000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iothreads-'));
   let proc;
   if (layout.redis !== undefined) {
@@ -55,12 +55,6 @@ async function start(layout) {
   return { port, pid, ioTids, stop: () => { proc.kill('SIGINT'); fs.rmSync(dir, { recursive: true, force: true }); } };
 }
 
-function bench(port, test, pipeline, n) {
-  const r = spawnSync('taskset', ['-c', '1', 'redis-benchmark', '-p', String(port), '-q', '--csv', '-r', '1000000', '-c', '50', '-n', String(n), '-P', String(pipeline), '-t', test], { encoding: 'utf8' });
-  const line = r.stdout.trim().split('\n').pop();
-  return Number(line.split(',')[1].replaceAll('"', ''));
-}
-
 const layouts = [
   { name: 'redis-server', threads: 0, redis: 1 },
   // redis-server with io-threads 4 pinned to the server's one core: its I/O
@@ -78,9 +72,9 @@ for (const layout of layouts) {
     for (const test of ['set', 'get']) {
       const s = await start(layout);
       const n = pipeline === 1 ? REQUESTS / 4 : REQUESTS;
-      bench(s.port, test, pipeline, Math.ceil(n / 4));
+      pinnedBenchmark(s.port, test, pipeline, Math.ceil(n / 4));
       const before = threadCpu(s.pid);
-      const rps = bench(s.port, test, pipeline, n);
+      const { rps } = pinnedBenchmark(s.port, test, pipeline, n);
       const after = threadCpu(s.pid);
       let main = 0;
       let io = 0;
