@@ -109,6 +109,8 @@ export class DirectIo implements ClientIo {
   private backlogBytes = 0;
   /** end() was called while output was gathered: shut down once it is written. */
   private endAfterBacklog = false;
+  /** Called after each write libuv completes (an I/O thread reports what went out). */
+  onProgress: (() => void) | null = null;
   /** Called once pendingBytes falls below a mark (a streamed reply continues). */
   private readonly lowWater = new LowWaterWait();
   private readonly onComplete: (this: WriteReq, status: number) => void;
@@ -138,6 +140,7 @@ export class DirectIo implements ClientIo {
       this.buffer = null;
       if (io.pendingWrites === 0 && io.backlog.length > 0) io.writeBacklog();
       io.lowWater.check(io.pendingBytes);
+      io.onProgress?.();
       if (io.readingPaused && io.pendingBytes < HIGH_WATER / 2) {
         io.readingPaused = false;
         if (!socket.destroyed && !io.readingHeld) handle.readStart();

@@ -117,11 +117,17 @@ function applyReading(c: Conn): void {
   else c.socket.resume();
 }
 
-/** c's queued output went out: say how much. */
+/**
+ * Some of c's queued output went out: say how much. With DirectIo what
+ * still waits is its pendingBytes (each write is reported as libuv
+ * completes it, so a client that reads slowly but steadily is not taken
+ * for one that does not read); with the stream API, all of it at 'drain'.
+ */
 function ackQueued(c: Conn): void {
-  if (c.unacked === 0) return;
-  const n = c.unacked;
-  c.unacked = 0;
+  const left = c.io !== null ? c.io.pendingBytes : 0;
+  const n = c.unacked - left;
+  if (n <= 0) return;
+  c.unacked = left;
   sendUp(c.id, Kind.Written, null, n);
 }
 
@@ -143,7 +149,8 @@ function accept(socket: net.Socket): void {
   };
   sendUp(conn, Kind.Open, encodeControl(info));
   c.io = DirectIo.attach(socket, (chunk) => sendUp(conn, Kind.Data, chunk, chunk.length, true));
-  if (c.io === null) {
+  if (c.io !== null) c.io.onProgress = () => ackQueued(c);
+  else {
     socket.on('data', (chunk: Buffer) => sendUp(conn, Kind.Data, chunk));
     socket.on('drain', () => ackQueued(c));
   }
@@ -230,7 +237,6 @@ function writeReplies(): void {
         if (queued > 0) {
           slabKept = true;
           c.unacked += queued;
-          io.onLowWater(1, () => ackQueued(c));
         }
       } else {
         slabKept = true;
