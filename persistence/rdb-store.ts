@@ -376,7 +376,7 @@ export class RdbStore {
       },
       onAux: (k, v) => this.logAux(k, v),
     });
-    while (!parser.step(LOAD_SLICE_KEYS)) {
+    while (!parser.step(LOAD_SLICE_KEYS, performance.now() + LOAD_SLICE_MS)) {
       opts.onProgress?.(parser.position);
       yield;
     }
@@ -399,6 +399,11 @@ export class RdbStore {
 
 /** Keys loaded per step before the loader may yield: about 3 ms of 100-byte strings (20000 held a replica's event loop for 30 ms at a time). */
 const LOAD_SLICE_KEYS = 2000;
+/**
+ * ...and at most this long (ms): code still cold, or values larger than
+ * 100 bytes, made a step of 2000 keys take 10-35 ms on a replica.
+ */
+const LOAD_SLICE_MS = 3;
 
 /** Write a whole buffer with writeSync (handles short writes). */
 export function writeAll(fd: number, buf: Buffer): void {

@@ -14,7 +14,9 @@ import { EncodingLimits } from '../src/types/limits.js';
 import type { Value } from '../src/types/value.js';
 import type { Engine } from '../src/engine/engine.js';
 import { Snapshot, type SnapshotTarget } from '../persistence/snapshot.js';
-import { dumpPayload, readRdb, restorePayload } from '../persistence/rdb/file.js';
+import { RdbParser, RdbWriter, dumpPayload, readRdb, restorePayload } from '../persistence/rdb/file.js';
+import { Client } from '../src/server/client.js';
+import type { Socket } from 'node:net';
 import { RdbError } from '../persistence/rdb/format.js';
 import { Crc64 } from '../persistence/rdb/crc64.js';
 import { call, checkRdb, contents, digest, digestIncomparable, dirWith, everyEncodingCommands, pipeline, pipelineOk, waitBgsave, type Cmd, type KeyDump } from './helpers/dataset.js';
@@ -913,6 +915,77 @@ describe('snapshots: overlapping runs and write errors', () => {
     expect((await done)?.message).toBe('No space left on device');
     expect(engine.dbs[0]!.beforeChange).toBe(null);
     expect(await call(v, 'GET', 'key:0')).toBe('w0');
+  });
+});
+
+describe('snapshots share the event loop with clients', () => {
+  let vireo: VireoHandle;
+  let v: RespClient;
+  beforeAll(async () => {
+    vireo = await startVireo({ save: '' });
+    v = await RespClient.connect(vireo.port);
+  });
+  afterAll(async () => {
+    v?.close();
+    await vireo?.stop();
+  });
+
+  it('a reply read while a slice is queued goes out before that slice runs', async () => {
+    const server = vireo.server;
+    const written: string[] = [];
+    const sink = { write: (b: Uint8Array) => written.push(Buffer.from(b).toString('latin1')) > 0, cork() {}, uncork() {}, writableLength: 0, isPaused: () => false, end() {}, remoteAddress: '127.0.0.1' };
+    const client = new Client(server, 999_001, sink as unknown as Socket, server.arena, '127.0.0.1:1', '127.0.0.1:2', -1);
+    server.clients.set(client.id, client);
+    try {
+      // A slice queued in an earlier turn, as a running snapshot queues its next one...
+      let seenBySlice: string | null = null;
+      setImmediate(() => server.engine.afterReplies(() => (seenBySlice = written.join(''))));
+      // ...then a command arrives: its reply is queued behind that slice in the same turn.
+      client.onData(Buffer.from('*1\r\n$4\r\nPING\r\n', 'latin1'));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(seenBySlice).toBe('+PONG\r\n');
+    } finally {
+      server.clients.delete(client.id);
+    }
+  });
+
+  it('databases empty at the start stay out; one emptied during the snapshot keeps its keys', async () => {
+    const engine = vireo.server.engine;
+    await pipelineOk(v, [['FLUSHALL'], ['DEBUG', 'POPULATE', '3000', 'key'], ['SELECT', '2'], ['SET', 'only', 'x'], ['HSET', 'h', 'f', 'v'], ['SELECT', '0']]);
+    const target = new MemoryTarget();
+    const expected = datasetNow(engine);
+    const snap = new Snapshot(engine, target, { sliceKeys: 10 });
+    const done = new Promise<Error | null>((r) => snap.runAsync(r));
+    // Database 1 gets keys and database 2 loses all of its keys while database 0 is still being saved.
+    await pipelineOk(v, [['SELECT', '1'], ['SET', 'late', 'y'], ['SELECT', '2'], ['DEL', 'only', 'h'], ['SELECT', '0']]);
+    expect(snap.done).toBe(false);
+    expect(await done).toBe(null);
+    expect(target.entries).toEqual(expected);
+    expect(target.entries.has('2:only')).toBe(true);
+    expect(target.entries.has('1:late')).toBe(false);
+  });
+});
+
+describe('loading stops at its slice deadline and resumes where it stopped', () => {
+  it('a step past its deadline stops after 64 keys; the next steps load the rest, in order', () => {
+    const chunks: Buffer[] = [];
+    const w = new RdbWriter({ compress: true, checksum: true, sink: (c) => chunks.push(Buffer.from(c)) });
+    w.header([['redis-ver', '7.2.0']]);
+    w.selectDb(0, 1000, 0);
+    for (let i = 0; i < 1000; i++) w.entry(0, `key:${i}`, `value-${i}-${'x'.repeat(i % 50)}`, i % 7 === 0 ? 4_000_000_000_000 + i : -1);
+    w.end();
+    const image = Buffer.concat(chunks);
+    const seen: string[] = [];
+    const parser = new RdbParser(image, { limits: new EncodingLimits(), checksum: true, onKey: (db, key, value, expireMs) => seen.push(`${db}:${key}=${String(value)}@${expireMs}`) });
+    expect(parser.step(Infinity, 0)).toBe(false);
+    expect(seen.length).toBe(64);
+    let steps = 1;
+    while (!parser.step(100)) steps++;
+    expect(steps).toBe(10);
+    const whole: string[] = [];
+    readRdb(image, { limits: new EncodingLimits(), checksum: true, onKey: (db, key, value, expireMs) => whole.push(`${db}:${key}=${String(value)}@${expireMs}`) });
+    expect(seen).toEqual(whole);
+    expect(whole.length).toBe(1000);
   });
 });
 

@@ -228,8 +228,12 @@ export class RdbParser {
     return this.inp.pos;
   }
 
-  /** Parse up to `maxKeys` keys; returns true when the image is fully read. */
-  step(maxKeys = Infinity): boolean {
+  /**
+   * Parse up to `maxKeys` keys, stopping early once performance.now()
+   * passes `deadline` (looked at every 64 keys); returns true when the
+   * image is fully read.
+   */
+  step(maxKeys = Infinity, deadline = Infinity): boolean {
     const inp = this.inp;
     const result = this.result;
     let loaded = 0;
@@ -299,6 +303,7 @@ export class RdbParser {
       this.expireMs = -1;
       this.idleSeconds = -1;
       this.freq = -1;
+      if ((loaded & 63) === 0 && deadline !== Infinity && loaded > 0 && performance.now() > deadline) break;
     }
     return this.done;
   }

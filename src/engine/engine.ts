@@ -142,6 +142,13 @@ export class Engine {
    * points it at the latency monitor.
    */
   latencySink: ((event: string, ms: number) => void) | null = null;
+  /**
+   * Run `work` (a background slice: a snapshot's) once the replies of this
+   * event-loop turn have gone out. Called from a setImmediate: the server
+   * queues its replies in one too, and a slice queued earlier would run
+   * first and hold a reply back by a whole slice. Default: at once.
+   */
+  afterReplies: (work: () => void) => void = (work) => work();
   /** Keyspace listeners: every change signal reaches each of them. */
   readonly keyspaceListeners: KeyspaceListener[] = [];
   /** Client-side caching (CLIENT TRACKING), told of every modified key and flush. */

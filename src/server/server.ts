@@ -280,6 +280,7 @@ export class Server implements CommandHost, TrackingHost {
       this.prometheus?.observeLatency(event, ms);
     };
     this.engine.latencySink = (event, ms) => this.latencyMonitor.addIfNeeded(event, ms);
+    this.engine.afterReplies = this.afterReplies;
     this.watchGcPauses();
     this.timing.configure(config);
     this.applyObserverConfig();
@@ -877,7 +878,23 @@ export class Server implements CommandHost, TrackingHost {
       if (c.streaming) this.pumpLater(c);
     }
     while (list.length > 0) list.pop();
+    this.runAfterWrites();
   };
+
+  /** Background slices waiting for this turn's replies (Engine.afterReplies). */
+  private afterWrites: (() => void)[] = [];
+
+  private readonly afterReplies = (work: () => void): void => {
+    if (this.writesScheduled) this.afterWrites.push(work);
+    else work();
+  };
+
+  private runAfterWrites(): void {
+    const list = this.afterWrites;
+    if (list.length === 0) return;
+    this.afterWrites = [];
+    for (const work of list) work();
+  }
 
   /** Clients whose streamed reply continues in the next turn. */
   private pumps: Client[] = [];
