@@ -1,5 +1,5 @@
 // Starting redis-server and the built Vireo side by side for benchmarks.
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -85,7 +85,7 @@ export async function waitUp(port, timeoutMs = 120000) {
  */
 export async function startServer(kind, extra = [], dir = null) {
   const port = await freePort();
-  const dataDir = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), `bench-${kind}-`));
+  const dataDir = dir ?? fs.mkdtempSync(path.join(process.env.BENCH_TMP ?? os.tmpdir(), `bench-${kind}-`));
   const common = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dataDir, '--enable-debug-command', 'yes', ...extra];
   const [program, args] =
     kind === 'redis'
@@ -231,4 +231,45 @@ export function judged(ratio, target) {
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * A server's INFO `section` without holding this process' event loop (a
+ * pause probe runs in it): redis-cli run asynchronously.
+ */
+export function infoAsync(port, section) {
+  return new Promise((resolve, reject) =>
+    execFile('redis-cli', ['-p', String(port), 'INFO', section], { encoding: 'utf8' }, (err, out) => (err ? reject(err) : resolve(out))),
+  );
+}
+
+/**
+ * The pauses clients of `port` see while some work runs: PING every
+ * millisecond on one connection, from `start()` until `finished()` (asked
+ * every 20 pings) says so. Any reply counts (-LOADING too): the time to it
+ * is how long the server's event loop made the client wait. Returns the
+ * slowest reply, the 99th percentile (ms) and the number of samples.
+ */
+export async function probePauses(port, start, finished) {
+  const sock = net.connect(port, '127.0.0.1');
+  await new Promise((r) => sock.once('connect', r));
+  let answer = () => {};
+  sock.on('data', () => answer());
+  const ping = () =>
+    new Promise((resolve) => {
+      const sent = performance.now();
+      answer = () => resolve(performance.now() - sent);
+      sock.write('PING\r\n');
+    });
+  for (let i = 0; i < 100; i++) await ping();
+  const lat = [];
+  await start();
+  for (let n = 1; ; n++) {
+    lat.push(await ping());
+    await new Promise((r) => setTimeout(r, 1));
+    if (n % 20 === 0 && (await finished())) break;
+  }
+  sock.destroy();
+  lat.sort((a, b) => a - b);
+  return { max: lat[lat.length - 1] ?? 0, p99: lat[Math.floor(lat.length * 0.99)] ?? 0, samples: lat.length };
 }
