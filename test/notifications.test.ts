@@ -30,9 +30,15 @@ const MAX_STEPS = Number(process.env.VIREO_NOTIFY_STEPS ?? 80);
 const REPLAY = process.env.VIREO_NOTIFY_SEED === undefined ? {} : { seed: Number(process.env.VIREO_NOTIFY_SEED), path: process.env.VIREO_NOTIFY_PATH };
 const EVENTS = 'KEAmn';
 const MARKER = 'vireo-test:marker';
-/** The TTL a short one becomes, and how long the runner waits after setting it. */
-const SHORT_TTL_MS = 15;
-const EXPIRY_WAIT_MS = 30;
+/**
+ * The TTL a short one becomes, and how long the runner waits after setting
+ * it. The TTL must outlast the step on both servers: `{{pnow+N}}` is read
+ * from each server before its command is sent, and at 15 ms a loaded
+ * machine (CI) sometimes took longer, so one server got a time already past
+ * (a `del` event) and the other did not (`expire`).
+ */
+const SHORT_TTL_MS = 40;
+const EXPIRY_WAIT_MS = 60;
 
 /** How much the sequences exercised (printed at the end). */
 const stats = { steps: 0, events: 0, eventNames: new Set<string>() };
