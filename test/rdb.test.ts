@@ -859,7 +859,7 @@ function datasetNow(engine: Engine): Map<string, string> {
   return out;
 }
 
-describe('snapshots: overlapping runs and write errors', () => {
+describe('snapshots beside clients: overlapping runs, write errors, the event loop', () => {
   let vireo: VireoHandle;
   let v: RespClient;
   beforeAll(async () => {
@@ -915,19 +915,6 @@ describe('snapshots: overlapping runs and write errors', () => {
     expect((await done)?.message).toBe('No space left on device');
     expect(engine.dbs[0]!.beforeChange).toBe(null);
     expect(await call(v, 'GET', 'key:0')).toBe('w0');
-  });
-});
-
-describe('snapshots share the event loop with clients', () => {
-  let vireo: VireoHandle;
-  let v: RespClient;
-  beforeAll(async () => {
-    vireo = await startVireo({ save: '' });
-    v = await RespClient.connect(vireo.port);
-  });
-  afterAll(async () => {
-    v?.close();
-    await vireo?.stop();
   });
 
   it('a reply read while a slice is queued goes out before that slice runs', async () => {

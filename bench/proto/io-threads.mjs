@@ -16,19 +16,12 @@
 // Prints "ready <tid of each worker>" once listening, and each thread's CPU
 // time (/proc/thread-self) on SIGUSR2, and on SIGINT before it exits.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import fs from 'node:fs';
 import net from 'node:net';
 import { Ring, createRing } from './ring.mjs';
+import { printOnSignals, threadCpu } from './threads.mjs';
 
 const RING_BYTES = 8 << 20;
 
-/** This thread's id and CPU time (user, sys) in seconds, from /proc. */
-function threadCpu() {
-  const stat = fs.readFileSync('/proc/thread-self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-  return { tid, user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
-}
 
 if (!isMainThread) {
   // ---- I/O thread ---------------------------------------------------------
@@ -211,19 +204,14 @@ if (!isMainThread) {
     })();
   }
 
-  const printCpu = async () => {
+  printOnSignals('cpu', async () => {
     const rows = [{ thread: 'main', ...threadCpu() }];
     for (let i = 0; i < workers.length; i++) {
       workers[i].postMessage('cpu');
       const m = await new Promise((resolve) => workers[i].once('message', resolve));
       rows.push({ thread: `io${i}`, ...m.cpu });
     }
-    console.log(`cpu ${JSON.stringify(rows)}`);
-  };
-  process.on('SIGUSR2', printCpu);
-  process.on('SIGINT', async () => {
-    await printCpu();
-    process.exit(0);
+    return rows;
   });
   console.log(`ready ${tids.join(' ')}`);
 }

@@ -24,22 +24,15 @@
 // SIGINT before it exits) each thread's CPU time, commands run, hops, and the
 // round-trip time of its hops (p50/p99, ms).
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import fs from 'node:fs';
 import net from 'node:net';
 import { Ring, createRing } from './ring.mjs';
+import { printOnSignals, threadCpu } from './threads.mjs';
 
 const RING_BYTES = 8 << 20;
 const SLOTS = 16384;
 /** A hop's first byte: a request to the owner, or a reply back to the origin. */
 const REQUEST = 1;
 const REPLY = 2;
-
-function threadCpu() {
-  const stat = fs.readFileSync('/proc/thread-self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-  return { tid, user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
-}
 
 /**
  * Split `buf` into whole RESP commands (arrays of bulk strings): calls
@@ -248,18 +241,13 @@ if (!isMainThread) {
     tids.push(msg.tid);
     workers.push(w);
   }
-  const printStats = async () => {
+  printOnSignals('stats', async () => {
     const rows = [];
     for (const w of workers) {
       w.postMessage('stats');
       rows.push((await new Promise((resolve) => w.once('message', resolve))).stats);
     }
-    console.log(`stats ${JSON.stringify(rows)}`);
-  };
-  process.on('SIGUSR2', printStats);
-  process.on('SIGINT', async () => {
-    await printStats();
-    process.exit(0);
+    return rows;
   });
   console.log(`ready ${tids.join(' ')}`);
 }
