@@ -852,6 +852,15 @@ export class Server implements CommandHost, TrackingHost {
   }
 
   private readonly writePending = (): void => {
+    try {
+      this.writeReplies();
+    } finally {
+      // Even if a write failed: a snapshot waiting here would otherwise stall until the next reply.
+      this.runAfterWrites();
+    }
+  };
+
+  private writeReplies(): void {
     // BCAST invalidations of this turn's changes go out with its replies (Redis' beforeSleep).
     this.tracking.broadcast();
     this.writesScheduled = false;
@@ -878,8 +887,7 @@ export class Server implements CommandHost, TrackingHost {
       if (c.streaming) this.pumpLater(c);
     }
     while (list.length > 0) list.pop();
-    this.runAfterWrites();
-  };
+  }
 
   /** Background slices waiting for this turn's replies (Engine.afterReplies). */
   private afterWrites: (() => void)[] = [];
