@@ -953,6 +953,41 @@ describe('snapshots beside clients: overlapping runs, write errors, the event lo
   });
 });
 
+describe('LZF-compressed string values', () => {
+  const image = (value: string): Buffer => {
+    const chunks: Buffer[] = [];
+    const w = new RdbWriter({ compress: true, checksum: false, sink: (c) => chunks.push(Buffer.from(c)) });
+    w.header([['redis-ver', '7.2.0']]);
+    w.selectDb(0, 2, 0);
+    w.entry(0, 'k', value, -1);
+    w.entry(0, 'after', 'x', -1);
+    w.end();
+    return Buffer.concat(chunks);
+  };
+  const load = (buf: Buffer): Map<string, string> => {
+    const out = new Map<string, string>();
+    readRdb(buf, { limits: new EncodingLimits(), checksum: false, onKey: (_db, key, value) => out.set(key, String(value)) });
+    return out;
+  };
+
+  it('load exactly, one after the other (values of every size through the reused buffer and past it)', () => {
+    for (const value of ['ab'.repeat(20), 'x'.repeat(5000) + 'y', 'z'.repeat(70_000), 'q'.repeat(30) + '\u00ff\u0000'.repeat(10)]) {
+      expect(load(image(value))).toEqual(new Map([['k', value], ['after', 'x']]));
+    }
+  });
+
+  it('a damaged one is a clear RdbError naming its offset', () => {
+    const buf = image('ab'.repeat(50));
+    // After the LZF marker (0xC3), the compressed and the uncompressed lengths: the first control byte of the data.
+    const marker = buf.indexOf(0xc3, buf.indexOf('k', 9) + 1);
+    const data = marker + 1 + 1 + 2;
+    const bad = Buffer.from(buf);
+    bad[data] = 0xe0; // a back reference before the start of the output
+    expect(() => load(bad)).toThrow(RdbError);
+    expect(() => load(bad)).toThrow(`LZF: back reference out of bounds at offset ${data} (key at offset`);
+  });
+});
+
 describe('loading stops at its slice deadline and resumes where it stopped', () => {
   it('a step past its deadline stops after 64 keys; the next steps load the rest, in order', () => {
     const chunks: Buffer[] = [];

@@ -4,7 +4,7 @@
  * Layout as in Redis' rdb.h / rdb.c, versions up to 11.
  */
 
-import { lzfCompressInto, lzfDecompress } from './lzf.js';
+import { lzfCompressInto, lzfDecompress, lzfDecompressInto } from './lzf.js';
 import { MAX_STRING_CHARS } from '../../src/types/string.js';
 
 export const RDB_VERSION_WRITTEN = 10;
@@ -53,6 +53,9 @@ const RDB_ENC_INT8 = 0;
 const RDB_ENC_INT16 = 1;
 const RDB_ENC_INT32 = 2;
 const RDB_ENC_LZF = 3;
+/** LZF strings up to this long are decompressed into one reused buffer (RdbInput.lzfString). */
+const LZF_SCRATCH_MAX = 64 * 1024;
+let lzfScratch = Buffer.allocUnsafe(4096);
 
 export class RdbError extends Error {}
 
@@ -193,8 +196,39 @@ export class RdbInput {
         return buf.latin1Slice(start, start + len);
       }
     }
+    if (pos < buf.length && buf[pos] === 0xc0 + RDB_ENC_LZF) {
+      const s = this.lzfString();
+      if (s !== null) return s;
+    }
     const bytes = this.stringBytes();
     return bytes.length > MAX_STRING_CHARS ? bytes : bytes.latin1Slice();
+  }
+
+  /**
+   * An LZF-compressed string of up to LZF_SCRATCH_MAX bytes, decompressed
+   * into a reused buffer: no Buffer made per value, which loading 1M
+   * compressed values paid twice (the input's view and the output). Null,
+   * with nothing consumed, for the other cases (stringBytes takes them).
+   */
+  private lzfString(): string | null {
+    const start = this.pos;
+    this.pos++;
+    const clen = this.len();
+    const ulen = this.len();
+    if (ulen === 0 || ulen > LZF_SCRATCH_MAX) {
+      this.pos = start;
+      return null;
+    }
+    this.need(clen);
+    const at = this.pos;
+    if (lzfScratch.length < ulen) lzfScratch = Buffer.allocUnsafe(Math.max(ulen, lzfScratch.length * 2));
+    try {
+      lzfDecompressInto(this.buf, at, at + clen, lzfScratch, ulen);
+    } catch (e) {
+      throw new RdbError(`${(e as Error).message} at offset ${at}`);
+    }
+    this.pos = at + clen;
+    return lzfScratch.latin1Slice(0, ulen);
   }
 
   /** Binary double (RDB_TYPE_ZSET_2, 8 bytes little endian). */

@@ -93,9 +93,18 @@ function flushLiterals(input: Uint8Array, start: number, end: number, out: Uint8
 /** Decompress into exactly `outLen` bytes; throws on malformed input. */
 export function lzfDecompress(input: Uint8Array, outLen: number): Buffer {
   const out = Buffer.allocUnsafe(outLen);
-  let ip = 0;
+  lzfDecompressInto(input, 0, input.length, out, outLen);
+  return out;
+}
+
+/**
+ * Decompress input[inStart, inEnd) into out[0, outLen) (out may be longer:
+ * a reused scratch buffer); throws on malformed input.
+ */
+export function lzfDecompressInto(input: Uint8Array, inStart: number, inEnd: number, out: Uint8Array, outLen: number): void {
+  let ip = inStart;
   let op = 0;
-  const inLen = input.length;
+  const inLen = inEnd;
   while (ip < inLen) {
     let ctrl = input[ip++]!;
     if (ctrl < 32) {
@@ -117,5 +126,4 @@ export function lzfDecompress(input: Uint8Array, outLen: number): Buffer {
     }
   }
   if (op !== outLen) throw new Error('LZF: decompressed length mismatch');
-  return out;
 }
