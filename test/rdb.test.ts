@@ -852,6 +852,13 @@ class MemoryTarget implements SnapshotTarget {
   drain(): void {}
 }
 
+/** MemoryTarget taking the string store's keys from their records' bytes, as the RDB writer does (Snapshot.serializeRecords). */
+class RecordsMemoryTarget extends MemoryTarget {
+  bytesEntry(db: number, buf: Buffer, keyStart: number, keyLen: number, valueStart: number, valueLen: number, expireMs: number): void {
+    this.entry(db, buf.latin1Slice(keyStart, keyStart + keyLen), buf.latin1Slice(valueStart, valueStart + valueLen), expireMs);
+  }
+}
+
 /** The engine's dataset in MemoryTarget's form. */
 function datasetNow(engine: Engine): Map<string, string> {
   const out = new Map<string, string>();
@@ -882,7 +889,8 @@ describe('snapshots beside clients: overlapping runs, write errors, the event lo
   it('two snapshots running at once each hold the dataset of their own start', async () => {
     const engine = vireo.server.engine;
     await pipelineOk(v, [['FLUSHALL'], ['DEBUG', 'POPULATE', '3000', 'key'], ...writes(800, 'setup')]);
-    const a = new MemoryTarget();
+    // One reads the string store's records as bytes (as BGSAVE does), the other as values (as a target without bytesEntry).
+    const a = new RecordsMemoryTarget();
     const expectA = datasetNow(engine);
     const done: Promise<Error | null>[] = [];
     const snapA = new Snapshot(engine, a, { sliceKeys: 10 });
@@ -920,7 +928,13 @@ describe('snapshots beside clients: overlapping runs, write errors, the event lo
   it('a reply read while a slice is queued goes out before that slice runs', async () => {
     const server = vireo.server;
     const written: string[] = [];
-    const sink = { write: (b: Uint8Array) => written.push(Buffer.from(b).toString('latin1')) > 0, cork() {}, uncork() {}, writableLength: 0, isPaused: () => false, end() {}, remoteAddress: '127.0.0.1' };
+    // Delivered in a microtask, as an I/O thread's ring is published (ThreadIo): the slice must wait for that too.
+    const deliver = (b: Uint8Array): boolean => {
+      const copy = Buffer.from(b).toString('latin1');
+      queueMicrotask(() => written.push(copy));
+      return true;
+    };
+    const sink = { write: deliver, cork() {}, uncork() {}, writableLength: 0, isPaused: () => false, end() {}, remoteAddress: '127.0.0.1' };
     const client = new Client(server, 999_001, sink as unknown as Socket, server.arena, '127.0.0.1:1', '127.0.0.1:2', -1);
     server.clients.set(client.id, client);
     try {
@@ -939,7 +953,7 @@ describe('snapshots beside clients: overlapping runs, write errors, the event lo
   it('databases empty at the start stay out; one emptied during the snapshot keeps its keys', async () => {
     const engine = vireo.server.engine;
     await pipelineOk(v, [['FLUSHALL'], ['DEBUG', 'POPULATE', '3000', 'key'], ['SELECT', '2'], ['SET', 'only', 'x'], ['HSET', 'h', 'f', 'v'], ['SELECT', '0']]);
-    const target = new MemoryTarget();
+    const target = new RecordsMemoryTarget();
     const expected = datasetNow(engine);
     const snap = new Snapshot(engine, target, { sliceKeys: 10 });
     const done = new Promise<Error | null>((r) => snap.runAsync(r));

@@ -855,8 +855,9 @@ export class Server implements CommandHost, TrackingHost {
     try {
       this.writeReplies();
     } finally {
-      // Even if a write failed: a snapshot waiting here would otherwise stall until the next reply.
-      this.runAfterWrites();
+      // In a microtask: the I/O threads' rings are published in microtasks queued
+      // by the writes above, and those must reach their threads before a slice runs.
+      if (this.afterWrites.length > 0) queueMicrotask(this.runAfterWrites);
     }
   };
 
@@ -897,12 +898,11 @@ export class Server implements CommandHost, TrackingHost {
     else work();
   };
 
-  private runAfterWrites(): void {
+  private readonly runAfterWrites = (): void => {
     const list = this.afterWrites;
-    if (list.length === 0) return;
     this.afterWrites = [];
     for (const work of list) work();
-  }
+  };
 
   /** Clients whose streamed reply continues in the next turn. */
   private pumps: Client[] = [];
