@@ -6,18 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffPair } from './helpers/differential.js';
 import { HAVE_REDIS } from './helpers/servers.js';
 import { toJs } from './helpers/resp.js';
-
-/** A small deterministic generator (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './helpers/random.js';
 
 const ARG_POOL = [
   'k1', 'k2', 'k3', '0', '1', '2', '3', '-1', '01', '1x', ' 2', '+1', '4294967297', 'STORE', 'store', 'dst', 'GET', 'BY', 'LIMIT',
@@ -132,7 +121,7 @@ describe.skipIf(!HAVE_REDIS)('COMMAND GETKEYS (differential)', () => {
 
   it('every implemented command with keys agrees with Redis on random arguments', async () => {
     const list = toJs(await pair.vireo.call('COMMAND', 'LIST')) as string[];
-    const random = rng(0x5eed);
+    const random = mulberry32(0x5eed);
     let compared = 0;
     for (const name of list.sort()) {
       if (name.includes('|')) continue;

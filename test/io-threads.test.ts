@@ -13,23 +13,12 @@ import { useCleanups, js } from './helpers/cleanups.js';
 import { RespClient, toJs, type Reply } from './helpers/resp.js';
 import { startVireoProcess, tempDir } from './helpers/servers.js';
 import { readInfo } from './helpers/info.js';
+import { mulberry32 } from './helpers/random.js';
 
 const THREADS = ['--io-threads', '4', '--enable-debug-command', 'yes', '--save', ''];
 const ALWAYS = [...THREADS, '--appendonly', 'yes', '--appendfsync', 'always'];
 
 const { track, client } = useCleanups();
-
-/** A deterministic generator (the test's randomness is reproducible from its seed). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * One connection's commands over its own keys, every type, with the reply
@@ -112,7 +101,7 @@ describe('io-threads 4', () => {
     const CLIENTS = 200;
     const BATCHES = 12;
     const PIPELINE = 16;
-    const models = Array.from({ length: CLIENTS }, (_, i) => new ClientModel(i, rng(1000 + i)));
+    const models = Array.from({ length: CLIENTS }, (_, i) => new ClientModel(i, mulberry32(1000 + i)));
     let shared = 0;
     const conns = await Promise.all(models.map(() => RespClient.connect(p.port)));
     try {
