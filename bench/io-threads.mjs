@@ -17,13 +17,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, pinnedBenchmark, root, threadCpu } from './servers.mjs';
+import { freePort, options, pinnedBenchmark, root, threadCpu } from './servers.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+const { opt } = options(args);
 const REQUESTS = Number(opt('requests', '400000'));
 
 async function start(layout) {

@@ -19,6 +19,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import net from 'node:net';
 import { Ring, createRing } from './ring.mjs';
 import { printOnSignals, threadCpu } from './threads.mjs';
+import { options } from '../servers.mjs';
 
 const RING_BYTES = 8 << 20;
 
@@ -102,11 +103,7 @@ if (!isMainThread) {
   const { Server } = await import(new URL('src/server/server.js', dist).href);
   const { Client } = await import(new URL('src/server/client.js', dist).href);
 
-  const args = process.argv.slice(2);
-  const opt = (name, dflt) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : dflt;
-  };
+  const { opt } = options(process.argv.slice(2));
   const port = Number(opt('port', '6390'));
   const threads = Number(opt('threads', '1'));
 

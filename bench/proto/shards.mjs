@@ -27,6 +27,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import net from 'node:net';
 import { Ring, createRing } from './ring.mjs';
 import { printOnSignals, threadCpu } from './threads.mjs';
+import { options } from '../servers.mjs';
 
 const RING_BYTES = 8 << 20;
 const SLOTS = 16384;
@@ -223,11 +224,7 @@ if (!isMainThread) {
     parentPort.postMessage({ stats: { ...threadCpu(), commands: stats.commands, hops: stats.hops, hopP50: pct(0.5), hopP99: pct(0.99) } });
   });
 } else {
-  const args = process.argv.slice(2);
-  const opt = (name, dflt) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : dflt;
-  };
+  const { opt } = options(process.argv.slice(2));
   const port = Number(opt('port', '6391'));
   const threads = Number(opt('threads', '2'));
   const rings = Array.from({ length: threads }, (_, from) => Array.from({ length: threads }, (_, to) => (from === to ? null : createRing(RING_BYTES))));
