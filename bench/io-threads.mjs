@@ -17,7 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, options, pinnedBenchmark, root, threadCpu } from './servers.mjs';
+import { benchmarkWithThreadCpu, freePort, options, root } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt } = options(args);
@@ -79,17 +79,9 @@ for (const layout of layouts) {
     for (const test of ['set', 'get']) {
       const s = await start(layout);
       const n = pipeline === 1 ? REQUESTS / 4 : REQUESTS;
-      pinnedBenchmark(s.port, test, pipeline, Math.ceil(n / 4));
-      const before = threadCpu(s.pid);
-      const r = pinnedBenchmark(s.port, test, pipeline, n);
-      const after = threadCpu(s.pid);
-      let main = 0;
-      let other = 0;
-      for (const [tid, t] of after) {
-        const d = t - (before.get(tid) ?? 0);
-        if (tid === s.pid) main += d;
-        else other += d;
-      }
+      const r = benchmarkWithThreadCpu(s.pid, s.port, test, pipeline, n, (tid) => (tid === s.pid ? 'main' : 'other'));
+      const main = r.cpu.main ?? 0;
+      const other = r.cpu.other ?? 0;
       await s.stop();
       const perCpuSecond = n / (main + other);
       rows.push({ layout: layout.name, test, pipeline, ...r, main: (main * 1e6) / n, other: (other * 1e6) / n, perCpuSecond });

@@ -169,6 +169,23 @@ export function threadCpu(pid) {
 }
 
 /**
+ * One pinnedBenchmark run of `n` requests, after a warm-up run of n/4, and
+ * the server's CPU seconds over it per class of thread: `classOf(tid)`
+ * names each thread's class (the server's main thread has the pid's tid).
+ */
+export function benchmarkWithThreadCpu(pid, port, test, pipeline, n, classOf) {
+  pinnedBenchmark(port, test, pipeline, Math.ceil(n / 4));
+  const before = threadCpu(pid);
+  const result = pinnedBenchmark(port, test, pipeline, n);
+  const cpu = {};
+  for (const [tid, t] of threadCpu(pid)) {
+    const c = classOf(tid);
+    cpu[c] = (cpu[c] ?? 0) + t - (before.get(tid) ?? 0);
+  }
+  return { ...result, cpu };
+}
+
+/**
  * redis-benchmark -c 50 against one server: [{ name, rps, cpuUs }], cpuUs
  * the server's CPU time per request (null when one run reports several
  * rows: redis-benchmark's LRANGE tests fill their list in the same run).

@@ -18,7 +18,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, options, pinnedBenchmark, root, threadCpu } from '../servers.mjs';
+import { benchmarkWithThreadCpu, freePort, options, root } from '../servers.mjs';
 
 const { opt } = options(process.argv.slice(2));
 const REQUESTS = Number(opt('requests', '400000'));
@@ -97,19 +97,11 @@ for (const layout of layouts) {
     for (const test of ['set', 'get']) {
       const s = await start(layout);
       const n = pipeline === 1 ? REQUESTS / 4 : REQUESTS;
-      pinnedBenchmark(s.port, test, pipeline, Math.ceil(n / 4));
-      const before = threadCpu(s.pid);
-      const { rps } = pinnedBenchmark(s.port, test, pipeline, n);
-      const after = threadCpu(s.pid);
-      let main = 0;
-      let io = 0;
-      let other = 0;
-      for (const [tid, t] of after) {
-        const d = t - (before.get(tid) ?? 0);
-        if (tid === s.pid) main += d;
-        else if (s.ioTids.includes(tid) || layout.redis > 1) io += d;
-        else other += d;
-      }
+      const classOf = (tid) => (tid === s.pid ? 'main' : s.ioTids.includes(tid) || layout.redis > 1 ? 'io' : 'other');
+      const { rps, cpu } = benchmarkWithThreadCpu(s.pid, s.port, test, pipeline, n, classOf);
+      const main = cpu.main ?? 0;
+      const io = cpu.io ?? 0;
+      const other = cpu.other ?? 0;
       const stats = await s.stop();
       const total = main + io + other;
       console.log(
