@@ -182,13 +182,18 @@ export class Ring {
   }
 
   /**
-   * Consumer: resolve once there is something to drain: at once if messages
-   * came meanwhile, else when the producer wakes it after `seen`.
+   * Consumer: resolve once there is something to drain: in the next
+   * event-loop turn if messages came meanwhile, else when the producer wakes
+   * it after `seen`. Never at once: a producer that keeps the ring busy
+   * would hold the consumer's loop in microtasks, and its timers and
+   * setImmediate callbacks (an I/O thread's write acknowledgements) would
+   * wait as long as the flow lasts.
    */
   async sleep(seen: number): Promise<void> {
     Atomics.store(this.i32, SLEEPING, 1);
     if (load(this.i32, TAIL) > this.head) {
       Atomics.store(this.i32, SLEEPING, 0);
+      await new Promise((resolve) => setImmediate(resolve));
       return;
     }
     const r = waitAsync(this.i32, WAKE, seen);

@@ -35,6 +35,12 @@ interface Conn {
   ending: 0 | typeof Kind.End | typeof Kind.Destroy;
   /** The main thread asked to stop reading it (its replies are not read). */
   paused: boolean;
+  /** While its output waits (unacked > 0): its own buffer that its replies are copied into, then its size. */
+  spill: Buffer | null;
+  spillSize: number;
+  /** Where in spill the bytes copied in this drain start and end. */
+  spillFrom: number;
+  spillTo: number;
 }
 
 const { index, threads, up: upSab, down: downSab } = workerData as WorkerData;
@@ -128,6 +134,11 @@ function ackQueued(c: Conn): void {
   const n = c.unacked - left;
   if (n <= 0) return;
   c.unacked = left;
+  if (left === 0) {
+    // Caught up: its later replies go through the shared slab again.
+    c.spill = null;
+    c.spillSize = SPILL_MIN;
+  }
   sendUp(c.id, Kind.Written, null, n);
 }
 
@@ -137,7 +148,7 @@ function accept(socket: net.Socket): void {
   let conn = nextConn;
   while (conns.has(conn)) conn = (conn + threads) % 0xffffffff;
   nextConn = (conn + threads) % 0xffffffff;
-  const c: Conn = { id: conn, socket, io: null, unacked: 0, out: null, ending: 0, paused: false };
+  const c: Conn = { id: conn, socket, io: null, unacked: 0, out: null, ending: 0, paused: false, spill: null, spillSize: SPILL_MIN, spillFrom: 0, spillTo: 0 };
   conns.set(conn, c);
   if (keepaliveMs > 0) socket.setKeepAlive(true, keepaliveMs);
   const info: ConnectionInfo = {
@@ -190,6 +201,35 @@ function copyOut(bytes: Buffer): Buffer {
   return view;
 }
 
+/**
+ * A connection whose earlier output still waits (a client not reading, or
+ * slower than its messages) has its replies copied into buffers of its own,
+ * one range per drain: in the shared slab, what waits for it would keep
+ * every other connection's replies of that slab alive too, and a copy (a
+ * Buffer) per reply costs more than a small reply's bytes. Its buffers grow
+ * from SPILL_MIN to SPILL_MAX, so the many clients a little behind hold little.
+ */
+const SPILL_MIN = 4 * 1024;
+const SPILL_MAX = 256 * 1024;
+
+function spillCopy(c: Conn, bytes: Buffer): void {
+  if (c.spill === null || c.spillTo + bytes.length > c.spill.length) {
+    closeSpill(c);
+    c.spill = Buffer.allocUnsafeSlow(Math.max(c.spillSize, bytes.length));
+    c.spillSize = Math.min(SPILL_MAX, c.spillSize * 2);
+    c.spillFrom = c.spillTo = 0;
+  }
+  c.spill.set(bytes, c.spillTo);
+  c.spillTo += bytes.length;
+}
+
+/** The bytes copied into c.spill since the last call become one chunk of c's output. */
+function closeSpill(c: Conn): void {
+  if (c.spill === null || c.spillTo === c.spillFrom) return;
+  c.out!.push(c.spill.subarray(c.spillFrom, c.spillTo));
+  c.spillFrom = c.spillTo;
+}
+
 /** Connections with replies taken in this drain. */
 const touched: Conn[] = [];
 
@@ -198,11 +238,12 @@ function onReply(conn: number, kind: Kind, bytes: Buffer | null): void {
   if (c === undefined) return;
   if (kind === Kind.Data) {
     // A copy: the ring's space is reused once this drain ends.
-    const copy = copyOut(bytes!);
     if (c.out === null) {
-      c.out = [copy];
+      c.out = [];
       touched.push(c);
-    } else c.out.push(copy);
+    }
+    if (c.unacked > 0) spillCopy(c, bytes!);
+    else c.out.push(copyOut(bytes!));
   } else if (kind === Kind.Pause || kind === Kind.Resume) {
     c.paused = kind === Kind.Pause;
     applyReading(c);
@@ -217,6 +258,7 @@ function onReply(conn: number, kind: Kind, bytes: Buffer | null): void {
 
 function writeReplies(): void {
   for (const c of touched) {
+    closeSpill(c);
     const out = c.out!;
     c.out = null;
     const socket = c.socket;
