@@ -219,7 +219,8 @@ describe('client-output-buffer-limit pubsub', () => {
     // 300k messages of 100 bytes: 40 MB of frames wait for the stalled subscriber. Through I/O threads these
     // were copied into 1 MB slabs shared with the reader's replies (every slab kept alive by the stalled
     // subscriber's part of it): 140-176 MB measured, against 76 MB since each waiting connection copies
-    // into buffers of its own, and 82 MB without threads.
+    // into buffers of its own. Without threads: 82 MB when each message's frame waited as a Buffer of
+    // its own, 61 MB since small waiting replies are copied into the connection's buffers (direct-io.ts).
     const v = track(await startVireoProcess(['--save', '', '--client-output-buffer-limit', 'pubsub 0 0 0']));
     const reader = net.connect(v.port, '127.0.0.1');
     defer(() => reader.destroy());
