@@ -262,6 +262,35 @@ describe('client-output-buffer-limit pubsub', () => {
     expect((peak - before) / held).toBeLessThan(3);
   });
 
+  it('a subscriber that reads late gets small and large messages in their order (small ones wait copied together, large ones as they are)', async () => {
+    const v = track(await startVireo({ 'client-output-buffer-limit': 'pubsub 0 0 0' }));
+    const sock = net.connect(v.port, '127.0.0.1');
+    defer(() => sock.destroy());
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    const chunks: Buffer[] = [];
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    sock.write(encodeCommand(['SUBSCRIBE', 'mixed']));
+    await waitFor('the subscription confirmation', async () => chunks.length > 0);
+    sock.pause();
+    const pub = await client(v.port);
+    // Sizes around the copy threshold (2 KB) and the spill buffers' (4-256 KB), in an irregular order.
+    const sizes = [10, 3000, 100, 100, 2040, 70000, 1, 2048, 2049, 5000, 300000, 50];
+    const total = 3000;
+    const sizeOf = (i: number) => sizes[(i * 7) % sizes.length]!;
+    for (let sent = 0; sent < total; sent += 100) {
+      pub.writeRaw(Buffer.concat(Array.from({ length: 100 }, (_, k) => encodeCommand(['PUBLISH', 'mixed', `${sent + k}:${'x'.repeat(sizeOf(sent + k))}`]))));
+      for (let k = 0; k < 100; k++) expect(toJs((await pub.read()).reply)).toBe('1');
+    }
+    sock.write(encodeCommand(['QUIT']));
+    const ended = new Promise<void>((resolve) => sock.once('end', () => resolve()));
+    sock.resume();
+    await ended;
+    const text = Buffer.concat(chunks).toString('latin1');
+    const got = [...text.matchAll(/\r\n(\d+):(x*)\r\n/g)].map((m) => `${m[1]}:${m[2]!.length}`);
+    expect(got).toEqual(Array.from({ length: total }, (_, i) => `${i}:${sizeOf(i)}`));
+    expect(text.endsWith('+OK\r\n')).toBe(true);
+  });
+
   it('a subscriber that reads slowly gets every message in order, and the +OK of its QUIT after them, then the end of the stream', async () => {
     const v = track(await startVireo({ 'client-output-buffer-limit': 'pubsub 0 0 0' }));
     const sock = net.connect(v.port, '127.0.0.1');
