@@ -17,6 +17,7 @@
 
 import type { Socket } from 'node:net';
 import { LowWaterWait, type ClientIo } from './client-io.js';
+import { Spill } from './spill.js';
 
 interface WriteReq {
   handle: StreamHandle;
@@ -79,10 +80,8 @@ function readView(n: number): Buffer {
   return v;
 }
 
-/** Backlogged chunks up to this size are copied into the connection's spill buffer (sizes from MIN to MAX). */
+/** Backlogged chunks up to this size are copied (spill.ts); larger ones wait as they are. */
 const SPILL_COPY_MAX = 2048;
-const SPILL_MIN = 4 * 1024;
-const SPILL_MAX = 256 * 1024;
 
 /** writeNow copies more than SMALL_CHUNKS chunks averaging under SMALL_CHUNK_BYTES into one buffer. */
 const SMALL_CHUNKS = 4;
@@ -112,17 +111,8 @@ export class DirectIo implements ClientIo {
    */
   private backlog: Buffer[] = [];
   private backlogBytes = 0;
-  /**
-   * Where small chunks that wait in the backlog are copied, one range per
-   * run of them: a reply Buffer each (often a Pub/Sub frame shared with
-   * every subscriber) costs more than its bytes, and a client that does
-   * not read would hold one per message. Grows from SPILL_MIN to SPILL_MAX.
-   */
-  private spill: Buffer | null = null;
-  private spillSize = SPILL_MIN;
-  /** The range of spill copied since it was last closed into the backlog. */
-  private spillFrom = 0;
-  private spillTo = 0;
+  /** Where small chunks that join the backlog are copied (made while the backlog lasts). */
+  private spill: Spill | null = null;
   /** end() was called while output was gathered: shut down once it is written. */
   private endAfterBacklog = false;
   /** Called after each write libuv completes (an I/O thread reports what went out). */
@@ -154,7 +144,7 @@ export class DirectIo implements ClientIo {
       io.pendingBytes -= this.bytes;
       io.pendingWrites--;
       this.buffer = null;
-      if (io.pendingWrites === 0 && (io.backlog.length > 0 || io.spillTo > io.spillFrom)) io.writeBacklog();
+      if (io.pendingWrites === 0 && (io.backlog.length > 0 || io.spill?.open === true)) io.writeBacklog();
       io.lowWater.check(io.pendingBytes);
       io.onProgress?.();
       if (io.readingPaused && io.pendingBytes < HIGH_WATER / 2) {
@@ -187,9 +177,9 @@ export class DirectIo implements ClientIo {
     if (this.pendingWrites > 0) {
       let bytes = 0;
       for (const c of chunks) {
-        if (c.length <= SPILL_COPY_MAX) this.spillCopy(c);
+        if (c.length <= SPILL_COPY_MAX) (this.spill ??= new Spill()).copy(c, this.backlog);
         else {
-          this.closeSpill();
+          this.spill?.close(this.backlog);
           this.backlog.push(c);
         }
         bytes += c.length;
@@ -202,28 +192,9 @@ export class DirectIo implements ClientIo {
     return this.writeNow(chunks);
   }
 
-  private spillCopy(chunk: Buffer): void {
-    let spill = this.spill;
-    if (spill === null || this.spillTo + chunk.length > spill.length) {
-      this.closeSpill();
-      spill = this.spill = Buffer.allocUnsafeSlow(this.spillSize);
-      this.spillSize = Math.min(SPILL_MAX, this.spillSize * 2);
-      this.spillFrom = this.spillTo = 0;
-    }
-    spill.set(chunk, this.spillTo);
-    this.spillTo += chunk.length;
-  }
-
-  /** The bytes copied into spill since the last call join the backlog as one chunk. */
-  private closeSpill(): void {
-    if (this.spillTo === this.spillFrom) return;
-    this.backlog.push(this.spill!.subarray(this.spillFrom, this.spillTo));
-    this.spillFrom = this.spillTo;
-  }
-
   /** Shut the socket down for writing once everything written so far has gone out. */
   end(): void {
-    this.closeSpill();
+    this.spill?.close(this.backlog);
     if (this.backlog.length > 0) this.endAfterBacklog = true;
     else this.socket.end();
   }
@@ -242,18 +213,15 @@ export class DirectIo implements ClientIo {
 
   /** libuv's queue drained: hand it what gathered meanwhile, in one call. */
   private writeBacklog(): void {
-    this.closeSpill();
+    this.spill?.close(this.backlog);
     const chunks = this.backlog;
     const bytes = this.backlogBytes;
     this.backlog = [];
     this.backlogBytes = 0;
     this.pendingBytes -= bytes;
     const written = this.writeNow(chunks);
-    if (this.pendingWrites === 0) {
-      // Caught up with the client: a later backlog starts again from a small spill.
-      this.spill = null;
-      this.spillSize = SPILL_MIN;
-    }
+    // Caught up with the client: a later backlog starts again from a small spill.
+    if (this.pendingWrites === 0) this.spill = null;
     if (written && this.endAfterBacklog && this.backlog.length === 0) {
       this.endAfterBacklog = false;
       this.socket.end();

@@ -13,6 +13,7 @@ import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Kind, Ring } from './ring.js';
 import { DirectIo } from '../direct-io.js';
+import { Spill } from '../spill.js';
 import { decodeControl, encodeControl, type ConnectionInfo, type ToWorker, type WorkerData } from './messages.js';
 
 /** Pause reading every socket while this much read input waits for ring space (the main thread is behind). */
@@ -35,12 +36,8 @@ interface Conn {
   ending: 0 | typeof Kind.End | typeof Kind.Destroy;
   /** The main thread asked to stop reading it (its replies are not read). */
   paused: boolean;
-  /** While its output waits (unacked > 0): its own buffer that its replies are copied into, then its size. */
-  spill: Buffer | null;
-  spillSize: number;
-  /** Where in spill the bytes copied in this drain start and end. */
-  spillFrom: number;
-  spillTo: number;
+  /** While its output waits (unacked > 0): where its replies are copied, one chunk per drain. */
+  spill: Spill | null;
 }
 
 const { index, threads, up: upSab, down: downSab } = workerData as WorkerData;
@@ -134,11 +131,8 @@ function ackQueued(c: Conn): void {
   const n = c.unacked - left;
   if (n <= 0) return;
   c.unacked = left;
-  if (left === 0) {
-    // Caught up: its later replies go through the shared slab again.
-    c.spill = null;
-    c.spillSize = SPILL_MIN;
-  }
+  // Caught up: its later replies go through the shared slab again.
+  if (left === 0) c.spill = null;
   sendUp(c.id, Kind.Written, null, n);
 }
 
@@ -148,7 +142,7 @@ function accept(socket: net.Socket): void {
   let conn = nextConn;
   while (conns.has(conn)) conn = (conn + threads) % 0xffffffff;
   nextConn = (conn + threads) % 0xffffffff;
-  const c: Conn = { id: conn, socket, io: null, unacked: 0, out: null, ending: 0, paused: false, spill: null, spillSize: SPILL_MIN, spillFrom: 0, spillTo: 0 };
+  const c: Conn = { id: conn, socket, io: null, unacked: 0, out: null, ending: 0, paused: false, spill: null };
   conns.set(conn, c);
   if (keepaliveMs > 0) socket.setKeepAlive(true, keepaliveMs);
   const info: ConnectionInfo = {
@@ -201,35 +195,6 @@ function copyOut(bytes: Buffer): Buffer {
   return view;
 }
 
-/**
- * A connection whose earlier output still waits (a client not reading, or
- * slower than its messages) has its replies copied into buffers of its own,
- * one range per drain: in the shared slab, what waits for it would keep
- * every other connection's replies of that slab alive too, and a copy (a
- * Buffer) per reply costs more than a small reply's bytes. Its buffers grow
- * from SPILL_MIN to SPILL_MAX, so the many clients a little behind hold little.
- */
-const SPILL_MIN = 4 * 1024;
-const SPILL_MAX = 256 * 1024;
-
-function spillCopy(c: Conn, bytes: Buffer): void {
-  if (c.spill === null || c.spillTo + bytes.length > c.spill.length) {
-    closeSpill(c);
-    c.spill = Buffer.allocUnsafeSlow(Math.max(c.spillSize, bytes.length));
-    c.spillSize = Math.min(SPILL_MAX, c.spillSize * 2);
-    c.spillFrom = c.spillTo = 0;
-  }
-  c.spill.set(bytes, c.spillTo);
-  c.spillTo += bytes.length;
-}
-
-/** The bytes copied into c.spill since the last call become one chunk of c's output. */
-function closeSpill(c: Conn): void {
-  if (c.spill === null || c.spillTo === c.spillFrom) return;
-  c.out!.push(c.spill.subarray(c.spillFrom, c.spillTo));
-  c.spillFrom = c.spillTo;
-}
-
 /** Connections with replies taken in this drain. */
 const touched: Conn[] = [];
 
@@ -242,7 +207,9 @@ function onReply(conn: number, kind: Kind, bytes: Buffer | null): void {
       c.out = [];
       touched.push(c);
     }
-    if (c.unacked > 0) spillCopy(c, bytes!);
+    // A connection whose output waits gets copies of its own (spill.ts): in the shared slab,
+    // what waits for it would keep the other connections' replies of that slab alive too.
+    if (c.unacked > 0) (c.spill ??= new Spill()).copy(bytes!, c.out);
     else c.out.push(copyOut(bytes!));
   } else if (kind === Kind.Pause || kind === Kind.Resume) {
     c.paused = kind === Kind.Pause;
@@ -258,7 +225,7 @@ function onReply(conn: number, kind: Kind, bytes: Buffer | null): void {
 
 function writeReplies(): void {
   for (const c of touched) {
-    closeSpill(c);
+    c.spill?.close(c.out!);
     const out = c.out!;
     c.out = null;
     const socket = c.socket;
