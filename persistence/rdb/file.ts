@@ -208,6 +208,13 @@ export class RdbParser {
   private idleSeconds = -1;
   private freq = -1;
   done = false;
+  /**
+   * The CRC-64 of the bytes parsed so far, added to at the end of each step:
+   * computed at EOF over the whole image, it made the last step of a 1M-key
+   * load take 20 ms (the checksum of 33 MB) where the others take 3.
+   */
+  private readonly crc: Crc64 | null;
+  private crcTo = 0;
 
   constructor(
     private readonly buf: Buffer,
@@ -221,6 +228,14 @@ export class RdbParser {
       throw new RdbError(`can't handle RDB format version ${magic.slice(5)}`);
     }
     this.result = { version, aux: new Map(), functions: [], keys: 0, emptySkipped: 0, end: 0 };
+    this.crc = opts.checksum && version >= 5 ? new Crc64() : null;
+  }
+
+  /** Add the bytes from where the checksum stopped to `to` (not past the image's CRC trailer). */
+  private checksumTo(to: number): void {
+    if (this.crc === null || to <= this.crcTo) return;
+    this.crc.update(this.buf, this.crcTo, to);
+    this.crcTo = to;
   }
 
   /** Bytes parsed so far. */
@@ -305,6 +320,7 @@ export class RdbParser {
       this.freq = -1;
       if ((loaded & 63) === 0 && deadline !== Infinity && loaded > 0 && performance.now() > deadline) break;
     }
+    if (!this.done) this.checksumTo(inp.pos);
     return this.done;
   }
 
@@ -313,8 +329,9 @@ export class RdbParser {
     if (this.result.version >= 5) {
       const crcAt = inp.pos;
       const stored = inp.bytes(8);
-      if (this.opts.checksum && !stored.equals(Buffer.alloc(8))) {
-        const actual = new Crc64().update(this.buf, 0, crcAt).digestLE();
+      if (this.crc !== null && !stored.equals(Buffer.alloc(8))) {
+        this.checksumTo(crcAt);
+        const actual = this.crc.digestLE();
         if (!actual.equals(stored)) {
           throw new RdbError(`wrong RDB checksum expected: (${stored.readBigUInt64LE(0).toString(16)}) got (${actual.readBigUInt64LE(0).toString(16)})`);
         }
