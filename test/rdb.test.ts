@@ -254,6 +254,16 @@ describe('the RDB reader never fails with anything but a clear RdbError', () => 
     expect(errors).toBeGreaterThan(1000);
   });
 
+  it('a DUMP payload whose LZF string claims more bytes than its data can make is refused before that output is allocated', () => {
+    // A string value: LZF marker, compressed length 4, uncompressed length 0xffffffff (32-bit form), 4 data bytes.
+    const body = Buffer.from([0x00, 0xc3, 0x04, 0x80, 0xff, 0xff, 0xff, 0xff, 0x01, 0x61, 0x62, 0x00, 0x0a, 0x00]);
+    const payload = Buffer.concat([body, new Crc64().update(body).digestLE()]);
+    expect(() => restorePayload(payload, limits)).toThrow('LZF: uncompressed length 4294967295 out of bounds at offset 8');
+    // 88 bytes per compressed byte is the most LZF makes; a length within it goes on to the decompression.
+    body.writeUInt32BE(4 * 88, 4);
+    expect(() => restorePayload(Buffer.concat([body, new Crc64().update(body).digestLE()]), limits)).toThrow('LZF: literal run out of bounds');
+  });
+
   it('every damaged byte of every DUMP payload type, with a right checksum', async () => {
     const vireo = await startVireo({ save: '' });
     const v = await RespClient.connect(vireo.port);

@@ -53,6 +53,8 @@ const RDB_ENC_INT8 = 0;
 const RDB_ENC_INT16 = 1;
 const RDB_ENC_INT32 = 2;
 const RDB_ENC_LZF = 3;
+/** The most bytes LZF makes of one input byte: a 3-byte back reference copies at most 264. */
+const LZF_MAX_EXPANSION = 88;
 /** LZF strings up to this long are decompressed into one reused buffer (RdbInput.lzfString). */
 const LZF_SCRATCH_MAX = 64 * 1024;
 let lzfScratch = Buffer.allocUnsafe(4096);
@@ -154,6 +156,8 @@ export class RdbInput {
         // Redis checks lzf_decompress(...) != len, and lzf_decompress answers
         // 0 on any error: an uncompressed length of 0 is "" whatever follows.
         if (ulen === 0) return Buffer.alloc(0);
+        // Checked before the output is allocated: the length comes from the file (or a RESTORE payload).
+        if (ulen > clen * LZF_MAX_EXPANSION) throw new RdbError(`LZF: uncompressed length ${ulen} out of bounds at offset ${this.pos - clen}`);
         try {
           return lzfDecompress(data, ulen);
         } catch (e) {
