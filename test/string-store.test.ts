@@ -3,7 +3,7 @@
 // (src/engine/keyspace.ts), each checked against a plain Map as the model.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { StringStore, STORE_VALUE_MAX, storable } from '../src/engine/string-store.js';
+import { StringStore, STORE_VALUE_MAX, keyHash, storable } from '../src/engine/string-store.js';
 import { KeyPeek } from '../src/protocol/key-peek.js';
 import { BlockPool, SlabAllocator } from '../src/engine/slab.js';
 import { Db, newExpireWalk } from '../src/engine/keyspace.js';
@@ -211,6 +211,33 @@ describe('reading keys ahead of a pipeline', () => {
     expect(keysOf(resp(['GET', 'k1']) + '*1x\r\n')).toEqual({ keys: ['k1'], commands: 1 });
   });
 
+  it('leaves each key hashed and slotted as keyHash and keySlot do its string, and where each whole command starts', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('GET', 'SET', 'MSET', 'PING', 'DEL'), fc.array(keyChars, { minLength: 0, maxLength: 4 })), { minLength: 1, maxLength: 20 }), (commands) => {
+        const argvs = commands.map(([name, args]) => [name, ...args]);
+        const buf = Buffer.from(argvs.map(resp).join(''), 'latin1');
+        const peek = new KeyPeek(32);
+        peek.scan(buf, 0);
+        new StringStore().prefetch(buf, peek.ranges, peek.keys, peek.hashes, peek.slots);
+        for (let i = 0; i < peek.keys; i++) {
+          const key = buf.latin1Slice(peek.ranges[2 * i]!, peek.ranges[2 * i + 1]!);
+          expect(peek.hashes[i]).toBe(keyHash(key));
+          expect(peek.slots[i]).toBe(keySlot(key));
+        }
+        let at = 0;
+        for (let j = 0; j < peek.commands; j++) {
+          expect(peek.starts[j]).toBe(at);
+          const argv = argvs[j]!;
+          const k = peek.firstKey[j]!;
+          if (argv.length < 2) expect(k).toBe(-1);
+          else expect(buf.latin1Slice(peek.ranges[2 * k]!, peek.ranges[2 * k + 1]!)).toBe(argv[1]);
+          at += resp(argv).length;
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('reaches the records of keys a pipeline names, and none of keys it lacks', () => {
     const store = new StringStore();
     // Hash tags, bytes >= 0x80, numbers and strings: the batch hashes and slots bytes as the store does strings.
@@ -221,7 +248,7 @@ describe('reading keys ahead of a pipeline', () => {
     for (let i = 0; i < names.length; i += 16) {
       const buf = Buffer.from(names.slice(i, i + 16).map((k) => resp(['GET', k])).join(''), 'latin1');
       peek.scan(buf, 0);
-      reached += store.prefetch(buf, peek.ranges, peek.keys);
+      reached += store.prefetch(buf, peek.ranges, peek.keys, peek.hashes, peek.slots);
     }
     // Linear probing leaves a key past its home when another holds it: over
     // 16384 slots most indexes hold one or two of these keys, and 1749 of the
@@ -230,7 +257,7 @@ describe('reading keys ahead of a pipeline', () => {
     expect(reached).toBeGreaterThan(names.length * 0.8);
     const absent = Buffer.from(names.slice(0, 16).map((k) => resp(['GET', k + 'x'])).join(''), 'latin1');
     peek.scan(absent, 0);
-    expect(store.prefetch(absent, peek.ranges, peek.keys)).toBe(0);
+    expect(store.prefetch(absent, peek.ranges, peek.keys, peek.hashes, peek.slots)).toBe(0);
   });
 });
 

@@ -198,9 +198,20 @@ export class Db {
     return this.store.size >= PREFETCH_MIN_KEYS;
   }
 
-  /** Warm the cache for keys about to be looked up (StringStore.prefetch). */
-  prefetch(buf: Uint8Array, ranges: Int32Array, n: number): void {
-    if (n <= PREFETCH_MAX) this.store.prefetch(buf, ranges, n);
+  /** Warm the cache for keys about to be looked up (StringStore.prefetch; it leaves their hashes and slots in `hashes` and `slots`). */
+  prefetch(buf: Uint8Array, ranges: Int32Array, n: number, hashes: Int32Array, slots: Int32Array): void {
+    if (n <= PREFETCH_MAX) this.store.prefetch(buf, ranges, n, hashes, slots);
+  }
+
+  /**
+   * `hash` and `slot` are keyHash(key) and keySlot(key), computed by a
+   * prefetch from the key's bytes: the one-entry caches take them, so the
+   * command naming `key` computes neither again.
+   */
+  seed(key: string, hash: number, slot: number): void {
+    this.store.seed(key, hash);
+    this.lastKey = key;
+    this.lastSlot = slot;
   }
 
   /** The stored value, ignoring TTLs. */

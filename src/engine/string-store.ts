@@ -142,12 +142,12 @@ export class StringStore {
    * buf[ranges[2i], ranges[2i+1]) ) into the cache before the commands that
    * name them run. Each phase is a short loop of independent loads, so the
    * CPU has many cache misses in flight at once instead of one per command.
+   * Each key's hash (keyHash) and slot (keySlot) are left in `hashes` and
+   * `slots`: the command naming the key need not compute them again (seed).
    * Returns how many records it reached (keys found at their home position).
    */
-  prefetch(buf: Uint8Array, ranges: Int32Array, n: number): number {
+  prefetch(buf: Uint8Array, ranges: Int32Array, n: number, hashes: Int32Array, slots: Int32Array): number {
     const scratch = (this.scratch ??= new PrefetchScratch());
-    const slots = scratch.slots;
-    const hashes = scratch.hashes;
     for (let i = 0; i < n; i++) {
       const start = ranges[2 * i]!;
       const end = ranges[2 * i + 1]!;
@@ -193,6 +193,12 @@ export class StringStore {
     for (let i = 0; i < n; i++) indexes[i] = undefined;
     this.warmed = w;
     return hits;
+  }
+
+  /** `hash` is keyHash(key), computed elsewhere (by prefetch, from the key's bytes): the next lookup of `key` uses it. */
+  seed(key: string, hash: number): void {
+    this.lastKey = key;
+    this.lastHash = hash;
   }
 
   /** Hash `key` and read its home position in `slot`, so its cache line is on its way. */
@@ -665,8 +671,6 @@ export const PREFETCH_MAX = 128;
 
 /** prefetch()'s per-phase results, one entry per key. */
 class PrefetchScratch {
-  readonly slots = new Int32Array(PREFETCH_MAX);
-  readonly hashes = new Int32Array(PREFETCH_MAX);
   readonly refs = new Int32Array(PREFETCH_MAX);
   readonly indexes: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(PREFETCH_MAX).fill(undefined);
 }

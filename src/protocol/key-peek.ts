@@ -58,9 +58,20 @@ export class KeyPeek {
   keys = 0;
   /** Whole commands the last scan went through. */
   commands = 0;
+  /** Per whole command of the last scan: where it starts in the buffer. */
+  readonly starts: Int32Array;
+  /** Per whole command of the last scan: the index of its argv[1] among the keys, or -1. */
+  readonly firstKey: Int32Array;
+  /** Per key: its hash and slot, when the keyspace's prefetch computed them (StringStore.prefetch). */
+  readonly hashes: Int32Array;
+  readonly slots: Int32Array;
 
   constructor(readonly maxKeys: number) {
     this.ranges = new Int32Array(2 * maxKeys);
+    this.starts = new Int32Array(maxKeys);
+    this.firstKey = new Int32Array(maxKeys);
+    this.hashes = new Int32Array(maxKeys);
+    this.slots = new Int32Array(maxKeys);
   }
 
   /** Scan the commands starting at `buf[from]` until `limit` keys (at most maxKeys) are found. */
@@ -71,7 +82,9 @@ export class KeyPeek {
     let p = from;
     let found = 0;
     let commands = 0;
-    while (found < max && p < len && buf[p] === STAR) {
+    while (found < max && commands < this.maxKeys && p < len && buf[p] === STAR) {
+      const start = p;
+      let first = -1;
       let c = buf[++p];
       let argc = 0;
       while (c !== undefined && c >= 48 && c <= 57 && argc <= 1024) {
@@ -96,6 +109,7 @@ export class KeyPeek {
         if (end + 2 > len) break;
         if (i === 0) keys = keyArgsOf(buf, p, end);
         else if ((i === 1 || keys === KeyArgs.All || (keys === KeyArgs.Pairs && (i & 1) === 1)) && found < max) {
+          if (i === 1) first = found;
           out[2 * found] = p;
           out[2 * found + 1] = end;
           found++;
@@ -103,6 +117,8 @@ export class KeyPeek {
         p = end + 2;
       }
       if (i < argc) break;
+      this.starts[commands] = start;
+      this.firstKey[commands] = first;
       commands++;
     }
     this.keys = found;

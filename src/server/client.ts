@@ -29,6 +29,12 @@ import type { User } from '../acl/user.js';
 
 /** The keys processInput() reads ahead (one for all clients: one runs at a time). */
 const AHEAD = new KeyPeek(PREFETCH_MAX);
+/**
+ * Counts the read-aheads of every client: one client's window seeds its
+ * commands only while no other read-ahead (a client woken by one of those
+ * commands, say) has replaced what AHEAD holds.
+ */
+let aheadGeneration = 0;
 
 /** What a connection needs from the server that accepted it (Server implements it). */
 export interface ClientHost extends CommandHost {
@@ -232,8 +238,39 @@ export class Client implements Connection, Waiter, TrackingClient {
     if (batch < 2 || from < 0 || parser.pendingBytes < 64 || !this.ctx.db.prefetchWorthwhile) return PREFETCH_MAX;
     AHEAD.scan(parser.rawBuffer, from, batch);
     // One key alone has no other miss to overlap with.
-    if (AHEAD.keys > 1) this.ctx.db.prefetch(parser.rawBuffer, AHEAD.ranges, AHEAD.keys);
+    if (AHEAD.keys > 1) {
+      this.ctx.db.prefetch(parser.rawBuffer, AHEAD.ranges, AHEAD.keys, AHEAD.hashes, AHEAD.slots);
+      this.aheadGeneration = ++aheadGeneration;
+      this.aheadBuffer = parser.rawBuffer;
+      this.aheadCursor = 0;
+    }
     return Math.max(1, AHEAD.commands);
+  }
+
+  /** This client's last read-ahead: its generation (0: none to use), the buffer it read, the next command of it to match. */
+  private aheadGeneration = 0;
+  private aheadBuffer: Buffer | null = null;
+  private aheadCursor = 0;
+
+  /**
+   * Hand the hash and slot the read-ahead computed for argv[1] to the
+   * keyspace. Only for a command parsed from canonical bytes (rawArgv) that
+   * starts where a command of the scan started in the same buffer: its
+   * argv[1] is then exactly the bytes hashed (argv[1] need not be a key:
+   * the hash and slot are still that string's).
+   */
+  private seedKey(argv: string[]): void {
+    const parser = this.parser;
+    if (this.aheadGeneration !== aheadGeneration || parser.rawArgv !== argv || parser.rawBuffer !== this.aheadBuffer || argv.length < 2) return;
+    const start = parser.rawStart;
+    const starts = AHEAD.starts;
+    const n = AHEAD.commands;
+    let j = this.aheadCursor;
+    while (j < n && starts[j]! < start) j++;
+    this.aheadCursor = j;
+    if (j === n || starts[j] !== start) return;
+    const k = AHEAD.firstKey[j]!;
+    if (k >= 0) this.ctx.db.seed(argv[1]!, AHEAD.hashes[k]!, AHEAD.slots[k]!);
   }
 
   /** Run every complete command in the query buffer (until paused or closing). */
@@ -246,7 +283,10 @@ export class Client implements Connection, Waiter, TrackingClient {
         argv = this.held;
         this.held = null;
       } else {
-        if (--untilPrefetch <= 0) untilPrefetch = this.prefetchAhead();
+        if (--untilPrefetch <= 0) {
+          this.aheadGeneration = 0;
+          untilPrefetch = this.prefetchAhead();
+        }
         try {
           argv = this.parser.next();
         } catch (e) {
@@ -257,6 +297,7 @@ export class Client implements Connection, Waiter, TrackingClient {
           break;
         }
         if (argv === null) break;
+        if (this.aheadGeneration !== 0) this.seedKey(argv);
       }
       if (this.server.mustHold(this, argv)) {
         this.held = argv;
