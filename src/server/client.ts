@@ -308,6 +308,9 @@ export class Client implements Connection, Waiter, TrackingClient {
       // limit as it grows, not only when the turn's replies are sent.
       if (this.reply.pending >= this.nextLimitCheck) this.checkOutputLimitMidTurn();
     }
+    // The window ends here: an idle client must not keep the buffer it read.
+    this.aheadGeneration = 0;
+    this.aheadBuffer = null;
   }
 
   // ---- output --------------------------------------------------------------
