@@ -231,6 +231,8 @@ export class Client implements Connection, Waiter, TrackingClient {
    * (key-peek.ts). Returns how many commands that covers (at least 1).
    */
   private prefetchAhead(): number {
+    // The last window is over, whether or not this one reads ahead.
+    this.aheadGeneration = 0;
     const batch = this.server.prefetchBatch;
     const parser = this.parser;
     const from = parser.commandBoundary;
@@ -283,10 +285,7 @@ export class Client implements Connection, Waiter, TrackingClient {
         argv = this.held;
         this.held = null;
       } else {
-        if (--untilPrefetch <= 0) {
-          this.aheadGeneration = 0;
-          untilPrefetch = this.prefetchAhead();
-        }
+        if (--untilPrefetch <= 0) untilPrefetch = this.prefetchAhead();
         try {
           argv = this.parser.next();
         } catch (e) {
