@@ -10,7 +10,7 @@ import { useCleanups } from './helpers/cleanups.js';
 import { RespClient, toJs } from './helpers/resp.js';
 import { infoField, infoNumber, waitFor } from './helpers/info.js';
 import { runLoad, settle, waitInSync, writeLoad } from './helpers/replication.js';
-import { digest } from './helpers/dataset.js';
+import { digest, expectSameDigest } from './helpers/dataset.js';
 
 const cleanups = useCleanups();
 
@@ -56,8 +56,8 @@ describe('Vireo replicating from Vireo', () => {
     const after = await stats(p.c);
     expect(after.full).toBe(before.full);
     expect(after.partialOk).toBeGreaterThan(before.partialOk);
-    expect(await digest(r1b.c)).toBe(await digest(p.c));
-    expect(await digest(r2.c)).toBe(await digest(p.c));
+    await expectSameDigest(r1b.c, p.c);
+    await expectSameDigest(r2.c, p.c);
 
     // Restart the primary from its AOF: its replica continues without a full sync.
     await p.h.kill();
@@ -69,8 +69,8 @@ describe('Vireo replicating from Vireo', () => {
     const restarted = await stats(pb.c);
     expect(restarted.full).toBe(0);
     expect(restarted.partialOk).toBe(1);
-    expect(await digest(r1b.c)).toBe(await digest(pb.c));
-    expect(await digest(r2.c)).toBe(await digest(pb.c));
+    await expectSameDigest(r1b.c, pb.c);
+    await expectSameDigest(r2.c, pb.c);
   });
 
   it('FAILOVER TO a replica: it takes over, the old primary follows it with a partial resync, no write lost', async () => {
@@ -97,8 +97,8 @@ describe('Vireo replicating from Vireo', () => {
       return infoField(info, 'master_link_status') === 'up' && infoField(info, 'master_replid') === infoField(await r1.c.call('INFO', 'replication'), 'master_replid');
     }, 20000);
     await waitFor('the other replica in sync', async () => Number(infoField(await r2.c.call('INFO', 'replication'), 'slave_repl_offset')) === Number(infoField(await r1.c.call('INFO', 'replication'), 'master_repl_offset')), 20000);
-    expect(await digest(p.c)).toBe(await digest(r1.c));
-    expect(await digest(r2.c)).toBe(await digest(r1.c));
+    await expectSameDigest(p.c, r1.c);
+    await expectSameDigest(r2.c, r1.c);
   });
 
   it('WAIT 2 returns 2 once both replicas have the write', async () => {

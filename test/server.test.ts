@@ -234,6 +234,9 @@ describe('memory', () => {
       expect(toJs(await c.call('FLUSHDB', 'ASYNC'))).toBe('OK');
       expect(toJs(await c.call('MEMORY', 'PURGE'))).toBe('OK');
       expect(await used()).toBeLessThan(empty + 8e6);
+    } catch (e) {
+      // A closed connection: the server's log says whether it died or closed the client.
+      throw new Error(`${(e as Error).message}\nserver output:\n${p.output().slice(-4000)}`);
     } finally {
       c.close();
       await p.stop();

@@ -44,6 +44,25 @@ export async function digest(c: RespClient): Promise<string> {
   return (await call(c, 'DEBUG', 'DIGEST')) as string;
 }
 
+/**
+ * Fails unless the two servers' DEBUG DIGEST are equal. On a mismatch the
+ * error names the keys whose type, value or expiry differ (read through
+ * commands), so a rare failure explains itself in the CI log.
+ */
+export async function expectSameDigest(actual: RespClient, expected: RespClient, label = 'DEBUG DIGEST'): Promise<void> {
+  const [a, e] = [await digest(actual), await digest(expected)];
+  if (a === e) return;
+  const [ca, ce] = [await contents(actual), await contents(expected)];
+  const diffs: string[] = [];
+  for (const k of new Set([...Object.keys(ca), ...Object.keys(ce)])) {
+    const x = JSON.stringify(ca[k] ?? null);
+    const y = JSON.stringify(ce[k] ?? null);
+    if (x !== y) diffs.push(`${k}: ${x.slice(0, 300)} <> expected ${y.slice(0, 300)}`);
+  }
+  // Digests of equal contents differ on the expiry marks or the 7.0/7.2 score texts: say so too.
+  throw new Error(`${label}: ${a} <> expected ${e}; ${diffs.length} key(s) differ:\n${diffs.slice(0, 20).join('\n')}`);
+}
+
 /** A float text from either %.17g (Redis 7.0) or the shortest form (7.2) as one canonical text. */
 function num(s: unknown): string {
   const t = String(s);

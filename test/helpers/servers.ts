@@ -13,7 +13,7 @@ import path from 'node:path';
 import { testLogger } from '../../src/logger.js';
 import { Config } from '../../src/config.js';
 import { Server } from '../../src/server/server.js';
-import { RespClient } from './resp.js';
+import { RespClient, toJs } from './resp.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -135,24 +135,65 @@ function handleFor(proc: ChildProcess, port: number, dir: string): ProcessHandle
 /** Start the built Vireo (dist/) as a child process. */
 export async function startVireoProcess(args: string[] = [], opts: { dir?: string; port?: number; nodeFlags?: string[] } = {}): Promise<ProcessHandle> {
   const dir = opts.dir ?? tempDir();
-  const port = opts.port ?? (await freePort());
   const main = path.join(ROOT, 'dist', 'src', 'main.js');
   if (!fs.existsSync(main)) throw new Error('dist/ is missing: run npm test (it builds first) or npm run build');
   const threads = TEST_IO_THREADS !== '' && !args.some((a) => a.includes('io-threads')) ? ['--io-threads', TEST_IO_THREADS] : [];
-  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), main, ...args, ...threads, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // A bug caught as an exception names itself in its -ERR reply (a differential check then shows which command).
-    env: { ...process.env, VIREO_DEBUG_EXCEPTIONS: '1' },
-  });
-  const h = handleFor(proc, port, dir);
-  try {
-    await waitForPing(port, 10000, proc);
-  } catch (e) {
+  return spawnServer(
+    (port) =>
+      spawn(process.execPath, [...(opts.nodeFlags ?? []), main, ...args, ...threads, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // A bug caught as an exception names itself in its -ERR reply (a differential check then shows which command).
+        env: { ...process.env, VIREO_DEBUG_EXCEPTIONS: '1' },
+      }),
+    dir,
+    opts.port,
+  );
+}
+
+/** Attempts at a spare port before giving up. */
+const PORT_ATTEMPTS = 5;
+
+/**
+ * Spawn a server and wait until it answers. freePort() only says a port was
+ * free a moment ago: a server the other test worker starts at the same
+ * moment may take it first, and would then answer our PING (and get our
+ * test's commands, and be stopped by it). So the answer must come from our
+ * own process (INFO's process_id); if it does not, or ours could not bind,
+ * ours is killed and started again on another port.
+ */
+async function spawnServer(start: (port: number) => ChildProcess, dir: string, fixedPort: number | undefined): Promise<ProcessHandle> {
+  for (let attempt = 1; ; attempt++) {
+    const port = fixedPort ?? (await freePort());
+    const h = handleFor(start(port), port, dir);
+    let ours = false;
+    let failure: Error | null = null;
+    try {
+      await waitForPing(port, 10000, h.proc);
+      ours = await answeredBy(port, h.proc);
+    } catch (e) {
+      failure = e as Error;
+    }
+    if (ours) return h;
     await h.kill();
-    throw new Error(`${(e as Error).message}\n${h.output()}`);
+    const taken = failure === null || /already in use|EADDRINUSE/.test(h.output());
+    if (!taken || fixedPort !== undefined || attempt === PORT_ATTEMPTS) {
+      throw new Error(`${failure?.message ?? `port ${port} is answered by another process than the server started on it`}\n${h.output()}`);
+    }
   }
-  return h;
+}
+
+/** Whether the server answering on `port` is `proc` (when it asks for a password first: whether `proc` still runs). */
+async function answeredBy(port: number, proc: ChildProcess): Promise<boolean> {
+  const c = await RespClient.connect(port);
+  try {
+    const r = await c.call('INFO', 'server');
+    if (r.type === 'error') return proc.exitCode === null && proc.signalCode === null;
+    const m = /process_id:(\d+)/.exec(String(toJs(r)));
+    return m !== null && Number(m[1]) === proc.pid;
+  } finally {
+    c.close();
+  }
 }
 
 export function redisServerPath(): string | null {
@@ -180,16 +221,14 @@ export async function startRedis(params: Record<string, string> = {}): Promise<P
   if (bin === null) throw new Error('redis-server not installed');
   const dir = params.dir ?? tempDir('redis-ref-');
   // A given port: a server taking over the address of one that was stopped (replication tests).
-  const port = params.port !== undefined ? Number(params.port) : await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--enable-debug-command', 'yes'];
-  for (const [k, v] of Object.entries(params)) if (k !== 'dir' && k !== 'port') args.push(`--${k}`, v);
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const h = handleFor(proc, port, dir);
-  try {
-    await waitForPing(port);
-  } catch (e) {
-    await h.kill();
-    throw new Error(`${(e as Error).message}\n${h.output()}`);
-  }
-  return h;
+  const fixedPort = params.port !== undefined ? Number(params.port) : undefined;
+  return spawnServer(
+    (port) => {
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--enable-debug-command', 'yes'];
+      for (const [k, v] of Object.entries(params)) if (k !== 'dir' && k !== 'port') args.push(`--${k}`, v);
+      return spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    },
+    dir,
+    fixedPort,
+  );
 }
