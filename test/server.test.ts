@@ -218,6 +218,53 @@ describe('DEBUG', () => {
 });
 
 describe('memory', () => {
+  it('databases 1000: a database costs nothing until its first key, and SWAPDB/FLUSHDB of unused ones behave as in Redis', async () => {
+    // Each database's per-slot arrays (576 KB) are made at its first key: with them made up front a
+    // server with `databases 1000` started with half a GB.
+    const small = await startVireoProcess([]);
+    const many = await startVireoProcess(['--databases', '1000']);
+    try {
+      const used = async (port: number) => {
+        const c = await RespClient.connect(port);
+        const info = String(toJs(await c.call('INFO', 'memory')));
+        c.close();
+        return Number(/used_memory:(\d+)/.exec(info)![1]);
+      };
+      expect(await used(many.port)).toBeLessThan((await used(small.port)) + 16e6);
+    } finally {
+      await small.stop();
+      await many.stop();
+    }
+    if (!HAVE_REDIS) return;
+    const pair = await DiffPair.start({ databases: '1000' });
+    try {
+      const steps: string[][] = [
+        ['SELECT', '999'], ['SET', 'k', 'v999'], ['HSET', 'h', 'f', '1'], ['EXPIRE', 'h', '1000'],
+        // A used database with one never used, both ways; then two never used.
+        ['SWAPDB', '999', '5'], ['DBSIZE'], ['SET', 'fresh', 'x'], ['DBSIZE'], ['SELECT', '5'], ['DBSIZE'], ['GET', 'k'], ['TTL', 'h'],
+        ['SWAPDB', '5', '999'], ['DBSIZE'], ['SWAPDB', '7', '8'], ['SELECT', '7'], ['DBSIZE'], ['SET', 'a', '1'], ['PEXPIRE', 'a', '100000'],
+        ['SCAN', '0'], ['RANDOMKEY'], ['FLUSHDB'], ['SELECT', '8'], ['FLUSHDB'], ['SET', 'b', '2'], ['KEYS', '*'],
+        ['SELECT', '999'], ['KEYS', '*'], ['SELECT', '5'], ['KEYS', '*'], ['FLUSHALL'], ['DBSIZE'], ['SET', 'again', '1'], ['DBSIZE'],
+      ];
+      for (const s of steps) await pair.check(...s);
+      // Keys in several slots of databases that swap, then deletes, then the same key in two fresh
+      // databases: RANDOMKEY (random, so checked on Vireo alone) must find what KEYS lists.
+      const mixed: string[][] = [['SELECT', '20']];
+      for (let i = 0; i < 8; i++) mixed.push(['SET', `k${i}`, String(i)], ['RPUSH', `l${i}`, 'x']);
+      mixed.push(['SWAPDB', '20', '21'], ['SELECT', '21'], ['DEL', 'k0', 'k3', 'l1', 'l5', 'k6'], ['DBSIZE']);
+      mixed.push(['SELECT', '30'], ['SET', 'same', '1'], ['SELECT', '31'], ['SET', 'same', '2'], ['SELECT', '30'], ['DEL', 'same'], ['DBSIZE']);
+      for (const s of mixed) await pair.check(...s);
+      for (const db of ['21', '31']) {
+        await pair.vireo.call('SELECT', db);
+        const keys = new Set(toJs(await pair.vireo.call('KEYS', '*')) as string[]);
+        expect(keys.size).toBeGreaterThan(0);
+        for (let i = 0; i < 40; i++) expect(keys.has(toJs(await pair.vireo.call('RANDOMKEY')) as string)).toBe(true);
+      }
+    } finally {
+      await pair.stop();
+    }
+  });
+
   it('FLUSHALL frees the dataset before replying, as Redis does; MEMORY PURGE needs no --expose-gc', async () => {
     // A process of its own, started as npm start does (no V8 flags): used_memory is its whole heap.
     const p = await startVireoProcess(['--enable-debug-command', 'yes']);

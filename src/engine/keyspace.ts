@@ -33,6 +33,20 @@ import { PREFETCH_MAX, StringStore, storable } from './string-store.js';
 /** Keys in the string store from which a pipeline's keys are prefetched. */
 const PREFETCH_MIN_KEYS = 4096;
 
+/** A per-slot table array, all empty (filled, so every such array has the same elements kind). */
+function emptyTables<T>(): (T | undefined)[] {
+  return new Array<T | undefined>(SLOTS).fill(undefined);
+}
+
+// The per-slot arrays of every database that never held a key, shared and
+// never written: a database makes its own at its first key. They are 576 KB
+// a database with the string store's: 9 MB for 16 mostly empty databases,
+// and half a GB (and seconds of start-up) for `databases 1000`.
+const NO_TABLES = emptyTables<Map<string, Value>>();
+const NO_EXPIRE_TABLES = emptyTables<Map<string, number>>();
+const NO_SIZES = new Uint32Array(SLOTS);
+const NO_POSITIONS = new Int32Array(SLOTS).fill(-1);
+
 /**
  * A walk through one slot's keys (eviction sampling): its store index
  * positions, then its Map (a walk over keys with a TTL: the store's keys
@@ -66,14 +80,18 @@ export class Db {
   writes = 0;
   /** Keys holding short strings and numbers (see the file comment). */
   private store = new StringStore();
-  /** Every other key, per slot. */
-  private tables: (Map<string, Value> | undefined)[] = new Array<Map<string, Value> | undefined>(SLOTS);
-  /** TTLs of the keys in the Maps, per slot (keys in the store keep theirs in their record). */
-  private expireTables: (Map<string, number> | undefined)[] = new Array<Map<string, number> | undefined>(SLOTS);
+  /** Every other key, per slot (NO_TABLES until the first Map). */
+  private tables = NO_TABLES;
+  /** TTLs of the keys in the Maps, per slot (keys in the store keep theirs in their record; NO_EXPIRE_TABLES until the first). */
+  private expireTables = NO_EXPIRE_TABLES;
   /** Number of keys in the Maps with a TTL. */
   private mapVolatile = 0;
-  /** Keys per slot (both places), for SCAN, RANDOMKEY and CLUSTER COUNTKEYSINSLOT. */
-  readonly slotSizes = new Uint32Array(SLOTS);
+  /** Keys per slot (both places), for SCAN, RANDOMKEY and CLUSTER COUNTKEYSINSLOT (NO_SIZES until the first key). */
+  private sizes = NO_SIZES;
+  /** Keys per slot, to read only (a database that never held a key shares its zeros). */
+  get slotSizes(): Uint32Array {
+    return this.sizes;
+  }
   /** Number of keys. */
   size = 0;
   /** Number of keys with a TTL. */
@@ -87,7 +105,7 @@ export class Db {
   }
   /** Slots that hold keys, densely packed for O(1) random choice. */
   private occupied: number[] = [];
-  private occupiedPos = new Int32Array(SLOTS).fill(-1);
+  private occupiedPos = NO_POSITIONS;
   /** Insertion number of the next new key (wraps at 2^32; CLUSTER GETKEYSINSLOT orders by it). */
   private nextSeq = 1;
 
@@ -324,6 +342,7 @@ export class Db {
   private mapOf(slot: number): Map<string, Value> {
     let t = this.tables[slot];
     if (t === undefined) {
+      if (this.tables === NO_TABLES) this.tables = emptyTables();
       t = new Map();
       this.tables[slot] = t;
     }
@@ -372,8 +391,12 @@ export class Db {
 
   /** A key was added to `slot`. */
   private added(slot: number): void {
+    if (this.sizes === NO_SIZES) {
+      this.sizes = new Uint32Array(SLOTS);
+      this.occupiedPos = new Int32Array(SLOTS).fill(-1);
+    }
     this.size++;
-    if (this.slotSizes[slot]++ === 0) this.markOccupied(slot);
+    if (this.sizes[slot]++ === 0) this.markOccupied(slot);
   }
 
   delete(key: string): boolean {
@@ -388,7 +411,7 @@ export class Db {
     }
     this.writes++;
     this.size--;
-    if (--this.slotSizes[slot]! === 0) this.markEmpty(slot);
+    if (--this.sizes[slot]! === 0) this.markEmpty(slot);
     return true;
   }
 
@@ -404,6 +427,7 @@ export class Db {
   private setMapExpire(slot: number, key: string, when: number): void {
     let t = this.expireTables[slot];
     if (t === undefined) {
+      if (this.expireTables === NO_EXPIRE_TABLES) this.expireTables = emptyTables();
       t = new Map();
       this.expireTables[slot] = t;
     }
@@ -459,13 +483,14 @@ export class Db {
     // Slabs and indexes are dropped whole: their memory goes back at the next GC.
     this.store.clear();
     // Emptied in place: a new 16384-entry array is a large-object allocation (128 KB), milliseconds each.
-    this.tables.fill(undefined);
-    this.expireTables.fill(undefined);
-    this.slotSizes.fill(0);
+    // (The shared arrays of a database that never held a key are empty already, and not ours to write.)
+    if (this.tables !== NO_TABLES) this.tables.fill(undefined);
+    if (this.expireTables !== NO_EXPIRE_TABLES) this.expireTables.fill(undefined);
+    if (this.sizes !== NO_SIZES) this.sizes.fill(0);
     this.size = 0;
     this.mapVolatile = 0;
     this.occupied = [];
-    this.occupiedPos.fill(-1);
+    if (this.occupiedPos !== NO_POSITIONS) this.occupiedPos.fill(-1);
     this.access.clear();
     this.mainSampler.active = false;
     this.volatileSampler.active = false;
@@ -487,12 +512,8 @@ export class Db {
     [this.nextSeq, other.nextSeq] = [other.nextSeq, this.nextSeq];
     [this.mainSampler, other.mainSampler] = [other.mainSampler, this.mainSampler];
     [this.volatileSampler, other.volatileSampler] = [other.volatileSampler, this.volatileSampler];
-    const sizes = Uint32Array.from(this.slotSizes);
-    this.slotSizes.set(other.slotSizes);
-    other.slotSizes.set(sizes);
-    const pos = Int32Array.from(this.occupiedPos);
-    this.occupiedPos.set(other.occupiedPos);
-    other.occupiedPos.set(pos);
+    [this.sizes, other.sizes] = [other.sizes, this.sizes];
+    [this.occupiedPos, other.occupiedPos] = [other.occupiedPos, this.occupiedPos];
     // The one-entry slot cache is only a key's slot (the same in every db), but the store warmed by it changed.
     this.forgetLastKey();
     other.forgetLastKey();
@@ -509,7 +530,7 @@ export class Db {
     if (this.size === 0) return undefined;
     const slot = this.occupied[Math.floor(random() * this.occupied.length)]!;
     const inStore = this.store.counts[slot]!;
-    let skip = Math.floor(random() * this.slotSizes[slot]!);
+    let skip = Math.floor(random() * this.sizes[slot]!);
     if (skip < inStore) {
       // A random position of the slot's index, then the next key from there.
       const cap = this.store.capacityOf(slot);
@@ -658,7 +679,7 @@ export class Db {
 
   /** Keys of one slot with their values (a snapshot slice), or undefined when it holds none. */
   slotEntries(slot: number): [string, Value][] | undefined {
-    if (this.slotSizes[slot] === 0) return undefined;
+    if (this.sizes[slot] === 0) return undefined;
     const out: [string, Value][] = [];
     const refs: number[] = [];
     this.store.refsOfSlot(slot, refs);
@@ -690,7 +711,7 @@ export class Db {
   *keys(): IterableIterator<string> {
     const keys: string[] = [];
     for (let slot = 0; slot < SLOTS; slot++) {
-      if (this.slotSizes[slot] === 0) continue;
+      if (this.sizes[slot] === 0) continue;
       keys.length = 0;
       this.keysOfSlot(slot, keys);
       yield* keys;
@@ -772,7 +793,7 @@ export class Db {
 
   /** Keys of one slot, oldest first (CLUSTER GETKEYSINSLOT lists them newest first, as Redis 7). */
   slotKeys(slot: number): IterableIterator<string> | undefined {
-    if (this.slotSizes[slot] === 0) return undefined;
+    if (this.sizes[slot] === 0) return undefined;
     const aged: { key: string; age: number }[] = [];
     const refs: number[] = [];
     this.store.refsOfSlot(slot, refs);
@@ -794,14 +815,14 @@ export class Db {
     let gathered = 0;
     // Skipping an empty slot costs one array read, so empty slots are not budgeted.
     while (slot < SLOTS && gathered < count) {
-      const n = this.slotSizes[slot]!;
+      const n = this.sizes[slot]!;
       if (n > 0) {
         this.keysOfSlot(slot, out);
         gathered += n;
       }
       slot++;
     }
-    while (slot < SLOTS && this.slotSizes[slot] === 0) slot++;
+    while (slot < SLOTS && this.sizes[slot] === 0) slot++;
     return slot >= SLOTS ? 0 : slot;
   }
 }

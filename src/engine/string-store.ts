@@ -47,6 +47,9 @@ const OFFSET_BITS = 17;
 const OFFSET_MASK = (1 << OFFSET_BITS) - 1;
 /** The TTL counts of every store holding no TTL yet (all zeros, never written). */
 const NO_TTLS = new Uint32Array(SLOTS);
+/** The index and key counts of every store that never held a key (never written; see keyspace.ts' NO_TABLES). */
+const NO_INDEX = new Array<Int32Array | undefined>(SLOTS).fill(undefined);
+const NO_COUNTS = new Uint32Array(SLOTS);
 /** Smallest index: 4 pairs (8 ints, 2^3). Indexes hold a power of two of pairs. */
 const MIN_LOG2_INTS = 3;
 
@@ -93,10 +96,10 @@ export class StringStore {
   private alloc = new SlabAllocator();
   /** Where the indexes are cut from. */
   private blocks = new BlockPool();
-  /** Per slot: [hash, ref] pairs, or undefined when the slot holds no key here. */
-  private index: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(SLOTS);
-  /** Keys per slot. */
-  readonly counts = new Uint32Array(SLOTS);
+  /** Per slot: [hash, ref] pairs, or undefined when the slot holds no key here (NO_INDEX until the first key). */
+  private index = NO_INDEX;
+  /** Keys per slot, to read only (NO_COUNTS until the first key). */
+  counts = NO_COUNTS;
   /** Number of keys. */
   size = 0;
   /**
@@ -531,8 +534,8 @@ export class StringStore {
   clear(): void {
     this.alloc.clear();
     this.blocks.clear();
-    this.index.fill(undefined);
-    this.counts.fill(0);
+    if (this.index !== NO_INDEX) this.index.fill(undefined);
+    if (this.counts !== NO_COUNTS) this.counts.fill(0);
     this.size = 0;
     this.ttlCounts = NO_TTLS;
     this.ttlSize = 0;
@@ -572,6 +575,10 @@ export class StringStore {
   private indexOf(slot: number): Int32Array {
     let idx = this.index[slot];
     if (idx === undefined) {
+      if (this.index === NO_INDEX) {
+        this.index = new Array<Int32Array | undefined>(SLOTS).fill(undefined);
+        this.counts = new Uint32Array(SLOTS);
+      }
       idx = this.blocks.alloc(MIN_LOG2_INTS);
       this.index[slot] = idx;
     }
