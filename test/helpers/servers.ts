@@ -13,7 +13,7 @@ import path from 'node:path';
 import { testLogger } from '../../src/logger.js';
 import { Config } from '../../src/config.js';
 import { Server } from '../../src/server/server.js';
-import { RespClient, toJs } from './resp.js';
+import { RespClient } from './resp.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -158,9 +158,9 @@ const PORT_ATTEMPTS = 5;
  * Spawn a server and wait until it answers. freePort() only says a port was
  * free a moment ago: a server the other test worker starts at the same
  * moment may take it first, and would then answer our PING (and get our
- * test's commands, and be stopped by it). So the answer must come from our
- * own process (INFO's process_id); if it does not, or ours could not bind,
- * ours is killed and started again on another port.
+ * test's commands, and be stopped by it). So the port must be our own
+ * process's; if it is not, or ours could not bind, ours is killed and
+ * started again on another port.
  */
 async function spawnServer(start: (port: number) => ChildProcess, dir: string, fixedPort: number | undefined): Promise<ProcessHandle> {
   for (let attempt = 1; ; attempt++) {
@@ -170,7 +170,7 @@ async function spawnServer(start: (port: number) => ChildProcess, dir: string, f
     let failure: Error | null = null;
     try {
       await waitForPing(port, 10000, h.proc);
-      ours = await answeredBy(port, h.proc);
+      ours = listensOn(port, h.proc);
     } catch (e) {
       failure = e as Error;
     }
@@ -183,17 +183,39 @@ async function spawnServer(start: (port: number) => ChildProcess, dir: string, f
   }
 }
 
-/** Whether the server answering on `port` is `proc` (when it asks for a password first: whether `proc` still runs). */
-async function answeredBy(port: number, proc: ChildProcess): Promise<boolean> {
-  const c = await RespClient.connect(port);
+/**
+ * Whether `proc` holds the socket listening on `port`, read from /proc
+ * (its fds against the kernel's TCP table) rather than asked of the server:
+ * a command would show in the server's INFO commandstats, which tests
+ * compare. Where /proc cannot tell (not Linux), whether `proc` still runs.
+ */
+function listensOn(port: number, proc: ChildProcess): boolean {
+  const alive = proc.exitCode === null && proc.signalCode === null;
+  if (proc.pid === undefined || !alive) return false;
+  const inodes = new Set<string>();
   try {
-    const r = await c.call('INFO', 'server');
-    if (r.type === 'error') return proc.exitCode === null && proc.signalCode === null;
-    const m = /process_id:(\d+)/.exec(String(toJs(r)));
-    return m !== null && Number(m[1]) === proc.pid;
-  } finally {
-    c.close();
+    for (const fd of fs.readdirSync(`/proc/${proc.pid}/fd`)) {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${proc.pid}/fd/${fd}`, { encoding: 'utf8' }));
+      if (m !== null) inodes.add(m[1]!);
+    }
+  } catch {
+    return alive;
   }
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    // Columns: sl local_address rem_address st ... inode (the 10th); st 0A is LISTEN.
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length >= 10 && f[1]!.endsWith(hexPort) && f[3] === '0A' && inodes.has(f[9]!)) return true;
+    }
+  }
+  return false;
 }
 
 export function redisServerPath(): string | null {
