@@ -230,7 +230,7 @@ int('maxmemory-eviction-tenacity', 10, 0, 100);
 // Vireo: keys eviction never takes, by type ("stream list") and by glob pattern ("bull:* queue:*"): queues must not lose keys.
 str('eviction-protect-types', '', { parse: parseProtectTypes });
 str('eviction-protect-keys', '');
-special('maxmemory-clients', '0', parseMemoryOrPercent, undefined, inert);
+special('maxmemory-clients', '0', parseMemoryOrPercent, undefined);
 bool('lazyfree-lazy-eviction', 'no', inert);
 bool('lazyfree-lazy-expire', 'no');
 bool('lazyfree-lazy-server-del', 'no', inert);

@@ -54,6 +54,10 @@ export interface ClientHost extends CommandHost {
   /** CLIENT PAUSE: must `argv` wait? */
   mustHold(c: Client, argv: string[]): boolean;
   outputLimitFor(c: Client): OutputLimit | null;
+  /** maxmemory-clients in bytes, 0 when off. */
+  readonly clientEvictionLimit: number;
+  /** Check every client against maxmemory-clients once the current turn's work is done. */
+  evictClientsSoon(): void;
   /** Continue c's streamed reply on a later turn. */
   pumpLater(c: Client): void;
   /** Output was added outside c's own input (a Pub/Sub message): send it at the end of the turn, or hold it for the AOF. */
@@ -223,7 +227,19 @@ export class Client implements Connection, Waiter, TrackingClient {
       this.drop();
       return;
     }
+    this.checkEviction();
     this.server.afterInput(this);
+  }
+
+  /**
+   * maxmemory-clients: a client that alone uses the limit has every client
+   * checked at the end of this turn rather than at the next cron
+   * (client-eviction.ts).
+   */
+  private checkEviction(): void {
+    const limit = this.server.clientEvictionLimit;
+    if (limit === 0 || this.noEvict || this.closed || (this.ctx.kind !== 'normal' && this.ctx.kind !== 'pubsub')) return;
+    if (this.memoryReport().totMem >= limit) this.server.evictClientsSoon();
   }
 
   /**
@@ -374,6 +390,7 @@ export class Client implements Connection, Waiter, TrackingClient {
       }
     }
     this.checkOutputLimit();
+    this.checkEviction();
   }
 
   // ---- output limits and streamed replies -----------------------------------

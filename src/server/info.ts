@@ -339,7 +339,7 @@ function statsSection(s: InfoSource): Fields {
     ['expired_time_cap_reached_count', es.expiredTimeCapReached],
     ['expire_cycle_cpu_milliseconds', Math.round(es.expireCycleCpuMs)],
     ['evicted_keys', es.evictedKeys],
-    ['evicted_clients', 0],
+    ['evicted_clients', st.evictedClients],
     ['total_eviction_exceeded_time', s.memoryLimit.totalExceededMs],
     ['current_eviction_exceeded_time', s.memoryLimit.currentExceededMs],
     // Vireo: full collections run before evicting, so live keys are not evicted for garbage (memory-limit.ts).

@@ -57,9 +57,11 @@ import type { TypeName } from '../types/value.js';
 import { StartupBaseline, type DoctorCounts, type MemoryOverhead } from '../diagnostics/memory-report.js';
 import { gatherMemoryOverhead } from './memory-overhead.js';
 import { discardTransaction } from '../commands/transactions.js';
+import { clientInfoLine } from '../commands/connection.js';
 import { LoadError, Persistence, runStepsAsync } from '../../persistence/persistence.js';
 import { strerror } from '../../persistence/errors.js';
 import { noLimits, parseOutputLimits, type OutputLimit, type OutputLimits } from './output-limits.js';
+import { clientEvictionLimit, clientsToEvict } from './client-eviction.js';
 import { PubSub } from '../pubsub/registry.js';
 import { KeyspaceNotifier } from '../pubsub/notifications.js';
 import { Tracking } from '../tracking/tracking.js';
@@ -135,6 +137,8 @@ export class Server implements CommandHost, TrackingHost {
   prefetchBatch: number;
   /** client-output-buffer-limit per class; null when no class has a limit. */
   private outputLimits: OutputLimits | null;
+  /** maxmemory-clients in bytes, 0 when off (client-eviction.ts). */
+  clientEvictionLimit: number;
 
   private nextClientId = 1;
   private readonly listeners: Listeners;
@@ -214,6 +218,7 @@ export class Server implements CommandHost, TrackingHost {
     this.queryBufferLimit = config.int('client-query-buffer-limit');
     this.prefetchBatch = config.int('prefetch-batch-max-size');
     this.outputLimits = this.readOutputLimits();
+    this.clientEvictionLimit = clientEvictionLimit(config.str('maxmemory-clients'), config.int('maxmemory'));
     this.trackingTableMaxKeys = config.int('tracking-table-max-keys');
     this.tracking = new Tracking(this);
     this.engine.invalidator = this.tracking;
@@ -948,6 +953,37 @@ export class Server implements CommandHost, TrackingHost {
     return noLimits(limits) ? null : limits;
   }
 
+  /**
+   * maxmemory-clients: while the normal and Pub/Sub clients together use
+   * the limit or more, disconnect the largest (Redis' evictClients).
+   */
+  evictClients(): void {
+    const limit = this.clientEvictionLimit;
+    if (limit === 0) return;
+    const { evict, overAfterAll } = clientsToEvict(this.clients.values(), limit);
+    for (const c of evict) {
+      this.logger.info(`Evicting client: ${clientInfoLine(c)}`);
+      this.stats.evictedClients++;
+      c.drop();
+    }
+    if (overAfterAll) this.logger.warn('Over client maxmemory after evicting all evictable clients');
+  }
+
+  private evictionQueued = false;
+
+  /**
+   * evictClients() once this turn's work is done: not in the middle of a
+   * write that found a client over (a PUBLISH walking its subscribers).
+   */
+  evictClientsSoon(): void {
+    if (this.evictionQueued) return;
+    this.evictionQueued = true;
+    setImmediate(() => {
+      this.evictionQueued = false;
+      this.evictClients();
+    });
+  }
+
   /** The output limit of `c`'s class (MONITOR clients count as normal), or null for none. */
   outputLimitFor(c: Client): OutputLimit | null {
     const limits = this.outputLimits;
@@ -1222,6 +1258,7 @@ export class Server implements CommandHost, TrackingHost {
     this.idleReclaim.tick(performance.now(), 1000 / hz);
     this.sampleStats();
     this.closeIdleClients();
+    this.evictClients();
     this.resetOutputPeaks();
     if (this.engine.log.hasPending) this.engine.log.flush();
     try {
@@ -1301,6 +1338,8 @@ export class Server implements CommandHost, TrackingHost {
     protection.setPatterns(c.str('eviction-protect-keys').split(' ').filter((p) => p !== ''));
     const before = this.memoryLimit.maxmemory;
     const maxmemory = c.int('maxmemory');
+    // A percentage of maxmemory-clients follows it.
+    this.clientEvictionLimit = clientEvictionLimit(c.str('maxmemory-clients'), maxmemory);
     this.memoryLimit.configure(maxmemory, c.str('maxmemory-policy') as EvictionPolicy, c.int('maxmemory-samples'), c.int('maxmemory-eviction-tenacity'));
     if (runtime && maxmemory > 0 && maxmemory !== before) {
       const used = this.memoryLimit.used();
@@ -1412,6 +1451,10 @@ export class Server implements CommandHost, TrackingHost {
         break;
       case 'client-output-buffer-limit':
         this.outputLimits = this.readOutputLimits();
+        break;
+      case 'maxmemory-clients':
+        this.clientEvictionLimit = clientEvictionLimit(value as string, this.config.int('maxmemory'));
+        this.evictClients();
         break;
       case 'notify-keyspace-events':
         this.notifier.configure(value as string);

@@ -10,6 +10,8 @@ export class ServerStats {
   unexpectedErrorReplies = 0;
   clientQueryBufferLimitDisconnections = 0;
   clientOutputBufferLimitDisconnections = 0;
+  /** Clients closed by maxmemory-clients (client-eviction.ts). */
+  evictedClients = 0;
   /** Exceptions caught while serving clients (each one is a bug). */
   internalErrors = 0;
   /** Full and partial resynchronizations served to replicas (INFO stats). */
