@@ -118,6 +118,8 @@ function keyCount(n) {
 
 const usedMemory = (s) => infoNumber(s, 'memory', 'used_memory');
 const rss = (s) => infoNumber(s, 'memory', 'used_memory_rss');
+/** INFO's ratio: for Vireo it leaves out the Node runtime's own RSS, measured at start (as Redis' leaves out nothing: its binary is a few MB). */
+const fragmentation = (s) => Number(/mem_fragmentation_ratio:([\d.]+)/.exec(s.cli('INFO', 'memory'))?.[1] ?? NaN);
 /** Bytes per unit of small strings (the issue's target: at or below redis-server's); other types: within 1.5x. */
 const memoryTarget = (ds) => (ds.populate ? 1.0 : 1.5);
 /** How long a loaded server is left quiet before its RSS is read (Vireo's idle reclaim is done 11-12 s into a quiet spell). */
@@ -143,7 +145,7 @@ async function compareMemory(ds, w2) {
       await new Promise((r) => setTimeout(r, QUIET_WAIT_MS));
       const quiet = { used: usedMemory(s), rss: rss(s) };
       s.cli('MEMORY', 'PURGE');
-      const after = { used: usedMemory(s), rss: rss(s) };
+      const after = { used: usedMemory(s), rss: rss(s), frag: fragmentation(s) };
       s.cli('FLUSHALL');
       const flushed = { used: usedMemory(s), rss: rss(s) };
       mem[kind] = {
@@ -152,6 +154,7 @@ async function compareMemory(ds, w2) {
         usedAfterPer: after.used / ds.units,
         rssAfterPer: after.rss / ds.units,
         rssOverUsed: after.rss / after.used,
+        fragAfter: after.frag,
         quietRssOverUsed: quiet.rss / quiet.used,
         emptyRssMb: before.rss / 2 ** 20,
         flushedRssOverUsed: flushed.rss / flushed.used,
@@ -172,6 +175,7 @@ async function compareMemory(ds, w2) {
   line(`  rss growth (B/${ds.unit})`, 'rssPer');
   line(`  rss after load (B/${ds.unit})`, 'rssAfterPer');
   line('  rss/used_memory after load', 'rssOverUsed', 2);
+  line('  mem_fragmentation_ratio after load', 'fragAfter', 2);
   line('  rss/used_memory after load, quiet, no PURGE', 'quietRssOverUsed', 2);
   line('  empty server rss (MB)', 'emptyRssMb');
   line('  rss/used_memory after FLUSHALL', 'flushedRssOverUsed', 2);
@@ -232,6 +236,7 @@ try {
     for (const name of datasets) await compareMemory(DATASETS[name](quick), w2);
     console.log('(used_memory and RSS growth: after loading less before, on a fresh server; after load: the whole');
     console.log(' server\'s figure over the keys; rss/used_memory: RSS over used_memory after the load and MEMORY PURGE;');
+    console.log(' mem_fragmentation_ratio: INFO\'s, the same ratio less, for Vireo, the Node runtime\'s own RSS measured at start;');
     console.log(` quiet: ${QUIET_WAIT_MS / 1000} s after the load, before the PURGE; after FLUSHALL: right after it, no PURGE)`);
   }
 } finally {
