@@ -87,6 +87,33 @@ describe.skipIf(!HAVE_REDIS)('transactions (differential)', () => {
     await pair.script([['MULTI'], ['PING'], ['EXEC']]);
   });
 
+  it('consumer-group commands and XSETID leave a WATCH on the stream alone, as Redis does (found by the fuzzer)', async () => {
+    // Redis sends their keyspace events but no signalModifiedKey: only a change of the entries (or MKSTREAM making the key) breaks it.
+    const steps: string[][] = [
+      ['XGROUP', 'CREATE', 'st', 'g2', '0'],
+      ['XGROUP', 'CREATE', 'st', 'g3', '$', 'ENTRIESREAD', '1'],
+      ['XGROUP', 'SETID', 'st', 'g', '0'],
+      ['XGROUP', 'CREATECONSUMER', 'st', 'g', 'c9'],
+      ['XGROUP', 'DELCONSUMER', 'st', 'g', 'c9'],
+      ['XREADGROUP', 'GROUP', 'g', 'fresh', 'COUNT', '1', 'STREAMS', 'st', '0'],
+      ['XCLAIM', 'st', 'g', 'claimer', '0', '1-1'],
+      ['XAUTOCLAIM', 'st', 'g', 'auto', '0', '0'],
+      ['XACK', 'st', 'g', '1-1'],
+      ['XGROUP', 'DESTROY', 'st', 'g3'],
+      ['XSETID', 'st', '5-0'],
+      ['XDEL', 'st', '9-9'],
+      ['XGROUP', 'CREATE', 'made', 'g', '$', 'MKSTREAM'],
+      ['XADD', 'st', '10-1', 'f', 'v'],
+    ];
+    for (const step of steps) {
+      const watched = step[2] === 'made' ? 'made' : 'st';
+      await pair.script([['DEL', 'st', 'made'], ['XADD', 'st', '1-1', 'f', 'v'], ['XGROUP', 'CREATE', 'st', 'g', '0'], ['XREADGROUP', 'GROUP', 'g', 'c1', 'STREAMS', 'st', '>']]);
+      await pair.script([['WATCH', watched]]);
+      await other.check(...step);
+      await pair.script([['MULTI'], ['PING'], ['EXEC']]);
+    }
+  });
+
   it('WATCH of a key touched by the transaction itself does not fail it', async () => {
     await pair.script([['WATCH', 'self'], ['MULTI'], ['SET', 'self', '1'], ['SET', 'self', '2'], ['EXEC'], ['GET', 'self']]);
   });

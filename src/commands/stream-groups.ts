@@ -103,6 +103,7 @@ function xgroupCreate(ctx: CommandContext, argv: string[]): void {
     id = parsed;
   }
   let s = t.s;
+  const made = s === undefined;
   if (s === undefined) {
     s = new StreamValue();
     ctx.engine.setKey(ctx.db, key, s);
@@ -112,7 +113,9 @@ function xgroupCreate(ctx: CommandContext, argv: string[]): void {
     return;
   }
   ctx.reply.ok();
-  ctx.changed(key, NOTIFY.STREAM, 'xgroup-create');
+  // MKSTREAM making the key is a change of the key (WATCH, caches); a group alone is not.
+  if (made) ctx.changed(key, NOTIFY.STREAM, 'xgroup-create');
+  else ctx.engine.groupChanged(ctx.db, key, 'xgroup-create');
   ctx.engine.emit(ctx.db.id, argv);
 }
 
@@ -135,7 +138,7 @@ function xgroupSetid(ctx: CommandContext, argv: string[]): void {
   g.lastId = id;
   g.entriesRead = t.entriesRead;
   ctx.reply.ok();
-  ctx.changed(argv[2]!, NOTIFY.STREAM, 'xgroup-setid');
+  ctx.engine.groupChanged(ctx.db, argv[2]!, 'xgroup-setid');
   ctx.engine.emit(ctx.db.id, argv);
 }
 
@@ -149,8 +152,8 @@ function xgroupDestroy(ctx: CommandContext, argv: string[]): void {
   }
   s.groups!.delete(argv[3]!);
   ctx.reply.integer(1);
-  // The change signal also wakes XREADGROUP clients blocked on the group: they answer NOGROUP.
-  ctx.changed(argv[2]!, NOTIFY.STREAM, 'xgroup-destroy');
+  // XREADGROUP clients blocked on the group are woken: they answer NOGROUP.
+  ctx.engine.groupChanged(ctx.db, argv[2]!, 'xgroup-destroy', true);
   ctx.engine.emit(ctx.db.id, argv);
 }
 
@@ -162,7 +165,7 @@ function xgroupCreateConsumer(ctx: CommandContext, argv: string[]): void {
   const created = g.createConsumer(argv[4]!, ctx.engine.now);
   ctx.reply.integer(created === null ? 0 : 1);
   if (created === null) return;
-  ctx.changed(argv[2]!, NOTIFY.STREAM, 'xgroup-createconsumer');
+  ctx.engine.groupChanged(ctx.db, argv[2]!, 'xgroup-createconsumer');
   ctx.engine.emit(ctx.db.id, argv);
 }
 
@@ -177,7 +180,7 @@ function xgroupDelConsumer(ctx: CommandContext, argv: string[]): void {
     return;
   }
   ctx.reply.integer(g.deleteConsumer(c));
-  ctx.changed(argv[2]!, NOTIFY.STREAM, 'xgroup-delconsumer');
+  ctx.engine.groupChanged(ctx.db, argv[2]!, 'xgroup-delconsumer');
   ctx.engine.emit(ctx.db.id, argv);
 }
 
@@ -356,7 +359,7 @@ function claimingConsumer(ctx: CommandContext, key: string, groupName: string, g
   let c = g.consumers.get(name);
   if (c === undefined) {
     c = g.createConsumer(name, ctx.engine.now)!;
-    ctx.changed(key, NOTIFY.STREAM, 'xgroup-createconsumer');
+    ctx.engine.groupChanged(ctx.db, key, 'xgroup-createconsumer');
     ctx.engine.emit(ctx.db.id, ['XGROUP', 'CREATECONSUMER', key, groupName, name]);
   }
   c.seenTime = ctx.engine.now;

@@ -20,7 +20,6 @@ import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
 import { ERR, argLong, argTimeout, cstr, eq } from './util.js';
 import { waitForKeys } from './blocking.js';
-import { NOTIFY } from '../engine/engine.js';
 import type { StreamValue } from '../types/stream.js';
 import type { Consumer, Nack, StreamGroup } from '../types/stream-group.js';
 import { INVALID_ENTRIES_READ } from '../types/stream-group.js';
@@ -295,7 +294,7 @@ function xread(ctx: CommandContext, argv: string[], isGroup: boolean): void {
       if (consumer === undefined) {
         consumer = g.createConsumer(a.consumer!, ctx.engine.now)!;
         fx.consumerCreated(consumer.name);
-        ctx.changed(key, NOTIFY.STREAM, 'xgroup-createconsumer');
+        ctx.engine.groupChanged(ctx.db, key, 'xgroup-createconsumer');
       }
       consumer.seenTime = ctx.engine.now;
       if (history) {

@@ -305,7 +305,8 @@ function xsetid(ctx: CommandContext, argv: string[]): void {
   if (entriesAdded !== -1) s.entriesAdded = entriesAdded;
   if (!isZeroId(maxDeleted)) s.maxDeletedId = maxDeleted;
   ctx.reply.ok();
-  ctx.changed(key, NOTIFY.STREAM, 'xsetid');
+  // Redis marks no change of the key (no WATCH break, no wake-up): the event alone.
+  ctx.engine.groupChanged(ctx.db, key, 'xsetid');
   ctx.engine.emit(ctx.db.id, argv);
 }
 

@@ -68,8 +68,9 @@ export type NotifyClass = (typeof NOTIFY)[keyof typeof NOTIFY];
  * Changes that cannot end a blocked client's wait: a new consumer adds no
  * entry and removes neither the key nor a group. Redis does not mark the
  * key ready for it; waking the stream's waiters would only run their reads
- * again to find nothing (refreshing their consumers' seen-time). The
- * group's other bookkeeping signals nothing at all (groupStateChanged).
+ * again to find nothing (refreshing their consumers' seen-time). Group and
+ * consumer changes send their event alone (groupChanged), the group's
+ * other bookkeeping nothing at all (groupStateChanged).
  */
 const NEVER_ENDS_A_WAIT = new Set(['xgroup-createconsumer']);
 
@@ -427,6 +428,20 @@ export class Engine {
     this.changeCount++;
     this.watches.touch(db, key);
     if (this.invalidator !== null) this.invalidator.keyModified(key, by);
+  }
+
+  /**
+   * A consumer group or consumer was made, moved or removed (XGROUP
+   * CREATE/SETID/DESTROY/CREATECONSUMER/DELCONSUMER, XSETID, a consumer
+   * made by XREADGROUP or XCLAIM): Redis sends the keyspace event but no
+   * signalModifiedKey, so WATCH and client-side caches are not told (a
+   * transaction watching the stream still runs). `wake`: mark the key ready
+   * (XGROUP DESTROY: readers blocked on the group answer NOGROUP).
+   */
+  groupChanged(db: Db, key: string, event: string, wake = false): void {
+    this.changeCount++;
+    if (wake) this.readyKeys.signal(db, key);
+    this.tellListeners(NOTIFY.STREAM, event, key, db);
   }
 
   /**
