@@ -1454,7 +1454,8 @@ export class Server implements CommandHost, TrackingHost {
         break;
       case 'maxmemory-clients':
         this.clientEvictionLimit = clientEvictionLimit(value as string, this.config.int('maxmemory'));
-        this.evictClients();
+        // After the command: CONFIG SET's own client may be the one to go.
+        this.evictClientsSoon();
         break;
       case 'notify-keyspace-events':
         this.notifier.configure(value as string);
