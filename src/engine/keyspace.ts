@@ -25,7 +25,7 @@
  * the engine's job.
  */
 
-import { SLOTS, keySlot } from './slot.js';
+import { SLOTS, emptySlotTables, keySlot } from './slot.js';
 import type { Value } from '../types/value.js';
 import { AccessPolicy, KeyAccess } from './access.js';
 import { PREFETCH_MAX, StringStore, storable } from './string-store.js';
@@ -33,19 +33,19 @@ import { PREFETCH_MAX, StringStore, storable } from './string-store.js';
 /** Keys in the string store from which a pipeline's keys are prefetched. */
 const PREFETCH_MIN_KEYS = 4096;
 
-/** A per-slot table array, all empty (filled, so every such array has the same elements kind). */
-function emptyTables<T>(): (T | undefined)[] {
-  return new Array<T | undefined>(SLOTS).fill(undefined);
-}
-
 // The per-slot arrays of every database that never held a key, shared and
 // never written: a database makes its own at its first key. They are 576 KB
 // a database with the string store's: 9 MB for 16 mostly empty databases,
 // and half a GB (and seconds of start-up) for `databases 1000`.
-const NO_TABLES = emptyTables<Map<string, Value>>();
-const NO_EXPIRE_TABLES = emptyTables<Map<string, number>>();
+const NO_TABLES = emptySlotTables<Map<string, Value>>();
+const NO_EXPIRE_TABLES = emptySlotTables<Map<string, number>>();
 const NO_SIZES = new Uint32Array(SLOTS);
-const NO_POSITIONS = new Int32Array(SLOTS).fill(-1);
+const NO_POSITIONS = noPositions();
+
+/** occupiedPos with no slot occupied. */
+function noPositions(): Int32Array {
+  return new Int32Array(SLOTS).fill(-1);
+}
 
 /**
  * A walk through one slot's keys (eviction sampling): its store index
@@ -342,7 +342,7 @@ export class Db {
   private mapOf(slot: number): Map<string, Value> {
     let t = this.tables[slot];
     if (t === undefined) {
-      if (this.tables === NO_TABLES) this.tables = emptyTables();
+      if (this.tables === NO_TABLES) this.tables = emptySlotTables();
       t = new Map();
       this.tables[slot] = t;
     }
@@ -393,7 +393,7 @@ export class Db {
   private added(slot: number): void {
     if (this.sizes === NO_SIZES) {
       this.sizes = new Uint32Array(SLOTS);
-      this.occupiedPos = new Int32Array(SLOTS).fill(-1);
+      this.occupiedPos = noPositions();
     }
     this.size++;
     if (this.sizes[slot]++ === 0) this.markOccupied(slot);
@@ -427,7 +427,7 @@ export class Db {
   private setMapExpire(slot: number, key: string, when: number): void {
     let t = this.expireTables[slot];
     if (t === undefined) {
-      if (this.expireTables === NO_EXPIRE_TABLES) this.expireTables = emptyTables();
+      if (this.expireTables === NO_EXPIRE_TABLES) this.expireTables = emptySlotTables();
       t = new Map();
       this.expireTables[slot] = t;
     }

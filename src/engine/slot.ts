@@ -10,6 +10,11 @@
 
 export const SLOTS = 16384;
 
+/** A per-slot array of tables, all empty (filled, so every such array has the same elements kind). */
+export function emptySlotTables<T>(): (T | undefined)[] {
+  return new Array<T | undefined>(SLOTS).fill(undefined);
+}
+
 const CRC16_TABLE = new Uint16Array(256);
 for (let i = 0; i < 256; i++) {
   let crc = i << 8;

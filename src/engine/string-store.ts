@@ -26,7 +26,7 @@
  * its slot cursor.
  */
 
-import { SLOTS, crc16Step, keySlotOfBytes } from './slot.js';
+import { SLOTS, crc16Step, emptySlotTables, keySlotOfBytes } from './slot.js';
 import { BlockPool, SlabAllocator } from './slab.js';
 
 /** Longest key kept here (its length is one byte). */
@@ -48,7 +48,7 @@ const OFFSET_MASK = (1 << OFFSET_BITS) - 1;
 /** The TTL counts of every store holding no TTL yet (all zeros, never written). */
 const NO_TTLS = new Uint32Array(SLOTS);
 /** The index and key counts of every store that never held a key (never written; see keyspace.ts' NO_TABLES). */
-const NO_INDEX = new Array<Int32Array | undefined>(SLOTS).fill(undefined);
+const NO_INDEX = emptySlotTables<Int32Array>();
 const NO_COUNTS = new Uint32Array(SLOTS);
 /** Smallest index: 4 pairs (8 ints, 2^3). Indexes hold a power of two of pairs. */
 const MIN_LOG2_INTS = 3;
@@ -576,7 +576,7 @@ export class StringStore {
     let idx = this.index[slot];
     if (idx === undefined) {
       if (this.index === NO_INDEX) {
-        this.index = new Array<Int32Array | undefined>(SLOTS).fill(undefined);
+        this.index = emptySlotTables();
         this.counts = new Uint32Array(SLOTS);
       }
       idx = this.blocks.alloc(MIN_LOG2_INTS);
