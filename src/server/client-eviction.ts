@@ -42,7 +42,7 @@ export interface EvictionCandidate {
 }
 
 /** Only these kinds count and may be evicted (Redis' CLIENT_TYPE_NORMAL and CLIENT_TYPE_PUBSUB). */
-function counted(kind: ClientKind): boolean {
+export function countedForEviction(kind: ClientKind): boolean {
   return kind === 'normal' || kind === 'pubsub';
 }
 
@@ -54,7 +54,7 @@ export function clientsToEvict<C extends EvictionCandidate>(clients: Iterable<C>
   let total = 0;
   const candidates: { client: C; mem: number }[] = [];
   for (const c of clients) {
-    if (c.closed || !counted(c.ctx.kind)) continue;
+    if (c.closed || !countedForEviction(c.ctx.kind)) continue;
     const mem = c.memoryReport().totMem;
     total += mem;
     if (!c.noEvict) candidates.push({ client: c, mem });

@@ -22,6 +22,7 @@ import { KeyPeek } from '../protocol/key-peek.js';
 import type { ReplyStream } from '../protocol/stream.js';
 import { SoftLimitClock, type OutputLimit } from './output-limits.js';
 import { clientInfoLine } from '../commands/connection.js';
+import { countedForEviction } from './client-eviction.js';
 import { reprString } from './monitor.js';
 import type { Subscriptions } from '../pubsub/registry.js';
 import type { ClientTracking, TrackingClient } from '../tracking/client.js';
@@ -238,7 +239,7 @@ export class Client implements Connection, Waiter, TrackingClient {
    */
   private checkEviction(): void {
     const limit = this.server.clientEvictionLimit;
-    if (limit === 0 || this.noEvict || this.closed || (this.ctx.kind !== 'normal' && this.ctx.kind !== 'pubsub')) return;
+    if (limit === 0 || this.noEvict || this.closed || !countedForEviction(this.ctx.kind)) return;
     if (this.memoryReport().totMem >= limit) this.server.evictClientsSoon();
   }
 

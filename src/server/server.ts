@@ -218,7 +218,7 @@ export class Server implements CommandHost, TrackingHost {
     this.queryBufferLimit = config.int('client-query-buffer-limit');
     this.prefetchBatch = config.int('prefetch-batch-max-size');
     this.outputLimits = this.readOutputLimits();
-    this.clientEvictionLimit = clientEvictionLimit(config.str('maxmemory-clients'), config.int('maxmemory'));
+    this.clientEvictionLimit = this.readClientEvictionLimit();
     this.trackingTableMaxKeys = config.int('tracking-table-max-keys');
     this.tracking = new Tracking(this);
     this.engine.invalidator = this.tracking;
@@ -953,6 +953,10 @@ export class Server implements CommandHost, TrackingHost {
     return noLimits(limits) ? null : limits;
   }
 
+  private readClientEvictionLimit(): number {
+    return clientEvictionLimit(this.config.str('maxmemory-clients'), this.config.int('maxmemory'));
+  }
+
   /**
    * maxmemory-clients: while the normal and Pub/Sub clients together use
    * the limit or more, disconnect the largest (Redis' evictClients).
@@ -1339,7 +1343,7 @@ export class Server implements CommandHost, TrackingHost {
     const before = this.memoryLimit.maxmemory;
     const maxmemory = c.int('maxmemory');
     // A percentage of maxmemory-clients follows it.
-    this.clientEvictionLimit = clientEvictionLimit(c.str('maxmemory-clients'), maxmemory);
+    this.clientEvictionLimit = this.readClientEvictionLimit();
     this.memoryLimit.configure(maxmemory, c.str('maxmemory-policy') as EvictionPolicy, c.int('maxmemory-samples'), c.int('maxmemory-eviction-tenacity'));
     if (runtime && maxmemory > 0 && maxmemory !== before) {
       const used = this.memoryLimit.used();
@@ -1453,7 +1457,7 @@ export class Server implements CommandHost, TrackingHost {
         this.outputLimits = this.readOutputLimits();
         break;
       case 'maxmemory-clients':
-        this.clientEvictionLimit = clientEvictionLimit(value as string, this.config.int('maxmemory'));
+        this.clientEvictionLimit = this.readClientEvictionLimit();
         // After the command: CONFIG SET's own client may be the one to go.
         this.evictClientsSoon();
         break;
