@@ -73,6 +73,19 @@ function partialBigSet(mb: number): Buffer {
   return Buffer.concat([Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${size}\r\n`), Buffer.alloc(mb * 1024 * 1024, 'x')]);
 }
 
+/** A connection whose query buffer holds 3 MB of an unfinished SET. */
+async function bigQueryBuffer(port: number, noEvict = false): Promise<{ socket: net.Socket; closed: () => boolean }> {
+  const conn = await connect(port, noEvict);
+  conn.socket.write(partialBigSet(3));
+  return conn;
+}
+
+/** Over the limit for several cron periods (hz 10): `conn` must still be connected. */
+async function expectKept(conn: { closed: () => boolean }, name: string): Promise<void> {
+  await new Promise((r) => setTimeout(r, 500));
+  expect(conn.closed(), name).toBe(false);
+}
+
 describe('maxmemory-clients: the limit', () => {
   it('is bytes, or a percentage of maxmemory (off without maxmemory), never under 128 KB', () => {
     expect(clientEvictionLimit('0', 0)).toBe(0);
@@ -108,8 +121,7 @@ describe.skipIf(!HAVE_REDIS)('maxmemory-clients (differential)', () => {
   it('disconnects a client whose query buffer passes the limit, and counts it', async () => {
     for (const s of await both()) {
       expect(toJs(await s.admin.call('CONFIG', 'SET', 'maxmemory-clients', '1mb'))).toBe('OK');
-      const big = await connect(s.port);
-      big.socket.write(partialBigSet(3));
+      const big = await bigQueryBuffer(s.port);
       expect(await until(big.closed), `${s.name}: closed`).toBe(true);
       expect(await evicted(s), s.name).toBe(1);
       // Everyone else goes on.
@@ -133,11 +145,8 @@ describe.skipIf(!HAVE_REDIS)('maxmemory-clients (differential)', () => {
   it('keeps a client with CLIENT NO-EVICT on, and evicts it once it is turned off', async () => {
     for (const s of await both()) {
       await s.admin.call('CONFIG', 'SET', 'maxmemory-clients', '1mb');
-      const kept = await connect(s.port, true);
-      kept.socket.write(partialBigSet(3));
-      // Over the limit for several cron periods (hz 10): still connected, nothing counted.
-      await new Promise((r) => setTimeout(r, 500));
-      expect(kept.closed(), s.name).toBe(false);
+      const kept = await bigQueryBuffer(s.port, true);
+      await expectKept(kept, s.name);
       expect(await evicted(s), s.name).toBe(0);
       // CLIENT NO-EVICT off takes effect once the command completes: finish the SET first.
       kept.socket.write(Buffer.concat([Buffer.alloc(1024 * 1024, 'x'), Buffer.from('\r\n')]));
@@ -152,22 +161,17 @@ describe.skipIf(!HAVE_REDIS)('maxmemory-clients (differential)', () => {
     for (const s of await both()) {
       await s.admin.call('CONFIG', 'SET', 'maxmemory-clients', '1%');
       // 1% of no maxmemory: no limit.
-      const free = await connect(s.port);
-      free.socket.write(partialBigSet(3));
-      await new Promise((r) => setTimeout(r, 500));
-      expect(free.closed(), s.name).toBe(false);
+      const free = await bigQueryBuffer(s.port);
+      await expectKept(free, s.name);
       free.socket.destroy();
       // 1% of 100 MB is 1 MB: now it applies.
       await s.admin.call('CONFIG', 'SET', 'maxmemory', '100mb');
-      const limited = await connect(s.port);
-      limited.socket.write(partialBigSet(3));
+      const limited = await bigQueryBuffer(s.port);
       expect(await until(limited.closed), `${s.name}: closed`).toBe(true);
       expect(await evicted(s), s.name).toBe(1);
       await s.admin.call('CONFIG', 'SET', 'maxmemory-clients', '0');
-      const again = await connect(s.port);
-      again.socket.write(partialBigSet(3));
-      await new Promise((r) => setTimeout(r, 500));
-      expect(again.closed(), s.name).toBe(false);
+      const again = await bigQueryBuffer(s.port);
+      await expectKept(again, s.name);
       again.socket.destroy();
       expect(await evicted(s), s.name).toBe(1);
       // CONFIG RESETSTAT clears the counter.
