@@ -15,11 +15,14 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { compressFrame, decompressFrameSync } from 'lz4-napi';
+import type * as Lz4 from 'lz4-napi';
+import { lazyModule } from '../src/util/lazy-module.js';
 import { splitArgs } from '../src/protocol/parser.js';
 import { dataDir, fsyncDir, writeFileAtomic } from './files.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
+
+const lz4 = lazyModule<typeof Lz4>('lz4-napi');
 
 export interface ArchivedFile {
   name: string;
@@ -51,7 +54,7 @@ export function readArchiveIndex(dir: string): ArchivedFile[] {
 
 /** The original bytes of an archived file. */
 export function readArchived(dir: string, name: string): Buffer {
-  return decompressFrameSync(fs.readFileSync(path.join(dir, `${name}.lz4`)));
+  return lz4().decompressFrameSync(fs.readFileSync(path.join(dir, `${name}.lz4`)));
 }
 
 export class Archive {
@@ -99,7 +102,7 @@ export class Archive {
     const dir = this.dir;
     await fs.promises.mkdir(dir, { recursive: true });
     const stored = `${startOffset}-${name}`;
-    const packed = await compressFrame(await fs.promises.readFile(fullPath));
+    const packed = await lz4().compressFrame(await fs.promises.readFile(fullPath));
     const tmp = path.join(dir, `${stored}.lz4.tmp`);
     const file = await fs.promises.open(tmp, 'w');
     try {

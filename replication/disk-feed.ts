@@ -18,10 +18,13 @@
  */
 
 import fs from 'node:fs';
-import { decompressFrameSync } from 'lz4-napi';
+import type * as Lz4 from 'lz4-napi';
+import { lazyModule } from '../src/util/lazy-module.js';
 import type { ReplicaLink } from './replica-link.js';
 import { readAofCommand } from '../persistence/resp.js';
 import type { LogSegmentFile } from '../persistence/aof/store.js';
+
+const lz4 = lazyModule<typeof Lz4>('lz4-napi');
 
 /** What the feed reads of the AOF. */
 export interface LogFiles {
@@ -51,7 +54,7 @@ function logBytesOf(seg: LogSegmentFile, upTo: number): Buffer {
   const hit = unpacked.get(seg.file);
   if (hit !== undefined && (hit.bytes.length >= upTo || hit.size === seg.size)) return hit.bytes;
   const raw = fs.readFileSync(seg.file);
-  const bytes = stripAnnotations(seg.form === 'lz4' ? decompressFrameSync(raw) : raw);
+  const bytes = stripAnnotations(seg.form === 'lz4' ? lz4().decompressFrameSync(raw) : raw);
   unpacked.delete(seg.file);
   unpacked.set(seg.file, { size: raw.length, bytes });
   if (unpacked.size > 2) unpacked.delete(unpacked.keys().next().value!);

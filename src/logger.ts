@@ -15,7 +15,12 @@
  * written asynchronously and flushed before the process exits.
  */
 
-import { pino, type Logger as PinoLogger } from 'pino';
+import type * as Pino from 'pino';
+import type { Logger as PinoLogger } from 'pino';
+import { lazyModule } from './util/lazy-module.js';
+
+/** pino writes `log-format json` only: loaded by the first JSON logger. */
+const loadPino = lazyModule<typeof Pino>('pino');
 import { fileSink, stdoutSink, type LogSink } from './log-sink.js';
 
 export type RedisLogLevel = 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
@@ -130,6 +135,7 @@ function messageText(a: LogFields | Error | string, msg: string | undefined): st
 }
 
 function jsonLogger(sink: LogSink, role: () => string): PinoLogger {
+  const { pino } = loadPino();
   return pino(
     {
       level: 'trace',

@@ -4,7 +4,11 @@
  * are packed with msgpackr, one compact encoding for every thread message.
  */
 
-import { Packr } from 'msgpackr';
+import type * as Msgpackr from 'msgpackr';
+import { lazyModule } from '../../util/lazy-module.js';
+
+/** Loaded with the first I/O thread (a single-threaded server never needs it). */
+const msgpackr = lazyModule<typeof Msgpackr>('msgpackr');
 
 /** What an I/O thread is started with. */
 export interface WorkerData {
@@ -36,12 +40,13 @@ export type FromWorker =
   | { op: 'unlistened'; id: number }
   | { op: 'stopped' };
 
-const packr = new Packr({ useRecords: false });
+let packr: Msgpackr.Packr | null = null;
+const packer = (): Msgpackr.Packr => (packr ??= new (msgpackr().Packr)({ useRecords: false }));
 
 export function encodeControl(msg: unknown): Buffer {
-  return packr.pack(msg);
+  return packer().pack(msg);
 }
 
 export function decodeControl(bytes: Uint8Array): unknown {
-  return packr.unpack(bytes);
+  return packer().unpack(bytes);
 }
