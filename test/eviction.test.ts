@@ -70,6 +70,22 @@ async function usedMemory(c: RespClient): Promise<number> {
   return (await info(c, 'memory', 'used_memory'))[0]!;
 }
 
+/**
+ * used_memory once eviction has caught up, or after 2 s. An eviction that
+ * used up its time budget (maxmemory-eviction-tenacity) goes on in the
+ * background, as Redis' evictionTimeProc does, while the commands run: on
+ * a loaded machine a batch can end before it is done. A server that does
+ * not evict stays over the limit and still fails.
+ */
+async function usedMemoryAfterEviction(c: RespClient, limit: number): Promise<number> {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const used = await usedMemory(c);
+    if (used <= limit || Date.now() > deadline) return used;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function evicted(c: RespClient): Promise<number> {
   return (await info(c, 'stats', 'evicted_keys'))[0]!;
 }
@@ -195,7 +211,7 @@ describe('eviction under maxmemory', () => {
             if (r.type === 'error') expect(r.value).toMatch(/^(OOM command not allowed when used memory > 'maxmemory'\.|WRONGTYPE)/);
             else if (persistentWrites.has(i)) persistentKeys.add(persistentWrites.get(i)!);
           });
-          const used = await usedMemory(c);
+          const used = await usedMemoryAfterEviction(c, LIMIT * 1.05);
           expect(used).toBeLessThanOrEqual(LIMIT * 1.05);
           if (policy.startsWith('volatile-') || policy === 'noeviction') {
             // Keys without a TTL are never evicted (DEL in the workload only deletes strings).
