@@ -18,10 +18,10 @@
 import type * as Pino from 'pino';
 import type { Logger as PinoLogger } from 'pino';
 import { lazyModule } from './util/lazy-module.js';
+import { fileSink, stdoutSink, type LogSink } from './log-sink.js';
 
 /** pino writes `log-format json` only: loaded by the first JSON logger. */
 const loadPino = lazyModule<typeof Pino>('pino');
-import { fileSink, stdoutSink, type LogSink } from './log-sink.js';
 
 export type RedisLogLevel = 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
 export type LogFormat = 'redis' | 'json';
