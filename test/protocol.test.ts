@@ -90,6 +90,15 @@ describe.skipIf(!HAVE_REDIS)('protocol (differential)', () => {
     await pair.checkRaw('*0\r\n*-1\r\nPING\r\n', 1);
   });
 
+  it('skips a negative count down to LLONG_MIN and closes on one below it (found by the fuzzer)', async () => {
+    await pair.checkRaw('*-9223372036854775808\r\n*-123\r\nPING\r\n', 1);
+    for (const count of ['-9223372036854775809', '-9999999999999999999', '9223372036854775808', '-99999999999999999999']) {
+      const p = await pair.connect();
+      await p.checkRaw(`PING\r\n*${count}\r\nPING\r\n`, 2);
+      await Promise.all([p.redis.waitClosed(), p.vireo.waitClosed()]);
+    }
+  });
+
   it('does not check the two bytes after a bulk payload', async () => {
     await pair.checkRaw('*2\r\n$4\r\nECHOXY$3\r\nabcZZ', 1);
   });
