@@ -130,6 +130,33 @@ describe.skipIf(!HAVE_REDIS)('CLUSTER topology subcommands in standalone mode (d
       ['CLUSTER', 'INFO', 'extra'],
     ]);
   });
+
+  it('READONLY, READWRITE and ASKING answer the same, and RESTORE-ASKING restores as RESTORE does', async () => {
+    await pair.script([
+      ['READONLY'],
+      ['READWRITE'],
+      ['ASKING'],
+      ['READONLY', 'x'],
+      ['ASKING', 'x'],
+      ['RESTORE-ASKING', 'k', '0', 'not a payload'],
+      ['RESTORE-ASKING', 'k'],
+      ['RPUSH', 'src', 'a', 'b', 'c'],
+    ]);
+    // A payload each server made itself (the same bytes: both write RDB version 10 here).
+    for (const c of [pair.redis, pair.vireo]) {
+      const dump = await c.call('DUMP', 'src');
+      if (dump.type !== 'bulk' || dump.value === null) throw new Error('DUMP gave no payload');
+      await c.call('SET', 'payload', dump.value);
+    }
+    await pair.script([
+      ['EVAL', "return redis.call('RESTORE-ASKING', 'dst', 0, redis.call('GET', 'payload'))", '0'],
+      ['LRANGE', 'dst', '0', '-1'],
+      ['EVAL', "return redis.call('RESTORE-ASKING', 'dst', 0, redis.call('GET', 'payload'))", '0'],
+      ['EVAL', "return redis.call('RESTORE-ASKING', 'dst', 0, redis.call('GET', 'payload'), 'REPLACE', 'ABSTTL')", '0'],
+      ['TTL', 'dst'],
+      ['COMMAND', 'INFO', 'readonly', 'readwrite', 'asking', 'restore-asking'],
+    ]);
+  });
 });
 
 // ---- CLUSTER SLOT-STATS (Valkey 8 behaviour, Vireo alone) ---------------------------

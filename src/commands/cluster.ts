@@ -202,4 +202,7 @@ export const clusterCommands: CommandImpl[] = [
   { name: 'cluster|slot-stats', run: slotStats },
   { name: 'cluster|help', run: (ctx) => replyHelp(ctx, 'CLUSTER', CLUSTER_HELP) },
   ...TOPOLOGY_SUBCOMMANDS.map((sub) => ({ name: `cluster|${sub}`, run: (ctx: CommandContext) => ctx.reply.error(CLUSTER_DISABLED) })),
+  // What cluster clients send a node (reads from replicas, a slot being
+  // migrated): a standalone redis-server refuses them with the same error.
+  ...['readonly', 'readwrite', 'asking'].map((name) => ({ name, run: (ctx: CommandContext) => ctx.reply.error(CLUSTER_DISABLED) })),
 ];

@@ -297,5 +297,7 @@ export const persistenceCommands: CommandImpl[] = [
   { name: 'dump', run: dump },
   // A payload may be longer than a JS string (a DUMP of a long incompressible value).
   { name: 'restore', run: restore, bigArg: (index) => index === 3 },
+  // RESTORE as a slot migration sends it (after ASKING); without a cluster it is RESTORE, as in redis-server.
+  { name: 'restore-asking', run: restore, bigArg: (index) => index === 3 },
   { name: 'waitaof', run: waitaof },
 ];
