@@ -125,7 +125,7 @@ function withFixedShortTtl(argv: Argv): { argv: Argv; expiring: boolean } {
     const ttlSlot =
       prev === 'PX' ||
       (i === 2 && (name === 'PSETEX' || name === 'PEXPIRE')) ||
-      (i === 2 && name === 'RESTORE' && !argv.some((a) => a.toUpperCase() === 'ABSTTL'));
+      (i === 2 && (name === 'RESTORE' || name === 'RESTORE-ASKING') && !argv.some((a) => a.toUpperCase() === 'ABSTTL'));
     if (ttlSlot && short(arg)) {
       expiring = true;
       return String(SHORT_TTL_MS);

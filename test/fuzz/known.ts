@@ -22,6 +22,8 @@ import { maskTimes } from '../helpers/stream-mask.js';
 /** The command's name as the table knows it: `get`, `client|kill`. */
 export function commandName(args: readonly string[]): string {
   const first = (args[0] ?? '').toLowerCase();
+  // Without a cluster RESTORE-ASKING is RESTORE: its TTL, payload rules and batch end are RESTORE's.
+  if (first === 'restore-asking') return 'restore';
   return CONTAINERS.has(first) && args.length > 1 ? `${first}|${args[1]!.toLowerCase()}` : first;
 }
 

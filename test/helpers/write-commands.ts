@@ -307,6 +307,7 @@ export function writeCommands(o: GeneratorOptions): Record<string, fc.Arbitrary<
     rename: cmd('RENAME', key, key),
     renamenx: cmd('RENAMENX', key, key),
     restore: restoreCommand,
+    'restore-asking': restoreCommand.map((argv): Argv => ['RESTORE-ASKING', ...argv.slice(1)]),
     flushall: cmd('FLUSHALL', fc.constantFrom<Argv>([], ['ASYNC'], ['SYNC'])),
     flushdb: cmd('FLUSHDB', fc.constantFrom<Argv>([], ['ASYNC'], ['SYNC'])),
     swapdb: cmd('SWAPDB', db, db),
