@@ -195,14 +195,19 @@ function orderedSlots(db: Db, stats: SlotStats, metric: SlotMetric, desc: boolea
   return slots.sort((a, b) => (desc ? values[b]! - values[a]! : values[a]! - values[b]!) || a - b);
 }
 
+/** Redis' answer, without cluster-enabled, to what only a cluster node does. */
+function clusterDisabled(ctx: CommandContext): void {
+  ctx.reply.error(CLUSTER_DISABLED);
+}
+
 export const clusterCommands: CommandImpl[] = [
   { name: 'cluster|keyslot', run: (ctx, argv) => ctx.reply.integer(keySlot(argv[2]!)) },
   { name: 'cluster|countkeysinslot', run: countKeysInSlot },
   { name: 'cluster|getkeysinslot', run: getKeysInSlot },
   { name: 'cluster|slot-stats', run: slotStats },
   { name: 'cluster|help', run: (ctx) => replyHelp(ctx, 'CLUSTER', CLUSTER_HELP) },
-  ...TOPOLOGY_SUBCOMMANDS.map((sub) => ({ name: `cluster|${sub}`, run: (ctx: CommandContext) => ctx.reply.error(CLUSTER_DISABLED) })),
+  ...TOPOLOGY_SUBCOMMANDS.map((sub) => ({ name: `cluster|${sub}`, run: clusterDisabled })),
   // What cluster clients send a node (reads from replicas, a slot being
   // migrated): a standalone redis-server refuses them with the same error.
-  ...['readonly', 'readwrite', 'asking'].map((name) => ({ name, run: (ctx: CommandContext) => ctx.reply.error(CLUSTER_DISABLED) })),
+  ...['readonly', 'readwrite', 'asking'].map((name) => ({ name, run: clusterDisabled })),
 ];

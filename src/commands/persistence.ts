@@ -289,15 +289,17 @@ export function debugDigestValue(ctx: CommandContext, argv: string[]): void {
   for (const key of argv.slice(2)) ctx.reply.simple(valueDigest(ctx.db, key));
 }
 
+/** RESTORE's payload may be longer than a JS string (a DUMP of a long incompressible value). */
+const restorePayloadArg = (index: number): boolean => index === 3;
+
 export const persistenceCommands: CommandImpl[] = [
   { name: 'save', run: save },
   { name: 'bgsave', run: bgsave },
   { name: 'bgrewriteaof', run: bgrewriteaof },
   { name: 'lastsave', run: (ctx) => ctx.reply.integer(ctx.host.persistence.rdb.lastSave) },
   { name: 'dump', run: dump },
-  // A payload may be longer than a JS string (a DUMP of a long incompressible value).
-  { name: 'restore', run: restore, bigArg: (index) => index === 3 },
+  { name: 'restore', run: restore, bigArg: restorePayloadArg },
   // RESTORE as a slot migration sends it (after ASKING); without a cluster it is RESTORE, as in redis-server.
-  { name: 'restore-asking', run: restore, bigArg: (index) => index === 3 },
+  { name: 'restore-asking', run: restore, bigArg: restorePayloadArg },
   { name: 'waitaof', run: waitaof },
 ];
