@@ -202,11 +202,13 @@ describe.skipIf(!HAVE_REDIS)('keyspace notifications (differential)', () => {
   /** Send argv to both (tokens resolved on each), then compare the events each subscriber got. */
   async function runSequence(steps: Step[]): Promise<void> {
     const conns = await pair.connect();
+    // Emptied before the subscribers start: a key the previous sequence left with a TTL would
+    // otherwise expire actively (its `finally` turned active expiry back on) into this one's events.
+    for (const c of [conns.redis, conns.vireo]) await c.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+    await Promise.all([conns.redis.call('FLUSHALL'), conns.vireo.call('FLUSHALL'), conns.redis.call('FUNCTION', 'FLUSH'), conns.vireo.call('FUNCTION', 'FLUSH')]);
     const [redisLog, vireoLog] = await Promise.all([EventLog.open(pair.ports[0]), EventLog.open(pair.ports[1])]);
     let marker = 0;
     try {
-      await Promise.all([conns.redis.call('FLUSHALL'), conns.vireo.call('FLUSHALL'), conns.redis.call('FUNCTION', 'FLUSH'), conns.vireo.call('FUNCTION', 'FLUSH')]);
-      for (const c of [conns.redis, conns.vireo]) await c.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
       for (const step of steps) {
         const bodies = step.kind === 'cmd' ? [step.argv] : step.body;
         const fixed = bodies.map(withFixedShortTtl);
@@ -287,6 +289,8 @@ describe.skipIf(!HAVE_REDIS)('keyspace notifications (differential)', () => {
   }, 300_000);
 
   it('active expiry emits expired events as redis-server does', async () => {
+    // Emptied before subscribing, so nothing left by the sequences above expires into the log.
+    await Promise.all([pair.redis.call('FLUSHALL'), pair.vireo.call('FLUSHALL')]);
     const [redisLog, vireoLog] = await Promise.all([EventLog.open(pair.ports[0]), EventLog.open(pair.ports[1])]);
     try {
       for (const c of [pair.redis, pair.vireo]) {
