@@ -228,8 +228,9 @@ function debugPopulate(ctx: CommandContext, argv: string[]): void {
     // Padded through a buffer so the value is one flat string, as if it came from a client.
     if (size > 0) value = value.length >= size ? value.slice(0, size) : padWithZeros(value, size);
     engine.setKey(db, key, value, true);
-    // Vireo logs every change: populated keys reach the AOF and replicas too.
-    engine.emit(db.id, ['SET', key, value]);
+    // Vireo logs every change: populated keys reach the AOF and replicas too
+    // (Redis does not propagate them), each SET as it is made.
+    engine.emitStandalone(db.id, ['SET', key, value]);
   }
   ctx.reply.ok();
 }

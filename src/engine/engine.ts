@@ -248,6 +248,24 @@ export class Engine {
   }
 
   /**
+   * Record an effect that needs no atomicity with the rest of its command
+   * (DEBUG POPULATE's SETs): while the command is a unit of its own that has
+   * recorded nothing else, it goes to the log at once, so a populate of
+   * millions of keys does not hold millions of effects (promoted to the old
+   * generation, a gigabyte at 5M keys) until it ends. Elsewhere (inside
+   * EXEC or a script), an ordinary effect of the unit.
+   */
+  emitStandalone(db: number, argv: string[]): void {
+    if (this.depth !== 1 || this.hasFirst || this.loading || this.isReplica) {
+      this.emit(db, argv);
+      return;
+    }
+    this.dirty++;
+    this.effectCount++;
+    this.log.append(db, argv);
+  }
+
+  /**
    * An effect the engine itself causes (an expired key's DEL): inside a
    * unit it joins the unit's record where it happened, so a transaction
    * replays in order (Redis propagates it inside the MULTI/EXEC too);
