@@ -37,6 +37,7 @@ class FakeReplica implements DurableFollower {
 /** A client holding replies; notes its name in `order` when released. */
 class FakeClient implements Waiter {
   heldUntil = 0;
+  gateSlot = -1;
   constructor(
     readonly name: string,
     private readonly order: string[],
@@ -87,6 +88,47 @@ describe('durability gate: group commit', () => {
     expect(released).toEqual(['a', 'b']);
     expect(gate.waiting).toBe(0);
     expect(gate.mustWait()).toBe(false);
+  });
+
+  it('keeps the held clients in order through closes, holds of a client already held, and closes while answering', () => {
+    const { log, gate, aof, released } = setup('always');
+    const clients = ['a', 'b', 'c', 'd', 'e'].map((n) => new FakeClient(n, released));
+    clients.forEach((c, i) => {
+      log.offset = 100 * (i + 1);
+      gate.hold(c);
+    });
+    // b's connection closes: it is never answered, the others keep their order.
+    gate.forget(clients[1]!);
+    expect(gate.waiting).toBe(4);
+    // a writes again while held: it waits for its later offset, and keeps its place.
+    log.offset = 600;
+    gate.hold(clients[0]!);
+    expect(gate.waiting).toBe(4);
+    aof.fsyncedOffset = 400;
+    expect(gate.release()).toBe(2);
+    expect(released).toEqual(['c', 'd']);
+    // Answering e closes a (a write error, say) before a's turn comes.
+    clients[4]!.releaseHeld = () => {
+      released.push('e');
+      gate.forget(clients[0]!);
+    };
+    aof.fsyncedOffset = 500;
+    expect(gate.release()).toBe(1);
+    expect(released).toEqual(['c', 'd', 'e']);
+    expect(gate.waiting).toBe(0);
+    // Forgetting a client no longer held changes nothing.
+    gate.forget(clients[0]!);
+    expect(gate.waiting).toBe(0);
+    aof.fsyncedOffset = 600;
+    expect(gate.release()).toBe(0);
+    // A client answered and closed can be held again later, once.
+    log.offset = 700;
+    gate.hold(clients[2]!);
+    gate.hold(clients[2]!);
+    expect(gate.waiting).toBe(1);
+    aof.fsyncedOffset = 700;
+    expect(gate.release()).toBe(1);
+    expect(released).toEqual(['c', 'd', 'e', 'c']);
   });
 
   it('under everysec and no releases at the write, not the fsync', () => {

@@ -18,6 +18,8 @@
 /** A client holding replies until the log is durable up to `heldUntil`. */
 export interface Waiter {
   heldUntil: number;
+  /** Its place in the gate's list of held clients, -1 when it holds nothing (the gate keeps it). */
+  gateSlot: number;
   releaseHeld(): void;
 }
 
@@ -80,7 +82,13 @@ export type FollowerMeasure = 'fsynced' | 'acked';
 
 export class DurabilityGate {
   private readonly followers: DurableFollower[] = [];
-  private readonly waiters = new Set<Waiter>();
+  /**
+   * The clients holding replies, in the order they were held. An array
+   * rather than a Set: under `appendfsync always` every served client is
+   * added and removed once per fsync, and a Set grew and shrank its hash
+   * table with each group (3-4% of the server's user CPU at -P 1).
+   */
+  private readonly waiters: Waiter[] = [];
   private readonly listeners: (() => void)[] = [];
 
   /** `log` is the command log (its `offset` is where the next record starts). */
@@ -132,37 +140,55 @@ export class DurabilityGate {
   /** Hold `w`'s replies until the log is durable up to the current offset. */
   hold(w: Waiter): void {
     w.heldUntil = this.log.offset;
-    this.waiters.add(w);
+    // Held already: it keeps its place, now waiting for the later offset.
+    if (w.gateSlot >= 0) return;
+    w.gateSlot = this.waiters.length;
+    this.waiters.push(w);
   }
 
   /** Drop a waiter without releasing it (its connection closed). */
   forget(w: Waiter): void {
-    this.waiters.delete(w);
+    const i = w.gateSlot;
+    if (i < 0) return;
+    w.gateSlot = -1;
+    const ws = this.waiters;
+    ws.splice(i, 1);
+    for (let j = i; j < ws.length; j++) ws[j]!.gateSlot = j;
   }
 
   /** Clients holding replies. */
   get waiting(): number {
-    return this.waiters.size;
+    return this.waiters.length;
   }
 
   /** Release the waiters the durable offset now covers, in the order they were held; returns how many. */
   release(): number {
-    if (this.waiters.size === 0) return 0;
+    const ws = this.waiters;
+    if (ws.length === 0) return 0;
     const durable = this.durableOffset();
-    let released = 0;
-    for (const w of this.waiters) {
-      if (w.heldUntil > durable) continue;
-      this.waiters.delete(w);
-      w.releaseHeld();
-      released++;
+    // Those still waiting close up in place; the released are answered once
+    // the list is consistent again (answering one may close another).
+    const released: Waiter[] = [];
+    let kept = 0;
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i]!;
+      if (w.heldUntil > durable) {
+        ws[kept] = w;
+        w.gateSlot = kept++;
+      } else {
+        w.gateSlot = -1;
+        released.push(w);
+      }
     }
-    return released;
+    ws.length = kept;
+    for (let i = 0; i < released.length; i++) released[i]!.releaseHeld();
+    return released.length;
   }
 
   /** Release everyone (the followers that held them went away: AOF switched off, shutdown). */
   releaseAll(): void {
-    const all = [...this.waiters];
-    this.waiters.clear();
+    const all = this.waiters.splice(0);
+    for (const w of all) w.gateSlot = -1;
     for (const w of all) w.releaseHeld();
   }
 

@@ -151,6 +151,8 @@ export class Client implements Connection, Waiter, TrackingClient {
   private heldReplies: Buffer[] | null = null;
   /** Log offset that must be durable before heldReplies go out. */
   heldUntil = 0;
+  /** Its place among the durability gate's held clients (-1: none held); the gate keeps it. */
+  gateSlot = -1;
   /** The last command name looked up and what it resolved to (dispatch's cache). */
   lastCommandName = '';
   lastCommandLookup: Command | undefined = undefined;
