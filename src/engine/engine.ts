@@ -256,13 +256,8 @@ export class Engine {
    * EXEC or a script), an ordinary effect of the unit.
    */
   emitStandalone(db: number, argv: string[]): void {
-    if (this.depth !== 1 || this.hasFirst || this.loading || this.isReplica) {
-      this.emit(db, argv);
-      return;
-    }
-    this.dirty++;
-    this.effectCount++;
-    this.log.append(db, argv);
+    if (this.depth === 1 && !this.hasFirst && !this.loading && !this.isReplica) this.appendNow(db, argv);
+    else this.emit(db, argv);
   }
 
   /**
@@ -277,6 +272,11 @@ export class Engine {
       return;
     }
     if (this.loading || this.isReplica) return;
+    this.appendNow(db, argv);
+  }
+
+  /** An effect that is a log record of its own: appended now, counted toward dirty. */
+  private appendNow(db: number, argv: string[]): void {
     this.log.append(db, argv);
     this.dirty++;
     this.effectCount++;
