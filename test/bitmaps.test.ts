@@ -118,6 +118,11 @@ describe.skipIf(!HAVE_REDIS)('bitmaps (differential)', () => {
       ['BITCOUNT', 'e', '5', '30', 'BIT'],
       ['BITCOUNT', 'e', '-1', '-2'],
       ['BITCOUNT', 'e', '-2', '-1', 'BIT'],
+      // An empty negative range answers 0 before the unit is read; any other range checks it.
+      ['BITCOUNT', 'e', '-1', '-5', 'junk'],
+      ['BITCOUNT', 'e', '-5', '-1', 'junk'],
+      ['BITCOUNT', 'e', '1', '0', 'junk'],
+      ['BITCOUNT', 'nokey', '0', '1', 'junk'],
       ['BITPOS', 'e', '0', '1', '-1'],
       ['BITPOS', 'e', '1', '7', '15', 'BIT'],
       // The int64 edges (doubles round there: the comparisons must stay exact).
