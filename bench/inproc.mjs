@@ -78,6 +78,8 @@ const spreadWorkloads = {
   set_1m: { load: 'key', cmd: (n) => encode(['SET', spreadKey('key', n + 1), VALUE]) },
   // GET, every one a hit.
   get_1m: { load: 'key', cmd: (n) => encode(['GET', spreadKey('key', n + 1)]) },
+  // GET of names never written: every one a miss (redis-benchmark's GET over an empty server).
+  get_miss_1m: { load: null, cmd: (n) => encode(['GET', spreadKey('key', n)]) },
   // INCR of 1M existing counters (loaded with integers, as INCR leaves them).
   incr_1m: { load: 'counter', cmd: (n) => encode(['INCR', spreadKey('counter', n + 1)]) },
   // INCR creating its counters (redis-benchmark's INCR over unloaded names).

@@ -28,8 +28,9 @@ export interface ParamDef {
   hidden: boolean;
   /** Redis accepts it but Vireo has nothing it changes (listed in the README). */
   inert: boolean;
-  min: number;
-  max: number;
+  /** Bounds of int and memory parameters, exact (Redis' are C longs, some unsigned long longs). */
+  min: bigint;
+  max: bigint;
   enumValues: string[];
   /** For enums whose values combine (e.g. none of these yet). */
   parse?: (value: string) => ConfigValue | string | Error;
@@ -46,6 +47,8 @@ export class ConfigUndo {
 }
 
 interface DefOpts {
+  /** See ParamDef.merge. */
+  merge?: ParamDef['merge'];
   immutable?: boolean;
   protected?: boolean;
   hidden?: boolean;
@@ -65,8 +68,8 @@ function def(name: string, kind: Kind, dflt: string, opts: DefOpts & Partial<Par
     protected: opts.protected ?? false,
     hidden: opts.hidden ?? false,
     inert: opts.inert ?? false,
-    min: opts.min ?? 0,
-    max: opts.max ?? Number.MAX_SAFE_INTEGER,
+    min: opts.min ?? 0n,
+    max: opts.max ?? LONG_MAX,
     enumValues: opts.enumValues ?? [],
     ...(opts.parse ? { parse: opts.parse } : {}),
     ...(opts.format ? { format: opts.format } : {}),
@@ -74,17 +77,20 @@ function def(name: string, kind: Kind, dflt: string, opts: DefOpts & Partial<Par
   });
 }
 const bool = (n: string, d: 'yes' | 'no', o: DefOpts = {}) => def(n, 'bool', d, o);
-const int = (n: string, d: number, min: number, max: number, o: DefOpts = {}) =>
-  def(n, 'int', String(d), { ...o, min, max });
-const mem = (n: string, d: number, min: number, max: number, o: DefOpts = {}) =>
-  def(n, 'memory', String(d), { ...o, min, max });
+const int = (n: string, d: number, min: number | bigint, max: number | bigint, o: DefOpts = {}) =>
+  def(n, 'int', String(d), { ...o, min: BigInt(min), max: BigInt(max) });
+const mem = (n: string, d: number, min: number | bigint, max: number | bigint, o: DefOpts = {}) =>
+  def(n, 'memory', String(d), { ...o, min: BigInt(min), max: BigInt(max) });
 const str = (n: string, d: string, o: DefOpts & Pick<Partial<ParamDef>, 'parse'> = {}) => def(n, 'string', d, o);
 const enumOf = (n: string, d: string, values: string[], o: DefOpts & Pick<Partial<ParamDef>, 'parse'> = {}) =>
   def(n, 'enum', d, { ...o, enumValues: values });
 const special = (n: string, d: string, parse: ParamDef['parse'], format: ParamDef['format'], o: DefOpts & Pick<Partial<ParamDef>, 'merge'> = {}) =>
   def(n, 'special', d, { ...o, ...(parse ? { parse } : {}), ...(format ? { format } : {}) });
 
-const LONG_MAX = Number.MAX_SAFE_INTEGER;
+const LONG_MAX = 2n ** 63n - 1n;
+const LONG_MIN = -(2n ** 63n);
+/** The bound of Redis' unsigned long long parameters (maxmemory, cluster-link-sendbuf-limit). */
+const ULLONG_MAX = 2n ** 64n - 1n;
 const INT_MAX = 2147483647;
 const INT_MIN = -2147483648;
 const inert: DefOpts = { inert: true };
@@ -198,8 +204,9 @@ enumOf('repl-diskless-load', 'disabled', ['disabled', 'on-empty-db', 'swapdb']);
 int('repl-ping-replica-period', 10, 1, INT_MAX, { aliases: ['repl-ping-slave-period'] });
 int('repl-timeout', 60, 1, INT_MAX);
 bool('repl-disable-tcp-nodelay', 'no');
-mem('repl-backlog-size', 1024 * 1024, 1, LONG_MAX);
-int('repl-backlog-ttl', 3600, 0, INT_MAX);
+// Redis' resizeReplicationBacklog raises a smaller size to 16 KB (CONFIG GET shows 16384).
+mem('repl-backlog-size', 1024 * 1024, 1, LONG_MAX, { merge: (_current, next) => Math.max(next as number, 16 * 1024) });
+int('repl-backlog-ttl', 3600, 0, LONG_MAX);
 int('replica-priority', 100, 0, INT_MAX, { aliases: ['slave-priority'] });
 bool('replica-announced', 'yes');
 str('replica-announce-ip', '', { aliases: ['slave-announce-ip'] });
@@ -223,7 +230,7 @@ bool('replica-ignore-disk-write-errors', 'no');
 enumOf('propagation-error-behavior', 'ignore', ['ignore', 'panic', 'panic-on-replicas']);
 
 // ---- memory -----------------------------------------------------------------
-mem('maxmemory', 0, 0, LONG_MAX);
+mem('maxmemory', 0, 0, ULLONG_MAX);
 enumOf('maxmemory-policy', 'noeviction', ['volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'noeviction']);
 int('maxmemory-samples', 5, 1, 64);
 int('maxmemory-eviction-tenacity', 10, 0, 100);
@@ -305,7 +312,7 @@ int('cluster-announce-port', 0, 0, 65535, inert);
 int('cluster-announce-bus-port', 0, 0, 65535, inert);
 int('cluster-announce-tls-port', 0, 0, 65535, inert);
 enumOf('cluster-preferred-endpoint-type', 'ip', ['ip', 'hostname', 'unknown-endpoint'], inert);
-mem('cluster-link-sendbuf-limit', 0, 0, LONG_MAX, inert);
+mem('cluster-link-sendbuf-limit', 0, 0, ULLONG_MAX, inert);
 
 // ---- TLS (src/tls.ts, server/listeners.ts; tls-cluster has no cluster to apply to) ----
 int('tls-port', 0, 0, 65535);
@@ -447,8 +454,14 @@ function parseMemoryOrPercent(v: string): string | Error {
     if (percent > 100) return new Error('percentage argument must be less or equal to 100');
     return percent === 0 ? '0' : v;
   }
-  const n = parseMemory(v);
-  return n === null || n < 0 ? new Error('argument must be a memory or percent value') : String(n);
+  const bytes = parseMemoryExact(v);
+  if (bytes === null) return new Error('argument must be a memory or percent value');
+  // Redis keeps the value in a long long where a percentage is negative:
+  // past LLONG_MAX the bytes read as one (2^64 - 1 is 1%).
+  const n = BigInt.asIntN(64, bytes);
+  if (n >= 0n) return String(n);
+  if (n < -100n) return new Error('percentage argument must be less or equal to 100');
+  return `${-n}%`;
 }
 
 function parsePercentiles(v: string): string | Error {
@@ -523,13 +536,50 @@ function parseNotify(v: string): string | Error {
  * Redis refuses it.
  */
 export function parseMemory(v: string): number | null {
+  const bytes = parseMemoryExact(v);
+  return bytes === null ? null : Number(bytes);
+}
+
+/**
+ * parseMemory's unsigned long long, exactly as memtoull computes it:
+ * strtoull saturates at 2^64 - 1 and the unit's multiplication wraps.
+ */
+export function parseMemoryExact(v: string): bigint | null {
   const nul = v.indexOf('\0');
   if (nul >= 0) v = v.slice(0, nul);
   const m = /^([0-9]*)(.*)$/s.exec(v)!;
   const mul = MEMORY_UNITS[m[2]!.toLowerCase()];
   if (mul === undefined || m[1]!.length >= 128) return null;
-  const bytes = BigInt(m[1] === '' ? '0' : m[1]!) * mul;
-  return bytes > 18446744073709551615n ? null : Number(bytes);
+  let digits = BigInt(m[1] === '' ? '0' : m[1]!);
+  if (digits > ULLONG_MAX) digits = ULLONG_MAX;
+  return (digits * mul) & ULLONG_MAX;
+}
+
+/**
+ * An int or memory parameter's value as Redis reads it (numericParseString
+ * and numericBoundaryCheck): string2ll, or memtoull stored in a long long;
+ * bounds compared exactly, unsigned for parameters whose bound is past
+ * LONG_MAX. `exact` is its decimal text (CONFIG GET, INFO), `value` the
+ * nearest double the server computes with.
+ */
+export function parseNumeric(d: ParamDef, raw: string): { value: number; exact: string } | Error {
+  // Both read the value as a C string: a NUL ends it.
+  const nul = raw.indexOf('\0');
+  if (nul >= 0) raw = raw.slice(0, nul);
+  let n: bigint;
+  if (d.kind === 'memory') {
+    const bytes = parseMemoryExact(raw);
+    if (bytes === null) return new Error('argument must be a memory value');
+    // Stored in a long long, read back unsigned by unsigned parameters.
+    n = d.max > LONG_MAX || bytes <= LONG_MAX ? bytes : bytes - 2n ** 64n;
+  } else {
+    // string2ll: no '+', no leading zeros, no '-0', within a long long.
+    if (!/^(0|-?[1-9][0-9]*)$/.test(raw)) return new Error("argument couldn't be parsed into an integer");
+    n = BigInt(raw);
+    if (n < LONG_MIN || n > LONG_MAX) return new Error("argument couldn't be parsed into an integer");
+  }
+  if (n < d.min || n > d.max) return new Error(`argument must be between ${d.min} and ${d.max} inclusive`);
+  return { value: Number(n), exact: String(n) };
 }
 
 const MEMORY_UNITS: Record<string, bigint> = { '': 1n, b: 1n, k: 1000n, kb: 1024n, m: 1000n ** 2n, mb: 1024n ** 2n, g: 1000n ** 3n, gb: 1024n ** 3n };
@@ -541,6 +591,8 @@ export type ChangeListener = (name: string, value: ConfigValue) => void;
 export class Config {
   private readonly byName = new Map<string, ParamDef>();
   private readonly values = new Map<string, ConfigValue>();
+  /** The decimal text of int and memory values a double does not hold exactly (past 2^53). */
+  private readonly exact = new Map<string, string>();
   private readonly listeners: ChangeListener[] = [];
   /** Path of the config file the server started with ('' when none). */
   file = '';
@@ -585,6 +637,13 @@ export class Config {
     return String(this.get(name));
   }
 
+  /** The parameter's value as CONFIG GET shows it (exact where a double is not). */
+  text(name: string): string {
+    const d = this.def(name);
+    if (d === undefined) throw new Error(`unknown config ${name}`);
+    return this.format(d);
+  }
+
   /** Parse a value for a parameter; returns an Error with Redis' message on failure. */
   parse(d: ParamDef, raw: string): ConfigValue | Error {
     switch (d.kind) {
@@ -596,22 +655,8 @@ export class Config {
       }
       case 'int':
       case 'memory': {
-        let n: number | null;
-        if (d.kind === 'memory') {
-          n = parseMemory(raw);
-          if (n === null) return new Error('argument must be a memory value');
-        } else {
-          // string2ll: no '+', no leading zeros, no '-0'.
-          n = /^(0|-?[1-9][0-9]*)$/.test(raw) ? Number(raw) : null;
-          if (n === null || !Number.isSafeInteger(n)) return new Error("argument couldn't be parsed into an integer");
-        }
-        if (n < d.min || n > d.max) {
-          if (d.kind === 'memory' && n < 0) return new Error('argument must be a memory value');
-          // Redis' limits are C longs; print them as Redis does.
-          const show = (x: number) => (x === LONG_MAX ? '9223372036854775807' : String(x));
-          return new Error(`argument must be between ${show(d.min)} and ${show(d.max)} inclusive`);
-        }
-        return n;
+        const n = parseNumeric(d, raw);
+        return n instanceof Error ? n : n.value;
       }
       case 'enum': {
         if (d.parse) return d.parse(raw) as ConfigValue | Error;
@@ -629,6 +674,8 @@ export class Config {
 
   /** The text CONFIG GET shows. */
   format(d: ParamDef): string {
+    const exact = this.exact.get(d.name);
+    if (exact !== undefined) return exact;
     const v = this.values.get(d.name)!;
     if (d.format) return d.format(v);
     if (d.kind === 'bool') return v ? 'yes' : 'no';
@@ -646,19 +693,35 @@ export class Config {
     const entries = this.checkNames(pairs, opts);
     const fail = (entry: string, msg: string) =>
       new ConfigError(opts.startup ? msg : `ERR CONFIG SET failed (possibly related to argument '${entry}') - ${msg}`);
-    const previous = entries.map(([d]) => [d, this.values.get(d.name)!] as [ParamDef, ConfigValue]);
+    const previous = entries.map(([d]) => [d, this.values.get(d.name)!, this.exact.get(d.name)] as [ParamDef, ConfigValue, string | undefined]);
     const restore = (count: number) => {
-      for (let i = count - 1; i >= 0; i--) this.values.set(previous[i]![0].name, previous[i]![1]);
+      for (let i = count - 1; i >= 0; i--) {
+        const [d, v, exact] = previous[i]!;
+        this.values.set(d.name, v);
+        this.setExact(d, exact);
+      }
     };
     for (let i = 0; i < entries.length; i++) {
       const [d, entry, raw] = entries[i]!;
-      let v = this.parse(d, raw);
+      let exact: string | undefined;
+      let v: ConfigValue | Error;
+      if (d.kind === 'int' || d.kind === 'memory') {
+        const n = parseNumeric(d, raw);
+        if (n instanceof Error) v = n;
+        else {
+          v = n.value;
+          if (!Number.isSafeInteger(n.value)) exact = n.exact;
+        }
+      } else {
+        v = this.parse(d, raw);
+      }
       if (v instanceof Error) {
         restore(i);
         throw fail(entry, v.message);
       }
       if (d.merge) v = d.merge(this.values.get(d.name)!, v);
       this.values.set(d.name, v);
+      this.setExact(d, exact);
     }
     const undo = new ConfigUndo(() => {
       restore(previous.length);
@@ -673,6 +736,11 @@ export class Config {
       }
     }
     return undo;
+  }
+
+  private setExact(d: ParamDef, exact: string | undefined): void {
+    if (exact === undefined) this.exact.delete(d.name);
+    else this.exact.set(d.name, exact);
   }
 
   /**
@@ -769,4 +837,4 @@ function unescapeC(e: string): string {
   return ({ n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' } as Record<string, string>)[e] ?? e;
 }
 
-export { INT_MAX, LONG_MAX };
+export { INT_MAX };

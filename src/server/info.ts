@@ -70,13 +70,15 @@ const ALL_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 're
 export type Fields = [string, string | number][];
 
 /** Bytes as Redis' bytesToHuman prints them. */
-export function bytesToHuman(n: number): string {
+export function bytesToHuman(n: number, exact?: bigint): string {
   if (n < 1024) return `${n}B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(2)}K`;
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(2)}M`;
   if (n < 1024 ** 4) return `${(n / 1024 ** 3).toFixed(2)}G`;
   if (n < 1024 ** 5) return `${(n / 1024 ** 4).toFixed(2)}T`;
-  return `${(n / 1024 ** 5).toFixed(2)}P`;
+  if (n < 1024 ** 6) return `${(n / 1024 ** 5).toFixed(2)}P`;
+  // Past 1024 P Redis prints the bytes (%llu): exact when the caller has them.
+  return `${exact ?? BigInt(n)}B`;
 }
 
 export class MemoryTracker {
@@ -175,6 +177,8 @@ function memorySection(s: InfoSource): Fields {
   const a = o.allocator;
   const total = os.totalmem();
   const maxmemory = s.config.int('maxmemory');
+  // An unsigned long long that Redis prints with %lld (2^64 - 1 is -1), exact past 2^53.
+  const maxmemoryExact = BigInt(s.config.text('maxmemory'));
   return [
     ['used_memory', used],
     ['used_memory_human', bytesToHuman(used)],
@@ -193,8 +197,8 @@ function memorySection(s: InfoSource): Fields {
     ['total_system_memory', total],
     ['total_system_memory_human', bytesToHuman(total)],
     ...scriptingMemory(s.scripting),
-    ['maxmemory', maxmemory],
-    ['maxmemory_human', bytesToHuman(maxmemory)],
+    ['maxmemory', String(BigInt.asIntN(64, maxmemoryExact))],
+    ['maxmemory_human', bytesToHuman(maxmemory, maxmemoryExact)],
     ['maxmemory_policy', s.config.str('maxmemory-policy')],
     ['allocator_frag_ratio', o.allocatorFrag.toFixed(2)],
     ['allocator_frag_bytes', o.allocatorFragBytes],

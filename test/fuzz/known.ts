@@ -105,17 +105,6 @@ export const PENDING_FIXES: PendingFix[] = [
 export const REPORTED_FINDINGS: PendingFix[] = [
   {
     issue:
-      "src/config.ts: integer and memory parameters are parsed into doubles and bounded by LONG_MAX = Number.MAX_SAFE_INTEGER, so CONFIG SET of a value between 2^53 and 9223372036854775807 is refused ('argument couldn\\'t be parsed into an integer' for zset-max-listpack-entries 9007199254740993, 'argument must be between 0 and 9223372036854775807 inclusive' for zset-max-listpack-value) where Redis accepts it; the range checks must be exact (BigInt)",
-    // Avoided: Redis then holds the value and Vireo the old one.
-    avoid(args) {
-      return configValues(args).some((v) => {
-        const n = asInteger(v.replace(/(b|k|kb|m|mb|g|gb)$/i, ''));
-        return n !== null && (n >= 2n ** 53n || n <= -(2n ** 53n));
-      });
-    },
-  },
-  {
-    issue:
       'src/engine (expiry): expire times are kept as doubles, so an expire time past 2^53 ms (SETEX k 9007199254740992 v: the year 285,000) comes back from PEXPIRETIME/PTTL rounded to the nearest double (9007201050776354000 for Redis\' 9007201050776353932)',
     tolerate: (args, redis, vireo) =>
       ['pexpiretime', 'expiretime', 'pttl', 'ttl'].includes(commandName(args)) &&
