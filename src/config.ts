@@ -556,6 +556,25 @@ export function parseMemoryExact(v: string): bigint | null {
 }
 
 /**
+ * Redis reads most values with C string functions, so a NUL ends them.
+ * Not these: integers (string2ll reads the whole value, a NUL makes it
+ * invalid), the credentials and the percentile list (whole binary strings;
+ * a NUL in a percentile is an invalid number), and the lists below, split
+ * on spaces first, each element then read as a C string.
+ */
+const BINARY_VALUES = new Set(['masterauth', 'masteruser', 'requirepass', 'latency-tracking-info-percentiles']);
+const SPLIT_VALUES = new Set(['save', 'bind', 'client-output-buffer-limit', 'oom-score-adj-values']);
+
+/** `given` as Redis' setter for `d` reads it (see BINARY_VALUES). */
+function asRedisReads(d: ParamDef, given: string): string {
+  // Integers go to string2ll with their length: a NUL makes them invalid.
+  if (!given.includes('\0') || BINARY_VALUES.has(d.name) || d.kind === 'int') return given;
+  // Each space-separated element up to its first NUL.
+  if (SPLIT_VALUES.has(d.name)) return given.replace(/\0[^ ]*/g, '');
+  return given.slice(0, given.indexOf('\0'));
+}
+
+/**
  * An int or memory parameter's value as Redis reads it (numericParseString
  * and numericBoundaryCheck): string2ll, or memtoull stored in a long long;
  * bounds compared exactly, unsigned for parameters whose bound is past
@@ -563,9 +582,6 @@ export function parseMemoryExact(v: string): bigint | null {
  * nearest double the server computes with.
  */
 export function parseNumeric(d: ParamDef, raw: string): { value: number; exact: string } | Error {
-  // Both read the value as a C string: a NUL ends it.
-  const nul = raw.indexOf('\0');
-  if (nul >= 0) raw = raw.slice(0, nul);
   let n: bigint;
   if (d.kind === 'memory') {
     const bytes = parseMemoryExact(raw);
@@ -702,7 +718,8 @@ export class Config {
       }
     };
     for (let i = 0; i < entries.length; i++) {
-      const [d, entry, raw] = entries[i]!;
+      const [d, entry, given] = entries[i]!;
+      const raw = asRedisReads(d, given);
       let exact: string | undefined;
       let v: ConfigValue | Error;
       if (d.kind === 'int' || d.kind === 'memory') {

@@ -176,6 +176,37 @@ describe.skipIf(!HAVE_REDIS)('CONFIG SET / GET (differential)', () => {
     await pair.check('CONFIG', 'SET', 'maxmemory', '0');
   });
 
+  // Redis reads a parameter's value with C string functions (strcasecmp,
+  // zstrdup, strtoull...): a NUL ends it. The percentile list is split as a
+  // binary string, where a NUL is an invalid number.
+  it('a value is read up to its first NUL, as Redis reads it', async () => {
+    const cases: [string, string, string][] = [
+      ['appendfsync', 'no\0junk', 'everysec'],
+      ['activerehashing', 'no\0', 'yes'],
+      ['maxmemory-policy', 'allkeys-lru\0x', 'noeviction'],
+      ['notify-keyspace-events', '\0\xff', ''],
+      ['notify-keyspace-events', 'Kx\0!', ''],
+      ['replica-announce-ip', '10.0.0.1\0junk', ''],
+      ['client-output-buffer-limit', 'pubsub 64mb 16mb 60\0junk', 'pubsub 32mb 8mb 60'],
+      ['oom-score-adj-values', '0 100 300\0 9', '0 200 800'],
+      ['oom-score-adj-values', '0 100\0x 300', '0 200 800'],
+      ['client-output-buffer-limit', 'pubsub 64mb\0 16mb 60', 'pubsub 32mb 8mb 60'],
+      ['client-output-buffer-limit', 'pubsub 64mb 16mb 60\0 x', 'pubsub 32mb 8mb 60'],
+      ['save', '', ''],
+      ['save', '100 10\0 5', ''],
+      ['save', '100 10 200\0 5', ''],
+      ['proc-title-template', '{title}\0{port}', '{title} {listen-addr} {server-mode}'],
+      ['latency-tracking-info-percentiles', '50\0 99', '50 99 99.9'],
+      ['maxmemory', '10mb\0gb', '0'],
+      ['hz', '20\0', '10'],
+    ];
+    for (const [name, value, restore] of cases) {
+      await pair.check('CONFIG', 'SET', name, value);
+      await pair.check('CONFIG', 'GET', name);
+      await pair.check('CONFIG', 'SET', name, restore);
+    }
+  });
+
   it('CONFIG GET: a glob skips hidden parameters, an exact name finds them and is echoed as given', async () => {
     for (const hidden of ['key-load-delay', 'rdb-key-save-delay', 'loading-process-events-interval-bytes', 'watchdog-period', 'use-exit-on-panic']) {
       await pair.check('CONFIG', 'GET', hidden);
