@@ -154,6 +154,12 @@ describe.skipIf(!HAVE_REDIS)('DUMP/RESTORE (differential)', () => {
       ['RESTORE', 'n', '0', 'garbage'],
       // Options.
       ['RESTORE', 'i', '0', payload, 'IDLETIME', '1000'],
+      // Redis scales IDLETIME as lru_idle*1000/1000 in a long long (wrapping
+      // past 2^63/1000 s) into a 24-bit clock; Vireo reads it exactly past 2^53.
+      ...['16777215', '33554430', '1000000000000', '9007199254740993', '9223372036854776', '18446744073709551', '9223372036854775807'].flatMap((s) => [
+        ['RESTORE', 'big-idle', '0', payload, 'IDLETIME', s, 'REPLACE'],
+        ['OBJECT', 'IDLETIME', 'big-idle'],
+      ]),
       ['RESTORE', 'i2', '0', payload, 'IDLETIME', '-1'],
       ['RESTORE', 'i2', '0', payload, 'IDLETIME', 'abc'],
       ['RESTORE', 'i2', '0', payload, 'IDLETIME'],

@@ -82,7 +82,7 @@ function dump(ctx: CommandContext, argv: string[]): void {
 function restore(ctx: CommandContext, argv: string[]): void {
   let replace = false;
   let absttl = false;
-  let idle = -1;
+  let idle = -1n;
   let freq = -1;
   for (let j = 4; j < argv.length; j++) {
     const opt = argv[j]!;
@@ -96,8 +96,9 @@ function restore(ctx: CommandContext, argv: string[]): void {
         ctx.reply.error('ERR Invalid IDLETIME value, must be >= 0');
         return;
       }
-      idle = n;
-    } else if (eq(opt, 'freq') && more >= 1 && idle === -1) {
+      // Exact past 2^53: Redis scales it in a long long (access.restored).
+      idle = BigInt(argv[j]!);
+    } else if (eq(opt, 'freq') && more >= 1 && idle === -1n) {
       const n = argLong(ctx, argv[++j]!);
       if (n === null) return;
       if (n < 0 || n > 255) {
@@ -157,7 +158,7 @@ function restore(ctx: CommandContext, argv: string[]): void {
   if (replace) effect.push('REPLACE');
   if (ttl !== 0) effect.push('ABSTTL');
   // Redis propagates IDLETIME / FREQ too (relative: a replica applies them on arrival).
-  if (idle >= 0) effect.push('IDLETIME', String(idle));
+  if (idle >= 0n) effect.push('IDLETIME', String(idle));
   if (freq >= 0) effect.push('FREQ', String(freq));
   engine.emit(db.id, effect);
   ctx.reply.ok();

@@ -127,9 +127,20 @@ export class AccessPolicy {
     return Math.floor(this.idleMs(word) / 1000);
   }
 
-  /** objectSetLRUOrLFU: the word for RESTORE / RDB IDLE and FREQ, or -1 when the policy ignores it. */
-  restored(freq: number, idleSeconds: number): number {
+  /**
+   * objectSetLRUOrLFU: the word for RESTORE / RDB IDLE and FREQ, or -1 when
+   * the policy ignores it. RESTORE gives its IDLETIME exactly (a bigint):
+   * Redis scales it as lru_idle*1000/1000 in a long long, which wraps past
+   * 2^63 / 1000 seconds.
+   */
+  restored(freq: number, idleSeconds: number | bigint): number {
     if (this.lfu) return freq >= 0 ? (this.minutes() << 8) | freq : -1;
+    if (typeof idleSeconds === 'bigint') {
+      if (idleSeconds < 0n) return -1;
+      let exact = BigInt(this.lruClock()) - BigInt.asIntN(64, idleSeconds * 1000n) / 1000n;
+      if (exact < 0n) exact += BigInt(LRU_CLOCK_MAX);
+      return Number(BigInt.asUintN(24, exact));
+    }
     if (idleSeconds < 0) return -1;
     let abs = this.lruClock() - idleSeconds;
     if (abs < 0) abs += LRU_CLOCK_MAX;

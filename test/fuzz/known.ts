@@ -109,11 +109,6 @@ export const REPORTED_FINDINGS: PendingFix[] = [
       Math.abs(Number(redis.value)) > 2 ** 53 / 1000 &&
       Math.abs(Number(redis.value) - Number(vireo.value)) <= 4096,
   },
-  {
-    issue:
-      "src/commands/persistence.ts (RESTORE): an IDLETIME past 2^53 s is read as a double, where Redis computes lru_idle*1000/1000 in a long long (overflowing past 9.2e15) before wrapping it into the 24-bit clock: OBJECT IDLETIME then differs. Exact emulation needs the option read as a BigInt",
-    avoid: (args) => commandName(args) === 'restore' && upper(args).some((x, i) => x === 'IDLETIME' && (asInteger(args[i + 1]) ?? 0n) > 2n ** 53n),
-  },
 ];
 
 /**
