@@ -112,7 +112,7 @@ mem('proto-max-bulk-len', 512 * 1024 * 1024, 1024 * 1024, LONG_MAX);
 special('client-output-buffer-limit', 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60', parseClientOutputBufferLimit, undefined, {
   merge: (current, next) => parseClientOutputBufferLimit(`${current} ${next}`) as string,
 });
-int('socket-mark-id', 0, 0, INT_MAX, inert);
+int('socket-mark-id', 0, 0, 4294967295, { immutable: true, inert: true });
 int('max-new-connections-per-cycle', 10, 1, 1000, { hidden: true, inert: true });
 
 // ---- general ------------------------------------------------------------
