@@ -12,12 +12,13 @@ const MAX_REF = (1 << 8) + (1 << 3);
 
 /**
  * The match table is shared by all calls (a fresh 64 KB table per string
- * made saving many short strings slow). An entry is valid only if its
- * stamp is the current call's.
+ * made saving many short strings slow). Each call owns the range of values
+ * from `base` up: an entry holds a position plus its call's offset, so one
+ * written by an earlier call reads as a position before the input and is
+ * ignored, with no clearing and no second array of stamps.
  */
 const table = new Int32Array(HSIZE);
-const stamps = new Uint32Array(HSIZE);
-let stamp = 0;
+let base = 1;
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
 /**
@@ -37,25 +38,27 @@ export function lzfCompress(input: Uint8Array, maxOut: number): Buffer | null {
  */
 export function lzfCompressInto(input: Uint8Array, n: number, out: Uint8Array, outStart: number, maxOut: number, inStart = 0): number {
   if (n < 4) return 0;
-  stamp = (stamp + 1) >>> 0;
-  if (stamp === 0) {
-    stamps.fill(0);
-    stamp = 1;
+  // Entries stay small integers: start over before they would pass 2^30.
+  if (base > 0x3fffffff - n) {
+    table.fill(0);
+    base = 1;
   }
-  const now = stamp;
+  const shift = base - inStart; // an entry is position + shift
+  base += n + 1;
   const limit = outStart + maxOut;
   let op = outStart;
   const end = inStart + n;
   let litStart = inStart; // first pending literal
   let ip = inStart;
+  // The next three bytes, rolled along (one load per position).
+  let v = (input[ip]! << 8) | input[ip + 1]!;
   while (ip + 2 < end) {
-    const v = (input[ip]! << 16) | (input[ip + 1]! << 8) | input[ip + 2]!;
-    const h = (Math.imul(v, 2654435761) >>> (32 - HLOG)) & (HSIZE - 1);
-    const ref = stamps[h] === now ? table[h]! : -1;
-    table[h] = ip;
-    stamps[h] = now;
+    v = ((v << 8) | input[ip + 2]!) & 0xffffff;
+    const h = Math.imul(v, 2654435761) >>> (32 - HLOG);
+    const ref = table[h]! - shift;
+    table[h] = ip + shift;
     const off = ip - ref - 1;
-    if (ref >= 0 && off < MAX_OFF && input[ref] === input[ip] && input[ref + 1] === input[ip + 1] && input[ref + 2] === input[ip + 2]) {
+    if (ref >= inStart && off >= 0 && off < MAX_OFF && input[ref] === input[ip] && input[ref + 1] === input[ip + 1] && input[ref + 2] === input[ip + 2]) {
       const maxLen = Math.min(end - ip, MAX_REF);
       let len = 3;
       while (len < maxLen && input[ref + len] === input[ip + len]) len++;
@@ -70,6 +73,7 @@ export function lzfCompressInto(input: Uint8Array, n: number, out: Uint8Array, o
       out[op++] = off & 0xff;
       ip += len;
       litStart = ip;
+      if (ip + 1 < end) v = (input[ip]! << 8) | input[ip + 1]!;
       continue;
     }
     ip++;
