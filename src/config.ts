@@ -558,11 +558,11 @@ export function parseMemoryExact(v: string): bigint | null {
 /**
  * Redis reads most values with C string functions, so a NUL ends them.
  * Not these: integers (string2ll reads the whole value, a NUL makes it
- * invalid), the credentials and the percentile list (whole binary strings;
+ * invalid), the passwords (masterauth, requirepass) and the percentile list (binary;
  * a NUL in a percentile is an invalid number), and the lists below, split
  * on spaces first, each element then read as a C string.
  */
-const BINARY_VALUES = new Set(['masterauth', 'masteruser', 'requirepass', 'latency-tracking-info-percentiles']);
+const BINARY_VALUES = new Set(['masterauth', 'requirepass', 'latency-tracking-info-percentiles']);
 const SPLIT_VALUES = new Set(['save', 'bind', 'client-output-buffer-limit', 'oom-score-adj-values']);
 
 /** `given` as Redis' setter for `d` reads it (see BINARY_VALUES). */
