@@ -56,13 +56,46 @@ export async function runSession(session: Session, servers: Servers, db: number)
   return runSessionOnce(session, servers, db, true);
 }
 
+/**
+ * The client ids of the last session's connections, per database and
+ * server. A connection the harness closed may still have commands the
+ * server has not run (with io-threads, an I/O thread's ring is read a turn's
+ * worth at a time, and the next session's connection may be served first by
+ * another thread): the next session on that database waits until the
+ * server has let go of them, or their writes would land after its FLUSHDB.
+ */
+const lastClients = new Map<string, number>();
+
+async function waitClientGone(port: number, id: number): Promise<void> {
+  const c = await RawConn.connect(port);
+  try {
+    const deadline = Date.now() + REPLY_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      c.clear();
+      await c.write(encodeCommand(['CLIENT', 'LIST', 'ID', String(id)]));
+      // One whole reply: an empty bulk string once no such client is left.
+      while (!c.closed && Date.now() < deadline && 'need' in parseAt(c.bytes(), 0)) await c.until(c.received + 1, deadline - Date.now());
+      if (c.bytes().latin1Slice() === '$0\r\n\r\n') return;
+      await new Promise((res) => setTimeout(res, 5));
+    }
+  } finally {
+    c.close();
+  }
+}
+
 /** Each session runs on a database of its own (one per worker), emptied first: its replies depend on nothing else. */
 async function openSessionConn(port: number, db: number): Promise<RawConn> {
+  const key = `${port}/${db}`;
+  const previous = lastClients.get(key);
+  if (previous !== undefined) await waitClientGone(port, previous);
   const c = await RawConn.connect(port);
-  const setup = Buffer.concat([encodeCommand(['SELECT', String(db)]), encodeCommand(['FLUSHDB'])]);
+  const setup = Buffer.concat([encodeCommand(['SELECT', String(db)]), encodeCommand(['FLUSHDB']), encodeCommand(['CLIENT', 'ID'])]);
   await c.write(setup);
-  await c.until(10, REPLY_TIMEOUT_MS);
-  if (c.bytes().latin1Slice() !== '+OK\r\n+OK\r\n') throw new Error(`session setup failed: ${JSON.stringify(c.bytes().latin1Slice())}`);
+  const deadline = Date.now() + REPLY_TIMEOUT_MS;
+  while (!/^\+OK\r\n\+OK\r\n:\d+\r\n$/.test(c.bytes().latin1Slice()) && !c.closed && Date.now() < deadline) await c.until(c.received + 1, deadline - Date.now());
+  const m = /^\+OK\r\n\+OK\r\n:(\d+)\r\n$/.exec(c.bytes().latin1Slice());
+  if (m === null) throw new Error(`session setup failed: ${JSON.stringify(c.bytes().latin1Slice())}`);
+  lastClients.set(key, Number(m[1]));
   c.clear();
   return c;
 }
