@@ -84,7 +84,7 @@ const mem = (n: string, d: number, min: number | bigint, max: number | bigint, o
 const str = (n: string, d: string, o: DefOpts & Pick<Partial<ParamDef>, 'parse'> = {}) => def(n, 'string', d, o);
 const enumOf = (n: string, d: string, values: string[], o: DefOpts & Pick<Partial<ParamDef>, 'parse'> = {}) =>
   def(n, 'enum', d, { ...o, enumValues: values });
-const special = (n: string, d: string, parse: ParamDef['parse'], format: ParamDef['format'], o: DefOpts & Pick<Partial<ParamDef>, 'merge'> = {}) =>
+const special = (n: string, d: string, parse: ParamDef['parse'], format: ParamDef['format'], o: DefOpts = {}) =>
   def(n, 'special', d, { ...o, ...(parse ? { parse } : {}), ...(format ? { format } : {}) });
 
 const LONG_MAX = 2n ** 63n - 1n;
