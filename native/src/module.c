@@ -11,6 +11,7 @@
  *   dupFd(fd) -> a new descriptor for the same open file (dup(2)), or throws
  *   crc64Update(state, bytes, start, end): Redis' CRC-64 (Jones, reflected) over bytes[start, end),
  *     the state a Uint32Array [lo, hi] updated in place (persistence/rdb/crc64.ts)
+ *   lzfCompress(...), lzfSpans(...): RDB's LZF (lzf.c)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 
 #include "lauxlib.h"
 #include "vm.h"
+#include "lzf.h"
 
 const char *VM_REGISTRY_KEY = "vireo.vm";
 
@@ -541,6 +543,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"trimMallocAsync", NULL, trim_malloc_async, NULL, NULL, NULL, napi_default, NULL},
       {"dupFd", NULL, dup_fd, NULL, NULL, NULL, napi_default, NULL},
       {"crc64Update", NULL, crc64_update, NULL, NULL, NULL, napi_default, NULL},
+      {"lzfCompress", NULL, lzf_compress_napi, NULL, NULL, NULL, napi_default, NULL},
+      {"lzfSpans", NULL, lzf_spans_napi, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -8,7 +8,7 @@
  */
 
 import { Crc64 } from './crc64.js';
-import { RDB_OPCODE, RDB_TYPE, RDB_VERSION_MAX_READ, RDB_VERSION_WRITTEN, RdbError, RdbInput, RdbOutput } from './format.js';
+import { RDB_OPCODE, RDB_TYPE, RDB_VERSION_MAX_READ, RDB_VERSION_WRITTEN, RdbError, RdbInput, RdbOutput, forgetCopySource } from './format.js';
 import { isValueType, readValue, valueType, writePayload, writeValue } from './values.js';
 import type { Value } from '../../src/types/value.js';
 import type { EncodingLimits } from '../../src/types/limits.js';
@@ -34,6 +34,23 @@ export interface RdbWriterOptions {
    * written into again once given back.
    */
   sinkGivesBack?: boolean;
+  /**
+   * Compression and checksum done by the receiver (a worker thread): the
+   * writer marks the strings LZF may shrink instead of compressing them
+   * (RdbOutput.deferLzf) and hands every chunk here with its spans; `sink`
+   * and `spill` are then unused, and end() leaves the trailer to it.
+   */
+  deferred?: DeferredRdbSink;
+}
+
+/** Where a deferring RdbWriter's chunks go (RdbWriterOptions.deferred). */
+export interface DeferredRdbSink {
+  /** A chunk and its spans (lzf-spans.ts), views the writer reuses after the call: copy them. */
+  chunk(chunk: Buffer, spans: Int32Array): void;
+  /** A long string's chunk and its span, buffers of their own: the sink may keep them. */
+  long(chunk: Buffer, spans: Int32Array): void;
+  /** After the last chunk: the checksum trailer (rdbchecksum) or 8 zero bytes are the receiver's to write. */
+  end(): void;
 }
 
 export class RdbWriter {
@@ -49,11 +66,21 @@ export class RdbWriter {
       if (this.opts.checksum) this.crc.update(chunk);
       spill(chunk);
     };
+    const deferred = opts.deferred;
+    if (deferred !== undefined) {
+      this.out.deferLzf = { flush: () => this.drain(), long: (chunk, spans) => deferred.long(chunk, spans) };
+    }
   }
 
   /** Hand buffered bytes to the sink (call between slices). */
   drain(): void {
+    forgetCopySource();
     if (this.out.pos === 0) return;
+    const deferred = this.opts.deferred;
+    if (deferred !== undefined) {
+      this.out.handOver((bytes, spans) => deferred.chunk(bytes, spans));
+      return;
+    }
     this.emit(this.opts.sinkGivesBack === true ? this.out.takeBuffer() : this.out.take());
   }
 
@@ -145,6 +172,10 @@ export class RdbWriter {
   end(): void {
     this.out.u8(RDB_OPCODE.EOF);
     this.drain();
+    if (this.opts.deferred !== undefined) {
+      this.opts.deferred.end();
+      return;
+    }
     const trailer = this.opts.checksum ? this.crc.digestLE() : Buffer.alloc(8);
     this.opts.sink(trailer);
   }

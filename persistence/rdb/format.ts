@@ -52,7 +52,7 @@ const RDB_ENCVAL = 3;
 const RDB_ENC_INT8 = 0;
 const RDB_ENC_INT16 = 1;
 const RDB_ENC_INT32 = 2;
-const RDB_ENC_LZF = 3;
+export const RDB_ENC_LZF = 3;
 /** The most bytes LZF makes of one input byte: a 3-byte back reference copies at most 264. */
 const LZF_MAX_EXPANSION = 88;
 /** LZF strings up to this long are decompressed into one reused buffer (RdbInput.lzfString). */
@@ -275,7 +275,7 @@ const RECYCLED_MAX = 16;
 export const SPILL_BYTES = 1024 * 1024;
 
 /** Values at least this long are LZF-compressed only if samples of them compress. */
-const SAMPLED_LZF_BYTES = 16 * 1024 * 1024;
+export const SAMPLED_LZF_BYTES = 16 * 1024 * 1024;
 const SAMPLE_WINDOWS = 16;
 const SAMPLE_BYTES = 64 * 1024;
 const sampleOut = Buffer.allocUnsafe(SAMPLE_BYTES);
@@ -288,7 +288,7 @@ const sampleOut = Buffer.allocUnsafe(SAMPLE_BYTES);
  * spread over it saves at least 1/32 of its bytes. The file stays valid
  * either way (the value is then stored plain, as Redis stores what LZF cannot shrink).
  */
-function looksCompressible(b: Uint8Array): boolean {
+export function looksCompressible(b: Uint8Array): boolean {
   if (b.length < SAMPLED_LZF_BYTES) return true;
   const step = Math.floor((b.length - SAMPLE_BYTES) / (SAMPLE_WINDOWS - 1));
   for (let i = 0; i < SAMPLE_WINDOWS; i++) {
@@ -298,10 +298,79 @@ function looksCompressible(b: Uint8Array): boolean {
   return false;
 }
 
+/**
+ * Where a deferring RdbOutput's bytes go (deferLzf): compression happens
+ * later, elsewhere (a worker thread: lzf-spans.ts), from the spans marked.
+ */
+export interface DeferredLzfSink {
+  /** Hand over the buffered bytes and their spans (before a long string's chunk). */
+  flush(): void;
+  /** A long string as a chunk of its own, a fresh buffer: its length header, then its bytes, one span (none without compression). */
+  long(chunk: Buffer, spans: Int32Array): void;
+}
+
+/**
+ * Copy from[start, start + len) to to[at]. Buffer.copy and subarray with
+ * an offset make a Uint8Array view per call (about 100 bytes of garbage per
+ * key in a snapshot, a scavenge every 250k keys) and cost about 200 ns:
+ * runs shorter than what a loop copies in that time (4 ns a byte) are
+ * copied by a loop instead.
+ */
+export function copyBytes(from: Uint8Array, start: number, len: number, to: Uint8Array, at: number): void {
+  if (len <= 48) {
+    for (let i = 0; i < len; i++) to[at + i] = from[start + i]!;
+    return;
+  }
+  // A plain Uint8Array's subarray costs half a Buffer's (whose subarray runs Buffer's JS constructor).
+  if (from !== copySource) {
+    copySource = from;
+    copyView = new Uint8Array(from.buffer, from.byteOffset, from.length);
+  }
+  to.set(copyView.subarray(start, start + len), at);
+}
+/** The last source of copyBytes and a plain view of it: a snapshot copies many values from one slab in a row. */
+let copySource: Uint8Array | null = null;
+let copyView: Uint8Array = new Uint8Array(0);
+
+/** Let go of copyBytes' last source (between slices: it may be a slab the keyspace frees next). */
+export function forgetCopySource(): void {
+  copySource = null;
+  copyView = new Uint8Array(0);
+}
+
+/** RDB's length encoding of `n` at buf[at]; returns the position after it (at most 9 bytes). */
+export function writeLen(buf: Buffer, at: number, n: number): number {
+  if (n < 1 << 6) buf[at++] = n;
+  else if (n < 1 << 14) {
+    buf[at++] = (n >> 8) | 0x40;
+    buf[at++] = n & 0xff;
+  } else if (n <= 0xffffffff) {
+    buf[at++] = 0x80;
+    buf.writeUInt32BE(n, at);
+    at += 4;
+  } else {
+    buf[at++] = 0x81;
+    buf.writeBigUInt64BE(BigInt(n), at);
+    at += 8;
+  }
+  return at;
+}
+
 /** A growable output buffer with the RDB primitives. */
 export class RdbOutput {
   buf: Buffer;
   pos = 0;
+  /**
+   * Null: strings are LZF-compressed here, as they are written. Set: they
+   * are written plain, and each one LZF may shrink is recorded as a span
+   * (header start, body start, body length) for compression elsewhere,
+   * which replaces header and body with Redis' LZF form when that saves
+   * 4 bytes: the result is byte for byte what compressing here gives.
+   */
+  deferLzf: DeferredLzfSink | null = null;
+  /** The spans of the buffered bytes (deferLzf): three int32 per string, positions in `buf`. */
+  private spans = new Int32Array(3 * 1024);
+  private spanInts = 0;
   /**
    * Where the bytes of a long string go (after the bytes buffered before
    * it), so a value of hundreds of MB is never copied into this buffer:
@@ -323,6 +392,30 @@ export class RdbOutput {
   /** Bytes written so far (a view, valid until the next write). */
   view(): Buffer {
     return this.buf.subarray(0, this.pos);
+  }
+
+  /**
+   * Hand the buffered bytes and their spans (deferLzf) to `use`, as views
+   * valid only during the call, and start over in the same buffer.
+   */
+  handOver(use: (bytes: Buffer, spans: Int32Array) => void): void {
+    use(this.buf.subarray(0, this.pos), this.spans.subarray(0, this.spanInts));
+    this.pos = 0;
+    this.spanInts = 0;
+  }
+
+  private span(header: number, body: number, len: number): void {
+    if (this.spanInts + 3 > this.spans.length) {
+      const next = new Int32Array(this.spans.length * 2);
+      next.set(this.spans);
+      this.spans = next;
+    }
+    const sp = this.spans;
+    const i = this.spanInts;
+    sp[i] = header;
+    sp[i + 1] = body;
+    sp[i + 2] = len;
+    this.spanInts = i + 3;
   }
 
   /** Take the bytes written so far and start over. */
@@ -371,19 +464,7 @@ export class RdbOutput {
 
   len(n: number): void {
     this.ensure(9);
-    if (n < 1 << 6) this.buf[this.pos++] = n;
-    else if (n < 1 << 14) {
-      this.buf[this.pos++] = (n >> 8) | 0x40;
-      this.buf[this.pos++] = n & 0xff;
-    } else if (n <= 0xffffffff) {
-      this.buf[this.pos++] = 0x80;
-      this.buf.writeUInt32BE(n, this.pos);
-      this.pos += 4;
-    } else {
-      this.buf[this.pos++] = 0x81;
-      this.buf.writeBigUInt64BE(BigInt(n), this.pos);
-      this.pos += 8;
-    }
+    this.pos = writeLen(this.buf, this.pos, n);
   }
 
   /**
@@ -420,6 +501,15 @@ export class RdbOutput {
       this.spilledBytes(Buffer.from(s, 'latin1'), compress);
       return;
     }
+    if (compress && len > 20 && this.deferLzf !== null) {
+      const header = this.pos;
+      this.len(len);
+      this.ensure(len);
+      const body = this.pos;
+      this.pos += this.buf.latin1Write(s, body);
+      this.span(header, body, len);
+      return;
+    }
     if (compress && len > 20) {
       // Compress from a scratch copy straight into the output: no allocation per string.
       if (lzfInput.length < len) lzfInput = Buffer.allocUnsafe(Math.max(len, lzfInput.length * 2));
@@ -448,15 +538,7 @@ export class RdbOutput {
     }
     this.len(len);
     this.ensure(len);
-    // Buffer.copy with an offset makes a Uint8Array view per call (about 100
-    // bytes of garbage per key in a snapshot, a scavenge every 250k keys).
-    if (len <= 64) {
-      const out = this.buf;
-      const at = this.pos;
-      for (let i = 0; i < len; i++) out[at + i] = buf[start + i]!;
-    } else {
-      buf.copy(this.buf, this.pos, start, start + len);
-    }
+    copyBytes(buf, start, len, this.buf, this.pos);
     this.pos += len;
   }
 
@@ -482,6 +564,16 @@ export class RdbOutput {
    * false (nothing written) when it does not save at least 4 bytes.
    */
   private lzfInPlace(input: Uint8Array, len: number, inStart = 0): boolean {
+    if (this.deferLzf !== null) {
+      const header = this.pos;
+      this.len(len);
+      this.ensure(len);
+      const body = this.pos;
+      copyBytes(input, inStart, len, this.buf, body);
+      this.pos += len;
+      this.span(header, body, len);
+      return true;
+    }
     this.ensure(len + 12);
     const headerRoom = 11; // type byte + two lengths
     const clen = lzfCompressInto(input, len, this.buf, this.pos + headerRoom, len - 4, inStart);
@@ -498,6 +590,15 @@ export class RdbOutput {
   /** A long string: its header here, its body (compressed or not) handed to spill. */
   private spilledBytes(b: Uint8Array, compress: boolean): void {
     const len = b.length;
+    if (this.deferLzf !== null) {
+      // A copy: the value may change once this slice has returned, before it is compressed and written.
+      const chunk = Buffer.allocUnsafe(9 + len);
+      const h = writeLen(chunk, 0, len);
+      chunk.set(b, h);
+      if (this.pos > 0) this.deferLzf.flush();
+      this.deferLzf.long(chunk.subarray(0, h + len), compress ? Int32Array.of(0, h, len) : new Int32Array(0));
+      return;
+    }
     if (compress && looksCompressible(b)) {
       // Like Redis: the compressed form must save 4 bytes, into a buffer of len-4.
       const packed = Buffer.allocUnsafe(len - 4);

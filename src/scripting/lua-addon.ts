@@ -55,6 +55,10 @@ export interface LuaAddon {
   dupFd?(fd: number): number;
   /** Redis' CRC-64 over bytes[start, end), state [lo, hi] updated in place (persistence/rdb/crc64.ts). */
   crc64Update?(state: Uint32Array, bytes: Uint8Array, start: number, end: number): void;
+  /** lzfCompressInto of persistence/rdb/lzf.ts, the same bytes. */
+  lzfCompress?(input: Uint8Array, inStart: number, n: number, out: Uint8Array, outStart: number, maxOut: number): number;
+  /** compressSpans of persistence/rdb/lzf-spans.ts, the same bytes. */
+  lzfSpans?(chunk: Uint8Array, spans: Int32Array, out: Uint8Array): number;
 }
 
 /** native/ of the project, from src/scripting/ (tests) or dist/src/scripting/ (the built server). */
