@@ -29,7 +29,7 @@ interface Run {
   bufs: Buffer[];
 }
 
-export class BackgroundFile {
+export class BackgroundFile implements JobFile {
   /** Runs of queued chunks, in file order; a writeNow() between two chunks starts a new run. */
   private queue: Run[] = [];
   /** Bytes queued or being written. */
@@ -188,10 +188,20 @@ export class BackgroundFile {
   }
 }
 
-/** A background job's temp file: its descriptor, and the BackgroundFile writing it (null when writes are synchronous or it is closed). */
+/** What a background job writes its file through: a BackgroundFile, or the save worker's WorkerFile. */
+export interface JobFile {
+  /** A Snapshot's pace (SnapshotOptions.pace). */
+  readonly pace: (resume: () => void) => boolean;
+  /** Once everything queued is written and fsynced, `done` with the first error. */
+  finish(done: (err: Error | null) => void): void;
+  /** Close the descriptor once no write is in flight. */
+  close(): void;
+}
+
+/** A background job's temp file: its descriptor, and what writes it (null when writes are synchronous or it is closed). */
 export interface TempFile {
   fd: number;
-  file: BackgroundFile | null;
+  file: JobFile | null;
 }
 
 /** Close a job's temp file: through its BackgroundFile (after any write in flight), or at once. */

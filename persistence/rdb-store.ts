@@ -16,8 +16,12 @@ import { RdbError } from './rdb/format.js';
 import { Snapshot, type SnapshotTarget } from './snapshot.js';
 import { REDIS_VERSION, VERSION } from '../src/version.js';
 import { dataDir, fsyncDir, fsyncDirAsync } from './files.js';
-import { BackgroundFile, closeTempFile } from './background-file.js';
+import { BackgroundFile, closeTempFile, type JobFile } from './background-file.js';
+import { WorkerFile } from './save-worker.js';
 import { strerror } from './errors.js';
+
+/** Background saves compress and write in the save worker; VIREO_SAVE_WORKER=0 keeps compression on the event loop (for comparison). */
+const SAVE_WORKER = process.env.VIREO_SAVE_WORKER !== '0';
 
 export type SaveStatus = 'ok' | 'err';
 
@@ -75,8 +79,8 @@ interface Bgsave {
   tmp: string;
   /** The temp file, -1 once closed (or never opened). */
   fd: number;
-  /** Writes the temp file in the thread pool (and closes fd); null once closed. */
-  file: BackgroundFile | null;
+  /** Writes the temp file off the event loop (and closes fd); null once closed. */
+  file: JobFile | null;
   start: number;
   dirtyAtStart: number;
   /** The deferred failure of a save whose file could not be opened. */
@@ -161,21 +165,37 @@ export class RdbStore {
     ];
   }
 
-  /**
-   * An RdbWriter with the header written (`aofBase`: the AOF's RDB
-   * preamble), writing to `fd` at once, or through `background` (BGSAVE,
-   * BGREWRITEAOF), which then gives its buffers back once written.
-   */
-  writerFor(fd: number, aofBase: boolean, background: BackgroundFile | null = null): RdbWriter {
-    const w = new RdbWriter({
-      compress: this.config.bool('rdbcompression'),
-      checksum: this.config.bool('rdbchecksum'),
-      sink: background === null ? (chunk) => writeAll(fd, chunk) : (chunk) => background.write(chunk),
-      ...(background === null ? {} : { spill: (chunk: Buffer) => background.writeNow(chunk), sinkGivesBack: true }),
-    });
-    if (background !== null) background.onWritten = (chunks) => chunks.forEach((c) => w.giveBack(c));
+  /** An RdbWriter with the header written (`aofBase`: the AOF's RDB preamble), writing to `fd` at once. */
+  writerFor(fd: number, aofBase: boolean): RdbWriter {
+    const w = new RdbWriter({ compress: this.config.bool('rdbcompression'), checksum: this.config.bool('rdbchecksum'), sink: (chunk) => writeAll(fd, chunk) });
     this.writeHeader(w, aofBase);
     return w;
+  }
+
+  /**
+   * An RdbWriter with the header written, for a background save to `fd`
+   * (BGSAVE, BGREWRITEAOF), and the file writing it off the event loop:
+   * the save worker, which also compresses and checksums (save-worker.ts),
+   * or with VIREO_SAVE_WORKER=0 libuv's thread pool, writing what the
+   * event loop compressed. Either closes `fd`.
+   */
+  backgroundWriter(fd: number, aofBase: boolean, incrementalFsync: boolean): { writer: RdbWriter; file: JobFile } {
+    const compress = this.config.bool('rdbcompression');
+    const checksum = this.config.bool('rdbchecksum');
+    let w: RdbWriter;
+    let file: JobFile;
+    if (SAVE_WORKER) {
+      const wf = new WorkerFile(fd, incrementalFsync, checksum);
+      w = new RdbWriter({ compress, checksum, sink: () => {}, deferred: wf });
+      file = wf;
+    } else {
+      const bf = new BackgroundFile(fd, incrementalFsync);
+      w = new RdbWriter({ compress, checksum, sink: (chunk) => bf.write(chunk), spill: (chunk) => bf.writeNow(chunk), sinkGivesBack: true });
+      bf.onWritten = (chunks) => chunks.forEach((c) => w.giveBack(c));
+      file = bf;
+    }
+    this.writeHeader(w, aofBase);
+    return { writer: w, file };
   }
 
   /** The header every RDB starts with: aux fields and function libraries (also a replica's full sync). */
@@ -248,9 +268,8 @@ export class RdbStore {
       job.timer = setImmediate(() => this.finishBgsave(job, dest, e as Error, onDone));
       return;
     }
-    const file = new BackgroundFile(job.fd, this.config.bool('rdb-save-incremental-fsync'));
+    const { writer: w, file } = this.backgroundWriter(job.fd, false, this.config.bool('rdb-save-incremental-fsync'));
     job.file = file;
-    const w = this.writerFor(job.fd, false, file);
     job.snapshot = new Snapshot(this.engine, new RdbSnapshotTarget(w), { pace: file.pace });
     job.snapshot.runAsync((err) => {
       try {
@@ -260,7 +279,7 @@ export class RdbStore {
         this.failBgsave(job, dest, e, onDone);
         return;
       }
-      // The rest of the file and its fsync go through the thread pool; the event loop goes on.
+      // The rest of the file and its fsync happen off the event loop, which goes on.
       file.finish((err) => {
         if (this.current !== job) return; // aborted meanwhile
         if (err !== null) {

@@ -14,7 +14,7 @@ import { RdbWriter } from '../rdb/file.js';
 import { Snapshot, type SnapshotTarget } from '../snapshot.js';
 import { RdbSnapshotTarget, type RdbStore, writeAll } from '../rdb-store.js';
 import { fsyncDir, mkdirIfMissing } from '../files.js';
-import { BackgroundFile, closeTempFile } from '../background-file.js';
+import { BackgroundFile, closeTempFile, type JobFile } from '../background-file.js';
 import type { Archive } from '../archive.js';
 import { strerror } from '../errors.js';
 import type { AofFile, AofManifest } from './manifest.js';
@@ -28,7 +28,7 @@ interface Rewrite {
   /** The temp file, -1 once closed (or never opened). */
   fd: number;
   /** Writes the temp file in the thread pool (and closes fd); null once closed. */
-  file: BackgroundFile | null;
+  file: JobFile | null;
   /** The deferred failure of a rewrite whose temp file could not be opened. */
   timer: NodeJS.Immediate | null;
   start: number;
@@ -124,16 +124,19 @@ export class AofRewriter {
       job.timer = setImmediate(() => this.endRewrite(job, e as Error, () => {}));
       return;
     }
-    const file = new BackgroundFile(job.fd, this.config.bool('aof-rewrite-incremental-fsync'));
-    job.file = file;
+    const incrementalFsync = this.config.bool('aof-rewrite-incremental-fsync');
+    let file: JobFile;
     let target: SnapshotTarget;
     let rdbWriter: RdbWriter | null = null;
     if (preamble) {
-      rdbWriter = this.rdb.writerFor(job.fd, true, file);
+      ({ writer: rdbWriter, file } = this.rdb.backgroundWriter(job.fd, true, incrementalFsync));
       target = new RdbSnapshotTarget(rdbWriter);
     } else {
-      target = new AofTextTarget((c) => file.write(c), this.rdb.functions.codes(), (c) => file.writeNow(c));
+      const text = new BackgroundFile(job.fd, incrementalFsync);
+      target = new AofTextTarget((c) => text.write(c), this.rdb.functions.codes(), (c) => text.writeNow(c));
+      file = text;
     }
+    job.file = file;
     const snapshot = new Snapshot(this.engine, target, { pace: file.pace });
     job.snapshot = snapshot;
     snapshot.runAsync((err) => {

@@ -14,15 +14,13 @@
 
 import fs from 'node:fs';
 import net from 'node:net';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Kind, Ring, createRing } from './ring.js';
 import { decodeControl, encodeControl, type ConnectionInfo, type FromWorker, type ToWorker } from './messages.js';
 import { LowWaterWait, type ClientIo } from '../client-io.js';
 import type { Listening } from '../listeners.js';
 import { luaAddon } from '../../scripting/lua-addon.js';
+import { builtScript } from '../../util/built-script.js';
 
 /** Bytes of each ring (one each way per I/O thread). */
 const RING_BYTES = 4 * 1024 * 1024;
@@ -43,14 +41,6 @@ export interface ThreadedConnection {
   /** Bytes read; a view into the ring, valid only during the call. */
   onData(chunk: Buffer): void;
   onClose(): void;
-}
-
-/** The worker script beside this module once built; from the sources (tests), the built one. */
-function workerScript(): URL {
-  const here = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return here;
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  return pathToFileURL(path.join(root, 'dist', 'src', 'server', 'io-threads', 'worker.js'));
 }
 
 /** Stop reading a connection while this much of its output waits (as DirectIo does), read again below half. */
@@ -147,7 +137,7 @@ class IoThread {
     const down = createRing(RING_BYTES);
     this.up = new Ring(up);
     this.down = new Ring(down);
-    this.worker = new Worker(workerScript(), { workerData: { index, threads, up, down } });
+    this.worker = new Worker(builtScript(import.meta.url, 'worker'), { workerData: { index, threads, up, down } });
     this.worker.on('message', (raw: Uint8Array) => {
       const m = decodeControl(raw) as FromWorker;
       const key = 'id' in m ? `${m.op}:${m.id}` : m.op;

@@ -1,0 +1,136 @@
+/**
+ * The save worker: a thread that finishes background RDB files (BGSAVE,
+ * an AOF rewrite's RDB base) for the main thread. It receives chunks whose
+ * compressible strings are still plain (RdbOutput.deferLzf), compresses
+ * them (lzf-spans.ts), keeps the CRC-64 over what it writes, writes in
+ * order with an fdatasync every 4 MB (rdb-save-incremental-fsync), and
+ * writes the trailer and the final fsync. LZF was 40% of a save's CPU on
+ * the event loop.
+ *
+ * Its priority is lowered (nice 10; on Linux setpriority of "process 0"
+ * applies to the calling thread only): on a server given one core the
+ * event loop then keeps the core, and the save takes the idle time. The
+ * main thread never waits for this thread's work, only stops serializing
+ * while too much of it is queued, so nothing here can hold a client.
+ */
+
+import fs from 'node:fs';
+import os from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Crc64 } from './rdb/crc64.js';
+import { compressSpans, spansOutputBytes } from './rdb/lzf-spans.js';
+import { INCREMENTAL_FSYNC_BYTES } from './background-file.js';
+import { SLOT_BYTES, SLOT_STRIDE, packHead, unpackHead, type FromSaveWorker, type SaveWorkerData, type SaveWorkerPost, type ToSaveWorker } from './save-worker-messages.js';
+
+interface Job {
+  fd: number;
+  /** Where the next bytes go. */
+  at: number;
+  unsynced: number;
+  incrementalFsync: boolean;
+  crc: Crc64 | null;
+  error: NodeJS.ErrnoException | null;
+}
+
+const port = parentPort!;
+const { slots } = workerData as SaveWorkerData;
+const jobs = new Map<number, Job>();
+let out = Buffer.allocUnsafe(512 * 1024);
+
+try {
+  os.setPriority(0, 10);
+} catch {
+  // Not allowed here (a container without the capability to renice): run at the same priority.
+}
+
+function reply(msg: FromSaveWorker): void {
+  port.postMessage({ head: packHead(msg) } satisfies SaveWorkerPost);
+}
+
+function fail(id: number, job: Job, e: unknown): void {
+  const err = e as NodeJS.ErrnoException;
+  if (job.error !== null) return;
+  job.error = err;
+  reply({ op: 'failed', job: id, message: err.message, code: err.code ?? null });
+}
+
+function writeOut(job: Job, bytes: Buffer, length: number): void {
+  let off = 0;
+  while (off < length) off += fs.writeSync(job.fd, bytes, off, length - off, job.at + off);
+  job.at += length;
+  job.crc?.update(bytes, 0, length);
+  job.unsynced += length;
+  if (job.incrementalFsync && job.unsynced >= INCREMENTAL_FSYNC_BYTES) {
+    job.unsynced = 0;
+    fs.fdatasyncSync(job.fd);
+  }
+}
+
+function chunk(id: number, job: Job, bytes: Buffer, spans: Int32Array): void {
+  if (job.error !== null) return;
+  try {
+    if (spans.length === 0) {
+      writeOut(job, bytes, bytes.length);
+      return;
+    }
+    const need = spansOutputBytes(bytes.length);
+    if (out.length < need) out = Buffer.allocUnsafe(Math.max(need, out.length * 2));
+    const n = compressSpans(bytes, spans, out);
+    writeOut(job, out, n);
+    // A long value's scratch goes with it (the next save's chunks are small again).
+    if (out.length > 4 * 1024 * 1024) out = Buffer.allocUnsafe(512 * 1024);
+  } catch (e) {
+    fail(id, job, e);
+  }
+}
+
+function handle(post: SaveWorkerPost): void {
+  const msg = unpackHead<ToSaveWorker>(post.head);
+  if (msg.op === 'open') {
+    jobs.set(msg.job, { fd: msg.fd, at: 0, unsynced: 0, incrementalFsync: msg.incrementalFsync, crc: msg.checksum ? new Crc64() : null, error: null });
+    return;
+  }
+  if (msg.op === 'drop') {
+    jobs.delete(msg.job);
+    reply({ op: 'dropped', job: msg.job });
+    return;
+  }
+  const job = jobs.get(msg.job);
+  if (job === undefined) return;
+  switch (msg.op) {
+    case 'chunk': {
+      if (msg.slot >= 0) {
+        const at = msg.slot * SLOT_STRIDE;
+        chunk(msg.job, job, Buffer.from(slots, at, msg.length), new Int32Array(slots, at + SLOT_BYTES, msg.spans));
+      } else {
+        const bytes = post.bytes!;
+        chunk(msg.job, job, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), post.spans!);
+      }
+      reply({ op: 'written', job: msg.job, bytes: msg.length, slot: msg.slot });
+      return;
+    }
+    case 'end':
+      if (job.error === null) {
+        try {
+          writeOut(job, job.crc !== null ? job.crc.digestLE() : Buffer.alloc(8), 8);
+        } catch (e) {
+          fail(msg.job, job, e);
+        }
+      }
+      return;
+    case 'finish': {
+      let err = job.error;
+      if (err === null) {
+        try {
+          fs.fsyncSync(job.fd);
+        } catch (e) {
+          err = e as NodeJS.ErrnoException;
+        }
+      }
+      reply({ op: 'finished', job: msg.job, message: err === null ? null : err.message, code: err?.code ?? null });
+      return;
+    }
+  }
+}
+
+port.on('message', handle);
