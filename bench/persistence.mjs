@@ -12,7 +12,7 @@
 //
 // Usage: npm run bench -- --suite persistence [--quick] [--rounds 3] [--keys 1000000]
 //        [--parts set,rdb,pause] (default: all three) [--pause-rounds 5]
-import { benchOnce, infoAsync, median, options, probePauses, requireTools, row, startServer } from './servers.mjs';
+import { benchOnce, cpuMicros, infoAsync, median, options, probePauses, requireTools, row, startServer, threadCpuMicros } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt } = options(args);
@@ -138,7 +138,13 @@ if (parts.has('pause')) {
     s.cli('CONFIG', 'SET', 'latency-monitor-threshold', '1');
     for (let i = 0; i < pauseRounds; i++) {
       s.cli('LATENCY', 'RESET');
+      // What the save costs the main thread (the event loop; Redis' parent, which forks) and the whole server.
+      const cpu0 = [threadCpuMicros(s.pid), cpuMicros(s.pid)];
+      const t0 = performance.now();
       const probe = await probePauses(s.port, () => s.cli('BGSAVE'), saved);
+      probe.wallMs = performance.now() - t0;
+      probe.mainCpuMs = (threadCpuMicros(s.pid) - cpu0[0]) / 1000;
+      probe.processCpuMs = (cpuMicros(s.pid) - cpu0[1]) / 1000;
       probe.mainThread = longestLatencyEvent(s);
       pauses[kind].push(probe);
     }
@@ -170,6 +176,14 @@ if (parts.has('pause')) {
     const v = pick === null ? median(pauses.vireo.map((p) => p.p99)) : stat('vireo', pick);
     console.log(row([label, r.toFixed(2), v.toFixed(2) + (!judgedRow || v < 5 ? '' : ' *'), judgedRow ? '<5' : ''], w3));
   }
+  for (const [label, pick] of [
+    ['save: wall time (ms), median', (p) => p.wallMs],
+    ['save: main thread CPU (ms), median', (p) => p.mainCpuMs],
+    ['save: server process CPU (ms), median', (p) => p.processCpuMs],
+  ]) {
+    console.log(row([label, median(pauses.redis.map(pick)).toFixed(0), median(pauses.vireo.map(pick)).toFixed(0), ''], w3));
+  }
+  console.log(row(['  (redis-server: its fork child is another process, not counted)'], [60]));
   console.log(row(['no save: longest reply', idle.redis.max.toFixed(2), idle.vireo.max.toFixed(2), ''], w3));
   console.log(row(['no save: 99th percentile', idle.redis.p99.toFixed(2), idle.vireo.p99.toFixed(2), ''], w3));
 }

@@ -142,6 +142,12 @@ export function cpuMicros(pid) {
   return (Number(f[11]) + Number(f[12])) * 10000;
 }
 
+/** The same for one thread of it (`tid` = `pid`: the main thread, the event loop's). */
+export function threadCpuMicros(pid, tid = pid) {
+  const f = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10000;
+}
+
 /**
  * redis-benchmark pinned to core 1, `-c 50 -r 1000000`, one test: req/s and
  * p50/p99 latency (ms). Times out rather than spin on a port nobody answers.
