@@ -12,6 +12,12 @@
 //
 // Usage: npm run bench -- --suite persistence [--quick] [--rounds 3] [--keys 1000000]
 //        [--parts set,rdb,pause] (default: all three) [--pause-rounds 5]
+//        [--pause-values json] (the pause part on values of ~2 KB of JSON-like
+//        text, which LZF works harder on, instead of DEBUG POPULATE's 100 bytes)
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { benchOnce, cpuMicros, infoAsync, median, options, probePauses, requireTools, row, startServer, threadCpuMicros } from './servers.mjs';
 
 const args = process.argv.slice(2);
@@ -22,6 +28,7 @@ const requests = Number(opt('requests', quick ? '20000' : '50000'));
 const keys = Number(opt('keys', quick ? '200000' : '1000000'));
 const parts = new Set(opt('parts', 'set,rdb,pause').split(','));
 const pauseRounds = Number(opt('pause-rounds', quick ? '2' : '5'));
+const pauseValues = opt('pause-values', 'populate');
 
 requireTools(['redis-server', 'redis-benchmark', 'redis-cli']);
 
@@ -123,12 +130,13 @@ if (parts.has('pause')) {
   // median and the worst of their longest replies.
   console.log('');
   const w3 = [34, 12, 12, 8];
-  console.log(row([`BGSAVE of ${keys} keys: PING (ms), ${pauseRounds} saves`, 'redis', 'vireo', 'target'], w3));
+  console.log(row([`BGSAVE of ${keys} keys${pauseValues === 'json' ? ' (2 KB JSON)' : ''}: PING (ms), ${pauseRounds} saves`, 'redis', 'vireo', 'target'], w3));
   const pauses = { redis: [], vireo: [] };
   const idle = {};
   for (const kind of ['redis', 'vireo']) {
     const s = await startServer(kind);
-    s.cli('DEBUG', 'POPULATE', String(keys), 'key', '100');
+    if (pauseValues === 'json') execFileSync('sh', ['-c', `redis-cli -p ${s.port} --pipe < ${jsonDataset(keys)} > /dev/null`]);
+    else s.cli('DEBUG', 'POPULATE', String(keys), 'key', '100');
     const saved = async () => /rdb_bgsave_in_progress:0/.test(await infoAsync(s.port, 'persistence'));
     // A first BGSAVE warms the code up (and leaves a dump.rdb to replace, as a save point does).
     s.cli('BGSAVE');
@@ -201,4 +209,39 @@ function longestLatencyEvent(s) {
     if (ms > best.ms) best = { event: lines[i], ms };
   }
   return best;
+}
+
+/**
+ * A file of SET commands (RESP, for redis-cli --pipe): `n` keys `doc:<i>`,
+ * each a ~2 KB JSON-like object of random words and numbers from a fixed
+ * seed (both servers get the same bytes). Written once per run.
+ */
+function jsonDataset(n) {
+  const file = path.join(os.tmpdir(), `bench-json-${n}-${process.pid}.resp`);
+  if (fs.existsSync(file)) return file;
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'user', 'order', 'status', 'shipped', 'pending', 'price', 'quantity', 'address', 'street', 'city', 'zip'];
+  let seed = 1;
+  const rnd = (m) => Math.floor(((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000) * m);
+  const out = fs.openSync(file, 'w');
+  let batch = [];
+  for (let i = 0; i < n; i++) {
+    const fields = [];
+    let len = 2;
+    while (len < 2000) {
+      const f = `"${words[rnd(words.length)]}_${rnd(1000)}":"${words[rnd(words.length)]}${rnd(100000)}"`;
+      fields.push(f);
+      len += f.length + 1;
+    }
+    const v = `{${fields.join(',')}}`;
+    const k = `doc:${i}`;
+    batch.push(`*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n`);
+    if (batch.length === 10000) {
+      fs.writeSync(out, batch.join(''));
+      batch = [];
+    }
+  }
+  fs.writeSync(out, batch.join(''));
+  fs.closeSync(out);
+  process.once('exit', () => fs.rmSync(file, { force: true }));
+  return file;
 }
