@@ -17,11 +17,8 @@ import { Snapshot, type SnapshotTarget } from './snapshot.js';
 import { REDIS_VERSION, VERSION } from '../src/version.js';
 import { dataDir, fsyncDir, fsyncDirAsync } from './files.js';
 import { BackgroundFile, closeTempFile, type JobFile } from './background-file.js';
-import { WorkerFile } from './save-worker.js';
+import { SAVE_WORKER, WorkerFile } from './save-worker.js';
 import { strerror } from './errors.js';
-
-/** Background saves compress and write in the save worker; VIREO_SAVE_WORKER=0 keeps compression on the event loop (for comparison). */
-const SAVE_WORKER = process.env.VIREO_SAVE_WORKER !== '0';
 
 export type SaveStatus = 'ok' | 'err';
 

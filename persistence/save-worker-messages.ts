@@ -30,7 +30,11 @@ export interface SaveWorkerData {
 }
 
 export type ToSaveWorker =
-  /** A file to write: the worker writes `fd` until 'drop' (the main thread opened it and closes it). */
+  /**
+   * A file to write: the worker writes `fd` until 'drop' (the main thread
+   * opened it and closes it); fd -1: no file, the output comes back with
+   * each 'written'.
+   */
   | { op: 'open'; job: number; fd: number; incrementalFsync: boolean; checksum: boolean }
   /**
    * `length` bytes and `spans` span ints in slot `slot`; slot -1: bytes and
@@ -39,13 +43,17 @@ export type ToSaveWorker =
   | { op: 'chunk'; job: number; slot: number; length: number; spans: number }
   /** The checksum trailer (or 8 zero bytes). */
   | { op: 'end'; job: number }
-  /** fsync, then answer 'finished'. */
-  | { op: 'finish'; job: number }
+  /** fsync (unless told not to: a file deleted once sent), then answer 'finished'. */
+  | { op: 'finish'; job: number; fsync: boolean }
   /** Forget the job (after what is in flight), answer 'dropped'. */
   | { op: 'drop'; job: number };
 
 export type FromSaveWorker =
-  /** A chunk of `bytes` bytes was handled (written, or dropped after a failure); its slot (or -1) is free again. */
+  /**
+   * A chunk of `bytes` input bytes was handled (written, or dropped after a
+   * failure); its slot (or -1) is free again. A job without a file gets its
+   * output beside (after 'end': the trailer, with bytes 0).
+   */
   | { op: 'written'; job: number; bytes: number; slot: number }
   /** The first write error of the job; later chunks are dropped. */
   | { op: 'failed'; job: number; message: string; code: string | null }

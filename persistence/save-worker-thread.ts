@@ -5,7 +5,8 @@
  * them (lzf-spans.ts), keeps the CRC-64 over what it writes, writes in
  * order with an fdatasync every 4 MB (rdb-save-incremental-fsync), and
  * writes the trailer and the final fsync. LZF was 40% of a save's CPU on
- * the event loop.
+ * the event loop. A job without a file (a diskless full sync) gets its
+ * compressed bytes back instead, in order, for the replicas' sockets.
  *
  * Its priority is lowered (nice 10; on Linux setpriority of "process 0"
  * applies to the calling thread only): on a server given one core the
@@ -23,6 +24,7 @@ import { INCREMENTAL_FSYNC_BYTES } from './background-file.js';
 import { SLOT_BYTES, SLOT_STRIDE, packHead, unpackHead, type FromSaveWorker, type SaveWorkerData, type SaveWorkerPost, type ToSaveWorker } from './save-worker-messages.js';
 
 interface Job {
+  /** -1: no file, the bytes go back to the main thread (a diskless full sync sends them to replicas). */
   fd: number;
   /** Where the next bytes go. */
   at: number;
@@ -43,8 +45,16 @@ try {
   // Not allowed here (a container without the capability to renice): run at the same priority.
 }
 
-function reply(msg: FromSaveWorker): void {
-  port.postMessage({ head: packHead(msg) } satisfies SaveWorkerPost);
+function reply(msg: FromSaveWorker, bytes?: Uint8Array): void {
+  if (bytes === undefined) port.postMessage({ head: packHead(msg) } satisfies SaveWorkerPost);
+  else port.postMessage({ head: packHead(msg), bytes } satisfies SaveWorkerPost, [bytes.buffer as ArrayBuffer]);
+}
+
+/** The relayed bytes made since the last call (none for a file job). */
+function takeRelayed(): Uint8Array | undefined {
+  const out = relayed;
+  relayed = undefined;
+  return out;
 }
 
 function fail(id: number, job: Job, e: unknown): void {
@@ -54,7 +64,17 @@ function fail(id: number, job: Job, e: unknown): void {
   reply({ op: 'failed', job: id, message: err.message, code: err.code ?? null });
 }
 
+/** Bytes for the main thread (relayed jobs), a copy of their own for each chunk, posted with its 'written'. */
+let relayed: Uint8Array | undefined;
+
 function writeOut(job: Job, bytes: Buffer, length: number): void {
+  if (job.fd < 0) {
+    job.crc?.update(bytes, 0, length);
+    const copy = new Uint8Array(length);
+    copy.set(bytes.subarray(0, length));
+    relayed = copy;
+    return;
+  }
   let off = 0;
   while (off < length) off += fs.writeSync(job.fd, bytes, off, length - off, job.at + off);
   job.at += length;
@@ -106,7 +126,7 @@ function handle(post: SaveWorkerPost): void {
         const bytes = post.bytes!;
         chunk(msg.job, job, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), post.spans!);
       }
-      reply({ op: 'written', job: msg.job, bytes: msg.length, slot: msg.slot });
+      reply({ op: 'written', job: msg.job, bytes: msg.length, slot: msg.slot }, takeRelayed());
       return;
     }
     case 'end':
@@ -117,10 +137,12 @@ function handle(post: SaveWorkerPost): void {
           fail(msg.job, job, e);
         }
       }
+      // The trailer of a relayed job goes back as the output of no input chunk.
+      relay(msg.job);
       return;
     case 'finish': {
       let err = job.error;
-      if (err === null) {
+      if (err === null && job.fd >= 0 && msg.fsync) {
         try {
           fs.fsyncSync(job.fd);
         } catch (e) {
@@ -131,6 +153,11 @@ function handle(post: SaveWorkerPost): void {
       return;
     }
   }
+}
+
+function relay(id: number): void {
+  const bytes = takeRelayed();
+  if (bytes !== undefined) reply({ op: 'written', job: id, bytes: 0, slot: -1 }, bytes);
 }
 
 port.on('message', handle);

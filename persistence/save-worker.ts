@@ -27,6 +27,9 @@ import {
 } from './save-worker-messages.js';
 import { builtScript } from '../src/util/built-script.js';
 
+/** Background RDB files (and full syncs) go through the save worker; VIREO_SAVE_WORKER=0 keeps compression on the event loop (for comparison). */
+export const SAVE_WORKER = process.env.VIREO_SAVE_WORKER !== '0';
+
 /** Bytes in flight past which the snapshot waits for the worker (pace), and below which it goes on (as BackgroundFile). */
 const QUEUE_HIGH = 32 * 1024 * 1024;
 const QUEUE_LOW = 8 * 1024 * 1024;
@@ -52,7 +55,7 @@ function start(): Running {
   worker.on('message', (post: SaveWorkerPost) => {
     const msg = unpackHead<FromSaveWorker>(post.head);
     if (msg.op === 'written' && msg.slot >= 0) r.free.push(msg.slot);
-    files.get(msg.job)?.receive(msg);
+    files.get(msg.job)?.receive(msg, post.bytes);
     // A freed slot may be what another save waits for.
     if (msg.op === 'written') for (const f of files.values()) f.maybeResume();
   });
@@ -96,14 +99,20 @@ export class WorkerFile implements DeferredRdbSink {
   private resume: (() => void) | null = null;
   private finisher: ((err: Error | null) => void) | null = null;
 
-  /** The worker writes `fd` from here on; close() closes it once the worker is done with it. */
+  /** A job without a file: its output, in order (the RDB's bytes, trailer included). */
+  onOutput: ((bytes: Buffer) => void) | null = null;
+
+  /**
+   * The worker writes `fd` from here on, and close() closes it once the
+   * worker is done with it; fd null: no file, the output comes to onOutput.
+   */
   constructor(
-    private readonly fd: number,
+    private readonly fd: number | null,
     incrementalFsync: boolean,
     checksum: boolean,
   ) {
     files.set(this.job, this);
-    post({ op: 'open', job: this.job, fd, incrementalFsync, checksum });
+    post({ op: 'open', job: this.job, fd: fd ?? -1, incrementalFsync, checksum });
   }
 
   /** A chunk and its spans, copied into a free slot; throws the first failure, so the snapshot writing here ends with it. */
@@ -153,8 +162,8 @@ export class WorkerFile implements DeferredRdbSink {
     return true;
   };
 
-  /** Once everything posted is written and fsynced, call `done` with the first error (or null). */
-  finish(done: (err: Error | null) => void): void {
+  /** Once everything posted is written and fsynced (unless `fsync` is false), call `done` with the first error (or null). */
+  finish(done: (err: Error | null) => void, fsync = true): void {
     if (this.closed) {
       // Lost with its worker (or closed): there is nothing left to finish.
       const err = this.error ?? new Error('finish of a closed background file');
@@ -162,7 +171,7 @@ export class WorkerFile implements DeferredRdbSink {
       return;
     }
     this.finisher = done;
-    post({ op: 'finish', job: this.job });
+    post({ op: 'finish', job: this.job, fsync });
   }
 
   /**
@@ -177,12 +186,13 @@ export class WorkerFile implements DeferredRdbSink {
     post({ op: 'drop', job: this.job });
   }
 
-  receive(msg: FromSaveWorker): void {
+  receive(msg: FromSaveWorker, bytes: Uint8Array | undefined): void {
     if (msg.op === 'written') {
       this.pending -= msg.bytes;
+      if (bytes !== undefined && !this.closed) this.onOutput?.(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     } else if (msg.op === 'dropped') {
       files.delete(this.job);
-      fs.close(this.fd, () => {});
+      this.closeFd();
     } else if (msg.op === 'failed') {
       this.error ??= errnoError(msg.message, msg.code);
       this.wake();
@@ -203,12 +213,16 @@ export class WorkerFile implements DeferredRdbSink {
   lost(e: Error): void {
     this.error ??= e;
     files.delete(this.job);
-    fs.close(this.fd, () => {});
+    this.closeFd();
     this.closed = true;
     this.wake();
     const done = this.finisher;
     this.finisher = null;
     done?.(this.error);
+  }
+
+  private closeFd(): void {
+    if (this.fd !== null) fs.close(this.fd, () => {});
   }
 
   private wake(): void {

@@ -19,6 +19,7 @@ import type { Logger } from '../src/logger.js';
 import { RdbWriter } from '../persistence/rdb/file.js';
 import { RdbSnapshotTarget, writeAll } from '../persistence/rdb-store.js';
 import { Snapshot } from '../persistence/snapshot.js';
+import { SAVE_WORKER, WorkerFile } from '../persistence/save-worker.js';
 import type { ReplicaLink } from './replica-link.js';
 
 /** Socket backlog above which the diskless snapshot waits for its slowest replica. */
@@ -44,6 +45,8 @@ export class FullSync {
   /** Log offset the snapshot is taken at: the replicas follow the log from here. */
   readonly offset: number;
   private snapshot: Snapshot | null = null;
+  /** The save worker's job compressing this sync's RDB (null: compressed on the event loop). */
+  private relay: WorkerFile | null = null;
   private file = '';
   private fd = -1;
   private fileSize = 0;
@@ -116,34 +119,59 @@ export class FullSync {
       link.state = 'send_bulk';
       link.conn.sendRaw([Buffer.from(`$EOF:${mark}\r\n`, 'latin1')]);
     }
-    const writer = this.writer((chunk) => {
-      // The writer may hand out a value's own bytes: the sockets get a copy.
-      const copy = Buffer.from(chunk);
-      for (const link of this.live()) link.conn.sendRaw([copy]);
-    });
+    const send = (chunk: Buffer): void => {
+      for (const link of this.live()) link.conn.sendRaw([chunk]);
+    };
+    // The save worker compresses and sends the bytes back in order, its own buffers; the
+    // writer on its own may hand out a value's own bytes, so the sockets get a copy of those.
+    const relay = SAVE_WORKER ? new WorkerFile(null, false, this.host.checksum) : null;
+    if (relay !== null) relay.onOutput = send;
+    this.relay = relay;
+    const writer = this.writer((chunk) => send(Buffer.from(chunk)), relay);
     const target = new RdbSnapshotTarget(writer);
-    const snap = new Snapshot(this.host.engine, target, { pace: (resume) => this.paceDiskless(resume) });
+    const pace = (resume: () => void): boolean => this.paceDiskless(resume) || (relay !== null && relay.pace(resume));
+    const snap = new Snapshot(this.host.engine, target, { pace });
     this.snapshot = snap;
     snap.runAsync((err) => {
+      if (err === null) {
+        try {
+          writer.end();
+        } catch (e) {
+          err = e as Error;
+        }
+      }
       if (err !== null || this.live().length === 0) {
         if (err !== null) this.host.logger.warn(`Diskless RDB transfer failed: ${err.message}`);
         this.finish(false);
         return;
       }
-      writer.end();
-      const tail = Buffer.from(mark, 'latin1');
-      for (const link of this.live()) {
-        link.conn.sendRaw([tail]);
-        // SYNC readers never acknowledge: they get the stream right away.
-        if (link.oldProtocol || link.capa.rdbOnly) this.delivered(link);
-        else {
-          link.awaitingFirstAck = true;
-          link.lastAckMs = Date.now();
-        }
+      if (relay === null) this.disklessDone(mark);
+      else {
+        relay.finish((relayErr) => {
+          if (this.finished) return;
+          if (relayErr !== null) {
+            this.host.logger.warn(`Diskless RDB transfer failed: ${relayErr.message}`);
+            this.finish(false);
+          } else this.disklessDone(mark);
+        });
       }
-      this.host.logger.info('Diskless RDB transfer done, replicas streaming');
-      this.finish(true);
     });
+  }
+
+  /** Every byte of the RDB is on its way: the end mark, then each replica waits for its first ACK. */
+  private disklessDone(mark: string): void {
+    const tail = Buffer.from(mark, 'latin1');
+    for (const link of this.live()) {
+      link.conn.sendRaw([tail]);
+      // SYNC readers never acknowledge: they get the stream right away.
+      if (link.oldProtocol || link.capa.rdbOnly) this.delivered(link);
+      else {
+        link.awaitingFirstAck = true;
+        link.lastAckMs = Date.now();
+      }
+    }
+    this.host.logger.info('Diskless RDB transfer done, replicas streaming');
+    this.finish(true);
   }
 
   /** Wait for the slowest socket before the next slice of the snapshot (false: go on now). */
@@ -170,31 +198,56 @@ export class FullSync {
       return;
     }
     this.fd = fd;
-    const writer = this.writer((chunk) => writeAll(fd, chunk));
-    this.snapshot = new Snapshot(this.host.engine, new RdbSnapshotTarget(writer));
+    // The save worker writes through a descriptor of its own (it closes it); `fd` reads the file back.
+    let file: WorkerFile | null = null;
+    try {
+      if (SAVE_WORKER) file = new WorkerFile(fs.openSync(this.file, 'r+'), false, this.host.checksum);
+    } catch (e) {
+      this.host.logger.warn(`Can't open the RDB file for replication: ${(e as Error).message}`);
+      setImmediate(() => this.finish(false));
+      return;
+    }
+    this.relay = file;
+    const writer = this.writer((chunk) => writeAll(fd, chunk), file);
+    const pace = file === null ? undefined : file.pace;
+    this.snapshot = new Snapshot(this.host.engine, new RdbSnapshotTarget(writer), pace === undefined ? {} : { pace });
     this.snapshot.runAsync((err) => {
       try {
         if (err !== null) throw err;
         writer.end();
-        this.fileSize = fs.fstatSync(fd).size;
       } catch (e) {
         this.host.logger.warn(`BGSAVE for replication failed: ${(e as Error).message}`);
         this.finish(false);
         return;
       }
-      this.host.logger.info('Background RDB transfer started');
-      let sending = 0;
-      for (const link of this.live()) {
-        link.state = 'send_bulk';
-        link.conn.sendRaw([Buffer.from(`$${this.fileSize}\r\n`, 'latin1')]);
-        sending++;
-        this.sendFile(link, 0, () => {
-          this.delivered(link);
-          if (--sending === 0) this.finish(true);
-        });
+      if (file === null) this.sendDiskFile();
+      else {
+        file.finish((fileErr) => {
+          if (this.finished) return;
+          if (fileErr !== null) {
+            this.host.logger.warn(`BGSAVE for replication failed: ${fileErr.message}`);
+            this.finish(false);
+          } else this.sendDiskFile();
+        }, false);
       }
-      if (sending === 0) this.finish(false);
     });
+  }
+
+  /** The file is complete: send it to every replica still there. */
+  private sendDiskFile(): void {
+    this.fileSize = fs.fstatSync(this.fd).size;
+    this.host.logger.info('Background RDB transfer started');
+    let sending = 0;
+    for (const link of this.live()) {
+      link.state = 'send_bulk';
+      link.conn.sendRaw([Buffer.from(`$${this.fileSize}\r\n`, 'latin1')]);
+      sending++;
+      this.sendFile(link, 0, () => {
+        this.delivered(link);
+        if (--sending === 0) this.finish(true);
+      });
+    }
+    if (sending === 0) this.finish(false);
   }
 
   /** Send the file from `pos` on as the replica's socket takes it. */
@@ -224,8 +277,9 @@ export class FullSync {
 
   // ---- both -------------------------------------------------------------------------
 
-  private writer(sink: (chunk: Buffer) => void): RdbWriter {
-    const w = new RdbWriter({ compress: this.host.compress, checksum: this.host.checksum, sink });
+  /** The RDB writer with its header written: to `sink`, or deferring compression to the save worker's `deferred`. */
+  private writer(sink: (chunk: Buffer) => void, deferred: WorkerFile | null): RdbWriter {
+    const w = new RdbWriter({ compress: this.host.compress, checksum: this.host.checksum, sink, ...(deferred === null ? {} : { deferred }) });
     this.host.rdbHeader(w);
     return w;
   }
@@ -243,6 +297,8 @@ export class FullSync {
   private finish(ok: boolean): void {
     if (this.finished) return;
     this.finished = true;
+    this.relay?.close();
+    this.relay = null;
     if (this.fd >= 0) {
       fs.closeSync(this.fd);
       this.fd = -1;
