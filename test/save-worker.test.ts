@@ -92,6 +92,21 @@ describe('the save worker writes the file compressing on the event loop writes',
   });
 });
 
+describe('a save worker job without a file (a diskless full sync)', () => {
+  it('hands the compressed bytes back in order, trailer included: the same file', async () => {
+    const entries: Entry[] = [];
+    for (let i = 0; i < 5000; i++) entries.push({ kind: i % 3 === 0 ? 'bytes' : 'string', key: `k${i}`, value: `${'doc'.repeat(i % 40)}-${i}`, expireMs: -1 });
+    entries.push({ kind: 'mutable', key: 'long', value: 'long value '.repeat(120_000), expireMs: -1 });
+    const wf = new WorkerFile(null, false, true);
+    const got: Buffer[] = [];
+    wf.onOutput = (b) => got.push(b);
+    writeEntries(new RdbWriter({ compress: true, checksum: true, sink: () => {}, deferred: wf }), entries);
+    expect(await new Promise<Error | null>((resolve) => wf.finish(resolve, false))).toBeNull();
+    wf.close();
+    expect(Buffer.concat(got).equals(inline(entries, true, true))).toBe(true);
+  });
+});
+
 describe('a write error in the save worker', () => {
   it.skipIf(!fs.existsSync('/dev/full'))('(ENOSPC) fails finish() and the next chunk, as BackgroundFile does', async () => {
     const fd = fs.openSync('/dev/full', 'w');
