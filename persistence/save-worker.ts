@@ -5,9 +5,10 @@
  * stands for files written as they are: the same pace, finish and close.
  *
  * One worker serves every save of the process; it starts with the first
- * background save and stays (unref'd: it never keeps the process alive).
- * A worker that dies fails the saves it held, and the next save starts
- * another one.
+ * background save (about 100 ms, off the event loop) and stops after
+ * IDLE_MS without one, giving back its 12 MB or so of memory; it never
+ * keeps the process alive. A worker that dies fails the saves it held,
+ * and the next save starts another one.
  */
 
 import fs from 'node:fs';
@@ -37,10 +38,15 @@ const QUEUE_LOW = 8 * 1024 * 1024;
 const SLOTS_LOW = 4;
 const SLOTS_RESUME = SLOTS / 2;
 
+/** A worker with no save to do for this long stops. */
+const IDLE_MS = 30_000;
+
 interface Running {
   worker: Worker;
   slots: SharedArrayBuffer;
   free: number[];
+  /** Stops the worker once no save has used it for IDLE_MS. */
+  idle: NodeJS.Timeout | null;
 }
 
 let running: Running | null = null;
@@ -51,7 +57,7 @@ function start(): Running {
   const slots = new SharedArrayBuffer(SLOTS * SLOT_STRIDE);
   const worker = new Worker(builtScript(import.meta.url, 'save-worker-thread'), { workerData: { slots } satisfies SaveWorkerData });
   worker.unref();
-  const r: Running = { worker, slots, free: Array.from({ length: SLOTS }, (_, i) => SLOTS - 1 - i) };
+  const r: Running = { worker, slots, free: Array.from({ length: SLOTS }, (_, i) => SLOTS - 1 - i), idle: null };
   worker.on('message', (post: SaveWorkerPost) => {
     const msg = unpackHead<FromSaveWorker>(post.head);
     if (msg.op === 'written' && msg.slot >= 0) r.free.push(msg.slot);
@@ -67,6 +73,19 @@ function start(): Running {
   worker.on('error', died);
   worker.on('exit', (code) => died(new Error(`the save worker exited (code ${code})`)));
   return r;
+}
+
+/** A job ended: with none left, stop the worker once it has been idle for IDLE_MS. */
+function jobEnded(): void {
+  const r = running;
+  if (r === null || files.size > 0) return;
+  if (r.idle !== null) clearTimeout(r.idle);
+  r.idle = setTimeout(() => {
+    if (running !== r || files.size > 0) return;
+    running = null;
+    void r.worker.terminate();
+  }, IDLE_MS);
+  r.idle.unref();
 }
 
 /** Stop the worker as if it had died (tests: the saves it held fail, the next one starts another). */
@@ -111,6 +130,11 @@ export class WorkerFile implements DeferredRdbSink {
     incrementalFsync: boolean,
     checksum: boolean,
   ) {
+    const r = (running ??= start());
+    if (r.idle !== null) {
+      clearTimeout(r.idle);
+      r.idle = null;
+    }
     files.set(this.job, this);
     post({ op: 'open', job: this.job, fd: fd ?? -1, incrementalFsync, checksum });
   }
@@ -193,6 +217,7 @@ export class WorkerFile implements DeferredRdbSink {
     } else if (msg.op === 'dropped') {
       files.delete(this.job);
       this.closeFd();
+      jobEnded();
     } else if (msg.op === 'failed') {
       this.error ??= errnoError(msg.message, msg.code);
       this.wake();

@@ -27,7 +27,7 @@ interface Rewrite {
   tmp: string;
   /** The temp file, -1 once closed (or never opened). */
   fd: number;
-  /** Writes the temp file in the thread pool (and closes fd); null once closed. */
+  /** Writes the temp file off the event loop (and closes fd); null once closed. */
   file: JobFile | null;
   /** The deferred failure of a rewrite whose temp file could not be opened. */
   timer: NodeJS.Immediate | null;
