@@ -145,16 +145,7 @@ export class FullSync {
         this.finish(false);
         return;
       }
-      if (relay === null) this.disklessDone(mark);
-      else {
-        relay.finish((relayErr) => {
-          if (this.finished) return;
-          if (relayErr !== null) {
-            this.host.logger.warn(`Diskless RDB transfer failed: ${relayErr.message}`);
-            this.finish(false);
-          } else this.disklessDone(mark);
-        });
-      }
+      this.whenWorkerDone(relay, 'Diskless RDB transfer failed', () => this.disklessDone(mark));
     });
   }
 
@@ -220,16 +211,7 @@ export class FullSync {
         this.finish(false);
         return;
       }
-      if (file === null) this.sendDiskFile();
-      else {
-        file.finish((fileErr) => {
-          if (this.finished) return;
-          if (fileErr !== null) {
-            this.host.logger.warn(`BGSAVE for replication failed: ${fileErr.message}`);
-            this.finish(false);
-          } else this.sendDiskFile();
-        }, false);
-      }
+      this.whenWorkerDone(file, 'BGSAVE for replication failed', () => this.sendDiskFile());
     });
   }
 
@@ -276,6 +258,25 @@ export class FullSync {
   }
 
   // ---- both -------------------------------------------------------------------------
+
+  /**
+   * Once the save worker has handled all of this sync's RDB (at once when
+   * it has no part in it): `then`, or the failure logged after `what`.
+   */
+  private whenWorkerDone(job: WorkerFile | null, what: string, then: () => void): void {
+    if (job === null) {
+      then();
+      return;
+    }
+    job.finish((err) => {
+      if (this.finished) return;
+      if (err === null) then();
+      else {
+        this.host.logger.warn(`${what}: ${err.message}`);
+        this.finish(false);
+      }
+    }, false);
+  }
 
   /** The RDB writer with its header written: to `sink`, or deferring compression to the save worker's `deferred`. */
   private writer(sink: (chunk: Buffer) => void, deferred: WorkerFile | null): RdbWriter {
