@@ -498,7 +498,8 @@ export class RdbOutput {
     }
     if (this.spill !== null && len >= SPILL_BYTES) {
       // A long string goes the way of long bytes (sampled LZF, not copied into the buffer).
-      this.spilledBytes(Buffer.from(s, 'latin1'), compress);
+      if (this.deferLzf !== null) this.deferLong(this.deferLzf, len, compress, (chunk, at) => chunk.latin1Write(s, at));
+      else this.spilledBytes(Buffer.from(s, 'latin1'), compress);
       return;
     }
     if (compress && len > 20 && this.deferLzf !== null) {
@@ -592,11 +593,7 @@ export class RdbOutput {
     const len = b.length;
     if (this.deferLzf !== null) {
       // A copy: the value may change once this slice has returned, before it is compressed and written.
-      const chunk = Buffer.allocUnsafe(9 + len);
-      const h = writeLen(chunk, 0, len);
-      chunk.set(b, h);
-      if (this.pos > 0) this.deferLzf.flush();
-      this.deferLzf.long(chunk.subarray(0, h + len), compress ? Int32Array.of(0, h, len) : new Int32Array(0));
+      this.deferLong(this.deferLzf, len, compress, (chunk, at) => chunk.set(b, at));
       return;
     }
     if (compress && looksCompressible(b)) {
@@ -613,6 +610,15 @@ export class RdbOutput {
     }
     this.len(len);
     this.spillRun(Buffer.from(b.buffer, b.byteOffset, len));
+  }
+
+  /** A long string as its own chunk for the deferring sink: its length header, then the bytes `fill` writes at `at`. */
+  private deferLong(sink: DeferredLzfSink, len: number, compress: boolean, fill: (chunk: Buffer, at: number) => void): void {
+    const chunk = Buffer.allocUnsafe(9 + len);
+    const h = writeLen(chunk, 0, len);
+    fill(chunk, h);
+    if (this.pos > 0) sink.flush();
+    sink.long(chunk.subarray(0, h + len), compress ? Int32Array.of(0, h, len) : new Int32Array(0));
   }
 
   private spillRun(chunk: Buffer): void {
