@@ -8,7 +8,7 @@
  */
 
 import { Crc64 } from './crc64.js';
-import { RDB_OPCODE, RDB_TYPE, RDB_VERSION_MAX_READ, RDB_VERSION_WRITTEN, RdbError, RdbInput, RdbOutput, forgetCopySource } from './format.js';
+import { RDB_OPCODE, RDB_TYPE, RDB_VERSION_MAX_READ, RDB_VERSION_WRITTEN, RdbError, RdbInput, RdbOutput } from './format.js';
 import { isValueType, readValue, valueType, writePayload, writeValue } from './values.js';
 import type { Value } from '../../src/types/value.js';
 import type { EncodingLimits } from '../../src/types/limits.js';
@@ -74,7 +74,6 @@ export class RdbWriter {
 
   /** Hand buffered bytes to the sink (call between slices). */
   drain(): void {
-    forgetCopySource();
     if (this.out.pos === 0) return;
     const deferred = this.opts.deferred;
     if (deferred !== undefined) {

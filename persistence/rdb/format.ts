@@ -311,31 +311,18 @@ export interface DeferredLzfSink {
 
 /**
  * Copy from[start, start + len) to to[at]. Buffer.copy and subarray with
- * an offset make a Uint8Array view per call (about 100 bytes of garbage per
- * key in a snapshot, a scavenge every 250k keys) and cost about 200 ns:
- * runs shorter than what a loop copies in that time (4 ns a byte) are
- * copied by a loop instead.
+ * an offset make a view per call (garbage, and about 200 ns: a Buffer's
+ * subarray runs Buffer's JS constructor): runs shorter than what a loop
+ * copies in that time (4 ns a byte) are copied by a loop instead. (Caching
+ * a plain Uint8Array view of the source helped only while one source
+ * repeats; a snapshot reads its records from slabs all over.)
  */
 export function copyBytes(from: Uint8Array, start: number, len: number, to: Uint8Array, at: number): void {
   if (len <= 48) {
     for (let i = 0; i < len; i++) to[at + i] = from[start + i]!;
-    return;
+  } else {
+    to.set(from.subarray(start, start + len), at);
   }
-  // A plain Uint8Array's subarray costs half a Buffer's (whose subarray runs Buffer's JS constructor).
-  if (from !== copySource) {
-    copySource = from;
-    copyView = new Uint8Array(from.buffer, from.byteOffset, from.length);
-  }
-  to.set(copyView.subarray(start, start + len), at);
-}
-/** The last source of copyBytes and a plain view of it: a snapshot copies many values from one slab in a row. */
-let copySource: Uint8Array | null = null;
-let copyView: Uint8Array = new Uint8Array(0);
-
-/** Let go of copyBytes' last source (between slices: it may be a slab the keyspace frees next). */
-export function forgetCopySource(): void {
-  copySource = null;
-  copyView = new Uint8Array(0);
 }
 
 /** RDB's length encoding of `n` at buf[at]; returns the position after it (at most 9 bytes). */
