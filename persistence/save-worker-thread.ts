@@ -38,6 +38,8 @@ const port = parentPort!;
 const { slots } = workerData as SaveWorkerData;
 const jobs = new Map<number, Job>();
 let out = Buffer.allocUnsafe(512 * 1024);
+/** Bytes for the main thread (relayed jobs), a copy of their own for each chunk, posted with its 'written'. */
+let relayed: Uint8Array | undefined;
 
 try {
   os.setPriority(0, 10);
@@ -63,9 +65,6 @@ function fail(id: number, job: Job, e: unknown): void {
   job.error = err;
   reply({ op: 'failed', job: id, message: err.message, code: err.code ?? null });
 }
-
-/** Bytes for the main thread (relayed jobs), a copy of their own for each chunk, posted with its 'written'. */
-let relayed: Uint8Array | undefined;
 
 function writeOut(job: Job, bytes: Buffer, length: number): void {
   if (job.fd < 0) {
