@@ -1,14 +1,10 @@
 /**
  * The messages between the main thread and the save worker
  * (save-worker-thread.ts). The control part of each is packed with
- * msgpackr, the project's one encoding for thread messages; a chunk's
+ * msgpackr (src/util/thread-messages.ts), the project's one encoding for
+ * thread messages; a chunk's
  * bytes and spans are in a shared slot (or, rarely, transferred beside).
  */
-
-import type * as Msgpackr from 'msgpackr';
-import { lazyModule } from '../src/util/lazy-module.js';
-
-const msgpackr = lazyModule<typeof Msgpackr>('msgpackr');
 
 /**
  * Chunks cross in slots of one SharedArrayBuffer the worker gets at start:
@@ -65,15 +61,4 @@ export interface SaveWorkerPost {
   head: Uint8Array;
   bytes?: Uint8Array;
   spans?: Int32Array;
-}
-
-let packr: Msgpackr.Packr | null = null;
-const packer = (): Msgpackr.Packr => (packr ??= new (msgpackr().Packr)({ useRecords: false }));
-
-export function packHead(msg: ToSaveWorker | FromSaveWorker): Uint8Array {
-  return packer().pack(msg);
-}
-
-export function unpackHead<T extends ToSaveWorker | FromSaveWorker>(bytes: Uint8Array): T {
-  return packer().unpack(bytes) as T;
 }

@@ -21,7 +21,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Crc64 } from './rdb/crc64.js';
 import { compressSpans, spansOutputBytes } from './rdb/lzf-spans.js';
 import { INCREMENTAL_FSYNC_BYTES } from './background-file.js';
-import { SLOT_BYTES, SLOT_STRIDE, packHead, unpackHead, type FromSaveWorker, type SaveWorkerData, type SaveWorkerPost, type ToSaveWorker } from './save-worker-messages.js';
+import { packMessage, unpackMessage } from '../src/util/thread-messages.js';
+import { SLOT_BYTES, SLOT_STRIDE, type FromSaveWorker, type SaveWorkerData, type SaveWorkerPost, type ToSaveWorker } from './save-worker-messages.js';
 
 interface Job {
   /** -1: no file, the bytes go back to the main thread (a diskless full sync sends them to replicas). */
@@ -48,8 +49,8 @@ try {
 }
 
 function reply(msg: FromSaveWorker, bytes?: Uint8Array): void {
-  if (bytes === undefined) port.postMessage({ head: packHead(msg) } satisfies SaveWorkerPost);
-  else port.postMessage({ head: packHead(msg), bytes } satisfies SaveWorkerPost, [bytes.buffer as ArrayBuffer]);
+  if (bytes === undefined) port.postMessage({ head: packMessage(msg) } satisfies SaveWorkerPost);
+  else port.postMessage({ head: packMessage(msg), bytes } satisfies SaveWorkerPost, [bytes.buffer as ArrayBuffer]);
 }
 
 /** The relayed bytes made since the last call (none for a file job). */
@@ -104,7 +105,7 @@ function chunk(id: number, job: Job, bytes: Buffer, spans: Int32Array): void {
 }
 
 function handle(post: SaveWorkerPost): void {
-  const msg = unpackHead<ToSaveWorker>(post.head);
+  const msg = unpackMessage(post.head) as ToSaveWorker;
   if (msg.op === 'open') {
     jobs.set(msg.job, { fd: msg.fd, at: 0, unsynced: 0, incrementalFsync: msg.incrementalFsync, crc: msg.checksum ? new Crc64() : null, error: null });
     return;

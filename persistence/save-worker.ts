@@ -19,14 +19,13 @@ import {
   SLOT_BYTES,
   SLOT_SPAN_INTS,
   SLOT_STRIDE,
-  packHead,
-  unpackHead,
   type FromSaveWorker,
   type SaveWorkerData,
   type SaveWorkerPost,
   type ToSaveWorker,
 } from './save-worker-messages.js';
 import { builtScript } from '../src/util/built-script.js';
+import { packMessage, unpackMessage } from '../src/util/thread-messages.js';
 
 /** Background RDB files (and full syncs) go through the save worker; VIREO_SAVE_WORKER=0 keeps compression on the event loop (for comparison). */
 export const SAVE_WORKER = process.env.VIREO_SAVE_WORKER !== '0';
@@ -59,7 +58,7 @@ function start(): Running {
   worker.unref();
   const r: Running = { worker, slots, free: Array.from({ length: SLOTS }, (_, i) => SLOTS - 1 - i), idle: null };
   worker.on('message', (post: SaveWorkerPost) => {
-    const msg = unpackHead<FromSaveWorker>(post.head);
+    const msg = unpackMessage(post.head) as FromSaveWorker;
     if (msg.op === 'written' && msg.slot >= 0) r.free.push(msg.slot);
     files.get(msg.job)?.receive(msg, post.bytes);
     // A freed slot may be what another save waits for.
@@ -95,7 +94,7 @@ export async function killSaveWorker(): Promise<void> {
 
 function post(msg: ToSaveWorker, bytes?: Uint8Array, spans?: Int32Array): void {
   const r = (running ??= start());
-  const head = packHead(msg);
+  const head = packMessage(msg);
   if (bytes === undefined || spans === undefined) {
     r.worker.postMessage({ head } satisfies SaveWorkerPost);
     return;

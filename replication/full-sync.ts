@@ -200,8 +200,7 @@ export class FullSync {
     }
     this.relay = file;
     const writer = this.writer((chunk) => writeAll(fd, chunk), file);
-    const pace = file === null ? undefined : file.pace;
-    this.snapshot = new Snapshot(this.host.engine, new RdbSnapshotTarget(writer), pace === undefined ? {} : { pace });
+    this.snapshot = new Snapshot(this.host.engine, new RdbSnapshotTarget(writer), file === null ? {} : { pace: file.pace });
     this.snapshot.runAsync((err) => {
       try {
         if (err !== null) throw err;

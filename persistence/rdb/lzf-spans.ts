@@ -2,7 +2,7 @@
  * The second half of deferred LZF (RdbOutput.deferLzf): a chunk written
  * with its compressible strings plain, and their spans, becomes the chunk
  * an RdbOutput compressing inline would have written. Runs in the save
- * worker (worker-file-thread.ts), off the event loop.
+ * worker (save-worker-thread.ts), off the event loop.
  */
 
 import { lzfCompressIntoJs } from './lzf.js';

@@ -16,7 +16,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { Kind, Ring, createRing } from './ring.js';
-import { decodeControl, encodeControl, type ConnectionInfo, type FromWorker, type ToWorker } from './messages.js';
+import type { ConnectionInfo, FromWorker, ToWorker } from './messages.js';
+import { packMessage, unpackMessage } from '../../util/thread-messages.js';
 import { LowWaterWait, type ClientIo } from '../client-io.js';
 import type { Listening } from '../listeners.js';
 import { luaAddon } from '../../scripting/lua-addon.js';
@@ -139,7 +140,7 @@ class IoThread {
     this.down = new Ring(down);
     this.worker = new Worker(builtScript(import.meta.url, 'worker'), { workerData: { index, threads, up, down } });
     this.worker.on('message', (raw: Uint8Array) => {
-      const m = decodeControl(raw) as FromWorker;
+      const m = unpackMessage(raw) as FromWorker;
       const key = 'id' in m ? `${m.op}:${m.id}` : m.op;
       const waiter = this.replies.get(key);
       if (waiter !== undefined) {
@@ -156,7 +157,7 @@ class IoThread {
 
   control(msg: ToWorker, expect: string | null): Promise<FromWorker | null> {
     if (this.stopped) return Promise.resolve(null);
-    this.worker.postMessage(encodeControl(msg));
+    this.worker.postMessage(packMessage(msg));
     if (expect === null) return Promise.resolve(null);
     return new Promise((resolve) => this.replies.set(expect, resolve));
   }
@@ -220,7 +221,7 @@ class IoThread {
         this.conns.get(conn)?.io.written(len);
         break;
       case Kind.Open: {
-        const info = decodeControl(bytes!) as ConnectionInfo;
+        const info = unpackMessage(bytes!) as ConnectionInfo;
         const io = new ThreadIo(this, conn);
         const live: Live = { io, handler: null };
         this.conns.set(conn, live);

@@ -14,7 +14,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Kind, Ring } from './ring.js';
 import { DirectIo } from '../direct-io.js';
 import { Spill } from '../spill.js';
-import { decodeControl, encodeControl, type ConnectionInfo, type ToWorker, type WorkerData } from './messages.js';
+import type { ConnectionInfo, ToWorker, WorkerData } from './messages.js';
+import { packMessage, unpackMessage } from '../../util/thread-messages.js';
 
 /** Pause reading every socket while this much read input waits for ring space (the main thread is behind). */
 const BACKLOG_HIGH_WATER = 16 * 1024 * 1024;
@@ -152,7 +153,7 @@ function accept(socket: net.Socket): void {
     localPort: socket.localPort ?? 0,
     fd: (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1,
   };
-  sendUp(conn, Kind.Open, encodeControl(info));
+  sendUp(conn, Kind.Open, packMessage(info));
   c.io = DirectIo.attach(socket, (chunk) => sendUp(conn, Kind.Data, chunk, chunk.length, true));
   if (c.io !== null) c.io.onProgress = () => ackQueued(c);
   else {
@@ -283,11 +284,11 @@ async function serveReplies(): Promise<void> {
 // ---- control ---------------------------------------------------------------------
 
 function reply(msg: unknown): void {
-  parentPort!.postMessage(encodeControl(msg));
+  parentPort!.postMessage(packMessage(msg));
 }
 
 parentPort!.on('message', (raw: Uint8Array) => {
-  const msg = decodeControl(raw) as ToWorker;
+  const msg = unpackMessage(raw) as ToWorker;
   switch (msg.op) {
     case 'listen': {
       keepaliveMs = msg.keepaliveMs;
