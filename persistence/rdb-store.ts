@@ -114,6 +114,8 @@ export class RdbStore {
   lastSave = Math.floor(Date.now() / 1000);
   lastBgsaveStatus: SaveStatus = 'ok';
   lastBgsaveTimeSec = -1;
+  /** The last BGSAVE's longest slice on the event loop: wall and CPU ms (INFO persistence; -1: none yet / no CPU clock). */
+  lastBgsaveLongestSlice = { ms: -1, cpuMs: -1 };
   lastBgsaveTry = 0;
   saves = 0;
   scheduled = false;
@@ -310,6 +312,7 @@ export class RdbStore {
     this.current = null;
     closeTempFile(job);
     this.lastBgsaveTimeSec = Math.round((Date.now() - job.start) / 1000);
+    if (job.snapshot !== null) this.lastBgsaveLongestSlice = { ...job.snapshot.longestSlice };
     if (err === null) {
       this.engine.dirty -= job.dirtyAtStart;
       this.lastSave = Math.floor(Date.now() / 1000);

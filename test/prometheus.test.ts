@@ -211,6 +211,20 @@ describe('the Prometheus endpoint', () => {
     expect(sample(f, 'redis_aof_enabled')).toBe(1);
   });
 
+  it("reports the last BGSAVE's longest slice on the event loop, as INFO persistence does", async () => {
+    const { port, c } = await withEndpoint({});
+    // No background save yet: no sample rather than INFO's -1.
+    expect(sample(await scrape(port), 'vireo_rdb_last_bgsave_longest_slice_seconds')).toBeUndefined();
+    await c.call('DEBUG', 'POPULATE', '5000');
+    expect(await js(c, 'BGSAVE')).toBe('Background saving started');
+    await waitFor('the BGSAVE', async () => (await infoNum(c, 'persistence', 'rdb_bgsave_in_progress')) === 0);
+    const f = await scrape(port);
+    const ms = await infoNum(c, 'persistence', 'vireo_rdb_last_bgsave_longest_slice_ms');
+    expect(ms).toBeGreaterThan(0);
+    expect(sample(f, 'vireo_rdb_last_bgsave_longest_slice_seconds')).toBeCloseTo(ms / 1e3, 6);
+    expect(sample(f, 'vireo_rdb_last_bgsave_longest_slice_cpu_seconds')).toBeCloseTo((await infoNum(c, 'persistence', 'vireo_rdb_last_bgsave_longest_slice_cpu_ms')) / 1e3, 6);
+  });
+
   it('reports each replica: the exporter offsets and Vireo lag in bytes', async () => {
     const { port, v, c } = await withEndpoint({ 'repl-diskless-sync-delay': '0' });
     const replica = track(await startVireo({ replicaof: `127.0.0.1 ${v.port}` }));

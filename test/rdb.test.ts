@@ -825,6 +825,22 @@ describe('every write path saves the old value first while a BGSAVE runs', () =>
     expect(fs.readdirSync(vireo.dir).filter((f) => f.endsWith('.rdb'))).toEqual([]);
   });
 
+  it("INFO persistence reports the last BGSAVE's longest slice on the event loop, in wall and CPU time", async () => {
+    const fields = async () => {
+      const info = toJs(await v.call('INFO', 'persistence')) as string;
+      const read = (name: string) => Number(new RegExp(`^${name}:(\\S+)`, 'm').exec(info)?.[1]);
+      return { ms: read('vireo_rdb_last_bgsave_longest_slice_ms'), cpuMs: read('vireo_rdb_last_bgsave_longest_slice_cpu_ms') };
+    };
+    await pipelineOk(v, [['FLUSHALL'], ['DEBUG', 'POPULATE', '20000', 'k', '50']]);
+    expect(toJs(await v.call('BGSAVE'))).toBe('Background saving started');
+    await waitBgsave(v);
+    const after = await fields();
+    expect(after.ms).toBeGreaterThan(0);
+    expect(after.cpuMs).toBeGreaterThan(0);
+    // The thread's CPU time in a slice is part of its wall time (clock granularity aside).
+    expect(after.cpuMs).toBeLessThanOrEqual(after.ms + 0.5);
+  });
+
   for (const [what, cmds] of COW_CASES) {
     it(what, async () => {
       await pipelineOk(v, dataset);

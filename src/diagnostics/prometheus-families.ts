@@ -382,12 +382,17 @@ function addLatencySpikes(set: FamilySet, input: ScrapeInput): void {
   }
 }
 
-/** Vireo's own: the command log's offset, the snapshot's age, each replica's lag in bytes. */
+/** Vireo's own: the command log's offset, the snapshot's age, the last BGSAVE's longest slice, each replica's lag in bytes. */
 function addVireo(set: FamilySet, fields: Map<string, string | number>, nowMs: number): void {
   const offset = fieldNumber(fields.get('master_repl_offset') ?? '');
   if (offset !== null) set.add('vireo_command_log_offset_bytes', 'gauge', 'Bytes appended to the command log (its offset is the replication offset)', offset);
   const lastSave = fieldNumber(fields.get('rdb_last_save_time') ?? '');
   if (lastSave !== null) set.add('vireo_snapshot_age_seconds', 'gauge', 'Seconds since the last successful snapshot (RDB save)', Math.max(0, Math.floor(nowMs / 1000) - lastSave));
+  // The last BGSAVE's longest slice on the event loop (-1 until one ran: no sample).
+  const slice = fieldNumber(fields.get('vireo_rdb_last_bgsave_longest_slice_ms') ?? '');
+  if (slice !== null && slice >= 0) set.add('vireo_rdb_last_bgsave_longest_slice_seconds', 'gauge', "Wall time of the last BGSAVE's longest slice on the event loop", slice / 1e3);
+  const sliceCpu = fieldNumber(fields.get('vireo_rdb_last_bgsave_longest_slice_cpu_ms') ?? '');
+  if (sliceCpu !== null && sliceCpu >= 0) set.add('vireo_rdb_last_bgsave_longest_slice_cpu_seconds', 'gauge', "Event-loop CPU time of the last BGSAVE's longest slice", sliceCpu / 1e3);
   if (offset === null) return;
   for (const [key, raw] of fields) {
     if (!/^slave\d+$/.test(key)) continue;

@@ -59,6 +59,8 @@ export interface LuaAddon {
   lzfCompress?(input: Uint8Array, inStart: number, n: number, out: Uint8Array, outStart: number, maxOut: number): number;
   /** compressSpans of persistence/rdb/lzf-spans.ts, the same bytes. */
   lzfSpans?(chunk: Uint8Array, spans: Int32Array, out: Uint8Array): number;
+  /** CPU time of the calling thread in microseconds (src/util/thread-clock.ts). */
+  threadCpuMicros?(): number;
 }
 
 /** native/ of the project, from src/scripting/ (tests) or dist/src/scripting/ (the built server). */

@@ -274,6 +274,9 @@ function persistenceSection(s: InfoSource): Fields {
     ['rdb_last_cow_size', 0],
     ['rdb_last_load_keys_expired', rdb.lastLoad.keysExpired],
     ['rdb_last_load_keys_loaded', rdb.lastLoad.keysLoaded],
+    // Vireo: the last BGSAVE's longest slice on the event loop (Redis forks instead), wall and CPU time.
+    ['vireo_rdb_last_bgsave_longest_slice_ms', msField(rdb.lastBgsaveLongestSlice.ms)],
+    ['vireo_rdb_last_bgsave_longest_slice_cpu_ms', msField(rdb.lastBgsaveLongestSlice.cpuMs)],
     ['aof_enabled', aof.on ? 1 : 0],
     ['aof_rewrite_in_progress', aof.rewriteInProgress ? 1 : 0],
     ['aof_rewrite_scheduled', aof.rewriteScheduled ? 1 : 0],
@@ -313,6 +316,11 @@ function persistenceSection(s: InfoSource): Fields {
     );
   }
   return fields;
+}
+
+/** A duration in ms with two decimals, or -1 (none, as Redis writes rdb_last_bgsave_time_sec). */
+function msField(ms: number): string | number {
+  return ms < 0 ? -1 : ms.toFixed(2);
 }
 
 function avg(samples: number[]): number {

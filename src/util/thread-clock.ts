@@ -1,0 +1,14 @@
+/**
+ * The CPU time of the calling thread, from the native addon
+ * (CLOCK_THREAD_CPUTIME_ID). A wall-clock interval on a busy or virtual
+ * machine also counts the time the thread waited for its core (other
+ * threads, the hypervisor's steal); the thread's CPU time is what its own
+ * work cost. Null without the addon.
+ */
+
+import { luaAddon } from '../scripting/lua-addon.js';
+
+export const threadCpuMicros: (() => number) | null = (() => {
+  const addon = luaAddon();
+  return addon instanceof Error || addon.threadCpuMicros === undefined ? null : addon.threadCpuMicros;
+})();
