@@ -18,6 +18,21 @@ function text(r: Reply): string {
 /** The doctor's report with its measured numbers masked. */
 const maskDoctor = (s: string) => s.replace(/\d+ms/g, 'Nms').replace(/period [\d.]+ sec/g, 'period N sec');
 
+/**
+ * Vireo's report without its own `gc` event: Vireo runs in this process,
+ * and a collection of the test process past the threshold (under a loaded
+ * CI machine) is a spike redis-server has no counterpart for. Its entry and
+ * its advice go, the other entries are numbered again.
+ */
+function withoutGcEvent(s: string): string {
+  let n = 0;
+  return s
+    .split('\n')
+    .filter((l) => !/^\d+\. gc: /.test(l) && !l.startsWith("- V8's garbage collector paused the server"))
+    .map((l) => l.replace(/^\d+\. /, () => `${++n}. `))
+    .join('\n');
+}
+
 /** The graph with its header's milliseconds and the age labels' digits masked (the layout stays). */
 function maskGraph(s: string): string {
   const lines = s.split('\n');
@@ -60,7 +75,7 @@ describe.skipIf(!HAVE_REDIS)('LATENCY DOCTOR / GRAPH (differential)', () => {
     for (const slowlog of ['10000', '-1', '1000']) {
       await pair.check('CONFIG', 'SET', 'slowlog-log-slower-than', slowlog);
       const [a, b] = await Promise.all([pair.redis.call('LATENCY', 'DOCTOR'), pair.vireo.call('LATENCY', 'DOCTOR')]);
-      expect(maskDoctor(text(b))).toBe(maskDoctor(text(a)));
+      expect(maskDoctor(withoutGcEvent(text(b)))).toBe(maskDoctor(text(a)));
     }
     const [a, b] = await Promise.all([pair.redis.call('LATENCY', 'GRAPH', 'command'), pair.vireo.call('LATENCY', 'GRAPH', 'command')]);
     expect(b.type).toBe(a.type);
