@@ -30,6 +30,27 @@ describe('lzfCompressInto at an input offset', () => {
   });
 });
 
+describe('lzfDecompress', () => {
+  // Long back references take fill (a run of one byte) or copyWithin (no
+  // overlap); overlapping ones with a longer period stay a byte loop.
+  const longRuns = fc
+    .array(fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 9 }), fc.integer({ min: 1, max: 300 })), { minLength: 1, maxLength: 8 })
+    .map((parts) => Buffer.concat(parts.flatMap(([pattern, times]) => Array.from({ length: times }, () => Buffer.from(pattern)))));
+  it('gives back what was compressed: long runs of one byte, repeated patterns, copies from far back', () => {
+    fc.assert(
+      fc.property(longRuns, fc.uint8Array({ minLength: 0, maxLength: 100 }), (runs, noise) => {
+        // The noise, then the runs, then the noise again: a far, non-overlapping reference.
+        const value = Buffer.concat([Buffer.from(noise), runs, Buffer.from(noise)]);
+        const out = Buffer.alloc(value.length + 16);
+        const n = lzfCompressIntoJs(value, value.length, out, 0, value.length + 16);
+        fc.pre(n > 0);
+        expect(lzfDecompress(out.subarray(0, n), value.length).equals(value)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('the native compressor (native/src/lzf.c) and the JS one write the same bytes', () => {
   const addon = luaAddon();
   const native = addon instanceof Error ? null : addon;
