@@ -6,6 +6,7 @@
 
 import { lzfCompressInto, lzfDecompress, lzfDecompressInto } from './lzf.js';
 import { MAX_STRING_CHARS } from '../../src/types/string.js';
+import { decodeLatin1 } from '../../src/protocol/latin1-decode.js';
 
 export const RDB_VERSION_WRITTEN = 10;
 export const RDB_VERSION_MAX_READ = 11;
@@ -197,7 +198,7 @@ export class RdbInput {
       }
       if (len >= 0 && start + len <= buf.length) {
         this.pos = start + len;
-        return buf.latin1Slice(start, start + len);
+        return decodeLatin1(buf, start, start + len);
       }
     }
     if (pos < buf.length && buf[pos] === 0xc0 + RDB_ENC_LZF) {
@@ -232,7 +233,7 @@ export class RdbInput {
       throw new RdbError(`${(e as Error).message} at offset ${at}`);
     }
     this.pos = at + clen;
-    return lzfScratch.latin1Slice(0, ulen);
+    return decodeLatin1(lzfScratch, 0, ulen);
   }
 
   /** Binary double (RDB_TYPE_ZSET_2, 8 bytes little endian). */
