@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // io-threads, measured: redis-benchmark SET and GET over 1M names
-// (-r 1000000, -c 50) at -P 1 and -P 16 against Vireo with io-threads 1, 2
+// (-r 1000000, -c 50; GET after all 1M names were loaded, so that it finds
+// what it reads) at -P 1 and -P 16 against Vireo with io-threads 1, 2
 // and 4 and against redis-server (io-threads 1, and 4 with --redis-io-threads),
 // each layout started fresh, in the same run. The server is pinned to the
 // cores its layout names, the benchmark to core 1.
@@ -17,11 +18,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { benchmarkWithThreadCpu, freePort, options, root } from './servers.mjs';
+import { loadDataset } from './datasets.mjs';
+import { benchKeySets, benchmarkWithThreadCpu, freePort, options, root } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt } = options(args);
 const REQUESTS = Number(opt('requests', '400000'));
+/** GET reads a loaded keyspace: every name -r 1000000 can draw holds a 3-byte value (as redis-benchmark's SET writes). */
+const KEYSPACE = 1000000;
 
 async function start(layout) {
   const port = await freePort();
@@ -78,6 +82,7 @@ for (const layout of layouts) {
   for (const pipeline of [1, 16]) {
     for (const test of ['set', 'get']) {
       const s = await start(layout);
+      if (test === 'get') await loadDataset(s.port, benchKeySets(KEYSPACE, 3));
       const n = pipeline === 1 ? REQUESTS / 4 : REQUESTS;
       const r = benchmarkWithThreadCpu(s.pid, s.port, test, pipeline, n, (tid) => (tid === s.pid ? 'main' : 'other'));
       const main = r.cpu.main ?? 0;
