@@ -67,7 +67,8 @@ describe.skipIf(!HAVE_REDIS)('LATENCY DOCTOR / GRAPH (differential)', () => {
   });
 
   it('reports slow commands and graphs them with the layout of Redis', async () => {
-    await pair.check('CONFIG', 'SET', 'latency-monitor-threshold', '5');
+    // 15 ms: the two sleeps pass it; the in-process Vireo's other commands, slowed by a loaded CI machine, should not.
+    await pair.check('CONFIG', 'SET', 'latency-monitor-threshold', '15');
     await pair.check('DEBUG', 'SLEEP', '0.02');
     // The next sample in another second: a new point of the graph.
     await new Promise((r) => setTimeout(r, 1100));
@@ -89,7 +90,9 @@ describe.skipIf(!HAVE_REDIS)('LATENCY DOCTOR / GRAPH (differential)', () => {
     await v.call('CONFIG', 'SET', 'latency-monitor-threshold', '5');
     monitor.add('gc', 42);
     let report = text(await v.call('LATENCY', 'DOCTOR'));
-    expect(report).toMatch(/^Dave, I have observed latency spikes in this Redis instance\. You don't mind talking about it, do you Dave\?\n\n1\. gc: 1 latency spikes \(average 42ms, mean deviation 0ms, period 1\.00 sec\)\. Worst all time event 42ms\.\n/);
+    // Entries are matched by event, not by number: a real command of the in-process server may pass the threshold too under load.
+    expect(report).toMatch(/^Dave, I have observed latency spikes in this Redis instance\. You don't mind talking about it, do you Dave\?\n\n/);
+    expect(report).toMatch(/\n\d+\. gc: 1 latency spikes \(average 42ms, mean deviation 0ms, period 1\.00 sec\)\. Worst all time event 42ms\.\n/);
     expect(report).toContain("\nI have a few advices for you:\n\n- V8's garbage collector paused the server (the 'gc' event).");
     expect(report).toContain('--max-semi-space-size');
     monitor.add('aof-fsync-always', 12);
@@ -101,7 +104,7 @@ describe.skipIf(!HAVE_REDIS)('LATENCY DOCTOR / GRAPH (differential)', () => {
     await v.call('CONFIG', 'SET', 'appendfsync', 'everysec');
     monitor.add('expire-cycle', 30);
     report = text(await v.call('LATENCY', 'DOCTOR'));
-    expect(report).toContain("3. expire-cycle: 1 latency spikes");
+    expect(report).toMatch(/\n\d+\. expire-cycle: 1 latency spikes/);
     expect(report).toContain("- In order to make the Redis keys expiring process more incremental, try to set the 'hz' configuration parameter to 100 using 'CONFIG SET hz 100'.\n");
     await v.call('CONFIG', 'SET', 'hz', '100');
     report = text(await v.call('LATENCY', 'DOCTOR'));
