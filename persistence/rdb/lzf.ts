@@ -154,17 +154,15 @@ export function lzfDecompressInto(input: Uint8Array, inStart: number, inEnd: num
       len += 2;
       if (op + len > outLen || ref < 0) throw new Error('LZF: back reference out of bounds');
       const distance = op - ref;
-      if (len < LONG_COPY) {
-        for (let i = 0; i < len; i++) out[op++] = out[ref++]!;
-      } else if (distance === 1) {
+      if (len >= LONG_COPY && distance === 1) {
         // A run of one byte (padding, zeros): a fill, not a byte loop.
         out.fill(out[ref]!, op, op + len);
         op += len;
-      } else if (distance >= len) {
+      } else if (len >= LONG_COPY && distance >= len) {
         out.copyWithin(op, ref, ref + len);
         op += len;
       } else {
-        // Overlapping: each byte may be one this copy wrote (a repeated pattern).
+        // Short, or overlapping (each byte may be one this copy wrote: a repeated pattern).
         for (let i = 0; i < len; i++) out[op++] = out[ref++]!;
       }
     }
