@@ -4,7 +4,7 @@
  * is kept as two 32-bit halves so the hot loop needs no BigInt.
  */
 
-import { luaAddon } from '../../src/scripting/lua-addon.js';
+import { addonFunction } from '../../src/scripting/lua-addon.js';
 
 const POLY_HI = 0x95ac9329;
 const POLY_LO = 0xac4bc9b5; // bit-reflected 0xad93d23594c935a9
@@ -54,10 +54,7 @@ const [L0, L1, L2, L3, L4, L5, L6, L7] = SLICES_LO as [Uint32Array, Uint32Array,
  * JS loop, deoptimized now and then, took 5-6 ms for a 34 KB chunk. Null
  * when the addon is not built (the JS loop then does it all).
  */
-const nativeUpdate: ((state: Uint32Array, bytes: Uint8Array, start: number, end: number) => void) | null = (() => {
-  const addon = luaAddon();
-  return addon instanceof Error || addon.crc64Update === undefined ? null : addon.crc64Update;
-})();
+const nativeUpdate = addonFunction('crc64Update');
 /** Runs at least this long go to the native loop (a call's own cost is a few short runs' worth). */
 const NATIVE_FROM = 256;
 

@@ -6,7 +6,7 @@
  */
 
 import { lzfCompressIntoJs } from './lzf.js';
-import { luaAddon } from '../../src/scripting/lua-addon.js';
+import { addonFunction } from '../../src/scripting/lua-addon.js';
 import { RDB_ENC_LZF, SAMPLED_LZF_BYTES, copyBytes, looksCompressible, writeLen } from './format.js';
 
 /** Room for the LZF header before the body is moved behind it: encoding byte and two lengths of up to 9 bytes. */
@@ -28,10 +28,7 @@ export function compressSpans(chunk: Buffer, spans: Int32Array, out: Buffer): nu
 }
 
 /** The native addon's compressSpans (native/src/lzf.c), one call per chunk; null when the addon is not built. */
-const nativeSpans = (() => {
-  const addon = luaAddon();
-  return addon instanceof Error || addon.lzfSpans === undefined ? null : addon.lzfSpans;
-})();
+const nativeSpans = addonFunction('lzfSpans');
 
 /** compressSpans in JS (without the addon; tests compare both). */
 export function compressSpansJs(chunk: Buffer, spans: Int32Array, out: Buffer): number {

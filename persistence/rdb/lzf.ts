@@ -4,7 +4,7 @@
  * reads it back), not necessarily byte-identical to liblzf's choices.
  */
 
-import { luaAddon } from '../../src/scripting/lua-addon.js';
+import { addonFunction } from '../../src/scripting/lua-addon.js';
 
 const HLOG = 14;
 const HSIZE = 1 << HLOG;
@@ -37,10 +37,7 @@ export function lzfCompress(input: Uint8Array, maxOut: number): Buffer | null {
  * The native addon's compressor (native/src/lzf.c: this algorithm, the
  * same bytes), about 5x faster per byte; null when the addon is not built.
  */
-const nativeCompress = (() => {
-  const addon = luaAddon();
-  return addon instanceof Error || addon.lzfCompress === undefined ? null : addon.lzfCompress;
-})();
+const nativeCompress = addonFunction('lzfCompress');
 /** Inputs at least this long go to the native compressor (below, a call costs more than it saves). */
 const NATIVE_FROM = 64;
 

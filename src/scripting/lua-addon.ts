@@ -85,6 +85,15 @@ export function luaAddon(): LuaAddon | Error {
   return loaded;
 }
 
+/** Optional native functions (not the Lua VM's): those an addon built before them lacks. */
+type AddonFunctionName = 'trimMalloc' | 'trimMallocAsync' | 'dupFd' | 'crc64Update' | 'lzfCompress' | 'lzfSpans' | 'threadCpuMicros';
+
+/** The addon's function `name`, or null when the addon is not built or is older than it (the caller keeps its JS path). */
+export function addonFunction<K extends AddonFunctionName>(name: K): NonNullable<LuaAddon[K]> | null {
+  const addon = luaAddon();
+  return addon instanceof Error ? null : ((addon[name] ?? null) as NonNullable<LuaAddon[K]> | null);
+}
+
 /** The arguments of a redis.call as the addon packs them: a u32le length each, then their bytes. */
 export function unpackArgs(packed: Buffer, argc: number): string[] {
   const argv = new Array<string>(argc);

@@ -9,7 +9,7 @@
 
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { luaAddon } from '../scripting/lua-addon.js';
+import { addonFunction } from '../scripting/lua-addon.js';
 
 let collector: (() => void) | null = null;
 
@@ -45,8 +45,8 @@ export function majorGc(): void {
  * top of its heap mapped. A few ms per hundred MB given back.
  */
 export function trimMalloc(): boolean {
-  const addon = luaAddon();
-  return !(addon instanceof Error) && addon.trimMalloc !== undefined && addon.trimMalloc();
+  const trim = addonFunction('trimMalloc');
+  return trim !== null && trim();
 }
 
 let trimming = false;
@@ -56,10 +56,10 @@ let trimming = false;
  * mallocs wait only while the trim holds their arena's lock). One at a time.
  */
 export function trimMallocInBackground(): void {
-  const addon = luaAddon();
-  if (trimming || addon instanceof Error || addon.trimMallocAsync === undefined) return;
+  const trimAsync = addonFunction('trimMallocAsync');
+  if (trimming || trimAsync === null) return;
   trimming = true;
-  addon.trimMallocAsync().then(
+  trimAsync().then(
     () => (trimming = false),
     () => (trimming = false),
   );

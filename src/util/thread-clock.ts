@@ -6,9 +6,6 @@
  * work cost. Null without the addon.
  */
 
-import { luaAddon } from '../scripting/lua-addon.js';
+import { addonFunction } from '../scripting/lua-addon.js';
 
-export const threadCpuMicros: (() => number) | null = (() => {
-  const addon = luaAddon();
-  return addon instanceof Error || addon.threadCpuMicros === undefined ? null : addon.threadCpuMicros;
-})();
+export const threadCpuMicros = addonFunction('threadCpuMicros');

@@ -20,7 +20,7 @@ import type { ConnectionInfo, FromWorker, ToWorker } from './messages.js';
 import { packMessage, unpackMessage } from '../../util/thread-messages.js';
 import { LowWaterWait, type ClientIo } from '../client-io.js';
 import type { Listening } from '../listeners.js';
-import { luaAddon } from '../../scripting/lua-addon.js';
+import { addonFunction } from '../../scripting/lua-addon.js';
 import { builtScript } from '../../util/built-script.js';
 
 /** Bytes of each ring (one each way per I/O thread). */
@@ -332,8 +332,7 @@ export class IoThreads {
 
   /** Whether listening sockets can be shared with threads here (dup(2) comes from the native addon). */
   static available(): boolean {
-    const addon = luaAddon();
-    return !(addon instanceof Error) && typeof addon.dupFd === 'function';
+    return addonFunction('dupFd') !== null;
   }
 
   setKeepalive(seconds: number): void {
@@ -348,11 +347,11 @@ export class IoThreads {
    */
   async adopt(srv: net.Server): Promise<Listening> {
     const fd = (srv as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    const addon = luaAddon();
-    if (fd === undefined || fd < 0 || addon instanceof Error || addon.dupFd === undefined) return srv;
+    const dupFd = addonFunction('dupFd');
+    if (fd === undefined || fd < 0 || dupFd === null) return srv;
     const id = this.nextListener++;
     const addr = srv.address();
-    const copies = this.threads.map(() => addon.dupFd!(fd));
+    const copies = this.threads.map(() => dupFd(fd));
     const results = await Promise.all(this.threads.map((t, i) => t.control({ op: 'listen', id, fd: copies[i]!, keepaliveMs: this.keepaliveMs }, `listening:${id}`)));
     const failed = results.find((r) => r !== null && r.op === 'listening' && r.error !== null);
     if (failed !== undefined) {
