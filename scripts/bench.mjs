@@ -7,7 +7,8 @@
 // pubsub (bench/pubsub.mjs), tls (bench/tls.mjs: SET/GET over TLS), geo (bench/geo.mjs),
 // hll (bench/hll.mjs), bitmaps (bench/bitmaps.mjs), acl (bench/acl.mjs: GET/SET as a restricted ACL user),
 // prometheus (bench/prometheus.mjs: a scrape's cost, throughput while scraped),
-// latency-size (bench/latency-size.mjs: GET/SET latency percentiles with 10M keys loaded).
+// latency-size (bench/latency-size.mjs: GET/SET latency percentiles with 10M keys loaded),
+// one-client (bench/one-client.mjs: the round trip of one client sending a command at a time).
 // `--threads` runs the io-threads measurement alone (bench/io-threads.mjs: io-threads 1, 2, 4 beside
 // redis-server); `--threads-proto` the prototype it was chosen with (bench/proto/run-io-threads.mjs).
 import { spawnSync } from 'node:child_process';
@@ -27,8 +28,8 @@ for (const [flag, script] of [
   process.exit(r.status ?? 1);
 }
 const i = args.indexOf('--suite');
-const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'keyspace', 'queues', 'persistence', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus', 'latency-size'];
-const OWN_SCRIPT = new Set(['latency-size', 'keyspace', 'persistence', 'queues', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus']);
+const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'keyspace', 'queues', 'persistence', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus', 'latency-size', 'one-client'];
+const OWN_SCRIPT = new Set(['latency-size', 'keyspace', 'persistence', 'queues', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus', 'one-client']);
 const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 2)] : args;
 let status = 0;
 for (const suite of suites) {

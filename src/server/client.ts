@@ -51,7 +51,8 @@ export interface ClientHost extends CommandHost {
   /** Run (or queue, inside MULTI) one parsed command. */
   execute(c: Client, argv: string[]): void;
   /** Replies are ready: send them now or hold them for the AOF. */
-  afterInput(c: Client): void;
+  /** `fromRead`: called at the end of the read callback that brought the input. */
+  afterInput(c: Client, fromRead?: boolean): void;
   /** CLIENT PAUSE: must `argv` wait? */
   mustHold(c: Client, argv: string[]): boolean;
   outputLimitFor(c: Client): OutputLimit | null;
@@ -231,7 +232,7 @@ export class Client implements Connection, Waiter, TrackingClient {
       return;
     }
     this.checkEviction();
-    this.server.afterInput(this);
+    this.server.afterInput(this, true);
   }
 
   /**
