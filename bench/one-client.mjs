@@ -12,7 +12,11 @@
 // the wake-up, the socket calls and the event loop's own turn, not the
 // command.
 //
+// `--appendfsync always|everysec` runs both servers with the AOF on (Vireo
+// then commits a lone client's write in its read callback, fsync included).
+//
 // Usage: npm run bench -- --suite one-client [--rounds 7] [--requests 20000] [--keys 1000000] [--pin]
+//        [--appendfsync always]
 import { execFileSync } from 'node:child_process';
 import { loadDataset } from './datasets.mjs';
 import { benchKeySets, cpuMicros, median, onClientCpu, options, requireTools, row, startServer } from './servers.mjs';
@@ -23,6 +27,8 @@ const rounds = Number(opt('rounds', '7'));
 const requests = Number(opt('requests', '20000'));
 const keys = Number(opt('keys', '1000000'));
 const VALUE_SIZE = 100;
+const fsyncPolicy = opt('appendfsync', null);
+const aofArgs = fsyncPolicy === null ? [] : ['--appendonly', 'yes', '--appendfsync', fsyncPolicy];
 
 requireTools(['redis-server', 'redis-benchmark', 'redis-cli']);
 
@@ -48,7 +54,7 @@ function measure(server, test, n) {
   };
 }
 
-const servers = [await startServer('redis'), await startServer('vireo')];
+const servers = [await startServer('redis', aofArgs), await startServer('vireo', aofArgs)];
 try {
   for (const s of servers) await loadDataset(s.port, benchKeySets(keys, VALUE_SIZE));
   const tests = ['get', 'set'];
@@ -72,7 +78,7 @@ try {
       ),
     );
   }
-  console.log(`(redis-benchmark -c 1 -r ${keys} -d ${VALUE_SIZE}, ${requests} requests a run, ${rounds} rounds; ratios: median of the per-round vireo/redis ratios)`);
+  console.log(`(redis-benchmark -c 1 -r ${keys} -d ${VALUE_SIZE}, ${requests} requests a run, ${rounds} rounds${fsyncPolicy === null ? '' : `, appendfsync ${fsyncPolicy}`}; ratios: median of the per-round vireo/redis ratios)`);
 } finally {
   for (const s of servers) await s.stop();
 }

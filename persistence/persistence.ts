@@ -204,8 +204,9 @@ export class Persistence {
     return this.gate.mustWait();
   }
 
-  hold(w: Waiter): void {
-    this.groupCommit.hold(w);
+  /** Hold `w`'s replies until the AOF has what they may reveal (`alone`: see GroupCommit.hold). */
+  hold(w: Waiter, alone = false): void {
+    this.groupCommit.hold(w, alone);
   }
 
   /** Replies wait only for the AOF write at the end of the turn (appendfsync everysec or no): nothing is held. */

@@ -201,12 +201,14 @@ export class AofWriter implements LogFollower {
   syncNow(): boolean {
     if (!this.on || this.fd < 0) return true;
     const target = this.writtenOffset;
+    const started = performance.now();
     try {
       fs.fdatasyncSync(this.fd);
     } catch (e) {
       this.writeFailed(e as Error);
       return false;
     }
+    if (this.policy === 'always') this.onLatency?.('aof-fsync-always', performance.now() - started);
     this.fsynced(target);
     return true;
   }

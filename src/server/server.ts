@@ -830,7 +830,7 @@ export class Server implements CommandHost, TrackingHost {
       // The group commit at the end of this turn hands the log to the AOF,
       // once for all the clients served in the turn.
       c.holdReplies();
-      this.persistence.hold(c);
+      this.persistence.hold(c, fromRead && !this.writesScheduled && this.ioThreads === null && this.loopSlept());
       if (this.primary.synchronous) this.primary.requestAcks();
     } else if (fromRead && !this.writesScheduled && this.ioThreads === null && this.loopSlept()) {
       this.writeAtOnce(c);
