@@ -53,9 +53,9 @@ export class GroupCommit {
    * thread, then the loop to release the reply) and a turn's setImmediate:
    * one client writing one command at a time (bench/one-client.mjs) went
    * from p50 199 to 159 us (redis-server 151) and from 1.75x to 1.32x
-   * redis-server's CPU per request. Under load
-   * the loop does not sleep between turns and the thread pool keeps
-   * serving clients while a group's fsync runs.
+   * redis-server's CPU per request. Under load the loop does not sleep
+   * between turns, and the thread pool keeps serving clients while a
+   * group's fsync runs.
    */
   private commitNowPays(): boolean {
     const aof = this.aof;
