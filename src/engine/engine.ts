@@ -431,7 +431,8 @@ export class Engine {
   changed(db: Db, key: string, cls: NotifyClass, event: string, by: object | null = null): void {
     this.changeCount++;
     this.watches.touch(db, key);
-    if (!NEVER_ENDS_A_WAIT.has(event)) this.readyKeys.signal(db, key);
+    // The event is looked up only while some client waits on a key (a Set lookup on every write otherwise).
+    if (this.readyKeys.totalBlockingKeys > 0 && !NEVER_ENDS_A_WAIT.has(event)) this.readyKeys.signal(db, key);
     // A key-miss event reports a read, not a change.
     if (this.invalidator !== null && cls !== NOTIFY.KEY_MISS) this.invalidator.keyModified(key, by);
     this.tellListeners(cls, event, key, db);
