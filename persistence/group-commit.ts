@@ -93,13 +93,14 @@ export class GroupCommit {
 
   /** fsync on the event loop; false when it failed (the cron tries again: at once it would fail again). */
   private fsyncNow(): boolean {
-    const started = performance.now();
     const ok = this.aof.syncNow();
-    this.noteFsync(performance.now() - started);
+    this.noteFsync();
     return ok;
   }
 
-  private noteFsync(ms: number): void {
+  /** Fold the fsync that just ended (the writer timed it) into the average. */
+  private noteFsync(): void {
+    const ms = this.aof.lastFsyncMs;
     this.fsyncMsAverage = this.fsyncMsAverage === 0 ? ms : this.fsyncMsAverage * 0.8 + ms * 0.2;
   }
 
@@ -165,7 +166,6 @@ export class GroupCommit {
   private gathering: NodeJS.Timeout | null = null;
   private gatherTarget = 0;
   private gatherUntil = 0;
-  private fsyncStartedAt = 0;
 
   /** The group is complete (or its time is up): commit it at the end of this turn. */
   private endGathering(): void {
@@ -187,23 +187,22 @@ export class GroupCommit {
 
   /**
    * Start the group's fsync, on the event loop while fsyncs are fast
-   * (fsyncOnLoop), else in the thread pool, noting when (afterFsync sizes
-   * the gathering by it).
+   * (fsyncOnLoop), else in the thread pool (afterFsync sizes the gathering
+   * by the time the writer measured).
    */
   private startFsync(): void {
-    this.fsyncStartedAt = performance.now();
     if (this.fsyncOnLoop()) {
       if (this.fsyncNow()) this.afterFsync();
       return;
     }
     this.aof.fsyncAsync(() => {
-      this.noteFsync(performance.now() - this.fsyncStartedAt);
+      this.noteFsync();
       this.afterFsync();
     });
   }
 
   private afterFsync(): void {
-    const fsyncMs = performance.now() - this.fsyncStartedAt;
+    const fsyncMs = this.aof.lastFsyncMs;
     const released = this.gate.release();
     if (this.aof.fsyncedOffset >= this.log.offset || !(this.fsyncWanted || this.aof.policy === 'always')) return;
     if (this.aof.policy === 'always' && released > 1) {

@@ -26,8 +26,9 @@ class FakeAof {
   syncCalls = 0;
   asyncCalls = 0;
   failFsync = false;
-  /** How long an fsync on the event loop blocks it (a busy wait). */
+  /** How long the next fsync takes, as the writer would time it. */
   fsyncMs = 0;
+  lastFsyncMs = 0;
   private pendingAsync: (() => void) | null = null;
   constructor(private readonly log: FakeLog) {}
   writePending(): boolean {
@@ -36,10 +37,7 @@ class FakeAof {
   }
   syncNow(): boolean {
     this.syncCalls++;
-    const until = performance.now() + this.fsyncMs;
-    while (performance.now() < until) {
-      // the fsync's duration
-    }
+    this.lastFsyncMs = this.fsyncMs;
     if (this.failFsync) {
       this.lastWriteOk = false;
       return false;
@@ -54,6 +52,7 @@ class FakeAof {
     const target = this.writtenOffset;
     this.pendingAsync = () => {
       this.fsyncInFlight = false;
+      this.lastFsyncMs = this.fsyncMs;
       this.fsyncedOffset = target;
       done(true);
     };

@@ -91,6 +91,10 @@ export class AofStore {
   get fsyncInFlight(): boolean {
     return this.writer.fsyncInFlight;
   }
+  /** How long the last fsync took (ms). */
+  get lastFsyncMs(): number {
+    return this.writer.lastFsyncMs;
+  }
   /** Called when an fsync advanced fsyncedOffset (the durability gate). */
   get onFsync(): (() => void) | null {
     return this.writer.onFsync;

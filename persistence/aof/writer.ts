@@ -28,6 +28,8 @@ export class AofWriter implements LogFollower {
   fsyncedOffset = 0;
   private pendingEnd = 0;
   lastFsyncAt = Date.now();
+  /** How long the last fsync took (ms), on the event loop or in the thread pool, failed or not. */
+  lastFsyncMs = 0;
   private fsyncRunning = false;
   /** Told how long writes and fsyncs took (the latency monitor's aof-write and aof-fsync-always). */
   onLatency: ((event: string, ms: number) => void) | null = null;
@@ -207,8 +209,10 @@ export class AofWriter implements LogFollower {
     } catch (e) {
       this.writeFailed(e as Error);
       return false;
+    } finally {
+      this.lastFsyncMs = performance.now() - started;
     }
-    if (this.policy === 'always') this.onLatency?.('aof-fsync-always', performance.now() - started);
+    if (this.policy === 'always') this.onLatency?.('aof-fsync-always', this.lastFsyncMs);
     this.fsynced(target);
     return true;
   }
@@ -225,8 +229,9 @@ export class AofWriter implements LogFollower {
     const started = performance.now();
     fs.fdatasync(fd, (err) => {
       this.fsyncRunning = false;
+      this.lastFsyncMs = performance.now() - started;
       // In the thread pool, not on the loop; under `always` it is what the held replies waited for.
-      if (this.policy === 'always') this.onLatency?.('aof-fsync-always', performance.now() - started);
+      if (this.policy === 'always') this.onLatency?.('aof-fsync-always', this.lastFsyncMs);
       if (err) {
         this.writeFailed(err);
         done(false);
