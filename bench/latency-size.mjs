@@ -18,7 +18,7 @@
 //        [--vireo-flags "--max-semi-space-size=16|--max-semi-space-size=64"]
 import { execFileSync } from 'node:child_process';
 import { loadDataset } from './datasets.mjs';
-import { benchKeySets, cpuMicros, infoNumber, onClientCpu, options, requireTools, row, startServer } from './servers.mjs';
+import { benchKeySets, benchmarkPercentile as percentile, cpuMicros, infoNumber, onClientCpu, options, requireTools, row, startServer } from './servers.mjs';
 import { serverNodeFlags } from '../scripts/node-flags.mjs';
 
 const args = process.argv.slice(2);
@@ -31,18 +31,6 @@ const P99_TARGET = 1.5;
 const flagSets = (opt('vireo-flags', null) ?? serverNodeFlags().join(' ')).split('|').map((s) => s.trim());
 
 requireTools(['redis-server', 'redis-benchmark', 'redis-cli']);
-
-/**
- * redis-benchmark's latency at `pct` percent: the first line of its
- * "Latency by percentile distribution" at or past it (an HDR histogram:
- * the value is an upper bound at 3 significant digits).
- */
-function percentile(out, pct) {
-  for (const m of out.matchAll(/^(\d+\.\d+)% <= (\d+\.\d+) milliseconds/gm)) {
-    if (Number(m[1]) >= pct) return Number(m[2]);
-  }
-  return NaN;
-}
 
 /** One redis-benchmark run of `test` over all keys: throughput, percentiles, server CPU per request. */
 function measure(server, test) {

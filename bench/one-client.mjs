@@ -19,7 +19,7 @@
 //        [--appendfsync always]
 import { execFileSync } from 'node:child_process';
 import { loadDataset } from './datasets.mjs';
-import { benchKeySets, cpuMicros, median, onClientCpu, options, requireTools, row, startServer } from './servers.mjs';
+import { benchKeySets, benchmarkPercentile as percentile, cpuMicros, median, onClientCpu, options, requireTools, row, startServer } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const { opt } = options(args);
@@ -31,14 +31,6 @@ const fsyncPolicy = opt('appendfsync', null);
 const aofArgs = fsyncPolicy === null ? [] : ['--appendonly', 'yes', '--appendfsync', fsyncPolicy];
 
 requireTools(['redis-server', 'redis-benchmark', 'redis-cli']);
-
-/** redis-benchmark's latency (ms) at `pct` percent of its "Latency by percentile distribution". */
-function percentile(out, pct) {
-  for (const m of out.matchAll(/^(\d+\.\d+)% <= (\d+\.\d+) milliseconds/gm)) {
-    if (Number(m[1]) >= pct) return Number(m[2]);
-  }
-  return NaN;
-}
 
 function measure(server, test, n) {
   const cpu0 = cpuMicros(server.pid);

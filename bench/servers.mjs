@@ -245,12 +245,24 @@ export function row(cols, widths) {
   return cols.map((c, i) => String(c).padStart(widths[i])).join('  ');
 }
 
-/** Median of a list of numbers (benchmarks judge the median of per-round ratios). */
+/**
+ * redis-benchmark's latency (ms) at `pct` percent: the first line of its
+ * "Latency by percentile distribution" at or past it (an HDR histogram:
+ * the value is an upper bound at 3 significant digits).
+ */
+export function benchmarkPercentile(out, pct) {
+  for (const m of out.matchAll(/^(\d+\.\d+)% <= (\d+\.\d+) milliseconds/gm)) {
+    if (Number(m[1]) >= pct) return Number(m[2]);
+  }
+  return NaN;
+}
+
 /** A ratio as the tables print it: two decimals, starred when below `target`. */
 export function judged(ratio, target) {
   return ratio.toFixed(2) + (ratio >= target ? '' : ' *');
 }
 
+/** Median of a list of numbers (benchmarks judge the median of per-round ratios). */
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
