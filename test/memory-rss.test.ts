@@ -2,6 +2,8 @@
 // and a server (a child process, with the production node flags) that is
 // loaded with 1M keys and then emptied by FLUSHALL: once quiet it holds
 // about what the keys need, and after the FLUSHALL about what it held empty.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdleReclaim, QUIET_MS, YOUNG_QUIET_MS, type HeapFigures } from '../src/server/idle-reclaim.js';
 import { startVireoProcess, type ProcessHandle } from './helpers/servers.js';
@@ -23,6 +25,8 @@ function rig(start: Partial<HeapFigures> = {}) {
     stats,
     heap,
     ran,
+    /** dropFilePages calls (kept out of `ran`, the collections). */
+    fileDrops: 0,
     /** What a full collection leaves. */
     afterMajor: {} as Partial<HeapFigures>,
     pause: (on: boolean) => (paused = on),
@@ -54,6 +58,7 @@ function rig(start: Partial<HeapFigures> = {}) {
       },
       minor: () => ran.push('minor'),
       trim: () => ran.push('trim'),
+      dropFilePages: () => r.fileDrops++,
     },
   );
   return r;
@@ -68,7 +73,7 @@ describe('idle reclaim decisions', () => {
     expect(r.ran).toEqual([]);
   });
 
-  it('once quiet: a full collection for the grown heap, then a scavenge, a second full collection and a malloc trim, once per quiet spell', () => {
+  it('once quiet: a full collection for the grown heap, then a scavenge, a second full collection, a malloc trim and the file pages dropped, once per quiet spell', () => {
     const r = rig();
     r.run(2000, 5);
     // A bulk load: the heap holds far more than after the last collection, the young generation is at its maximum.
@@ -87,14 +92,18 @@ describe('idle reclaim decisions', () => {
     expect(r.ran).toEqual(['major', 'minor']);
     r.run(PERIOD);
     expect(r.ran).toEqual(['major', 'minor', 'major', 'trim']);
-    expect([r.reclaim.collections, r.reclaim.scavenges]).toEqual([2, 1]);
+    expect([r.reclaim.collections, r.reclaim.scavenges, r.fileDrops]).toEqual([2, 1, 1]);
     r.heap.young = 1 * MB;
     r.run(60_000);
     expect(r.ran).toHaveLength(4);
-    // Traffic, then quiet again with nothing grown: nothing to do.
+    expect(r.fileDrops).toBe(1);
+    // Traffic, then quiet again with nothing grown: no collection; the code the traffic ran mapped back, dropped again.
     r.run(1000, 5);
+    r.run(QUIET_MS - PERIOD);
+    expect(r.fileDrops).toBe(1);
     r.run(60_000);
     expect(r.ran).toHaveLength(4);
+    expect(r.fileDrops).toBe(2);
   });
 
   it('a young generation left large is shrunk by a scavenge alone; live growth under the slack is not collected', () => {
@@ -199,4 +208,50 @@ describe('RSS after a bulk load and after FLUSHALL (a server process)', () => {
     expect(flushed.rss).toBeLessThan(1.4 * empty.rss);
     expect(flushed.used).toBeLessThan(empty.used + 8 * MB);
   }, 120_000);
+});
+
+describe('the node binary\'s file pages (a server process)', () => {
+  let server: ProcessHandle;
+  let c: RespClient;
+  beforeAll(async () => {
+    server = await startVireoProcess(['--save', '', '--appendonly', 'no', '--enable-debug-command', 'yes'], { nodeFlags: serverNodeFlags() });
+    c = await RespClient.connect(server.port);
+  });
+  afterAll(async () => {
+    c?.close();
+    await server?.stop();
+  });
+
+  /** RSS of the node binary's mappings in a process (file pages: its code and read-only data). */
+  const binaryRss = (pid: number): number => {
+    const binary = fs.realpathSync(process.execPath);
+    let bytes = 0;
+    let inBinary = false;
+    for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (header !== null) inBinary = header[1] === binary;
+      else if (inBinary && line.startsWith('Rss:')) bytes += Number(/(\d+)/.exec(line)![1]) * 1024;
+    }
+    return bytes;
+  };
+
+  it.runIf(process.platform === 'linux')('keeps the node binary\'s startup pages out of its RSS, and drops those traffic mapped back at MEMORY PURGE', async () => {
+    // A Node process that does not drop them, for scale: ~40 MB of a ~95 MB binary.
+    const plain = spawn(process.execPath, ['-e', 'process.stdout.write("up"); setTimeout(() => {}, 60000)']);
+    try {
+      await new Promise((r) => plain.stdout.once('data', r));
+      const reference = binaryRss(plain.pid!);
+      const pid = server.proc.pid!;
+      const atStart = binaryRss(pid);
+      for (const args of [['INFO'], ['CONFIG', 'GET', '*'], ['DEBUG', 'POPULATE', '20000'], ['KEYS', 'key:1*'], ['CLIENT', 'LIST'], ['FLUSHALL']]) await c.call(...args);
+      const afterTraffic = binaryRss(pid);
+      expect(toJs(await c.call('MEMORY', 'PURGE'))).toBe('OK');
+      const afterPurge = binaryRss(pid);
+      // At start about half the plain process' (what startup ran after the drop maps back), after PURGE about a third of what the traffic mapped.
+      expect(atStart).toBeLessThan(0.75 * reference);
+      expect(afterPurge).toBeLessThan(0.6 * afterTraffic);
+    } finally {
+      plain.kill('SIGKILL');
+    }
+  });
 });

@@ -8,6 +8,7 @@
  *   errorCounted(vm) -> whether the last error reply was already counted
  *   close(vm)
  *   trimMalloc() -> whether the C heap gave pages back to the system; trimMallocAsync() -> Promise of it
+ *   dropFilePages() -> bytes of clean read-only file pages unmapped (file_pages.c); dropFilePagesAsync()
  *   dupFd(fd) -> a new descriptor for the same open file (dup(2)), or throws
  *   crc64Update(state, bytes, start, end): Redis' CRC-64 (Jones, reflected) over bytes[start, end),
  *     the state a Uint32Array [lo, hi] updated in place (persistence/rdb/crc64.ts)
@@ -27,6 +28,7 @@
 #include "lauxlib.h"
 #include "vm.h"
 #include "lzf.h"
+#include "file_pages.h"
 
 const char *VM_REGISTRY_KEY = "vireo.vm";
 
@@ -411,44 +413,68 @@ static napi_value trim_malloc(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* trimMallocAsync() -> Promise<boolean>: the same on a libuv worker thread (the JS thread
-   goes on; its own mallocs wait only while trim holds their arena's lock). */
+/* Work run on a libuv worker thread, its result (a number) resolving a promise: the JS
+   thread goes on meanwhile (its own mallocs wait only while malloc_trim holds their
+   arena's lock). */
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  int released;
-} TrimJob;
+  double (*run)(void);
+  double result;
+} BackgroundJob;
 
-static void trim_execute(napi_env env, void *data) {
-  TrimJob *job = data;
-  job->released = trim_now();
+static void background_execute(napi_env env, void *data) {
+  BackgroundJob *job = data;
+  job->result = job->run();
 }
 
-static void trim_complete(napi_env env, napi_status status, void *data) {
-  TrimJob *job = data;
+static void background_complete(napi_env env, napi_status status, void *data) {
+  BackgroundJob *job = data;
   napi_value out;
-  napi_get_boolean(env, status == napi_ok && job->released != 0, &out);
+  napi_create_double(env, status == napi_ok ? job->result : 0, &out);
   napi_resolve_deferred(env, job->deferred, out);
   napi_delete_async_work(env, job->work);
   free(job);
 }
 
-static napi_value trim_malloc_async(napi_env env, napi_callback_info info) {
-  TrimJob *job = calloc(1, sizeof *job);
+static napi_value run_in_background(napi_env env, const char *name, double (*run)(void)) {
+  BackgroundJob *job = calloc(1, sizeof *job);
   if (job == NULL) {
     napi_throw_error(env, NULL, "vireo_lua: out of memory");
     return NULL;
   }
-  napi_value promise, name;
+  job->run = run;
+  napi_value promise, resource_name;
   if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "vireo_trim", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, trim_execute, trim_complete, job, &job->work) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_create_async_work(env, NULL, resource_name, background_execute, background_complete, job, &job->work) != napi_ok ||
       napi_queue_async_work(env, job->work) != napi_ok) {
     free(job);
-    napi_throw_error(env, NULL, "vireo_lua: bad call: trimMallocAsync");
+    napi_throw_error(env, NULL, "vireo_lua: could not queue background work");
     return NULL;
   }
   return promise;
+}
+
+static double trim_job(void) { return trim_now(); }
+
+/* trimMallocAsync() -> Promise<number>: malloc_trim on a worker thread, non-zero if pages went back. */
+static napi_value trim_malloc_async(napi_env env, napi_callback_info info) {
+  return run_in_background(env, "vireo_trim", trim_job);
+}
+
+static double drop_file_pages_job(void) { return (double)drop_clean_file_pages(); }
+
+/* dropFilePages() -> bytes: unmap clean read-only file pages (file_pages.c); dropFilePagesAsync()
+   -> Promise of it, on a worker thread (reading smaps walks every mapping's page table). */
+static napi_value drop_file_pages(napi_env env, napi_callback_info info) {
+  napi_value out;
+  CHECK(napi_create_double(env, drop_file_pages_job(), &out));
+  return out;
+}
+
+static napi_value drop_file_pages_async(napi_env env, napi_callback_info info) {
+  return run_in_background(env, "vireo_drop_file_pages", drop_file_pages_job);
 }
 
 /* dupFd(fd) -> fd: each I/O thread listens on its own duplicate of a listening socket
@@ -553,6 +579,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, close_vm, NULL, NULL, NULL, napi_default, NULL},
       {"trimMalloc", NULL, trim_malloc, NULL, NULL, NULL, napi_default, NULL},
       {"trimMallocAsync", NULL, trim_malloc_async, NULL, NULL, NULL, napi_default, NULL},
+      {"dropFilePages", NULL, drop_file_pages, NULL, NULL, NULL, napi_default, NULL},
+      {"dropFilePagesAsync", NULL, drop_file_pages_async, NULL, NULL, NULL, napi_default, NULL},
       {"dupFd", NULL, dup_fd, NULL, NULL, NULL, napi_default, NULL},
       {"crc64Update", NULL, crc64_update, NULL, NULL, NULL, napi_default, NULL},
       {"lzfCompress", NULL, lzf_compress_napi, NULL, NULL, NULL, napi_default, NULL},

@@ -13,7 +13,7 @@ import { debugDigest, debugDigestValue, debugLoadAof, debugReload } from './pers
 import { savedObjectLength } from '../../persistence/rdb/file.js';
 import { ListValue } from '../types/list.js';
 import { objectRefcount } from './keys.js';
-import { fullGc, heapAndExternalBytes, trimMalloc } from '../util/gc.js';
+import { dropFilePages, fullGc, heapAndExternalBytes, trimMalloc } from '../util/gc.js';
 import { keyMemoryUsage } from '../types/memory.js';
 import { mallocStatsReport, memoryDoctorReport, memoryStatsEntries } from '../diagnostics/memory-report.js';
 
@@ -450,6 +450,8 @@ const memoryCommands: CommandImpl[] = [
       // (No malloc_trim here: FLUSHALL and the idle reclaim trim where the big frees are, and tests
       // take PURGE as the point from which a burst's RSS growth is measured, malloc's reused pages included.)
       fullGc();
+      // The code that ran since the last drop (the node binary's file pages) out of the RSS: src/util/gc.ts.
+      dropFilePages();
       ctx.reply.ok();
     },
   },

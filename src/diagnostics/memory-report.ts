@@ -11,12 +11,15 @@
  * src/server/memory-limit.ts; given by the server's MemoryTracker), the heap in use plus buffers and V8's own
  * malloc (allocated), the heap pages V8 committed (active), the committed
  * pages that are in RAM (resident), and the RSS. A Node process also
- * carries a fixed RSS that is neither heap nor buffers (the node binary,
- * ICU data, the isolate, libuv: about 55 MB); it is measured once at
- * start-up and left out of the ratios, as Redis' own binary (a few MB) is
- * negligible in its ratios.
+ * carries RSS that is neither heap nor buffers: the node binary's mapped
+ * pages (its code and read-only data: 8-45 MB, as the server drops them
+ * and traffic maps them back, src/util/gc.ts dropFilePages) and the
+ * runtime's own anonymous memory (the isolate, libuv, thread stacks:
+ * about 10 MB, measured once at start-up). Both are left out of the
+ * ratios, as Redis' own binary (a few MB) is negligible in its ratios.
  */
 
+import fs from 'node:fs';
 import v8 from 'node:v8';
 
 /** What V8 holds now, in Redis' allocator terms (bytes). */
@@ -50,18 +53,43 @@ export function sampleAllocator(): AllocatorSample {
   };
 }
 
+let fileRssReadable = true;
+
+/**
+ * Bytes of the RSS that map files (the node binary, libraries: /proc's
+ * RssFile, a counter, ~15 us to read); 0 where /proc/self/status lacks it.
+ */
+export function fileResidentBytes(): number {
+  if (!fileRssReadable) return 0;
+  try {
+    const m = /^RssFile:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
+    if (m !== null) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  fileRssReadable = false;
+  return 0;
+}
+
 /**
  * Figures taken once the server is ready (listening, before loading data):
- * the RSS of the Node runtime itself (binary, code, ICU, isolate, libuv),
- * that is the RSS less what the allocator holds, and used_memory then.
+ * the Node runtime's own anonymous RSS (isolate, libuv, thread stacks),
+ * that is the RSS less its file pages and what the allocator holds, and
+ * used_memory then. The runtime's RSS at any time is that plus the file
+ * pages mapped now.
  */
 export class StartupBaseline {
-  runtimeRss = 0;
+  private runtimeAnon = 0;
   used = 0;
 
   capture(used: number, sample: AllocatorSample = sampleAllocator()): void {
-    this.runtimeRss = Math.max(0, sample.rss - sample.resident);
+    this.runtimeAnon = Math.max(0, sample.rss - fileResidentBytes() - sample.resident);
     this.used = used;
+  }
+
+  /** The Node runtime's RSS now: its anonymous part measured at start, and the file pages mapped now. */
+  runtimeRss(): number {
+    return this.runtimeAnon + fileResidentBytes();
   }
 }
 
@@ -77,7 +105,7 @@ export interface MemoryInputs {
   used: number;
   startup: number;
   peak: number;
-  /** StartupBaseline.runtimeRss. */
+  /** StartupBaseline.runtimeRss(). */
   runtimeRss: number;
   /** StartupBaseline.used: used_memory once the server was ready (MEMORY DOCTOR's "empty" is measured from it). */
   readyUsed: number;
@@ -127,7 +155,7 @@ export interface MemoryOverhead {
   /** RSS beyond the runtime's fixed part over used_memory (mem_fragmentation_ratio). */
   totalFrag: number;
   totalFragBytes: number;
-  /** The runtime's fixed RSS left out of the ratios. */
+  /** The runtime's RSS left out of the ratios (its anonymous part at start, its file pages now). */
   runtimeRss: number;
   readyUsed: number;
 }

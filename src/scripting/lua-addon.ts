@@ -49,8 +49,12 @@ export interface LuaAddon {
   close(vm: LuaVm): void;
   /** malloc_trim(0): free C-heap pages go back to the system (src/util/gc.ts trimMalloc); absent from an addon built before it. */
   trimMalloc?(): boolean;
+  /** The same on a libuv worker thread (non-zero: pages went back). */
+  trimMallocAsync?(): Promise<number>;
+  /** Unmap the pages of clean read-only file mappings (the node binary's text): bytes of RSS they held (src/util/gc.ts dropFilePages). */
+  dropFilePages?(): number;
   /** The same on a libuv worker thread. */
-  trimMallocAsync?(): Promise<boolean>;
+  dropFilePagesAsync?(): Promise<number>;
   /** dup(2): a second descriptor for a listening socket, one per I/O thread (src/server/io-threads/). */
   dupFd?(fd: number): number;
   /** Redis' CRC-64 over bytes[start, end), state [lo, hi] updated in place (persistence/rdb/crc64.ts). */
@@ -86,7 +90,7 @@ export function luaAddon(): LuaAddon | Error {
 }
 
 /** Optional native functions (not the Lua VM's): those an addon built before them lacks. */
-type AddonFunctionName = 'trimMalloc' | 'trimMallocAsync' | 'dupFd' | 'crc64Update' | 'lzfCompress' | 'lzfSpans' | 'threadCpuMicros';
+type AddonFunctionName = 'trimMalloc' | 'trimMallocAsync' | 'dropFilePages' | 'dropFilePagesAsync' | 'dupFd' | 'crc64Update' | 'lzfCompress' | 'lzfSpans' | 'threadCpuMicros';
 
 /** The addon's function `name`, or null when the addon is not built or is older than it (the caller keeps its JS path). */
 export function addonFunction<K extends AddonFunctionName>(name: K): NonNullable<LuaAddon[K]> | null {

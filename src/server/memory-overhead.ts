@@ -46,7 +46,7 @@ export function gatherMemoryOverhead(s: MemorySource): { overhead: MemoryOverhea
     used,
     startup: s.memory.startup,
     peak: s.memory.peak,
-    runtimeRss: s.baseline.runtimeRss,
+    runtimeRss: s.baseline.runtimeRss(),
     readyUsed: s.baseline.used,
     replicationBacklog: s.primary.backlog?.size ?? 0,
     clientsSlaves: buffers.replicas,
