@@ -10,7 +10,8 @@
 // latency-size (bench/latency-size.mjs: GET/SET latency percentiles with 10M keys loaded),
 // one-client (bench/one-client.mjs: the round trip of one client sending a command at a time).
 // `--threads` runs the io-threads measurement alone (bench/io-threads.mjs: io-threads 1, 2, 4 beside
-// redis-server); `--threads-proto` the prototype it was chosen with (bench/proto/run-io-threads.mjs).
+// redis-server); `--threads-proto` the prototype it was chosen with (bench/proto/run-io-threads.mjs);
+// `--native-poll-proto` the measurement of a native I/O layer (bench/proto/run-native-poll.mjs).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensureBuild, ensureDependencies, root } from './ensure.mjs';
@@ -21,6 +22,7 @@ const args = process.argv.slice(2);
 for (const [flag, script] of [
   ['--threads', path.join('bench', 'io-threads.mjs')],
   ['--threads-proto', path.join('bench', 'proto', 'run-io-threads.mjs')],
+  ['--native-poll-proto', path.join('bench', 'proto', 'run-native-poll.mjs')],
 ]) {
   if (!args.includes(flag)) continue;
   const rest = args.filter((a) => a !== flag);
