@@ -19,8 +19,8 @@
  * ratios, as Redis' own binary (a few MB) is negligible in its ratios.
  */
 
-import fs from 'node:fs';
 import v8 from 'node:v8';
+import { fileResidentBytes } from '../util/resident.js';
 
 /** What V8 holds now, in Redis' allocator terms (bytes). */
 export interface AllocatorSample {
@@ -51,24 +51,6 @@ export function sampleAllocator(): AllocatorSample {
     youngFree,
     rss: process.memoryUsage.rss(),
   };
-}
-
-let fileRssReadable = true;
-
-/**
- * Bytes of the RSS that map files (the node binary, libraries: /proc's
- * RssFile, a counter, ~15 us to read); 0 where /proc/self/status lacks it.
- */
-export function fileResidentBytes(): number {
-  if (!fileRssReadable) return 0;
-  try {
-    const m = /^RssFile:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
-    if (m !== null) return Number(m[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  fileRssReadable = false;
-  return 0;
 }
 
 /**

@@ -10,6 +10,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { addonFunction } from '../scripting/lua-addon.js';
+import { fileResidentBytes } from './resident.js';
 
 let collector: (() => void) | null = null;
 
@@ -79,16 +80,25 @@ export function dropFilePages(): number {
 }
 
 let dropping = false;
+/** File pages mapped right after the last background drop. */
+let fileBytesAfterDrop = 0;
+/** Fewer file pages than this mapped back since the last drop: not worth reading smaps for. */
+const DROP_WORTH_BYTES = 4 << 20;
 
-/** dropFilePages on a libuv worker thread (reading /proc/self/smaps walks every mapping: ~10 ms per GB mapped). One at a time. */
+/**
+ * dropFilePages on a libuv worker thread (reading /proc/self/smaps walks
+ * every mapping's page table: tens of ms with GBs of heap), one at a time,
+ * and only once traffic mapped a few MB back since the last one.
+ */
 export function dropFilePagesInBackground(): void {
   const dropAsync = addonFunction('dropFilePagesAsync');
-  if (dropping || dropAsync === null) return;
+  if (dropping || dropAsync === null || fileResidentBytes() < fileBytesAfterDrop + DROP_WORTH_BYTES) return;
   dropping = true;
-  dropAsync().then(
-    () => (dropping = false),
-    () => (dropping = false),
-  );
+  const done = (): void => {
+    dropping = false;
+    fileBytesAfterDrop = fileResidentBytes();
+  };
+  dropAsync().then(done, done);
 }
 
 /** Bytes of the V8 heap in use, garbage not yet collected included. */
