@@ -58,7 +58,7 @@ export class GroupCommit {
    * 151) and from 1.75x to 1.32x redis-server's CPU per request, against
    * the fsync in the thread pool at the end of the turn.
    */
-  private commitNowPays(): boolean {
+  commitNowPays(): boolean {
     const aof = this.aof;
     return aof.on && this.fsyncOnLoop() && !aof.fsyncInFlight && this.gathering === null && !this.commitScheduled;
   }

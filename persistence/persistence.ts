@@ -209,6 +209,11 @@ export class Persistence {
     this.groupCommit.hold(w, alone);
   }
 
+  /** Would a client alone be committed at once (GroupCommit.commitNowPays)? */
+  mayCommitAlone(): boolean {
+    return this.groupCommit.commitNowPays();
+  }
+
   /** Replies wait only for the AOF write at the end of the turn (appendfsync everysec or no): nothing is held. */
   durableOnWrite(): boolean {
     return this.gate.durableOnWrite();

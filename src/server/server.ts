@@ -833,7 +833,8 @@ export class Server implements CommandHost, TrackingHost {
       // The group commit at the end of this turn hands the log to the AOF,
       // once for all the clients served in the turn.
       c.holdReplies();
-      this.persistence.hold(c, fromRead && this.servedAlone());
+      // Whether the loop slept (a native read, with its IC misses) is asked only when a lone commit could follow.
+      this.persistence.hold(c, fromRead && this.persistence.mayCommitAlone() && this.servedAlone());
       if (this.primary.synchronous) this.primary.requestAcks();
     } else if (fromRead && this.servedAlone()) {
       this.writeAtOnce(c);
