@@ -161,7 +161,8 @@ describe('idle reclaim decisions', () => {
   });
 });
 
-describe('RSS after a bulk load and after FLUSHALL (a server process)', () => {
+/** A server process (the production node flags) started before the suite's tests and stopped after them, with a client. */
+function serverForSuite(): { server: () => ProcessHandle; client: () => RespClient } {
   let server: ProcessHandle;
   let c: RespClient;
   beforeAll(async () => {
@@ -172,9 +173,14 @@ describe('RSS after a bulk load and after FLUSHALL (a server process)', () => {
     c?.close();
     await server?.stop();
   });
+  return { server: () => server, client: () => c };
+}
+
+describe('RSS after a bulk load and after FLUSHALL (a server process)', () => {
+  const { server, client } = serverForSuite();
 
   const memory = async () => {
-    const info = await c.call('INFO', 'memory');
+    const info = await client().call('INFO', 'memory');
     return {
       rss: infoNumber(info, 'used_memory_rss'),
       used: infoNumber(info, 'used_memory'),
@@ -193,16 +199,16 @@ describe('RSS after a bulk load and after FLUSHALL (a server process)', () => {
   }
 
   it('gives the load\'s garbage and young generation back once quiet, and falls back near the empty server\'s RSS after FLUSHALL', async () => {
-    expect(toJs(await c.call('MEMORY', 'PURGE'))).toBe('OK');
+    expect(toJs(await client().call('MEMORY', 'PURGE'))).toBe('OK');
     const empty = await memory();
-    expect(toJs(await c.call('DEBUG', 'POPULATE', '1000000'))).toBe('OK');
+    expect(toJs(await client().call('DEBUG', 'POPULATE', '1000000'))).toBe('OK');
     // Once quiet, the idle collections: what the keys added to RSS comes within twice what they
     // added to used_memory (about 1.3x; without them 3-6x, the load's garbage and a 64 MB young generation).
     const near = (m: Awaited<ReturnType<typeof memory>>) => m.rss - empty.rss < 2 * (m.used - empty.used);
     const loaded = await waitFor((m) => m.collections >= 1 && near(m));
     expect(loaded.collections).toBeGreaterThanOrEqual(1);
     expect(loaded.rss - empty.rss).toBeLessThan(2 * (loaded.used - empty.used));
-    expect(toJs(await c.call('FLUSHALL'))).toBe('OK');
+    expect(toJs(await client().call('FLUSHALL'))).toBe('OK');
     const flushed = await memory();
     // About the empty server's RSS (without trimming malloc and shrinking the young generation: ~1.9x at 1M keys, ~3x at 5M).
     expect(flushed.rss).toBeLessThan(1.4 * empty.rss);
@@ -211,16 +217,7 @@ describe('RSS after a bulk load and after FLUSHALL (a server process)', () => {
 });
 
 describe('the node binary\'s file pages (a server process)', () => {
-  let server: ProcessHandle;
-  let c: RespClient;
-  beforeAll(async () => {
-    server = await startVireoProcess(['--save', '', '--appendonly', 'no', '--enable-debug-command', 'yes'], { nodeFlags: serverNodeFlags() });
-    c = await RespClient.connect(server.port);
-  });
-  afterAll(async () => {
-    c?.close();
-    await server?.stop();
-  });
+  const { server, client } = serverForSuite();
 
   /** RSS of the node binary's mappings in a process (file pages: its code and read-only data). */
   const binaryRss = (pid: number): number => {
@@ -241,11 +238,11 @@ describe('the node binary\'s file pages (a server process)', () => {
     try {
       await new Promise((r) => plain.stdout.once('data', r));
       const reference = binaryRss(plain.pid!);
-      const pid = server.proc.pid!;
+      const pid = server().proc.pid!;
       const atStart = binaryRss(pid);
-      for (const args of [['INFO'], ['CONFIG', 'GET', '*'], ['DEBUG', 'POPULATE', '20000'], ['KEYS', 'key:1*'], ['CLIENT', 'LIST'], ['FLUSHALL']]) await c.call(...args);
+      for (const args of [['INFO'], ['CONFIG', 'GET', '*'], ['DEBUG', 'POPULATE', '20000'], ['KEYS', 'key:1*'], ['CLIENT', 'LIST'], ['FLUSHALL']]) await client().call(...args);
       const afterTraffic = binaryRss(pid);
-      expect(toJs(await c.call('MEMORY', 'PURGE'))).toBe('OK');
+      expect(toJs(await client().call('MEMORY', 'PURGE'))).toBe('OK');
       const afterPurge = binaryRss(pid);
       // At start about half the plain process' (what startup ran after the drop maps back), after PURGE about a third of what the traffic mapped.
       expect(atStart).toBeLessThan(0.75 * reference);
