@@ -74,14 +74,15 @@ function measureSet(redis, vireo, policy, pipeline, random) {
       med.toFixed(2) + (!judgedRow || med >= target ? '' : ' *'),
       judgedRow ? `>=${target}` : '(1 key)',
       median(cpuRatios).toFixed(2),
+      ratios.map((r) => r.toFixed(2)).join(' '),
     ],
     w,
   );
 }
 
-const w = [22, 4, 3, 12, 12, 7, 9, 8, 8];
+const w = [22, 4, 3, 12, 12, 7, 9, 8, 8, 0];
 if (parts.has('set')) {
-  console.log(row(['SET with appendonly yes', 'keys', 'P', 'redis best', 'vireo best', 'ratio', 'median', 'target', 'cpu/req'], w));
+  console.log(row(['SET with appendonly yes', 'keys', 'P', 'redis best', 'vireo best', 'ratio', 'median', 'target', 'cpu/req', 'rounds'], w));
   for (const policy of ['always', 'everysec']) {
     const extra = ['--appendonly', 'yes', '--appendfsync', policy];
     const redis = await startServer('redis', extra);
@@ -96,7 +97,7 @@ if (parts.has('set')) {
     }
 }
 console.log('(keys: 1 = one key, shown but not judged; 1M = -r over 1M names, judged; median: of the per-round ratios;');
-console.log(' cpu/req: median of the per-round ratios of server CPU per request, vireo/redis)');
+console.log(' cpu/req: median of the per-round ratios of server CPU per request, vireo/redis; rounds: each round\'s throughput ratio, in order)');
 }
 
 if (parts.has('rdb')) {
