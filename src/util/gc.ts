@@ -50,20 +50,39 @@ export function trimMalloc(): boolean {
   return trim !== null && trim();
 }
 
-let trimming = false;
+/** An addon function run on a libuv worker thread, one at a time: a start while it runs does nothing. */
+class BackgroundJob {
+  private running = false;
+
+  constructor(
+    private readonly name: 'trimMallocAsync' | 'dropFilePagesAsync',
+    private readonly after: () => void = () => {},
+  ) {}
+
+  get idle(): boolean {
+    return !this.running;
+  }
+
+  start(): void {
+    const run = addonFunction(this.name);
+    if (this.running || run === null) return;
+    this.running = true;
+    const done = (): void => {
+      this.running = false;
+      this.after();
+    };
+    run().then(done, done);
+  }
+}
+
+const trimJob = new BackgroundJob('trimMallocAsync');
 
 /**
  * trimMalloc on a libuv worker thread: the JS thread goes on (its own
  * mallocs wait only while the trim holds their arena's lock). One at a time.
  */
 export function trimMallocInBackground(): void {
-  const trimAsync = addonFunction('trimMallocAsync');
-  if (trimming || trimAsync === null) return;
-  trimming = true;
-  trimAsync().then(
-    () => (trimming = false),
-    () => (trimming = false),
-  );
+  trimJob.start();
 }
 
 /**
@@ -79,11 +98,11 @@ export function dropFilePages(): number {
   return drop === null ? 0 : drop();
 }
 
-let dropping = false;
 /** File pages mapped right after the last background drop. */
 let fileBytesAfterDrop = 0;
 /** Fewer file pages than this mapped back since the last drop: not worth reading smaps for. */
 const DROP_WORTH_BYTES = 4 << 20;
+const dropJob = new BackgroundJob('dropFilePagesAsync', () => (fileBytesAfterDrop = fileResidentBytes()));
 
 /**
  * dropFilePages on a libuv worker thread (reading /proc/self/smaps walks
@@ -91,14 +110,7 @@ const DROP_WORTH_BYTES = 4 << 20;
  * and only once traffic mapped a few MB back since the last one.
  */
 export function dropFilePagesInBackground(): void {
-  const dropAsync = addonFunction('dropFilePagesAsync');
-  if (dropping || dropAsync === null || fileResidentBytes() < fileBytesAfterDrop + DROP_WORTH_BYTES) return;
-  dropping = true;
-  const done = (): void => {
-    dropping = false;
-    fileBytesAfterDrop = fileResidentBytes();
-  };
-  dropAsync().then(done, done);
+  if (dropJob.idle && fileResidentBytes() >= fileBytesAfterDrop + DROP_WORTH_BYTES) dropJob.start();
 }
 
 /** Bytes of the V8 heap in use, garbage not yet collected included. */
