@@ -7,7 +7,7 @@
       "target_name": "vireo_lua",
       "sources": [
         "src/module.c", "src/sandbox.c", "src/redis_api.c", "src/functions.c",
-        "src/run.c", "src/yieldable.c", "src/resp_to_lua.c", "src/lua_to_resp.c", "src/lzf.c", "src/file_pages.c",
+        "src/run.c", "src/yieldable.c", "src/resp_to_lua.c", "src/lua_to_resp.c", "src/lzf.c", "src/file_pages.c", "src/heap_reduce.cc",
         "lua/lua_cmsgpack.c", "lua/lua_struct.c", "lua/lua_bit.c",
         "deps/lua-5.1.5/src/lapi.c", "deps/lua-5.1.5/src/lcode.c", "deps/lua-5.1.5/src/ldebug.c",
         "deps/lua-5.1.5/src/ldo.c", "deps/lua-5.1.5/src/ldump.c", "deps/lua-5.1.5/src/lfunc.c",
@@ -22,7 +22,7 @@
       ],
       "defines": ["ENABLE_CJSON_GLOBAL"],
       "include_dirs": ["src", "lua", "deps/lua-5.1.5/src", "deps/lua-cjson-2.1.0+dfsg"],
-      "cflags": ["-O2", "-std=gnu99", "-Wno-unused-parameter", "-Wno-sign-compare", "-Wno-missing-field-initializers", "-Wno-implicit-fallthrough", "-Wno-cast-function-type"],
+      "cflags": ["-O2", "-Wno-unused-parameter", "-Wno-sign-compare", "-Wno-missing-field-initializers", "-Wno-implicit-fallthrough", "-Wno-cast-function-type"],
       "cflags_c": ["-std=gnu99"]
     }
   ]

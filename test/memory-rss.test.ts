@@ -216,6 +216,29 @@ describe('RSS after a bulk load and after FLUSHALL (a server process)', () => {
   }, 120_000);
 });
 
+describe('MEMORY PURGE right after a bulk load (a server process)', () => {
+  const { client } = serverForSuite();
+
+  /** The young generation's committed bytes, from MEMORY MALLOC-STATS' V8 space table. */
+  const youngCommitted = async (): Promise<number> => {
+    const stats = String(toJs(await client().call('MEMORY', 'MALLOC-STATS')));
+    return Number(/^new_space\s+(\d+)/m.exec(stats)![1]);
+  };
+
+  it('gives the young generation the load grew back at once, not only the garbage', async () => {
+    expect(toJs(await client().call('DEBUG', 'POPULATE', '300000'))).toBe('OK');
+    // The load grows the young generation to its maximum (2 x 16 MB with the server's flags); plain
+    // full collections keep it: 32 MB committed and resident after PURGE before V8's memory-reducing one.
+    const grown = await youngCommitted();
+    expect(grown).toBeGreaterThanOrEqual(8 * MB);
+    const rssBefore = infoNumber(await client().call('INFO', 'memory'), 'used_memory_rss');
+    expect(toJs(await client().call('MEMORY', 'PURGE'))).toBe('OK');
+    expect(await youngCommitted()).toBeLessThanOrEqual(2 * MB);
+    const rssAfter = infoNumber(await client().call('INFO', 'memory'), 'used_memory_rss');
+    expect(rssBefore - rssAfter).toBeGreaterThan(grown / 4);
+  });
+});
+
 describe('the node binary\'s file pages (a server process)', () => {
   const { server, client } = serverForSuite();
 

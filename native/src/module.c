@@ -9,6 +9,7 @@
  *   close(vm)
  *   trimMalloc() -> whether the C heap gave pages back to the system; trimMallocAsync() -> Promise of it
  *   dropFilePages() -> bytes of clean read-only file pages unmapped (file_pages.c); dropFilePagesAsync()
+ *   reduceHeap() -> whether V8's memory-reducing collection ran (heap_reduce.cc)
  *   dupFd(fd) -> a new descriptor for the same open file (dup(2)), or throws
  *   crc64Update(state, bytes, start, end): Redis' CRC-64 (Jones, reflected) over bytes[start, end),
  *     the state a Uint32Array [lo, hi] updated in place (persistence/rdb/crc64.ts)
@@ -29,6 +30,7 @@
 #include "vm.h"
 #include "lzf.h"
 #include "file_pages.h"
+#include "heap_reduce.h"
 
 const char *VM_REGISTRY_KEY = "vireo.vm";
 
@@ -477,6 +479,13 @@ static napi_value drop_file_pages_async(napi_env env, napi_callback_info info) {
   return run_in_background(env, "vireo_drop_file_pages", drop_file_pages_job);
 }
 
+/* reduceHeap() -> whether it ran: V8's memory-reducing full collection (heap_reduce.cc), on this thread. */
+static napi_value reduce_heap_napi(napi_env env, napi_callback_info info) {
+  napi_value out;
+  CHECK(napi_get_boolean(env, reduce_heap() != 0, &out));
+  return out;
+}
+
 /* dupFd(fd) -> fd: each I/O thread listens on its own duplicate of a listening socket
    (src/server/io-threads/), so each can close its copy without closing another's. */
 static napi_value dup_fd(napi_env env, napi_callback_info info) {
@@ -581,6 +590,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"trimMallocAsync", NULL, trim_malloc_async, NULL, NULL, NULL, napi_default, NULL},
       {"dropFilePages", NULL, drop_file_pages, NULL, NULL, NULL, napi_default, NULL},
       {"dropFilePagesAsync", NULL, drop_file_pages_async, NULL, NULL, NULL, napi_default, NULL},
+      {"reduceHeap", NULL, reduce_heap_napi, NULL, NULL, NULL, napi_default, NULL},
       {"dupFd", NULL, dup_fd, NULL, NULL, NULL, napi_default, NULL},
       {"crc64Update", NULL, crc64_update, NULL, NULL, NULL, napi_default, NULL},
       {"lzfCompress", NULL, lzf_compress_napi, NULL, NULL, NULL, napi_default, NULL},

@@ -13,7 +13,7 @@ import { debugDigest, debugDigestValue, debugLoadAof, debugReload } from './pers
 import { savedObjectLength } from '../../persistence/rdb/file.js';
 import { ListValue } from '../types/list.js';
 import { objectRefcount } from './keys.js';
-import { dropFilePages, fullGc, heapAndExternalBytes, trimMalloc } from '../util/gc.js';
+import { dropFilePages, heapAndExternalBytes, reduceHeap, trimMalloc } from '../util/gc.js';
 import { keyMemoryUsage } from '../types/memory.js';
 import { mallocStatsReport, memoryDoctorReport, memoryStatsEntries } from '../diagnostics/memory-report.js';
 
@@ -40,7 +40,8 @@ const FLUSH_COLLECT_BYTES = 32 * 1024 * 1024;
 function collectFlushed(ctx: CommandContext, argv: string[]): void {
   const lazy = argv.length === 2 ? eq(argv[1]!, 'async') : ctx.host.config.bool('lazyfree-lazy-user-flush');
   if (lazy || heapAndExternalBytes() - ctx.host.memory.startup < FLUSH_COLLECT_BYTES) return;
-  fullGc();
+  // With the young generation the load grew (up to 64 MB) shrunk too.
+  reduceHeap();
   // The slabs the collections freed went back to malloc: their pages go back to the system.
   trimMalloc();
 }
@@ -446,10 +447,11 @@ const memoryCommands: CommandImpl[] = [
   {
     name: 'memory|purge',
     run(ctx) {
-      // A full collection: used_memory then counts live data only (the bench measures after it).
+      // Full collections and the young generation shrunk: used_memory then counts live data only
+      // (the bench measures after it), and the RSS holds no young generation grown by a load.
       // (No malloc_trim here: FLUSHALL and the idle reclaim trim where the big frees are, and tests
       // take PURGE as the point from which a burst's RSS growth is measured, malloc's reused pages included.)
-      fullGc();
+      reduceHeap();
       // The code that ran since the last drop (the node binary's file pages) out of the RSS: src/util/gc.ts.
       dropFilePages();
       ctx.reply.ok();

@@ -55,6 +55,8 @@ export interface LuaAddon {
   dropFilePages?(): number;
   /** The same on a libuv worker thread. */
   dropFilePagesAsync?(): Promise<number>;
+  /** V8's memory-reducing full collection (Isolate::LowMemoryNotification) on this thread (src/util/gc.ts reduceHeap). */
+  reduceHeap?(): boolean;
   /** dup(2): a second descriptor for a listening socket, one per I/O thread (src/server/io-threads/). */
   dupFd?(fd: number): number;
   /** Redis' CRC-64 over bytes[start, end), state [lo, hi] updated in place (persistence/rdb/crc64.ts). */
@@ -90,7 +92,7 @@ export function luaAddon(): LuaAddon | Error {
 }
 
 /** Optional native functions (not the Lua VM's): those an addon built before them lacks. */
-type AddonFunctionName = 'trimMalloc' | 'trimMallocAsync' | 'dropFilePages' | 'dropFilePagesAsync' | 'dupFd' | 'crc64Update' | 'lzfCompress' | 'lzfSpans' | 'threadCpuMicros';
+type AddonFunctionName = 'trimMalloc' | 'trimMallocAsync' | 'dropFilePages' | 'dropFilePagesAsync' | 'reduceHeap' | 'dupFd' | 'crc64Update' | 'lzfCompress' | 'lzfSpans' | 'threadCpuMicros';
 
 /** The addon's function `name`, or null when the addon is not built or is older than it (the caller keeps its JS path). */
 export function addonFunction<K extends AddonFunctionName>(name: K): NonNullable<LuaAddon[K]> | null {

@@ -34,6 +34,18 @@ export function fullGc(): void {
   gc();
 }
 
+/**
+ * Collect and give the heap's spare room back: V8's LowMemoryNotification
+ * (through the addon), full collections until one frees nothing more, the
+ * young generation shrunk to its minimum (a write load grows it to
+ * 2 x --max-semi-space-size, half of that resident, which plain full
+ * collections keep), pooled pages released. fullGc without the addon.
+ */
+export function reduceHeap(): void {
+  const reduce = addonFunction('reduceHeap');
+  if (reduce === null || !reduce()) fullGc();
+}
+
 /** One full collection (what an idle server can afford: half of fullGc's pause). */
 export function majorGc(): void {
   loadCollector()();
