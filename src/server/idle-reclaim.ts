@@ -24,11 +24,13 @@
  *      blocks, ~0.1 s at 5M keys): the buffers those collections freed went
  *      back to malloc, which keeps their pages (FLUSHALL trims too, in the
  *      command).
- *   3. once the steps above are done: the node binary's file pages out of
- *      the RSS, on a worker thread (src/util/gc.ts dropFilePages): the
- *      code the traffic ran (and the collections above) maps back 64 KB
- *      at a time, 10-20 MB of it; what the next traffic needs maps back
- *      on its first run.
+ *   3. once the steps above are done, and again every FILE_PAGES_EVERY_MS
+ *      of the quiet spell: the node binary's file pages out of the RSS, on
+ *      a worker thread (src/util/gc.ts dropFilePages, which runs only when
+ *      4 MB came back since its last run): the code the traffic ran (and
+ *      the collections above) maps back 64 KB at a time, 10-20 MB of it,
+ *      and on a quiet server each monitoring poll (an INFO maps back
+ *      ~5 MB); what the next traffic needs maps back on its first run.
  * The pauses (a scavenge ~10 ms; a full collection 25-50 ms at 1M-5M keys,
  * up to ~100 ms on a loaded machine) fall where no command is waiting;
  * latency event `idle-gc`.
@@ -56,6 +58,8 @@ const SLACK_MIN = 8 << 20;
 const OVERHEAD_HIGH = 1.3;
 /** A young generation committed past this is shrunk when quiet (an idle server's is 1-2 MB). */
 const YOUNG_IDLE_BYTES = 4 << 20;
+/** Step 3 again this often (ms) in a quiet spell. */
+export const FILE_PAGES_EVERY_MS = 10_000;
 /** Step 1 freeing this much of the heap is followed by a second full collection in step 2. */
 const FREED_POOLED_BYTES = 16 << 20;
 
@@ -115,7 +119,8 @@ export class IdleReclaim {
   private heldAfterGc: number;
   private fullDone = false;
   private youngDone = false;
-  private filePagesDone = false;
+  /** When step 3 last ran in this quiet spell (-Infinity: not yet). */
+  private filePagesAt = -Infinity;
   /** Bytes step 1 freed in this quiet spell. */
   private freed = 0;
 
@@ -137,7 +142,8 @@ export class IdleReclaim {
   tick(now: number, periodMs: number): void {
     if (this.busy(now, periodMs)) {
       this.quietSince = now;
-      this.fullDone = this.youngDone = this.filePagesDone = false;
+      this.fullDone = this.youngDone = false;
+      this.filePagesAt = -Infinity;
       this.freed = 0;
       return;
     }
@@ -170,8 +176,8 @@ export class IdleReclaim {
       this.collect(now);
       this.gc.trim();
     }
-    if (!this.filePagesDone) {
-      this.filePagesDone = true;
+    if (now - this.filePagesAt >= FILE_PAGES_EVERY_MS) {
+      this.filePagesAt = now;
       this.gc.dropFilePages();
     }
   }
