@@ -7,7 +7,7 @@
       "target_name": "vireo_lua",
       "sources": [
         "src/module.c", "src/sandbox.c", "src/redis_api.c", "src/functions.c",
-        "src/run.c", "src/yieldable.c", "src/resp_to_lua.c", "src/lua_to_resp.c", "src/lzf.c", "src/file_pages.c", "src/heap_reduce.cc",
+        "src/run.c", "src/yieldable.c", "src/resp_to_lua.c", "src/lua_to_resp.c", "src/lzf.c", "src/file_pages.c", "src/heap_reduce.cc", "src/sync_socket.c",
         "lua/lua_cmsgpack.c", "lua/lua_struct.c", "lua/lua_bit.c",
         "deps/lua-5.1.5/src/lapi.c", "deps/lua-5.1.5/src/lcode.c", "deps/lua-5.1.5/src/ldebug.c",
         "deps/lua-5.1.5/src/ldo.c", "deps/lua-5.1.5/src/ldump.c", "deps/lua-5.1.5/src/lfunc.c",

@@ -10,6 +10,7 @@
  *   trimMalloc() -> whether the C heap gave pages back to the system; trimMallocAsync() -> Promise of it
  *   dropFilePages() -> bytes of clean read-only file pages unmapped (file_pages.c); dropFilePagesAsync()
  *   reduceHeap() -> whether V8's memory-reducing collection ran (heap_reduce.cc)
+ *   syncConnect, syncWrite, syncReadLines, syncClose: blocking sockets for MIGRATE (sync_socket.c)
  *   dupFd(fd) -> a new descriptor for the same open file (dup(2)), or throws
  *   crc64Update(state, bytes, start, end): Redis' CRC-64 (Jones, reflected) over bytes[start, end),
  *     the state a Uint32Array [lo, hi] updated in place (persistence/rdb/crc64.ts)
@@ -31,6 +32,7 @@
 #include "lzf.h"
 #include "file_pages.h"
 #include "heap_reduce.h"
+#include "sync_socket.h"
 
 const char *VM_REGISTRY_KEY = "vireo.vm";
 
@@ -598,6 +600,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"threadCpuMicros", NULL, thread_cpu_micros, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  sync_socket_define(env, exports);
   return exports;
 }
 

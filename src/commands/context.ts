@@ -15,6 +15,7 @@ import type { LatencyMonitor } from '../diagnostics/latency-monitor.js';
 import type { SlotStats } from '../diagnostics/slot-stats.js';
 import type { HotKeys } from '../diagnostics/hot-keys.js';
 import type { DoctorCounts, MemoryOverhead } from '../diagnostics/memory-report.js';
+import type { MigrateSockets } from './migrate.js';
 import { ExecContext, type ReplySink } from '../engine/context.js';
 import type { Engine } from '../engine/engine.js';
 import type { ReplyStream } from '../protocol/stream.js';
@@ -256,6 +257,8 @@ export interface CommandHost {
   readonly slotStats: SlotStats;
   /** Sampled key accesses (VIREO HOTKEYS). */
   readonly hotKeys: HotKeys;
+  /** MIGRATE's cached connections to its targets. */
+  readonly migrateSockets: MigrateSockets;
   /** SLOWLOG's entries (src/diagnostics/slowlog.ts). */
   readonly slowlog: SlowLog;
   /** LATENCY LATEST / HISTORY / RESET's events. */

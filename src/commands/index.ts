@@ -30,6 +30,7 @@ import { bitmapCommands } from './bitmaps.js';
 import { aclCommands } from './acl.js';
 import { clusterCommands } from './cluster.js';
 import { vireoCommands } from './vireo.js';
+import { migrateCommands } from './migrate.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -51,6 +52,7 @@ export function createCommandTable(): CommandTable {
     ...zsetCommands,
     ...sortCommands,
     ...persistenceCommands,
+    ...migrateCommands,
     ...streamCommands,
     ...streamReadCommands,
     ...streamGroupCommands,

@@ -65,6 +65,13 @@ export interface LuaAddon {
   lzfCompress?(input: Uint8Array, inStart: number, n: number, out: Uint8Array, outStart: number, maxOut: number): number;
   /** compressSpans of persistence/rdb/lzf-spans.ts, the same bytes. */
   lzfSpans?(chunk: Uint8Array, spans: Int32Array, out: Uint8Array): number;
+  /** Blocking sockets for MIGRATE (src/commands/migrate.ts): a connected fd; -1 none could be started, -2 it failed or timed out. */
+  syncConnect?(host: string, port: string, timeoutMs: number): number;
+  /** Bytes written: fewer than given on an error or a timeout. */
+  syncWrite?(fd: number, bytes: Buffer, timeoutMs: number): number;
+  /** Up to `count` reply lines without their CRLF, and 0 (all came), 1 (timeout) or 2 (error, closed). */
+  syncReadLines?(fd: number, count: number, timeoutMs: number): [string[], number];
+  syncClose?(fd: number): void;
   /** CPU time of the calling thread in microseconds (src/util/thread-clock.ts). */
   threadCpuMicros?(): number;
 }
@@ -92,7 +99,7 @@ export function luaAddon(): LuaAddon | Error {
 }
 
 /** Optional native functions (not the Lua VM's): those an addon built before them lacks. */
-type AddonFunctionName = 'trimMalloc' | 'trimMallocAsync' | 'dropFilePages' | 'dropFilePagesAsync' | 'reduceHeap' | 'dupFd' | 'crc64Update' | 'lzfCompress' | 'lzfSpans' | 'threadCpuMicros';
+type AddonFunctionName = 'trimMalloc' | 'trimMallocAsync' | 'dropFilePages' | 'dropFilePagesAsync' | 'reduceHeap' | 'syncConnect' | 'syncWrite' | 'syncReadLines' | 'syncClose' | 'dupFd' | 'crc64Update' | 'lzfCompress' | 'lzfSpans' | 'threadCpuMicros';
 
 /** The addon's function `name`, or null when the addon is not built or is older than it (the caller keeps its JS path). */
 export function addonFunction<K extends AddonFunctionName>(name: K): NonNullable<LuaAddon[K]> | null {

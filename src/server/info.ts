@@ -57,6 +57,8 @@ export interface InfoSource {
   readonly changeFeed: { readonly entriesAdded: number; readonly entriesLost: number };
   /** Channel and pattern counts (INFO stats). */
   readonly pubsub: PubSub;
+  /** MIGRATE's cached connections. */
+  readonly migrateSockets: { readonly size: number };
   /** Client-side caching's counts (tracking_clients and tracking_total_*). */
   /** Latency histograms' percentiles (INFO latencystats). */
   readonly timing: { readonly percentiles: readonly number[] };
@@ -363,7 +365,7 @@ function statsSection(s: InfoSource): Fields {
     ['pubsubshard_channels', s.pubsub.shardChannelCount],
     ['latest_fork_usec', 0],
     ['total_forks', 0],
-    ['migrate_cached_sockets', 0],
+    ['migrate_cached_sockets', s.migrateSockets.size],
     ['slave_expires_tracked_keys', 0],
     ['active_defrag_hits', 0],
     ['active_defrag_misses', 0],

@@ -94,11 +94,28 @@ const REDACTED = '"(redacted)"';
  * AUTH's user and password, HELLO ... AUTH <user> <pass>, ACL SETUSER's
  * arguments. Null when none.
  */
+/** MIGRATE's AUTH / AUTH2 arguments, as migrateCommand redacts them while it parses its options. */
+function migrateSecrets(argv: readonly string[]): Set<number> | null {
+  const out = new Set<number>();
+  for (let j = 6; j < argv.length; j++) {
+    const more = argv.length - 1 - j;
+    const opt = argv[j]!.toLowerCase();
+    if (opt === 'copy' || opt === 'replace') continue;
+    if (opt === 'auth' && more >= 1) out.add(++j);
+    else if (opt === 'auth2' && more >= 2) {
+      out.add(++j);
+      out.add(++j);
+    } else break;
+  }
+  return out.size > 0 ? out : null;
+}
+
 export function redactedPositions(argv: readonly string[]): Set<number> | null {
   const name = argv[0]!.toLowerCase();
   if (name === 'auth') return new Set(Array.from({ length: argv.length - 1 }, (_, i) => i + 1));
   // ACL SETUSER: the user name and every rule (passwords among them), as aclCommand redacts them.
   if (name === 'acl' && argv.length >= 3 && argv[1]!.toLowerCase() === 'setuser') return new Set(Array.from({ length: argv.length - 2 }, (_, i) => i + 2));
+  if (name === 'migrate') return migrateSecrets(argv);
   if (name !== 'hello') return null;
   // HELLO's options as helloCommand walks them: AUTH takes two arguments, SETNAME one.
   const out = new Set<number>();

@@ -31,6 +31,7 @@ import { CommandTiming } from './command-timing.js';
 import { LatencyMonitor } from '../diagnostics/latency-monitor.js';
 import { SlotStats } from '../diagnostics/slot-stats.js';
 import { HotKeys } from '../diagnostics/hot-keys.js';
+import { MigrateSockets } from '../commands/migrate.js';
 import type { SlowLog } from '../diagnostics/slowlog.js';
 import { DirectIo } from './direct-io.js';
 import { Listeners } from './listeners.js';
@@ -171,6 +172,7 @@ export class Server implements CommandHost, TrackingHost {
   /** CLUSTER SLOT-STATS' per-slot CPU and bytes, and VIREO HOTKEYS' sample. */
   readonly slotStats = new SlotStats();
   readonly hotKeys = new HotKeys();
+  readonly migrateSockets = new MigrateSockets();
   /** Either of them is on (dispatch checks this one flag per command). */
   observeCommands = false;
 
@@ -482,6 +484,7 @@ export class Server implements CommandHost, TrackingHost {
     this.shuttingDown = true;
     if (this.cron !== null) clearTimeout(this.cron);
     this.memoryLimit.close();
+    this.migrateSockets.closeAll();
     this.watchGcPauses();
     this.pause.stop();
     this.replica.close();
@@ -1322,6 +1325,7 @@ export class Server implements CommandHost, TrackingHost {
     this.idleReclaim.tick(performance.now(), 1000 / hz);
     this.sampleStats();
     this.closeIdleClients();
+    this.migrateSockets.closeIdle();
     this.evictClients();
     this.resetOutputPeaks();
     if (this.engine.log.hasPending) this.engine.log.flush();

@@ -1,0 +1,267 @@
+/**
+ * MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE]
+ *   [AUTH password] [AUTH2 username password] [KEYS key ...]
+ *
+ * As Redis' migrateCommand (cluster.c): the keys are serialized as DUMP
+ * does, sent as RESTORE commands over a connection cached per target, and
+ * the command waits for the target's replies before it returns, the event
+ * loop with it (through the native addon's blocking sockets), so no other
+ * command can change the keys between their serialization and their
+ * deletion. Keys the target acknowledged are deleted unless COPY, and the
+ * command is logged as DEL of those keys.
+ */
+
+import type { CommandImpl } from './table.js';
+import type { CommandContext } from './context.js';
+import { ERR, argLong, eq } from './util.js';
+import { NOTIFY } from '../engine/engine.js';
+import { dumpPayload } from '../../persistence/rdb/file.js';
+import { addonFunction } from '../scripting/lua-addon.js';
+import type { Value } from '../types/value.js';
+
+/** At most this many cached connections (Redis' MIGRATE_SOCKET_CACHE_ITEMS). */
+const CACHE_ITEMS = 64;
+/** A cached connection unused this long (s) is closed (MIGRATE_SOCKET_CACHE_TTL). */
+const CACHE_TTL_S = 10;
+/** The largest timeout the blocking calls take (ms). */
+const MAX_TIMEOUT_MS = 0x7fffffff;
+/** syncReadLines' statuses. */
+const READ_TIMEOUT = 1;
+
+interface CachedSocket {
+  fd: number;
+  /** The database last selected on it; -1: SELECT before the next RESTORE. */
+  lastDbid: number;
+  lastUse: number;
+}
+
+/** Connections to MIGRATE targets, kept for the next MIGRATE to the same host:port (INFO migrate_cached_sockets). */
+export class MigrateSockets {
+  private readonly cache = new Map<string, CachedSocket>();
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * The cached connection to host:port, or a new one; 'unreachable' when
+   * no connection could be started (the name does not resolve), 'failed'
+   * when one started and failed or timed out.
+   */
+  get(host: string, port: string, timeoutMs: number): CachedSocket | 'unreachable' | 'failed' {
+    const name = `${host}:${port}`;
+    const nowS = Date.now() / 1000;
+    const cached = this.cache.get(name);
+    if (cached !== undefined) {
+      cached.lastUse = nowS;
+      return cached;
+    }
+    const connect = addonFunction('syncConnect');
+    if (connect === null) return 'unreachable';
+    if (this.cache.size >= CACHE_ITEMS) {
+      // Full: one goes, at random as Redis picks it.
+      const names = [...this.cache.keys()];
+      this.close(names[Math.floor(Math.random() * names.length)]!);
+    }
+    const fd = connect(host, port, timeoutMs);
+    if (fd < 0) return fd === -1 ? 'unreachable' : 'failed';
+    const socket = { fd, lastDbid: -1, lastUse: nowS };
+    this.cache.set(name, socket);
+    return socket;
+  }
+
+  close(name: string): void {
+    const socket = this.cache.get(name);
+    if (socket === undefined) return;
+    this.cache.delete(name);
+    addonFunction('syncClose')?.(socket.fd);
+  }
+
+  /** From the cron: close the connections unused for CACHE_TTL_S. */
+  closeIdle(): void {
+    const nowS = Date.now() / 1000;
+    for (const [name, socket] of this.cache) if (nowS - socket.lastUse > CACHE_TTL_S) this.close(name);
+  }
+
+  closeAll(): void {
+    for (const name of [...this.cache.keys()]) this.close(name);
+  }
+}
+
+/** One RESP command as bytes: the arguments are latin1 strings or raw payloads. */
+function encodeCommand(args: readonly (string | Buffer)[]): Buffer[] {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`, 'latin1')];
+  for (const a of args) {
+    const bytes = typeof a === 'string' ? Buffer.from(a, 'latin1') : a;
+    parts.push(Buffer.from(`$${bytes.length}\r\n`, 'latin1'), bytes, Buffer.from('\r\n', 'latin1'));
+  }
+  return parts;
+}
+
+interface MigrateOptions {
+  copy: boolean;
+  replace: boolean;
+  username: string | null;
+  password: string | null;
+  /** Index in argv of the first key; the keys run to the end when `keysOption`. */
+  firstKey: number;
+  keysOption: boolean;
+}
+
+/** The options from argv[6] on, in migrateCommand's order of checks; null after replying with its error. */
+function parseOptions(ctx: CommandContext, argv: string[]): MigrateOptions | null {
+  const o: MigrateOptions = { copy: false, replace: false, username: null, password: null, firstKey: 3, keysOption: false };
+  for (let j = 6; j < argv.length; j++) {
+    const more = argv.length - 1 - j;
+    const opt = argv[j]!;
+    if (eq(opt, 'copy')) o.copy = true;
+    else if (eq(opt, 'replace')) o.replace = true;
+    else if (eq(opt, 'auth')) {
+      if (more < 1) return syntaxError(ctx);
+      o.password = argv[++j]!;
+    } else if (eq(opt, 'auth2')) {
+      if (more < 2) return syntaxError(ctx);
+      o.username = argv[++j]!;
+      o.password = argv[++j]!;
+    } else if (eq(opt, 'keys')) {
+      if (argv[3]!.length !== 0) {
+        ctx.reply.error('ERR When using MIGRATE KEYS option, the key argument must be set to the empty string');
+        return null;
+      }
+      o.firstKey = j + 1;
+      o.keysOption = true;
+      break;
+    } else return syntaxError(ctx);
+  }
+  return o;
+}
+
+function syntaxError(ctx: CommandContext): null {
+  ctx.reply.error(ERR.SYNTAX);
+  return null;
+}
+
+function migrate(ctx: CommandContext, argv: string[]): void {
+  const opts = parseOptions(ctx, argv);
+  if (opts === null) return;
+  let timeout = argLong(ctx, argv[5]!);
+  if (timeout === null) return;
+  const dbid = argLong(ctx, argv[4]!);
+  if (dbid === null) return;
+  if (timeout <= 0) timeout = 1000;
+  timeout = Math.min(timeout, MAX_TIMEOUT_MS);
+  const engine = ctx.engine;
+  const db = ctx.db;
+  // The keys present; none: +NOKEY (often a key that just expired, not an error).
+  const keys: string[] = [];
+  const values: Value[] = [];
+  const lastKey = opts.keysOption ? argv.length : 4;
+  for (let j = opts.firstKey; j < lastKey; j++) {
+    const value = engine.lookupRead(db, argv[j]!);
+    if (value === undefined) continue;
+    keys.push(argv[j]!);
+    values.push(value);
+  }
+  if (keys.length === 0) {
+    ctx.reply.simple('NOKEY');
+    return;
+  }
+  const write = addonFunction('syncWrite');
+  const readLines = addonFunction('syncReadLines');
+  const sockets = ctx.host.migrateSockets;
+  const host = argv[1]!;
+  const port = argv[2]!;
+  const name = `${host}:${port}`;
+  // One retry on a new connection when the cached one failed before any reply (it was closed by the peer).
+  for (let mayRetry = true; ; mayRetry = false) {
+    const socket = write === null || readLines === null ? 'unreachable' : sockets.get(host, port, timeout);
+    if (socket === 'unreachable') {
+      ctx.reply.error('IOERR error or timeout connecting to the client');
+      return;
+    }
+    // Redis' blocking connect reports a refused or timed-out connection as connected: its first write fails.
+    if (socket === 'failed') {
+      if (mayRetry) continue;
+      ctx.reply.error('IOERR error or timeout writing to target instance');
+      return;
+    }
+    const parts: Buffer[] = [];
+    if (opts.password !== null) parts.push(...encodeCommand(opts.username !== null ? ['AUTH', opts.username, opts.password] : ['AUTH', opts.password]));
+    const select = socket.lastDbid !== dbid;
+    if (select) parts.push(...encodeCommand(['SELECT', String(dbid)]));
+    // Keys that expired since the lookup are left out; a TTL is sent relative, at least 1 ms.
+    const sent: string[] = [];
+    const compress = ctx.host.config.bool('rdbcompression');
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      const expireAt = db.getExpire(key);
+      let ttl = 0;
+      if (expireAt !== -1) {
+        ttl = expireAt - engine.now;
+        if (ttl < 0) continue;
+        if (ttl < 1) ttl = 1;
+      }
+      sent.push(key);
+      const restore: (string | Buffer)[] = ['RESTORE', key, String(ttl), dumpPayload(values[k]!, compress)];
+      if (opts.replace) restore.push('REPLACE');
+      parts.push(...encodeCommand(restore));
+    }
+    const request = Buffer.concat(parts);
+    if (write!(socket.fd, request, timeout) !== request.length) {
+      sockets.close(name);
+      if (mayRetry) continue;
+      ctx.reply.error('IOERR error or timeout writing to target instance');
+      return;
+    }
+    const preamble = (opts.password !== null ? 1 : 0) + (select ? 1 : 0);
+    const [lines, status] = readLines!(socket.fd, preamble + sent.length, timeout);
+    if (lines.length < preamble) {
+      // The AUTH or SELECT reply did not come.
+      sockets.close(name);
+      if (mayRetry && status !== READ_TIMEOUT) continue;
+      ctx.reply.error('IOERR error or timeout reading to target instance');
+      return;
+    }
+    const authReply = opts.password !== null ? lines[0]! : '+OK';
+    const selectReply = select ? lines[preamble - 1]! : '+OK';
+    let targetError: string | null = null;
+    const moved: string[] = [];
+    for (let j = 0; j < lines.length - preamble; j++) {
+      const restoreReply = lines[preamble + j]!;
+      if (authReply[0] === '-' || selectReply[0] === '-' || restoreReply[0] === '-') {
+        // The first error is the one reported; the connection's database is no longer known.
+        if (targetError === null) {
+          socket.lastDbid = -1;
+          targetError = (authReply[0] === '-' ? authReply : selectReply[0] === '-' ? selectReply : restoreReply).slice(1);
+        }
+      } else if (!opts.copy) {
+        const key = sent[j]!;
+        engine.deleteKey(db, key);
+        ctx.changed(key, NOTIFY.GENERIC, 'del', db);
+        moved.push(key);
+      }
+    }
+    const socketError = lines.length < preamble + sent.length;
+    // Nothing acknowledged and no reply at all: the cached connection was stale; once more on a new one.
+    if (targetError === null && socketError && lines.length === preamble && mayRetry && status !== READ_TIMEOUT) {
+      sockets.close(name);
+      continue;
+    }
+    if (socketError) sockets.close(name);
+    // Replicas and the AOF see the deletion of what moved, as Redis rewrites the command as DEL.
+    if (moved.length > 0) engine.emit(db.id, ['DEL', ...moved], moved.length);
+    if (targetError !== null) {
+      ctx.reply.error(`ERR Target instance replied with error: ${targetError}`);
+      return;
+    }
+    if (socketError) {
+      ctx.reply.error('IOERR error or timeout reading to target instance');
+      return;
+    }
+    socket.lastDbid = dbid;
+    ctx.reply.ok();
+    return;
+  }
+}
+
+export const migrateCommands: CommandImpl[] = [{ name: 'migrate', run: migrate }];
