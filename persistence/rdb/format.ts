@@ -345,6 +345,8 @@ export function writeLen(buf: Buffer, at: number, n: number): number {
 }
 
 /** A growable output buffer with the RDB primitives. */
+const NO_SPANS = new Int32Array(0);
+
 export class RdbOutput {
   buf: Buffer;
   pos = 0;
@@ -356,8 +358,12 @@ export class RdbOutput {
    * 4 bytes: the result is byte for byte what compressing here gives.
    */
   deferLzf: DeferredLzfSink | null = null;
-  /** The spans of the buffered bytes (deferLzf): three int32 per string, positions in `buf`. */
-  private spans = new Int32Array(3 * 1024);
+  /**
+   * The spans of the buffered bytes (deferLzf): three int32 per string,
+   * positions in `buf`. Made at the first span: a DUMP payload (one per key
+   * for MIGRATE) never defers, and 12 KB zeroed per output was most of its cost.
+   */
+  private spans = NO_SPANS;
   private spanInts = 0;
   /**
    * Where the bytes of a long string go (after the bytes buffered before
@@ -394,7 +400,7 @@ export class RdbOutput {
 
   private span(header: number, body: number, len: number): void {
     if (this.spanInts + 3 > this.spans.length) {
-      const next = new Int32Array(this.spans.length * 2);
+      const next = new Int32Array(Math.max(3 * 1024, this.spans.length * 2));
       next.set(this.spans);
       this.spans = next;
     }

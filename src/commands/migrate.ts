@@ -88,14 +88,82 @@ export class MigrateSockets {
   }
 }
 
-/** One RESP command as bytes: the arguments are latin1 strings or raw payloads. */
-function encodeCommand(args: readonly (string | Buffer)[]): Buffer[] {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`, 'latin1')];
-  for (const a of args) {
-    const bytes = typeof a === 'string' ? Buffer.from(a, 'latin1') : a;
-    parts.push(Buffer.from(`$${bytes.length}\r\n`, 'latin1'), bytes, Buffer.from('\r\n', 'latin1'));
+/** The request is built in a buffer of this size and written each time it fills. */
+const WRITE_CHUNK = 64 * 1024;
+
+/**
+ * RESP commands written to a blocking socket as they are built, through one
+ * 64 KB buffer (a payload larger than what is left goes out on its own);
+ * `ok` turns false at the first failed write.
+ */
+class RequestWriter {
+  private readonly buf = Buffer.allocUnsafe(WRITE_CHUNK);
+  private pos = 0;
+  ok = true;
+
+  constructor(
+    private readonly fd: number,
+    private readonly timeoutMs: number,
+    private readonly write: (fd: number, bytes: Buffer, timeoutMs: number) => number,
+  ) {}
+
+  /** One command; its arguments are latin1 strings or raw payloads. */
+  add(args: readonly (string | Buffer)[]): void {
+    this.text(`*${args.length}\r\n`);
+    for (const a of args) {
+      if (typeof a === 'string') {
+        this.text(`$${a.length}\r\n`);
+        this.text(a);
+      } else {
+        this.text(`$${a.length}\r\n`);
+        this.bytes(a);
+      }
+      this.text('\r\n');
+    }
   }
-  return parts;
+
+  /** A latin1 string (one byte a character). */
+  private text(s: string): void {
+    if (s.length > WRITE_CHUNK - this.pos) {
+      if (s.length > WRITE_CHUNK) {
+        this.bytes(Buffer.from(s, 'latin1'));
+        return;
+      }
+      this.flush();
+    }
+    // Short strings (headers, most keys) by a loop: a latin1Write call costs more than copying them.
+    if (s.length <= 32) {
+      const buf = this.buf;
+      let at = this.pos;
+      for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
+      this.pos = at;
+    } else this.pos += this.buf.latin1Write(s, this.pos);
+  }
+
+  private bytes(b: Buffer): void {
+    if (b.length > WRITE_CHUNK - this.pos) {
+      this.flush();
+      if (b.length > WRITE_CHUNK) {
+        this.send(b);
+        return;
+      }
+    }
+    b.copy(this.buf, this.pos);
+    this.pos += b.length;
+  }
+
+  private send(bytes: Buffer): void {
+    if (this.ok) this.ok = this.write(this.fd, bytes, this.timeoutMs) === bytes.length;
+  }
+
+  /** Write what is pending; false when this or an earlier write failed. */
+  flush(): boolean {
+    if (this.pos > 0) {
+      this.send(this.buf.subarray(0, this.pos));
+      this.pos = 0;
+    }
+    return this.ok;
+  }
 }
 
 interface MigrateOptions {
@@ -185,14 +253,15 @@ function migrate(ctx: CommandContext, argv: string[]): void {
       ctx.reply.error('IOERR error or timeout writing to target instance');
       return;
     }
-    const parts: Buffer[] = [];
-    if (opts.password !== null) parts.push(...encodeCommand(opts.username !== null ? ['AUTH', opts.username, opts.password] : ['AUTH', opts.password]));
+    // Written as it is built, 64 KB at a time: a large key costs its payload once, not the whole request.
+    const out = new RequestWriter(socket.fd, timeout, write!);
+    if (opts.password !== null) out.add(opts.username !== null ? ['AUTH', opts.username, opts.password] : ['AUTH', opts.password]);
     const select = socket.lastDbid !== dbid;
-    if (select) parts.push(...encodeCommand(['SELECT', String(dbid)]));
+    if (select) out.add(['SELECT', String(dbid)]);
     // Keys that expired since the lookup are left out; a TTL is sent relative, at least 1 ms.
     const sent: string[] = [];
     const compress = ctx.host.config.bool('rdbcompression');
-    for (let k = 0; k < keys.length; k++) {
+    for (let k = 0; k < keys.length && out.ok; k++) {
       const key = keys[k]!;
       const expireAt = db.getExpire(key);
       let ttl = 0;
@@ -204,10 +273,9 @@ function migrate(ctx: CommandContext, argv: string[]): void {
       sent.push(key);
       const restore: (string | Buffer)[] = ['RESTORE', key, String(ttl), dumpPayload(values[k]!, compress)];
       if (opts.replace) restore.push('REPLACE');
-      parts.push(...encodeCommand(restore));
+      out.add(restore);
     }
-    const request = Buffer.concat(parts);
-    if (write!(socket.fd, request, timeout) !== request.length) {
+    if (!out.flush()) {
       sockets.close(name);
       if (mayRetry) continue;
       ctx.reply.error('IOERR error or timeout writing to target instance');
