@@ -166,6 +166,26 @@ class RequestWriter {
   }
 }
 
+/** Lines asked of syncReadLines in one call (it takes at most 1M). */
+const READ_BATCH = 65536;
+
+/** `count` reply lines, read a batch at a time: the lines that came, and syncReadLines' status for the last batch. */
+function readReplies(
+  readLines: (fd: number, count: number, timeoutMs: number) => [string[], number],
+  fd: number,
+  count: number,
+  timeoutMs: number,
+): [string[], number] {
+  const lines: string[] = [];
+  let status = 0;
+  while (lines.length < count && status === 0) {
+    const [batch, batchStatus] = readLines(fd, Math.min(READ_BATCH, count - lines.length), timeoutMs);
+    for (const line of batch) lines.push(line);
+    status = batchStatus;
+  }
+  return [lines, status];
+}
+
 interface MigrateOptions {
   copy: boolean;
   replace: boolean;
@@ -282,7 +302,7 @@ function migrate(ctx: CommandContext, argv: string[]): void {
       return;
     }
     const preamble = (opts.password !== null ? 1 : 0) + (select ? 1 : 0);
-    const [lines, status] = readLines!(socket.fd, preamble + sent.length, timeout);
+    const [lines, status] = readReplies(readLines!, socket.fd, preamble + sent.length, timeout);
     if (lines.length < preamble) {
       // The AUTH or SELECT reply did not come.
       sockets.close(name);
