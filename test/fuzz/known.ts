@@ -281,6 +281,10 @@ export const CONSTRAINTS: Constraint[] = [
     why: "REPLICAOF/SLAVEOF <host> <port> makes the server follow a primary: what ROLE and INFO then say depends on the network's timing (a connect refused at once or a moment later), and a random port may be one of the servers under test. Only NO ONE is generated; test/replica*.test.ts cover the rest",
     rejects: (a) => ['replicaof', 'slaveof'].includes(commandName(a)) && !(a.length === 3 && /^no$/i.test(a[1]!) && /^one$/i.test(a[2]!)),
   },
+  {
+    why: 'MIGRATE connects to the host and port it names and, as in Redis, holds the whole server until the target answers or its timeout passes: a random host is a DNS lookup, a random port may be a server under test (a self-connection waits out the timeout). Never generated: test/migrate.test.ts checks its replies against redis-server',
+    rejects: (a) => commandName(a) === 'migrate',
+  },
   { why: 'SYNC/PSYNC turn the fuzzing connection into a replica (replies muted, the replication stream instead): test/replication-*.test.ts cover them', rejects: (a) => ['sync', 'psync'].includes(commandName(a)) },
   {
     why: 'REPLCONF ACK/GETACK are never answered (a replica sends them in its stream): the harness pairs each command with one reply',
