@@ -224,6 +224,12 @@ function parseOptions(ctx: CommandContext, argv: string[]): MigrateOptions | nul
   return o;
 }
 
+/** C's atoi, which Redis reads MIGRATE's port with: leading digits after blanks and a sign, 0 for none ("7000x" is 7000). */
+function atoi(s: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(s);
+  return m === null ? 0 : Math.trunc(Number(m[1]!)) | 0;
+}
+
 function syntaxError(ctx: CommandContext): null {
   ctx.reply.error(ERR.SYNTAX);
   return null;
@@ -258,7 +264,7 @@ function migrate(ctx: CommandContext, argv: string[]): void {
   const readLines = addonFunction('syncReadLines');
   const sockets = ctx.host.migrateSockets;
   const host = argv[1]!;
-  const port = argv[2]!;
+  const port = String(atoi(argv[2]!));
   const name = `${host}:${port}`;
   // One retry on a new connection when the cached one failed before any reply (it was closed by the peer).
   for (let mayRetry = true; ; mayRetry = false) {
