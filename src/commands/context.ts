@@ -15,7 +15,7 @@ import type { LatencyMonitor } from '../diagnostics/latency-monitor.js';
 import type { SlotStats } from '../diagnostics/slot-stats.js';
 import type { HotKeys } from '../diagnostics/hot-keys.js';
 import type { DoctorCounts, MemoryOverhead } from '../diagnostics/memory-report.js';
-import type { MigrateSockets } from './migrate.js';
+import type { MigrateSockets } from './migrate-sockets.js';
 import { ExecContext, type ReplySink } from '../engine/context.js';
 import type { Engine } from '../engine/engine.js';
 import type { ReplyStream } from '../protocol/stream.js';

@@ -8,7 +8,7 @@
  * loop with it (through the native addon's blocking sockets), so no other
  * command can change the keys between their serialization and their
  * deletion. Keys the target acknowledged are deleted unless COPY, and the
- * command is logged as DEL of those keys.
+ * command is logged as DEL of those keys. The connections: migrate-sockets.ts.
  */
 
 import type { CommandImpl } from './table.js';
@@ -19,74 +19,10 @@ import { dumpPayload } from '../../persistence/rdb/file.js';
 import { addonFunction } from '../scripting/lua-addon.js';
 import type { Value } from '../types/value.js';
 
-/** At most this many cached connections (Redis' MIGRATE_SOCKET_CACHE_ITEMS). */
-const CACHE_ITEMS = 64;
-/** A cached connection unused this long (s) is closed (MIGRATE_SOCKET_CACHE_TTL). */
-const CACHE_TTL_S = 10;
 /** The largest timeout the blocking calls take (ms). */
 const MAX_TIMEOUT_MS = 0x7fffffff;
 /** syncReadLines' statuses. */
 const READ_TIMEOUT = 1;
-
-interface CachedSocket {
-  fd: number;
-  /** The database last selected on it; -1: SELECT before the next RESTORE. */
-  lastDbid: number;
-  lastUse: number;
-}
-
-/** Connections to MIGRATE targets, kept for the next MIGRATE to the same host:port (INFO migrate_cached_sockets). */
-export class MigrateSockets {
-  private readonly cache = new Map<string, CachedSocket>();
-
-  get size(): number {
-    return this.cache.size;
-  }
-
-  /**
-   * The cached connection to host:port, or a new one; 'unreachable' when
-   * no connection could be started (the name does not resolve), 'failed'
-   * when one started and failed or timed out.
-   */
-  get(host: string, port: string, timeoutMs: number): CachedSocket | 'unreachable' | 'failed' {
-    const name = `${host}:${port}`;
-    const nowS = Date.now() / 1000;
-    const cached = this.cache.get(name);
-    if (cached !== undefined) {
-      cached.lastUse = nowS;
-      return cached;
-    }
-    const connect = addonFunction('syncConnect');
-    if (connect === null) return 'unreachable';
-    if (this.cache.size >= CACHE_ITEMS) {
-      // Full: one goes, at random as Redis picks it.
-      const names = [...this.cache.keys()];
-      this.close(names[Math.floor(Math.random() * names.length)]!);
-    }
-    const fd = connect(host, port, timeoutMs);
-    if (fd < 0) return fd === -1 ? 'unreachable' : 'failed';
-    const socket = { fd, lastDbid: -1, lastUse: nowS };
-    this.cache.set(name, socket);
-    return socket;
-  }
-
-  close(name: string): void {
-    const socket = this.cache.get(name);
-    if (socket === undefined) return;
-    this.cache.delete(name);
-    addonFunction('syncClose')?.(socket.fd);
-  }
-
-  /** From the cron: close the connections unused for CACHE_TTL_S. */
-  closeIdle(): void {
-    const nowS = Date.now() / 1000;
-    for (const [name, socket] of this.cache) if (nowS - socket.lastUse > CACHE_TTL_S) this.close(name);
-  }
-
-  closeAll(): void {
-    for (const name of [...this.cache.keys()]) this.close(name);
-  }
-}
 
 /** The request is built in a buffer of this size and written each time it fills. */
 const WRITE_CHUNK = 64 * 1024;

@@ -31,7 +31,7 @@ import { CommandTiming } from './command-timing.js';
 import { LatencyMonitor } from '../diagnostics/latency-monitor.js';
 import { SlotStats } from '../diagnostics/slot-stats.js';
 import { HotKeys } from '../diagnostics/hot-keys.js';
-import { MigrateSockets } from '../commands/migrate.js';
+import { MigrateSockets } from '../commands/migrate-sockets.js';
 import type { SlowLog } from '../diagnostics/slowlog.js';
 import { DirectIo } from './direct-io.js';
 import { Listeners } from './listeners.js';
