@@ -100,6 +100,18 @@ describe.skipIf(!HAVE_REDIS)('COMMAND GETKEYS (differential)', () => {
     await pair.check('COMMAND', 'GETKEYSANDFLAGS');
   });
 
+  it('MIGRATE: the key argument, or with KEYS the arguments after it (none when the key argument is not empty), options skipped', async () => {
+    await both('MIGRATE', 'h', '1', 'k', '0', '100');
+    await both('MIGRATE', 'h', '1', '', '0', '100');
+    await both('MIGRATE', 'h', '1', '', '0', '100', 'KEYS', 'a', 'b');
+    await both('MIGRATE', 'h', '1', '', '0', '100', 'COPY', 'REPLACE', 'keys', 'a');
+    await both('MIGRATE', 'h', '1', '', '0', '100', 'AUTH', 'keys', 'KEYS', 'a');
+    await both('MIGRATE', 'h', '1', '', '0', '100', 'AUTH2', 'keys', 'keys', 'KEYS', 'a', 'b');
+    await both('MIGRATE', 'h', '1', 'k', '0', '100', 'KEYS', 'a');
+    await both('MIGRATE', 'h', '1', '', '0', '100', 'constructor', 'KEYS', 'a');
+    await both('MIGRATE', 'h', '1', '', '0', '100', 'KEYS');
+  });
+
   it('EVAL and FCALL families: keys from the spec, else evalGetKeys/functionGetKeys (numkeys read with atoi)', async () => {
     for (const cmd of ['EVAL', 'EVALSHA', 'EVAL_RO', 'EVALSHA_RO', 'FCALL', 'FCALL_RO']) {
       await both(cmd, 's', '2', 'k1', 'k2', 'a');

@@ -111,6 +111,26 @@ describe.skipIf(!HAVE_REDIS)('MIGRATE (differential)', () => {
     expect(Object.keys(fromVireo.target)).toEqual(Object.keys(fromRedis.target));
   });
 
+  it('a user without access to a key cannot move it, named directly or after KEYS', async () => {
+    for (const src of [pair.redis, pair.vireo]) {
+      await call(src, 'FLUSHALL');
+      await pipelineOk(src, [['SET', 'a1', '1'], ['SET', 'b', '2'], ['ACL', 'SETUSER', 'mover', 'on', 'nopass', '~a*', '+@all']]);
+      const c = await RespClient.connect(src === pair.redis ? pair.ports[0] : pair.ports[1]);
+      try {
+        expect(await call(c, 'AUTH', 'mover', 'x')).toBe('OK');
+        for (const args of [['b', '0', '1000'], ['', '0', '1000', 'KEYS', 'a1', 'b']]) {
+          const reply = await c.call('MIGRATE', HOST, String(target.port), ...args);
+          expect(reply).toMatchObject({ type: 'error' });
+          expect(String((reply as { value: string }).value)).toMatch(/^NOPERM /);
+        }
+        expect(await call(src, 'MGET', 'a1', 'b')).toEqual(['1', '2']);
+      } finally {
+        c.close();
+        await call(src, 'ACL', 'DELUSER', 'mover');
+      }
+    }
+  });
+
   it('keeps one connection per target, and replaces it when the target closed it', async () => {
     await Promise.all([call(pair.vireo, 'FLUSHALL'), call(t, 'FLUSHALL')]);
     await pipelineOk(pair.vireo, [['SET', 'a', '1'], ['SET', 'b', '2'], ['SET', 'c', '3']]);

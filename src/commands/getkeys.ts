@@ -110,12 +110,43 @@ function xreadGetKeys(argv: readonly string[]): KeyRef[] {
   return keys;
 }
 
+/** MIGRATE's options before KEYS, and how many arguments each takes (db.c's skip_keywords). */
+const MIGRATE_OPTION_ARGS: ReadonlyMap<string, number> = new Map([
+  ['copy', 0],
+  ['replace', 0],
+  ['auth', 1],
+  ['auth2', 2],
+]);
+const MIGRATE_KEY_FLAGS = ['RW', 'ACCESS', 'DELETE'];
+
+/**
+ * migrateGetKeys: the key at 3, or with KEYS every argument after it (none
+ * when the key argument is not empty: the command refuses that form).
+ */
+function migrateGetKeys(argv: readonly string[]): KeyRef[] {
+  let first = 3;
+  let num = 1;
+  for (let i = 6; i < argv.length; i++) {
+    const arg = argv[i]!.toLowerCase();
+    if (arg === 'keys') {
+      if (argv[3]!.length > 0) return [];
+      first = i + 1;
+      num = argv.length - first;
+      break;
+    }
+    i += MIGRATE_OPTION_ARGS.get(arg) ?? 0;
+  }
+  const keys: KeyRef[] = [];
+  for (let i = 0; i < num; i++) keys.push({ pos: first + i, flags: MIGRATE_KEY_FLAGS });
+  return keys;
+}
+
 const zunionInterDiffStoreGetKeys = numkeysGetKeys(1, 2, 3);
 const zunionInterDiffGetKeys = numkeysGetKeys(0, 1, 2);
 
 /**
- * The procedures of the implemented commands. Commands that land later add
- * theirs (MIGRATE, GEORADIUS: their own, as in db.c).
+ * The procedures of the implemented commands (as in db.c), for the
+ * commands whose key specs cannot name all their keys.
  */
 export const GETKEYS_PROCS: Readonly<Record<string, GetKeysProc>> = {
   set: setGetKeys,
@@ -144,4 +175,5 @@ export const GETKEYS_PROCS: Readonly<Record<string, GetKeysProc>> = {
   fcall_ro: numkeysGetKeys(0, 2, 3),
   xread: xreadGetKeys,
   xreadgroup: xreadGetKeys,
+  migrate: migrateGetKeys,
 };
