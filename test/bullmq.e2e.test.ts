@@ -367,10 +367,10 @@ for (const target of TARGETS) {
         queueName: parents,
         children: [{ name: 'bad', queueName: children, data: { n: 0 }, opts: { failParentOnFailure: true } }],
       });
-      const failedParent = (await eventually(async () => {
-        const job = (await Job.fromId(parentQueue, failing.job.id!))!;
-        return (await job.getState()) === 'failed' ? job : null;
-      }))!;
+      // The state first, then the job: a job read before the state check may predate the failure (no failedReason yet).
+      const failedParent = (await eventually(async () =>
+        (await parentQueue.getJobState(failing.job.id!)) === 'failed' ? ((await Job.fromId(parentQueue, failing.job.id!)) ?? null) : null,
+      ))!;
       expect(failedParent.failedReason).toContain(`child bull:${children}:${failing.children![0]!.job.id} failed`);
       expect(await (await Job.fromId(childQueue, failing.children![0]!.job.id!))!.getState()).toBe('failed');
       // The parent fails through its worker (a deferred failure), never running its processor.
