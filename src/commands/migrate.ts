@@ -47,13 +47,9 @@ class RequestWriter {
   add(args: readonly (string | Buffer)[]): void {
     this.text(`*${args.length}\r\n`);
     for (const a of args) {
-      if (typeof a === 'string') {
-        this.text(`$${a.length}\r\n`);
-        this.text(a);
-      } else {
-        this.text(`$${a.length}\r\n`);
-        this.bytes(a);
-      }
+      this.text(`$${a.length}\r\n`);
+      if (typeof a === 'string') this.text(a);
+      else this.bytes(a);
       this.text('\r\n');
     }
   }
