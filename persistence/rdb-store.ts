@@ -394,10 +394,22 @@ export class RdbStore {
         stats.keysLoaded++;
       },
       onAux: (k, v) => this.logAux(k, v),
+      // An empty database's string indexes made at their final size (a merge load adds to what is there).
+      onResizeDb: (db, keys) => {
+        const d = dbs[db];
+        if (d === undefined || d.size !== 0) return;
+        d.expectKeys(Math.min(keys, Math.floor(buf.length / MIN_KEY_BYTES), MAX_EXPECTED_KEYS));
+        sized.add(d);
+      },
     });
-    while (!parser.step(LOAD_SLICE_KEYS, performance.now() + LOAD_SLICE_MS)) {
-      opts.onProgress?.(parser.position);
-      yield;
+    const sized = new Set<Db>();
+    try {
+      while (!parser.step(LOAD_SLICE_KEYS, performance.now() + LOAD_SLICE_MS)) {
+        opts.onProgress?.(parser.position);
+        yield;
+      }
+    } finally {
+      for (const d of sized) d.expectKeys(0);
     }
     opts.onProgress?.(parser.position);
     const failed = this.functions.restore(parser.result.functions, opts.functions ?? 'flush');
@@ -415,6 +427,15 @@ export class RdbStore {
     else if (key === 'aof-base' && (parseInt(value, 10) || 0) !== 0) this.logger.info('RDB is base AOF');
   }
 }
+
+/**
+ * A RESIZEDB count is the file's word, read before its keys: it is taken
+ * as at most one key per MIN_KEY_BYTES of the file (a key's smallest
+ * record: type, key length, value length) and at most MAX_EXPECTED_KEYS,
+ * so a damaged count cannot size indexes for keys that are not there.
+ */
+const MIN_KEY_BYTES = 4;
+const MAX_EXPECTED_KEYS = 2 ** 27;
 
 /** Keys loaded per step before the loader may yield: about 3 ms of 100-byte strings (20000 held a replica's event loop for 30 ms at a time). */
 const LOAD_SLICE_KEYS = 2000;

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SLOTS } from '../src/engine/slot.js';
 import { HAVE_REDIS, ROOT, freePort, startRedis, startVireo, tempDir, type ProcessHandle, type VireoHandle } from './helpers/servers.js';
 import { RespClient, toJs } from './helpers/resp.js';
 import { EncodingLimits } from '../src/types/limits.js';
@@ -212,6 +213,29 @@ describe('damaged RDB files stop start-up cleanly', () => {
       expect(res.output).not.toMatch(STACK);
     });
   }
+});
+
+describe('loading sizes the string indexes from RESIZEDB', () => {
+  it('a reload leaves every slot\'s index as growing key by key did, strings and collections mixed', async () => {
+    const vireo = await startVireo({ save: '' });
+    const c = await RespClient.connect(vireo.port);
+    try {
+      // Strings in the store, and as many hashes (RESIZEDB counts them too: the hint is twice the strings).
+      expect(await call(c, 'DEBUG', 'POPULATE', '40000', 's')).toBe('OK');
+      const hashes: string[][] = [];
+      for (let i = 0; i < 40000; i++) hashes.push(['HSET', `h:${i}`, 'f', 'v']);
+      await pipelineOk(c, hashes);
+      const store = () => vireo.server.engine.dbs[0]!.records;
+      const before = Array.from({ length: SLOTS }, (_, slot) => store().capacityOf(slot));
+      expect(await call(c, 'DEBUG', 'RELOAD')).toBe('OK');
+      expect(Number(await call(c, 'DBSIZE'))).toBe(80000);
+      const after = Array.from({ length: SLOTS }, (_, slot) => store().capacityOf(slot));
+      expect(after).toEqual(before);
+    } finally {
+      c.close();
+      await vireo.stop();
+    }
+  });
 });
 
 function flip(b: Buffer, at: number): Buffer {

@@ -108,6 +108,28 @@ describe('string store', () => {
     expect(store.freeBytes()).toBe(0);
   });
 
+  it('sizes each slot\'s first index for the keys a load announces, and brings them back to their keys\' size after it', () => {
+    // What growing key by key reaches: each slot of 1M keys (~61 a slot) ends with 128 positions.
+    const grown = new StringStore();
+    for (let i = 0; i < 61; i++) grown.set(3, `g${i}`, 'v', 0, i);
+    const store = new StringStore();
+    store.expectKeys(1_000_000);
+    store.set(3, 'a', 'v', 0, 0);
+    store.set(4, 'b', 'v', 0, 1);
+    expect(store.capacityOf(3)).toBe(grown.capacityOf(3));
+    for (let i = 0; i < 60; i++) store.set(3, `k${i}`, `v${i}`, 0, i + 2);
+    expect(store.capacityOf(3)).toBe(grown.capacityOf(3));
+    // Slot 4 got one key where 61 were announced (the others went to collections): back to the smallest index.
+    store.expectKeys(0);
+    expect(store.capacityOf(3)).toBe(grown.capacityOf(3));
+    expect(store.capacityOf(4)).toBe(4);
+    for (let i = 0; i < 60; i++) expect(store.get(3, `k${i}`)).toBe(`v${i}`);
+    expect(store.get(4, 'b')).toBe('v');
+    // After the hint, a new slot starts small again.
+    store.set(5, 'c', 'v', 0, 99);
+    expect(store.capacityOf(5)).toBe(4);
+  });
+
   it('keeps each size class in its own slabs and frees a record for the next of its size', () => {
     const slabs = new SlabAllocator();
     const a = slabs.alloc(32);

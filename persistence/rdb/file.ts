@@ -216,6 +216,8 @@ export interface RdbLoadOptions {
   onKey: (db: number, key: string, value: Value, expireMs: number, idleSeconds: number, freq: number) => void;
   /** An AUX field, as it is read (Redis logs some of them while loading). */
   onAux?: (key: string, value: string) => void;
+  /** RESIZEDB: the keys (and keys with a TTL) the file holds for the current database. */
+  onResizeDb?: (db: number, keys: number, expires: number) => void;
 }
 
 function isEmptyCollection(v: Value): boolean {
@@ -311,8 +313,9 @@ export class RdbParser {
         continue;
       }
       if (type === RDB_OPCODE.RESIZEDB) {
-        inp.len();
-        inp.len();
+        const keys = inp.len();
+        const expires = inp.len();
+        this.opts.onResizeDb?.(this.db, keys, expires);
         continue;
       }
       if (type === RDB_OPCODE.AUX) {

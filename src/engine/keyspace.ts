@@ -94,6 +94,11 @@ export class Db {
   }
   /** Number of keys. */
   size = 0;
+
+  /** A bulk load is about to add about `keys` keys, 0 when it ended (StringStore.expectKeys). */
+  expectKeys(keys: number): void {
+    this.store.expectKeys(keys);
+  }
   /** Number of keys with a TTL. */
   get volatileCount(): number {
     return this.mapVolatile + this.store.ttlSize;
