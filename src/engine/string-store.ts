@@ -536,6 +536,8 @@ export class StringStore {
     this.blocks.clear();
     if (this.index !== NO_INDEX) this.index.fill(undefined);
     if (this.counts !== NO_COUNTS) this.counts.fill(0);
+    // A load's index sizing (expectKeys) does not outlive what it was for.
+    this.firstLog2Ints = MIN_LOG2_INTS;
     this.size = 0;
     this.ttlCounts = NO_TTLS;
     this.ttlSize = 0;
