@@ -30,8 +30,8 @@ for (const [flag, script] of [
   process.exit(r.status ?? 1);
 }
 const i = args.indexOf('--suite');
-const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'keyspace', 'queues', 'persistence', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus', 'latency-size', 'one-client'];
-const OWN_SCRIPT = new Set(['latency-size', 'keyspace', 'persistence', 'queues', 'replication', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus', 'one-client']);
+const suites = i >= 0 ? [args[i + 1]] : ['strings', 'collections', 'keyspace', 'queues', 'persistence', 'replication', 'migrate', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus', 'latency-size', 'one-client'];
+const OWN_SCRIPT = new Set(['latency-size', 'keyspace', 'persistence', 'queues', 'replication', 'migrate', 'scripting', 'pubsub', 'tls', 'geo', 'hll', 'bitmaps', 'acl', 'operations', 'observe', 'prometheus', 'one-client']);
 const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 2)] : args;
 let status = 0;
 for (const suite of suites) {

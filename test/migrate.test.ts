@@ -13,6 +13,8 @@ import { HAVE_REDIS, freePort, startRedis, startVireo, tempDir, type ProcessHand
 import { RespClient, toJs } from './helpers/resp.js';
 import { call, contents, everyEncodingCommands, pipelineOk, type KeyDump } from './helpers/dataset.js';
 import { infoNumber } from './helpers/info.js';
+import { DumpPayloads, dumpPayload } from '../persistence/rdb/file.js';
+import { randomBytes } from 'node:crypto';
 
 const HOST = '127.0.0.1';
 /** The databases everyEncodingCommands writes to. */
@@ -179,6 +181,35 @@ describe.skipIf(!HAVE_REDIS)('MIGRATE and the log', () => {
     } finally {
       // The reference first: Vireo's stop throws when the test mode's effect check failed.
       await target.kill();
+      await vireo.stop();
+    }
+  });
+});
+
+describe('the payloads MIGRATE sends', () => {
+  it('are DUMP\'s bytes for every type and encoding, long strings (spilled, compressed or not) included, one after another through one buffer', async () => {
+    const vireo = await startVireo({ save: '' });
+    const c = await RespClient.connect(vireo.port);
+    try {
+      await pipelineOk(c, [...everyEncodingCommands(), ['SELECT', '0']]);
+      await pipelineOk(c, [['SET', 'long:x', 'x'.repeat(3 << 20)], ['SET', 'long:random', randomBytes(2 << 20).toString('latin1')]]);
+      const db = vireo.server.engine.dbs[0]!;
+      const keys = ((await call(c, 'KEYS', '*')) as string[]).sort();
+      expect(keys.length).toBeGreaterThan(20);
+      const payloads = new DumpPayloads();
+      for (const compress of [true, false]) {
+        for (const key of keys) {
+          const value = db.get(key)!;
+          let announced = -1;
+          const pieces: Buffer[] = [];
+          payloads.write(value, compress, (n) => (announced = n), (piece) => pieces.push(Buffer.from(piece)));
+          const bytes = Buffer.concat(pieces);
+          expect(bytes.length).toBe(announced);
+          expect(bytes.equals(dumpPayload(value, compress)), key).toBe(true);
+        }
+      }
+    } finally {
+      c.close();
       await vireo.stop();
     }
   });

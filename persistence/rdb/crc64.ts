@@ -101,6 +101,12 @@ export class Crc64 {
     return this;
   }
 
+  /** The digest's 8 bytes (little endian) written at buf[at]. */
+  writeLE(buf: Buffer, at: number): void {
+    buf.writeUInt32LE(this.lo, at);
+    buf.writeUInt32LE(this.hi, at + 4);
+  }
+
   /** The 8 bytes Redis writes after the EOF opcode (little endian). */
   digestLE(): Buffer {
     const b = Buffer.allocUnsafe(8);

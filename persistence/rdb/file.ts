@@ -409,6 +409,45 @@ export function dumpPayload(value: Value, compress = true): Buffer {
 }
 
 /**
+ * DUMP payloads made one after another through one reused buffer (MIGRATE
+ * sends one per key): each payload's length, then its pieces in order, are
+ * handed over, the pieces valid only until the next payload. The bytes are
+ * dumpPayload's.
+ */
+export class DumpPayloads {
+  private readonly out = new RdbOutput(1024);
+  private readonly parts: Buffer[] = [];
+  private readonly footer = Buffer.alloc(10);
+
+  constructor() {
+    this.out.spill = (chunk) => this.parts.push(chunk);
+  }
+
+  write(value: Value, compress: boolean, length: (bytes: number) => void, piece: (bytes: Buffer) => void): void {
+    const out = this.out;
+    const parts = this.parts;
+    out.pos = 0;
+    parts.length = 0;
+    writeValue(out, value, compress);
+    parts.push(out.view());
+    const footer = this.footer;
+    footer.writeUInt16LE(RDB_VERSION_WRITTEN, 0);
+    const crc = new Crc64();
+    let bytes = footer.length;
+    for (const p of parts) {
+      crc.update(p);
+      bytes += p.length;
+    }
+    crc.update(footer, 0, 2);
+    crc.writeLE(footer, 2);
+    length(bytes);
+    for (const p of parts) piece(p);
+    piece(footer);
+    parts.length = 0;
+  }
+}
+
+/**
  * Parse a DUMP payload (verifying version and checksum), like Redis'
  * restoreCommand: the object is read from the start of the payload and may
  * not be empty; like Redis, bytes left before the footer are ignored (and a

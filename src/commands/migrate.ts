@@ -15,7 +15,7 @@ import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
 import { ERR, argLong, eq } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
-import { dumpPayload } from '../../persistence/rdb/file.js';
+import { DumpPayloads } from '../../persistence/rdb/file.js';
 import { addonFunction } from '../scripting/lua-addon.js';
 import type { Value } from '../types/value.js';
 
@@ -33,7 +33,9 @@ const WRITE_CHUNK = 64 * 1024;
  * `ok` turns false at the first failed write.
  */
 class RequestWriter {
-  private readonly buf = Buffer.allocUnsafe(WRITE_CHUNK);
+  /** One buffer for every MIGRATE (each runs to its end before the next). */
+  private static shared: Buffer | null = null;
+  private readonly buf = (RequestWriter.shared ??= Buffer.allocUnsafe(WRITE_CHUNK));
   private pos = 0;
   ok = true;
 
@@ -43,19 +45,21 @@ class RequestWriter {
     private readonly write: (fd: number, bytes: Buffer, timeoutMs: number) => number,
   ) {}
 
-  /** One command; its arguments are latin1 strings or raw payloads. */
-  add(args: readonly (string | Buffer)[]): void {
+  /** One command of latin1 string arguments. */
+  add(args: readonly string[]): void {
     this.text(`*${args.length}\r\n`);
-    for (const a of args) {
-      this.text(`$${a.length}\r\n`);
-      if (typeof a === 'string') this.text(a);
-      else this.bytes(a);
-      this.text('\r\n');
-    }
+    for (const a of args) this.bulk(a);
+  }
+
+  /** One argument as a bulk string. */
+  bulk(s: string): void {
+    this.text(`$${s.length}\r\n`);
+    this.text(s);
+    this.text('\r\n');
   }
 
   /** A latin1 string (one byte a character). */
-  private text(s: string): void {
+  text(s: string): void {
     if (s.length > WRITE_CHUNK - this.pos) {
       if (s.length > WRITE_CHUNK) {
         this.bytes(Buffer.from(s, 'latin1'));
@@ -72,7 +76,7 @@ class RequestWriter {
     } else this.pos += this.buf.latin1Write(s, this.pos);
   }
 
-  private bytes(b: Buffer): void {
+  bytes(b: Buffer): void {
     if (b.length > WRITE_CHUNK - this.pos) {
       this.flush();
       if (b.length > WRITE_CHUNK) {
@@ -97,6 +101,9 @@ class RequestWriter {
     return this.ok;
   }
 }
+
+/** The payloads of every MIGRATE (each runs to its end before the next). */
+const dumps = new DumpPayloads();
 
 /** Lines asked of syncReadLines in one call (it takes at most 1M). */
 const READ_BATCH = 65536;
@@ -229,9 +236,13 @@ function migrate(ctx: CommandContext, argv: string[]): void {
         if (ttl < 1) ttl = 1;
       }
       sent.push(key);
-      const restore: (string | Buffer)[] = ['RESTORE', key, String(ttl), dumpPayload(values[k]!, compress)];
-      if (opts.replace) restore.push('REPLACE');
-      out.add(restore);
+      // RESTORE key ttl payload [REPLACE], the payload written as it is made.
+      out.text(opts.replace ? '*5\r\n$7\r\nRESTORE\r\n' : '*4\r\n$7\r\nRESTORE\r\n');
+      out.bulk(key);
+      out.bulk(String(ttl));
+      dumps.write(values[k]!, compress, (bytes) => out.text(`$${bytes}\r\n`), (piece) => out.bytes(piece));
+      out.text('\r\n');
+      if (opts.replace) out.bulk('REPLACE');
     }
     if (!out.flush()) {
       sockets.close(name);
