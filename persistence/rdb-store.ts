@@ -377,6 +377,8 @@ export class RdbStore {
     const dbs = opts.into ?? engine.dbs;
     const now = Date.now();
     const stats: LoadStats = { keysLoaded: 0, keysExpired: 0 };
+    // Databases whose string indexes a RESIZEDB sized: the sizing ends with the load.
+    const sized = new Set<Db>();
     const parser = new RdbParser(buf, {
       limits: engine.limits,
       checksum: this.config.bool('rdbchecksum'),
@@ -402,7 +404,6 @@ export class RdbStore {
         sized.add(d);
       },
     });
-    const sized = new Set<Db>();
     try {
       while (!parser.step(LOAD_SLICE_KEYS, performance.now() + LOAD_SLICE_MS)) {
         opts.onProgress?.(parser.position);

@@ -193,6 +193,8 @@ describe('the payloads MIGRATE sends', () => {
     try {
       await pipelineOk(c, [...everyEncodingCommands(), ['SELECT', '0']]);
       await pipelineOk(c, [['SET', 'long:x', 'x'.repeat(3 << 20)], ['SET', 'long:random', randomBytes(2 << 20).toString('latin1')]]);
+      // A payload past the buffer DumpPayloads keeps (64 KB): the ones after it go through a new buffer.
+      await pipelineOk(c, [['HSET', 'big:hash', ...Array.from({ length: 20000 }, (_, i) => [`field:${i}`, `value:${i}`]).flat()]]);
       const db = vireo.server.engine.dbs[0]!;
       const keys = ((await call(c, 'KEYS', '*')) as string[]).sort();
       expect(keys.length).toBeGreaterThan(20);

@@ -393,26 +393,27 @@ export function savedObjectLength(value: Value, compress = true): number {
 
 /** A DUMP payload: value + RDB version (2 bytes LE) + CRC-64 (8 bytes LE); LZF as rdbcompression says. */
 export function dumpPayload(value: Value, compress = true): Buffer {
-  const out = new RdbOutput(1024);
-  // A long value is not copied into the output buffer on its way to the payload.
-  const parts: Buffer[] = [];
-  out.spill = (chunk) => parts.push(chunk);
-  writeValue(out, value, compress);
-  parts.push(out.view());
-  const tail = Buffer.alloc(2);
-  tail.writeUInt16LE(RDB_VERSION_WRITTEN, 0);
-  parts.push(tail);
-  const crc = new Crc64();
-  for (const p of parts) crc.update(p);
-  parts.push(crc.digestLE());
-  return Buffer.concat(parts);
+  let payload = EMPTY;
+  let at = 0;
+  new DumpPayloads().write(
+    value,
+    compress,
+    (bytes) => (payload = Buffer.allocUnsafe(bytes)),
+    (piece) => (at += piece.copy(payload, at)),
+  );
+  return payload;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** A DumpPayloads buffer grown past this (a large collection's payload) is not kept for the next one. */
+const DUMP_BUFFER_KEPT = 64 * 1024;
+
 /**
- * DUMP payloads made one after another through one reused buffer (MIGRATE
- * sends one per key): each payload's length, then its pieces in order, are
- * handed over, the pieces valid only until the next payload. The bytes are
- * dumpPayload's.
+ * DUMP payloads, one after another through one reused buffer (MIGRATE
+ * sends one per key, dumpPayload one): each payload's length, then its
+ * pieces in order, are handed over, the pieces valid only during the call.
+ * A long string is not copied into the buffer on its way to the payload.
  */
 export class DumpPayloads {
   private readonly out = new RdbOutput(1024);
@@ -444,6 +445,7 @@ export class DumpPayloads {
     for (const p of parts) piece(p);
     piece(footer);
     parts.length = 0;
+    if (out.buf.length > DUMP_BUFFER_KEPT) out.buf = Buffer.allocUnsafe(1024);
   }
 }
 

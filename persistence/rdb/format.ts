@@ -344,9 +344,10 @@ export function writeLen(buf: Buffer, at: number, n: number): number {
   return at;
 }
 
-/** A growable output buffer with the RDB primitives. */
+/** RdbOutput's span table until its first span. */
 const NO_SPANS = new Int32Array(0);
 
+/** A growable output buffer with the RDB primitives. */
 export class RdbOutput {
   buf: Buffer;
   pos = 0;

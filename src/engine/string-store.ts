@@ -709,12 +709,12 @@ class PrefetchScratch {
   readonly indexes: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(PREFETCH_MAX).fill(undefined);
 }
 
-/** Home position of hash `h` in an index of `capacity` pairs. */
 /** log2 of the fewest ints an index holding `n` keys needs (at most 3/8 full: insertNew's growth rule). */
 function log2IntsFor(n: number): number {
   return 32 - Math.clz32(Math.max(1, Math.ceil((n * 8) / 3) - 1));
 }
 
+/** Home position of hash `h` in an index of `capacity` pairs. */
 function home(h: number, capacity: number): number {
   return Math.floor(((h >>> 0) * capacity) / 4294967296);
 }

@@ -89,11 +89,6 @@ function reprInto(s: string, out: Buffer, p: number): number {
 
 const REDACTED = '"(redacted)"';
 
-/**
- * Arguments MONITOR must not show (Redis' redactClientCommandArgument):
- * AUTH's user and password, HELLO ... AUTH <user> <pass>, ACL SETUSER's
- * arguments. Null when none.
- */
 /** MIGRATE's AUTH / AUTH2 arguments, as migrateCommand redacts them while it parses its options. */
 function migrateSecrets(argv: readonly string[]): Set<number> | null {
   const out = new Set<number>();
@@ -110,6 +105,11 @@ function migrateSecrets(argv: readonly string[]): Set<number> | null {
   return out.size > 0 ? out : null;
 }
 
+/**
+ * Arguments MONITOR must not show (Redis' redactClientCommandArgument):
+ * AUTH's user and password, HELLO ... AUTH <user> <pass>, ACL SETUSER's
+ * arguments, MIGRATE's AUTH / AUTH2 arguments. Null when none.
+ */
 export function redactedPositions(argv: readonly string[]): Set<number> | null {
   const name = argv[0]!.toLowerCase();
   if (name === 'auth') return new Set(Array.from({ length: argv.length - 1 }, (_, i) => i + 1));
