@@ -48,7 +48,7 @@ function rig(start: Partial<HeapFigures> = {}) {
   };
   let now = 0;
   r.reclaim = new IdleReclaim(
-    { stats, reclaimPaused: () => paused, paused: () => {}, overheadRatio: () => overhead },
+    { stats, reclaimPaused: () => paused, paused: () => {}, overheadRatio: () => overhead, compactIndexes: () => 0 },
     0,
     () => ({ ...heap }),
     {

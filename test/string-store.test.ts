@@ -168,6 +168,79 @@ describe('string store', () => {
     expect(pool.alloc(20).length).toBe(1 << 20);
   });
 
+  it('empties the slabs holding fewest blocks into the free blocks of the others, keeping every block\'s contents', () => {
+    const pool = new BlockPool();
+    // Blocks of 2^7 ints spread over several slabs; three in four freed, as index growth leaves them.
+    const blocks: (Int32Array | undefined)[] = Array.from({ length: 20000 }, (_, i) => {
+      const b = pool.alloc(7);
+      b.fill(i);
+      return b;
+    });
+    for (let i = 0; i < blocks.length; i++) {
+      if (i % 4 !== 0) {
+        pool.release(blocks[i]!);
+        blocks[i] = undefined;
+      }
+    }
+    const before = { bytes: pool.bytes, live: pool.liveBytes, freed: pool.freedBytes() };
+    const kept = blocks.map((b) => b);
+    const dropped = pool.compact(blocks);
+    expect(dropped).toBeGreaterThan(before.freed / 2);
+    expect(pool.bytes).toBe(before.bytes - dropped);
+    expect(pool.liveBytes).toBe(before.live);
+    expect(pool.freedBytes()).toBeLessThan(before.freed - dropped / 2);
+    // Every block holds what it held, each in its own place; moved ones are copies.
+    const seen = new Set<Int32Array>();
+    let moved = 0;
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i];
+      if (b === undefined) continue;
+      expect(b.length).toBe(128);
+      expect(b.every((x) => x === i)).toBe(true);
+      expect(seen.has(b)).toBe(false);
+      seen.add(b);
+      if (b !== kept[i]) moved++;
+    }
+    expect(moved).toBeGreaterThan(0);
+    // Blocks still come out zeroed and distinct, and none of them overlaps a live one.
+    const more = Array.from({ length: 3000 }, () => pool.alloc(7));
+    for (const b of more) expect(b.every((x) => x === 0)).toBe(true);
+    for (const b of more) b.fill(-1);
+    for (let i = 0; i < blocks.length; i++) if (blocks[i] !== undefined) expect(blocks[i]!.every((x) => x === i)).toBe(true);
+    // Nothing left to gain: a second compaction moves nothing.
+    expect(pool.compact(blocks)).toBe(0);
+  });
+
+  it('packs the indexes a bulk load outgrew into fewer slabs, every key and SCAN position kept', () => {
+    const store = new StringStore();
+    // Enough keys for the outgrown blocks to pass compactIndexes' bar (2 MB, an eighth of the indexes).
+    const n = 400_000;
+    const slotOf = (i: number) => keySlot(`key:${i}`);
+    for (let i = 0; i < n; i++) store.set(slotOf(i), `key:${i}`, `v${i}`, i, i);
+    const positions = (slot: number) => Array.from({ length: store.capacityOf(slot) }, (_, p) => store.refAt(slot, p));
+    const sample = [0, 1, 77, 4095, 9999, 16383];
+    const walks = sample.map(positions);
+    const bytes = store.bytes();
+    const freed = store.compactIndexes();
+    expect(freed).toBeGreaterThan(1024 * 1024);
+    expect(store.bytes()).toBe(bytes - freed);
+    expect(sample.map(positions)).toEqual(walks);
+    const lost = (want: (i: number) => string | undefined, upTo: number) => {
+      const bad: number[] = [];
+      for (let i = 0; i < upTo; i++) if (store.get(slotOf(i), `key:${i}`) !== want(i)) bad.push(i);
+      return bad;
+    };
+    expect(lost((i) => `v${i}`, n)).toEqual([]);
+    expect(store.compactIndexes()).toBe(0);
+    // The indexes go on growing, shrinking and taking new keys.
+    let deleted = 0;
+    for (let i = 0; i < n; i += 2) if (store.delete(slotOf(i), `key:${i}`) === i) deleted++;
+    expect(deleted).toBe(n / 2);
+    for (let i = n; i < n + 100_000; i++) store.set(slotOf(i), `key:${i}`, `w${i}`, i, i);
+    expect(lost((i) => (i < n ? (i % 2 === 0 ? undefined : `v${i}`) : `w${i}`), n + 100_000)).toEqual([]);
+    expect(store.size).toBe(n / 2 + 100_000);
+  });
+
   it('takes only latin1 keys of at most 255 bytes holding numbers or short latin1 strings', () => {
     expect(storable('k', 'v')).toBe(true);
     expect(storable('k', 12)).toBe(true);

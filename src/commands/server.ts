@@ -451,6 +451,8 @@ const memoryCommands: CommandImpl[] = [
       // (the bench measures after it), and the RSS holds no young generation grown by a load.
       // (No malloc_trim here: FLUSHALL and the idle reclaim trim where the big frees are, and tests
       // take PURGE as the point from which a burst's RSS growth is measured, malloc's reused pages included.)
+      // Indexes first: the slabs their outgrown blocks kept go with this collection.
+      ctx.engine.compactIndexes();
       reduceHeap();
       // The code that ran since the last drop (the node binary's file pages) out of the RSS: src/util/gc.ts.
       dropFilePages();

@@ -180,6 +180,13 @@ export class Engine {
     this.readyKeys = new ReadyKeys(opts.databases);
   }
 
+  /** Db.compactIndexes over every database; returns the bytes left to the next collection. */
+  compactIndexes(): number {
+    let freed = 0;
+    for (const db of this.dbs) freed += db.compactIndexes();
+    return freed;
+  }
+
   // ---- command boundaries ---------------------------------------------
 
   /** Start a top-level execution unit (a command, EXEC, a script). */

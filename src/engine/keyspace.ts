@@ -147,6 +147,11 @@ export class Db {
     return this.store.freeBytes();
   }
 
+  /** StringStore.compactIndexes: the bytes of outgrown index blocks left to the next collection (0: nothing done). */
+  compactIndexes(): number {
+    return this.store.compactIndexes();
+  }
+
   /** The store record of `key` holding `v`, or 0 when the key is in a Map. */
   private storeRef(key: string, v: Value): number {
     if (typeof v !== 'string' && typeof v !== 'number') return 0;

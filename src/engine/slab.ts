@@ -202,6 +202,66 @@ export class BlockPool {
     this.bytes -= buf.byteLength;
   }
 
+  /**
+   * Empty the slabs of each size that hold the fewest blocks by moving
+   * their blocks into the free blocks of the other slabs of that size, and
+   * drop them. `blocks` holds every block handed out (undefined where
+   * none); a moved block is replaced there by its copy. The moves go to
+   * free blocks only, memory already written: no new slab, no page touched
+   * for the first time. Returns the bytes of the slabs dropped.
+   */
+  compact(blocks: (Int32Array | undefined)[]): number {
+    const emptied = new Set<ArrayBufferLike>();
+    // Bit log2 set: sizes with slabs to empty.
+    let sizes = 0;
+    for (let log2 = 0; log2 < this.free.length; log2++) {
+      const list = this.free[log2];
+      if (list === undefined || list.length === 0) continue;
+      // A typed array's .buffer is a call into the runtime (~0.5 us): read once per block.
+      const bufs = list.map((b) => b.buffer);
+      const freeIn = new Map<ArrayBufferLike, number>();
+      for (const buf of bufs) freeIn.set(buf, (freeIn.get(buf) ?? 0) + 1);
+      const cutting = this.slab[log2]?.buffer;
+      // Slabs of this size with no free block are full: they stay. The emptiest go first.
+      const slabs = [...freeIn.keys()].filter((buf) => buf !== cutting).sort((a, b) => this.live.get(a)! - this.live.get(b)!);
+      let room = list.length;
+      for (const buf of slabs) {
+        const live = this.live.get(buf)!;
+        const free = freeIn.get(buf)!;
+        // Its blocks must fit in the free blocks of the others.
+        if (live > room - free) break;
+        room -= free + live;
+        emptied.add(buf);
+        sizes |= 1 << log2;
+      }
+      if ((sizes & (1 << log2)) !== 0) this.free[log2] = list.filter((_, i) => !emptied.has(bufs[i]!));
+    }
+    if (emptied.size === 0) return 0;
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i];
+      // b.length is a power of two: its bit in `sizes` says whether its size has slabs to empty.
+      if (b === undefined || (sizes & b.length) === 0 || !emptied.has(b.buffer)) continue;
+      const to = this.free[31 - Math.clz32(b.length)]!.pop()!;
+      to.set(b);
+      this.live.set(to.buffer, this.live.get(to.buffer)! + 1);
+      blocks[i] = to;
+    }
+    let dropped = 0;
+    for (const buf of emptied) {
+      this.live.delete(buf);
+      dropped += buf.byteLength;
+    }
+    this.bytes -= dropped;
+    return dropped;
+  }
+
+  /** Bytes of blocks waiting in the free lists: written once, so resident, and holding nothing. */
+  freedBytes(): number {
+    let n = 0;
+    for (let log2 = 0; log2 < this.free.length; log2++) n += (this.free[log2]?.length ?? 0) << (log2 + 2);
+    return n;
+  }
+
   clear(): void {
     this.free = [];
     this.slab = [];

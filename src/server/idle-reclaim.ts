@@ -81,6 +81,8 @@ export interface IdleReclaimHost {
   paused(ms: number): void;
   /** The RSS, less the Node runtime's own, over used_memory (INFO's mem_fragmentation_ratio). */
   overheadRatio(): number;
+  /** Copy the string stores' indexes out of slabs that outgrown blocks keep (Engine.compactIndexes); the bytes left to the collection. */
+  compactIndexes(): number;
 }
 
 /** Heap figures the decision reads (bytes). */
@@ -197,9 +199,12 @@ export class IdleReclaim {
     return late || (commands * 1000) / span > BUSY_COMMANDS_PER_S || (input * 1000) / span > BUSY_INPUT_PER_S;
   }
 
-  /** A full collection, counted and timed. */
+  /** A full collection, counted and timed; the string stores' indexes compacted first, so their old slabs go with it. */
   private collect(now: number): void {
-    this.pause(() => this.gc.major());
+    this.pause(() => {
+      this.host.compactIndexes();
+      this.gc.major();
+    });
     this.collections++;
     this.lastGcAt = now;
   }

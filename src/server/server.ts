@@ -113,6 +113,7 @@ export class Server implements CommandHost, TrackingHost {
       reclaimPaused: () => this.shuttingDown || this.engine.loading,
       paused: (ms) => this.latencyMonitor.addIfNeeded('idle-gc', ms),
       overheadRatio: () => (process.memoryUsage.rss() - this.baseline.runtimeRss()) / Math.max(1, this.memory.sample()),
+      compactIndexes: () => this.engine.compactIndexes(),
     },
     performance.now(),
   );
