@@ -47,13 +47,24 @@ function linesFor(config: Config, d: ParamDef): string[] {
   return [`${d.name} ${value}`];
 }
 
-export function rewriteConfigFile(config: Config, file: string): void {
+/**
+ * Rewrite `file` with the current configuration. `userLines`: the `user`
+ * directives to write (Redis' rewriteConfigUserOption: every user as ACL
+ * LIST shows it, none when an aclfile holds them); they take the places of
+ * the file's `user` lines, and the file's other `user` lines go.
+ */
+export function rewriteConfigFile(config: Config, file: string, userLines: readonly string[]): void {
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'latin1') : '';
   const lines = text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   // option name -> line numbers where it appears
   const byOption = new Map<string, number[]>();
+  const userAt: number[] = [];
   for (const { line, words } of parseConfigText(text)) {
+    if ((words[0] ?? '').toLowerCase() === 'user') {
+      userAt.push(line - 1);
+      continue;
+    }
     const d = config.def(words[0] ?? '');
     if (d === undefined) continue;
     const list = byOption.get(d.name) ?? [];
@@ -62,19 +73,24 @@ export function rewriteConfigFile(config: Config, file: string): void {
   }
   const out: (string | null)[] = [...lines];
   const appended: string[] = [];
-  const changed = new Set(config.changed().map(([d]) => d.name));
-  for (const d of Config.definitions) {
-    const existing = byOption.get(d.name) ?? [];
-    const force = changed.has(d.name) || d.name === 'save' && existing.length > 0;
-    if (existing.length === 0 && !force) continue;
-    const newLines = linesFor(config, d);
+  /** New lines of one directive: in the places of its old ones, in order; the rest appended, the old ones left over dropped. */
+  const replace = (existing: readonly number[], newLines: readonly string[]) => {
     for (let i = 0; i < Math.max(existing.length, newLines.length); i++) {
       const ln = existing[i];
       const nl = newLines[i];
       if (ln !== undefined) out[ln] = nl ?? null;
       else if (nl !== undefined) appended.push(nl);
     }
+  };
+  const changed = new Set(config.changed().map(([d]) => d.name));
+  for (const d of Config.definitions) {
+    const existing = byOption.get(d.name) ?? [];
+    const force = changed.has(d.name) || d.name === 'save' && existing.length > 0;
+    if (existing.length === 0 && !force) continue;
+    replace(existing, linesFor(config, d));
   }
+  // After the options, as Redis rewrites them.
+  replace(userAt, userLines);
   const result = out.filter((l): l is string => l !== null);
   if (appended.length > 0) {
     if (!result.includes(SIGNATURE)) result.push(SIGNATURE);

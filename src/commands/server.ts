@@ -8,6 +8,7 @@ import type { CommandContext } from './context.js';
 import { ERR, argInt, argLong, argNonNegative, eq, replyHelp, cstr } from './util.js';
 import { ConfigError, type ConfigUndo } from '../config.js';
 import { rewriteConfigFile } from '../config-rewrite.js';
+import { describeUser } from '../acl/rules.js';
 import { encodingOf } from '../types/value.js';
 import { debugDigest, debugDigestValue, debugLoadAof, debugReload } from './persistence.js';
 import { savedObjectLength } from '../../persistence/rdb/file.js';
@@ -183,7 +184,9 @@ function configRewrite(ctx: CommandContext): void {
     return;
   }
   try {
-    rewriteConfigFile(ctx.host.config, file);
+    // Users go to the config file unless an aclfile keeps them (ACL SAVE writes that one).
+    const users = ctx.host.config.str('aclfile') !== '' ? [] : ctx.host.acl.list().map((u) => `user ${u.name} ${describeUser(u)}`);
+    rewriteConfigFile(ctx.host.config, file, users);
   } catch (e) {
     ctx.host.logger.warn({ err: e }, 'CONFIG REWRITE failed');
     ctx.reply.error(`ERR Rewriting config file: ${(e as Error).message}`);

@@ -237,8 +237,8 @@ export const HAVE_REDIS = (() => {
   return found;
 })();
 
-/** Start Debian's redis-server on a spare port with the given config. */
-export async function startRedis(params: Record<string, string> = {}): Promise<ProcessHandle> {
+/** Start Debian's redis-server on a spare port with the given config (after `configFile`'s, when given). */
+export async function startRedis(params: Record<string, string> = {}, configFile?: string): Promise<ProcessHandle> {
   const bin = redisServerPath();
   if (bin === null) throw new Error('redis-server not installed');
   const dir = params.dir ?? tempDir('redis-ref-');
@@ -246,7 +246,7 @@ export async function startRedis(params: Record<string, string> = {}): Promise<P
   const fixedPort = params.port !== undefined ? Number(params.port) : undefined;
   return spawnServer(
     (port) => {
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--enable-debug-command', 'yes'];
+      const args = [...(configFile !== undefined ? [configFile] : []), '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--enable-debug-command', 'yes'];
       for (const [k, v] of Object.entries(params)) if (k !== 'dir' && k !== 'port') args.push(`--${k}`, v);
       return spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     },
