@@ -40,6 +40,30 @@ export interface ReplicaHost extends ApplierHost {
   readonly replIds: ReplicationIds;
   /** The port this server listens on (REPLCONF listening-port). */
   readonly port: number;
+  /** A new client ID (the master client takes one, as in Redis). */
+  newClientId(): number;
+}
+
+/**
+ * The established link with the primary as CLIENT LIST shows it (Redis'
+ * master client, flags=M): made when the stream starts, gone when the
+ * link drops.
+ */
+export interface MasterClientView {
+  readonly id: number;
+  /** The primary's address and this end's, host:port. */
+  readonly addr: string;
+  readonly laddr: string;
+  readonly fd: number;
+  /** When the link was established and last received data (ms since the epoch). */
+  readonly createdAt: number;
+  readonly lastInteraction: number;
+  readonly db: number;
+  /** Stream bytes received and not applied yet (the query buffer). */
+  readonly qbuf: number;
+  /** Commands of an open transaction, -1 when none. */
+  readonly multi: number;
+  readonly lastCommand: string;
 }
 
 export const READONLY_ERROR = "READONLY You can't write against a read only replica.";
@@ -82,6 +106,8 @@ export class PrimaryLink implements ReplicaControl {
    */
   private hasHistory = true;
   private lastIo = 0;
+  /** The master client's ID and birth while the link is established (null otherwise). */
+  private masterClient: { id: number; createdAt: number } | null = null;
   /** When an established link went down (0: it did not). */
   private downSince = 0;
   private failures = 0;
@@ -197,6 +223,31 @@ export class PrimaryLink implements ReplicaControl {
   /** Bytes of the stream received: applied, queued in a transaction, or not parsed yet. */
   private get readOffset(): number {
     return this.log.offset + this.applier.queuedBytes + (this.stream?.pendingBytes ?? 0);
+  }
+
+  /** The master client while the link is established, else null. */
+  masterConnection(): MasterClientView | null {
+    const mc = this.masterClient;
+    const socket = this.socket;
+    if (mc === null || socket === null || this.state !== 'connected') return null;
+    const handle = (socket as unknown as { _handle?: { fd?: number } | null })._handle;
+    return {
+      id: mc.id,
+      addr: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
+      laddr: `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`,
+      fd: handle?.fd ?? -1,
+      createdAt: mc.createdAt,
+      lastInteraction: this.lastIo,
+      db: this.applier.db,
+      qbuf: this.applier.queuedBytes + (this.stream?.pendingBytes ?? 0),
+      multi: this.applier.queuedCommands,
+      lastCommand: this.applier.lastCommand,
+    };
+  }
+
+  /** CLIENT KILL of the master client: the link drops and is made again, continuing where it stopped (PSYNC). */
+  killMasterLink(): void {
+    if (this.masterClient !== null) this.lost('Connection with master lost.');
   }
 
   /** INFO replication's replica fields, in Redis' order (after role:slave). */
@@ -617,6 +668,7 @@ export class PrimaryLink implements ReplicaControl {
       this.lost('Connection with master lost.');
       return;
     }
+    this.masterClient = { id: this.host.newClientId(), createdAt: Date.now() };
     this.stream = new MasterStreamParser();
     this.downSince = 0;
     this.failures = 0;
@@ -676,6 +728,7 @@ export class PrimaryLink implements ReplicaControl {
     this.full = null;
     this.peerClosed = false;
     this.applier.discardTransaction();
+    this.masterClient = null;
     if (this.state === 'connected') this.downSince = Date.now();
   }
 

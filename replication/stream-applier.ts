@@ -67,6 +67,14 @@ export class StreamApplier {
     if (db >= 0 && db < this.host.engine.dbs.length) this.ctx.select(db);
   }
 
+  /** The last command applied (CLIENT LIST's cmd= of the master client; Redis' NULL before the first). */
+  lastCommand = 'NULL';
+
+  /** Commands queued in the open transaction, -1 when none is open (CLIENT LIST's multi=). */
+  get queuedCommands(): number {
+    return this.multi === null ? -1 : this.multi.length;
+  }
+
   /** A transaction is open (its commands are queued, not yet in the log). */
   get inTransaction(): boolean {
     return this.multi !== null;
@@ -149,6 +157,7 @@ export class StreamApplier {
       for (const q of list) {
         if (q.cmd === NOOP) continue;
         this.current = q.argv[0]!.slice(0, 64);
+        this.lastCommand = q.cmd.name;
         ctx.current = q.cmd;
         ctx.currentArgv = q.argv;
         try {

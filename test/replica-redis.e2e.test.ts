@@ -185,6 +185,49 @@ describe.skipIf(!HAVE_REDIS)('Vireo replicating from redis-server 7.0', () => {
     expect((await c.call('INFO', 'server')).type).toBe('bulk');
   });
 
+  it('the link with the primary is a client, as on a redis-server replica: CLIENT LIST (TYPE master, ID), connected_clients, CLIENT KILL TYPE master resumes with a partial resync', async () => {
+    const { p } = await startPrimary();
+    const port = await portOf(p);
+    const theirs = track(await startRedis());
+    const t = await client(theirs.port);
+    const v = track(await startVireo());
+    const c = await client(v.port);
+    for (const x of [t, c]) await x.call('REPLICAOF', '127.0.0.1', String(port));
+    await waitInSync(p, t);
+    await waitInSync(p, c);
+    await p.call('SET', 'k', 'v');
+    await waitInSync(p, t);
+    await waitInSync(p, c);
+    const fieldsOf = (line: string) => Object.fromEntries(line.trim().split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const masterLine = async (x: RespClient) => {
+      const lines = ((await js(x, 'CLIENT', 'LIST', 'TYPE', 'master')) as string).split('\n').filter(Boolean);
+      expect(lines).toHaveLength(1);
+      return fieldsOf(lines[0]!);
+    };
+    const ours = await masterLine(c);
+    const ref = await masterLine(t);
+    // Redis 7.2 adds lib-name and lib-ver to the 7.0 reference's fields.
+    expect(Object.keys(ours).filter((k) => !k.startsWith('lib-'))).toEqual(Object.keys(ref));
+    for (const field of ['flags', 'db', 'multi', 'cmd', 'user', 'sub', 'psub', 'ssub', 'name', 'resp', 'redir']) expect(ours[field], field).toBe(ref[field]);
+    expect(ours.addr!.endsWith(`:${port}`)).toBe(true);
+    // Listed among the clients by ID, counted in connected_clients, not a normal client.
+    expect((await js(c, 'CLIENT', 'LIST', 'ID', ours.id!)) as string).toContain('flags=M');
+    expect((await js(c, 'CLIENT', 'LIST', 'TYPE', 'normal')) as string).not.toContain('flags=M');
+    expect(((await js(c, 'CLIENT', 'LIST')) as string).split('\n').filter(Boolean)).toHaveLength(2);
+    for (const x of [t, c]) expect(infoField(await x.call('INFO', 'clients'), 'connected_clients')).toBe('2');
+    // Killed, the link comes back with a partial resync, and what was written meanwhile arrives.
+    const partial = await stat(p, 'sync_partial_ok');
+    expect(await js(c, 'CLIENT', 'KILL', 'TYPE', 'master')).toBe(await js(t, 'CLIENT', 'KILL', 'TYPE', 'master'));
+    await p.call('SET', 'k', 'after');
+    for (const x of [t, c]) await waitFor('link up again', async () => infoField(await x.call('INFO', 'replication'), 'master_link_status') === 'up');
+    await waitInSync(p, c);
+    expect(await js(c, 'GET', 'k')).toBe('after');
+    expect(await stat(p, 'sync_partial_ok')).toBe(partial + 2);
+    // A new master client, with a new ID.
+    expect(Number((await masterLine(c)).id)).toBeGreaterThan(Number(ours.id));
+    expect(await js(c, 'CLIENT', 'KILL', 'ID', (await masterLine(c)).id!)).toBe('1');
+  });
+
   it('a primary killed in the middle of the RDB transfer: the old dataset stays, the replica syncs with the next primary', async () => {
     // About a millisecond per key: the transfer takes seconds.
     const { r, p } = await startPrimary({ 'repl-diskless-sync': 'yes', 'rdb-key-save-delay': '1000' });

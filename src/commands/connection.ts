@@ -4,6 +4,7 @@
 
 import type { CommandImpl } from './table.js';
 import type { CommandContext, Connection } from './context.js';
+import type { MasterClientView } from '../../replication/replica.js';
 import { ERR, argDbIndex, argLong, eq, replyHelp, cstr } from './util.js';
 import { parseInt64, parseLong } from '../util/numbers.js';
 import { REPLY_SLAB_SIZE } from '../protocol/writer.js';
@@ -180,6 +181,17 @@ export function clientInfoLine(conn: Connection): string {
   );
 }
 
+/** The CLIENT LIST line of the link with the primary (Redis' master client: no user, its own commands' stats). */
+function masterInfoLine(m: MasterClientView): string {
+  const now = Math.floor(Date.now() / 1000);
+  return (
+    `id=${m.id} addr=${m.addr} laddr=${m.laddr} fd=${m.fd} name= age=${now - Math.floor(m.createdAt / 1000)} idle=${now - Math.floor(m.lastInteraction / 1000)}` +
+    ` flags=M${m.multi >= 0 ? 'x' : ''} db=${m.db} sub=0 psub=0 ssub=0 multi=${m.multi}` +
+    ` qbuf=${m.qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=${REPLY_SLAB_SIZE} rbp=0 obl=0 oll=0 omem=0` +
+    ` tot-mem=${m.qbuf} events=r cmd=${m.lastCommand} user=(superuser) redir=-1 resp=2 lib-name= lib-ver=`
+  );
+}
+
 function clientKindOf(conn: Connection): string {
   return conn.ctx.kind;
 }
@@ -193,6 +205,7 @@ function parseClientType(t: string): string | null {
 
 function clientList(ctx: CommandContext, argv: string[]): void {
   let clients = [...ctx.host.clients.values()];
+  let master = ctx.host.replica.masterConnection();
   if (argv.length === 4 && eq(argv[2]!, 'type')) {
     const t = parseClientType(argv[3]!);
     if (t === null) {
@@ -200,6 +213,7 @@ function clientList(ctx: CommandContext, argv: string[]): void {
       return;
     }
     clients = clients.filter((x) => clientKindOf(x) === t);
+    if (t !== 'master') master = null;
   } else if (argv.length > 3 && eq(argv[2]!, 'id')) {
     const ids = new Set<number>();
     for (const raw of argv.slice(3)) {
@@ -212,11 +226,22 @@ function clientList(ctx: CommandContext, argv: string[]): void {
       ids.add(id);
     }
     clients = clients.filter((x) => ids.has(x.id));
+    if (master !== null && !ids.has(master.id)) master = null;
   } else if (argv.length !== 2) {
     ctx.reply.error(ERR.SYNTAX);
     return;
   }
-  ctx.reply.verbatim(clients.map((x) => clientInfoLine(x) + '\n').join(''));
+  // In ID order, as Redis lists its clients in the order they were made.
+  let text = '';
+  for (const x of clients) {
+    if (master !== null && master.id < x.id) {
+      text += masterInfoLine(master) + '\n';
+      master = null;
+    }
+    text += clientInfoLine(x) + '\n';
+  }
+  if (master !== null) text += masterInfoLine(master) + '\n';
+  ctx.reply.verbatim(text);
 }
 
 interface KillFilter {
@@ -295,10 +320,21 @@ function clientKill(ctx: CommandContext, argv: string[]): void {
     if (x === me && f.skipMe) continue;
     victims.push(x);
   }
-  if (!oldForm) ctx.reply.integer(victims.length);
-  else if (victims.length === 0) ctx.reply.error('ERR No such client');
+  // The master client matches no user filter (it has none, as in Redis).
+  const master = ctx.host.replica.masterConnection();
+  const killMaster =
+    master !== null &&
+    (f.id === undefined || master.id === f.id) &&
+    (f.type === undefined || f.type === 'master') &&
+    (f.addr === undefined || master.addr === f.addr) &&
+    (f.laddr === undefined || master.laddr === f.laddr) &&
+    f.user === undefined;
+  const killed = victims.length + (killMaster ? 1 : 0);
+  if (!oldForm) ctx.reply.integer(killed);
+  else if (killed === 0) ctx.reply.error('ERR No such client');
   else ctx.reply.ok();
   for (const v of victims) killClient(me, v);
+  if (killMaster) ctx.host.replica.killMasterLink();
 }
 
 function killClient(self: Connection, victim: Connection): void {

@@ -25,6 +25,7 @@ import type { Persistence } from '../../persistence/persistence.js';
 import type { ReplicationPrimary } from '../../replication/primary.js';
 import type { Failover } from '../../replication/failover.js';
 import type { ReplicationIds } from '../../replication/ids.js';
+import type { MasterClientView } from '../../replication/replica.js';
 import type { PubSub, Subscriber } from '../pubsub/registry.js';
 import type { AclControl } from '../acl/control.js';
 import type { User } from '../acl/user.js';
@@ -151,6 +152,10 @@ export interface ReplicaControl {
   role(): [host: string, port: number, state: string, offset: number] | null;
   /** READONLY or MASTERDOWN when a client's command must be refused on this replica, else null. */
   refusal(isWrite: boolean, deniedWhenStale: boolean): string | null;
+  /** The link with the primary as CLIENT LIST shows it (the master client), null when there is none. */
+  masterConnection(): MasterClientView | null;
+  /** CLIENT KILL of the master client: drop the link (it is made again). */
+  killMasterLink(): void;
 }
 
 /** CLIENT TRACKING ON's options, checked (commands/tracking.ts). */

@@ -49,7 +49,7 @@ export interface InfoSource {
   readonly failover: { readonly state: string };
   readonly runId: string;
   /** The replica side (replication/replica.ts). */
-  readonly replica: { readonly isReplica: boolean; infoFields(): Fields };
+  readonly replica: { readonly isReplica: boolean; infoFields(): Fields; masterConnection(): object | null };
   readonly startTime: number;
   /** EVAL's script cache and the function libraries (INFO memory). */
   readonly scripting: Scripting;
@@ -156,7 +156,8 @@ function clientsSection(s: InfoSource): Fields {
     maxOut = Math.max(maxOut, c.outputMemory);
   }
   return [
-    ['connected_clients', s.clients.size],
+    // The link with the primary counts, as Redis' master client does.
+    ['connected_clients', s.clients.size + (s.replica.masterConnection() !== null ? 1 : 0)],
     ['cluster_connections', 0],
     ['maxclients', s.config.int('maxclients')],
     ['client_recent_max_input_buffer', maxIn],

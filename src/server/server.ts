@@ -268,6 +268,7 @@ export class Server implements CommandHost, TrackingHost {
       get port() {
         return server.port;
       },
+      newClientId: () => this.nextClientId++,
     });
     this.replica.onNewHistory = () => this.primary.historyChanged();
     this.replica.onBecomeReplica = () => this.unblockOnRoleChange();
