@@ -93,6 +93,8 @@ describe.skipIf(!HAVE_REDIS)('redis-server 7.0 replicating from Vireo', () => {
       await expectSameDigest(r, p);
       const info = await p.call('INFO', 'replication');
       expect(infoNumber(info, 'connected_slaves')).toBe(1);
+      // As Redis counts them: the replica is not one of the connected clients (this test's connection is).
+      expect(infoNumber(await p.call('INFO', 'clients'), 'connected_clients')).toBe(1);
       expect(infoField(info, 'slave0')).toMatch(/^ip=127\.0\.0\.1,port=\d+,state=online,offset=\d+,lag=\d+$/);
       expect(infoNumber(await p.call('INFO', 'stats'), 'sync_full')).toBe(1);
     });

@@ -151,13 +151,15 @@ function serverSection(s: InfoSource): Fields {
 function clientsSection(s: InfoSource): Fields {
   let maxIn = 0;
   let maxOut = 0;
+  let replicas = 0;
   for (const c of s.clients.values()) {
     maxIn = Math.max(maxIn, c.parser.pendingBytes);
     maxOut = Math.max(maxOut, c.outputMemory);
+    if (c.ctx.kind === 'replica') replicas++;
   }
   return [
-    // The link with the primary counts, as Redis' master client does.
-    ['connected_clients', s.clients.size + (s.replica.masterConnection() !== null ? 1 : 0)],
+    // As Redis counts them: replicas are left out, the link with the primary (its master client) is in.
+    ['connected_clients', s.clients.size - replicas + (s.replica.masterConnection() !== null ? 1 : 0)],
     ['cluster_connections', 0],
     ['maxclients', s.config.int('maxclients')],
     ['client_recent_max_input_buffer', maxIn],
