@@ -492,6 +492,33 @@ describe('ACL on Vireo: Redis 7.2 texts and Vireo additions', () => {
     expect(entry.slice(0, 10)).toEqual(['count', '1', 'reason', 'key', 'context', 'lua', 'object', 'other', 'username', 'r']);
   });
 
+  it('a blocked command is checked again when its key is ready, as Redis 7.2 reprocesses it: a key pattern revoked meanwhile gets NOPERM, and nothing is popped', async () => {
+    await c.call('ACL', 'SETUSER', 'q', 'on', 'nopass', '+@all', 'resetkeys', '~jobs:*', '~mine:*');
+    const w = await RespClient.connect(server.port);
+    try {
+      expect(toJs(await w.call('AUTH', 'q', 'x'))).toBe('OK');
+      // Still allowed when served: popped as usual.
+      const first = w.call('BLPOP', 'jobs:a', '0');
+      await new Promise((r) => setTimeout(r, 50));
+      await c.call('RPUSH', 'jobs:a', 'one');
+      expect(toJs(await first)).toEqual(['jobs:a', 'one']);
+      // Revoked while it waits: refused when the key is ready, the element left where it was.
+      const second = w.call('BLPOP', 'jobs:a', '0');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await js('ACL', 'SETUSER', 'q', 'resetkeys', '~mine:*')).toBe('OK');
+      await c.call('RPUSH', 'jobs:a', 'two');
+      expect(await second).toEqual({ type: 'error', value: 'NOPERM No permissions to access a key' });
+      expect(await js('LRANGE', 'jobs:a', '0', '-1')).toEqual(['two']);
+      const entry = ((await js('ACL', 'LOG', '1')) as unknown[][])[0]!;
+      expect(entry.slice(0, 10)).toEqual(['count', '1', 'reason', 'key', 'context', 'toplevel', 'object', 'jobs:a', 'username', 'q']);
+      // The connection goes on, unblocked.
+      expect(toJs(await w.call('PING'))).toBe('PONG');
+    } finally {
+      w.close();
+      await c.call('DEL', 'jobs:a');
+    }
+  });
+
   it('one SETUSER with 100k rules (patterns, passwords, first-arg rules) is not quadratic (Redis 7.0 needs minutes)', async () => {
     const n = 25000;
     const rules = ['on'];

@@ -419,10 +419,20 @@ export function commandBlockedByPause(server: DispatchHost, c: Client, argv: str
 
 /**
  * Run a blocked client's command again because a key it waits on is ready
- * (Redis 7.2 reprocesses it). It was queued, authorized and counted when it
- * first ran; this is the same execution unit as call() without that.
+ * (Redis 7.2 reprocesses it). It was queued and counted when it first ran;
+ * this is the same execution unit as call() without that. Its user's
+ * permissions are checked again, as Redis' processCommand does on the
+ * reprocessing: an ACL SETUSER made while it waited applies (-NOPERM, ACL
+ * LOG entry, nothing served).
  */
 export function rerun(server: DispatchHost, c: Client, cmd: Command, argv: string[]): void {
+  if (!c.aclUser.unrestricted) {
+    const denied = server.access.refusal(c, cmd, argv);
+    if (denied !== null) {
+      reject(c, cmd, denied);
+      return;
+    }
+  }
   const ctx = c.ctx;
   const tracking = server.tracking;
   const trackedBefore = tracking.current;
