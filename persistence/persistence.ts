@@ -54,6 +54,12 @@ export class Persistence {
   readonly aof: AofStore;
   readonly archive: Archive;
   loading: LoadingState | null = null;
+  /**
+   * The load under way runs beside the dataset in use (a replica's swapdb
+   * load of a history it already holds: Redis' async loading): commands go
+   * on against the old data, only those flagged no-async-loading get -LOADING.
+   */
+  asyncLoading = false;
   /** The replication id the loaded files carry (RDB aux repl-id), for a replica to continue its history. */
   loadedReplId: string | null = null;
   /** Which log offset replies may reveal, and who waits for more (src/log/gate.ts). */
@@ -155,19 +161,41 @@ export class Persistence {
    * dataset the caller emptied, answering -LOADING meanwhile. Yields between
    * slices; throws RdbError on a damaged image.
    */
-  *loadSyncSteps(rdb: Buffer, into: readonly Db[] | null, file: string): Generator<void, RdbLoadResult> {
+  *loadSyncSteps(rdb: Buffer, into: readonly Db[] | null, file: string, background = false): Generator<void, RdbLoadResult> {
     // A snapshot or rewrite running now would mix the old dataset with the new one (Redis kills its child).
     this.rdb.abort();
     this.aof.abortRewrite();
     this.engine.log.flush();
     this.beginLoading(Date.now());
+    this.asyncLoading = background && into !== null;
     try {
       this.progress(file, 0, rdb.length);
       const onProgress = (b: number) => this.progress(file, b, rdb.length);
-      return yield* this.rdb.loadSteps(rdb, { preamble: false, onProgress, ...(into === null ? {} : { into }) });
+      const steps = this.rdb.loadSteps(rdb, { preamble: false, onProgress, ...(into === null ? {} : { into }) });
+      if (!this.asyncLoading) return yield* steps;
+      // In the background the engine is in its loading mode only while a
+      // slice of keys goes in: between slices the commands served from the
+      // old data see it as usual (expired keys hidden, access times kept).
+      try {
+        for (;;) {
+          this.engine.loading = true;
+          let r: IteratorResult<void, RdbLoadResult>;
+          try {
+            r = steps.next();
+          } finally {
+            this.engine.loading = false;
+          }
+          if (r.done === true) return r.value;
+          yield;
+        }
+      } finally {
+        // Abandoned half way (the link dropped): the load's own clean-up runs.
+        steps.return(undefined as never);
+      }
     } finally {
       this.engine.loading = false;
       this.loading = null;
+      this.asyncLoading = false;
     }
   }
 

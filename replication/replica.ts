@@ -571,11 +571,14 @@ export class PrimaryLink implements ReplicaControl {
       engine.flush(null);
       this.hasHistory = false;
     }
-    logger.info('MASTER <-> REPLICA sync: Loading DB in memory');
+    // Redis' async loading: a swapdb load of the history this replica already follows (same replid,
+    // a full sync because the backlog no longer covered it) serves the old data meanwhile.
+    const background = into !== null && this.full !== null && this.full.replId === this.host.replIds.replId;
+    logger.info(background ? 'MASTER <-> REPLICA sync: Loading DB in memory, serving the current data meanwhile (async loading)' : 'MASTER <-> REPLICA sync: Loading DB in memory');
     let result: RdbLoadResult;
     this.loadingPayload = true;
     try {
-      result = await this.drive(this.host.persistence.loadSyncSteps(rdb, into, transfer.file ?? 'the replication stream'), attempt);
+      result = await this.drive(this.host.persistence.loadSyncSteps(rdb, into, transfer.file ?? 'the replication stream', background), attempt);
     } catch (e) {
       this.loadingPayload = false;
       // Nothing half-loaded is served: the flushed dataset stays empty (swapdb kept the old one).

@@ -228,6 +228,49 @@ describe.skipIf(!HAVE_REDIS)('Vireo replicating from redis-server 7.0', () => {
     expect(await js(c, 'CLIENT', 'KILL', 'ID', (await masterLine(c)).id!)).toBe('1');
   });
 
+  it('repl-diskless-load swapdb, a full sync of the history it follows: reads are served from the old data while the new loads (async loading)', async () => {
+    // A 16 KB backlog: a write larger than it while the link is down forces a full sync under the same replid.
+    const { p } = await startPrimary({ 'repl-backlog-size': '16384' });
+    await p.call('DEBUG', 'POPULATE', '300000', 'key', '20');
+    const v = track(await startVireo({ 'repl-diskless-load': 'swapdb' }));
+    const c = await client(v.port);
+    await c.call('REPLICAOF', '127.0.0.1', String(await portOf(p)));
+    await waitInSync(p, c);
+    const oldValue = await js(c, 'GET', 'key:7');
+    const full = await stat(p, 'sync_full');
+    // The link dropped and 64 KB written in the same transaction: the replica cannot continue from the backlog.
+    await p.call('MULTI');
+    await p.call('CLIENT', 'KILL', 'TYPE', 'replica');
+    await p.call('SET', 'key:7', 'x'.repeat(65536));
+    await p.call('EXEC');
+    const seen = { asyncLoading: 0, servedOld: 0, refusedSave: 0 };
+    const loadingNow = async () => {
+      const persistence = await c.call('INFO', 'persistence');
+      if (infoField(persistence, 'async_loading') !== '1') return false;
+      expect(infoField(persistence, 'loading')).toBe('0');
+      return true;
+    };
+    const poll = async () => {
+      if (!(await loadingNow())) return false;
+      // The old data, as it was; what would act on the whole dataset waits for the load.
+      const old = (await js(c, 'GET', 'key:7')) === oldValue;
+      const save = await c.call('BGSAVE');
+      // Counted only if the load still ran after both (it may end between two commands).
+      if (!(await loadingNow())) return false;
+      seen.asyncLoading++;
+      if (old) seen.servedOld++;
+      if (save.type === 'error' && String(save.value).startsWith('LOADING')) seen.refusedSave++;
+      return false;
+    };
+    await waitFor('the full sync to end', async () => (await poll()) || ((await stat(p, 'sync_full')) > full && infoField(await c.call('INFO', 'persistence'), 'async_loading') === '0' && infoField(await c.call('INFO', 'replication'), 'master_link_status') === 'up'), 20000);
+    expect(seen.asyncLoading).toBeGreaterThan(0);
+    expect(seen.servedOld).toBe(seen.asyncLoading);
+    expect(seen.refusedSave).toBe(seen.asyncLoading);
+    await waitInSync(p, c);
+    expect(((await js(c, 'GET', 'key:7')) as string).length).toBe(65536);
+    expect(await js(c, 'DBSIZE')).toBe('300000');
+  });
+
   it('a primary killed in the middle of the RDB transfer: the old dataset stays, the replica syncs with the next primary', async () => {
     // About a millisecond per key: the transfer takes seconds.
     const { r, p } = await startPrimary({ 'repl-diskless-sync': 'yes', 'rdb-key-save-delay': '1000' });

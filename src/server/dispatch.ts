@@ -202,7 +202,8 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
     reject(c, cmd, replicaRefused);
     return;
   }
-  if (persistence.loading !== null && !(flags & F.LOADING)) {
+  // Async loading (a replica's background swapdb load) refuses only what would act on the dataset as a whole.
+  if (persistence.loading !== null && (persistence.asyncLoading ? (flags & F.NO_ASYNC_LOADING) !== 0 : !(flags & F.LOADING))) {
     reject(c, cmd, 'LOADING Redis is loading the dataset in memory');
     return;
   }

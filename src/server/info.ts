@@ -261,8 +261,8 @@ function persistenceSection(s: InfoSource): Fields {
   const aof = p.aof;
   const loading = p.loading;
   const fields: Fields = [
-    ['loading', loading !== null ? 1 : 0],
-    ['async_loading', 0],
+    ['loading', loading !== null && !p.asyncLoading ? 1 : 0],
+    ['async_loading', loading !== null && p.asyncLoading ? 1 : 0],
     ['current_cow_peak', 0],
     ['current_cow_size', 0],
     ['current_cow_size_age', 0],
