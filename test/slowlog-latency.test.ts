@@ -42,6 +42,8 @@ describe.skipIf(!HAVE_REDIS)('SLOWLOG, LATENCY, INFO latencystats (differential)
     await pair.check('AUTH', 'user', 'secret');
     await pair.check('HELLO', '2', 'AUTH', 'default', 'pw', 'SETNAME', 'again');
     await pair.check('ACL', 'SETUSER', 'someone', 'on', '>hunter2', '~*', '+get');
+    // Parameters Redis marks sensitive show (redacted) in place of their values.
+    await pair.check('CONFIG', 'SET', 'masterauth', 'secret', 'hz', '10');
     await pair.check('MULTI');
     await pair.check('INCR', 'n');
     await pair.check('GET', 'k');

@@ -112,6 +112,7 @@ function migrateSecrets(argv: readonly string[]): Set<number> | null {
  */
 export function redactedPositions(argv: readonly string[]): Set<number> | null {
   const name = argv[0]!.toLowerCase();
+  if (name === 'config' && argv.length >= 4 && argv[1]!.toLowerCase() === 'set') return sensitiveConfigValues(argv);
   if (name === 'auth') return new Set(Array.from({ length: argv.length - 1 }, (_, i) => i + 1));
   // ACL SETUSER: the user name and every rule (passwords among them), as aclCommand redacts them.
   if (name === 'acl' && argv.length >= 3 && argv[1]!.toLowerCase() === 'setuser') return new Set(Array.from({ length: argv.length - 2 }, (_, i) => i + 2));
@@ -133,4 +134,14 @@ export function redactedPositions(argv: readonly string[]): Set<number> | null {
     }
   }
   return out.size > 0 ? out : null;
+}
+
+/** Parameters Redis marks SENSITIVE_CONFIG: CONFIG SET shows their values as (redacted). */
+const SENSITIVE_CONFIGS = new Set(['masterauth', 'requirepass', 'tls-key-file-pass', 'tls-client-key-file-pass']);
+
+/** CONFIG SET name value [name value ...]: the values of sensitive parameters (configSetCommand redacts them). */
+function sensitiveConfigValues(argv: readonly string[]): Set<number> | null {
+  let out: Set<number> | null = null;
+  for (let j = 2; j + 1 < argv.length; j += 2) if (SENSITIVE_CONFIGS.has(argv[j]!.toLowerCase())) (out ??= new Set()).add(j + 1);
+  return out;
 }
