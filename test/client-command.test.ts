@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffPair } from './helpers/differential.js';
 import { HAVE_REDIS } from './helpers/servers.js';
-import { toJs } from './helpers/resp.js';
+import { encodeCommand, toJs } from './helpers/resp.js';
 
 describe.skipIf(!HAVE_REDIS)('CLIENT arguments (differential)', () => {
   let pair: DiffPair;
@@ -151,6 +151,34 @@ describe.skipIf(!HAVE_REDIS)('CLIENT arguments (differential)', () => {
       const found = vireoLines.indexOf(line, at);
       expect(found, `missing or out of order: ${line}`).toBeGreaterThanOrEqual(0);
       at = found + 1;
+    }
+  });
+
+  it('CLIENT REPLY OFF and SKIP mute refused commands too, and a refused command uses SKIP up', async () => {
+    const pipelines = [
+      // Unknown command, wrong arity, unknown subcommand, syntax error: all silent while OFF.
+      [['CLIENT', 'REPLY', 'OFF'], ['FOOCMD'], ['GET'], ['CONFIG', 'FOO'], ['SET', 'a', 'b', 'c'], ['SET', 'a', '1'], ['CLIENT', 'REPLY', 'ON'], ['PING', 'z']],
+      // SKIP mutes the refused command after it, and only that one.
+      [['CLIENT', 'REPLY', 'SKIP'], ['GET'], ['PING', 'y'], ['GET']],
+      // A RESP2 subscriber cannot run CLIENT REPLY ON: refused, and muted since replies are off.
+      [['CLIENT', 'REPLY', 'OFF'], ['SUBSCRIBE', 'c1'], ['CLIENT', 'REPLY', 'ON'], ['UNSUBSCRIBE'], ['CLIENT', 'REPLY', 'ON'], ['PING', 'w']],
+    ];
+    for (const commands of pipelines) {
+      const twin = await pair.connect();
+      const replies = async (c: typeof twin.redis) => {
+        // A last PING always answers: everything before it has answered or stayed silent by then.
+        for (const cmd of [...commands, ['PING', 'end']]) c.writeRaw(encodeCommand(cmd));
+        const out: unknown[] = [];
+        while (out[out.length - 1] !== 'end') {
+          const r = toJs((await c.read()).reply);
+          out.push(r instanceof Error ? `ERR:${r.message}` : r);
+        }
+        return out;
+      };
+      const [a, b] = await Promise.all([replies(twin.redis), replies(twin.vireo)]);
+      expect(b, JSON.stringify(commands)).toEqual(a);
+      twin.redis.close();
+      twin.vireo.close();
     }
   });
 

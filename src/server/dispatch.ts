@@ -57,6 +57,21 @@ const MULTI_EXEMPT = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'rese
 const PUBSUB_MODE_COMMANDS = new Set(['subscribe', 'ssubscribe', 'psubscribe', 'unsubscribe', 'sunsubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
 
 function reject(c: Client, cmd: Command | null, msg: string): void {
+  // CLIENT REPLY OFF and SKIP mute a refusal as any reply, and a refused
+  // command uses SKIP up (Redis' resetClient runs after it too).
+  const muted = c.replyOff || c.replySkip;
+  if (muted) c.reply.muted = true;
+  try {
+    refuse(c, cmd, msg);
+  } finally {
+    if (muted) {
+      c.reply.muted = false;
+      c.replySkip = false;
+    }
+  }
+}
+
+function refuse(c: Client, cmd: Command | null, msg: string): void {
   if (cmd !== null) cmd.stats.rejected++;
   if (cmd !== null && cmd.name === 'exec') {
     // Redis' execCommandAbort, inside MULTI or not (it also unwatches). The
