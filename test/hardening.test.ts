@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffPair } from './helpers/differential.js';
 import { HAVE_REDIS, startVireo, startVireoProcess, type VireoHandle } from './helpers/servers.js';
-import { RespClient, encodeCommand, type Reply } from './helpers/resp.js';
+import { RespClient, encodeCommand, toJs, type Reply } from './helpers/resp.js';
 import { infoField } from './helpers/info.js';
 
 /** Send raw bytes on a fresh connection; collect what comes back until it closes or `ms` pass. */
@@ -342,6 +342,44 @@ describe.skipIf(!HAVE_REDIS)('MONITOR redacts secrets (differential)', () => {
     expect(b).toEqual(a);
     expect(b.join('\n')).not.toMatch(/secret"(?! *$)/);
     monitor.close();
+  });
+});
+
+describe.skipIf(!HAVE_REDIS)('MONITOR of scripts (differential)', () => {
+  it('shows EVAL, EVALSHA and FCALL before the commands they run, also when they fail', async () => {
+    const pair = await DiffPair.start();
+    try {
+      await pair.check('FUNCTION', 'LOAD', "#!lua name=mon\nredis.register_function('f', function(keys) return redis.call('incr', keys[1]) end)");
+      const sha = toJs(await pair.check('SCRIPT', 'LOAD', "return redis.call('get', KEYS[1])")) as string;
+      const monitor = await pair.connect();
+      await monitor.check('MONITOR');
+      const commands = [
+        ['EVAL', "redis.call('set', KEYS[1], ARGV[1]) return 1", '1', 'e', 'v'],
+        ['EVALSHA', sha, '1', 'e'],
+        ['EVALSHA', '0'.repeat(40), '0'],
+        ['EVAL', 'return 1', '0'],
+        ['EVAL_RO', "return redis.call('get', KEYS[1])", '1', 'e'],
+        ['FCALL', 'f', '1', 'cnt'],
+        ['FCALL', 'nosuch', '0'],
+        ['SET', 'after', 'x'],
+      ];
+      for (const cmd of commands) await pair.check(...cmd);
+      // Lines up to the last command's: the scripts' own lines, then those of the commands they ran.
+      const lines = async (c: RespClient) => {
+        const out: string[] = [];
+        while (out[out.length - 1] !== '"SET" "after" "x"') {
+          const r = (await c.read()).reply;
+          out.push(r.type === 'simple' ? r.value.replace(/^\S+ \[(\d+) (lua|[^\]]+)\] /, (_m, db: string, who: string) => `[${db} ${who === 'lua' ? 'lua' : 'client'}] `).replace(/^\[\d+ client\] /, '') : JSON.stringify(r));
+        }
+        return out;
+      };
+      const [a, b] = await Promise.all([lines(monitor.redis), lines(monitor.vireo)]);
+      expect(b).toEqual(a);
+      expect(b.some((l) => l.startsWith('"EVALSHA"'))).toBe(true);
+      monitor.close();
+    } finally {
+      await pair.stop();
+    }
   });
 });
 

@@ -210,6 +210,11 @@ export interface CommandHost {
   /** redis.acl_check_cmd: may the script's caller run this command line? (Nothing is logged.) */
   aclPermits(caller: CommandContext, cmd: ScriptableCommand, argv: readonly string[]): boolean;
   readonly replica: ReplicaControl;
+  /**
+   * EVAL, EVALSHA and FCALL show in MONITOR before the commands they run
+   * (they skip the feed after the call, as in Redis, and feed here when they start).
+   */
+  feedMonitorsFirst(ctx: CommandContext, argv: readonly string[]): void;
   readonly logger: Logger;
   readonly persistence: Persistence;
   readonly memory: { readonly startup: number; readonly peak: number };

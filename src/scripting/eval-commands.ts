@@ -145,11 +145,19 @@ export function guarded(run: (ctx: CommandContext, argv: string[]) => void): (ct
   };
 }
 
+/** A script command: in MONITOR first (Redis' evalCommand feeds it before the script's commands), then run. */
+function scriptCommand(sha: boolean, readOnly: boolean): (ctx: CommandContext, argv: string[]) => void {
+  return guarded((ctx, argv) => {
+    ctx.host.feedMonitorsFirst(ctx, argv);
+    evalGeneric(ctx, argv, sha, readOnly);
+  });
+}
+
 export const evalCommands: CommandImpl[] = [
-  { name: 'eval', run: guarded((ctx, argv) => evalGeneric(ctx, argv, false, false)) },
-  { name: 'evalsha', run: guarded((ctx, argv) => evalGeneric(ctx, argv, true, false)) },
-  { name: 'eval_ro', run: guarded((ctx, argv) => evalGeneric(ctx, argv, false, true)) },
-  { name: 'evalsha_ro', run: guarded((ctx, argv) => evalGeneric(ctx, argv, true, true)) },
+  { name: 'eval', run: scriptCommand(false, false) },
+  { name: 'evalsha', run: scriptCommand(true, false) },
+  { name: 'eval_ro', run: scriptCommand(false, true) },
+  { name: 'evalsha_ro', run: scriptCommand(true, true) },
   {
     name: 'script|load',
     run: guarded((ctx, argv) => {

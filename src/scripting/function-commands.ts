@@ -177,6 +177,8 @@ function functionStats(ctx: CommandContext): void {
 
 /** FCALL / FCALL_RO function numkeys key... arg... */
 function fcall(ctx: CommandContext, argv: string[], readOnly: boolean): void {
+  // In MONITOR before the commands the function runs (Redis' fcallCommandGeneric feeds it first).
+  ctx.host.feedMonitorsFirst(ctx, argv);
   const scripting = scriptingOf(ctx.host);
   const unavailable = scripting.unavailable();
   if (unavailable !== null) {

@@ -1186,6 +1186,16 @@ export class Server implements CommandHost, TrackingHost {
   }
 
   /** Feed an executed command to MONITOR clients. */
+  feedMonitorsFirst(ctx: CommandContext, argv: readonly string[]): void {
+    if (this.monitors.size === 0 || ctx.conn === null) return;
+    const line = monitorLine(monitorSource(ctx.conn.addr), ctx.db.id, argv);
+    for (const m of this.monitors) {
+      if (m.closed) continue;
+      m.reply.rawBytes(line);
+      if (m.ctx !== ctx) m.flush();
+    }
+  }
+
   feedMonitors(c: Client, cmd: Command, argv: string[]): void {
     if (cmd.flags & (F.SKIP_MONITOR | F.ADMIN)) return;
     const line = monitorLine(monitorSource(c.addr), c.ctx.db.id, argv);
