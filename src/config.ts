@@ -92,6 +92,7 @@ const LONG_MIN = -(2n ** 63n);
 /** The bound of Redis' unsigned long long parameters (maxmemory, cluster-link-sendbuf-limit). */
 const ULLONG_MAX = 2n ** 64n - 1n;
 const INT_MAX = 2147483647;
+const UINT_MAX = 4294967295;
 const INT_MIN = -2147483648;
 const inert: DefOpts = { inert: true };
 
@@ -106,7 +107,7 @@ int('tcp-keepalive', 300, 0, INT_MAX);
 int('timeout', 0, 0, INT_MAX);
 str('unixsocket', '', { immutable: true });
 special('unixsocketperm', '0', parseOctal, (v) => Number(v).toString(8), { immutable: true });
-int('maxclients', 10000, 1, INT_MAX);
+int('maxclients', 10000, 1, UINT_MAX);
 mem('client-query-buffer-limit', 1024 * 1024 * 1024, 1024 * 1024, LONG_MAX);
 mem('proto-max-bulk-len', 512 * 1024 * 1024, 1024 * 1024, LONG_MAX);
 special('client-output-buffer-limit', 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60', parseClientOutputBufferLimit, undefined, {
@@ -129,7 +130,8 @@ bool('always-show-logo', 'no', { immutable: true, inert: true });
 bool('set-proc-title', 'yes', { immutable: true, inert: true });
 str('proc-title-template', '{title} {listen-addr} {server-mode}', { ...inert, parse: parseProcTitleTemplate });
 str('locale-collate', '', inert);
-int('hz', 10, 0, INT_MAX);
+// Accepted out of range and capped, as Redis' updateHZ does (CONFIG GET shows the capped value).
+int('hz', 10, 0, INT_MAX, { merge: (_current, next) => Math.min(500, Math.max(1, next as number)) });
 bool('dynamic-hz', 'yes', inert);
 int('io-threads', 1, 1, 128, { immutable: true });
 bool('io-threads-do-reads', 'no', { immutable: true, inert: true });
@@ -177,7 +179,8 @@ enumOf('sanitize-dump-payload', 'no', ['no', 'yes', 'clients']);
 bool('appendonly', 'no');
 str('appendfilename', 'appendonly.aof', { immutable: true });
 str('appenddirname', 'appendonlydir', { immutable: true });
-enumOf('appendfsync', 'everysec', ['always', 'everysec', 'no']);
+// In Redis' order (its error lists the choices so).
+enumOf('appendfsync', 'everysec', ['everysec', 'always', 'no']);
 bool('no-appendfsync-on-rewrite', 'no');
 int('auto-aof-rewrite-percentage', 100, 0, INT_MAX);
 mem('auto-aof-rewrite-min-size', 64 * 1024 * 1024, 0, LONG_MAX);
@@ -275,7 +278,7 @@ int('slowlog-max-len', 128, 0, LONG_MAX);
 int('latency-monitor-threshold', 0, 0, LONG_MAX);
 bool('latency-tracking', 'yes');
 special('latency-tracking-info-percentiles', '50 99 99.9', parsePercentiles, undefined);
-special('notify-keyspace-events', '', parseNotify, undefined);
+special('notify-keyspace-events', '', parseNotify, showNotifyFlags);
 int('busy-reply-threshold', 5000, 0, LONG_MAX, { aliases: ['lua-time-limit'] });
 int('tracking-table-max-keys', 1000000, 0, LONG_MAX);
 // Vireo: the Prometheus endpoint (server/prometheus.ts): GET /metrics on this port (0: off), on prometheus-bind ('': the first bind address).
@@ -427,7 +430,7 @@ function parseShutdownFlags(v: string): string | Error {
   const allowed = ['default', 'save', 'nosave', 'now', 'force'];
   if (parts.length === 0 || parts.some((p) => !allowed.includes(p)))
     return new Error('argument(s) must be one of the following: default, save, nosave, now, force');
-  if (parts.includes('save') && parts.includes('nosave')) return new Error('SAVE and NOSAVE are mutually exclusive');
+  if (parts.includes('save') && parts.includes('nosave')) return new Error("shutdown options SAVE and NOSAVE can't be used simultaneously");
   return parts.join(' ');
 }
 
@@ -522,6 +525,19 @@ export function formatNotifyFlags(flags: string): string {
   if (set.has('m')) out += 'm';
   if (set.has('n')) out += 'n';
   return out;
+}
+
+/**
+ * notify-keyspace-events as CONFIG GET and CONFIG REWRITE show it (Redis'
+ * keyspaceEventsFlagsToString): n is written only without A, before K, E
+ * and m. (With A it is not shown, though new-key events are still sent.)
+ */
+function showNotifyFlags(v: ConfigValue): string {
+  const flags = String(v);
+  if (!flags.includes('n') || flags.startsWith('A')) return flags.replace('n', '');
+  const at = flags.search(/[KEm]/);
+  const rest = flags.replace('n', '');
+  return at < 0 ? rest + 'n' : rest.slice(0, at) + 'n' + rest.slice(at);
 }
 
 function parseNotify(v: string): string | Error {

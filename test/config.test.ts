@@ -117,6 +117,49 @@ describe.skipIf(!HAVE_REDIS)('CONFIG SET / GET (differential)', () => {
     ]);
   });
 
+  it('capped, bounded and listed as Redis does: hz, maxclients, appendfsync, shutdown-on-sigterm, notify-keyspace-events shown back', async () => {
+    await pair.script([
+      ['CONFIG', 'SET', 'hz', '600'],
+      ['CONFIG', 'GET', 'hz'],
+      ['CONFIG', 'SET', 'hz', '0'],
+      ['CONFIG', 'GET', 'hz'],
+      ['CONFIG', 'SET', 'hz', '10'],
+      ['CONFIG', 'SET', 'maxclients', '0'],
+      ['CONFIG', 'SET', 'maxclients', '4294967296'],
+      ['CONFIG', 'SET', 'appendfsync', 'foo'],
+      ['CONFIG', 'SET', 'shutdown-on-sigterm', 'save nosave'],
+      ['CONFIG', 'SET', 'notify-keyspace-events', 'An'],
+      ['CONFIG', 'GET', 'notify-keyspace-events'],
+      ['CONFIG', 'SET', 'notify-keyspace-events', 'EKgx$lshzetdmn'],
+      ['CONFIG', 'GET', 'notify-keyspace-events'],
+      ['CONFIG', 'SET', 'notify-keyspace-events', 'nKg'],
+      ['CONFIG', 'GET', 'notify-keyspace-events'],
+      ['CONFIG', 'SET', 'notify-keyspace-events', 'mEnl'],
+      ['CONFIG', 'GET', 'notify-keyspace-events'],
+      ['CONFIG', 'SET', 'notify-keyspace-events', 'n'],
+      ['CONFIG', 'GET', 'notify-keyspace-events'],
+      ['CONFIG', 'SET', 'notify-keyspace-events', ''],
+      ['SHUTDOWN', 'ABORT', 'ABORT'],
+      ['SHUTDOWN', 'ABORT', 'NOW'],
+    ]);
+  });
+
+  it('notify-keyspace-events A with n still sends new-key events (Redis only leaves the n out of what it shows)', async () => {
+    const v = pair.vireo;
+    await v.call('CONFIG', 'SET', 'notify-keyspace-events', 'AEn');
+    expect(toJs(await v.call('CONFIG', 'GET', 'notify-keyspace-events'))).toEqual(['notify-keyspace-events', 'AE']);
+    const sub = await RespClient.connect(pair.ports[1]);
+    try {
+      await sub.call('SUBSCRIBE', '__keyevent@0__:new');
+      await v.call('SET', 'brand-new', '1');
+      expect(toJs((await sub.read()).reply)).toEqual(['message', '__keyevent@0__:new', 'brand-new']);
+    } finally {
+      sub.close();
+      await v.call('CONFIG', 'SET', 'notify-keyspace-events', '');
+      await v.call('DEL', 'brand-new');
+    }
+  });
+
   // Redis' introspection.tcl "CONFIG sanity": every mutable parameter
   // accepts the value CONFIG GET shows for it and keeps it.
   it('CONFIG sanity: every parameter can be set to its own value', async () => {

@@ -394,7 +394,8 @@ function shutdown(ctx: CommandContext, argv: string[]): void {
       return;
     }
   }
-  if ((abort && argv.length !== 2) || conflicting) {
+  // ABORT with any other option is illegal (ABORT again is not).
+  if ((abort && (save !== null || now || force)) || conflicting) {
     ctx.reply.error(ERR.SYNTAX);
     return;
   }
