@@ -69,6 +69,16 @@ describe.skipIf(!HAVE_REDIS)('SLOWLOG, LATENCY, INFO latencystats (differential)
     expect(b.map((e) => Number(e[0]))).toEqual([...b.map((e) => Number(e[0]))].sort((x, y) => y - x));
   });
 
+  it('the commands a script runs are logged too, from the script client (?:0, no name), before the script', async () => {
+    await pair.check('CONFIG', 'SET', 'slowlog-log-slower-than', '0');
+    await pair.check('EVAL', "redis.call('set', KEYS[1], '1') return redis.pcall('get', KEYS[1])", '1', 'e');
+    await pair.check('FUNCTION', 'LOAD', 'REPLACE', "#!lua name=slow\nredis.register_function('f', function(keys) return redis.call('incr', keys[1]) end)");
+    await pair.check('FCALL', 'f', '1', 'cnt');
+    const [a, b] = await entries();
+    expect(comparable(b)).toEqual(comparable(a));
+    expect(b.filter((e) => e[4] === '?:0').map((e) => e[3][0])).toEqual(['incr', 'get', 'set']);
+  });
+
   it('SLOWLOG GET count, LEN, RESET, max-len, a negative threshold, HELP and errors', async () => {
     await pair.check('CONFIG', 'SET', 'slowlog-log-slower-than', '0');
     for (let i = 0; i < 5; i++) await pair.check('SET', `k${i}`, 'v');

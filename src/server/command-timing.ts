@@ -23,6 +23,9 @@ export interface TimedClient {
   readonly ctx: { readonly name: string };
 }
 
+/** Who runs a script's redis.call commands, as the slow log shows it (Redis' connection-less script client). */
+export const SCRIPT_CLIENT: TimedClient = { addr: '?:0', ctx: { name: '' } };
+
 export class CommandTiming {
   readonly slowlog = new SlowLog();
   /** Microseconds from which a command is logged; negative: the slow log is off. */
@@ -46,9 +49,9 @@ export class CommandTiming {
   }
 
   /**
-   * A command finished after `durationUs`. `client` is null for commands
-   * a script runs: those reach the histograms, not the slow log (Redis logs
-   * the script's own call).
+   * A command finished after `durationUs`, run by `client` (SCRIPT_CLIENT
+   * for the commands of a script: Redis' call() logs them too, from its
+   * script client); null: histograms and commandstats only.
    */
   finished(cmd: Command, argv: readonly string[], durationUs: number, client: TimedClient | null): void {
     cmd.stats.usec += durationUs;

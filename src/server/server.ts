@@ -27,7 +27,7 @@ import { EffectCheck } from './effect-check.js';
 import { ChangeFeed } from './changefeed.js';
 import { infoString } from './info.js';
 import { Client } from './client.js';
-import { CommandTiming } from './command-timing.js';
+import { CommandTiming, SCRIPT_CLIENT } from './command-timing.js';
 import { LatencyMonitor } from '../diagnostics/latency-monitor.js';
 import { SlotStats } from '../diagnostics/slot-stats.js';
 import { HotKeys } from '../diagnostics/hot-keys.js';
@@ -1117,7 +1117,7 @@ export class Server implements CommandHost, TrackingHost {
       ctx.currentArgv = prevArgv;
     }
     if (timing.precise) {
-      timing.finished(cmd, argv, (this.engine.clock.tick() - started) * 1000, null);
+      timing.finished(cmd, argv, (this.engine.clock.tick() - started) * 1000, SCRIPT_CLIENT);
     } else {
       this.timeCommand(cmd);
       if (cmd.timedAlone) this.accountBatch();
