@@ -154,6 +154,31 @@ describe.skipIf(!HAVE_REDIS)('CLIENT arguments (differential)', () => {
     }
   });
 
+  it('CLIENT INFO cmd= names the command looked up last: queued, refused for its arity, or NULL when unknown', async () => {
+    const sequences = [
+      [['MULTI'], ['SET', 'a', '1'], ['GET', 'a']],
+      [['MULTI'], ['GETX']],
+      [['PING'], ['FOOCMD']],
+      [['PING'], ['GET']],
+      [['PING'], ['CONFIG', 'FOO']],
+      [['MULTI'], ['GET', 'a'], ['EXEC']],
+    ];
+    for (const commands of sequences) {
+      const twin = await pair.connect();
+      const cmdField = async (c: typeof twin.redis, observer: typeof twin.redis) => {
+        const id = toJs(await c.call('CLIENT', 'ID'));
+        for (const cmd of commands) await c.call(...cmd);
+        // Seen from another connection: the connection's own CLIENT INFO would name itself.
+        const list = toJs(await observer.call('CLIENT', 'LIST')) as string;
+        return /cmd=(\S+)/.exec(list.split('\n').find((l) => l.startsWith(`id=${id} `))!)![1];
+      };
+      const [a, b] = await Promise.all([cmdField(twin.redis, pair.redis), cmdField(twin.vireo, pair.vireo)]);
+      expect(b, JSON.stringify(commands)).toBe(a);
+      twin.redis.close();
+      twin.vireo.close();
+    }
+  });
+
   it('CLIENT REPLY OFF and SKIP mute refused commands too, and a refused command uses SKIP up', async () => {
     const pipelines = [
       // Unknown command, wrong arity, unknown subcommand, syntax error: all silent while OFF.

@@ -142,6 +142,8 @@ export function lookupOrReject(server: DispatchHost, c: Client, argv: string[]):
 
 export function execute(server: DispatchHost, c: Client, argv: string[]): void {
   const cmd = lookupOrReject(server, c, argv);
+  // CLIENT LIST's cmd= is what the lookup found, refused or queued as it may be (Redis sets lastcmd there).
+  c.lastCommand = cmd === null ? 'NULL' : cmd.name;
   if (cmd === null) return;
   if (!arityOk(cmd, argv.length)) {
     reject(c, cmd, `ERR wrong number of arguments for '${cmd.name}' command`);
