@@ -434,12 +434,33 @@ function parseShutdownFlags(v: string): string | Error {
   return parts.join(' ');
 }
 
+/**
+ * save, as Redis' setConfigSaveOption reads it: "" is none; otherwise
+ * the words between single spaces (two spaces make an empty word), in
+ * pairs, each read with strtoll to its end: seconds at least 1, changes
+ * at least 0.
+ */
 function parseSave(v: string): string | Error {
-  const parts = v.split(/\s+/).filter((p) => p !== '');
-  if (parts.length === 0) return '';
+  if (v === '') return '';
+  const parts = v.split(' ');
   if (parts.length % 2 !== 0) return new Error('Invalid save parameters');
-  for (const p of parts) if (!/^[0-9]+$/.test(p)) return new Error('Invalid save parameters');
-  return parts.map((p) => String(Number(p))).join(' ');
+  const values: number[] = [];
+  for (let j = 0; j < parts.length; j++) {
+    const n = strtollWhole(parts[j]!);
+    if (n === null || (j % 2 === 0 ? n < 1 : n < 0)) return new Error('Invalid save parameters');
+    values.push(n);
+  }
+  return values.join(' ');
+}
+
+/** C's strtoll over the whole string (leading blanks and a sign allowed, nothing after the digits; no digits reads 0), or null. */
+function strtollWhole(s: string): number | null {
+  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]*)$/.exec(s);
+  if (m === null) return null;
+  // No digits: nothing converted, the end is the start: whole only for "".
+  if (m[2] === '') return s === '' ? 0 : null;
+  const n = Number(m[2]);
+  return m[1] === '-' ? -n : n;
 }
 
 function parseReplicaOf(v: string): string | Error {
