@@ -111,7 +111,7 @@ int('maxclients', 10000, 1, UINT_MAX);
 mem('client-query-buffer-limit', 1024 * 1024 * 1024, 1024 * 1024, LONG_MAX);
 mem('proto-max-bulk-len', 512 * 1024 * 1024, 1024 * 1024, LONG_MAX);
 special('client-output-buffer-limit', 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60', parseClientOutputBufferLimit, undefined, {
-  merge: (current, next) => parseClientOutputBufferLimit(`${current} ${next}`) as string,
+  merge: (current, next) => (next === '' ? current : (parseClientOutputBufferLimit(`${current} ${next}`) as string)),
 });
 int('socket-mark-id', 0, 0, 4294967295, { immutable: true, inert: true });
 int('max-new-connections-per-cycle', 10, 1, 1000, { hidden: true, inert: true });
@@ -342,8 +342,16 @@ function parseOctal(v: string): number | Error {
   return parseInt(v, 8);
 }
 
+/**
+ * The words of a multi-argument parameter's value as CONFIG SET splits it
+ * (sdssplitlen on single spaces: two spaces make an empty word); "" has none.
+ */
+function redisWords(v: string): string[] {
+  return v === '' ? [] : v.split(' ');
+}
+
 function parseClientOutputBufferLimit(v: string): string | Error {
-  const parts = v.split(/\s+/).filter((p) => p !== '');
+  const parts = redisWords(v);
   if (parts.length % 4 !== 0) return new Error('Wrong number of arguments in buffer limit configuration.');
   const current = new Map<string, string[]>();
   for (let i = 0; i < parts.length; i += 4) {
@@ -362,7 +370,7 @@ function parseClientOutputBufferLimit(v: string): string | Error {
 }
 
 function parseOomValues(v: string): string | Error {
-  const parts = v.split(/\s+/).filter((p) => p !== '');
+  const parts = redisWords(v);
   if (parts.length !== 3) return new Error('wrong number of arguments');
   // strtoll's numbers: an optional sign, then digits only.
   if (parts.some((p) => !/^[+-]?[0-9]+$/.test(p) || Math.abs(Number(p)) > 2000))
@@ -442,7 +450,7 @@ function parseShutdownFlags(v: string): string | Error {
  */
 function parseSave(v: string): string | Error {
   if (v === '') return '';
-  const parts = v.split(' ');
+  const parts = redisWords(v);
   if (parts.length % 2 !== 0) return new Error('Invalid save parameters');
   const values: number[] = [];
   for (let j = 0; j < parts.length; j++) {
@@ -489,7 +497,7 @@ function parseMemoryOrPercent(v: string): string | Error {
 }
 
 function parsePercentiles(v: string): string | Error {
-  const parts = v.split(/\s+/).filter((p) => p !== '');
+  const parts = redisWords(v);
   for (const p of parts) {
     // string2d: a whole decimal float (strtod's inf is out of range below).
     if (!/^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/.test(p) && !/^[+-]?inf(inity)?$/i.test(p))
