@@ -22,7 +22,7 @@ import type { Config } from '../src/config.js';
 import type { Persistence } from '../persistence/persistence.js';
 import type { RdbLoadResult } from '../persistence/rdb/file.js';
 import { Db } from '../src/engine/keyspace.js';
-import type { ReplicaControl } from '../src/commands/context.js';
+import type { MasterClientView, ReplicaControl } from '../src/commands/context.js';
 import type { ReplicationIds } from './ids.js';
 import { StreamApplier, type ApplierHost } from './stream-applier.js';
 import { MasterStreamParser, StreamProtocolError } from './master-stream.js';
@@ -44,27 +44,6 @@ export interface ReplicaHost extends ApplierHost {
   newClientId(): number;
 }
 
-/**
- * The established link with the primary as CLIENT LIST shows it (Redis'
- * master client, flags=M): made when the stream starts, gone when the
- * link drops.
- */
-export interface MasterClientView {
-  readonly id: number;
-  /** The primary's address and this end's, host:port. */
-  readonly addr: string;
-  readonly laddr: string;
-  readonly fd: number;
-  /** When the link was established and last received data (ms since the epoch). */
-  readonly createdAt: number;
-  readonly lastInteraction: number;
-  readonly db: number;
-  /** Stream bytes received and not applied yet (the query buffer). */
-  readonly qbuf: number;
-  /** Commands of an open transaction, -1 when none. */
-  readonly multi: number;
-  readonly lastCommand: string;
-}
 
 export const READONLY_ERROR = "READONLY You can't write against a read only replica.";
 export const MASTERDOWN_ERROR = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";

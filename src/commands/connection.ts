@@ -3,8 +3,7 @@
  */
 
 import type { CommandImpl } from './table.js';
-import type { CommandContext, Connection } from './context.js';
-import type { MasterClientView } from '../../replication/replica.js';
+import type { CommandContext, Connection, MasterClientView } from './context.js';
 import { ERR, argDbIndex, argLong, eq, replyHelp, cstr } from './util.js';
 import { parseInt64, parseLong } from '../util/numbers.js';
 import { REPLY_SLAB_SIZE } from '../protocol/writer.js';

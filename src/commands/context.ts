@@ -25,7 +25,6 @@ import type { Persistence } from '../../persistence/persistence.js';
 import type { ReplicationPrimary } from '../../replication/primary.js';
 import type { Failover } from '../../replication/failover.js';
 import type { ReplicationIds } from '../../replication/ids.js';
-import type { MasterClientView } from '../../replication/replica.js';
 import type { PubSub, Subscriber } from '../pubsub/registry.js';
 import type { AclControl } from '../acl/control.js';
 import type { User } from '../acl/user.js';
@@ -140,6 +139,28 @@ export interface Connection extends Subscriber {
   readonly socketPending: number;
   /** Call `resume` once the socket has taken most of what waits. */
   whenWritable(resume: () => void): void;
+}
+
+/**
+ * The established link with the primary as CLIENT LIST shows it (Redis'
+ * master client, flags=M): made when the stream starts, gone when the
+ * link drops.
+ */
+export interface MasterClientView {
+  readonly id: number;
+  /** The primary's address and this end's, host:port. */
+  readonly addr: string;
+  readonly laddr: string;
+  readonly fd: number;
+  /** When the link was established and last received data (ms since the epoch). */
+  readonly createdAt: number;
+  readonly lastInteraction: number;
+  readonly db: number;
+  /** Stream bytes received and not applied yet (the query buffer). */
+  readonly qbuf: number;
+  /** Commands of an open transaction, -1 when none. */
+  readonly multi: number;
+  readonly lastCommand: string;
 }
 
 /** The replica side of replication as commands see it (replication/replica.ts). */
