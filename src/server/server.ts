@@ -1130,14 +1130,7 @@ export class Server implements CommandHost, TrackingHost {
     // The script's caller remembers the keys its read-only commands read (Redis' current_client).
     const caller = this.tracking.current;
     if (caller !== null && caller.tracking !== null && cmd.flags & F.READONLY) this.tracking.rememberKeys(caller, cmd, argv);
-    if (this.monitors.size > 0 && !(cmd.flags & (F.SKIP_MONITOR | F.ADMIN))) {
-      const line = monitorLine('lua', ctx.db.id, argv);
-      for (const m of this.monitors) {
-        if (m.closed) continue;
-        m.reply.rawBytes(line);
-        m.flush();
-      }
-    }
+    if (this.monitors.size > 0 && !(cmd.flags & (F.SKIP_MONITOR | F.ADMIN))) this.toMonitors(monitorLine('lua', ctx.db.id, argv), null);
   }
 
   callNested(ctx: CommandContext, argv: string[]): void {
@@ -1185,24 +1178,24 @@ export class Server implements CommandHost, TrackingHost {
     this.pause.end();
   }
 
-  /** Feed an executed command to MONITOR clients. */
+  /** Feed a command as it starts to MONITOR clients (EVAL, EVALSHA, FCALL: CommandHost.feedMonitorsFirst). */
   feedMonitorsFirst(ctx: CommandContext, argv: readonly string[]): void {
     if (this.monitors.size === 0 || ctx.conn === null) return;
-    const line = monitorLine(monitorSource(ctx.conn.addr), ctx.db.id, argv);
-    for (const m of this.monitors) {
-      if (m.closed) continue;
-      m.reply.rawBytes(line);
-      if (m.ctx !== ctx) m.flush();
-    }
+    this.toMonitors(monitorLine(monitorSource(ctx.conn.addr), ctx.db.id, argv), ctx);
   }
 
+  /** Feed an executed command to MONITOR clients. */
   feedMonitors(c: Client, cmd: Command, argv: string[]): void {
     if (cmd.flags & (F.SKIP_MONITOR | F.ADMIN)) return;
-    const line = monitorLine(monitorSource(c.addr), c.ctx.db.id, argv);
+    this.toMonitors(monitorLine(monitorSource(c.addr), c.ctx.db.id, argv), c.ctx);
+  }
+
+  /** Send a MONITOR line to every monitor; the one that ran the command (`by`) writes it with its own reply. */
+  private toMonitors(line: Buffer, by: CommandContext | null): void {
     for (const m of this.monitors) {
       if (m.closed) continue;
       m.reply.rawBytes(line);
-      if (m !== c) m.flush();
+      if (m.ctx !== by) m.flush();
     }
   }
 
