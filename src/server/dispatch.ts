@@ -84,6 +84,16 @@ function refuse(c: Client, cmd: Command | null, msg: string): void {
   if (c.ctx.multi !== null) c.ctx.multiError = true;
 }
 
+/** Does the client's user lack a permission `argv` needs? Then refused (-NOPERM, ACL LOG) and true. */
+function refusedByAcl(server: DispatchHost, c: Client, cmd: Command, argv: string[]): boolean {
+  // The default user (every command, key and channel) skips the ACL check altogether.
+  if (c.aclUser.unrestricted) return false;
+  const denied = server.access.refusal(c, cmd, argv);
+  if (denied === null) return false;
+  reject(c, cmd, denied);
+  return true;
+}
+
 /** Is this (EXEC of) a write command, for MISCONF? PING is refused too, as in Redis. */
 function deniedOnDiskError(c: Client, cmd: Command): boolean {
   if (cmd.flags & F.WRITE || cmd.name === 'ping') return true;
@@ -169,14 +179,7 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
     reject(c, cmd, 'NOAUTH Authentication required.');
     return;
   }
-  // The default user (every command, key and channel) skips the ACL check altogether.
-  if (!c.aclUser.unrestricted) {
-    const denied = server.access.refusal(c, cmd, argv);
-    if (denied !== null) {
-      reject(c, cmd, denied);
-      return;
-    }
-  }
+  if (refusedByAcl(server, c, cmd, argv)) return;
   // Keep the tracking table within tracking-table-max-keys (where Redis' processCommand does).
   if (server.tracking.clientCount > 0) server.tracking.enforceLimit();
   const memoryLimit = server.memoryLimit;
@@ -444,13 +447,7 @@ export function commandBlockedByPause(server: DispatchHost, c: Client, argv: str
  * LOG entry, nothing served).
  */
 export function rerun(server: DispatchHost, c: Client, cmd: Command, argv: string[]): void {
-  if (!c.aclUser.unrestricted) {
-    const denied = server.access.refusal(c, cmd, argv);
-    if (denied !== null) {
-      reject(c, cmd, denied);
-      return;
-    }
-  }
+  if (refusedByAcl(server, c, cmd, argv)) return;
   const ctx = c.ctx;
   const tracking = server.tracking;
   const trackedBefore = tracking.current;
