@@ -542,31 +542,28 @@ function parseFeedClasses(v: string): string | Error {
   return [...FEED_CLASSES].filter((c) => set.has(c)).join('');
 }
 
-/** Redis' keyspaceEventsFlagsToString order. */
+/**
+ * The flags in Redis' keyspaceEventsFlagsToString order (classes or A, n,
+ * then K, E, m). n is kept after A here, where Redis' string leaves it
+ * out: showNotifyFlags drops it from what CONFIG GET and REWRITE show.
+ */
 export function formatNotifyFlags(flags: string): string {
   const set = new Set(flags);
   let out = '';
   const all = 'g$lshzxetd';
   if ([...all].every((c) => set.has(c))) out += 'A';
   else for (const c of all) if (set.has(c)) out += c;
+  if (set.has('n')) out += 'n';
   if (set.has('K')) out += 'K';
   if (set.has('E')) out += 'E';
   if (set.has('m')) out += 'm';
-  if (set.has('n')) out += 'n';
   return out;
 }
 
-/**
- * notify-keyspace-events as CONFIG GET and CONFIG REWRITE show it (Redis'
- * keyspaceEventsFlagsToString): n is written only without A, before K, E
- * and m. (With A it is not shown, though new-key events are still sent.)
- */
+/** notify-keyspace-events as Redis shows it: with A, no n (new-key events are still sent). */
 function showNotifyFlags(v: ConfigValue): string {
   const flags = String(v);
-  if (!flags.includes('n') || flags.startsWith('A')) return flags.replace('n', '');
-  const at = flags.search(/[KEm]/);
-  const rest = flags.replace('n', '');
-  return at < 0 ? rest + 'n' : rest.slice(0, at) + 'n' + rest.slice(at);
+  return flags.startsWith('A') ? flags.replace('n', '') : flags;
 }
 
 function parseNotify(v: string): string | Error {
