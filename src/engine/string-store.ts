@@ -52,7 +52,7 @@ const NO_INDEX = emptySlotTables<Int32Array>();
 const NO_COUNTS = new Uint32Array(SLOTS);
 /** Smallest index: 4 pairs (8 ints, 2^3). Indexes hold a power of two of pairs. */
 const MIN_LOG2_INTS = 3;
-/** compactIndexes copies when blocks in the free lists hold at least this many bytes... */
+/** compactIndexes packs the indexes when blocks in the free lists hold at least this many bytes... */
 const COMPACT_MIN_FREED = 2 * 1024 * 1024;
 /** ...and this share of the indexes' slabs. */
 const COMPACT_SHARE = 1 / 8;

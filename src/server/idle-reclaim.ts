@@ -81,7 +81,7 @@ export interface IdleReclaimHost {
   paused(ms: number): void;
   /** The RSS, less the Node runtime's own, over used_memory (INFO's mem_fragmentation_ratio). */
   overheadRatio(): number;
-  /** Copy the string stores' indexes out of slabs that outgrown blocks keep (Engine.compactIndexes); the bytes left to the collection. */
+  /** Pack the string stores' indexes into fewer slabs (Engine.compactIndexes); the bytes left to the collection. */
   compactIndexes(): number;
 }
 
