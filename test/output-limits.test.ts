@@ -121,7 +121,10 @@ describe('client-output-buffer-limit', () => {
       peak = Math.max(peak, rssBytes(pid));
     });
     expect(closed).toBe(1);
-    expect(peak).toBeLessThan(before + 10 * 1024 * 1024 * 3);
+    // The 10 MB buffer, the writer's batches and V8's young generation (which
+    // grows on a fresh server, more with io-threads' buffers): well under 4x
+    // the limit, where a buffer that is not cut at the limit passes it at once.
+    expect(peak).toBeLessThan(before + 10 * 1024 * 1024 * 4);
     monitor.destroy();
     writer.close();
   });
