@@ -254,3 +254,19 @@ export async function startRedis(params: Record<string, string> = {}, configFile
     fixedPort,
   );
 }
+
+/**
+ * Start Debian's redis-server in Sentinel mode on a spare port, monitoring
+ * `master` at 127.0.0.1:`masterPort` with the given quorum and
+ * `sentinel <option> <master> <value>` settings. Sentinel rewrites its
+ * config file as it learns: the file is its own, in its own directory.
+ */
+export async function startSentinel(master: string, masterPort: number, quorum: number, settings: Record<string, string> = {}): Promise<ProcessHandle> {
+  const bin = redisServerPath();
+  if (bin === null) throw new Error('redis-server not installed');
+  const dir = tempDir('sentinel-');
+  const conf = path.join(dir, 'sentinel.conf');
+  const lines = [`sentinel monitor ${master} 127.0.0.1 ${masterPort} ${quorum}`, ...Object.entries(settings).map(([k, v]) => `sentinel ${k} ${master} ${v}`)];
+  fs.writeFileSync(conf, lines.join('\n') + '\n');
+  return spawnServer((port) => spawn(bin, [conf, '--sentinel', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] }), dir, undefined);
+}
