@@ -169,7 +169,9 @@ async function spawnServer(start: (port: number) => ChildProcess, dir: string, f
     let ours = false;
     let failure: Error | null = null;
     try {
-      await waitForPing(port, 10000, h.proc);
+      // Generous: under CI's full load (two test workers, each with servers and
+      // their helper threads on two cores) a start once took longer than 10 s.
+      await waitForPing(port, 30000, h.proc);
       ours = listensOn(port, h.proc);
     } catch (e) {
       failure = e as Error;
