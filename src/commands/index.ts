@@ -31,6 +31,7 @@ import { aclCommands } from './acl.js';
 import { clusterCommands } from './cluster.js';
 import { vireoCommands } from './vireo.js';
 import { migrateCommands } from './migrate.js';
+import { lolwutCommands } from './lolwut.js';
 
 /** A new command table with every implemented command. */
 export function createCommandTable(): CommandTable {
@@ -53,6 +54,7 @@ export function createCommandTable(): CommandTable {
     ...sortCommands,
     ...persistenceCommands,
     ...migrateCommands,
+    ...lolwutCommands,
     ...streamCommands,
     ...streamReadCommands,
     ...streamGroupCommands,

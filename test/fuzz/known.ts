@@ -584,6 +584,11 @@ export const FUZZ_DIFFERENCES: FuzzDifference[] = [
     normalize: shapeOf,
   },
   {
+    why: "LOLWUT names each server's own version, and its pieces are drawn at random: compared by kind and error text (test/lolwut.test.ts compares the art itself)",
+    applies: named('lolwut'),
+    normalize: shapeOf,
+  },
+  {
     why: 'ACL GENPASS is random: compared by kind; ACL CAT <category> lists commands in hash order, and 7.2 has commands 7.0 lacks: compared by kind (test/acl.test.ts compares them as sets)',
     applies: (a) => commandName(a) === 'acl|genpass' || (commandName(a) === 'acl|cat' && a.length > 2),
     normalize: shapeOf,
