@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DiffPair, encodeCommand, normalize } from './helpers/differential.js';
-import { RespClient, type Reply } from './helpers/resp.js';
+import { RespClient, toJs, type Reply } from './helpers/resp.js';
 import { HAVE_REDIS } from './helpers/servers.js';
 
 /** A Lua function (local to each script) that prints any value, table keys sorted, so Lua-side values can be compared. */
@@ -1268,6 +1268,27 @@ describe.skipIf(!HAVE_REDIS)('scripting (differential)', () => {
         ['EVALSHA', sha, '0'],
         ['SCRIPT', 'EXISTS', sha],
       ]);
+    });
+
+    it("SCRIPT SHOW gives a cached script's body (Valkey 8.0; the 7.0 reference has no SHOW: Valkey's eval.c is the reference)", async () => {
+      const v = pair.vireo;
+      const loaded = 'return "shown"';
+      const sha = await sha1(v, loaded);
+      expect(toJs(await v.call('SCRIPT', 'SHOW', sha))).toBe(loaded);
+      // The digest in any case, as SCRIPT EXISTS and EVALSHA take it.
+      expect(toJs(await v.call('SCRIPT', 'SHOW', sha.toUpperCase()))).toBe(loaded);
+      // A script EVAL cached, byte for byte.
+      const evaluated = 'return "\xff" --\r\n';
+      expect(toJs(await v.call('EVAL', evaluated, '0'))).toBe('\xff');
+      expect(toJs(await v.call('SCRIPT', 'SHOW', sha1hex(evaluated)))).toBe(evaluated);
+      const noScript = 'NOSCRIPT No matching script. Please use EVAL.';
+      for (const missing of ['ffffffffffffffffffffffffffffffffffffffff', 'abc', sha + '0', '']) {
+        expect(await v.call('SCRIPT', 'SHOW', missing)).toEqual({ type: 'error', value: noScript });
+      }
+      expect(await v.call('SCRIPT', 'SHOW')).toEqual({ type: 'error', value: "ERR wrong number of arguments for 'script|show' command" });
+      expect((await v.call('SCRIPT', 'SHOW', sha, sha)).type).toBe('error');
+      await v.call('SCRIPT', 'FLUSH');
+      expect(await v.call('SCRIPT', 'SHOW', sha)).toEqual({ type: 'error', value: noScript });
     });
 
     it('SCRIPT inside MULTI', async () => {

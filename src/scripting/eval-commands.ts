@@ -77,6 +77,8 @@ export function argNumKeys(ctx: CommandContext, argv: string[]): number | null {
   return n;
 }
 
+const NO_SCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
+
 function evalGeneric(ctx: CommandContext, argv: string[], bySha: boolean, readOnly: boolean): void {
   const scripting = scriptingOf(ctx.host);
   const unavailable = scripting.unavailable();
@@ -86,7 +88,7 @@ function evalGeneric(ctx: CommandContext, argv: string[], bySha: boolean, readOn
   }
   // evalShaCommand: a name that cannot be a SHA1 is NOSCRIPT before numkeys is read.
   if (bySha && argv[1]!.length !== 40) {
-    ctx.reply.error('NOSCRIPT No matching script. Please use EVAL.');
+    ctx.reply.error(NO_SCRIPT);
     return;
   }
   const numkeys = argNumKeys(ctx, argv);
@@ -97,7 +99,7 @@ function evalGeneric(ctx: CommandContext, argv: string[], bySha: boolean, readOn
     sha = argv[1]!.toLowerCase();
     script = scripting.scripts.get(sha);
     if (script === undefined) {
-      ctx.reply.error('NOSCRIPT No matching script. Please use EVAL.');
+      ctx.reply.error(NO_SCRIPT);
       return;
     }
   } else {
@@ -206,6 +208,16 @@ export const evalCommands: CommandImpl[] = [
       if (mode === 'no') ctx.reply.ok();
       else if (mode === 'yes' || mode === 'sync') ctx.reply.error('ERR SCRIPT DEBUG is not supported: Vireo has no Lua debugger (ldb)');
       else ctx.reply.error('ERR Use SCRIPT DEBUG YES/SYNC/NO');
+    },
+  },
+  {
+    // Valkey 8.0: the body of a cached script (SCRIPT LOAD'ed or run by EVAL).
+    name: 'script|show',
+    run(ctx, argv) {
+      const sha = argv[2]!;
+      const script = sha.length === 40 ? scriptingOf(ctx.host).scripts.get(sha.toLowerCase()) : undefined;
+      if (script === undefined) ctx.reply.error(NO_SCRIPT);
+      else ctx.reply.bulk(script.body);
     },
   },
   { name: 'script|help', run: (ctx) => replyHelp(ctx, 'SCRIPT', SCRIPT_HELP) },

@@ -87,6 +87,8 @@ const SPECS_72: Record<string, (from70: ArgSpec[] | undefined) => ArgSpec[]> = {
   xackdel: () => [arg('key', 'key'), arg('group', 'string'), ...REF_POLICY, IDS_BLOCK],
   xdelex: () => [arg('key', 'key'), ...REF_POLICY, IDS_BLOCK],
   zrevrank: (a) => [...(a ?? []), token('WITHSCORE', true)],
+  // Valkey 8's SCRIPT SHOW (known.ts keeps it from the reference).
+  'script|show': () => [arg('sha1', 'string')],
   // Redis 7.2's CLUSTER MYSHARDID, Valkey 8's CLUSTER SLOT-STATS, Vireo's VIREO (known.ts keeps them from the reference).
   'cluster|myshardid': () => [],
   'cluster|slot-stats': () => [
