@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DiffPair } from './helpers/differential.js';
 import { HAVE_REDIS } from './helpers/servers.js';
-import { toJs } from './helpers/resp.js';
+import { toJs, type RespClient } from './helpers/resp.js';
 
 describe.skipIf(!HAVE_REDIS)('collections (differential)', () => {
   let pair: DiffPair;
@@ -110,6 +110,35 @@ describe.skipIf(!HAVE_REDIS)('collections (differential)', () => {
       ['LREM', 't', '0', '3'],
       ['EXISTS', 't'],
     ]);
+  });
+
+  it("a quicklist keeps the node size and compress depth it was made with, as Redis' quicklist keeps its fill (DEBUG OBJECT ql_*)", async () => {
+    const ql = async (c: RespClient): Promise<string> => {
+      const r = await c.call('DEBUG', 'OBJECT', 'l');
+      return r.type === 'simple' ? r.value.slice(r.value.indexOf('ql_nodes')) : JSON.stringify(r);
+    };
+    const same = async () => expect(await ql(pair.vireo)).toBe(await ql(pair.redis));
+    try {
+      await pair.script([
+        ['CONFIG', 'SET', 'list-max-listpack-size', '4'],
+        ['CONFIG', 'SET', 'list-compress-depth', '1'],
+        ['RPUSH', 'l', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10'],
+        // Later configuration: the list's nodes still hold at most 4 elements.
+        ['CONFIG', 'SET', 'list-max-listpack-size', '8'],
+        ['CONFIG', 'SET', 'list-compress-depth', '0'],
+        ['RPUSH', 'l', '11', '12', '13', '14', '15', '16', '17', '18', '19', '20'],
+        ['LPUSH', 'l', 'a', 'b', 'c', 'd', 'e', 'f', 'g'],
+        ['LINSERT', 'l', 'BEFORE', '15', 'x'],
+        ['LSET', 'l', '3', 'y'.repeat(20)],
+      ]);
+      await same();
+      await pair.script([['LRANGE', 'l', '0', '-1'], ['OBJECT', 'ENCODING', 'l']]);
+    } finally {
+      await pair.script([
+        ['CONFIG', 'SET', 'list-max-listpack-size', '-2'],
+        ['CONFIG', 'SET', 'list-compress-depth', '0'],
+      ]);
+    }
   });
 
   it('LMOVE RPOPLPUSH LMPOP', async () => {

@@ -117,8 +117,8 @@ function listFrom(items: Iterable<string>, limits: EncodingLimits): ListValue {
   const l = new ListValue();
   const arr = [...items];
   const fill = limits.listMaxListpackSize;
-  l.prepareGrow(arr, 0, arr.length - 1, fill);
-  for (const s of arr) l.push(s, false, fill);
+  l.prepareGrow(arr, 0, arr.length - 1, fill, limits.listCompressDepth);
+  for (const s of arr) l.push(s, false);
   l.afterShrink(fill);
   return l;
 }

@@ -18,6 +18,12 @@ function fill(ctx: CommandContext): number {
   return ctx.engine.limits.listMaxListpackSize;
 }
 
+/** Before `list` takes incoming[from..to]: a listpack that would outgrow one node becomes a quicklist with the configuration of now. */
+function grow(ctx: CommandContext, list: ListValue, incoming: readonly string[], from: number, to: number): void {
+  const limits = ctx.engine.limits;
+  list.prepareGrow(incoming, from, to, limits.listMaxListpackSize, limits.listCompressDepth);
+}
+
 /** Redis' listElementsRemoved: notify, delete an emptied list, maybe shrink its encoding. */
 function elementsRemoved(ctx: CommandContext, key: string, front: boolean, list: ListValue): void {
   const engine = ctx.engine;
@@ -49,9 +55,8 @@ function push(ctx: CommandContext, argv: string[], front: boolean, onlyExisting:
     list = new ListValue();
     engine.setKey(ctx.db, key, list);
   }
-  const f = fill(ctx);
-  list.prepareGrow(argv, 2, argv.length - 1, f);
-  for (let j = 2; j < argv.length; j++) list.push(argv[j]!, front, f);
+  grow(ctx, list, argv, 2, argv.length - 1);
+  for (let j = 2; j < argv.length; j++) list.push(argv[j]!, front);
   ctx.reply.integer(list.length);
   ctx.changed(key, NOTIFY.LIST, front ? 'lpush' : 'rpush');
   engine.emit(ctx.db.id, argv, argv.length - 2);
@@ -189,15 +194,14 @@ function lset(ctx: CommandContext, argv: string[]): void {
   let index = argLong(ctx, argv[2]!);
   if (index === null) return;
   const value = argv[3]!;
-  const f = fill(ctx);
-  list.prepareGrow(argv, 3, 3, f);
+  grow(ctx, list, argv, 3, 3);
   if (index < 0) index = list.length + index;
   if (index < 0 || index >= list.length) {
     ctx.reply.error(ERR.OUT_OF_RANGE);
     return;
   }
-  list.set(index, value, f);
-  list.afterShrink(f);
+  list.set(index, value);
+  list.afterShrink(fill(ctx));
   const engine = ctx.engine;
   ctx.changed(key, NOTIFY.LIST, 'lset');
   engine.emit(ctx.db.id, argv);
@@ -217,9 +221,8 @@ function linsert(ctx: CommandContext, argv: string[]): void {
     ctx.reply.integer(0);
     return;
   }
-  const f = fill(ctx);
   // Like Redis, the list is prepared for the insert before the pivot is found.
-  list.prepareGrow(argv, 4, 4, f);
+  grow(ctx, list, argv, 4, 4);
   const pivot = argv[3]!;
   let at = -1;
   list.walk(0, false, (s, i) => {
@@ -233,7 +236,7 @@ function linsert(ctx: CommandContext, argv: string[]): void {
     ctx.reply.integer(-1);
     return;
   }
-  list.insertBefore(where === 'before' ? at : at + 1, argv[4]!, f);
+  list.insertBefore(where === 'before' ? at : at + 1, argv[4]!);
   const engine = ctx.engine;
   ctx.changed(key, NOTIFY.LIST, 'linsert');
   engine.emit(ctx.db.id, argv);
@@ -379,9 +382,8 @@ function lmoveGeneric(ctx: CommandContext, argv: string[], fromFront: boolean, t
     to = new ListValue();
     engine.setKey(ctx.db, dst, to);
   }
-  const f = fill(ctx);
-  to.prepareGrow([value], 0, 0, f);
-  to.push(value, toFront, f);
+  grow(ctx, to, [value], 0, 0);
+  to.push(value, toFront);
   ctx.changed(dst, NOTIFY.LIST, toFront ? 'lpush' : 'rpush');
   ctx.reply.bulk(value);
   elementsRemoved(ctx, src, fromFront, from);

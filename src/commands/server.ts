@@ -253,8 +253,9 @@ function debugObject(ctx: CommandContext, argv: string[]): void {
   let extra = '';
   if (v instanceof ListValue && v.encoding() === 'quicklist') {
     const { nodes, bytes } = v.nodeStats();
-    const compressed = ctx.host.config.int('list-compress-depth') !== 0 ? 1 : 0;
-    extra = ` ql_nodes:${nodes} ql_avg_node:${(v.length / nodes).toFixed(2)} ql_listpack_max:${ctx.host.config.int('list-max-listpack-size')} ql_compressed:${compressed} ql_uncompressed_size:${bytes}`;
+    // The list's own fill and compress depth, as Redis' quicklist keeps them.
+    const compressed = v.quicklistCompress !== 0 ? 1 : 0;
+    extra = ` ql_nodes:${nodes} ql_avg_node:${(v.length / nodes).toFixed(2)} ql_listpack_max:${v.quicklistFill} ql_compressed:${compressed} ql_uncompressed_size:${bytes}`;
   }
   ctx.reply.simple(`Value at:0x0 refcount:${objectRefcount(ctx.engine.access, v)} encoding:${encodingOf(v)} serializedlength:${ser} lru:${word} lru_seconds_idle:${idle}${extra}`);
 }

@@ -256,8 +256,8 @@ function sortGeneric(ctx: CommandContext, argv: string[], readonly: boolean): vo
   if (out.length > 0) {
     const list = new ListValue();
     const fill = engine.limits.listMaxListpackSize;
-    list.prepareGrow(out, 0, out.length - 1, fill);
-    for (const s of out) list.push(s, false, fill);
+    list.prepareGrow(out, 0, out.length - 1, fill, engine.limits.listCompressDepth);
+    for (const s of out) list.push(s, false);
     list.afterShrink(fill);
     engine.setKey(ctx.db, storeKey, list);
     ctx.changed(storeKey, NOTIFY.LIST, 'sortstore');

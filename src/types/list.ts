@@ -44,6 +44,14 @@ export class ListValue extends RObject {
   private count = 0;
   /** `listpack` while the list is one small node, else `quicklist`. */
   private packed = true;
+  /**
+   * The list-max-listpack-size and list-compress-depth in force when the
+   * list last became a quicklist: as Redis' quicklist keeps its own fill and
+   * compress, its nodes follow them whatever the configuration says later
+   * (the conversions themselves follow the configuration of the moment).
+   */
+  private qlFill = -2;
+  private qlCompress = 0;
 
   encoding(): string {
     return this.packed ? 'listpack' : 'quicklist';
@@ -59,13 +67,26 @@ export class ListValue extends RObject {
    * Before adding `incoming` elements: a listpack that would outgrow one
    * node becomes a quicklist (Redis checks with the raw element lengths).
    */
-  prepareGrow(incoming: readonly string[], from: number, to: number, fill: number): void {
+  prepareGrow(incoming: readonly string[], from: number, to: number, fill: number, compress: number): void {
     if (!this.packed) return;
     let addBytes = 0;
     for (let i = from; i <= to; i++) addBytes += incoming[i]!.length;
     const node = this.nodes[0];
     const bytes = node === undefined ? LP_EMPTY_BYTES : node.bytes;
-    if (exceedsLimit(fill, bytes + addBytes, this.count + (to - from + 1))) this.packed = false;
+    if (exceedsLimit(fill, bytes + addBytes, this.count + (to - from + 1))) {
+      this.packed = false;
+      this.qlFill = fill;
+      this.qlCompress = compress;
+    }
+  }
+
+  /** The fill and compress depth of the list as a quicklist (DEBUG OBJECT's ql_listpack_max, ql_compressed). */
+  get quicklistFill(): number {
+    return this.qlFill;
+  }
+
+  get quicklistCompress(): number {
+    return this.qlCompress;
   }
 
   /** After removals: a quicklist of one small node becomes a listpack again. */
@@ -80,7 +101,8 @@ export class ListValue extends RObject {
   // ---- ends -------------------------------------------------------------------------
 
   /** quicklistPush at the head (front) or tail. */
-  push(s: string, front: boolean, fill: number): void {
+  push(s: string, front: boolean): void {
+    const fill = this.qlFill;
     this.count++;
     if (this.packed) {
       // A listpack is a single packed node.
@@ -151,7 +173,8 @@ export class ListValue extends RObject {
     return this.nodes[n]!.get(off);
   }
 
-  set(i: number, s: string, fill: number): void {
+  set(i: number, s: string): void {
+    const fill = this.qlFill;
     const [n, off] = this.locate(i);
     const node = this.nodes[n]!;
     if (!this.packed && isLarge(s.length, fill)) {
@@ -172,13 +195,14 @@ export class ListValue extends RObject {
   }
 
   /** Insert `s` before element i (i === length appends). */
-  insertBefore(i: number, s: string, fill: number): void {
+  insertBefore(i: number, s: string): void {
+    const fill = this.qlFill;
     if (i === this.count) {
-      this.push(s, false, fill);
+      this.push(s, false);
       return;
     }
     if (i === 0) {
-      this.push(s, true, fill);
+      this.push(s, true);
       return;
     }
     const [n, off] = this.locate(i);
@@ -305,6 +329,8 @@ export class ListValue extends RObject {
   clone(): ListValue {
     const l = new ListValue();
     l.packed = this.packed;
+    l.qlFill = this.qlFill;
+    l.qlCompress = this.qlCompress;
     l.count = this.count;
     // Plain nodes share their (immutable) string; packed nodes copy their bytes.
     l.nodes = this.nodes.map((n) => (n.plain ? n : n.clone()));
