@@ -91,11 +91,6 @@ class Canvas {
   }
 }
 
-/** The UTF-8 bytes (as a latin1 string) of the braille character whose dots are `bits`. */
-function braille(bits: number): string {
-  return String.fromCharCode(0xe2, 0xa0 | (bits >> 6), 0x80 | (bits & 0x3f));
-}
-
 /** Schotter: rows of squares, turned and moved more at random the lower they are. */
 function schotter(cols: number, perRow: number, perCol: number): Canvas {
   const width = cols * 2;
@@ -125,24 +120,42 @@ function schotter(cols: number, perRow: number, perCol: number): Canvas {
   return canvas;
 }
 
-/** Each 2x4 block of pixels as one braille character, a line per 4 rows. */
-function renderBraille(canvas: Canvas): string {
-  const lines: string[] = [];
-  for (let y = 0; y < canvas.height; y += 4) {
-    let line = '';
-    for (let x = 0; x < canvas.width; x += 2) {
-      const px = (dx: number, dy: number, bit: number): number => (canvas.get(x + dx, y + dy) ? 1 << bit : 0);
-      line += braille(px(0, 0, 0) | px(0, 1, 1) | px(0, 2, 2) | px(1, 0, 3) | px(1, 1, 4) | px(1, 2, 5) | px(0, 3, 6) | px(1, 3, 7));
+/**
+ * Each 2x4 block of pixels as one braille character (U+2800 plus the dots'
+ * bits, three bytes of UTF-8), a line per 4 rows, followed by `trailer`.
+ * Written straight into one Buffer: at 1000 columns and 200 rows of
+ * squares the art is 300 MB (Redis builds it too), far past what string
+ * concatenation can hold.
+ */
+function renderBraille(canvas: Canvas, trailer: string): Buffer {
+  const { width, height, pixels } = canvas;
+  const cells = (width + 1) >> 1;
+  const lines = (height + 3) >> 2;
+  // Redis ends each line with a newline but the one starting at row height - 1 (height 4k + 1).
+  const newlines = (height - 1) % 4 === 0 ? lines - 1 : lines;
+  const out = Buffer.allocUnsafe(lines * cells * 3 + newlines + trailer.length);
+  // Dot bits of the 2x4 block, column by column: rows 0-2 are bits 0-2 (left) and 3-5 (right), row 3 bits 6 and 7.
+  const LEFT = [0x01, 0x02, 0x04, 0x40];
+  const RIGHT = [0x08, 0x10, 0x20, 0x80];
+  let o = 0;
+  for (let y = 0; y < height; y += 4) {
+    const rows = Math.min(4, height - y);
+    for (let x = 0; x < width; x += 2) {
+      const right = x + 1 < width;
+      let bits = 0;
+      for (let r = 0; r < rows; r++) {
+        const at = (y + r) * width + x;
+        if (pixels[at]) bits |= LEFT[r]!;
+        if (right && pixels[at + 1]) bits |= RIGHT[r]!;
+      }
+      out[o++] = 0xe2;
+      out[o++] = 0xa0 | (bits >> 6);
+      out[o++] = 0x80 | (bits & 0x3f);
     }
-    lines.push(line);
+    if (y !== height - 1) out[o++] = 0x0a;
   }
-  // Redis ends each line with a newline but the one at y == height - 1 (only when the height is 4k + 1).
-  let text = '';
-  for (let i = 0; i < lines.length; i++) {
-    text += lines[i];
-    if (i * 4 !== canvas.height - 1) text += '\n';
-  }
-  return text;
+  out.latin1Write(trailer, o);
+  return out;
 }
 
 /** A skyscraper on the canvas' bottom edge; windows (two pixels wide) in a random gray. */
@@ -191,17 +204,22 @@ function skyline(canvas: Canvas): void {
   }
 }
 
-/** Foreground and background set to the gray, as Redis does (terminals differ otherwise). */
-const GRAYS = ['0;30;40m', '0;90;100m', '0;37;47m', '0;97;107m'];
+/** Each pixel as a space in its gray, foreground and background both set as Redis does (terminals differ otherwise). */
+const GRAY_CELLS = ['0;30;40m', '0;90;100m', '0;37;47m', '0;97;107m'].map((code) => Buffer.from(`\x1b[${code} \x1b[0m`, 'latin1'));
 
-function renderGrays(canvas: Canvas): string {
-  const lines: string[] = [];
-  for (let y = 0; y < canvas.height; y++) {
-    let line = '';
-    for (let x = 0; x < canvas.width; x++) line += `\x1b[${GRAYS[canvas.get(x, y)] ?? GRAYS[0]} \x1b[0m`;
-    lines.push(line);
+/** The canvas in grays, a line per row (up to 1000 x 1000 cells of ~20 bytes: written into one Buffer), followed by `trailer`. */
+function renderGrays(canvas: Canvas, trailer: string): Buffer {
+  const { width, height } = canvas;
+  let size = height - 1 + trailer.length;
+  for (const p of canvas.pixels) size += GRAY_CELLS[p]!.length;
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) o += GRAY_CELLS[canvas.get(x, y)]!.copy(out, o);
+    if (y !== height - 1) out[o++] = 0x0a;
   }
-  return lines.join('\n');
+  out.latin1Write(trailer, o);
+  return out;
 }
 
 /** Up to three optional integer arguments from argv[from], each a C long; null after an error reply. */
@@ -221,8 +239,7 @@ function lolwut5(ctx: CommandContext, argv: readonly string[], from: number): vo
   const args = numbers(ctx, argv, from, [66, 8, 12]);
   if (args === null) return;
   const [cols, perRow, perCol] = [clamp(args[0]!, 1, 1000), clamp(args[1]!, 1, 200), clamp(args[2]!, 1, 200)];
-  const art = renderBraille(schotter(cols, perRow, perCol));
-  ctx.reply.verbatim(`${art}\nGeorg Nees - schotter, plotter on paper, 1968. Redis ver. ${REDIS_VERSION}\n`);
+  ctx.reply.verbatimBytes(renderBraille(schotter(cols, perRow, perCol), `\nGeorg Nees - schotter, plotter on paper, 1968. Redis ver. ${REDIS_VERSION}\n`));
 }
 
 function lolwut6(ctx: CommandContext, argv: readonly string[], from: number): void {
@@ -230,9 +247,8 @@ function lolwut6(ctx: CommandContext, argv: readonly string[], from: number): vo
   if (args === null) return;
   const canvas = new Canvas(clamp(args[0]!, 1, 1000), clamp(args[1]!, 1, 1000), 3);
   skyline(canvas);
-  ctx.reply.verbatim(
-    `${renderGrays(canvas)}\nDedicated to the 8 bit game developers of past and present.\nOriginal 8 bit image from Plaguemon by hikikomori. Redis ver. ${REDIS_VERSION}\n`,
-  );
+  const trailer = `\nDedicated to the 8 bit game developers of past and present.\nOriginal 8 bit image from Plaguemon by hikikomori. Redis ver. ${REDIS_VERSION}\n`;
+  ctx.reply.verbatimBytes(renderGrays(canvas, trailer));
 }
 
 /** LOLWUT [VERSION v] [piece arguments...] */

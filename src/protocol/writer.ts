@@ -347,6 +347,30 @@ export class ReplyWriter {
     }
   }
 
+  /**
+   * Verbatim text held in bytes (a reply built in a Buffer: LOLWUT's art can
+   * be hundreds of MB). A large buffer is handed over, not copied: the
+   * caller must not change it afterwards.
+   */
+  verbatimBytes(b: Buffer, format = 'txt'): void {
+    if (this.muted) return;
+    if (this.resp === 3) {
+      this.prefixedInt(61, b.length + 4);
+      this.raw(format + ':');
+    } else {
+      this.prefixedInt(36, b.length);
+    }
+    if (b.length > DIRECT_STRING) {
+      this.direct(b);
+    } else {
+      const buf = this.reserve(b.length);
+      b.copy(buf, this.arena.pos);
+      this.arena.pos += b.length;
+      this.pending += b.length;
+    }
+    this.crlf();
+  }
+
   /** Big number: `(` in RESP3, a bulk string in RESP2. */
   bigNumber(s: string): void {
     if (this.muted) return;
