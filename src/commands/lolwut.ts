@@ -41,7 +41,9 @@ class Canvas {
     readonly height: number,
     background: number,
   ) {
-    this.pixels = new Uint8Array(width * height).fill(background);
+    this.pixels = new Uint8Array(width * height);
+    // A new array is zeros already; filling a large one would make every page resident for nothing.
+    if (background !== 0) this.pixels.fill(background);
   }
 
   set(x: number, y: number, color: number): void {
