@@ -227,15 +227,24 @@ export class ReplyWriter {
   bulkBuffer(b: Buffer): void {
     if (this.muted) return;
     this.prefixedInt(36, b.length);
-    if (b.length > DIRECT_STRING) {
-      this.direct(Buffer.from(b));
-    } else {
-      const buf = this.reserve(b.length);
-      b.copy(buf, this.arena.pos);
-      this.arena.pos += b.length;
-      this.pending += b.length;
-    }
+    this.payload(b, false);
     this.crlf();
+  }
+
+  /**
+   * The bytes of a bulk or verbatim string: copied into the arena, or when
+   * large kept as a chunk of their own, copied first unless `handOver` (the
+   * caller gives the buffer up and will not change it).
+   */
+  private payload(b: Buffer, handOver: boolean): void {
+    if (b.length > DIRECT_STRING) {
+      this.direct(handOver ? b : Buffer.from(b));
+      return;
+    }
+    const buf = this.reserve(b.length);
+    b.copy(buf, this.arena.pos);
+    this.arena.pos += b.length;
+    this.pending += b.length;
   }
 
   /** A bulk string of the bytes src[start, end) (packed list entries, copied without a string). */
@@ -360,14 +369,7 @@ export class ReplyWriter {
     } else {
       this.prefixedInt(36, b.length);
     }
-    if (b.length > DIRECT_STRING) {
-      this.direct(b);
-    } else {
-      const buf = this.reserve(b.length);
-      b.copy(buf, this.arena.pos);
-      this.arena.pos += b.length;
-      this.pending += b.length;
-    }
+    this.payload(b, true);
     this.crlf();
   }
 
