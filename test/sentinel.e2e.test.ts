@@ -117,19 +117,19 @@ describe.skipIf(!HAVE_REDIS)('Redis Sentinel over Vireo servers', () => {
     // sees a stale primary and makes it a replica of the new one.
     primary = track(await startVireoProcess(durable, { dir: primaryDir, port: primaryPort }));
     // Its reconfiguration also ends with CLIENT KILL TYPE normal: a new connection for each question.
-    const ask = async (...args: string[]): Promise<unknown> => {
+    const fresh = async <T>(question: (c: RespClient) => Promise<T>): Promise<T> => {
       const c = await RespClient.connect(primaryPort);
       try {
-        return await js(c, ...args);
+        return await question(c);
       } finally {
         c.close();
       }
     };
+    const ask = (...args: string[]): Promise<unknown> => fresh((c) => js(c, ...args));
     await waitFor(
       'Sentinel to turn the old primary into a replica',
       async () => {
-        const c = await RespClient.connect(primaryPort);
-        const repl = await replicationOf(c).finally(() => c.close());
+        const repl = await fresh(replicationOf);
         return repl.role === 'slave' && repl.masterPort === String(replica.port) && repl.link === 'up';
       },
       40000,
