@@ -44,7 +44,6 @@ export interface ReplicaHost extends ApplierHost {
   newClientId(): number;
 }
 
-
 export const READONLY_ERROR = "READONLY You can't write against a read only replica.";
 export const MASTERDOWN_ERROR = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 
