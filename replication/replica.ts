@@ -124,17 +124,19 @@ export class PrimaryLink implements ReplicaControl {
       this.host.logger.info('REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.');
       return false;
     }
-    if (this.state === 'none') {
+    const wasPrimary = this.state === 'none';
+    if (wasPrimary) {
       this.host.logger.info('Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.');
       this.hasHistory = true;
       this.host.engine.isReplica = true;
       this.startCron();
-      this.onBecomeReplica?.();
     } else {
       this.endAttempt();
     }
     this.masterHost = host;
     this.masterPort = port;
+    // After the address is set: a client that declared CLIENT CAPA redirect is sent there.
+    if (wasPrimary) this.onBecomeReplica?.();
     // This server's own replicas follow another history from here: they resync with it.
     this.onNewHistory?.();
     if (updateConfig) this.config.setMany([['replicaof', `${host} ${port}`]], { startup: true });
@@ -188,6 +190,10 @@ export class PrimaryLink implements ReplicaControl {
     if (this.state === 'none') return null;
     const names: Record<ReplState, string> = { none: 'none', connect: 'connect', connecting: 'connecting', handshake: 'handshake', transfer: 'sync', connected: 'connected' };
     return [this.masterHost!, this.masterPort, names[this.state], this.state === 'connected' ? this.log.offset : -1];
+  }
+
+  primaryAddress(): string | null {
+    return this.masterHost === null ? null : `${this.masterHost}:${this.masterPort}`;
   }
 
   /** Why a command must be refused on this replica (Redis' processCommand order: READONLY, then MASTERDOWN), or null. */

@@ -209,5 +209,19 @@ export const clusterCommands: CommandImpl[] = [
   ...TOPOLOGY_SUBCOMMANDS.map((sub) => ({ name: `cluster|${sub}`, run: clusterDisabled })),
   // What cluster clients send a node (reads from replicas, a slot being
   // migrated): a standalone redis-server refuses them with the same error.
-  ...['readonly', 'readwrite', 'asking'].map((name) => ({ name, run: clusterDisabled })),
+  // READONLY and READWRITE answer a client that declared CLIENT CAPA
+  // redirect, as Valkey 8 does: READONLY keeps its reads on a replica.
+  { name: 'readonly', run: (ctx) => setReadonlyMode(ctx, true) },
+  { name: 'readwrite', run: (ctx) => setReadonlyMode(ctx, false) },
+  { name: 'asking', run: clusterDisabled },
 ];
+
+function setReadonlyMode(ctx: CommandContext, on: boolean): void {
+  const conn = ctx.conn;
+  if (conn === null || !conn.capaRedirect) {
+    clusterDisabled(ctx);
+    return;
+  }
+  conn.readonlyMode = on;
+  ctx.reply.ok();
+}

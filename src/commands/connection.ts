@@ -155,6 +155,7 @@ function clientFlags(conn: Connection): string {
   if (ctx.casDirty) f += 'd';
   if (conn.closeAfterReply) f += 'c';
   if (conn.addr.startsWith('/')) f += 'U';
+  if (conn.readonlyMode) f += 'r';
   if (conn.noEvict) f += 'e';
   if (ctx.noTouch) f += 'T';
   return f === '' ? 'N' : f;
@@ -496,6 +497,7 @@ const clientCommands: CommandImpl[] = [
   },
   { name: 'client|no-evict', run: (ctx, argv) => onOff(ctx, argv[2]!, (on) => (ctx.connection().noEvict = on)) },
   { name: 'client|no-touch', run: (ctx, argv) => onOff(ctx, argv[2]!, (on) => (ctx.noTouch = on)) },
+  { name: 'client|capa', run: clientCapa },
   {
     name: 'client|setinfo',
     run(ctx, argv) {
@@ -518,6 +520,17 @@ const clientCommands: CommandImpl[] = [
   { name: 'client|help', run: (ctx) => replyHelp(ctx, 'CLIENT', CLIENT_HELP) },
   ...trackingCommands,
 ];
+
+/**
+ * CLIENT CAPA capability [capability ...] (Valkey 8): what the client
+ * library can handle. `redirect`: on a replica, its data commands are
+ * answered with -REDIRECT to the primary (dispatch.ts). Capabilities it
+ * does not know are ignored, as Valkey does.
+ */
+function clientCapa(ctx: CommandContext, argv: string[]): void {
+  for (let i = 2; i < argv.length; i++) if (eq(argv[i]!, 'redirect')) ctx.connection().capaRedirect = true;
+  ctx.reply.ok();
+}
 
 /** CLIENT UNBLOCK id [TIMEOUT | ERROR]: 1 when the client was inside a blocking command. */
 function clientUnblock(ctx: CommandContext, argv: string[]): void {

@@ -123,6 +123,10 @@ export interface Connection extends Subscriber {
   replySkipNext: boolean;
   noEvict: boolean;
   monitor: boolean;
+  /** CLIENT CAPA redirect was declared (Valkey 8). */
+  capaRedirect: boolean;
+  /** READONLY: reads are served on a replica despite capaRedirect. */
+  readonlyMode: boolean;
   /** In Pub/Sub mode: subscribed to any channel, pattern or shard channel. */
   readonly inPubSub: boolean;
   setAuthenticated(user: User): void;
@@ -171,6 +175,8 @@ export interface ReplicaControl {
   stopFollowing(who: string): void;
   /** ROLE's replica form: host, port, link state and offset; null on a primary. */
   role(): [host: string, port: number, state: string, offset: number] | null;
+  /** The primary as `host:port` while this server is a replica (Valkey's -REDIRECT target), else null. */
+  primaryAddress(): string | null;
   /** READONLY or MASTERDOWN when a client's command must be refused on this replica, else null. */
   refusal(isWrite: boolean, deniedWhenStale: boolean): string | null;
   /** The link with the primary as CLIENT LIST shows it (the master client), null when there is none. */

@@ -132,6 +132,10 @@ export class Client implements Connection, Waiter, TrackingClient {
   replySkipNext = false;
   noEvict = false;
   monitor = false;
+  /** CLIENT CAPA redirect (Valkey 8): on a replica, data commands get -REDIRECT to the primary. */
+  capaRedirect = false;
+  /** READONLY (with CLIENT CAPA redirect): reads stay on the replica. */
+  readonlyMode = false;
   /** A parsed command held back by CLIENT PAUSE. */
   held: string[] | null = null;
   /** CLIENT TRACKING state while tracking is on (src/tracking/). */

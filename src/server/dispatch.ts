@@ -180,6 +180,7 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
     return;
   }
   if (refusedByAcl(server, c, cmd, argv)) return;
+  if (c.capaRedirect && server.engine.isReplica && c.ctx.kind !== 'master' && redirected(server, c, cmd)) return;
   // Keep the tracking table within tracking-table-max-keys (where Redis' processCommand does).
   if (server.tracking.clientCount > 0) server.tracking.enforceLimit();
   const memoryLimit = server.memoryLimit;
@@ -249,6 +250,24 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
     }
   }
   call(server, c, cmd, argv);
+}
+
+/**
+ * Valkey 8's replica redirection: a client that declared CLIENT CAPA
+ * redirect gets `-REDIRECT host:port` of the primary for a write, and for
+ * a read unless it sent READONLY (EXEC by the commands it queued). Inside
+ * MULTI the refusal fails the transaction; at EXEC it discards it.
+ */
+function redirected(server: DispatchHost, c: Client, cmd: Command): boolean {
+  const queued = cmd.name === 'exec' ? c.ctx.multi : null;
+  const touches = (flag: number): boolean => (cmd.flags & flag) !== 0 || (queued !== null && queued.some((q) => (q.cmd.flags & flag) !== 0));
+  if (!touches(F.WRITE) && (c.readonlyMode || !touches(F.READONLY))) return false;
+  const primary = server.replica.primaryAddress();
+  if (primary === null) return false;
+  if (cmd.name === 'exec') discardTransaction(c.ctx);
+  else if (c.ctx.multi !== null) c.ctx.multiError = true;
+  c.reply.error(`REDIRECT ${primary}`);
+  return true;
 }
 
 /** READONLY / MASTERDOWN on a replica, as Redis' processCommand decides them; EXEC by the commands it queued. */

@@ -722,13 +722,20 @@ export class Server implements CommandHost, TrackingHost {
   /**
    * This primary turned replica (REPLICAOF host port): clients blocked on
    * keys or WAIT get Redis' -UNBLOCKED error (their keys now change only by
-   * the primary's hand, and WAIT has no replicas of ours to count).
+   * the primary's hand, and WAIT has no replicas of ours to count), or
+   * Valkey's -REDIRECT to the new primary when they declared CLIENT CAPA
+   * redirect, and are disconnected once it is sent, as Redis does.
    */
   private unblockOnRoleChange(): void {
+    const primary = this.replica.primaryAddress();
     for (const c of this.clients.values()) {
       const b = c.blocked;
       if (b === null || b.internal === true) continue;
-      this.blocked.unblockWithError(c, 'UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)');
+      c.closeAfterReply = true;
+      this.blocked.unblockWithError(
+        c,
+        c.capaRedirect && primary !== null ? `REDIRECT ${primary}` : 'UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)',
+      );
     }
   }
 
@@ -1257,6 +1264,8 @@ export class Server implements CommandHost, TrackingHost {
     c.replySkipNext = false;
     ctx.noTouch = false;
     c.noEvict = false;
+    // As Valkey: READONLY ends, CLIENT CAPA (what the library can do) stays.
+    c.readonlyMode = false;
     this.tracking.forget(c);
   }
 

@@ -87,8 +87,9 @@ const SPECS_72: Record<string, (from70: ArgSpec[] | undefined) => ArgSpec[]> = {
   xackdel: () => [arg('key', 'key'), arg('group', 'string'), ...REF_POLICY, IDS_BLOCK],
   xdelex: () => [arg('key', 'key'), ...REF_POLICY, IDS_BLOCK],
   zrevrank: (a) => [...(a ?? []), token('WITHSCORE', true)],
-  // Valkey 8's SCRIPT SHOW (known.ts keeps it from the reference).
+  // Valkey 8's SCRIPT SHOW and CLIENT CAPA (known.ts keeps them from the reference).
   'script|show': () => [arg('sha1', 'string')],
+  'client|capa': () => [arg('capability', 'oneof', { multiple: true, args: [token('REDIRECT'), arg('other', 'string')] })],
   // Redis 7.2's CLUSTER MYSHARDID, Valkey 8's CLUSTER SLOT-STATS, Vireo's VIREO (known.ts keeps them from the reference).
   'cluster|myshardid': () => [],
   'cluster|slot-stats': () => [
