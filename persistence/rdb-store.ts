@@ -197,10 +197,14 @@ export class RdbStore {
     return { writer: w, file };
   }
 
-  /** The header every RDB starts with: aux fields and function libraries (also a replica's full sync). */
-  writeHeader(w: RdbWriter, aofBase = false): void {
+  /**
+   * The header every RDB starts with: aux fields and function libraries
+   * (also a replica's full sync, whose REPLCONF rdb-filter-only may leave
+   * the functions out).
+   */
+  writeHeader(w: RdbWriter, aofBase = false, functions = true): void {
     w.header(this.aux(aofBase));
-    w.functions(this.functions.codes());
+    if (functions) w.functions(this.functions.codes());
   }
 
   /** Serialize the dataset synchronously into `file` (atomically). Throws SaveError. */

@@ -20,7 +20,7 @@ import { RdbWriter } from '../persistence/rdb/file.js';
 import { RdbSnapshotTarget, writeAll } from '../persistence/rdb-store.js';
 import { Snapshot } from '../persistence/snapshot.js';
 import { SAVE_WORKER, WorkerFile } from '../persistence/save-worker.js';
-import type { ReplicaLink } from './replica-link.js';
+import { WHOLE_RDB, type RdbFilter, type ReplicaLink } from './replica-link.js';
 
 /** Socket backlog above which the diskless snapshot waits for its slowest replica. */
 const SOCKET_HIGH_WATER = 1024 * 1024;
@@ -31,8 +31,8 @@ export interface FullSyncHost {
   readonly engine: Engine;
   readonly logger: Logger;
   readonly replId: string;
-  /** The RDB header's aux fields and function libraries. */
-  rdbHeader(w: RdbWriter): void;
+  /** The RDB header's aux fields, and the function libraries unless `functions` is false. */
+  rdbHeader(w: RdbWriter, functions: boolean): void;
   compress: boolean;
   checksum: boolean;
   /** Directory for the disk form's file. */
@@ -62,6 +62,22 @@ export class FullSync {
     private readonly onDone: (sync: FullSync, ok: boolean) => void,
   ) {
     this.offset = host.engine.log.offset;
+    // The replicas of one sync asked for the same parts of the RDB (Primary.startSyncs).
+    this.filter = links[0]?.capa.rdbFilter ?? WHOLE_RDB;
+  }
+
+  /** The parts of the RDB this sync writes (REPLCONF rdb-filter-only). */
+  private readonly filter: RdbFilter;
+
+  /** Write the dataset through `target` (nothing when the keys are filtered out), then `done`. */
+  private snapshotInto(target: RdbSnapshotTarget, opts: ConstructorParameters<typeof Snapshot>[2], done: (err: Error | null) => void): void {
+    if (!this.filter.data) {
+      setImmediate(() => done(null));
+      return;
+    }
+    const snap = new Snapshot(this.host.engine, target, opts);
+    this.snapshot = snap;
+    snap.runAsync(done);
   }
 
   /** Tell the replicas where they start and begin producing the RDB. */
@@ -130,9 +146,7 @@ export class FullSync {
     const writer = this.writer((chunk) => send(Buffer.from(chunk)), relay);
     const target = new RdbSnapshotTarget(writer);
     const pace = (resume: () => void): boolean => this.paceDiskless(resume) || (relay !== null && relay.pace(resume));
-    const snap = new Snapshot(this.host.engine, target, { pace });
-    this.snapshot = snap;
-    snap.runAsync((err) => {
+    this.snapshotInto(target, { pace }, (err) => {
       if (err === null) {
         try {
           writer.end();
@@ -200,8 +214,7 @@ export class FullSync {
     }
     this.relay = file;
     const writer = this.writer((chunk) => writeAll(fd, chunk), file);
-    this.snapshot = new Snapshot(this.host.engine, new RdbSnapshotTarget(writer), file === null ? {} : { pace: file.pace });
-    this.snapshot.runAsync((err) => {
+    this.snapshotInto(new RdbSnapshotTarget(writer), file === null ? {} : { pace: file.pace }, (err) => {
       try {
         if (err !== null) throw err;
         writer.end();
@@ -280,7 +293,7 @@ export class FullSync {
   /** The RDB writer with its header written: to `sink`, or deferring compression to the save worker's `deferred`. */
   private writer(sink: (chunk: Buffer) => void, deferred: WorkerFile | null): RdbWriter {
     const w = new RdbWriter({ compress: this.host.compress, checksum: this.host.checksum, sink, ...(deferred === null ? {} : { deferred }) });
-    this.host.rdbHeader(w);
+    this.host.rdbHeader(w, this.filter.functions);
     return w;
   }
 

@@ -21,7 +21,7 @@ import { Backlog } from './backlog.js';
 import { DiskFeed, type LogFiles } from './disk-feed.js';
 import { parseOutputLimits } from '../src/server/output-limits.js';
 import { FullSync, type FullSyncMode } from './full-sync.js';
-import { noCapabilities, ReplicaLink, type ReplicaCapabilities, type ReplicaConnection } from './replica-link.js';
+import { noCapabilities, ReplicaLink, sameRdbFilter, type ReplicaCapabilities, type ReplicaConnection } from './replica-link.js';
 import { randomReplId, type ReplicationIds } from './ids.js';
 
 export interface PrimaryHost {
@@ -34,7 +34,8 @@ export interface PrimaryHost {
   /** Directory for full-sync RDB files. */
   dataDir(): string;
   /** Write the RDB header (aux fields, functions) a full sync starts with. */
-  rdbHeader(w: RdbWriter): void;
+  /** The RDB header's aux fields, and the function libraries unless `functions` is false. */
+  rdbHeader(w: RdbWriter, functions: boolean): void;
   /** Wake clients blocked in WAIT. */
   wakeWaiters(): void;
   /** The AOF as stretches of the log on disk, or null when it is off. */
@@ -329,7 +330,11 @@ export class ReplicationPrimary implements LogFollower {
   private startSyncs(): void {
     const cfg = this.host.config;
     const diskless = cfg.bool('repl-diskless-sync');
-    const byMode = (m: FullSyncMode) => this.waiting.filter((l) => !l.conn.closed && this.modeFor(l, diskless) === m);
+    // One RDB serves the replicas that asked for the same parts of it (rdb-filter-only); the others wait for the next.
+    const byMode = (m: FullSyncMode) => {
+      const links = this.waiting.filter((l) => !l.conn.closed && this.modeFor(l, diskless) === m);
+      return links.length === 0 ? links : links.filter((l) => sameRdbFilter(l.capa.rdbFilter, links[0]!.capa.rdbFilter));
+    };
     const disk = byMode('disk');
     if (disk.length > 0 && !this.running('disk')) this.begin('disk', disk);
     const socket = byMode('diskless');
@@ -364,7 +369,7 @@ export class ReplicationPrimary implements LogFollower {
       engine: this.host.engine,
       logger: this.host.logger,
       replId: this.host.replIds.replId,
-      rdbHeader: (w: RdbWriter) => this.host.rdbHeader(w),
+      rdbHeader: (w: RdbWriter, functions: boolean) => this.host.rdbHeader(w, functions),
       compress: cfg.bool('rdbcompression'),
       checksum: cfg.bool('rdbchecksum'),
       dataDir: this.host.dataDir(),

@@ -43,10 +43,29 @@ export interface ReplicaCapabilities {
   psync2: boolean;
   /** REPLCONF rdb-only 1 (redis-cli --rdb): the RDB and nothing after it. */
   rdbOnly: boolean;
+  /** What its RDB leaves out (REPLCONF rdb-filter-only). */
+  rdbFilter: RdbFilter;
+}
+
+/**
+ * REPLCONF rdb-filter-only: the parts of the RDB a replica asked for.
+ * Redis' only include filter is `functions` (redis-cli --functions-rdb):
+ * any filter drops the keys, and the functions unless named.
+ */
+export interface RdbFilter {
+  readonly data: boolean;
+  readonly functions: boolean;
+}
+
+export const WHOLE_RDB: RdbFilter = { data: true, functions: true };
+
+/** Can replicas asking for `a` and `b` share one RDB? */
+export function sameRdbFilter(a: RdbFilter, b: RdbFilter): boolean {
+  return a.data === b.data && a.functions === b.functions;
 }
 
 export function noCapabilities(): ReplicaCapabilities {
-  return { listeningPort: 0, announcedIp: '', eof: false, psync2: false, rdbOnly: false };
+  return { listeningPort: 0, announcedIp: '', eof: false, psync2: false, rdbOnly: false, rdbFilter: WHOLE_RDB };
 }
 
 export class ReplicaLink implements DurableFollower {

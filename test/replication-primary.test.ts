@@ -187,6 +187,14 @@ describe.skipIf(!HAVE_REDIS)('redis-server 7.0 replicating from Vireo', () => {
       const c = await cleanups.client(loaded.port);
       await expectSameDigest(c, p);
     }
+    // redis-cli --functions-rdb (REPLCONF rdb-filter-only functions): the functions without the keys.
+    await call(p, 'FUNCTION', 'LOAD', "#!lua name=cli\nredis.register_function('f', function() return 1 end)");
+    const fdir = tempDir('redis-cli-functions-rdb-');
+    const fout = await run('redis-cli', ['-p', String(v.port), '--functions-rdb', path.join(fdir, 'dump.rdb')]);
+    expect(fout.status, fout.output).toBe(0);
+    const fn = await cleanups.client(cleanups.track(await startRedis({ dir: fdir, dbfilename: 'dump.rdb' })).port);
+    expect(Number(toJs(await fn.call('DBSIZE')))).toBe(0);
+    expect(Number(toJs(await fn.call('FCALL', 'f', '0')))).toBe(1);
     // redis-cli --replica: SYNC, then the stream printed command by command.
     // stdbuf: redis-cli's stdout is a pipe here, which the C library would buffer.
     const replica = spawn('stdbuf', ['-o0', 'redis-cli', '-p', String(v.port), '--replica'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -352,6 +360,10 @@ describe.skipIf(!HAVE_REDIS)('REPLCONF and WAIT errors match redis-server', () =
       ['REPLCONF', 'listening-port', 'x'],
       ['REPLCONF', 'capa', 'eof'],
       ['REPLCONF', 'rdb-only', '2'],
+      ['REPLCONF', 'rdb-filter-only', 'functions'],
+      ['REPLCONF', 'rdb-filter-only', 'FUNCTIONS keys'],
+      ['REPLCONF', 'rdb-filter-only', '"functions'],
+      ['REPLCONF', 'rdb-filter-only', ''],
       ['REPLCONF'],
       ['WAIT', 'x', '0'],
       ['WAIT', '0', 'x'],

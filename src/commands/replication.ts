@@ -6,7 +6,8 @@
 
 import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
-import { ERR, argLong, argRange, eq } from './util.js';
+import { ERR, argLong, argRange, eq, cstr } from './util.js';
+import { splitArgs } from '../protocol/parser.js';
 
 /** NET_HOST_STR_LEN in Redis: the longest address REPLCONF ip-address takes. */
 const NET_HOST_STR_LEN = 256;
@@ -150,7 +151,21 @@ function replconf(ctx: CommandContext, argv: string[]): void {
       if (on === null) return;
       if (conn !== null) primary.capabilities(conn).rdbOnly = on === 1;
     } else if (eq(opt, 'rdb-filter-only')) {
-      // Filters of module data: there are no modules, so nothing is filtered.
+      // Include filters, as Redis: the keys are left out, the functions too unless named.
+      const filters = splitArgs(value);
+      if (filters === null) {
+        ctx.reply.error('ERR Missing rdb-filter-only values');
+        return;
+      }
+      let functions = false;
+      for (const f of filters) {
+        if (!eq(f, 'functions')) {
+          ctx.reply.error(`ERR Unsupported rdb-filter-only option: ${cstr(f)}`);
+          return;
+        }
+        functions = true;
+      }
+      if (conn !== null) primary.capabilities(conn).rdbFilter = { data: false, functions };
     } else {
       ctx.reply.error(`ERR Unrecognized REPLCONF option: ${opt}`);
       return;

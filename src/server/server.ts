@@ -252,7 +252,7 @@ export class Server implements CommandHost, TrackingHost {
       replIds: this.replIds,
       gate: this.persistence.gate,
       dataDir: () => path.dirname(this.persistence.rdb.path),
-      rdbHeader: (w) => this.persistence.rdb.writeHeader(w),
+      rdbHeader: (w, functions) => this.persistence.rdb.writeHeader(w, false, functions),
       wakeWaiters: () => this.wakeReady('wait'),
       logFiles: () => (this.persistence.aof.on ? this.persistence.aof : null),
     });
