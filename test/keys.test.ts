@@ -323,6 +323,50 @@ describe.skipIf(!HAVE_REDIS)('keys (differential)', () => {
     ]);
   });
 
+  it('expire times up to INT64_MAX ms: replies, SAVE, DEBUG RELOAD, an AOF rewrite and a restore keep them', async () => {
+    // Vireo holds expire times as doubles: INT64_MAX must still be written
+    // and replied as INT64_MAX (it once broke every later SAVE, and replies
+    // went out as integers past int64 that clients refuse).
+    const far = '9223372036854775807';
+    await pair.script([
+      ['SET', 'far', 'v', 'PXAT', far],
+      ['PEXPIRETIME', 'far'],
+      ['EXPIRETIME', 'far'],
+      ['SET', 'far2', 'v'],
+      ['PEXPIREAT', 'far2', far],
+      ['PEXPIRETIME', 'far2'],
+      ['GETEX', 'far2', 'PXAT', far],
+      ['PEXPIRETIME', 'far2'],
+      ['SAVE'],
+      ['DEBUG', 'RELOAD'],
+      ['PEXPIRETIME', 'far'],
+      ['PEXPIRETIME', 'far2'],
+      ['CONFIG', 'SET', 'appendonly', 'yes'],
+    ]);
+    for (const c of [pair.redis, pair.vireo]) {
+      // TTL and PTTL count from each server's own clock: a well-formed int64 near INT64_MAX.
+      for (const cmd of ['PTTL', 'TTL']) {
+        const r = await c.call(cmd, 'far');
+        expect(r.type).toBe('integer');
+        expect(String(toJs(r))).toMatch(/^9223\d{12}(\d{3})?$/);
+      }
+    }
+    // The AOF rewrite (CONFIG SET appendonly yes starts one), then a restart from that AOF.
+    for (const c of [pair.redis, pair.vireo]) {
+      for (let i = 0; i < 200 && String(toJs(await c.call('INFO', 'persistence'))).includes('aof_rewrite_in_progress:1'); i++) await new Promise((r) => setTimeout(r, 25));
+    }
+    await pair.script([['DEBUG', 'LOADAOF'], ['PEXPIRETIME', 'far'], ['PEXPIRETIME', 'far2'], ['CONFIG', 'SET', 'appendonly', 'no']]);
+    // RESTORE ... ABSTTL carries it too (each server restoring its own DUMP).
+    const restored: unknown[] = [];
+    for (const c of [pair.redis, pair.vireo]) {
+      const dump = await c.call('DUMP', 'far');
+      if (dump.type !== 'bulk' || dump.value === null) throw new Error('DUMP gave no payload');
+      expect(toJs(await c.call('RESTORE', 'far3', far, dump.value, 'ABSTTL'))).toBe('OK');
+      restored.push(toJs(await c.call('PEXPIRETIME', 'far3')));
+    }
+    expect(restored).toEqual([far, far]);
+  });
+
   it('keys expire lazily and actively', async () => {
     await pair.script([
       ['SET', 'a', 'v', 'PX', '50'],

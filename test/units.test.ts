@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import generateSlot from 'cluster-key-slot';
 import { keySlot } from '../src/engine/slot.js';
-import { formatDouble, parseDouble, parseLong } from '../src/util/numbers.js';
+import { formatDouble, int64Text, parseDouble, parseLong } from '../src/util/numbers.js';
 import { addLongDouble, formatLongDoubleHuman, parseLongDouble } from '../src/util/longdouble.js';
 import { RequestParser, ProtocolError, splitArgs } from '../src/protocol/parser.js';
 import { startVireo, tempDir } from './helpers/servers.js';
@@ -56,6 +56,24 @@ describe('hash slots', () => {
 });
 
 describe('numbers', () => {
+  it('int64Text writes a double as the int64 it stands for: exact digits, never an exponent, clamped to int64', () => {
+    expect(int64Text(2 ** 63)).toBe('9223372036854775807');
+    expect(int64Text(1e21)).toBe('9223372036854775807');
+    expect(int64Text(-(2 ** 63))).toBe('-9223372036854775808');
+    expect(int64Text(-1e30)).toBe('-9223372036854775808');
+    expect(int64Text(2 ** 53 + 2)).toBe('9007199254740994');
+    expect(int64Text(9223372036854774784)).toBe('9223372036854774784');
+    expect(int64Text(-5)).toBe('-5');
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (v) => {
+        // The text is always an int64, and the double it names is the double given.
+        const text = int64Text(Number(v));
+        expect(BigInt(text) <= 2n ** 63n - 1n && BigInt(text) >= -(2n ** 63n)).toBe(true);
+        expect(Number(text)).toBe(Number(v));
+      }),
+    );
+  });
+
   it('formatDouble follows Redis 7.2 (integers plain, shortest round-trip digits)', () => {
     expect(formatDouble(1.1)).toBe('1.1');
     expect(formatDouble(3)).toBe('3');

@@ -16,7 +16,7 @@ import { ZSetValue } from '../../src/types/zset.js';
 import { HashValue } from '../../src/types/hash.js';
 import { StreamValue } from '../../src/types/stream.js';
 import { MAX_ID, MIN_ID, asInt64, formatId, idFromKey } from '../../src/types/stream-id.js';
-import { formatDouble } from '../../src/util/numbers.js';
+import { formatDouble, int64Text } from '../../src/util/numbers.js';
 import { SPILL_BYTES } from '../rdb/format.js';
 
 const CRLF = Buffer.from('\r\n', 'latin1');
@@ -74,7 +74,7 @@ export class AofTextTarget implements SnapshotTarget {
     else if (v instanceof ZSetValue) batch(['ZADD', key], [...v.entries()].flatMap(([m, s]) => [formatDouble(s), m]), 2);
     else if (v instanceof HashValue) batch(['HSET', key], [...v.entries()].flat(), 2);
     else if (v instanceof StreamValue) this.stream(key, v);
-    if (expireMs >= 0) this.cmd(['PEXPIREAT', key, String(expireMs)]);
+    if (expireMs >= 0) this.cmd(['PEXPIREAT', key, int64Text(expireMs)]);
   }
 
   /**

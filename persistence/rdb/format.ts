@@ -7,6 +7,7 @@
 import { lzfCompressInto, lzfDecompress, lzfDecompressInto } from './lzf.js';
 import { MAX_STRING_CHARS } from '../../src/types/string.js';
 import { decodeLatin1 } from '../../src/protocol/latin1-decode.js';
+import { int64Of } from '../../src/util/numbers.js';
 
 export const RDB_VERSION_WRITTEN = 10;
 export const RDB_VERSION_MAX_READ = 11;
@@ -630,7 +631,7 @@ export class RdbOutput {
 
   millis(ms: number): void {
     this.ensure(8);
-    this.buf.writeBigInt64LE(BigInt(ms), this.pos);
+    this.buf.writeBigInt64LE(int64Of(ms), this.pos);
     this.pos += 8;
   }
 }

@@ -14,6 +14,7 @@
 import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
 import { ERR, argLong, eq } from './util.js';
+import { int64Text } from '../util/numbers.js';
 import { NOTIFY } from '../engine/engine.js';
 import { DumpPayloads } from '../../persistence/rdb/file.js';
 import { addonFunction } from '../scripting/lua-addon.js';
@@ -239,7 +240,7 @@ function migrate(ctx: CommandContext, argv: string[]): void {
       // RESTORE key ttl payload [REPLACE], the payload written as it is made.
       out.text(opts.replace ? '*5\r\n$7\r\nRESTORE\r\n' : '*4\r\n$7\r\nRESTORE\r\n');
       out.bulk(key);
-      out.bulk(String(ttl));
+      out.bulk(int64Text(ttl));
       dumps.write(values[k]!, compress, (bytes) => out.text(`$${bytes}\r\n`), (piece) => out.bytes(piece));
       out.text('\r\n');
       if (opts.replace) out.bulk('REPLACE');

@@ -6,6 +6,7 @@
 import type { CommandImpl } from './table.js';
 import type { CommandContext } from './context.js';
 import { ERR, LONG_MAX, argLong, eq } from './util.js';
+import { int64Text } from '../util/numbers.js';
 import { dumpPayload, restorePayload } from '../../persistence/rdb/file.js';
 import { RdbError } from '../../persistence/rdb/format.js';
 import { datasetDigest, valueDigest } from '../../persistence/digest.js';
@@ -154,7 +155,7 @@ function restore(ctx: CommandContext, argv: string[]): void {
   if (word >= 0) db.setAccessWord(key, value, word);
   ctx.changed(key, NOTIFY.GENERIC, 'restore', db);
   // Logged with an absolute TTL so a replay restores the same expiry.
-  const effect = argvFrom(['RESTORE', key, String(ttl), given]);
+  const effect = argvFrom(['RESTORE', key, int64Text(ttl), given]);
   if (replace) effect.push('REPLACE');
   if (ttl !== 0) effect.push('ABSTTL');
   // Redis propagates IDLETIME / FREQ too (relative: a replica applies them on arrival).

@@ -10,7 +10,7 @@ import { ERR, argLong, eq } from './util.js';
 import { NOTIFY } from '../engine/engine.js';
 import type { Value } from '../types/value.js';
 import { MAX_VALUE_BYTES, MutableString, bytesOf, isStringValue, stringLength, stringOf, valueFromArg, type StringValue } from '../types/string.js';
-import { parseInteger, formatInteger, INT64_MAX, INT64_MIN } from '../util/numbers.js';
+import { parseInteger, formatInteger, int64Text, INT64_MAX, INT64_MIN } from '../util/numbers.js';
 import { parseLongDouble, addLongDouble, formatLongDoubleHuman } from '../util/longdouble.js';
 import { argAt, argvFrom, filterArgv } from '../protocol/big-args.js';
 
@@ -159,7 +159,7 @@ function setGeneric(
   ctx.changed(key, NOTIFY.STRING, 'set', db);
   let effect = argv;
   if (hasExpire) {
-    if (!(flags & SET_PXAT)) effect = argvFrom(['SET', key, value, 'PXAT', String(when)]);
+    if (!(flags & SET_PXAT)) effect = argvFrom(['SET', key, value, 'PXAT', int64Text(when)]);
     ctx.changed(key, NOTIFY.GENERIC, 'expire', db);
   }
   if (!(flags & SET_GET)) {
@@ -221,7 +221,7 @@ function getex(ctx: CommandContext, argv: string[]): void {
   } else if (args.expire !== null) {
     db.setExpire(key, when);
     ctx.changed(key, NOTIFY.GENERIC, 'expire', db);
-    engine.emit(db.id, ['PEXPIREAT', key, String(when)]);
+    engine.emit(db.id, ['PEXPIREAT', key, int64Text(when)]);
   } else if (args.flags & SET_PERSIST) {
     if (db.removeExpire(key)) {
       ctx.changed(key, NOTIFY.GENERIC, 'persist', db);

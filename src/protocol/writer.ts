@@ -12,7 +12,7 @@
  * the GC once its writes have completed.
  */
 
-import { formatDouble } from '../util/numbers.js';
+import { formatDouble, int64Text } from '../util/numbers.js';
 import { putBulk, putBulkBytes, putString, putUint, uintDigits } from '../util/bytes.js';
 
 /** Replies are encoded into shared slabs of this size (CLIENT LIST rbs). */
@@ -147,7 +147,8 @@ export class ReplyWriter {
   /** prefix + decimal integer + CRLF, without an intermediate string. */
   private prefixedInt(prefix: number, n: number): void {
     if (!Number.isSafeInteger(n)) {
-      this.raw(String.fromCharCode(prefix) + String(n) + '\r\n');
+      // An int64 beyond 2^53 held as a double: its digits, never an exponent or a value past int64.
+      this.raw(String.fromCharCode(prefix) + int64Text(n) + '\r\n');
       return;
     }
     const buf = this.reserve(24);
