@@ -1314,6 +1314,25 @@ describe.skipIf(!HAVE_REDIS)('scripting (differential)', () => {
       await pair.check('SCRIPT', 'DEBUG', 'NO');
     });
 
+    it('after a refused SCRIPT DEBUG YES/SYNC the EVAL meant to be debugged is refused, not run (redis-cli --ldb sends it anyway)', async () => {
+      const v = pair.vireo;
+      const incr = ['EVAL', "return redis.call('INCR', KEYS[1])", '1', 'ldb:ctr'];
+      const refused = { type: 'error', value: 'ERR this connection asked for SCRIPT DEBUG, which Vireo does not have (no Lua debugger): the script was not run' };
+      expect(await v.call('SCRIPT', 'DEBUG', 'YES')).toEqual({ type: 'error', value: 'ERR SCRIPT DEBUG is not supported: Vireo has no Lua debugger (ldb)' });
+      expect(await v.call(...incr)).toEqual(refused);
+      expect(Number(toJs(await v.call('EXISTS', 'ldb:ctr')))).toBe(0);
+      // Only that EVAL: the next one runs.
+      expect(Number(toJs(await v.call(...incr)))).toBe(1);
+      // SCRIPT DEBUG NO (or RESET) withdraws the request.
+      expect((await v.call('SCRIPT', 'DEBUG', 'SYNC')).type).toBe('error');
+      expect(toJs(await v.call('SCRIPT', 'DEBUG', 'NO'))).toBe('OK');
+      expect(Number(toJs(await v.call(...incr)))).toBe(2);
+      expect((await v.call('SCRIPT', 'DEBUG', 'YES')).type).toBe('error');
+      expect(toJs(await v.call('RESET'))).toBe('RESET');
+      expect(Number(toJs(await v.call(...incr)))).toBe(3);
+      await v.call('DEL', 'ldb:ctr');
+    });
+
     it('a script starting with ESC (the bytecode signature) is compiled as source, never undumped', async () => {
       // A real Lua 5.1 chunk header, then junk: the stock undumper would read it as bytecode.
       const chunk = '\x1bLua\x51\x00\x01\x04\x08\x04\x08\x00junk';

@@ -127,6 +127,8 @@ export interface Connection extends Subscriber {
   capaRedirect: boolean;
   /** READONLY: reads are served on a replica despite capaRedirect. */
   readonlyMode: boolean;
+  /** SCRIPT DEBUG YES/SYNC was refused: the next EVAL is refused too (scripting/eval-commands.ts). */
+  scriptDebugRefused: boolean;
   /** In Pub/Sub mode: subscribed to any channel, pattern or shard channel. */
   readonly inPubSub: boolean;
   setAuthenticated(user: User): void;

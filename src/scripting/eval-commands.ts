@@ -150,6 +150,12 @@ export function guarded(run: (ctx: CommandContext, argv: string[]) => void): (ct
 /** A script command: in MONITOR first (Redis' evalCommand feeds it before the script's commands), then run. */
 function scriptCommand(sha: boolean, readOnly: boolean): (ctx: CommandContext, argv: string[]) => void {
   return guarded((ctx, argv) => {
+    const conn = ctx.conn;
+    if (conn !== null && conn.scriptDebugRefused) {
+      conn.scriptDebugRefused = false;
+      ctx.reply.error('ERR this connection asked for SCRIPT DEBUG, which Vireo does not have (no Lua debugger): the script was not run');
+      return;
+    }
     ctx.host.feedMonitorsFirst(ctx, argv);
     evalGeneric(ctx, argv, sha, readOnly);
   });
@@ -205,9 +211,16 @@ export const evalCommands: CommandImpl[] = [
         return;
       }
       const mode = argv[2]!.toLowerCase();
-      if (mode === 'no') ctx.reply.ok();
-      else if (mode === 'yes' || mode === 'sync') ctx.reply.error('ERR SCRIPT DEBUG is not supported: Vireo has no Lua debugger (ldb)');
-      else ctx.reply.error('ERR Use SCRIPT DEBUG YES/SYNC/NO');
+      const conn = ctx.conn;
+      if (mode === 'no') {
+        if (conn !== null) conn.scriptDebugRefused = false;
+        ctx.reply.ok();
+      } else if (mode === 'yes' || mode === 'sync') {
+        // redis-cli --ldb goes on with its EVAL whatever the answer: that EVAL,
+        // meant to run in a debug session (whose writes YES rolls back), is refused.
+        if (conn !== null) conn.scriptDebugRefused = true;
+        ctx.reply.error('ERR SCRIPT DEBUG is not supported: Vireo has no Lua debugger (ldb)');
+      } else ctx.reply.error('ERR Use SCRIPT DEBUG YES/SYNC/NO');
     },
   },
   {

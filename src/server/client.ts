@@ -136,6 +136,8 @@ export class Client implements Connection, Waiter, TrackingClient {
   capaRedirect = false;
   /** READONLY (with CLIENT CAPA redirect): reads stay on the replica. */
   readonlyMode = false;
+  /** SCRIPT DEBUG YES/SYNC was refused: the next EVAL, meant to be debugged, is refused too. */
+  scriptDebugRefused = false;
   /** A parsed command held back by CLIENT PAUSE. */
   held: string[] | null = null;
   /** CLIENT TRACKING state while tracking is on (src/tracking/). */

@@ -1266,6 +1266,7 @@ export class Server implements CommandHost, TrackingHost {
     c.noEvict = false;
     // As Valkey: READONLY ends, CLIENT CAPA (what the library can do) stays.
     c.readonlyMode = false;
+    c.scriptDebugRefused = false;
     this.tracking.forget(c);
   }
 
