@@ -96,6 +96,54 @@ describe.skipIf(!HAVE_REDIS)('server commands (differential)', () => {
     }
   });
 
+  it('COMMAND DOCS gives the docs redis-server gives (redis-cli builds its help from them), in RESP2 and RESP3', async () => {
+    // Subcommands: those Vireo implements, compared as a map (Redis lists them in its hash table's order).
+    const byName = (flat: unknown[]): Map<string, unknown[]> => {
+      const m = new Map<string, unknown[]>();
+      for (let i = 0; i < flat.length; i += 2) m.set(flat[i] as string, flat[i + 1] as unknown[]);
+      return m;
+    };
+    const normalize = (doc: unknown[], keep: (sub: string) => boolean): unknown => {
+      const out: unknown[] = [];
+      for (let i = 0; i < doc.length; i += 2) {
+        if (doc[i] !== 'subcommands') out.push(doc[i], doc[i + 1]);
+        else {
+          const subs = [...byName(doc[i + 1] as unknown[])].filter(([n]) => keep(n)).sort(([a], [b]) => (a < b ? -1 : 1));
+          out.push('subcommands', subs.map(([n, d]) => [n, normalize(d, () => true)]));
+        }
+      }
+      return out;
+    };
+    const [ra, va] = await Promise.all([pair.redis.call('COMMAND', 'DOCS'), pair.vireo.call('COMMAND', 'DOCS')]);
+    const redisDocs = byName(toJs(ra) as unknown[]);
+    const vireoDocs = byName(toJs(va) as unknown[]);
+    const vireoNames = new Set(toJs(await pair.vireo.call('COMMAND', 'LIST')) as string[]);
+    const redisNames = new Set(toJs(await pair.redis.call('COMMAND', 'LIST')) as string[]);
+    const inBoth = (sub: string) => vireoNames.has(sub) && redisNames.has(sub);
+    let compared = 0;
+    for (const [name, doc] of vireoDocs) {
+      const theirs = redisDocs.get(name);
+      if (theirs === undefined) continue;
+      expect(normalize(doc, inBoth), name).toEqual(normalize(theirs, inBoth));
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(200);
+    // RESP3 keeps Redis' types (maps, sets of flags, integers) for a few with every kind of field.
+    const [redisPort, vireoPort] = pair.ports;
+    const r3 = await RespClient.connect(redisPort);
+    const v3 = await RespClient.connect(vireoPort);
+    try {
+      await Promise.all([r3.call('HELLO', '3'), v3.call('HELLO', '3')]);
+      for (const name of ['set', 'xadd', 'georadius', 'zadd', 'config|get', 'bitfield']) {
+        const [a, b] = await Promise.all([r3.call('COMMAND', 'DOCS', name), v3.call('COMMAND', 'DOCS', name)]);
+        expect(b, name).toEqual(a);
+      }
+    } finally {
+      r3.close();
+      v3.close();
+    }
+  });
+
   it('DEBUG POPULATE names keys as Redis formats them: %s stops at a NUL, 127 bytes at most (found by the fuzzer)', async () => {
     await pair.script([
       ['FLUSHALL'],

@@ -7,6 +7,7 @@ import type { CommandContext } from './context.js';
 import type { ReplyWriter } from '../protocol/writer.js';
 import { replyHelp, cstr } from './util.js';
 import { globMatch } from '../util/glob.js';
+import { replyCommandDocs } from './command-docs.js';
 
 const FLAG_NAMES: [number, string][] = [
   [F.WRITE, 'write'],
@@ -106,24 +107,6 @@ export function replyCommandInfo(r: ReplyWriter, cmd: Command): void {
   const subs = implementedSubcommands(cmd);
   r.array(subs.length);
   for (const s of subs) replyCommandInfo(r, s);
-}
-
-/** COMMAND DOCS entry: only the facts Vireo holds (no summaries or argument trees). */
-function replyCommandDocs(r: ReplyWriter, cmd: Command): void {
-  const subs = implementedSubcommands(cmd);
-  r.map(subs.length > 0 ? 3 : 2);
-  r.bulk('since');
-  r.bulk(cmd.since);
-  r.bulk('group');
-  r.bulk(cmd.group);
-  if (subs.length > 0) {
-    r.bulk('subcommands');
-    r.map(subs.length);
-    for (const s of subs) {
-      r.bulk(s.name);
-      replyCommandDocs(r, s);
-    }
-  }
 }
 
 /** Commands and subcommands with an implementation. */
@@ -228,7 +211,7 @@ export function introspectionCommands(tableOf: () => CommandTable): CommandImpl[
       ctx.reply.map(cmds.length);
       for (const cmd of cmds) {
         ctx.reply.bulk(cmd.name);
-        replyCommandDocs(ctx.reply, cmd);
+        replyCommandDocs(ctx.reply, cmd, implementedSubcommands(cmd));
       }
     },
   },
