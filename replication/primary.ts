@@ -33,8 +33,7 @@ export interface PrimaryHost {
   readonly gate: DurabilityGate;
   /** Directory for full-sync RDB files. */
   dataDir(): string;
-  /** Write the RDB header (aux fields, functions) a full sync starts with. */
-  /** The RDB header's aux fields, and the function libraries unless `functions` is false. */
+  /** The RDB header a full sync starts with: aux fields, and the function libraries unless `functions` is false. */
   rdbHeader(w: RdbWriter, functions: boolean): void;
   /** Wake clients blocked in WAIT. */
   wakeWaiters(): void;

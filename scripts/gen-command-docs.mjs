@@ -119,8 +119,6 @@ try {
 // (Redis' command reference, BSD-3-Clause). Do not edit. Each entry is the
 // command's doc map as JSON: maps {"%": [[k, v], ...]}, sets {"~": [...]},
 // simple strings {"+": s}, integers numbers, bulk strings strings.
-export const REDIS_DOCS_VERSION = ${JSON.stringify(docs.version)};
-
 export const REDIS_COMMAND_DOCS: Readonly<Record<string, string>> = {
 ${body}
 };

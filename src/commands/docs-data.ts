@@ -2,8 +2,6 @@
 // (Redis' command reference, BSD-3-Clause). Do not edit. Each entry is the
 // command's doc map as JSON: maps {"%": [[k, v], ...]}, sets {"~": [...]},
 // simple strings {"+": s}, integers numbers, bulk strings strings.
-export const REDIS_DOCS_VERSION = "7.0.15";
-
 export const REDIS_COMMAND_DOCS: Readonly<Record<string, string>> = {
   "acl": "{\"%\":[[\"summary\",\"A container for Access List Control commands \"],[\"since\",\"6.0.0\"],[\"group\",\"server\"],[\"complexity\",\"Depends on subcommand.\"]]}",
   "acl|cat": "{\"%\":[[\"summary\",\"List the ACL categories or the commands inside a category\"],[\"since\",\"6.0.0\"],[\"group\",\"server\"],[\"complexity\",\"O(1) since the categories and commands are a fixed set.\"],[\"arguments\",[{\"%\":[[\"name\",\"categoryname\"],[\"type\",\"string\"],[\"flags\",{\"~\":[{\"+\":\"optional\"}]}]]}]]]}",

@@ -116,11 +116,16 @@ function refusedOnOom(c: Client, cmd: Command): boolean {
   return cmd.name === 'exec' && multi.some((q) => (q.cmd.flags & F.DENYOOM) !== 0);
 }
 
+/** Does `cmd` carry `flag`, or is it EXEC of a transaction with a command that does? */
+function hasFlagOrQueued(c: Client, cmd: Command, flag: number): boolean {
+  if (cmd.flags & flag) return true;
+  const multi = c.ctx.multi;
+  return cmd.name === 'exec' && multi !== null && multi.some((q) => (q.cmd.flags & flag) !== 0);
+}
+
 /** A write command, or EXEC of a transaction with one (min-replicas-to-write, read-only replicas). */
 function isWrite(c: Client, cmd: Command): boolean {
-  if (cmd.flags & F.WRITE) return true;
-  const multi = c.ctx.multi;
-  return cmd.name === 'exec' && multi !== null && multi.some((q) => (q.cmd.flags & F.WRITE) !== 0);
+  return hasFlagOrQueued(c, cmd, F.WRITE);
 }
 
 /** Resolve argv to a command, replying with Redis' error when there is none. */
@@ -259,9 +264,7 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
  * MULTI the refusal fails the transaction; at EXEC it discards it.
  */
 function redirected(server: DispatchHost, c: Client, cmd: Command): boolean {
-  const queued = cmd.name === 'exec' ? c.ctx.multi : null;
-  const touches = (flag: number): boolean => (cmd.flags & flag) !== 0 || (queued !== null && queued.some((q) => (q.cmd.flags & flag) !== 0));
-  if (!touches(F.WRITE) && (c.readonlyMode || !touches(F.READONLY))) return false;
+  if (!isWrite(c, cmd) && (c.readonlyMode || !hasFlagOrQueued(c, cmd, F.READONLY))) return false;
   const primary = server.replica.primaryAddress();
   if (primary === null) return false;
   if (cmd.name === 'exec') discardTransaction(c.ctx);
@@ -273,9 +276,8 @@ function redirected(server: DispatchHost, c: Client, cmd: Command): boolean {
 /** READONLY / MASTERDOWN on a replica, as Redis' processCommand decides them; EXEC by the commands it queued. */
 function replicaRefusal(server: DispatchHost, c: Client, cmd: Command): string | null {
   const queued = cmd.name === 'exec' ? c.ctx.multi : null;
-  const isWrite = (cmd.flags & F.WRITE) !== 0 || (queued !== null && queued.some((q) => (q.cmd.flags & F.WRITE) !== 0));
   const deniedWhenStale = (cmd.flags & F.STALE) === 0 || (queued !== null && queued.some((q) => (q.cmd.flags & F.STALE) === 0));
-  return server.replica.refusal(isWrite, deniedWhenStale);
+  return server.replica.refusal(isWrite(c, cmd), deniedWhenStale);
 }
 
 function protectedAllowed(server: DispatchHost, c: Client, cmd: Command): boolean {

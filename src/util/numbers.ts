@@ -196,21 +196,20 @@ export function formatFpconv(d: number): string {
 }
 
 /**
- * The int64 a double stands for, as decimal text: its exact integer digits
- * (String() would give `9223372036854776000` or `1e+21`), clamped to int64's
+ * The int64 a double stands for: its integer value, clamped to int64's
  * range. Expire times are held as doubles: one a client set at INT64_MAX
  * is 2^63 here, and is written and replied as INT64_MAX, as Redis holds it.
  */
-export function int64Text(n: number): string {
-  if (Number.isSafeInteger(n)) return String(n);
-  if (!(n < 9223372036854775808)) return Number.isNaN(n) ? '0' : '9223372036854775807';
-  if (n < -9223372036854775808) return '-9223372036854775808';
-  return BigInt(Math.trunc(n)).toString();
+export function int64Of(n: number): bigint {
+  if (Number.isSafeInteger(n)) return BigInt(n);
+  if (!(n < 9223372036854775808)) return Number.isNaN(n) ? 0n : INT64_MAX;
+  if (n < -9223372036854775808) return INT64_MIN;
+  return BigInt(Math.trunc(n));
 }
 
-/** The int64 a double stands for (see int64Text), as a bigint. */
-export function int64Of(n: number): bigint {
-  return BigInt(int64Text(n));
+/** int64Of as decimal text: exact digits (String() would give `9223372036854776000` or `1e+21`). */
+export function int64Text(n: number): string {
+  return Number.isSafeInteger(n) ? String(n) : int64Of(n).toString();
 }
 
 /** Redis' ll2string of an int64 held as number or bigint. */
