@@ -17,6 +17,7 @@ import { parseManifest, formatManifest } from './aof/manifest.js';
 import { readArchiveIndex, readArchived, quoteName } from './archive.js';
 import { AofFormatError, AofTruncatedError, readAofCommand } from './resp.js';
 import { fsyncDir, writeFileAtomic } from './files.js';
+import { readGroupHeader } from './aof/preallocation.js';
 
 export type RestoreTarget = { timeMs: number } | { offset: number };
 
@@ -123,8 +124,8 @@ export function restorePointInTime(opts: RestoreOptions): RestoreResult {
     }
     const buf = seg.read();
     let pos = 0;
-    // Bytes of `buf` kept so far, and where the open MULTI started.
-    let kept = 0;
+    // The pieces of `buf` kept so far (records and #TS lines), and where the open MULTI started among them.
+    const kept: Buffer[] = [];
     let multiAt = -1;
     let multiOffset = 0;
     let multiRecords = 0;
@@ -133,6 +134,16 @@ export function restorePointInTime(opts: RestoreOptions): RestoreResult {
       if (buf[pos] === 35) {
         const nl = buf.indexOf(10, pos);
         if (nl < 0) break;
+        // A preallocated file's group frame: its records are kept, not the frame; a torn one ends the history.
+        const group = readGroupHeader(buf, pos);
+        if (group !== null) {
+          if (group.state !== 'intact') {
+            stopped = true;
+            break;
+          }
+          pos = group.body;
+          continue;
+        }
         const line = buf.latin1Slice(pos, nl).trim();
         if (line.startsWith('#TS:')) {
           const sec = Number(line.slice(4));
@@ -141,9 +152,9 @@ export function restorePointInTime(opts: RestoreOptions): RestoreResult {
             break;
           }
           if (multiAt < 0) lastTimeMs = sec * 1000;
+          kept.push(buf.subarray(pos, nl + 1));
         }
         pos = nl + 1;
-        if (multiAt < 0) kept = pos;
         continue;
       }
       let cmd;
@@ -165,23 +176,24 @@ export function restorePointInTime(opts: RestoreOptions): RestoreResult {
       }
       const name = cmd.argv[0]!.toLowerCase();
       if (name === 'multi') {
-        multiAt = pos;
+        multiAt = kept.length;
         multiOffset = offset;
         multiRecords = records;
       }
       offset += size;
       records++;
+      kept.push(buf.subarray(pos, cmd.end));
       pos = cmd.end;
       if (name === 'exec') multiAt = -1;
-      if (multiAt < 0) kept = pos;
     }
     if (multiAt >= 0) {
       // Never cut inside a transaction: drop it whole.
+      kept.length = multiAt;
       offset = multiOffset;
       records = multiRecords;
       stopped = true;
     }
-    out.push(buf.subarray(0, kept));
+    out.push(...kept);
   }
   writeRestored(opts, base, Buffer.concat(out));
   return { base: base.name, baseOffset: base.startOffset, offset, records, lastTimeMs };

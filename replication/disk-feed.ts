@@ -56,7 +56,7 @@ function logBytesOf(seg: LogSegmentFile, upTo: number): Buffer {
   const raw = fs.readFileSync(seg.file);
   const bytes = stripAnnotations(seg.form === 'lz4' ? lz4().decompressFrameSync(raw) : raw);
   unpacked.delete(seg.file);
-  unpacked.set(seg.file, { size: raw.length, bytes });
+  unpacked.set(seg.file, { size: seg.size, bytes });
   if (unpacked.size > 2) unpacked.delete(unpacked.keys().next().value!);
   return bytes;
 }

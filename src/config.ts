@@ -191,6 +191,8 @@ bool('aof-rewrite-incremental-fsync', 'yes', inert);
 bool('aof-disable-auto-gc', 'no');
 // Vireo: point-in-time recovery archive of retired AOF files (persistence/archive.ts).
 bool('aof-archive', 'no');
+// Vireo: under appendfsync always, write the AOF into a preallocated tail (persistence/aof/preallocation.ts).
+bool('aof-preallocate', 'yes');
 str('aof-archive-dir', 'appendonlydir-archive', { immutable: true });
 int('aof-archive-retention', 7 * 24 * 3600, 0, INT_MAX);
 

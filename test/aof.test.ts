@@ -16,6 +16,8 @@ import { pipelineOk } from './helpers/dataset.js';
 
 const DEBUG = ['--enable-debug-command', 'yes'];
 const ALWAYS = [...DEBUG, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''];
+/** `always` appending as redis-server does (no preallocated tail): the layout of Redis' files and of everysec. */
+const ALWAYS_APPENDING = [...ALWAYS, '--aof-preallocate', 'no'];
 
 const { track, client, defer } = useCleanups();
 
@@ -267,7 +269,7 @@ describe('loading an AOF while clients are connected', () => {
     for (let i = 0; i < 200_000; i++) await c.read();
     await p.kill();
     const incr = incrFiles(dir).at(-1)!;
-    const size = fs.statSync(incr).size;
+    const before = fs.readFileSync(incr);
     // Restart with a client pinging throughout the load (it gets -LOADING replies).
     const restarting = startVireoProcess(ALWAYS, { dir, port: p.port });
     let pinging = true;
@@ -287,7 +289,11 @@ describe('loading an AOF while clients are connected', () => {
     }));
     pinging = false;
     await pinger;
-    expect(fs.statSync(incr).size).toBe(size);
+    // Loading wrote nothing: it only cut off the preallocated padding the kill left.
+    const after = fs.readFileSync(incr);
+    expect(after.length).toBeLessThanOrEqual(before.length);
+    expect(after.equals(before.subarray(0, after.length))).toBe(true);
+    expect(/^[# \r\n]*$/.test(before.latin1Slice(after.length))).toBe(true);
     await p2.kill();
     const p3 = track(await startVireoProcess(ALWAYS, { dir }));
     expect(Number(await js(await client(p3.port), 'LLEN', 'l'))).toBe(200_000);
@@ -298,7 +304,7 @@ describe('damaged AOF files', () => {
   /** An AOF of fixed-size RPUSH records, so the records before any cut are known. */
   async function aofWithRecords(n: number): Promise<{ dir: string; incr: string; header: number; record: number }> {
     const dir = tempDir();
-    const p = track(await startVireoProcess(ALWAYS, { dir }));
+    const p = track(await startVireoProcess(ALWAYS_APPENDING, { dir }));
     const c = await client(p.port);
     for (let i = 1; i <= n; i++) await c.call('RPUSH', 'l', String(i).padStart(6, '0'));
     await p.stop();
@@ -359,7 +365,7 @@ describe('damaged AOF files', () => {
 
   it('reverts a transaction cut short at the end of the file', async () => {
     const dir = tempDir();
-    const p = track(await startVireoProcess(ALWAYS, { dir }));
+    const p = track(await startVireoProcess(ALWAYS_APPENDING, { dir }));
     const c = await client(p.port);
     await c.call('SET', 'before', '1');
     await c.call('MULTI');
@@ -376,6 +382,122 @@ describe('damaged AOF files', () => {
     expect(await js(c2, 'MGET', 'before', 'a', 'b')).toEqual(['1', null, null]);
     expect(p2.output()).toContain('Revert incomplete MULTI/EXEC transaction');
   });
+});
+
+describe('the preallocated tail under appendfsync always', () => {
+  const PAD_LINE = `#${' '.repeat(61)}\r\n`;
+  const RECORD = (i: number) => `*3\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$6\r\n${String(i).padStart(6, '0')}\r\n`;
+
+  /** A killed server's files: `n` RPUSHes sent one at a time, so each is a group of its own. */
+  async function killedWithGroups(n: number): Promise<{ dir: string; incr: string; groups: { at: number; body: number; length: number }[] }> {
+    const dir = tempDir();
+    const p = track(await startVireoProcess(ALWAYS, { dir }));
+    const c = await client(p.port);
+    for (let i = 1; i <= n; i++) await c.call('RPUSH', 'l', String(i).padStart(6, '0'));
+    await p.kill();
+    const incr = incrFiles(dir).at(-1)!;
+    const text = fs.readFileSync(incr, 'latin1');
+    const groups = [...text.matchAll(/#CRC:(\d+):[0-9a-f]{8}\r\n/g)].map((m) => ({ at: m.index, body: m.index + m[0].length, length: Number(m[1]) }));
+    return { dir, incr, groups };
+  }
+
+  async function listAfterRestart(dir: string, args = ALWAYS): Promise<{ items: string[]; output: () => string }> {
+    const p = track(await startVireoProcess(args, { dir }));
+    const items = (await js(await client(p.port), 'LRANGE', 'l', '0', '-1')) as string[];
+    return { items, output: () => p.output() };
+  }
+
+  const upTo = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1).padStart(6, '0'));
+
+  it('a kill -9 leaves comment-line padding after checksummed groups; a restart keeps every write and cuts the padding', async () => {
+    const { dir, incr, groups } = await killedWithGroups(30);
+    const text = fs.readFileSync(incr, 'latin1');
+    expect(groups.length).toBeGreaterThanOrEqual(30);
+    expect(text.slice(groups.at(-1)!.body, groups.at(-1)!.body + groups.at(-1)!.length)).toContain(RECORD(30));
+    expect(text.endsWith(PAD_LINE)).toBe(true);
+    const end = groups.at(-1)!.body + groups.at(-1)!.length;
+    const { items } = await listAfterRestart(dir);
+    expect(items).toEqual(upTo(30));
+    // Cut at the last record: new writes follow it.
+    expect(fs.readFileSync(incr, 'latin1')).toBe(text.slice(0, end));
+  }, 30_000);
+
+  it('a clean shutdown leaves no padding', async () => {
+    const dir = tempDir();
+    const p = track(await startVireoProcess(ALWAYS, { dir }));
+    const c = await client(p.port);
+    await c.call('SET', 'k', 'v');
+    await p.stop();
+    const text = fs.readFileSync(incrFiles(dir).at(-1)!, 'latin1');
+    expect(text).toMatch(/#CRC:\d+:[0-9a-f]{8}\r\n/);
+    expect(text.endsWith('$1\r\nv\r\n')).toBe(true);
+  });
+
+  it('the torn write of the last group (a checksum that does not match) is cut off; damage before a good group stops loading', async () => {
+    const { dir, incr, groups } = await killedWithGroups(20);
+    const last = groups.at(-1)!;
+    // A sector of the last group that never reached the disk: padding bytes where its records were.
+    const torn = copyDir(dir);
+    const tornFile = path.join(torn, 'appendonlydir', path.basename(incr));
+    const bytes = fs.readFileSync(tornFile);
+    bytes.write(' '.repeat(8), last.body + 10, 'latin1');
+    fs.writeFileSync(tornFile, bytes);
+    const r = await listAfterRestart(torn);
+    expect(r.items).toEqual(upTo(19));
+    await waitFor('the torn-write warning', async () => r.output().includes(`Truncating the AOF ${path.basename(incr)} at offset ${last.at}`), 5000);
+    expect(fs.statSync(tornFile).size).toBe(last.at);
+
+    // Its header lost instead: the records show up inside the padding.
+    const headless = copyDir(dir);
+    const headlessFile = path.join(headless, 'appendonlydir', path.basename(incr));
+    const h = fs.readFileSync(headlessFile);
+    h.write(PAD_LINE.slice(0, last.body - last.at), last.at, 'latin1');
+    fs.writeFileSync(headlessFile, h);
+    expect((await listAfterRestart(headless)).items).toEqual(upTo(19));
+
+    // Not a torn tail: good groups follow the damaged one.
+    const middle = copyDir(dir);
+    const middleFile = path.join(middle, 'appendonlydir', path.basename(incr));
+    const m = fs.readFileSync(middleFile);
+    m.write('X', groups[5]!.body + 12, 'latin1');
+    fs.writeFileSync(middleFile, m);
+    await expect(startVireoProcess(ALWAYS, { dir: middle })).rejects.toThrow(new RegExp(`Bad file format reading the append only file appendonly\\.aof\\.1\\.incr\\.aof at offset ${groups[5]!.at}`));
+
+    // And with aof-load-truncated no, a torn tail is refused as a truncated file is.
+    const strict = copyDir(dir);
+    const strictFile = path.join(strict, 'appendonlydir', path.basename(incr));
+    fs.writeFileSync(strictFile, bytes);
+    await expect(startVireoProcess([...ALWAYS, '--aof-load-truncated', 'no'], { dir: strict })).rejects.toThrow(/Bad file format reading the append only file/);
+  }, 60_000);
+
+  it('a file that ends inside a group is a truncated file: the group is cut off', async () => {
+    const { dir, incr, groups } = await killedWithGroups(10);
+    const last = groups.at(-1)!;
+    fs.truncateSync(incr, last.body + 7);
+    const r = await listAfterRestart(dir);
+    expect(r.items).toEqual(upTo(9));
+    await waitFor('the truncation warning', async () => r.output().includes(`Truncating the AOF ${path.basename(incr)} at offset ${last.at}`), 5000);
+  }, 30_000);
+
+  it.skipIf(!HAVE_REDIS)("redis-check-aof accepts a killed server's padded files and redis-server loads them with the same digest", async () => {
+    const dir = tempDir();
+    const p = track(await startVireoProcess(ALWAYS, { dir }));
+    const c = await client(p.port);
+    await buildDataset(c, 'p');
+    const want = await digest(c);
+    await p.kill();
+    expect(fs.readFileSync(incrFiles(dir).at(-1)!, 'latin1').endsWith(PAD_LINE)).toBe(true);
+    const check = spawnSync('redis-check-aof', [path.join(dir, 'appendonlydir', 'appendonly.aof.manifest')]);
+    expect(check.status, check.stdout.toString()).toBe(0);
+    const ref = await startRedis({ dir: copyDir(dir), appendonly: 'yes' });
+    try {
+      expect(await digest(await client(ref.port))).toBe(want);
+    } finally {
+      await ref.kill();
+    }
+    const again = track(await startVireoProcess(ALWAYS, { dir }));
+    expect(await digest(await client(again.port))).toBe(want);
+  }, 30_000);
 });
 
 describe('AOF rewrite and runtime switching', () => {

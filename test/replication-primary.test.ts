@@ -410,12 +410,13 @@ describe.skipIf(!HAVE_REDIS)('the AOF files as a longer backlog', () => {
   });
 });
 
-describe.skipIf(!HAVE_REDIS)('the AOF files as backlog, annotated and archived', () => {
-  for (const setup of ['aof-timestamp-enabled', 'aof-archive with a rewrite meanwhile'] as const) {
+describe.skipIf(!HAVE_REDIS)('the AOF files as backlog, annotated, archived and preallocated', () => {
+  for (const setup of ['aof-timestamp-enabled', 'aof-archive with a rewrite meanwhile', 'appendfsync always (checksummed groups in a preallocated tail)'] as const) {
     it(`+CONTINUE from the files with ${setup}`, async () => {
       const params: Record<string, string> = { appendonly: 'yes', 'repl-diskless-sync-delay': '0', 'repl-backlog-size': '16384' };
       if (setup === 'aof-timestamp-enabled') params['aof-timestamp-enabled'] = 'yes';
-      else params['aof-archive'] = 'yes';
+      else if (setup === 'aof-archive with a rewrite meanwhile') params['aof-archive'] = 'yes';
+      else params.appendfsync = 'always';
       const v = cleanups.track(await startVireo(params));
       const p = await cleanups.client(v.port);
       await pipelineOk(p, workload(1));
@@ -426,7 +427,7 @@ describe.skipIf(!HAVE_REDIS)('the AOF files as backlog, annotated and archived',
       cleanups.defer(() => void process.kill(handle.proc.pid!, 'SIGCONT'));
       await call(p, 'CLIENT', 'KILL', 'TYPE', 'replica');
       await pipelineOk(p, bigWrites(300));
-      if (setup !== 'aof-timestamp-enabled') {
+      if (setup === 'aof-archive with a rewrite meanwhile') {
         await call(p, 'BGREWRITEAOF');
         await waitFor('the rewrite', async () => infoNumber(await p.call('INFO', 'persistence'), 'aof_rewrite_in_progress') === 0);
         await pipelineOk(p, workload(2));

@@ -3,7 +3,10 @@
  * files the manifest names, in order, each command handed to `replay`.
  * A transaction is applied only once its EXEC is read; a torn record or an
  * unfinished MULTI at the end of the last file is cut off (with
- * aof-load-truncated), anywhere else it stops loading.
+ * aof-load-truncated), anywhere else it stops loading. Groups written into
+ * a preallocated tail (preallocation.ts) are replayed only when their
+ * checksum matches; the torn write of the last one is cut off likewise,
+ * and so is the padding after the last record.
  */
 
 import fs from 'node:fs';
@@ -15,6 +18,7 @@ import { RdbError } from '../rdb/format.js';
 import { AofFormatError, AofTruncatedError, readAofCommand } from '../resp.js';
 import { argLength, hasBigArgs } from '../../src/protocol/big-args.js';
 import { AofLoadError, type AofManifest } from './manifest.js';
+import { intactGroupAfter, paddedAfter, readGroupHeader } from './preallocation.js';
 
 export type Replay = (argv: string[]) => void;
 export type LoadProgress = (file: string, bytes: number, total: number) => void;
@@ -81,6 +85,10 @@ export class AofLoader {
     let multiStart = -1;
     let multiLogBytes = 0;
     const queued: { argv: string[]; at: number }[] = [];
+    // Where the last whole record ends: a torn group or the padding is cut off there.
+    let goodEnd = pos;
+    let torn = -1;
+    let truncatedAt = -1;
     // A command the server refuses (unknown, too long...) stops loading: say where it is.
     const replayAt = (argv: string[], at: number) => {
       try {
@@ -91,10 +99,39 @@ export class AofLoader {
       }
     };
     for (;;) {
+      // Annotation lines between records; a group's header is checked here.
+      while (pos < buf.length && buf[pos] === 35) {
+        const group = readGroupHeader(buf, pos);
+        if (group === null) {
+          const nl = buf.indexOf(10, pos);
+          if (nl < 0) break;
+          pos = nl + 1;
+          continue;
+        }
+        if (group.state === 'intact') pos = group.body;
+        else if (group.state === 'short') truncatedAt = pos;
+        else torn = pos;
+        break;
+      }
       let cmd;
       try {
+        if (torn >= 0) throw new AofFormatError(`damaged group at offset ${torn}`, torn);
+        if (truncatedAt >= 0) throw new AofTruncatedError(truncatedAt);
         cmd = readAofCommand(buf, pos);
       } catch (e) {
+        // Damage after the last good record of a preallocated tail, with no
+        // good group after it: an unacknowledged group's torn write.
+        if (e instanceof AofFormatError && isLast && this.config.bool('aof-load-truncated') && paddedAfter(buf, goodEnd) && !intactGroupAfter(buf, Math.max(pos, torn) + 1)) {
+          const cut = multiStart >= 0 ? multiStart : goodEnd;
+          this.logger.warn(`!!! Warning: a torn write at the end of the preallocated AOF file ${name} (offset ${e.offset})!!!`);
+          this.logger.warn(`!!! Truncating the AOF ${name} at offset ${cut} !!!`);
+          fs.truncateSync(full, cut);
+          buf = buf.subarray(0, cut);
+          if (multiStart >= 0) logBytes = multiLogBytes;
+          multiStart = -1;
+          goodEnd = cut;
+          break;
+        }
         if (e instanceof AofTruncatedError) {
           const cut = multiStart >= 0 ? multiStart : e.offset;
           if (!isLast || !this.config.bool('aof-load-truncated')) {
@@ -132,7 +169,7 @@ export class AofLoader {
         replayAt(cmd.argv, pos);
       }
       logBytes += size;
-      pos = cmd.end;
+      pos = goodEnd = cmd.end;
       if (++commands % 10000 === 0) {
         progress(name, pos, buf.length);
         yield;
@@ -144,6 +181,9 @@ export class AofLoader {
       logBytes = multiLogBytes;
     } else if (multiStart >= 0) {
       throw new AofLoadError(`Unexpected end of file reading the append only file ${name}: incomplete MULTI/EXEC`);
+    } else if (isLast && buf.length > goodEnd && paddedAfter(buf, goodEnd)) {
+      // The preallocated padding a crash left: appending goes on from the last record.
+      fs.truncateSync(full, goodEnd);
     }
     this.fileLogBytes = logBytes;
     return logBytes;

@@ -198,11 +198,15 @@ export class AofManifest {
     return true;
   }
 
-  /** Sum the sizes of the live files (INFO aof_current_size). */
-  recomputeSize(): void {
+  /** Sum the sizes of the live files (INFO aof_current_size); `open`: the file being written, counted without its padding. */
+  recomputeSize(open: { name: string; size: number } | null = null): void {
     let size = 0;
     for (const f of this.files) {
       if (f.type === 'h') continue;
+      if (f.name === open?.name) {
+        size += open.size;
+        continue;
+      }
       try {
         size += fs.statSync(path.join(this.dir, f.name)).size;
       } catch {

@@ -207,7 +207,7 @@ export class AofRewriter {
     m.files = [...history, { name: baseName, seq, type: 'b' }, ...keep];
     m.persist();
     m.baseSize = fs.statSync(path.join(dir, baseName)).size;
-    m.recomputeSize();
+    m.recomputeSize(this.writer.openFile);
     m.rewriteBaseSize = m.currentSize;
     m.removeHistory(this.archive());
     // The base is durable and holds everything up to the snapshot: a
@@ -257,7 +257,7 @@ export class AofRewriter {
     m.setStart(baseName, this.engine.log.offset, Date.now());
     this.writer.openNewIncr();
     m.baseSize = fs.statSync(full).size;
-    m.recomputeSize();
+    m.recomputeSize(this.writer.openFile);
     m.rewriteBaseSize = m.currentSize;
     m.removeHistory(this.archive());
     fsyncDir(dir);

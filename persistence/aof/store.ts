@@ -141,8 +141,10 @@ export class AofStore {
       const start = this.manifest.startOffsetOf(f.name);
       if (start === undefined) continue;
       const file = path.join(this.manifest.dir, f.name);
+      // The file being written counts without its preallocated padding.
+      const open = this.writer.openFile;
       try {
-        out.push({ file, start, size: fs.statSync(file).size, form });
+        out.push({ file, start, size: open?.name === f.name ? open.size : fs.statSync(file).size, form });
       } catch {
         /* removed meanwhile */
       }

@@ -5,7 +5,8 @@
  * under `appendfsync always` after the fsync that covers them (fsyncAsync,
  * in the thread pool). A failed write is cut back to the last good size
  * (no half record stays in the file), the data is kept, writes are refused
- * with MISCONF, and it is retried.
+ * with MISCONF, and it is retried. Under `always` the writes go into a
+ * preallocated tail of the file (preallocation.ts).
  */
 
 import fs from 'node:fs';
@@ -13,9 +14,14 @@ import path from 'node:path';
 import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
 import type { CommandLog, LogFollower } from '../../src/log/command-log.js';
-import { writeAll } from '../rdb-store.js';
 import { strerror } from '../errors.js';
 import type { AofFile, AofManifest } from './manifest.js';
+import { PAD_AHEAD, frameGroup, paddingBlock } from './preallocation.js';
+
+/** Opened for positional writes (no O_APPEND: the group commits overwrite the preallocated tail). */
+const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
+/** The padding is extended when less than this is left after a write. */
+const PAD_LOW = 1024 * 1024;
 
 export class AofWriter implements LogFollower {
   /** Whether the AOF is on (set by AofStore, which also makes it follow the log). */
@@ -35,18 +41,30 @@ export class AofWriter implements LogFollower {
   onLatency: ((event: string, ms: number) => void) | null = null;
   lastWriteOk = true;
   lastWriteError = '';
-  /** Size of the open incr file: a failed write is cut back to it. */
+  /** The open incr file's name (the manifest's). */
+  private fileName = '';
+  /** Bytes of the open incr file up to its last record: a failed write is cut back to it. */
   private incrSize = 0;
+  /** Bytes the open incr file holds, its preallocated padding included. */
+  private fileEnd = 0;
+  /** Writes into this file are framed groups (it has had padding). */
+  private framed = false;
   private lastTsSecond = 0;
   /** Called when an fsync advanced fsyncedOffset (the durability gate's listeners). */
   onFsync: (() => void) | null = null;
   /** appendfsync, and whether #TS annotations are written (kept current by onChange). */
   policy = 'everysec';
   private annotate = false;
+  private preallocate = true;
 
-  /** Whether records are interleaved with annotations (the file is then not the log byte for byte). */
+  /** Whether records are interleaved with annotations (#TS lines, group frames: the file is then not the log byte for byte). */
   get annotated(): boolean {
-    return this.annotate;
+    return this.annotate || this.framed || this.preallocate;
+  }
+
+  /** The open incr file's name and size without its padding (null when none is open). */
+  get openFile(): { name: string; size: number } | null {
+    return this.fd < 0 ? null : { name: this.fileName, size: this.incrSize };
   }
   lastRecoveryTry = 0;
   private lastFileCheck = 0;
@@ -66,6 +84,7 @@ export class AofWriter implements LogFollower {
   private refreshConfig(): void {
     this.policy = this.config.str('appendfsync');
     this.annotate = this.config.bool('aof-timestamp-enabled') || this.config.bool('aof-archive');
+    this.preallocate = this.config.bool('aof-preallocate');
   }
 
   get bufferLength(): number {
@@ -94,18 +113,22 @@ export class AofWriter implements LogFollower {
 
   /** Continue appending to the existing incr file `name` (after loading). */
   openExisting(name: string): void {
-    this.fd = fs.openSync(path.join(this.manifest.dir, name), 'a', 0o644);
-    this.incrSize = fs.fstatSync(this.fd).size;
+    this.fd = fs.openSync(path.join(this.manifest.dir, name), OPEN_FLAGS, 0o644);
+    this.fileName = name;
+    this.incrSize = this.fileEnd = fs.fstatSync(this.fd).size;
+    this.framed = false;
   }
 
   /** Open a new incr file at the current log offset and record it in the manifest. */
   openNewIncr(): AofFile {
     const m = this.manifest;
     const f: AofFile = { name: m.incrName(m.nextSeq('i')), seq: m.nextSeq('i'), type: 'i' };
-    const fd = fs.openSync(path.join(m.dir, f.name), 'a', 0o644);
-    if (this.fd >= 0) fs.closeSync(this.fd);
+    const fd = fs.openSync(path.join(m.dir, f.name), OPEN_FLAGS, 0o644);
+    this.closeFile();
     this.fd = fd;
-    this.incrSize = 0;
+    this.fileName = f.name;
+    this.incrSize = this.fileEnd = fs.fstatSync(fd).size;
+    this.framed = false;
     m.files.push(f);
     m.setStart(f.name, this.log.offset);
     this.log.resetSelectedDb();
@@ -114,8 +137,17 @@ export class AofWriter implements LogFollower {
     return f;
   }
 
+  /** Close the open incr file, cutting off its padding (a crash leaves it: loaders skip it). */
   closeFile(): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
+    if (this.fd < 0) return;
+    if (this.fileEnd > this.incrSize) {
+      try {
+        fs.ftruncateSync(this.fd, this.incrSize);
+      } catch {
+        /* comment lines: harmless where they stay */
+      }
+    }
+    fs.closeSync(this.fd);
     this.fd = -1;
   }
 
@@ -146,24 +178,63 @@ export class AofWriter implements LogFollower {
     const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
     const started = performance.now();
     try {
-      writeAll(this.fd, data);
+      if (this.preallocate && this.policy === 'always') this.extendPadding(data.length);
+      const at = this.incrSize;
+      let bytes = data;
+      let size = data.length;
+      if (this.framed) ({ bytes, size } = frameGroup(data, at, this.fileEnd));
+      writeAllAt(this.fd, bytes, at);
+      this.incrSize = at + size;
+      this.fileEnd = Math.max(this.fileEnd, at + bytes.length);
       this.onLatency?.('aof-write', performance.now() - started);
     } catch (e) {
       try {
         fs.ftruncateSync(this.fd, this.incrSize);
+        this.fileEnd = this.incrSize;
       } catch {
         /* the retry cuts again */
       }
       this.writeFailed(e as Error);
       return false;
     }
-    this.incrSize += data.length;
     this.manifest.currentSize += data.length;
     this.pending = [];
     this.pendingBytes = 0;
     this.writtenOffset = this.pendingEnd;
     this.writeRecovered();
     return true;
+  }
+
+  /**
+   * Keep at least PAD_LOW bytes of padding past the next `bytes` of records
+   * (when less is left, extend it to PAD_AHEAD). The padding is written on
+   * the event loop (a memory copy into the page cache, once per few MB)
+   * and fsynced in the thread pool, so the group fsyncs find it on disk
+   * already. A file that cannot grow (ENOSPC) keeps what it has: the
+   * groups then extend it as appends do.
+   */
+  private extendPadding(bytes: number): void {
+    if (this.fileEnd - this.incrSize >= bytes + PAD_LOW) return;
+    const block = paddingBlock();
+    const before = this.fileEnd;
+    try {
+      while (this.fileEnd < this.incrSize + bytes + PAD_AHEAD) {
+        writeAllAt(this.fd, block, this.fileEnd);
+        this.fileEnd += block.length;
+      }
+    } catch {
+      try {
+        fs.ftruncateSync(this.fd, before);
+      } catch {
+        /* a partial padding line at the end reads as a torn annotation */
+      }
+      this.fileEnd = before;
+      return;
+    }
+    this.framed = true;
+    fs.fdatasync(this.fd, () => {
+      /* a group's fsync covers it otherwise */
+    });
   }
 
   /** After a failed fsync with nothing left to write, success needs an fsync. */
@@ -261,4 +332,10 @@ export class AofWriter implements LogFollower {
     if (!this.on || this.fd < 0) return true;
     return this.writePending() && this.syncNow();
   }
+}
+
+/** Write a whole buffer at `position` (handles short writes). */
+function writeAllAt(fd: number, buf: Buffer, position: number): void {
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off, position + off);
 }
