@@ -1003,6 +1003,12 @@ function aofCommands(dir: string): string[][] {
     const buf = fs.readFileSync(path.join(aofDir, m[1]!));
     let pos = 0;
     while (pos < buf.length) {
+      // Annotation lines: the group frames and padding of a preallocated file.
+      if (buf[pos] === 35) {
+        const nl = buf.indexOf(10, pos);
+        pos = nl < 0 ? buf.length : nl + 1;
+        continue;
+      }
       const r = parseReply(buf, pos);
       if (r === null) throw new Error(`torn AOF record at ${pos}`);
       out.push(toJs(r[0]) as string[]);
