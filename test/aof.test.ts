@@ -470,6 +470,38 @@ describe('the preallocated tail under appendfsync always', () => {
     await expect(startVireoProcess([...ALWAYS, '--aof-load-truncated', 'no'], { dir: strict })).rejects.toThrow(/Bad file format reading the append only file/);
   }, 60_000);
 
+  it('a power loss in the middle of a group fsync (random sectors of the last group never written) loses that group only', async () => {
+    const dir = tempDir();
+    const p = track(await startVireoProcess(ALWAYS, { dir }));
+    const c = await client(p.port);
+    for (let i = 1; i <= 10; i++) await c.call('RPUSH', 'l', String(i).padStart(6, '0'));
+    // One pipelined write: 200 records in one group, about 16 sectors of 512 bytes.
+    c.writeRaw(Array.from({ length: 200 }, (_, i) => RECORD(11 + i)).join(''));
+    for (let i = 0; i < 200; i++) await c.read();
+    await p.kill();
+    const incr = incrFiles(dir).at(-1)!;
+    const text = fs.readFileSync(incr, 'latin1');
+    const last = [...text.matchAll(/#CRC:(\d+):[0-9a-f]{8}\r\n/g)].at(-1)!;
+    const from = last.index;
+    const to = last.index + last[0].length + Number(last[1]) + 1; // the records and the terminator
+    expect(Number(last[1])).toBeGreaterThan(200 * 30);
+    for (let trial = 0; trial < 6; trial++) {
+      // The file was preallocated from offset 0, so the padding byte at offset o is PAD_LINE[o % 64].
+      const bytes = Buffer.from(text, 'latin1');
+      const first = Math.floor(from / 512);
+      const count = Math.floor((to - 1) / 512) - first + 1;
+      const lost = new Set([first + Math.floor(Math.random() * count), first + Math.floor(Math.random() * count)]);
+      // Bytes before the group were on disk already (an earlier fsync): only the group's own are lost.
+      for (const sector of lost) {
+        for (let o = Math.max(from, sector * 512); o < Math.min(to, (sector + 1) * 512); o++) bytes[o] = PAD_LINE.charCodeAt(o % 64);
+      }
+      const copy = copyDir(dir);
+      fs.writeFileSync(path.join(copy, 'appendonlydir', path.basename(incr)), bytes);
+      const r = await listAfterRestart(copy);
+      expect(r.items).toEqual(upTo(10));
+    }
+  }, 60_000);
+
   it('a file that ends inside a group is a truncated file: the group is cut off', async () => {
     const { dir, incr, groups } = await killedWithGroups(10);
     const last = groups.at(-1)!;
