@@ -74,6 +74,8 @@ const VALUE100 = 'v'.repeat(100);
 const spreadWorkloads = {
   // SET of 1M new keys into an empty database.
   set_new_1m: { load: null, cmd: (n) => encode(['SET', spreadKey('key', n), VALUE]) },
+  // SET of 1M new keys with 100-byte values (the shape of bench/keyspace.mjs' redis-cli --pipe).
+  set100_new_1m: { load: null, cmd: (n) => encode(['SET', spreadKey('key', n), VALUE100]) },
   // SET overwriting keys of a loaded 1M-key dataset.
   set_1m: { load: 'key', cmd: (n) => encode(['SET', spreadKey('key', n + 1), VALUE]) },
   // GET, every one a hit.
