@@ -16,7 +16,7 @@ const START_SECONDS = hrtime()[0];
  * (a fast API call), measured per pipelined GET in bench/inproc.mjs (Redis'
  * defaults time every command: latency-tracking, the slow log).
  */
-export function monotonicMs(): number {
+function monotonicMs(): number {
   const t = hrtime();
   return (t[0]! - START_SECONDS) * 1e3 + t[1]! / 1e6;
 }
