@@ -364,6 +364,8 @@ export class Db {
    * its access word and insertion number. False when the Map does not hold it.
    */
   private moveToStore(slot: number, key: string, v: string | number): boolean {
+    // No key in any Map (a cache's keyspace): the slot's table is not read, a cache miss per write over millions of keys.
+    if (this.size === this.store.size) return false;
     const t = this.tables[slot];
     if (t === undefined || !t.has(key)) return false;
     const word = this.access.word(key);

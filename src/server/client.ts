@@ -262,8 +262,11 @@ export class Client implements Connection, Waiter, TrackingClient {
     const batch = this.server.prefetchBatch;
     const parser = this.parser;
     const from = parser.commandBoundary;
+    // Mid-command (the read ended inside one, its end just came): look again
+    // once it has run, or the rest of this read would go without.
+    if (from < 0) return 1;
     // A lone command gains nothing: its lookup would wait for the same misses.
-    if (batch < 2 || from < 0 || parser.pendingBytes < 64 || !this.ctx.db.prefetchWorthwhile) return PREFETCH_MAX;
+    if (batch < 2 || parser.pendingBytes < 64 || !this.ctx.db.prefetchWorthwhile) return PREFETCH_MAX;
     AHEAD.scan(parser.rawBuffer, from, batch);
     // One key alone has no other miss to overlap with.
     if (AHEAD.keys > 1) {
