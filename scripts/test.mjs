@@ -8,7 +8,7 @@ import { ensureBuild, ensureDependencies, root } from './ensure.mjs';
 
 /** The suites run a second time through the I/O threads. */
 const THREADED_SUITES = [
-  'blocking', 'bullmq.e2e', 'changefeed', 'client-command', 'client-eviction', 'clients', 'config', 'connection', 'hardening', 'keys',
+  'blocking', 'bullmq.e2e', 'changefeed', 'client-command', 'client-eviction', 'clients', 'config', 'connection', 'deferred-set', 'hardening', 'keys',
   'notifications', 'output-limits', 'pause', 'prefetch', 'protocol', 'pubsub', 'pubsub-e2e', 'queues.e2e', 'replication-e2e',
   'replication-primary', 'scripting-clients', 'server', 'startup', 'streams-queue.e2e', 'strings', 'tracking', 'transactions',
 ].map((name) => `test/${name}.test.ts`);

@@ -9,6 +9,7 @@
  * several engines can live in one process (DESIGN.md §8).
  */
 
+import { materialize } from '../protocol/deferred-arg.js';
 import { Db } from './keyspace.js';
 import { WatchRegistry } from './watch.js';
 import type { CommandLog } from '../log/command-log.js';
@@ -224,8 +225,13 @@ export class Engine {
     if (more !== null) this.moreEffects = null;
     // Replaying a file: its records are already on disk, they must not be logged again.
     if (this.loading) return;
-    if (more === null && this.firstRaw) this.log.appendRaw(this.firstDb, src!.rawBuffer, src!.rawStart, src!.rawEnd);
-    else if (more === null) this.log.append(this.firstDb, first);
+    if (more === null && this.firstRaw) {
+      this.log.appendRaw(this.firstDb, src!.rawBuffer, src!.rawStart, src!.rawEnd);
+      return;
+    }
+    // Re-encoded (with other effects: an expired key's DEL before it): a SET's value left in the query buffer becomes a string.
+    if (src !== null && src.rawArgv !== null) materialize(src.rawArgv);
+    if (more === null) this.log.append(this.firstDb, first);
     else this.log.appendAtomic([{ db: this.firstDb, argv: first }, ...more]);
   }
 

@@ -25,6 +25,7 @@
  * the engine's job.
  */
 
+import { DEFERRED_ARG, escapedPlaceholder } from '../protocol/deferred-arg.js';
 import { SLOTS, emptySlotTables, keySlot } from './slot.js';
 import type { Value } from '../types/value.js';
 import { AccessPolicy, KeyAccess } from './access.js';
@@ -292,6 +293,7 @@ export class Db {
       if (!policy.lfu && !policy.loading) store.setWord(store.lastRef, policy.lruClock());
       return false;
     }
+    if (value === DEFERRED_ARG) throw escapedPlaceholder('a Map');
     const t = this.mapOf(slot);
     if (this.takeFromStore(slot, key)) {
       t.set(key, value);
@@ -343,6 +345,7 @@ export class Db {
       if (!this.moveToStore(slot, key, v)) this.store.set(slot, key, v, 0, 0);
       return;
     }
+    if (value === DEFERRED_ARG) throw escapedPlaceholder('a Map');
     const t = this.mapOf(slot);
     this.takeFromStore(slot, key);
     t.set(key, value);

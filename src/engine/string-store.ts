@@ -28,6 +28,7 @@
 
 import { SLOTS, crc16Step, emptySlotTables, keySlotOfBytes } from './slot.js';
 import { BlockPool, SlabAllocator } from './slab.js';
+import { DEFERRED_ARG, deferred, escapedPlaceholder } from '../protocol/deferred-arg.js';
 
 /** Longest key kept here (its length is one byte). */
 export const STORE_KEY_MAX = 255;
@@ -62,7 +63,14 @@ export function storable(key: string, value: unknown): boolean {
   if (key.length > STORE_KEY_MAX) return false;
   if (typeof value === 'number') return isLatin1(key);
   if (typeof value !== 'string' || value.length > STORE_VALUE_MAX) return false;
-  return isLatin1(key) && isLatin1(value);
+  // A SET's value still in the query buffer (deferred-arg.ts) is latin1 bytes the parser sized for a record.
+  return isLatin1(key) && (isLatin1(value) || (value === DEFERRED_ARG && deferredHeld()));
+}
+
+/** The deferred value's bytes are still there (a placeholder past its command is a bug: refused, never stored). */
+function deferredHeld(): boolean {
+  if (deferred.argv === null) throw escapedPlaceholder('the keyspace');
+  return true;
 }
 
 /** A character a latin1 string cannot hold. */
@@ -693,9 +701,15 @@ export class StringStore {
       return;
     }
     u8[off + 9] = KIND_STRING;
+    const v = off + 12 + klen;
+    if (value === DEFERRED_ARG) {
+      // A SET's value copied from the query buffer: it never was a string.
+      u8[off + 10] = deferred.end - deferred.start;
+      deferred.buf.copy(u8, v, deferred.start, deferred.end);
+      return;
+    }
     const n = value.length;
     u8[off + 10] = n;
-    const v = off + 12 + klen;
     // A native copy pays for its call from a few dozen bytes on.
     if (n > 32) u8.latin1Write(value, v, n);
     else for (let i = 0; i < n; i++) u8[v + i] = value.charCodeAt(i);
@@ -750,5 +764,6 @@ export function storeKeyBytes(key: string, value: string | number): number {
 
 /** Bytes of the record of a key of `klen` bytes holding `value`. */
 function recordSize(klen: number, value: string | number): number {
-  return typeof value === 'number' ? SlabAllocator.roundUp(((19 + klen) & ~7) + 8) : SlabAllocator.roundUp(12 + klen + value.length);
+  if (typeof value === 'number') return SlabAllocator.roundUp(((19 + klen) & ~7) + 8);
+  return SlabAllocator.roundUp(12 + klen + (value === DEFERRED_ARG ? deferred.end - deferred.start : value.length));
 }

@@ -15,6 +15,7 @@ export interface LogFollower {
   onLogData(chunk: Buffer, start: number): void;
 }
 
+import { DEFERRED_ARG, escapedPlaceholder } from '../protocol/deferred-arg.js';
 import { bulkSize, putBulk, putBulkBytes, putUint, uintDigits } from '../util/bytes.js';
 import { argAt, hasBigArgs } from '../protocol/big-args.js';
 
@@ -159,6 +160,8 @@ export class CommandLog {
   }
 
   private encode(argv: readonly string[]): void {
+    // A SET's value still in the query buffer must have been materialized (engine.end): never log its placeholder.
+    for (let i = 2; i < argv.length; i++) if (argv[i] === DEFERRED_ARG) throw escapedPlaceholder('the command log');
     if (hasBigArgs(argv)) {
       this.encodeParts(argv.map((_, i) => argAt(argv, i)));
       return;

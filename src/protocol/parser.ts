@@ -13,6 +13,7 @@
 
 import { decodeLatin1 } from './latin1-decode.js';
 import { MAX_ARG_CHARS, attachBigArg } from './big-args.js';
+import { DEFER_KEY_MAX, DEFER_VALUE_MAX, DEFER_VALUE_MIN, deferArg } from './deferred-arg.js';
 
 const CR = 13;
 const LF = 10;
@@ -25,6 +26,11 @@ export const PROTO_INLINE_MAX_SIZE = 64 * 1024;
 const BIG_ARG = 32 * 1024;
 
 export class ProtocolError extends Error {}
+
+/** Is `name` SET, in any case? (The parser hands back the same name string for a pipeline's repeats: the first test usually answers.) */
+function isSet(name: string): boolean {
+  return name === 'SET' || name === 'set' || (name.length === 3 && name.toUpperCase() === 'SET');
+}
 
 export interface ParserLimits {
   /** proto-max-bulk-len */
@@ -272,6 +278,8 @@ export class RequestParser {
     p += 2;
     const argv = new Array<string>(n);
     const maxArg = this.limits.authenticated ? BIG_ARG - 1 : 16384;
+    // `SET key value`: its value may stay in the buffer (deferred-arg.ts).
+    const maybeSet = n === 3 && this.deferSetValues;
     for (let i = 0; i < n; i++) {
       if (buf[p] !== DOLLAR) return null;
       c = buf[++p];
@@ -289,7 +297,11 @@ export class RequestParser {
       p += 2;
       const end = p + blen;
       if (end + 2 > len || buf[end] !== CR || buf[end + 1] !== LF) return null;
-      argv[i] = i === 0 ? this.commandName(buf, p, end) : decodeLatin1(buf, p, end);
+      if (i === 2 && maybeSet && blen >= DEFER_VALUE_MIN && blen <= DEFER_VALUE_MAX && argv[1]!.length <= DEFER_KEY_MAX && isSet(argv[0]!)) {
+        deferArg(argv, buf, p, end);
+      } else {
+        argv[i] = i === 0 ? this.commandName(buf, p, end) : decodeLatin1(buf, p, end);
+      }
       p = end + 2;
     }
     this.pos = p;
@@ -298,6 +310,14 @@ export class RequestParser {
     this.rawEnd = p;
     return argv;
   }
+
+  /**
+   * Leave the value of a plain `SET key value` in the buffer, argv[2] being
+   * DEFERRED_ARG (deferred-arg.ts). Only for a caller that materializes
+   * argv wherever it keeps or shows it, and forgets the deferral once the
+   * command has run (Client.processInput).
+   */
+  deferSetValues = false;
 
   /** The previous command's name, as a string and as its bytes. */
   private lastName = '';

@@ -24,6 +24,7 @@ import { SoftLimitClock, type OutputLimit } from './output-limits.js';
 import { clientInfoLine } from '../commands/connection.js';
 import { countedForEviction } from './client-eviction.js';
 import { reprString } from './monitor.js';
+import { forgetDeferred, materialize } from '../protocol/deferred-arg.js';
 import type { Subscriptions } from '../pubsub/registry.js';
 import type { ClientTracking, TrackingClient } from '../tracking/client.js';
 import type { User } from '../acl/user.js';
@@ -205,6 +206,8 @@ export class Client implements Connection, Waiter, TrackingClient {
       maxBulkLen: server.protoMaxBulkLen,
       authenticated: this.authenticated,
     });
+    // processInput materializes what it holds and forgets the rest (deferred-arg.ts).
+    this.parser.deferSetValues = true;
   }
 
   // ---- input ---------------------------------------------------------------
@@ -328,10 +331,14 @@ export class Client implements Connection, Waiter, TrackingClient {
         if (this.aheadGeneration !== 0) this.seedKey(argv);
       }
       if (this.server.mustHold(this, argv)) {
+        // Held past this read: a SET's value left in the query buffer becomes a string.
+        materialize(argv);
         this.held = argv;
         break;
       }
       this.server.execute(this, argv);
+      // The query buffer moves on: a SET's value left there is gone (nothing kept its argv without materializing it).
+      forgetDeferred(argv);
       // A long pipeline can encode megabytes in one turn: check the output
       // limit as it grows, not only when the turn's replies are sent.
       if (this.reply.pending >= this.nextLimitCheck) this.checkOutputLimitMidTurn();

@@ -14,6 +14,7 @@ import type { Config } from '../config.js';
 import { F, type Command } from '../commands/table.js';
 import { CommandLatency } from '../diagnostics/latency-stats.js';
 import { SlowLog, slowlogArgs } from '../diagnostics/slowlog.js';
+import { materialize } from '../protocol/deferred-arg.js';
 import { redactedPositions } from './monitor.js';
 import type { LatencyMonitor } from '../diagnostics/latency-monitor.js';
 
@@ -66,7 +67,7 @@ export class CommandTiming {
         {
           time: Math.floor(Date.now() / 1000),
           durationUs: Math.floor(durationUs),
-          args: slowlogArgs(argv, redactedPositions(argv)),
+          args: slowlogArgs(materialized(argv), redactedPositions(argv)),
           addr: client.addr,
           name: client.ctx.name,
         },
@@ -75,4 +76,10 @@ export class CommandTiming {
     }
     this.monitor.addIfNeeded(cmd.flags & F.FAST ? 'fast-command' : 'command', durationUs / 1000);
   }
+}
+
+/** argv with a SET's value left in the query buffer made a string (the slow log keeps what it shows). */
+function materialized(argv: readonly string[]): readonly string[] {
+  materialize(argv);
+  return argv;
 }

@@ -5,6 +5,7 @@
  * keeps commandstats, MONITOR and CLIENT REPLY semantics.
  */
 
+import { materialize } from '../protocol/deferred-arg.js';
 import { F, arityOk, bigArgRefusal } from '../commands/table.js';
 import type { Client } from './client.js';
 import type { ClientHost } from './client.js';
@@ -248,6 +249,8 @@ export function execute(server: DispatchHost, c: Client, argv: string[]): void {
         reject(c, cmd, 'ERR Command not allowed inside a transaction');
         return;
       }
+      // Queued past this read: a SET's value left in the query buffer becomes a string.
+      materialize(argv);
       multi.push({ cmd, argv });
       if (server.slotStats.enabled) server.slotStats.queued(commandSlot(cmd, argv), requestBytes(c.parser, argv));
       c.reply.simple('QUEUED');
@@ -440,7 +443,10 @@ function runCall(server: DispatchHost, c: Client, cmd: Command, argv: string[], 
       engine.readyKeys.serve();
     }
   }
-  if (server.monitors.size > 0) server.feedMonitors(c, cmd, argv);
+  if (server.monitors.size > 0) {
+    materialize(argv);
+    server.feedMonitors(c, cmd, argv);
+  }
   return usec;
 }
 
