@@ -64,7 +64,8 @@ export function storable(key: string, value: unknown): boolean {
   if (typeof value === 'number') return isLatin1(key);
   if (typeof value !== 'string' || value.length > STORE_VALUE_MAX) return false;
   // A SET's value still in the query buffer (deferred-arg.ts) is latin1 bytes the parser sized for a record.
-  return isLatin1(key) && (isLatin1(value) || (value === DEFERRED_ARG && deferredHeld()));
+  if (value === DEFERRED_ARG) return deferredHeld() && isLatin1(key);
+  return isLatin1(key) && isLatin1(value);
 }
 
 /** The deferred value's bytes are still there (a placeholder past its command is a bug: refused, never stored). */
