@@ -54,13 +54,19 @@ describe.skipIf(!HAVE_REDIS)('SET values left in the query buffer (differential)
     // Around the longest key the string store keeps (255 bytes).
     fc.constantFrom(254, 255, 256).map((n) => 'L'.repeat(n)),
   );
-  const value = fc.tuple(fc.integer({ min: 30, max: 135 }), fc.integer({ min: 0, max: 1000 })).map(([n, seed]) => bytes(n, seed));
+  const value = fc.oneof(
+    fc.tuple(fc.integer({ min: 1, max: 135 }), fc.integer({ min: 0, max: 1000 })).map(([n, seed]) => bytes(n, seed)),
+    // SET keeps canonical integers as numbers (OBJECT ENCODING int).
+    fc.constantFrom('0', '-1', '123', '007', '-0', '1.5', '9223372036854775807', '12345678901234567890', '123456789012345678901', 'x1'),
+  );
   type Part = { bytes: string; replies: number };
   const part: fc.Arbitrary<Part> = fc.oneof(
     { weight: 6, arbitrary: fc.tuple(key, value).map(([k, v]) => ({ bytes: raw('SET', k, v), replies: 1 })) },
     { weight: 2, arbitrary: fc.tuple(key, value).map(([k, v]) => ({ bytes: raw('set', k, v), replies: 1 })) },
     { weight: 4, arbitrary: key.map((k) => ({ bytes: raw('GET', k), replies: 1 })) },
     { weight: 1, arbitrary: key.map((k) => ({ bytes: raw('STRLEN', k), replies: 1 })) },
+    { weight: 1, arbitrary: key.map((k) => ({ bytes: raw('INCR', k), replies: 1 })) },
+    { weight: 1, arbitrary: key.map((k) => ({ bytes: raw('OBJECT', 'ENCODING', k), replies: 1 })) },
     { weight: 1, arbitrary: fc.tuple(key, value).map(([k, v]) => ({ bytes: raw('SET', k, v, 'GET'), replies: 1 })) },
     { weight: 1, arbitrary: key.map((k) => ({ bytes: raw('HSET', k, 'f', 'v'), replies: 1 })) },
     // Queued: EXEC runs them after the read that carried them may be gone.
