@@ -213,8 +213,9 @@ describe('string store', () => {
 
   it('packs the indexes a bulk load outgrew into fewer slabs, every key and SCAN position kept', () => {
     const store = new StringStore();
-    // Enough keys for the outgrown blocks to pass compactIndexes' bar (2 MB, an eighth of the indexes).
-    const n = 400_000;
+    // Enough keys for the outgrown blocks to pass compactIndexes' bar (2 MB, an eighth of the
+    // indexes): about half the slots have outgrown 2^7 ints, the rest have not yet.
+    const n = 800_000;
     const slotOf = (i: number) => keySlot(`key:${i}`);
     for (let i = 0; i < n; i++) store.set(slotOf(i), `key:${i}`, `v${i}`, i, i);
     const positions = (slot: number) => Array.from({ length: store.capacityOf(slot) }, (_, p) => store.refAt(slot, p));

@@ -53,6 +53,13 @@ const NO_INDEX = emptySlotTables<Int32Array>();
 const NO_COUNTS = new Uint32Array(SLOTS);
 /** Smallest index: 4 pairs (8 ints, 2^3). Indexes hold a power of two of pairs. */
 const MIN_LOG2_INTS = 3;
+/**
+ * Indexes below 2^7 ints (64 pairs) grow fourfold, larger ones twofold: a
+ * load adding keys to every slot copies each index three times on its way
+ * to 128 pairs (1M keys) instead of five, and touches less new memory.
+ * Sizes an index takes: 2^3, 2^5, 2^7, 2^8, 2^9... ints.
+ */
+const FOURFOLD_BELOW_LOG2 = 7;
 /** compactIndexes packs the indexes when blocks in the free lists hold at least this many bytes... */
 const COMPACT_MIN_FREED = 2 * 1024 * 1024;
 /** ...and this share of the indexes' slabs. */
@@ -466,7 +473,10 @@ export class StringStore {
     this.size++;
     const n = ++this.counts[slot]!;
     // Up to 3/4 full: a miss then probes a few pairs on average.
-    if (n * 8 > idx.length * 3) this.resize(slot, 31 - Math.clz32(idx.length) + 1);
+    if (n * 8 > idx.length * 3) {
+      const log2 = 31 - Math.clz32(idx.length);
+      this.resize(slot, log2 < FOURFOLD_BELOW_LOG2 ? log2 + 2 : log2 + 1);
+    }
     return ref;
   }
 
@@ -745,9 +755,11 @@ class PrefetchScratch {
   readonly indexes: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(PREFETCH_MAX).fill(undefined);
 }
 
-/** log2 of the fewest ints an index holding `n` keys needs (at most 3/8 full: insertNew's growth rule). */
+/** log2 of the ints of the index that `n` keys added one by one end in (at most 3/4 of its pairs used: insertNew's growth rule). */
 function log2IntsFor(n: number): number {
-  return 32 - Math.clz32(Math.max(1, Math.ceil((n * 8) / 3) - 1));
+  const log2 = Math.max(MIN_LOG2_INTS, 32 - Math.clz32(Math.max(1, Math.ceil((n * 8) / 3) - 1)));
+  // A size growth reaches (2^3, 2^5, 2^7, then every power): a loaded slot's index is the one its keys added one by one make.
+  return log2 >= FOURFOLD_BELOW_LOG2 || (log2 - MIN_LOG2_INTS) % 2 === 0 ? log2 : log2 + 1;
 }
 
 /** Home position of hash `h` in an index of `capacity` pairs. */
