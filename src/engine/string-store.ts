@@ -769,7 +769,8 @@ function home(h: number, capacity: number): number {
 
 /**
  * Bytes a key of the store costs: its record and its share of the slot's
- * index (8 bytes a pair, indexes between 3/8 and 3/4 full).
+ * index (8 bytes a pair, indexes between 3/8 and 3/4 full from 64 pairs
+ * on, from 3/16 below: a typical share, not this key's).
  */
 export function storeKeyBytes(key: string, value: string | number): number {
   return recordSize(key.length, value) + 14;
