@@ -2,9 +2,9 @@
  * A SET's value left in the query buffer. For `SET key value` the request
  * parser need not make a JS string of the value: the string store copies
  * its bytes from the query buffer straight into the key's record
- * (string-store.ts). Making that string (a native call, a heap object, then
- * garbage) was 9% of the server's CPU per SET of a 100-byte value
- * (`redis-cli --pipe` of 1M SETs, measured A/B).
+ * (string-store.ts). That string cost a native call, a heap object and its
+ * garbage per SET, then a second native call to copy it into the record
+ * (README, Benchmarks: the `redis-cli --pipe` row).
  *
  * Only a plain `SET key value` parsed whole from canonical RESP is
  * deferred, and only when the string store keeps its value (a key of at
@@ -33,9 +33,11 @@ export const DEFER_VALUE_MAX = 128;
 export const DEFER_KEY_MAX = 255;
 
 /** The one deferred value (commands run one at a time): its argv and where its bytes are. */
+const NO_BYTES = Buffer.alloc(0);
+
 class DeferredValue {
   argv: string[] | null = null;
-  buf: Buffer = Buffer.alloc(0);
+  buf: Buffer = NO_BYTES;
   start = 0;
   end = 0;
 }
@@ -56,11 +58,15 @@ export function materialize(argv: readonly string[]): void {
   if (deferred.argv !== argv) return;
   deferred.argv[2] = decodeLatin1(deferred.buf, deferred.start, deferred.end);
   deferred.argv = null;
+  deferred.buf = NO_BYTES;
 }
 
 /** The command of argv has returned: its value's bytes may go (the query buffer moves on). */
 export function forgetDeferred(argv: readonly string[]): void {
-  if (deferred.argv === argv) deferred.argv = null;
+  if (deferred.argv !== argv) return;
+  deferred.argv = null;
+  // Not kept alive by this: a joined query buffer can be large.
+  deferred.buf = NO_BYTES;
 }
 
 /** Thrown where DEFERRED_ARG would be stored or logged as if it were a value: a bug, never a client's doing. */
