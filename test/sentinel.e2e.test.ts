@@ -116,13 +116,18 @@ describe.skipIf(!HAVE_REDIS)('Redis Sentinel over Vireo servers', () => {
     // The old primary comes back (from its AOF) at its old address: Sentinel
     // sees a stale primary and makes it a replica of the new one.
     primary = track(await startVireoProcess(durable, { dir: primaryDir, port: primaryPort }));
-    // Its reconfiguration also ends with CLIENT KILL TYPE normal: a new connection for each question.
+    // Its reconfiguration also ends with CLIENT KILL TYPE normal: a new connection for each
+    // question, asked again on another one when that kill closes it mid-question.
     const fresh = async <T>(question: (c: RespClient) => Promise<T>): Promise<T> => {
-      const c = await RespClient.connect(primaryPort);
-      try {
-        return await question(c);
-      } finally {
-        c.close();
+      for (let attempt = 1; ; attempt++) {
+        const c = await RespClient.connect(primaryPort);
+        try {
+          return await question(c);
+        } catch (e) {
+          if (!c.closed || attempt === 5) throw e;
+        } finally {
+          c.close();
+        }
       }
     };
     const ask = (...args: string[]): Promise<unknown> => fresh((c) => js(c, ...args));

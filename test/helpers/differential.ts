@@ -327,8 +327,13 @@ function dropFields(r: Reply, names: Set<string>): Reply {
  */
 const TTL_TOLERANCE: Record<string, number> = { ttl: 1, pttl: 50, expiretime: 1, pexpiretime: 50 };
 
+/** OBJECT IDLETIME counts whole seconds of each server's own clock: one may tick between two commands and the other not. */
+function objectTolerance(args: string[]): number | undefined {
+  return args[0]!.toLowerCase() === 'object' && args[1]?.toLowerCase() === 'idletime' ? 1 : undefined;
+}
+
 export function closeEnough(args: string[], a: Reply, b: Reply): boolean {
-  const tol = TTL_TOLERANCE[args[0]!.toLowerCase()];
+  const tol = TTL_TOLERANCE[args[0]!.toLowerCase()] ?? objectTolerance(args);
   if (tol === undefined || a.type !== 'integer' || b.type !== 'integer') return false;
   const x = BigInt(a.value);
   const y = BigInt(b.value);
