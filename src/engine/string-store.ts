@@ -474,8 +474,7 @@ export class StringStore {
     const n = ++this.counts[slot]!;
     // Up to 3/4 full: a miss then probes a few pairs on average.
     if (n * 8 > idx.length * 3) {
-      const log2 = 31 - Math.clz32(idx.length);
-      this.resize(slot, log2 < FOURFOLD_BELOW_LOG2 ? log2 + 2 : log2 + 1);
+      this.resize(slot, grownLog2(31 - Math.clz32(idx.length)));
     }
     return ref;
   }
@@ -622,7 +621,7 @@ export class StringStore {
    */
   expectKeys(keys: number): void {
     if (keys > 0) {
-      this.firstLog2Ints = Math.max(MIN_LOG2_INTS, log2IntsFor(Math.ceil(keys / SLOTS)));
+      this.firstLog2Ints = log2IntsFor(Math.ceil(keys / SLOTS));
       return;
     }
     if (this.firstLog2Ints === MIN_LOG2_INTS) return;
@@ -630,7 +629,7 @@ export class StringStore {
     for (let slot = 0; slot < SLOTS; slot++) {
       const idx = this.index[slot];
       if (idx === undefined) continue;
-      const fits = Math.max(MIN_LOG2_INTS, log2IntsFor(this.counts[slot]!));
+      const fits = log2IntsFor(this.counts[slot]!);
       if (fits < 31 - Math.clz32(idx.length)) this.resize(slot, fits);
     }
   }
@@ -757,9 +756,16 @@ class PrefetchScratch {
 
 /** log2 of the ints of the index that `n` keys added one by one end in (at most 3/4 of its pairs used: insertNew's growth rule). */
 function log2IntsFor(n: number): number {
-  const log2 = Math.max(MIN_LOG2_INTS, 32 - Math.clz32(Math.max(1, Math.ceil((n * 8) / 3) - 1)));
-  // A size growth reaches (2^3, 2^5, 2^7, then every power): a loaded slot's index is the one its keys added one by one make.
-  return log2 >= FOURFOLD_BELOW_LOG2 || (log2 - MIN_LOG2_INTS) % 2 === 0 ? log2 : log2 + 1;
+  const needed = 32 - Math.clz32(Math.max(1, Math.ceil((n * 8) / 3) - 1));
+  // Only sizes growth reaches: a loaded slot's index is the one its keys added one by one make.
+  let log2 = MIN_LOG2_INTS;
+  while (log2 < needed) log2 = grownLog2(log2);
+  return log2;
+}
+
+/** log2 of the ints of an index grown from 2^log2 ints (FOURFOLD_BELOW_LOG2). */
+function grownLog2(log2: number): number {
+  return log2 < FOURFOLD_BELOW_LOG2 ? log2 + 2 : log2 + 1;
 }
 
 /** Home position of hash `h` in an index of `capacity` pairs. */
