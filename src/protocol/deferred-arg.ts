@@ -32,14 +32,20 @@ export const DEFER_VALUE_MIN = FAST_DECODE_MAX + 1;
 export const DEFER_VALUE_MAX = 128;
 export const DEFER_KEY_MAX = 255;
 
-/** The one deferred value (commands run one at a time): its argv and where its bytes are. */
 const NO_BYTES = Buffer.alloc(0);
 
+/** The one deferred value (commands run one at a time): its argv and where its bytes are. */
 class DeferredValue {
   argv: string[] | null = null;
   buf: Buffer = NO_BYTES;
   start = 0;
   end = 0;
+
+  /** Nothing deferred; the query buffer is not kept alive by this (a joined one can be large). */
+  release(): void {
+    this.argv = null;
+    this.buf = NO_BYTES;
+  }
 }
 
 export const deferred = new DeferredValue();
@@ -57,16 +63,12 @@ export function deferArg(argv: string[], buf: Buffer, start: number, end: number
 export function materialize(argv: readonly string[]): void {
   if (deferred.argv !== argv) return;
   deferred.argv[2] = decodeLatin1(deferred.buf, deferred.start, deferred.end);
-  deferred.argv = null;
-  deferred.buf = NO_BYTES;
+  deferred.release();
 }
 
 /** The command of argv has returned: its value's bytes may go (the query buffer moves on). */
 export function forgetDeferred(argv: readonly string[]): void {
-  if (deferred.argv !== argv) return;
-  deferred.argv = null;
-  // Not kept alive by this: a joined query buffer can be large.
-  deferred.buf = NO_BYTES;
+  if (deferred.argv === argv) deferred.release();
 }
 
 /** Thrown where DEFERRED_ARG would be stored or logged as if it were a value: a bug, never a client's doing. */
