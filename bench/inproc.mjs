@@ -63,6 +63,14 @@ const SPREAD = Number(process.env.VIREO_INPROC_KEYS ?? 1_000_000);
 /** The n-th key of a walk over all SPREAD names (VIREO_INPROC_KEYS, default 1M) in a scattered order (618033 is coprime with 10^6 and 10^7). */
 const spread = (n) => (n * 618033) % SPREAD;
 const spreadKey = (prefix, n) => `${prefix}:${String(spread(n)).padStart(12, '0')}`;
+/**
+ * A second walk over the same names whose consecutive steps land far apart
+ * in the load's order (3^18 is coprime with 10^6 and 10^7). The load writes
+ * records in spread() order, so a walk in that order reads memory in
+ * sequence and the hardware prefetcher hides its misses; redis-benchmark's
+ * -r keys are random, and this walk is what its cache misses look like.
+ */
+const scattered = (n) => (n * 387420489) % SPREAD;
 const VALUE = 'xxx';
 const VALUE100 = 'v'.repeat(100);
 
@@ -80,6 +88,8 @@ const spreadWorkloads = {
   set_1m: { load: 'key', cmd: (n) => encode(['SET', spreadKey('key', n + 1), VALUE]) },
   // GET, every one a hit.
   get_1m: { load: 'key', cmd: (n) => encode(['GET', spreadKey('key', n + 1)]) },
+  // GET, every one a hit, in an order that misses the cache as random keys do.
+  get_random_1m: { load: 'key', cmd: (n) => encode(['GET', spreadKey('key', scattered(n))]) },
   // GET of names never written: every one a miss (redis-benchmark's GET over an empty server).
   get_miss_1m: { load: null, cmd: (n) => encode(['GET', spreadKey('key', n)]) },
   // INCR of 1M existing counters (loaded with integers, as INCR leaves them).

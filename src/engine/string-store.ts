@@ -167,7 +167,7 @@ export class StringStore {
    * CPU has many cache misses in flight at once instead of one per command.
    * Each key's hash (keyHash) and slot (keySlot) are left in `hashes` and
    * `slots`: the command naming the key need not compute them again (seed).
-   * Returns how many records it reached (keys found at their home position).
+   * Returns how many records it reached (keys found within PREFETCH_PROBES pairs of their home).
    */
   prefetch(buf: Uint8Array, ranges: Int32Array, n: number, hashes: Int32Array, slots: Int32Array): number {
     const scratch = (this.scratch ??= new PrefetchScratch());
@@ -193,12 +193,7 @@ export class StringStore {
     const refs = scratch.refs;
     for (let i = 0; i < n; i++) {
       const idx = indexes[i];
-      if (idx === undefined) {
-        refs[i] = 0;
-        continue;
-      }
-      const p = home(hashes[i]!, idx.length >>> 1) << 1;
-      refs[i] = idx[p] === hashes[i] ? idx[p + 1]! : 0;
+      refs[i] = idx === undefined ? 0 : probeRef(idx, hashes[i]!);
     }
     const u8s = this.alloc.u8;
     let w = 0;
@@ -771,6 +766,28 @@ function grownLog2(log2: number): number {
 /** Home position of hash `h` in an index of `capacity` pairs. */
 function home(h: number, capacity: number): number {
   return Math.floor(((h >>> 0) * capacity) / 4294967296);
+}
+
+/**
+ * Pairs the read-ahead looks at from a key's home position: a key displaced
+ * by linear probing sits a few pairs on (in the same or the next cache
+ * line), and a read-ahead that stopped at home would leave its record to
+ * miss the cache when the command runs.
+ */
+const PREFETCH_PROBES = 8;
+
+/** The ref of the first pair from `h`'s home holding hash `h` (the key's, barring a hash collision), or 0. */
+function probeRef(idx: Int32Array, h: number): number {
+  const end = idx.length;
+  let p = home(h, end >>> 1) << 1;
+  for (let probes = 0; probes < PREFETCH_PROBES; probes++) {
+    const ref = idx[p + 1]!;
+    if (ref === 0) return 0;
+    if (idx[p] === h) return ref;
+    p += 2;
+    if (p === end) p = 0;
+  }
+  return 0;
 }
 
 /**
