@@ -8,6 +8,7 @@
  */
 
 import { describe, it, expect } from 'vitest';
+import fs from 'node:fs';
 import net from 'node:net';
 import { useCleanups, js } from './helpers/cleanups.js';
 import { RespClient, toJs, type Reply } from './helpers/resp.js';
@@ -236,4 +237,13 @@ describe('io-threads 4', () => {
     expect(String(await js(c, 'CLIENT', 'LIST'))).not.toMatch(/sub=1/);
     s.destroy();
   }, 60_000);
+
+  it.runIf(process.platform === 'linux')('names its I/O threads io_thd_1..N-1, as Redis does, for top -H and ps -L', async () => {
+    const p = track(await startVireoProcess(THREADS));
+    const pid = p.proc.pid!;
+    const names = fs.readdirSync(`/proc/${pid}/task`).map((tid) => fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
+    expect(names.filter((n) => n.startsWith('io_thd_')).sort()).toEqual(['io_thd_1', 'io_thd_2', 'io_thd_3']);
+    // The process (its main thread) keeps its name.
+    expect(fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('node');
+  });
 });

@@ -12,6 +12,7 @@
  *   reduceHeap() -> whether V8's memory-reducing collection ran (heap_reduce.cc)
  *   syncConnect, syncWrite, syncReadLines, syncClose: blocking sockets for MIGRATE (sync_socket.c)
  *   dupFd(fd) -> a new descriptor for the same open file (dup(2)), or throws
+ *   setThreadName(name) -> whether the calling thread now shows as `name` (15 bytes at most) in ps -L / top -H
  *   crc64Update(state, bytes, start, end): Redis' CRC-64 (Jones, reflected) over bytes[start, end),
  *     the state a Uint32Array [lo, hi] updated in place (persistence/rdb/crc64.ts)
  *   lzfCompress(...), lzfSpans(...): RDB's LZF (lzf.c)
@@ -23,6 +24,10 @@
 #include <stdint.h>
 #include <unistd.h>
 #include <time.h>
+#include <pthread.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -574,8 +579,32 @@ static napi_value thread_cpu_micros(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* setThreadName(name) -> boolean: name the calling thread, as Redis names its I/O threads (io_thd_N),
+   so that per-thread tools (top -H, ps -L, /proc/PID/task/TID/comm) tell them apart. Linux only. */
+static napi_value set_thread_name(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  char name[16];
+  size_t len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_string_latin1(env, argv[0], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "vireo_lua: bad call: setThreadName(name)");
+    return NULL;
+  }
+#ifdef __linux__
+  int ok = prctl(PR_SET_NAME, name, 0, 0, 0) == 0;
+#else
+  int ok = 0;
+#endif
+  CHECK(napi_get_boolean(env, ok, &out));
+  return out;
+}
+
+static pthread_once_t crc64_once = PTHREAD_ONCE_INIT;
+
 static napi_value init(napi_env env, napi_value exports) {
-  crc64_init();
+  /* Once per process: the addon is loaded again by each thread that uses it (I/O threads). */
+  pthread_once(&crc64_once, crc64_init);
   napi_property_descriptor props[] = {
       {"createVm", NULL, create_vm, NULL, NULL, NULL, napi_default, NULL},
       {"compile", NULL, compile, NULL, NULL, NULL, napi_default, NULL},
@@ -598,6 +627,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"lzfCompress", NULL, lzf_compress_napi, NULL, NULL, NULL, napi_default, NULL},
       {"lzfSpans", NULL, lzf_spans_napi, NULL, NULL, NULL, napi_default, NULL},
       {"threadCpuMicros", NULL, thread_cpu_micros, NULL, NULL, NULL, napi_default, NULL},
+      {"setThreadName", NULL, set_thread_name, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   sync_socket_define(env, exports);

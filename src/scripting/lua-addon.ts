@@ -74,6 +74,8 @@ export interface LuaAddon {
   syncClose?(fd: number): void;
   /** CPU time of the calling thread in microseconds (src/util/thread-clock.ts). */
   threadCpuMicros?(): number;
+  /** Name the calling thread (ps -L, top -H); false where the system has no such call. */
+  setThreadName?(name: string): boolean;
 }
 
 /** native/ of the project, from src/scripting/ (tests) or dist/src/scripting/ (the built server). */
@@ -99,7 +101,7 @@ export function luaAddon(): LuaAddon | Error {
 }
 
 /** Optional native functions (not the Lua VM's): those an addon built before them lacks. */
-type AddonFunctionName = 'trimMalloc' | 'trimMallocAsync' | 'dropFilePages' | 'dropFilePagesAsync' | 'reduceHeap' | 'syncConnect' | 'syncWrite' | 'syncReadLines' | 'syncClose' | 'dupFd' | 'crc64Update' | 'lzfCompress' | 'lzfSpans' | 'threadCpuMicros';
+type AddonFunctionName = 'trimMalloc' | 'trimMallocAsync' | 'dropFilePages' | 'dropFilePagesAsync' | 'reduceHeap' | 'syncConnect' | 'syncWrite' | 'syncReadLines' | 'syncClose' | 'dupFd' | 'crc64Update' | 'lzfCompress' | 'lzfSpans' | 'threadCpuMicros' | 'setThreadName';
 
 /** The addon's function `name`, or null when the addon is not built or is older than it (the caller keeps its JS path). */
 export function addonFunction<K extends AddonFunctionName>(name: K): NonNullable<LuaAddon[K]> | null {

@@ -16,6 +16,7 @@ import { DirectIo } from '../direct-io.js';
 import { Spill } from '../spill.js';
 import type { ConnectionInfo, ToWorker, WorkerData } from './messages.js';
 import { packMessage, unpackMessage } from '../../util/thread-messages.js';
+import { addonFunction } from '../../scripting/lua-addon.js';
 
 /** Pause reading every socket while this much read input waits for ring space (the main thread is behind). */
 const BACKLOG_HIGH_WATER = 16 * 1024 * 1024;
@@ -42,6 +43,8 @@ interface Conn {
 }
 
 const { index, threads, up: upSab, down: downSab } = workerData as WorkerData;
+// Named as Redis names its I/O threads, so that top -H and ps -L tell them apart.
+addonFunction('setThreadName')?.(`io_thd_${index + 1}`);
 const up = new Ring(upSab);
 const down = new Ring(downSab);
 const conns = new Map<number, Conn>();
