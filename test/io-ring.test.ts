@@ -26,6 +26,35 @@ describe('io-threads ring', () => {
     expect(producer.maxPayload).toBe(256);
   });
 
+  it('peek() shows the messages the next drain() hands out, within the same budget, and takes none', () => {
+    const sab = createRing(1024);
+    const producer = new Ring(sab);
+    const consumer = new Ring(sab);
+    let sent = 0;
+    for (let round = 0; round < 30; round++) {
+      // Positions wrap around the ring, so peek() must step over the WRAP marks as drain() does.
+      const push = (): boolean => (sent % 3 === 0 ? producer.push(sent % 5, Kind.Written, null, 7) : producer.push(sent % 5, Kind.Data, Buffer.from(`m${sent}${'y'.repeat(sent % 40)}`)));
+      while (push()) sent++;
+      producer.publish(false);
+      const budget = round % 2 === 0 ? Infinity : 200;
+      const peeked: string[] = [];
+      consumer.peek((conn, kind, start, length) => peeked.push(`${conn}:${kind}:${consumer.data.latin1Slice(start, start + length)}`), budget);
+      // Twice: nothing was taken.
+      const again: string[] = [];
+      consumer.peek((conn, kind, start, length) => again.push(`${conn}:${kind}:${consumer.data.latin1Slice(start, start + length)}`), budget);
+      const drained: string[] = [];
+      consumer.drain((conn, kind, bytes) => drained.push(`${conn}:${kind}:${bytes === null ? '' : bytes.latin1Slice()}`), budget);
+      expect(peeked.length).toBeGreaterThan(0);
+      expect(peeked).toEqual(drained);
+      expect(again).toEqual(drained);
+      // Whatever the budget left waits for the next drain.
+      consumer.drain(() => {});
+    }
+    const left: number[] = [];
+    consumer.peek((conn) => left.push(conn));
+    expect(left).toEqual([]);
+  });
+
   it('a consumer kept busy by its producer still lets its event loop turn: sleep() never resolves within the same turn', async () => {
     // An I/O thread drains, writes, and sleeps in a loop; with messages always waiting, a sleep()
     // resolved as a microtask never let its setImmediate callbacks run (its write acknowledgements

@@ -238,6 +238,42 @@ describe('io-threads 4', () => {
     s.destroy();
   }, 60_000);
 
+  it('reads ahead the keys of many one-command connections together (INFO io_threaded_total_prefetch_*), each still getting its own reply', async () => {
+    const p = track(await startVireoProcess(THREADS));
+    const c = await client(p.port);
+    // Enough keys for reading ahead to be worth it (a few thousand stay in the CPU's caches anyway).
+    await js(c, 'DEBUG', 'POPULATE', '10000');
+    const conns = await Promise.all(Array.from({ length: 40 }, () => RespClient.connect(p.port)));
+    const rounds = async (from: number): Promise<void> => {
+      for (let round = from; round < from + 30; round++) {
+        await Promise.all(
+          conns.map(async (cc, i) => {
+            const k = (round * 97 + i * 251) % 10000;
+            expect(toJs(await cc.call('GET', `key:${k}`))).toBe(`value:${k}`);
+          }),
+        );
+      }
+    };
+    const counters = async (): Promise<[number, number]> => [
+      Number(await readInfo(c, 'stats', 'io_threaded_total_prefetch_batches')),
+      Number(await readInfo(c, 'stats', 'io_threaded_total_prefetch_entries')),
+    ];
+    try {
+      await rounds(0);
+      const [batches, entries] = await counters();
+      expect(batches).toBeGreaterThan(0);
+      // A batch is two keys or more (one alone has no miss to overlap with), at most prefetch-batch-max-size.
+      expect(entries).toBeGreaterThanOrEqual(2 * batches);
+      expect(entries).toBeLessThanOrEqual(16 * batches);
+      // prefetch-batch-max-size 0 turns reading ahead off, as for pipelines.
+      expect(await js(c, 'CONFIG', 'SET', 'prefetch-batch-max-size', '0')).toBe('OK');
+      await rounds(30);
+      expect(await counters()).toEqual([batches, entries]);
+    } finally {
+      for (const cc of conns) cc.close();
+    }
+  }, 60_000);
+
   it.runIf(process.platform === 'linux')('names its I/O threads io_thd_1..N-1, as Redis does, for top -H and ps -L', async () => {
     const p = track(await startVireoProcess(THREADS));
     const pid = p.proc.pid!;

@@ -334,6 +334,23 @@ describe('reading keys ahead of a pipeline', () => {
     );
   });
 
+  it('stops at the end it is given: a command cut there is not read, nor anything after it', () => {
+    const peek = new KeyPeek(8);
+    const one = resp(['GET', 'alpha']);
+    const buf = Buffer.from(one + resp(['GET', 'beta']) + resp(['GET', 'gamma']), 'latin1');
+    // The end cuts the second command's key: only the first is whole before it.
+    peek.scan(buf, 0, 8, one.length + 12);
+    expect([peek.commands, peek.keys]).toEqual([1, 1]);
+    expect(buf.latin1Slice(peek.ranges[0]!, peek.ranges[1]!)).toBe('alpha');
+    // From an offset, up to just the second command.
+    peek.scan(buf, one.length, 8, one.length + resp(['GET', 'beta']).length);
+    expect([peek.commands, peek.keys]).toEqual([1, 1]);
+    expect(buf.latin1Slice(peek.ranges[0]!, peek.ranges[1]!)).toBe('beta');
+    // Without an end, the whole buffer.
+    peek.scan(buf, 0);
+    expect([peek.commands, peek.keys]).toEqual([3, 3]);
+  });
+
   it('reaches the records of keys a pipeline names, and none of keys it lacks', () => {
     const store = new StringStore();
     // Hash tags, bytes >= 0x80, numbers and strings: the batch hashes and slots bytes as the store does strings.

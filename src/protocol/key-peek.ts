@@ -74,11 +74,11 @@ export class KeyPeek {
     this.slots = new Int32Array(maxKeys);
   }
 
-  /** Scan the commands starting at `buf[from]` until `limit` keys (at most maxKeys) are found. */
-  scan(buf: Uint8Array, from: number, limit = this.maxKeys): void {
+  /** Scan the commands starting at `buf[from]`, up to `buf[end]`, until `limit` keys (at most maxKeys) are found. */
+  scan(buf: Uint8Array, from: number, limit = this.maxKeys, end = buf.length): void {
     const out = this.ranges;
     const max = Math.min(limit, this.maxKeys);
-    const len = buf.length;
+    const len = Math.min(end, buf.length);
     let p = from;
     let found = 0;
     let commands = 0;

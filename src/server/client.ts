@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { RequestParser, ProtocolError } from '../protocol/parser.js';
 import { ReplyWriter, WriterMark, type OutputArena } from '../protocol/writer.js';
 import type { Engine } from '../engine/engine.js';
+import type { Db } from '../engine/keyspace.js';
 import { CommandContext } from '../commands/context.js';
 import type { BlockRequest, ClientMemory, CommandHost, Connection } from '../commands/context.js';
 import type { Command, CommandStats, CommandTable } from '../commands/table.js';
@@ -211,6 +212,17 @@ export class Client implements Connection, Waiter, TrackingClient {
   }
 
   // ---- input ---------------------------------------------------------------
+
+  /**
+   * For the I/O threads' read-ahead across connections (io-threads/pool.ts):
+   * the keyspace this client's next command uses, when the bytes it gets
+   * next start a command and reading ahead is worth it there.
+   */
+  readAheadTarget(): Db | null {
+    if (this.closed || this.closeAfterReply || this.held !== null || this.parser.midCommand) return null;
+    const db = this.ctx.db;
+    return db.prefetchWorthwhile ? db : null;
+  }
 
   onData(chunk: Buffer): void {
     this.netIn += chunk.length;

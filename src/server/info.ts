@@ -24,7 +24,7 @@ import { allocatorName, type MemoryOverhead } from '../diagnostics/memory-report
 export interface InfoSource {
   readonly config: Config;
   /** The I/O threads (io-threads > 1) and what they carried. */
-  readonly ioThreads: { readonly readsProcessed: number; readonly writesProcessed: number } | null;
+  readonly ioThreads: { readonly readsProcessed: number; readonly writesProcessed: number; readonly prefetchBatches: number; readonly prefetchEntries: number } | null;
   /** ACL LOG's acl_access_denied_* counters. */
   readonly acl: { readonly log: { readonly stats: AclStats } };
   readonly engine: Engine;
@@ -386,6 +386,9 @@ function statsSection(s: InfoSource): Fields {
     ['total_writes_processed', st.writesProcessed],
     ['io_threaded_reads_processed', s.ioThreads?.readsProcessed ?? 0],
     ['io_threaded_writes_processed', s.ioThreads?.writesProcessed ?? 0],
+    // Valkey 8's counters of the read-ahead across the I/O threads' connections.
+    ['io_threaded_total_prefetch_batches', s.ioThreads?.prefetchBatches ?? 0],
+    ['io_threaded_total_prefetch_entries', s.ioThreads?.prefetchEntries ?? 0],
     ['client_query_buffer_limit_disconnections', st.clientQueryBufferLimitDisconnections],
     ['client_output_buffer_limit_disconnections', st.clientOutputBufferLimitDisconnections],
     // Replies go out in fixed-size slabs (CLIENT LIST's rbs): no client reply buffer is ever resized.

@@ -384,7 +384,8 @@ export class Server implements CommandHost, TrackingHost {
       this.logger.warn('io-threads needs the native addon (npm install builds it): running single-threaded');
       return;
     }
-    this.ioThreads = new IoThreads(n - 1, { open: (info, io) => this.acceptThreaded(info, io) }, (e) => this.internalError(e, 'I/O threads', null));
+    const connections = { open: (info: ConnectionInfo, io: ThreadIo) => this.acceptThreaded(info, io), prefetchBatch: () => this.prefetchBatch };
+    this.ioThreads = new IoThreads(n - 1, connections, (e) => this.internalError(e, 'I/O threads', null));
     this.ioThreads.setKeepalive(this.config.int('tcp-keepalive'));
     await this.ioThreads.ready;
     if (!this.ioThreads.allAlive) {
@@ -636,6 +637,7 @@ export class Server implements CommandHost, TrackingHost {
         client.closed = true;
         this.unlinkClient(client);
       },
+      readAheadTarget: () => client.readAheadTarget(),
     };
   }
 

@@ -22,6 +22,8 @@ import { LowWaterWait, type ClientIo } from '../client-io.js';
 import type { Listening } from '../listeners.js';
 import { addonFunction } from '../../scripting/lua-addon.js';
 import { builtScript } from '../../util/built-script.js';
+import { KeyPeek } from '../../protocol/key-peek.js';
+import { PREFETCH_MAX } from '../../engine/string-store.js';
 
 /** Bytes of each ring (one each way per I/O thread). */
 const RING_BYTES = 4 * 1024 * 1024;
@@ -36,12 +38,25 @@ const DRAIN_BUDGET = 256 * 1024;
 export interface ThreadedConnections {
   /** A connection was accepted: its handler, or null when it is refused (the io is ended by then). */
   open(info: ConnectionInfo, io: ThreadIo): ThreadedConnection | null;
+  /** Keys read ahead together at most (prefetch-batch-max-size; below 2: none). */
+  prefetchBatch(): number;
 }
 
 export interface ThreadedConnection {
   /** Bytes read; a view into the ring, valid only during the call. */
   onData(chunk: Buffer): void;
   onClose(): void;
+  /**
+   * Where the first key of the bytes it gets next is worth reading ahead
+   * (the keyspace its next command uses), or null: not at a command's start,
+   * or nothing to gain there.
+   */
+  readAheadTarget(): ReadAheadTarget | null;
+}
+
+/** A keyspace, as the read-ahead across connections uses it (Db.prefetch). */
+export interface ReadAheadTarget {
+  prefetch(buf: Uint8Array, ranges: Int32Array, n: number, hashes: Int32Array, slots: Int32Array): void;
 }
 
 /** Stop reading a connection while this much of its output waits (as DirectIo does), read again below half. */
@@ -237,10 +252,62 @@ class IoThread {
     }
   };
 
+  /**
+   * Read ahead the first key of every connection's input in the coming
+   * drain, across connections, in batches of prefetch-batch-max-size (as
+   * Valkey 8 batches the commands its I/O threads hand over). A client
+   * sending one command at a time (-P 1) has no pipeline of its own to read
+   * ahead in (Client.prefetchAhead), but a drain carries one command each
+   * from many clients: their lookups' cache misses then overlap instead of
+   * coming one per command. Reading ahead only warms the cache; a guess
+   * that is no key costs a wasted probe.
+   */
+  private readAhead(): void {
+    const batch = Math.min(this.pool.host.prefetchBatch(), PREFETCH_MAX);
+    if (batch < 2) return;
+    this.aheadLimit = batch;
+    this.up.peek(this.noteFirstKey, DRAIN_BUDGET);
+    this.flushAhead();
+  }
+
+  private readonly firstKey = new KeyPeek(1);
+  private readonly ahead = new KeyPeek(PREFETCH_MAX);
+  private aheadKeys = 0;
+  private aheadLimit = 0;
+  private aheadTarget: ReadAheadTarget | null = null;
+
+  private readonly noteFirstKey = (conn: number, kind: Kind, start: number, length: number): void => {
+    if (kind !== Kind.Data) return;
+    const target = this.conns.get(conn)?.handler?.readAheadTarget() ?? null;
+    if (target === null) return;
+    const first = this.firstKey;
+    first.scan(this.up.data, start, 1, start + length);
+    if (first.keys === 0) return;
+    // One batch per keyspace (clients of other databases start their own).
+    if (target !== this.aheadTarget || this.aheadKeys === this.aheadLimit) this.flushAhead();
+    this.aheadTarget = target;
+    const k = this.aheadKeys++;
+    this.ahead.ranges[2 * k] = first.ranges[0]!;
+    this.ahead.ranges[2 * k + 1] = first.ranges[1]!;
+  };
+
+  private flushAhead(): void {
+    const a = this.ahead;
+    // One key alone has no other miss to overlap with.
+    if (this.aheadKeys > 1) {
+      this.aheadTarget!.prefetch(this.up.data, a.ranges, this.aheadKeys, a.hashes, a.slots);
+      this.pool.prefetchBatches++;
+      this.pool.prefetchEntries += this.aheadKeys;
+    }
+    this.aheadKeys = 0;
+    this.aheadTarget = null;
+  }
+
   private async readLoop(): Promise<void> {
     while (!this.stopped) {
       const seen = this.up.wakeCount;
       try {
+        this.readAhead();
         this.up.drain(this.onMessage, DRAIN_BUDGET);
       } catch (e) {
         // A handler's bug (they catch their own): the ring has moved past that message.
@@ -312,6 +379,9 @@ export class IoThreads {
   private nextListener = 1;
   readsProcessed = 0;
   writesProcessed = 0;
+  /** Batches of keys read ahead across connections, and the keys in them (INFO: Valkey's io_threaded_total_prefetch_*). */
+  prefetchBatches = 0;
+  prefetchEntries = 0;
   private keepaliveMs = 0;
 
   constructor(

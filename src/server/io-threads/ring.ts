@@ -173,6 +173,34 @@ export class Ring {
     return n;
   }
 
+  /**
+   * Consumer: show `fn` the messages the next drain(fn, budget) will hand
+   * out, without taking them: where each one's bytes start in `bytes` and
+   * how many there are (0 for kinds that carry none).
+   */
+  peek(fn: (conn: number, kind: Kind, start: number, length: number) => void, budget = Infinity): void {
+    const tail = load(this.i32, TAIL);
+    const cap = this.capacity;
+    let head = this.head;
+    const stopAt = head + budget;
+    while (head < tail && head < stopAt) {
+      const pos = head % cap;
+      if (cap - pos < MESSAGE_HEADER || this.view.getUint32(pos, true) === WRAP) {
+        head += cap - pos;
+        continue;
+      }
+      const kind = this.view.getUint32(pos + 4, true) as Kind;
+      const carried = carriesBytes(kind) ? this.view.getUint32(pos + 8, true) : 0;
+      head += MESSAGE_HEADER + ((carried + 3) & ~3);
+      fn(this.view.getUint32(pos, true), kind, pos + MESSAGE_HEADER, carried);
+    }
+  }
+
+  /** The ring's message bytes (peek()'s positions are into these). */
+  get data(): Buffer {
+    return this.bytes;
+  }
+
   /** Consumer: the last drain() stopped at its budget with messages left. */
   more = false;
 
