@@ -270,6 +270,20 @@ class IoThread {
     this.flushAhead();
   }
 
+  /** Off once reading ahead failed: it only warms the cache, and must never keep a drain from running. */
+  private readingAhead = true;
+
+  private readAheadSafely(): void {
+    try {
+      this.readAhead();
+    } catch (e) {
+      this.readingAhead = false;
+      this.aheadKeys = 0;
+      this.aheadTarget = null;
+      this.pool.onError(e);
+    }
+  }
+
   private readonly firstKey = new KeyPeek(1);
   private readonly ahead = new KeyPeek(PREFETCH_MAX);
   private aheadKeys = 0;
@@ -306,8 +320,8 @@ class IoThread {
   private async readLoop(): Promise<void> {
     while (!this.stopped) {
       const seen = this.up.wakeCount;
+      if (this.readingAhead) this.readAheadSafely();
       try {
-        this.readAhead();
         this.up.drain(this.onMessage, DRAIN_BUDGET);
       } catch (e) {
         // A handler's bug (they catch their own): the ring has moved past that message.
