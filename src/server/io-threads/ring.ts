@@ -146,26 +146,14 @@ export class Ring {
    */
   drain(fn: MessageHandler, budget = Infinity): number {
     const tail = load(this.i32, TAIL);
-    const cap = this.capacity;
-    const stopAt = this.head + budget;
     let n = 0;
     try {
-      while (this.head < tail && this.head < stopAt) {
-        const pos = this.head % cap;
-        if (cap - pos < MESSAGE_HEADER || this.view.getUint32(pos, true) === WRAP) {
-          this.head += cap - pos;
-          continue;
-        }
-        const conn = this.view.getUint32(pos, true);
-        const kind = this.view.getUint32(pos + 4, true) as Kind;
-        const len = this.view.getUint32(pos + 8, true);
-        const carried = carriesBytes(kind) ? len : 0;
-        const start = pos + MESSAGE_HEADER;
+      this.head = this.walk(this.head, tail, budget, (conn, kind, start, carried, len, next) => {
         // Moved past first (the producer cannot reuse the space before HEAD is stored below).
-        this.head += MESSAGE_HEADER + ((carried + 3) & ~3);
+        this.head = next;
         n++;
         fn(conn, kind, carried > 0 ? this.bytes.subarray(start, start + carried) : null, len);
-      }
+      });
     } finally {
       store(this.i32, HEAD, this.head);
     }
@@ -179,9 +167,18 @@ export class Ring {
    * how many there are (0 for kinds that carry none).
    */
   peek(fn: (conn: number, kind: Kind, start: number, length: number) => void, budget = Infinity): void {
-    const tail = load(this.i32, TAIL);
+    this.walk(this.head, load(this.i32, TAIL), budget, fn);
+  }
+
+  /**
+   * The messages from counter `head` up to `tail`, up to about `budget`
+   * bytes of them (at least one), each given to `visit` with where its
+   * bytes start, how many it carries, its length word, and the counter
+   * after it. Returns the counter after the last (and any WRAP mark it
+   * stepped over).
+   */
+  private walk(head: number, tail: number, budget: number, visit: (conn: number, kind: Kind, start: number, carried: number, len: number, next: number) => void): number {
     const cap = this.capacity;
-    let head = this.head;
     const stopAt = head + budget;
     while (head < tail && head < stopAt) {
       const pos = head % cap;
@@ -190,10 +187,12 @@ export class Ring {
         continue;
       }
       const kind = this.view.getUint32(pos + 4, true) as Kind;
-      const carried = carriesBytes(kind) ? this.view.getUint32(pos + 8, true) : 0;
+      const len = this.view.getUint32(pos + 8, true);
+      const carried = carriesBytes(kind) ? len : 0;
       head += MESSAGE_HEADER + ((carried + 3) & ~3);
-      fn(this.view.getUint32(pos, true), kind, pos + MESSAGE_HEADER, carried);
+      visit(this.view.getUint32(pos, true), kind, pos + MESSAGE_HEADER, carried, len, head);
     }
+    return head;
   }
 
   /** The ring's message bytes (peek()'s positions are into these). */
