@@ -66,15 +66,49 @@ export async function startVireo(params: Record<string, string> = {}): Promise<V
   };
 }
 
-/** A port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Where freePort() looks: below the kernel's ephemeral range, from which it
+ * picks the ports of `listen(0)` (every in-process Vireo's) and of outgoing
+ * connections. A port found free is free again until its taker binds it;
+ * taken from that range, the kernel could give it to a server started
+ * meanwhile on port 0 (seen: a Vireo whose own port was the Prometheus port
+ * chosen for it, EADDRINUSE). Below the range, only freePort() hands ports
+ * out, and never the same one twice.
+ */
+const EPHEMERAL_LOW = ephemeralLow();
+const PORTS_FROM = 10000;
+const handedOut = new Set<number>();
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > PORTS_FROM + 1000 ? low : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A port nobody listens on right now, never handed out before. */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 1000; tries++) {
+    const wanted = EPHEMERAL_LOW === 0 ? 0 : PORTS_FROM + Math.floor(Math.random() * (EPHEMERAL_LOW - PORTS_FROM));
+    const port = await portIfFree(wanted);
+    if (port === null || handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('freePort: no free port found');
+}
+
+/** `port` if nobody listens on it (0: any port the kernel offers), else null. */
+function portIfFree(port: number): Promise<number | null> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
+    s.once('error', () => resolve(null));
+    s.listen(port, '127.0.0.1', () => {
       const a = s.address() as net.AddressInfo;
       s.close(() => resolve(a.port));
     });
-    s.on('error', reject);
   });
 }
 
